@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { userInfo } from 'node:os';
+
+/**
+ * The one function that says where the agent listens. On POSIX a Unix socket inside `$SANDGATE_HOME/run`, a folder
+ * of mode 0700, so only the same user can open it; on Windows a named pipe whose name is derived from the user and the
+ * home (the pipe's ACL is the service's job).
+ */
+export function agentSocketPath(home: string): string {
+  if (process.platform === 'win32') {
+    const tag = createHash('sha256').update(home).digest('hex').slice(0, 16);
+    return `\\\\.\\pipe\\sandgate-${userInfo().username}-${tag}`;
+  }
+  return join(home, 'run', 'agent.sock');
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/**
+ * The policy: one schema for the agent's policy file and (later) the extension's managed storage.
+ * Keys mirror PRODUCT.md; defaults live here and nowhere else.
+ */
+
+/** `https://host:port` where host is IPv4, `[IPv6]` or a fully qualified domain name. */
+const serverUrlSchema = z.string().refine((s) => {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:' || u.username || u.password || u.search || u.hash) return false;
+  const h = u.hostname;
+  const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (ipv4) return ipv4.slice(1).every((o) => Number(o) <= 255);
+  if (h.startsWith('[') && h.endsWith(']')) return true;
+  // a fully qualified name: at least two labels; `localhost` is accepted for single-machine set-ups
+  return h === 'localhost' || /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i.test(h);
+}, 'an https:// URL whose host is an IPv4 address, an [IPv6] address or a fully qualified domain name');
+
+export const serverSchema = z.strictObject({
+  /** Base URL of the server, e.g. `https://sandbox1.corp.example:8443`. */
+  url: serverUrlSchema,
+  /** Which API it speaks; `sandgate` is Sandgate's own protocol (sandgate-lab). */
+  kind: z.enum(['sandgate', 'cape', 'cuckoo']).default('sandgate'),
+  /** API token for `cape` (`Authorization: Token …`) and `cuckoo` (`Authorization: Bearer …`). Never logged. */
+  token: z.string().min(1).optional(),
+});
+
+export const clientCertificateSchema = z.union([
+  z.strictObject({ pfx: z.string().min(1), passphrase: z.string().optional() }),
+  z.strictObject({ cert: z.string().min(1), key: z.string().min(1), passphrase: z.string().optional() }),
+]);
+
+export const sandboxPolicySchema = z.strictObject({
+  /** Servers in order of preference; the next one is tried when one fails. */
+  servers: z.array(serverSchema).min(1).max(32),
+  /** A path to, or the text of, the PEM certificate or CA every server must present. Nothing else is trusted. */
+  serverCertificate: z.string().min(1),
+  /** Optional mutual TLS: a PKCS#12 file (`pfx`) or PEM `cert` and `key` paths. */
+  clientCertificate: clientCertificateSchema.optional(),
+  /** After this many milliseconds without an established connection, the next server is tried. */
+  connectTimeoutMs: z.number().int().min(50).max(60_000).default(500),
+  /** Size limit of the request-queue folder in bytes (100 MiB). */
+  requestQueueMaxBytes: z.number().int().min(1024).max(1024 ** 4).default(100 * 1024 * 1024),
+  /** How long to wait for a verdict after a successful upload before the request is retried. */
+  analysisTimeoutMs: z.number().int().min(1000).max(24 * 3600_000).default(15 * 60_000),
+});
+
+export const iocScanPolicySchema = z.strictObject({
+  create: z.boolean().default(true),
+  scope: z.enum(['critical', 'system']).default('critical'),
+  runMode: z.enum(['manual', 'afterThreat', 'idle']).default('afterThreat'),
+  onMatch: z
+    .strictObject({ quarantine: z.boolean().default(true), criticalAreasScan: z.boolean().default(false) })
+    .default({ quarantine: true, criticalAreasScan: false }),
+});
+
+export const responsePolicySchema = z.strictObject({
+  /** Move a copy to quarantine and delete the object on a malicious verdict. */
+  quarantine: z.boolean().default(true),
+  /** Run a Critical Areas Scan after a threat (not yet implemented: reported as `skipped`). */
+  criticalAreasScan: z.boolean().default(false),
+  /** Create an IOC scan task after a threat (not yet implemented: reported as `skipped`). */
+  iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } }),
+});
+
+/** Which downloads the extension captures. Matching is case-insensitive; the agent confirms by content. */
+export const capturePolicySchema = z.strictObject({
+  /** File-name extensions (without the dot) that are captured. */
+  fileExtensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/i)).max(500).optional(),
+  /** MIME types that are captured whatever the file name. */
+  mimeTypes: z.array(z.string().max(256)).max(500).optional(),
+});
+
+export const policySchema = z.strictObject({
+  sandbox: sandboxPolicySchema,
+  response: responsePolicySchema.default({
+    quarantine: true,
+    criticalAreasScan: false,
+    iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } },
+  }),
+  capture: capturePolicySchema.default({}),
+});
+
+export type Policy = z.infer<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type SandboxServer = z.infer<typeof serverSchema>;

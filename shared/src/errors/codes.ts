@@ -1,0 +1,64 @@
+/**
+ * The one registry of error codes. A code is a stable string that users, scripts and the extension match on.
+ * NEVER change or reuse a code; append only. Every code here must be described in shared/PROTOCOL.md
+ * (a contract test checks both directions).
+ *
+ * `retryable`: the same request may succeed later without anyone changing anything.
+ */
+export const ERROR_CODES = {
+  // framing and protocol
+  FRAME_TOO_LARGE: { retryable: false, message: 'A message was larger than the protocol allows' },
+  FRAME_MALFORMED: { retryable: false, message: 'A message was not valid UTF-8 JSON' },
+  MESSAGE_INVALID: { retryable: false, message: 'A message did not match the protocol schema' },
+  PROTOCOL_VERSION_UNSUPPORTED: { retryable: false, message: 'The peer speaks a protocol version this build does not support' },
+  REQUEST_NOT_ALLOWED: { retryable: false, message: 'This request type is not allowed from this caller' },
+  ORIGIN_FORBIDDEN: { retryable: false, message: 'The calling extension is not one this host was installed for' },
+  RESPONSE_TOO_LARGE: { retryable: false, message: 'The response would exceed the 1 MiB native-messaging limit' },
+  HOST_DISCONNECTED: { retryable: true, message: 'The native host disconnected' },
+  HOST_NOT_INSTALLED: { retryable: false, message: 'The Sandgate native host is not installed for this browser' },
+  REQUEST_TIMEOUT: { retryable: true, message: 'The request was not answered in time' },
+  AGENT_UNAVAILABLE: { retryable: true, message: 'The Sandgate agent service is not running and could not be started' },
+  // objects handed to the agent
+  PATH_INVALID: { retryable: false, message: 'The path is not an absolute, normalised path' },
+  PATH_IS_LINK: { retryable: false, message: 'The path or one of its folders is a symbolic link' },
+  FILE_NOT_FOUND: { retryable: false, message: 'The file does not exist' },
+  FILE_NOT_REGULAR: { retryable: false, message: 'The path is not a regular file' },
+  FILE_ACCESS_DENIED: { retryable: false, message: 'The agent may not read the file' },
+  FILE_NOT_OWNED: { retryable: false, message: 'The file does not belong to the user the agent runs as' },
+  FILE_CHANGED: { retryable: true, message: 'The file changed while it was being read' },
+  // request queue
+  QUEUE_FULL: { retryable: true, message: 'The request queue is at its size limit' },
+  OBJECT_TOO_LARGE: { retryable: false, message: 'The object is larger than the request queue can ever hold' },
+  QUEUE_IO: { retryable: true, message: 'The request queue could not be written' },
+  QUEUE_ENTRY_CORRUPT: { retryable: false, message: 'A request-queue entry was unreadable and was set aside' },
+  JOB_NOT_FOUND: { retryable: false, message: 'No such job' },
+  // sandbox servers
+  NO_SERVERS: { retryable: false, message: 'The policy names no sandbox server' },
+  SERVER_UNREACHABLE: { retryable: true, message: 'The sandbox server could not be reached' },
+  SERVER_CONNECT_TIMEOUT: { retryable: true, message: 'The sandbox server did not accept a connection within connectTimeoutMs' },
+  SERVER_TIMEOUT: { retryable: true, message: 'The sandbox server stopped answering' },
+  TLS_CERTIFICATE_REJECTED: { retryable: true, message: 'The sandbox server presented a certificate that is not the pinned one' },
+  TLS_HANDSHAKE_FAILED: { retryable: true, message: 'TLS could not be negotiated with the sandbox server (plaintext or an old protocol?)' },
+  SERVER_ERROR: { retryable: true, message: 'The sandbox server answered with an error' },
+  SERVER_RESPONSE_INVALID: { retryable: true, message: 'The sandbox server answered with something that is not its protocol' },
+  ALL_SERVERS_FAILED: { retryable: true, message: 'Every sandbox server failed; the request stays queued' },
+  ANALYSIS_FAILED: { retryable: false, message: 'The sandbox could not analyse the object' },
+  // response actions and quarantine
+  QUARANTINE_FAILED: { retryable: true, message: 'The object could not be quarantined; the original was left in place' },
+  ORIGINAL_CHANGED: { retryable: false, message: 'The original no longer has the content that was judged; it was left alone' },
+  QUARANTINE_ITEM_NOT_FOUND: { retryable: false, message: 'No such quarantine item' },
+  QUARANTINE_ITEM_CORRUPT: { retryable: false, message: 'A quarantine item failed its integrity check' },
+  RESTORE_TARGET_EXISTS: { retryable: false, message: 'A file already exists where the object would be restored' },
+  RESTORE_TARGET_UNSAFE: { retryable: false, message: 'The restore destination is not a safe, link-free folder' },
+  // configuration and installation
+  POLICY_INVALID: { retryable: false, message: 'The policy is not valid' },
+  POLICY_NOT_FOUND: { retryable: false, message: 'The policy file does not exist' },
+  CERTIFICATE_INVALID: { retryable: false, message: 'A certificate or key in the policy could not be read' },
+  BROWSER_UNKNOWN: { retryable: false, message: 'Unknown browser' },
+  INSTALL_FAILED: { retryable: false, message: 'The native host could not be registered' },
+  USAGE: { retryable: false, message: 'The command line was not understood' },
+  INTERNAL: { retryable: false, message: 'An internal error occurred' },
+} as const satisfies Record<string, { retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as ErrorCode[];

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { indicatorSchema, sha256Schema, verdictLevelSchema } from '../verdict.ts';
+
+/**
+ * The Sandgate submission protocol (version 1), spoken by sandgate-lab and by the agent's `sandgate` server kind.
+ * All paths are under `/api/v1/`; bodies are JSON except the upload, which is the raw object bytes.
+ * See shared/PROTOCOL.md, "Submission protocol".
+ */
+export const LAB_PROTOCOL_VERSION = 1;
+
+/** `GET /api/v1/health` */
+export const labHealthSchema = z.object({
+  ok: z.literal(true),
+  protocol: z.number().int(),
+  server: z.string(),
+  version: z.string(),
+  engines: z.array(z.string()),
+});
+
+/** One engine's finding. */
+export const labEngineResultSchema = z.object({
+  engine: z.string(),
+  level: verdictLevelSchema,
+  /** Signature or rule name. */
+  name: z.string().optional(),
+  detail: z.string().optional(),
+});
+
+/** The verdict part of a finished analysis. */
+export const labVerdictSchema = z.object({
+  level: verdictLevelSchema,
+  threat: z.string().optional(),
+  /** 0 (nothing found) … 100 (certain). */
+  score: z.number().min(0).max(100),
+  engines: z.array(labEngineResultSchema),
+  indicators: z.array(indicatorSchema),
+});
+export type LabVerdict = z.infer<typeof labVerdictSchema>;
+
+export const labAnalysisStateSchema = z.enum(['queued', 'analysing', 'done', 'failed']);
+
+/**
+ * `GET /api/v1/files/{sha256}` (200; 404 when unknown), `POST /api/v1/submissions` (202) and
+ * `GET /api/v1/submissions/{id}` (200) all answer with an analysis.
+ */
+export const labAnalysisSchema = z.object({
+  id: z.string(),
+  sha256: sha256Schema,
+  size: z.number().int().nonnegative(),
+  state: labAnalysisStateSchema,
+  submittedAt: z.string(),
+  finishedAt: z.string().optional(),
+  verdict: labVerdictSchema.optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type LabAnalysis = z.infer<typeof labAnalysisSchema>;
+
+/** Any non-2xx answer. */
+export const labErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** Upload headers: the agent states the hash and size; the server refuses a body that does not match them. */
+export const LAB_HEADERS = {
+  sha256: 'x-sandgate-sha256',
+  /** URI-encoded original file name (advisory). */
+  filename: 'x-sandgate-filename',
+} as const;

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/**
+ * The agent's event log (`sandgate events`): one JSON object per line in `$SANDGATE_HOME/events/events.jsonl`.
+ * Append only; types are never renamed.
+ */
+export const AGENT_EVENT_TYPES = [
+  'service-started',
+  'service-stopped',
+  'object-accepted',
+  'object-refused',
+  'object-submitted',
+  'verdict',
+  'quarantined',
+  'quarantine-failed',
+  'restored',
+  'server-error',
+  'queue-full',
+  'queue-recovered',
+  'queue-entry-corrupt',
+  'policy-invalid',
+] as const;
+
+export const agentEventSchema = z.object({
+  /** ISO 8601 */
+  time: z.string(),
+  type: z.enum(AGENT_EVENT_TYPES),
+  /** Present on errors and refusals. */
+  code: z.string().optional(),
+  message: z.string().optional(),
+  jobId: z.string().optional(),
+  path: z.string().optional(),
+  sha256: z.string().optional(),
+  server: z.string().optional(),
+  level: z.string().optional(),
+  threat: z.string().optional(),
+  quarantineId: z.string().optional(),
+});
+export type AgentEvent = z.infer<typeof agentEventSchema>;

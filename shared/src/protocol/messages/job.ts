@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { verdictSchema } from '../../verdict.ts';
+import { actionResultSchema } from '../../actions.ts';
+import { provenanceSchema } from '../../provenance.ts';
+import { wireErrorSchema } from '../../errors/sandgate-error.ts';
+
+/** Life of one submitted object. */
+export const jobStateSchema = z.enum(['queued', 'analysing', 'done', 'error']);
+export type JobState = z.infer<typeof jobStateSchema>;
+
+/** A job as reported to clients (the extension popup, `sandgate status`, `submit --wait`). @since 1 */
+export const jobSchema = z.object({
+  jobId: z.string(),
+  state: jobStateSchema,
+  path: z.string(),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  provenance: provenanceSchema,
+  acceptedAt: z.string(),
+  /** When the verdict arrived. */
+  finishedAt: z.string().optional(),
+  verdict: verdictSchema.optional(),
+  actions: z.array(actionResultSchema).optional(),
+  error: wireErrorSchema.optional(),
+});
+export type Job = z.infer<typeof jobSchema>;
+
+/** Ask for the recent jobs (newest first). @since 1 */
+export const listJobsRequestSchema = z.object({
+  type: z.literal('list-jobs'),
+  payload: z.object({ limit: z.number().int().min(1).max(200).default(50) }).default({ limit: 50 }),
+});
+export const listJobsResultSchema = z.object({ jobs: z.array(jobSchema) });

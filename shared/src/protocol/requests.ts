@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { envelopeBase, correlationIdSchema } from './envelope.ts';
+import { helloRequestSchema } from './messages/hello.ts';
+import { submitDownloadRequestSchema, submitFileRequestSchema } from './messages/submit-download.ts';
+import { getStatusRequestSchema } from './messages/status.ts';
+import { listJobsRequestSchema } from './messages/job.ts';
+
+const withEnvelope = <T extends z.ZodObject>(s: T) =>
+  s.extend({ ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema });
+
+/** Every request the agent understands. */
+export const requestSchema = z.discriminatedUnion('type', [
+  withEnvelope(helloRequestSchema),
+  withEnvelope(submitDownloadRequestSchema),
+  withEnvelope(submitFileRequestSchema),
+  withEnvelope(getStatusRequestSchema),
+  withEnvelope(listJobsRequestSchema),
+]);
+export type Request = z.infer<typeof requestSchema>;
+export type RequestType = Request['type'];
+export const REQUEST_TYPES = requestSchema.options.map((o) => o.shape.type.value) as RequestType[];
+
+/** What the browser may ask through the native host; anything else is refused with REQUEST_NOT_ALLOWED. */
+export const BROWSER_REQUEST_TYPES: readonly RequestType[] = ['hello', 'submit-download', 'get-status', 'list-jobs'];

@@ -1,0 +1,16 @@
+/** The native-messaging / IPC protocol version this build speaks. Independent of the app version. */
+export const PROTOCOL_VERSION = 1;
+/** The oldest protocol version this build still accepts from a peer. */
+export const MIN_PROTOCOL_VERSION = 1;
+
+/**
+ * Capabilities a peer may announce in `hello`. Features are gated on these, never on version numbers.
+ * Append only; never rename or reuse one.
+ */
+export const CAPABILITIES = [
+  'submit-download', // the agent accepts captured downloads
+  'verdict-push', // the agent pushes `job-update` events with verdicts and actions
+  'status', // the agent answers `get-status`
+  'quarantine', // the agent runs the quarantine response
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];

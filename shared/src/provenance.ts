@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { MAX_URL_CHARS } from './limits.ts';
+
+/** Where a captured download came from, as the browser saw it. All fields are advisory: never trusted for decisions. */
+export const provenanceSchema = z.object({
+  /** `browser` for the extension, `cli` for `sandgate submit`. */
+  source: z.enum(['browser', 'cli']),
+  /** Browser family that captured it (chromium, chrome, edge, brave, firefox). */
+  browser: z.string().max(32).optional(),
+  /** The browser's download id (persistent across browser sessions). */
+  downloadId: z.number().int().nonnegative().optional(),
+  /** URL before redirects. */
+  url: z.string().max(MAX_URL_CHARS).optional(),
+  /** URL after redirects. */
+  finalUrl: z.string().max(MAX_URL_CHARS).optional(),
+  referrer: z.string().max(MAX_URL_CHARS).optional(),
+  /** MIME type as the browser reported it (Chromium on Linux rewrites it from the extension). */
+  mime: z.string().max(256).optional(),
+  /** ISO 8601 time the download started. */
+  startTime: z.string().max(64).optional(),
+  /** ISO 8601 time the download completed. */
+  endTime: z.string().max(64).optional(),
+});
+export type Provenance = z.infer<typeof provenanceSchema>;

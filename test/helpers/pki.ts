@@ -1,0 +1,90 @@
+import forge from 'node-forge';
+
+/**
+ * Certificates made at test time (never committed): a CA, and leaves it signs for loopback names. Key generation is
+ * the slow part (RSA 2048 ≈ 50–200 ms), so tests make one CA per file.
+ */
+
+export interface Pem {
+  cert: string;
+  key: string;
+}
+
+export interface LeafOptions {
+  /** DNS names and IP addresses for subjectAltName. Default: localhost, 127.0.0.1, ::1. */
+  hosts?: string[];
+  /** Validity window; default: one hour ago to one day ahead. */
+  notBefore?: Date;
+  notAfter?: Date;
+  commonName?: string;
+  /** clientAuth instead of serverAuth. */
+  client?: boolean;
+}
+
+const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+function serial(): string {
+  return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
+}
+
+export function makeCa(commonName = 'Sandgate Test CA'): Pem & { forgeCert: forge.pki.Certificate; forgeKey: forge.pki.rsa.PrivateKey } {
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 10 * 86400_000);
+  const attrs = [{ name: 'commonName', value: commonName }];
+  cert.setSubject(attrs);
+  cert.setIssuer(attrs);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return {
+    cert: forge.pki.certificateToPem(cert),
+    key: forge.pki.privateKeyToPem(keys.privateKey),
+    forgeCert: cert,
+    forgeKey: keys.privateKey,
+  };
+}
+
+export function makeLeaf(ca: ReturnType<typeof makeCa>, opts: LeafOptions = {}): Pem {
+  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = serial();
+  cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 86400_000);
+  cert.setSubject([{ name: 'commonName', value: opts.commonName ?? 'localhost' }]);
+  cert.setIssuer(ca.forgeCert.subject.attributes);
+  const hosts = opts.hosts ?? DEFAULT_HOSTS;
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: !opts.client, clientAuth: !!opts.client },
+    {
+      name: 'subjectAltName',
+      altNames: hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h })),
+    },
+  ]);
+  cert.sign(ca.forgeKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** A self-signed server certificate (what sandgate-lab makes on first start), for pinning the leaf itself. */
+export function makeSelfSigned(opts: LeafOptions = {}): Pem {
+  const ca = makeCa(opts.commonName ?? 'localhost');
+  const leaf = makeLeaf(ca, opts);
+  return leaf;
+}
+
+/** A PKCS#12 bundle of a leaf, for `clientCertificate.pfx`. */
+export function toPfx(pem: Pem, passphrase: string): Buffer {
+  const p12 = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(pem.key), [forge.pki.certificateFromPem(pem.cert)], passphrase, {
+    algorithm: '3des',
+  });
+  return Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary');
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Three tiers (style.md rule 13). The e2e tier needs a built extension and /usr/bin/chromium; `npm test` builds first.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts'], exclude: ['test/unit/extension/**'] } },
+      { extends: './extension/vitest.config.ts', test: { name: 'unit-extension', root: './extension', include: ['../test/unit/extension/**/*.test.ts'] } },
+      { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
+    ],
+  },
+});
