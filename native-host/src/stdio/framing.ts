@@ -29,8 +29,11 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private dead = false;
+  private readonly maxBytes: number;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
 
   /** Feeds bytes; returns every complete frame, parsed or with its error. */
   push(chunk: Buffer): FrameResult[] {
