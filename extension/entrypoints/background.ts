@@ -1,1 +1,21 @@
-export default defineBackground(() => {});
+import { browser } from 'wxt/browser';
+import { defineBackground } from 'wxt/utils/define-background';
+import { detectBrowserFamily } from '../utils/browser-family.ts';
+import { startSandgateBackground } from '../utils/sandgate-background.ts';
+
+export default defineBackground(() => {
+  const family = detectBrowserFamily(navigator, import.meta.env.FIREFOX);
+  startSandgateBackground({
+    downloads: browser.downloads,
+    storage: browser.storage,
+    action: browser.action,
+    notifications: browser.notifications,
+    connectNative: (name) => browser.runtime.connectNative(name),
+    // Chromium explains a closed native port only through lastError, readable inside the onDisconnect listener.
+    lastErrorMessage: () => (typeof chrome === 'undefined' ? undefined : chrome.runtime.lastError?.message),
+    t: (key, substitutions) => browser.i18n.getMessage(key, substitutions),
+    iconUrl: browser.runtime.getURL('/icon/128.png'),
+    browserName: family,
+    clientName: `sandgate-extension/${browser.runtime.getManifest().version} ${family}`,
+  });
+});

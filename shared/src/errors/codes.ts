@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   SERVER_RESPONSE_INVALID: { retryable: true, message: 'The sandbox server answered with something that is not its protocol' },
   ALL_SERVERS_FAILED: { retryable: true, message: 'Every sandbox server failed; the request stays queued' },
   ANALYSIS_FAILED: { retryable: false, message: 'The sandbox could not analyse the object' },
+  SERVER_KIND_UNSUPPORTED: { retryable: false, message: 'This version cannot talk to sandbox servers of this kind yet; the next server is tried' },
   // response actions and quarantine
   QUARANTINE_FAILED: { retryable: true, message: 'The object could not be quarantined; the original was left in place' },
   ORIGINAL_CHANGED: { retryable: false, message: 'The original no longer has the content that was judged; it was left alone' },
@@ -50,6 +51,7 @@ export const ERROR_CODES = {
   QUARANTINE_ITEM_CORRUPT: { retryable: false, message: 'A quarantine item failed its integrity check' },
   RESTORE_TARGET_EXISTS: { retryable: false, message: 'A file already exists where the object would be restored' },
   RESTORE_TARGET_UNSAFE: { retryable: false, message: 'The restore destination is not a safe, link-free folder' },
+  QUARANTINE_ITEM_BUSY: { retryable: true, message: 'Another restore or delete of this quarantine item is in progress' },
   // configuration and installation
   POLICY_INVALID: { retryable: false, message: 'The policy is not valid' },
   POLICY_NOT_FOUND: { retryable: false, message: 'The policy file does not exist' },
@@ -58,6 +60,9 @@ export const ERROR_CODES = {
   INSTALL_FAILED: { retryable: false, message: 'The native host could not be registered' },
   USAGE: { retryable: false, message: 'The command line was not understood' },
   INTERNAL: { retryable: false, message: 'An internal error occurred' },
+  // local IPC between the bridge, the CLI and the agent service (appended)
+  AGENT_ALREADY_RUNNING: { retryable: false, message: 'An agent service is already listening on this SANDGATE_HOME' },
+  IPC_PATH_UNSAFE: { retryable: false, message: 'The agent socket folder is not a private folder owned by this user' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -15,7 +15,12 @@ export const labHealthSchema = z.object({
   server: z.string(),
   version: z.string(),
   engines: z.array(z.string()),
+  /** `static` (sandgate-lab: signatures, rules, file type) or `dynamic` (the object is run). @since 1 */
+  analysis: z.enum(['static', 'dynamic']).optional(),
+  /** Largest upload the server accepts, in bytes; larger ones are answered 413 `TOO_LARGE`. @since 1 */
+  maxUploadBytes: z.number().int().positive().optional(),
 });
+export type LabHealth = z.infer<typeof labHealthSchema>;
 
 /** One engine's finding. */
 export const labEngineResultSchema = z.object({
@@ -35,6 +40,7 @@ export const labVerdictSchema = z.object({
   engines: z.array(labEngineResultSchema),
   indicators: z.array(indicatorSchema),
 });
+export type LabEngineResult = z.infer<typeof labEngineResultSchema>;
 export type LabVerdict = z.infer<typeof labVerdictSchema>;
 
 export const labAnalysisStateSchema = z.enum(['queued', 'analysing', 'done', 'failed']);
@@ -64,3 +70,30 @@ export const LAB_HEADERS = {
   /** URI-encoded original file name (advisory). */
   filename: 'x-sandgate-filename',
 } as const;
+
+/**
+ * Codes a `sandgate` server puts in `labErrorSchema` answers (with the HTTP status). Clients match on them; they are a
+ * separate registry from ERROR_CODES because they belong to the HTTP protocol, not to the agent. Append only.
+ * @since 1
+ */
+export const LAB_ERROR_CODES = [
+  /** 404: unknown path, unknown sha256 or unknown submission id. */
+  'NOT_FOUND',
+  /** 405: the path exists but not with this method. */
+  'METHOD_NOT_ALLOWED',
+  /** 400: a malformed header, sha256 or id. */
+  'BAD_REQUEST',
+  /** 411: an upload without Content-Length. */
+  'LENGTH_REQUIRED',
+  /** 413: an upload larger than the server accepts. */
+  'TOO_LARGE',
+  /** 400: the received bytes do not hash to `x-sandgate-sha256`. */
+  'HASH_MISMATCH',
+  /** 400: fewer or more bytes arrived than Content-Length said. */
+  'SIZE_MISMATCH',
+  /** 503: the server is shutting down or cannot store the object now; retry later. */
+  'UNAVAILABLE',
+  /** 500: anything else. */
+  'INTERNAL',
+] as const;
+export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];

@@ -19,6 +19,7 @@ export const AGENT_EVENT_TYPES = [
   'queue-recovered',
   'queue-entry-corrupt',
   'policy-invalid',
+  'quarantine-deleted',
 ] as const;
 
 export const agentEventSchema = z.object({

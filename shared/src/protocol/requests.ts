@@ -5,8 +5,9 @@ import { submitDownloadRequestSchema, submitFileRequestSchema } from './messages
 import { getStatusRequestSchema } from './messages/status.ts';
 import { listJobsRequestSchema } from './messages/job.ts';
 
-const withEnvelope = <T extends z.ZodObject>(s: T) =>
-  s.extend({ ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema });
+const requestEnvelope = { ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema };
+// Typed on the shape, not on `z.ZodObject`: with the wide generic, `extend` inferred every field as `unknown`.
+const withEnvelope = <S extends z.ZodRawShape>(s: z.ZodObject<S>) => s.extend(requestEnvelope);
 
 /** Every request the agent understands. */
 export const requestSchema = z.discriminatedUnion('type', [

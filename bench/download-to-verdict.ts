@@ -1,0 +1,228 @@
+/// <reference types="chrome" />
+/**
+ * Time from a browser download's completion to its verdict arriving in the extension, over N downloads (default 50)
+ * of distinct small PDFs (unique content, so the lab's verdict cache never answers), in real Chromium with the real
+ * extension, native host, agent service and sandgate-lab on loopback.
+ *
+ *   npx node bench/download-to-verdict.ts [--n 50]
+ *
+ * How each figure is measured (one clock: this machine's wall clock, in milliseconds):
+ * - total: the service worker timestamps `downloads.onChanged` state=complete and, through a `storage.onChanged`
+ *   listener, the first write of the extension's own storage that carries a verdict for that download. Both listeners
+ *   are added by this benchmark with `sw.evaluate`; the extension is not modified.
+ * - in the agent: the agent's event log, `object-accepted` → `verdict` for that path, minus the lab's own analysis time
+ *   (the analysis's `finishedAt − submittedAt`, from `GET /api/v1/files/{sha256}`). What remains is the agent's queueing,
+ *   TLS, hash look-up, upload and waiting on the lab's answer beyond its analysis.
+ * - capture and transport: total minus accept → verdict: the extension's capture decision, native messaging, the
+ *   bridge, IPC, the copy into the queue while hashing, and the verdict's way back.
+ * - baseline, same run: the same kind of file sent straight to the lab by a bare HTTPS client (hash look-up, upload,
+ *   polling every 10 ms until done): what the sandbox alone costs on loopback.
+ * Downloads run one at a time, each waiting for its verdict, so no sample queues behind another.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { agentEventSchema, labAnalysisSchema, type AgentEvent, type LabAnalysis } from '@sandgate/shared';
+import { createBrowserDirs, findExtensionVerdict, launchBrowser, type BrowserSession } from '../test/helpers/browser.ts';
+import { cleanPdfBytes, startDownloadServer, type DownloadServer } from '../test/helpers/download-server.ts';
+import { pollFor, startStack, type LabHandle, type Stack } from '../test/helpers/stack.ts';
+import { summarize, type Summary } from './lib/stats.ts';
+import { ms, table, writeResult } from './lib/report.ts';
+
+const nArg = process.argv.indexOf('--n');
+const N = nArg > 0 ? Number(process.argv[nArg + 1]) : 50;
+const WARMUP = 2;
+
+interface Sample {
+  i: number;
+  downloadId: number;
+  totalMs: number;
+  acceptToVerdictMs: number;
+  /** object-accepted → object-submitted in the agent's event log (queue to the start of the submission). */
+  acceptToSubmitMs: number;
+  labAnalysisMs: number;
+  agentOwnMs: number;
+  captureAndTransportMs: number;
+}
+
+interface BenchGlobals {
+  __sgBench?: { complete: Record<number, number>; changes: { t: number; v: Record<string, unknown> }[] };
+}
+
+function https(method: string, url: string, ca: Buffer, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, headers: body ? { ...headers, 'content-length': String(body.length) } : headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.once('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined });
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+async function labAnalysis(lab: LabHandle, sha256: string): Promise<LabAnalysis> {
+  const r = await https('GET', `${lab.url}/api/v1/files/${sha256}`, readFileSync(lab.certPath));
+  if (r.status !== 200) throw new Error(`the lab does not know ${sha256} (${r.status})`);
+  return labAnalysisSchema.parse(r.json);
+}
+
+function agentEvents(stack: Stack): AgentEvent[] {
+  const file = join(stack.paths.events, 'events.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      const p = agentEventSchema.safeParse(JSON.parse(l));
+      return p.success ? [p.data] : [];
+    });
+}
+
+async function oneDownload(i: number, ctx: { browser: BrowserSession; server: DownloadServer; stack: Stack }): Promise<Sample> {
+  const { browser, server, stack } = ctx;
+  const name = `bench-${i}-${randomUUID().slice(0, 8)}.pdf`;
+  const body = cleanPdfBytes(`Sandgate benchmark document ${i} ${randomUUID()}`);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  const url = server.addFile(name, body, 'application/pdf');
+  const path = join(browser.downloadDir, name);
+  const page = browser.context.pages()[0]!;
+
+  // A real click (a user gesture) on the page's link for this file; the page lists every file added so far.
+  await page.goto(server.pageUrl);
+  await page.click(`a[id="${name}"]`);
+
+  const downloadId = await pollFor(`download ${i}`, async () => {
+    const ids = await browser.sw.evaluate(async (u) => (await chrome.downloads.search({ url: u })).map((d) => d.id), url);
+    return ids[0];
+  });
+  const { tComplete, tVerdict } = await pollFor(`the verdict for download ${i}`, async () => {
+    const g = await browser.sw.evaluate(() => (globalThis as BenchGlobals).__sgBench!);
+    const complete = g.complete[downloadId];
+    const hit = g.changes.find((c) => findExtensionVerdict(c.v, downloadId));
+    return complete !== undefined && hit ? { tComplete: complete, tVerdict: hit.t } : undefined;
+  }, 60_000);
+  await browser.sw.evaluate(() => {
+    (globalThis as BenchGlobals).__sgBench!.changes = [];
+  });
+
+  const events = await pollFor(`the agent's events for download ${i}`, () => {
+    const forPath = agentEvents(stack).filter((e) => e.path === path || (e.sha256 === sha256 && (e.type === 'verdict' || e.type === 'object-submitted')));
+    const accepted = forPath.find((e) => e.type === 'object-accepted');
+    const sameJob = (e: AgentEvent): boolean => !accepted?.jobId || e.jobId === accepted.jobId;
+    const submitted = forPath.find((e) => e.type === 'object-submitted' && sameJob(e));
+    const verdict = forPath.find((e) => e.type === 'verdict' && sameJob(e));
+    return accepted && verdict ? { accepted, submitted, verdict } : undefined;
+  });
+  const analysis = await labAnalysis(stack.lab, sha256);
+  const acceptToVerdictMs = Date.parse(events.verdict.time) - Date.parse(events.accepted.time);
+  const labAnalysisMs = analysis.finishedAt ? Date.parse(analysis.finishedAt) - Date.parse(analysis.submittedAt) : Number.NaN;
+  const totalMs = tVerdict - tComplete;
+  return {
+    i,
+    downloadId,
+    totalMs,
+    acceptToVerdictMs,
+    acceptToSubmitMs: events.submitted ? Date.parse(events.submitted.time) - Date.parse(events.accepted.time) : Number.NaN,
+    labAnalysisMs,
+    agentOwnMs: acceptToVerdictMs - labAnalysisMs,
+    captureAndTransportMs: totalMs - acceptToVerdictMs,
+  };
+}
+
+async function baseline(lab: LabHandle, n: number): Promise<number[]> {
+  const ca = readFileSync(lab.certPath);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const body = cleanPdfBytes(`Sandgate baseline document ${i} ${randomUUID()}`);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const t0 = performance.now();
+    const look = await https('GET', `${lab.url}/api/v1/files/${sha256}`, ca);
+    if (look.status !== 404) throw new Error(`baseline object unexpectedly known to the lab (${look.status})`);
+    const post = await https('POST', `${lab.url}/api/v1/submissions`, ca, body, {
+      'content-type': 'application/octet-stream',
+      'x-sandgate-sha256': sha256,
+    });
+    if (post.status !== 202 && post.status !== 200) throw new Error(`baseline upload answered ${post.status}`);
+    let a = labAnalysisSchema.parse(post.json);
+    while (a.state !== 'done' && a.state !== 'failed') {
+      await new Promise((r) => setTimeout(r, 10));
+      a = labAnalysisSchema.parse((await https('GET', `${lab.url}/api/v1/submissions/${a.id}`, ca)).json);
+    }
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const dirs = createBrowserDirs();
+let stack: Stack | undefined;
+let server: DownloadServer | undefined;
+let browser: BrowserSession | undefined;
+const samples: Sample[] = [];
+let baselineMs: number[] = [];
+try {
+  stack = await startStack();
+  await stack.registerNativeHost(dirs.userDataDir);
+  server = await startDownloadServer();
+  browser = await launchBrowser({ dirs, env: stack.env });
+  const page = await browser.context.newPage();
+  await page.goto(server.pageUrl);
+  await browser.sw.evaluate(() => {
+    const g = globalThis as BenchGlobals;
+    g.__sgBench = { complete: {}, changes: [] };
+    chrome.downloads.onChanged.addListener((d) => {
+      if (d.state?.current === 'complete') g.__sgBench!.complete[d.id] = Date.now();
+    });
+    chrome.storage.onChanged.addListener((changes, area) => {
+      if (area !== 'local') return;
+      const v: Record<string, unknown> = {};
+      for (const [k, c] of Object.entries(changes)) v[k] = c.newValue;
+      g.__sgBench!.changes.push({ t: Date.now(), v });
+    });
+  });
+
+  for (let i = 0; i < WARMUP + N; i++) {
+    const s = await oneDownload(i, { browser, server, stack });
+    if (i >= WARMUP) samples.push(s);
+    process.stderr.write(i < WARMUP ? `\rwarm-up ${i + 1}/${WARMUP}   ` : `\r${i + 1 - WARMUP}/${N} downloads   `);
+  }
+  process.stderr.write('\nbaseline (bare HTTPS client → lab)…\n');
+  baselineMs = await baseline(stack.lab, N);
+} finally {
+  await browser?.close();
+  await stack?.close();
+  await server?.close();
+  rmSync(dirs.root, { recursive: true, force: true });
+}
+
+const pick = (k: keyof Sample): Summary => summarize(samples.map((s) => s[k]));
+const figures = {
+  total: pick('totalMs'),
+  acceptToVerdict: pick('acceptToVerdictMs'),
+  acceptToSubmit: pick('acceptToSubmitMs'),
+  labAnalysis: pick('labAnalysisMs'),
+  agentOwn: pick('agentOwnMs'),
+  captureAndTransport: pick('captureAndTransportMs'),
+  baselineLabDirect: summarize(baselineMs),
+};
+const row = (label: string, s: Summary): string[] => [label, String(s.n), ms(s.median), ms(s.p95)];
+process.stdout.write(
+  table(['download complete → verdict in the extension (ms)', 'n', 'median', 'p95'], [
+    row('total', figures.total),
+    row('  agent: object accepted → verdict', figures.acceptToVerdict),
+    row('    of which accepted → submission started', figures.acceptToSubmit),
+    row('    of which the lab\'s analysis', figures.labAnalysis),
+    row('    the agent\'s own part (the rest)', figures.agentOwn),
+    row('  capture, native messaging, bridge, IPC, queue copy', figures.captureAndTransport),
+    row('baseline: bare HTTPS client → lab → verdict', figures.baselineLabDirect),
+  ]) + '\n',
+);
+const file = writeResult('download-to-verdict', { n: N, warmup: WARMUP, unit: 'ms', figures, samples, baselineMs });
+process.stdout.write(`result: ${file}\n`);

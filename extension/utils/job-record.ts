@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { provenanceSchema } from '@sandgate/shared';
+
+/** What the popup shows for a captured download. `queued` also covers "captured, not yet accepted by the agent". */
+export const jobDisplayStateSchema = z.enum(['queued', 'analysing', 'clean', 'suspicious', 'malicious', 'unknown', 'error']);
+export type JobDisplayState = z.infer<typeof jobDisplayStateSchema>;
+
+/**
+ * One captured download as kept in `storage.local` under `sandgate.jobs` (keyed by the browser's download id).
+ * It holds no download URL once the agent has accepted the object, and never one for an incognito download.
+ */
+export const jobRecordSchema = z.object({
+  downloadId: z.number().int().nonnegative(),
+  /** Absolute path the browser saved the file to. */
+  path: z.string(),
+  /** Base name of `path`, for display. */
+  fileName: z.string(),
+  incognito: z.boolean(),
+  state: jobDisplayStateSchema,
+  /** Whether the agent accepted the object (or refused it for good). Unsubmitted records are the outbox. */
+  submitted: z.boolean(),
+  capturedAt: z.string(),
+  updatedAt: z.string(),
+  jobId: z.string().optional(),
+  sha256: z.string().optional(),
+  threat: z.string().optional(),
+  /** The sandbox server that judged it. */
+  server: z.string().optional(),
+  actions: z.array(z.object({ type: z.string(), status: z.string(), code: z.string().optional() })).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** When a malicious or suspicious verdict arrived; drives the red badge until the popup is opened. */
+  threatAt: z.string().optional(),
+  /** The quarantine outcome the threat notification last reported (`none` before any action); re-notified on change. */
+  notifiedOutcome: z.string().optional(),
+  /** Provenance to send while unsubmitted; for incognito downloads it carries no URLs. */
+  pendingProvenance: provenanceSchema.optional(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+export const ACTIVE_STATES: ReadonlySet<JobDisplayState> = new Set(['queued', 'analysing']);
+export const THREAT_STATES: ReadonlySet<JobDisplayState> = new Set(['malicious', 'suspicious']);

@@ -1,0 +1,27 @@
+import type { ActionResult, Job, Policy, Verdict } from '@sandgate/shared';
+import type { EventLog } from '../events/event-log.ts';
+import type { Logger } from '../log.ts';
+import type { Clock } from '../clock.ts';
+import type { QuarantineObjectOptions } from '../quarantine/quarantine-object.ts';
+
+export type ActionType = ActionResult['type'];
+
+/** A job the sandbox has judged. */
+export type JudgedJob = Job & { verdict: Verdict };
+
+export interface ActionContext {
+  home: string;
+  events: EventLog;
+  log: Logger;
+  clock: Clock;
+  /** The quarantine store's entry point; injectable for tests. */
+  quarantineObject: (opts: QuarantineObjectOptions) => Promise<{ id: string }>;
+}
+
+/** One response to a threat (style rule 11): a name from PRODUCT.md, whether the policy wants it, and how to run it. */
+export interface ResponseAction {
+  name: ActionType;
+  enabled(policy: Policy): boolean;
+  /** Never throws: a failure is a `failed` result with a code. */
+  run(ctx: ActionContext, job: JudgedJob): Promise<ActionResult>;
+}

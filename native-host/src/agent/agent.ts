@@ -1,0 +1,238 @@
+import { basename, join } from 'node:path';
+import {
+  SandgateError,
+  type Job,
+  type Provenance,
+  type StatusResult,
+  type SubmitResult,
+  type Verdict,
+} from '@sandgate/shared';
+import type { LoadedPolicy } from '../config/load-policy.ts';
+import { sandgatePaths } from '../config/paths.ts';
+import { EventLog } from '../events/event-log.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { realClock, type Clock } from '../clock.ts';
+import { RequestQueue, type Lease } from '../queue/request-queue.ts';
+import type { ChunkWriter } from '../queue/copy-and-hash.ts';
+import { createSandboxClients } from '../sandbox/create-clients.ts';
+import { Failover } from '../sandbox/failover.ts';
+import type { SandboxClient } from '../sandbox/sandbox-client.ts';
+import { ServerHealthBoard } from '../sandbox/server-health.ts';
+import { runResponseActions } from '../actions/run-actions.ts';
+import type { ActionContext } from '../actions/response-action.ts';
+import { quarantineObject } from '../quarantine/quarantine-object.ts';
+
+export interface Agent {
+  /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, QUEUE_IO). */
+  submit(path: string, provenance: Provenance): Promise<SubmitResult>;
+  status(): StatusResult;
+  /** Newest first: unfinished jobs, then finished ones (which survive restarts). */
+  listJobs(limit: number): Job[];
+  getJob(jobId: string): Job | undefined;
+  /** Called with the whole job on every state change; returns the unsubscribe function. */
+  onJobUpdate(cb: (job: Job) => void): () => void;
+  /** Stops taking work, lets running actions finish, leaves unfinished jobs queued for the next start. */
+  close(): Promise<void>;
+}
+
+export interface CreateAgentOptions {
+  home: string;
+  loaded: LoadedPolicy;
+  log?: Logger;
+  clock?: Clock;
+  appVersion: string;
+  /** How many objects are analysed at once. */
+  concurrency?: number;
+  /** Test seams. */
+  clients?: SandboxClient[];
+  quarantineObject?: ActionContext['quarantineObject'];
+  writeChunk?: ChunkWriter;
+  idleTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+}
+
+const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
+
+/** The agent service's core, free of any transport: the IPC server and the CLI drive it through this interface. */
+export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
+  const log = (opts.log ?? silentLogger).child('agent');
+  const clock = opts.clock ?? realClock;
+  const paths = sandgatePaths(opts.home);
+  const policy = opts.loaded.policy;
+  const events = new EventLog(paths.events);
+  const queue = await RequestQueue.open({
+    dir: paths.queue,
+    journalFile: join(opts.home, 'jobs', 'finished.jsonl'),
+    maxBytes: policy.sandbox.requestQueueMaxBytes,
+    events,
+    log: log.child('queue'),
+    clock,
+    ...(opts.writeChunk ? { writeChunk: opts.writeChunk } : {}),
+  });
+  const clients = opts.clients ?? createSandboxClients(opts.loaded, clock, opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
+  const health = new ServerHealthBoard(clients.map((c) => ({ url: c.url, kind: c.kind })));
+  const failover = new Failover({
+    clients,
+    health,
+    events,
+    clock,
+    log: log.child('failover'),
+    ...(opts.backoffBaseMs ? { backoffBaseMs: opts.backoffBaseMs } : {}),
+    ...(opts.backoffMaxMs ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+  });
+  const actionCtx: ActionContext = {
+    home: opts.home,
+    events,
+    log: log.child('actions'),
+    clock,
+    quarantineObject: opts.quarantineObject ?? ((o) => quarantineObject(o)),
+  };
+  const concurrency = opts.concurrency ?? 4;
+  const startedAt = clock.now().toISOString();
+  const listeners = new Set<(job: Job) => void>();
+  const active = new Map<string, Promise<void>>();
+  const stop = new AbortController();
+  let closed = false;
+
+  const emit = (job: Job) => {
+    for (const l of listeners) {
+      try {
+        l(job);
+      } catch (err) {
+        log.warn('job listener threw', { error: String(err) });
+      }
+    }
+  };
+
+  const pump = () => {
+    while (!closed && active.size < concurrency) {
+      const lease = queue.lease();
+      if (!lease) return;
+      const run = work(lease)
+        .catch(async (err: unknown) => {
+          log.error('job processing failed', { sha256: lease.sha256, error: err instanceof Error ? err.message : String(err) });
+          // Keep the lease a while: handing it straight back would spin on a fault that persists (a full disk).
+          await clock.sleep(UNEXPECTED_FAILURE_PAUSE_MS, stop.signal).catch(() => {});
+        })
+        .finally(() => {
+          active.delete(lease.sha256);
+          queue.release(lease.sha256);
+          pump();
+        });
+      active.set(lease.sha256, run);
+    }
+  };
+
+  async function work(lease: Lease): Promise<void> {
+    let verdict: Verdict | undefined = lease.jobs.find((j) => j.verdict)?.verdict;
+    if (!verdict) {
+      for (const j of lease.jobs) emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined } }));
+      const first = lease.jobs[0]!;
+      events.append({ type: 'object-submitted', jobId: first.jobId, path: first.path, sha256: lease.sha256 }, clock.now());
+      try {
+        verdict = await failover.analyse(
+          { sha256: lease.sha256, size: lease.size, path: lease.objectPath, filename: basename(first.path) },
+          {
+            signal: stop.signal,
+            jobId: first.jobId,
+            // Between rounds the jobs are visibly back in the queue, with the reason, until a server answers.
+            onRoundFailed: async (err) => {
+              for (const j of queue.jobsFor(lease.sha256)) emit(await queue.update(j.jobId, { job: { state: 'queued', error: err.toWire() } }));
+            },
+          },
+        );
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
+        for (const j of queue.jobsFor(lease.sha256)) emit(await queue.commit(j.jobId, { error: e.toWire() }));
+        return;
+      }
+    }
+    // Jobs that join while the actions run are picked up by the next pass; the object file stays until the last one.
+    for (let jobs = queue.jobsFor(lease.sha256); jobs.length; jobs = queue.jobsFor(lease.sha256)) {
+      for (const j of jobs) await finishJob(j, verdict);
+    }
+  }
+
+  async function finishJob(job: Job, verdict: Verdict): Promise<void> {
+    let judged = job;
+    if (!judged.verdict) {
+      judged = await queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined } });
+      events.append(
+        {
+          type: 'verdict',
+          jobId: job.jobId,
+          path: job.path,
+          sha256: job.sha256,
+          level: verdict.level,
+          server: verdict.server,
+          ...(verdict.threat ? { threat: verdict.threat } : {}),
+        },
+        clock.now(),
+      );
+      emit(judged);
+    }
+    const actions = await runResponseActions(queue, actionCtx, policy, { ...judged, verdict });
+    emit(await queue.commit(job.jobId, { verdict, actions }));
+  }
+
+  events.append({ type: 'service-started', message: `sandgate ${opts.appVersion}, pid ${process.pid}` }, clock.now());
+  pump();
+
+  return {
+    async submit(path, provenance) {
+      if (closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
+      let job: Job;
+      try {
+        job = await queue.accept(path, provenance);
+      } catch (err) {
+        if (err instanceof SandgateError && err.code !== 'OBJECT_TOO_LARGE' && err.code !== 'QUEUE_FULL') {
+          events.append({ type: 'object-refused', code: err.code, message: err.message, path }, clock.now());
+        }
+        throw err;
+      }
+      events.append({ type: 'object-accepted', jobId: job.jobId, path: job.path, sha256: job.sha256 }, clock.now());
+      emit(job);
+      pump();
+      return { jobId: job.jobId, sha256: job.sha256, size: job.size, state: job.state };
+    },
+
+    status() {
+      return {
+        appVersion: opts.appVersion,
+        pid: process.pid,
+        startedAt,
+        home: opts.home,
+        servers: health.snapshot(),
+        queue: queue.stats(),
+        recent: queue.list(20).map((j) => ({
+          jobId: j.jobId,
+          path: j.path,
+          sha256: j.sha256,
+          state: j.state,
+          ...(j.verdict ? { level: j.verdict.level } : {}),
+          ...(j.verdict?.threat ? { threat: j.verdict.threat } : {}),
+        })),
+      };
+    },
+
+    listJobs: (limit) => queue.list(Math.max(1, Math.floor(limit))),
+    getJob: (jobId) => queue.get(jobId),
+
+    onJobUpdate(cb) {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      stop.abort(new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping'));
+      await Promise.allSettled([...active.values()]);
+      failover.close();
+      events.append({ type: 'service-stopped' }, clock.now());
+      listeners.clear();
+    },
+  };
+}

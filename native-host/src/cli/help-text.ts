@@ -1,0 +1,24 @@
+export const MAIN_HELP = `usage: sandgate COMMAND [options]
+
+commands:
+  serve                                  run the agent service in the foreground
+  submit FILE... [--wait]                queue objects for the sandbox; --wait waits for verdicts and actions
+  status                                 service, servers' health, queue, recent verdicts
+  events [--follow]                      the event log
+  quarantine list | show ID | restore ID [--to PATH] | delete ID
+  install [--browser chrome|chromium|edge|brave|firefox|all] [--scope user|system] [--profile-dir DIR]
+  uninstall [same options as install]    remove the native-host registration
+  doctor                                 check the registration and that the agent answers
+  policy check FILE | policy show        validate a policy; print the effective one
+
+common options:
+  --json          machine-readable output on stdout
+  --policy FILE   the policy file (default: $SANDGATE_POLICY, $SANDGATE_HOME/policy.json, /etc/sandgate/policy.json)
+  -h, --help      help for a command (sandgate quarantine --help)
+
+environment:
+  SANDGATE_HOME   root of all state (queue, quarantine, events, socket)
+
+exit status: 0 success and no threat, 1 a threat was found (submit), 2 an error.
+errors print "error[CODE]: message" on stderr, and with --json also {"error":{"code","message"}} on stdout.
+`;

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { SandgateError } from '@sandgate/shared';
+
+/** Writes one chunk; injectable so tests can make the disk fill up halfway. */
+export type ChunkWriter = (dest: FileHandle, chunk: Buffer) => Promise<void>;
+
+export const defaultChunkWriter: ChunkWriter = async (dest, chunk) => {
+  let off = 0;
+  while (off < chunk.length) {
+    const { bytesWritten } = await dest.write(chunk, off, chunk.length - off);
+    off += bytesWritten;
+  }
+};
+
+const CHUNK = 1024 * 1024;
+
+/**
+ * Copies exactly `size` bytes from the already-opened source into a new file at `destPath` (created 0600, never
+ * overwriting), hashing them in the same pass: the hash names exactly the bytes that were queued. A source that turns
+ * out longer or shorter than `size` changed under us (FILE_CHANGED). On any failure the destination is removed.
+ */
+export async function copyAndHash(
+  src: FileHandle,
+  size: number,
+  destPath: string,
+  write: ChunkWriter = defaultChunkWriter,
+): Promise<{ sha256: string; size: number }> {
+  const dest = await open(destPath, 'wx', 0o600);
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let copied = 0;
+  try {
+    for (;;) {
+      // One byte more than expected is asked for so growth is detected without a second read.
+      const want = Math.min(CHUNK, size - copied + 1);
+      const { bytesRead } = await src.read(buf, 0, want, copied);
+      if (bytesRead === 0) break;
+      copied += bytesRead;
+      if (copied > size) throw new SandgateError('FILE_CHANGED', 'The file grew while it was being read');
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      await write(dest, chunk);
+    }
+    if (copied !== size) throw new SandgateError('FILE_CHANGED', 'The file shrank while it was being read');
+    await dest.sync();
+    await dest.close();
+  } catch (err) {
+    await dest.close().catch(() => {});
+    await unlink(destPath).catch(() => {});
+    if (err instanceof SandgateError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, { cause: err, params: { errno: code } });
+  }
+  return { sha256: hash.digest('hex'), size: copied };
+}

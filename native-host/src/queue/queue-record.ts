@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { actionTypeSchema, jobSchema } from '@sandgate/shared';
+
+/**
+ * One accepted, unfinished job as it sits on disk (`<jobId>.job.json` beside `<sha256>.obj`). Read back at start-up,
+ * so it is parsed like any untrusted input: a record that does not parse is set aside, never half-trusted.
+ */
+export const queueRecordSchema = z.object({
+  format: z.literal(1),
+  job: jobSchema,
+  /**
+   * Response actions whose run began. An action listed here without a result in `job.actions` was interrupted by a
+   * crash; it is reported as failed and never run a second time.
+   */
+  actionsStarted: z.array(actionTypeSchema).default([]),
+});
+export type QueueRecord = z.infer<typeof queueRecordSchema>;
+
+export const RECORD_SUFFIX = '.job.json';
+export const OBJECT_SUFFIX = '.obj';

@@ -1,0 +1,357 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  SandgateError,
+  type ActionResult,
+  type Job,
+  type Provenance,
+  type Verdict,
+  type WireError,
+} from '@sandgate/shared';
+import type { EventLog } from '../events/event-log.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { Clock } from '../clock.ts';
+import { realClock } from '../clock.ts';
+import { copyAndHash, type ChunkWriter } from './copy-and-hash.ts';
+import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable } from './durable-write.ts';
+import { JobJournal } from './job-journal.ts';
+import { openSubmittedFile } from './open-submitted-file.ts';
+import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
+import { Serial } from './serial.ts';
+
+type ActionType = ActionResult['type'];
+
+export interface RequestQueueOptions {
+  /** The request-queue folder (`sandgatePaths(home).queue`). */
+  dir: string;
+  /** Where finished jobs are journalled. */
+  journalFile: string;
+  /** `sandbox.requestQueueMaxBytes`: the queued objects may never take more than this. */
+  maxBytes: number;
+  events: EventLog;
+  log?: Logger;
+  clock?: Clock;
+  /** How many finished jobs to remember. */
+  keepFinished?: number;
+  /** Tests inject a writer that fails (ENOSPC) halfway. */
+  writeChunk?: ChunkWriter;
+}
+
+/** All unfinished jobs for one object (one SHA-256): analysed once, every job gets the verdict. */
+export interface Lease {
+  sha256: string;
+  objectPath: string;
+  size: number;
+  jobs: Job[];
+}
+
+export interface QueueStats {
+  objects: number;
+  bytes: number;
+  limitBytes: number;
+}
+
+/** What finishing a job records. `error` makes it an `error` job; otherwise it is `done`. */
+export interface JobOutcome {
+  verdict?: Verdict;
+  actions?: ActionResult[];
+  error?: WireError;
+}
+
+/**
+ * The durable request queue. Objects are copied in as `<sha256>.obj`, each job is a `<jobId>.job.json` record, both
+ * written temp-then-rename so a crash leaves either no entry or a whole one. Work is handed out with lease/commit:
+ * whatever was accepted and not committed is there again after a restart.
+ */
+export class RequestQueue {
+  readonly dir: string;
+  readonly maxBytes: number;
+  private readonly events: EventLog;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly writeChunk: ChunkWriter | undefined;
+  private readonly journal: JobJournal;
+  private readonly records = new Map<string, QueueRecord>();
+  private readonly objects = new Map<string, number>();
+  private readonly leased = new Set<string>();
+  /** Bytes promised to copies in progress, so parallel accepts cannot overshoot the limit together. */
+  private reserved = 0;
+  private fullEpisode = false;
+  private readonly serial = new Serial();
+
+  private constructor(opts: RequestQueueOptions, journal: JobJournal) {
+    this.dir = opts.dir;
+    this.maxBytes = opts.maxBytes;
+    this.events = opts.events;
+    this.log = opts.log ?? silentLogger;
+    this.clock = opts.clock ?? realClock;
+    this.writeChunk = opts.writeChunk;
+    this.journal = journal;
+  }
+
+  static async open(opts: RequestQueueOptions): Promise<RequestQueue> {
+    await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+    const journal = await JobJournal.open(opts.journalFile, opts.keepFinished);
+    const q = new RequestQueue(opts, journal);
+    await q.replay();
+    return q;
+  }
+
+  /**
+   * Validates and copies `path` into the queue. Throws SandgateError: PATH_*, FILE_*, OBJECT_TOO_LARGE, QUEUE_FULL,
+   * QUEUE_IO. When the same object is already waiting, the new job joins it.
+   */
+  async accept(path: string, provenance: Provenance): Promise<Job> {
+    const { handle, size } = await openSubmittedFile(path);
+    let tmp: string | undefined;
+    let reservedHere = 0;
+    try {
+      if (size > this.maxBytes) {
+        this.events.append({ type: 'object-refused', code: 'OBJECT_TOO_LARGE', path, message: `${size} bytes; the queue holds at most ${this.maxBytes}` });
+        throw new SandgateError('OBJECT_TOO_LARGE', `The object (${size} bytes) is larger than the request queue can hold (${this.maxBytes} bytes)`, {
+          params: { path, size, limitBytes: this.maxBytes },
+        });
+      }
+      if (this.usedBytes() + this.reserved + size > this.maxBytes) {
+        if (!this.fullEpisode) {
+          this.fullEpisode = true;
+          this.events.append({ type: 'queue-full', code: 'QUEUE_FULL', path, message: `${this.usedBytes()} of ${this.maxBytes} bytes in use` });
+        }
+        throw new SandgateError('QUEUE_FULL', `The request queue is full (${this.usedBytes()} of ${this.maxBytes} bytes); try again later`, {
+          params: { path, size, limitBytes: this.maxBytes },
+        });
+      }
+      this.reserved += size;
+      reservedHere = size;
+      tmp = join(this.dir, tempName());
+      const copied = await copyAndHash(handle, size, tmp, this.writeChunk);
+      const job = await this.serial.run(() => this.admit(tmp!, copied.sha256, copied.size, path, provenance));
+      tmp = undefined;
+      return job;
+    } finally {
+      this.reserved -= reservedHere;
+      await handle.close();
+      if (tmp) await unlink(tmp).catch(() => {});
+    }
+  }
+
+  /** The oldest object nobody is working on, with all its jobs; undefined when there is none. */
+  lease(): Lease | undefined {
+    let best: { sha: string; at: string } | undefined;
+    for (const r of this.records.values()) {
+      const sha = r.job.sha256;
+      if (this.leased.has(sha)) continue;
+      if (!best || r.job.acceptedAt < best.at) best = { sha, at: r.job.acceptedAt };
+    }
+    if (!best) return undefined;
+    this.leased.add(best.sha);
+    return { sha256: best.sha, objectPath: this.objectPath(best.sha), size: this.objects.get(best.sha) ?? 0, jobs: this.jobsFor(best.sha) };
+  }
+
+  /** Gives a leased object back unfinished; its jobs stay queued and will be leased again. */
+  release(sha256: string): void {
+    this.leased.delete(sha256);
+  }
+
+  /** The unfinished jobs for an object, including any that joined after it was leased. Oldest first. */
+  jobsFor(sha256: string): Job[] {
+    return [...this.records.values()]
+      .filter((r) => r.job.sha256 === sha256)
+      .map((r) => r.job)
+      .sort((a, b) => (a.acceptedAt < b.acceptedAt ? -1 : 1));
+  }
+
+  /** Response actions already begun for a job (see QueueRecord.actionsStarted). */
+  actionsStarted(jobId: string): readonly ActionType[] {
+    return this.records.get(jobId)?.actionsStarted ?? [];
+  }
+
+  /** Persists progress on an unfinished job (state, verdict, action results, actions begun). */
+  async update(jobId: string, change: { job?: Partial<Pick<Job, 'state' | 'verdict' | 'actions' | 'error'>>; actionStarted?: ActionType }): Promise<Job> {
+    return this.serial.run(async () => {
+      const rec = this.records.get(jobId);
+      if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
+      const next: QueueRecord = {
+        ...rec,
+        job: { ...rec.job, ...change.job },
+        actionsStarted: change.actionStarted && !rec.actionsStarted.includes(change.actionStarted) ? [...rec.actionsStarted, change.actionStarted] : rec.actionsStarted,
+      };
+      await this.writeRecord(next);
+      this.records.set(jobId, next);
+      return next.job;
+    });
+  }
+
+  /**
+   * Finishes a job: journalled first, then its record removed, then the object when no other job needs it. A crash in
+   * between leaves a record whose job is already journalled; replay drops it rather than running it again.
+   */
+  async commit(jobId: string, outcome: JobOutcome): Promise<Job> {
+    return this.serial.run(async () => {
+      const rec = this.records.get(jobId);
+      if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
+      const { error: _previous, ...rest } = rec.job;
+      const finished: Job = {
+        ...rest,
+        state: outcome.error ? 'error' : 'done',
+        finishedAt: this.clock.now().toISOString(),
+        ...(outcome.verdict ? { verdict: outcome.verdict } : {}),
+        ...(outcome.actions ? { actions: outcome.actions } : {}),
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
+      await this.journal.append(finished);
+      this.records.delete(jobId);
+      await unlink(join(this.dir, jobId + RECORD_SUFFIX)).catch(() => {});
+      const sha = rec.job.sha256;
+      if (![...this.records.values()].some((r) => r.job.sha256 === sha)) {
+        await unlink(this.objectPath(sha)).catch(() => {});
+        this.objects.delete(sha);
+        if (this.fullEpisode) {
+          this.fullEpisode = false;
+          this.events.append({ type: 'queue-recovered', message: `${this.usedBytes()} of ${this.maxBytes} bytes in use` });
+        }
+      }
+      await fsyncDir(this.dir);
+      return finished;
+    });
+  }
+
+  get(jobId: string): Job | undefined {
+    return this.records.get(jobId)?.job ?? this.journal.get(jobId);
+  }
+
+  /** Unfinished and finished jobs, newest first. */
+  list(limit: number): Job[] {
+    const open = [...this.records.values()].map((r) => r.job).sort((a, b) => (a.acceptedAt < b.acceptedAt ? 1 : -1));
+    return [...open, ...this.journal.recent(limit)].slice(0, limit);
+  }
+
+  stats(): QueueStats {
+    return { objects: this.objects.size, bytes: this.usedBytes(), limitBytes: this.maxBytes };
+  }
+
+  isFull(): boolean {
+    return this.fullEpisode;
+  }
+
+  private usedBytes(): number {
+    let n = 0;
+    for (const s of this.objects.values()) n += s;
+    return n;
+  }
+
+  private objectPath(sha256: string): string {
+    return join(this.dir, sha256 + OBJECT_SUFFIX);
+  }
+
+  private async admit(tmp: string, sha256: string, size: number, path: string, provenance: Provenance): Promise<Job> {
+    const joined = this.objects.has(sha256);
+    if (joined) await unlink(tmp);
+    else {
+      await rename(tmp, this.objectPath(sha256));
+      this.objects.set(sha256, size);
+    }
+    const job: Job = {
+      jobId: newJobId(this.clock.now()),
+      state: 'queued',
+      path,
+      sha256,
+      size,
+      provenance,
+      acceptedAt: this.clock.now().toISOString(),
+    };
+    const rec: QueueRecord = { format: 1, job, actionsStarted: [] };
+    // Visible before it is durable so a worker finishing this object concurrently keeps the object file for it.
+    this.records.set(job.jobId, rec);
+    try {
+      await this.writeRecord(rec);
+    } catch (err) {
+      this.records.delete(job.jobId);
+      if (!joined && ![...this.records.values()].some((r) => r.job.sha256 === sha256)) {
+        await unlink(this.objectPath(sha256)).catch(() => {});
+        this.objects.delete(sha256);
+      }
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new SandgateError('QUEUE_IO', `The request could not be recorded (${code ?? 'error'})`, { cause: err });
+    }
+    this.log.debug('accepted', { jobId: job.jobId, sha256, size, joined });
+    return job;
+  }
+
+  private async writeRecord(rec: QueueRecord): Promise<void> {
+    await writeFileDurable(this.dir, rec.job.jobId + RECORD_SUFFIX, JSON.stringify(rec));
+  }
+
+  /** Rebuilds the in-memory view from the folder: debris removed, unreadable records set aside, orphans dropped. */
+  private async replay(): Promise<void> {
+    const names = await readdir(this.dir);
+    const objectFiles = new Set<string>();
+    for (const name of names) {
+      const full = join(this.dir, name);
+      if (name.startsWith(TEMP_PREFIX)) {
+        await unlink(full).catch(() => {});
+      } else if (name.endsWith(OBJECT_SUFFIX)) {
+        const st = await stat(full).catch(() => undefined);
+        if (st?.isFile()) {
+          const sha = name.slice(0, -OBJECT_SUFFIX.length);
+          this.objects.set(sha, st.size);
+          objectFiles.add(sha);
+        }
+      }
+    }
+    for (const name of names) {
+      if (!name.endsWith(RECORD_SUFFIX)) continue;
+      const full = join(this.dir, name);
+      const rec = await readRecord(full);
+      if (!rec || rec.job.jobId + RECORD_SUFFIX !== name) {
+        await this.setAside(name, 'the record is unreadable');
+        continue;
+      }
+      if (this.journal.has(rec.job.jobId)) {
+        await unlink(full).catch(() => {});
+        continue;
+      }
+      if (!objectFiles.has(rec.job.sha256)) {
+        await this.setAside(name, 'its object file is missing', rec.job);
+        continue;
+      }
+      // An analysis cut short by the crash starts over; a verdict already recorded is kept and not asked for again.
+      if (rec.job.state === 'analysing' && !rec.job.verdict) rec.job.state = 'queued';
+      this.records.set(rec.job.jobId, rec);
+    }
+    for (const sha of objectFiles) {
+      if (![...this.records.values()].some((r) => r.job.sha256 === sha)) {
+        await unlink(this.objectPath(sha)).catch(() => {});
+        this.objects.delete(sha);
+      }
+    }
+    await fsyncDir(this.dir);
+    if (this.records.size) this.log.info('replayed unfinished requests', { jobs: this.records.size, objects: this.objects.size });
+  }
+
+  private async setAside(name: string, why: string, job?: Job): Promise<void> {
+    const corrupt = join(this.dir, 'corrupt');
+    await mkdir(corrupt, { recursive: true, mode: 0o700 });
+    await rename(join(this.dir, name), join(corrupt, name)).catch(() => {});
+    this.events.append({
+      type: 'queue-entry-corrupt',
+      code: 'QUEUE_ENTRY_CORRUPT',
+      message: `${name}: ${why}; moved to ${corrupt}`,
+      ...(job ? { jobId: job.jobId, sha256: job.sha256, path: job.path } : {}),
+    });
+  }
+}
+
+async function readRecord(file: string): Promise<QueueRecord | undefined> {
+  try {
+    const r = queueRecordSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function newJobId(now: Date): string {
+  return `j_${now.getTime().toString(36)}${randomBytes(6).toString('hex')}`;
+}

@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import type https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import {
+  LAB_HEADERS,
+  SandgateError,
+  labAnalysisSchema,
+  labErrorSchema,
+  type LabAnalysis,
+  type SandboxServer,
+  type Verdict,
+} from '@sandgate/shared';
+import type { Clock } from '../clock.ts';
+import { httpsCall, type HttpsAnswer } from './https-call.ts';
+import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
+
+export interface LabClientOptions {
+  agent: https.Agent;
+  connectTimeoutMs: number;
+  /** How long to wait for a verdict after the object is known to the server. */
+  analysisTimeoutMs: number;
+  /** Inactivity limit for one request once connected. */
+  idleTimeoutMs?: number;
+  clock: Clock;
+}
+
+const POLL_FIRST_MS = 200;
+const POLL_MAX_MS = 2000;
+
+/**
+ * A `sandgate` server (sandgate-lab): look the hash up, upload only when the server does not know the object, then
+ * poll the analysis. Every answer is parsed with the lab-protocol schemas before it is believed.
+ */
+export class LabClient implements SandboxClient {
+  readonly url: string;
+  readonly kind = 'sandgate';
+  private readonly base: URL;
+  private readonly opts: LabClientOptions;
+
+  constructor(server: SandboxServer, opts: LabClientOptions) {
+    this.url = server.url;
+    this.base = new URL(server.url);
+    this.opts = opts;
+  }
+
+  async analyse(obj: QueuedObject, signal: AbortSignal): Promise<Verdict> {
+    let analysis = await this.lookup(obj.sha256, signal);
+    if (!analysis) analysis = await this.upload(obj, signal);
+    if (analysis.sha256 !== obj.sha256) {
+      throw this.invalid(`answered about ${analysis.sha256} when asked about ${obj.sha256}`);
+    }
+    const deadline = this.opts.clock.now().getTime() + this.opts.analysisTimeoutMs;
+    let delay = POLL_FIRST_MS;
+    while (analysis.state === 'queued' || analysis.state === 'analysing') {
+      if (this.opts.clock.now().getTime() >= deadline) {
+        throw new SandgateError('SERVER_TIMEOUT', `${this.url}: no verdict within ${this.opts.analysisTimeoutMs} ms`, { params: { server: this.url } });
+      }
+      await this.opts.clock.sleep(delay, signal);
+      delay = Math.min(POLL_MAX_MS, delay * 2);
+      analysis = await this.poll(analysis.id, signal);
+    }
+    if (analysis.state === 'failed' || !analysis.verdict) {
+      const why = analysis.error ? `${analysis.error.code}: ${analysis.error.message}` : 'no verdict';
+      throw new SandgateError('ANALYSIS_FAILED', `${this.url}: the analysis failed (${why})`, { params: { server: this.url } });
+    }
+    const v = analysis.verdict;
+    return {
+      level: v.level,
+      ...(v.threat ? { threat: v.threat } : {}),
+      server: this.url,
+      score: v.score,
+      indicators: v.indicators.slice(0, 1000),
+    };
+  }
+
+  close(): void {
+    this.opts.agent.destroy();
+  }
+
+  private async lookup(sha256: string, signal: AbortSignal): Promise<LabAnalysis | undefined> {
+    const answer = await this.call({ method: 'GET', path: `/api/v1/files/${sha256}` }, signal);
+    if (answer.status === 404) return undefined;
+    return this.expect(answer, 200, labAnalysisSchema);
+  }
+
+  private async upload(obj: QueuedObject, signal: AbortSignal): Promise<LabAnalysis> {
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'content-length': obj.size,
+      [LAB_HEADERS.sha256]: obj.sha256,
+    };
+    if (obj.filename) headers[LAB_HEADERS.filename] = encodeURIComponent(obj.filename);
+    // Streamed from the queued copy: memory stays flat whatever the object's size.
+    const answer = await this.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) }, signal);
+    return this.expect(answer, [200, 201, 202], labAnalysisSchema);
+  }
+
+  private async poll(id: string, signal: AbortSignal): Promise<LabAnalysis> {
+    const answer = await this.call({ method: 'GET', path: `/api/v1/submissions/${encodeURIComponent(id)}` }, signal);
+    return this.expect(answer, 200, labAnalysisSchema);
+  }
+
+  private call(
+    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable },
+    signal: AbortSignal,
+  ): Promise<HttpsAnswer> {
+    return httpsCall({
+      agent: this.opts.agent,
+      base: this.base,
+      method: req.method,
+      path: req.path,
+      ...(req.headers ? { headers: req.headers } : {}),
+      ...(req.body ? { body: req.body } : {}),
+      connectTimeoutMs: this.opts.connectTimeoutMs,
+      idleTimeoutMs: this.opts.idleTimeoutMs ?? 30_000,
+      signal,
+    });
+  }
+
+  private expect<T extends z.ZodType>(answer: HttpsAnswer, ok: number | number[], schema: T): z.infer<T> {
+    const okStatuses = Array.isArray(ok) ? ok : [ok];
+    const json = parseJson(answer.body);
+    if (!okStatuses.includes(answer.status)) {
+      const err = labErrorSchema.safeParse(json);
+      const detail = err.success ? `${err.data.error.code}: ${err.data.error.message}` : `HTTP ${answer.status}`;
+      throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${answer.status} (${detail})`, {
+        params: { server: this.url, status: answer.status, ...(err.success ? { serverCode: err.data.error.code } : {}) },
+      });
+    }
+    const r = schema.safeParse(json);
+    if (!r.success) throw this.invalid(`answer does not match the protocol (${r.error.issues[0]?.message ?? 'invalid'})`);
+    return r.data;
+  }
+
+  private invalid(why: string): SandgateError {
+    return new SandgateError('SERVER_RESPONSE_INVALID', `${this.url}: ${why}`, { params: { server: this.url } });
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,149 @@
+import { constants, promises as fsp } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Indicator, LabEngineResult } from '@sandgate/shared';
+import type { Logger } from '../log.ts';
+import { cleanFinding, type Engine, type EngineFinding, type ObjectScan } from './engine.ts';
+
+/** The part of @litko/yara-x (YARA-X, napi-rs binding) the lab uses. */
+interface YaraRules {
+  scanAsync(data: Buffer): Promise<YaraRuleMatch[]>;
+}
+export interface YaraRuleMatch {
+  ruleIdentifier: string;
+  namespace: string;
+  meta: Record<string, unknown>;
+  tags: string[];
+  matches: { offset: number; length: number; identifier: string }[];
+}
+interface YaraBinding {
+  compile(source: string, options?: Record<string, unknown>): YaraRules;
+}
+
+/** Default bound of bytes handed to YARA-X: it scans buffers, not streams, so larger objects are scanned on a prefix. */
+export const DEFAULT_YARA_MAX_SCAN_BYTES = 16 * 1024 * 1024;
+
+let binding: YaraBinding | null | undefined;
+let bindingError = '';
+
+/** Loads the native binding once; a platform without a prebuilt binary runs the lab without rules rather than failing. */
+export function loadYaraBinding(): YaraBinding | null {
+  if (binding !== undefined) return binding;
+  try {
+    binding = createRequire(import.meta.url)('@litko/yara-x') as YaraBinding;
+  } catch (err) {
+    binding = null;
+    bindingError = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  }
+  return binding;
+}
+
+interface CompiledFile {
+  file: string;
+  rules: YaraRules;
+}
+
+/**
+ * Administrator YARA rules: every `*.yar` / `*.yara` file in `rulesDir`, each compiled on its own so one broken file
+ * is reported and skipped instead of disabling the rest. Recompiled when the folder's files change.
+ *
+ * Rule meta the lab reads: `threat` (name; default the rule name), `level` (`malicious` default, or `suspicious`),
+ * `score` (0–100; default 90 for malicious, 50 for suspicious).
+ */
+export function createYaraEngine(opts: { rulesDir: string; log: Logger; maxScanBytes?: number }): Engine {
+  const name = 'yara-x';
+  const maxScanBytes = opts.maxScanBytes ?? DEFAULT_YARA_MAX_SCAN_BYTES;
+  let stamp = '';
+  let compiled: CompiledFile[] = [];
+
+  async function reload(yara: YaraBinding): Promise<void> {
+    const files = await listRuleFiles(opts.rulesDir);
+    const next = files.map((f) => `${f.name}:${f.mtimeMs}:${f.size}`).join('|');
+    if (next === stamp) return;
+    const out: CompiledFile[] = [];
+    for (const f of files) {
+      try {
+        const fh = await fsp.open(join(opts.rulesDir, f.name), constants.O_RDONLY | constants.O_NOFOLLOW);
+        const source = await fh.readFile('utf8').finally(() => fh.close());
+        out.push({ file: f.name, rules: yara.compile(source) });
+      } catch (err) {
+        opts.log.warn('YARA rule file skipped', { file: f.name, err: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    compiled = out;
+    stamp = next;
+    opts.log.info('YARA rules loaded', { files: out.map((c) => c.file) });
+  }
+
+  return {
+    name,
+    async open(object): Promise<ObjectScan> {
+      const yara = loadYaraBinding();
+      if (!yara) {
+        const finding: EngineFinding = {
+          results: [{ engine: name, level: 'unknown', detail: `YARA-X unavailable on this platform: ${bindingError}` }],
+          indicators: [],
+          score: 0,
+        };
+        return { update() {}, finish: () => finding };
+      }
+      await reload(yara);
+      const rules = compiled;
+      if (rules.length === 0) return { update() {}, finish: () => cleanFinding(name, 'no rules loaded') };
+      // One bounded buffer per object, filled as chunks pass: the lab's memory stays flat whatever the object's size.
+      const buf = Buffer.allocUnsafe(Math.min(object.size, maxScanBytes));
+      let filled = 0;
+      return {
+        update(chunk) {
+          if (filled < buf.length) filled += chunk.copy(buf, filled, 0, Math.min(chunk.length, buf.length - filled));
+        },
+        async finish(): Promise<EngineFinding> {
+          const data = buf.subarray(0, filled);
+          const partial = object.size > filled ? `scanned the first ${filled} of ${object.size} bytes` : undefined;
+          const matches: YaraRuleMatch[] = [];
+          for (const c of rules) matches.push(...(await c.rules.scanAsync(data)));
+          if (matches.length === 0) return cleanFinding(name, partial);
+          return findingFromMatches(name, matches, partial);
+        },
+      };
+    },
+  };
+}
+
+export function findingFromMatches(engine: string, matches: YaraRuleMatch[], partial?: string): EngineFinding {
+  const results: LabEngineResult[] = [];
+  const indicators: Indicator[] = [];
+  let best: { score: number; threat: string } | undefined;
+  for (const m of matches) {
+    const meta = m.meta ?? {};
+    const level = meta.level === 'suspicious' ? 'suspicious' : 'malicious';
+    const threat = typeof meta.threat === 'string' && meta.threat ? meta.threat : m.ruleIdentifier;
+    const raw = typeof meta.score === 'number' ? meta.score : level === 'malicious' ? 90 : 50;
+    const score = Math.max(0, Math.min(100, raw));
+    const strings = [...new Set(m.matches.map((x) => x.identifier))].join(', ');
+    const detail = [`rule ${m.namespace}.${m.ruleIdentifier}`, strings && `strings ${strings}`, partial].filter(Boolean).join('; ');
+    results.push({ engine, level, name: threat, detail });
+    indicators.push({ type: 'yara-rule', value: m.ruleIdentifier, source: engine });
+    // Malicious outranks suspicious whatever the scores say, so map level into the comparison first.
+    const rank = (level === 'malicious' ? 1000 : 0) + score;
+    if (!best || rank > best.score) best = { score: rank, threat };
+  }
+  const score = best ? best.score % 1000 : 0;
+  return { results, indicators, score, ...(best ? { threat: best.threat } : {}) };
+}
+
+async function listRuleFiles(dir: string): Promise<{ name: string; mtimeMs: number; size: number }[]> {
+  let names: string[];
+  try {
+    names = (await fsp.readdir(dir)).filter((n) => /\.(yar|yara)$/i.test(n) && !n.startsWith('.')).sort();
+  } catch {
+    return [];
+  }
+  const out: { name: string; mtimeMs: number; size: number }[] = [];
+  for (const n of names) {
+    // lstat: a symbolic link in the rules folder is skipped, never followed.
+    const st = await fsp.lstat(join(dir, n)).catch(() => undefined);
+    if (st?.isFile()) out.push({ name: n, mtimeMs: st.mtimeMs, size: st.size });
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import type { Logger } from '../log.ts';
+import { writeFileAtomic } from '../store/atomic-write.ts';
+
+export interface LabCertificate {
+  /** The PEM an agent pins as `sandbox.serverCertificate`. */
+  certPath: string;
+  keyPath: string;
+  cert: string;
+  key: string;
+  /** True when this call made a new certificate (the pin changed). */
+  created: boolean;
+}
+
+const VALID_DAYS = 825;
+/** A certificate this close to expiry is replaced at start rather than left to fail mid-run. */
+const RENEW_BEFORE_MS = 86400_000;
+
+/** The names an agent may use for this machine: loopback in all spellings plus the host name. */
+export function labCertificateHosts(host = hostname()): string[] {
+  const names = ['localhost', '127.0.0.1', '::1'];
+  if (host && !names.includes(host) && /^[a-zA-Z0-9.-]{1,253}$/.test(host)) names.push(host);
+  return names;
+}
+
+/**
+ * Reuses `tlsDir/{cert,key}.pem` when they are a valid pair, otherwise makes a self-signed certificate. The key pair
+ * comes from node:crypto (forge's pure-JS RSA takes seconds); forge only builds and signs the X.509 structure.
+ */
+export async function ensureLabCertificate(tlsDir: string, log: Logger): Promise<LabCertificate> {
+  const certPath = join(tlsDir, 'cert.pem');
+  const keyPath = join(tlsDir, 'key.pem');
+  await fsp.mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  const existing = await readPair(certPath, keyPath);
+  if (existing) return { certPath, keyPath, ...existing, created: false };
+
+  const { cert, key } = makeSelfSigned(labCertificateHosts());
+  // Key first: a crash between the two writes leaves a key without a certificate, which the next start replaces.
+  await writeFileAtomic(keyPath, key, 0o600);
+  await fsp.chmod(keyPath, 0o600);
+  await writeFileAtomic(certPath, cert, 0o644);
+  log.info('made a self-signed certificate', { certPath });
+  return { certPath, keyPath, cert, key, created: true };
+}
+
+async function readPair(certPath: string, keyPath: string): Promise<{ cert: string; key: string } | undefined> {
+  let cert: string;
+  let key: string;
+  try {
+    [cert, key] = await Promise.all([fsp.readFile(certPath, 'utf8'), fsp.readFile(keyPath, 'utf8')]);
+  } catch {
+    return undefined;
+  }
+  try {
+    const x509 = new X509Certificate(cert);
+    if (Date.parse(x509.validTo) - Date.now() < RENEW_BEFORE_MS) return undefined;
+    if (!x509.checkPrivateKey(createPrivateKey(key))) return undefined;
+  } catch {
+    return undefined;
+  }
+  return { cert, key };
+}
+
+export function makeSelfSigned(hosts: string[]): { cert: string; key: string } {
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const privateKey = forge.pki.privateKeyFromPem(pair.privateKey);
+  const c = forge.pki.createCertificate();
+  c.publicKey = forge.pki.publicKeyFromPem(pair.publicKey);
+  // Positive serial: a leading 0x01 byte keeps the DER integer from reading as negative.
+  c.serialNumber = '01' + randomBytes(15).toString('hex');
+  c.validity.notBefore = new Date(Date.now() - 3600_000);
+  c.validity.notAfter = new Date(Date.now() + VALID_DAYS * 86400_000);
+  const subject = [
+    { name: 'commonName', value: 'sandgate-lab' },
+    { name: 'organizationName', value: 'Sandgate lab (self-signed)' },
+  ];
+  c.setSubject(subject);
+  c.setIssuer(subject);
+  c.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: hosts.map((h) => (isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })) },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  c.sign(privateKey, forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(c), key: pair.privateKey };
+}

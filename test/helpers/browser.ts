@@ -1,0 +1,174 @@
+/// <reference types="chrome" />
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Worker } from 'playwright-core';
+import { z } from 'zod';
+import { verdictLevelSchema, type VerdictLevel } from '@sandgate/shared';
+
+/**
+ * Debian Chromium with the built Sandgate extension, the way toolchain.md §4 and §6.1 found to work: a persistent
+ * context (extensions need one), `--load-extension` plus `--disable-extensions-except`, the network-quietening flags,
+ * and real download behaviour (Preferences plus CDP `Browser.setDownloadBehavior {behavior:'default'}`), because
+ * Playwright's default turns every download into an extension-less GUID file the extension would see instead.
+ */
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const EXTENSION_BUILD_DIR = resolve(import.meta.dirname, '../../extension/.output/chrome-mv3');
+
+/** The folders one browser run uses; made before launch so the native host can be registered into the profile. */
+export interface BrowserDirs {
+  /** Parent temp folder; removing it removes the rest. */
+  root: string;
+  userDataDir: string;
+  downloadDir: string;
+}
+
+export function createBrowserDirs(parent?: string): BrowserDirs {
+  const root = parent ?? mkdtempSync(join(tmpdir(), 'sandgate-browser-'));
+  const userDataDir = join(root, 'profile');
+  const downloadDir = join(root, 'Downloads');
+  mkdirSync(join(userDataDir, 'Default'), { recursive: true });
+  mkdirSync(downloadDir, { recursive: true });
+  return { root, userDataDir, downloadDir };
+}
+
+/** Chromium's extension ID from a manifest `key`: SHA-256 of the DER public key, first 32 hex digits mapped to a–p. */
+export function extensionIdFromKey(keyBase64: string): string {
+  return createHash('sha256')
+    .update(Buffer.from(keyBase64, 'base64'))
+    .digest('hex')
+    .slice(0, 32)
+    .replace(/[0-9a-f]/g, (c) => String.fromCharCode(97 + parseInt(c, 16)));
+}
+
+export function builtExtensionId(extensionPath = EXTENSION_BUILD_DIR): string {
+  const manifest = JSON.parse(readFileSync(join(extensionPath, 'manifest.json'), 'utf8')) as { key?: unknown };
+  if (typeof manifest.key !== 'string') throw new Error(`${extensionPath}/manifest.json has no "key"; the extension ID would not be stable`);
+  return extensionIdFromKey(manifest.key);
+}
+
+export interface LaunchOptions {
+  /** Made with {@link createBrowserDirs}; when absent, fresh ones are made and removed on close. */
+  dirs?: BrowserDirs;
+  /** The browser's environment; the native host it spawns inherits it (SANDGATE_HOME, PATH with the pinned node). */
+  env?: NodeJS.ProcessEnv;
+  extensionPath?: string;
+}
+
+export interface BrowserSession {
+  context: BrowserContext;
+  /** The extension's service worker. */
+  sw: Worker;
+  extensionId: string;
+  downloadDir: string;
+  userDataDir: string;
+  /** Closes the browser and removes the temp folders this helper made. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSession> {
+  const extensionPath = opts.extensionPath ?? EXTENSION_BUILD_DIR;
+  if (!existsSync(join(extensionPath, 'manifest.json'))) {
+    throw new Error(`no built extension at ${extensionPath}: run \`npm run build -w extension\` first`);
+  }
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} not found: apt-get install -y chromium`);
+  const extensionId = builtExtensionId(extensionPath);
+  const ownDirs = !opts.dirs;
+  const dirs = opts.dirs ?? createBrowserDirs();
+
+  // Chromium reads these at start; prompt_for_download=false is what lets a click save without a dialog.
+  writeFileSync(
+    join(dirs.userDataDir, 'Default', 'Preferences'),
+    JSON.stringify({
+      download: { default_directory: dirs.downloadDir, prompt_for_download: false, directory_upgrade: true },
+      // Several downloads from one page (the benchmark makes 50) would otherwise wait on a permission prompt.
+      profile: { default_content_setting_values: { automatic_downloads: 1 } },
+    }),
+  );
+
+  let context: BrowserContext | undefined;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    try {
+      await context?.close();
+    } finally {
+      if (ownDirs) rmSync(dirs.root, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    context = await chromium.launchPersistentContext(dirs.userDataDir, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      env: { ...(opts.env ?? process.env) } as Record<string, string>,
+      args: [
+        `--disable-extensions-except=${extensionPath}`,
+        `--load-extension=${extensionPath}`,
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-gpu',
+      ],
+    });
+    const cdp = await context.browser()!.newBrowserCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'default' });
+    await cdp.detach();
+
+    const isOurs = (w: Worker): boolean => w.url().startsWith(`chrome-extension://${extensionId}/`);
+    const sw = context.serviceWorkers().find(isOurs) ?? (await context.waitForEvent('serviceworker', { predicate: isOurs, timeout: 30_000 }));
+    return { context, sw, extensionId, downloadDir: dirs.downloadDir, userDataDir: dirs.userDataDir, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export interface ExtensionVerdict {
+  level: VerdictLevel;
+  threat?: string;
+  path?: string;
+}
+
+/** Storage key of the extension's job records (extension/README.md, "Storage"): `{ [downloadId]: JobRecord }`. */
+export const EXTENSION_JOBS_KEY = 'sandgate.jobs';
+
+// Only the fields the tests read; the extension owns the rest of the record.
+const jobRecordSchema = z.looseObject({
+  state: z.string(),
+  path: z.string().optional(),
+  threat: z.string().optional(),
+});
+const jobsSchema = z.record(z.string(), jobRecordSchema);
+
+/**
+ * The verdict the extension has stored for one download, read from `browser.storage.local` in its service worker;
+ * `undefined` while it has none (not captured, or still queued or analysing).
+ */
+export async function extensionVerdictFor(sw: Worker, downloadId: number): Promise<ExtensionVerdict | undefined> {
+  const snapshot = await sw.evaluate((key) => chrome.storage.local.get(key), EXTENSION_JOBS_KEY);
+  return findExtensionVerdict(snapshot, downloadId);
+}
+
+/** Whether the extension has any record of a download (a capture), verdict or not. */
+export async function extensionHasJob(sw: Worker, downloadId: number): Promise<boolean> {
+  const snapshot = await sw.evaluate((key) => chrome.storage.local.get(key), EXTENSION_JOBS_KEY);
+  const jobs = jobsSchema.safeParse((snapshot as Record<string, unknown>)[EXTENSION_JOBS_KEY] ?? {});
+  return jobs.success && jobs.data[String(downloadId)] !== undefined;
+}
+
+/** The verdict for one download inside a storage snapshot or a `storage.onChanged` set of new values, if any. */
+export function findExtensionVerdict(snapshot: unknown, downloadId: number): ExtensionVerdict | undefined {
+  if (!snapshot || typeof snapshot !== 'object') return undefined;
+  const jobs = jobsSchema.safeParse((snapshot as Record<string, unknown>)[EXTENSION_JOBS_KEY]);
+  if (!jobs.success) return undefined;
+  const job = jobs.data[String(downloadId)];
+  const level = verdictLevelSchema.safeParse(job?.state);
+  if (!job || !level.success) return undefined;
+  return { level: level.data, ...(job.threat ? { threat: job.threat } : {}), ...(job.path ? { path: job.path } : {}) };
+}

@@ -1,0 +1,190 @@
+import { createHash, randomUUID } from 'node:crypto';
+import https from 'node:https';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { LabAnalysis, LabVerdict } from '@sandgate/shared';
+import type { Pem } from './pki.ts';
+
+/**
+ * A scripted Sandgate-protocol server for agent tests: real HTTPS on 127.0.0.1, verdicts from a hash table, an
+ * optional analysis delay, and a transcript of every request (shared between servers so failover order can be read
+ * off one list).
+ */
+export interface LabServerOptions {
+  tls: Pem;
+  /** Printed in the transcript, e.g. `A`. */
+  name: string;
+  /** sha256 → verdict; unknown hashes are judged clean. */
+  verdicts?: Record<string, LabVerdict>;
+  /** Hashes the server already knows: the lookup answers with a finished analysis. */
+  known?: string[];
+  /** How long an uploaded object stays `analysing`. Default 0 (done at once, still polled once). */
+  analysisDelayMs?: number;
+  /** Fixed port (a server "coming back"); default 0. */
+  port?: number;
+  /** Shared transcript; one line per request: `A GET /api/v1/files/…`. */
+  transcript?: string[];
+  /** Answer every request with this status (a failing server). */
+  failWith?: number;
+  /** Require and verify a client certificate signed by this CA. */
+  clientCa?: string;
+}
+
+export interface LabServer {
+  url: string;
+  port: number;
+  transcript: string[];
+  /** Bytes of every upload received. */
+  uploads: Buffer[];
+  close(): Promise<void>;
+}
+
+export const CLEAN_VERDICT: LabVerdict = { level: 'clean', score: 0, engines: [], indicators: [] };
+
+export function maliciousVerdict(threat = 'EICAR-Test-File'): LabVerdict {
+  return {
+    level: 'malicious',
+    threat,
+    score: 100,
+    engines: [{ engine: 'eicar', level: 'malicious', name: threat }],
+    indicators: [{ type: 'sha256', value: '0'.repeat(64), source: 'test' }],
+  };
+}
+
+export async function startLabServer(opts: LabServerOptions): Promise<LabServer> {
+  const transcript = opts.transcript ?? [];
+  const uploads: Buffer[] = [];
+  const submissions = new Map<string, LabAnalysis & { readyAt: number }>();
+  const bySha = new Map<string, string>();
+  const verdictFor = (sha: string) => opts.verdicts?.[sha] ?? CLEAN_VERDICT;
+  for (const sha of opts.known ?? []) {
+    const id = randomUUID();
+    submissions.set(id, { id, sha256: sha, size: 0, state: 'done', submittedAt: new Date().toISOString(), verdict: verdictFor(sha), readyAt: 0 });
+    bySha.set(sha, id);
+  }
+  const view = (s: LabAnalysis & { readyAt: number }): LabAnalysis => {
+    const { readyAt, ...rest } = s;
+    if (rest.state !== 'done' && Date.now() >= readyAt) {
+      rest.state = 'done';
+      rest.finishedAt = new Date().toISOString();
+      rest.verdict = verdictFor(rest.sha256);
+      submissions.set(rest.id, { ...rest, readyAt });
+    }
+    return rest;
+  };
+
+  const server = https.createServer(
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      ...(opts.clientCa ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    },
+    (req, res) => {
+      const path = req.url ?? '/';
+      transcript.push(`${opts.name} ${req.method} ${path.replace(/[0-9a-f]{64}/, '{sha}')}`);
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (opts.failWith) {
+        req.resume();
+        return send(opts.failWith, { error: { code: 'INTERNAL', message: 'scripted failure' } });
+      }
+      let m: RegExpExecArray | null;
+      if (req.method === 'GET' && (m = /^\/api\/v1\/files\/([0-9a-f]{64})$/.exec(path))) {
+        const id = bySha.get(m[1]!);
+        const s = id ? submissions.get(id) : undefined;
+        return s ? send(200, view(s)) : send(404, { error: { code: 'NOT_FOUND', message: 'unknown' } });
+      }
+      if (req.method === 'GET' && (m = /^\/api\/v1\/submissions\/([^/]+)$/.exec(path))) {
+        const s = submissions.get(decodeURIComponent(m[1]!));
+        return s ? send(200, view(s)) : send(404, { error: { code: 'NOT_FOUND', message: 'unknown' } });
+      }
+      if (req.method === 'POST' && path === '/api/v1/submissions') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks);
+          uploads.push(body);
+          const sha = createHash('sha256').update(body).digest('hex');
+          if (sha !== req.headers['x-sandgate-sha256']) return send(400, { error: { code: 'HASH_MISMATCH', message: 'hash mismatch' } });
+          const id = randomUUID();
+          const s = { id, sha256: sha, size: body.length, state: 'analysing' as const, submittedAt: new Date().toISOString(), readyAt: Date.now() + (opts.analysisDelayMs ?? 0) };
+          submissions.set(id, s);
+          bySha.set(sha, id);
+          // Answered as still analysing so the client's polling path is exercised every time.
+          const { readyAt: _r, ...answer } = s;
+          send(202, answer);
+        });
+        return;
+      }
+      send(404, { error: { code: 'NOT_FOUND', message: 'no such path' } });
+    },
+  );
+  await listen(server, opts.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    transcript,
+    uploads,
+    close: () => closeServer(server),
+  };
+}
+
+/** A TCP listener that accepts connections and never says a word: a black hole for the connect timeout. */
+export async function startBlackHole(): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await listen(server, 0);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(server);
+    },
+  };
+}
+
+/** A plaintext HTTP server where TLS is expected. */
+export async function startPlaintextServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+  });
+  await listen(server, 0);
+  const port = (server.address() as AddressInfo).port;
+  return { url: `https://127.0.0.1:${port}`, close: () => closeServer(server) };
+}
+
+/** A port nobody listens on (taken and released), for "server down". */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await listen(server, 0);
+  const port = (server.address() as AddressInfo).port;
+  await closeServer(server);
+  return port;
+}
+
+function listen(server: net.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    (server as https.Server).closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}

@@ -1,0 +1,44 @@
+import type { DownloadsApiLike } from '../../../../extension/utils/download-capture.ts';
+import type { DownloadItemLike } from '../../../../extension/utils/download-provenance.ts';
+
+type Delta = { id: number; state?: { previous?: string; current?: string } };
+
+/**
+ * `browser.downloads` as Chromium behaves on Linux: the item exists from creation with an empty file name; the name
+ * and the final state arrive in later `onChanged` deltas. (fakeBrowser leaves downloads unimplemented.)
+ */
+export class FakeDownloads implements DownloadsApiLike {
+  readonly items = new Map<number, DownloadItemLike>();
+  readonly #listeners: ((delta: Delta) => void)[] = [];
+  readonly onChanged = { addListener: (l: (delta: Delta) => void) => void this.#listeners.push(l) };
+
+  get listenerCount(): number {
+    return this.#listeners.length;
+  }
+
+  async search(query: { id: number }): Promise<DownloadItemLike[]> {
+    const item = this.items.get(query.id);
+    return item ? [{ ...item }] : [];
+  }
+
+  /** A download that starts and completes, with the events Chromium fires. */
+  complete(item: Partial<DownloadItemLike> & { id: number; filename: string }): void {
+    const full: DownloadItemLike = {
+      url: `https://downloads.example.org/${encodeURIComponent(item.filename.split('/').pop() ?? '')}`,
+      startTime: '2026-11-22T09:00:00.000Z',
+      endTime: '2026-11-22T09:00:01.000Z',
+      incognito: false,
+      state: 'complete',
+      exists: true,
+      ...item,
+    };
+    this.items.set(item.id, { ...full, filename: '', state: 'in_progress' });
+    this.#fire({ id: item.id });
+    this.items.set(item.id, full);
+    this.#fire({ id: item.id, state: { previous: 'in_progress', current: 'complete' } });
+  }
+
+  #fire(delta: Delta): void {
+    for (const l of this.#listeners) l(delta);
+  }
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { capturePolicySchema } from '@sandgate/shared';
+import { MESSAGE_KEYS } from '../../../extension/utils/i18n.ts';
+import { loadMessages } from './helpers/translate.ts';
+
+const managedSchema: unknown = JSON.parse(readFileSync(new URL('../../../extension/public/managed-schema.json', import.meta.url), 'utf8'));
+
+const TYPES = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
+const KEYWORDS = new Set(['type', 'properties', 'items', 'additionalProperties', 'id', '$ref', 'title', 'description']);
+
+/** Chromium's managed_schema rules (a draft-03 subset): an invalid schema makes the extension fail to load. */
+function chromeSchemaProblems(schema: unknown, where: string, top: boolean): string[] {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return [`${where}: not an object`];
+  const s = new Map(Object.entries(schema));
+  const problems: string[] = [];
+  for (const key of s.keys()) if (!KEYWORDS.has(key)) problems.push(`${where}: keyword ${key} is not supported`);
+  const type = s.get('type');
+  if (!s.has('$ref') && (typeof type !== 'string' || !TYPES.has(type))) problems.push(`${where}: needs exactly one type`);
+  if (top && (type !== 'object' || s.has('additionalProperties'))) problems.push(`${where}: top level must be an object without additionalProperties`);
+  const props = s.get('properties');
+  if (props !== undefined) {
+    if (type !== 'object' || typeof props !== 'object' || props === null) problems.push(`${where}: properties on a non-object`);
+    else for (const [k, v] of Object.entries(props)) problems.push(...chromeSchemaProblems(v, `${where}.${k}`, false));
+  }
+  if (s.has('items')) problems.push(...chromeSchemaProblems(s.get('items'), `${where}[]`, false));
+  if (type === 'array' && !s.has('items')) problems.push(`${where}: array without items`);
+  return problems;
+}
+
+describe('message file', () => {
+  it('has every message the code uses, and nothing the code does not', () => {
+    expect(Object.keys(loadMessages()).sort()).toEqual([...MESSAGE_KEYS].sort());
+  });
+
+  it('declares every $PLACEHOLDER$ it uses', () => {
+    for (const [key, entry] of Object.entries(loadMessages())) {
+      for (const [, name] of entry.message.matchAll(/\$([A-Za-z0-9_]+)\$/g)) {
+        expect(entry.placeholders?.[name!.toLowerCase()], `${key} uses $${name}$`).toBeDefined();
+      }
+    }
+  });
+});
+
+describe('managed-storage schema', () => {
+  it('is the subset of JSON Schema Chromium accepts', () => {
+    expect(chromeSchemaProblems(managedSchema, 'schema', true)).toEqual([]);
+  });
+
+  it('describes the same capture keys as the shared policy schema', () => {
+    const shape = z.object({ properties: z.object({ capture: z.object({ properties: z.record(z.string(), z.unknown()) }) }) });
+    const capture = shape.parse(managedSchema).properties.capture.properties;
+    expect(Object.keys(capture).sort()).toEqual(Object.keys(capturePolicySchema.shape).sort());
+    for (const key of ['fileExtensions', 'mimeTypes']) expect(capture[key]).toMatchObject({ type: 'array', items: { type: 'string' } });
+  });
+});

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { RequestQueue, type RequestQueueOptions } from '../../../../native-host/src/queue/request-queue.ts';
+import type { ChunkWriter } from '../../../../native-host/src/queue/copy-and-hash.ts';
+
+let root: string;
+let downloads: string;
+let queueDir: string;
+let events: EventLog;
+
+beforeEach(() => {
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-queue-')));
+  downloads = join(root, 'Downloads');
+  queueDir = join(root, 'home', 'queue');
+  mkdirSync(downloads, { recursive: true });
+  events = new EventLog(join(root, 'home', 'events'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function open(extra: Partial<RequestQueueOptions> = {}) {
+  return RequestQueue.open({ dir: queueDir, journalFile: join(root, 'home', 'jobs', 'finished.jsonl'), maxBytes: 1024 * 1024, events, ...extra });
+}
+
+function download(name: string, content: string | Buffer): string {
+  const p = join(downloads, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+const types = () => events.read().events.map((e) => e.type);
+const cli = { source: 'cli' as const };
+
+describe('request queue', () => {
+  it('copies the object into the queue and names it by the hash of the bytes it copied', async () => {
+    const q = await open();
+    const job = await q.accept(download('a.exe', 'MZ payload'), cli);
+    expect(job).toMatchObject({ state: 'queued', sha256: sha('MZ payload'), size: 10 });
+    expect(readFileSync(join(queueDir, `${job.sha256}.obj`), 'utf8')).toBe('MZ payload');
+    expect(q.stats()).toEqual({ objects: 1, bytes: 10, limitBytes: 1024 * 1024 });
+  });
+
+  it('after a crash, every accepted and uncommitted job is there again, leased or not', async () => {
+    const q1 = await open();
+    const a = await q1.accept(download('a.exe', 'aaa'), cli);
+    const b = await q1.accept(download('b.exe', 'bbb'), cli);
+    expect(q1.lease()?.sha256).toBe(a.sha256); // leased, never committed: the process "dies" here
+    writeFileSync(join(queueDir, '.tmp-deadbeef'), 'half a copy');
+
+    const q2 = await open();
+    const ids = [q2.lease(), q2.lease()].map((l) => l?.jobs[0]?.jobId).sort();
+    expect(ids).toEqual([a.jobId, b.jobId].sort());
+    expect(q2.lease()).toBeUndefined();
+    expect(existsSync(join(queueDir, '.tmp-deadbeef'))).toBe(false);
+  });
+
+  it('a crash between copying the object and recording the job leaves no entry', async () => {
+    const q1 = await open();
+    await q1.accept(download('a.exe', 'aaa'), cli);
+    writeFileSync(join(queueDir, `${sha('orphan')}.obj`), 'orphan');
+    const q2 = await open();
+    expect(q2.stats().objects).toBe(1);
+    expect(existsSync(join(queueDir, `${sha('orphan')}.obj`))).toBe(false);
+  });
+
+  it('sets an unreadable record aside with an event instead of failing to start', async () => {
+    const q1 = await open();
+    await q1.accept(download('a.exe', 'aaa'), cli);
+    writeFileSync(join(queueDir, 'j_broken.job.json'), '{"format":1,"job":');
+    const q2 = await open();
+    expect(q2.list(10)).toHaveLength(1);
+    expect(existsSync(join(queueDir, 'corrupt', 'j_broken.job.json'))).toBe(true);
+    expect(types()).toContain('queue-entry-corrupt');
+  });
+
+  it('commits finish a job for good: it is not leased again and stays listed after a restart', async () => {
+    const q1 = await open();
+    const job = await q1.accept(download('a.exe', 'aaa'), cli);
+    const lease = q1.lease()!;
+    await q1.commit(job.jobId, { verdict: { level: 'clean', server: 'https://127.0.0.1:1' }, actions: [] });
+    expect(existsSync(lease.objectPath)).toBe(false);
+    const q2 = await open();
+    expect(q2.lease()).toBeUndefined();
+    expect(q2.get(job.jobId)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
+    expect(q2.list(10).map((j) => j.jobId)).toEqual([job.jobId]);
+  });
+
+  it('a released lease is handed out again', async () => {
+    const q = await open();
+    await q.accept(download('a.exe', 'aaa'), cli);
+    const l = q.lease()!;
+    expect(q.lease()).toBeUndefined();
+    q.release(l.sha256);
+    expect(q.lease()?.sha256).toBe(l.sha256);
+  });
+
+  it('the same object submitted twice is one queued object with two jobs', async () => {
+    const q = await open();
+    const a = await q.accept(download('a.exe', 'same bytes'), cli);
+    const b = await q.accept(download('copy of a.exe', 'same bytes'), cli);
+    expect(a.jobId).not.toBe(b.jobId);
+    expect(q.stats().objects).toBe(1);
+    const lease = q.lease()!;
+    expect(lease.jobs.map((j) => j.jobId)).toEqual([a.jobId, b.jobId]);
+    expect(q.lease()).toBeUndefined();
+    await q.commit(a.jobId, {});
+    expect(existsSync(lease.objectPath)).toBe(true); // b still needs it
+    await q.commit(b.jobId, {});
+    expect(existsSync(lease.objectPath)).toBe(false);
+  });
+
+  it('refuses an object that does not fit with QUEUE_FULL, records queue-full once, and queue-recovered when room returns', async () => {
+    const q = await open({ maxBytes: 2048 });
+    const first = await q.accept(download('a.bin', Buffer.alloc(1500, 1)), cli);
+    await expect(q.accept(download('b.bin', Buffer.alloc(1000, 2)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await expect(q.accept(download('c.bin', Buffer.alloc(1000, 3)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    expect(types().filter((t) => t === 'queue-full')).toHaveLength(1);
+    q.lease();
+    await q.commit(first.jobId, {});
+    expect(types().filter((t) => t === 'queue-recovered')).toHaveLength(1);
+    await expect(q.accept(download('b.bin', Buffer.alloc(1000, 2)), cli)).resolves.toMatchObject({ size: 1000 });
+  });
+
+  it('refuses an object larger than the whole queue with OBJECT_TOO_LARGE and an object-refused event', async () => {
+    const q = await open({ maxBytes: 1024 });
+    await expect(q.accept(download('big.iso', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
+    expect(events.read().events).toContainEqual(expect.objectContaining({ type: 'object-refused', code: 'OBJECT_TOO_LARGE' }));
+    expect(q.stats().objects).toBe(0);
+  });
+
+  it('a copy that fails midway (disk full) leaves nothing behind', async () => {
+    let calls = 0;
+    const diskFull: ChunkWriter = async (dest, chunk) => {
+      if (++calls === 2) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      await dest.write(chunk);
+    };
+    const q = await open({ writeChunk: diskFull, maxBytes: 8 * 1024 * 1024 });
+    await expect(q.accept(download('big.bin', Buffer.alloc(3 * 1024 * 1024, 7)), cli)).rejects.toMatchObject({ code: 'QUEUE_IO' });
+    expect(readdirSync(queueDir)).toEqual([]);
+    expect(q.stats()).toMatchObject({ objects: 0, bytes: 0 });
+    expect(q.lease()).toBeUndefined();
+  });
+
+  it('keeps progress recorded on an unfinished job across a restart', async () => {
+    const q1 = await open();
+    const job = await q1.accept(download('a.exe', 'aaa'), cli);
+    await q1.update(job.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
+    const q2 = await open();
+    expect(q2.get(job.jobId)).toMatchObject({ verdict: { level: 'malicious' } });
+    expect(q2.actionsStarted(job.jobId)).toEqual(['quarantine']);
+  });
+});

@@ -1,0 +1,28 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultLabHome, parseServeArgs } from '../../../../sandbox-server/src/cli/serve-args.ts';
+
+describe('sandgate-lab serve arguments', () => {
+  it('defaults to 127.0.0.1:8443 and the per-user state folder', () => {
+    const a = parseServeArgs([], {});
+    expect(a).toMatchObject({ port: 8443, host: '127.0.0.1', json: false });
+    expect(a.dataDir).toBe(join(homedir(), '.local', 'state', 'sandgate-lab'));
+  });
+
+  it('takes the data folder from SANDGATE_LAB_HOME, and --data over it', () => {
+    expect(defaultLabHome({ SANDGATE_LAB_HOME: '/srv/lab' })).toBe('/srv/lab');
+    expect(parseServeArgs(['--data', 'rel/dir'], { SANDGATE_LAB_HOME: '/srv/lab' }).dataDir).toBe(resolve('rel/dir'));
+  });
+
+  it('accepts a port, a host and a certificate pair', () => {
+    const a = parseServeArgs(['--port', '0', '--host', '::', '--tls-cert', '/c.pem', '--tls-key', '/k.pem', '--json'], {});
+    expect(a).toMatchObject({ port: 0, host: '::', tlsCert: '/c.pem', tlsKey: '/k.pem', json: true });
+  });
+
+  it('refuses a bad port, a lone certificate and unknown options as USAGE errors', () => {
+    for (const argv of [['--port', 'http'], ['--port', '70000'], ['--tls-cert', '/c.pem'], ['--verbose']]) {
+      expect(() => parseServeArgs(argv, {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    }
+  });
+});
