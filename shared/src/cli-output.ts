@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { verdictSchema } from './verdict.ts';
 import { actionResultSchema } from './actions.ts';
+import { contentTypeSchema } from './content-type.ts';
 
 /** One line of `sandgate submit --wait --json` (PRODUCT.md). More fields may be added; none renamed. */
 export const submitOutputLineSchema = z.object({
-  object: z.object({ path: z.string(), sha256: z.string(), size: z.number().int() }),
+  object: z.object({ path: z.string(), sha256: z.string(), size: z.number().int(), content: contentTypeSchema.optional() }),
   verdict: verdictSchema.optional(),
   actions: z.array(actionResultSchema),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

@@ -3,6 +3,7 @@ export * from './limits.ts';
 export * from './verdict.ts';
 export * from './actions.ts';
 export * from './provenance.ts';
+export * from './content-type.ts';
 export * from './cli-output.ts';
 export * from './errors/codes.ts';
 export * from './errors/sandgate-error.ts';

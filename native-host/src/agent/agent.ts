@@ -31,6 +31,8 @@ export interface Agent {
   getJob(jobId: string): Job | undefined;
   /** Called with the whole job on every state change; returns the unsubscribe function. */
   onJobUpdate(cb: (job: Job) => void): () => void;
+  /** Called with the current situation at once, then whenever it changes; returns the unsubscribe function. */
+  onAgentStatus(cb: (status: AgentSituation) => void): () => void;
   /** Stops taking work, lets running actions finish, leaves unfinished jobs queued for the next start. */
   close(): Promise<void>;
 }
@@ -53,6 +55,12 @@ export interface CreateAgentOptions {
 }
 
 const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
+
+/** What the person at the keyboard should know about the agent as a whole (the `agent-status` push). */
+export interface AgentSituation {
+  serversReachable: boolean;
+  queueFull: boolean;
+}
 
 /** The agent service's core, free of any transport: the IPC server and the CLI drive it through this interface. */
 export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
@@ -95,14 +103,29 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   const stop = new AbortController();
   let closed = false;
 
-  const emit = (job: Job) => {
-    for (const l of listeners) {
+  const situationListeners = new Set<(s: AgentSituation) => void>();
+  let lastSituation: AgentSituation | undefined;
+
+  const call = <T>(set: Set<(v: T) => void>, v: T) => {
+    for (const l of set) {
       try {
-        l(job);
+        l(v);
       } catch (err) {
-        log.warn('job listener threw', { error: String(err) });
+        log.warn('listener threw', { error: String(err) });
       }
     }
+  };
+  const situation = (): AgentSituation => ({ serversReachable: health.anyReachable(), queueFull: queue.isFull() });
+  // Job changes are where server health and queue room change, so the situation is re-read there; pushed on change only.
+  const noticeSituation = () => {
+    const now = situation();
+    if (lastSituation && now.serversReachable === lastSituation.serversReachable && now.queueFull === lastSituation.queueFull) return;
+    lastSituation = now;
+    call(situationListeners, now);
+  };
+  const emit = (job: Job) => {
+    call(listeners, job);
+    noticeSituation();
   };
 
   const pump = () => {
@@ -190,9 +213,17 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         if (err instanceof SandgateError && err.code !== 'OBJECT_TOO_LARGE' && err.code !== 'QUEUE_FULL') {
           events.append({ type: 'object-refused', code: err.code, message: err.message, path }, clock.now());
         }
+        noticeSituation();
         throw err;
       }
-      events.append({ type: 'object-accepted', jobId: job.jobId, path: job.path, sha256: job.sha256 }, clock.now());
+      const content = job.content ? `${job.content.kind}/${job.content.format}` : undefined;
+      events.append({ type: 'object-accepted', jobId: job.jobId, path: job.path, sha256: job.sha256, ...(content ? { content } : {}) }, clock.now());
+      if (job.content?.disguised) {
+        // Analysed like any other object; the event is for whoever reads the log: someone dressed up an executable.
+        const message = `${basename(job.path)} is named like a harmless file but its content is ${content}`;
+        events.append({ type: 'content-mismatch', jobId: job.jobId, path: job.path, sha256: job.sha256, content, message }, clock.now());
+        log.warn('content does not match the file name', { jobId: job.jobId, content });
+      }
       emit(job);
       pump();
       return { jobId: job.jobId, sha256: job.sha256, size: job.size, state: job.state };
@@ -225,6 +256,13 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       return () => listeners.delete(cb);
     },
 
+    onAgentStatus(cb) {
+      noticeSituation();
+      situationListeners.add(cb);
+      cb(lastSituation ?? situation());
+      return () => situationListeners.delete(cb);
+    },
+
     async close() {
       if (closed) return;
       closed = true;
@@ -233,6 +271,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       failover.close();
       events.append({ type: 'service-stopped' }, clock.now());
       listeners.clear();
+      situationListeners.clear();
     },
   };
 }

@@ -37,7 +37,14 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
         conn,
         {
           handle: router.handle,
-          subscribe: (push) => agent.onJobUpdate((job) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job })),
+          subscribe: (push) => {
+            const offJobs = agent.onJobUpdate((job) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job }));
+            const offStatus = agent.onAgentStatus((payload) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload }));
+            return () => {
+              offJobs();
+              offStatus();
+            };
+          },
         },
         { logger },
       ),

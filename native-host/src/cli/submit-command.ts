@@ -127,7 +127,7 @@ async function pollJobs(client: AgentClient, into: Map<string, Job>): Promise<vo
 
 function outputLine(p: Pending, job: Job): SubmitOutputLine {
   return {
-    object: { path: p.path, sha256: job.sha256 || p.sha256, size: job.size ?? p.size },
+    object: { path: p.path, sha256: job.sha256 || p.sha256, size: job.size ?? p.size, ...(job.content ? { content: job.content } : {}) },
     ...(job.verdict ? { verdict: job.verdict } : {}),
     actions: job.actions ?? [],
     ...(job.error ? { error: { code: job.error.code, message: job.error.message } } : {}),
@@ -139,5 +139,7 @@ function readableLine(line: SubmitOutputLine): string {
   const v = line.verdict;
   const what = v ? `${v.level}${v.threat ? ` (${v.threat})` : ''} by ${v.server}` : 'no verdict';
   const actions = line.actions.map((a) => `${a.type} ${a.status}${a.id ? ` ${a.id}` : ''}`).join(', ');
-  return `${line.object.path}: ${what}${actions ? `; ${actions}` : ''}${line.error ? `; error[${line.error.code}] ${line.error.message}` : ''}\n`;
+  const c = line.object.content;
+  const disguise = c?.disguised ? `; its content is ${c.kind} (${c.format}) whatever its name says` : '';
+  return `${line.object.path}: ${what}${disguise}${actions ? `; ${actions}` : ''}${line.error ? `; error[${line.error.code}] ${line.error.message}` : ''}\n`;
 }

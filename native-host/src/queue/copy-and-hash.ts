@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { SandgateError } from '@sandgate/shared';
+import { SNIFF_BYTES } from './sniff-content.ts';
 
 /** Writes one chunk; injectable so tests can make the disk fill up halfway. */
 export type ChunkWriter = (dest: FileHandle, chunk: Buffer) => Promise<void>;
@@ -19,17 +20,19 @@ const CHUNK = 1024 * 1024;
  * Copies exactly `size` bytes from the already-opened source into a new file at `destPath` (created 0600, never
  * overwriting), hashing them in the same pass: the hash names exactly the bytes that were queued. A source that turns
  * out longer or shorter than `size` changed under us (FILE_CHANGED). On any failure the destination is removed.
+ * The first SNIFF_BYTES come back as `head`, so the content is named from the same bytes that were hashed and queued.
  */
 export async function copyAndHash(
   src: FileHandle,
   size: number,
   destPath: string,
   write: ChunkWriter = defaultChunkWriter,
-): Promise<{ sha256: string; size: number }> {
+): Promise<{ sha256: string; size: number; head: Buffer }> {
   const dest = await open(destPath, 'wx', 0o600);
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
   let copied = 0;
+  let head = Buffer.alloc(0);
   try {
     for (;;) {
       // One byte more than expected is asked for so growth is detected without a second read.
@@ -40,6 +43,7 @@ export async function copyAndHash(
       if (copied > size) throw new SandgateError('FILE_CHANGED', 'The file grew while it was being read');
       const chunk = buf.subarray(0, bytesRead);
       hash.update(chunk);
+      if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
       await write(dest, chunk);
     }
     if (copied !== size) throw new SandgateError('FILE_CHANGED', 'The file shrank while it was being read');
@@ -52,5 +56,5 @@ export async function copyAndHash(
     const code = (err as NodeJS.ErrnoException).code;
     throw new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, { cause: err, params: { errno: code } });
   }
-  return { sha256: hash.digest('hex'), size: copied };
+  return { sha256: hash.digest('hex'), size: copied, head };
 }

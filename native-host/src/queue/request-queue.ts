@@ -19,6 +19,7 @@ import { JobJournal } from './job-journal.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
 import { Serial } from './serial.ts';
+import { sniffContent } from './sniff-content.ts';
 
 type ActionType = ActionResult['type'];
 
@@ -126,7 +127,7 @@ export class RequestQueue {
       reservedHere = size;
       tmp = join(this.dir, tempName());
       const copied = await copyAndHash(handle, size, tmp, this.writeChunk);
-      const job = await this.serial.run(() => this.admit(tmp!, copied.sha256, copied.size, path, provenance));
+      const job = await this.serial.run(() => this.admit(tmp!, copied.sha256, copied.size, path, provenance, copied.head));
       tmp = undefined;
       return job;
     } finally {
@@ -245,7 +246,7 @@ export class RequestQueue {
     return join(this.dir, sha256 + OBJECT_SUFFIX);
   }
 
-  private async admit(tmp: string, sha256: string, size: number, path: string, provenance: Provenance): Promise<Job> {
+  private async admit(tmp: string, sha256: string, size: number, path: string, provenance: Provenance, head: Buffer): Promise<Job> {
     const joined = this.objects.has(sha256);
     if (joined) await unlink(tmp);
     else {
@@ -260,6 +261,7 @@ export class RequestQueue {
       size,
       provenance,
       acceptedAt: this.clock.now().toISOString(),
+      content: sniffContent(head, path),
     };
     const rec: QueueRecord = { format: 1, job, actionsStarted: [] };
     // Visible before it is durable so a worker finishing this object concurrently keeps the object file for it.

@@ -29,6 +29,11 @@ export class ServerHealthBoard {
     return this.entries.map((e) => structuredClone(e));
   }
 
+  /** False only when every server's last attempt failed: nothing the agent sends can be judged right now. */
+  anyReachable(): boolean {
+    return this.entries.some((e) => e.state !== 'failing');
+  }
+
   anyHealthy(): boolean {
     return this.entries.some((e) => e.state === 'healthy');
   }

@@ -20,6 +20,7 @@ export const AGENT_EVENT_TYPES = [
   'queue-entry-corrupt',
   'policy-invalid',
   'quarantine-deleted',
+  'content-mismatch',
 ] as const;
 
 export const agentEventSchema = z.object({
@@ -36,5 +37,7 @@ export const agentEventSchema = z.object({
   level: z.string().optional(),
   threat: z.string().optional(),
   quarantineId: z.string().optional(),
+  /** `kind/format` of the content, on `object-accepted` and `content-mismatch`. */
+  content: z.string().optional(),
 });
 export type AgentEvent = z.infer<typeof agentEventSchema>;

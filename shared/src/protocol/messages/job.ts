@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { verdictSchema } from '../../verdict.ts';
 import { actionResultSchema } from '../../actions.ts';
 import { provenanceSchema } from '../../provenance.ts';
+import { contentTypeSchema } from '../../content-type.ts';
 import { wireErrorSchema } from '../../errors/sandgate-error.ts';
 
 /** Life of one submitted object. */
@@ -17,6 +18,8 @@ export const jobSchema = z.object({
   size: z.number().int().nonnegative(),
   provenance: provenanceSchema,
   acceptedAt: z.string(),
+  /** What the agent found the bytes to be (absent in jobs an older agent queued). */
+  content: contentTypeSchema.optional(),
   /** When the verdict arrived. */
   finishedAt: z.string().optional(),
   verdict: verdictSchema.optional(),

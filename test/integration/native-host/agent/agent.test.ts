@@ -122,6 +122,23 @@ describe('agent service', () => {
     expect(readFileSync(path, 'utf8')).toBe('%PDF-1.7 harmless');
   });
 
+  it('says what an object really is, and flags an executable dressed up as a PDF while still analysing it', async () => {
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }]));
+    const honest = await finished(agent, (await agent.submit(download('report.pdf', '%PDF-1.7 harmless'), browser)).jobId);
+    expect(honest.content).toEqual({ kind: 'document', format: 'pdf', disguised: false });
+
+    const path = download('invoice.pdf', 'MZ\x90\x00 this is a PE stub');
+    const job = await finished(agent, (await agent.submit(path, browser)).jobId);
+    expect(job.content).toEqual({ kind: 'executable', format: 'pe', disguised: true });
+    expect(job.verdict?.level).toBe('clean');
+    // Both were uploaded: a lying name changes what the log says, never whether the sandbox sees the object.
+    expect(s.transcript.filter((t) => t === 'lab POST /api/v1/submissions')).toHaveLength(2);
+    expect(events().filter((e) => e.type === 'content-mismatch')).toEqual([
+      expect.objectContaining({ jobId: job.jobId, path, content: 'executable/pe', message: expect.stringContaining('invoice.pdf') }),
+    ]);
+  });
+
   it('refuses a server with the wrong certificate, records it, and the next server answers', async () => {
     const impostor = await lab({ tls: makeLeaf(makeCa('Impostor CA')), name: 'impostor' });
     const good = await lab({ name: 'good' });
@@ -164,6 +181,8 @@ describe('agent service', () => {
     const port = await freePort();
     const url = `https://127.0.0.1:${port}`;
     const agent = await agentFor(loaded([{ url }]));
+    const told: Array<{ serversReachable: boolean; queueFull: boolean }> = [];
+    agent.onAgentStatus((s) => told.push(s));
     const { jobId } = await agent.submit(download('a.exe', EICAR), browser);
     const waiting = await until(() => {
       const j = agent.getJob(jobId);
@@ -177,6 +196,12 @@ describe('agent service', () => {
     expect(job).toMatchObject({ state: 'done', verdict: { level: 'malicious' } });
     expect(job.error).toBeUndefined();
     expect(events().filter((e) => e.type === 'server-error').length).toBeGreaterThanOrEqual(1);
+    // What the extension's badge is driven by: told once that nothing answers, once that it does again; no chatter.
+    expect(told).toEqual([
+      { serversReachable: true, queueFull: false },
+      { serversReachable: false, queueFull: false },
+      { serversReachable: true, queueFull: false },
+    ]);
   });
 
   it('asks the server by hash first and skips the upload for an object it knows', async () => {

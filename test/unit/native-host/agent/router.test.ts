@@ -14,6 +14,7 @@ function fakeAgent() {
     listJobs: (limit) => Array.from({ length: limit }, (_, i) => ({ jobId: `j${i}` }) as Job),
     getJob: () => undefined,
     onJobUpdate: () => () => {},
+    onAgentStatus: () => () => {},
     close: async () => {},
   };
   return { agent, submitted };
