@@ -25,7 +25,7 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { agentEventSchema, labAnalysisSchema, type AgentEvent, type LabAnalysis } from '@sandgate/shared';
 import { createBrowserDirs, findExtensionVerdict, launchBrowser, type BrowserSession } from '../test/helpers/browser.ts';
-import { cleanPdfBytes, startDownloadServer, type DownloadServer } from '../test/helpers/download-server.ts';
+import { cleanPdfBytes, startDownloadServer, type DownloadServer } from '../scripts/lib/download-page.ts';
 import { pollFor, startStack, type LabHandle, type Stack } from '../test/helpers/stack.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import { ms, table, writeResult } from './lib/report.ts';

@@ -10,6 +10,7 @@ import { startLab } from '../sandbox-server/src/lab-server.ts';
 import { installNativeHost } from '../native-host/src/install/install.ts';
 import { sandgateHome, sandgatePaths } from '../native-host/src/config/paths.ts';
 import { CHROMIUM_EXTENSION_ID, type PolicyInput } from '@sandgate/shared';
+import { startDownloadServer } from './lib/download-page.ts';
 
 const root = join(import.meta.dirname, '..');
 const home = sandgateHome();
@@ -50,6 +51,9 @@ for (const browser of browsers.length ? browsers : (['chromium'] as const)) {
   registered.push(...r.manifests);
 }
 
+// A page with test downloads, so the demo needs no network and no real malware. Port 8080 when free.
+const page = await startDownloadServer({ port: Number(process.env.SANDGATE_DEMO_PORT ?? 8080) }).catch(() => startDownloadServer());
+
 const agent = spawn(process.execPath, [join(root, 'native-host/src/bin/sandgate.ts'), 'serve'], {
   cwd: root,
   env: { ...process.env, SANDGATE_HOME: home },
@@ -63,10 +67,12 @@ Sandgate is running.
   policy              ${paths.defaultPolicy}
   native host         ${registered.join('\n                      ') || '(no browser found)'}
   extension           ${join(root, 'extension/.output/chrome-mv3')}  (ID ${CHROMIUM_EXTENSION_ID})
+  test downloads      ${page.pageUrl}
 
 Load the extension: open chrome://extensions, switch on Developer mode, "Load unpacked", pick the folder above.
-Then download a test file (the EICAR test file from eicar.org, or any executable) and watch:
-  npx sandgate events --follow        npx sandgate quarantine list
+Then open ${page.pageUrl} and download eicar.com (the EICAR test file): it leaves the download folder for
+quarantine within seconds; clean.pdf stays. Watch it from another terminal:
+  npx sandgate events --follow        npx sandgate quarantine list        npx sandgate status
 Ctrl-C stops everything.`);
 
 let stopping = false;
@@ -76,6 +82,9 @@ async function stop(code: number): Promise<never> {
     agent.kill('SIGTERM');
     await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once('exit', r)));
     await lab.close();
+    await page.close();
+    say(`\nstopped: the agent, sandgate-lab and the test page. State stays in ${home}; the native host stays`);
+    say('registered (`npx sandgate uninstall --browser all` removes it).');
   }
   process.exit(code);
 }

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
 import { agentEventSchema, quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
 import { createBrowserDirs, extensionHasJob, extensionVerdictFor, launchBrowser, type BrowserDirs, type BrowserSession } from '../helpers/browser.ts';
-import { startDownloadServer, type DownloadServer } from '../helpers/download-server.ts';
+import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { labKnows, pollFor, startStack, type Stack } from '../helpers/stack.ts';
 
 // The backbone of issue 2, in a real browser: Debian Chromium with the built extension, the native host registered

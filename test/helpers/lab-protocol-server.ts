@@ -80,7 +80,8 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
       ...(opts.clientCa ? { ca: opts.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     },
     (req, res) => {
-      const path = req.url ?? '/';
+      // Query parameters (the long-poll `wait`) are ignored, as a server that does not implement them would.
+      const path = (req.url ?? '/').split('?')[0]!;
       transcript.push(`${opts.name} ${req.method} ${path.replace(/[0-9a-f]{64}/, '{sha}')}`);
       const send = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });

@@ -35,6 +35,8 @@ export class AnalysisService {
   private readonly jobs: Job[] = [];
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
+  /** Long-poll waiters by analysis id, woken when that analysis ends (done or failed). */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(opts: { store: AnalysisStore; engines: Engine[]; objectsDir: string; delayMs?: number; keepObjects?: boolean; log: Logger }) {
     this.store = opts.store;
@@ -55,6 +57,29 @@ export class AnalysisService {
 
   get(id: string): LabAnalysis | undefined {
     return this.store.getById(id);
+  }
+
+  /**
+   * Resolves when the analysis `id` is done or failed, after `ms` at the latest, or when `signal` aborts (the client
+   * went away). Lets a client long-poll instead of asking again and again.
+   */
+  async settled(id: string, ms: number, signal: AbortSignal): Promise<void> {
+    const a = this.store.getById(id);
+    if (!a || a.state === 'done' || a.state === 'failed' || ms <= 0) return;
+    await new Promise<void>((resolve) => {
+      const set = this.waiters.get(id) ?? new Set<() => void>();
+      this.waiters.set(id, set);
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        set.delete(finish);
+        if (!set.size) this.waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      signal.addEventListener('abort', finish, { once: true });
+      set.add(finish);
+    });
   }
 
   /** An analysis that makes a new upload of this object unnecessary (a failed one does not: it may be retried). */
@@ -137,6 +162,7 @@ export class AnalysisService {
     const signal = this.abort.signal;
     let current = this.store.getBySha(job.sha256);
     if (!current) return;
+    const id = current.id;
     try {
       if (this.delayMs > 0) await sleep(this.delayMs, undefined, { signal });
       current = { ...current, state: 'analysing' };
@@ -148,6 +174,8 @@ export class AnalysisService {
       if (err instanceof AnalysisAborted || signal.aborted) return;
       this.log.error('analysis failed', { sha256: job.sha256, err: err instanceof Error ? err.message : String(err) });
       await this.store.put({ ...current, state: 'failed', finishedAt: new Date().toISOString(), error: { code: 'ANALYSIS_FAILED', message: 'the lab could not analyse the object' } }).catch(() => {});
+    } finally {
+      for (const wake of [...(this.waiters.get(id) ?? [])]) wake();
     }
     if (!this.keepObjects) await fsp.rm(this.objectPath(job.sha256), { force: true });
   }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LAB_HEADERS, LAB_PROTOCOL_VERSION, sha256Schema, type LabHealth } from '@sandgate/shared';
+import { LAB_HEADERS, LAB_MAX_WAIT_MS, LAB_PROTOCOL_VERSION, sha256Schema, type LabHealth } from '@sandgate/shared';
 import type { AnalysisService } from '../analysis/analysis-service.ts';
 import { LabError } from '../lab-error.ts';
 import type { Logger } from '../log.ts';
@@ -76,6 +76,14 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
   if (head === 'submissions' && param !== undefined && rest.length === 0) {
     if (!only(req, res, 'GET')) return;
     if (!ID_PATTERN.test(param)) throw new LabError(400, 'BAD_REQUEST', 'not a submission id');
+    if (!ctx.service.get(param)) return sendError(res, 404, 'NOT_FOUND', 'no such submission');
+    const waitMs = parseWait(req.url);
+    if (waitMs > 0) {
+      const gone = new AbortController();
+      res.once('close', () => gone.abort());
+      await ctx.service.settled(param, waitMs, gone.signal);
+      if (gone.signal.aborted) return;
+    }
     const analysis = ctx.service.get(param);
     if (!analysis) return sendError(res, 404, 'NOT_FOUND', 'no such submission');
     return sendJson(res, 200, analysis);
@@ -111,6 +119,14 @@ function only(req: IncomingMessage, res: ServerResponse, method: string): boolea
   if (req.method === method) return true;
   sendError(res, 405, 'METHOD_NOT_ALLOWED', `use ${method}`, { allow: method, ...(req.complete ? {} : { connection: 'close' }) });
   return false;
+}
+
+/** `?wait=MS`: hold the answer until the analysis ends or MS pass (at most LAB_MAX_WAIT_MS); anything else is 0. */
+function parseWait(url: string | undefined): number {
+  const raw = new URLSearchParams((url ?? '').split('?')[1] ?? '').get('wait');
+  if (raw === null) return 0;
+  if (!/^\d{1,6}$/.test(raw)) throw new LabError(400, 'BAD_REQUEST', 'wait must be a number of milliseconds');
+  return Math.min(Number(raw), LAB_MAX_WAIT_MS);
 }
 
 function pathOf(url: string | undefined): string {

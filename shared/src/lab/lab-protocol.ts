@@ -64,6 +64,12 @@ export type LabAnalysis = z.infer<typeof labAnalysisSchema>;
 /** Any non-2xx answer. */
 export const labErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
+/**
+ * Long poll: `GET /api/v1/submissions/{id}?wait=MS` holds the answer until the analysis is done or failed, or MS pass
+ * (capped here). A server that ignores `wait` answers at once, which is still correct: the client then sleeps.
+ */
+export const LAB_MAX_WAIT_MS = 25_000;
+
 /** Upload headers: the agent states the hash and size; the server refuses a body that does not match them. */
 export const LAB_HEADERS = {
   sha256: 'x-sandgate-sha256',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineListItemSchema, submitOutputLineSchema, type SubmitOutputLine } from '@sandgate/shared';
 import { startStack, type Stack } from '../../helpers/stack.ts';
-import { cleanPdfBytes, eicarBytes } from '../../helpers/download-server.ts';
+import { cleanPdfBytes, eicarBytes } from '../../../scripts/lib/download-page.ts';
 
 // `sandgate submit FILE --wait --json` against a real sandgate-lab on loopback with its certificate pinned, through a
 // real `sandgate serve`: what a script or an administrator relies on (PRODUCT.md exit statuses and output lines).

@@ -34,7 +34,7 @@ export function labRequest(
       {
         host: u.hostname.replace(/^\[|\]$/g, ''),
         port: u.port,
-        path: u.pathname,
+        path: u.pathname + u.search,
         method,
         ...(ca ? { ca } : {}),
         agent: false,

@@ -3,9 +3,9 @@ import { crc32, deflateSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A local web page to download from, for the real-browser tier and the benchmarks: `<a download>` links to the EICAR
- * test file, a clean PDF, a 302 redirect to a `setup.exe`, and a `.png` the extension must not capture. Everything is
- * made in code at start, so no test object is ever committed.
+ * A local web page to download from, for `npm start`, the real-browser tier and the benchmarks: `<a download>` links to
+ * the EICAR test file, a clean PDF, a 302 redirect to a `setup.exe`, and a `.png` the extension must not capture.
+ * Everything is made in code at start, so no test object is ever committed.
  */
 
 /**
@@ -98,7 +98,8 @@ export interface DownloadServer {
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export async function startDownloadServer(): Promise<DownloadServer> {
+/** Listens on 127.0.0.1 only; `port` 0 (the default) picks a free one. */
+export async function startDownloadServer(opts: { port?: number } = {}): Promise<DownloadServer> {
   const files = new Map<string, ServedFile>([
     ['eicar.com', { body: eicarBytes(), contentType: 'application/octet-stream' }],
     ['clean.pdf', { body: cleanPdfBytes(), contentType: 'application/pdf' }],
@@ -115,6 +116,9 @@ export async function startDownloadServer(): Promise<DownloadServer> {
         .map((n) => `<li><a id="${escapeHtml(n)}" href="/files/${encodeURIComponent(n)}" download>${escapeHtml(n)}</a></li>`)
         .join('\n');
       const html = `<!doctype html><html><head><meta charset="utf-8"><title>Sandgate downloads</title></head><body>
+<h1>Sandgate test downloads</h1>
+<p>eicar.com is the EICAR anti-virus test file (harmless, detected as malicious by design); it should vanish from
+your download folder into quarantine. clean.pdf should stay. picture.png is not something Sandgate captures.</p>
 <ul>
 ${links}
 <li><a id="redirect-setup" href="/redir/setup.exe" download>setup.exe (redirected)</a></li>
@@ -150,7 +154,7 @@ ${links}
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fileUrl = (name: string): string => `${origin}/files/${encodeURIComponent(name)}`;
