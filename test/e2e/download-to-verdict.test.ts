@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
-import { agentEventSchema, quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
+import { quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
 import { createBrowserDirs, extensionHasJob, extensionVerdictFor, launchBrowser, type BrowserDirs, type BrowserSession } from '../helpers/browser.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { labKnows, pollFor, startStack, type Stack } from '../helpers/stack.ts';
@@ -69,18 +69,6 @@ async function quarantineList(): Promise<QuarantineListItem[]> {
   return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
 }
 
-function agentEvents(): ReturnType<typeof agentEventSchema.parse>[] {
-  const file = join(stack.paths.events, 'events.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      const p = agentEventSchema.safeParse(JSON.parse(l));
-      return p.success ? [p.data] : [];
-    });
-}
-
 describe('a download in Chromium reaches the sandbox', () => {
   it('EICAR disappears from the download folder into quarantine, the extension shows the threat, and a restore brings it back byte-identical', async () => {
     const url = server.fileUrl('eicar.com');
@@ -128,7 +116,7 @@ describe('a download in Chromium reaches the sandbox', () => {
     expect((await quarantineList()).filter((q) => q.originalPath === pdfPath)).toHaveLength(0);
 
     expect(recent.some((j) => j.path === pngPath)).toBe(false);
-    expect(agentEvents().some((e) => e.path === pngPath)).toBe(false);
+    expect(stack.events().some((e) => e.path === pngPath)).toBe(false);
     expect(await labKnows(stack.lab, server.files.get('picture.png')!.body)).toBe(false);
     expect(await extensionHasJob(sw, pngId)).toBe(false);
     expect(readFileSync(pngPath).equals(server.files.get('picture.png')!.body)).toBe(true);
@@ -146,7 +134,7 @@ describe('a download in Chromium reaches the sandbox', () => {
       return s?.level ? s : undefined;
     });
     expect(['clean', 'suspicious', 'unknown', 'malicious']).toContain(v.level);
-    const events = agentEvents().filter((e) => e.path === path && e.type === 'object-accepted');
+    const events = stack.events().filter((e) => e.path === path && e.type === 'object-accepted');
     expect(events).toHaveLength(1);
   });
 });

@@ -5,7 +5,8 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { policySchema, statusResultSchema, type PolicyInput } from '@sandgate/shared';
+import { policySchema, statusResultSchema, type AgentEvent, type PolicyInput } from '@sandgate/shared';
+import { EventLog } from '../../native-host/src/events/event-log.ts';
 import { startLab } from '../../sandbox-server/src/lab-server.ts';
 import { sandgatePaths, type SandgatePaths } from '../../native-host/src/config/paths.ts';
 import { agentSocketPath } from '../../native-host/src/ipc/socket-path.ts';
@@ -113,6 +114,8 @@ export interface Stack {
   agentPid(): Promise<number | undefined>;
   /** The tail of what the agent service wrote (its stderr, or logs/agent.log when the bridge started it). */
   agentLog(): string;
+  /** The agent's event log as `sandgate events` reads it (unparsable lines left out). */
+  events(): AgentEvent[];
   close(): Promise<void>;
 }
 
@@ -212,6 +215,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       startAgent,
       stopAgent,
       agentPid,
+      events: () => new EventLog(paths.events).read().events,
       agentLog: () => {
         // A service the bridge started writes to logs/agent.log instead of a pipe of ours.
         const file = join(paths.logs, 'agent.log');

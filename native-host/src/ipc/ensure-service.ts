@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandgateError } from '@sandgate/shared';
+import { openLogFile } from '../config/log-file.ts';
 import { sandgatePaths } from '../config/paths.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
@@ -79,13 +80,7 @@ export async function ensureService(opts: EnsureServiceOptions): Promise<Socket>
 function startDetached(command: string[], home: string): { pid: number | undefined; readonly exit: string | null } {
   const [file, ...args] = command;
   if (!file) throw new SandgateError('AGENT_UNAVAILABLE', 'empty serve command');
-  const logs = sandgatePaths(home).logs;
-  mkdirSync(logs, { recursive: true, mode: 0o700 });
-  const fd = openSync(
-    join(logs, 'agent.log'),
-    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0),
-    0o600,
-  );
+  const fd = openLogFile(home, 'agent.log');
   try {
     const child = spawn(file, args, {
       detached: true,

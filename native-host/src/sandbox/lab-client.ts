@@ -29,8 +29,6 @@ export interface LabClientOptions {
 const POLL_FIRST_MS = 200;
 const POLL_MAX_MS = 2000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-// 1 MiB reads: the default 64 KiB made a 1 GiB upload measurably slower than curl (bench/submit-large.ts).
-const UPLOAD_CHUNK = 1024 * 1024;
 
 /**
  * A `sandgate` server (sandgate-lab): look the hash up, upload only when the server does not know the object, then
@@ -101,8 +99,9 @@ export class LabClient implements SandboxClient {
       [LAB_HEADERS.sha256]: obj.sha256,
     };
     if (obj.filename) headers[LAB_HEADERS.filename] = encodeURIComponent(obj.filename);
-    // Streamed from the queued copy: memory stays flat whatever the object's size.
-    const answer = await this.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path, { highWaterMark: UPLOAD_CHUNK }) }, signal);
+    // Streamed from the queued copy: memory stays flat whatever the object's size. Default 64 KiB reads: 1 MiB reads
+    // made a 1 GiB upload a third slower here (bench/submit-large.ts, 2026-11-22).
+    const answer = await this.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) }, signal);
     return this.expect(answer, [200, 201, 202], labAnalysisSchema);
   }
 

@@ -1,6 +1,5 @@
-import { constants, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { sandgatePaths } from '../config/paths.ts';
+import { writeSync } from 'node:fs';
+import { openLogFile } from '../config/log-file.ts';
 import { createLogger, type Logger } from '../log.ts';
 
 /**
@@ -9,13 +8,7 @@ import { createLogger, type Logger } from '../log.ts';
  */
 export function createBridgeLogger(home: string): Logger {
   try {
-    const logs = sandgatePaths(home).logs;
-    mkdirSync(logs, { recursive: true, mode: 0o700 });
-    const fd = openSync(
-      join(logs, 'native-host.log'),
-      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0),
-      0o600,
-    );
+    const fd = openLogFile(home, 'native-host.log');
     const pid = process.pid;
     return createLogger({ module: `native-host[${pid}]`, write: (line) => void writeSync(fd, line) });
   } catch {
