@@ -20,10 +20,10 @@
  * Downloads run one at a time, each waiting for its verdict, so no sample queues behind another.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { agentEventSchema, labAnalysisSchema, type AgentEvent, type LabAnalysis } from '@sandgate/shared';
+import { labAnalysisSchema, type AgentEvent, type LabAnalysis } from '@sandgate/shared';
 import { createBrowserDirs, findExtensionVerdict, launchBrowser, type BrowserSession } from '../test/helpers/browser.ts';
 import { cleanPdfBytes, startDownloadServer, type DownloadServer } from '../scripts/lib/download-page.ts';
 import { pollFor, startStack, type LabHandle, type Stack } from '../test/helpers/stack.ts';
@@ -74,18 +74,6 @@ async function labAnalysis(lab: LabHandle, sha256: string): Promise<LabAnalysis>
   return labAnalysisSchema.parse(r.json);
 }
 
-function agentEvents(stack: Stack): AgentEvent[] {
-  const file = join(stack.paths.events, 'events.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      const p = agentEventSchema.safeParse(JSON.parse(l));
-      return p.success ? [p.data] : [];
-    });
-}
-
 async function oneDownload(i: number, ctx: { browser: BrowserSession; server: DownloadServer; stack: Stack }): Promise<Sample> {
   const { browser, server, stack } = ctx;
   const name = `bench-${i}-${randomUUID().slice(0, 8)}.pdf`;
@@ -114,7 +102,7 @@ async function oneDownload(i: number, ctx: { browser: BrowserSession; server: Do
   });
 
   const events = await pollFor(`the agent's events for download ${i}`, () => {
-    const forPath = agentEvents(stack).filter((e) => e.path === path || (e.sha256 === sha256 && (e.type === 'verdict' || e.type === 'object-submitted')));
+    const forPath = stack.events().filter((e) => e.path === path || (e.sha256 === sha256 && (e.type === 'verdict' || e.type === 'object-submitted')));
     const accepted = forPath.find((e) => e.type === 'object-accepted');
     const sameJob = (e: AgentEvent): boolean => !accepted?.jobId || e.jobId === accepted.jobId;
     const submitted = forPath.find((e) => e.type === 'object-submitted' && sameJob(e));
