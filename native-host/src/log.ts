@@ -2,16 +2,9 @@
  * Diagnostic logging. Never to stdout: in the native host stdout carries protocol bytes only, and the CLI keeps it
  * for results. Lines go to stderr (or a file the service was started with) as JSON, with secrets redacted.
  */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+import { LOG_LEVEL_ORDER as ORDER, type Logger, type LogLevel } from '@sandgate/shared';
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  child(module: string): Logger;
-}
+export type { Logger, LogLevel };
 
 const SECRET_KEYS = /token|passphrase|password|secret|authorization|key$/i;
 

@@ -1,17 +1,6 @@
-/**
- * The lab's logger. Its shape matches native-host/src/log.ts so a caller (npm start, tests) can hand either in; the lab
- * keeps its own copy because a workspace must not reach into another's sources.
- */
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  child(module: string): Logger;
-}
+import { LOG_LEVEL_ORDER as ORDER, type Logger, type LogLevel as Level } from '@sandgate/shared';
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type { Logger };
 
 /** JSON lines on stderr: stdout belongs to the CLI's own output (the URL and certificate path). */
 export function stderrLogger(level: Level = 'info', module?: string): Logger {

@@ -19,3 +19,4 @@ export * from './protocol/requests.ts';
 export * from './protocol/events.ts';
 export * from './lab/lab-protocol.ts';
 export * from './log/agent-event.ts';
+export * from './log/logger.ts';
