@@ -49,6 +49,10 @@ export const sandboxPolicySchema = z.strictObject({
   requestQueueMaxBytes: z.number().int().min(1024).max(1024 ** 4).default(100 * 1024 * 1024),
   /** How long to wait for a verdict after a successful upload before the request is retried. */
   analysisTimeoutMs: z.number().int().min(1000).max(24 * 3600_000).default(15 * 60_000),
+  /** Largest single object the agent accepts (bytes); larger ones are refused with OBJECT_OVER_MAX_SIZE. */
+  maxObjectBytes: z.number().int().min(1).max(1024 ** 4).optional(),
+  /** How long a verdict answers a repeated object (same SHA-256) at once, with no upload; 0 turns the cache off. */
+  verdictCacheTtlMs: z.number().int().min(0).max(90 * 24 * 3600_000).default(24 * 3600_000),
 });
 
 export const iocScanPolicySchema = z.strictObject({

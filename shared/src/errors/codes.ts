@@ -63,6 +63,13 @@ export const ERROR_CODES = {
   // local IPC between the bridge, the CLI and the agent service (appended)
   AGENT_ALREADY_RUNNING: { retryable: false, message: 'An agent service is already listening on this SANDGATE_HOME' },
   IPC_PATH_UNSAFE: { retryable: false, message: 'The agent socket folder is not a private folder owned by this user' },
+  // queue and transport, issue 3 (appended)
+  OBJECT_OVER_MAX_SIZE: { retryable: false, message: 'The object is larger than sandbox.maxObjectBytes allows' },
+  TLS_CERTIFICATE_EXPIRED: { retryable: true, message: 'The sandbox server presented an expired (or not yet valid) certificate' },
+  TLS_HOSTNAME_MISMATCH: { retryable: true, message: 'The sandbox server certificate does not name the host or address in its URL' },
+  SERVER_AUTH_FAILED: { retryable: true, message: 'The sandbox server refused the API token (HTTP 401 or 403)' },
+  SERVER_THROTTLED: { retryable: true, message: 'The sandbox server asked the agent to slow down (HTTP 429)' },
+  SERVER_SKIPPED: { retryable: true, message: 'The sandbox server failed recently and is skipped until a probe finds it healthy' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,8 @@ export const AGENT_EVENT_TYPES = [
   'policy-invalid',
   'quarantine-deleted',
   'content-mismatch',
+  'server-recovered',
+  'verdict-cached',
 ] as const;
 
 export const agentEventSchema = z.object({
