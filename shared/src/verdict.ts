@@ -26,5 +26,11 @@ export const verdictSchema = z.object({
   /** Backend score kept raw (sandgate-lab: 0–100; CAPE: malscore 0–10). */
   score: z.number().optional(),
   indicators: z.array(indicatorSchema).max(1000).optional(),
+  /** The backend's own id for the analysis (CAPE/Cuckoo task id, sandgate-lab submission id), for an analyst to look up. */
+  analysisId: z.string().max(256).optional(),
+  /** When the server gave this verdict (ISO 8601). A cached verdict keeps the time it was first given. */
+  judgedAt: z.string().datetime().optional(),
+  /** True when the agent answered from its verdict cache (`sandbox.verdictCacheTtlMs`) without asking a server. */
+  cached: z.boolean().optional(),
 });
 export type Verdict = z.infer<typeof verdictSchema>;
