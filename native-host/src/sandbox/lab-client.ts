@@ -8,6 +8,7 @@ import {
   SandgateError,
   labAnalysisSchema,
   labErrorSchema,
+  labHealthSchema,
   type LabAnalysis,
   type SandboxServer,
   type Verdict,
@@ -80,6 +81,11 @@ export class LabClient implements SandboxClient {
       score: v.score,
       indicators: v.indicators.slice(0, 1000),
     };
+  }
+
+  async probe(signal: AbortSignal): Promise<void> {
+    const answer = await this.call({ method: 'GET', path: '/api/v1/health' }, signal);
+    this.expect(answer, 200, labHealthSchema);
   }
 
   close(): void {

@@ -16,5 +16,10 @@ export interface SandboxClient {
   readonly url: string;
   readonly kind: string;
   analyse(obj: QueuedObject, signal: AbortSignal): Promise<Verdict>;
+  /**
+   * One cheap request proving the server is up, speaks its protocol over our pinned TLS and accepts our credentials.
+   * Resolves when healthy; throws the same SandgateErrors as `analyse` otherwise. Uploads nothing.
+   */
+  probe(signal: AbortSignal): Promise<void>;
   close(): void;
 }

@@ -12,9 +12,17 @@ export class UnsupportedKindClient implements SandboxClient {
   }
 
   async analyse(_obj: QueuedObject, _signal: AbortSignal): Promise<Verdict> {
-    throw new SandgateError('SERVER_KIND_UNSUPPORTED', `${this.url}: servers of kind "${this.kind}" are not supported by this version yet`, {
+    throw this.unsupported();
+  }
+
+  private unsupported(): SandgateError {
+    return new SandgateError('SERVER_KIND_UNSUPPORTED', `${this.url}: servers of kind "${this.kind}" are not supported by this version yet`, {
       params: { server: this.url, kind: this.kind },
     });
+  }
+
+  async probe(_signal: AbortSignal): Promise<void> {
+    throw this.unsupported();
   }
 
   close(): void {}

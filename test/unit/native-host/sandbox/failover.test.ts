@@ -44,6 +44,9 @@ function scripted(url: string, transcript: string[], script: Array<string | Verd
       if (typeof step === 'string') throw new SandgateError(step as 'SERVER_UNREACHABLE', `${url} failed`);
       return step;
     },
+    probe: async () => {
+      transcript.push(`probe ${url}`);
+    },
     close: () => {},
   };
 }
