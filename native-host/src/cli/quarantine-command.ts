@@ -1,8 +1,9 @@
 import { resolve, sep } from 'node:path';
-import { SandgateError } from '@sandgate/shared';
 import { listItems, show } from '../quarantine/list-items.ts';
 import { restore } from '../quarantine/restore-item.ts';
 import { remove } from '../quarantine/delete-item.ts';
+import { appVersion } from './app-version.ts';
+import { EXPORT_DEFAULT_PASSWORD, exportItem } from '../quarantine/export-item.ts';
 import type { ItemMetadata } from '../quarantine/item-metadata.ts';
 import { parseCommand } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
@@ -12,15 +13,17 @@ export const QUARANTINE_HELP = `usage: sandgate quarantine list
        sandgate quarantine show ID
        sandgate quarantine restore ID [--to PATH]
        sandgate quarantine delete ID
-       sandgate quarantine export ID --out FILE   (not available yet)
+       sandgate quarantine export ID --out FILE [--password PASSWORD]
 
 Works directly on the quarantine store of $SANDGATE_HOME. restore never overwrites an existing file and never writes
 through a symbolic link; --to takes a folder (the original name is kept) or a new file path.
+export writes a ZIP for a second opinion, encrypted the way analysts exchange samples (traditional ZIP encryption,
+password "infected" unless --password): <sha256>.<ext> and <sha256>.json. The item stays in quarantine.
 `;
 
 /** `sandgate quarantine …`: operates on the store directly, so it works whether or not the agent runs. */
 export async function quarantineCommand(io: CliIo, args: string[]): Promise<number> {
-  const { ctx, values, positionals, help } = parseCommand(io, args, { to: { type: 'string' }, out: { type: 'string' } });
+  const { ctx, values, positionals, help } = parseCommand(io, args, { to: { type: 'string' }, out: { type: 'string' }, password: { type: 'string' } });
   const [sub, id, ...extra] = positionals;
   if (help || !sub) {
     io.out(QUARANTINE_HELP);
@@ -68,10 +71,18 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
       else io.out(`Deleted ${itemId}\n`);
       return EXIT.ok;
     }
-    case 'export':
-      throw new SandgateError('USAGE', 'sandgate quarantine export is not available yet (planned with issue 4: a password-protected archive for analysts)');
+    case 'export': {
+      const itemId = needId();
+      if (typeof values.out !== 'string' || !values.out) throw usage('sandgate quarantine export needs --out FILE');
+      const password = typeof values.password === 'string' ? values.password : EXPORT_DEFAULT_PASSWORD;
+      if (!password) throw usage('--password must not be empty');
+      const r = await exportItem(ctx.home, itemId, resolve(io.cwd, values.out), { password, appVersion: appVersion() });
+      if (ctx.json) printJson(io, { id: itemId, path: r.path, sha256: r.sha256, entries: r.entries, password });
+      else io.out(`Exported ${itemId} to ${r.path} (ZIP, password "${password}"): ${r.entries.join(', ')}\n`);
+      return EXIT.ok;
+    }
     default:
-      throw usage(`unknown quarantine command "${sub}" (list, show, restore, delete)`);
+      throw usage(`unknown quarantine command "${sub}" (list, show, restore, delete, export)`);
   }
 }
 

@@ -70,6 +70,8 @@ export const ERROR_CODES = {
   SERVER_AUTH_FAILED: { retryable: true, message: 'The sandbox server refused the API token (HTTP 401 or 403)' },
   SERVER_THROTTLED: { retryable: true, message: 'The sandbox server asked the agent to slow down (HTTP 429)' },
   SERVER_SKIPPED: { retryable: true, message: 'The sandbox server failed recently and is skipped until a probe finds it healthy' },
+  // quarantine, issue 4 (appended)
+  QUARANTINE_EXPORT_TOO_LARGE: { retryable: false, message: 'The quarantined object is too large for a sample archive (4 GiB)' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

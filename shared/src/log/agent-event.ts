@@ -23,6 +23,7 @@ export const AGENT_EVENT_TYPES = [
   'content-mismatch',
   'server-recovered',
   'verdict-cached',
+  'quarantine-exported',
 ] as const;
 
 export const agentEventSchema = z.object({

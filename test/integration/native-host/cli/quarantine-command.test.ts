@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -123,11 +124,75 @@ describe('sandgate quarantine', () => {
     expect(r.stderr).toMatch(/^error\[QUARANTINE_ITEM_NOT_FOUND\]: /);
   });
 
-  it('export is refused with a coded usage error for now', async () => {
+  it('export writes a ZIP analysts open with the password "infected": the sample byte-identical and its description', async () => {
     const { id } = await quarantineEicar();
-    const r = await runSandgate(['quarantine', 'export', id, '--out', join(root, 'x.zip')], { home });
+    const out = join(root, 'sample.zip');
+    const r = await runSandgate(['quarantine', 'export', id, '--out', out, '--json'], { home });
+    expect(r.code).toBe(0);
+    const sha = sha256(EICAR);
+    expect(JSON.parse(r.stdout)).toMatchObject({ id, path: out, sha256: sha, entries: [`${sha}.com`, `${sha}.json`], password: 'infected' });
+    const unzipDir = join(root, 'unzipped');
+    execFileSync('unzip', ['-q', '-P', 'infected', out, '-d', unzipDir]);
+    expect(readFileSync(join(unzipDir, `${sha}.com`)).equals(EICAR)).toBe(true);
+    expect(JSON.parse(readFileSync(join(unzipDir, `${sha}.json`), 'utf8'))).toMatchObject({
+      fileName: 'eicar.com',
+      sha256: sha,
+      verdict: { level: 'malicious', threat: 'EICAR-Test-File' },
+      source: { url: 'https://example.test/eicar.com' },
+    });
+    // The archive is meant to leave the organisation: the user's folders are not in it.
+    expect(readFileSync(join(unzipDir, `${sha}.json`), 'utf8')).not.toContain(downloads);
+    // Exporting does not take the item out of quarantine.
+    const listed = await runSandgate(['quarantine', 'list', '--json'], { home });
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id })]);
+    const events = readFileSync(join(home, 'events', 'events.jsonl'), 'utf8');
+    expect(events).toContain('"type":"quarantine-exported"');
+  });
+
+  it('the exported sample cannot be read without the password, and --password sets another one', async () => {
+    const { id } = await quarantineEicar();
+    const out = join(root, 'sample.zip');
+    expect((await runSandgate(['quarantine', 'export', id, '--out', out, '--password', 's3cret'], { home })).code).toBe(0);
+    expect(readFileSync(out).includes(EICAR)).toBe(false);
+    expect(() => execFileSync('unzip', ['-q', '-P', 'infected', out, '-d', join(root, 'wrong')], { stdio: 'pipe' })).toThrow();
+    execFileSync('unzip', ['-q', '-P', 's3cret', out, '-d', join(root, 'right')]);
+    expect(readFileSync(join(root, 'right', `${sha256(EICAR)}.com`)).equals(EICAR)).toBe(true);
+  });
+
+  it('export never overwrites a file and never writes through a link at --out', async () => {
+    const { id } = await quarantineEicar();
+    const existing = join(root, 'report.zip');
+    writeFileSync(existing, 'keep me');
+    const r1 = await runSandgate(['quarantine', 'export', id, '--out', existing], { home });
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/^error\[RESTORE_TARGET_EXISTS\]: /);
+    expect(readFileSync(existing, 'utf8')).toBe('keep me');
+    const link = join(root, 'link.zip');
+    symlinkSync(join(root, 'elsewhere.zip'), link);
+    const r2 = await runSandgate(['quarantine', 'export', id, '--out', link], { home });
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/^error\[RESTORE_TARGET_UNSAFE\]: .*symbolic link/);
+    expect(existsSync(join(root, 'elsewhere.zip'))).toBe(false);
+  });
+
+  it('an item whose stored content was tampered with is not exported, and no archive is left behind', async () => {
+    const { id } = await quarantineEicar();
+    const blob = join(home, 'quarantine', `${id}.blob`);
+    const bytes = readFileSync(blob);
+    bytes[bytes.length - 20]! ^= 0x01;
+    writeFileSync(blob, bytes);
+    const out = join(root, 'sample.zip');
+    const r = await runSandgate(['quarantine', 'export', id, '--out', out], { home });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error\[USAGE\]: .*not available yet/);
+    expect(r.stderr).toMatch(/^error\[QUARANTINE_ITEM_CORRUPT\]: /);
+    expect(readdirSync(root).filter((n) => n.includes('sample.zip'))).toEqual([]);
+  });
+
+  it('export without --out is a usage error', async () => {
+    const { id } = await quarantineEicar();
+    const r = await runSandgate(['quarantine', 'export', id], { home });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error\[USAGE\]: .*--out/);
   });
 });
 
