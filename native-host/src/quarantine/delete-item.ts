@@ -8,6 +8,8 @@ import { assertItemId, itemFiles, openStore } from './store-layout.ts';
 
 export interface DeleteOptions extends StoreOptions {
   events?: EventLog;
+  /** Why, when it was not a person's request (storage limits). */
+  reason?: string;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function remove(home: string, id: string, opts: DeleteOptions = {})
       quarantineId: id,
       path: originalPath,
       sha256,
-      message: `quarantine item ${id}${described} deleted`,
+      message: `quarantine item ${id}${described} deleted${opts.reason ? `: ${opts.reason}` : ''}`,
     });
   } finally {
     release();

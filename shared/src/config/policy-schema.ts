@@ -73,6 +73,17 @@ export const responsePolicySchema = z.strictObject({
   iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } }),
 });
 
+/**
+ * Storage limits of the quarantine. Applied after every quarantine and at start-up, oldest items first; reaching them
+ * never stops a new quarantine (the newest item is always kept).
+ */
+export const quarantinePolicySchema = z.strictObject({
+  /** Total bytes the quarantine may take on disk (1 GiB). */
+  maxBytes: z.number().int().min(1024 * 1024).max(1024 ** 4).default(1024 ** 3),
+  /** Items older than this many days are removed (90, as Microsoft Defender does); 0 keeps items until deleted. */
+  maxAgeDays: z.number().int().min(0).max(3650).default(90),
+});
+
 /** Which downloads the extension captures. Matching is case-insensitive; the agent confirms by content. */
 export const capturePolicySchema = z.strictObject({
   /** File-name extensions (without the dot) that are captured. */
@@ -89,6 +100,7 @@ export const policySchema = z.strictObject({
     iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } },
   }),
   capture: capturePolicySchema.default({}),
+  quarantine: quarantinePolicySchema.default({ maxBytes: 1024 ** 3, maxAgeDays: 90 }),
 });
 
 export type Policy = z.infer<typeof policySchema>;

@@ -24,6 +24,7 @@ export const AGENT_EVENT_TYPES = [
   'server-recovered',
   'verdict-cached',
   'quarantine-exported',
+  'quarantine-limit-reached',
 ] as const;
 
 export const agentEventSchema = z.object({

@@ -1,0 +1,107 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sandgatePaths } from '../config/paths.ts';
+import { EventLog } from '../events/event-log.ts';
+import { remove } from './delete-item.ts';
+import { listItems } from './list-items.ts';
+import type { StoreOptions } from './read-item.ts';
+import { isItemId, storeDir } from './store-layout.ts';
+
+export interface QuarantineLimits {
+  /** Total bytes the store may take on disk; the oldest items go first when it is exceeded. */
+  maxBytes?: number;
+  /** Items older than this are removed. */
+  maxAgeMs?: number;
+}
+
+export interface EnforceOptions extends StoreOptions {
+  now: Date;
+  events?: EventLog;
+  /** The item just quarantined: never removed to make room, so reaching a limit never undoes a new quarantine. */
+  keep?: string;
+}
+
+export interface EnforceResult {
+  removed: Array<{ id: string; reason: 'age' | 'size' }>;
+  /** Bytes the store takes after enforcement. */
+  bytes: number;
+  /** True when the store is still above maxBytes (only the kept item and corrupt items are left to remove). */
+  overLimit: boolean;
+}
+
+/**
+ * Applies the policy's storage limits after a quarantine and at start-up. It only ever removes whole, verified items,
+ * oldest first, through the same locked delete as `quarantine delete`; items whose metadata does not verify are
+ * counted but left for an administrator, since nothing about them (not even their age) can be trusted.
+ */
+export async function enforceQuarantineLimits(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
+  const events = opts.events ?? new EventLog(sandgatePaths(home).events);
+  const { items } = listItems(home, opts);
+  const removed: EnforceResult['removed'] = [];
+  const sizes = diskUsageById(home);
+  let bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
+  const drop = async (id: string, reason: 'age' | 'size', why: string) => {
+    try {
+      await remove(home, id, { ...opts, events, reason: why });
+    } catch {
+      return; // busy (a restore in progress) or already gone: the next enforcement sees it again
+    }
+    removed.push({ id, reason });
+    bytes -= sizes.get(id) ?? 0;
+  };
+
+  if (limits.maxAgeMs !== undefined) {
+    const oldest = opts.now.getTime() - limits.maxAgeMs;
+    for (const item of items) {
+      if (item.id !== opts.keep && Date.parse(item.quarantinedAt) < oldest) await drop(item.id, 'age', `older than the ${days(limits.maxAgeMs)}-day limit`);
+    }
+  }
+  if (limits.maxBytes !== undefined && bytes > limits.maxBytes) {
+    for (const item of items) {
+      if (bytes <= limits.maxBytes) break;
+      if (item.id === opts.keep || removed.some((r) => r.id === item.id)) continue;
+      await drop(item.id, 'size', `oldest item removed to keep the quarantine under ${limits.maxBytes} bytes`);
+    }
+  }
+  const overLimit = limits.maxBytes !== undefined && bytes > limits.maxBytes;
+  if (removed.length || overLimit) {
+    const byAge = removed.filter((r) => r.reason === 'age').length;
+    const bySize = removed.length - byAge;
+    events.append(
+      {
+        type: 'quarantine-limit-reached',
+        message:
+          `quarantine storage limits applied: ${byAge} item(s) past the age limit and ${bySize} item(s) over the size limit removed; ` +
+          `${bytes} bytes in use${limits.maxBytes !== undefined ? ` of ${limits.maxBytes}` : ''}` +
+          (overLimit ? '; still over the size limit (the newest item and unverifiable items are never removed automatically)' : ''),
+      },
+      opts.now,
+    );
+  }
+  return { removed, bytes, overLimit };
+}
+
+/** Bytes on disk per item (blob + metadata), corrupt items included: they take space all the same. */
+function diskUsageById(home: string): Map<string, number> {
+  const dir = storeDir(home);
+  const sizes = new Map<string, number>();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return sizes;
+  }
+  for (const name of names) {
+    const m = /^([0-9a-f]{32})\.(blob|json)$/.exec(name);
+    if (!m || !isItemId(m[1]!)) continue;
+    try {
+      const st = lstatSync(join(dir, name));
+      if (st.isFile()) sizes.set(m[1]!, (sizes.get(m[1]!) ?? 0) + st.size);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return sizes;
+}
+
+const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;
