@@ -1,5 +1,5 @@
 /// <reference types="chrome" />
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
@@ -89,9 +89,14 @@ describe('a download in Chromium reaches the sandbox', () => {
     });
     expect(shown.threat ?? '').toMatch(/EICAR/i);
 
+    // The permissions Chromium gave the download, as the quarantine recorded them before deleting it.
+    const shownItem = await stack.sandgate(['quarantine', 'show', item.id, '--json']);
+    const recorded = JSON.parse(shownItem.stdout) as { mode: number; mtimeMs: number };
     const restore = await stack.sandgate(['quarantine', 'restore', item.id]);
     expect(restore.code, restore.stderr).toBe(0);
     expect(readFileSync(path).equals(server.files.get('eicar.com')!.body)).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(recorded.mode & 0o777);
+    expect(Math.round(statSync(path).mtimeMs)).toBe(Math.round(recorded.mtimeMs));
   });
 
   it('a .png is never submitted, and a clean PDF gets a clean verdict and stays untouched', async () => {
