@@ -1,0 +1,41 @@
+import type { FileObservation, HashName, Observation } from './observation.ts';
+
+/** A term the engine cannot evaluate on this OS, reported when a task is created and counted in its result. */
+export interface UnsupportedTerm {
+  /** The IOC file it came from. */
+  file: string;
+  /** The indicator's id (OpenIOC `Indicator/@id` or `IndicatorItem/@id`). */
+  itemId: string;
+  /** `document/search`, e.g. `FileItem/PEInfo/DigitalSignature/SignatureExists`. */
+  term: string;
+  reason: string;
+}
+
+export interface IndicatorMatch {
+  /** Which IOC (its id and file) matched. */
+  iocId: string;
+  file: string;
+  /** Short description from the IOC, for people. */
+  description?: string;
+  /** The terms that were true for this observation, `document/search = value`. */
+  terms: string[];
+}
+
+/**
+ * Every active IOC compiled for scanning. The scanner asks `plan` first with what a stat gives (no read), and only
+ * reads the file for the hashes `plan` names; `match` then decides.
+ */
+export interface IndicatorSet {
+  readonly unsupported: readonly UnsupportedTerm[];
+  /** How many terms the set evaluates and how many it cannot, over all files. */
+  readonly termCounts: { evaluated: number; unsupported: number };
+  /** Which documents any indicator looks at, so collectors that nobody needs are not run. */
+  readonly documents: ReadonlySet<Observation['document']>;
+  /**
+   * From the cheap facts only (name, path, size, times): can this file still match, and which hashes would decide it?
+   * `possible: false` means skip the file without reading it.
+   */
+  plan(file: Omit<FileObservation, 'hashes'>): { possible: boolean; hashes: ReadonlySet<HashName> };
+  /** Every IOC this observation matches. Hashes are fetched through `hashes()` only if still needed. */
+  match(o: Observation): Promise<IndicatorMatch[]>;
+}
