@@ -2,6 +2,7 @@ import type { ActionResult, Job, Policy, Verdict } from '@sandgate/shared';
 import type { EventLog } from '../events/event-log.ts';
 import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
+import type { QuarantineLimits } from '../quarantine/enforce-limits.ts';
 import type { QuarantineObjectOptions } from '../quarantine/quarantine-object.ts';
 
 export type ActionType = ActionResult['type'];
@@ -16,6 +17,8 @@ export interface ActionContext {
   clock: Clock;
   /** The quarantine store's entry point; injectable for tests. */
   quarantineObject: (opts: QuarantineObjectOptions) => Promise<{ id: string }>;
+  /** The policy's quarantine storage limits, applied after each new item. */
+  quarantineLimits?: QuarantineLimits;
 }
 
 /** One response to a threat (style rule 11): a name from PRODUCT.md, whether the policy wants it, and how to run it. */
@@ -24,4 +27,10 @@ export interface ResponseAction {
   enabled(policy: Policy): boolean;
   /** Never throws: a failure is a `failed` result with a code. */
   run(ctx: ActionContext, job: JudgedJob): Promise<ActionResult>;
+  /**
+   * After a crash cut this action short (begun, no result recorded): finds out what it got done. Returns its result
+   * when it can tell, or `run-again` only when it can prove the first run changed nothing. Without `resume`, an
+   * interrupted action is reported as failed and never repeated.
+   */
+  resume?(ctx: ActionContext, job: JudgedJob): Promise<ActionResult | 'run-again'>;
 }

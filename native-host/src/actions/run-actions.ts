@@ -1,13 +1,15 @@
 import type { ActionResult, Policy } from '@sandgate/shared';
+import { crashPoint } from '../agent/crash-point.ts';
 import type { RequestQueue } from '../queue/request-queue.ts';
 import { actionsFor } from './index.ts';
 import type { ActionContext, JudgedJob } from './response-action.ts';
 
 /**
- * Runs the policy's response actions for a judged job, at most once each even across crashes: an action is marked
+ * Runs the policy's response actions for a judged job, exactly once each even across crashes: an action is marked
  * begun on disk before it runs and its result is stored right after, so after a restart a finished action is not
- * repeated and an interrupted one is reported as failed rather than run twice (a second quarantine of a path that
- * may since hold something else would be worse than none). Only malicious verdicts trigger responses.
+ * repeated. An interrupted one is asked what it got done (`resume`): the quarantine looks for its own copy in the
+ * store and is run again only when there is none. An action that cannot tell is reported as failed rather than run
+ * twice. Only malicious verdicts trigger responses.
  */
 export async function runResponseActions(queue: RequestQueue, ctx: ActionContext, policy: Policy, job: JudgedJob): Promise<ActionResult[]> {
   if (job.verdict.level !== 'malicious') return [];
@@ -16,18 +18,26 @@ export async function runResponseActions(queue: RequestQueue, ctx: ActionContext
   for (const action of actionsFor(policy)) {
     if (results.some((r) => r.type === action.name)) continue;
     if (begun.includes(action.name)) {
-      results.push({
-        type: action.name,
-        status: 'failed',
-        code: action.name === 'quarantine' ? 'QUARANTINE_FAILED' : 'INTERNAL',
-        message: 'The agent stopped while this action ran; it was not repeated (check `sandgate quarantine list`)',
-      });
+      const found = action.resume ? await action.resume(ctx, job) : undefined;
+      results.push(found === 'run-again' ? await action.run(ctx, job) : (found ?? interrupted(action.name)));
       await queue.update(job.jobId, { job: { actions: [...results] } });
       continue;
     }
     await queue.update(job.jobId, { actionStarted: action.name });
+    if (action.name === 'quarantine') crashPoint('after-quarantine-started');
     results.push(await action.run(ctx, job));
+    if (action.name === 'quarantine') crashPoint('after-quarantine-returned');
     await queue.update(job.jobId, { job: { actions: [...results] } });
+    if (action.name === 'quarantine') crashPoint('after-quarantine-done-before-commit');
   }
   return results;
+}
+
+function interrupted(name: ActionResult['type']): ActionResult {
+  return {
+    type: name,
+    status: 'failed',
+    code: name === 'quarantine' ? 'QUARANTINE_FAILED' : 'INTERNAL',
+    message: 'The agent stopped while this action ran; it was not repeated (check `sandgate quarantine list`)',
+  };
 }

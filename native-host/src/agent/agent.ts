@@ -13,6 +13,7 @@ import { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../clock.ts';
 import { RequestQueue, type Lease } from '../queue/request-queue.ts';
+import { VerdictCache } from '../queue/verdict-cache.ts';
 import type { ChunkWriter } from '../queue/copy-and-hash.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
 import { Failover } from '../sandbox/failover.ts';
@@ -21,9 +22,12 @@ import { ServerHealthBoard } from '../sandbox/server-health.ts';
 import { runResponseActions } from '../actions/run-actions.ts';
 import type { ActionContext } from '../actions/response-action.ts';
 import { quarantineObject } from '../quarantine/quarantine-object.ts';
+import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
+import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
+import { crashPoint } from './crash-point.ts';
 
 export interface Agent {
-  /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, QUEUE_IO). */
+  /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, OBJECT_OVER_MAX_SIZE, QUEUE_IO). */
   submit(path: string, provenance: Provenance): Promise<SubmitResult>;
   status(): StatusResult;
   /** Newest first: unfinished jobs, then finished ones (which survive restarts). */
@@ -55,6 +59,7 @@ export interface CreateAgentOptions {
 }
 
 const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
+const QUARANTINE_HOUSEKEEPING_MS = 6 * 3600_000;
 
 /** What the person at the keyboard should know about the agent as a whole (the `agent-status` push). */
 export interface AgentSituation {
@@ -73,10 +78,17 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     dir: paths.queue,
     journalFile: join(opts.home, 'jobs', 'finished.jsonl'),
     maxBytes: policy.sandbox.requestQueueMaxBytes,
+    ...(policy.sandbox.maxObjectBytes !== undefined ? { maxObjectBytes: policy.sandbox.maxObjectBytes } : {}),
     events,
     log: log.child('queue'),
     clock,
     ...(opts.writeChunk ? { writeChunk: opts.writeChunk } : {}),
+  });
+  const cacheFile = join(opts.home, 'cache', 'verdicts.jsonl');
+  // A cache that cannot be read costs uploads, never the service: the agent starts without one.
+  const verdicts = await VerdictCache.open({ file: cacheFile, ttlMs: policy.sandbox.verdictCacheTtlMs, clock }).catch((err: unknown) => {
+    log.warn('the verdict cache could not be opened; running without it', { file: cacheFile, error: String(err) });
+    return VerdictCache.open({ file: cacheFile, ttlMs: 0, clock });
   });
   const clients = opts.clients ?? createSandboxClients(opts.loaded, clock, opts.idleTimeoutMs ? { idleTimeoutMs: opts.idleTimeoutMs } : {});
   const health = new ServerHealthBoard(clients.map((c) => ({ url: c.url, kind: c.kind })));
@@ -95,6 +107,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     log: log.child('actions'),
     clock,
     quarantineObject: opts.quarantineObject ?? ((o) => quarantineObject(o)),
+    quarantineLimits: quarantineLimitsFrom(policy),
   };
   const concurrency = opts.concurrency ?? 4;
   const startedAt = clock.now().toISOString();
@@ -148,13 +161,20 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   };
 
   async function work(lease: Lease): Promise<void> {
+    // A verdict recorded before a restart wins, then one remembered from an earlier download of the same bytes: either
+    // way no server is contacted. The jobs still run through finishJob, so response actions happen exactly as for a
+    // fresh verdict.
     let verdict: Verdict | undefined = lease.jobs.find((j) => j.verdict)?.verdict;
+    if (!verdict) {
+      const known = verdicts.get(lease.sha256);
+      if (known) verdict = { ...known, cached: true };
+    }
     if (!verdict) {
       for (const j of lease.jobs) emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined } }));
       const first = lease.jobs[0]!;
       events.append({ type: 'object-submitted', jobId: first.jobId, path: first.path, sha256: lease.sha256 }, clock.now());
       try {
-        verdict = await failover.analyse(
+        const answer = await failover.analyse(
           { sha256: lease.sha256, size: lease.size, path: lease.objectPath, filename: basename(first.path) },
           {
             signal: stop.signal,
@@ -165,12 +185,16 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
             },
           },
         );
+        verdict = { ...answer, judgedAt: answer.judgedAt ?? clock.now().toISOString() };
       } catch (err) {
         if (stop.signal.aborted) return;
         const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
         for (const j of queue.jobsFor(lease.sha256)) emit(await queue.commit(j.jobId, { error: e.toWire() }));
         return;
       }
+      crashPoint('after-submit-before-verdict');
+      // Only an optimisation: a verdict that cannot be remembered costs one more upload later, never this job.
+      await verdicts.put(lease.sha256, verdict).catch((err: unknown) => log.warn('the verdict could not be cached', { sha256: lease.sha256, error: String(err) }));
     }
     // Jobs that join while the actions run are picked up by the next pass; the object file stays until the last one.
     for (let jobs = queue.jobsFor(lease.sha256); jobs.length; jobs = queue.jobsFor(lease.sha256)) {
@@ -182,6 +206,20 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     let judged = job;
     if (!judged.verdict) {
       judged = await queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined } });
+      if (verdict.cached) {
+        events.append(
+          {
+            type: 'verdict-cached',
+            jobId: job.jobId,
+            path: job.path,
+            sha256: job.sha256,
+            level: verdict.level,
+            server: verdict.server,
+            message: `answered from the verdict cache; judged ${verdict.judgedAt ?? 'earlier'}`,
+          },
+          clock.now(),
+        );
+      }
       events.append(
         {
           type: 'verdict',
@@ -195,6 +233,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         clock.now(),
       );
       emit(judged);
+      crashPoint('after-verdict-recorded');
     }
     const actions = await runResponseActions(queue, actionCtx, policy, { ...judged, verdict });
     emit(await queue.commit(job.jobId, { verdict, actions }));
@@ -202,6 +241,17 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
 
   events.append({ type: 'service-started', message: `sandgate ${opts.appVersion}, pid ${process.pid}` }, clock.now());
   pump();
+  void ageOutQuarantine();
+
+  /** New items trigger the size limit; the age limit needs time to pass, so it is also checked now and every few hours. */
+  async function ageOutQuarantine(): Promise<void> {
+    while (!stop.signal.aborted) {
+      await enforceQuarantineLimits(opts.home, actionCtx.quarantineLimits!, { now: clock.now(), events }).catch((err: unknown) => {
+        log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
+      });
+      await clock.sleep(QUARANTINE_HOUSEKEEPING_MS, stop.signal).catch(() => {});
+    }
+  }
 
   return {
     async submit(path, provenance) {
@@ -210,12 +260,14 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       try {
         job = await queue.accept(path, provenance);
       } catch (err) {
-        if (err instanceof SandgateError && err.code !== 'OBJECT_TOO_LARGE' && err.code !== 'QUEUE_FULL') {
+        // The queue records its own refusals (size limits, a full queue) with their figures.
+        if (err instanceof SandgateError && !['OBJECT_TOO_LARGE', 'OBJECT_OVER_MAX_SIZE', 'QUEUE_FULL'].includes(err.code)) {
           events.append({ type: 'object-refused', code: err.code, message: err.message, path }, clock.now());
         }
         noticeSituation();
         throw err;
       }
+      crashPoint('after-accept');
       const content = job.content ? `${job.content.kind}/${job.content.format}` : undefined;
       events.append({ type: 'object-accepted', jobId: job.jobId, path: job.path, sha256: job.sha256, ...(content ? { content } : {}) }, clock.now());
       if (job.content?.disguised) {

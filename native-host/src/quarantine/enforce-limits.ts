@@ -17,7 +17,10 @@ export interface QuarantineLimits {
 export interface EnforceOptions extends StoreOptions {
   now: Date;
   events?: EventLog;
-  /** The item just quarantined: never removed to make room, so reaching a limit never undoes a new quarantine. */
+  /**
+   * The item just quarantined: never removed to make room, so reaching a limit never undoes a new quarantine. The
+   * newest item in the store is kept in any case.
+   */
   keep?: string;
 }
 
@@ -34,32 +37,42 @@ export interface EnforceResult {
  * oldest first, through the same locked delete as `quarantine delete`; items whose metadata does not verify are
  * counted but left for an administrator, since nothing about them (not even their age) can be trusted.
  */
-export async function enforceQuarantineLimits(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
+export function enforceQuarantineLimits(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
+  // One pass at a time per process: two passes working from the same listing would each make room for the same bytes.
+  const run = running.then(() => enforce(home, limits, opts));
+  running = run.catch(() => undefined);
+  return run;
+}
+
+let running: Promise<unknown> = Promise.resolve();
+
+async function enforce(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
   const events = opts.events ?? new EventLog(sandgatePaths(home).events);
   const { items } = listItems(home, opts);
+  const newest = items.at(-1)?.id;
+  const kept = (id: string) => id === opts.keep || id === newest;
   const removed: EnforceResult['removed'] = [];
-  const sizes = diskUsageById(home);
-  let bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
+  let bytes = storeBytes(home);
   const drop = async (id: string, reason: 'age' | 'size', why: string) => {
     try {
       await remove(home, id, { ...opts, events, reason: why });
+      removed.push({ id, reason });
     } catch {
-      return; // busy (a restore in progress) or already gone: the next enforcement sees it again
+      // Busy (a restore or delete in progress) or already gone: measure again rather than guess what it freed.
     }
-    removed.push({ id, reason });
-    bytes -= sizes.get(id) ?? 0;
+    bytes = storeBytes(home);
   };
 
   if (limits.maxAgeMs !== undefined) {
     const oldest = opts.now.getTime() - limits.maxAgeMs;
     for (const item of items) {
-      if (item.id !== opts.keep && Date.parse(item.quarantinedAt) < oldest) await drop(item.id, 'age', `older than the ${days(limits.maxAgeMs)}-day limit`);
+      if (!kept(item.id) && Date.parse(item.quarantinedAt) < oldest) await drop(item.id, 'age', `older than the ${days(limits.maxAgeMs)}-day limit`);
     }
   }
   if (limits.maxBytes !== undefined && bytes > limits.maxBytes) {
     for (const item of items) {
       if (bytes <= limits.maxBytes) break;
-      if (item.id === opts.keep || removed.some((r) => r.id === item.id)) continue;
+      if (kept(item.id) || removed.some((r) => r.id === item.id)) continue;
       await drop(item.id, 'size', `oldest item removed to keep the quarantine under ${limits.maxBytes} bytes`);
     }
   }
@@ -81,27 +94,27 @@ export async function enforceQuarantineLimits(home: string, limits: QuarantineLi
   return { removed, bytes, overLimit };
 }
 
-/** Bytes on disk per item (blob + metadata), corrupt items included: they take space all the same. */
-function diskUsageById(home: string): Map<string, number> {
+/** Bytes the items take on disk (blobs and metadata), corrupt items included: they take space all the same. */
+function storeBytes(home: string): number {
   const dir = storeDir(home);
-  const sizes = new Map<string, number>();
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return sizes;
+    return 0;
   }
+  let total = 0;
   for (const name of names) {
     const m = /^([0-9a-f]{32})\.(blob|json)$/.exec(name);
     if (!m || !isItemId(m[1]!)) continue;
     try {
       const st = lstatSync(join(dir, name));
-      if (st.isFile()) sizes.set(m[1]!, (sizes.get(m[1]!) ?? 0) + st.size);
+      if (st.isFile()) total += st.size;
     } catch {
       // removed meanwhile
     }
   }
-  return sizes;
+  return total;
 }
 
 const days = (ms: number) => Math.round((ms / 86_400_000) * 10) / 10;

@@ -10,7 +10,8 @@ export const queueRecordSchema = z.object({
   job: jobSchema,
   /**
    * Response actions whose run began. An action listed here without a result in `job.actions` was interrupted by a
-   * crash; it is reported as failed and never run a second time.
+   * crash; after a restart the action is asked what it got done and is run again only when it can prove the first run
+   * changed nothing (see runResponseActions).
    */
   actionsStarted: z.array(actionTypeSchema).default([]),
 });

@@ -9,12 +9,13 @@ import {
   type Verdict,
   type WireError,
 } from '@sandgate/shared';
+import { crashPoint } from '../agent/crash-point.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import { realClock } from '../clock.ts';
 import { copyAndHash, type ChunkWriter } from './copy-and-hash.ts';
-import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable } from './durable-write.ts';
+import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } from './durable-write.ts';
 import { JobJournal } from './job-journal.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
@@ -30,6 +31,8 @@ export interface RequestQueueOptions {
   journalFile: string;
   /** `sandbox.requestQueueMaxBytes`: the queued objects may never take more than this. */
   maxBytes: number;
+  /** `sandbox.maxObjectBytes`: no single object may be larger (unset: only the queue size limits it). */
+  maxObjectBytes?: number;
   events: EventLog;
   log?: Logger;
   clock?: Clock;
@@ -68,6 +71,7 @@ export interface JobOutcome {
 export class RequestQueue {
   readonly dir: string;
   readonly maxBytes: number;
+  readonly maxObjectBytes: number | undefined;
   private readonly events: EventLog;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -84,6 +88,7 @@ export class RequestQueue {
   private constructor(opts: RequestQueueOptions, journal: JobJournal) {
     this.dir = opts.dir;
     this.maxBytes = opts.maxBytes;
+    this.maxObjectBytes = opts.maxObjectBytes;
     this.events = opts.events;
     this.log = opts.log ?? silentLogger;
     this.clock = opts.clock ?? realClock;
@@ -100,14 +105,22 @@ export class RequestQueue {
   }
 
   /**
-   * Validates and copies `path` into the queue. Throws SandgateError: PATH_*, FILE_*, OBJECT_TOO_LARGE, QUEUE_FULL,
-   * QUEUE_IO. When the same object is already waiting, the new job joins it.
+   * Validates and copies `path` into the queue. Throws SandgateError: PATH_*, FILE_*, OBJECT_OVER_MAX_SIZE,
+   * OBJECT_TOO_LARGE, QUEUE_FULL, QUEUE_IO. When the same object is already waiting, the new job joins it. The size
+   * checks use the size of the opened file, before any byte is copied.
    */
   async accept(path: string, provenance: Provenance): Promise<Job> {
     const { handle, size } = await openSubmittedFile(path);
     let tmp: string | undefined;
+    let recordTmp: string | undefined;
     let reservedHere = 0;
     try {
+      if (this.maxObjectBytes !== undefined && size > this.maxObjectBytes) {
+        this.events.append({ type: 'object-refused', code: 'OBJECT_OVER_MAX_SIZE', path, message: `${size} bytes; sandbox.maxObjectBytes is ${this.maxObjectBytes}` });
+        throw new SandgateError('OBJECT_OVER_MAX_SIZE', `The object (${size} bytes) is larger than the policy allows (sandbox.maxObjectBytes ${this.maxObjectBytes})`, {
+          params: { path, size, limitBytes: this.maxObjectBytes },
+        });
+      }
       if (size > this.maxBytes) {
         this.events.append({ type: 'object-refused', code: 'OBJECT_TOO_LARGE', path, message: `${size} bytes; the queue holds at most ${this.maxBytes}` });
         throw new SandgateError('OBJECT_TOO_LARGE', `The object (${size} bytes) is larger than the request queue can hold (${this.maxBytes} bytes)`, {
@@ -127,13 +140,35 @@ export class RequestQueue {
       reservedHere = size;
       tmp = join(this.dir, tempName());
       const copied = await copyAndHash(handle, size, tmp, this.writeChunk);
-      const job = await this.serial.run(() => this.admit(tmp!, copied.sha256, copied.size, path, provenance, copied.head));
-      tmp = undefined;
+      const job: Job = {
+        jobId: newJobId(this.clock.now()),
+        state: 'queued',
+        path,
+        sha256: copied.sha256,
+        size: copied.size,
+        provenance,
+        acceptedAt: this.clock.now().toISOString(),
+        content: sniffContent(copied.head, path),
+      };
+      const rec: QueueRecord = { format: 1, job, actionsStarted: [] };
+      // Everything slow (the record's fsync, the folder's) happens outside the serial section, so parallel accepts
+      // overlap their fsyncs instead of queueing behind each other; inside it there are only renames and bookkeeping.
+      recordTmp = join(this.dir, tempName());
+      await writeFileSynced(recordTmp, JSON.stringify(rec)).catch((err: unknown) => {
+        throw queueIo('The request could not be recorded', err);
+      });
+      await this.serial.run(() => this.admit(tmp!, recordTmp!, rec));
+      tmp = recordTmp = undefined;
+      // Only now is the job durable, and only now is it acknowledged.
+      await fsyncDir(this.dir).catch((err: unknown) => {
+        throw queueIo('The request may not have been recorded durably', err);
+      });
+      this.log.debug('accepted', { jobId: job.jobId, sha256: job.sha256, size: job.size });
       return job;
     } finally {
       this.reserved -= reservedHere;
       await handle.close();
-      if (tmp) await unlink(tmp).catch(() => {});
+      for (const f of [tmp, recordTmp]) if (f) await unlink(f).catch(() => {});
     }
   }
 
@@ -202,6 +237,7 @@ export class RequestQueue {
         ...(outcome.error ? { error: outcome.error } : {}),
       };
       await this.journal.append(finished);
+      crashPoint('mid-commit');
       this.records.delete(jobId);
       await unlink(join(this.dir, jobId + RECORD_SUFFIX)).catch(() => {});
       const sha = rec.job.sha256;
@@ -246,39 +282,25 @@ export class RequestQueue {
     return join(this.dir, sha256 + OBJECT_SUFFIX);
   }
 
-  private async admit(tmp: string, sha256: string, size: number, path: string, provenance: Provenance, head: Buffer): Promise<Job> {
+  /** Moves the copied object and the written record into place and makes the job visible. Runs inside `serial`. */
+  private async admit(objectTmp: string, recordTmp: string, rec: QueueRecord): Promise<void> {
+    const { jobId, sha256, size } = rec.job;
     const joined = this.objects.has(sha256);
-    if (joined) await unlink(tmp);
-    else {
-      await rename(tmp, this.objectPath(sha256));
-      this.objects.set(sha256, size);
-    }
-    const job: Job = {
-      jobId: newJobId(this.clock.now()),
-      state: 'queued',
-      path,
-      sha256,
-      size,
-      provenance,
-      acceptedAt: this.clock.now().toISOString(),
-      content: sniffContent(head, path),
-    };
-    const rec: QueueRecord = { format: 1, job, actionsStarted: [] };
-    // Visible before it is durable so a worker finishing this object concurrently keeps the object file for it.
-    this.records.set(job.jobId, rec);
     try {
-      await this.writeRecord(rec);
+      if (joined) await unlink(objectTmp);
+      else {
+        await rename(objectTmp, this.objectPath(sha256));
+        this.objects.set(sha256, size);
+      }
+      await rename(recordTmp, join(this.dir, jobId + RECORD_SUFFIX));
     } catch (err) {
-      this.records.delete(job.jobId);
       if (!joined && ![...this.records.values()].some((r) => r.job.sha256 === sha256)) {
         await unlink(this.objectPath(sha256)).catch(() => {});
         this.objects.delete(sha256);
       }
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new SandgateError('QUEUE_IO', `The request could not be recorded (${code ?? 'error'})`, { cause: err });
+      throw queueIo('The request could not be recorded', err);
     }
-    this.log.debug('accepted', { jobId: job.jobId, sha256, size, joined });
-    return job;
+    this.records.set(jobId, rec);
   }
 
   private async writeRecord(rec: QueueRecord): Promise<void> {
@@ -352,6 +374,12 @@ async function readRecord(file: string): Promise<QueueRecord | undefined> {
   } catch {
     return undefined;
   }
+}
+
+function queueIo(what: string, err: unknown): SandgateError {
+  if (err instanceof SandgateError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return new SandgateError('QUEUE_IO', `${what} (${code ?? 'error'})`, { cause: err, params: { errno: code } });
 }
 
 function newJobId(now: Date): string {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -42,8 +42,8 @@ afterEach(async () => {
 /** Real time, but the pause between failed rounds is kept short so "the server comes back" does not wait a minute. */
 const quickRounds: Clock = { ...realClock, sleep: (ms, signal) => realClock.sleep(Math.min(ms, 50), signal) };
 
-function loaded(servers: PolicyInput['sandbox']['servers'], extra: Partial<PolicyInput> = {}): LoadedPolicy {
-  const policy = policySchema.parse({ sandbox: { servers, serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 20_000 }, ...extra });
+function loaded(servers: PolicyInput['sandbox']['servers'], extra: Partial<PolicyInput> = {}, sandbox: Partial<PolicyInput['sandbox']> = {}): LoadedPolicy {
+  const policy = policySchema.parse({ sandbox: { servers, serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 20_000, ...sandbox }, ...extra });
   return { policy, path: join(root, 'policy.json'), serverCa: ca.cert };
 }
 
@@ -81,6 +81,7 @@ async function until<T>(probe: () => T | undefined): Promise<T> {
   }
 }
 
+const readdirSafe = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir) : []);
 const events = (): AgentEvent[] => new EventLog(sandgatePaths(home).events).read().events;
 const browser = { source: 'browser' as const, browser: 'chromium', url: 'https://example.org/eicar.com' };
 
@@ -167,14 +168,30 @@ describe('agent service', () => {
     expect(transcript[0]).toBe('good GET /api/v1/files/{sha}');
   });
 
-  it('tries the next server when the first is of a kind this version cannot speak yet', async () => {
+  it('tries the next server when the first cannot even be resolved, without its API token showing anywhere', async () => {
     const good = await lab();
-    const agent = await agentFor(loaded([{ url: 'https://cape.corp.example', kind: 'cape', token: 'secret-token' }, { url: good.url }]));
+    // .invalid never resolves (RFC 6761), so this is a DNS failure whatever network the test runs on.
+    const agent = await agentFor(loaded([{ url: 'https://cape.sandgate.invalid', kind: 'cape', token: 'secret-token' }, { url: good.url }]));
     const job = await finished(agent, (await agent.submit(download('a.exe', 'MZ c'), browser)).jobId);
     expect(job.verdict?.server).toBe(good.url);
     const errs = events().filter((e) => e.type === 'server-error');
-    expect(errs).toEqual([expect.objectContaining({ code: 'SERVER_KIND_UNSUPPORTED', server: 'https://cape.corp.example' })]);
+    expect(errs).toEqual([expect.objectContaining({ code: 'SERVER_UNREACHABLE', server: 'https://cape.sandgate.invalid' })]);
     expect(JSON.stringify(events())).not.toContain('secret-token');
+    expect(JSON.stringify(agent.status())).not.toContain('secret-token');
+  });
+
+  it('keeps the quarantine within quarantine.maxBytes: the oldest threat makes room for the newest', async () => {
+    const first = 'MZ first ' + 'a'.repeat(700 * 1024);
+    const second = 'MZ second ' + 'b'.repeat(700 * 1024);
+    const s = await lab({ verdicts: { [sha(first)]: maliciousVerdict(), [sha(second)]: maliciousVerdict() } });
+    const agent = await agentFor(loaded([{ url: s.url }], { quarantine: { maxBytes: 1024 * 1024 } }));
+    const a = await finished(agent, (await agent.submit(download('first.exe', first), browser)).jobId);
+    const b = await finished(agent, (await agent.submit(download('second.exe', second), browser)).jobId);
+    expect([a, b].map((j) => j.actions?.[0]?.status)).toEqual(['done', 'done']);
+    // Both objects are out of the Downloads folder; only the newest is still in quarantine.
+    expect(readdirSafe(downloads)).toEqual([]);
+    expect(listQuarantine(home).map((i) => i.sha256)).toEqual([sha(second)]);
+    expect(events().map((e) => e.type)).toEqual(expect.arrayContaining(['quarantine-deleted', 'quarantine-limit-reached']));
   });
 
   it('with every server down keeps the job queued, and delivers once a server comes back', async () => {
@@ -244,20 +261,56 @@ describe('agent service', () => {
     expect(second.listJobs(10).map((j) => j.jobId)).toEqual([jobId]);
   });
 
-  it('never repeats a response action that a crash interrupted', async () => {
-    const path = download('eicar.com', EICAR);
+  /** A job whose verdict is recorded and whose quarantine was marked begun when the agent died. */
+  async function interruptedQuarantine(path: string): Promise<string> {
     const paths = sandgatePaths(home);
     const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
     const accepted = await q.accept(path, browser);
     await q.update(accepted.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
+    return accepted.jobId;
+  }
 
+  it('runs a quarantine a crash interrupted before it stored anything once more, and only once', async () => {
+    const jobId = await interruptedQuarantine(download('eicar.com', EICAR));
     let calls = 0;
     const s = await lab();
     const agent = await agentFor(loaded([{ url: s.url }]), { quarantineObject: async () => ({ id: `q${++calls}` }) });
-    const job = await finished(agent, accepted.jobId);
-    expect(calls).toBe(0);
-    expect(job.actions).toEqual([expect.objectContaining({ type: 'quarantine', status: 'failed', code: 'QUARANTINE_FAILED' })]);
+    const job = await finished(agent, jobId);
+    expect(calls).toBe(1);
+    expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: 'q1' }]);
     expect(s.transcript).toEqual([]); // the verdict on record is not asked for again
+  });
+
+  it('never repeats a quarantine that got done before the crash: the store already holds this job\'s copy', async () => {
+    const path = download('eicar.com', EICAR);
+    const jobId = await interruptedQuarantine(path);
+    const { quarantineObject } = await import('../../../../native-host/src/quarantine/quarantine-object.ts');
+    const { id } = await quarantineObject({ home, path, expectedSha256: sha(EICAR), verdict: { level: 'malicious', server: 'https://127.0.0.1:1' }, provenance: browser, jobId });
+    let calls = 0;
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }]), { quarantineObject: async () => ({ id: `q${++calls}` }) });
+    const job = await finished(agent, jobId);
+    expect(calls).toBe(0);
+    expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id }]);
+    expect(listQuarantine(home)).toHaveLength(1);
+  });
+
+  it('finishes a quarantine cut off between storing its copy and deleting the original: one item, the original gone', async () => {
+    const path = download('eicar.com', EICAR);
+    const jobId = await interruptedQuarantine(path);
+    const { quarantineObject } = await import('../../../../native-host/src/quarantine/quarantine-object.ts');
+    const died = new Error('killed before the delete');
+    const opts = { home, path, expectedSha256: sha(EICAR), verdict: { level: 'malicious' as const, server: 'https://127.0.0.1:1' }, provenance: browser, jobId };
+    await expect(quarantineObject(opts, { beforeDelete: () => Promise.reject(died) })).rejects.toBe(died);
+    const [stale] = listQuarantine(home);
+
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }]));
+    const job = await finished(agent, jobId);
+    expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
+    expect(existsSync(path)).toBe(false);
+    expect(listQuarantine(home)).toEqual([expect.objectContaining({ id: job.actions![0]!.id, sha256: sha(EICAR) })]);
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'quarantine-deleted', quarantineId: stale!.id }));
   });
 
   it('reports the scans the policy asks for as skipped: they are not in this version', async () => {
@@ -272,6 +325,104 @@ describe('agent service', () => {
       expect.objectContaining({ type: 'critical-areas-scan', status: 'skipped', message: expect.stringMatching(/not available/) }),
       expect.objectContaining({ type: 'ioc-scan', status: 'skipped', message: expect.stringMatching(/not available/) }),
     ]);
+  });
+
+  it('answers a repeated download from the verdict cache without contacting any server, even after a restart, and still quarantines it', async () => {
+    const s = await lab({ verdicts: { [sha(EICAR)]: maliciousVerdict() } });
+    const first = await createAgent({ home, loaded: loaded([{ url: s.url }]), appVersion: '0.1.0-test', clock: quickRounds });
+    const original = await finished(first, (await first.submit(download('eicar.com', EICAR), browser)).jobId);
+    expect(original.verdict).toMatchObject({ level: 'malicious', judgedAt: expect.any(String) });
+    expect(original.verdict?.cached).toBeUndefined();
+    await first.close();
+    const asked = [...s.transcript];
+
+    // The same bytes again, with every server unreachable: the answer comes from the cache, the response still runs.
+    const again = await agentFor(loaded([{ url: `https://127.0.0.1:${await freePort()}` }]));
+    const path = download('eicar (1).com', EICAR);
+    const job = await finished(again, (await again.submit(path, browser)).jobId);
+    expect(job.state).toBe('done');
+    expect(job.verdict).toEqual({ ...original.verdict, cached: true });
+    expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
+    expect(existsSync(path)).toBe(false);
+    expect(listQuarantine(home)).toHaveLength(2);
+    expect(s.transcript).toEqual(asked);
+    const tail = events().filter((e) => e.jobId === job.jobId).map((e) => e.type);
+    expect(tail).toEqual(['object-accepted', 'verdict-cached', 'verdict', 'quarantined']);
+    expect(events().find((e) => e.type === 'verdict-cached')).toMatchObject({ jobId: job.jobId, sha256: sha(EICAR), level: 'malicious', server: s.url });
+  });
+
+  it('asks a server again once the cached verdict is older than sandbox.verdictCacheTtlMs', async () => {
+    let offsetMs = 0;
+    const clock: Clock = { ...quickRounds, now: () => new Date(Date.now() + offsetMs) };
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }], {}, { verdictCacheTtlMs: 60_000 }), { clock });
+    await finished(agent, (await agent.submit(download('a.pdf', '%PDF-1.7 ttl'), browser)).jobId);
+    expect((await finished(agent, (await agent.submit(download('b.pdf', '%PDF-1.7 ttl'), browser)).jobId)).verdict?.cached).toBe(true);
+    const lookups = () => s.transcript.filter((l) => l.includes('GET /api/v1/files/')).length;
+    expect(lookups()).toBe(1);
+    offsetMs = 61_000;
+    const late = await finished(agent, (await agent.submit(download('c.pdf', '%PDF-1.7 ttl'), browser)).jobId);
+    expect(late.verdict?.cached).toBeUndefined();
+    expect(lookups()).toBe(2);
+  });
+
+  it('with verdictCacheTtlMs 0 asks a server every time, and never caches an unknown verdict', async () => {
+    const s = await lab({ verdicts: { [sha('MZ unknown')]: { level: 'unknown', score: 0, engines: [], indicators: [] } } });
+    const off = await agentFor(loaded([{ url: s.url }], {}, { verdictCacheTtlMs: 0 }));
+    for (const name of ['a.exe', 'b.exe']) await finished(off, (await off.submit(download(name, 'MZ off'), browser)).jobId);
+    expect(s.transcript.filter((l) => l.includes('GET /api/v1/files/'))).toHaveLength(2);
+    expect(existsSync(join(home, 'cache', 'verdicts.jsonl'))).toBe(false);
+    await off.close();
+
+    s.transcript.length = 0;
+    const on = await agentFor(loaded([{ url: s.url }]));
+    for (const name of ['c.exe', 'd.exe']) {
+      const job = await finished(on, (await on.submit(download(name, 'MZ unknown'), browser)).jobId);
+      expect(job.verdict).toMatchObject({ level: 'unknown' });
+      expect(job.verdict?.cached).toBeUndefined();
+    }
+    expect(s.transcript.filter((l) => l.includes('GET /api/v1/files/'))).toHaveLength(2);
+  });
+
+  it('refuses an object over sandbox.maxObjectBytes before copying it, with OBJECT_OVER_MAX_SIZE recorded once', async () => {
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }], {}, { maxObjectBytes: 16 }));
+    await expect(agent.submit(download('big.exe', 'MZ seventeen byte'), browser)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 17, limitBytes: 16 } });
+    expect(events().filter((e) => e.type === 'object-refused')).toEqual([expect.objectContaining({ code: 'OBJECT_OVER_MAX_SIZE', path: join(downloads, 'big.exe') })]);
+    expect(agent.status().queue).toMatchObject({ objects: 0, bytes: 0 });
+    const small = await finished(agent, (await agent.submit(download('small.exe', 'MZ sixteen bytes'), browser)).jobId);
+    expect(small.state).toBe('done');
+  });
+
+  it('after a restart with a corrupt record beside good ones, sets it aside with an event and still judges the good ones', async () => {
+    const paths = sandgatePaths(home);
+    const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
+    const good = [await q.accept(download('a.exe', 'MZ good a'), browser), await q.accept(download('b.pdf', '%PDF-1.7 good b'), browser)];
+    const bad = await q.accept(download('c.exe', 'MZ torn'), browser);
+    writeFileSync(join(paths.queue, `${bad.jobId}.job.json`), '{"format":1,"job":{"jobId":"' + bad.jobId);
+
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }]));
+    for (const g of good) expect(await finished(agent, g.jobId)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'queue-entry-corrupt', code: 'QUEUE_ENTRY_CORRUPT' }));
+    expect(existsSync(join(paths.queue, 'corrupt', `${bad.jobId}.job.json`))).toBe(true);
+    expect(agent.status().queue).toMatchObject({ objects: 0, bytes: 0 });
+  });
+
+  it('a disk that fills up mid-copy refuses the object with QUEUE_IO and leaves no half entry; the next one is queued', async () => {
+    let fail = true;
+    const s = await lab();
+    const agent = await agentFor(loaded([{ url: s.url }]), {
+      writeChunk: async (dest, chunk) => {
+        if (fail) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        await dest.write(chunk);
+      },
+    });
+    await expect(agent.submit(download('a.exe', 'MZ no room'), browser)).rejects.toMatchObject({ code: 'QUEUE_IO' });
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'object-refused', code: 'QUEUE_IO' }));
+    expect(readdirSafe(sandgatePaths(home).queue)).toEqual([]);
+    fail = false;
+    expect(await finished(agent, (await agent.submit(download('b.exe', 'MZ room'), browser)).jobId)).toMatchObject({ state: 'done' });
   });
 
   it('refuses a symbolic link from the browser and records the refusal', async () => {

@@ -43,7 +43,7 @@ const sha = (chunks: Buffer[]) => {
 
 describe('password-protected sample archives', () => {
   it('several entries of many chunks, an empty one and a UTF-8 name read back intact with the password', async () => {
-    const big = Array.from({ length: 40 }, () => randomBytes(64 * 1024 + 7));
+    const big = Array.from({ length: 8 }, () => randomBytes(64 * 1024 + 7));
     const entries: Array<[string, Buffer[]]> = [
       ['sample.exe', big],
       ['empty.txt', []],
@@ -53,7 +53,7 @@ describe('password-protected sample archives', () => {
     await writeZip(file, 'infected', entries);
     expect(readWithPython(file, 'infected')).toEqual(Object.fromEntries(entries.map(([n, c]) => [n, sha(c)])));
     execFileSync('unzip', ['-tq', '-P', 'infected', file], { stdio: 'pipe' });
-  });
+  }, 30_000);
 
   it('a wrong password is refused by the reader', async () => {
     const file = join(dir, 'b.zip');

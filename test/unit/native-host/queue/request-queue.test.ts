@@ -132,6 +132,39 @@ describe('request queue', () => {
     expect(q.stats().objects).toBe(0);
   });
 
+  it('refuses an object over sandbox.maxObjectBytes with OBJECT_OVER_MAX_SIZE before copying a byte; the queue limit keeps OBJECT_TOO_LARGE', async () => {
+    let writes = 0;
+    const counting: ChunkWriter = async (dest, chunk) => {
+      writes++;
+      await dest.write(chunk);
+    };
+    const q = await open({ maxBytes: 4096, maxObjectBytes: 2048, writeChunk: counting });
+    await expect(q.accept(download('big.exe', Buffer.alloc(2049)), cli)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 2049, limitBytes: 2048 } });
+    expect(writes).toBe(0);
+    expect(readdirSync(queueDir)).toEqual([]);
+    expect(events.read().events).toEqual([expect.objectContaining({ type: 'object-refused', code: 'OBJECT_OVER_MAX_SIZE' })]);
+    await expect(q.accept(download('ok.exe', Buffer.alloc(2048)), cli)).resolves.toMatchObject({ size: 2048 });
+
+    const roomy = await RequestQueue.open({ dir: join(root, 'other'), journalFile: join(root, 'other-jobs.jsonl'), maxBytes: 1024, maxObjectBytes: 1 << 20, events });
+    await expect(roomy.accept(download('mid.exe', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
+  });
+
+  it('sets aside a corrupt record and one whose object is gone, and replays the good ones beside them', async () => {
+    const q1 = await open();
+    const a = await q1.accept(download('a.exe', 'aaa'), cli);
+    const b = await q1.accept(download('b.exe', 'bbb'), cli);
+    const c = await q1.accept(download('c.exe', 'ccc'), cli);
+    writeFileSync(join(queueDir, `${a.jobId}.job.json`), '{"format":1,"job":{"jobId":');
+    rmSync(join(queueDir, `${c.sha256}.obj`));
+    const q2 = await open();
+    expect(q2.list(10).map((j) => j.jobId)).toEqual([b.jobId]);
+    expect(q2.lease()?.jobs.map((j) => j.jobId)).toEqual([b.jobId]);
+    expect(readdirSync(join(queueDir, 'corrupt')).sort()).toEqual([`${a.jobId}.job.json`, `${c.jobId}.job.json`].sort());
+    expect(events.read().events.filter((e) => e.type === 'queue-entry-corrupt')).toHaveLength(2);
+    // The object of the unreadable record has no job left and is removed, not kept for ever.
+    expect(existsSync(join(queueDir, `${a.sha256}.obj`))).toBe(false);
+  });
+
   it('a copy that fails midway (disk full) leaves nothing behind', async () => {
     let calls = 0;
     const diskFull: ChunkWriter = async (dest, chunk) => {

@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_HEADERS, type Job } from '@sandgate/shared';
+import type { CrashPointName } from '../../../../native-host/src/agent/crash-point.ts';
+import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
+import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
+import { startLab } from '../../../../sandbox-server/src/lab-server.ts';
+import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
+
+/**
+ * The real agent (createAgent in a child process, real quarantine store) against a real sandgate-lab on loopback,
+ * killed with SIGKILL at each crash point (SANDGATE_CRASH_AT, native-host/src/agent/crash-point.ts) and started again
+ * without it. Between the agent and the lab sits a TLS proxy that counts uploads per SHA-256, so "uploaded at most
+ * once across both runs" is measured on the wire, not taken from the agent's word.
+ */
+
+const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+const CLEAN = '%PDF-1.7\n% a harmless report\n';
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const src = resolve(import.meta.dirname, '../../../../native-host/src');
+
+const POINTS: CrashPointName[] = [
+  'after-accept',
+  'after-submit-before-verdict',
+  'after-verdict-recorded',
+  'after-quarantine-started',
+  'after-quarantine-returned',
+  'after-quarantine-done-before-commit',
+  'mid-commit',
+];
+
+let ca: ReturnType<typeof makeCa>;
+let leaf: Pem;
+let root: string;
+
+beforeAll(() => {
+  ca = makeCa();
+  leaf = makeLeaf(ca);
+  root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-crash-')));
+  writeFileSync(join(root, 'ca.pem'), ca.cert);
+  writeFileSync(join(root, 'leaf.pem'), leaf.cert);
+  writeFileSync(join(root, 'leaf.key'), leaf.key, { mode: 0o600 });
+  writeFileSync(
+    join(root, 'agent-child.mts'),
+    `import { createAgent } from ${JSON.stringify(pathToFileURL(join(src, 'agent/agent.ts')).href)};
+     import { loadPolicyFile } from ${JSON.stringify(pathToFileURL(join(src, 'config/load-policy.ts')).href)};
+     const [home, ...files] = process.argv.slice(2);
+     // One object at a time, so each crash point is reached by the object it names and the runs are the same every time.
+     const agent = await createAgent({ home, loaded: await loadPolicyFile(home + '/policy.json'), appVersion: 'crash-test', concurrency: 1 });
+     // What the browser would send again: downloads it never got an answer for (none of its jobs is known).
+     const known = new Set(agent.listJobs(100).map((j) => j.path));
+     for (const f of files) {
+       if (known.has(f)) continue;
+       const r = await agent.submit(f, { source: 'cli' });
+       console.log(JSON.stringify({ accepted: r.jobId }));
+     }
+     const over = (j) => j.state === 'done' || j.state === 'error';
+     while (!agent.listJobs(100).every(over)) await new Promise((r) => setTimeout(r, 10));
+     console.log(JSON.stringify({ jobs: agent.listJobs(100) }));
+     await agent.close();`,
+  );
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Run {
+  signal: NodeJS.Signals | null;
+  code: number | null;
+  accepted: string[];
+  jobs: Job[] | undefined;
+  stderr: string;
+}
+
+function runAgent(home: string, files: string[], crashAt?: CrashPointName): Promise<Run> {
+  const env = { ...process.env };
+  delete env['SANDGATE_CRASH_AT'];
+  if (crashAt) env['SANDGATE_CRASH_AT'] = crashAt;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(root, 'agent-child.mts'), home, ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // Only turns a hang into a readable failure; a healthy run takes well under a second.
+    const timer = setTimeout(() => child.kill('SIGTERM'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { accepted?: string; jobs?: Job[] });
+      resolvePromise({
+        code,
+        signal,
+        stderr,
+        accepted: lines.flatMap((l) => (l.accepted ? [l.accepted] : [])),
+        jobs: lines.find((l) => l.jobs)?.jobs,
+      });
+    });
+  });
+}
+
+/** An HTTPS proxy in front of the lab that counts `POST /api/v1/submissions` per SHA-256. */
+async function countingProxy(upstream: string): Promise<{ url: string; uploads: Map<string, number>; close(): Promise<void> }> {
+  const uploads = new Map<string, number>();
+  const target = new URL(upstream);
+  const server: Server = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+    if (req.method === 'POST' && req.url?.startsWith('/api/v1/submissions')) {
+      const s = String(req.headers[LAB_HEADERS.sha256]);
+      uploads.set(s, (uploads.get(s) ?? 0) + 1);
+    }
+    const up = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, ca: ca.cert, servername: undefined },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    uploads,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('the agent killed at any point of the pipeline', () => {
+  it.each(POINTS)('killed at %s, it finishes every request after a restart, uploading each object at most once and quarantining once', async (point) => {
+    const dir = join(root, point);
+    const home = join(dir, 'home');
+    const downloads = join(dir, 'Downloads');
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    mkdirSync(downloads, { recursive: true });
+    const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
+    const proxy = await countingProxy(lab.url);
+    try {
+      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url }], serverCertificate: join(root, 'ca.pem') } }));
+      const eicar = join(downloads, 'eicar.com');
+      const clean = join(downloads, 'report.pdf');
+      writeFileSync(eicar, EICAR);
+      writeFileSync(clean, CLEAN);
+
+      const first = await runAgent(home, [eicar, clean], point);
+      expect(first.signal, `the first run should die at ${point}:\n${first.stderr}`).toBe('SIGKILL');
+      const second = await runAgent(home, [eicar, clean]);
+      expect(second.code, second.stderr).toBe(0);
+
+      // Every request accepted in either run finished with a verdict, and each download is one job.
+      const jobs = second.jobs!;
+      for (const id of [...first.accepted, ...second.accepted]) expect(jobs.map((j) => j.jobId)).toContain(id);
+      expect(jobs.map((j) => j.path).sort()).toEqual([eicar, clean].sort());
+      const byPath = new Map(jobs.map((j) => [j.path, j]));
+      expect(byPath.get(eicar)).toMatchObject({ state: 'done', verdict: { level: 'malicious', threat: 'EICAR-Test-File' } });
+      expect(byPath.get(eicar)?.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
+      expect(byPath.get(clean)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
+
+      // Uploaded once in total (the lab is new, so at least once): the second run finds by hash what the first one
+      // sent, or already has its verdict.
+      for (const s of [sha(EICAR), sha(CLEAN)]) expect(proxy.uploads.get(s) ?? 0).toBe(1);
+
+      // Quarantined exactly once, the original gone, the clean file untouched.
+      expect(listQuarantine(home)).toEqual([expect.objectContaining({ id: byPath.get(eicar)!.actions![0]!.id, sha256: sha(EICAR), originalPath: eicar })]);
+      expect(existsSync(eicar)).toBe(false);
+      expect(readFileSync(clean, 'utf8')).toBe(CLEAN);
+      expect(readdirSync(downloads)).toEqual(['report.pdf']);
+      const events = new EventLog(sandgatePaths(home).events).read().events;
+      expect(events.filter((e) => e.type === 'quarantined')).toHaveLength(1);
+
+      // Nothing left behind in the queue.
+      expect(readdirSync(sandgatePaths(home).queue).filter((n) => n !== 'corrupt')).toEqual([]);
+    } finally {
+      await proxy.close();
+      await lab.close();
+    }
+  }, 30_000);
+});
