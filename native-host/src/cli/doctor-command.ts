@@ -1,106 +1,77 @@
-import { constants, accessSync, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
-import { NATIVE_HOST_NAME, SandgateError, helloResultSchema, toWireError } from '@sandgate/shared';
-import { BROWSERS, manifestLocations } from '../install/browsers.ts';
-import { launcherPath } from '../install/launcher.ts';
+import { resolve } from 'node:path';
+import { SandgateError, helloResultSchema, toWireError, type DoctorCheck, type DoctorReport } from '@sandgate/shared';
+import { checkRegistration } from '../install/check-registration.ts';
+import { checkService } from '../install/check-service.ts';
+import { checkPolicyHealth } from '../config/check-policy-health.ts';
 import { connectAgent } from '../ipc/client.ts';
 import { appVersion } from './app-version.ts';
 import { parseCommand } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
 
-export const DOCTOR_HELP = `usage: sandgate doctor [--profile-dir DIR] [--json]
+export const DOCTOR_HELP = `usage: sandgate doctor [--scope user|system|all] [--profile-dir DIR] [--home DIR] [--json]
 
-Checks the native-host registration (each browser's manifest, and that the launcher it names is executable) and that
-the agent service answers hello. Exit 0 when nothing failed, 2 otherwise.
+Checks everything a download needs on its way to a verdict, and says for each failure how to fix it:
+  manifest     each browser's host manifest: exists, parses, names an executable launcher, allows Sandgate's ID
+  launcher     runs the pinned Node by absolute path, on an entry that exists
+  service      a systemd unit / launchd agent / Windows service (optional: the agent is started on demand)
+  agent        the agent socket answers hello (not running is a warning: it is started on demand)
+  policy       found and valid; certificate: the pinned certificate is readable and in date
+  server URL   each server: TLS connect with the pinned certificate and a probe of its API
+Exit 0 when nothing failed, 2 otherwise. --json prints {"ok", "checks":[{check,status,detail,code?,fix?}]}.
 `;
 
-interface Check {
-  check: string;
-  status: 'ok' | 'warn' | 'fail';
-  detail: string;
-  code?: string;
-}
+const OPTIONS = { scope: { type: 'string' }, 'profile-dir': { type: 'string' }, home: { type: 'string' } } as const;
 
-const isExecutable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** A deliberately small health check (the full one is issue 6); every line says what it looked at. */
 export async function doctorCommand(io: CliIo, args: string[]): Promise<number> {
-  const { ctx, values, positionals, help } = parseCommand(io, args, { 'profile-dir': { type: 'string' } });
+  const { ctx, values, positionals, help } = parseCommand(io, args, OPTIONS);
   if (help) {
     io.out(DOCTOR_HELP);
     return EXIT.ok;
   }
   if (positionals.length) throw usage(`unexpected arguments: ${positionals.join(' ')}`);
-  const checks: Check[] = [];
+  const scope = typeof values.scope === 'string' ? values.scope : 'all';
+  if (scope !== 'user' && scope !== 'system' && scope !== 'all') throw usage(`--scope must be user, system or all, not "${scope}"`);
+  const homeDir = typeof values.home === 'string' ? resolve(io.cwd, values.home) : homedir();
+  const profileDir = typeof values['profile-dir'] === 'string' ? resolve(io.cwd, values['profile-dir']) : undefined;
 
-  const launcher = launcherPath(ctx.home);
-  checks.push(
-    isExecutable(launcher)
-      ? { check: 'launcher', status: 'ok', detail: launcher }
-      : { check: 'launcher', status: 'fail', detail: `${launcher} is missing or not executable (run sandgate install)`, code: 'HOST_NOT_INSTALLED' },
-  );
+  // The policy first: its extension.additionalIds are part of what the manifests should allow.
+  const health = await checkPolicyHealth({ home: ctx.home, env: io.env, ...(ctx.policyPath ? { explicit: ctx.policyPath } : {}) });
+  const checks: DoctorCheck[] = [
+    ...(await checkRegistration({
+      home: ctx.home,
+      homeDir,
+      scopes: scope === 'all' ? ['user', 'system'] : [scope],
+      ...(profileDir !== undefined ? { profileDir } : {}),
+      extraIds: health.loaded?.policy.extension?.additionalIds ?? [],
+    })),
+    await checkService(process.platform, homeDir),
+    await agentCheck(ctx.home),
+    ...health.checks,
+  ];
 
-  const manifests: Array<{ browser: string; file: string }> = [];
-  if (typeof values['profile-dir'] === 'string') manifests.push({ browser: 'profile', file: join(values['profile-dir'], 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`) });
-  if (process.platform !== 'win32') {
-    for (const b of BROWSERS) for (const dir of manifestLocations(b, process.platform, 'user', homedir())) manifests.push({ browser: b, file: join(dir, `${NATIVE_HOST_NAME}.json`) });
+  const report: DoctorReport = { ok: !checks.some((c) => c.status === 'fail'), checks };
+  if (ctx.json) printJson(io, report);
+  else {
+    for (const c of checks) {
+      io.out(`${c.status.toUpperCase().padEnd(4)}  ${c.check.padEnd(22)} ${c.detail}\n`);
+      if (c.status !== 'ok' && c.fix) io.out(`      ${''.padEnd(22)} fix: ${c.fix}\n`);
+    }
   }
-  let found = 0;
-  for (const m of manifests) {
-    if (!existsSync(m.file)) continue;
-    found++;
-    checks.push(manifestCheck(m.browser, m.file));
-  }
-  if (found === 0) {
-    checks.push({
-      check: 'manifest',
-      status: 'fail',
-      detail: process.platform === 'win32' ? 'registry keys are not checked yet on Windows' : 'no host manifest found for any browser (run sandgate install)',
-      code: 'HOST_NOT_INSTALLED',
-    });
-  }
-
-  checks.push(await agentCheck(ctx.home));
-
-  if (ctx.json) printJson(io, { checks });
-  else for (const c of checks) io.out(`${c.status.toUpperCase().padEnd(4)}  ${c.check.padEnd(18)} ${c.detail}\n`);
   const failed = checks.find((c) => c.status === 'fail');
   if (!failed) return EXIT.ok;
   io.err(`error[${failed.code ?? 'INTERNAL'}]: ${failed.check}: ${failed.detail}\n`);
   return EXIT.error;
 }
 
-function manifestCheck(browser: string, file: string): Check {
-  const check = `manifest ${browser}`;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return { check, status: 'fail', detail: `${file} is not JSON`, code: 'HOST_NOT_INSTALLED' };
-  }
-  const path = raw && typeof raw === 'object' && 'path' in raw && typeof raw.path === 'string' ? raw.path : undefined;
-  if (!path || !isAbsolute(path) || !isExecutable(path)) {
-    return { check, status: 'fail', detail: `${file} names a launcher that is missing or not executable: ${path ?? '(none)'}`, code: 'HOST_NOT_INSTALLED' };
-  }
-  return { check, status: 'ok', detail: `${file} → ${path}` };
-}
-
-async function agentCheck(home: string): Promise<Check> {
+async function agentCheck(home: string): Promise<DoctorCheck> {
   try {
     const client = await connectAgent({ home, autostart: false, timeoutMs: 3000 });
     try {
       const r = helloResultSchema.safeParse(
         await client.request('hello', { minV: 1, capabilities: [], client: `sandgate-cli/${appVersion()} doctor` }, { timeoutMs: 3000 }),
       );
-      if (!r.success) return { check: 'agent', status: 'fail', detail: 'the agent answered hello with something unexpected', code: 'MESSAGE_INVALID' };
+      if (!r.success) return { check: 'agent', status: 'fail', detail: 'the agent answered hello with something unexpected', code: 'MESSAGE_INVALID', fix: 'stop it and start the agent of this version (sandgate serve)' };
       return { check: 'agent', status: 'ok', detail: `answers hello (version ${r.data.appVersion}, protocol ${r.data.v})` };
     } finally {
       client.close();
@@ -108,7 +79,9 @@ async function agentCheck(home: string): Promise<Check> {
   } catch (err) {
     const w = toWireError(err);
     // Nobody listening is normal: the native host starts the service on demand.
-    if (err instanceof SandgateError && err.code === 'AGENT_UNAVAILABLE') return { check: 'agent', status: 'warn', detail: `not running (${w.message}); it is started on demand` };
-    return { check: 'agent', status: 'fail', detail: w.message, code: w.code };
+    if (err instanceof SandgateError && err.code === 'AGENT_UNAVAILABLE') {
+      return { check: 'agent', status: 'warn', code: w.code, detail: `not running (${w.message}); it is started on demand`, fix: 'nothing needed; sandgate serve runs it in the foreground to see why it would not start' };
+    }
+    return { check: 'agent', status: 'fail', detail: w.message, code: w.code, fix: 'sandgate serve in a terminal shows why; $SANDGATE_HOME/logs/ has the logs' };
   }
 }

@@ -1,6 +1,10 @@
-import { PROTOCOL_VERSION } from '@sandgate/shared';
-import { findPolicyFile, loadPolicyFile } from '../config/load-policy.ts';
+import { PROTOCOL_VERSION, SandgateError } from '@sandgate/shared';
+import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from '../config/load-policy.ts';
+import { sandgatePaths } from '../config/paths.ts';
+import { watchPolicyFile } from '../config/policy-watcher.ts';
+import { swappableAgent } from '../config/swappable-agent.ts';
 import { createAgent } from '../agent/agent.ts';
+import { EventLog } from '../events/event-log.ts';
 import { createRouter } from '../router.ts';
 import { listenAgentSocket } from '../ipc/server.ts';
 import { serveConnection } from '../ipc/serve-connection.ts';
@@ -13,6 +17,10 @@ export const SERVE_HELP = `usage: sandgate serve [--policy FILE]
 
 Runs the agent service in the foreground: the request queue, the sandbox client, response actions and the event log,
 listening on the agent socket of $SANDGATE_HOME. Logs go to stderr. Ctrl-C (SIGINT) or SIGTERM stops it cleanly.
+
+The policy file is watched: a valid change is applied without a restart (event policy-reloaded, naming the keys that
+changed); an invalid one is refused and the last good policy stays in force (event policy-invalid, naming the key and
+the reason). A certificate file replaced in place is picked up with the next change to the policy file.
 `;
 
 export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
@@ -28,7 +36,8 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   const policyFile = findPolicyFile({ home: ctx.home, env: io.env, ...(ctx.policyPath ? { explicit: ctx.policyPath } : {}) });
   const loaded = await loadPolicyFile(policyFile);
   const version = appVersion();
-  const agent = await createAgent({ home: ctx.home, loaded, log: logger, appVersion: version });
+  const open = (l: LoadedPolicy) => createAgent({ home: ctx.home, loaded: l, log: logger, appVersion: version });
+  const agent = swappableAgent(await open(loaded));
   const router = createRouter(agent, { appVersion: version });
   let server;
   try {
@@ -53,9 +62,38 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
     await agent.close();
     throw err;
   }
+
+  const events = new EventLog(sandgatePaths(ctx.home).events);
+  let lastGood = loaded;
+  const watcher = watchPolicyFile({
+    path: policyFile,
+    initial: loaded,
+    log: logger.child('policy'),
+    onValid: async (next, changed) => {
+      try {
+        await agent.replace(
+          () => open(next),
+          () => open(lastGood),
+        );
+      } catch (err) {
+        const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
+        events.append({ type: 'policy-invalid', code: e.code, path: policyFile, message: `the agent could not start with the changed policy (${e.message}); keeping the last good policy` });
+        return;
+      }
+      lastGood = next;
+      logger.info('policy reloaded', { policy: policyFile, changed });
+      events.append({ type: 'policy-reloaded', path: policyFile, message: `applied without a restart; changed: ${changed.join(', ')}` });
+    },
+    onInvalid: (err, issues) => {
+      const named = issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ');
+      events.append({ type: 'policy-invalid', code: err.code, path: policyFile, message: `${named || err.message}; keeping the last good policy` });
+    },
+  });
+
   logger.info('agent service listening', { socket: server.path, policy: policyFile });
   const signal = await stopRequested;
   logger.info('stopping', { signal });
+  watcher.close();
   await server.close();
   await agent.close();
   return EXIT.ok;

@@ -1,12 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, win32 } from 'node:path';
 import forge from 'node-forge';
 import { SandgateError, policySchema, type Policy } from '@sandgate/shared';
 
-/** The system-wide policy, looked at last. */
-export const SYSTEM_POLICY_PATH = '/etc/sandgate/policy.json';
+/**
+ * The system-wide policy for this OS, looked at last: where administrators (and their configuration-management tools)
+ * put one policy for every user of the machine.
+ */
+export function systemPolicyPath(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  if (platform === 'win32') return win32.join(env.ProgramData ?? 'C:\\ProgramData', 'Sandgate', 'policy.json');
+  if (platform === 'darwin') return '/Library/Application Support/Sandgate/policy.json';
+  return '/etc/sandgate/policy.json';
+}
+
+/** The system-wide policy of the OS we run on. */
+export const SYSTEM_POLICY_PATH = systemPolicyPath();
 
 export type ClientCertificate = { cert: string; key: string; passphrase?: string } | { pfx: Buffer; passphrase?: string };
 
@@ -26,8 +36,10 @@ export interface PolicyIssue {
 }
 
 /**
- * Where the policy comes from, first match wins: `--policy`, `$SANDGATE_POLICY`, `$SANDGATE_HOME/policy.json`,
- * `/etc/sandgate/policy.json`. An explicitly named file that does not exist is an error, not a reason to fall back:
+ * Where the policy comes from, first match wins: `--policy`, `$SANDGATE_POLICY`, `$SANDGATE_HOME/policy.json`, then
+ * the system-wide file ({@link systemPolicyPath}: `/etc/sandgate/policy.json`, on macOS
+ * `/Library/Application Support/Sandgate/policy.json`, on Windows `%ProgramData%\Sandgate\policy.json`).
+ * An explicitly named file that does not exist is an error, not a reason to fall back:
  * silently using another policy than the one asked for would be worse than failing.
  */
 export function findPolicyFile(opts: { explicit?: string; home: string; env?: NodeJS.ProcessEnv; systemPath?: string }): string {
@@ -39,7 +51,7 @@ export function findPolicyFile(opts: { explicit?: string; home: string; env?: No
     const from = opts.explicit ? '--policy' : '$SANDGATE_POLICY';
     throw new SandgateError('POLICY_NOT_FOUND', `The policy file named by ${from} does not exist: ${p}`, { params: { looked: [p] } });
   }
-  const looked = [join(opts.home, 'policy.json'), opts.systemPath ?? SYSTEM_POLICY_PATH];
+  const looked = [join(opts.home, 'policy.json'), opts.systemPath ?? systemPolicyPath(process.platform, env)];
   for (const p of looked) if (existsSync(p)) return p;
   throw new SandgateError('POLICY_NOT_FOUND', `No policy file: looked at ${looked.join(' and ')} (use --policy FILE or $SANDGATE_POLICY)`, {
     params: { looked },

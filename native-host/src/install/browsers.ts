@@ -68,6 +68,42 @@ export const MANIFEST_LOCATIONS: Record<Browser, Locations> = {
   },
 };
 
+/**
+ * What `--profile-dir DIR` means per browser. Chromium-family browsers started with `--user-data-dir=DIR` read
+ * `DIR/NativeMessagingHosts/` (and the system folder, but not the user folder of the default profile). Firefox has no
+ * such folder: a Firefox profile never holds host manifests.
+ */
+export const PROFILE_DIR_SUBFOLDER: Record<Browser, string | null> = {
+  chrome: 'NativeMessagingHosts',
+  chromium: 'NativeMessagingHosts',
+  edge: 'NativeMessagingHosts',
+  brave: 'NativeMessagingHosts',
+  firefox: null,
+};
+
+/** Where Firefox reads host manifests instead of a profile, for the USAGE error that refuses `--profile-dir`. */
+export const FIREFOX_INSTEAD_OF_PROFILE =
+  'Firefox does not read native-messaging host manifests from a profile folder; it reads ~/.mozilla/native-messaging-hosts ' +
+  '(--scope user; $HOME decides where ~ is) or /usr/lib/mozilla/native-messaging-hosts (--scope system); on macOS ' +
+  '~/Library/Application Support/Mozilla/NativeMessagingHosts, on Windows the HKCU/HKLM\\Software\\Mozilla\\NativeMessagingHosts key';
+
+/**
+ * Where a system-wide install keeps its launcher (and the record of what it wrote); a per-user install uses
+ * `$SANDGATE_HOME/bin`. On Windows the manifests of a system install live here too, named by HKLM keys.
+ */
+export const SYSTEM_INSTALL_DIR: Record<InstallPlatform, string> = {
+  linux: '/usr/local/lib/sandgate',
+  darwin: '/Library/Application Support/Sandgate',
+  win32: 'C:\\ProgramData\\Sandgate',
+};
+
+/** Splits a Windows table entry into the hive and the key below it. */
+export function registryLocation(entry: string): { hive: 'HKCU' | 'HKLM'; key: string } {
+  const m = /^(HKCU|HKLM)\\(.+)$/.exec(entry);
+  if (!m) throw new SandgateError('INTERNAL', `not a registry location: ${entry}`);
+  return { hive: m[1] as 'HKCU' | 'HKLM', key: m[2]! };
+}
+
 export function isBrowser(s: string): s is Browser {
   return (BROWSERS as readonly string[]).includes(s);
 }

@@ -82,7 +82,21 @@ export const quarantinePolicySchema = z.strictObject({
   maxBytes: z.number().int().min(1024 * 1024).max(1024 ** 4).default(1024 ** 3),
   /** Items older than this many days are removed (90, as Microsoft Defender does); 0 keeps items until deleted. */
   maxAgeDays: z.number().int().min(0).max(3650).default(90),
+  /**
+   * Whether people may restore an item from the extension themselves; when false (the default) their request is
+   * recorded as a `restore-requested` event for an administrator.
+   */
+  usersMayRestore: z.boolean().default(false),
 });
+
+/** `capture.pendingVerdict`: see capturePolicySchema. */
+export const pendingVerdictModeSchema = z.enum(['allow', 'hold']);
+export const pendingVerdictPolicySchema = z.strictObject({
+  default: pendingVerdictModeSchema.default('allow'),
+  byExtension: z.record(z.string().regex(/^[a-z0-9]{1,16}$/i), pendingVerdictModeSchema).optional(),
+  onUnavailable: z.enum(['release', 'keep']).default('keep'),
+});
+export type PendingVerdictPolicy = z.infer<typeof pendingVerdictPolicySchema>;
 
 /** Which downloads the extension captures. Matching is case-insensitive; the agent confirms by content. */
 export const capturePolicySchema = z.strictObject({
@@ -90,6 +104,45 @@ export const capturePolicySchema = z.strictObject({
   fileExtensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/i)).max(500).optional(),
   /** MIME types that are captured whatever the file name. */
   mimeTypes: z.array(z.string().max(256)).max(500).optional(),
+  /**
+   * What a captured download may do while it waits for its verdict: `allow` (it can be opened meanwhile) or `hold`
+   * (kept under a `.sandgate-hold` name until a clean verdict; a malicious one is quarantined). `byExtension` overrides
+   * `default` per file-name extension. `onUnavailable` says what happens to a held download when no verdict can come
+   * (agent not installed or not running, no server reachable): `keep` it held, or `release` it unjudged.
+   */
+  pendingVerdict: pendingVerdictPolicySchema.optional(),
+});
+
+/**
+ * A Chromium extension ID (32 letters a–p, or its `chrome-extension://<id>/` origin) or a Firefox add-on ID
+ * (`name@domain` or a `{GUID}`).
+ */
+export const extensionIdSchema = z
+  .string()
+  .regex(
+    /^(?:(?:chrome-extension:\/\/)?[a-p]{32}\/?|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+|\{[0-9A-Fa-f-]{36}\})$/,
+    'a Chromium extension ID (32 letters a-p) or a Firefox add-on ID (name@domain or {GUID})',
+  );
+
+/** The extensions the native host serves. */
+export const extensionPolicySchema = z.strictObject({
+  /**
+   * Extension IDs the host manifests allow besides Sandgate's own (a store copy under another ID, an in-house
+   * rebuild). Chromium IDs go to `allowed_origins`, Firefox IDs to `allowed_extensions`. Applied by `sandgate install`.
+   */
+  additionalIds: z.array(extensionIdSchema).max(64).default([]),
+});
+
+/**
+ * How file scans (Critical Areas Scan, IOC scans) share the machine. The CPU budget is a share of the whole machine
+ * (all cores together, as a task manager shows it): the scanner measures its own process's CPU time
+ * (`process.cpuUsage()`, every thread) and sleeps between batches so that its average stays under the budget.
+ */
+export const scanPolicySchema = z.strictObject({
+  /** Most of the machine's CPU capacity a scan may use on average, in percent of all cores together. */
+  cpuBudgetPercent: z.number().int().min(1).max(100).default(50),
+  /** Files larger than this (bytes) are not read; they are counted as skipped in the result (256 MiB). */
+  maxFileBytes: z.number().int().min(1).max(1024 ** 4).default(256 * 1024 * 1024),
 });
 
 export const policySchema = z.strictObject({
@@ -100,7 +153,11 @@ export const policySchema = z.strictObject({
     iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } },
   }),
   capture: capturePolicySchema.default({}),
-  quarantine: quarantinePolicySchema.default({ maxBytes: 1024 ** 3, maxAgeDays: 90 }),
+  quarantine: quarantinePolicySchema.default({ maxBytes: 1024 ** 3, maxAgeDays: 90, usersMayRestore: false }),
+  /** Which browser extensions the native host serves besides Sandgate's own (read by `sandgate install` and `doctor`). */
+  extension: extensionPolicySchema.optional(),
+  /** How scans share the machine: CPU budget and the largest file read. */
+  scan: scanPolicySchema.default({ cpuBudgetPercent: 50, maxFileBytes: 256 * 1024 * 1024 }),
 });
 
 export type Policy = z.infer<typeof policySchema>;

@@ -25,6 +25,9 @@ export const AGENT_EVENT_TYPES = [
   'verdict-cached',
   'quarantine-exported',
   'quarantine-limit-reached',
+  'policy-reloaded',
+  'restore-requested',
+  'held-released',
 ] as const;
 
 export const agentEventSchema = z.object({

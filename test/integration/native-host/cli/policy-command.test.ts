@@ -48,6 +48,13 @@ describe('sandgate policy check', () => {
     expect(r.stderr).toContain('response.quarantine:');
   });
 
+  it('names a bad extension ID in extension.additionalIds by its index', async () => {
+    const file = policyFile('bad-ids.json', { ...valid(), extension: { additionalIds: ['b'.repeat(32), 'chrome-extension://*/'] } });
+    const r = await runSandgate(['policy', 'check', file], { home: home() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^  extension\.additionalIds\.1: .*Chromium extension ID/m);
+  });
+
   it('reports the issues as JSON with --json', async () => {
     const file = policyFile('bad2.json', { sandbox: { servers: [], serverCertificate: 'ca.pem' }, surprise: 1 });
     const r = await runSandgate(['policy', 'check', file, '--json'], { home: home() });

@@ -112,3 +112,13 @@ describe('loading the policy file', () => {
     expect(ok.clientCert).toMatchObject({ cert: leaf.cert, key: leaf.key });
   });
 });
+
+describe('the system-wide policy location per OS', () => {
+  it('is /etc/sandgate on Linux, Application Support on macOS and %ProgramData%\\Sandgate on Windows', async () => {
+    const { systemPolicyPath } = await import('../../../../native-host/src/config/load-policy.ts');
+    expect(systemPolicyPath('linux', {})).toBe('/etc/sandgate/policy.json');
+    expect(systemPolicyPath('darwin', {})).toBe('/Library/Application Support/Sandgate/policy.json');
+    expect(systemPolicyPath('win32', { ProgramData: 'D:\\ProgramData' })).toBe('D:\\ProgramData\\Sandgate\\policy.json');
+    expect(systemPolicyPath('win32', {})).toBe('C:\\ProgramData\\Sandgate\\policy.json');
+  });
+});

@@ -146,6 +146,11 @@ describe('installNativeHost', () => {
         '/usr/lib/mozilla/native-messaging-hosts',
       ].map((d) => `${d}/${NATIVE_HOST_NAME}.json`),
     );
+    // A system launcher is shared by every user: it lives outside anyone's home and pins no SANDGATE_HOME, while the
+    // manifests name its final path, not the staging one.
+    expect(r.launcher).toBe(join(root, 'usr/local/lib/sandgate/bin/sandgate-native-host'));
+    expect(readFileSync(r.launcher, 'utf8')).not.toContain('SANDGATE_HOME');
+    expect(readJson(r.manifests[0]!).path).toBe('/usr/local/lib/sandgate/bin/sandgate-native-host');
   });
 
   it('macOS user scope uses the Application Support folders', async () => {
@@ -153,18 +158,12 @@ describe('installNativeHost', () => {
     expect(r.manifests).toEqual([join(userHome, 'Library/Application Support/Microsoft Edge/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`)]);
   });
 
-  it('Windows: manifests under the Sandgate home, a .reg file beside each for its registry key, a .cmd launcher', async () => {
-    const r = await installNativeHost({ browser: 'all', scope: 'user', home, homeDir: userHome, platform: 'win32', nodePath: 'C:\\node\\node.exe' });
-    expect(r.launcher).toBe(join(home, 'bin', 'sandgate-native-host.cmd'));
-    expect(r.registryKeys).toEqual(BROWSERS.map((b) => `${manifestLocations(b, 'win32', 'user', '')[0]}\\${NATIVE_HOST_NAME}`));
-    const chrome = join(home, 'native-messaging-hosts', 'chrome', `${NATIVE_HOST_NAME}.json`);
-    expect(r.manifests).toContain(chrome);
-    const reg = readFileSync(join(home, 'native-messaging-hosts', 'chrome', `${NATIVE_HOST_NAME}.reg`), 'utf8');
-    expect(reg).toContain(`[HKEY_CURRENT_USER\\Software\\Google\\Chrome\\NativeMessagingHosts\\${NATIVE_HOST_NAME}]`);
-    expect(reg).toContain(`@="${chrome.replace(/\\/g, '\\\\')}"`);
-    const cmd = readFileSync(r.launcher, 'utf8');
-    expect(cmd).toContain('"C:\\node\\node.exe"');
-    expect(cmd).toContain('%*');
+  it('Windows cannot be executed elsewhere: without --dry-run it is a usage error that says so', async () => {
+    if (process.platform === 'win32') return;
+    await expect(installNativeHost({ browser: 'all', scope: 'user', home, homeDir: userHome, platform: 'win32' })).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('--dry-run'),
+    });
   });
 
   it('reinstalling replaces a symlink planted at the manifest path instead of writing through it', async () => {
