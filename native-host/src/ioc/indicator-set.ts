@@ -11,6 +11,18 @@ export interface UnsupportedTerm {
   reason: string;
 }
 
+/**
+ * Something in an IOC that is evaluated but can never match as written (an AND across documents, an indicator left
+ * without any evaluable term), reported when the set is compiled. Added for issue 5; optional in `IndicatorSet`.
+ */
+export interface IocWarning {
+  file: string;
+  /** The `Indicator/@id` concerned (or the IOC id). */
+  itemId: string;
+  line?: number;
+  message: string;
+}
+
 export interface IndicatorMatch {
   /** Which IOC (its id and file) matched. */
   iocId: string;
@@ -31,6 +43,8 @@ export interface IndicatorSet {
   readonly termCounts: { evaluated: number; unsupported: number };
   /** Which documents any indicator looks at, so collectors that nobody needs are not run. */
   readonly documents: ReadonlySet<Observation['document']>;
+  /** Compile-time warnings (optional member, added for issue 5). */
+  readonly warnings?: readonly IocWarning[];
   /**
    * From the cheap facts only (name, path, size, times): can this file still match, and which hashes would decide it?
    * `possible: false` means skip the file without reading it.

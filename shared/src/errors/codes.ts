@@ -72,6 +72,11 @@ export const ERROR_CODES = {
   SERVER_SKIPPED: { retryable: true, message: 'The sandbox server failed recently and is skipped until a probe finds it healthy' },
   // quarantine, issue 4 (appended)
   QUARANTINE_EXPORT_TOO_LARGE: { retryable: false, message: 'The quarantined object is too large for a sample archive (4 GiB)' },
+  // ioc, issue 5 (appended)
+  IOC_PARSE_FAILED: { retryable: false, message: 'The IOC file is not well-formed OpenIOC (the error names the line)' },
+  IOC_UNSUPPORTED_VERSION: { retryable: false, message: 'The file is not OpenIOC 1.0 or 1.1 (unknown root element or namespace)' },
+  IOC_FILE_TOO_LARGE: { retryable: false, message: 'The IOC file is larger than 10 MiB or nested deeper than the parser allows' },
+  IOC_DUPLICATE_ID: { retryable: false, message: 'Two IOC files in one set have the same id' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

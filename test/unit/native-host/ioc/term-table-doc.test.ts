@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TERMS_DOC, termTableMarkdown } from '../../../../native-host/src/ioc/term-table-doc.ts';
+import { TERM_TABLE } from '../../../../native-host/src/ioc/term-table.ts';
+
+const doc = readFileSync(TERMS_DOC, 'utf8');
+
+describe('docs/ioc-terms.md and the term table', () => {
+  it('shows the table the engine uses (run `npx node native-host/src/ioc/term-table-doc.ts`)', () => {
+    expect(doc).toContain(termTableMarkdown());
+  });
+
+  it('names no term the engine does not evaluate', () => {
+    const documented = [...doc.matchAll(/^\| `([A-Za-z]+Item\/[A-Za-z0-9/]+)` \|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual(TERM_TABLE.map((t) => t.term).sort());
+  });
+
+  it('covers at least the terms issue 5 asks for', () => {
+    const terms = new Set(TERM_TABLE.map((t) => t.term));
+    for (const t of [
+      'FileItem/Md5sum', 'FileItem/Sha1sum', 'FileItem/Sha256sum', 'FileItem/FileName', 'FileItem/FullPath', 'FileItem/FilePath',
+      'FileItem/FileExtension', 'FileItem/SizeInBytes', 'ProcessItem/name', 'ProcessItem/path', 'ProcessItem/arguments',
+      'PortItem/remoteIP', 'PortItem/remotePort', 'PortItem/localPort', 'PortItem/protocol', 'DnsEntryItem/Host',
+      'DnsEntryItem/RecordData/Host', 'ServiceItem/name', 'ServiceItem/descriptiveName', 'ServiceItem/path', 'RegistryItem/Path',
+    ]) expect(terms).toContain(t);
+    expect(TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.join() === 'windows')).toBe(true);
+  });
+});
