@@ -100,6 +100,8 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     log: log.child('failover'),
     ...(opts.backoffBaseMs ? { backoffBaseMs: opts.backoffBaseMs } : {}),
     ...(opts.backoffMaxMs ? { backoffMaxMs: opts.backoffMaxMs } : {}),
+    // A probe can bring a server back while no job changes: tell the extension now, not at the next download.
+    onServerRecovered: () => noticeSituation(),
   });
   const actionCtx: ActionContext = {
     home: opts.home,

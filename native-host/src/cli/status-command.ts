@@ -28,6 +28,14 @@ export async function statusCommand(io: CliIo, args: string[]): Promise<number> 
   }
 }
 
+/** A skipped server says so with its code, how many requests went elsewhere and when it is next probed. */
+function serverState(v: StatusResult['servers'][number]): string {
+  if (!v.skippedUntilProbe) return v.state;
+  const parts = [`${v.skippedRequests ?? 0} request(s) sent elsewhere`];
+  if (v.nextProbeAt) parts.push(`next probe ${v.nextProbeAt}`);
+  return `${v.state}, SERVER_SKIPPED (${parts.join(', ')})`;
+}
+
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 export function formatStatus(s: StatusResult): string {
@@ -35,7 +43,7 @@ export function formatStatus(s: StatusResult): string {
   out += `queue     ${s.queue.objects} object(s), ${mib(s.queue.bytes)} of ${mib(s.queue.limitBytes)}\n\n`;
   out += formatTable(
     ['SERVER', 'KIND', 'STATE', 'LAST ERROR'],
-    s.servers.map((v) => [v.url, v.kind, v.state, v.lastError ? `${v.lastError.code} at ${v.lastError.at}` : '']),
+    s.servers.map((v) => [v.url, v.kind, serverState(v), v.lastError ? `${v.lastError.code} at ${v.lastError.at}` : '']),
   );
   if (s.recent.length) {
     out += '\n' + formatTable(

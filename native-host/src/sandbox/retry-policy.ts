@@ -1,4 +1,4 @@
-import type { ErrorCode } from '@sandgate/shared';
+import type { ErrorCode, SandgateError } from '@sandgate/shared';
 
 export type FailoverDecision = 'next-server' | 'fail-job';
 
@@ -9,6 +9,32 @@ export type FailoverDecision = 'next-server' | 'fail-job';
  */
 export function failoverDecision(code: ErrorCode): FailoverDecision {
   return code === 'ANALYSIS_FAILED' ? 'fail-job' : 'next-server';
+}
+
+/** Faults of the server or the path to it, which the next request would most likely meet again. */
+const SERVER_FAULTS = new Set<ErrorCode>([
+  'SERVER_UNREACHABLE',
+  'SERVER_CONNECT_TIMEOUT',
+  'SERVER_TIMEOUT',
+  'TLS_CERTIFICATE_REJECTED',
+  'TLS_CERTIFICATE_EXPIRED',
+  'TLS_HOSTNAME_MISMATCH',
+  'TLS_HANDSHAKE_FAILED',
+  'SERVER_RESPONSE_INVALID',
+  'SERVER_THROTTLED',
+]);
+
+/**
+ * Whether a server that failed with `err` is passed over by later requests until a probe finds it healthy. Not for
+ * answers about one object or one credential (a 4xx, ANALYSIS_FAILED, a refused token, a kind we cannot speak): a
+ * health probe would pass at once and the server would flap between skipped and recovered.
+ */
+export function skipsServer(err: SandgateError): boolean {
+  if (err.code === 'SERVER_ERROR') {
+    const status = err.params?.status;
+    return typeof status !== 'number' || status >= 500;
+  }
+  return SERVER_FAULTS.has(err.code);
 }
 
 /** Pause after the `round`-th full failed round (1-based): doubling from `baseMs` up to `maxMs`, jittered to 50–100 %. */

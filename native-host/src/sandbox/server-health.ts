@@ -1,9 +1,13 @@
 import type { z } from 'zod';
 import type { SandgateError, serverHealthSchema } from '@sandgate/shared';
+import { skipsServer } from './retry-policy.ts';
 
 export type ServerHealth = z.infer<typeof serverHealthSchema>;
 
-/** Per-server health for `status`: the last outcome of each server, in policy order. */
+/**
+ * Per-server health, in policy order: what `status` shows, and which servers requests pass over. A server that failed
+ * with a transport fault stays skipped until a request or a health probe succeeds on it.
+ */
 export class ServerHealthBoard {
   private readonly entries: ServerHealth[];
 
@@ -11,18 +15,51 @@ export class ServerHealthBoard {
     this.entries = servers.map((s) => ({ url: s.url, kind: s.kind, state: 'unknown' }));
   }
 
-  succeeded(url: string, at: Date): void {
+  /** Records a success (a request or a probe). True when this ends a skip: the server has recovered. */
+  succeeded(url: string, at: Date): boolean {
     const e = this.find(url);
-    if (!e) return;
+    if (!e) return false;
+    const recovered = e.skippedUntilProbe === true;
     e.state = 'healthy';
     e.lastSuccessAt = at.toISOString();
+    delete e.skippedUntilProbe;
+    delete e.nextProbeAt;
+    delete e.skippedRequests;
+    return recovered;
   }
 
-  failed(url: string, err: SandgateError, at: Date): void {
+  /** Records a failed request. True when this starts a skip: the caller arranges the probes. */
+  failed(url: string, err: SandgateError, at: Date): boolean {
     const e = this.find(url);
-    if (!e) return;
+    if (!e) return false;
     e.state = 'failing';
     e.lastError = { code: err.code, message: err.message, at: at.toISOString() };
+    if (e.skippedUntilProbe || !skipsServer(err)) return false;
+    e.skippedUntilProbe = true;
+    e.skippedRequests = 0;
+    return true;
+  }
+
+  /** A failed probe keeps the skip and updates the reason shown. */
+  probeFailed(url: string, err: SandgateError, at: Date): void {
+    const e = this.find(url);
+    if (!e?.skippedUntilProbe) return;
+    e.lastError = { code: err.code, message: err.message, at: at.toISOString() };
+  }
+
+  probeScheduled(url: string, at: Date): void {
+    const e = this.find(url);
+    if (e?.skippedUntilProbe) e.nextProbeAt = at.toISOString();
+  }
+
+  isSkipped(url: string): boolean {
+    return this.find(url)?.skippedUntilProbe === true;
+  }
+
+  /** A request was answered elsewhere without waiting for this skipped server. */
+  passedOver(url: string): void {
+    const e = this.find(url);
+    if (e?.skippedUntilProbe) e.skippedRequests = (e.skippedRequests ?? 0) + 1;
   }
 
   snapshot(): ServerHealth[] {

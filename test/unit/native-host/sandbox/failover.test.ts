@@ -2,114 +2,150 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SandgateError, type Verdict } from '@sandgate/shared';
+import { SandgateError, type ErrorCode } from '@sandgate/shared';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import type { Clock } from '../../../../native-host/src/clock.ts';
 import { Failover } from '../../../../native-host/src/sandbox/failover.ts';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
 import { ServerHealthBoard } from '../../../../native-host/src/sandbox/server-health.ts';
-import { failoverDecision, roundBackoffMs } from '../../../../native-host/src/sandbox/retry-policy.ts';
-import { networkErrorCode } from '../../../../native-host/src/sandbox/network-error-code.ts';
+import { failoverDecision, roundBackoffMs, skipsServer } from '../../../../native-host/src/sandbox/retry-policy.ts';
+import { httpStatusCode, networkErrorCode } from '../../../../native-host/src/sandbox/network-error-code.ts';
+import { SimClock, clean, scripted } from './fixture.ts';
 
 let dir: string;
 let events: EventLog;
+const open: Failover[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sg-failover-'));
   events = new EventLog(dir);
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  while (open.length) open.pop()!.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-/** A clock whose sleeps return at once and are written into the shared transcript. */
-function fakeClock(transcript: string[], random = 0.5): Clock {
-  let t = Date.parse('2026-11-22T09:00:00Z');
-  return {
-    now: () => new Date(t),
-    random: () => random,
-    sleep: async (ms) => {
-      transcript.push(`sleep ${ms}`);
-      t += ms;
-    },
-  };
-}
-
-/** A server that answers from a script: an error code or a verdict, one entry per call (the last one repeats). */
-function scripted(url: string, transcript: string[], script: Array<string | Verdict>): SandboxClient {
-  let i = 0;
-  return {
-    url,
-    kind: 'sandgate',
-    analyse: async () => {
-      transcript.push(`ask ${url}`);
-      const step = script[Math.min(i++, script.length - 1)]!;
-      if (typeof step === 'string') throw new SandgateError(step as 'SERVER_UNREACHABLE', `${url} failed`);
-      return step;
-    },
-    probe: async () => {
-      transcript.push(`probe ${url}`);
-    },
-    close: () => {},
-  };
-}
-
+const A = 'https://a.example:1';
+const B = 'https://b.example:1';
 const obj = { sha256: 'a'.repeat(64), size: 1, path: '/dev/null' };
-const clean = (server: string): Verdict => ({ level: 'clean', server });
+const go = () => ({ signal: new AbortController().signal });
 
-function failover(clients: SandboxClient[], clock: Clock) {
+function failover(clients: SandboxClient[], clock: SimClock) {
   const health = new ServerHealthBoard(clients);
-  return { f: new Failover({ clients, health, events, clock, backoffBaseMs: 1000, backoffMaxMs: 8000 }), health };
+  const f = new Failover({ clients, health, events, clock, backoffBaseMs: 1000, backoffMaxMs: 8000 });
+  open.push(f);
+  return { f, health };
 }
+
+const serverEvents = () => events.read().events.filter((e) => e.type === 'server-error' || e.type === 'server-recovered').map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
 
 describe('failover', () => {
   it('moves to the next server at once when one fails, without sleeping', async () => {
     const t: string[] = [];
-    const { f, health } = failover([scripted('https://a.example:1', t, ['SERVER_UNREACHABLE']), scripted('https://b.example:1', t, [clean('https://b.example:1')])], fakeClock(t));
-    const v = await f.analyse(obj, { signal: new AbortController().signal });
-    expect(v.server).toBe('https://b.example:1');
-    expect(t).toEqual(['ask https://a.example:1', 'ask https://b.example:1']);
+    const clock = new SimClock();
+    const { f, health } = failover([scripted(A, clock, t, ['SERVER_UNREACHABLE']), scripted(B, clock, t, [clean(B)])], clock);
+    const v = await clock.run(f.analyse(obj, go()));
+    expect(v.server).toBe(B);
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`]);
     expect(health.snapshot().map((h) => h.state)).toEqual(['failing', 'healthy']);
-    expect(events.read().events).toEqual([expect.objectContaining({ type: 'server-error', server: 'https://a.example:1', code: 'SERVER_UNREACHABLE' })]);
+    expect(events.read().events).toEqual([expect.objectContaining({ type: 'server-error', server: A, code: 'SERVER_UNREACHABLE', sha256: obj.sha256 })]);
   });
 
-  it('all servers down backs off once per round, doubling, then delivers when one comes back', async () => {
+  it('passes over a server that just failed: the next request neither connects to it nor waits for it', async () => {
+    const t: string[] = [];
+    const clock = new SimClock();
+    const { f, health } = failover([scripted(A, clock, t, ['SERVER_CONNECT_TIMEOUT']), scripted(B, clock, t, [clean(B)])], clock);
+    await clock.run(f.analyse(obj, go()));
+    await clock.run(f.analyse(obj, go()));
+    await clock.run(f.analyse(obj, go()));
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${B}`, `+0 ask ${B}`]);
+    // One server-error for the failure itself; the skips after it are counted in status, not logged per request.
+    expect(serverEvents()).toEqual([`server-error ${A} SERVER_CONNECT_TIMEOUT`]);
+    expect(health.snapshot()[0]).toMatchObject({
+      state: 'failing',
+      lastError: { code: 'SERVER_CONNECT_TIMEOUT' },
+      skippedUntilProbe: true,
+      skippedRequests: 2,
+      nextProbeAt: '2026-11-22T09:00:00.750Z', // 1 s jittered to 75 % (random 0.5)
+    });
+  });
+
+  it('all servers down: every round still asks each server in order, pauses double, and the first to answer is announced recovered', async () => {
     const t: string[] = [];
     const rounds: number[] = [];
-    const a = scripted('https://a.example:1', t, ['SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', clean('https://a.example:1')]);
-    const b = scripted('https://b.example:1', t, ['TLS_CERTIFICATE_REJECTED']);
-    const { f } = failover([a, b], fakeClock(t, 1));
-    const v = await f.analyse(obj, { signal: new AbortController().signal, onRoundFailed: (e, r) => {
-        expect(e.code).toBe('ALL_SERVERS_FAILED');
-        rounds.push(r);
-      },
-    });
-    expect(v.level).toBe('clean');
+    const clock = new SimClock(1);
+    const a = scripted(A, clock, t, ['SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', clean(A)], ['SERVER_CONNECT_TIMEOUT']);
+    const b = scripted(B, clock, t, ['TLS_CERTIFICATE_REJECTED'], ['TLS_CERTIFICATE_REJECTED']);
+    const { f, health } = failover([a, b], clock);
+    const v = await clock.run(
+      f.analyse(obj, {
+        ...go(),
+        onRoundFailed: (e, r) => {
+          expect(e.code).toBe('ALL_SERVERS_FAILED');
+          rounds.push(r);
+        },
+      }),
+    );
+    expect(v).toEqual(clean(A));
+    // Probes of both servers run beside the rounds; neither stops a round from asking every server.
     expect(t).toEqual([
-      'ask https://a.example:1', 'ask https://b.example:1', 'sleep 1000',
-      'ask https://a.example:1', 'ask https://b.example:1', 'sleep 2000',
-      'ask https://a.example:1', 'ask https://b.example:1', 'sleep 4000',
-      'ask https://a.example:1',
+      `+0 ask ${A}`, `+0 ask ${B}`,
+      `+1000 probe ${A}`, `+1000 probe ${B}`, `+1000 ask ${A}`, `+1000 ask ${B}`,
+      `+3000 probe ${A}`, `+3000 probe ${B}`, `+3000 ask ${A}`, `+3000 ask ${B}`,
+      `+7000 probe ${A}`, `+7000 probe ${B}`, `+7000 ask ${A}`,
     ]);
     expect(rounds).toEqual([1, 2, 3]);
+    expect(serverEvents().filter((e) => e.startsWith('server-recovered'))).toEqual([`server-recovered ${A}`]);
+    expect(health.snapshot().map((h) => [h.state, h.skippedUntilProbe])).toEqual([['healthy', undefined], ['failing', true]]);
+  });
+
+  it('asks a skipped server, last and before any pause, when no other server answers', async () => {
+    const t: string[] = [];
+    const clock = new SimClock();
+    const a = scripted(A, clock, t, ['SERVER_UNREACHABLE', clean(A)], ['SERVER_UNREACHABLE']);
+    const b = scripted(B, clock, t, [clean(B), 'SERVER_ERROR_503']);
+    const { f } = failover([a, b], clock);
+    await clock.run(f.analyse(obj, go()));
+    const v = await clock.run(f.analyse(obj, go()));
+    expect(v.server).toBe(A);
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${B}`, `+0 ask ${A}`]);
+    expect(serverEvents()).toEqual([`server-error ${A} SERVER_UNREACHABLE`, `server-error ${B} SERVER_ERROR`, `server-recovered ${A}`]);
+  });
+
+  it('keeps asking a server that refused one object or one credential: the next object may fare better', async () => {
+    const t: string[] = [];
+    const clock = new SimClock();
+    const a = scripted(A, clock, t, ['SERVER_ERROR_404', 'SERVER_AUTH_FAILED', clean(A)]);
+    const { f, health } = failover([a, scripted(B, clock, t, [clean(B)])], clock);
+    await clock.run(f.analyse(obj, go()));
+    expect(health.snapshot()[0]).toMatchObject({ state: 'failing', lastError: { code: 'SERVER_ERROR' } });
+    expect(health.isSkipped(A)).toBe(false);
+    await clock.run(f.analyse(obj, go()));
+    await clock.run(f.analyse(obj, go()));
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${A}`]);
+    expect(serverEvents().filter((e) => e.startsWith('server-recovered'))).toEqual([]);
   });
 
   it('tries the next server after a server kind this version cannot speak', async () => {
     const t: string[] = [];
-    const { f } = failover([scripted('https://cape.example:1', t, ['SERVER_KIND_UNSUPPORTED']), scripted('https://b.example:1', t, [clean('https://b.example:1')])], fakeClock(t));
-    await expect(f.analyse(obj, { signal: new AbortController().signal })).resolves.toMatchObject({ level: 'clean' });
+    const clock = new SimClock();
+    const { f } = failover([scripted('https://cape.example:1', clock, t, ['SERVER_KIND_UNSUPPORTED']), scripted(B, clock, t, [clean(B)])], clock);
+    await expect(clock.run(f.analyse(obj, go()))).resolves.toMatchObject({ level: 'clean' });
   });
 
   it('gives up on the job when a server says the object cannot be analysed', async () => {
     const t: string[] = [];
-    const { f } = failover([scripted('https://a.example:1', t, ['ANALYSIS_FAILED']), scripted('https://b.example:1', t, [clean('https://b.example:1')])], fakeClock(t));
-    await expect(f.analyse(obj, { signal: new AbortController().signal })).rejects.toMatchObject({ code: 'ANALYSIS_FAILED' });
-    expect(t).toEqual(['ask https://a.example:1']);
+    const clock = new SimClock();
+    const { f } = failover([scripted(A, clock, t, ['ANALYSIS_FAILED']), scripted(B, clock, t, [clean(B)])], clock);
+    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED' });
+    expect(t).toEqual([`+0 ask ${A}`]);
   });
 
   it('stops at once when the agent is stopping', async () => {
     const t: string[] = [];
+    const clock = new SimClock();
     const ac = new AbortController();
     ac.abort(new Error('stopping'));
-    const { f } = failover([scripted('https://a.example:1', t, [clean('https://a.example:1')])], fakeClock(t));
-    await expect(f.analyse(obj, { signal: ac.signal })).rejects.toThrow('stopping');
+    const { f } = failover([scripted(A, clock, t, [clean(A)])], clock);
+    await expect(clock.run(f.analyse(obj, { signal: ac.signal }))).rejects.toThrow('stopping');
     expect(t).toEqual([]);
   });
 });
@@ -126,6 +162,8 @@ describe('retry policy', () => {
     ['ANALYSIS_FAILED', 'fail-job'],
     ['SERVER_ERROR', 'next-server'],
     ['TLS_CERTIFICATE_REJECTED', 'next-server'],
+    ['TLS_CERTIFICATE_EXPIRED', 'next-server'],
+    ['TLS_HOSTNAME_MISMATCH', 'next-server'],
     ['SERVER_KIND_UNSUPPORTED', 'next-server'],
     ['SERVER_RESPONSE_INVALID', 'next-server'],
   ] as const)('%s → %s', (code, decision) => {
@@ -133,15 +171,52 @@ describe('retry policy', () => {
   });
 
   it.each([
+    ['SERVER_UNREACHABLE', undefined, true],
+    ['SERVER_CONNECT_TIMEOUT', undefined, true],
+    ['SERVER_TIMEOUT', undefined, true],
+    ['TLS_HANDSHAKE_FAILED', undefined, true],
+    ['TLS_CERTIFICATE_REJECTED', undefined, true],
+    ['TLS_CERTIFICATE_EXPIRED', undefined, true],
+    ['TLS_HOSTNAME_MISMATCH', undefined, true],
+    ['SERVER_RESPONSE_INVALID', undefined, true],
+    ['SERVER_THROTTLED', 429, true],
+    ['SERVER_ERROR', 500, true],
+    ['SERVER_ERROR', 503, true],
+    ['SERVER_ERROR', 400, false],
+    ['SERVER_ERROR', 404, false],
+    ['SERVER_AUTH_FAILED', 401, false],
+    ['ANALYSIS_FAILED', undefined, false],
+    ['SERVER_KIND_UNSUPPORTED', undefined, false],
+  ] as const)('%s (HTTP %s) skips the server until a probe: %s', (code, status, skips) => {
+    const err = new SandgateError(code as ErrorCode, 'x', status === undefined ? undefined : { params: { status } });
+    expect(skipsServer(err)).toBe(skips);
+  });
+
+  it.each([
     ['DEPTH_ZERO_SELF_SIGNED_CERT', 'TLS_CERTIFICATE_REJECTED'],
     ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'TLS_CERTIFICATE_REJECTED'],
-    ['CERT_HAS_EXPIRED', 'TLS_CERTIFICATE_REJECTED'],
-    ['ERR_TLS_CERT_ALTNAME_INVALID', 'TLS_CERTIFICATE_REJECTED'],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'TLS_CERTIFICATE_REJECTED'],
+    ['CERT_HAS_EXPIRED', 'TLS_CERTIFICATE_EXPIRED'],
+    ['CERT_NOT_YET_VALID', 'TLS_CERTIFICATE_EXPIRED'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'TLS_HOSTNAME_MISMATCH'],
+    ['HOSTNAME_MISMATCH', 'TLS_HOSTNAME_MISMATCH'],
+    ['IP_ADDRESS_MISMATCH', 'TLS_HOSTNAME_MISMATCH'],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'TLS_HANDSHAKE_FAILED'],
     ['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'TLS_HANDSHAKE_FAILED'],
+    ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'TLS_HANDSHAKE_FAILED'],
     ['ECONNREFUSED', 'SERVER_UNREACHABLE'],
     ['ECONNRESET', 'SERVER_UNREACHABLE'],
   ])('network error %s is reported as %s', (code, expected) => {
     expect(networkErrorCode(Object.assign(new Error(code), { code }))).toBe(expected);
+  });
+
+  it.each([
+    [401, 'SERVER_AUTH_FAILED'],
+    [403, 'SERVER_AUTH_FAILED'],
+    [429, 'SERVER_THROTTLED'],
+    [500, 'SERVER_ERROR'],
+    [404, 'SERVER_ERROR'],
+  ] as const)('HTTP %s is reported as %s', (status, expected) => {
+    expect(httpStatusCode(status)).toBe(expected);
   });
 });
