@@ -6,10 +6,16 @@ import { startSandgateBackground } from '../utils/sandgate-background.ts';
 export default defineBackground(() => {
   const family = detectBrowserFamily(navigator, import.meta.env.FIREFOX);
   startSandgateBackground({
-    downloads: browser.downloads,
+    downloads: {
+      onChanged: browser.downloads.onChanged,
+      search: (query) => browser.downloads.search(query),
+      // Chromium only, and not in the polyfill's types: the pending-verdict hold needs it (see utils/download-hold.ts).
+      onDeterminingFilename: typeof chrome !== 'undefined' ? chrome.downloads?.onDeterminingFilename : undefined,
+    },
     storage: browser.storage,
     action: browser.action,
     notifications: browser.notifications,
+    runtime: browser.runtime,
     connectNative: (name) => browser.runtime.connectNative(name),
     // Chromium explains a closed native port only through lastError, readable inside the onDisconnect listener.
     lastErrorMessage: () => (typeof chrome === 'undefined' ? undefined : chrome.runtime.lastError?.message),

@@ -1,4 +1,4 @@
-import { SandgateError, type Provenance, type SubmitResult } from '@sandgate/shared';
+import { HELD_SUFFIX, SandgateError, type Provenance, type SubmitResult } from '@sandgate/shared';
 import { shouldCapture, type CaptureRules } from './capture-rules.ts';
 import { baseName, provenanceFor, type DownloadItemLike } from './download-provenance.ts';
 import type { JobRecord } from './job-record.ts';
@@ -21,7 +21,10 @@ export interface DownloadCaptureOptions {
   downloads: DownloadsApiLike;
   store: JobStore;
   client: SubmitChannel;
-  rules: () => Promise<CaptureRules>;
+  /** The capture rules in force now (possibly provisional: see `rulesSettled`). */
+  rules: () => CaptureRules;
+  /** Whether `rules` come from every settings source; a download skipped on provisional rules is judged again by {@link DownloadCapture.recheck}. */
+  rulesSettled?: () => boolean;
   /** Browser family for provenance: chromium, chrome, edge, brave, firefox. */
   browserName: string;
   now?: () => Date;
@@ -39,6 +42,8 @@ export interface DownloadCaptureOptions {
 export class DownloadCapture {
   readonly #opts: DownloadCaptureOptions;
   readonly #inFlight = new Set<number>();
+  /** Downloads skipped on provisional rules (enterprise policy not read yet): looked at again once it is. */
+  readonly #skippedProvisionally = new Set<number>();
   /** Incognito provenance with URLs lives only in memory; storage gets the URL-free copy. */
   readonly #privateProvenance = new Map<number, Provenance>();
 
@@ -55,6 +60,13 @@ export class DownloadCapture {
     });
   }
 
+  /** Judges again, on the settled rules, the downloads skipped while the rules were provisional. */
+  async recheck(): Promise<void> {
+    const ids = [...this.#skippedProvisionally];
+    this.#skippedProvisionally.clear();
+    for (const id of ids) await this.#onComplete(id);
+  }
+
   /** Sends every captured download the agent has not accepted yet, oldest first. */
   async flush(): Promise<void> {
     const pending = (await this.#opts.store.list()).filter((r) => !r.submitted).reverse();
@@ -64,8 +76,13 @@ export class DownloadCapture {
   async #onComplete(downloadId: number): Promise<void> {
     const [item] = await this.#opts.downloads.search({ id: downloadId });
     if (!item || item.state !== 'complete' || !item.filename || item.exists === false) return;
-    const rules = await this.#opts.rules();
-    if (!shouldCapture(rules, { filename: item.filename, mime: item.mime })) return;
+    // A held download was chosen for capture when it was named (see download-hold.ts); its suffix is no file type.
+    const held = item.filename.endsWith(HELD_SUFFIX);
+    if (!held && !shouldCapture(this.#opts.rules(), { filename: item.filename, mime: item.mime })) {
+      if (this.#opts.rulesSettled && !this.#opts.rulesSettled()) this.#skippedProvisionally.add(downloadId);
+      return;
+    }
+    this.#skippedProvisionally.delete(downloadId);
 
     const now = this.#now();
     const full = provenanceFor(item, this.#opts.browserName, { withUrls: true });
@@ -76,8 +93,9 @@ export class DownloadCapture {
       const record: JobRecord = {
         downloadId,
         path: item.filename,
-        fileName: baseName(item.filename),
+        fileName: held ? baseName(item.filename).slice(0, -HELD_SUFFIX.length) : baseName(item.filename),
         incognito: item.incognito,
+        ...(held ? { hold: 'held' as const } : {}),
         state: 'queued',
         submitted: false,
         capturedAt: now,
@@ -108,11 +126,16 @@ export class DownloadCapture {
         r.sha256 ??= result.sha256;
         r.updatedAt = this.#now();
         delete r.pendingProvenance;
+        delete r.error;
       });
       this.#privateProvenance.delete(downloadId);
     } catch (err) {
-      // Retryable failures (agent down, queue full, timeout) stay in the outbox for the next connection.
-      if (err instanceof SandgateError && err.retryable) return;
+      // Retryable failures (agent down, queue full, timeout) stay in the outbox for the next connection. A full queue
+      // is the agent's own answer, so the person is told why the download waits (see stateLabel).
+      if (err instanceof SandgateError && err.retryable) {
+        if (err.code === 'QUEUE_FULL') await this.#noteWaiting(downloadId, err);
+        return;
+      }
       const code = err instanceof SandgateError ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
       await this.#opts.store.update((jobs) => {
@@ -125,6 +148,15 @@ export class DownloadCapture {
     } finally {
       this.#inFlight.delete(downloadId);
     }
+  }
+
+  async #noteWaiting(downloadId: number, err: SandgateError): Promise<void> {
+    await this.#opts.store.update((jobs) => {
+      const r = jobs.get(downloadId);
+      if (!r || r.submitted) return;
+      r.error = { code: err.code, message: err.message };
+      r.updatedAt = this.#now();
+    });
   }
 
   #now(): string {

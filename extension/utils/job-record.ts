@@ -27,6 +27,7 @@ export const jobRecordSchema = z.object({
   /** The sandbox server that judged it. */
   server: z.string().optional(),
   actions: z.array(z.object({ type: z.string(), status: z.string(), code: z.string().optional() })).optional(),
+  /** Why the agent refused it: for good (`state: error`), or for now while unsubmitted (`QUEUE_FULL`, sent again later). */
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   /** When a malicious or suspicious verdict arrived; drives the red badge until the popup is opened. */
   threatAt: z.string().optional(),
@@ -34,6 +35,18 @@ export const jobRecordSchema = z.object({
   notifiedOutcome: z.string().optional(),
   /** Provenance to send while unsubmitted; for incognito downloads it carries no URLs. */
   pendingProvenance: provenanceSchema.optional(),
+  /** From acceptance by the agent to the verdict, in milliseconds. */
+  durationMs: z.number().nonnegative().optional(),
+  /** The quarantine item the agent made of it. */
+  quarantineId: z.string().optional(),
+  /**
+   * Pending-verdict hold (`capture.pendingVerdict` = `hold`): `held` while it sits under its `.sandgate-hold` name,
+   * `released` once published after a clean verdict, `released-unjudged` when policy let it out with no verdict
+   * possible, `release-failed` when the agent could not publish it (it stays held, never lost).
+   */
+  hold: z.enum(['held', 'released', 'released-unjudged', 'release-failed']).optional(),
+  /** Set when the person's restore was done (`restored`) or passed to an administrator (`requested`). */
+  restore: z.object({ outcome: z.enum(['restored', 'requested', 'failed']), at: z.string(), path: z.string().optional(), message: z.string().optional() }).optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 

@@ -44,6 +44,13 @@ export function applyJobUpdate(record: JobRecord, job: Job, now: string): boolea
   if (job.verdict?.server) record.server = job.verdict.server;
   if (job.actions) record.actions = job.actions.map((a) => (a.code ? { type: a.type, status: a.status, code: a.code } : { type: a.type, status: a.status }));
   if (job.error) record.error = { code: job.error.code, message: job.error.message };
+  else if (state !== 'error') delete record.error;
+  const quarantined = job.actions?.find((a) => a.type === 'quarantine' && a.status === 'done' && a.id);
+  if (quarantined?.id) record.quarantineId = quarantined.id;
+  if (job.finishedAt) {
+    const ms = Date.parse(job.finishedAt) - Date.parse(job.acceptedAt);
+    if (Number.isFinite(ms) && ms >= 0) record.durationMs = ms;
+  }
   record.updatedAt = now;
   if (THREAT_STATES.has(state) && record.threatAt === undefined) {
     record.threatAt = now;

@@ -1,6 +1,7 @@
 import type { AgentStatus } from './agent-connection.ts';
 import type { MessageKey, Translate } from './i18n.ts';
 import type { JobDisplayState, JobRecord } from './job-record.ts';
+import type { QuarantineView } from './quarantine-view.ts';
 
 const STATE_KEYS: Record<JobDisplayState, MessageKey> = {
   queued: 'stateQueued',
@@ -10,14 +11,6 @@ const STATE_KEYS: Record<JobDisplayState, MessageKey> = {
   malicious: 'stateMalicious',
   unknown: 'stateUnknown',
   error: 'stateError',
-};
-
-const AGENT_KEYS: Record<AgentStatus['state'], MessageKey> = {
-  connecting: 'agentConnecting',
-  connected: 'agentConnected',
-  'not-installed': 'agentNotInstalled',
-  'not-running': 'agentNotRunning',
-  incompatible: 'agentIncompatible',
 };
 
 const ACTION_KEYS: Record<string, MessageKey> = {
@@ -33,17 +26,70 @@ const ACTION_STATUS_KEYS: Record<string, MessageKey> = {
   failed: 'actionStatusFailed',
 };
 
+const HOLD_KEYS: Record<NonNullable<JobRecord['hold']>, MessageKey> = {
+  held: 'holdHeld',
+  released: 'holdReleased',
+  'released-unjudged': 'holdReleasedUnjudged',
+  'release-failed': 'holdReleaseFailed',
+};
+
 export function stateLabel(record: JobRecord, t: Translate): string {
-  return record.state === 'queued' && !record.submitted ? t('stateWaiting') : t(STATE_KEYS[record.state]);
+  if (record.state !== 'queued' || record.submitted) return t(STATE_KEYS[record.state]);
+  return record.error?.code === 'QUEUE_FULL' ? t('stateQueueFull') : t('stateWaiting');
 }
+
+/** The agent banner: what is wrong (if anything) and what to do about it. */
+export type AgentCondition = 'connecting' | 'not-installed' | 'not-running' | 'incompatible' | 'servers-unreachable' | 'queue-full' | 'ok';
+
+export function agentConditions(agent: AgentStatus | undefined): AgentCondition[] {
+  const state = agent?.state ?? 'connecting';
+  if (state !== 'connected') return [state];
+  const out: AgentCondition[] = [];
+  if (agent?.serversReachable === false) out.push('servers-unreachable');
+  if (agent?.queueFull) out.push('queue-full');
+  return out.length ? out : ['ok'];
+}
+
+const CONDITION_KEYS: Record<AgentCondition, { title: MessageKey; remedy?: MessageKey }> = {
+  connecting: { title: 'agentConnecting' },
+  ok: { title: 'agentConnected' },
+  'not-installed': { title: 'agentNotInstalled', remedy: 'remedyNotInstalled' },
+  'not-running': { title: 'agentNotRunning', remedy: 'remedyNotRunning' },
+  incompatible: { title: 'agentIncompatible', remedy: 'remedyIncompatible' },
+  'servers-unreachable': { title: 'agentServersUnreachable', remedy: 'remedyServersUnreachable' },
+  'queue-full': { title: 'agentQueueFull', remedy: 'remedyQueueFull' },
+};
+
+/** "0.4 s", "12.0 s", "3 min 5 s". */
+export function formatDuration(ms: number, t: Translate): string {
+  if (ms < 60_000) return t('durationSeconds', [(ms / 1000).toFixed(1)]);
+  const s = Math.round(ms / 1000);
+  return t('durationMinutes', [String(Math.floor(s / 60)), String(s % 60)]);
+}
+
+export interface PopupModel {
+  records: readonly JobRecord[];
+  agent: AgentStatus | undefined;
+  quarantine?: QuarantineView | undefined;
+  /** Download ids whose file is on disk now (`downloads.search`); "show in folder" is offered for these only. */
+  existing?: ReadonlySet<number>;
+}
+
+export interface PopupActions {
+  show(downloadId: number): void;
+  restore(quarantineId: string): void;
+}
+
+type Make = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string) => HTMLElementTagNameMap[K];
 
 /**
  * Renders the popup into `root` from plain DOM (no innerHTML: file names and threat names come from outside and
- * must stay text). Every string comes from the message file.
+ * must stay text). Every string comes from the message file. Buttons are real `<button>`s, so they take focus and
+ * Enter/Space without extra code.
  */
-export function renderPopup(root: HTMLElement, model: { records: readonly JobRecord[]; agent: AgentStatus | undefined }, t: Translate): void {
+export function renderPopup(root: HTMLElement, model: PopupModel, t: Translate, actions?: PopupActions): void {
   const doc = root.ownerDocument;
-  const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] => {
+  const el: Make = (tag, text, className) => {
     const node = doc.createElement(tag);
     if (text !== undefined) node.textContent = text;
     if (className) node.className = className;
@@ -52,38 +98,58 @@ export function renderPopup(root: HTMLElement, model: { records: readonly JobRec
 
   root.replaceChildren();
   root.append(el('h1', t('popupTitle')));
-
-  const agent = el('p', undefined, `agent agent-${model.agent?.state ?? 'connecting'}`);
-  agent.setAttribute('role', 'status');
-  agent.setAttribute('aria-live', 'polite');
-  agent.id = 'agent-state';
-  agent.append(el('span', `${t('agentLabel')}: `, 'label'), el('span', t(AGENT_KEYS[model.agent?.state ?? 'connecting'])));
-  if (model.agent?.state === 'connected' && model.agent.queueFull) agent.append(el('span', ` ${t('agentQueueFull')}`, 'warning'));
-  if (model.agent?.state === 'connected' && model.agent.serversReachable === false) agent.append(el('span', ` ${t('agentServersUnreachable')}`, 'warning'));
-  root.append(agent);
+  root.append(renderAgent(model.agent, t, el));
 
   const heading = el('h2', t('recentDownloads'));
   heading.id = 'downloads-heading';
   root.append(heading);
   if (model.records.length === 0) {
     root.append(el('p', t('noDownloads'), 'empty'));
-    return;
+  } else {
+    const list = el('ul', undefined, 'downloads');
+    list.setAttribute('aria-labelledby', heading.id);
+    for (const record of model.records) list.append(renderRecord(record, model, t, el, actions));
+    root.append(list);
   }
-  const list = el('ul', undefined, 'downloads');
-  list.setAttribute('aria-labelledby', heading.id);
-  for (const record of model.records) list.append(renderRecord(record, t, el));
-  root.append(list);
+  renderQuarantine(root, model, t, el, actions);
 }
 
-type Make = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string) => HTMLElementTagNameMap[K];
+function renderAgent(agent: AgentStatus | undefined, t: Translate, el: Make): HTMLElement {
+  const conditions = agentConditions(agent);
+  const box = el('section', undefined, `agent agent-${agent?.state ?? 'connecting'}`);
+  box.id = 'agent-state';
+  box.setAttribute('role', 'status');
+  box.setAttribute('aria-live', 'polite');
+  box.dataset['conditions'] = conditions.join(' ');
+  for (const c of conditions) {
+    const keys = CONDITION_KEYS[c];
+    const line = el('p', undefined, `condition condition-${c}${keys.remedy ? ' problem' : ''}`);
+    line.append(el('span', `${t('agentLabel')}: `, 'label'), el('span', t(keys.title), 'title'));
+    box.append(line);
+    if (keys.remedy) box.append(el('p', t(keys.remedy), `remedy remedy-${c}`));
+  }
+  return box;
+}
 
-function renderRecord(record: JobRecord, t: Translate, el: Make): HTMLLIElement {
+function restoreButton(id: string, fileName: string, view: QuarantineView | undefined, t: Translate, el: Make, actions?: PopupActions): HTMLElement {
+  if (view?.requested.includes(id)) return el('p', t('restoreRequested'), 'restore-requested');
+  const mayRestore = view?.usersMayRestore === true;
+  const button = el('button', t(mayRestore ? 'buttonRestore' : 'buttonAskRestore'), 'restore');
+  button.type = 'button';
+  button.dataset['quarantineId'] = id;
+  button.setAttribute('aria-label', t(mayRestore ? 'buttonRestoreLabel' : 'buttonAskRestoreLabel', [fileName]));
+  if (actions) button.addEventListener('click', () => actions.restore(id));
+  return button;
+}
+
+function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Make, actions?: PopupActions): HTMLLIElement {
   const item = el('li', undefined, `download state-${record.state}`);
   // Focusable so keyboard users can walk the list; the label reads the essentials in one go.
   item.tabIndex = 0;
   item.dataset['downloadId'] = String(record.downloadId);
   const state = stateLabel(record, t);
-  item.setAttribute('aria-label', [record.fileName, state, record.threat].filter(Boolean).join(', '));
+  const hold = record.hold ? t(HOLD_KEYS[record.hold]) : undefined;
+  item.setAttribute('aria-label', [record.fileName, state, record.threat, hold].filter(Boolean).join(', '));
   item.append(el('span', record.fileName, 'file'));
   const fields = el('dl');
   const field = (key: MessageKey, value: string, className: string): void => {
@@ -92,15 +158,75 @@ function renderRecord(record: JobRecord, t: Translate, el: Make): HTMLLIElement 
   field('fieldState', state, 'state');
   if (record.threat) field('fieldThreat', record.threat, 'threat');
   if (record.server) field('fieldServer', record.server, 'server');
+  if (record.durationMs !== undefined) field('fieldDuration', formatDuration(record.durationMs, t), 'duration');
   if (record.actions?.length) {
-    const actions = record.actions.map((a) => {
+    const done = record.actions.map((a) => {
       const name = ACTION_KEYS[a.type] ? t(ACTION_KEYS[a.type]!) : a.type;
       const status = ACTION_STATUS_KEYS[a.status] ? t(ACTION_STATUS_KEYS[a.status]!) : a.status;
       return t('actionStatus', [name, status]);
     });
-    field('fieldActions', actions.join('; '), 'actions');
+    field('fieldActions', done.join('; '), 'actions');
+  }
+  if (hold) field('fieldHold', hold, 'hold');
+  if (record.restore) {
+    const key = record.restore.outcome === 'restored' ? 'restoreDone' : record.restore.outcome === 'requested' ? 'restoreRequested' : 'restoreFailed';
+    field('fieldRestore', t(key), 'restore-outcome');
   }
   if (record.state === 'error' && record.error) field('fieldError', `${record.error.code}: ${record.error.message}`, 'error');
   item.append(fields);
+
+  const buttons = el('div', undefined, 'buttons');
+  const quarantined = record.quarantineId !== undefined && record.restore?.outcome !== 'restored';
+  if (model.existing?.has(record.downloadId) && !quarantined) {
+    const show = el('button', t('buttonShow'), 'show');
+    show.type = 'button';
+    show.setAttribute('aria-label', t('buttonShowLabel', [record.fileName]));
+    if (actions) show.addEventListener('click', () => actions.show(record.downloadId));
+    buttons.append(show);
+  }
+  if (quarantined && record.restore?.outcome !== 'requested') {
+    buttons.append(restoreButton(record.quarantineId!, record.fileName, model.quarantine, t, el, actions));
+  }
+  if (buttons.childElementCount) item.append(buttons);
   return item;
+}
+
+function renderQuarantine(root: HTMLElement, model: PopupModel, t: Translate, el: Make, actions?: PopupActions): void {
+  const view = model.quarantine;
+  const heading = el('h2', t('quarantineHeading'));
+  heading.id = 'quarantine-heading';
+  root.append(heading);
+  if (!view) {
+    root.append(el('p', t('quarantineUnknown'), 'empty quarantine-unknown'));
+    return;
+  }
+  root.append(el('p', t(view.usersMayRestore ? 'quarantineUsersMayRestore' : 'quarantineAdminOnly'), 'note'));
+  if (view.items.length === 0) {
+    root.append(el('p', t('quarantineEmpty'), 'empty quarantine-empty'));
+    return;
+  }
+  const list = el('ul', undefined, 'quarantine');
+  list.setAttribute('aria-labelledby', heading.id);
+  for (const q of view.items) {
+    const name = q.originalPath.split(/[\\/]/).pop() || q.originalPath;
+    const li = el('li', undefined, 'quarantine-item');
+    li.tabIndex = 0;
+    li.dataset['quarantineId'] = q.id;
+    li.setAttribute('aria-label', [name, q.threat ?? t('unnamedThreat')].join(', '));
+    li.append(el('span', name, 'file'));
+    const fields = el('dl');
+    const field = (key: MessageKey, value: string, className: string): void => {
+      fields.append(el('dt', t(key)), el('dd', value, className));
+    };
+    field('fieldThreat', q.threat ?? t('unnamedThreat'), 'threat');
+    field('fieldWhy', q.reason ?? t('quarantineReasonVerdict', [q.level, q.server ?? '']), 'reason');
+    field('fieldWhere', q.originalPath, 'path');
+    field('fieldWhen', new Date(q.quarantinedAt).toLocaleString(), 'when');
+    li.append(fields);
+    const buttons = el('div', undefined, 'buttons');
+    buttons.append(restoreButton(q.id, name, view, t, el, actions));
+    li.append(buttons);
+    list.append(li);
+  }
+  root.append(list);
 }

@@ -23,3 +23,13 @@ export async function notifyThreat(notifications: NotificationsApiLike, t: Trans
   const { title, message } = threatMessage(record, t);
   await notifications.create(threatNotificationId(record.downloadId), { type: 'basic', iconUrl, title, message });
 }
+
+/** A notification about something done for the person (a held download released, a restore done or passed on). */
+export async function notifyNotice(
+  notifications: NotificationsApiLike,
+  id: string,
+  content: { title: string; message: string },
+  iconUrl: string,
+): Promise<void> {
+  await notifications.create(id, { type: 'basic', iconUrl, ...content });
+}

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Worker } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import { z } from 'zod';
 import { verdictLevelSchema, type VerdictLevel } from '@sandgate/shared';
 
@@ -171,4 +171,59 @@ export function findExtensionVerdict(snapshot: unknown, downloadId: number): Ext
   const level = verdictLevelSchema.safeParse(job?.state);
   if (!job || !level.success) return undefined;
   return { level: level.data, ...(job.threat ? { threat: job.threat } : {}), ...(job.path ? { path: job.path } : {}) };
+}
+
+/** Where the e2e tier writes popup screenshots for the README. */
+export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../docs/screenshots');
+
+/**
+ * The popup opened as a tab (`chrome-extension://<id>/popup.html`) at a fixed size, as the toolbar shows it. An
+ * extension page has the extension's `chrome.*` APIs, so tests can also start downloads and read storage from it
+ * without evaluating in the service worker, which hangs while the worker is stopped (toolchain.md §4).
+ */
+export async function openPopup(session: BrowserSession): Promise<Page> {
+  const page = await session.context.newPage();
+  await page.setViewportSize({ width: 420, height: 640 });
+  await page.goto(`chrome-extension://${session.extensionId}/popup.html`);
+  await page.waitForSelector('#app[aria-busy="false"]');
+  return page;
+}
+
+export async function popupScreenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Starts a download from an extension page; resolves with the browser's download id. */
+export async function startDownload(extensionPage: Page, url: string): Promise<number> {
+  return extensionPage.evaluate((u) => chrome.downloads.download({ url: u }), url);
+}
+
+/** One download as the browser reports it, read from an extension page. */
+export async function downloadItem(extensionPage: Page, id: number): Promise<chrome.downloads.DownloadItem | undefined> {
+  return extensionPage.evaluate(async (i) => (await chrome.downloads.search({ id: i }))[0], id);
+}
+
+/** `chrome.storage.local` of the extension, read from an extension page. */
+export async function extensionStorage(extensionPage: Page, key: string): Promise<unknown> {
+  return extensionPage.evaluate(async (k) => (await chrome.storage.local.get(k))[k], key);
+}
+
+/**
+ * Stops the extension's service worker the way toolchain.md §4 found to work: the Stop button of
+ * chrome://serviceworker-internals (CDP's stopAllWorkers does not stop extension workers). Resolves once it reads
+ * STOPPED. The worker wakes on its next event (a download, a message from an extension page).
+ */
+export async function stopServiceWorker(session: BrowserSession): Promise<void> {
+  const page = await session.context.newPage();
+  try {
+    await page.goto('chrome://serviceworker-internals/');
+    const entry = page.locator('.serviceworker-registration', { hasText: session.extensionId }).first();
+    await entry.getByRole('button', { name: /^stop$/i }).first().click();
+    await entry.locator('.serviceworker-running-status', { hasText: /STOPPED/ }).first().waitFor({ timeout: 30_000 });
+  } finally {
+    await page.close();
+  }
 }

@@ -44,6 +44,8 @@ export interface CuckooEmulatorOptions {
   otherTasks?: number;
   machines?: number;
   rule?: (content: Buffer) => CuckooResult;
+  /** Size of a `behavior` section added to every report: real reports run to tens of MiB once behaviour is logged. */
+  reportBehaviorBytes?: number;
   override?: (req: { method: string; path: string }) => { status: number; body: string } | undefined;
 }
 
@@ -184,6 +186,7 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
         info: { id: t.id, score: r.score, category: 'file', package: 'exe', version: '2.0.7', duration: 120 },
         target: { category: 'file', file: { name: t.filename, sha256: t.sha256, size: t.content.length } },
         signatures: r.signatures,
+        ...(opts.reportBehaviorBytes ? { behavior: { processes: [{ process_name: 'sample.exe', calls: 'x'.repeat(opts.reportBehaviorBytes) }] } } : {}),
       });
     }
     if (method === 'GET' && (m = /^\/files\/view\/sha256\/([^/]+)$/.exec(path))) {

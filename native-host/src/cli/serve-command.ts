@@ -38,7 +38,9 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   const version = appVersion();
   const open = (l: LoadedPolicy) => createAgent({ home: ctx.home, loaded: l, log: logger, appVersion: version });
   const agent = swappableAgent(await open(loaded));
-  const router = createRouter(agent, { appVersion: version });
+  let lastGood = loaded;
+  // The policy in force (reloads included), not whatever file a default lookup would find.
+  const router = createRouter(agent, { appVersion: version, home: ctx.home, usersMayRestore: async () => lastGood.policy.quarantine.usersMayRestore });
   let server;
   try {
     server = await listenAgentSocket(ctx.home, (conn) =>
@@ -64,7 +66,6 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   }
 
   const events = new EventLog(sandgatePaths(ctx.home).events);
-  let lastGood = loaded;
   const watcher = watchPolicyFile({
     path: policyFile,
     initial: loaded,

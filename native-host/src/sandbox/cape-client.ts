@@ -21,7 +21,7 @@ import {
 } from '@sandgate/shared';
 import type { Clock } from '../clock.ts';
 import { capeFamilies, capeIndicators, capeVerdictLevel, graver } from './backend-verdict.ts';
-import { httpsCall, type HttpsAnswer } from './https-call.ts';
+import { MAX_REPORT_BYTES, httpsCall, type HttpsAnswer } from './https-call.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
@@ -201,7 +201,7 @@ export class CapeClient implements SandboxClient {
   private async verdictOf(id: number, signal: AbortSignal): Promise<TaskVerdict> {
     const view = this.expect(await this.call({ method: 'GET', path: `/apiv2/tasks/view/${id}/` }, signal), capeTaskViewSchema).data;
     if (typeof view.malscore === 'number') return this.taskVerdict(id, { malscore: view.malscore, detections: view.detections });
-    const report = this.expect(await this.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/` }, signal), capeReportSchema);
+    const report = this.expect(await this.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/`, maxResponseBytes: MAX_REPORT_BYTES }, signal), capeReportSchema);
     if (report.info?.id !== undefined && report.info.id !== id) throw this.invalid(`answered with the report of task ${report.info.id} when asked for task ${id}`);
     return this.taskVerdict(id, report);
   }
@@ -231,7 +231,7 @@ export class CapeClient implements SandboxClient {
   }
 
   private call(
-    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable },
+    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable; maxResponseBytes?: number },
     signal: AbortSignal,
   ): Promise<HttpsAnswer> {
     return httpsCall({
@@ -243,6 +243,7 @@ export class CapeClient implements SandboxClient {
       ...(req.body ? { body: req.body } : {}),
       connectTimeoutMs: this.opts.connectTimeoutMs,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      ...(req.maxResponseBytes ? { maxResponseBytes: req.maxResponseBytes } : {}),
       signal,
     });
   }

@@ -16,7 +16,7 @@ import {
 } from '@sandgate/shared';
 import type { Clock } from '../clock.ts';
 import { cuckooFamilies, cuckooIndicators, cuckooVerdictLevel } from './backend-verdict.ts';
-import { httpsCall, type HttpsAnswer } from './https-call.ts';
+import { MAX_REPORT_BYTES, httpsCall, type HttpsAnswer } from './https-call.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
@@ -84,7 +84,7 @@ export class CuckooClient implements SandboxClient {
         params: { server: this.url, analysisId: String(task.id), status: status.status },
       });
     }
-    const report = this.expect(await this.call({ method: 'GET', path: `/tasks/report/${task.id}` }, signal), cuckooReportSchema);
+    const report = this.expect(await this.call({ method: 'GET', path: `/tasks/report/${task.id}`, maxResponseBytes: MAX_REPORT_BYTES }, signal), cuckooReportSchema);
     if (report.info.id !== undefined && report.info.id !== task.id) throw this.invalid(`answered with the report of task ${report.info.id} when asked for task ${task.id}`);
     const reported = report.target?.file?.sha256?.toLowerCase();
     if (reported && reported !== obj.sha256) throw this.invalid(`answered about ${reported} when asked about ${obj.sha256}`);
@@ -176,7 +176,7 @@ export class CuckooClient implements SandboxClient {
   }
 
   private call(
-    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable },
+    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable; maxResponseBytes?: number },
     signal: AbortSignal,
   ): Promise<HttpsAnswer> {
     return httpsCall({
@@ -188,6 +188,7 @@ export class CuckooClient implements SandboxClient {
       ...(req.body ? { body: req.body } : {}),
       connectTimeoutMs: this.opts.connectTimeoutMs,
       idleTimeoutMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      ...(req.maxResponseBytes ? { maxResponseBytes: req.maxResponseBytes } : {}),
       signal,
     });
   }

@@ -6,8 +6,14 @@ import { SandgateError } from '@sandgate/shared';
 import type { LoadedPolicy } from '../config/load-policy.ts';
 import { toServerError } from './network-error-code.ts';
 
-/** Largest JSON answer we buffer from a server; a protocol answer is a few KiB. */
+/** Largest JSON answer we buffer from a server by default; a protocol answer is a few KiB. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * For the full analysis reports of CAPE and Cuckoo, read only when the task view lacks the score: tens of MiB are
+ * common once behaviour logs are in. Buffered and parsed whole, so memory briefly grows by a few times this.
+ */
+export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
 /**
  * The TLS side of one server: its own agent, trusting only the pinned certificate, TLS 1.2 or newer. Node's identity
@@ -54,6 +60,8 @@ export interface HttpsCall {
   /** Inactivity limit once connected. */
   idleTimeoutMs: number;
   signal: AbortSignal;
+  /** Largest answer accepted; default 4 MiB. */
+  maxResponseBytes?: number;
 }
 
 export interface HttpsAnswer {
@@ -118,8 +126,9 @@ export function httpsCall(call: HttpsCall): Promise<HttpsAnswer> {
       let total = 0;
       res.on('data', (c: Buffer) => {
         total += c.length;
-        if (total > MAX_RESPONSE_BYTES) {
-          req.destroy(new SandgateError('SERVER_RESPONSE_INVALID', `${server}: answer larger than ${MAX_RESPONSE_BYTES} bytes`, { params: { server } }));
+        if (total > (call.maxResponseBytes ?? MAX_RESPONSE_BYTES)) {
+          const limit = call.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+          req.destroy(new SandgateError('SERVER_RESPONSE_INVALID', `${server}: answer larger than ${limit} bytes`, { params: { server } }));
           return;
         }
         chunks.push(c);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { capturePolicySchema } from '@sandgate/shared';
+import { capturePolicySchema, pendingVerdictPolicySchema } from '@sandgate/shared';
 import { MESSAGE_KEYS } from '../../../extension/utils/i18n.ts';
 import { loadMessages } from './helpers/translate.ts';
 
@@ -53,5 +53,14 @@ describe('managed-storage schema', () => {
     const capture = shape.parse(managedSchema).properties.capture.properties;
     expect(Object.keys(capture).sort()).toEqual(Object.keys(capturePolicySchema.shape).sort());
     for (const key of ['fileExtensions', 'mimeTypes']) expect(capture[key]).toMatchObject({ type: 'array', items: { type: 'string' } });
+    const pending = z.object({ properties: z.record(z.string(), z.unknown()) }).parse(capture['pendingVerdict']).properties;
+    expect(Object.keys(pending).sort()).toEqual(Object.keys(pendingVerdictPolicySchema.shape).sort());
+    expect(pending['byExtension']).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+  });
+
+  it('accepts every value of the shared pending-verdict policy (Chromium keeps only what the schema types allow)', () => {
+    const sample = { default: 'hold', byExtension: { exe: 'hold', pdf: 'allow' }, onUnavailable: 'release' };
+    expect(pendingVerdictPolicySchema.parse(sample)).toEqual(sample);
+    expect(pendingVerdictPolicySchema.safeParse({ default: 'block' }).success).toBe(false);
   });
 });

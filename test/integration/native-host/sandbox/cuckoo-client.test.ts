@@ -121,6 +121,12 @@ describe('Cuckoo 2 client against an emulated Cuckoo over pinned TLS', () => {
     expect(s.counters.uploads).toBe(1);
   });
 
+  it('reads a report of tens of MiB (behaviour logs included) to its verdict', async () => {
+    const s = await cuckoo({ token: TOKEN, reportBehaviorBytes: 20 * 1024 * 1024 });
+    const v = await client(s.url).analyse(queued(EICAR), signal());
+    expect(v.level).toBe('malicious');
+  });
+
   it('reports an HTTP error with Cuckoo\'s message as SERVER_ERROR', async () => {
     const s = await cuckoo({ override: ({ path }) => (path === '/tasks/create/file' ? { status: 500, body: '{"message": "Error creating task"}' } : undefined) });
     const err = await failure(client(s.url).analyse(queued(EICAR), signal()));

@@ -9,6 +9,9 @@ export type AgentScript = (request: Request) => AgentAnswer;
 export const acceptingAgent: AgentScript = (request) => {
   if (request.type === 'hello') return { data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine'] } };
   if (request.type === 'submit-download') return { data: { jobId: `job-${request.payload.provenance.downloadId}`, sha256: 'a'.repeat(64), size: 68, state: 'queued' } };
+  // Asked on every connection (reconciliation and the quarantine view): an agent with nothing to tell.
+  if (request.type === 'list-jobs') return { data: { jobs: [] } };
+  if (request.type === 'list-quarantine') return { data: { items: [], usersMayRestore: false } };
   return undefined;
 };
 

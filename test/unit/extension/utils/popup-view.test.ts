@@ -34,13 +34,14 @@ describe('popup', () => {
     expect(items[0]?.getAttribute('aria-label')).toBe('eicar.com, Malicious, EICAR-Test-File');
     expect(items.every((li) => li.getAttribute('tabindex') === '0')).toBe(true);
     expect(root.querySelector('[role="status"]')?.textContent).toBe('Agent: Connected');
+    expect(root.querySelector('[role="status"] .remedy')).toBeNull();
     expect(root.querySelector('ul')?.getAttribute('aria-labelledby')).toBe(root.querySelector('h2')?.id);
   });
 
   it('says when the agent is not installed or not running, and when nothing was captured', () => {
-    expect(render([], { state: 'not-installed', since: at }).querySelector('[role="status"]')?.textContent).toBe(
-      'Agent: Not installed. Run “npx sandgate install” on this computer.',
-    );
+    const missing = render([], { state: 'not-installed', since: at });
+    expect(missing.querySelector('[role="status"] .title')?.textContent).toBe('Not installed.');
+    expect(missing.querySelector('[role="status"] .remedy')?.textContent).toContain('npx sandgate install');
     const root = render([], { state: 'not-running', since: at });
     expect(root.querySelector('[role="status"]')?.textContent).toContain('Not running');
     expect(root.querySelector('.empty')?.textContent).toBe('No downloads captured yet.');

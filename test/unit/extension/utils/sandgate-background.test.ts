@@ -3,7 +3,8 @@ import { fakeBrowser } from 'wxt/testing/fake-browser';
 import { MAX_URL_CHARS, PROTOCOL_VERSION, type Job } from '@sandgate/shared';
 import { startSandgateBackground, type SandgateBackground } from '../../../../extension/utils/sandgate-background.ts';
 import { parseJobs } from '../../../../extension/utils/job-store.ts';
-import { AGENT_KEY, JOBS_KEY, THREATS_SEEN_KEY } from '../../../../extension/utils/storage-keys.ts';
+import { AGENT_KEY, JOBS_KEY, SETTINGS_KEY, THREATS_SEEN_KEY } from '../../../../extension/utils/storage-keys.ts';
+import { computeSettings } from '../../../../extension/utils/settings.ts';
 import { BADGE_NEUTRAL_COLOR, BADGE_THREAT_COLOR } from '../../../../extension/utils/badge.ts';
 import { threatNotificationId } from '../../../../extension/utils/threat-notifier.ts';
 import { FakeNativeMessaging, acceptingAgent } from '../helpers/fake-native-messaging.ts';
@@ -159,7 +160,7 @@ describe('background: capture and submission', () => {
     expect(submits(native)).toHaveLength(1);
   });
 
-  it('the managed policy overrides the capture defaults, and waiting for it never delays listener registration', async () => {
+  it('a download never waits for enterprise policy: it is judged on provisional settings, and one they skipped is captured once policy arrives', async () => {
     const native = new FakeNativeMessaging(acceptingAgent);
     let releasePolicy: (items: Record<string, unknown>) => void = () => {};
     const slowManaged = { get: () => new Promise<Record<string, unknown>>((resolve) => (releasePolicy = resolve)) };
@@ -180,9 +181,42 @@ describe('background: capture and submission', () => {
     // registered synchronously, before the policy read (3–5 s in Chromium) has answered
     expect(downloads.listenerCount).toBe(1);
     expect(native.ports).toHaveLength(1);
+    await bg.idle();
     downloads.complete({ id: 1, filename: `${DL}/photo.png`, mime: 'image/png' });
     downloads.complete({ id: 2, filename: `${DL}/setup.exe` });
+    await bg.idle();
+    // decided at once, on the defaults: the .exe is sent, the .png is not (yet)
+    expect(submits(native).map((r) => r.payload.path)).toEqual([`${DL}/setup.exe`]);
+    expect(bg.settings.settled).toBe(false);
+
     releasePolicy({ capture: { fileExtensions: ['png'], mimeTypes: [] } });
+    await bg.settings.whenSettled();
+    await bg.idle();
+    expect(submits(native).map((r) => r.payload.path)).toEqual([`${DL}/setup.exe`, `${DL}/photo.png`]);
+    // kept for the next start, so the next worker decides on the policy from its first download
+    expect((await fakeBrowser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]).toMatchObject({ fileExtensions: ['png'], locked: ['fileExtensions', 'mimeTypes'] });
+  });
+
+  it('the next worker uses the settings the previous one computed while managed storage is still loading', async () => {
+    await fakeBrowser.storage.local.set({ [SETTINGS_KEY]: computeSettings({ fileExtensions: ['png'], mimeTypes: [] }, undefined) });
+    const native = new FakeNativeMessaging(acceptingAgent);
+    const downloads = new FakeDownloads();
+    const bg = startSandgateBackground({
+      downloads,
+      storage: { local: fakeBrowser.storage.local, managed: { get: () => new Promise(() => {}) }, onChanged: fakeBrowser.storage.onChanged },
+      action: fakeBrowser.action,
+      notifications: fakeBrowser.notifications,
+      connectNative: native.connect,
+      t: englishTranslate(),
+      iconUrl: 'icon.png',
+      browserName: 'chromium',
+      clientName: 'test',
+      warn: () => {},
+    });
+    running.push(bg);
+    await bg.idle();
+    downloads.complete({ id: 1, filename: `${DL}/photo.png`, mime: 'image/png' });
+    downloads.complete({ id: 2, filename: `${DL}/setup.exe` });
     await bg.idle();
     expect(submits(native).map((r) => r.payload.path)).toEqual([`${DL}/photo.png`]);
   });

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, REQUEST_TYPES, requestSchema, type Job, type Provenance, type Request } from '@sandgate/shared';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION, REQUEST_TYPES, SandgateError, requestSchema, type Job, type Provenance, type Request } from '@sandgate/shared';
 import type { Agent } from '../../../../native-host/src/agent/agent.ts';
 import { createRouter } from '../../../../native-host/src/router.ts';
 
@@ -54,14 +57,23 @@ describe('router', () => {
   });
 
   it('has a handler for every request type', async () => {
-    const r = createRouter(fakeAgent().agent, { appVersion: '0.1.0' });
+    const home = mkdtempSync(join(tmpdir(), 'sandgate-router-'));
+    const r = createRouter(fakeAgent().agent, { appVersion: '0.1.0', home, usersMayRestore: async () => false });
     const samples: Record<string, object> = {
       hello: { minV: 1, capabilities: [], client: 'x' },
       'submit-download': { path: '/a', provenance: { source: 'browser' } },
       'submit-file': { path: '/a' },
       'get-status': {},
       'list-jobs': { limit: 1 },
+      'list-quarantine': { browser: 'chromium' },
+      'restore-quarantined': { id: 'a'.repeat(32) },
+      'release-held': { path: '/d/a.exe.sandgate-hold', sha256: 'a'.repeat(64) },
     };
-    for (const type of REQUEST_TYPES) await expect(r.handle(req({ type, payload: samples[type] }))).resolves.toBeDefined();
+    // Answered means a result or a coded refusal (no such item, no such file), never a missing handler.
+    for (const type of REQUEST_TYPES) {
+      const outcome = await r.handle(req({ type, payload: samples[type] })).then((v) => v !== undefined, (e: unknown) => e instanceof SandgateError);
+      expect(outcome, type).toBe(true);
+    }
+    rmSync(home, { recursive: true, force: true });
   });
 });

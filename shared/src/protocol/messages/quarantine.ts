@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { quarantineListItemSchema } from '../../cli-output.ts';
+import { sha256Schema } from '../../verdict.ts';
+
+/**
+ * `list-quarantine`: the quarantine items, newest first, optionally only those one browser family captured. The
+ * extension shows the person what was taken from *their* browser, never the whole machine's list of other sources.
+ * @since 1 (issue 4)
+ */
+export const listQuarantineRequestSchema = z.object({
+  type: z.literal('list-quarantine'),
+  payload: z
+    .object({
+      /** Provenance browser family (chromium, chrome, edge, brave, firefox); absent for every item. */
+      browser: z.string().max(32).optional(),
+      limit: z.number().int().min(1).max(200).default(50),
+    })
+    .default({ limit: 50 }),
+});
+
+export const browserQuarantineItemSchema = quarantineListItemSchema.extend({
+  /** Why it was quarantined, in the agent's words. */
+  reason: z.string().optional(),
+  browser: z.string().optional(),
+  /** The browser's download id, so the extension can tie the item to its own record. */
+  downloadId: z.number().int().nonnegative().optional(),
+});
+export type BrowserQuarantineItem = z.infer<typeof browserQuarantineItemSchema>;
+
+export const listQuarantineResultSchema = z.object({
+  items: z.array(browserQuarantineItemSchema),
+  /** `quarantine.usersMayRestore` from the policy: whether `restore-quarantined` restores or only asks an administrator. */
+  usersMayRestore: z.boolean(),
+});
+export type ListQuarantineResult = z.infer<typeof listQuarantineResultSchema>;
+
+/**
+ * `restore-quarantined`: the person asks for an item back. When the policy lets users restore, the agent restores it to
+ * its original place (never over an existing file, never through a link); otherwise it records a `restore-requested`
+ * event for the administrator and answers `requested`. @since 1 (issue 4)
+ */
+export const restoreQuarantinedRequestSchema = z.object({
+  type: z.literal('restore-quarantined'),
+  payload: z.object({ id: z.string().regex(/^[0-9a-f]{32}$/) }),
+});
+export const restoreQuarantinedResultSchema = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('restored'), path: z.string() }),
+  z.object({ outcome: z.literal('requested') }),
+]);
+export type RestoreQuarantinedResult = z.infer<typeof restoreQuarantinedResultSchema>;
+
+/** Suffix of a download held until its verdict (`capture.pendingVerdict` = `hold`). */
+export const HELD_SUFFIX = '.sandgate-hold';
+
+/**
+ * `release-held`: publish a held download under its final name, i.e. `path` without {@link HELD_SUFFIX}, or the next
+ * free `name (N).ext` when that name is taken. The agent re-hashes the held file and refuses (ORIGINAL_CHANGED) unless
+ * it still has the judged content. @since 1 (issue 7)
+ */
+export const releaseHeldRequestSchema = z.object({
+  type: z.literal('release-held'),
+  payload: z.object({
+    path: z.string().min(1).max(4096),
+    /** The content that was judged (or, released unjudged, that was accepted). */
+    sha256: sha256Schema,
+  }),
+});
+export const releaseHeldResultSchema = z.object({ path: z.string() });
+export type ReleaseHeldResult = z.infer<typeof releaseHeldResultSchema>;
