@@ -10,6 +10,8 @@ commands:
   uninstall [same options as install]    remove the native-host registration
   doctor                                 check the registration and that the agent answers
   policy check FILE | policy show        validate a policy; print the effective one
+  scan critical                          a Critical Areas Scan now
+  ioc scan FILE.ioc... [--scope critical|system|PATH]...   an IOC scan now
 
 common options:
   --json          machine-readable output on stdout
@@ -19,6 +21,6 @@ common options:
 environment:
   SANDGATE_HOME   root of all state (queue, quarantine, events, socket)
 
-exit status: 0 success and no threat, 1 a threat was found (submit), 2 an error.
+exit status: 0 success and no threat, 1 a threat was found (submit, scan, ioc scan), 2 an error.
 errors print "error[CODE]: message" on stderr, and with --json also {"error":{"code","message"}} on stdout.
 `;

@@ -14,10 +14,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   install: async () => (await import('./install-command.ts')).installCommand,
   uninstall: async () => (await import('./install-command.ts')).uninstallCommand,
   doctor: async () => (await import('./doctor-command.ts')).doctorCommand,
+  scan: async () => (await import('./scan-command.ts')).scanCommand,
+  ioc: async () => (await import('./ioc-command.ts')).iocCommand,
 };
 
 /** Options that take a value, so the command word is not mistaken for one. */
-const VALUE_OPTIONS = new Set(['--policy', '--to', '--out', '--browser', '--scope', '--profile-dir']);
+const VALUE_OPTIONS = new Set(['--cpu-budget', '--policy', '--to', '--out', '--browser', '--scope', '--profile-dir']);
 
 /** Runs one command line and returns the exit status; never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

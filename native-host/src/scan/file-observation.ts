@@ -1,0 +1,90 @@
+import { basename, extname } from 'node:path';
+import type { Stats } from 'node:fs';
+import type { FileObservation, HashName } from '../ioc/observation.ts';
+import { hashFile, type HashFileOptions, type Hashes } from './file-hasher.ts';
+
+/** Counters shared by every observation of one scan. */
+export interface ReadCounters {
+  hashed: number;
+  bytesRead: number;
+}
+
+/**
+ * Hashes already computed in this scan, by file identity (device, inode, size, mtime): an executable run by forty
+ * processes, or named by three autostart entries, is read once.
+ */
+export class HashCache {
+  private readonly byId = new Map<string, Promise<Hashes>>();
+
+  get(id: string): Promise<Hashes> | undefined {
+    return this.byId.get(id);
+  }
+
+  set(id: string, p: Promise<Hashes>): void {
+    this.byId.set(id, p);
+  }
+}
+
+export interface FileObservationInput {
+  /** The path reported (as found, never resolved). */
+  path: string;
+  stat: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtime' | 'mtimeMs'>;
+  area?: string;
+  /** Where the bytes are read from when not `path` (a process image through /proc/PID/exe). */
+  readPath?: string;
+  /** Hashes the plan named: read together with whatever `hashes()` asks for, so one read serves every term. */
+  planned?: ReadonlySet<HashName>;
+  hashOptions?: HashFileOptions;
+  cache?: HashCache;
+  counters: ReadCounters;
+}
+
+export function fileIdentity(stat: FileObservationInput['stat']): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+}
+
+export function fileFacts(path: string, stat: FileObservationInput['stat'], area?: string): Omit<FileObservation, 'hashes'> {
+  const fileName = basename(path);
+  return {
+    document: 'FileItem',
+    fullPath: path,
+    fileName,
+    fileExtension: extname(fileName).slice(1).toLowerCase(),
+    size: stat.size,
+    modified: stat.mtime,
+    ...(area === undefined ? {} : { area }),
+  };
+}
+
+export interface LazyFileObservation extends FileObservation {
+  /** The hashes computed so far, without reading anything. */
+  known(): Hashes;
+}
+
+/** A FileObservation whose hashes are read lazily, once, in one pass for every hash needed. */
+export function fileObservation(input: FileObservationInput): LazyFileObservation {
+  const id = fileIdentity(input.stat);
+  let own: Promise<Hashes> | undefined;
+  let known: Hashes = {};
+  const read = async (names: Set<HashName>, have: Hashes): Promise<Hashes> => {
+    const r = await hashFile(input.readPath ?? input.path, names, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions });
+    input.counters.hashed++;
+    input.counters.bytesRead += r.bytesRead;
+    known = { ...have, ...r.hashes };
+    return known;
+  };
+  return {
+    ...fileFacts(input.path, input.stat, input.area),
+    known: () => known,
+    async hashes(needed) {
+      const current = own ?? input.cache?.get(id);
+      const have = current ? await current : {};
+      known = have;
+      const missing = new Set<HashName>([...needed, ...(input.planned ?? [])].filter((n) => have[n] === undefined));
+      if (missing.size === 0) return have;
+      own = read(missing, have);
+      input.cache?.set(id, own);
+      return own;
+    },
+  };
+}
