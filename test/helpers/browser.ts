@@ -173,8 +173,12 @@ export function findExtensionVerdict(snapshot: unknown, downloadId: number): Ext
   return { level: level.data, ...(job.threat ? { threat: job.threat } : {}), ...(job.path ? { path: job.path } : {}) };
 }
 
-/** Where the e2e tier writes popup screenshots for the README. */
-export const SCREENSHOT_DIR = resolve(import.meta.dirname, '../../docs/screenshots');
+/**
+ * Where the e2e tier writes popup screenshots. The README's copies in docs/screenshots are refreshed only on request
+ * (`SANDGATE_SCREENSHOTS=docs npm run test:e2e`), so an ordinary test run leaves the working tree clean.
+ */
+export const SCREENSHOT_DIR =
+  process.env.SANDGATE_SCREENSHOTS === 'docs' ? resolve(import.meta.dirname, '../../docs/screenshots') : join(tmpdir(), 'sandgate-e2e-screenshots');
 
 /**
  * The popup opened as a tab (`chrome-extension://<id>/popup.html`) at a fixed size, as the toolbar shows it. An
