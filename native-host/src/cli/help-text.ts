@@ -5,10 +5,11 @@ commands:
   submit FILE... [--wait]                queue objects for the sandbox; --wait waits for verdicts and actions
   status                                 service, servers' health, queue, recent verdicts
   events [--follow]                      the event log
-  quarantine list | show ID | restore ID [--to PATH] | delete ID
+  quarantine list | show ID | restore ID [--to PATH] | delete ID | export ID --out FILE [--password P]
   install [--browser chrome|chromium|edge|brave|firefox|all] [--scope user|system] [--profile-dir DIR]
+          [--dry-run] [--os linux|macos|windows] [--home DIR] [--root DIR]
   uninstall [same options as install]    remove the native-host registration
-  doctor                                 check the registration and that the agent answers
+  doctor [--scope user|system]           check manifests, launcher, service, socket, policy, certificate, servers
   policy check FILE | policy show        validate a policy; print the effective one
   scan critical                          a Critical Areas Scan now
   ioc scan FILE.ioc... [--scope critical|system|PATH]...   an IOC scan now
