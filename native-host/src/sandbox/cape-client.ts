@@ -1,5 +1,3 @@
-import type https from 'node:https';
-import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import {
   SandgateError,
@@ -19,32 +17,19 @@ import {
   type Verdict,
   type VerdictLevel,
 } from '@sandgate/shared';
-import type { Clock } from '../clock.ts';
 import { capeFamilies, capeIndicators, capeVerdictLevel, graver } from './backend-verdict.ts';
-import { MAX_REPORT_BYTES, httpsCall, type HttpsAnswer } from './https-call.ts';
+import { MAX_REPORT_BYTES, type HttpsAnswer } from './https-call.ts';
+import { TokenApi, type TokenApiClientOptions } from './token-api.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
-export interface CapeClientOptions {
-  agent: https.Agent;
-  connectTimeoutMs: number;
-  /** How long to wait for the report once the object is known to CAPE. */
-  analysisTimeoutMs: number;
-  /** Inactivity limit for one request once connected. */
-  idleTimeoutMs?: number;
-  clock: Clock;
-  /** First pause between status polls; it grows by half each time up to `pollMaxMs`. */
-  pollFirstMs?: number;
-  pollMaxMs?: number;
-}
+export type CapeClientOptions = TokenApiClientOptions;
 
 // A CAPE analysis takes minutes, and CAPE's default API throttle is 5 requests a minute per user: polling gently
 // costs a few seconds of latency and keeps several jobs from being throttled.
 const POLL_FIRST_MS = 5_000;
 const POLL_MAX_MS = 30_000;
 const POLL_GROWTH = 1.5;
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-const MAX_DETAIL_CHARS = 300;
 
 type Phase = 'done' | 'failed' | 'running';
 
@@ -76,14 +61,12 @@ interface TaskVerdict {
 export class CapeClient implements SandboxClient {
   readonly url: string;
   readonly kind = 'cape';
-  private readonly base: URL;
-  private readonly token: string | undefined;
+  private readonly api: TokenApi;
   private readonly opts: CapeClientOptions;
 
   constructor(server: SandboxServer, opts: CapeClientOptions) {
     this.url = server.url;
-    this.base = new URL(server.url);
-    this.token = server.token;
+    this.api = new TokenApi(server, 'Token', 'CAPE', opts);
     this.opts = opts;
   }
 
@@ -105,7 +88,7 @@ export class CapeClient implements SandboxClient {
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const answer = await this.call({ method: 'GET', path: '/apiv2/cuckoo/status/' }, signal);
+    const answer = await this.api.call({ method: 'GET', path: '/apiv2/cuckoo/status/' }, signal);
     const status = this.expect(answer, capeStatusSchema);
     if (status.data.machines.total === 0) {
       throw new SandgateError('SERVER_ERROR', `${this.url}: CAPE has no analysis machines`, { params: { server: this.url } });
@@ -123,10 +106,10 @@ export class CapeClient implements SandboxClient {
    * (`error: true` with HTTP 200) means an upload, not a failure.
    */
   private async lookup(sha256: string, signal: AbortSignal): Promise<TaskRef[] | undefined> {
-    const answer = await this.call({ method: 'GET', path: `/apiv2/tasks/search/sha256/${sha256}/` }, signal);
-    const json = this.readJson(answer);
+    const answer = await this.api.call({ method: 'GET', path: `/apiv2/tasks/search/sha256/${sha256}/` }, signal);
+    const json = this.api.readJson(answer, (j) => this.detailOf(j));
     if (this.failureOf(json) !== undefined) return undefined;
-    const found = this.parse(json, capeTaskSearchSchema).data;
+    const found = this.api.parse(json, capeTaskSearchSchema).data;
     const own = found.filter((t) => t.sample?.sha256?.toLowerCase() === sha256);
     const pool = own.length > 0 ? own : found;
     if (pool.length === 0) return undefined;
@@ -147,7 +130,7 @@ export class CapeClient implements SandboxClient {
 
   private async upload(obj: QueuedObject, signal: AbortSignal): Promise<TaskRef[]> {
     const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, path: obj.path, size: obj.size } });
-    const answer = await this.call(
+    const answer = await this.api.call(
       {
         method: 'POST',
         path: '/apiv2/tasks/create/file/',
@@ -193,16 +176,16 @@ export class CapeClient implements SandboxClient {
   }
 
   private async status(id: number, signal: AbortSignal): Promise<string> {
-    const answer = await this.call({ method: 'GET', path: `/apiv2/tasks/status/${id}/` }, signal);
+    const answer = await this.api.call({ method: 'GET', path: `/apiv2/tasks/status/${id}/` }, signal);
     return this.expect(answer, capeTaskStatusSchema).data;
   }
 
   /** The task view carries malscore and detections when CAPE keeps reports in MongoDB/Elasticsearch; else the JSON report. */
   private async verdictOf(id: number, signal: AbortSignal): Promise<TaskVerdict> {
-    const view = this.expect(await this.call({ method: 'GET', path: `/apiv2/tasks/view/${id}/` }, signal), capeTaskViewSchema).data;
+    const view = this.expect(await this.api.call({ method: 'GET', path: `/apiv2/tasks/view/${id}/` }, signal), capeTaskViewSchema).data;
     if (typeof view.malscore === 'number') return this.taskVerdict(id, { malscore: view.malscore, detections: view.detections });
-    const report = this.expect(await this.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/`, maxResponseBytes: MAX_REPORT_BYTES }, signal), capeReportSchema);
-    if (report.info?.id !== undefined && report.info.id !== id) throw this.invalid(`answered with the report of task ${report.info.id} when asked for task ${id}`);
+    const report = this.expect(await this.api.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/`, maxResponseBytes: MAX_REPORT_BYTES }, signal), capeReportSchema);
+    if (report.info?.id !== undefined && report.info.id !== id) throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${id}`);
     return this.taskVerdict(id, report);
   }
 
@@ -230,87 +213,26 @@ export class CapeClient implements SandboxClient {
     };
   }
 
-  private call(
-    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable; maxResponseBytes?: number },
-    signal: AbortSignal,
-  ): Promise<HttpsAnswer> {
-    return httpsCall({
-      agent: this.opts.agent,
-      base: this.base,
-      method: req.method,
-      path: req.path,
-      headers: { ...(this.token ? { authorization: `Token ${this.token}` } : {}), ...req.headers },
-      ...(req.body ? { body: req.body } : {}),
-      connectTimeoutMs: this.opts.connectTimeoutMs,
-      idleTimeoutMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      ...(req.maxResponseBytes ? { maxResponseBytes: req.maxResponseBytes } : {}),
-      signal,
-    });
-  }
-
-  /** HTTP-level verdict on an answer: refused token, throttling and other error statuses throw; the JSON is returned. */
-  private readJson(answer: HttpsAnswer): unknown {
-    const json = parseJson(answer.body);
-    const s = answer.status;
-    if (s >= 200 && s < 300) {
-      if (json === undefined) throw this.invalid(`HTTP ${s} with an answer that is not JSON`);
-      return json;
-    }
-    const detail = this.detailOf(json);
-    const params = { server: this.url, status: s };
-    if (s === 401 || s === 403) {
-      const whose = this.token ? 'the API token' : 'a request without an API token (set `token` in the policy)';
-      throw new SandgateError('SERVER_AUTH_FAILED', `${this.url}: CAPE refused ${whose} (HTTP ${s}${detail ? `: ${detail}` : ''})`, { params });
-    }
-    if (s === 429) throw new SandgateError('SERVER_THROTTLED', `${this.url}: CAPE is throttling the agent (HTTP 429${detail ? `: ${detail}` : ''})`, { params });
-    throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${s}${detail ? ` (${detail})` : ''}`, { params });
-  }
-
   /** CAPE's own failure message when the answer says `error: true` (usually with HTTP 200). */
   private failureOf(json: unknown): string | undefined {
     const f = capeFailureSchema.safeParse(json);
     if (!f.success || !capeFlagIsFailure(f.data.error)) return undefined;
     const why = f.data.error === true ? f.data.error_value : f.data.error;
-    return this.safeText(typeof why === 'string' ? why : why === undefined ? 'no reason given' : JSON.stringify(why));
+    return this.api.safeText(typeof why === 'string' ? why : why === undefined ? 'no reason given' : JSON.stringify(why));
   }
 
   private expect<T extends z.ZodType>(answer: HttpsAnswer, schema: T): z.infer<T> {
-    const json = this.readJson(answer);
+    const json = this.api.readJson(answer, (j) => this.detailOf(j));
     const failure = this.failureOf(json);
     if (failure !== undefined) {
       throw new SandgateError('SERVER_ERROR', `${this.url}: CAPE answered with an error: ${failure}`, { params: { server: this.url, status: answer.status, serverMessage: failure } });
     }
-    return this.parse(json, schema);
-  }
-
-  private parse<T extends z.ZodType>(json: unknown, schema: T): z.infer<T> {
-    const r = schema.safeParse(json);
-    if (!r.success) throw this.invalid(`answer does not match the CAPE API (${r.error.issues[0]?.path.join('.') || 'answer'}: ${r.error.issues[0]?.message ?? 'invalid'})`);
-    return r.data;
+    return this.api.parse(json, schema);
   }
 
   private detailOf(json: unknown): string | undefined {
     const drf = capeDetailSchema.safeParse(json);
-    if (drf.success) return this.safeText(drf.data.detail);
+    if (drf.success) return this.api.safeText(drf.data.detail);
     return this.failureOf(json);
-  }
-
-  /** Server text goes into messages and logs: bounded, one line, and never carrying our token back out. */
-  private safeText(s: string): string {
-    let t = s.replace(/\s+/g, ' ').trim();
-    if (this.token) t = t.split(this.token).join('[token]');
-    return t.length > MAX_DETAIL_CHARS ? `${t.slice(0, MAX_DETAIL_CHARS)}…` : t;
-  }
-
-  private invalid(why: string): SandgateError {
-    return new SandgateError('SERVER_RESPONSE_INVALID', `${this.url}: ${why}`, { params: { server: this.url } });
-  }
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
   }
 }

@@ -1,5 +1,3 @@
-import type https from 'node:https';
-import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import {
   SandgateError,
@@ -14,31 +12,18 @@ import {
   type SandboxServer,
   type Verdict,
 } from '@sandgate/shared';
-import type { Clock } from '../clock.ts';
 import { cuckooFamilies, cuckooIndicators, cuckooVerdictLevel } from './backend-verdict.ts';
-import { MAX_REPORT_BYTES, httpsCall, type HttpsAnswer } from './https-call.ts';
+import { MAX_REPORT_BYTES, type HttpsAnswer } from './https-call.ts';
+import { TokenApi, type TokenApiClientOptions } from './token-api.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
-export interface CuckooClientOptions {
-  agent: https.Agent;
-  connectTimeoutMs: number;
-  /** How long to wait for the report once the object is known to Cuckoo. */
-  analysisTimeoutMs: number;
-  /** Inactivity limit for one request once connected. */
-  idleTimeoutMs?: number;
-  clock: Clock;
-  /** First pause between status polls; it grows by half each time up to `pollMaxMs`. */
-  pollFirstMs?: number;
-  pollMaxMs?: number;
-}
+export type CuckooClientOptions = TokenApiClientOptions;
 
 // Cuckoo analyses take minutes; there is no point asking more often than this.
 const POLL_FIRST_MS = 5_000;
 const POLL_MAX_MS = 30_000;
 const POLL_GROWTH = 1.5;
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-const MAX_DETAIL_CHARS = 300;
 /**
  * Cuckoo 2 can tell whether it knows a file (`files/view/sha256`) but has no way from a file to its tasks: the
  * agent reads the task list, a page at a time, only for a file Cuckoo knows, and gives up (uploads) after this many.
@@ -63,14 +48,12 @@ export function cuckooTaskPhase(status: string): Phase {
 export class CuckooClient implements SandboxClient {
   readonly url: string;
   readonly kind = 'cuckoo';
-  private readonly base: URL;
-  private readonly token: string | undefined;
+  private readonly api: TokenApi;
   private readonly opts: CuckooClientOptions;
 
   constructor(server: SandboxServer, opts: CuckooClientOptions) {
     this.url = server.url;
-    this.base = new URL(server.url);
-    this.token = server.token;
+    this.api = new TokenApi(server, 'Bearer', 'Cuckoo', opts);
     this.opts = opts;
   }
 
@@ -79,15 +62,15 @@ export class CuckooClient implements SandboxClient {
     const task = known ?? { id: await this.upload(obj, signal), status: 'pending' };
     const status = await this.waitForTask(task, signal);
     if (cuckooTaskPhase(status.status) === 'failed') {
-      const why = status.errors?.length ? `: ${this.safeText(status.errors.join('; '))}` : '';
+      const why = status.errors?.length ? `: ${this.api.safeText(status.errors.join('; '))}` : '';
       throw new SandgateError('ANALYSIS_FAILED', `${this.url}: the analysis failed (task ${task.id} ${status.status}${why})`, {
         params: { server: this.url, analysisId: String(task.id), status: status.status },
       });
     }
-    const report = this.expect(await this.call({ method: 'GET', path: `/tasks/report/${task.id}`, maxResponseBytes: MAX_REPORT_BYTES }, signal), cuckooReportSchema);
-    if (report.info.id !== undefined && report.info.id !== task.id) throw this.invalid(`answered with the report of task ${report.info.id} when asked for task ${task.id}`);
+    const report = this.expect(await this.api.call({ method: 'GET', path: `/tasks/report/${task.id}`, maxResponseBytes: MAX_REPORT_BYTES }, signal), cuckooReportSchema);
+    if (report.info.id !== undefined && report.info.id !== task.id) throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${task.id}`);
     const reported = report.target?.file?.sha256?.toLowerCase();
-    if (reported && reported !== obj.sha256) throw this.invalid(`answered about ${reported} when asked about ${obj.sha256}`);
+    if (reported && reported !== obj.sha256) throw this.api.invalid(`answered about ${reported} when asked about ${obj.sha256}`);
     const level = cuckooVerdictLevel(report.info.score);
     const threat = level === 'malicious' || level === 'suspicious' ? cuckooFamilies(report.signatures)[0] : undefined;
     return {
@@ -101,7 +84,7 @@ export class CuckooClient implements SandboxClient {
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const status = this.expect(await this.call({ method: 'GET', path: '/cuckoo/status' }, signal), cuckooStatusSchema);
+    const status = this.expect(await this.api.call({ method: 'GET', path: '/cuckoo/status' }, signal), cuckooStatusSchema);
     if (status.machines.total === 0) {
       throw new SandgateError('SERVER_ERROR', `${this.url}: Cuckoo has no analysis machines`, { params: { server: this.url } });
     }
@@ -113,14 +96,14 @@ export class CuckooClient implements SandboxClient {
 
   /** A reported or still running task of this file, newest first; undefined when Cuckoo does not know the file. */
   private async lookup(sha256: string, signal: AbortSignal): Promise<Pick<CuckooTask, 'id' | 'status'> | undefined> {
-    const answer = await this.call({ method: 'GET', path: `/files/view/sha256/${sha256}` }, signal);
+    const answer = await this.api.call({ method: 'GET', path: `/files/view/sha256/${sha256}` }, signal);
     if (answer.status === 404) return undefined;
     const sample = this.expect(answer, cuckooSampleViewSchema).sample;
-    if (sample.sha256.toLowerCase() !== sha256) throw this.invalid(`answered about ${sample.sha256} when asked about ${sha256}`);
+    if (sample.sha256.toLowerCase() !== sha256) throw this.api.invalid(`answered about ${sample.sha256} when asked about ${sha256}`);
     const mine: CuckooTask[] = [];
     for (let page = 0; page < CUCKOO_TASK_PAGES_MAX; page++) {
       const list = this.expect(
-        await this.call({ method: 'GET', path: `/tasks/list/${CUCKOO_TASK_PAGE}/${page * CUCKOO_TASK_PAGE}` }, signal),
+        await this.api.call({ method: 'GET', path: `/tasks/list/${CUCKOO_TASK_PAGE}/${page * CUCKOO_TASK_PAGE}` }, signal),
         cuckooTaskListSchema,
       ).tasks;
       mine.push(...list.filter((t) => t.sample_id === sample.id || t.sample?.sha256?.toLowerCase() === sha256));
@@ -133,7 +116,7 @@ export class CuckooClient implements SandboxClient {
 
   private async upload(obj: QueuedObject, signal: AbortSignal): Promise<number> {
     const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, path: obj.path, size: obj.size } });
-    const answer = await this.call(
+    const answer = await this.api.call(
       {
         method: 'POST',
         path: '/tasks/create/file',
@@ -165,7 +148,7 @@ export class CuckooClient implements SandboxClient {
       await clock.sleep(Math.max(0, Math.min(delay, deadline - clock.now().getTime())), signal);
       delay = Math.min(maxDelay, delay * POLL_GROWTH);
       try {
-        current = this.expect(await this.call({ method: 'GET', path: `/tasks/view/${task.id}` }, signal), cuckooTaskViewSchema).task;
+        current = this.expect(await this.api.call({ method: 'GET', path: `/tasks/view/${task.id}` }, signal), cuckooTaskViewSchema).task;
       } catch (err) {
         // A proxy in front of Cuckoo throttling us: the task is not lost, so wait longer instead of giving it up.
         if (err instanceof SandgateError && err.code === 'SERVER_THROTTLED') delay = maxDelay;
@@ -175,60 +158,11 @@ export class CuckooClient implements SandboxClient {
     return current;
   }
 
-  private call(
-    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable; maxResponseBytes?: number },
-    signal: AbortSignal,
-  ): Promise<HttpsAnswer> {
-    return httpsCall({
-      agent: this.opts.agent,
-      base: this.base,
-      method: req.method,
-      path: req.path,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...req.headers },
-      ...(req.body ? { body: req.body } : {}),
-      connectTimeoutMs: this.opts.connectTimeoutMs,
-      idleTimeoutMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      ...(req.maxResponseBytes ? { maxResponseBytes: req.maxResponseBytes } : {}),
-      signal,
-    });
-  }
-
   private expect<T extends z.ZodType>(answer: HttpsAnswer, schema: T): z.infer<T> {
-    const json = parseJson(answer.body);
-    const s = answer.status;
-    if (s < 200 || s >= 300) {
-      const e = cuckooErrorSchema.safeParse(json);
-      const detail = e.success ? this.safeText(e.data.message) : undefined;
-      const params = { server: this.url, status: s };
-      if (s === 401 || s === 403) {
-        const whose = this.token ? 'the API token' : 'a request without an API token (set `token` in the policy)';
-        throw new SandgateError('SERVER_AUTH_FAILED', `${this.url}: Cuckoo refused ${whose} (HTTP ${s}${detail ? `: ${detail}` : ''})`, { params });
-      }
-      if (s === 429) throw new SandgateError('SERVER_THROTTLED', `${this.url}: the server is throttling the agent (HTTP 429${detail ? `: ${detail}` : ''})`, { params });
-      throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${s}${detail ? ` (${detail})` : ''}`, { params });
-    }
-    if (json === undefined) throw this.invalid(`HTTP ${s} with an answer that is not JSON`);
-    const r = schema.safeParse(json);
-    if (!r.success) throw this.invalid(`answer does not match the Cuckoo API (${r.error.issues[0]?.path.join('.') || 'answer'}: ${r.error.issues[0]?.message ?? 'invalid'})`);
-    return r.data;
-  }
-
-  /** Server text goes into messages and logs: bounded, one line, and never carrying our token back out. */
-  private safeText(s: string): string {
-    let t = s.replace(/\s+/g, ' ').trim();
-    if (this.token) t = t.split(this.token).join('[token]');
-    return t.length > MAX_DETAIL_CHARS ? `${t.slice(0, MAX_DETAIL_CHARS)}…` : t;
-  }
-
-  private invalid(why: string): SandgateError {
-    return new SandgateError('SERVER_RESPONSE_INVALID', `${this.url}: ${why}`, { params: { server: this.url } });
-  }
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
+    const json = this.api.readJson(answer, (j) => {
+      const e = cuckooErrorSchema.safeParse(j);
+      return e.success ? this.api.safeText(e.data.message) : undefined;
+    });
+    return this.api.parse(json, schema);
   }
 }

@@ -15,6 +15,7 @@ import {
 } from '@sandgate/shared';
 import type { Clock } from '../clock.ts';
 import { httpsCall, type HttpsAnswer } from './https-call.ts';
+import { parseJsonBody } from './token-api.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
 export interface LabClientOptions {
@@ -135,7 +136,7 @@ export class LabClient implements SandboxClient {
 
   private expect<T extends z.ZodType>(answer: HttpsAnswer, ok: number | number[], schema: T): z.infer<T> {
     const okStatuses = Array.isArray(ok) ? ok : [ok];
-    const json = parseJson(answer.body);
+    const json = parseJsonBody(answer.body);
     if (!okStatuses.includes(answer.status)) {
       const err = labErrorSchema.safeParse(json);
       const detail = err.success ? `${err.data.error.code}: ${err.data.error.message}` : `HTTP ${answer.status}`;
@@ -150,13 +151,5 @@ export class LabClient implements SandboxClient {
 
   private invalid(why: string): SandgateError {
     return new SandgateError('SERVER_RESPONSE_INVALID', `${this.url}: ${why}`, { params: { server: this.url } });
-  }
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
   }
 }
