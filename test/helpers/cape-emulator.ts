@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Pem } from './pki.ts';
+import { closeServer, listenLoopback } from './loopback-server.ts';
 
 /**
  * A CAPEv2 REST API v2 emulator for client tests: real HTTPS on 127.0.0.1 (port 0), real multipart parsing, and
@@ -273,22 +273,14 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
     send(res, 404, { detail: 'Not found.' });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
   return {
     url: `https://127.0.0.1:${port}`,
     transcript,
     uploads,
     counters,
     tasks,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 

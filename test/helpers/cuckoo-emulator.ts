@@ -1,8 +1,8 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EICAR, TASK_LIFECYCLE, readUpload, send, sha256, type EmulatedTask, type EmulatedUpload, type EmulatorCounters } from './cape-emulator.ts';
 import type { Pem } from './pki.ts';
+import { closeServer, listenLoopback } from './loopback-server.ts';
 
 /**
  * A Cuckoo Sandbox 2.x API emulator (`cuckoo api`, cuckoosandbox/cuckoo `cuckoo/apps/api.py`) for client tests: real
@@ -199,21 +199,13 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
     res.end('<title>404 Not Found</title>');
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLoopback(server);
   return {
     url: `https://127.0.0.1:${port}`,
     transcript,
     uploads,
     counters,
     tasks,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }

@@ -2,8 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import { makeCa, makeLeaf, type Pem } from './pki.ts';
+import { closeServer, listenLoopback as listen } from './loopback-server.ts';
 
 /**
  * Servers that fail the way real sandbox servers and the networks in front of them fail, on 127.0.0.1, each counting
@@ -242,21 +242,4 @@ export function certificateFaults(ca: ReturnType<typeof makeCa>) {
     /** Names only 127.0.0.1 in its subjectAltName (its common name says `localhost`): wrong for a URL with `localhost`. */
     onlyIp: makeLeaf(ca, { hosts: ['127.0.0.1'], commonName: 'localhost' }),
   };
-}
-
-function listen(server: net.Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    (server as http.Server).closeAllConnections?.();
-    server.close(() => resolve());
-  });
 }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { LabAnalysis, LabVerdict } from '@sandgate/shared';
 import type { Pem } from './pki.ts';
+import { closeServer, listenLoopback as listen } from './loopback-server.ts';
 
 /**
  * A scripted Sandgate-protocol server for agent tests: real HTTPS on 127.0.0.1, verdicts from a hash table, an
@@ -171,21 +172,4 @@ export async function freePort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await closeServer(server);
   return port;
-}
-
-function listen(server: net.Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    (server as https.Server).closeAllConnections?.();
-    server.close(() => resolve());
-  });
 }

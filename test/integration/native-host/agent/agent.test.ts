@@ -406,6 +406,8 @@ describe('agent service', () => {
     for (const g of good) expect(await finished(agent, g.jobId)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
     expect(events()).toContainEqual(expect.objectContaining({ type: 'queue-entry-corrupt', code: 'QUEUE_ENTRY_CORRUPT' }));
     expect(existsSync(join(paths.queue, 'corrupt', `${bad.jobId}.job.json`))).toBe(true);
+    // A job reads as done once journalled; its object file goes a moment later in the same commit.
+    await until(() => (agent.status().queue.objects === 0 ? true : undefined));
     expect(agent.status().queue).toMatchObject({ objects: 0, bytes: 0 });
   });
 
