@@ -112,10 +112,12 @@ export class DownloadCapture {
 
   async #submit(downloadId: number): Promise<void> {
     if (this.#inFlight.has(downloadId) || !this.#opts.client.hasCapability('submit-download')) return;
-    const record = await this.#opts.store.get(downloadId);
-    if (!record || record.submitted) return;
+    // Claimed before the first await: the capture and the on-connect flush of the outbox can both reach here for the
+    // same download (a download completing as the port comes up), and both would send it.
     this.#inFlight.add(downloadId);
     try {
+      const record = await this.#opts.store.get(downloadId);
+      if (!record || record.submitted) return;
       const provenance = this.#privateProvenance.get(downloadId) ?? record.pendingProvenance ?? { source: 'browser' as const, downloadId };
       const result = await this.#opts.client.submitDownload({ path: record.path, provenance });
       await this.#opts.store.update((jobs) => {

@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { capturePolicySchema, pendingVerdictPolicySchema } from '@sandgate/shared';
 import { MESSAGE_KEYS } from '../../../extension/utils/i18n.ts';
+import { ADMIN_TEXT, managedStorageSchema, renderManagedSchema, toManagedSchema } from '../../../scripts/managed-schema.ts';
 import { loadMessages } from './helpers/translate.ts';
 
-const managedSchema: unknown = JSON.parse(readFileSync(new URL('../../../extension/public/managed-schema.json', import.meta.url), 'utf8'));
+const managedSchemaText = readFileSync(new URL('../../../extension/public/managed-schema.json', import.meta.url), 'utf8');
+const managedSchema: unknown = JSON.parse(managedSchemaText);
 
 const TYPES = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
-const KEYWORDS = new Set(['type', 'properties', 'items', 'additionalProperties', 'id', '$ref', 'title', 'description']);
+const KEYWORDS = new Set(['type', 'enum', 'properties', 'items', 'additionalProperties', 'id', '$ref', 'title', 'description']);
 
 /** Chromium's managed_schema rules (a draft-03 subset): an invalid schema makes the extension fail to load. */
 function chromeSchemaProblems(schema: unknown, where: string, top: boolean): string[] {
@@ -26,6 +28,12 @@ function chromeSchemaProblems(schema: unknown, where: string, top: boolean): str
   }
   if (s.has('items')) problems.push(...chromeSchemaProblems(s.get('items'), `${where}[]`, false));
   if (type === 'array' && !s.has('items')) problems.push(`${where}: array without items`);
+  const extra = s.get('additionalProperties');
+  if (extra !== undefined) problems.push(...chromeSchemaProblems(extra, `${where}.*`, false));
+  const values = s.get('enum');
+  if (values !== undefined && (!Array.isArray(values) || values.length === 0 || !values.every((v) => (type === 'integer' ? Number.isInteger(v) : typeof v === type)))) {
+    problems.push(`${where}: enum must list values of its own type`);
+  }
   return problems;
 }
 
@@ -44,6 +52,29 @@ describe('message file', () => {
 });
 
 describe('managed-storage schema', () => {
+  it('is exactly what scripts/managed-schema.ts generates from the shared policy schema (regenerate with `npx node scripts/managed-schema.ts`)', () => {
+    expect(managedSchemaText).toBe(renderManagedSchema());
+  });
+
+  it('gives administrators a title for every key, and lists the allowed words where the policy has a closed set', () => {
+    const titled: string[] = [];
+    const walk = (node: ReturnType<typeof managedStorageSchema>, path: string): void => {
+      for (const [k, v] of Object.entries(node.properties ?? {})) {
+        const p = path ? `${path}.${k}` : k;
+        expect(v.title, p).toBeTruthy();
+        titled.push(p);
+        walk(v, p);
+      }
+    };
+    const generated = managedStorageSchema();
+    walk(generated, '');
+    expect(titled.sort()).toEqual(Object.keys(ADMIN_TEXT).sort());
+    const pending = generated.properties?.['capture']?.properties?.['pendingVerdict']?.properties;
+    expect(pending?.['default']?.enum).toEqual(pendingVerdictPolicySchema.shape.default.unwrap().options);
+    expect(pending?.['onUnavailable']?.enum).toEqual(pendingVerdictPolicySchema.shape.onUnavailable.unwrap().options);
+    expect(pending?.['byExtension']?.additionalProperties?.enum).toEqual(['allow', 'hold']);
+  });
+
   it('is the subset of JSON Schema Chromium accepts', () => {
     expect(chromeSchemaProblems(managedSchema, 'schema', true)).toEqual([]);
   });
@@ -56,6 +87,20 @@ describe('managed-storage schema', () => {
     const pending = z.object({ properties: z.record(z.string(), z.unknown()) }).parse(capture['pendingVerdict']).properties;
     expect(Object.keys(pending).sort()).toEqual(Object.keys(pendingVerdictPolicySchema.shape).sort());
     expect(pending['byExtension']).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+  });
+
+  it('cannot drift silently: a new policy key without words for administrators, a stale title or a shape Chromium cannot express stops the generator', () => {
+    const capture = z.strictObject({ fileExtensions: z.array(z.string()).optional() });
+    const text = { capture: { title: 'Capture' }, 'capture.fileExtensions': { title: 'Extensions' } };
+    expect(toManagedSchema(z.strictObject({ capture }), text).properties?.['capture']?.properties?.['fileExtensions']).toEqual({
+      title: 'Extensions',
+      type: 'array',
+      items: { type: 'string' },
+    });
+    expect(() => toManagedSchema(z.strictObject({ capture: capture.extend({ blockAll: z.boolean().optional() }) }), text)).toThrow(/capture\.blockAll: no title/);
+    expect(() => toManagedSchema(z.strictObject({ capture: z.strictObject({}) }), text)).toThrow(/capture\.fileExtensions/);
+    const union = z.strictObject({ capture: capture.extend({ limit: z.union([z.string(), z.number()]).optional() }) });
+    expect(() => toManagedSchema(union, { ...text, 'capture.limit': { title: 'Limit' } })).toThrow(/capture\.limit/);
   });
 
   it('accepts every value of the shared pending-verdict policy (Chromium keeps only what the schema types allow)', () => {
