@@ -26,3 +26,4 @@ export * from './sandbox-apis/cuckoo-api.ts';
 export * from './deploy/doctor-report.ts';
 export * from './deploy/install-plan.ts';
 export * from './ioc/openioc.ts';
+export * from './console/index.ts';

@@ -13,6 +13,7 @@ commands:
   policy check FILE | policy show        validate a policy; print the effective one
   scan critical                          a Critical Areas Scan now
   ioc scan FILE.ioc... [--scope critical|system|PATH]...   an IOC scan now
+  enroll URL TOKEN [--ca-fingerprint SHA256]   join a console with a one-time token; mutual TLS from then on
 
 common options:
   --json          machine-readable output on stdout

@@ -16,10 +16,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('./doctor-command.ts')).doctorCommand,
   scan: async () => (await import('./scan-command.ts')).scanCommand,
   ioc: async () => (await import('./ioc-command.ts')).iocCommand,
+  enroll: async () => (await import('./enroll-command.ts')).enrollCommand,
 };
 
 /** Options that take a value, so the command word is not mistaken for one. */
-const VALUE_OPTIONS = new Set(['--cpu-budget', '--policy', '--to', '--out', '--password', '--browser', '--scope', '--profile-dir', '--home', '--os', '--root']);
+const VALUE_OPTIONS = new Set(['--cpu-budget', '--policy', '--to', '--out', '--password', '--browser', '--scope', '--profile-dir', '--home', '--os', '--root', '--ca-fingerprint']);
 
 /** Runs one command line and returns the exit status; never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -6,9 +6,13 @@ import { swappableAgent } from '../config/swappable-agent.ts';
 import { createAgent } from '../agent/agent.ts';
 import { EventLog } from '../events/event-log.ts';
 import { createRouter } from '../router.ts';
+import type { TaskService } from '../tasks/task-runner.ts';
 import { listenAgentSocket } from '../ipc/server.ts';
 import { serveConnection } from '../ipc/serve-connection.ts';
 import { createLogger } from '../log.ts';
+import { readCredentials } from '../console/console-files.ts';
+import { startConsoleClient } from '../console/console-client.ts';
+import { consoleTuningFromEnv } from '../console/client-tuning.ts';
 import { appVersion } from './app-version.ts';
 import { parseCommand } from './cli-context.ts';
 import { EXIT, usage, type CliIo } from './cli-io.ts';
@@ -21,6 +25,9 @@ listening on the agent socket of $SANDGATE_HOME. Logs go to stderr. Ctrl-C (SIGI
 The policy file is watched: a valid change is applied without a restart (event policy-reloaded, naming the keys that
 changed); an invalid one is refused and the last good policy stays in force (event policy-invalid, naming the key and
 the reason). A certificate file replaced in place is picked up with the next change to the policy file.
+
+Enrolled with a console (sandgate enroll), it also sends heartbeats and its event log to the console over mutual TLS
+and applies its group's policy by writing the policy file above.
 `;
 
 export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
@@ -36,11 +43,22 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   const policyFile = findPolicyFile({ home: ctx.home, env: io.env, ...(ctx.policyPath ? { explicit: ctx.policyPath } : {}) });
   const loaded = await loadPolicyFile(policyFile);
   const version = appVersion();
-  const open = (l: LoadedPolicy) => createAgent({ home: ctx.home, loaded: l, log: logger, appVersion: version });
+  // The scan tasks of whichever agent is in force: the swappable wrapper forwards the Agent calls, not this.
+  let tasks: TaskService | undefined;
+  const open = async (l: LoadedPolicy) => {
+    const a = await createAgent({ home: ctx.home, loaded: l, log: logger, appVersion: version });
+    tasks = a.tasks;
+    return a;
+  };
   const agent = swappableAgent(await open(loaded));
   let lastGood = loaded;
   // The policy in force (reloads included), not whatever file a default lookup would find.
-  const router = createRouter(agent, { appVersion: version, home: ctx.home, usersMayRestore: async () => lastGood.policy.quarantine.usersMayRestore });
+  const router = createRouter(agent, {
+    appVersion: version,
+    home: ctx.home,
+    usersMayRestore: async () => lastGood.policy.quarantine.usersMayRestore,
+    tasks: () => tasks,
+  });
   let server;
   try {
     server = await listenAgentSocket(ctx.home, (conn) =>
@@ -91,9 +109,24 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
     },
   });
 
+  // Enrolled with a console (sandgate enroll): heartbeats, events and the group policy over mutual TLS.
+  const credentials = readCredentials(ctx.home);
+  const consoleClient = credentials
+    ? startConsoleClient({
+        home: ctx.home,
+        credentials,
+        status: () => agent.status(),
+        eventLogFile: events.file,
+        policyFile,
+        log: logger,
+        ...consoleTuningFromEnv(io.env),
+      })
+    : undefined;
+
   logger.info('agent service listening', { socket: server.path, policy: policyFile });
   const signal = await stopRequested;
   logger.info('stopping', { signal });
+  await consoleClient?.close();
   watcher.close();
   await server.close();
   await agent.close();

@@ -77,6 +77,25 @@ export const ERROR_CODES = {
   IOC_UNSUPPORTED_VERSION: { retryable: false, message: 'The file is not OpenIOC 1.0 or 1.1 (unknown root element or namespace)' },
   IOC_FILE_TOO_LARGE: { retryable: false, message: 'The IOC file is larger than 10 MiB or nested deeper than the parser allows' },
   IOC_DUPLICATE_ID: { retryable: false, message: 'Two IOC files in one set have the same id' },
+
+  // scan tasks (issue 5)
+  TASK_NOT_FOUND: { retryable: false, message: 'No such scan task' },
+  TASK_STATE_CONFLICT: { retryable: false, message: 'The scan task cannot do that in its current state (e.g. pause a finished task)' },
+  // console and enrollment, issue 8 (appended)
+  CONSOLE_TOKEN_INVALID: { retryable: false, message: 'The enrollment token is unknown, already used or expired' },
+  CONSOLE_CLIENT_CERT_REQUIRED: { retryable: false, message: 'The console accepts agents only over mutual TLS with a certificate from its CA' },
+  AGENT_REVOKED: { retryable: false, message: 'The console revoked this agent; enroll again with a new token' },
+  CONSOLE_UNREACHABLE: { retryable: true, message: 'The console could not be reached' },
+  CONSOLE_CA_MISMATCH: { retryable: false, message: 'The console presented a CA certificate whose fingerprint is not the expected one' },
+  CONSOLE_NOT_ENROLLED: { retryable: false, message: 'This agent is not enrolled with a console (sandgate enroll URL TOKEN)' },
+  CONSOLE_RESPONSE_INVALID: { retryable: true, message: 'The console answered with something that is not its protocol' },
+  CONSOLE_LOGIN_FAILED: { retryable: false, message: 'Wrong console user name or password' },
+  CONSOLE_SESSION_REQUIRED: { retryable: false, message: 'Log in to the console first (no session, or it expired)' },
+  CONSOLE_FORBIDDEN: { retryable: false, message: 'The console user lacks the permission this needs' },
+  CONSOLE_CSRF_REJECTED: { retryable: false, message: "The request did not carry the session's CSRF token or came from another origin" },
+  CONSOLE_NOT_FOUND: { retryable: false, message: 'No such workstation, group, user or page in the console' },
+  CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
+  DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

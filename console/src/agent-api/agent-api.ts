@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  AGENT_API,
+  enrollRequestSchema,
+  eventBatchSchema,
+  heartbeatSchema,
+  pollQuerySchema,
+  SandgateError,
+  type EnrollResponse,
+  type PollResponse,
+} from '@sandgate/shared';
+import type { Db } from '../db/db.ts';
+import type { ConsoleCa } from '../pki/console-ca.ts';
+import { audit } from '../audit/audit-log.ts';
+import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
+import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeEvents } from '../agents/agents.ts';
+import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
+import type { ChangeNotifier } from './change-notifier.ts';
+import { normaliseSerial, peerIdentity } from './peer-identity.ts';
+
+export interface AgentApiOptions {
+  db: Db;
+  ca: ConsoleCa;
+  notifier: ChangeNotifier;
+}
+
+/** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
+export function agentApiHandler(o: AgentApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(o, req, res).catch((err: unknown) => sendError(res, err));
+  };
+}
+
+async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://console.invalid');
+  const route = `${req.method} ${url.pathname}`;
+  if (route === `GET ${AGENT_API.ca}`) {
+    res.writeHead(200, { 'content-type': 'application/x-pem-file' });
+    res.end(o.ca.certPem);
+    return;
+  }
+  if (route === `POST ${AGENT_API.enroll}`) return enroll(o, req, res);
+
+  // Everything below speaks only to an enrolled, unrevoked agent over mutual TLS.
+  const peer = peerIdentity(req);
+  const agent = await authenticateAgent(o.db, peer.agentId, peer.serial);
+  switch (route) {
+    case `POST ${AGENT_API.heartbeat}`: {
+      const hb = await readJson(req, heartbeatSchema);
+      if (hb.agentId !== agent.id) throw new SandgateError('MESSAGE_INVALID', 'the heartbeat names another agent than the client certificate');
+      await recordHeartbeat(o.db, hb);
+      return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
+    }
+    case `POST ${AGENT_API.events}`: {
+      const batch = await readJson(req, eventBatchSchema);
+      return sendJson(res, 200, await storeEvents(o.db, agent.id, batch.events));
+    }
+    case `GET ${AGENT_API.poll}`: {
+      const q = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!q.success) throw new SandgateError('MESSAGE_INVALID', `bad poll query: ${q.error.issues.map((i) => i.message).join('; ')}`);
+      return poll(o, agent, q.data, res);
+    }
+    default:
+      throw notFound();
+  }
+}
+
+async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req, enrollRequestSchema);
+  const agentId = randomUUID();
+  try {
+    const out = await o.db.transaction(async (tx) => {
+      const { groupId } = await consumeEnrollmentToken(tx, body.token, agentId);
+      const cert = o.ca.signAgentCsr(body.csr, agentId);
+      await insertAgent(tx, {
+        id: agentId,
+        hostname: body.host.hostname,
+        certSerial: normaliseSerial(cert.serial),
+        certSha256: cert.sha256,
+        certNotAfter: cert.notAfter,
+        groupId,
+        appVersion: body.appVersion,
+        host: body.host,
+      });
+      const group = groupId === null ? [] : await tx.query<{ name: string }>('SELECT name FROM groups WHERE id = $1', [groupId]);
+      return { cert, group: group[0]?.name };
+    });
+    await audit(o.db, { actor: `agent:${agentId}`, action: 'agent.enroll', target: body.host.hostname, outcome: 'ok', details: { group: out.group ?? null } });
+    const answer: EnrollResponse = { agentId, certificate: out.cert.pem, caCertificate: o.ca.certPem, ...(out.group ? { group: out.group } : {}) };
+    sendJson(res, 200, answer);
+  } catch (err) {
+    const code = err instanceof SandgateError ? err.code : 'INTERNAL';
+    await audit(o.db, { actor: 'anonymous', action: 'agent.enroll', target: body.host.hostname, outcome: 'refused', details: { code } }).catch(() => {});
+    throw err;
+  }
+}
+
+async function poll(
+  o: AgentApiOptions,
+  agent: { id: string; groupId: number | null },
+  q: { policyRevision: number; waitMs: number },
+  res: ServerResponse,
+): Promise<void> {
+  const gone = new AbortController();
+  // The agent hung up (or was stopped): stop waiting for it.
+  res.once('close', () => gone.abort());
+  const deadline = Date.now() + q.waitMs;
+  for (;;) {
+    const current = await policyForAgent(o.db, agent.id);
+    const answer: PollResponse = { tasks: [] };
+    if (current.revision !== q.policyRevision) answer.policy = current;
+    const left = deadline - Date.now();
+    if (answer.policy || left <= 0 || gone.signal.aborted) {
+      if (!gone.signal.aborted) sendJson(res, 200, answer);
+      return;
+    }
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(), left);
+    await o.notifier.wait(agent.id, agent.groupId, AbortSignal.any([timer.signal, gone.signal]));
+    clearTimeout(t);
+    // Membership may have changed while we waited: re-read it for the next wait.
+    const fresh = await o.db.query<{ group_id: number | null }>('SELECT group_id FROM agents WHERE id = $1', [agent.id]);
+    agent = { id: agent.id, groupId: fresh[0]?.group_id ?? null };
+  }
+}

@@ -1,0 +1,122 @@
+import { SandgateError, type Heartbeat, type ShippedEvent } from '@sandgate/shared';
+import type { Queryable } from '../db/db.ts';
+
+export interface AgentRow {
+  id: string;
+  hostname: string;
+  group_id: number | null;
+  group_name: string | null;
+  enrolled_at: string;
+  revoked_at: string | null;
+  last_seen_at: string | null;
+  heartbeat_ms: number | null;
+  app_version: string | null;
+  host: Record<string, unknown> | null;
+  status: Record<string, unknown> | null;
+  online: boolean;
+}
+
+/** A workstation is online while its last heartbeat is younger than three of its own intervals. */
+const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
+  AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
+
+export async function listAgents(db: Queryable): Promise<AgentRow[]> {
+  return db.query<AgentRow>(
+    `SELECT a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
+            a.app_version, a.host, a.status, ${ONLINE} AS online
+       FROM agents a LEFT JOIN groups g ON g.id = a.group_id ORDER BY a.hostname, a.id`,
+  );
+}
+
+export async function insertAgent(
+  tx: Queryable,
+  a: { id: string; hostname: string; certSerial: string; certSha256: string; certNotAfter: Date; groupId: number | null; appVersion: string; host: unknown },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [a.id, a.hostname, a.certSerial, a.certSha256, a.certNotAfter.toISOString(), a.groupId, a.appVersion, JSON.stringify(a.host)],
+  );
+}
+
+/**
+ * Who is calling, from the verified client certificate: the agent must exist, its certificate must be the one we
+ * issued (serial), and it must not be revoked. Runs on every agent request, so a revocation takes effect at once.
+ */
+export async function authenticateAgent(db: Queryable, agentId: string, certSerial: string): Promise<{ id: string; groupId: number | null }> {
+  const rows = await db.query<{ id: string; group_id: number | null; revoked_at: string | null; cert_serial: string }>(
+    'SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = $1',
+    [agentId],
+  );
+  const r = rows[0];
+  if (!r || r.cert_serial !== certSerial.toLowerCase()) {
+    throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate does not belong to an enrolled agent');
+  }
+  if (r.revoked_at) throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${agentId} at ${r.revoked_at}; enroll again with a new token`);
+  return { id: r.id, groupId: r.group_id };
+}
+
+export async function revokeAgent(db: Queryable, agentId: string): Promise<void> {
+  const rows = await db.query('UPDATE agents SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id', [agentId]);
+  if (!rows.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation with id ${agentId}`);
+}
+
+export async function recordHeartbeat(db: Queryable, hb: Heartbeat): Promise<void> {
+  const status = { queue: hb.queue, servers: hb.servers, policyRevision: hb.policyRevision, eventBacklog: hb.eventBacklog, startedAt: hb.startedAt };
+  await db.query(
+    `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6 WHERE id = $1`,
+    [hb.agentId, hb.heartbeatMs, hb.appVersion, JSON.stringify(hb.host), hb.host.hostname, JSON.stringify(status)],
+  );
+}
+
+/** Stores each (agent, seq) once: a batch re-sent after a lost answer adds nothing. */
+export async function storeEvents(db: Queryable, agentId: string, events: ShippedEvent[]): Promise<{ accepted: number; duplicates: number; storedThrough: number }> {
+  let accepted = 0;
+  for (const e of events) {
+    const rows = await db.query(
+      `INSERT INTO agent_events (agent_id, seq, at, type, event) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (agent_id, seq) DO NOTHING RETURNING seq`,
+      [agentId, e.seq, e.event.time, e.event.type, JSON.stringify(e.event)],
+    );
+    accepted += rows.length;
+  }
+  await db.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [agentId]);
+  const storedThrough = Math.max(...events.map((e) => e.seq));
+  return { accepted, duplicates: events.length - accepted, storedThrough };
+}
+
+export interface EventRow {
+  agent_id: string;
+  hostname: string;
+  seq: number;
+  at: string;
+  type: string;
+  event: Record<string, unknown>;
+}
+
+export async function recentEvents(db: Queryable, opts: { agentId?: string; limit?: number } = {}): Promise<EventRow[]> {
+  const limit = Math.min(opts.limit ?? 100, 1000);
+  if (opts.agentId) {
+    return db.query<EventRow>(
+      `SELECT e.agent_id, a.hostname, e.seq, e.at, e.type, e.event FROM agent_events e JOIN agents a ON a.id = e.agent_id
+        WHERE e.agent_id = $1 ORDER BY e.seq DESC LIMIT $2`,
+      [opts.agentId, limit],
+    );
+  }
+  return db.query<EventRow>(
+    `SELECT e.agent_id, a.hostname, e.seq, e.at, e.type, e.event FROM agent_events e JOIN agents a ON a.id = e.agent_id
+      ORDER BY e.received_at DESC, e.seq DESC LIMIT $1`,
+    [limit],
+  );
+}
+
+/** The policy document and revision for an agent's group (revision 0 and null: no group or no policy). */
+export async function policyForAgent(db: Queryable, agentId: string): Promise<{ revision: number; group: string | null; policy: Record<string, unknown> | null }> {
+  const rows = await db.query<{ name: string | null; policy: Record<string, unknown> | null; policy_revision: number | null }>(
+    'SELECT g.name, g.policy, g.policy_revision FROM agents a LEFT JOIN groups g ON g.id = a.group_id WHERE a.id = $1',
+    [agentId],
+  );
+  const r = rows[0];
+  if (!r || r.name === null) return { revision: 0, group: null, policy: null };
+  return { revision: r.policy_revision ?? 0, group: r.name, policy: r.policy };
+}

@@ -1,0 +1,181 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SandgateError, toWireError } from '@sandgate/shared';
+import { consoleDataDir } from '../server/data-dir.ts';
+import { sendControlOp } from '../control/control-socket.ts';
+import { openConsoleDb } from '../db/open-db.ts';
+import { runOp } from '../ops/console-ops.ts';
+import { certificateFingerprint } from '../pki/fingerprint.ts';
+import { ROLE_NAMES } from '../users/permissions.ts';
+
+export interface ConsoleIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  /** The whole of stdin (for --password-stdin). */
+  readStdin(): Promise<string>;
+  /** Resolves on SIGINT/SIGTERM. */
+  interrupted(): Promise<string>;
+}
+
+export const CONSOLE_HELP = `usage: sandgate-console COMMAND [options]
+
+commands:
+  serve [--port N] [--admin-port N] [--host H] [--name DNS|IP]...
+                                     run the console: agents' API (mutual TLS) on --port (default 8444),
+                                     the web console on --admin-port (default 8445)
+  user add NAME --role ROLE [--password-stdin]
+                                     add a console user; roles: ${ROLE_NAMES.join(', ')}.
+                                     Without --password-stdin a random password is made and printed once
+  token create [--group G] [--ttl-hours H]
+                                     print a one-time enrollment token (default: valid 24 hours), and the
+                                     sandgate enroll command line that uses it; G is created when missing
+  agent revoke ID                    refuse a workstation from now on
+
+common options:
+  --data DIR           the console's folder: CA, embedded database, control socket
+                       (default $SANDGATE_CONSOLE_DATA or ~/.local/state/sandgate-console)
+  --database-url URL   a PostgreSQL server instead of the embedded database (default $DATABASE_URL)
+  --json               machine-readable output
+  -h, --help
+
+exit status: 0 success, 2 an error ("error[CODE]: message" on stderr).
+`;
+
+const OPTIONS = {
+  data: { type: 'string' },
+  'database-url': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  'admin-port': { type: 'string' },
+  host: { type: 'string' },
+  name: { type: 'string', multiple: true },
+  role: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  group: { type: 'string' },
+  'ttl-hours': { type: 'string' },
+} as const;
+
+function portOf(v: string | undefined, fallback: number, what: string): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new SandgateError('USAGE', `${what} must be a port number 0–65535`);
+  return n;
+}
+
+/** Runs one command line; returns the exit status and never throws. */
+export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new SandgateError('USAGE', (err as Error).message);
+    }
+    const v = parsed.values;
+    const [cmd, sub, ...rest] = parsed.positionals;
+    if (v.help || !cmd) {
+      io.out(CONSOLE_HELP);
+      return cmd || v.help ? 0 : 2;
+    }
+    const dataDir = consoleDataDir(v.data, io.env);
+    const databaseUrl = v['database-url'] ?? (io.env.DATABASE_URL || undefined);
+    const actor = `cli:${safeUser()}`;
+    const print = (obj: Record<string, unknown>, text: string) => io.out(json ? JSON.stringify(obj) + '\n' : text);
+
+    /** Through a running serve when there is one (PGlite allows one process), else straight on the database. */
+    const op = async (name: string, args: Record<string, unknown>) => {
+      const viaServe = await sendControlOp(dataDir, name, actor, args);
+      if (viaServe) return viaServe;
+      const db = await openConsoleDb({ databaseUrl, dataDir });
+      try {
+        return await runOp({ db, actor }, name, args);
+      } finally {
+        await db.close();
+      }
+    };
+
+    switch (cmd) {
+      case 'serve': {
+        if (sub) throw new SandgateError('USAGE', `unexpected arguments: ${[sub, ...rest].join(' ')}`);
+        const { startConsole } = await import('../server/start-console.ts');
+        const stop = io.interrupted();
+        const c = await startConsole({
+          dataDir,
+          databaseUrl,
+          port: portOf(v.port, 8444, '--port'),
+          adminPort: portOf(v['admin-port'], 8445, '--admin-port'),
+          ...(v.host ? { host: v.host } : {}),
+          ...(v.name ? { serverNames: v.name } : {}),
+        });
+        const database = databaseUrl ? `PostgreSQL server (${redactUrl(databaseUrl)})` : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
+        print(
+          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid },
+          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n`,
+        );
+        const signal = await stop;
+        io.err(`stopping (${signal})\n`);
+        await c.close();
+        return 0;
+      }
+      case 'user': {
+        if (sub !== 'add' || rest.length !== 1) throw new SandgateError('USAGE', 'usage: sandgate-console user add NAME --role ROLE [--password-stdin]');
+        if (!v.role) throw new SandgateError('USAGE', `--role is required (one of ${ROLE_NAMES.join(', ')})`);
+        const password = v['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : undefined;
+        const out = await op('user-add', { name: rest[0], role: v.role, ...(password !== undefined ? { password } : {}) });
+        print(out, `added ${String(out.name)} (${String(out.role)})${out.password ? `\npassword (shown once): ${String(out.password)}` : ''}\n`);
+        return 0;
+      }
+      case 'token': {
+        if (sub !== 'create' || rest.length) throw new SandgateError('USAGE', 'usage: sandgate-console token create [--group G] [--ttl-hours H]');
+        const ttl = v['ttl-hours'] === undefined ? undefined : Number(v['ttl-hours']);
+        if (ttl !== undefined && !(ttl > 0 && ttl <= 24 * 30)) throw new SandgateError('USAGE', '--ttl-hours must be a number of hours up to 720');
+        const out = await op('token-create', { ...(v.group ? { group: v.group } : {}), ...(ttl ? { ttlHours: ttl } : {}) });
+        const caFile = join(dataDir, 'ca', 'ca-cert.pem');
+        const fingerprint = existsSync(caFile) ? certificateFingerprint(readFileSync(caFile, 'utf8')) : undefined;
+        const enroll = `sandgate enroll https://CONSOLE:PORT ${String(out.token)}${fingerprint ? ` --ca-fingerprint ${fingerprint}` : ''}`;
+        print(
+          { ...out, caFingerprint: fingerprint ?? null },
+          `token (works once, until ${String(out.expiresAt)}${out.group ? `, group ${String(out.group)}` : ''}):\n  ${String(out.token)}\non the workstation:\n  ${enroll}\n`,
+        );
+        return 0;
+      }
+      case 'agent': {
+        if (sub !== 'revoke' || rest.length !== 1) throw new SandgateError('USAGE', 'usage: sandgate-console agent revoke ID');
+        const out = await op('agent-revoke', { agentId: rest[0] });
+        print(out, `revoked ${String(out.agentId)}\n`);
+        return 0;
+      }
+      default:
+        throw new SandgateError('USAGE', `unknown command "${cmd}" (sandgate-console --help lists them)`);
+    }
+  } catch (err) {
+    const wire = toWireError(err);
+    io.err(`error[${wire.code}]: ${wire.message}\n`);
+    if (json) io.out(JSON.stringify({ error: { code: wire.code, message: wire.message } }) + '\n');
+    return 2;
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}
+
+/** The password never reaches the terminal or a log. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

@@ -1,0 +1,63 @@
+import { policySchema, SandgateError } from '@sandgate/shared';
+import type { Queryable } from '../db/db.ts';
+
+export interface GroupRow {
+  id: number;
+  name: string;
+  policy: Record<string, unknown> | null;
+  policy_revision: number;
+  updated_at: string;
+  members: number;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+export async function listGroups(db: Queryable): Promise<GroupRow[]> {
+  return db.query<GroupRow>(
+    `SELECT g.id, g.name, g.policy, g.policy_revision, g.updated_at,
+            (SELECT count(*)::int FROM agents a WHERE a.group_id = g.id AND a.revoked_at IS NULL) AS members
+       FROM groups g ORDER BY g.name`,
+  );
+}
+
+export async function findGroupByName(db: Queryable, name: string): Promise<GroupRow | undefined> {
+  return (await listGroups(db)).find((g) => g.name === name);
+}
+
+export async function createGroup(db: Queryable, name: string): Promise<{ id: number; name: string }> {
+  if (!NAME.test(name)) throw new SandgateError('USAGE', `group names are 1–64 letters, digits, spaces and . _ -, starting with a letter or digit`);
+  const rows = await db.query<{ id: number; name: string }>('INSERT INTO groups (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id, name', [name]);
+  if (!rows[0]) throw new SandgateError('CONSOLE_CONFLICT', `a group named ${name} already exists`);
+  return rows[0];
+}
+
+/**
+ * Replaces a group's policy after validating it with the agents' own schema; the revision becomes the next of a sequence shared
+ * by all groups, which is what wakes the members' polls. The stored document is the one the admin wrote (defaults are filled in on the agent).
+ */
+export async function setGroupPolicy(db: Queryable, groupId: number, policy: unknown): Promise<{ revision: number }> {
+  if (policy !== null) {
+    const r = policySchema.safeParse(policy);
+    if (!r.success) {
+      const issues = r.error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
+      throw new SandgateError('POLICY_INVALID', `the policy is not valid: ${issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ')}`, {
+        params: { issues },
+      });
+    }
+  }
+  const rows = await db.query<{ policy_revision: number }>(
+    "UPDATE groups SET policy = $2, policy_revision = nextval('policy_revision_seq'), updated_at = now() WHERE id = $1 RETURNING policy_revision",
+    [groupId, policy === null ? null : JSON.stringify(policy)],
+  );
+  if (!rows[0]) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
+  return { revision: rows[0].policy_revision };
+}
+
+export async function assignAgent(db: Queryable, agentId: string, groupId: number | null): Promise<void> {
+  if (groupId !== null) {
+    const g = await db.query('SELECT 1 FROM groups WHERE id = $1', [groupId]);
+    if (!g.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
+  }
+  const rows = await db.query('UPDATE agents SET group_id = $2 WHERE id = $1 RETURNING id', [agentId, groupId]);
+  if (!rows.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation with id ${agentId}`);
+}

@@ -1,0 +1,90 @@
+import { createServer, type Server } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Db } from '../db/db.ts';
+import { openConsoleDb } from '../db/open-db.ts';
+import { loadOrCreateCa, type ConsoleCa } from '../pki/console-ca.ts';
+import { agentApiHandler } from '../agent-api/agent-api.ts';
+import { ChangeNotifier } from '../agent-api/change-notifier.ts';
+import { adminApiHandler } from '../web/admin-api.ts';
+import { listenControlSocket } from '../control/control-socket.ts';
+import { ensurePrivateDir, lockDataDir } from './data-dir.ts';
+
+export interface ConsoleOptions {
+  dataDir: string;
+  /** A PostgreSQL server; without it the state lives in `<dataDir>/pgdata` (PGlite). */
+  databaseUrl?: string | undefined;
+  host?: string;
+  /** Agents' port (mutual TLS); 0 picks a free one. */
+  port: number;
+  /** Web console port; 0 picks a free one. */
+  adminPort: number;
+  /** Extra names and addresses for the server certificate (what agents will type in the URL). */
+  serverNames?: string[];
+}
+
+export interface RunningConsole {
+  agentUrl: string;
+  adminUrl: string;
+  ca: ConsoleCa;
+  db: Db;
+  notifier: ChangeNotifier;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function urlFor(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `https://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+/** Opens the database, the CA, and the two HTTPS listeners plus the control socket. */
+export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
+  ensurePrivateDir(o.dataDir);
+  const unlock = lockDataDir(o.dataDir);
+  const host = o.host ?? '0.0.0.0';
+  const closers: Array<() => Promise<void> | void> = [unlock];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    const db = await openConsoleDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
+    closers.push(() => db.close());
+    const ca = loadOrCreateCa(o.dataDir, [...(o.serverNames ?? []), ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
+    const notifier = new ChangeNotifier();
+    const tls = { cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const };
+    // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
+    // because enrollment happens before the agent has one. Every other agent route refuses without it.
+    const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier }));
+    const adminServer = createServer(tls, adminApiHandler({ db, notifier }));
+    for (const s of [agentServer, adminServer]) {
+      // Long-polls last up to a minute; Node's default request timeout would cut them.
+      s.requestTimeout = 120_000;
+      s.headersTimeout = 30_000;
+    }
+    const agentPort = await listen(agentServer, o.port, host);
+    closers.push(() => closeServer(agentServer));
+    const adminPort = await listen(adminServer, o.adminPort, host);
+    closers.push(() => closeServer(adminServer));
+    const control = await listenControlSocket(o.dataDir, { db, onAgentChanged: (id) => notifier.wakeAgent(id) });
+    closers.push(() => closeServer(control));
+    return { agentUrl: urlFor(host, agentPort), adminUrl: urlFor(host, adminPort), ca, db, notifier, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function closeServer(s: Server | HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    s.close(() => resolve());
+    // Waiting polls would hold close() for up to a minute.
+    s.closeAllConnections();
+  });
+}

@@ -1,0 +1,191 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { SandgateError } from '@sandgate/shared';
+import type { Db } from '../db/db.ts';
+import { audit, readAudit } from '../audit/audit-log.ts';
+import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
+import { listAgents, recentEvents } from '../agents/agents.ts';
+import { notFound, readJson, segments, sendError, sendJson } from '../http/http-util.ts';
+import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
+import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
+import { checkLogin } from '../users/users.ts';
+import { performOp } from '../ops/console-ops.ts';
+import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
+import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
+
+export interface AdminApiOptions {
+  db: Db;
+  notifier: ChangeNotifier;
+}
+
+export const CSRF_HEADER = 'x-sandgate-csrf';
+
+const loginSchema = z.object({ name: z.string().max(64), password: z.string().max(1024) });
+const groupSchema = z.object({ name: z.string() });
+const policyBodySchema = z.object({ policy: z.unknown() });
+const assignSchema = z.object({ groupId: z.number().int().nullable() });
+const userSchema = z.object({ name: z.string(), role: z.string(), password: z.string() });
+const tokenSchema = z.object({ group: z.string().optional(), ttlHours: z.number().positive().max(24 * 30).optional() });
+
+/** Headers every answer carries: no framing, no inline script, nothing cached. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000',
+};
+
+/** The web console: one page, one script, and a JSON API behind a session cookie. */
+export function adminApiHandler(o: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    handle(o, req, res).catch((err: unknown) => sendError(res, err));
+  };
+}
+
+function cookieValue(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+/**
+ * CSRF defence in depth: the session cookie is SameSite=Strict; a mutating call must also carry the session's CSRF
+ * token in a header (which a cross-site form cannot set) and, when the browser sends an Origin, come from this origin.
+ */
+function checkOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin && origin !== `https://${req.headers.host}`) {
+    throw new SandgateError('CONSOLE_CSRF_REJECTED', `requests from ${origin} are not accepted`);
+  }
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    throw new SandgateError('CONSOLE_CSRF_REJECTED', 'mutating requests must be application/json');
+  }
+}
+
+async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'https://console.invalid');
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    return void res.end(CONSOLE_HTML);
+  }
+  if (method === 'GET' && url.pathname === '/console.js') {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+    return void res.end(CONSOLE_JS);
+  }
+  if (!url.pathname.startsWith('/api/')) throw notFound();
+  const path = segments(url.pathname, '/api/');
+  const mutating = method !== 'GET' && method !== 'HEAD';
+  if (mutating) checkOrigin(req);
+
+  if (method === 'POST' && path.join('/') === 'login') {
+    const body = await readJson(req, loginSchema);
+    const user = await checkLogin(o.db, body.name, body.password);
+    if (!user) {
+      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused' });
+      throw new SandgateError('CONSOLE_LOGIN_FAILED');
+    }
+    const s = await createSession(o.db, user);
+    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok' });
+    return sendJson(
+      res,
+      200,
+      { user: { name: user.name, role: user.role, permissions: permissionsOf(user.role) }, csrfToken: s.csrfToken },
+      { 'set-cookie': `${SESSION_COOKIE}=${s.cookieValue}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}` },
+    );
+  }
+
+  const raw = cookieValue(req, SESSION_COOKIE);
+  const session = await findSession(o.db, raw);
+  if (!session) throw new SandgateError('CONSOLE_SESSION_REQUIRED');
+  if (mutating && req.headers[CSRF_HEADER] !== session.csrfToken) {
+    await audit(o.db, { actor: `user:${session.user.name}`, action: `${method} /api/${path.join('/')}`, outcome: 'refused', details: { code: 'CONSOLE_CSRF_REJECTED' } });
+    throw new SandgateError('CONSOLE_CSRF_REJECTED');
+  }
+  const actor = `user:${session.user.name}`;
+
+  /** Permission check, the change, and an audit row either way (refusals included). */
+  const mutate = async (permission: Permission, action: string, target: string, fn: () => Promise<unknown>): Promise<void> => {
+    if (!can(session.user.role, permission)) {
+      await audit(o.db, { actor, action, target, outcome: 'refused', details: { code: 'CONSOLE_FORBIDDEN', permission } });
+      requirePermission(session.user, permission);
+    }
+    let out: unknown;
+    try {
+      out = await fn();
+    } catch (err) {
+      const code = err instanceof SandgateError ? err.code : 'INTERNAL';
+      await audit(o.db, { actor, action, target, outcome: 'failed', details: { code } });
+      throw err;
+    }
+    await audit(o.db, { actor, action, target, outcome: 'ok' });
+    sendJson(res, 200, out ?? { ok: true });
+  };
+  const view = (s: Session) => requirePermission(s.user, 'view');
+
+  const [a, b, c] = path;
+  switch (`${method} ${a ?? ''}${b !== undefined ? '/:' : ''}${c !== undefined ? `/${c}` : ''}`) {
+    case 'GET session':
+      return sendJson(res, 200, { user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) }, csrfToken: session.csrfToken, allPermissions: PERMISSIONS });
+    case 'POST logout':
+      if (raw) await deleteSession(o.db, raw);
+      await audit(o.db, { actor, action: 'session.logout', outcome: 'ok' });
+      return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
+    case 'GET agents':
+      view(session);
+      return sendJson(res, 200, { agents: await listAgents(o.db) });
+    case 'GET agents/:/events':
+      view(session);
+      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: b!, limit: Number(url.searchParams.get('limit') ?? 100) }) });
+    case 'GET events':
+      view(session);
+      return sendJson(res, 200, { events: await recentEvents(o.db, { limit: Number(url.searchParams.get('limit') ?? 100) }) });
+    case 'POST agents/:/group': {
+      const body = await readJson(req, assignSchema);
+      return mutate('manage-policy', 'agent.assign-group', b!, async () => {
+        await assignAgent(o.db, b!, body.groupId);
+        o.notifier.wakeAgent(b!);
+      });
+    }
+    case 'POST agents/:/revoke':
+      return mutate('manage-policy', 'agent.revoke', b!, async () => {
+        await performOp({ db: o.db, actor, onAgentChanged: (id) => o.notifier.wakeAgent(id) }, 'agent-revoke', { agentId: b! });
+      });
+    case 'GET groups':
+      view(session);
+      return sendJson(res, 200, { groups: await listGroups(o.db) });
+    case 'POST groups': {
+      const body = await readJson(req, groupSchema);
+      return mutate('manage-policy', 'group.create', body.name, () => createGroup(o.db, body.name));
+    }
+    case 'PUT groups/:/policy': {
+      const body = await readJson(req, policyBodySchema);
+      const id = Number(b);
+      return mutate('manage-policy', 'group.set-policy', b!, async () => {
+        const out = await setGroupPolicy(o.db, id, body.policy ?? null);
+        o.notifier.wakeGroup(id);
+        return out;
+      });
+    }
+    case 'GET audit':
+      view(session);
+      return sendJson(res, 200, { entries: await readAudit(o.db, Number(url.searchParams.get('limit') ?? 200)) });
+    case 'POST users': {
+      const body = await readJson(req, userSchema);
+      return mutate('manage-users', 'user.add', body.name, async () => {
+        const u = await performOp({ db: o.db, actor }, 'user-add', body);
+        return { name: u.name, role: u.role };
+      });
+    }
+    case 'POST tokens': {
+      const body = await readJson(req, tokenSchema);
+      return mutate('manage-policy', 'token.create', body.group ?? '', () => performOp({ db: o.db, actor }, 'token-create', body));
+    }
+    default:
+      throw notFound();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The web console: one HTML page and one script, no framework, no build step. The script talks to the JSON API with
+ * the session cookie and the CSRF header; everything it shows is inserted as text, never as HTML.
+ */
+export const CONSOLE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Sandgate console</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
+  header { background: #1d2330; color: #fff; padding: 10px 20px; display: flex; justify-content: space-between; }
+  main { padding: 16px 20px; }
+  section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
+  .online { color: #13795b; font-weight: 600; } .offline { color: #9a3412; }
+  .error { color: #b91c1c; white-space: pre-wrap; } textarea { width: 100%; height: 220px; font: 12px monospace; }
+  [hidden] { display: none !important; }
+</style>
+</head>
+<body>
+<header><strong>Sandgate console</strong><span id="who"></span></header>
+<main>
+  <section id="login">
+    <h2>Log in</h2>
+    <form id="login-form">
+      <label>User <input name="name" autocomplete="username" required></label>
+      <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+      <button type="submit">Log in</button>
+    </form>
+    <p class="error" id="login-error"></p>
+  </section>
+  <div id="app" hidden>
+    <section>
+      <h2>Workstations</h2>
+      <table id="agents"><thead><tr><th>host</th><th>state</th><th>group</th><th>version</th><th>last heartbeat</th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
+    </section>
+    <section id="events-section">
+      <h2 id="events-title">Recent events</h2>
+      <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section>
+      <h2>Groups</h2>
+      <table id="groups"><thead><tr><th>name</th><th>members</th><th>policy revision</th><th></th></tr></thead><tbody></tbody></table>
+      <form id="group-form" data-needs="manage-policy"><input name="name" placeholder="new group" required> <button>Create group</button></form>
+      <div id="policy-editor" hidden>
+        <h3 id="policy-title"></h3>
+        <textarea id="policy-text" spellcheck="false"></textarea>
+        <button id="policy-save" data-needs="manage-policy">Save policy</button>
+      </div>
+      <p class="error" id="group-error"></p>
+    </section>
+    <section>
+      <h2>Audit log</h2>
+      <table id="audit"><thead><tr><th>time</th><th>who</th><th>did</th><th>on</th><th>outcome</th></tr></thead><tbody></tbody></table>
+    </section>
+  </div>
+</main>
+<script src="/console.js"></script>
+</body>
+</html>
+`;
+
+export const CONSOLE_JS = `'use strict';
+let csrf = '';
+let me = null;
+let groups = [];
+let editing = null;
+const $ = (s) => document.querySelector(s);
+
+async function api(method, path, body) {
+  const headers = { 'content-type': 'application/json' };
+  if (csrf) headers['x-sandgate-csrf'] = csrf;
+  const r = await fetch('/api/' + path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error((data.error && (data.error.code + ': ' + data.error.message)) || ('HTTP ' + r.status));
+  return data;
+}
+
+function row(tbody, cells) {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    const td = document.createElement('td');
+    if (c instanceof Node) td.append(c); else td.textContent = c == null ? '' : String(c);
+    tr.append(td);
+  }
+  tbody.append(tr);
+  return tr;
+}
+
+function button(text, onClick) {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const allowed = (p) => me && me.permissions.includes(p);
+
+async function loadAgents() {
+  const { agents } = await api('GET', 'agents');
+  const tbody = $('#agents tbody');
+  tbody.replaceChildren();
+  for (const a of agents) {
+    const state = document.createElement('span');
+    state.textContent = a.revoked_at ? 'revoked' : a.online ? 'online' : 'offline';
+    state.className = a.online ? 'online' : 'offline';
+    const q = a.status && a.status.queue ? a.status.queue.objects + ' objects' : '';
+    let group = a.group_name || '(none)';
+    if (allowed('manage-policy') && !a.revoked_at) {
+      const sel = document.createElement('select');
+      sel.append(new Option('(none)', ''));
+      for (const g of groups) sel.append(new Option(g.name, String(g.id), false, g.id === a.group_id));
+      sel.addEventListener('change', () => api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: sel.value ? Number(sel.value) : null }).then(refresh, showGroupError));
+      group = sel;
+    }
+    row(tbody, [a.hostname, state, group, a.app_version, a.last_seen_at, q, a.status ? a.status.eventBacklog : '', button('events', () => loadEvents(a))]);
+  }
+}
+
+async function loadEvents(agent) {
+  const path = agent ? 'agents/' + encodeURIComponent(agent.id) + '/events' : 'events';
+  const { events } = await api('GET', path);
+  $('#events-title').textContent = agent ? 'Events of ' + agent.hostname : 'Recent events';
+  const tbody = $('#events tbody');
+  tbody.replaceChildren();
+  for (const e of events) {
+    const ev = e.event;
+    row(tbody, [ev.time, e.hostname, e.type, [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · ')]);
+  }
+}
+
+async function loadGroups() {
+  ({ groups } = await api('GET', 'groups'));
+  const tbody = $('#groups tbody');
+  tbody.replaceChildren();
+  for (const g of groups) row(tbody, [g.name, g.members, g.policy_revision, button(allowed('manage-policy') ? 'edit policy' : 'show policy', () => edit(g))]);
+}
+
+function edit(g) {
+  editing = g;
+  $('#policy-editor').hidden = false;
+  $('#policy-title').textContent = 'Policy of ' + g.name;
+  $('#policy-text').value = g.policy ? JSON.stringify(g.policy, null, 2) : '';
+  $('#policy-text').readOnly = !allowed('manage-policy');
+}
+
+async function loadAudit() {
+  const { entries } = await api('GET', 'audit');
+  const tbody = $('#audit tbody');
+  tbody.replaceChildren();
+  for (const e of entries) row(tbody, [e.at, e.actor, e.action, e.target, e.outcome + (e.details && e.details.code ? ' (' + e.details.code + ')' : '')]);
+}
+
+function showGroupError(err) { $('#group-error').textContent = String(err.message || err); }
+
+async function refresh() {
+  await loadGroups();
+  await Promise.all([loadAgents(), loadAudit()]);
+}
+
+async function start() {
+  $('#who').textContent = me.name + ' (' + me.role + ')';
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  for (const el of document.querySelectorAll('[data-needs]')) el.hidden = !allowed(el.dataset.needs);
+  await refresh();
+  await loadEvents(null);
+  setInterval(() => { refresh().catch(() => {}); }, 5000);
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try {
+    const r = await api('POST', 'login', { name: f.get('name'), password: f.get('password') });
+    csrf = r.csrfToken;
+    me = r.user;
+    await start();
+  } catch (err) {
+    $('#login-error').textContent = String(err.message || err);
+  }
+});
+
+$('#group-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try { await api('POST', 'groups', { name: f.get('name') }); ev.target.reset(); $('#group-error').textContent = ''; await refresh(); } catch (err) { showGroupError(err); }
+});
+
+$('#policy-save').addEventListener('click', async () => {
+  if (!editing) return;
+  let policy;
+  try { policy = $('#policy-text').value.trim() ? JSON.parse($('#policy-text').value) : null; } catch (err) { return showGroupError('not JSON: ' + err.message); }
+  try { await api('PUT', 'groups/' + editing.id + '/policy', { policy }); $('#group-error').textContent = 'saved'; await refresh(); } catch (err) { showGroupError(err); }
+});
+
+api('GET', 'session').then((s) => { csrf = s.csrfToken; me = s.user; return start(); }, () => {});
+`;

@@ -1,0 +1,241 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { basename, dirname } from 'node:path';
+import {
+  AGENT_API,
+  MAX_EVENTS_PER_BATCH,
+  SandgateError,
+  eventBatchResponseSchema,
+  heartbeatResponseSchema,
+  pollResponseSchema,
+  type Heartbeat,
+  type StatusResult,
+} from '@sandgate/shared';
+import { silentLogger, type Logger } from '../log.ts';
+import { parsePolicyText } from '../config/load-policy.ts';
+import { writeFileAtomic } from '../install/write-file-atomic.ts';
+import { consoleFiles, readState, writeState, type ConsoleCredentials } from './console-files.ts';
+import { consoleRequest } from './console-request.ts';
+import { hostFacts } from './enroll.ts';
+import { readEventsFrom } from './event-reader.ts';
+
+export interface ConsoleClientOptions {
+  home: string;
+  credentials: ConsoleCredentials;
+  /** The agent's status as `sandgate status` shows it. */
+  status: () => StatusResult;
+  /** The event log file to deliver (`$SANDGATE_HOME/events/events.jsonl`). */
+  eventLogFile: string;
+  /** The policy file the agent runs with: a group policy is written here and the policy watcher applies it. */
+  policyFile: string;
+  log?: Logger;
+  heartbeatMs?: number;
+  /** Upper bound of the reconnect back-off. */
+  retryMaxMs?: number;
+  /** How long the console may hold a poll. */
+  pollWaitMs?: number;
+  /** Re-reads the event log this often even when the file watcher says nothing. */
+  eventScanMs?: number;
+}
+
+export interface ConsoleClient {
+  /** Resolves once every loop has stopped. */
+  close(): Promise<void>;
+}
+
+/** Codes after which retrying is pointless: the console has refused this agent for good. */
+const FATAL = new Set(['AGENT_REVOKED', 'CONSOLE_CLIENT_CERT_REQUIRED']);
+
+/**
+ * The agent's channel to its console, over mutual TLS: heartbeats, delivery of the event log (from a persisted
+ * cursor, so events written while the console was out of reach arrive later, once), and a long-poll for the group's
+ * policy. Knows nothing of the agent's internals: it reads the status callback, the event log file and writes the
+ * policy file.
+ */
+export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
+  const log = (o.log ?? silentLogger).child('console');
+  const { enrollment } = o.credentials;
+  const base = new URL(enrollment.url);
+  const files = consoleFiles(o.home);
+  const heartbeatMs = o.heartbeatMs ?? 30_000;
+  const retryMaxMs = o.retryMaxMs ?? 60_000;
+  const pollWaitMs = o.pollWaitMs ?? 25_000;
+  const stop = new AbortController();
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+  const tls = { ca: o.credentials.ca, cert: o.credentials.cert, key: o.credentials.key, agent: httpsAgent };
+  let cursor = readState(files.cursor, enrollment.agentId).offset;
+  let revision = readState(files.policyState, enrollment.agentId).revision;
+  let backlogBytes = 0;
+  let refused: SandgateError | undefined;
+
+  const call = <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs = 15_000) =>
+    consoleRequest({ method, url: new URL(path, base), body, tls, timeoutMs, signal: stop.signal }, schema);
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      stop.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+
+  /** Back-off for one loop: 1 s doubling to retryMaxMs, jittered so a fleet does not reconnect in step. */
+  const backoff = () => {
+    let next = 1000;
+    return {
+      fail: async (what: string, err: unknown) => {
+        if (err instanceof SandgateError && FATAL.has(err.code)) {
+          if (!refused) log.error('the console refused this agent; the console channel stops', { code: err.code, error: err.message });
+          refused = err;
+          stop.abort();
+          return;
+        }
+        log.warn(`console ${what} failed; retrying`, { error: err instanceof Error ? err.message : String(err), retryInMs: next });
+        await sleep(next * (0.5 + Math.random() / 2));
+        next = Math.min(next * 2, retryMaxMs);
+      },
+      ok: () => {
+        next = 1000;
+      },
+    };
+  };
+
+  const heartbeat = (): Heartbeat => {
+    const s = o.status();
+    return {
+      agentId: enrollment.agentId,
+      appVersion: s.appVersion,
+      host: hostFacts(),
+      startedAt: s.startedAt,
+      heartbeatMs,
+      queue: s.queue,
+      servers: s.servers,
+      policyRevision: revision,
+      eventBacklog: backlogBytes,
+    };
+  };
+
+  async function heartbeatLoop(): Promise<void> {
+    const b = backoff();
+    while (!stop.signal.aborted) {
+      try {
+        await call('POST', AGENT_API.heartbeat, heartbeat(), heartbeatResponseSchema);
+        b.ok();
+        kickEvents();
+        await sleep(heartbeatMs);
+      } catch (err) {
+        await b.fail('heartbeat', err);
+      }
+    }
+  }
+
+  // Event delivery: one loop, woken by the file watcher, a timer and every successful heartbeat.
+  let wake: (() => void) | undefined;
+  let pending = true;
+  const kickEvents = () => {
+    pending = true;
+    wake?.();
+  };
+
+  async function eventLoop(): Promise<void> {
+    const b = backoff();
+    while (!stop.signal.aborted) {
+      if (!pending) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          stop.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        wake = undefined;
+        continue;
+      }
+      pending = false;
+      try {
+        for (;;) {
+          const before = cursor;
+          const slice = readEventsFrom(o.eventLogFile, cursor, MAX_EVENTS_PER_BATCH);
+          backlogBytes = slice.remainingBytes + (slice.nextOffset - cursor);
+          if (slice.events.length) {
+            const r = await call('POST', AGENT_API.events, { events: slice.events }, eventBatchResponseSchema);
+            log.debug('events delivered', { accepted: r.accepted, duplicates: r.duplicates });
+          }
+          // Only after the console has stored them: a crash before this line re-sends, which the console ignores.
+          if (slice.nextOffset !== cursor) {
+            cursor = slice.nextOffset;
+            await writeState(files.cursor, enrollment.agentId, { offset: cursor });
+          }
+          backlogBytes = slice.remainingBytes;
+          // Stop when caught up, or when only a line still being written is left.
+          if (slice.remainingBytes === 0 || slice.nextOffset === before) break;
+        }
+        b.ok();
+      } catch (err) {
+        pending = true;
+        await b.fail('event delivery', err);
+      }
+    }
+  }
+
+  async function applyPolicy(p: { revision: number; group: string | null; policy: Record<string, unknown> | null }): Promise<void> {
+    if (p.policy) {
+      const text = JSON.stringify(p.policy, null, 2) + '\n';
+      // Validated here as well: a console of another version must not be able to make the agent refuse its policy.
+      parsePolicyText(text, `group ${p.group ?? '?'} policy revision ${p.revision}`);
+      await writeFileAtomic(o.policyFile, text, 0o600);
+      log.info('group policy written; the policy watcher applies it', { group: p.group, revision: p.revision, policy: o.policyFile });
+    } else {
+      log.info('no group policy; keeping the local policy', { group: p.group, revision: p.revision });
+    }
+    revision = p.revision;
+    await writeState(files.policyState, enrollment.agentId, { revision });
+  }
+
+  async function pollLoop(): Promise<void> {
+    const b = backoff();
+    while (!stop.signal.aborted) {
+      try {
+        const q = `${AGENT_API.poll}?policyRevision=${revision}&waitMs=${pollWaitMs}`;
+        const r = await call('GET', q, undefined, pollResponseSchema, pollWaitMs + 15_000);
+        b.ok();
+        if (r.policy && r.policy.revision !== revision) {
+          try {
+            await applyPolicy(r.policy);
+          } catch (err) {
+            // An unusable policy is not retried in a tight loop: wait as after a failure, then ask again.
+            log.error('the group policy could not be applied', { revision: r.policy.revision, error: err instanceof Error ? err.message : String(err) });
+            await b.fail('policy', err);
+          }
+        }
+        if (r.tasks.length) log.info('tasks received; this agent version does not run console tasks yet', { tasks: r.tasks.map((t) => t.type) });
+      } catch (err) {
+        await b.fail('poll', err);
+      }
+    }
+  }
+
+  let watcher: FSWatcher | undefined;
+  try {
+    const name = basename(o.eventLogFile);
+    watcher = watch(dirname(o.eventLogFile), { persistent: false }, (_e, f) => {
+      if (!f || f === name) kickEvents();
+    });
+    watcher.on('error', () => {});
+  } catch (err) {
+    log.warn('cannot watch the event log; relying on the timer', { error: (err as Error).message });
+  }
+  const scan = setInterval(kickEvents, o.eventScanMs ?? 5000);
+  scan.unref();
+
+  log.info('console channel starting', { console: enrollment.url, agentId: enrollment.agentId });
+  const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop()]);
+
+  return {
+    async close() {
+      stop.abort();
+      clearInterval(scan);
+      watcher?.close();
+      await loops;
+      httpsAgent.destroy();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/** What the agent says about the machine it runs on (enrollment and heartbeats). @since 1 */
+export const agentHostSchema = z.object({
+  hostname: z.string().min(1).max(255),
+  /** `process.platform`: linux, darwin, win32… */
+  platform: z.string().max(32),
+  /** `os.release()`. */
+  release: z.string().max(128),
+  arch: z.string().max(32),
+});
+export type AgentHost = z.infer<typeof agentHostSchema>;
+
+/** `POST /agent/v1/enroll`: the one-time token and a PKCS#10 request for the agent's own key. @since 1 */
+export const enrollRequestSchema = z.object({
+  /** As printed by `sandgate-console token create`; works once, until it expires. */
+  token: z.string().min(16).max(256),
+  /** PEM `CERTIFICATE REQUEST`. Its subject is ignored: the console names the agent. The key never leaves the agent. */
+  csr: z.string().min(100).max(16_384),
+  host: agentHostSchema,
+  /** The agent's application version. */
+  appVersion: z.string().max(64),
+});
+export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
+
+/** The answer to a successful enrollment. @since 1 */
+export const enrollResponseSchema = z.object({
+  /** The id the console gave this agent; also the client certificate's common name. */
+  agentId: z.string().uuid(),
+  /** PEM client certificate signed by the console CA (clientAuth only). */
+  certificate: z.string().min(100),
+  /** PEM console CA certificate: the only CA the agent trusts for the console from now on. */
+  caCertificate: z.string().min(100),
+  /** The administration group the token placed the agent in, if any. */
+  group: z.string().optional(),
+});
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;

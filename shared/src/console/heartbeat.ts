@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { serverHealthSchema } from '../protocol/messages/status.ts';
+import { agentHostSchema } from './enrollment.ts';
+
+/**
+ * `POST /agent/v1/heartbeat`: who the agent is and how it is doing, sent when the channel starts and then every
+ * `heartbeatMs`. The console shows a workstation offline when no heartbeat came for three intervals. @since 1
+ */
+export const heartbeatSchema = z.object({
+  /** Must equal the client certificate's common name; the console refuses a mismatch. */
+  agentId: z.string().uuid(),
+  appVersion: z.string().max(64),
+  host: agentHostSchema,
+  /** When the agent service started (ISO 8601). */
+  startedAt: z.string(),
+  /** How often the agent will send heartbeats, so the console can judge "offline". */
+  heartbeatMs: z.number().int().positive(),
+  queue: z.object({ objects: z.number().int(), bytes: z.number().int(), limitBytes: z.number().int() }),
+  /** Each sandbox server's health, in policy order (the same shape as `sandgate status`). */
+  servers: z.array(serverHealthSchema).max(64),
+  /** The group policy revision the agent has applied (0: none yet). */
+  policyRevision: z.number().int().nonnegative(),
+  /** Events not yet delivered to the console (the offline backlog). */
+  eventBacklog: z.number().int().nonnegative(),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const heartbeatResponseSchema = z.object({ ok: z.literal(true), serverTime: z.string() });

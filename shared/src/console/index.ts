@@ -1,0 +1,6 @@
+export * from './version.ts';
+export * from './enrollment.ts';
+export * from './heartbeat.ts';
+export * from './event-batch.ts';
+export * from './console-task.ts';
+export * from './poll.ts';

@@ -1,0 +1,19 @@
+/**
+ * The agent ↔ console protocol (`console/PROTOCOL.md`). Paths are versioned (`/agent/v1/...`); fields are append-only
+ * within a version, as in the native-messaging protocol.
+ */
+export const CONSOLE_PROTOCOL_VERSION = 1;
+
+/** Agent API paths, relative to the console URL the agent enrolled with. @since 1 */
+export const AGENT_API = {
+  /** GET, no client certificate: the console CA certificate (PEM), for the agent to pin before it sends a token. */
+  ca: '/agent/v1/ca',
+  /** POST, no client certificate: a one-time token and a CSR in, a client certificate out. */
+  enroll: '/agent/v1/enroll',
+  /** POST, mutual TLS. */
+  heartbeat: '/agent/v1/heartbeat',
+  /** POST, mutual TLS. */
+  events: '/agent/v1/events',
+  /** GET, mutual TLS, long-poll: answers at once when something is new, otherwise after `waitMs`. */
+  poll: '/agent/v1/poll',
+} as const;
