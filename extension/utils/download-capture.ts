@@ -1,9 +1,10 @@
-import { HELD_SUFFIX, SandgateError, type Provenance, type SubmitResult } from '@sandgate/shared';
+import { HELD_SUFFIX, SandgateError, type HoldLandedResult, type Provenance, type SubmitResult } from '@sandgate/shared';
 import { shouldCapture, type CaptureRules } from './capture-rules.ts';
 import { baseName, provenanceFor, type DownloadItemLike } from './download-provenance.ts';
 import type { JobRecord } from './job-record.ts';
 import type { JobStore } from './job-store.ts';
 import type { SubmitDownloadPayload } from './host-client.ts';
+import type { LandingHold } from './landing-hold.ts';
 
 /** The slice of `browser.downloads` capture needs. */
 export interface DownloadsApiLike {
@@ -15,7 +16,12 @@ export interface DownloadsApiLike {
 export interface SubmitChannel {
   hasCapability(capability: string): boolean;
   submitDownload(payload: SubmitDownloadPayload): Promise<SubmitResult>;
+  /** `hold-landed`: the agent holds a download in place (browsers without `onDeterminingFilename`). */
+  holdLanded?(path: string): Promise<HoldLandedResult>;
 }
+
+/** What the person is told about a hold made after landing: not yet possible, refused, or let out by policy. */
+export type LandingHoldNotice = 'pending' | 'hold-failed' | 'released-unjudged';
 
 export interface DownloadCaptureOptions {
   downloads: DownloadsApiLike;
@@ -28,6 +34,13 @@ export interface DownloadCaptureOptions {
   /** Browser family for provenance: chromium, chrome, edge, brave, firefox. */
   browserName: string;
   now?: () => Date;
+  /**
+   * Set where the browser cannot hold a download before it lands (Firefox): whether the agent must hold this one in
+   * place. Waits for settled policy when none is known yet.
+   */
+  landingHold?: (item: { filename: string; mime?: string | undefined }) => Promise<LandingHold>;
+  /** Told when a download policy wants held is still openable (hold pending or refused) or was let out unjudged. */
+  onHoldNotice?: (record: JobRecord, notice: LandingHoldNotice) => void | Promise<void>;
   /** Receives the promise of each capture, so the worker can tell when it is idle. */
   track?: (work: Promise<unknown>) => void;
   warn?: (message: string) => void;
@@ -83,19 +96,22 @@ export class DownloadCapture {
       return;
     }
     this.#skippedProvisionally.delete(downloadId);
+    const landing = held || !this.#opts.landingHold ? 'allow' : await this.#opts.landingHold(item);
 
     const now = this.#now();
     const full = provenanceFor(item, this.#opts.browserName, { withUrls: true });
     const stored = item.incognito ? provenanceFor(item, this.#opts.browserName, { withUrls: false }) : full;
     const isNew = await this.#opts.store.update((jobs) => {
-      // The same completion can be seen twice (a worker restart while search() was pending): submit once.
-      if (jobs.get(downloadId)?.path === item.filename) return false;
+      // The same completion can be seen twice (a worker restart while search() was pending): submit once. A download
+      // held in place has moved, so its landing path counts too.
+      const seen = jobs.get(downloadId);
+      if (seen?.path === item.filename || seen?.landedPath === item.filename) return false;
       const record: JobRecord = {
         downloadId,
         path: item.filename,
         fileName: held ? baseName(item.filename).slice(0, -HELD_SUFFIX.length) : baseName(item.filename),
         incognito: item.incognito,
-        ...(held ? { hold: 'held' as const } : {}),
+        ...(held ? { hold: 'held' as const } : landing === 'hold' ? { hold: 'pending' as const } : landing === 'release-unjudged' ? { hold: 'released-unjudged' as const } : {}),
         state: 'queued',
         submitted: false,
         capturedAt: now,
@@ -108,6 +124,38 @@ export class DownloadCapture {
     if (!isNew) return;
     if (item.incognito) this.#privateProvenance.set(downloadId, full);
     await this.#submit(downloadId);
+    if (landing === 'allow') return;
+    // The person must know when a file policy wants held can be opened: not held yet, refused, or let out unjudged.
+    const after = await this.#opts.store.get(downloadId);
+    if (after?.hold === 'pending' || after?.hold === 'hold-failed' || after?.hold === 'released-unjudged') await this.#opts.onHoldNotice?.(after, after.hold);
+  }
+
+  /**
+   * Asks the agent to hold a landed download in place; the capture then goes on with the held path. False when it
+   * cannot be done now (agent not reachable): the record stays `pending` in the outbox and nothing is submitted, so the
+   * hold comes first on the next connection. A refusal for good is recorded and the download submitted as it is.
+   */
+  async #holdInPlace(downloadId: number, path: string): Promise<boolean> {
+    const holdLanded = this.#opts.client.holdLanded?.bind(this.#opts.client);
+    let result: HoldLandedResult | undefined;
+    let failure: { code: string; message: string } | undefined;
+    if (!holdLanded) failure = { code: 'REQUEST_NOT_ALLOWED', message: 'this agent cannot hold downloads in place' };
+    else {
+      try {
+        result = await holdLanded(path);
+      } catch (err) {
+        if (err instanceof SandgateError && err.retryable) return false;
+        failure = { code: err instanceof SandgateError ? err.code : 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    await this.#opts.store.update((jobs) => {
+      const r = jobs.get(downloadId);
+      if (!r || r.hold !== 'pending') return;
+      if (result) Object.assign(r, { hold: 'held', landedPath: r.path, path: result.path, heldMode: result.mode });
+      else Object.assign(r, { hold: 'hold-failed', error: failure });
+      r.updatedAt = this.#now();
+    });
+    return true;
   }
 
   async #submit(downloadId: number): Promise<void> {
@@ -116,8 +164,13 @@ export class DownloadCapture {
     // same download (a download completing as the port comes up), and both would send it.
     this.#inFlight.add(downloadId);
     try {
-      const record = await this.#opts.store.get(downloadId);
+      let record = await this.#opts.store.get(downloadId);
       if (!record || record.submitted) return;
+      if (record.hold === 'pending') {
+        if (!(await this.#holdInPlace(downloadId, record.path))) return;
+        record = await this.#opts.store.get(downloadId);
+        if (!record || record.submitted) return;
+      }
       const provenance = this.#privateProvenance.get(downloadId) ?? record.pendingProvenance ?? { source: 'browser' as const, downloadId };
       const result = await this.#opts.client.submitDownload({ path: record.path, provenance });
       await this.#opts.store.update((jobs) => {

@@ -41,7 +41,15 @@ export class HeldRelease {
     try {
       let published: string;
       try {
-        published = (await this.#deps.client.request('release-held', { path: record.path, sha256: record.sha256 }, releaseHeldResultSchema)).path;
+        // The job id lets the agent follow the file when it is released before its verdict; the mode undoes a hold
+        // made in place (hold-landed).
+        const payload = {
+          path: record.path,
+          sha256: record.sha256,
+          ...(record.jobId === undefined ? {} : { jobId: record.jobId }),
+          ...(record.heldMode === undefined ? {} : { mode: record.heldMode }),
+        };
+        published = (await this.#deps.client.request('release-held', payload, releaseHeldResultSchema)).path;
       } catch (err) {
         if (err instanceof SandgateError && err.retryable) return;
         const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', String(err));

@@ -10,6 +10,7 @@ export const MESSAGE_KEYS = [
   'badgeTitleIdle', 'remedyNotInstalled', 'remedyNotRunning', 'remedyIncompatible', 'remedyServersUnreachable',
   'remedyQueueFull', 'fieldDuration', 'fieldHold', 'fieldRestore', 'fieldWhy', 'fieldWhere', 'fieldWhen',
   'durationSeconds', 'durationMinutes', 'holdHeld', 'holdReleased', 'holdReleasedUnjudged', 'holdReleaseFailed',
+  'holdPending', 'holdFailed', 'notifyHoldPendingTitle', 'notifyHoldPending', 'notifyHoldFailedTitle', 'notifyHoldFailed',
   'buttonShow', 'buttonShowLabel', 'buttonRestore', 'buttonRestoreLabel', 'buttonAskRestore',
   'buttonAskRestoreLabel', 'restoreDone', 'restoreRequested', 'restoreFailed', 'quarantineHeading',
   'quarantineUnknown', 'quarantineEmpty', 'quarantineUsersMayRestore', 'quarantineAdminOnly',

@@ -42,9 +42,15 @@ export const jobRecordSchema = z.object({
   /**
    * Pending-verdict hold (`capture.pendingVerdict` = `hold`): `held` while it sits under its `.sandgate-hold` name,
    * `released` once published after a clean verdict, `released-unjudged` when policy let it out with no verdict
-   * possible, `release-failed` when the agent could not publish it (it stays held, never lost).
+   * possible, `release-failed` when the agent could not publish it (it stays held, never lost). Where the browser
+   * cannot name a download before it lands (Firefox), the agent holds it once it has landed: `pending` until it could
+   * (agent not reachable yet: the file is still under its own name), `hold-failed` when the agent refused to.
    */
-  hold: z.enum(['held', 'released', 'released-unjudged', 'release-failed']).optional(),
+  hold: z.enum(['held', 'released', 'released-unjudged', 'release-failed', 'pending', 'hold-failed']).optional(),
+  /** Permission bits the file had before the agent held it in place; given back when it is released. */
+  heldMode: z.number().int().min(0).max(0o7777).optional(),
+  /** Where the browser saved it, when the agent has since moved it to its held name. */
+  landedPath: z.string().optional(),
   /** Set when the person's restore was done (`restored`) or passed to an administrator (`requested`). */
   restore: z.object({ outcome: z.enum(['restored', 'requested', 'failed']), at: z.string(), path: z.string().optional(), message: z.string().optional() }).optional(),
 });

@@ -31,6 +31,8 @@ const HOLD_KEYS: Record<NonNullable<JobRecord['hold']>, MessageKey> = {
   released: 'holdReleased',
   'released-unjudged': 'holdReleasedUnjudged',
   'release-failed': 'holdReleaseFailed',
+  pending: 'holdPending',
+  'hold-failed': 'holdFailed',
 };
 
 export function stateLabel(record: JobRecord, t: Translate): string {

@@ -5,6 +5,7 @@ import { CapturePolicySource, type ManagedStorageLike } from './capture-policy-s
 import { buildCaptureRules } from './capture-rules.ts';
 import { DownloadCapture, type DownloadsApiLike } from './download-capture.ts';
 import { startDownloadHold, type DeterminingFilenameEvent } from './download-hold.ts';
+import { landingHoldFor } from './landing-hold.ts';
 import { HeldRelease } from './held-release.ts';
 import { HostClient, type HostClientOptions } from './host-client.ts';
 import type { Translate } from './i18n.ts';
@@ -88,6 +89,18 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     ...(deps.now ? { now: deps.now } : {}),
     ...deps.hostClient,
   });
+  /** The agent's last `agent-status` on this connection (module state: rebuilt from the next push after a restart). */
+  let lastReport: { serversReachable: boolean; queueFull: boolean } | undefined;
+  const verdictPossible = (): boolean => {
+    const state = client.connection.state;
+    if (state === 'connected') return lastReport?.serversReachable !== false;
+    // Not known yet at worker start: assume it may come rather than let a held type out unjudged.
+    return state === 'connecting';
+  };
+  const notify = (what: () => Promise<void>): Promise<void> => (settings.current().notifications ? what() : Promise.resolve());
+  const withRules = (s: EffectiveSettings) => ({ settings: s, rules: buildCaptureRules({ fileExtensions: s.fileExtensions, mimeTypes: s.mimeTypes }) });
+  /** Where the download cannot be named before it lands (Firefox), the agent holds it in place once it has landed. */
+  const holdsBeforeLanding = deps.downloads.onDeterminingFilename !== undefined;
   const capture = new DownloadCapture({
     downloads: deps.downloads,
     store,
@@ -98,16 +111,27 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     track,
     warn,
     ...(deps.now ? { now: deps.now } : {}),
+    ...(holdsBeforeLanding
+      ? {}
+      : {
+          landingHold: async (item: { filename: string; mime?: string | undefined }) => {
+            // A first run with no policy read yet waits for it rather than let a type the administrator holds out.
+            const s = settings.known ? withRules(settings.current()) : withRules(await settings.whenSettled());
+            return landingHoldFor(s.settings, s.rules, item, verdictPossible());
+          },
+          onHoldNotice: (record: JobRecord, notice: 'pending' | 'hold-failed' | 'released-unjudged') => {
+            const [title, body] =
+              notice === 'pending'
+                ? (['notifyHoldPendingTitle', 'notifyHoldPending'] as const)
+                : notice === 'hold-failed'
+                  ? (['notifyHoldFailedTitle', 'notifyHoldFailed'] as const)
+                  : (['notifyReleasedUnjudgedTitle', 'notifyReleasedUnjudged'] as const);
+            return notify(() =>
+              notifyNotice(deps.notifications, `sandgate-hold-${record.downloadId}`, { title: deps.t(title), message: deps.t(body, [record.fileName]) }, deps.iconUrl),
+            );
+          },
+        }),
   });
-  /** The agent's last `agent-status` on this connection (module state: rebuilt from the next push after a restart). */
-  let lastReport: { serversReachable: boolean; queueFull: boolean } | undefined;
-  const verdictPossible = (): boolean => {
-    const state = client.connection.state;
-    if (state === 'connected') return lastReport?.serversReachable !== false;
-    // Not known yet at worker start: assume it may come rather than let a held type out unjudged.
-    return state === 'connecting';
-  };
-  const notify = (what: () => Promise<void>): Promise<void> => (settings.current().notifications ? what() : Promise.resolve());
   const quarantineDeps: QuarantineDeps = { client, local: deps.storage.local, store, browserName: deps.browserName, now };
   const held = new HeldRelease({
     client,
@@ -188,7 +212,6 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
   // Listener registration: synchronous, first.
   capture.start();
   if (deps.downloads.onDeterminingFilename) {
-    const withRules = (s: EffectiveSettings) => ({ settings: s, rules: buildCaptureRules({ fileExtensions: s.fileExtensions, mimeTypes: s.mimeTypes }) });
     startDownloadHold({
       event: deps.downloads.onDeterminingFilename,
       settings: () => ({ ...withRules(settings.current()), known: settings.known }),

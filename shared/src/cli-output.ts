@@ -102,3 +102,104 @@ export const scanOutputSchema = z.object({
     .optional(),
 });
 export type ScanOutput = z.infer<typeof scanOutputSchema>;
+
+/**
+ * A scan task (issue 5): an IOC scan created by policy after a threat or from the CLI, or the Critical Areas Scan a
+ * threat triggers. Kept as one record in `$SANDGATE_HOME/tasks/<id>/task.json`; the same object is `ioc task show
+ * --json` and the `task-command` result. More fields may be added; none renamed.
+ */
+export const taskKindSchema = z.enum(['ioc', 'critical-areas']);
+export const taskRunModeSchema = z.enum(['manual', 'afterThreat', 'idle']);
+/** `created → running ⇄ paused → completed | failed | cancelled`. */
+export const taskStateSchema = z.enum(['created', 'running', 'paused', 'completed', 'failed', 'cancelled']);
+/** Why a task is paused: by `ioc task pause`, because the screen was unlocked (idle mode), or the agent stopped. */
+export const taskPauseReasonSchema = z.enum(['user', 'idle-ended', 'interrupted']);
+export const taskScopeSchema = z.union([z.enum(['critical', 'system']), z.array(z.string()).min(1)]);
+
+/** What was done about one match (policy `response.iocScan.onMatch`); `pending` is on disk before the action runs. */
+export const taskMatchActionSchema = z.object({
+  type: z.enum(['quarantine', 'critical-areas-scan']),
+  status: z.enum(['pending', 'done', 'failed', 'skipped']),
+  /** Quarantine item id, or the Critical Areas Scan task id. */
+  id: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
+
+export const taskMatchSchema = scanMatchSchema.extend({
+  /** When it was found (ISO 8601). */
+  foundAt: z.string(),
+  actions: z.array(taskMatchActionSchema),
+});
+export type TaskMatch = z.infer<typeof taskMatchSchema>;
+
+export const taskSchema = z.object({
+  format: z.literal(1),
+  id: z.string().regex(/^[0-9a-f]{16}$/),
+  kind: taskKindSchema,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** `policy`: a response action after a threat; `cli`: `sandgate ioc task create`; `task`: a match of another task. */
+  createdBy: z.enum(['policy', 'cli', 'task']),
+  /** The job whose malicious verdict created it (policy), so an interrupted action finds its task again. */
+  jobId: z.string().optional(),
+  /** The task whose match created it (onMatch.criticalAreasScan). */
+  parentTaskId: z.string().optional(),
+  scope: taskScopeSchema,
+  runMode: taskRunModeSchema,
+  onMatch: z.object({ quarantine: z.boolean(), criticalAreasScan: z.boolean() }),
+  state: taskStateSchema,
+  pauseReason: taskPauseReasonSchema.optional(),
+  /** Set by `ioc task run` (and at creation in `afterThreat` mode): run now, whatever the idle state. */
+  runRequested: z.boolean(),
+  /** The IOC files, copied into the task folder at creation (`iocs/<name>`), with where they came from. */
+  iocFiles: z.array(z.object({ name: z.string(), iocId: z.string(), source: z.string() })),
+  /** Extra SHA-256 values checked (a Critical Areas Scan: the object that triggered it). */
+  sha256: z.array(z.string()).default([]),
+  /** Terms that cannot be evaluated here, per file and term, found when the task was created. */
+  unsupported: z.array(z.object({ file: z.string(), itemId: z.string(), term: z.string(), reason: z.string() })),
+  termCounts: z.object({ evaluated: z.number().int(), unsupported: z.number().int() }),
+  warnings: z.array(z.object({ file: z.string(), itemId: z.string(), message: z.string() })).default([]),
+  /**
+   * Where the walk is. The walk order is deterministic (roots in order, names sorted, a folder's files before its
+   * subfolders), so `{rootIndex, lastPath}` (the last file whose check finished, with every file before it) is enough
+   * to resume without reading anything done again. The `critical` scope restarts from the beginning instead.
+   */
+  progress: z.object({
+    roots: z.array(z.string()).optional(),
+    rootIndex: z.number().int().default(0),
+    lastPath: z.string().optional(),
+    filesDone: z.number().int().default(0),
+    /** Files in the scope, counted before the first run of a PATH scope; absent when not counted. */
+    total: z.number().int().optional(),
+    runs: z.number().int().default(0),
+  }),
+  /** Counters summed over every run. */
+  stats: scanSummarySchema,
+  /** Distinct matches (path, IOC, origin), the first 1,000 kept; `stats.matches` counts every one found. */
+  matches: z.array(taskMatchSchema),
+  notExamined: z.array(z.object({ area: z.string(), what: z.string(), reason: z.string() })).default([]),
+  errors: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })).default([]),
+  /** The Critical Areas Scan task started by this task's first match (onMatch.criticalAreasScan). */
+  criticalAreasScanTaskId: z.string().optional(),
+  startedAt: z.string().optional(),
+  /** Each time the task continued from a checkpoint; files added behind the checkpoint meanwhile are missed. */
+  resumedAt: z.array(z.string()).default([]),
+  finishedAt: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+/**
+ * A task in a list: the record without its long lists (matches, terms, notes, errors), which `ioc task show` gives;
+ * a list of many tasks must fit one 1 MiB message.
+ */
+export const taskSummarySchema = taskSchema.omit({ matches: true, unsupported: true, warnings: true, notExamined: true, errors: true }).extend({
+  /** Distinct matches recorded. */
+  matchCount: z.number().int(),
+});
+export type TaskSummary = z.infer<typeof taskSummarySchema>;
+
+/** `sandgate ioc tasks --json` (and the `list-tasks` result): newest first. */
+export const taskListOutputSchema = z.object({ tasks: z.array(taskSummarySchema) });
+export type TaskListOutput = z.infer<typeof taskListOutputSchema>;

@@ -3,8 +3,8 @@ import { MAX_URL_CHARS } from './limits.ts';
 
 /** Where a captured download came from, as the browser saw it. All fields are advisory: never trusted for decisions. */
 export const provenanceSchema = z.object({
-  /** `browser` for the extension, `cli` for `sandgate submit`. */
-  source: z.enum(['browser', 'cli']),
+  /** `browser` for the extension, `cli` for `sandgate submit`, `scan-task` for an object an IOC scan task found. */
+  source: z.enum(['browser', 'cli', 'scan-task']),
   /** Browser family that captured it (chromium, chrome, edge, brave, firefox). */
   browser: z.string().max(32).optional(),
   /** The browser's download id (persistent across browser sessions). */

@@ -1,5 +1,6 @@
 import type { Policy } from '@sandgate/shared';
-import { criticalAreasScanAction, iocScanAction } from './not-yet-available-action.ts';
+import { criticalAreasScanAction } from './critical-areas-scan-action.ts';
+import { iocScanAction } from './ioc-scan-action.ts';
 import { quarantineAction } from './quarantine-action.ts';
 import type { ResponseAction } from './response-action.ts';
 

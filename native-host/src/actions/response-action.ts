@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import type { QuarantineLimits } from '../quarantine/enforce-limits.ts';
 import type { QuarantineObjectOptions } from '../quarantine/quarantine-object.ts';
+import type { TaskService } from '../tasks/task-runner.ts';
 
 export type ActionType = ActionResult['type'];
 
@@ -19,6 +20,10 @@ export interface ActionContext {
   quarantineObject: (opts: QuarantineObjectOptions) => Promise<{ id: string }>;
   /** The policy's quarantine storage limits, applied after each new item. */
   quarantineLimits?: QuarantineLimits;
+  /** The policy the actions run under (the IOC scan task's scope, run mode and onMatch). */
+  policy?: Policy;
+  /** The agent's scan tasks; without it the scan actions are reported `skipped`. */
+  tasks?: TaskService;
 }
 
 /** One response to a threat (style rule 11): a name from PRODUCT.md, whether the policy wants it, and how to run it. */

@@ -24,6 +24,8 @@ import type { ActionContext } from '../actions/response-action.ts';
 import { quarantineObject } from '../quarantine/quarantine-object.ts';
 import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
+import { TaskRunner, type TaskRunnerOptions, type TaskService } from '../tasks/task-runner.ts';
+import { withHeldReadable } from '../hold/held-mode.ts';
 import { crashPoint } from './crash-point.ts';
 
 export interface Agent {
@@ -37,8 +39,16 @@ export interface Agent {
   onJobUpdate(cb: (job: Job) => void): () => void;
   /** Called with the current situation at once, then whenever it changes; returns the unsubscribe function. */
   onAgentStatus(cb: (status: AgentSituation) => void): () => void;
+  /**
+   * A held download was published under `newPath` before its verdict: the job's original is there now, so a later
+   * malicious verdict quarantines that file (still only if it has the judged content). False when the job is finished
+   * or its original is not `fromPath`. Optional so wrappers written before it still type-check.
+   */
+  relocate?(jobId: string, fromPath: string, newPath: string): Promise<boolean>;
   /** Stops taking work, lets running actions finish, leaves unfinished jobs queued for the next start. */
   close(): Promise<void>;
+  /** The scan tasks (IOC scan tasks, Critical Areas Scans) this agent runs; absent on wrappers that do not forward it. */
+  readonly tasks?: TaskService;
 }
 
 export interface CreateAgentOptions {
@@ -56,6 +66,8 @@ export interface CreateAgentOptions {
   idleTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** Test seams of the scan-task runner (idle sources, collectors, checkpoint interval). */
+  tasks?: Partial<Pick<TaskRunnerOptions, 'idleSources' | 'collectors' | 'collectorRoot' | 'mounts' | 'checkpointEvery' | 'onCheckpoint'>>;
 }
 
 const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
@@ -108,9 +120,24 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     events,
     log: log.child('actions'),
     clock,
-    quarantineObject: opts.quarantineObject ?? ((o) => quarantineObject(o)),
+    // A download held in place has no permission bits; the quarantine opens it by name, so it is made readable for it.
+    quarantineObject: opts.quarantineObject ?? ((o) => withHeldReadable(o.path, () => quarantineObject(o))),
     quarantineLimits: quarantineLimitsFrom(policy),
+    policy,
   };
+  const tasks = new TaskRunner({
+    home: opts.home,
+    events,
+    log: log.child('tasks'),
+    clock,
+    policy,
+    quarantineObject: actionCtx.quarantineObject,
+    ...(actionCtx.quarantineLimits ? { quarantineLimits: actionCtx.quarantineLimits } : {}),
+    ...opts.tasks,
+  });
+  // Before the first job: an action interrupted by a crash looks for the task it may have created.
+  await tasks.start().catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
+  actionCtx.tasks = tasks;
   const concurrency = opts.concurrency ?? 4;
   const startedAt = clock.now().toISOString();
   const listeners = new Set<(job: Job) => void>();
@@ -256,6 +283,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   }
 
   return {
+    tasks,
     async submit(path, provenance) {
       if (closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
       let job: Job;
@@ -302,6 +330,8 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       };
     },
 
+    relocate: (jobId, fromPath, newPath) => queue.relocate(jobId, fromPath, newPath),
+
     listJobs: (limit) => queue.list(Math.max(1, Math.floor(limit))),
     getJob: (jobId) => queue.get(jobId),
 
@@ -322,6 +352,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       closed = true;
       stop.abort(new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping'));
       await Promise.allSettled([...active.values()]);
+      await tasks.close();
       failover.close();
       events.append({ type: 'service-stopped' }, clock.now());
       listeners.clear();

@@ -35,6 +35,7 @@ export function formatEvent(e: AgentEvent): string {
   if (e.code) parts.push(`[${e.code}]`);
   if (e.level) parts.push(e.threat ? `${e.level} (${e.threat})` : e.level);
   if (e.quarantineId) parts.push(`item ${e.quarantineId}`);
+  if (e.taskId) parts.push(`task ${e.taskId}`);
   if (e.path) parts.push(e.path);
   if (e.message) parts.push(`- ${e.message}`);
   return parts.join(' ') + '\n';

@@ -13,6 +13,7 @@ commands:
   policy check FILE | policy show        validate a policy; print the effective one
   scan critical                          a Critical Areas Scan now
   ioc scan FILE.ioc... [--scope critical|system|PATH]...   an IOC scan now
+  ioc tasks | ioc task show|run|pause|resume|cancel ID | ioc task create FILE.ioc...   IOC scan tasks
   enroll URL TOKEN [--ca-fingerprint SHA256]   join a console with a one-time token; mutual TLS from then on
 
 common options:

@@ -32,7 +32,7 @@ export const itemMetadataSchema = z.strictObject({
     score: z.number().optional(),
   }),
   source: z.strictObject({
-    kind: z.enum(['browser', 'cli']),
+    kind: z.enum(['browser', 'cli', 'scan-task']),
     browser: z.string().max(32).optional(),
     url: z.string().max(8192).optional(),
     finalUrl: z.string().max(8192).optional(),

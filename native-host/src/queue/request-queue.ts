@@ -220,6 +220,22 @@ export class RequestQueue {
   }
 
   /**
+   * Records that an unfinished job's original now lives at `newPath` (a held download published before its verdict),
+   * so response actions act on that file. Persisted like any update: a crash leaves the old record or the new one.
+   * Returns false when the job is finished or unknown, or when its original is not at `fromPath` (someone else's move).
+   */
+  async relocate(jobId: string, fromPath: string, newPath: string): Promise<boolean> {
+    return this.serial.run(async () => {
+      const rec = this.records.get(jobId);
+      if (!rec || rec.job.path !== fromPath) return false;
+      const next: QueueRecord = { ...rec, job: { ...rec.job, path: newPath } };
+      await this.writeRecord(next);
+      this.records.set(jobId, next);
+      return true;
+    });
+  }
+
+  /**
    * Finishes a job: journalled first, then its record removed, then the object when no other job needs it. A crash in
    * between leaves a record whose job is already journalled; replay drops it rather than running it again.
    */

@@ -81,6 +81,7 @@ export class LabClient implements SandboxClient {
       server: this.url,
       score: v.score,
       indicators: v.indicators.slice(0, 1000),
+      analysisId: analysis.id,
     };
   }
 

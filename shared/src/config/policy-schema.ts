@@ -62,15 +62,22 @@ export const iocScanPolicySchema = z.strictObject({
   onMatch: z
     .strictObject({ quarantine: z.boolean().default(true), criticalAreasScan: z.boolean().default(false) })
     .default({ quarantine: true, criticalAreasScan: false }),
+  /** Days a finished task (completed, failed, cancelled) and its results are kept before they are removed. */
+  keepResultsDays: z.number().int().min(1).max(3650).default(30),
+  /**
+   * Folders or files (absolute paths) scanned instead of `scope`: a custom scope, e.g. the users' home folders.
+   * Absent: `scope` decides.
+   */
+  paths: z.array(z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path')).min(1).max(64).optional(),
 });
 
 export const responsePolicySchema = z.strictObject({
   /** Move a copy to quarantine and delete the object on a malicious verdict. */
   quarantine: z.boolean().default(true),
-  /** Run a Critical Areas Scan after a threat (not yet implemented: reported as `skipped`). */
+  /** Run a Critical Areas Scan after a threat, in the background (the job reports it `scheduled` with its task id). */
   criticalAreasScan: z.boolean().default(false),
-  /** Create an IOC scan task after a threat (not yet implemented: reported as `skipped`). */
-  iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } }),
+  /** Create an IOC scan task from the OpenIOC file generated for the verdict (`scheduled` with the task id). */
+  iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 }),
 });
 
 /**
@@ -150,7 +157,7 @@ export const policySchema = z.strictObject({
   response: responsePolicySchema.default({
     quarantine: true,
     criticalAreasScan: false,
-    iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false } },
+    iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 },
   }),
   capture: capturePolicySchema.default({}),
   quarantine: quarantinePolicySchema.default({ maxBytes: 1024 ** 3, maxAgeDays: 90, usersMayRestore: false }),

@@ -28,6 +28,16 @@ export const AGENT_EVENT_TYPES = [
   'policy-reloaded',
   'restore-requested',
   'held-released',
+  // Scan tasks (issue 5): IOC scan tasks and the Critical Areas Scans a threat or a match starts, with `taskId`.
+  'scan-task-created',
+  'scan-task-started',
+  'scan-task-paused',
+  'scan-task-resumed',
+  'scan-task-match',
+  'scan-task-completed',
+  'scan-task-failed',
+  'scan-task-cancelled',
+  'scan-task-corrupt',
 ] as const;
 
 export const agentEventSchema = z.object({
@@ -46,5 +56,9 @@ export const agentEventSchema = z.object({
   quarantineId: z.string().optional(),
   /** `kind/format` of the content, on `object-accepted` and `content-mismatch`. */
   content: z.string().optional(),
+  /** The scan task concerned, on `scan-task-*` events. */
+  taskId: z.string().optional(),
+  /** The IOC that matched (`verdict:<jobId>` for a hash judged malicious), on `scan-task-match`. */
+  iocId: z.string().optional(),
 });
 export type AgentEvent = z.infer<typeof agentEventSchema>;

@@ -4,7 +4,10 @@ import { helloRequestSchema } from './messages/hello.ts';
 import { submitDownloadRequestSchema, submitFileRequestSchema } from './messages/submit-download.ts';
 import { getStatusRequestSchema } from './messages/status.ts';
 import { listJobsRequestSchema } from './messages/job.ts';
-import { listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
+import { holdLandedRequestSchema, listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
+import { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema } from './messages/tasks.ts';
+
+export { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema, type TaskCommandPayload } from './messages/tasks.ts';
 
 const requestEnvelope = { ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema };
 // Typed on the shape, not on `z.ZodObject`: with the wide generic, `extend` inferred every field as `unknown`.
@@ -20,6 +23,10 @@ export const requestSchema = z.discriminatedUnion('type', [
   withEnvelope(listQuarantineRequestSchema),
   withEnvelope(restoreQuarantinedRequestSchema),
   withEnvelope(releaseHeldRequestSchema),
+  withEnvelope(holdLandedRequestSchema),
+  withEnvelope(listTasksRequestSchema),
+  withEnvelope(taskCommandRequestSchema),
+  withEnvelope(reportIdleRequestSchema),
 ]);
 export type Request = z.infer<typeof requestSchema>;
 export type RequestType = Request['type'];
@@ -34,4 +41,6 @@ export const BROWSER_REQUEST_TYPES: readonly RequestType[] = [
   'list-quarantine',
   'restore-quarantined',
   'release-held',
+  'hold-landed',
+  'report-idle',
 ];

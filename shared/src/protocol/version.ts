@@ -12,5 +12,6 @@ export const CAPABILITIES = [
   'verdict-push', // the agent pushes `job-update` events with verdicts and actions
   'status', // the agent answers `get-status`
   'quarantine', // the agent runs the quarantine response
+  'idle-report', // the agent takes `report-idle` (screen locked or not) for IOC scan tasks that run when idle
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];

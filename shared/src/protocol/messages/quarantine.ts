@@ -63,7 +63,28 @@ export const releaseHeldRequestSchema = z.object({
     path: z.string().min(1).max(4096),
     /** The content that was judged (or, released unjudged, that was accepted). */
     sha256: sha256Schema,
+    /**
+     * The agent's job for it. Released before its verdict (`onUnavailable: release`), the job's object now lives under
+     * the published name, and a later malicious verdict must quarantine that file, not the vanished held name.
+     * @since 1 (issue 7, later addition)
+     */
+    jobId: z.string().min(1).max(128).optional(),
+    /** Permission bits to give it back (from `hold-landed`); the agent keeps only the rwx bits. */
+    mode: z.number().int().min(0).max(0o7777).optional(),
   }),
 });
 export const releaseHeldResultSchema = z.object({ path: z.string() });
 export type ReleaseHeldResult = z.infer<typeof releaseHeldResultSchema>;
+
+/**
+ * `hold-landed`: where the browser cannot name a download before it lands (Firefox has no `onDeterminingFilename`),
+ * the agent holds it the moment it completes: every permission bit removed, then moved to `<path>.sandgate-hold` (or
+ * `<name> (N).<ext>.sandgate-hold`), never following a link, only a regular file of the agent's user with one link.
+ * The answer names the held file and the permission bits it had, which `release-held` puts back. @since 1 (issue 7)
+ */
+export const holdLandedRequestSchema = z.object({
+  type: z.literal('hold-landed'),
+  payload: z.object({ path: z.string().min(1).max(4096) }),
+});
+export const holdLandedResultSchema = z.object({ path: z.string(), mode: z.number().int().min(0).max(0o7777) });
+export type HoldLandedResult = z.infer<typeof holdLandedResultSchema>;

@@ -1,4 +1,5 @@
 import type { DownloadsApiLike } from '../../../../extension/utils/download-capture.ts';
+import type { DeterminingFilenameEvent } from '../../../../extension/utils/download-hold.ts';
 import type { DownloadItemLike } from '../../../../extension/utils/download-provenance.ts';
 
 type Delta = { id: number; state?: { previous?: string; current?: string } };
@@ -11,6 +12,9 @@ export class FakeDownloads implements DownloadsApiLike {
   readonly items = new Map<number, DownloadItemLike>();
   readonly #listeners: ((delta: Delta) => void)[] = [];
   readonly onChanged = { addListener: (l: (delta: Delta) => void) => void this.#listeners.push(l) };
+
+  /** Chromium has the naming hook (the worker holds through it); these fakes never call it: names are as given. */
+  readonly onDeterminingFilename: DeterminingFilenameEvent | undefined = { addListener: () => {} };
 
   get listenerCount(): number {
     return this.#listeners.length;
@@ -41,4 +45,9 @@ export class FakeDownloads implements DownloadsApiLike {
   #fire(delta: Delta): void {
     for (const l of this.#listeners) l(delta);
   }
+}
+
+/** `browser.downloads` as Firefox has it: no `onDeterminingFilename`, so a held type is held by the agent once it lands. */
+export class FakeFirefoxDownloads extends FakeDownloads {
+  override readonly onDeterminingFilename = undefined;
 }

@@ -72,7 +72,8 @@ describe('a held download, from capture to release', () => {
     native.current!.deliver(push(job({ verdict: { level: 'clean', server: 'https://lab:8443' } })));
     await bg.idle();
     const releases = native.allRequests().filter((r) => r.type === 'release-held');
-    expect(releases.map((r) => r.payload)).toEqual([{ path: HELD, sha256: 'a'.repeat(64) }]);
+    // The job id lets the agent follow the file if it was ever released before its verdict.
+    expect(releases.map((r) => r.payload)).toEqual([{ path: HELD, sha256: 'a'.repeat(64), jobId: 'job-7' }]);
     expect(await record(7)).toMatchObject({ hold: 'released', path: `${DL}/setup.exe`, state: 'clean', durationMs: 1500 });
   });
 

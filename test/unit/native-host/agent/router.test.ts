@@ -68,6 +68,9 @@ describe('router', () => {
       'list-quarantine': { browser: 'chromium' },
       'restore-quarantined': { id: 'a'.repeat(32) },
       'release-held': { path: '/d/a.exe.sandgate-hold', sha256: 'a'.repeat(64) },
+      'list-tasks': {},
+      'task-command': { command: 'show', id: '0'.repeat(16) },
+      'report-idle': { state: 'locked' },
     };
     // Answered means a result or a coded refusal (no such item, no such file), never a missing handler.
     for (const type of REQUEST_TYPES) {

@@ -1,0 +1,73 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { SandgateError, type Task, type TaskMatch } from '@sandgate/shared';
+import type { ActionContext } from '../actions/response-action.ts';
+import { remove as removeItem } from '../quarantine/delete-item.ts';
+import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
+import { loadStoreKeys, readItemMetadata } from '../quarantine/read-item.ts';
+import { isItemId, storeDir } from '../quarantine/store-layout.ts';
+
+type MatchAction = TaskMatch['actions'][number];
+
+/** The quarantine items a task made carry this job id. */
+export const taskJobId = (taskId: string) => `task:${taskId}`;
+
+/**
+ * Quarantines the file of a match: the bytes the scan hashed (`expectedSha256`), so a file replaced since is left
+ * alone (ORIGINAL_CHANGED). Safe to call again after a crash: an item of this task for this path with the original gone
+ * means it was done; with the original still there it runs again and the earlier copy is removed.
+ */
+export async function quarantineMatch(ctx: ActionContext, task: Task, match: TaskMatch): Promise<MatchAction> {
+  if (match.document !== 'FileItem' || !match.sha256) {
+    return { type: 'quarantine', status: 'skipped', message: 'only a file whose content was hashed is quarantined; this match is reported' };
+  }
+  const jobId = taskJobId(task.id);
+  const earlier = itemOf(ctx.home, jobId, match.path);
+  if (earlier && !(await lstat(match.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
+  const threat = match.description ?? `IOC ${match.iocId}`;
+  try {
+    const { id } = await ctx.quarantineObject({
+      home: ctx.home,
+      path: match.path,
+      expectedSha256: match.sha256,
+      verdict: { level: 'malicious', threat: threat.slice(0, 512), server: `ioc:${match.iocId}`.slice(0, 2048) },
+      // No download behind it; the reason names the task.
+      provenance: { source: 'scan-task' },
+      jobId,
+      reason: `found by scan task ${task.id}: ${match.terms.join(', ')}`.slice(0, 1024),
+    });
+    ctx.events.append({ type: 'quarantined', taskId: task.id, path: match.path, sha256: match.sha256, quarantineId: id, iocId: match.iocId, threat: threat.slice(0, 512) }, ctx.clock.now());
+    if (ctx.quarantineLimits) {
+      await enforceQuarantineLimits(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id }).catch((err: unknown) =>
+        ctx.log.warn('quarantine limits could not be applied', { error: String(err) }),
+      );
+    }
+    if (earlier) await removeItem(ctx.home, earlier, { events: ctx.events, reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
+    return { type: 'quarantine', status: 'done', id };
+  } catch (err) {
+    const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
+    ctx.events.append({ type: 'quarantine-failed', taskId: task.id, path: match.path, sha256: match.sha256, code: e.code, message: e.message }, ctx.clock.now());
+    return { type: 'quarantine', status: 'failed', code: e.code, message: e.message };
+  }
+}
+
+function itemOf(home: string, jobId: string, path: string): string | undefined {
+  if (!existsSync(storeDir(home))) return undefined;
+  let keys: ReturnType<typeof loadStoreKeys>;
+  try {
+    keys = loadStoreKeys(home);
+  } catch {
+    return undefined;
+  }
+  for (const name of readdirSync(storeDir(home))) {
+    const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
+    if (!isItemId(id)) continue;
+    try {
+      const meta = readItemMetadata(home, id, keys);
+      if (meta.jobId === jobId && meta.originalPath === path) return id;
+    } catch {
+      // unreadable or tampered: not evidence of anything
+    }
+  }
+  return undefined;
+}
