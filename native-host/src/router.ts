@@ -75,7 +75,11 @@ export function createRouter(agent: Agent, info: RouterInfo): Router {
       if (jobId !== undefined) await agent.relocate?.(jobId, path, result.path).catch(() => false);
       return result;
     },
-    'hold-landed': (req) => holdLanded(req.payload.path),
+    'hold-landed': async (req) => {
+      const held = await holdLanded(req.payload.path);
+      new EventLog(sandgatePaths(home()).events).append({ type: 'held-landed', path: held.path, message: `held in place until its verdict (was ${req.payload.path})` });
+      return held;
+    },
     'list-tasks': async (req) => ({ tasks: tasks().list(req.payload.limit) }),
     'task-command': async (req) => {
       const t = tasks();

@@ -52,6 +52,10 @@ export function swappableAgent(first: Agent): SwappableAgent {
       }
     },
     status: () => current.status(),
+    relocate: (jobId, fromPath, newPath) => current.relocate?.(jobId, fromPath, newPath) ?? Promise.resolve(false),
+    get tasks() {
+      return current.tasks;
+    },
     listJobs: (limit) => current.listJobs(limit),
     getJob: (jobId) => current.getJob(jobId),
     onJobUpdate(cb) {

@@ -28,6 +28,7 @@ export const AGENT_EVENT_TYPES = [
   'policy-reloaded',
   'restore-requested',
   'held-released',
+  'held-landed',
   // Scan tasks (issue 5): IOC scan tasks and the Critical Areas Scans a threat or a match starts, with `taskId`.
   'scan-task-created',
   'scan-task-started',

@@ -71,6 +71,7 @@ describe('router', () => {
       'list-tasks': {},
       'task-command': { command: 'show', id: '0'.repeat(16) },
       'report-idle': { state: 'locked' },
+      'hold-landed': { path: '/d/a.exe' },
     };
     // Answered means a result or a coded refusal (no such item, no such file), never a missing handler.
     for (const type of REQUEST_TYPES) {
