@@ -1,11 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { SandgateError, type ActionResult } from '@sandgate/shared';
 import { remove as removeItem } from '../quarantine/delete-item.ts';
-import { loadStoreKeys, readItemMetadata } from '../quarantine/read-item.ts';
-import { isItemId, storeDir } from '../quarantine/store-layout.ts';
-import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
-import type { ActionContext, ResponseAction } from './response-action.ts';
+import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
+import { findItem } from '../quarantine/find-item.ts';
+import type { ResponseAction } from './response-action.ts';
 
 /** Moves a verified copy of the judged object into quarantine and deletes the original. */
 export const quarantineAction: ResponseAction = {
@@ -25,7 +23,7 @@ export const quarantineAction: ResponseAction = {
         { type: 'quarantined', jobId: job.jobId, path: job.path, sha256: job.sha256, quarantineId: id, ...threat(job.verdict.threat) },
         ctx.clock.now(),
       );
-      await applyLimits(ctx, id);
+      await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
       return { type: 'quarantine', status: 'done', id };
     } catch (err) {
       const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
@@ -45,7 +43,7 @@ export const quarantineAction: ResponseAction = {
    * and the earlier copy is removed, so the store holds one item per job.
    */
   async resume(ctx, job) {
-    const earlier = itemOfJob(ctx.home, job.jobId);
+    const earlier = findItem(ctx.home, (m) => m.jobId === job.jobId);
     if (!earlier) return 'run-again';
     if (!(await lstat(job.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
     const result = await quarantineAction.run(ctx, job);
@@ -57,37 +55,7 @@ export const quarantineAction: ResponseAction = {
   },
 };
 
-/** Storage limits after a new item. Never fails the quarantine: the object is safe either way, and the limits run again. */
-async function applyLimits(ctx: ActionContext, keep: string): Promise<void> {
-  if (!ctx.quarantineLimits) return;
-  try {
-    await enforceQuarantineLimits(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep });
-  } catch (err) {
-    ctx.log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
-  }
-}
 
-/** The quarantine item a job made, if any; items whose metadata does not authenticate are not believed. */
-function itemOfJob(home: string, jobId: string): string | undefined {
-  // Looking must not create the store (and a key) where a quarantine never ran.
-  if (!existsSync(storeDir(home))) return undefined;
-  let keys: ReturnType<typeof loadStoreKeys>;
-  try {
-    keys = loadStoreKeys(home);
-  } catch {
-    return undefined;
-  }
-  for (const name of readdirSync(storeDir(home))) {
-    const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
-    if (!isItemId(id)) continue;
-    try {
-      if (readItemMetadata(home, id, keys).jobId === jobId) return id;
-    } catch {
-      // unreadable or tampered: not evidence of anything
-    }
-  }
-  return undefined;
-}
 
 function threat(t: string | undefined): { threat?: string } {
   return t ? { threat: t } : {};

@@ -46,6 +46,21 @@ export function enforceQuarantineLimits(home: string, limits: QuarantineLimits, 
 
 let running: Promise<unknown> = Promise.resolve();
 
+/**
+ * The limits after a new item, as the response actions apply them: never failing the quarantine that triggered them
+ * (the object is safe either way, and the limits run again after the next item and every few hours).
+ */
+export async function applyLimitsAfterQuarantine(
+  home: string,
+  limits: QuarantineLimits | undefined,
+  opts: EnforceOptions & { keep: string; log: { warn(msg: string, fields?: Record<string, unknown>): void } },
+): Promise<void> {
+  if (!limits) return;
+  await enforceQuarantineLimits(home, limits, opts).catch((err: unknown) => {
+    opts.log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
+  });
+}
+
 async function enforce(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
   const events = opts.events ?? new EventLog(sandgatePaths(home).events);
   const { items } = listItems(home, opts);

@@ -1,11 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { SandgateError, type Task, type TaskMatch } from '@sandgate/shared';
 import type { ActionContext } from '../actions/response-action.ts';
 import { remove as removeItem } from '../quarantine/delete-item.ts';
-import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
-import { loadStoreKeys, readItemMetadata } from '../quarantine/read-item.ts';
-import { isItemId, storeDir } from '../quarantine/store-layout.ts';
+import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
+import { findItem } from '../quarantine/find-item.ts';
 
 type MatchAction = TaskMatch['actions'][number];
 
@@ -22,7 +20,7 @@ export async function quarantineMatch(ctx: ActionContext, task: Task, match: Tas
     return { type: 'quarantine', status: 'skipped', message: 'only a file whose content was hashed is quarantined; this match is reported' };
   }
   const jobId = taskJobId(task.id);
-  const earlier = itemOf(ctx.home, jobId, match.path);
+  const earlier = findItem(ctx.home, (m) => m.jobId === jobId && m.originalPath === match.path);
   if (earlier && !(await lstat(match.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
   const threat = match.description ?? `IOC ${match.iocId}`;
   try {
@@ -37,11 +35,7 @@ export async function quarantineMatch(ctx: ActionContext, task: Task, match: Tas
       reason: `found by scan task ${task.id}: ${match.terms.join(', ')}`.slice(0, 1024),
     });
     ctx.events.append({ type: 'quarantined', taskId: task.id, path: match.path, sha256: match.sha256, quarantineId: id, iocId: match.iocId, threat: threat.slice(0, 512) }, ctx.clock.now());
-    if (ctx.quarantineLimits) {
-      await enforceQuarantineLimits(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id }).catch((err: unknown) =>
-        ctx.log.warn('quarantine limits could not be applied', { error: String(err) }),
-      );
-    }
+    await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
     if (earlier) await removeItem(ctx.home, earlier, { events: ctx.events, reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
     return { type: 'quarantine', status: 'done', id };
   } catch (err) {
@@ -51,23 +45,3 @@ export async function quarantineMatch(ctx: ActionContext, task: Task, match: Tas
   }
 }
 
-function itemOf(home: string, jobId: string, path: string): string | undefined {
-  if (!existsSync(storeDir(home))) return undefined;
-  let keys: ReturnType<typeof loadStoreKeys>;
-  try {
-    keys = loadStoreKeys(home);
-  } catch {
-    return undefined;
-  }
-  for (const name of readdirSync(storeDir(home))) {
-    const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
-    if (!isItemId(id)) continue;
-    try {
-      const meta = readItemMetadata(home, id, keys);
-      if (meta.jobId === jobId && meta.originalPath === path) return id;
-    } catch {
-      // unreadable or tampered: not evidence of anything
-    }
-  }
-  return undefined;
-}

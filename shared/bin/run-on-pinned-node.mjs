@@ -1,0 +1,48 @@
+// The one npm bin shim behind `sandgate`, `sandgate-native-host`, `sandgate-lab` and `sandgate-console`. Our sources
+// are TypeScript run by Node's type stripping (Node 22.18+). The shebang may start an older system `node`; then the
+// same command is re-executed with the Node pinned in the repository's node_modules (the npm `node` package), so
+// every machine runs the same Node. Plain JavaScript on purpose: it must run on the old Node too.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs the TypeScript entry point `entry` (a file URL) in this process when this Node can, else in a child on the
+ * pinned Node with stdio inherited (the native host's frames go straight through) and signals passed on.
+ */
+export async function runOnPinnedNode(entry, name) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 22 && process.features.typescript) {
+    await import(entry.href);
+    return;
+  }
+  const pinned = findPinnedNode(dirname(fileURLToPath(entry)));
+  // The guard stops a loop should the pinned Node itself turn out unable to run TypeScript.
+  if (!pinned || process.env.SANDGATE_NODE_REEXEC) {
+    process.stderr.write(`error[INTERNAL]: ${name} needs Node.js 22.18 or newer (this is ${process.version}) and the pinned one was not found; run \`npm ci\`\n`);
+    process.exit(2);
+  }
+  const child = spawn(pinned, [fileURLToPath(entry), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SANDGATE_NODE_REEXEC: '1' } });
+  // The terminal signals the whole process group; a supervisor may signal only us: pass it on either way.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('error', (err) => {
+    process.stderr.write(`error[INTERNAL]: could not start ${pinned}: ${err.message}\n`);
+    process.exit(2);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
+}
+
+/** The npm `node` package links its binary into node_modules/node/bin; the real one is in node-<os>-<arch>, nested or hoisted. */
+function findPinnedNode(from) {
+  const exe = process.platform === 'win32' ? 'node.exe' : 'node';
+  const arch = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
+  for (let dir = from; ; dir = dirname(dir)) {
+    const nm = join(dir, 'node_modules');
+    for (const candidate of [join(nm, 'node', 'bin', exe), join(nm, 'node', 'node_modules', arch, 'bin', exe), join(nm, arch, 'bin', exe)]) {
+      if (existsSync(candidate)) return candidate;
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
