@@ -12,7 +12,7 @@ export default defineConfig({
     // Pins the Chromium-family ID (CHROMIUM_EXTENSION_ID) so host manifests and policies can name it. Firefox takes
     // its ID from gecko.id and warns about an unknown `key`, so it is left out there.
     ...(browser === 'firefox' ? {} : { key: EXTENSION_PUBLIC_KEY }),
-    permissions: ['downloads', 'nativeMessaging', 'storage', 'notifications'],
+    permissions: ['downloads', 'nativeMessaging', 'storage', 'notifications', 'idle'],
     storage: { managed_schema: 'managed-schema.json' },
     browser_specific_settings: { gecko: { id: FIREFOX_EXTENSION_ID, strict_min_version: '128.0' } },
   }),

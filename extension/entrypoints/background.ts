@@ -16,6 +16,8 @@ export default defineBackground(() => {
     action: browser.action,
     notifications: browser.notifications,
     runtime: browser.runtime,
+    // Firefox's idle API reports only `active` and `idle`, never `locked`; the agent then relies on the OS alone.
+    idle: browser.idle,
     connectNative: (name) => browser.runtime.connectNative(name),
     // Chromium explains a closed native port only through lastError, readable inside the onDisconnect listener.
     lastErrorMessage: () => (typeof chrome === 'undefined' ? undefined : chrome.runtime.lastError?.message),

@@ -9,6 +9,7 @@ import { landingHoldFor } from './landing-hold.ts';
 import { HeldRelease } from './held-release.ts';
 import { HostClient, type HostClientOptions } from './host-client.ts';
 import type { Translate } from './i18n.ts';
+import { IdleReporter, type IdleApiLike } from './idle-reporter.ts';
 import { ACTIVE_STATES, THREAT_STATES, type JobRecord } from './job-record.ts';
 import { JobStore } from './job-store.ts';
 import { applyJobUpdate, findRecordFor } from './job-update.ts';
@@ -32,6 +33,8 @@ export interface BackgroundDeps {
   action: ActionApiLike;
   notifications: NotificationsApiLike;
   connectNative: ConnectNative;
+  /** `browser.idle`, to tell the agent when the screen is locked; absent in tests that need none. */
+  idle?: IdleApiLike;
   /** Messages from the popup; absent in tests that need none. */
   runtime?: { onMessage: RuntimeMessageEvent };
   lastErrorMessage?: () => string | undefined;
@@ -255,6 +258,9 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     return answer;
   });
 
+  const idleReporter = deps.idle ? new IdleReporter({ idle: deps.idle, client, track, warn }) : undefined;
+  idleReporter?.start();
+
   // Then the slow parts, none of which is awaited here.
   settings.load();
   client.start();
@@ -268,6 +274,9 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     async idle() {
       while (work.size > 0) await Promise.all([...work]);
     },
-    stop: () => client.stop(),
+    stop: () => {
+      idleReporter?.stop();
+      client.stop();
+    },
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { registryStepSchema } from '@sandgate/shared';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
 /**
@@ -18,13 +19,7 @@ const entrySchema = z.discriminatedUnion('kind', [
     profileDir: z.string().optional(),
     sha256: z.string(),
   }),
-  z.object({
-    kind: z.literal('registry'),
-    hive: z.enum(['HKCU', 'HKLM']),
-    key: z.string(),
-    value: z.string(),
-    browser: z.string(),
-  }),
+  registryStepSchema,
 ]);
 export type ReceiptEntry = z.infer<typeof entrySchema>;
 

@@ -4,6 +4,17 @@ import { z } from 'zod';
  * What `sandgate install` does, step by step (`install --dry-run --json` prints it; `uninstall` undoes it). Executed
  * on Linux and macOS; on Windows the registry steps are what `reg add` is run with.
  */
+/** A Windows registry value the install sets (and the receipt remembers, so uninstall removes exactly it). */
+export const registryStepSchema = z.object({
+  kind: z.literal('registry'),
+  hive: z.enum(['HKCU', 'HKLM']),
+  /** Below the hive, e.g. `Software\Google\Chrome\NativeMessagingHosts\org.sandgate.agent`. */
+  key: z.string(),
+  /** The key's default value (REG_SZ): the absolute path of the manifest. */
+  value: z.string(),
+  browser: z.string(),
+});
+
 export const installStepSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('dir'),
@@ -22,15 +33,7 @@ export const installStepSchema = z.discriminatedUnion('kind', [
     mode: z.number().int(),
     content: z.string(),
   }),
-  z.object({
-    kind: z.literal('registry'),
-    hive: z.enum(['HKCU', 'HKLM']),
-    /** Below the hive, e.g. `Software\Google\Chrome\NativeMessagingHosts\org.sandgate.agent`. */
-    key: z.string(),
-    /** The key's default value (REG_SZ): the absolute path of the manifest. */
-    value: z.string(),
-    browser: z.string(),
-  }),
+  registryStepSchema,
 ]);
 export type InstallStep = z.infer<typeof installStepSchema>;
 

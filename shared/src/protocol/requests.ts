@@ -7,7 +7,7 @@ import { listJobsRequestSchema } from './messages/job.ts';
 import { holdLandedRequestSchema, listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
 import { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema } from './messages/tasks.ts';
 
-export { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema, type TaskCommandPayload } from './messages/tasks.ts';
+export { idleStateSchema, listTasksRequestSchema, reportIdleRequestSchema, reportIdleResultSchema, taskCommandRequestSchema, type TaskCommandPayload } from './messages/tasks.ts';
 
 const requestEnvelope = { ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema };
 // Typed on the shape, not on `z.ZodObject`: with the wide generic, `extend` inferred every field as `unknown`.

@@ -41,10 +41,12 @@ export type TaskCommandPayload = z.infer<typeof taskCommandRequestSchema>['paylo
 /**
  * `report-idle`: the browser's `chrome.idle` state (`locked` when the screen locks or the screensaver starts; Firefox
  * reports only `active` and `idle`). IOC scan tasks in `idle` run mode run while any source says `locked`. A report
- * counts for 2 minutes: the extension renews it (e.g. with `chrome.alarms`) while the state lasts, so a browser that
+ * counts for 2 minutes: the extension renews it every minute while it is connected, so a browser that
  * closed cannot keep the machine "away". Result: `{}`. Browser request. @since 1 (issue 5)
  */
+export const idleStateSchema = z.enum(['active', 'idle', 'locked']);
 export const reportIdleRequestSchema = z.object({
   type: z.literal('report-idle'),
-  payload: z.object({ state: z.enum(['active', 'idle', 'locked']) }),
+  payload: z.object({ state: idleStateSchema }),
 });
+export const reportIdleResultSchema = z.object({});
