@@ -55,6 +55,11 @@ export interface LaunchOptions {
   /** The browser's environment; the native host it spawns inherits it (SANDGATE_HOME, PATH with the pinned node). */
   env?: NodeJS.ProcessEnv;
   extensionPath?: string;
+  /**
+   * A browser restart on the profile an earlier launch used (`dirs` from that launch): the Preferences Chromium saved
+   * on exit are kept as they are instead of being written afresh, as they would be for a person reopening the browser.
+   */
+  reuseProfile?: boolean;
 }
 
 export interface BrowserSession {
@@ -79,14 +84,17 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
   const dirs = opts.dirs ?? createBrowserDirs();
 
   // Chromium reads these at start; prompt_for_download=false is what lets a click save without a dialog.
-  writeFileSync(
-    join(dirs.userDataDir, 'Default', 'Preferences'),
-    JSON.stringify({
-      download: { default_directory: dirs.downloadDir, prompt_for_download: false, directory_upgrade: true },
-      // Several downloads from one page (the benchmark makes 50) would otherwise wait on a permission prompt.
-      profile: { default_content_setting_values: { automatic_downloads: 1 } },
-    }),
-  );
+  const preferences = join(dirs.userDataDir, 'Default', 'Preferences');
+  if (!opts.reuseProfile || !existsSync(preferences)) {
+    writeFileSync(
+      preferences,
+      JSON.stringify({
+        download: { default_directory: dirs.downloadDir, prompt_for_download: false, directory_upgrade: true },
+        // Several downloads from one page (the benchmark makes 50) would otherwise wait on a permission prompt.
+        profile: { default_content_setting_values: { automatic_downloads: 1 } },
+      }),
+    );
+  }
 
   let context: BrowserContext | undefined;
   let closed = false;
