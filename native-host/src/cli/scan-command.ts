@@ -3,6 +3,8 @@ import type { ScanOutput } from '@sandgate/shared';
 import { KnownBadHashes, readKnownBadHashes } from '../scan/known-bad-hashes.ts';
 import { runScan } from '../scan/run-scan.ts';
 import { loadScanSettings } from '../scan/scan-settings.ts';
+import { activeTaskIndicators } from '../tasks/active-task-iocs.ts';
+import { readStoredTasks, tasksDir } from '../tasks/task-store.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
 import { printScanOutput, scanProgress } from '../scan/print-scan-output.ts';
@@ -12,7 +14,8 @@ export const SCAN_HELP = `usage: sandgate scan critical [--json] [--cpu-budget P
 A Critical Areas Scan now: the executables of running processes (deleted and memory-only ones included), loaded
 kernel modules and kernel taint, autostart locations (systemd units, cron, rc.local, init.d, shell profiles, XDG
 autostart, /etc/ld.so.preload), system binary folders, users' startup folders and the boot disk's first sector.
-Every object is checked against each SHA-256 a sandbox judged malicious (the agent's finished jobs).
+Every object is checked against each SHA-256 a sandbox judged malicious (the agent's finished jobs) and the IOCs of
+every IOC scan task still active.
 
 --cpu-budget PERCENT   share of the machine (all cores) the scan may use on average; default: policy scan.cpuBudgetPercent
 
@@ -40,11 +43,14 @@ export async function scanCommand(io: CliIo, args: string[]): Promise<number> {
   const settings = await loadScanSettings({ home: ctx.home, env: io.env, ...(ctx.policyPath ? { explicit: ctx.policyPath } : {}) });
   const journal = join(ctx.home, 'jobs', 'finished.jsonl');
   const known = new KnownBadHashes(await readKnownBadHashes(journal), journal);
+  const iocs = activeTaskIndicators(tasksDir(ctx.home), readStoredTasks(ctx.home), (taskId, err) =>
+    io.err(`warning: the IOCs of task ${taskId} could not be compiled and are not checked: ${err instanceof Error ? err.message : String(err)}\n`),
+  );
   const progress = scanProgress(io);
   const out = await runScan({
     kind: 'critical-areas',
     scope: 'critical',
-    indicators: [{ set: known, source: 'verdict' }],
+    indicators: [{ set: known, source: 'verdict' }, ...iocs.map((set) => ({ set, source: 'ioc' as const }))],
     knownMaliciousHashes: known.size,
     maxFileBytes: settings.maxFileBytes,
     cpuBudgetPercent: cpuBudgetOption(values['cpu-budget'], settings.cpuBudgetPercent),
