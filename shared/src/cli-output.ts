@@ -139,8 +139,11 @@ export const taskSchema = z.object({
   kind: taskKindSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
-  /** `policy`: a response action after a threat; `cli`: `sandgate ioc task create`; `task`: a match of another task. */
-  createdBy: z.enum(['policy', 'cli', 'task']),
+  /**
+   * `policy`: a response action after a threat; `cli`: `sandgate ioc task create`; `task`: a match of another task;
+   * `console`: a group task delivered by the console.
+   */
+  createdBy: z.enum(['policy', 'cli', 'task', 'console']),
   /** The job whose malicious verdict created it (policy), so an interrupted action finds its task again. */
   jobId: z.string().optional(),
   /** The task whose match created it (onMatch.criticalAreasScan). */

@@ -7,6 +7,7 @@ import {
   heartbeatSchema,
   pollQuerySchema,
   SandgateError,
+  taskProgressSchema,
   type EnrollResponse,
   type PollResponse,
 } from '@sandgate/shared';
@@ -18,11 +19,15 @@ import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeE
 import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
+import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
+import { onThreatEvents } from '../group-tasks/on-threat.ts';
 
 export interface AgentApiOptions {
   db: Db;
   ca: ConsoleCa;
   notifier: ChangeNotifier;
+  /** Where the console reports what agents' events made it do (a group task created). */
+  log?: (line: string) => void;
 }
 
 /** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
@@ -54,7 +59,16 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     }
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
-      return sendJson(res, 200, await storeEvents(o.db, agent.id, batch.events));
+      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events);
+      // Only events stored now: a batch re-sent after a lost answer starts nothing twice.
+      await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log }, agent, fresh);
+      return sendJson(res, 200, answer);
+    }
+    case `POST ${AGENT_API.taskProgress}`: {
+      const p = await readJson(req, taskProgressSchema);
+      const { wake } = await recordTaskProgress(o.db, agent.id, p);
+      for (const id of wake) o.notifier.wakeAgent(id);
+      return sendJson(res, 200, { ok: true });
     }
     case `GET ${AGENT_API.poll}`: {
       const q = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
@@ -108,10 +122,10 @@ async function poll(
   const deadline = Date.now() + q.waitMs;
   for (;;) {
     const current = await policyForAgent(o.db, agent.id);
-    const answer: PollResponse = { tasks: [] };
+    const answer: PollResponse = { tasks: await deliverableTasks(o.db, agent.id) };
     if (current.revision !== q.policyRevision) answer.policy = current;
     const left = deadline - Date.now();
-    if (answer.policy || left <= 0 || gone.signal.aborted) {
+    if (answer.policy || answer.tasks.length || left <= 0 || gone.signal.aborted) {
       if (!gone.signal.aborted) sendJson(res, 200, answer);
       return;
     }

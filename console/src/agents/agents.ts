@@ -69,20 +69,24 @@ export async function recordHeartbeat(db: Queryable, hb: Heartbeat): Promise<voi
   );
 }
 
-/** Stores each (agent, seq) once: a batch re-sent after a lost answer adds nothing. */
-export async function storeEvents(db: Queryable, agentId: string, events: ShippedEvent[]): Promise<{ accepted: number; duplicates: number; storedThrough: number }> {
-  let accepted = 0;
+/** Stores each (agent, seq) once: a batch re-sent after a lost answer adds nothing. `fresh` are the events stored now. */
+export async function storeEvents(
+  db: Queryable,
+  agentId: string,
+  events: ShippedEvent[],
+): Promise<{ accepted: number; duplicates: number; storedThrough: number; fresh: ShippedEvent[] }> {
+  const fresh: ShippedEvent[] = [];
   for (const e of events) {
     const rows = await db.query(
       `INSERT INTO agent_events (agent_id, seq, at, type, event) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (agent_id, seq) DO NOTHING RETURNING seq`,
       [agentId, e.seq, e.event.time, e.event.type, JSON.stringify(e.event)],
     );
-    accepted += rows.length;
+    if (rows.length) fresh.push(e);
   }
   await db.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [agentId]);
   const storedThrough = Math.max(...events.map((e) => e.seq));
-  return { accepted, duplicates: events.length - accepted, storedThrough };
+  return { accepted: fresh.length, duplicates: events.length - fresh.length, storedThrough, fresh };
 }
 
 export interface EventRow {

@@ -6,6 +6,8 @@ export interface GroupRow {
   name: string;
   policy: Record<string, unknown> | null;
   policy_revision: number;
+  /** Console-side group actions (groupActionsSchema), never sent to agents. */
+  group_actions: Record<string, unknown> | null;
   updated_at: string;
   members: number;
 }
@@ -14,7 +16,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
 export async function listGroups(db: Queryable): Promise<GroupRow[]> {
   return db.query<GroupRow>(
-    `SELECT g.id, g.name, g.policy, g.policy_revision, g.updated_at,
+    `SELECT g.id, g.name, g.policy, g.policy_revision, g.group_actions, g.updated_at,
             (SELECT count(*)::int FROM agents a WHERE a.group_id = g.id AND a.revoked_at IS NULL) AS members
        FROM groups g ORDER BY g.name`,
   );

@@ -12,6 +12,8 @@ import { checkLogin } from '../users/users.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
+import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
+import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 
 export interface AdminApiOptions {
   db: Db;
@@ -23,6 +25,7 @@ export const CSRF_HEADER = 'x-sandgate-csrf';
 const loginSchema = z.object({ name: z.string().max(64), password: z.string().max(1024) });
 const groupSchema = z.object({ name: z.string() });
 const policyBodySchema = z.object({ policy: z.unknown() });
+const actionsBodySchema = z.object({ groupActions: z.unknown() });
 const assignSchema = z.object({ groupId: z.number().int().nullable() });
 const userSchema = z.object({ name: z.string(), role: z.string(), password: z.string() });
 const tokenSchema = z.object({ group: z.string().optional(), ttlHours: z.number().positive().max(24 * 30).optional() });
@@ -109,20 +112,28 @@ async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerRespo
   const actor = `user:${session.user.name}`;
 
   /** Permission check, the change, and an audit row either way (refusals included). */
-  const mutate = async (permission: Permission, action: string, target: string, fn: () => Promise<unknown>): Promise<void> => {
-    if (!can(session.user.role, permission)) {
-      await audit(o.db, { actor, action, target, outcome: 'refused', details: { code: 'CONSOLE_FORBIDDEN', permission } });
-      requirePermission(session.user, permission);
+  const mutate = async (
+    permission: Permission | Permission[],
+    action: string,
+    target: string,
+    fn: () => Promise<unknown>,
+    details: Record<string, unknown> = {},
+  ): Promise<void> => {
+    for (const p of Array.isArray(permission) ? permission : [permission]) {
+      if (!can(session.user.role, p)) {
+        await audit(o.db, { actor, action, target, outcome: 'refused', details: { ...details, code: 'CONSOLE_FORBIDDEN', permission: p } });
+        requirePermission(session.user, p);
+      }
     }
     let out: unknown;
     try {
       out = await fn();
     } catch (err) {
       const code = err instanceof SandgateError ? err.code : 'INTERNAL';
-      await audit(o.db, { actor, action, target, outcome: 'failed', details: { code } });
+      await audit(o.db, { actor, action, target, outcome: 'failed', details: { ...details, code } });
       throw err;
     }
-    await audit(o.db, { actor, action, target, outcome: 'ok' });
+    await audit(o.db, { actor, action, target, outcome: 'ok', details });
     sendJson(res, 200, out ?? { ok: true });
   };
   const view = (s: Session) => requirePermission(s.user, 'view');
@@ -163,14 +174,50 @@ async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerRespo
       return mutate('manage-policy', 'group.create', body.name, () => createGroup(o.db, body.name));
     }
     case 'PUT groups/:/policy': {
+      // The document the page edits may hold the console-only `groupActions` section: it is stored apart (agents never
+      // see it) and changing it needs manage-ioc-tasks as well. Left out, the group's actions stay as they are.
       const body = await readJson(req, policyBodySchema);
       const id = Number(b);
-      return mutate('manage-policy', 'group.set-policy', b!, async () => {
-        const out = await setGroupPolicy(o.db, id, body.policy ?? null);
-        o.notifier.wakeGroup(id);
-        return out;
-      });
+      const doc = body.policy ?? null;
+      const hasActions = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'groupActions');
+      const { groupActions, ...agentPolicy } = hasActions ? (doc as Record<string, unknown>) : { groupActions: undefined };
+      const actionsChange = hasActions && (await groupActionsDiffer(o.db, id, groupActions));
+      const permissions: Permission[] = actionsChange ? ['manage-policy', 'manage-ioc-tasks'] : ['manage-policy'];
+      return mutate(
+        permissions,
+        'group.set-policy',
+        b!,
+        async () => {
+          // Only the group actions in the document: the agents keep their local policy (none stored).
+          const policy = hasActions ? (Object.keys(agentPolicy).length ? agentPolicy : null) : doc;
+          const stored = (await listGroups(o.db)).find((g) => g.id === id);
+          if (!stored) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${id}`);
+          if (actionsChange) await setGroupActions(o.db, id, groupActions);
+          // Only a change the agents would see makes a new revision (and makes them reload).
+          if (stableJson(stored.policy) === stableJson(policy)) return { revision: stored.policy_revision };
+          const out = await setGroupPolicy(o.db, id, policy);
+          o.notifier.wakeGroup(id);
+          return out;
+        },
+        actionsChange ? { groupActions: true } : {},
+      );
     }
+    case 'PUT groups/:/actions': {
+      const body = await readJson(req, actionsBodySchema);
+      return mutate('manage-ioc-tasks', 'group.set-actions', b!, () => setGroupActions(o.db, Number(b), body.groupActions ?? null));
+    }
+    case 'GET tasks':
+      view(session);
+      return sendJson(res, 200, { tasks: await listGroupTasks(o.db, Number(url.searchParams.get('limit') ?? 50)) });
+    case 'GET tasks/:':
+      view(session);
+      return sendJson(res, 200, { task: await readGroupTask(o.db, b!) });
+    case 'POST tasks/:/cancel':
+      return mutate('manage-ioc-tasks', 'group-task.cancel', b!, async () => {
+        const { wake } = await cancelGroupTask(o.db, b!, actor);
+        for (const id of wake) o.notifier.wakeAgent(id);
+        return { cancelled: true, notified: wake.length };
+      });
     case 'GET audit':
       view(session);
       return sendJson(res, 200, { entries: await readAudit(o.db, Number(url.searchParams.get('limit') ?? 200)) });

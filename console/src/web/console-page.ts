@@ -17,6 +17,7 @@ export const CONSOLE_HTML = `<!doctype html>
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
   .online { color: #13795b; font-weight: 600; } .offline { color: #9a3412; }
   .error { color: #b91c1c; white-space: pre-wrap; } textarea { width: 100%; height: 220px; font: 12px monospace; }
+  #task-shares td { white-space: pre-wrap; }
   [hidden] { display: none !important; }
 </style>
 </head>
@@ -51,6 +52,17 @@ export const CONSOLE_HTML = `<!doctype html>
         <button id="policy-save" data-needs="manage-policy">Save policy</button>
       </div>
       <p class="error" id="group-error"></p>
+    </section>
+    <section>
+      <h2>Group tasks</h2>
+      <table id="tasks"><thead><tr><th>created</th><th>group</th><th>object</th><th>threat</th><th>state</th><th>workstations</th><th>with matches</th><th></th></tr></thead><tbody></tbody></table>
+      <div id="task-detail" hidden>
+        <h3 id="task-title"></h3>
+        <p id="task-summary"></p>
+        <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
+        <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>updated</th></tr></thead><tbody></tbody></table>
+        <p class="error" id="task-error"></p>
+      </div>
     </section>
     <section>
       <h2>Audit log</h2>
@@ -143,7 +155,9 @@ function edit(g) {
   editing = g;
   $('#policy-editor').hidden = false;
   $('#policy-title').textContent = 'Policy of ' + g.name;
-  $('#policy-text').value = g.policy ? JSON.stringify(g.policy, null, 2) : '';
+  // The console-only group actions are edited in the same document; the console stores them apart from what agents get.
+  const doc = g.policy || g.group_actions ? Object.assign({}, g.policy || {}, g.group_actions ? { groupActions: g.group_actions } : {}) : null;
+  $('#policy-text').value = doc ? JSON.stringify(doc, null, 2) : '';
   $('#policy-text').readOnly = !allowed('manage-policy');
 }
 
@@ -154,11 +168,53 @@ async function loadAudit() {
   for (const e of entries) row(tbody, [e.at, e.actor, e.action, e.target, e.outcome + (e.details && e.details.code ? ' (' + e.details.code + ')' : '')]);
 }
 
+let openTask = null;
+async function loadTasks() {
+  const { tasks } = await api('GET', 'tasks');
+  const tbody = $('#tasks tbody');
+  tbody.replaceChildren();
+  for (const t of tasks) {
+    row(tbody, [t.created_at, t.group_name, (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''), t.threat, t.state, t.shares + ' (' + t.open_shares + ' open)', t.matched_shares, button('open', () => showTask(t.id))]);
+  }
+}
+
+async function showTask(id) {
+  openTask = id;
+  $('#task-detail').hidden = false;
+  await loadTask();
+}
+
+// The task page refreshes every second while it is open: states and matches arrive as the workstations report them.
+async function loadTask() {
+  if (!openTask) return;
+  const { task } = await api('GET', 'tasks/' + encodeURIComponent(openTask));
+  $('#task-title').textContent = 'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
+  const c = task.counts;
+  const parts = [task.state, 'found on ' + (task.source.hostname || '?'), 'group ' + task.group.name, 'expires ' + task.expiresAt];
+  if (c['match:quarantined']) parts.push(c['match:quarantined'] + ' quarantined');
+  if (c['match:would-quarantine']) parts.push('would quarantine ' + c['match:would-quarantine'] + ' object(s)');
+  if (c['match:kept-never-quarantine']) parts.push(c['match:kept-never-quarantine'] + ' kept (never quarantine)');
+  $('#task-summary').textContent = parts.join(' · ');
+  $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
+  const tbody = $('#task-shares tbody');
+  tbody.replaceChildren();
+  for (const s of task.shares) {
+    const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
+    const matches = s.matches.map((m) => m.path + ' → ' + m.action).join('\n');
+    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, s.updatedAt]);
+  }
+}
+
+$('#task-cancel').addEventListener('click', async () => {
+  if (!openTask) return;
+  try { await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/cancel', {}); await loadTask(); } catch (err) { $('#task-error').textContent = String(err.message || err); }
+});
+
 function showGroupError(err) { $('#group-error').textContent = String(err.message || err); }
 
 async function refresh() {
   await loadGroups();
-  await Promise.all([loadAgents(), loadAudit()]);
+  await Promise.all([loadAgents(), loadAudit(), loadTasks()]);
 }
 
 async function start() {
@@ -169,6 +225,7 @@ async function start() {
   await refresh();
   await loadEvents(null);
   setInterval(() => { refresh().catch(() => {}); }, 5000);
+  setInterval(() => { loadTask().catch(() => {}); }, 1000);
 }
 
 $('#login-form').addEventListener('submit', async (ev) => {

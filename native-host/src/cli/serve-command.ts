@@ -119,6 +119,7 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
         eventLogFile: events.file,
         policyFile,
         log: logger,
+        tasks: () => agent.tasks,
         ...consoleTuningFromEnv(io.env),
       })
     : undefined;

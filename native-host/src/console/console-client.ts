@@ -8,7 +8,9 @@ import {
   eventBatchResponseSchema,
   heartbeatResponseSchema,
   pollResponseSchema,
+  taskProgressResponseSchema,
   type Heartbeat,
+  type ShippedEvent,
   type StatusResult,
 } from '@sandgate/shared';
 import { silentLogger, type Logger } from '../log.ts';
@@ -18,6 +20,9 @@ import { consoleFiles, readState, writeState, type ConsoleCredentials } from './
 import { consoleRequest } from './console-request.ts';
 import { hostFacts } from './enroll.ts';
 import { readEventsFrom } from './event-reader.ts';
+import type { TaskService } from '../tasks/task-runner.ts';
+import { GroupTaskAgent } from './group-task-agent.ts';
+import { iocForVerdict } from './verdict-ioc.ts';
 
 export interface ConsoleClientOptions {
   home: string;
@@ -36,7 +41,14 @@ export interface ConsoleClientOptions {
   pollWaitMs?: number;
   /** Re-reads the event log this often even when the file watcher says nothing. */
   eventScanMs?: number;
+  /** How often group task progress is looked at and sent when it changed. */
+  taskReportMs?: number;
+  /** The scan tasks of the agent in force (a policy reload replaces the agent; the console channel stays). */
+  tasks: () => TaskService | undefined;
 }
+
+/** How long a malicious verdict waits for its job to be readable (to generate its IOC) before it is shipped without one. */
+const IOC_WAIT_MS = 30_000;
 
 export interface ConsoleClient {
   /** Resolves once every loop has stopped. */
@@ -67,6 +79,17 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   let revision = readState(files.policyState, enrollment.agentId).revision;
   let backlogBytes = 0;
   let refused: SandgateError | undefined;
+  const groupTasks = new GroupTaskAgent({
+    home: o.home,
+    agentId: enrollment.agentId,
+    log,
+    report: async (p) => {
+      await call('POST', AGENT_API.taskProgress, p, taskProgressResponseSchema);
+    },
+    tasks: o.tasks,
+  });
+  /** When each malicious verdict (by seq) was first met without an IOC available. */
+  const iocWaitSince = new Map<number, number>();
 
   const call = <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs = 15_000) =>
     consoleRequest({ method, url: new URL(path, base), body, tls, timeoutMs, signal: stop.signal }, schema);
@@ -155,8 +178,14 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
           const before = cursor;
           const slice = readEventsFrom(o.eventLogFile, cursor, MAX_EVENTS_PER_BATCH);
           backlogBytes = slice.remainingBytes + (slice.nextOffset - cursor);
-          if (slice.events.length) {
-            const r = await call('POST', AGENT_API.events, { events: slice.events }, eventBatchResponseSchema);
+          const { events, waitAt } = await withIocs(slice.events);
+          if (waitAt !== undefined) {
+            // Ship what comes before the verdict; the verdict goes once its IOC can be made (or the wait ran out).
+            slice.nextOffset = waitAt;
+            pendingRetry();
+          }
+          if (events.length) {
+            const r = await call('POST', AGENT_API.events, { events }, eventBatchResponseSchema);
             log.debug('events delivered', { accepted: r.accepted, duplicates: r.duplicates });
           }
           // Only after the console has stored them: a crash before this line re-sends, which the console ignores.
@@ -165,14 +194,64 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
             await writeState(files.cursor, enrollment.agentId, { offset: cursor });
           }
           backlogBytes = slice.remainingBytes;
-          // Stop when caught up, or when only a line still being written is left.
-          if (slice.remainingBytes === 0 || slice.nextOffset === before) break;
+          // Stop when caught up, when only a line still being written is left, or when a verdict waits for its IOC.
+          if (slice.remainingBytes === 0 || slice.nextOffset === before || waitAt !== undefined) break;
         }
         b.ok();
       } catch (err) {
         pending = true;
         await b.fail('event delivery', err);
       }
+    }
+  }
+
+  /**
+   * A malicious verdict carries the OpenIOC of its object (group actions on the console). The event is written a
+   * moment before its job is readable: the batch then stops before it (`waitAt`, its seq) and is tried again shortly.
+   */
+  async function withIocs(events: ShippedEvent[]): Promise<{ events: ShippedEvent[]; waitAt?: number }> {
+    const out: ShippedEvent[] = [];
+    for (const e of events) {
+      if (e.event.type !== 'verdict' || e.event.level !== 'malicious') {
+        out.push(e);
+        continue;
+      }
+      const ioc = await iocForVerdict(o.home, e.event).catch((err: unknown) => {
+        log.warn('the IOC of a verdict could not be generated', { jobId: e.event.jobId, error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+      if (ioc) {
+        iocWaitSince.delete(e.seq);
+        out.push({ ...e, ioc });
+        continue;
+      }
+      const since = iocWaitSince.get(e.seq) ?? Date.now();
+      iocWaitSince.set(e.seq, since);
+      if (Date.now() - since < IOC_WAIT_MS) return { events: out, waitAt: e.seq };
+      log.warn('a malicious verdict is shipped without its IOC: its job could not be read', { jobId: e.event.jobId });
+      iocWaitSince.delete(e.seq);
+      out.push(e);
+    }
+    return { events: out };
+  }
+
+  let retryTimer: NodeJS.Timeout | undefined;
+  const pendingRetry = () => {
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      kickEvents();
+    }, 500);
+    retryTimer.unref();
+  };
+
+  /** Group task progress: looked at every `taskReportMs` while a share is open, sent when it changed. */
+  async function reportLoop(): Promise<void> {
+    const every = o.taskReportMs ?? 1000;
+    while (!stop.signal.aborted) {
+      await sleep(every);
+      if (stop.signal.aborted || !groupTasks.busy) continue;
+      await groupTasks.reportChanges().catch((err: unknown) => log.warn('group task progress could not be sent; retrying', { error: err instanceof Error ? err.message : String(err) }));
     }
   }
 
@@ -206,7 +285,14 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
             await b.fail('policy', err);
           }
         }
-        if (r.tasks.length) log.info('tasks received; this agent version does not run console tasks yet', { tasks: r.tasks.map((t) => t.type) });
+        if (r.tasks.length) {
+          try {
+            await groupTasks.handle(r.tasks);
+          } catch (err) {
+            // Not started (the agent is reloading, the console is away): the console delivers them again.
+            await b.fail('group task', err);
+          }
+        }
       } catch (err) {
         await b.fail('poll', err);
       }
@@ -227,12 +313,13 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   scan.unref();
 
   log.info('console channel starting', { console: enrollment.url, agentId: enrollment.agentId });
-  const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop()]);
+  const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop(), reportLoop()]);
 
   return {
     async close() {
       stop.abort();
       clearInterval(scan);
+      if (retryTimer) clearTimeout(retryTimer);
       watcher?.close();
       await loops;
       httpsAgent.destroy();

@@ -21,6 +21,7 @@ import { quarantineMatch } from './match-actions.ts';
 import type { WalkPosition } from './resume-position.ts';
 import { runTaskScan } from './run-task-scan.ts';
 import { applyCommand, interrupted, isFinished, mayRun, type TaskCommand } from './task-state.ts';
+import { GUARD_FILE, guardDecision, readTaskGuard, type TaskGuard } from './task-guard.ts';
 import { IOC_DIR, TaskStore, newTaskId, summarize } from './task-store.ts';
 
 export interface CreateTaskInput {
@@ -35,6 +36,19 @@ export interface CreateTaskInput {
   iocs: ReadonlyArray<{ bytes: Uint8Array; source: string }>;
   /** SHA-256 values checked besides the IOCs (the object that triggered a Critical Areas Scan). */
   sha256?: string[];
+  /** A console group task's limits (dry run, never-quarantine), stored with the task and checked before every quarantine. */
+  guard?: TaskGuard;
+}
+
+/** A console group task's share, as the agent's console channel hands it over. */
+export interface ConsoleTaskInput {
+  /** OpenIOC 1.1 text and a name for it (shown in reports). */
+  ioc: { xml: string; source: string };
+  /** Absolute paths (already expanded on this workstation), or `critical` / `system`. */
+  scope: Task['scope'];
+  runMode: Task['runMode'];
+  onMatch: Task['onMatch'];
+  guard: TaskGuard;
 }
 
 /** What response actions, the router and the CLI need from the tasks. */
@@ -47,6 +61,8 @@ export interface TaskService {
   create(input: CreateTaskInput): Promise<Task>;
   /** `ioc task create`: IOC files and scope paths named on a command line (absolute paths, read by the agent). */
   createFromFiles(files: readonly string[], opts: Pick<CreateTaskInput, 'scope' | 'runMode' | 'onMatch'>): Promise<Task>;
+  /** A console group task's share: an IOC scan task whose quarantines its guard limits (optional: test fakes leave it out). */
+  createFromConsole?(input: ConsoleTaskInput): Promise<Task>;
   command(id: string, command: TaskCommand | 'show'): Promise<Task>;
   /** The browser's idle state (`report-idle`), one of the idle sources. */
   reportIdle(state: 'active' | 'idle' | 'locked'): void;
@@ -71,6 +87,7 @@ export interface TaskRunnerOptions {
   /** Called after each checkpoint is on disk (tests). */
   onCheckpoint?: (task: Task) => void;
 }
+
 
 type StopReason = 'cancel' | 'pause' | 'closing' | 'idle-ended';
 const STOP_RANK: Record<StopReason, number> = { cancel: 4, pause: 3, closing: 2, 'idle-ended': 1 };
@@ -188,7 +205,8 @@ export class TaskRunner implements TaskService {
       errors: [],
       resumedAt: [],
     };
-    const saved = await this.store.create(task, files);
+    const extra = input.guard ? [{ name: GUARD_FILE, bytes: new TextEncoder().encode(JSON.stringify(input.guard, null, 1) + '\n') }] : [];
+    const saved = await this.store.create(task, files, extra);
     const what = saved.kind === 'ioc' ? 'IOC scan task' : 'Critical Areas Scan';
     this.o.events.append(
       {
@@ -218,6 +236,21 @@ export class TaskRunner implements TaskService {
       for (const p of opts.scope) if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
     }
     return this.create({ kind: 'ioc', createdBy: 'cli', ...opts, iocs });
+  }
+
+  async createFromConsole(input: ConsoleTaskInput): Promise<Task> {
+    if (Array.isArray(input.scope)) {
+      for (const p of input.scope) if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
+    }
+    return this.create({
+      kind: 'ioc',
+      createdBy: 'console',
+      scope: input.scope,
+      runMode: input.runMode,
+      onMatch: input.onMatch,
+      iocs: [{ bytes: new TextEncoder().encode(input.ioc.xml), source: input.ioc.source }],
+      guard: input.guard,
+    });
   }
 
   async command(id: string, command: TaskCommand | 'show'): Promise<Task> {
@@ -473,8 +506,10 @@ export class TaskRunner implements TaskService {
         if (match.actions[j]!.status !== 'pending') continue;
         let done: TaskMatch['actions'][number];
         let casId: string | undefined;
-        if (match.actions[j]!.type === 'quarantine') done = await quarantineMatch(ctx, t, match);
-        else {
+        if (match.actions[j]!.type === 'quarantine') {
+          const why = guardDecision(readTaskGuard(join(this.store.dir, t.id)), match);
+          done = why ? { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[why] } : await quarantineMatch(ctx, t, match);
+        } else {
           casId = await this.criticalAreasScanFor(t, match);
           done = { type: 'critical-areas-scan', status: 'done', id: casId };
         }
@@ -532,6 +567,11 @@ export class TaskRunner implements TaskService {
     return sets;
   }
 }
+
+const GUARD_MESSAGE = {
+  'dry-run': 'dry run: would be quarantined (the console group task acts on nothing)',
+  'never-quarantine': 'on the group\'s never-quarantine list: reported, not quarantined',
+} as const;
 
 function withoutPause(t: Task): Task {
   const { pauseReason: _, ...rest } = t;

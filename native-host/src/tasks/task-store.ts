@@ -120,14 +120,16 @@ export class TaskStore {
     return parsed;
   }
 
-  /** Writes a new task folder with its IOC files, under a temp name first: a crash leaves a whole task or none. */
-  async create(task: Task, iocs: ReadonlyArray<{ name: string; bytes: Uint8Array }>): Promise<Task> {
+  /** Writes a new task folder with its IOC files (and `extra` files beside the record), under a temp name first: a crash leaves a whole task or none. */
+  async create(task: Task, iocs: ReadonlyArray<{ name: string; bytes: Uint8Array }>, extra: ReadonlyArray<{ name: string; bytes: Uint8Array }> = []): Promise<Task> {
     const parsed = taskSchema.parse(task);
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = join(this.dir, tempName());
     await mkdir(join(tmp, IOC_DIR), { recursive: true, mode: 0o700 });
     try {
       for (const f of iocs) await writeFileSynced(join(tmp, IOC_DIR, f.name), Buffer.from(f.bytes));
+      // Files that belong with the record from its first moment (a console task's guard).
+      for (const f of extra) await writeFileSynced(join(tmp, f.name), Buffer.from(f.bytes));
       await writeFileSynced(join(tmp, TASK_FILE), JSON.stringify(parsed, null, 1) + '\n');
       await fsyncDir(join(tmp, IOC_DIR));
       await fsyncDir(tmp);

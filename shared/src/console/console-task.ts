@@ -1,49 +1,74 @@
 import { z } from 'zod';
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
 /**
- * A task the console hands an agent (delivered by the poll, with its group's policy). Defined now so that the wire
- * format is fixed; agents of this version receive and acknowledge nothing yet (console/DESIGN.md, group actions).
- * @since 1
+ * A group IOC scan task as one workstation receives it (in the poll answer). `id` is this workstation's share of the
+ * group task `groupTaskId`; progress is reported against `id`. Paths may start with `~/` (resolved on the workstation).
+ * @since 1 (group actions)
  */
 export const iocScanTaskSchema = z.object({
   type: z.literal('ioc-scan'),
-  /** The per-agent task id; the group task it belongs to is `groupTaskId`. */
   id: z.string().uuid(),
   groupTaskId: z.string().uuid(),
   /** OpenIOC 1.1 document text, generated from the verdict on the workstation that found the threat. */
-  ioc: z.string().max(2 * 1024 * 1024),
-  scope: z.union([z.enum(['critical', 'system']), z.array(z.string()).min(1)]),
+  ioc: z.string().max(256 * 1024),
+  /** The SHA-256 of the object the IOC describes. */
+  sha256,
+  scope: z.union([z.enum(['critical', 'system']), z.array(z.string().min(1).max(4096)).min(1).max(100)]),
+  runMode: z.enum(['afterThreat', 'idle']).default('afterThreat'),
   onMatch: z.object({ quarantine: z.boolean(), criticalAreasScan: z.boolean() }),
   /** Report what would be quarantined, change nothing. */
   dryRun: z.boolean(),
-  /** Paths (prefixes) and publishers never to quarantine, whatever matches. */
-  neverQuarantine: z.object({ paths: z.array(z.string()).default([]), publishers: z.array(z.string()).default([]) }).default({ paths: [], publishers: [] }),
+  /** Paths (prefixes or globs) and SHA-256 values never to quarantine, whatever matches: checked by the agent. */
+  neverQuarantine: z.object({ paths: z.array(z.string()).default([]), sha256: z.array(sha256).default([]) }).default({ paths: [], sha256: [] }),
   /** An agent that comes back after this does not start the task (ISO 8601). */
   expiresAt: z.string(),
 });
+export type IocScanTask = z.infer<typeof iocScanTaskSchema>;
 
-/** Restore one quarantined object (a false positive), by its SHA-256 since quarantine ids differ per workstation. */
+/** Restore one quarantined object (a false positive), by its SHA-256 since quarantine ids differ per workstation. Not delivered yet. */
 export const restoreTaskSchema = z.object({
   type: z.literal('restore'),
   id: z.string().uuid(),
   groupTaskId: z.string().uuid().optional(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256,
   expiresAt: z.string(),
 });
 
+/** Stop the task `taskId` (a workstation's share, as in `iocScanTaskSchema.id`); its results so far are kept. */
 export const cancelTaskSchema = z.object({ type: z.literal('cancel'), id: z.string().uuid(), taskId: z.string().uuid() });
 
 export const consoleTaskSchema = z.discriminatedUnion('type', [iocScanTaskSchema, restoreTaskSchema, cancelTaskSchema]);
 export type ConsoleTask = z.infer<typeof consoleTaskSchema>;
 
-/** What an agent reports back about a task (`POST /agent/v1/task-progress`, a later version). */
+/**
+ * What was done about one match: `quarantined`; `would-quarantine` (dry run); `kept-never-quarantine`; `failed` (the
+ * quarantine failed, `code` says why); `reported` (the task does not quarantine, or the match is not a hashed file);
+ * `pending` (not acted on yet).
+ */
+export const taskMatchOutcomeSchema = z.enum(['pending', 'quarantined', 'would-quarantine', 'kept-never-quarantine', 'failed', 'reported']);
+
+/** `POST /agent/v1/task-progress`: how a workstation's share of a group task is doing. @since 1 (group actions) */
 export const taskProgressSchema = z.object({
   taskId: z.string().uuid(),
-  state: z.enum(['received', 'running', 'paused-user-active', 'matched', 'done', 'failed', 'expired']),
+  state: z.enum(['received', 'running', 'paused', 'done', 'failed', 'cancelled', 'expired']),
+  /** Why it is paused: `idle-ended` (the user is active again), `interrupted` (the agent stopped), `user`. */
+  pauseReason: z.string().max(32).optional(),
+  filesDone: z.number().int().nonnegative().optional(),
   matches: z
-    .array(z.object({ path: z.string(), sha256: z.string().optional(), action: z.enum(['none', 'quarantined', 'would-quarantine', 'kept-never-quarantine']) }))
-    .max(10_000)
+    .array(
+      z.object({
+        path: z.string().max(4096),
+        sha256: z.string().optional(),
+        action: taskMatchOutcomeSchema,
+        quarantineId: z.string().max(128).optional(),
+        code: z.string().max(64).optional(),
+      }),
+    )
+    .max(1000)
     .default([]),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
 });
 export type TaskProgress = z.infer<typeof taskProgressSchema>;
+export const taskProgressResponseSchema = z.object({ ok: z.literal(true) });

@@ -12,6 +12,11 @@ export const MAX_EVENTS_PER_BATCH = 500;
 export const shippedEventSchema = z.object({
   seq: z.number().int().nonnegative(),
   event: agentEventSchema,
+  /**
+   * On a `verdict` event with level `malicious`: the OpenIOC 1.1 document the agent generated for the object (its
+   * hashes under its size, its name), which the console hands to the group's other workstations. @since 1 (group actions)
+   */
+  ioc: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), xml: z.string().max(256 * 1024) }).optional(),
 });
 export type ShippedEvent = z.infer<typeof shippedEventSchema>;
 

@@ -4,3 +4,4 @@ export * from './heartbeat.ts';
 export * from './event-batch.ts';
 export * from './console-task.ts';
 export * from './poll.ts';
+export * from './group-actions.ts';

@@ -16,4 +16,6 @@ export const AGENT_API = {
   events: '/agent/v1/events',
   /** GET, mutual TLS, long-poll: answers at once when something is new, otherwise after `waitMs`. */
   poll: '/agent/v1/poll',
+  /** POST, mutual TLS: how a group task is doing on this workstation (`taskProgressSchema`). @since 1 (group actions) */
+  taskProgress: '/agent/v1/task-progress',
 } as const;

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { groupActionsSchema, SandgateError, type AgentEvent, type ConsoleTask, type OnThreat, type TaskProgress } from '@sandgate/shared';
+import type { Db, Queryable } from '../db/db.ts';
+import { planWaves } from './plan-waves.ts';
+
+/** States a workstation's share can be in; the first five are not finished. */
+export const OPEN_SHARE_STATES = ['held', 'pending', 'received', 'running', 'paused'] as const;
+const OPEN_SQL = `('held','pending','received','running','paused')`;
+const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
+  AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
+
+export interface CreatedGroupTask {
+  id: string;
+  groupId: number;
+  /** Workstations to wake (their share is pending). */
+  wake: string[];
+  shares: number;
+}
+
+/**
+ * A threat caught on `sourceAgentId`: when its group has `groupActions.onThreat.scan`, one group task for the object
+ * with a share for every other member (canary and cap applied). Nothing when the group has no such action or a task
+ * for the same object is already open there (the same threat caught twice, or an event delivered twice).
+ */
+export async function createGroupTaskForThreat(
+  db: Db,
+  t: { sourceAgentId: string; groupId: number; event: AgentEvent; ioc: { sha256: string; xml: string } },
+): Promise<CreatedGroupTask | undefined> {
+  const g = await db.query<{ group_actions: unknown }>('SELECT group_actions FROM groups WHERE id = $1', [t.groupId]);
+  const parsed = groupActionsSchema.safeParse(g[0]?.group_actions);
+  if (!parsed.success || !parsed.data.onThreat.scan) return undefined;
+  const actions = parsed.data;
+  const fileName = t.event.path ? t.event.path.split(/[\\/]/).pop() : undefined;
+  return db.transaction(async (tx) => {
+    // A task past its expiry no longer counts as open, so the same object caught again gets a new one.
+    await tx.query("UPDATE group_tasks SET state = 'expired' WHERE group_id = $1 AND sha256 = $2 AND state = 'open' AND expires_at <= now()", [t.groupId, t.ioc.sha256]);
+    const id = randomUUID();
+    const ins = await tx.query(
+      `INSERT INTO group_tasks (id, group_id, sha256, file_name, threat, source_agent_id, created_by, expires_at, ioc, options)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9, $10)
+       ON CONFLICT (group_id, sha256) WHERE state = 'open' DO NOTHING RETURNING id`,
+      [id, t.groupId, t.ioc.sha256, fileName ?? null, t.event.threat ?? null, t.sourceAgentId, `agent:${t.sourceAgentId}`, actions.taskExpiresHours * 3600, t.ioc.xml, JSON.stringify(actions.onThreat)],
+    );
+    if (!ins.length) return undefined;
+    const members = await tx.query<{ id: string; online: boolean }>(
+      `SELECT a.id, ${ONLINE} AS online FROM agents a WHERE a.group_id = $1 AND a.revoked_at IS NULL AND a.id <> $2 ORDER BY a.hostname, a.id`,
+      [t.groupId, t.sourceAgentId],
+    );
+    const plan = planWaves(members, actions.onThreat);
+    for (const p of plan) {
+      await tx.query('INSERT INTO agent_tasks (id, group_task_id, agent_id, wave, state) VALUES ($1, $2, $3, $4, $5)', [randomUUID(), id, p.agentId, p.wave, p.state]);
+    }
+    return { id, groupId: t.groupId, wake: plan.filter((p) => p.state === 'pending').map((p) => p.agentId), shares: plan.length };
+  });
+}
+
+interface DeliverableRow {
+  id: string;
+  group_task_id: string;
+  state: string;
+  cancel_requested: boolean;
+  ioc: string;
+  sha256: string;
+  options: OnThreat;
+  expires_at: string;
+}
+
+/**
+ * What the agent's poll carries: its pending shares (until it acknowledges them with progress `received`), and a
+ * `cancel` for each share of a cancelled task it may be running.
+ */
+export async function deliverableTasks(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
+  const rows = await db.query<DeliverableRow>(
+    `SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
+       FROM agent_tasks t JOIN group_tasks g ON g.id = t.group_task_id
+      WHERE t.agent_id = $1
+        AND ((t.state = 'pending' AND NOT t.cancel_requested AND g.state = 'open' AND g.expires_at > now())
+          OR (t.cancel_requested AND t.state IN ('pending','received','running','paused')))
+      ORDER BY g.created_at`,
+    [agentId],
+  );
+  if (!rows.length) return [];
+  await db.query("UPDATE agent_tasks SET delivered_at = coalesce(delivered_at, now()) WHERE agent_id = $1 AND state = 'pending'", [agentId]);
+  return rows.map((r): ConsoleTask => {
+    if (r.cancel_requested) return { type: 'cancel', id: randomUUID(), taskId: r.id };
+    const o = r.options;
+    return {
+      type: 'ioc-scan',
+      id: r.id,
+      groupTaskId: r.group_task_id,
+      ioc: r.ioc,
+      sha256: r.sha256,
+      scope: o.scope,
+      runMode: o.runMode,
+      // A dry run still asks for the quarantine: the agent records "would quarantine" instead of doing it.
+      onMatch: { quarantine: o.quarantineOnMatch, criticalAreasScan: o.criticalAreasScan && !o.dryRun },
+      dryRun: o.dryRun,
+      neverQuarantine: { paths: o.neverQuarantine.paths, sha256: o.neverQuarantine.sha256 ?? [] },
+      expiresAt: r.expires_at,
+    };
+  });
+}
+
+/**
+ * A workstation's report on its share. A finished share does not change again. When the canary wave has all
+ * finished, every one `done`, the held shares are released; when no share is open any more, the task is finished.
+ * Returns the workstations to wake (released shares).
+ */
+export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgress): Promise<{ wake: string[] }> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<{ group_task_id: string }>(
+      `UPDATE agent_tasks SET state = $3, pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7, updated_at = now()
+        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id`,
+      [p.taskId, agentId, p.state, p.state === 'paused' ? (p.pauseReason ?? null) : null, p.filesDone ?? null, JSON.stringify(p.matches), p.error ? JSON.stringify(p.error) : null],
+    );
+    if (!rows[0]) {
+      const known = await tx.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
+      if (!known.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no task ${p.taskId} for this workstation`);
+      return { wake: [] };
+    }
+    return { wake: await advance(tx, rows[0].group_task_id) };
+  });
+}
+
+async function advance(tx: Queryable, groupTaskId: string): Promise<string[]> {
+  const g = await tx.query<{ state: string; canary_released_at: string | null }>('SELECT state, canary_released_at FROM group_tasks WHERE id = $1', [groupTaskId]);
+  if (!g[0] || g[0].state !== 'open') return [];
+  let wake: string[] = [];
+  if (!g[0].canary_released_at) {
+    const c = await tx.query<{ open: number; clean: number; total: number }>(
+      `SELECT count(*) FILTER (WHERE state IN ${OPEN_SQL})::int AS open, count(*) FILTER (WHERE state = 'done')::int AS clean, count(*)::int AS total
+         FROM agent_tasks WHERE group_task_id = $1 AND wave = 'canary'`,
+      [groupTaskId],
+    );
+    const canary = c[0]!;
+    if (canary.total > 0 && canary.open === 0 && canary.clean === canary.total) {
+      await tx.query('UPDATE group_tasks SET canary_released_at = now() WHERE id = $1', [groupTaskId]);
+      const released = await tx.query<{ agent_id: string }>(
+        "UPDATE agent_tasks SET state = 'pending', updated_at = now() WHERE group_task_id = $1 AND state = 'held' RETURNING agent_id",
+        [groupTaskId],
+      );
+      wake = released.map((r) => r.agent_id);
+    }
+  }
+  const open = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}`, [groupTaskId]);
+  if (open[0]!.n === 0) await tx.query("UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open'", [groupTaskId]);
+  return wake;
+}
+
+/**
+ * Cancels a group task: shares not yet picked up are cancelled here, the others get a `cancel` with the next poll and
+ * report `cancelled` (or how they finished, if they got there first). Returns the workstations to wake.
+ */
+export async function cancelGroupTask(db: Db, id: string, actor: string): Promise<{ wake: string[] }> {
+  return db.transaction(async (tx) => {
+    const g = await tx.query<{ state: string }>("UPDATE group_tasks SET state = 'cancelled', cancelled_by = $2, cancelled_at = now() WHERE id = $1 AND state = 'open' RETURNING state", [id, actor]);
+    if (!g.length) {
+      const known = await tx.query<{ state: string }>('SELECT state FROM group_tasks WHERE id = $1', [id]);
+      if (!known[0]) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${id}`);
+      throw new SandgateError('CONSOLE_CONFLICT', `group task ${id} is ${known[0].state}; there is nothing to cancel`);
+    }
+    await tx.query(
+      "UPDATE agent_tasks SET state = 'cancelled', updated_at = now() WHERE group_task_id = $1 AND (state = 'held' OR (state = 'pending' AND delivered_at IS NULL))",
+      [id],
+    );
+    const asked = await tx.query<{ agent_id: string }>(
+      "UPDATE agent_tasks SET cancel_requested = true, updated_at = now() WHERE group_task_id = $1 AND state IN ('pending','received','running','paused') RETURNING agent_id",
+      [id],
+    );
+    return { wake: asked.map((r) => r.agent_id) };
+  });
+}
+
+/** Shares of expired tasks that no workstation picked up become `expired` (called before reading). */
+export async function expireShares(db: Queryable): Promise<void> {
+  await db.query(
+    `UPDATE agent_tasks SET state = 'expired', updated_at = now()
+      WHERE state IN ('held','pending') AND group_task_id IN (SELECT id FROM group_tasks WHERE expires_at <= now())`,
+  );
+}
+
+export interface ShareView {
+  id: string;
+  agentId: string;
+  hostname: string;
+  online: boolean;
+  wave: string;
+  /** As stored, plus `matched` (finished with matches) and `offline` (open, workstation not online). */
+  state: string;
+  storedState: string;
+  pauseReason: string | null;
+  cancelRequested: boolean;
+  filesDone: number | null;
+  matches: TaskProgress['matches'];
+  error: { code: string; message: string } | null;
+  updatedAt: string;
+}
+
+export interface GroupTaskView {
+  id: string;
+  group: { id: number; name: string };
+  sha256: string;
+  fileName: string | null;
+  threat: string | null;
+  source: { agentId: string | null; hostname: string | null };
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  state: string;
+  options: OnThreat;
+  canaryReleasedAt: string | null;
+  cancelledBy: string | null;
+  counts: Record<string, number>;
+  shares: ShareView[];
+}
+
+export function shareDisplayState(s: { state: string; online: boolean; matches: unknown[] }): string {
+  if (s.state === 'done' && s.matches.length) return 'matched';
+  if (['pending', 'received', 'running', 'paused'].includes(s.state) && !s.online) return 'offline';
+  return s.state;
+}
+
+export async function readGroupTask(db: Queryable, id: string): Promise<GroupTaskView> {
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${id}`);
+  await expireShares(db);
+  const g = await db.query<Record<string, any>>(
+    `SELECT t.*, g.name AS group_name, s.hostname AS source_hostname FROM group_tasks t JOIN groups g ON g.id = t.group_id
+       LEFT JOIN agents s ON s.id = t.source_agent_id WHERE t.id = $1`,
+    [id],
+  );
+  const t = g[0];
+  if (!t) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${id}`);
+  const rows = await db.query<Record<string, any>>(
+    `SELECT x.*, a.hostname, ${ONLINE} AS online FROM agent_tasks x JOIN agents a ON a.id = x.agent_id
+      WHERE x.group_task_id = $1 ORDER BY a.hostname, a.id`,
+    [id],
+  );
+  const shares = rows.map(
+    (r): ShareView => ({
+      id: r.id,
+      agentId: r.agent_id,
+      hostname: r.hostname,
+      online: r.online,
+      wave: r.wave,
+      state: shareDisplayState({ state: r.state, online: r.online, matches: r.matches }),
+      storedState: r.state,
+      pauseReason: r.pause_reason,
+      cancelRequested: r.cancel_requested,
+      filesDone: r.files_done,
+      matches: r.matches,
+      error: r.error,
+      updatedAt: r.updated_at,
+    }),
+  );
+  const counts: Record<string, number> = {};
+  for (const s of shares) {
+    counts[s.state] = (counts[s.state] ?? 0) + 1;
+    for (const m of s.matches) counts[`match:${m.action}`] = (counts[`match:${m.action}`] ?? 0) + 1;
+  }
+  return {
+    id: t.id,
+    group: { id: t.group_id, name: t.group_name },
+    sha256: t.sha256,
+    fileName: t.file_name,
+    threat: t.threat,
+    source: { agentId: t.source_agent_id, hostname: t.source_hostname },
+    createdBy: t.created_by,
+    createdAt: t.created_at,
+    expiresAt: t.expires_at,
+    state: t.state,
+    options: t.options,
+    canaryReleasedAt: t.canary_released_at,
+    cancelledBy: t.cancelled_by,
+    counts,
+    shares,
+  };
+}
+
+export async function listGroupTasks(db: Queryable, limit = 50): Promise<Array<Record<string, unknown>>> {
+  await expireShares(db);
+  return db.query(
+    `SELECT t.id, g.name AS group_name, t.sha256, t.file_name, t.threat, t.state, t.created_at, t.expires_at, t.created_by,
+            (t.options->>'dryRun')::boolean AS dry_run,
+            (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id) AS shares,
+            (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id AND x.state IN ${OPEN_SQL}) AS open_shares,
+            (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id AND jsonb_array_length(x.matches) > 0) AS matched_shares
+       FROM group_tasks t JOIN groups g ON g.id = t.group_id ORDER BY t.created_at DESC LIMIT $1`,
+    [Math.min(limit, 500)],
+  );
+}

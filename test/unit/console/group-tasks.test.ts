@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../../console/src/db/db.ts';
+import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
+import { migrate } from '../../../console/src/db/migrate.ts';
+import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
+import { cancelGroupTask, createGroupTaskForThreat, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
+import { planWaves } from '../../../console/src/group-tasks/plan-waves.ts';
+
+const SHA = (c: string) => c.repeat(64);
+let n = 0;
+
+describe('planning who gets a group task', () => {
+  const members = ['a', 'b', 'c', 'd', 'e'].map((id, i) => ({ id, online: i % 2 === 1 }));
+
+  it('gives it to every member at once without canary or cap', () => {
+    expect(planWaves(members, {}).map((p) => p.state)).toEqual(['pending', 'pending', 'pending', 'pending', 'pending']);
+  });
+
+  it('serves online members first and lists those beyond the cap as over the limit', () => {
+    const plan = planWaves(members, { maxWorkstations: 3 });
+    expect(plan.filter((p) => p.state === 'pending').map((p) => p.agentId)).toEqual(['b', 'd', 'a']);
+    expect(plan.filter((p) => p.state === 'over-limit').map((p) => p.agentId)).toEqual(['c', 'e']);
+  });
+
+  it('holds all but a canary share (at least one workstation) until the canary is done', () => {
+    const plan = planWaves(members, { canaryPercent: 10 });
+    expect(plan.filter((p) => p.wave === 'canary').map((p) => p.agentId)).toEqual(['b']);
+    expect(plan.filter((p) => p.state === 'held')).toHaveLength(4);
+  });
+});
+
+describe('group tasks in the database', () => {
+  let db: Db;
+  let groupId: number;
+
+  const agent = async (online: boolean) => {
+    const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    await db.query(
+      `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
+       VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, $5, 1000)`,
+      [id, `host-${n}`, `serial-${n}`, groupId, online ? new Date().toISOString() : null],
+    );
+    return id;
+  };
+  const threat = (source: string, sha: string) =>
+    createGroupTaskForThreat(db, {
+      sourceAgentId: source,
+      groupId,
+      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: sha, path: '/tmp/x.exe', threat: 'Test' },
+      ioc: { sha256: sha, xml: '<ioc/>' },
+    });
+  const done = (agentId: string, taskId: string, state: 'done' | 'failed' = 'done') => recordTaskProgress(db, agentId, { taskId, state, matches: [] });
+
+  beforeAll(async () => {
+    db = await openPgliteDb(undefined);
+    await migrate(db);
+    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('g') RETURNING id"))[0]!.id;
+  }, 120_000);
+  afterAll(() => db?.close());
+
+  it('makes nothing for a group without group actions', async () => {
+    const source = await agent(true);
+    expect(await threat(source, SHA('0'))).toBeUndefined();
+  });
+
+  it('releases the held shares once the canary is done, and makes one task per object however often it is reported', async () => {
+    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, canaryPercent: 25, scope: ['~/Downloads'] } });
+    const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
+    const others = [await agent(true), await agent(true), await agent(false), await agent(false)];
+    const made = (await threat(source, SHA('1')))!;
+    expect(made.wake).toHaveLength(1);
+    expect(await threat(others[0]!, SHA('1'))).toBeUndefined();
+
+    const canary = made.wake[0]!;
+    const [task] = await deliverableTasks(db, canary);
+    expect(task).toMatchObject({ type: 'ioc-scan', groupTaskId: made.id, scope: ['~/Downloads'], onMatch: { quarantine: true }, dryRun: false });
+    for (const id of others.filter((o) => o !== canary)) expect(await deliverableTasks(db, id)).toEqual([]);
+
+    const { wake } = await done(canary, task!.id);
+    expect(wake.sort()).toEqual(others.filter((o) => o !== canary).sort());
+    for (const id of wake) {
+      const [t] = await deliverableTasks(db, id);
+      await done(id, t!.id);
+    }
+    expect((await readGroupTask(db, made.id)).state).toBe('finished');
+  });
+
+  it('keeps the rest held when a canary fails', async () => {
+    const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
+    const made = (await threat(source, SHA('2')))!;
+    const [t] = await deliverableTasks(db, made.wake[0]!);
+    expect((await done(made.wake[0]!, t!.id, 'failed')).wake).toEqual([]);
+    const view = await readGroupTask(db, made.id);
+    expect(view.shares.filter((s) => s.storedState === 'held').length).toBeGreaterThan(0);
+    expect(view.state).toBe('open');
+  });
+
+  it('cancels shares not picked up at once and sends a cancel to those delivered', async () => {
+    await setGroupActions(db, groupId, { onThreat: { scan: true } });
+    const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
+    const made = (await threat(source, SHA('3')))!;
+    const [picked, ...rest] = made.wake;
+    const [t] = await deliverableTasks(db, picked!);
+    await recordTaskProgress(db, picked!, { taskId: t!.id, state: 'running', matches: [] });
+    const { wake } = await cancelGroupTask(db, made.id, 'user:test');
+    expect(wake).toEqual([picked]);
+    expect(await deliverableTasks(db, picked!)).toEqual([expect.objectContaining({ type: 'cancel', taskId: t!.id })]);
+    for (const id of rest) expect(await deliverableTasks(db, id)).toEqual([]);
+    await recordTaskProgress(db, picked!, { taskId: t!.id, state: 'cancelled', matches: [] });
+    expect(await deliverableTasks(db, picked!)).toEqual([]);
+    await expect(cancelGroupTask(db, made.id, 'user:test')).rejects.toMatchObject({ code: 'CONSOLE_CONFLICT' });
+  });
+
+  it('does not deliver a task past its expiry; the shares nobody picked up are shown expired', async () => {
+    const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
+    const made = (await threat(source, SHA('4')))!;
+    await db.query("UPDATE group_tasks SET expires_at = now() - interval '1 second' WHERE id = $1", [made.id]);
+    for (const id of made.wake) expect(await deliverableTasks(db, id)).toEqual([]);
+    expect((await readGroupTask(db, made.id)).shares.every((s) => s.state === 'expired')).toBe(true);
+  });
+});
