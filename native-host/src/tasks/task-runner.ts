@@ -15,6 +15,7 @@ import { defaultCollectors } from '../scan/run-scan.ts';
 import type { IndicatorSource, ScanSession } from '../scan/scan-session.ts';
 import { systemRoots } from '../scan/scan-paths.ts';
 import { walkTree } from '../scan/walk-tree.ts';
+import { activeTaskIndicators } from './active-task-iocs.ts';
 import { compileTaskIocs, storedIocName } from './compile-task-iocs.ts';
 import { ReportedIdleSource, defaultIdleSources, screenLocked, type IdleSource } from './idle-source.ts';
 import { quarantineMatch } from './match-actions.ts';
@@ -555,14 +556,8 @@ export class TaskRunner implements TaskService {
       const journal = join(this.o.home, 'jobs', 'finished.jsonl');
       const all = [...extra, ...(await readKnownBadHashes(journal))];
       sets.push({ set: new KnownBadHashes(all, journal), source: 'verdict' });
-      for (const other of this.store.list()) {
-        if (other.id === t.id || other.kind !== 'ioc' || isFinished(other) || other.iocFiles.length === 0) continue;
-        try {
-          sets.push({ set: compileTaskIocs(join(this.store.dir, other.id, IOC_DIR)), source: 'ioc' });
-        } catch (err) {
-          this.o.log.warn('the IOCs of an active task could not be compiled', { taskId: other.id, error: String(err) });
-        }
-      }
+      const onError = (taskId: string, err: unknown) => this.o.log.warn('the IOCs of an active task could not be compiled', { taskId, error: String(err) });
+      for (const set of activeTaskIndicators(this.store.dir, this.store.list(), onError, t.id)) sets.push({ set, source: 'ioc' });
     } else if (extra.length) sets.push({ set: new KnownBadHashes(extra, `task ${t.id}`), source: 'verdict' });
     return sets;
   }
