@@ -1,12 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobSchema, type AgentEvent, type Job } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
-import { generateOpenIoc, subjectFromJob, type IocSubject } from '../ioc/generate-ioc.ts';
-import { loadStoreKeys, readItemMetadata } from '../quarantine/read-item.ts';
-import { isItemId, storeDir } from '../quarantine/store-layout.ts';
-import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema } from '../queue/queue-record.ts';
-import { hashFile } from '../scan/file-hasher.ts';
+import { generateOpenIoc } from '../ioc/generate-ioc.ts';
+import { jobSubjectWithAllHashes } from '../ioc/job-subject.ts';
+import { RECORD_SUFFIX, queueRecordSchema } from '../queue/queue-record.ts';
 
 /**
  * The OpenIOC 1.1 document for the object of a malicious `verdict` event, shipped with the event so the console can
@@ -21,7 +19,7 @@ export async function iocForVerdict(home: string, event: AgentEvent): Promise<{ 
   if (event.type !== 'verdict' || event.level !== 'malicious' || !event.jobId || !event.sha256) return undefined;
   const job = findJob(home, event.jobId);
   if (!job || job.sha256 !== event.sha256) return undefined;
-  const subject = await withMoreHashes(home, job);
+  const subject = await jobSubjectWithAllHashes(home, job);
   return { sha256: job.sha256, xml: generateOpenIoc(subject).xml };
 }
 
@@ -53,33 +51,3 @@ function findJob(home: string, jobId: string): Job | undefined {
   return found;
 }
 
-async function withMoreHashes(home: string, job: Job): Promise<IocSubject> {
-  const base = subjectFromJob(job);
-  const item = quarantineItemOf(home, job.jobId);
-  if (item?.sha1 && item.md5) return { ...base, sha1: item.sha1, md5: item.md5 };
-  for (const path of [join(sandgatePaths(home).queue, job.sha256 + OBJECT_SUFFIX), job.path]) {
-    const read = await hashFile(path, new Set(['sha256', 'sha1', 'md5'])).catch(() => undefined);
-    if (read?.hashes.sha256 === job.sha256) return { ...base, sha1: read.hashes.sha1, md5: read.hashes.md5 };
-  }
-  return base;
-}
-
-function quarantineItemOf(home: string, jobId: string) {
-  if (!existsSync(storeDir(home))) return undefined;
-  try {
-    const keys = loadStoreKeys(home);
-    for (const name of readdirSync(storeDir(home))) {
-      const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
-      if (!isItemId(id)) continue;
-      try {
-        const meta = readItemMetadata(home, id, keys);
-        if (meta.jobId === jobId) return meta;
-      } catch {
-        // unreadable or tampered: not evidence of anything
-      }
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}

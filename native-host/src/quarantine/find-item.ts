@@ -9,6 +9,11 @@ import { isItemId, storeDir } from './store-layout.ts';
  * creates the store or its key.
  */
 export function findItem(home: string, wanted: (meta: ItemMetadata) => boolean): string | undefined {
+  return findItemMetadata(home, wanted)?.id;
+}
+
+/** Like findItem, with the item's whole authenticated metadata. */
+export function findItemMetadata(home: string, wanted: (meta: ItemMetadata) => boolean): ItemMetadata | undefined {
   if (!existsSync(storeDir(home))) return undefined;
   let keys: ReturnType<typeof loadStoreKeys>;
   try {
@@ -20,7 +25,8 @@ export function findItem(home: string, wanted: (meta: ItemMetadata) => boolean):
     const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
     if (!isItemId(id)) continue;
     try {
-      if (wanted(readItemMetadata(home, id, keys))) return id;
+      const meta = readItemMetadata(home, id, keys);
+      if (wanted(meta)) return meta;
     } catch {
       // unreadable or tampered
     }
