@@ -239,3 +239,26 @@ export async function stopServiceWorker(session: BrowserSession): Promise<void> 
     await page.close();
   }
 }
+
+/** A page in a plain Chromium (no extension, no profile): for web pages such as the console's. */
+export interface PlainBrowser {
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * Headless Debian Chromium without the extension. `ignoreHTTPSErrors` is for a server whose self-signed CA the test
+ * made (the console's): the test pins that CA in its own HTTPS calls; the browser only needs to reach the page.
+ */
+export async function launchPlainBrowser(opts: { ignoreHTTPSErrors?: boolean } = {}): Promise<PlainBrowser> {
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} not found: apt-get install -y chromium`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false });
+    const page = await context.newPage();
+    return { page, close: () => browser.close() };
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+}

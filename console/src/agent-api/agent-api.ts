@@ -6,6 +6,7 @@ import {
   eventBatchSchema,
   heartbeatSchema,
   pollQuerySchema,
+  restoreProgressSchema,
   SandgateError,
   taskProgressSchema,
   type EnrollResponse,
@@ -21,6 +22,7 @@ import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
 import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
+import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
 
 export interface AgentApiOptions {
   db: Db;
@@ -68,6 +70,10 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
       const p = await readJson(req, taskProgressSchema);
       const { wake } = await recordTaskProgress(o.db, agent.id, p);
       for (const id of wake) o.notifier.wakeAgent(id);
+      return sendJson(res, 200, { ok: true });
+    }
+    case `POST ${AGENT_API.restoreProgress}`: {
+      await recordRestoreProgress(o.db, agent.id, await readJson(req, restoreProgressSchema));
       return sendJson(res, 200, { ok: true });
     }
     case `GET ${AGENT_API.poll}`: {
@@ -122,7 +128,7 @@ async function poll(
   const deadline = Date.now() + q.waitMs;
   for (;;) {
     const current = await policyForAgent(o.db, agent.id);
-    const answer: PollResponse = { tasks: await deliverableTasks(o.db, agent.id) };
+    const answer: PollResponse = { tasks: [...(await deliverableTasks(o.db, agent.id)), ...(await deliverableRestores(o.db, agent.id))] };
     if (current.revision !== q.policyRevision) answer.policy = current;
     const left = deadline - Date.now();
     if (answer.policy || answer.tasks.length || left <= 0 || gone.signal.aborted) {

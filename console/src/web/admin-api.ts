@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { SandgateError } from '@sandgate/shared';
+import { restoreRequestBodySchema, SandgateError } from '@sandgate/shared';
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
@@ -14,6 +14,7 @@ import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
+import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
 
 export interface AdminApiOptions {
   db: Db;
@@ -218,6 +219,27 @@ async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerRespo
         for (const id of wake) o.notifier.wakeAgent(id);
         return { cancelled: true, notified: wake.length };
       });
+    case 'POST quarantine/:': {
+      if (b !== 'restore') throw notFound();
+      // Undoing a quarantine fleet-wide is the counterpart of the group tasks that quarantine: the same permission.
+      const raw = await readJson(req, z.unknown());
+      const parsed = restoreRequestBodySchema.safeParse(raw);
+      const r = raw as { sha256?: unknown; agentId?: unknown; groupId?: unknown } | null;
+      const target = String(r?.sha256 ?? '');
+      const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null };
+      return mutate('manage-ioc-tasks', 'quarantine.restore', target, async () => {
+        if (!parsed.success) throw new SandgateError('MESSAGE_INVALID', 'a restore needs {sha256, agentId} or {sha256, groupId}');
+        const { id, wake } = await createRestoreRequest(o.db, parsed.data, actor);
+        for (const agentId of wake) o.notifier.wakeAgent(agentId);
+        return { id, workstations: wake.length };
+      }, details);
+    }
+    case 'GET restores':
+      view(session);
+      return sendJson(res, 200, { restores: await listRestoreRequests(o.db, Number(url.searchParams.get('limit') ?? 50)) });
+    case 'GET restores/:':
+      view(session);
+      return sendJson(res, 200, { restore: await readRestoreRequest(o.db, b!) });
     case 'GET audit':
       view(session);
       return sendJson(res, 200, { entries: await readAudit(o.db, Number(url.searchParams.get('limit') ?? 200)) });

@@ -40,7 +40,7 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section id="events-section">
       <h2 id="events-title">Recent events</h2>
-      <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th></tr></thead><tbody></tbody></table>
+      <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section>
       <h2>Groups</h2>
@@ -62,6 +62,20 @@ export const CONSOLE_HTML = `<!doctype html>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error"></p>
+      </div>
+    </section>
+    <section id="restore-section">
+      <h2>Restore a quarantined object</h2>
+      <form id="restore-form" data-needs="manage-ioc-tasks">
+        <label>SHA-256 <input name="sha256" size="70" pattern="[0-9a-f]{64}" required></label>
+        <label>on <select name="where" id="restore-where"></select></label>
+        <button type="submit">Restore</button>
+      </form>
+      <p class="error" id="restore-error"></p>
+      <table id="restores"><thead><tr><th>asked</th><th>by</th><th>object</th><th>workstations</th><th>waiting</th><th></th></tr></thead><tbody></tbody></table>
+      <div id="restore-detail" hidden>
+        <h3 id="restore-title"></h3>
+        <table id="restore-shares"><thead><tr><th>workstation</th><th>state</th><th>items</th><th>updated</th></tr></thead><tbody></tbody></table>
       </div>
     </section>
     <section>
@@ -113,6 +127,8 @@ const allowed = (p) => me && me.permissions.includes(p);
 
 async function loadAgents() {
   const { agents } = await api('GET', 'agents');
+  agentsSeen = agents;
+  fillRestoreTargets();
   const tbody = $('#agents tbody');
   tbody.replaceChildren();
   for (const a of agents) {
@@ -140,7 +156,11 @@ async function loadEvents(agent) {
   tbody.replaceChildren();
   for (const e of events) {
     const ev = e.event;
-    row(tbody, [ev.time, e.hostname, e.type, [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · ')]);
+    // A quarantined object can be put back from here (a false positive): the button fills the restore form.
+    const restore = ev.type === 'quarantined' && ev.sha256 && allowed('manage-ioc-tasks')
+      ? button('restore…', () => { $('#restore-form').elements.sha256.value = ev.sha256; $('#restore-where').value = 'agent:' + e.agent_id; $('#restore-form').scrollIntoView(); })
+      : '';
+    row(tbody, [ev.time, e.hostname, e.type, [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · '), restore]);
   }
 }
 
@@ -200,7 +220,7 @@ async function loadTask() {
   tbody.replaceChildren();
   for (const s of task.shares) {
     const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
-    const matches = s.matches.map((m) => m.path + ' → ' + m.action).join('\n');
+    const matches = s.matches.map((m) => m.path + ' → ' + m.action).join('\\n');
     row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, s.updatedAt]);
   }
 }
@@ -210,11 +230,62 @@ $('#task-cancel').addEventListener('click', async () => {
   try { await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/cancel', {}); await loadTask(); } catch (err) { $('#task-error').textContent = String(err.message || err); }
 });
 
+let agentsSeen = [];
+function fillRestoreTargets() {
+  const sel = $('#restore-where');
+  const keep = sel.value;
+  sel.replaceChildren();
+  for (const g of groups) sel.append(new Option('every workstation of ' + g.name, 'group:' + g.id));
+  for (const a of agentsSeen) if (!a.revoked_at) sel.append(new Option('workstation ' + a.hostname, 'agent:' + a.id));
+  if (keep) sel.value = keep;
+}
+
+let openRestore = null;
+async function loadRestores() {
+  const { restores } = await api('GET', 'restores');
+  const tbody = $('#restores tbody');
+  tbody.replaceChildren();
+  for (const r of restores) row(tbody, [r.created_at, r.created_by, r.sha256.slice(0, 12) + '…', r.shares, r.pending, button('open', () => showRestore(r.id))]);
+}
+
+async function showRestore(id) {
+  openRestore = id;
+  $('#restore-detail').hidden = false;
+  await loadRestore();
+}
+
+// Like a task, an open restore refreshes every second: each workstation's outcome appears as it reports.
+async function loadRestore() {
+  if (!openRestore) return;
+  const { restore } = await api('GET', 'restores/' + encodeURIComponent(openRestore));
+  $('#restore-title').textContent = 'Restore of ' + restore.sha256 + ' asked by ' + restore.createdBy;
+  const tbody = $('#restore-shares tbody');
+  tbody.replaceChildren();
+  for (const s of restore.shares) {
+    const items = s.items.map((i) => i.path + ' → ' + i.outcome + (i.code ? ' (' + i.code + ')' : '')).join('\\n') || (s.state === 'done' ? 'nothing quarantined with this SHA-256' : '');
+    row(tbody, [s.hostname, s.state + (s.error ? ' ' + s.error.code : ''), items, s.updatedAt]);
+  }
+}
+
+$('#restore-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const where = String(f.get('where') || '');
+  const body = { sha256: String(f.get('sha256')).trim().toLowerCase() };
+  if (where.startsWith('group:')) body.groupId = Number(where.slice(6)); else body.agentId = where.slice(6);
+  try {
+    const r = await api('POST', 'quarantine/restore', body);
+    $('#restore-error').textContent = '';
+    await loadRestores();
+    await showRestore(r.id);
+  } catch (err) { $('#restore-error').textContent = String(err.message || err); }
+});
+
 function showGroupError(err) { $('#group-error').textContent = String(err.message || err); }
 
 async function refresh() {
   await loadGroups();
-  await Promise.all([loadAgents(), loadAudit(), loadTasks()]);
+  await Promise.all([loadAgents(), loadAudit(), loadTasks(), loadRestores()]);
 }
 
 async function start() {
@@ -225,7 +296,7 @@ async function start() {
   await refresh();
   await loadEvents(null);
   setInterval(() => { refresh().catch(() => {}); }, 5000);
-  setInterval(() => { loadTask().catch(() => {}); }, 1000);
+  setInterval(() => { loadTask().catch(() => {}); loadRestore().catch(() => {}); }, 1000);
 }
 
 $('#login-form').addEventListener('submit', async (ev) => {

@@ -8,6 +8,7 @@ import {
   eventBatchResponseSchema,
   heartbeatResponseSchema,
   pollResponseSchema,
+  restoreProgressResponseSchema,
   taskProgressResponseSchema,
   type Heartbeat,
   type ShippedEvent,
@@ -22,6 +23,7 @@ import { hostFacts } from './enroll.ts';
 import { readEventsFrom } from './event-reader.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
 import { GroupTaskAgent } from './group-task-agent.ts';
+import { RestoreRequestAgent } from './restore-request.ts';
 import { iocForVerdict } from './verdict-ioc.ts';
 
 export interface ConsoleClientOptions {
@@ -87,6 +89,13 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
       await call('POST', AGENT_API.taskProgress, p, taskProgressResponseSchema);
     },
     tasks: o.tasks,
+  });
+  const restores = new RestoreRequestAgent({
+    home: o.home,
+    log,
+    report: async (p) => {
+      await call('POST', AGENT_API.restoreProgress, p, restoreProgressResponseSchema);
+    },
   });
   /** When each malicious verdict (by seq) was first met without an IOC available. */
   const iocWaitSince = new Map<number, number>();
@@ -287,7 +296,8 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
         }
         if (r.tasks.length) {
           try {
-            await groupTasks.handle(r.tasks);
+            await groupTasks.handle(r.tasks.filter((t) => t.type !== 'restore'));
+            await restores.handle(r.tasks);
           } catch (err) {
             // Not started (the agent is reloading, the console is away): the console delivers them again.
             await b.fail('group task', err);

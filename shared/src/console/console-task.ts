@@ -27,7 +27,11 @@ export const iocScanTaskSchema = z.object({
 });
 export type IocScanTask = z.infer<typeof iocScanTaskSchema>;
 
-/** Restore one quarantined object (a false positive), by its SHA-256 since quarantine ids differ per workstation. Not delivered yet. */
+/**
+ * Restore one quarantined object (a false positive), by its SHA-256 since quarantine ids differ per workstation: every
+ * item with that SHA-256 goes back to its original place (never over a file, never through a link). `id` is this
+ * workstation's share of the restore request `groupTaskId`; the outcome goes to `restoreProgressSchema`.
+ */
 export const restoreTaskSchema = z.object({
   type: z.literal('restore'),
   id: z.string().uuid(),

@@ -5,3 +5,4 @@ export * from './event-batch.ts';
 export * from './console-task.ts';
 export * from './poll.ts';
 export * from './group-actions.ts';
+export * from './restore-request.ts';

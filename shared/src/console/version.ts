@@ -18,4 +18,6 @@ export const AGENT_API = {
   poll: '/agent/v1/poll',
   /** POST, mutual TLS: how a group task is doing on this workstation (`taskProgressSchema`). @since 1 (group actions) */
   taskProgress: '/agent/v1/task-progress',
+  /** POST, mutual TLS: what became of a `restore` message on this workstation (`restoreProgressSchema`). @since 1 (restore) */
+  restoreProgress: '/agent/v1/restore-progress',
 } as const;

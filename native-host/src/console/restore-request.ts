@@ -1,0 +1,66 @@
+import { SandgateError, type ConsoleTask, type RestoreItemOutcome, type RestoreProgress } from '@sandgate/shared';
+import type { Logger } from '../log.ts';
+import { listItems, restore } from '../quarantine/quarantine-store.ts';
+
+type RestoreTask = Extract<ConsoleTask, { type: 'restore' }>;
+
+export interface RestoreRequestOptions {
+  home: string;
+  log: Logger;
+  /** Sends the outcome; throws when the console cannot be reached. */
+  report: (p: RestoreProgress) => Promise<void>;
+}
+
+/**
+ * Carries out a console restore (a false positive): every quarantine item with the SHA-256 goes back to its original
+ * place through the quarantine's own restore, which never writes over a file and never through a link; each item is
+ * reported restored or refused with its code. Nothing is kept on disk: a message delivered again (the report was lost)
+ * finds the restored items gone from the quarantine and reports the rest.
+ */
+export async function runRestoreRequest(o: RestoreRequestOptions, t: RestoreTask): Promise<RestoreProgress> {
+  if (Date.parse(t.expiresAt) <= Date.now()) return { taskId: t.id, state: 'expired', items: [] };
+  let listing;
+  try {
+    listing = listItems(o.home);
+  } catch (err) {
+    const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', (err as Error).message);
+    return { taskId: t.id, state: 'failed', items: [], error: { code: e.code, message: e.message.slice(0, 2000) } };
+  }
+  const items: RestoreItemOutcome[] = [];
+  for (const item of listing.items.filter((i) => i.sha256 === t.sha256)) {
+    try {
+      const { path } = await restore(o.home, item.id);
+      items.push({ quarantineId: item.id, path, outcome: 'restored' });
+      o.log.info('restored on the console’s request', { quarantineId: item.id, path, request: t.groupTaskId });
+    } catch (err) {
+      const code = err instanceof SandgateError ? err.code : 'INTERNAL';
+      const message = (err as Error).message.slice(0, 2000);
+      items.push({ quarantineId: item.id, path: item.originalPath, outcome: 'refused', code, message });
+      o.log.warn('a restore asked by the console was refused', { quarantineId: item.id, path: item.originalPath, code });
+    }
+  }
+  return { taskId: t.id, state: 'done', items };
+}
+
+/** Runs each restore message once per agent run and sends its outcome, retrying the report a few times. */
+export class RestoreRequestAgent {
+  private readonly o: RestoreRequestOptions;
+  private readonly seen = new Map<string, RestoreProgress>();
+
+  constructor(o: RestoreRequestOptions) {
+    this.o = o;
+  }
+
+  async handle(list: readonly ConsoleTask[]): Promise<void> {
+    for (const t of list) {
+      if (t.type !== 'restore') continue;
+      let outcome = this.seen.get(t.id);
+      if (!outcome) {
+        outcome = await runRestoreRequest(this.o, t);
+        this.seen.set(t.id, outcome);
+      }
+      // A failed report throws: the console offers the message again with the next poll, and the same outcome is sent.
+      await this.o.report(outcome);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startStack, type Stack } from '../helpers/stack.ts';
+import { launchPlainBrowser, type PlainBrowser } from '../helpers/browser.ts';
+import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from '../integration/console/console-process.ts';
+
+// Assembled from pieces so this file is not itself the test string.
+const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
+const EICAR_SHA256 = createHash('sha256').update(EICAR).digest('hex');
+const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+type Workstation = Stack & { agentId: string; downloads: string };
+
+/** Waits until a row of the table holds all these texts (the page refreshes on its own; nothing is reloaded here). */
+const rowWith = (page: Page, table: string, ...texts: string[]) => {
+  let rows = page.locator(`${table} tbody tr`);
+  for (const t of texts) rows = rows.filter({ hasText: t });
+  return rows.first().waitFor({ timeout: 30_000 });
+};
+
+describe('the web console in a real browser', () => {
+  let dataDir: string;
+  const env = { DATABASE_URL: undefined, SANDGATE_CONSOLE_DATA: undefined };
+  let console_: ConsoleProcess;
+  let browser: PlainBrowser;
+  const ws: Workstation[] = [];
+
+  const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
+
+  const workstation = async (): Promise<Workstation> => {
+    const s = await startStack({ startAgent: false });
+    ws.push(s as Workstation);
+    s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
+    s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
+    s.env.HOME = join(s.root, 'user');
+    const downloads = join(s.env.HOME, 'Downloads');
+    mkdirSync(downloads, { recursive: true });
+    const t = await cli(['token', 'create', '--json', '--group', 'office']);
+    expect(t.code, t.stderr).toBe(0);
+    const r = await s.sandgate(['enroll', console_.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', console_.info.caFingerprint, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    await s.startAgent();
+    return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
+  };
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-e2e-'));
+    console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0'], env);
+    expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
+    // The group and its actions are set through the API (the group-actions integration test covers that path); the
+    // browser is for what a person watches and clicks.
+    const admin = await loginAs(console_.info.adminUrl, readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8'), 'admin', ADMIN_PASSWORD);
+    expect((await admin('POST', 'groups', { name: 'office' })).status).toBe(200);
+    const groupId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
+    const actions = { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] }, taskExpiresHours: 1 };
+    expect((await admin('PUT', `groups/${groupId}/actions`, { groupActions: actions })).status).toBe(200);
+    await Promise.all([workstation(), workstation()]);
+    browser = await launchPlainBrowser({ ignoreHTTPSErrors: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const w of ws) await w.close();
+    await console_?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('log in, see the workstations and their events, watch a group task quarantine the threat elsewhere, restore it from the page', async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const [catcher, other] = [ws[0]!, ws[1]!];
+    const planted = join(other.downloads, 'eicar.com');
+    writeFileSync(planted, EICAR);
+
+    await page.goto(console_.info.adminUrl);
+    await page.fill('#login-form input[name=name]', 'admin');
+    await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    expect(await page.textContent('#who')).toContain('admin');
+    // Both workstations, online, in their group.
+    await page.locator('#agents tbody tr', { hasText: 'online' }).nth(1).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#agents tbody tr').count()).toBe(2);
+
+    // The first workstation catches EICAR; the group task appears and, opened, shows the other one quarantining it.
+    const dl = join(catcher.root, 'first.com');
+    writeFileSync(dl, EICAR);
+    const submitted = await catcher.sandgate(['submit', dl, '--wait', '--json']);
+    expect(submitted.code, submitted.stderr).toBe(1);
+    await rowWith(page, '#tasks', 'first.com');
+    await page.locator('#tasks tbody tr', { hasText: 'first.com' }).getByRole('button', { name: 'open' }).click();
+    await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
+    expect(existsSync(planted)).toBe(false);
+
+    // The events the agents shipped: both quarantines are there once the page is reopened (events load at start).
+    await page.reload();
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await rowWith(page, '#events', 'quarantined', planted);
+    await rowWith(page, '#events', 'verdict');
+
+    // A false positive after all: the restore button next to the event fills the form for that workstation.
+    await page.locator('#events tbody tr', { hasText: planted }).filter({ hasText: 'quarantined' }).getByRole('button', { name: 'restore…' }).click();
+    expect(await page.inputValue('#restore-form input[name=sha256]')).toBe(EICAR_SHA256);
+    expect(await page.inputValue('#restore-where')).toBe(`agent:${other.agentId}`);
+    await page.click('#restore-form button[type=submit]');
+    await rowWith(page, '#restore-shares', 'done', `${planted} → restored`);
+    expect(readFileSync(planted, 'utf8')).toBe(EICAR);
+    await rowWith(page, '#audit', 'quarantine.restore', EICAR_SHA256);
+    expect(scriptErrors).toEqual([]);
+  });
+});
