@@ -47,8 +47,17 @@ export async function createGroupTaskForThreat(
       [t.groupId, t.sourceAgentId],
     );
     const plan = planWaves(members, actions.onThreat);
-    for (const p of plan) {
-      await tx.query('INSERT INTO agent_tasks (id, group_task_id, agent_id, wave, state) VALUES ($1, $2, $3, $4, $5)', [randomUUID(), id, p.agentId, p.wave, p.state]);
+    // Several hundred shares per statement: one round trip each for a 10,000-workstation group would hold the
+    // transaction (and the verdict's answer) for minutes on a busy console (bench/console-load.ts).
+    for (let i = 0; i < plan.length; i += 500) {
+      const chunk = plan.slice(i, i + 500);
+      const params: unknown[] = [id];
+      const rows = chunk.map((p) => {
+        params.push(randomUUID(), p.agentId, p.wave, p.state);
+        const n = params.length;
+        return `($${n - 3}, $1, $${n - 2}, $${n - 1}, $${n})`;
+      });
+      await tx.query(`INSERT INTO agent_tasks (id, group_task_id, agent_id, wave, state) VALUES ${rows.join(', ')}`, params);
     }
     return { id, groupId: t.groupId, wake: plan.filter((p) => p.state === 'pending').map((p) => p.agentId), shares: plan.length };
   });

@@ -1,0 +1,448 @@
+/**
+ * N simulated agents (default 10,000) against `sandgate-console serve` on a throw-away PostgreSQL cluster on this
+ * machine: the heartbeat load it sustains, and the time a group task takes to reach every online agent after one agent
+ * ships a malicious verdict with its IOC (aim: under 60 s). Baseline, same run, same console: the same scenario with
+ * 100 agents in a group of their own.
+ *
+ *   npx node bench/console-load.ts [--agents 10000] [--heartbeat-s 60] [--window-s 60] [--baseline 100]
+ *
+ * How it is set up, and why:
+ * - The console runs as a child process (`sandgate-console serve --database-url …`), so its CPU and memory are its own
+ *   (/proc/<pid>); PostgreSQL's are those of the postmaster's children.
+ * - Enrollment: the agents are written into `agents` directly, each with its own client certificate issued from the
+ *   console's CA in `<data>/ca`, shaped as `signAgentCsr` makes them but signed natively (bench/lib/agent-certs.ts).
+ *   The real enrollment signs with node-forge, ~95 ms per agent here: 10,000 would take ~16 min of the console's CPU
+ *   before the benchmark starts. A few agents are still enrolled through the real API to print that cost.
+ * - Each simulated agent holds one keep-alive TLS connection for its long-poll (`waitMs` 25,000 as the real agent),
+ *   on a minimal HTTP client (bench/lib/raw-https.ts; an https.Agent per agent costs ~20 KB more each and a timer), and
+ *   sends each heartbeat on a fresh connection: the console's keep-alive timeout (Node's 5 s) is far shorter than the
+ *   heartbeat interval, so a real agent reconnects for each heartbeat too. The heartbeat latency therefore includes a
+ *   full mutual-TLS handshake.
+ * - Heartbeats: every `--heartbeat-s` per agent (the real agent's 30 s scaled to 60 s: N/60 per second in total),
+ *   first ones spread at random over one interval. Measured over `--window-s` once every poll is connected.
+ * - Fan-out: agent 0 posts `verdict` level malicious with `ioc {sha256, xml}` to /agent/v1/events, as the real agent
+ *   does; the group's `groupActions.onThreat.scan` makes a task with a share for every other member. Each agent that
+ *   receives its share in a poll acknowledges it (`task-progress` `received`, fresh connection) and polls again.
+ *   Figures: until the events call answered (task created), until the first, median and last agent received it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import forge from 'node-forge';
+import { AGENT_API, type Heartbeat, type PollResponse } from '@sandgate/shared';
+import { startTempPostgres, type TempPostgres } from '../test/helpers/postgres.ts';
+import { openPostgresDb } from '../console/src/db/postgres-db.ts';
+import type { Db } from '../console/src/db/db.ts';
+import { loadOrCreateCa } from '../console/src/pki/console-ca.ts';
+import { setGroupActions } from '../console/src/group-tasks/group-actions-store.ts';
+import { agentCertIssuer } from './lib/agent-certs.ts';
+import { RawHttpsConnection } from './lib/raw-https.ts';
+import { procMemory } from './lib/proc-memory.ts';
+import { percentile } from './lib/stats.ts';
+import { mib, ms, table, writeResult } from './lib/report.ts';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const N = arg('agents', 10_000);
+const HEARTBEAT_MS = arg('heartbeat-s', 60) * 1000;
+const WINDOW_MS = arg('window-s', 60) * 1000;
+const BASELINE = arg('baseline', 100);
+const POLL_WAIT_MS = 25_000;
+const FANOUT_TIMEOUT_MS = arg('fanout-timeout-s', 300) * 1000;
+const REPO = join(import.meta.dirname, '..');
+const HOST = '127.0.0.1';
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+interface CpuSample {
+  at: number;
+  consoleTicks: number;
+  pgTicks: number;
+  self: NodeJS.CpuUsage;
+}
+
+function ticksOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+  } catch {
+    return 0;
+  }
+}
+
+function pgChildren(postmaster: number): number[] {
+  const out: number[] = [postmaster];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      if (ppid === postmaster) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+class Machine {
+  readonly consolePid: number;
+  readonly postmaster: number;
+  constructor(consolePid: number, postmaster: number) {
+    this.consolePid = consolePid;
+    this.postmaster = postmaster;
+  }
+  sample(): CpuSample {
+    return { at: Date.now(), consoleTicks: ticksOf(this.consolePid), pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0), self: process.cpuUsage() };
+  }
+  /** CPU use between two samples, in % of one core (200 % = both cores of a 2-core machine). */
+  static cpu(a: CpuSample, b: CpuSample): { console: number; postgres: number; bench: number } {
+    const s = (b.at - a.at) / 1000;
+    const self = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
+    // A backend that exited between the samples takes its ticks with it: never below zero.
+    return { console: ((b.consoleTicks - a.consoleTicks) / 100 / s) * 100, postgres: Math.max(0, ((b.pgTicks - a.pgTicks) / 100 / s) * 100), bench: (self / s) * 100 };
+  }
+}
+
+interface SimAgent {
+  id: string;
+  ctx: ReturnType<typeof createSecureContext>;
+  poll: RawHttpsConnection;
+  gotTaskAt?: number;
+  stopped: boolean;
+}
+
+interface ScenarioResult {
+  agents: number;
+  connectMs: number;
+  heartbeats: { sent: number; failed: number; perSecond: number; p50Ms: number; p95Ms: number; maxMs: number };
+  cpuPercent: { console: number; postgres: number; bench: number };
+  consoleRssBytes: number;
+  fanout: { createdMs: number; firstMs: number; medianMs: number; allMs: number; reached: number; expected: number; cpuPercent: { console: number; postgres: number; bench: number } };
+  pollErrors: number;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'sandgate-console-load-'));
+  let pg: TempPostgres | undefined;
+  let child: ChildProcess | undefined;
+  let db: Db | undefined;
+  try {
+    pg = startTempPostgres();
+    const url = pg.createDatabase('console_load');
+    const dataDir = join(work, 'console');
+    // Made before the console starts, for the names it will serve, so it reuses this CA and server certificate.
+    loadOrCreateCa(dataDir, [HOST]);
+    const started = await startConsole(dataDir, url);
+    child = started.child;
+    const pgDir = decodeURIComponent(/host=([^&]+)/.exec(pg.url)![1]!);
+    const postmaster = Number(readFileSync(join(pgDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const machine = new Machine(child.pid!, postmaster);
+    db = await openPostgresDb(url, { max: 4 });
+    const issuer = agentCertIssuer(dataDir);
+    const caPem = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
+    const port = Number(new URL(started.agentUrl).port);
+
+    const enrollMs = await realEnrollmentCost(started.cli, url, dataDir, started.agentUrl, caPem);
+
+    const baseline = await scenario({ name: 'baseline', n: BASELINE, windowMs: Math.min(WINDOW_MS, 30_000) });
+    const full = await scenario({ name: 'full', n: N, windowMs: WINDOW_MS });
+    const peak = procMemory(child.pid!);
+
+    const row = (label: string, r: ScenarioResult): (string | number)[] => [
+      label,
+      r.heartbeats.perSecond.toFixed(1),
+      ms(r.heartbeats.p50Ms),
+      ms(r.heartbeats.p95Ms),
+      `${r.cpuPercent.console.toFixed(0)} / ${r.cpuPercent.postgres.toFixed(0)} / ${r.cpuPercent.bench.toFixed(0)}`,
+      mib(r.consoleRssBytes),
+      ms(r.fanout.createdMs),
+      ms(r.fanout.medianMs),
+      ms(r.fanout.allMs),
+      `${r.fanout.reached}/${r.fanout.expected}`,
+    ];
+    process.stdout.write(
+      `\n${table(
+        ['agents', 'heartbeats/s', 'hb p50 ms', 'hb p95 ms', 'CPU % console / pg / sim', 'console RSS MiB', 'task made ms', 'task p50 ms', 'task all ms', 'reached'],
+        [row(`${BASELINE} (baseline)`, baseline), row(String(N), full)],
+      )}\n`,
+    );
+    process.stdout.write(
+      `\nheartbeat window ${WINDOW_MS / 1000} s (baseline ${Math.min(WINDOW_MS, 30_000) / 1000} s), interval ${HEARTBEAT_MS / 1000} s per agent, each on a new mutual-TLS connection; ` +
+        `${N} long-polls connected in ${(full.connectMs / 1000).toFixed(1)} s; console peak RSS ${mib(peak.hwm)} MiB; ` +
+        `CPU during fan-out console ${full.fanout.cpuPercent.console.toFixed(0)} %, pg ${full.fanout.cpuPercent.postgres.toFixed(0)} % (100 % = one core); ` +
+        `real enrollment through the API: ${ms(enrollMs)} ms per agent (node-forge signature), ${((enrollMs * N) / 60_000).toFixed(1)} min for ${N}.\n`,
+    );
+    const file = writeResult('console-load', { agents: N, heartbeatMs: HEARTBEAT_MS, windowMs: WINDOW_MS, pollWaitMs: POLL_WAIT_MS, enrollMsPerAgent: enrollMs, consolePeakRssBytes: peak.hwm, baseline, full });
+    process.stdout.write(`result: ${file}\n`);
+
+    async function scenario(o: { name: string; n: number; windowMs: number }): Promise<ScenarioResult> {
+      const group = await db!.query<{ id: number }>('INSERT INTO groups (name) VALUES ($1) RETURNING id', [`bench-${o.name}-${o.n}`]);
+      const groupId = group[0]!.id;
+      await setGroupActions(db!, groupId, { onThreat: { scan: true, scope: 'critical' } });
+      const t0 = Date.now();
+      const agents: SimAgent[] = [];
+      for (let i = 0; i < o.n; i += 500) {
+        const batch: { id: string; certPem: string; serial: string }[] = [];
+        for (let j = i; j < Math.min(o.n, i + 500); j++) {
+          const id = randomUUID();
+          batch.push({ id, ...issuer.issue(id) });
+        }
+        const values: unknown[] = [];
+        const rows = batch.map((b, k) => {
+          values.push(b.id, `sim-${o.name}-${String(i + k).padStart(5, '0')}`, b.serial, 'bench', groupId);
+          const p = k * 5;
+          return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, now() + interval '365 days', $${p + 5}, 'bench', '{}')`;
+        });
+        await db!.query(`INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host) VALUES ${rows.join(', ')}`, values);
+        for (const b of batch) {
+          const ctx = createSecureContext({ key: issuer.keyPem, cert: b.certPem, ca: caPem });
+          agents.push({ id: b.id, ctx, poll: new RawHttpsConnection(HOST, port, ctx), stopped: false });
+        }
+      }
+      process.stderr.write(`[${o.name}] ${o.n} agents issued and stored in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+      const hbLatency: number[] = [];
+      let hbSent = 0;
+      let hbFailed = 0;
+      let measuring = false;
+      let pollErrors = 0;
+      let taskSha = '';
+      let taskStart = 0;
+      const received: number[] = [];
+      const source = agents[0]!;
+      const heartbeat = (a: SimAgent): Heartbeat => ({
+        agentId: a.id,
+        appVersion: 'bench',
+        host: { hostname: a.id.slice(0, 8), platform: 'linux', release: 'bench', arch: 'x64' },
+        startedAt: new Date(t0).toISOString(),
+        heartbeatMs: HEARTBEAT_MS,
+        queue: { objects: 0, bytes: 0, limitBytes: 1 << 30 },
+        servers: [],
+        policyRevision: 0,
+        eventBacklog: 0,
+      });
+      const sendHeartbeat = async (a: SimAgent) => {
+        const c = new RawHttpsConnection(HOST, port, a.ctx);
+        const t = performance.now();
+        try {
+          const r = await c.request('POST', AGENT_API.heartbeat, JSON.stringify(heartbeat(a)), false);
+          if (r.status !== 200) throw new Error(`heartbeat ${r.status} ${r.body}`);
+          if (measuring) {
+            hbLatency.push(performance.now() - t);
+            hbSent++;
+          }
+        } catch {
+          if (measuring) hbFailed++;
+        } finally {
+          c.close();
+        }
+      };
+      const timers: NodeJS.Timeout[] = [];
+      // Every agent's first heartbeat now (to be online), then every interval from a random phase.
+      const firstRound = (async () => {
+        for (let i = 0; i < agents.length; i += 200) await Promise.all(agents.slice(i, i + 200).map(sendHeartbeat));
+      })();
+
+      const pollLoop = async (a: SimAgent) => {
+        while (!a.stopped) {
+          try {
+            const r = await a.poll.request('GET', `${AGENT_API.poll}?policyRevision=0&waitMs=${POLL_WAIT_MS}`);
+            if (r.status !== 200) throw new Error(`poll ${r.status} ${r.body}`);
+            const answer = JSON.parse(r.body) as PollResponse;
+            const share = answer.tasks.find((t) => t.type === 'ioc-scan' && t.sha256 === taskSha);
+            if (share && a.gotTaskAt === undefined) {
+              a.gotTaskAt = Date.now();
+              received.push(a.gotTaskAt - taskStart);
+            }
+            if (share) {
+              const c = new RawHttpsConnection(HOST, port, a.ctx);
+              await c.request('POST', AGENT_API.taskProgress, JSON.stringify({ taskId: share.id, state: 'received', matches: [] }), false).finally(() => c.close());
+            }
+          } catch {
+            if (a.stopped) return;
+            pollErrors++;
+            await sleep(1000 + Math.random() * 1000);
+          }
+        }
+      };
+      const tc = Date.now();
+      const loops: Promise<void>[] = [];
+      // Connect the polls in steps, as a fleet coming up would, rather than 10,000 handshakes in the same millisecond.
+      for (let i = 0; i < agents.length; i += 100) {
+        for (const a of agents.slice(i, i + 100)) loops.push(pollLoop(a));
+        await sleep(20);
+      }
+      await firstRound;
+      // Wait until every poll is parked on the console (the notifier counts them).
+      await waitFor(() => Promise.resolve(agents.every((a) => a.poll.secured)), 120_000);
+      const connectMs = Date.now() - tc;
+      process.stderr.write(`[${o.name}] ${o.n} polls connected and first heartbeats sent in ${(connectMs / 1000).toFixed(1)} s\n`);
+      for (const a of agents) {
+        const first = Math.random() * HEARTBEAT_MS;
+        timers.push(
+          setTimeout(() => {
+            void sendHeartbeat(a);
+            timers.push(setInterval(() => void sendHeartbeat(a), HEARTBEAT_MS));
+          }, first),
+        );
+      }
+      measuring = true;
+      const c0 = machine.sample();
+      let rssMax = 0;
+      const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, procMemory(machine.consolePid).rss)), 1000);
+      await sleep(o.windowMs);
+      measuring = false;
+      const c1 = machine.sample();
+      clearInterval(rssTimer);
+      const windowS = (c1.at - c0.at) / 1000;
+      process.stderr.write(`[${o.name}] heartbeat window done: ${hbSent} ok, ${hbFailed} failed\n`);
+
+      // The threat: agent 0 ships a malicious verdict with its IOC.
+      taskSha = randomBytes(32).toString('hex');
+      const f0 = machine.sample();
+      taskStart = Date.now();
+      const ev = new RawHttpsConnection(HOST, port, source.ctx);
+      const evAnswer = await ev
+        .request(
+          'POST',
+          AGENT_API.events,
+          JSON.stringify({
+            events: [
+              {
+                seq: 1,
+                event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: taskSha, threat: 'Bench.Test', path: '/home/u/Downloads/bench.exe', jobId: 'bench' },
+                ioc: { sha256: taskSha, xml: benchIoc(taskSha) },
+              },
+            ],
+          }),
+          false,
+        )
+        .finally(() => ev.close());
+      const createdMs = Date.now() - taskStart;
+      if (evAnswer.status !== 200) throw new Error(`events: ${evAnswer.status} ${evAnswer.body}`);
+      process.stderr.write(`[${o.name}] verdict shipped, console answered in ${createdMs} ms: ${evAnswer.body}\n`);
+      const expected = agents.length - 1;
+      await waitFor(() => Promise.resolve(received.length >= expected), FANOUT_TIMEOUT_MS).catch(() => undefined);
+      const f1 = machine.sample();
+      const allMs = received.length >= expected ? Math.max(...received) : Number.NaN;
+      process.stderr.write(`[${o.name}] task reached ${received.length}/${expected} in ${ms(allMs)} ms\n`);
+
+      for (const t of timers) clearTimeout(t);
+      for (const a of agents) {
+        a.stopped = true;
+        a.poll.close();
+      }
+      await Promise.allSettled(loops);
+      return {
+        agents: o.n,
+        connectMs,
+        heartbeats: {
+          sent: hbSent,
+          failed: hbFailed,
+          perSecond: hbSent / windowS,
+          p50Ms: percentile(hbLatency, 50),
+          p95Ms: percentile(hbLatency, 95),
+          maxMs: hbLatency.length ? Math.max(...hbLatency) : Number.NaN,
+        },
+        cpuPercent: Machine.cpu(c0, c1),
+        consoleRssBytes: rssMax,
+        fanout: {
+          createdMs,
+          firstMs: received.length ? Math.min(...received) : Number.NaN,
+          medianMs: percentile(received, 50),
+          allMs,
+          reached: received.length,
+          expected,
+          cpuPercent: Machine.cpu(f0, f1),
+        },
+        pollErrors,
+      };
+    }
+  } finally {
+    await db?.close().catch(() => undefined);
+    if (child?.pid) {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child!.exitCode !== null ? r(undefined) : child!.once('exit', r)));
+    }
+    pg?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await sleep(50);
+  }
+}
+
+/** A minimal OpenIOC 1.1 document for the object, of the shape the agent ships (the console stores it as text). */
+function benchIoc(sha256: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="${randomUUID()}"><metadata><short_description>bench</short_description></metadata>
+<criteria><Indicator operator="OR" id="${randomUUID()}"><IndicatorItem id="${randomUUID()}" condition="is"><Context document="FileItem" search="FileItem/Sha256sum" type="mir"/><Content type="string">${sha256}</Content></IndicatorItem></Indicator></criteria></OpenIOC>`;
+}
+
+async function startConsole(dataDir: string, databaseUrl: string): Promise<{ child: ChildProcess; agentUrl: string; cli: (args: string[]) => Promise<string> }> {
+  const cliPath = join(REPO, 'console/bin/sandgate-console.mjs');
+  const env = { ...process.env, SANDGATE_CONSOLE_DATA: dataDir };
+  const child = spawn(process.execPath, [cliPath, 'serve', '--json', '--host', HOST, '--port', '0', '--admin-port', '0', '--data', dataDir, '--database-url', databaseUrl], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const info = await new Promise<{ agentUrl: string }>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as { agentUrl: string });
+    });
+    child.once('exit', (code) => reject(new Error(`sandgate-console serve exited (${code}) before listening`)));
+  });
+  const cli = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const c = spawn(process.execPath, [cliPath, ...args, '--data', dataDir], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      c.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`sandgate-console ${args.join(' ')}: ${err}`))));
+    });
+  return { child, agentUrl: info.agentUrl, cli };
+}
+
+/** The real enrollment (token, CSR, forge signature in the console), timed over a few agents. */
+async function realEnrollmentCost(cli: (args: string[]) => Promise<string>, _url: string, _dataDir: string, agentUrl: string, caPem: string): Promise<number> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { request } = await import('node:https');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const fk = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(fk.n, fk.e);
+  csr.setSubject([{ name: 'commonName', value: 'bench' }]);
+  csr.sign(fk, forge.md.sha256.create());
+  const csrPem = forge.pki.certificationRequestToPem(csr);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const token = (JSON.parse(await cli(['token', 'create', '--json'])) as { token: string }).token;
+    const body = JSON.stringify({ token, csr: csrPem, host: { hostname: `enroll-${i}`, platform: 'linux', release: 'bench', arch: 'x64' }, appVersion: 'bench' });
+    const t = performance.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${agentUrl}${AGENT_API.enroll}`, { method: 'POST', ca: caPem, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume().once('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+    if (status !== 200) throw new Error(`enrollment answered ${status}`);
+    times.push(performance.now() - t);
+  }
+  return percentile(times, 50);
+}
+
+await main();
