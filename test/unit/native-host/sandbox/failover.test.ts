@@ -1,41 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SandgateError, type ErrorCode } from '@sandgate/shared';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { Failover } from '../../../../native-host/src/sandbox/failover.ts';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { ServerHealthBoard } from '../../../../native-host/src/sandbox/server-health.ts';
 import { failoverDecision, roundBackoffMs, skipsServer } from '../../../../native-host/src/sandbox/retry-policy.ts';
 import { httpStatusCode, networkErrorCode } from '../../../../native-host/src/sandbox/network-error-code.ts';
-import { SimClock, clean, scripted } from './fixture.ts';
+import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
 
-let dir: string;
-let events: EventLog;
-const open: Failover[] = [];
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sg-failover-'));
-  events = new EventLog(dir);
-});
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const A = 'https://a.example:1';
-const B = 'https://b.example:1';
+const bench = useFailovers('sg-failover-');
+const events = () => bench.events();
 const obj = { sha256: 'a'.repeat(64), size: 1, path: '/dev/null' };
-const go = () => ({ signal: new AbortController().signal });
+const failover = (clients: SandboxClient[], clock: SimClock) => bench.failover(clients, clock, { backoffBaseMs: 1000, backoffMaxMs: 8000 });
 
-function failover(clients: SandboxClient[], clock: SimClock) {
-  const health = new ServerHealthBoard(clients);
-  const f = new Failover({ clients, health, events, clock, backoffBaseMs: 1000, backoffMaxMs: 8000 });
-  open.push(f);
-  return { f, health };
-}
-
-const serverEvents = () => events.read().events.filter((e) => e.type === 'server-error' || e.type === 'server-recovered').map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
+const serverEvents = () => events().read().events.filter((e) => e.type === 'server-error' || e.type === 'server-recovered').map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
 
 describe('failover', () => {
   it('moves to the next server at once when one fails, without sleeping', async () => {
@@ -46,7 +21,7 @@ describe('failover', () => {
     expect(v.server).toBe(B);
     expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`]);
     expect(health.snapshot().map((h) => h.state)).toEqual(['failing', 'healthy']);
-    expect(events.read().events).toEqual([expect.objectContaining({ type: 'server-error', server: A, code: 'SERVER_UNREACHABLE', sha256: obj.sha256 })]);
+    expect(events().read().events).toEqual([expect.objectContaining({ type: 'server-error', server: A, code: 'SERVER_UNREACHABLE', sha256: obj.sha256 })]);
   });
 
   it('passes over a server that just failed: the next request neither connects to it nor waits for it', async () => {

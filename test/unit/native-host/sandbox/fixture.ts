@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { SandgateError, type ErrorCode, type Verdict } from '@sandgate/shared';
 import type { Clock } from '../../../../native-host/src/clock.ts';
+import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { Failover, type FailoverOptions } from '../../../../native-host/src/sandbox/failover.ts';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
+import { ServerHealthBoard } from '../../../../native-host/src/sandbox/server-health.ts';
 
 const START = Date.parse('2026-11-22T09:00:00Z');
 
@@ -134,3 +141,34 @@ export function scripted(url: string, clock: SimClock, transcript: string[], ana
 }
 
 export const clean = (server: string): Verdict => ({ level: 'clean', server });
+
+export const A = 'https://a.example:1';
+export const B = 'https://b.example:1';
+export const go = () => ({ signal: new AbortController().signal });
+
+/**
+ * Failovers for one test file: a fresh event log per test, and every failover made closed afterwards (its prober
+ * stopped). `events()` is the current test's log.
+ */
+export function useFailovers(prefix: string) {
+  let dir = '';
+  let log: EventLog | undefined;
+  const open: Failover[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    log = new EventLog(dir);
+  });
+  afterEach(() => {
+    while (open.length) open.pop()!.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    events: (): EventLog => log!,
+    failover(clients: SandboxClient[], clock: SimClock, extra: Partial<Pick<FailoverOptions, 'backoffBaseMs' | 'backoffMaxMs' | 'probeBaseMs' | 'probeMaxMs'>> = {}) {
+      const health = new ServerHealthBoard(clients);
+      const f = new Failover({ clients, health, events: log!, clock, ...extra });
+      open.push(f);
+      return { f, health };
+    },
+  };
+}

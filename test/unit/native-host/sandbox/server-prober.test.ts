@@ -1,39 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { Failover } from '../../../../native-host/src/sandbox/failover.ts';
+import { describe, expect, it } from 'vitest';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { ServerHealthBoard } from '../../../../native-host/src/sandbox/server-health.ts';
-import { SimClock, clean, scripted } from './fixture.ts';
+import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
 
-let dir: string;
-let events: EventLog;
-const open: Failover[] = [];
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'sg-prober-'));
-  events = new EventLog(dir);
-});
-afterEach(() => {
-  while (open.length) open.pop()!.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const A = 'https://a.example:1';
-const B = 'https://b.example:1';
+const bench = useFailovers('sg-prober-');
+const events = () => bench.events();
 const obj = { sha256: 'b'.repeat(64), size: 1, path: '/dev/null' };
-const go = () => ({ signal: new AbortController().signal });
-
-function failover(clients: SandboxClient[], clock: SimClock, extra: { probeBaseMs?: number; probeMaxMs?: number } = {}) {
-  const health = new ServerHealthBoard(clients);
-  const f = new Failover({ clients, health, events, clock, ...extra });
-  open.push(f);
-  return { f, health };
-}
+const failover = (clients: SandboxClient[], clock: SimClock, extra: { probeBaseMs?: number; probeMaxMs?: number } = {}) => bench.failover(clients, clock, extra);
 
 const probes = (t: string[]) => t.filter((l) => l.includes(' probe '));
-const recovered = () => events.read().events.filter((e) => e.type === 'server-recovered');
+const recovered = () => events().read().events.filter((e) => e.type === 'server-recovered');
 
 describe('health probes of skipped servers', () => {
   it('a probe brings a skipped server back: server-recovered names it, and the next request asks it first again', async () => {
@@ -72,7 +47,7 @@ describe('health probes of skipped servers', () => {
       nextProbeAt: '2026-11-22T09:00:03.000Z',
     });
     // Probe failures are not server-error events: a dead server would fill the log.
-    expect(events.read().events.filter((e) => e.type === 'server-error')).toHaveLength(1);
+    expect(events().read().events.filter((e) => e.type === 'server-error')).toHaveLength(1);
   });
 
   it('probes a dead server after pauses that double up to the ceiling, jittered', async () => {
