@@ -20,6 +20,7 @@ import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeE
 import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
+import { pollCheck } from '../agents/poll-check.ts';
 import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
 import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
@@ -51,14 +52,20 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
 
   // Everything below speaks only to an enrolled, unrevoked agent over mutual TLS.
   const peer = peerIdentity(req);
+  // The two calls every agent makes all the time authenticate inside their own statement (one query, not two).
+  if (route === `POST ${AGENT_API.heartbeat}`) {
+    const hb = await readJson(req, heartbeatSchema);
+    if (hb.agentId !== peer.agentId) throw new SandgateError('MESSAGE_INVALID', 'the heartbeat names another agent than the client certificate');
+    await recordHeartbeat(o.db, hb, peer.serial);
+    return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
+  }
+  if (route === `GET ${AGENT_API.poll}`) {
+    const q = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (!q.success) throw new SandgateError('MESSAGE_INVALID', `bad poll query: ${q.error.issues.map((i) => i.message).join('; ')}`);
+    return poll(o, peer, q.data, res);
+  }
   const agent = await authenticateAgent(o.db, peer.agentId, peer.serial);
   switch (route) {
-    case `POST ${AGENT_API.heartbeat}`: {
-      const hb = await readJson(req, heartbeatSchema);
-      if (hb.agentId !== agent.id) throw new SandgateError('MESSAGE_INVALID', 'the heartbeat names another agent than the client certificate');
-      await recordHeartbeat(o.db, hb);
-      return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
-    }
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
       const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events);
@@ -75,11 +82,6 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     case `POST ${AGENT_API.restoreProgress}`: {
       await recordRestoreProgress(o.db, agent.id, await readJson(req, restoreProgressSchema));
       return sendJson(res, 200, { ok: true });
-    }
-    case `GET ${AGENT_API.poll}`: {
-      const q = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-      if (!q.success) throw new SandgateError('MESSAGE_INVALID', `bad poll query: ${q.error.issues.map((i) => i.message).join('; ')}`);
-      return poll(o, agent, q.data, res);
     }
     default:
       throw notFound();
@@ -116,31 +118,34 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
   }
 }
 
-async function poll(
-  o: AgentApiOptions,
-  agent: { id: string; groupId: number | null },
-  q: { policyRevision: number; waitMs: number },
-  res: ServerResponse,
-): Promise<void> {
+/**
+ * The long-poll: answers at once when the group's policy moved past the agent's revision or something waits for it,
+ * otherwise when woken (ChangeNotifier) or when `waitMs` runs out. Each look is one cheap query (`pollCheck`, which
+ * also re-authenticates, so a revocation during the wait ends it with AGENT_REVOKED); the answer is read only when
+ * there is one.
+ */
+async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string }, q: { policyRevision: number; waitMs: number }, res: ServerResponse): Promise<void> {
   const gone = new AbortController();
   // The agent hung up (or was stopped): stop waiting for it.
   res.once('close', () => gone.abort());
   const deadline = Date.now() + q.waitMs;
   for (;;) {
-    const current = await policyForAgent(o.db, agent.id);
-    const answer: PollResponse = { tasks: [...(await deliverableTasks(o.db, agent.id)), ...(await deliverableRestores(o.db, agent.id))] };
-    if (current.revision !== q.policyRevision) answer.policy = current;
+    const check = await pollCheck(o.db, peer.agentId, peer.serial);
     const left = deadline - Date.now();
-    if (answer.policy || answer.tasks.length || left <= 0 || gone.signal.aborted) {
+    if (gone.signal.aborted) return;
+    if (check.hasWork || check.policyRevision !== q.policyRevision || left <= 0) {
+      const answer: PollResponse = { tasks: check.hasWork ? [...(await deliverableTasks(o.db, check.id)), ...(await deliverableRestores(o.db, check.id))] : [] };
+      if (check.policyRevision !== q.policyRevision) {
+        const current = await policyForAgent(o.db, check.id);
+        // Moved again between the two reads: the agent gets the newer one, which is what it wants.
+        if (current.revision !== q.policyRevision) answer.policy = current;
+      }
       if (!gone.signal.aborted) sendJson(res, 200, answer);
       return;
     }
     const timer = new AbortController();
     const t = setTimeout(() => timer.abort(), left);
-    await o.notifier.wait(agent.id, agent.groupId, AbortSignal.any([timer.signal, gone.signal]));
+    await o.notifier.wait(check.id, check.groupId, AbortSignal.any([timer.signal, gone.signal]));
     clearTimeout(t);
-    // Membership may have changed while we waited: re-read it for the next wait.
-    const fresh = await o.db.query<{ group_id: number | null }>('SELECT group_id FROM agents WHERE id = $1', [agent.id]);
-    agent = { id: agent.id, groupId: fresh[0]?.group_id ?? null };
   }
 }

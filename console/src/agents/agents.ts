@@ -44,16 +44,25 @@ export async function insertAgent(
  * issued (serial), and it must not be revoked. Runs on every agent request, so a revocation takes effect at once.
  */
 export async function authenticateAgent(db: Queryable, agentId: string, certSerial: string): Promise<{ id: string; groupId: number | null }> {
-  const rows = await db.query<{ id: string; group_id: number | null; revoked_at: string | null; cert_serial: string }>(
-    'SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = $1',
-    [agentId],
-  );
-  const r = rows[0];
+  const rows = await db.query<AgentIdentityRow>('SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = $1', [agentId]);
+  const r = checkAgentRow(rows[0], agentId, certSerial);
+  return { id: r.id, groupId: r.group_id };
+}
+
+export interface AgentIdentityRow {
+  id: string;
+  group_id: number | null;
+  revoked_at: string | null;
+  cert_serial: string;
+}
+
+/** The checks of `authenticateAgent` on a row another query already read (the poll reads it with its other state). */
+export function checkAgentRow<R extends AgentIdentityRow>(r: R | undefined, agentId: string, certSerial: string): R {
   if (!r || r.cert_serial !== certSerial.toLowerCase()) {
     throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate does not belong to an enrolled agent');
   }
   if (r.revoked_at) throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${agentId} at ${r.revoked_at}; enroll again with a new token`);
-  return { id: r.id, groupId: r.group_id };
+  return r;
 }
 
 export async function revokeAgent(db: Queryable, agentId: string): Promise<void> {
@@ -61,12 +70,18 @@ export async function revokeAgent(db: Queryable, agentId: string): Promise<void>
   if (!rows.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation with id ${agentId}`);
 }
 
-export async function recordHeartbeat(db: Queryable, hb: Heartbeat): Promise<void> {
+/**
+ * Stores a heartbeat from the agent that holds certificate `certSerial`: one statement, which is also the
+ * authentication (heartbeats are most of the agents' calls); only when it matches nothing is the reason looked up.
+ */
+export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: string): Promise<void> {
   const status = { queue: hb.queue, servers: hb.servers, policyRevision: hb.policyRevision, eventBacklog: hb.eventBacklog, startedAt: hb.startedAt };
-  await db.query(
-    `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6 WHERE id = $1`,
-    [hb.agentId, hb.heartbeatMs, hb.appVersion, JSON.stringify(hb.host), hb.host.hostname, JSON.stringify(status)],
+  const rows = await db.query(
+    `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6
+      WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
+    [hb.agentId, hb.heartbeatMs, hb.appVersion, JSON.stringify(hb.host), hb.host.hostname, JSON.stringify(status), certSerial.toLowerCase()],
   );
+  if (!rows.length) await authenticateAgent(db, hb.agentId, certSerial);
 }
 
 /** Stores each (agent, seq) once: a batch re-sent after a lost answer adds nothing. `fresh` are the events stored now. */

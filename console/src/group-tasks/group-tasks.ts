@@ -74,6 +74,12 @@ interface DeliverableRow {
   expires_at: string;
 }
 
+/** The shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's cheap "anything for me?" check. */
+export const DELIVERABLE_TASKS = `agent_tasks t JOIN group_tasks g ON g.id = t.group_task_id
+  WHERE t.agent_id = $1
+    AND ((t.state = 'pending' AND NOT t.cancel_requested AND g.state = 'open' AND g.expires_at > now())
+      OR (t.cancel_requested AND t.state IN ('pending','received','running','paused')))`;
+
 /**
  * What the agent's poll carries: its pending shares (until it acknowledges them with progress `received`), and a
  * `cancel` for each share of a cancelled task it may be running.
@@ -81,11 +87,7 @@ interface DeliverableRow {
 export async function deliverableTasks(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
   const rows = await db.query<DeliverableRow>(
     `SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
-       FROM agent_tasks t JOIN group_tasks g ON g.id = t.group_task_id
-      WHERE t.agent_id = $1
-        AND ((t.state = 'pending' AND NOT t.cancel_requested AND g.state = 'open' AND g.expires_at > now())
-          OR (t.cancel_requested AND t.state IN ('pending','received','running','paused')))
-      ORDER BY g.created_at`,
+       FROM ${DELIVERABLE_TASKS} ORDER BY g.created_at`,
     [agentId],
   );
   if (!rows.length) return [];
@@ -104,45 +106,62 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
       // A dry run still asks for the quarantine: the agent records "would quarantine" instead of doing it.
       onMatch: { quarantine: o.quarantineOnMatch, criticalAreasScan: o.criticalAreasScan && !o.dryRun },
       dryRun: o.dryRun,
-      neverQuarantine: { paths: o.neverQuarantine.paths, sha256: o.neverQuarantine.sha256 ?? [] },
+      neverQuarantine: { paths: o.neverQuarantine.paths, sha256: o.neverQuarantine.sha256 ?? [], publishers: o.neverQuarantine.publishers ?? [] },
       expiresAt: r.expires_at,
     };
   });
 }
 
+/** Progress states after which a share does not change again. */
+const FINAL_PROGRESS = new Set<TaskProgress['state']>(['done', 'failed', 'cancelled', 'expired']);
+
 /**
  * A workstation's report on its share. A finished share does not change again. When the canary wave has all
  * finished, every one `done`, the held shares are released; when no share is open any more, the task is finished.
  * Returns the workstations to wake (released shares).
+ *
+ * Only a share that finishes can release the canary or finish the task, so `received`, `running` and `paused` are one
+ * statement: 10,000 workstations acknowledging a task at once must not each count the task's shares.
  */
 export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgress): Promise<{ wake: string[] }> {
-  return db.transaction(async (tx) => {
-    const rows = await tx.query<{ group_task_id: string }>(
+  const update = async (q: Queryable) =>
+    q.query<{ group_task_id: string; wave: string }>(
       `UPDATE agent_tasks SET state = $3, pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7, updated_at = now()
-        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id`,
+        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id, wave`,
       [p.taskId, agentId, p.state, p.state === 'paused' ? (p.pauseReason ?? null) : null, p.filesDone ?? null, JSON.stringify(p.matches), p.error ? JSON.stringify(p.error) : null],
     );
-    if (!rows[0]) {
-      const known = await tx.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
-      if (!known.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no task ${p.taskId} for this workstation`);
-      return { wake: [] };
-    }
-    return { wake: await advance(tx, rows[0].group_task_id) };
+  const unknownOrFinished = async (q: Queryable) => {
+    const known = await q.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
+    if (!known.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no task ${p.taskId} for this workstation`);
+    return { wake: [] };
+  };
+  if (!FINAL_PROGRESS.has(p.state)) {
+    const rows = await update(db);
+    return rows[0] ? { wake: [] } : unknownOrFinished(db);
+  }
+  return db.transaction(async (tx) => {
+    const share = await tx.query<{ group_task_id: string }>('SELECT group_task_id FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
+    if (!share[0]) return unknownOrFinished(tx);
+    // The task row is locked before the share (the order cancelGroupTask takes them in, so the two cannot deadlock),
+    // and it serialises shares finishing at the same moment, so exactly one of them sees "nothing open" afterwards.
+    const g = await tx.query<{ state: string; canary_released_at: string | null }>('SELECT state, canary_released_at FROM group_tasks WHERE id = $1 FOR UPDATE', [share[0].group_task_id]);
+    const rows = await update(tx);
+    if (!rows[0]) return { wake: [] };
+    if (!g[0] || g[0].state !== 'open') return { wake: [] };
+    return { wake: await advance(tx, rows[0].group_task_id, rows[0].wave, g[0].canary_released_at !== null) };
   });
 }
 
-async function advance(tx: Queryable, groupTaskId: string): Promise<string[]> {
-  const g = await tx.query<{ state: string; canary_released_at: string | null }>('SELECT state, canary_released_at FROM group_tasks WHERE id = $1', [groupTaskId]);
-  if (!g[0] || g[0].state !== 'open') return [];
+/** After a share of `groupTaskId` (in `wave`) finished: release the rest after a clean canary, finish the task when nothing is open. */
+async function advance(tx: Queryable, groupTaskId: string, wave: string, canaryReleased: boolean): Promise<string[]> {
   let wake: string[] = [];
-  if (!g[0].canary_released_at) {
-    const c = await tx.query<{ open: number; clean: number; total: number }>(
-      `SELECT count(*) FILTER (WHERE state IN ${OPEN_SQL})::int AS open, count(*) FILTER (WHERE state = 'done')::int AS clean, count(*)::int AS total
-         FROM agent_tasks WHERE group_task_id = $1 AND wave = 'canary'`,
+  if (wave === 'canary' && !canaryReleased) {
+    // EXISTS stops at the first row: a finished share costs the same in a group of 10 or of 10,000.
+    const c = await tx.query<{ unfinished: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND wave = 'canary' AND state <> 'done') AS unfinished`,
       [groupTaskId],
     );
-    const canary = c[0]!;
-    if (canary.total > 0 && canary.open === 0 && canary.clean === canary.total) {
+    if (!c[0]!.unfinished) {
       await tx.query('UPDATE group_tasks SET canary_released_at = now() WHERE id = $1', [groupTaskId]);
       const released = await tx.query<{ agent_id: string }>(
         "UPDATE agent_tasks SET state = 'pending', updated_at = now() WHERE group_task_id = $1 AND state = 'held' RETURNING agent_id",
@@ -151,8 +170,8 @@ async function advance(tx: Queryable, groupTaskId: string): Promise<string[]> {
       wake = released.map((r) => r.agent_id);
     }
   }
-  const open = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}`, [groupTaskId]);
-  if (open[0]!.n === 0) await tx.query("UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open'", [groupTaskId]);
+  const open = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}) AS any`, [groupTaskId]);
+  if (!open[0]!.any) await tx.query("UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open'", [groupTaskId]);
   return wake;
 }
 

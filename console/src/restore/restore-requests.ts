@@ -36,14 +36,17 @@ export async function createRestoreRequest(db: Db, body: RestoreRequestBody, act
   });
 }
 
+/** The restore shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's "anything for me?" check. */
+export const DELIVERABLE_RESTORES = `restore_shares s JOIN restore_requests r ON r.id = s.request_id
+  WHERE s.agent_id = $1 AND s.state = 'pending' AND r.expires_at > now()`;
+
 /**
  * The restore messages a poll carries: every pending share, until the workstation reports on it. A workstation that
  * gets one twice (its report was lost) finds the item already gone and reports nothing more to restore.
  */
 export async function deliverableRestores(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
   const rows = await db.query<{ id: string; request_id: string; sha256: string; expires_at: string }>(
-    `SELECT s.id, s.request_id, r.sha256, r.expires_at FROM restore_shares s JOIN restore_requests r ON r.id = s.request_id
-      WHERE s.agent_id = $1 AND s.state = 'pending' AND r.expires_at > now() ORDER BY r.created_at`,
+    `SELECT s.id, s.request_id, r.sha256, r.expires_at FROM ${DELIVERABLE_RESTORES} ORDER BY r.created_at`,
     [agentId],
   );
   if (!rows.length) return [];

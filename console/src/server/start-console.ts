@@ -7,6 +7,7 @@ import { loadOrCreateCa, type ConsoleCa } from '../pki/console-ca.ts';
 import { agentApiHandler } from '../agent-api/agent-api.ts';
 import { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { adminApiHandler } from '../web/admin-api.ts';
+import type { LoginThrottle } from '../users/login-throttle.ts';
 import { listenControlSocket } from '../control/control-socket.ts';
 import { ensurePrivateDir, lockDataDir } from './data-dir.ts';
 
@@ -21,6 +22,8 @@ export interface ConsoleOptions {
   adminPort: number;
   /** Extra names and addresses for the server certificate (what agents will type in the URL). */
   serverNames?: string[];
+  /** Failed-login throttling of the web console; by default a fresh one with the default policy and the real clock. */
+  loginThrottle?: LoginThrottle;
 }
 
 export interface RunningConsole {
@@ -62,7 +65,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
     // because enrollment happens before the agent has one. Every other agent route refuses without it.
     const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier }));
-    const adminServer = createServer(tls, adminApiHandler({ db, notifier }));
+    const adminServer = createServer(tls, adminApiHandler({ db, notifier, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
     for (const s of [agentServer, adminServer]) {
       // Long-polls last up to a minute; Node's default request timeout would cut them.
       s.requestTimeout = 120_000;

@@ -9,6 +9,7 @@ import { notFound, readJson, segments, sendError, sendJson } from '../http/http-
 import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
 import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
 import { checkLogin } from '../users/users.ts';
+import { LoginThrottle } from '../users/login-throttle.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
@@ -19,6 +20,8 @@ import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '.
 export interface AdminApiOptions {
   db: Db;
   notifier: ChangeNotifier;
+  /** Failed-login throttling; one per console process (tests inject one with their own clock). */
+  loginThrottle?: LoginThrottle;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -41,7 +44,8 @@ const SECURITY_HEADERS = {
 };
 
 /** The web console: one page, one script, and a JSON API behind a session cookie. */
-export function adminApiHandler(o: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle() };
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handle(o, req, res).catch((err: unknown) => sendError(res, err));
@@ -70,7 +74,7 @@ function checkOrigin(req: IncomingMessage): void {
   }
 }
 
-async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const method = req.method ?? 'GET';
   if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
@@ -88,13 +92,38 @@ async function handle(o: AdminApiOptions, req: IncomingMessage, res: ServerRespo
 
   if (method === 'POST' && path.join('/') === 'login') {
     const body = await readJson(req, loginSchema);
-    const user = await checkLogin(o.db, body.name, body.password);
+    // The socket's own address: the console terminates TLS itself, so no forwarded-for header is trusted.
+    const address = req.socket.remoteAddress ?? 'unknown';
+    // Before the password is hashed: a locked name or address must cost the console no scrypt work.
+    const admission = o.loginThrottle.admit(body.name, address);
+    if (!admission.allowed) {
+      const retryAfter = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
+      await audit(o.db, {
+        actor: 'anonymous',
+        action: 'session.login',
+        target: body.name,
+        outcome: 'refused',
+        details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter },
+      });
+      res.setHeader('retry-after', String(retryAfter));
+      throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `Too many failed logins; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
+    }
+    let user: Awaited<ReturnType<typeof checkLogin>>;
+    try {
+      user = await checkLogin(o.db, body.name, body.password);
+    } catch (err) {
+      // A database fault is not a wrong password: it must not lock anyone out.
+      admission.ticket.abandoned();
+      throw err;
+    }
     if (!user) {
-      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused' });
+      admission.ticket.failed();
+      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address } });
       throw new SandgateError('CONSOLE_LOGIN_FAILED');
     }
+    admission.ticket.succeeded();
     const s = await createSession(o.db, user);
-    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok' });
+    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address } });
     return sendJson(
       res,
       200,

@@ -5,6 +5,8 @@ import { migrate } from '../../../console/src/db/migrate.ts';
 import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
 import { cancelGroupTask, createGroupTaskForThreat, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
 import { planWaves } from '../../../console/src/group-tasks/plan-waves.ts';
+import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
 
 const SHA = (c: string) => c.repeat(64);
 let n = 0;
@@ -117,5 +119,48 @@ describe('group tasks in the database', () => {
     await db.query("UPDATE group_tasks SET expires_at = now() - interval '1 second' WHERE id = $1", [made.id]);
     for (const id of made.wake) expect(await deliverableTasks(db, id)).toEqual([]);
     expect((await readGroupTask(db, made.id)).shares.every((s) => s.state === 'expired')).toBe(true);
+  });
+});
+
+const pg = postgresAvailability();
+describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.available ? '' : ` — SKIPPED: ${pg.available === false ? pg.reason : ''}`}`, () => {
+  let server: TempPostgres;
+  let db: Db;
+
+  beforeAll(async () => {
+    server = startTempPostgres();
+    db = await openPostgresDb(server.createDatabase('group_tasks'), { max: 10 });
+    await migrate(db);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.close();
+    server?.stop();
+  });
+
+  it('a task whose workstations all finish at the same moment is finished, not left open', async () => {
+    const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('busy') RETURNING id"))[0]!.id;
+    await setGroupActions(db, groupId, { onThreat: { scan: true } });
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const id = `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`;
+      await db.query(
+        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
+         VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, now(), 1000)`,
+        [id, `busy-${i}`, `s${i}`, groupId],
+      );
+      ids.push(id);
+    }
+    const made = (await createGroupTaskForThreat(db, {
+      sourceAgentId: ids[0]!,
+      groupId,
+      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: SHA('9'), path: '/tmp/x.exe', threat: 'Test' },
+      ioc: { sha256: SHA('9'), xml: '<ioc/>' },
+    }))!;
+    const shares = await Promise.all(made.wake.map(async (id) => ({ id, task: (await deliverableTasks(db, id))[0]! })));
+    // Ten connections: the last shares' transactions overlap, each seeing the others' shares still open unless serialised.
+    await Promise.all(shares.map((s) => recordTaskProgress(db, s.id, { taskId: s.task.id, state: 'done', matches: [] })));
+    const view = await readGroupTask(db, made.id);
+    expect(view.counts).toEqual({ done: 199 });
+    expect(view.state).toBe('finished');
   });
 });
