@@ -1,5 +1,10 @@
 import { connect, type SecureContext, type TLSSocket } from 'node:tls';
 
+/** One simulated agent's TLS session, shared by its connections. */
+export interface TlsSessionCache {
+  session?: Buffer;
+}
+
 export interface RawAnswer {
   status: number;
   body: string;
@@ -18,15 +23,24 @@ export class RawHttpsConnection {
   handshakes = 0;
   /** Whether a handshake has completed at least once. */
   secured = false;
+  /** Handshakes that resumed a cached session instead of a full one. */
+  resumed = 0;
 
   private readonly host: string;
   private readonly port: number;
   private readonly secureContext: SecureContext;
+  private readonly sessions: TlsSessionCache | undefined;
 
-  constructor(host: string, port: number, secureContext: SecureContext) {
+  /**
+   * `sessions`: where this simulated agent keeps its TLS session, so a new connection resumes it as the real agent's
+   * https.Agent does (it caches sessions per destination and certificate); without it every connection is a full
+   * handshake.
+   */
+  constructor(host: string, port: number, secureContext: SecureContext, sessions?: TlsSessionCache) {
     this.host = host;
     this.port = port;
     this.secureContext = secureContext;
+    this.sessions = sessions;
   }
 
   request(method: string, path: string, body?: string, keepAlive = true): Promise<RawAnswer> {
@@ -51,8 +65,12 @@ export class RawHttpsConnection {
     if (this.socket && !this.socket.destroyed) return this.socket;
     this.handshakes++;
     this.buf = Buffer.alloc(0);
-    const s = connect({ host: this.host, port: this.port, secureContext: this.secureContext });
-    s.once('secureConnect', () => (this.secured = true));
+    const s = connect({ host: this.host, port: this.port, secureContext: this.secureContext, ...(this.sessions?.session ? { session: this.sessions.session } : {}) });
+    s.once('secureConnect', () => {
+      this.secured = true;
+      if (s.isSessionReused()) this.resumed++;
+    });
+    if (this.sessions) s.on('session', (session: Buffer) => (this.sessions!.session = session));
     // Longer than any long-poll (55 s at most): a console too busy to answer must not hang a simulated agent forever.
     s.setTimeout(120_000, () => s.destroy(new Error('no answer in 120 s')));
     s.on('data', (d: Buffer) => {

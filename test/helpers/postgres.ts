@@ -49,7 +49,11 @@ function asPostgres(bin: string, args: string[]): void {
   execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
 }
 
-export function startTempPostgres(): TempPostgres {
+/**
+ * A throw-away cluster in a temp folder. Tests run it with fsync off (speed, nothing to keep); `durable` keeps
+ * PostgreSQL's defaults, so every commit reaches the disk as on a real server (benchmarks).
+ */
+export function startTempPostgres(opts: { durable?: boolean } = {}): TempPostgres {
   const bin = postgresBinDir();
   if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
   const dir = mkdtempSync(join(tmpdir(), 'sandgate-pg-'));
@@ -61,8 +65,8 @@ export function startTempPostgres(): TempPostgres {
   const data = join(dir, 'data');
   asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
   // listen_addresses='' keeps it off the network; the socket lives in our temp folder, not /var/run/postgresql.
-  const opts = `-c listen_addresses='' -c unix_socket_directories='${dir}' -c fsync=off -c max_connections=200`;
-  asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const settings = `-c listen_addresses='' -c unix_socket_directories='${dir}' ${opts.durable ? '' : '-c fsync=off '}-c max_connections=200`;
+  asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', settings, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   const urlFor = (db: string) => `postgresql://postgres@/${db}?host=${encodeURIComponent(dir)}`;
   let stopped = false;
   return {

@@ -21,6 +21,7 @@ import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
 import { pollCheck } from '../agents/poll-check.ts';
+import { renewAgent } from '../agents/renew-agent.ts';
 import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
 import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
@@ -49,6 +50,8 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     return;
   }
   if (route === `POST ${AGENT_API.enroll}`) return enroll(o, req, res);
+  // Renewal authenticates itself: it also accepts the certificate its last renewal replaced (retry after a lost answer).
+  if (route === `POST ${AGENT_API.renew}`) return renewAgent(o, req, res);
 
   // Everything below speaks only to an enrolled, unrevoked agent over mutual TLS.
   const peer = peerIdentity(req);
@@ -120,9 +123,9 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
 
 /**
  * The long-poll: answers at once when the group's policy moved past the agent's revision or something waits for it,
- * otherwise when woken (ChangeNotifier) or when `waitMs` runs out. Each look is one cheap query (`pollCheck`, which
- * also re-authenticates, so a revocation during the wait ends it with AGENT_REVOKED); the answer is read only when
- * there is one.
+ * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollCheck`, which
+ * also re-authenticates, so a revocation ends the poll with AGENT_REVOKED); the answer is read only when there is one.
+ * A wait that runs out answers without looking again: the agent polls again at once, and that poll looks.
  */
 async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string }, q: { policyRevision: number; waitMs: number }, res: ServerResponse): Promise<void> {
   const gone = new AbortController();
@@ -130,11 +133,13 @@ async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string 
   res.once('close', () => gone.abort());
   const deadline = Date.now() + q.waitMs;
   for (;;) {
+    const mark = o.notifier.mark(peer.agentId);
     const check = await pollCheck(o.db, peer.agentId, peer.serial);
-    const left = deadline - Date.now();
     if (gone.signal.aborted) return;
-    if (check.hasWork || check.policyRevision !== q.policyRevision || left <= 0) {
-      const answer: PollResponse = { tasks: check.hasWork ? [...(await deliverableTasks(o.db, check.id)), ...(await deliverableRestores(o.db, check.id))] : [] };
+    if (check.hasTasks || check.hasRestores || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
+      const answer: PollResponse = {
+        tasks: [...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []), ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : [])],
+      };
       if (check.policyRevision !== q.policyRevision) {
         const current = await policyForAgent(o.db, check.id);
         // Moved again between the two reads: the agent gets the newer one, which is what it wants.
@@ -143,9 +148,12 @@ async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string 
       if (!gone.signal.aborted) sendJson(res, 200, answer);
       return;
     }
+    if (o.notifier.mark(peer.agentId) !== mark) continue;
     const timer = new AbortController();
-    const t = setTimeout(() => timer.abort(), left);
+    const t = setTimeout(() => timer.abort(), deadline - Date.now());
     await o.notifier.wait(check.id, check.groupId, AbortSignal.any([timer.signal, gone.signal]));
     clearTimeout(t);
+    if (gone.signal.aborted) return;
+    if (timer.signal.aborted) return sendJson(res, 200, { tasks: [] } satisfies PollResponse);
   }
 }

@@ -85,13 +85,17 @@ export const DELIVERABLE_TASKS = `agent_tasks t JOIN group_tasks g ON g.id = t.g
  * `cancel` for each share of a cancelled task it may be running.
  */
 export async function deliverableTasks(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
+  // One statement (one commit) that reads the shares and marks the pending ones delivered: a fan-out to 10,000
+  // workstations runs this 10,000 times at once.
   const rows = await db.query<DeliverableRow>(
-    `SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
+    `WITH delivered AS (
+       UPDATE agent_tasks d SET delivered_at = now() FROM group_tasks dg
+        WHERE dg.id = d.group_task_id AND d.agent_id = $1 AND d.state = 'pending' AND NOT d.cancel_requested AND d.delivered_at IS NULL
+          AND dg.state = 'open' AND dg.expires_at > now())
+     SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
        FROM ${DELIVERABLE_TASKS} ORDER BY g.created_at`,
     [agentId],
   );
-  if (!rows.length) return [];
-  await db.query("UPDATE agent_tasks SET delivered_at = coalesce(delivered_at, now()) WHERE agent_id = $1 AND state = 'pending'", [agentId]);
   return rows.map((r): ConsoleTask => {
     if (r.cancel_requested) return { type: 'cancel', id: randomUUID(), taskId: r.id };
     const o = r.options;

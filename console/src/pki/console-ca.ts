@@ -11,7 +11,7 @@ import { generateRsaKey, randomSerial } from './generate-key.ts';
 const DAY = 86_400_000;
 const CA_DAYS = 3650;
 const SERVER_DAYS = 397;
-/** Agent certificates; renewal over the mutual-TLS channel is later work (console/DESIGN.md). */
+/** Agent certificates; agents renew theirs over the mutual-TLS channel at two thirds of this (`POST /agent/v1/renew`). */
 export const AGENT_CERT_DAYS = 365;
 
 export interface IssuedCertificate {

@@ -220,7 +220,8 @@ async function loadTask() {
   tbody.replaceChildren();
   for (const s of task.shares) {
     const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
-    const matches = s.matches.map((m) => m.path + ' → ' + m.action).join('\\n');
+    // A publisher's keep says so (NEVER_QUARANTINE_PUBLISHER); a failed quarantine says why.
+    const matches = s.matches.map((m) => m.path + ' → ' + m.action + (m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code ? ' (' + m.code + ')' : '')).join('\\n');
     row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, s.updatedAt]);
   }
 }

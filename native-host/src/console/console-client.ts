@@ -1,4 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { basename, dirname } from 'node:path';
 import {
@@ -25,6 +26,7 @@ import type { TaskService } from '../tasks/task-runner.ts';
 import { GroupTaskAgent } from './group-task-agent.ts';
 import { RestoreRequestAgent } from './restore-request.ts';
 import { iocForVerdict } from './verdict-ioc.ts';
+import { renewalDueAt, renewCertificate } from './cert-renewal.ts';
 
 export interface ConsoleClientOptions {
   home: string;
@@ -45,6 +47,8 @@ export interface ConsoleClientOptions {
   eventScanMs?: number;
   /** How often group task progress is looked at and sent when it changed. */
   taskReportMs?: number;
+  /** How often the client certificate's expiry is looked at (and a failed renewal tried again). Default 1 h. */
+  renewCheckMs?: number;
   /** The scan tasks of the agent in force (a policy reload replaces the agent; the console channel stays). */
   tasks: () => TaskService | undefined;
 }
@@ -75,8 +79,19 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   const retryMaxMs = o.retryMaxMs ?? 60_000;
   const pollWaitMs = o.pollWaitMs ?? 25_000;
   const stop = new AbortController();
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
-  const tls = { ca: o.credentials.ca, cert: o.credentials.cert, key: o.credentials.key, agent: httpsAgent };
+  // Replaced after a certificate renewal: new connections present the new certificate. The old agents are closed at
+  // the end (a long-poll may still be running on one).
+  const httpsAgents: HttpsAgent[] = [];
+  const tlsFor = (c: ConsoleCredentials) => {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+    httpsAgents.push(agent);
+    return { ca: c.ca, cert: c.cert, key: c.key, agent };
+  };
+  let credentials = o.credentials;
+  let tls = tlsFor(credentials);
+  /** Counts certificate changes, so a refusal of a request sent with the previous certificate is recognised. */
+  let generation = 0;
+  let renewing: Promise<void> | undefined;
   let cursor = readState(files.cursor, enrollment.agentId).offset;
   let revision = readState(files.policyState, enrollment.agentId).revision;
   let backlogBytes = 0;
@@ -100,8 +115,51 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   /** When each malicious verdict (by seq) was first met without an IOC available. */
   const iocWaitSince = new Map<number, number>();
 
-  const call = <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs = 15_000) =>
+  const send = <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs: number) =>
     consoleRequest({ method, url: new URL(path, base), body, tls, timeoutMs, signal: stop.signal }, schema);
+
+  /**
+   * One request. A CONSOLE_CLIENT_CERT_REQUIRED refusal is not final when the certificate changed meanwhile (the
+   * request raced a renewal), or when a renewal's answer was lost (a pending key is on disk: the console may already
+   * hold the new certificate): then the request is sent once more with the certificate in force.
+   */
+  const call = async <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs = 15_000) => {
+    const sentWith = generation;
+    try {
+      return await send(method, path, body, schema, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof SandgateError) || err.code !== 'CONSOLE_CLIENT_CERT_REQUIRED') throw err;
+      if (renewing) await renewing;
+      else if (sentWith === generation && existsSync(files.pendingKey)) await renew('the console refused the certificate while a renewal was unfinished');
+      if (sentWith === generation) throw err;
+      return send(method, path, body, schema, timeoutMs);
+    }
+  };
+
+  /** Renews the client certificate, one attempt at a time; a failure keeps the pair in use (logged, tried again later). */
+  const renew = (why: string): Promise<void> => {
+    renewing ??= (async () => {
+      try {
+        log.info('renewing the console client certificate', { why });
+        const out = await renewCertificate({ home: o.home, credentials, tls, signal: stop.signal });
+        credentials = out.credentials;
+        tls = tlsFor(credentials);
+        generation++;
+        log.info('console client certificate renewed', { notAfter: out.notAfter, renewAfter: renewalDueAt(credentials.cert).toISOString() });
+      } catch (err) {
+        if (!stop.signal.aborted) {
+          log.warn('the console client certificate could not be renewed; keeping the current one and trying again later', {
+            code: err instanceof SandgateError ? err.code : undefined,
+            error: err instanceof Error ? err.message : String(err),
+            expires: new Date(new X509Certificate(credentials.cert).validTo).toISOString(),
+          });
+        }
+      } finally {
+        renewing = undefined;
+      }
+    })();
+    return renewing;
+  };
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -309,6 +367,17 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
     }
   }
 
+  /** Renews at start when due (or when a renewal was left unfinished), then looks again every `renewCheckMs`. */
+  async function renewLoop(): Promise<void> {
+    const every = o.renewCheckMs ?? 3_600_000;
+    while (!stop.signal.aborted) {
+      const due = renewalDueAt(credentials.cert);
+      if (existsSync(files.pendingKey)) await renew('a renewal was left unfinished');
+      else if (Date.now() >= due.getTime()) await renew(`the certificate is due for renewal since ${due.toISOString()}`);
+      await sleep(every);
+    }
+  }
+
   let watcher: FSWatcher | undefined;
   try {
     const name = basename(o.eventLogFile);
@@ -323,7 +392,7 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   scan.unref();
 
   log.info('console channel starting', { console: enrollment.url, agentId: enrollment.agentId });
-  const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop(), reportLoop()]);
+  const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop(), reportLoop(), renewLoop()]);
 
   return {
     async close() {
@@ -332,7 +401,7 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
       if (retryTimer) clearTimeout(retryTimer);
       watcher?.close();
       await loops;
-      httpsAgent.destroy();
+      for (const a of httpsAgents) a.destroy();
     },
   };
 }

@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SandgateError } from '@sandgate/shared';
@@ -16,6 +17,12 @@ export const consoleFiles = (home: string) => ({
   dir: consoleDir(home),
   key: join(consoleDir(home), 'agent-key.pem'),
   cert: join(consoleDir(home), 'agent-cert.pem'),
+  /**
+   * The key of a renewal under way (0600), written before the request is sent: after a lost answer the agent asks
+   * again for the same key, and after a crash between the new certificate and the key being moved into place, the
+   * pair is completed from it.
+   */
+  pendingKey: join(consoleDir(home), 'agent-key.next.pem'),
   ca: join(consoleDir(home), 'console-ca.pem'),
   enrollment: join(consoleDir(home), 'enrollment.json'),
   /** How far the event log has been delivered (byte offset). */
@@ -52,7 +59,17 @@ export function readCredentials(home: string): ConsoleCredentials | undefined {
   if (!existsSync(f.enrollment)) return undefined;
   try {
     const enrollment = enrollmentSchema.parse(JSON.parse(readFileSync(f.enrollment, 'utf8')));
-    return { enrollment, key: readFileSync(f.key, 'utf8'), cert: readFileSync(f.cert, 'utf8'), ca: readFileSync(f.ca, 'utf8') };
+    const cert = readFileSync(f.cert, 'utf8');
+    let key = readFileSync(f.key, 'utf8');
+    if (!keyMatchesCertificate(key, cert) && existsSync(f.pendingKey)) {
+      // A renewal stopped after writing the new certificate and before moving its key into place: finish it.
+      const pending = readFileSync(f.pendingKey, 'utf8');
+      if (keyMatchesCertificate(pending, cert)) {
+        renameSync(f.pendingKey, f.key);
+        key = pending;
+      }
+    }
+    return { enrollment, key, cert, ca: readFileSync(f.ca, 'utf8') };
   } catch (err) {
     throw new SandgateError('CONSOLE_NOT_ENROLLED', `The console enrollment in ${f.dir} cannot be read (${(err as Error).message}); enroll again`);
   }
@@ -69,6 +86,18 @@ export async function writeCredentials(home: string, c: ConsoleCredentials): Pro
   await writeFileAtomic(f.cursor, JSON.stringify({ agentId: c.enrollment.agentId, offset: 0 }) + '\n', 0o600);
   await writeFileAtomic(f.policyState, JSON.stringify({ agentId: c.enrollment.agentId, revision: 0 }) + '\n', 0o600);
   await writeFileAtomic(f.enrollment, JSON.stringify(c.enrollment, null, 2) + '\n', 0o600);
+  // A renewal key left from an earlier enrollment belongs to another agent id.
+  rmSync(f.pendingKey, { force: true });
+}
+
+/** Whether the PEM private key is the one the PEM certificate certifies (false for anything unreadable). */
+export function keyMatchesCertificate(keyPem: string, certPem: string): boolean {
+  try {
+    const spki = (k: ReturnType<typeof createPublicKey>) => k.export({ type: 'spki', format: 'der' });
+    return spki(createPublicKey(keyPem)).equals(spki(new X509Certificate(certPem).publicKey));
+  } catch {
+    return false;
+  }
 }
 
 const stateSchema = z.object({ agentId: z.string(), offset: z.number().int().nonnegative().optional(), revision: z.number().int().nonnegative().optional() });

@@ -1,9 +1,9 @@
-import { X509Certificate, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { request } from 'node:https';
 import { hostname, release, arch } from 'node:os';
-import forge from 'node-forge';
 import { AGENT_API, SandgateError, enrollResponseSchema, type AgentHost } from '@sandgate/shared';
 import { consoleRequest } from './console-request.ts';
+import { csrFor, newAgentKey } from './agent-csr.ts';
 import { writeCredentials, type Enrollment } from './console-files.ts';
 
 export interface EnrollOptions {
@@ -55,19 +55,13 @@ export async function enrollWithConsole(o: EnrollOptions): Promise<EnrollOutcome
     });
   }
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
-  csr.setSubject([{ name: 'commonName', value: hostFacts().hostname }]);
-  csr.sign(forgeKey, forge.md.sha256.create());
+  const keyPem = newAgentKey();
 
   const answer = await consoleRequest(
     {
       method: 'POST',
       url: new URL(AGENT_API.enroll, base),
-      body: { token: o.token, csr: forge.pki.certificationRequestToPem(csr), host: hostFacts(), appVersion: o.appVersion },
+      body: { token: o.token, csr: csrFor(keyPem, hostFacts().hostname), host: hostFacts(), appVersion: o.appVersion },
       tls: { ca: caPem },
       timeoutMs,
     },
@@ -80,7 +74,7 @@ export async function enrollWithConsole(o: EnrollOptions): Promise<EnrollOutcome
   if (!cert.checkIssued(new X509Certificate(caPem)) || !cert.verify(new X509Certificate(caPem).publicKey)) {
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the client certificate the console sent was not issued by its CA');
   }
-  const ours = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  const ours = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
   if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(ours)) {
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the client certificate the console sent is not for this agent’s key');
   }

@@ -5,7 +5,7 @@ import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type Task
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '../install/write-file-atomic.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
-import { expandHome, guardDecision, type TaskGuard } from '../tasks/task-guard.ts';
+import { NEVER_QUARANTINE_PUBLISHER, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';
 
@@ -13,7 +13,15 @@ import { consoleDir } from './console-files.ts';
 const entrySchema = z.object({
   localTaskId: z.string().optional(),
   groupTaskId: z.string(),
-  guard: z.object({ dryRun: z.boolean(), neverQuarantine: z.object({ paths: z.array(z.string()), sha256: z.array(z.string()) }) }),
+  guard: z.object({
+    dryRun: z.boolean(),
+    neverQuarantine: z.object({
+      paths: z.array(z.string()),
+      sha256: z.array(z.string()),
+      // Absent from state files written before publishers existed.
+      publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+    }),
+  }),
   /** The last progress the console acknowledged (JSON), so only changes are sent. */
   reported: z.string().optional(),
   /** The console has the share's final state: nothing more to say. */
@@ -96,7 +104,11 @@ export class GroupTaskAgent {
       await this.reportOne(t.id, known);
       return;
     }
-    const neverQuarantine = { paths: t.neverQuarantine.paths.map((p) => expandHome(p)), sha256: t.neverQuarantine.sha256.map((h) => h.toLowerCase()) };
+    const neverQuarantine = {
+      paths: t.neverQuarantine.paths.map((p) => expandHome(p)),
+      sha256: t.neverQuarantine.sha256.map((h) => h.toLowerCase()),
+      publishers: t.neverQuarantine.publishers.map((p) => ({ name: p.name, caSha256: p.caSha256.map((h) => h.toLowerCase()) })),
+    };
     const entry: Entry = { groupTaskId: t.groupTaskId, guard: { dryRun: t.dryRun, neverQuarantine }, closed: false };
     if (Date.parse(t.expiresAt) <= Date.now()) {
       entry.fixedState = 'expired';
@@ -130,7 +142,7 @@ export class GroupTaskAgent {
   private async cancel(consoleTaskId: string): Promise<void> {
     let entry = this.entries[consoleTaskId];
     if (!entry) {
-      entry = { groupTaskId: '', guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [] } }, closed: false, fixedState: 'cancelled' };
+      entry = { groupTaskId: '', guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } }, closed: false, fixedState: 'cancelled' };
       this.entries[consoleTaskId] = entry;
     } else if (entry.localTaskId) {
       const service = this.tasks();
@@ -191,7 +203,8 @@ export class GroupTaskAgent {
       else if (q?.status === 'failed') action = 'failed';
       else if (q?.status === 'pending') action = 'pending';
       else if (q?.status === 'skipped') {
-        const why = guardDecision(guard, m);
+        // A publisher's keep was decided from the file's signature when it was skipped; the lists are decided again.
+        const why = q.code === NEVER_QUARANTINE_PUBLISHER ? 'never-quarantine' : listDecision(guard, m)?.why;
         action = why === 'dry-run' ? 'would-quarantine' : why === 'never-quarantine' ? 'kept-never-quarantine' : 'reported';
       }
       return { path: m.path, ...(m.sha256 ? { sha256: m.sha256 } : {}), action, ...(q?.id ? { quarantineId: q.id } : {}), ...(q?.code ? { code: q.code } : {}) };

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { SignatureLimits } from '../publisher/authenticode-file.ts';
+import { publisherExemption } from '../publisher/publisher-match.ts';
 
 /**
  * Limits a console group task puts on what its local task may do, kept beside the task record
@@ -17,12 +19,31 @@ export const taskGuardSchema = z.object({
   groupTaskId: z.string(),
   /** Record "would quarantine", do nothing. */
   dryRun: z.boolean(),
-  /** Expanded on this workstation (no `~/` left): prefixes, or globs when they hold `*` or `?`. */
-  neverQuarantine: z.object({ paths: z.array(z.string()), sha256: z.array(z.string()) }),
+  /**
+   * Paths expanded on this workstation (no `~/` left): prefixes, or globs when they hold `*` or `?`. Publishers:
+   * Authenticode signers (name + pinned certificates), absent from guards written before they existed.
+   */
+  neverQuarantine: z.object({
+    paths: z.array(z.string()),
+    sha256: z.array(z.string()),
+    publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+  }),
 });
 export type TaskGuard = z.infer<typeof taskGuardSchema>;
 
-const FAIL_SAFE: TaskGuard = { source: 'console', consoleTaskId: '?', groupTaskId: '?', dryRun: true, neverQuarantine: { paths: [], sha256: [] } };
+const FAIL_SAFE: TaskGuard = { source: 'console', consoleTaskId: '?', groupTaskId: '?', dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } };
+
+/**
+ * The `code` a quarantine skipped for a never-quarantine publisher carries on the task's match, so the report can say
+ * "kept" later without checking the file's signature again.
+ */
+export const NEVER_QUARANTINE_PUBLISHER = 'NEVER_QUARANTINE_PUBLISHER';
+
+/** Why a match must not be quarantined, and by which rule. */
+export type GuardDecision =
+  | { why: 'dry-run' }
+  | { why: 'never-quarantine'; rule: 'sha256' | 'path' }
+  | { why: 'never-quarantine'; rule: 'publisher'; publisher: string };
 
 /** The guard of the task in `taskDir`, or undefined (a task made here, not by the console). An unreadable guard guards everything. */
 export function readTaskGuard(taskDir: string): TaskGuard | undefined {
@@ -50,13 +71,40 @@ export function expandHome(p: string, home = homedir()): string {
   return p.startsWith('~/') ? join(home, p.slice(2)) : p;
 }
 
-/** Why a match must not be quarantined, or undefined when it may be. */
-export function guardDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }): 'dry-run' | 'never-quarantine' | undefined {
+/**
+ * The decision of the guard's lists alone (SHA-256, paths, dry run), without reading the file: what the report uses
+ * for a quarantine already skipped.
+ */
+export function listDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }): GuardDecision | undefined {
   if (!guard) return undefined;
-  if (match.sha256 && guard.neverQuarantine.sha256.includes(match.sha256.toLowerCase())) return 'never-quarantine';
-  if (guard.neverQuarantine.paths.some((p) => pathMatches(p, match.path))) return 'never-quarantine';
-  if (guard.dryRun) return 'dry-run';
+  if (match.sha256 && guard.neverQuarantine.sha256.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'sha256' };
+  if (guard.neverQuarantine.paths.some((p) => pathMatches(p, match.path))) return { why: 'never-quarantine', rule: 'path' };
+  if (guard.dryRun) return { why: 'dry-run' };
   return undefined;
+}
+
+export interface GuardOptions {
+  /** Told why a file was not exempted by the publishers (unsigned, not pinned, unreadable …). */
+  onPublisherRefused?: (reason: string) => void;
+  limits?: SignatureLimits;
+}
+
+/**
+ * Why a match must not be quarantined, or undefined when it may be: the lists first, then (when the guard names
+ * publishers) the file's Authenticode signature, read now and tied to the bytes that matched (`match.sha256`).
+ * Never throws: a signature that cannot be checked exempts nothing.
+ */
+export async function guardDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }, opts: GuardOptions = {}): Promise<GuardDecision | undefined> {
+  if (!guard) return undefined;
+  const listed = listDecision(guard, match);
+  if (listed?.why === 'never-quarantine') return listed;
+  // Only a hashed file is ever quarantined, and the hash is what ties the signature checked to the bytes that matched.
+  if (guard.neverQuarantine.publishers.length && match.path && match.sha256) {
+    const d = await publisherExemption(match, guard.neverQuarantine.publishers, opts.limits);
+    if (d.exempt) return { why: 'never-quarantine', rule: 'publisher', publisher: d.publisher };
+    opts.onPublisherRefused?.(d.reason);
+  }
+  return listed;
 }
 
 /** A glob (`*` within a name, `**` across folders, `?` one character) or a prefix that ends at a folder boundary. */

@@ -22,7 +22,7 @@ import { quarantineMatch } from './match-actions.ts';
 import type { WalkPosition } from './resume-position.ts';
 import { runTaskScan } from './run-task-scan.ts';
 import { applyCommand, interrupted, isFinished, mayRun, type TaskCommand } from './task-state.ts';
-import { GUARD_FILE, guardDecision, readTaskGuard, type TaskGuard } from './task-guard.ts';
+import { GUARD_FILE, NEVER_QUARANTINE_PUBLISHER, guardDecision, readTaskGuard, type GuardDecision, type TaskGuard } from './task-guard.ts';
 import { IOC_DIR, TaskStore, newTaskId, summarize } from './task-store.ts';
 
 export interface CreateTaskInput {
@@ -508,8 +508,9 @@ export class TaskRunner implements TaskService {
         let done: TaskMatch['actions'][number];
         let casId: string | undefined;
         if (match.actions[j]!.type === 'quarantine') {
-          const why = guardDecision(readTaskGuard(join(this.store.dir, t.id)), match);
-          done = why ? { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[why] } : await quarantineMatch(ctx, t, match);
+          const onPublisherRefused = (reason: string) => this.o.log.info('not exempted by the never-quarantine publishers', { taskId: t.id, path: match.path, reason });
+          const d = await guardDecision(readTaskGuard(join(this.store.dir, t.id)), match, { onPublisherRefused });
+          done = d ? skippedByGuard(d) : await quarantineMatch(ctx, t, match);
         } else {
           casId = await this.criticalAreasScanFor(t, match);
           done = { type: 'critical-areas-scan', status: 'done', id: casId };
@@ -567,6 +568,14 @@ const GUARD_MESSAGE = {
   'dry-run': 'dry run: would be quarantined (the console group task acts on nothing)',
   'never-quarantine': 'on the group\'s never-quarantine list: reported, not quarantined',
 } as const;
+
+/** A publisher's keep carries a code, so the report can say "kept" without reading the file's signature again. */
+function skippedByGuard(d: GuardDecision): TaskMatch['actions'][number] {
+  if (d.why === 'never-quarantine' && d.rule === 'publisher') {
+    return { type: 'quarantine', status: 'skipped', code: NEVER_QUARANTINE_PUBLISHER, message: `signed by ${JSON.stringify(d.publisher)}, a never-quarantine publisher of the group: reported, not quarantined` };
+  }
+  return { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[d.why] };
+}
 
 function withoutPause(t: Task): Task {
   const { pauseReason: _, ...rest } = t;

@@ -20,8 +20,17 @@ export const iocScanTaskSchema = z.object({
   onMatch: z.object({ quarantine: z.boolean(), criticalAreasScan: z.boolean() }),
   /** Report what would be quarantined, change nothing. */
   dryRun: z.boolean(),
-  /** Paths (prefixes or globs) and SHA-256 values never to quarantine, whatever matches: checked by the agent. */
-  neverQuarantine: z.object({ paths: z.array(z.string()).default([]), sha256: z.array(sha256).default([]) }).default({ paths: [], sha256: [] }),
+  /**
+   * Paths (prefixes or globs), SHA-256 values and publishers (Authenticode signers, `publisherRuleSchema` in
+   * group-actions.ts) never to quarantine, whatever matches: checked by the agent. `publishers` @since 1 (issue 8).
+   */
+  neverQuarantine: z
+    .object({
+      paths: z.array(z.string()).default([]),
+      sha256: z.array(sha256).default([]),
+      publishers: z.array(z.object({ name: z.string().min(1).max(256), caSha256: z.array(sha256).min(1).max(20) })).max(100).default([]),
+    })
+    .default({ paths: [], sha256: [], publishers: [] }),
   /** An agent that comes back after this does not start the task (ISO 8601). */
   expiresAt: z.string(),
 });

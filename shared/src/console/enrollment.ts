@@ -35,3 +35,22 @@ export const enrollResponseSchema = z.object({
   group: z.string().optional(),
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+/**
+ * `POST /agent/v1/renew`, over mutual TLS with the certificate being replaced: a PKCS#10 request for a new key pair
+ * the agent made. The agent id comes from the certificate, never from the body. @since 1 (renewal)
+ */
+export const renewRequestSchema = z.object({
+  /** PEM `CERTIFICATE REQUEST` for a fresh key; its subject is ignored, as at enrollment. */
+  csr: z.string().min(100).max(16_384),
+});
+export type RenewRequest = z.infer<typeof renewRequestSchema>;
+
+/** The answer to a renewal: the new certificate, already the only one the console accepts for this agent. @since 1 (renewal) */
+export const renewResponseSchema = z.object({
+  /** PEM client certificate for the requested key, signed by the console CA, common name = the agent id. */
+  certificate: z.string().min(100),
+  /** When it expires (ISO 8601), as recorded by the console. */
+  notAfter: z.string(),
+});
+export type RenewResponse = z.infer<typeof renewResponseSchema>;

@@ -11,6 +11,22 @@ const workstationPath = z.string().min(1).max(4096).refine((p) => p.startsWith('
 });
 
 /**
+ * A publisher whose signed files are never quarantined. `name` is compared, without regard to case and otherwise
+ * exactly, with the signing certificate's subject O (organization), or its CN when it has no O. `caSha256` pins trust:
+ * the signer's chain, checked signature by signature through the certificates embedded in the signature, must reach a
+ * certificate whose SHA-256 (of its DER) is listed (an intermediate such as "… Code Signing PCA", or the signing
+ * certificate itself); without a pin anyone could sign in any name. Only Authenticode-signed PE files have a publisher.
+ * @since 1 (group actions, issue 8)
+ */
+export const publisherRuleSchema = z
+  .object({
+    name: z.string().min(1).max(256),
+    caSha256: z.array(sha256).min(1).max(20),
+  })
+  .strict();
+export type PublisherRule = z.infer<typeof publisherRuleSchema>;
+
+/**
  * What a group does when one of its workstations catches a threat (a `verdict` event with level `malicious`): an IOC
  * scan task for every other member, built from the OpenIOC the catching agent generated. Console-side settings: they
  * are kept apart from the policy document the agents receive, and only users with `manage-ioc-tasks` may change them.
@@ -36,9 +52,14 @@ export const onThreatSchema = z
     runMode: z.enum(['afterThreat', 'idle']).default('afterThreat'),
     /** Matches found here are reported, never quarantined. */
     neverQuarantine: z
-      .object({ paths: z.array(workstationPath).max(1000).default([]), sha256: z.array(sha256).max(10_000).optional() })
+      .object({
+        paths: z.array(workstationPath).max(1000).default([]),
+        sha256: z.array(sha256).max(10_000).optional(),
+        /** Files signed by these publishers (Authenticode, checked on the workstation). @since 1 (issue 8) */
+        publishers: z.array(publisherRuleSchema).max(100).default([]),
+      })
       .strict()
-      .default({ paths: [] }),
+      .default({ paths: [], publishers: [] }),
   })
   .strict();
 export type OnThreat = z.infer<typeof onThreatSchema>;

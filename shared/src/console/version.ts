@@ -20,4 +20,9 @@ export const AGENT_API = {
   taskProgress: '/agent/v1/task-progress',
   /** POST, mutual TLS: what became of a `restore` message on this workstation (`restoreProgressSchema`). @since 1 (restore) */
   restoreProgress: '/agent/v1/restore-progress',
+  /**
+   * POST, mutual TLS with the agent's current, valid certificate: a CSR for a fresh key in, a new client certificate
+   * out (`renewRequestSchema`). From the answer on, only the new certificate is accepted. @since 1 (renewal)
+   */
+  renew: '/agent/v1/renew',
 } as const;

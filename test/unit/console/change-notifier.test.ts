@@ -50,3 +50,16 @@ describe('waking waiting long-polls', () => {
     expect(n.waiting).toBe(0);
   });
 });
+
+describe('a wake-up that comes while a poll reads the database', () => {
+  it('changes the mark of that agent (or of every agent, for a group), so the poll reads again instead of sleeping', () => {
+    const n = new ChangeNotifier();
+    const a = n.mark('a');
+    const b = n.mark('b');
+    n.wakeAgent('a');
+    expect(n.mark('a')).not.toBe(a);
+    expect(n.mark('b')).toBe(b);
+    n.wakeGroup(3);
+    expect(n.mark('b')).not.toBe(b);
+  });
+});

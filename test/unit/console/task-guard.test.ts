@@ -1,12 +1,18 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandHome, guardDecision, pathMatches, type TaskGuard } from '../../../native-host/src/tasks/task-guard.ts';
+import type { TaskProgress } from '@sandgate/shared';
+import { GroupTaskAgent } from '../../../native-host/src/console/group-task-agent.ts';
+import { silentLogger } from '../../../native-host/src/log.ts';
+import { expandHome, guardDecision, pathMatches, readTaskGuard, GUARD_FILE, type TaskGuard } from '../../../native-host/src/tasks/task-guard.ts';
 
 const guard = (g: Partial<TaskGuard> = {}): TaskGuard => ({
   source: 'console',
   consoleTaskId: 'c',
   groupTaskId: 'g',
   dryRun: false,
-  neverQuarantine: { paths: [], sha256: [] },
+  neverQuarantine: { paths: [], sha256: [], publishers: [] },
   ...g,
 });
 
@@ -31,12 +37,48 @@ describe("a console group task's guard on the workstation", () => {
     expect(pathMatches('/tmp/file?.bin', '/tmp/file1.bin')).toBe(true);
   });
 
-  it('keeps never-quarantine paths and hashes, and turns everything else into a dry run when asked', () => {
-    const g = guard({ neverQuarantine: { paths: ['/opt/corp/'], sha256: ['a'.repeat(64)] } });
-    expect(guardDecision(g, { path: '/opt/corp/x' })).toBe('never-quarantine');
-    expect(guardDecision(g, { path: '/tmp/x', sha256: 'A'.repeat(64) })).toBe('never-quarantine');
-    expect(guardDecision(g, { path: '/tmp/x', sha256: 'b'.repeat(64) })).toBeUndefined();
-    expect(guardDecision({ ...g, dryRun: true }, { path: '/tmp/x' })).toBe('dry-run');
-    expect(guardDecision(undefined, { path: '/opt/corp/x' })).toBeUndefined();
+  it('keeps never-quarantine paths and hashes, and turns everything else into a dry run when asked', async () => {
+    const g = guard({ neverQuarantine: { paths: ['/opt/corp/'], sha256: ['a'.repeat(64)], publishers: [] } });
+    expect(await guardDecision(g, { path: '/opt/corp/x' })).toEqual({ why: 'never-quarantine', rule: 'path' });
+    expect(await guardDecision(g, { path: '/tmp/x', sha256: 'A'.repeat(64) })).toEqual({ why: 'never-quarantine', rule: 'sha256' });
+    expect(await guardDecision(g, { path: '/tmp/x', sha256: 'b'.repeat(64) })).toBeUndefined();
+    expect(await guardDecision({ ...g, dryRun: true }, { path: '/tmp/x' })).toEqual({ why: 'dry-run' });
+    expect(await guardDecision(undefined, { path: '/opt/corp/x' })).toBeUndefined();
+  });
+
+  it('reads a guard written before publishers existed as one with no publishers', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sandgate-guard-'));
+    try {
+      const old = { source: 'console', consoleTaskId: 'c', groupTaskId: 'g', dryRun: false, neverQuarantine: { paths: ['/opt/corp/'], sha256: [] } };
+      writeFileSync(join(dir, GUARD_FILE), JSON.stringify(old));
+      expect(readTaskGuard(dir)).toEqual({ ...old, neverQuarantine: { ...old.neverQuarantine, publishers: [] } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a workstation's memory of its shares written before publishers existed", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sandgate-guard-home-'));
+    try {
+      mkdirSync(join(home, 'console'), { mode: 0o700 });
+      const old = { groupTaskId: 'g', guard: { dryRun: false, neverQuarantine: { paths: ['/opt/corp/'], sha256: [] } }, closed: false, fixedState: 'expired' };
+      writeFileSync(join(home, 'console', 'group-tasks.json'), JSON.stringify({ agentId: 'a', tasks: { share: old } }));
+      const reports: TaskProgress[] = [];
+      const agent = new GroupTaskAgent({ home, agentId: 'a', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => undefined });
+      expect(agent.busy).toBe(true);
+      await agent.reportChanges();
+      expect(reports).toEqual([{ taskId: 'share', state: 'expired', matches: [] }]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('asks nothing of the file when a listed publisher cannot apply (no hash to tie the signature to)', async () => {
+    const refused: string[] = [];
+    const g = guard({ neverQuarantine: { paths: [], sha256: [], publishers: [{ name: 'Contoso Ltd', caSha256: ['c'.repeat(64)] }] } });
+    expect(await guardDecision(g, { path: '/nonexistent/x.exe' }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
+    expect(refused).toEqual([]);
+    expect(await guardDecision(g, { path: '/nonexistent/x.exe', sha256: 'd'.repeat(64) }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
+    expect(refused).toEqual([expect.stringContaining('could not be opened')]);
   });
 });

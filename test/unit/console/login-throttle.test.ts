@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { addressBucket, LoginThrottle, type LoginAdmission } from '../../../console/src/users/login-throttle.ts';
+
+const MIN = 60_000;
+
+/** A throttle on a clock the test moves by hand. */
+function throttle(policy = {}) {
+  let now = 1_000_000;
+  const t = new LoginThrottle({ policy, now: () => now });
+  const tick = (ms: number) => (now += ms);
+  const attempt = (name: string, address: string, ok: boolean): LoginAdmission => {
+    const a = t.admit(name, address);
+    if (a.allowed) (ok ? a.ticket.succeeded : a.ticket.failed)();
+    return a;
+  };
+  return { t, tick, attempt };
+}
+
+describe('console login throttling', () => {
+  it('five wrong passwords for one name lock it: the sixth attempt is refused before any password check, even a right one', () => {
+    const { t, attempt } = throttle();
+    for (let i = 0; i < 5; i++) expect(attempt('alice', '10.0.0.1', false).allowed).toBe(true);
+    const sixth = t.admit('alice', '10.0.0.2');
+    expect(sixth).toEqual({ allowed: false, rule: 'user', retryAfterMs: MIN });
+  });
+
+  it('an unknown name is counted exactly like a real one (the answer never says whether a user exists)', () => {
+    const { t, attempt } = throttle();
+    for (let i = 0; i < 5; i++) attempt('nobody-here', '10.0.0.1', false);
+    expect(t.admit('nobody-here', '10.0.0.9')).toMatchObject({ allowed: false, rule: 'user' });
+  });
+
+  it('failures spread over names from one address lock the address for every name', () => {
+    const { t, attempt } = throttle();
+    for (let i = 0; i < 10; i++) expect(attempt(`guess-${i}`, '10.0.0.1', false).allowed).toBe(true);
+    expect(t.admit('admin', '10.0.0.1')).toMatchObject({ allowed: false, rule: 'address' });
+    // Another address is not concerned.
+    expect(t.admit('admin', '10.0.0.2').allowed).toBe(true);
+  });
+
+  it('each failure after a lockout doubles it, up to 15 minutes', () => {
+    const { t, tick, attempt } = throttle();
+    for (let i = 0; i < 5; i++) attempt('alice', `10.0.1.${i}`, false);
+    const lockouts: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const refused = t.admit('alice', '10.0.2.1');
+      if (refused.allowed) throw new Error('expected a lockout');
+      lockouts.push(refused.retryAfterMs);
+      tick(refused.retryAfterMs);
+      expect(attempt('alice', `10.0.3.${round}`, false).allowed).toBe(true);
+    }
+    expect(lockouts).toEqual([1, 2, 4, 8, 15, 15].map((m) => m * MIN));
+  });
+
+  it('after the lockout the right password works and starts the name from zero', () => {
+    const { t, tick, attempt } = throttle();
+    for (let i = 0; i < 5; i++) attempt('alice', '10.0.0.1', false);
+    tick(MIN);
+    expect(attempt('alice', '10.0.0.1', true).allowed).toBe(true);
+    // Four more failures do not lock it again: the count was reset by the success.
+    for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.3', false);
+    expect(t.admit('alice', '10.0.0.4').allowed).toBe(true);
+  });
+
+  it('failures further apart than the window are forgotten', () => {
+    const { t, tick, attempt } = throttle();
+    for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.1', false);
+    tick(15 * MIN + 1);
+    attempt('alice', '10.0.0.1', false);
+    expect(t.admit('alice', '10.0.0.1').allowed).toBe(true);
+  });
+
+  it('a burst of parallel attempts is let through only up to the limit, so it cannot make the console hash at will', () => {
+    const { t } = throttle();
+    const admitted = Array.from({ length: 50 }, () => t.admit('alice', '10.0.0.1')).filter((a) => a.allowed);
+    expect(admitted).toHaveLength(5);
+  });
+
+  it('a password check that could not be made (database down) counts neither way', () => {
+    const { t } = throttle();
+    for (let i = 0; i < 20; i++) {
+      const a = t.admit('alice', '10.0.0.1');
+      if (!a.allowed) throw new Error('refused');
+      a.ticket.abandoned();
+    }
+    expect(t.admit('alice', '10.0.0.1').allowed).toBe(true);
+  });
+
+  it('remembers a bounded number of keys, and flooding it with new names does not unlock a locked one', () => {
+    const { t, tick, attempt } = throttle({ maxEntries: 3 });
+    for (let i = 0; i < 5; i++) attempt('alice', '10.0.0.1', false);
+    tick(MIN / 2);
+    for (let i = 0; i < 10; i++) attempt(`spray-${i}`, `10.0.9.${i}`, false);
+    // The sprayed names, neither locked nor old, are dropped before the locked one.
+    expect(t.admit('alice', '10.0.0.7')).toMatchObject({ allowed: false, rule: 'user' });
+  });
+
+  it('counts IPv6 clients by their /64 and IPv4-mapped addresses as IPv4', () => {
+    expect(addressBucket('::ffff:127.0.0.1')).toBe('127.0.0.1');
+    expect(addressBucket('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
+    expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+  });
+});
