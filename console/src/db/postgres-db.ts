@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { SandgateError } from '@sandgate/shared';
 import { INT8_OID, TIMESTAMPTZ_OID, parseInt8, parseTimestamptz, type Db, type Queryable } from './db.ts';
@@ -10,8 +11,29 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * Statements with parameters run as named prepared statements, planned once per connection: the long-poll's check
+ * costs 0.9 ms planned afresh each time and 0.3 ms prepared (measured on this machine), and at 10,000 agents it
+ * runs hundreds of times a second. Names come from the text's hash, so one text is one statement; after
+ * `MAX_PREPARED` distinct texts (batched inserts vary in length) further ones run unprepared, which bounds the memory
+ * each server connection spends on them.
+ */
+const MAX_PREPARED = 500;
+const preparedNames = new Map<string, string>();
+function statementName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `sg_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
+}
+
 const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
-  query: async <T>(sql: string, params?: unknown[]) => (await c.query(sql, params)).rows as T[],
+  query: async <T>(sql: string, params?: unknown[]) => {
+    const name = params?.length ? statementName(sql) : undefined;
+    return (await c.query(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows as T[];
+  },
   exec: async (sql) => {
     // Without parameters pg uses the simple query protocol, which accepts several statements.
     await c.query(sql);
