@@ -86,14 +86,19 @@ export const DELIVERABLE_TASKS = `agent_tasks t JOIN group_tasks g ON g.id = t.g
  */
 export async function deliverableTasks(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
   // One statement (one commit) that reads the shares and marks the pending ones delivered: a fan-out to 10,000
-  // workstations runs this 10,000 times at once.
+  // workstations runs this 10,000 times at once. A share is handed over for the first time only if this UPDATE
+  // marked it: the SELECT sees the snapshot from before a cancel that committed meanwhile, the UPDATE re-checks the
+  // row and skips a share cancelled before delivery (which then gets no cancel either, as it was never delivered).
   const rows = await db.query<DeliverableRow>(
     `WITH delivered AS (
        UPDATE agent_tasks d SET delivered_at = now() FROM group_tasks dg
         WHERE dg.id = d.group_task_id AND d.agent_id = $1 AND d.state = 'pending' AND NOT d.cancel_requested AND d.delivered_at IS NULL
-          AND dg.state = 'open' AND dg.expires_at > now())
+          AND dg.state = 'open' AND dg.expires_at > now()
+       RETURNING d.id)
      SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
-       FROM ${DELIVERABLE_TASKS} ORDER BY g.created_at`,
+       FROM ${DELIVERABLE_TASKS}
+        AND (t.cancel_requested OR t.delivered_at IS NOT NULL OR t.id IN (SELECT id FROM delivered))
+      ORDER BY g.created_at`,
     [agentId],
   );
   return rows.map((r): ConsoleTask => {

@@ -163,4 +163,34 @@ describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.avai
     expect(view.counts).toEqual({ done: 199 });
     expect(view.state).toBe('finished');
   });
+
+  it('a share cancelled while its first delivery is being read is not handed over', async () => {
+    const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('cancelling') RETURNING id"))[0]!.id;
+    await setGroupActions(db, groupId, { onThreat: { scan: true } });
+    const [source, target] = ['00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002'];
+    for (const id of [source!, target!]) {
+      await db.query(
+        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
+         VALUES ($1, $1, $1, 'x', now() + interval '1 day', $2, now(), 1000)`,
+        [id, groupId],
+      );
+    }
+    const made = (await createGroupTaskForThreat(db, {
+      sourceAgentId: source!,
+      groupId,
+      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: SHA('8'), path: '/tmp/x.exe', threat: 'Test' },
+      ioc: { sha256: SHA('8'), xml: '<ioc/>' },
+    }))!;
+    let delivered: Promise<unknown[]> | undefined;
+    // The cancel holds its row locks uncommitted while the workstation's poll starts reading (its snapshot is from
+    // before the cancel) and waits on those locks; then the cancel commits.
+    await db.transaction(async (tx) => {
+      await cancelGroupTask({ ...db, transaction: (fn) => fn(tx) }, made.id, 'user:test');
+      delivered = deliverableTasks(db, target!);
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    expect(await delivered).toEqual([]);
+    expect(await deliverableTasks(db, target!)).toEqual([]);
+    expect((await readGroupTask(db, made.id)).shares.map((s) => s.storedState)).toEqual(['cancelled']);
+  });
 });
