@@ -27,7 +27,7 @@
  *   Figures: until the events call answered (task created), until the first, median and last agent received it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,7 @@ async function main(): Promise<void> {
       let hbResumed = 0;
       let measuring = false;
       let pollErrors = 0;
+      const pollErrorKinds = new Map<string, number>();
       let taskSha = '';
       let taskStart = 0;
       const received: number[] = [];
@@ -268,9 +269,11 @@ async function main(): Promise<void> {
               const c = new RawHttpsConnection(HOST, port, a.ctx, a.tls);
               await c.request('POST', AGENT_API.taskProgress, JSON.stringify({ taskId: share.id, state: 'received', matches: [] }), false).finally(() => c.close());
             }
-          } catch {
+          } catch (err) {
             if (a.stopped) return;
             pollErrors++;
+            const why = (err as Error).message.slice(0, 80);
+            pollErrorKinds.set(why, (pollErrorKinds.get(why) ?? 0) + 1);
             await sleep(1000 + Math.random() * 1000);
           }
         }
@@ -336,6 +339,7 @@ async function main(): Promise<void> {
       const f1 = machine.sample();
       const allMs = received.length >= expected ? Math.max(...received) : Number.NaN;
       process.stderr.write(`[${o.name}] task reached ${received.length}/${expected} in ${ms(allMs)} ms\n`);
+      if (pollErrors) process.stderr.write(`[${o.name}] ${pollErrors} polls failed and were retried after 1-2 s: ${[...pollErrorKinds].map(([k, v]) => `${v}× ${k}`).join('; ')}\n`);
 
       for (const t of timers) clearTimeout(t);
       for (const a of agents) {
@@ -452,4 +456,26 @@ async function realEnrollmentCost(cli: (args: string[]) => Promise<string>, _url
   return percentile(times, 50);
 }
 
-await main();
+/**
+ * Every simulated agent holds a socket for its poll and opens more for heartbeats and acknowledgements, and the
+ * console holds the other ends: at 10,000 agents the common limit of 20,000 open files ran out in the simulator
+ * (EMFILE, polls retried a second later). Raise the limit for this process and the console it starts, once, by
+ * re-running under `ulimit -n` (root, or a hard limit that allows it); otherwise say what the run will suffer from.
+ */
+function ensureOpenFiles(): boolean {
+  const need = N * 4 + 2000;
+  const soft = Number(spawnSync('bash', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).stdout.trim());
+  if (!Number.isFinite(soft) || soft >= need || process.env.SANDGATE_BENCH_NOFILE_RAISED) return false;
+  const r = spawnSync('bash', ['-c', `ulimit -n ${need} 2>/dev/null || exit 97; exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, SANDGATE_BENCH_NOFILE_RAISED: '1' },
+  });
+  if (r.status === 97) {
+    process.stderr.write(`open files limited to ${soft} (this run wants ${need}): expect EMFILE retries at this scale; raise it with ulimit -n\n`);
+    return false;
+  }
+  process.exitCode = r.status ?? 1;
+  return true;
+}
+
+if (!ensureOpenFiles()) await main();

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { children, readDer } from '../../native-host/src/publisher/der.ts';
 import { makeCa } from './pki.ts';
 
 /**
@@ -38,6 +39,7 @@ function issue(
   issuer: { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } | 'self',
   subject: forge.pki.CertificateField[],
   ca: boolean,
+  purpose: 'codeSigning' | 'timeStamping' = 'codeSigning',
 ): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
   const cert = forge.pki.createCertificate();
@@ -56,7 +58,7 @@ function issue(
       : [
           { name: 'basicConstraints', cA: false },
           { name: 'keyUsage', digitalSignature: true, critical: true },
-          { name: 'extKeyUsage', codeSigning: true },
+          purpose === 'codeSigning' ? { name: 'extKeyUsage', codeSigning: true } : { name: 'extKeyUsage', timeStamping: true, critical: true },
         ],
   );
   cert.sign(issuer === 'self' ? keys.privateKey : issuer.key, forge.md.sha256.create());
@@ -122,16 +124,120 @@ export function requireOsslsigncode(): void {
 
 /** `unsigned` signed by `who` with osslsigncode, digest algorithm `hash`. */
 export function signPe(unsigned: Buffer, who: SigningIdentity, hash: 'sha1' | 'sha256' = 'sha256'): Buffer {
+  return withOsslsigncode(unsigned, who, ['sign', '-h', hash, '-n', 'Sandgate test']);
+}
+
+/** `signed` (already signed) with a second, nested signature by `who` (osslsigncode sign -nest). */
+export function nestSignature(signed: Buffer, who: SigningIdentity, hash: 'sha1' | 'sha256' = 'sha256'): Buffer {
+  return withOsslsigncode(signed, who, ['sign', '-nest', '-h', hash]);
+}
+
+/** A time-stamping authority issued by `root`, for `timestamp`. */
+export function timestampingIdentity(root: Ca): SigningIdentity {
+  const tsa = issue({ cert: root.forgeCert, key: root.forgeKey }, [{ name: 'commonName', value: 'Sandgate Test TSA' }], false, 'timeStamping');
+  const pem = forge.pki.certificateToPem(tsa.cert);
+  return { chainPem: pem + root.cert, keyPem: forge.pki.privateKeyToPem(tsa.key), leafSha256: certSha256(pem), rootSha256: certSha256(root.cert) };
+}
+
+/** `signed` with an RFC 3161 timestamp from osslsigncode's built-in TSA acting as `tsa` (no network). */
+export function timestamp(signed: Buffer, tsa: SigningIdentity): Buffer {
+  return withOsslsigncode(signed, undefined, ['add', '-TSA-certs', '{chain}', '-TSA-key', '{key}', '-TSA-time', String(Math.floor(Date.now() / 1000))], tsa);
+}
+
+/** `signed` with osslsigncode's unauthenticated blob added (what installers that read data from their signature use). */
+export function addUnauthenticatedBlob(signed: Buffer): Buffer {
+  return withOsslsigncode(signed, undefined, ['add', '-addUnauthenticatedBlob']);
+}
+
+/** Runs `osslsigncode ARGS [-certs -key] -in -out` on `input`; `{chain}` and `{key}` in ARGS name the files of `keys`. */
+function withOsslsigncode(input: Buffer, signer: SigningIdentity | undefined, args: string[], keys: SigningIdentity | undefined = signer): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'sandgate-sign-'));
   try {
-    writeFileSync(join(dir, 'in.exe'), unsigned);
-    writeFileSync(join(dir, 'chain.pem'), who.chainPem);
-    writeFileSync(join(dir, 'key.pem'), who.keyPem);
-    execFileSync('osslsigncode', ['sign', '-certs', join(dir, 'chain.pem'), '-key', join(dir, 'key.pem'), '-h', hash, '-n', 'Sandgate test', '-in', join(dir, 'in.exe'), '-out', join(dir, 'out.exe')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    writeFileSync(join(dir, 'in.exe'), input);
+    if (keys) {
+      writeFileSync(join(dir, 'chain.pem'), keys.chainPem);
+      writeFileSync(join(dir, 'key.pem'), keys.keyPem);
+    }
+    const files = args.map((a) => (a === '{chain}' ? join(dir, 'chain.pem') : a === '{key}' ? join(dir, 'key.pem') : a));
+    const signing = signer ? ['-certs', join(dir, 'chain.pem'), '-key', join(dir, 'key.pem')] : [];
+    execFileSync('osslsigncode', [...files, ...signing, '-in', join(dir, 'in.exe'), '-out', join(dir, 'out.exe')], { stdio: ['ignore', 'pipe', 'pipe'] });
     return readFileSync(join(dir, 'out.exe'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A DER element: `tag`, a definite length, then `contents`. */
+export function der(tag: number, ...contents: Buffer[]): Buffer {
+  const body = Buffer.concat(contents);
+  const n = body.length;
+  const len = n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : n < 0x10000 ? Buffer.of(0x82, n >> 8, n & 0xff) : Buffer.of(0x83, n >> 16, (n >> 8) & 0xff, n & 0xff);
+  return Buffer.concat([Buffer.of(tag), len, body]);
+}
+
+export function derOid(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split('.').map(Number);
+  const arcs = [a! * 40 + b!, ...rest].map((arc) => {
+    const out = [arc & 0x7f];
+    for (arc = Math.floor(arc / 128); arc; arc = Math.floor(arc / 128)) out.unshift((arc & 0x7f) | 0x80);
+    return Buffer.from(out);
+  });
+  return der(0x06, ...arcs);
+}
+
+/** A PKCS#9 attribute: type, then a SET OF values (each DER). */
+export function derAttribute(type: string, ...values: Buffer[]): Buffer {
+  return der(0x30, derOid(type), der(0x31, ...values));
+}
+
+/**
+ * A signed PE file whose PKCS#7 SignedData is rebuilt with what no digest covers changed: a `crls` field inserted
+ * before the SignerInfos, unauthenticated attributes appended to the signer's. Everything signed keeps its exact bytes,
+ * and the certificate table is re-aligned and its sizes rewritten, so the result differs from a genuine signature only
+ * by the edit.
+ */
+export function rewriteSignedData(signed: Buffer, edit: { crls?: Buffer; unsignedAttributes?: Buffer[] }): Buffer {
+  const pe = signed.readUInt32LE(0x3c);
+  const opt = pe + 24;
+  const entry = (signed.readUInt16LE(opt) === 0x20b ? opt + 112 : opt + 96) + 4 * 8;
+  const tableAt = signed.readUInt32LE(entry);
+  const pkcs7 = readDer(signed, tableAt + 8);
+  const [type, explicit] = children(pkcs7);
+  const sd = children(children(explicit!)[0]!);
+  const [si, ...more] = children(sd[sd.length - 1]!);
+  if (!si || more.length) throw new Error('rewriteSignedData: expected one SignerInfo');
+  const fields = children(si);
+  const unsigned = [...(fields[6] ? children(fields[6]).map((a) => a.bytes) : []), ...(edit.unsignedAttributes ?? [])];
+  const newSi = der(0x30, ...fields.slice(0, 6).map((f) => f.bytes), ...(unsigned.length ? [der(0xa1, ...unsigned)] : []));
+  const newSd = der(0x30, ...sd.slice(0, -1).map((f) => f.bytes), ...(edit.crls ? [edit.crls] : []), der(0x31, newSi));
+  const body = der(0x30, type!.bytes, der(0xa0, newSd));
+  const winCert = Buffer.alloc(8 + Math.ceil(body.length / 8) * 8);
+  winCert.writeUInt32LE(winCert.length, 0);
+  winCert.writeUInt16LE(0x0200, 4);
+  winCert.writeUInt16LE(0x0002, 6);
+  body.copy(winCert, 8);
+  const out = Buffer.concat([signed.subarray(0, tableAt), winCert]);
+  out.writeUInt32LE(winCert.length, entry + 4);
+  return out;
+}
+
+/**
+ * A CA certificate issued by `root` for an RSA public key nobody holds the private half of (a random `bits`-bit odd
+ * modulus, exponent `e`): only what checking a signature with it would cost matters.
+ */
+export function certificateWithRsaKey(root: Ca, bits: number, e: bigint): string {
+  const bytes = Buffer.from(forge.random.getBytesSync(bits / 8), 'binary');
+  bytes[0] = bytes[0]! | 0x80;
+  bytes[bytes.length - 1] = bytes[bytes.length - 1]! | 1;
+  const BigInteger = forge.jsbn.BigInteger;
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(new BigInteger(bytes.toString('hex'), 16), new BigInteger(e.toString(16), 16));
+  cert.serialNumber = serial();
+  cert.validity.notBefore = new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 10 * 86400_000);
+  cert.setSubject([{ name: 'commonName', value: `Costly Key CA ${bits}` }]);
+  cert.setIssuer(root.forgeCert.subject.attributes);
+  cert.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }]);
+  cert.sign(root.forgeKey, forge.md.sha256.create());
+  return forge.pki.certificateToPem(cert);
 }

@@ -1,25 +1,24 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import forge from 'node-forge';
 import { renewRequestSchema, SandgateError, type RenewResponse } from '@sandgate/shared';
 import type { Db, Queryable } from '../db/db.ts';
-import type { ConsoleCa, IssuedCertificate } from '../pki/console-ca.ts';
+import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { readJson, sendJson } from '../http/http-util.ts';
 import { normaliseSerial, peerIdentity } from '../agent-api/peer-identity.ts';
-import { authenticateAgent } from './agents.ts';
 
 export interface RenewAgentOptions {
   db: Db;
   ca: ConsoleCa;
 }
 
-/** What the audit row of a renewal records; the retry check below reads it back. */
-interface RenewDetails {
-  serial: string;
-  previousSerial: string;
-  keySha256: string;
-  notAfter: string;
+interface RenewalRow {
+  cert_serial: string;
+  previous_cert_serial: string | null;
+  cert_key_sha256: string | null;
+  revoked_at: string | null;
 }
 
 /**
@@ -29,10 +28,12 @@ interface RenewDetails {
  *
  * A lost answer must not strand the agent with a certificate the console no longer accepts: the agent keeps the new
  * key and asks again with its old certificate. That retry is honoured only when the old certificate is the one the
- * last renewal replaced, the current certificate is still that renewal's, and the request is signed by the key that
- * renewal certified (only the agent that made the key can sign for it). The previous serial lives in the audit row of
- * the renewal rather than in the agents table, which keeps this change free of a migration; a `previous_cert_serial`
- * column would be its natural home.
+ * last renewal replaced (`previous_cert_serial`) and the request is for the key that renewal certified
+ * (`cert_key_sha256`): only the agent that made the key can sign for it. Both are read from the agent's row by its
+ * primary key, so a refused certificate costs one indexed read, whatever the size of the audit log.
+ *
+ * Order matters: revocation first (a revoked agent learns nothing else), then which certificate this is, then the
+ * requested key; the CA signs last, so a refused request costs no signature.
  *
  * Call it before the generic agent authentication (it authenticates itself, with that one exception).
  */
@@ -51,57 +52,66 @@ export async function renewAgent(o: RenewAgentOptions, req: IncomingMessage, res
 }
 
 async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId: string; serial: string }): Promise<RenewResponse> {
+  const row = await renewalRow(o.db, peer.agentId);
+  if (!row) throw notThisAgents();
+  if (row.revoked_at) throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${peer.agentId} at ${row.revoked_at}; enroll again with a new token`);
+  const retry = peer.serial !== row.cert_serial;
+  if (retry && (peer.serial !== row.previous_cert_serial || !row.cert_key_sha256)) throw notThisAgents();
+
   const body = await readJson(req, renewRequestSchema);
-  let retry: RenewDetails | undefined;
-  try {
-    await authenticateAgent(o.db, peer.agentId, peer.serial);
-  } catch (err) {
-    if (!(err instanceof SandgateError) || err.code !== 'CONSOLE_CLIENT_CERT_REQUIRED') throw err;
-    retry = await lastRenewalReplacing(o.db, peer.agentId, peer.serial);
-    if (!retry) throw err;
-  }
-
-  const cert: IssuedCertificate = o.ca.signAgentCsr(body.csr, peer.agentId);
-  const keySha256 = keySha256Of(cert.pem);
+  const keySha256 = csrKeySha256(body.csr);
   if (keySha256 === peerKeySha256(req)) throw new SandgateError('MESSAGE_INVALID', 'A renewal needs a new key: the request is for the key of the certificate in use');
-  if (retry && keySha256 !== retry.keySha256) throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate does not belong to an enrolled agent');
+  if (retry && keySha256 !== row.cert_key_sha256) throw notThisAgents();
 
+  const cert = o.ca.signAgentCsr(body.csr, peer.agentId);
   const serial = normaliseSerial(cert.serial);
-  const details: RenewDetails = { serial, previousSerial: peer.serial, keySha256, notAfter: cert.notAfter.toISOString() };
+  const notAfter = cert.notAfter.toISOString();
   await o.db.transaction(async (tx) => {
-    // Conditional on the serial just checked: of two renewals racing, one wins and the other is refused.
+    // Conditional on the serial just read: of two renewals racing, one wins and the other is refused. A retry leaves
+    // `previous_cert_serial` as it was (the certificate it came with), so a second lost answer can be retried too.
     const rows = await tx.query(
-      `UPDATE agents SET cert_serial = $2, cert_sha256 = $3, cert_not_after = $4
-        WHERE id = $1 AND cert_serial = $5 AND revoked_at IS NULL RETURNING id`,
-      [peer.agentId, serial, cert.sha256, details.notAfter, retry ? retry.serial : peer.serial],
+      `UPDATE agents SET cert_serial = $2, cert_sha256 = $3, cert_not_after = $4, previous_cert_serial = $5, cert_key_sha256 = $6
+        WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
+      [peer.agentId, serial, cert.sha256, notAfter, peer.serial, keySha256, row.cert_serial],
     );
     if (!rows.length) throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate is no longer the one this agent holds');
-    await audit(tx, { actor: `agent:${peer.agentId}`, action: 'agent.renew', target: peer.agentId, outcome: 'ok', details: { ...details, ...(retry ? { retry: true } : {}) } });
+    const details = { serial, previousSerial: peer.serial, keySha256, notAfter, ...(retry ? { retry: true } : {}) };
+    await audit(tx, { actor: `agent:${peer.agentId}`, action: 'agent.renew', target: peer.agentId, outcome: 'ok', details });
   });
-  return { certificate: cert.pem, notAfter: details.notAfter };
+  return { certificate: cert.pem, notAfter };
 }
 
-/** The last successful renewal of this agent, if it replaced the certificate with `serial` and is still in force. */
-async function lastRenewalReplacing(db: Queryable, agentId: string, serial: string): Promise<RenewDetails | undefined> {
-  const rows = await db.query<{ details: Partial<RenewDetails>; cert_serial: string; revoked_at: string | null }>(
-    `SELECT l.details, a.cert_serial, a.revoked_at FROM audit_log l JOIN agents a ON a.id = $1
-      WHERE l.actor = $2 AND l.action = 'agent.renew' AND l.outcome = 'ok' ORDER BY l.id DESC LIMIT 1`,
-    [agentId, `agent:${agentId}`],
-  );
-  const r = rows[0];
-  if (!r || r.revoked_at) return undefined;
-  const d = r.details;
-  if (d.previousSerial !== serial || d.serial !== r.cert_serial || !d.keySha256 || !d.notAfter) return undefined;
-  return { serial: d.serial, previousSerial: d.previousSerial, keySha256: d.keySha256, notAfter: d.notAfter };
+async function renewalRow(db: Queryable, agentId: string): Promise<RenewalRow | undefined> {
+  const rows = await db.query<RenewalRow>('SELECT cert_serial, previous_cert_serial, cert_key_sha256, revoked_at FROM agents WHERE id = $1', [agentId]);
+  return rows[0];
 }
 
-function keySha256Of(certPem: string): string {
-  return createHash('sha256').update(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+function notThisAgents(): SandgateError {
+  return new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate does not belong to an enrolled agent');
+}
+
+/**
+ * SHA-256 of the public key a PKCS#10 request asks to certify, once its signature proves the sender holds the private
+ * key (the CA checks that again when it signs).
+ */
+function csrKeySha256(csrPem: string): string {
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    csr = forge.pki.certificationRequestFromPem(csrPem);
+  } catch (err) {
+    throw new SandgateError('MESSAGE_INVALID', `The certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`);
+  }
+  if (!csr.publicKey || !csr.verify()) throw new SandgateError('MESSAGE_INVALID', 'The certificate request signature does not verify');
+  return spkiSha256(createPublicKey(forge.pki.publicKeyToPem(csr.publicKey)));
 }
 
 /** SHA-256 of the public key of the certificate TLS verified for this request. */
 function peerKeySha256(req: IncomingMessage): string {
   const x = (req.socket as TLSSocket).getPeerX509Certificate();
   if (!x) throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The console accepts agents only over mutual TLS: it presented no client certificate');
-  return createHash('sha256').update(x.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return spkiSha256(x.publicKey);
+}
+
+function spkiSha256(key: KeyObject): string {
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }

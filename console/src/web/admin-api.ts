@@ -9,7 +9,7 @@ import { notFound, readJson, segments, sendError, sendJson } from '../http/http-
 import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
 import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
 import { checkLogin } from '../users/users.ts';
-import { LoginThrottle } from '../users/login-throttle.ts';
+import { LoginThrottle, type LoginReport } from '../users/login-throttle.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
@@ -49,6 +49,14 @@ export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handle(o, req, res).catch((err: unknown) => sendError(res, err));
+  };
+}
+
+/** A login row's throttling details: the lockouts its failure started, and the refusals since the last row counted them. */
+function throttleDetails(r: LoginReport): Record<string, unknown> {
+  return {
+    ...(r.lockouts.length ? { lockouts: r.lockouts.map((l) => ({ rule: l.rule, seconds: Math.ceil(l.lockoutMs / 1000) })) } : {}),
+    ...(r.refusedBefore.user || r.refusedBefore.address ? { refusedWhileThrottled: r.refusedBefore } : {}),
   };
 }
 
@@ -98,15 +106,19 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
     const admission = o.loginThrottle.admit(body.name, address);
     if (!admission.allowed) {
       const retryAfter = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
-      await audit(o.db, {
-        actor: 'anonymous',
-        action: 'session.login',
-        target: body.name,
-        outcome: 'refused',
-        details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter },
-      });
+      // Not one row per refusal (anyone can send them): the throttle says which refusal stands for the others.
+      if (admission.report) {
+        await audit(o.db, {
+          actor: 'anonymous',
+          action: 'session.login',
+          target: body.name,
+          outcome: 'refused',
+          details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter, refused: admission.report.refused },
+        });
+      }
       res.setHeader('retry-after', String(retryAfter));
-      throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `Too many failed logins; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
+      const why = admission.rule === 'capacity' ? 'The console is checking too many logins at once' : 'Too many failed logins';
+      throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `${why}; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
     }
     let user: Awaited<ReturnType<typeof checkLogin>>;
     try {
@@ -117,13 +129,13 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
       throw err;
     }
     if (!user) {
-      admission.ticket.failed();
-      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address } });
+      const report = admission.ticket.failed();
+      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) } });
       throw new SandgateError('CONSOLE_LOGIN_FAILED');
     }
-    admission.ticket.succeeded();
+    const report = admission.ticket.succeeded();
     const s = await createSession(o.db, user);
-    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address } });
+    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address, ...throttleDetails(report) } });
     return sendJson(
       res,
       200,

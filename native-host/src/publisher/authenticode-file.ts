@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { parseAuthenticode } from './authenticode-signature.ts';
@@ -39,17 +39,18 @@ export async function readFileSignature(path: string, limits: SignatureLimits = 
     return { kind: 'unreadable', reason: code === 'ELOOP' ? 'a symbolic link (not followed)' : `could not be opened (${code ?? String(err)})` };
   }
   try {
-    const st = await fh.stat();
+    const st = await fh.stat({ bigint: true });
     if (!st.isFile()) return { kind: 'unreadable', reason: 'not a regular file' };
-    if (st.size > limits.maxFileBytes) return { kind: 'unverifiable', reason: `larger than ${limits.maxFileBytes} bytes: not read` };
-    const head = await readAt(fh, 0, Math.min(st.size, PE_HEAD_BYTES));
-    const pe = peLayout(head, st.size);
+    if (st.size > BigInt(limits.maxFileBytes)) return { kind: 'unverifiable', reason: `larger than ${limits.maxFileBytes} bytes: not read` };
+    const size = Number(st.size);
+    const head = await readAt(fh, 0, Math.min(size, PE_HEAD_BYTES));
+    const pe = peLayout(head, size);
     if (pe.kind === 'not-pe') return { kind: 'not-pe', reason: 'not a PE (Windows executable) file' };
     if (pe.kind === 'unsigned') return { kind: 'unsigned', reason: 'a PE file without an Authenticode signature' };
     if (pe.layout.certTableSize > limits.maxSignatureBytes) return { kind: 'unverifiable', reason: `signature larger than ${limits.maxSignatureBytes} bytes: not parsed` };
     const table = await readAt(fh, pe.layout.certTableOffset, pe.layout.certTableSize);
     const sig = parseAuthenticode(signaturePkcs7(table));
-    const digests = await fileDigests(fh, st.size, pe.layout, createHash(sig.imageDigestAlgorithm));
+    const digests = await fileDigests(fh, { stat: st, layout: pe.layout, head, table }, createHash(sig.imageDigestAlgorithm));
     return { kind: 'verified', signer: verifyAuthenticode(sig, digests.image), sha256: digests.whole };
   } catch (err) {
     if (err instanceof UnverifiableSignature) return { kind: 'unverifiable', reason: err.message };
@@ -70,22 +71,47 @@ async function readAt(fh: FileHandle, position: number, length: number): Promise
   return buf;
 }
 
+/** What was read and parsed before the hashing pass, which must see the same file. */
+export interface ParsedFile {
+  /** fstat (bigint) taken before anything was read. */
+  stat: BigIntStats;
+  layout: PeSignatureLayout;
+  /** The bytes the layout and the signature were parsed from: the file's start, and its certificate table. */
+  head: Buffer;
+  table: Buffer;
+}
+
 /**
  * One pass over the file: the SHA-256 of everything, and the Authenticode image digest, which leaves out the CheckSum,
- * the Certificate Table entry and the certificate table (which ends the file, checked by peLayout).
+ * the Certificate Table entry and the certificate table (which ends the file, checked by peLayout). The headers and the
+ * table were read and parsed before this pass; the file is not ours and can change in between, so the bytes this pass
+ * reads there must be the ones parsed (otherwise the digests would vouch for a signature that is not the one checked),
+ * and after it the file must still have the size and times it had at the start (no growth, no write seen by fstat).
+ * Throws UnverifiableSignature when the file changed.
  */
-async function fileDigests(fh: FileHandle, size: number, layout: PeSignatureLayout, image: Hash): Promise<{ image: Buffer; whole: string }> {
+export async function fileDigests(fh: FileHandle, parsed: ParsedFile, image: Hash): Promise<{ image: Buffer; whole: string }> {
+  const { layout, head, table } = parsed;
+  const size = Number(parsed.stat.size);
   const whole = createHash('sha256');
   const skipped: Array<[number, number]> = [
     [layout.checksumOffset, layout.checksumOffset + 4],
     [layout.certDirEntryOffset, layout.certDirEntryOffset + 8],
     [layout.certTableOffset, size],
   ];
+  const seen: Array<[number, Buffer]> = [
+    [0, head],
+    [layout.certTableOffset, table],
+  ];
   for (let at = 0; at < size; at += CHUNK) {
     const chunk = await readAt(fh, at, Math.min(CHUNK, size - at));
+    const end = at + chunk.length;
+    for (const [start, bytes] of seen) {
+      const s = Math.max(at, start);
+      const e = Math.min(end, start + bytes.length);
+      if (s < e && !chunk.subarray(s - at, e - at).equals(bytes.subarray(s - start, e - start))) changed();
+    }
     whole.update(chunk);
     let from = at;
-    const end = at + chunk.length;
     for (const [s, e] of skipped) {
       if (e <= from || s >= end) continue;
       if (s > from) image.update(chunk.subarray(from - at, s - at));
@@ -93,5 +119,11 @@ async function fileDigests(fh: FileHandle, size: number, layout: PeSignatureLayo
     }
     if (from < end) image.update(chunk.subarray(from - at));
   }
+  const after = await fh.stat({ bigint: true });
+  if (after.size !== parsed.stat.size || after.mtimeNs !== parsed.stat.mtimeNs || after.ctimeNs !== parsed.stat.ctimeNs) changed();
   return { image: image.digest(), whole: whole.digest('hex') };
+}
+
+function changed(): never {
+  throw new UnverifiableSignature('the file changed while it was read');
 }

@@ -14,6 +14,14 @@ export interface VerifiedSigner {
 
 const EKU_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 const MAX_CERTIFICATES = 32;
+/**
+ * Bounds on the keys of embedded certificates. The chain walk may check 32 × 32 signatures, and with a crafted key
+ * (a 16384-bit modulus, or a public exponent as long as the modulus) each check costs as much as a private-key
+ * operation; real code-signing chains use RSA up to 4096 bits with exponent 65537, or the NIST curves.
+ */
+const MAX_RSA_BITS = 4096;
+const MAX_RSA_EXPONENT = 2n ** 32n;
+const CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 /**
  * Checks that a signature vouches for these bytes and was made with the key of an embedded certificate: the image
@@ -35,6 +43,7 @@ export function verifyAuthenticode(sig: AuthenticodeSignature, imageDigest: Buff
   } catch {
     return fail('an embedded certificate does not parse');
   }
+  if (!embedded.every(boundedKey)) fail('an embedded certificate has a key of an unsupported type or size');
   const index = sig.certificates.findIndex((der) => {
     const ids = certificateIds(der);
     return equal(ids.issuer, sig.signer.issuer) && equal(ids.serial, sig.signer.serial);
@@ -53,6 +62,19 @@ export function verifyAuthenticode(sig: AuthenticodeSignature, imageDigest: Buff
   }
   if (!ok) fail('the signature does not verify with the signing certificate');
   return { publisher: publisherName(certificateIds(sig.certificates[index]!).subject), signer, embedded };
+}
+
+function boundedKey(cert: X509Certificate): boolean {
+  try {
+    const key = cert.publicKey;
+    const d = key.asymmetricKeyDetails ?? {};
+    if (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') {
+      return !!d.modulusLength && d.modulusLength <= MAX_RSA_BITS && d.publicExponent !== undefined && d.publicExponent < MAX_RSA_EXPONENT;
+    }
+    return key.asymmetricKeyType === 'ec' ? CURVES.has(d.namedCurve ?? '') : key.asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }
 
 function equal(a: Buffer, b: Buffer): boolean {

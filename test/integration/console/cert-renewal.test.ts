@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -33,6 +33,9 @@ describe('agent certificate renewal', () => {
   const renewCall = (creds: { cert: string; key: string }, keyForCsr: string) =>
     httpsJson(`${c.agentUrl}/agent/v1/renew`, { method: 'POST', ca: c.ca.certPem, ...creds, body: { csr: csrFor(keyForCsr, 'test') } });
   const pollWith = (creds: { cert: string; key: string }) => httpsJson(`${c.agentUrl}/agent/v1/poll?waitMs=0`, { ca: c.ca.certPem, ...creds });
+  const keySha256 = (keyPem: string) => createHash('sha256').update(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' })).digest('hex');
+  /** Watches the console CA: a refused request must be refused before anything is signed. */
+  const watchSigning = () => vi.spyOn(c.ca, 'signAgentCsr');
 
   /** An enrolled workstation, its agent not started yet. */
   const workstation = async (): Promise<Stack & { agentId: string }> => {
@@ -76,6 +79,10 @@ describe('agent certificate renewal', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-renew-'));
     c = await startConsole({ dataDir, host: '127.0.0.1', port: 0, adminPort: 0 });
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
   afterAll(async () => {
@@ -126,10 +133,14 @@ describe('agent certificate renewal', () => {
     expect(lost.status, JSON.stringify(lost.body)).toBe(200);
     expect((await pollWith(old)).status).toBe(401);
 
-    // The old certificate with a request for any other key is refused: only the holder of the pending key gets in.
+    // The old certificate with a request for any other key is refused, before the CA signs anything: only the holder
+    // of the pending key gets in.
+    const signing = watchSigning();
     const other = await renewCall(old, newAgentKey());
     expect(other.status).toBe(401);
     expect(other.body.error.code).toBe('CONSOLE_CLIENT_CERT_REQUIRED');
+    expect(signing).not.toHaveBeenCalled();
+    signing.mockRestore();
 
     await w.startAgent();
     const now = await pollFor('the agent renewed with its pending key', async () => {
@@ -176,9 +187,10 @@ describe('agent certificate renewal', () => {
     expect(existsSync(consoleFiles(w.home).pendingKey)).toBe(false);
   });
 
-  it('renewal needs a new key, and a revoked agent cannot renew (AGENT_REVOKED)', async () => {
+  it('renewal needs a new key, and a revoked agent cannot renew (AGENT_REVOKED); neither gets anything signed', async () => {
     const w = await workstation();
     const creds = credsOf(w);
+    const signing = watchSigning();
     const sameKey = await renewCall(creds, creds.key);
     expect(sameKey.status).toBe(400);
     expect(sameKey.body.error.code).toBe('MESSAGE_INVALID');
@@ -189,7 +201,32 @@ describe('agent certificate renewal', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('AGENT_REVOKED');
     expect(await serialAtConsole(w.agentId)).toBe(serial);
+    expect(signing).not.toHaveBeenCalled();
     const audit = await readAudit(c.db, 100);
     expect(audit).toContainEqual(expect.objectContaining({ actor: `agent:${w.agentId}`, action: 'agent.renew', outcome: 'refused', details: expect.objectContaining({ code: 'AGENT_REVOKED' }) }));
+  });
+
+  it('a lost answer is retried from the agent\'s own record, even with its audit rows gone; once revoked, the old certificate gets AGENT_REVOKED', async () => {
+    const w = await workstation();
+    const old = credsOf(w);
+    const pending = newAgentKey();
+    expect((await renewCall(old, pending)).status).toBe(200);
+    // The console keeps what the retry is checked against with the agent, not in the audit log.
+    const [row] = await c.db.query<{ previous_cert_serial: string; cert_key_sha256: string }>('SELECT previous_cert_serial, cert_key_sha256 FROM agents WHERE id = $1', [w.agentId]);
+    expect(row).toEqual({ previous_cert_serial: serialOf(old.cert), cert_key_sha256: keySha256(pending) });
+
+    // An operator who archives the audit log does not strand an agent whose answer was lost.
+    await c.db.query('DELETE FROM audit_log WHERE actor = $1', [`agent:${w.agentId}`]);
+    const retried = await renewCall(old, pending);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(await serialAtConsole(w.agentId)).toBe(serialOf(retried.body.certificate));
+
+    // Revoked: the replaced certificate is told so plainly, like the current one, and nothing is signed.
+    await revokeAgent(c.db, w.agentId);
+    const signing = watchSigning();
+    const refused = await renewCall(old, pending);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('AGENT_REVOKED');
+    expect(signing).not.toHaveBeenCalled();
   });
 });

@@ -18,11 +18,14 @@ describe('web console login throttling', () => {
   let dataDir: string;
   let c: RunningConsole;
   let now = Date.now();
+  const throttle = new LoginThrottle({ now: () => now });
+  const loginRows = async () =>
+    c.db.query<{ target: string | null; outcome: string; details: Record<string, unknown> }>("SELECT target, outcome, details FROM audit_log WHERE action = 'session.login' ORDER BY id");
   const login = (name: string, password: string) => httpsJson(`${c.adminUrl}/api/login`, { method: 'POST', ca: c.ca.certPem, body: { name, password } });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-throttle-'));
-    c = await startConsole({ dataDir, host: '127.0.0.1', port: 0, adminPort: 0, loginThrottle: new LoginThrottle({ now: () => now }) });
+    c = await startConsole({ dataDir, host: '127.0.0.1', port: 0, adminPort: 0, loginThrottle: throttle });
     await addUser(c.db, 'alice', 'admin', ALICE_PASSWORD);
     await addUser(c.db, 'bob', 'viewer', BOB_PASSWORD);
   });
@@ -59,7 +62,7 @@ describe('web console login throttling', () => {
     expect(bob.body.error.code).toBe('CONSOLE_LOGIN_THROTTLED');
   });
 
-  it('after the lockout the right password logs in, and the refusals are in the audit log with their reason', async () => {
+  it('after the lockout the right password logs in; the log has each failure, the lockouts in the failures that caused them, and the refusals counted', async () => {
     now += MIN;
     const admin = await loginAs(c.adminUrl, c.ca.certPem, 'alice', ALICE_PASSWORD);
     const bob = await login('bob', BOB_PASSWORD);
@@ -67,14 +70,55 @@ describe('web console login throttling', () => {
 
     const entries = (await admin('GET', 'audit')).body.entries as Array<{ action: string; target: string | null; outcome: string; details: Record<string, unknown> }>;
     const logins = entries.filter((e) => e.action === 'session.login');
-    expect(logins).toContainEqual(
-      expect.objectContaining({ target: 'alice', outcome: 'refused', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'user', retryAfterSeconds: 60 }) }),
-    );
-    expect(logins).toContainEqual(expect.objectContaining({ target: 'bob', outcome: 'refused', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'address' }) }));
     expect(logins.filter((e) => e.target === 'alice' && e.details.code === 'CONSOLE_LOGIN_FAILED')).toHaveLength(5);
-    expect(logins.filter((e) => e.outcome === 'ok').length).toBeGreaterThanOrEqual(2);
-    // The same rows straight from the database, for the address recorded with each refusal.
+    // alice's fifth failure locked her name; the unknown name's fifth was the address's tenth and locked both.
+    expect(logins).toContainEqual(expect.objectContaining({ target: 'alice', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'user', seconds: 60 }] }) }));
+    expect(logins).toContainEqual(
+      expect.objectContaining({
+        target: 'mallory-does-not-exist',
+        details: expect.objectContaining({ lockouts: [{ rule: 'user', seconds: 60 }, { rule: 'address', seconds: 60 }] }),
+      }),
+    );
+    // The three refusals (alice's name once, the address twice) have no rows of their own: alice's login counts them.
+    expect(logins.filter((e) => e.details.code === 'CONSOLE_LOGIN_THROTTLED')).toEqual([]);
+    expect(logins).toContainEqual(expect.objectContaining({ outcome: 'ok', details: expect.objectContaining({ refusedWhileThrottled: { user: 1, address: 2 } }) }));
+    // The same rows straight from the database, for the address recorded with each failure.
     const rows = await readAudit(c.db, 100);
-    expect(rows.find((r) => r.details.code === 'CONSOLE_LOGIN_THROTTLED')?.details.address).toMatch(/127\.0\.0\.1/);
+    expect(rows.find((r) => r.details.code === 'CONSOLE_LOGIN_FAILED')?.details.address).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('a flood of attempts against a locked name adds no audit rows: the next failure counts them and locks it for twice as long', async () => {
+    // Three quiet hours: every failure so far is paid off, the address's included.
+    now += 3 * 60 * MIN;
+    for (let i = 0; i < 5; i++) expect((await login('carol', `guess ${i}`)).status).toBe(401);
+    const before = (await loginRows()).length;
+    for (let i = 0; i < 20; i++) expect((await login('carol', `guess again ${i}`)).status).toBe(429);
+    expect(await loginRows()).toHaveLength(before);
+
+    now += MIN;
+    expect((await login('carol', 'one more guess')).status).toBe(401);
+    const last = (await loginRows()).at(-1)!;
+    expect(last).toMatchObject({ target: 'carol', details: { code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'user', seconds: 120 }], refusedWhileThrottled: { user: 20, address: 0 } } });
+  });
+
+  it('while the console checks as many passwords as it allows, a login is refused (429) before any hashing, with one audit row a minute', async () => {
+    // Checks of other names from other addresses, still running: they fill every slot.
+    const running = Array.from({ length: throttle.policy.maxConcurrentChecks }, (_, i) => throttle.admit(`elsewhere-${i}`, `2001:db8:${i}::1`));
+    const before = (await loginRows()).length;
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await login('bob', BOB_PASSWORD));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(429));
+    expect(answers[0]!.body.error).toMatchObject({ code: 'CONSOLE_LOGIN_THROTTLED', params: { retryAfterSeconds: 1 } });
+    expect(answers[0]!.headers['retry-after']).toBe('1');
+    now += MIN;
+    expect((await login('bob', BOB_PASSWORD)).status).toBe(429);
+    const rows = (await loginRows()).slice(before);
+    expect(rows.map((r) => r.details)).toEqual([
+      expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'capacity', refused: 1 }),
+      expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'capacity', refused: 10 }),
+    ]);
+
+    for (const r of running) if (r.allowed) r.ticket.abandoned();
+    expect((await login('bob', BOB_PASSWORD)).status).toBe(200);
   });
 });

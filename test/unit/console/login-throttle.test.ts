@@ -13,7 +13,13 @@ function throttle(policy = {}) {
     if (a.allowed) (ok ? a.ticket.succeeded : a.ticket.failed)();
     return a;
   };
-  return { t, tick, attempt };
+  /** Whether an attempt would be let through (it is then abandoned, so it counts neither way). */
+  const admissible = (name: string, address: string): boolean => {
+    const a = t.admit(name, address);
+    if (a.allowed) a.ticket.abandoned();
+    return a.allowed;
+  };
+  return { t, tick, attempt, admissible };
 }
 
 describe('console login throttling', () => {
@@ -62,16 +68,48 @@ describe('console login throttling', () => {
     expect(t.admit('alice', '10.0.0.4').allowed).toBe(true);
   });
 
-  it('failures further apart than the window are forgotten', () => {
-    const { t, tick, attempt } = throttle();
+  it('one failure is forgotten per 15 minutes: four mistakes, then a quiet quarter of an hour, leave room for one more', () => {
+    const { tick, attempt, admissible } = throttle();
     for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.1', false);
     tick(15 * MIN + 1);
     attempt('alice', '10.0.0.1', false);
-    expect(t.admit('alice', '10.0.0.1').allowed).toBe(true);
+    expect(admissible('alice', '10.0.0.1')).toBe(true);
+    // An hour and a quarter later every failure is paid off: five more are needed to lock it.
+    tick(75 * MIN);
+    for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.1', false);
+    expect(admissible('alice', '10.0.0.1')).toBe(true);
+  });
+
+  it('a guesser who keeps to four wrong passwords per quarter of an hour is locked all the same', () => {
+    const { t, tick } = throttle();
+    let seen = '';
+    for (let quarter = 0; quarter < 4; quarter++) {
+      for (let i = 0; i < 4; i++) {
+        // A new address each time: only the name's count can stop this guesser.
+        const a = t.admit('alice', `10.${quarter}.${i}.1`);
+        if (a.allowed) a.ticket.failed();
+        seen += a.allowed ? 'c' : 'R';
+        tick(MIN);
+      }
+      tick(11 * MIN + 1);
+      seen += '|';
+    }
+    // c: password checked, R: refused. From the third quarter hour on, one guess per quarter hour is all it gets.
+    expect(seen).toBe('cccc|cccR|cRRR|cRRR|');
+  });
+
+  it('waiting out a lockout does not pay off the failures that caused it', () => {
+    const { t, tick, attempt } = throttle();
+    for (let i = 0; i < 5; i++) attempt('alice', `10.0.0.${i}`, false);
+    tick(MIN);
+    // Still at the limit: one attempt at a time, and its failure locks again, for twice as long.
+    expect(attempt('alice', '10.0.1.1', false).allowed).toBe(true);
+    expect(t.admit('alice', '10.0.1.2')).toMatchObject({ allowed: false, rule: 'user', retryAfterMs: 2 * MIN });
   });
 
   it('a burst of parallel attempts is let through only up to the limit, so it cannot make the console hash at will', () => {
-    const { t } = throttle();
+    // The overall cap on checks at once is a separate rule (below): out of the way here.
+    const { t } = throttle({ maxConcurrentChecks: 100 });
     const admitted = Array.from({ length: 50 }, () => t.admit('alice', '10.0.0.1')).filter((a) => a.allowed);
     expect(admitted).toHaveLength(5);
   });
@@ -100,5 +138,45 @@ describe('console login throttling', () => {
     expect(addressBucket('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
     expect(addressBucket('2001:db8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64');
     expect(addressBucket('::1')).toBe('0:0:0:0::/64');
+  });
+
+  it('the failure that locks a name says so, and refusals during the lockout are counted into the next attempt instead of reported one by one', () => {
+    const { t, tick } = throttle();
+    const fail = (address: string) => {
+      const a = t.admit('alice', address);
+      if (!a.allowed) throw new Error('refused');
+      return a.ticket.failed();
+    };
+    for (let i = 0; i < 4; i++) expect(fail(`10.0.0.${i}`).lockouts).toEqual([]);
+    expect(fail('10.0.0.4')).toEqual({ lockouts: [{ rule: 'user', lockoutMs: MIN }], refusedBefore: { user: 0, address: 0 } });
+
+    const refusals = Array.from({ length: 30 }, (_, i) => t.admit('alice', `10.0.1.${i}`));
+    expect(refusals.every((r) => !r.allowed && r.rule === 'user' && r.report === undefined)).toBe(true);
+
+    tick(MIN);
+    const next = t.admit('alice', '10.0.2.1');
+    if (!next.allowed) throw new Error('refused');
+    expect(next.ticket.succeeded()).toEqual({ lockouts: [], refusedBefore: { user: 30, address: 0 } });
+  });
+
+  it('no more than four passwords are checked at once, whatever the names and addresses: the fifth attempt waits for one to end', () => {
+    const { t } = throttle();
+    const running = Array.from({ length: 4 }, (_, i) => t.admit(`user-${i}`, `2001:db8:${i}::1`));
+    expect(running.every((a) => a.allowed)).toBe(true);
+    expect(t.admit('admin', '2001:db8:99::1')).toMatchObject({ allowed: false, rule: 'capacity', retryAfterMs: 1000 });
+    const first = running[0]!;
+    if (first.allowed) first.ticket.failed();
+    expect(t.admit('admin', '2001:db8:99::1').allowed).toBe(true);
+  });
+
+  it('refusals for want of capacity are reported at most once a minute, each report counting those since the last', () => {
+    const { t, tick } = throttle({ maxConcurrentChecks: 1 });
+    expect(t.admit('holder', '10.0.0.1').allowed).toBe(true);
+    const reports = () => Array.from({ length: 10 }, (_, i) => t.admit(`guess-${i}`, `10.1.0.${i}`)).flatMap((a) => (!a.allowed && a.report ? [a.report.refused] : []));
+    expect(reports()).toEqual([1]);
+    tick(30_000);
+    expect(reports()).toEqual([]);
+    tick(30_000);
+    expect(reports()).toEqual([20]);
   });
 });

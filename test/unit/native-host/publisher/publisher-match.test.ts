@@ -5,7 +5,23 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publisherExemption, type PublisherRule } from '../../../../native-host/src/publisher/publisher-match.ts';
 import { readFileSignature } from '../../../../native-host/src/publisher/authenticode-file.ts';
-import { certSha256, codeSigningIdentity, issuedByLeaf, requireOsslsigncode, selfSignedIdentity, signPe, type SigningIdentity } from '../../../helpers/code-signing.ts';
+import {
+  addUnauthenticatedBlob,
+  certSha256,
+  certificateWithRsaKey,
+  codeSigningIdentity,
+  der,
+  derAttribute,
+  issuedByLeaf,
+  nestSignature,
+  requireOsslsigncode,
+  rewriteSignedData,
+  selfSignedIdentity,
+  signPe,
+  timestamp,
+  timestampingIdentity,
+  type SigningIdentity,
+} from '../../../helpers/code-signing.ts';
 import { PE_CODE_OFFSET, makePeFile } from '../../../helpers/pe-file.ts';
 import { makeCa, makeLeaf } from '../../../helpers/pki.ts';
 
@@ -13,6 +29,7 @@ const CONTOSO = 'Contoso Ltd';
 /** The Certificate Table entry of the data directory in a PE32 made by makePeFile. */
 const CERT_DIR_ENTRY = 0x40 + 24 + 96 + 4 * 8;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const OID_NESTED_SIGNATURE = '1.3.6.1.4.1.311.2.4.1';
 
 let dir: string;
 /** Contoso's certificate from the test CA, through its "Code Signing PCA" (embedded; the root is not). */
@@ -123,6 +140,14 @@ describe('never quarantine by publisher', () => {
     expect(await publisherExemption(file, [pinPca])).toEqual({ exempt: false, reason: 'more than 32 certificates in the signature' });
   });
 
+  it('does not check signatures with keys crafted to be costly (8192-bit RSA, or a 41-bit exponent)', async () => {
+    const issuer = makeCa('Costly Keys Root');
+    for (const extra of [certificateWithRsaKey(issuer, 8192, 65537n), certificateWithRsaKey(issuer, 2048, 2n ** 40n + 1n)]) {
+      const file = put(signPe(makePeFile(), { ...contoso, chainPem: contoso.chainPem + extra }));
+      expect(await publisherExemption(file, [pinPca])).toEqual({ exempt: false, reason: 'an embedded certificate has a key of an unsupported type or size' });
+    }
+  });
+
   it('refuses a signed file with one byte of its code changed after signing', async () => {
     const signed = signPe(makePeFile(), contoso);
     signed[PE_CODE_OFFSET] = 0x90;
@@ -190,7 +215,8 @@ describe('never quarantine by publisher', () => {
       // The signingTime attribute's value.
       signedAttributes: signed.indexOf(Buffer.from('06092a864886f70d010905', 'hex')) + 15,
       intermediate: signed.indexOf(pca) + 200,
-      signingCertificate: signed.indexOf(leaf) + 200,
+      // Inside the signing certificate's RSA modulus.
+      signingCertificate: signed.indexOf(leaf) + 260,
       signatureValue: signed.length - 20,
     };
     const REASON: Record<keyof typeof spots, string> = {
@@ -216,6 +242,48 @@ describe('never quarantine by publisher', () => {
     const tableAt = signed.readUInt32LE(CERT_DIR_ENTRY);
     padded.writeUInt32LE(padded.readUInt32LE(tableAt) + 64, tableAt);
     expect(await publisherExemption(put(padded), [pinPca])).toEqual({ exempt: false, reason: 'data after the signature in the certificate table' });
+  });
+
+  it('still exempts a signature carrying an RFC 3161 timestamp and a nested second signature', async () => {
+    const tsa = timestampingIdentity(makeCa('Sandgate Test TSA Root'));
+    const dual = timestamp(nestSignature(signPe(makePeFile(), contoso, 'sha1'), contoso, 'sha256'), tsa);
+    expect(await publisherExemption(put(dual), [pinPca])).toEqual({ exempt: true, publisher: CONTOSO });
+    // The rebuild used by the next scenarios changes nothing by itself.
+    expect(await publisherExemption(put(rewriteSignedData(dual, {})), [pinPca])).toEqual({ exempt: true, publisher: CONTOSO });
+  });
+
+  it('refuses a signed installer carrying a configuration blob in its signature (ScreenConnect pattern)', async () => {
+    const signed = signPe(makePeFile(), contoso);
+    // osslsigncode's own blob attribute, which tagging tools use to change an installer's data after signing.
+    expect(await publisherExemption(put(addUnauthenticatedBlob(signed)), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'unauthenticated attribute 1.3.6.1.4.1.42921.1.2.1 is not a timestamp or a nested signature',
+    });
+    const config = derAttribute('1.3.6.1.4.1.99999.1', der(0x04, Buffer.from('relay=attacker.example:8041&silent=1')));
+    expect(await publisherExemption(put(rewriteSignedData(signed, { unsignedAttributes: [config] })), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'unauthenticated attribute 1.3.6.1.4.1.99999.1 is not a timestamp or a nested signature',
+    });
+  });
+
+  it('refuses a nested-signature attribute too large to be one, or holding something other than a signature', async () => {
+    const signed = signPe(makePeFile(), contoso);
+    const huge = derAttribute(OID_NESTED_SIGNATURE, der(0x30, Buffer.alloc(70_000, 0x41)));
+    expect(await publisherExemption(put(rewriteSignedData(signed, { unsignedAttributes: [huge] })), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'unauthenticated attributes larger than 65536 bytes',
+    });
+    const text = derAttribute(OID_NESTED_SIGNATURE, der(0x04, Buffer.from('not a signature')));
+    expect(await publisherExemption(put(rewriteSignedData(signed, { unsignedAttributes: [text] })), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'unauthenticated attribute 1.3.6.1.4.1.311.2.4.1: unexpected structure',
+    });
+  });
+
+  it('refuses a signature carrying CRLs, which no digest covers', async () => {
+    const signed = signPe(makePeFile(), contoso);
+    const crls = der(0xa1, der(0x30, Buffer.from('anything at all, unsigned')));
+    expect(await publisherExemption(put(rewriteSignedData(signed, { crls })), [pinPca])).toEqual({ exempt: false, reason: 'the signature carries CRLs, which no digest covers' });
   });
 
   it('treats files and signatures over the limits as unverifiable, not as signed', async () => {
