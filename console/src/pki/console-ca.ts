@@ -7,6 +7,7 @@ import forge from 'node-forge';
 import { SandgateError } from '@sandgate/shared';
 import { certificateFingerprint } from './fingerprint.ts';
 import { generateRsaKey, randomSerial } from './generate-key.ts';
+import { nativeRsaSigner } from './native-signer.ts';
 
 const DAY = 86_400_000;
 const CA_DAYS = 3650;
@@ -56,7 +57,7 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
   let caKey: forge.pki.rsa.PrivateKey;
   try {
     caCert = forge.pki.certificateFromPem(certPem);
-    caKey = forge.pki.privateKeyFromPem(readFileSync(caKeyFile, 'utf8')) as forge.pki.rsa.PrivateKey;
+    caKey = nativeRsaSigner(readFileSync(caKeyFile, 'utf8'));
   } catch (err) {
     throw new SandgateError('CERTIFICATE_INVALID', `The console CA in ${dir} cannot be read: ${(err as Error).message}`, { params: { key: 'ca' } });
   }

@@ -96,7 +96,7 @@ export const ERROR_CODES = {
   CONSOLE_NOT_FOUND: { retryable: false, message: 'No such workstation, group, user or page in the console' },
   CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
-  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address; try again later' },
+  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
