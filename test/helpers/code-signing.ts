@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { children, readDer } from '../../native-host/src/publisher/der.ts';
-import { makeCa } from './pki.ts';
+import { issueCert, makeCa, serial } from './pki.ts';
 
 /**
  * Authenticode signing at test time: a code-signing chain made with node-forge (root CA → optional intermediate →
@@ -27,10 +27,6 @@ export interface SigningIdentity {
   rootSha256: string;
 }
 
-function serial(): string {
-  return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
-}
-
 export function certSha256(pem: string): string {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 }
@@ -41,16 +37,10 @@ function issue(
   ca: boolean,
   purpose: 'codeSigning' | 'timeStamping' = 'codeSigning',
 ): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + 10 * 86400_000);
-  cert.setSubject(subject);
-  cert.setIssuer(issuer === 'self' ? subject : issuer.cert.subject.attributes);
-  cert.setExtensions(
-    ca
+  return issueCert({
+    subject,
+    issuer,
+    extensions: ca
       ? [
           { name: 'basicConstraints', cA: true, critical: true },
           { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
@@ -60,9 +50,7 @@ function issue(
           { name: 'keyUsage', digitalSignature: true, critical: true },
           purpose === 'codeSigning' ? { name: 'extKeyUsage', codeSigning: true } : { name: 'extKeyUsage', timeStamping: true, critical: true },
         ],
-  );
-  cert.sign(issuer === 'self' ? keys.privateKey : issuer.key, forge.md.sha256.create());
-  return { cert, key: keys.privateKey };
+  });
 }
 
 /**

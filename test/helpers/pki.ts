@@ -23,55 +23,62 @@ export interface LeafOptions {
 
 const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '::1'];
 
-function serial(): string {
+export function serial(): string {
   return '01' + forge.util.bytesToHex(forge.random.getBytesSync(15));
 }
 
-export function makeCa(commonName = 'Sandgate Test CA'): Pem & { forgeCert: forge.pki.Certificate; forgeKey: forge.pki.rsa.PrivateKey } {
+/** One certificate with a fresh RSA 2048 key, signed by `issuer` (or by itself). The other helpers are shapes of this. */
+export function issueCert(o: {
+  subject: forge.pki.CertificateField[];
+  issuer: { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } | 'self';
+  extensions: object[];
+  notBefore?: Date;
+  notAfter?: Date;
+}): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
   const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
-  cert.validity.notBefore = new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = new Date(Date.now() + 10 * 86400_000);
-  const attrs = [{ name: 'commonName', value: commonName }];
-  cert.setSubject(attrs);
-  cert.setIssuer(attrs);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return {
-    cert: forge.pki.certificateToPem(cert),
-    key: forge.pki.privateKeyToPem(keys.privateKey),
-    forgeCert: cert,
-    forgeKey: keys.privateKey,
-  };
+  cert.validity.notBefore = o.notBefore ?? new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = o.notAfter ?? new Date(Date.now() + 10 * 86400_000);
+  cert.setSubject(o.subject);
+  cert.setIssuer(o.issuer === 'self' ? o.subject : o.issuer.cert.subject.attributes);
+  cert.setExtensions(o.extensions);
+  cert.sign(o.issuer === 'self' ? keys.privateKey : o.issuer.key, forge.md.sha256.create());
+  return { cert, key: keys.privateKey };
+}
+
+export function makeCa(commonName = 'Sandgate Test CA'): Pem & { forgeCert: forge.pki.Certificate; forgeKey: forge.pki.rsa.PrivateKey } {
+  const { cert, key } = issueCert({
+    subject: [{ name: 'commonName', value: commonName }],
+    issuer: 'self',
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ],
+  });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key), forgeCert: cert, forgeKey: key };
 }
 
 export function makeLeaf(ca: ReturnType<typeof makeCa>, opts: LeafOptions = {}): Pem {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = serial();
-  cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - 3600_000);
-  cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 86400_000);
-  cert.setSubject([{ name: 'commonName', value: opts.commonName ?? 'localhost' }]);
-  cert.setIssuer(ca.forgeCert.subject.attributes);
   const hosts = opts.hosts ?? DEFAULT_HOSTS;
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: !opts.client, clientAuth: !!opts.client },
-    {
-      name: 'subjectAltName',
-      altNames: hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h })),
-    },
-  ]);
-  cert.sign(ca.forgeKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey) };
+  const { cert, key } = issueCert({
+    subject: [{ name: 'commonName', value: opts.commonName ?? 'localhost' }],
+    issuer: { cert: ca.forgeCert, key: ca.forgeKey },
+    notBefore: opts.notBefore ?? new Date(Date.now() - 3600_000),
+    notAfter: opts.notAfter ?? new Date(Date.now() + 86400_000),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: !opts.client, clientAuth: !!opts.client },
+      {
+        name: 'subjectAltName',
+        altNames: hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h })),
+      },
+    ],
+  });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key) };
 }
 
 /** A self-signed server certificate (what sandgate-lab makes on first start), for pinning the leaf itself. */

@@ -3,13 +3,13 @@ import type { Db } from '../../../console/src/db/db.ts';
 import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
 import { migrate } from '../../../console/src/db/migrate.ts';
 import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
-import { cancelGroupTask, createGroupTaskForThreat, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
+import { cancelGroupTask, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
 import { planWaves } from '../../../console/src/group-tasks/plan-waves.ts';
 import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
 import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import { groupFixture } from '../../helpers/console-group.ts';
 
 const SHA = (c: string) => c.repeat(64);
-let n = 0;
 
 describe('planning who gets a group task', () => {
   const members = ['a', 'b', 'c', 'd', 'e'].map((id, i) => ({ id, online: i % 2 === 1 }));
@@ -35,22 +35,9 @@ describe('group tasks in the database', () => {
   let db: Db;
   let groupId: number;
 
-  const agent = async (online: boolean) => {
-    const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-    await db.query(
-      `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
-       VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, $5, 1000)`,
-      [id, `host-${n}`, `serial-${n}`, groupId, online ? new Date().toISOString() : null],
-    );
-    return id;
-  };
-  const threat = (source: string, sha: string) =>
-    createGroupTaskForThreat(db, {
-      sourceAgentId: source,
-      groupId,
-      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: sha, path: '/tmp/x.exe', threat: 'Test' },
-      ioc: { sha256: sha, xml: '<ioc/>' },
-    });
+  const fixture = groupFixture(() => db);
+  const agent = (online: boolean) => fixture.member(groupId, online);
+  const threat = (source: string, sha: string) => fixture.threat(groupId, source, sha);
   const done = (agentId: string, taskId: string, state: 'done' | 'failed' = 'done') => recordTaskProgress(db, agentId, { taskId, state, matches: [] });
 
   beforeAll(async () => {
@@ -126,6 +113,7 @@ const pg = postgresAvailability();
 describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.available ? '' : ` — SKIPPED: ${pg.available === false ? pg.reason : ''}`}`, () => {
   let server: TempPostgres;
   let db: Db;
+  const fixture = groupFixture(() => db);
 
   beforeAll(async () => {
     server = startTempPostgres();
@@ -141,21 +129,8 @@ describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.avai
     const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('busy') RETURNING id"))[0]!.id;
     await setGroupActions(db, groupId, { onThreat: { scan: true } });
     const ids: string[] = [];
-    for (let i = 0; i < 200; i++) {
-      const id = `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`;
-      await db.query(
-        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
-         VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, now(), 1000)`,
-        [id, `busy-${i}`, `s${i}`, groupId],
-      );
-      ids.push(id);
-    }
-    const made = (await createGroupTaskForThreat(db, {
-      sourceAgentId: ids[0]!,
-      groupId,
-      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: SHA('9'), path: '/tmp/x.exe', threat: 'Test' },
-      ioc: { sha256: SHA('9'), xml: '<ioc/>' },
-    }))!;
+    for (let i = 0; i < 200; i++) ids.push(await fixture.member(groupId));
+    const made = (await fixture.threat(groupId, ids[0]!, SHA('9')))!;
     const shares = await Promise.all(made.wake.map(async (id) => ({ id, task: (await deliverableTasks(db, id))[0]! })));
     // Ten connections: the last shares' transactions overlap, each seeing the others' shares still open unless serialised.
     await Promise.all(shares.map((s) => recordTaskProgress(db, s.id, { taskId: s.task.id, state: 'done', matches: [] })));
@@ -167,30 +142,19 @@ describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.avai
   it('a share cancelled while its first delivery is being read is not handed over', async () => {
     const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('cancelling') RETURNING id"))[0]!.id;
     await setGroupActions(db, groupId, { onThreat: { scan: true } });
-    const [source, target] = ['00000000-0000-4000-a000-000000000001', '00000000-0000-4000-a000-000000000002'];
-    for (const id of [source!, target!]) {
-      await db.query(
-        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
-         VALUES ($1, $1, $1, 'x', now() + interval '1 day', $2, now(), 1000)`,
-        [id, groupId],
-      );
-    }
-    const made = (await createGroupTaskForThreat(db, {
-      sourceAgentId: source!,
-      groupId,
-      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: SHA('8'), path: '/tmp/x.exe', threat: 'Test' },
-      ioc: { sha256: SHA('8'), xml: '<ioc/>' },
-    }))!;
+    const source = await fixture.member(groupId);
+    const target = await fixture.member(groupId);
+    const made = (await fixture.threat(groupId, source, SHA('8')))!;
     let delivered: Promise<unknown[]> | undefined;
     // The cancel holds its row locks uncommitted while the workstation's poll starts reading (its snapshot is from
     // before the cancel) and waits on those locks; then the cancel commits.
     await db.transaction(async (tx) => {
       await cancelGroupTask({ ...db, transaction: (fn) => fn(tx) }, made.id, 'user:test');
-      delivered = deliverableTasks(db, target!);
+      delivered = deliverableTasks(db, target);
       await new Promise((r) => setTimeout(r, 300));
     });
     expect(await delivered).toEqual([]);
-    expect(await deliverableTasks(db, target!)).toEqual([]);
+    expect(await deliverableTasks(db, target)).toEqual([]);
     expect((await readGroupTask(db, made.id)).shares.map((s) => s.storedState)).toEqual(['cancelled']);
   });
 });

@@ -4,7 +4,8 @@ import type { Db } from '../../../console/src/db/db.ts';
 import { migrate } from '../../../console/src/db/migrate.ts';
 import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
 import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
-import { createGroupTaskForThreat, deliverableTasks } from '../../../console/src/group-tasks/group-tasks.ts';
+import { deliverableTasks } from '../../../console/src/group-tasks/group-tasks.ts';
+import { groupFixture } from '../../helpers/console-group.ts';
 
 const PCA = 'a1'.repeat(32);
 const contoso = { name: 'Contoso Ltd', caSha256: [PCA] };
@@ -51,23 +52,9 @@ describe('never-quarantine publishers in a group\'s actions', () => {
 describe('a group task carries the publishers to every workstation', () => {
   let db: Db;
   let groupId: number;
-  let n = 0;
-  const agent = async () => {
-    const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-    await db.query(
-      `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
-       VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, now(), 1000)`,
-      [id, `host-${n}`, `serial-${n}`, groupId],
-    );
-    return id;
-  };
-  const threat = (source: string, sha: string) =>
-    createGroupTaskForThreat(db, {
-      sourceAgentId: source,
-      groupId,
-      event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: sha, path: '/tmp/x.exe', threat: 'Test' },
-      ioc: { sha256: sha, xml: '<ioc/>' },
-    });
+  const fixture = groupFixture(() => db);
+  const agent = () => fixture.member(groupId);
+  const threat = (source: string, sha: string) => fixture.threat(groupId, source, sha);
 
   beforeAll(async () => {
     db = await openPgliteDb(undefined);

@@ -1,0 +1,30 @@
+import type { Db } from '../../console/src/db/db.ts';
+import { createGroupTaskForThreat } from '../../console/src/group-tasks/group-tasks.ts';
+
+/**
+ * Workstations and caught threats written straight into a console database, for tests of group tasks: members with
+ * predictable ids and host names (`host-1`, `host-2`…, in creation order), online or never seen, and a malicious
+ * verdict with its IOC from one of them.
+ */
+export function groupFixture(db: () => Db) {
+  let n = 0;
+  return {
+    async member(groupId: number, online = true): Promise<string> {
+      const id = `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+      await db().query(
+        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, last_seen_at, heartbeat_ms)
+         VALUES ($1, $2, $3, 'x', now() + interval '1 day', $4, $5, 1000)`,
+        [id, `host-${n}`, `serial-${n}`, groupId, online ? new Date().toISOString() : null],
+      );
+      return id;
+    },
+    threat(groupId: number, sourceAgentId: string, sha256: string) {
+      return createGroupTaskForThreat(db(), {
+        sourceAgentId,
+        groupId,
+        event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256, path: '/tmp/x.exe', threat: 'Test' },
+        ioc: { sha256, xml: '<ioc/>' },
+      });
+    },
+  };
+}
