@@ -2,6 +2,7 @@ import { SandgateError, releaseHeldResultSchema } from '@sandgate/shared';
 import { baseName } from './download-provenance.ts';
 import type { HostClient } from './host-client.ts';
 import { ACTIVE_STATES, type JobRecord } from './job-record.ts';
+import { isAllowedFalsePositive } from './allowed-false-positive.ts';
 import type { JobStore } from './job-store.ts';
 
 export interface HeldReleaseDeps {
@@ -14,7 +15,15 @@ export interface HeldReleaseDeps {
 }
 
 /**
- * Publishes held downloads through the agent: those judged clean, and, when policy says `onUnavailable: release` and no
+ * Clean, or malicious but listed by the administrator as a known false positive (the agent acted on nothing): either
+ * way the administrator's verdict is "let it through", so a held copy must not stay held for ever.
+ */
+function judgedSafe(r: JobRecord): boolean {
+  return r.state === 'clean' || (r.state === 'malicious' && isAllowedFalsePositive(r));
+}
+
+/**
+ * Publishes held downloads through the agent: those judged clean or allowed as a known false positive, and, when policy says `onUnavailable: release` and no
  * server is reachable, those still waiting. Everything else stays held: suspicious, unknown and error verdicts keep the
  * held name (the person sees why in the popup), malicious ones are quarantined by the agent from their held name.
  * A release the agent cannot do now (disconnected, timeout) is retried on the next call; {@link releaseDue} is called
@@ -30,9 +39,9 @@ export class HeldRelease {
 
   async releaseDue(opts: { releaseUnjudged: boolean }): Promise<void> {
     const due = (await this.#deps.store.list()).filter(
-      (r) => r.hold === 'held' && r.sha256 !== undefined && (r.state === 'clean' || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
+      (r) => r.hold === 'held' && r.sha256 !== undefined && (judgedSafe(r) || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
     );
-    for (const r of due) await this.#release(r, r.state !== 'clean');
+    for (const r of due) await this.#release(r, !judgedSafe(r));
   }
 
   async #release(record: JobRecord, unjudged: boolean): Promise<void> {

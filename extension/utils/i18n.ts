@@ -20,6 +20,7 @@ export const MESSAGE_KEYS = [
   'optionsPendingVerdict', 'optionsPendingDefault', 'optionsPendingByExtension', 'optionsPendingUnavailable',
   'pendingAllow', 'pendingHold', 'pendingKeep', 'pendingRelease', 'optionsNotificationsHeading',
   'optionsNotifications', 'optionsLocked', 'optionsSave', 'optionsSaved', 'optionsReset', 'optionsInvalidExtensions',
+  'allowedFalsePositive', 'notifyAllowedFalsePositive',
 ] as const;
 export type MessageKey = (typeof MESSAGE_KEYS)[number];
 

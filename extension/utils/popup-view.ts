@@ -1,4 +1,5 @@
 import type { AgentStatus } from './agent-connection.ts';
+import { isAllowedFalsePositive } from './allowed-false-positive.ts';
 import type { MessageKey, Translate } from './i18n.ts';
 import type { JobDisplayState, JobRecord } from './job-record.ts';
 import type { QuarantineView } from './quarantine-view.ts';
@@ -161,7 +162,10 @@ function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Ma
   if (record.threat) field('fieldThreat', record.threat, 'threat');
   if (record.server) field('fieldServer', record.server, 'server');
   if (record.durationMs !== undefined) field('fieldDuration', formatDuration(record.durationMs, t), 'duration');
-  if (record.actions?.length) {
+  if (isAllowedFalsePositive(record)) {
+    // "Quarantine: skipped" would read like a failure; the administrator decided this one.
+    field('fieldActions', t('allowedFalsePositive'), 'actions allowed-false-positive');
+  } else if (record.actions?.length) {
     const done = record.actions.map((a) => {
       const name = ACTION_KEYS[a.type] ? t(ACTION_KEYS[a.type]!) : a.type;
       const status = ACTION_STATUS_KEYS[a.status] ? t(ACTION_STATUS_KEYS[a.status]!) : a.status;

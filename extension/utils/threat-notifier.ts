@@ -1,3 +1,4 @@
+import { isAllowedFalsePositive } from './allowed-false-positive.ts';
 import type { JobRecord } from './job-record.ts';
 import type { Translate } from './i18n.ts';
 
@@ -15,7 +16,13 @@ export function threatNotificationId(downloadId: number): string {
 export function threatMessage(record: JobRecord, t: Translate): { title: string; message: string } {
   const threat = record.threat ?? t('unnamedThreat');
   const quarantine = record.actions?.find((a) => a.type === 'quarantine');
-  const key = quarantine?.status === 'done' ? 'notifyQuarantined' : quarantine?.status === 'failed' ? 'notifyQuarantineFailed' : 'notifyNotQuarantined';
+  const key = isAllowedFalsePositive(record)
+    ? 'notifyAllowedFalsePositive'
+    : quarantine?.status === 'done'
+      ? 'notifyQuarantined'
+      : quarantine?.status === 'failed'
+        ? 'notifyQuarantineFailed'
+        : 'notifyNotQuarantined';
   return { title: t('notifyThreatTitle', [threat]), message: t(key, [record.fileName, threat]) };
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,7 +56,9 @@ function asPostgres(bin: string, args: string[]): void {
 export function startTempPostgres(opts: { durable?: boolean } = {}): TempPostgres {
   const bin = postgresBinDir();
   if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+  sweepOrphans(bin);
   const dir = mkdtempSync(join(tmpdir(), 'sandgate-pg-'));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
   if (process.getuid?.() === 0) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
@@ -67,6 +69,10 @@ export function startTempPostgres(opts: { durable?: boolean } = {}): TempPostgre
   // listen_addresses='' keeps it off the network; the socket lives in our temp folder, not /var/run/postgresql.
   const settings = `-c listen_addresses='' -c unix_socket_directories='${dir}' ${opts.durable ? '' : '-c fsync=off '}-c max_connections=200`;
   asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', settings, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  // A test process killed before its afterAll would leave the server running: stop it when this process exits, and
+  // the next start sweeps up after processes that died without even that (sweepOrphans).
+  const onExit = () => stop();
+  process.once('exit', onExit);
   const urlFor = (db: string) => `postgresql://postgres@/${db}?host=${encodeURIComponent(dir)}`;
   let stopped = false;
   return {
@@ -79,13 +85,53 @@ export function startTempPostgres(opts: { durable?: boolean } = {}): TempPostgre
       return urlFor(name);
     },
     stop() {
-      if (stopped) return;
-      stopped = true;
-      try {
-        asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      process.removeListener('exit', onExit);
+      stop();
     },
   };
+
+  function stop(): void {
+    if (stopped) return;
+    stopped = true;
+    stopCluster(bin!, dir);
+  }
+}
+
+const OWNER_FILE = 'owner.pid';
+
+function stopCluster(bin: string, dir: string): void {
+  try {
+    if (existsSync(join(dir, 'data', 'postmaster.pid'))) asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Clusters whose test process is gone (killed with SIGKILL, or by a timeout): stopped and removed. */
+function sweepOrphans(bin: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('sandgate-pg-')) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not ours to judge (no owner recorded)
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    try {
+      stopCluster(bin, dir);
+    } catch {
+      // Another test process may be sweeping the same one at the same moment.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

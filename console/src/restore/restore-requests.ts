@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SandgateError, type ConsoleTask, type RestoreProgress, type RestoreRequestBody } from '@sandgate/shared';
+import { audit } from '../audit/audit-log.ts';
 import type { Db, Queryable } from '../db/db.ts';
+import { setGroupPolicy } from '../groups/groups.ts';
 
 /** A restore message waits this long for an offline workstation; after that it is shown `expired`. */
 const RESTORE_EXPIRES_HOURS = 24 * 7;
@@ -11,20 +13,35 @@ const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
  * A restore of one object (by SHA-256) on one workstation or on every non-revoked member of a group: one share per
  * workstation, delivered with its next poll. Returns the workstations to wake.
  */
-export async function createRestoreRequest(db: Db, body: RestoreRequestBody, actor: string): Promise<{ id: string; wake: string[] }> {
+export async function createRestoreRequest(
+  db: Db,
+  body: RestoreRequestBody,
+  actor: string,
+): Promise<{ id: string; wake: string[]; allowed?: { groupId: number; revision: number } }> {
   return db.transaction(async (tx) => {
     let agents: string[];
     let groupId: number | null = null;
+    let allowIn: number | null = null;
     if ('agentId' in body) {
-      const a = await tx.query<{ id: string }>('SELECT id FROM agents WHERE id = $1 AND revoked_at IS NULL', [body.agentId]);
+      const a = await tx.query<{ id: string; group_id: number | null }>('SELECT id, group_id FROM agents WHERE id = $1 AND revoked_at IS NULL', [body.agentId]);
       if (!a.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation ${body.agentId}`);
       agents = [body.agentId];
+      if (body.allow) {
+        // The allow list lives in a group's policy; a workstation on its own local policy has none the console can change.
+        if (a[0]!.group_id === null) {
+          throw new SandgateError('CONSOLE_CONFLICT', `workstation ${body.agentId} is in no group, so there is no group policy to add the false positive to: assign it to a group, or restore without allow`, {
+            params: { agentId: body.agentId, reason: 'no-group' },
+          });
+        }
+        allowIn = Number(a[0]!.group_id);
+      }
     } else {
       const g = await tx.query<{ id: number }>('SELECT id FROM groups WHERE id = $1', [body.groupId]);
       if (!g.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
       groupId = body.groupId;
       agents = (await tx.query<{ id: string }>('SELECT id FROM agents WHERE group_id = $1 AND revoked_at IS NULL ORDER BY hostname, id', [groupId])).map((r) => r.id);
       if (!agents.length) throw new SandgateError('CONSOLE_CONFLICT', `group ${body.groupId} has no workstation to restore on`);
+      if (body.allow) allowIn = groupId;
     }
     const id = randomUUID();
     await tx.query(
@@ -32,8 +49,31 @@ export async function createRestoreRequest(db: Db, body: RestoreRequestBody, act
       [id, body.sha256, groupId, actor, RESTORE_EXPIRES_HOURS * 3600],
     );
     for (const agentId of agents) await tx.query('INSERT INTO restore_shares (id, request_id, agent_id) VALUES ($1, $2, $3)', [randomUUID(), id, agentId]);
-    return { id, wake: agents };
+    if (allowIn === null) return { id, wake: agents };
+    const revision = await allowInGroupPolicy(tx, allowIn, body.sha256);
+    await audit(tx, { actor, action: 'group.allow-sha256', target: String(allowIn), outcome: 'ok', details: { sha256: body.sha256, restoreId: id, revision } });
+    return { id, wake: agents, allowed: { groupId: allowIn, revision } };
   });
+}
+
+/**
+ * Adds a SHA-256 to a group's `response.allowSha256` with the same function the policy editor uses (validation, next
+ * revision, which the members pick up with their next poll). Already listed: nothing changes, the revision stays.
+ */
+async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string): Promise<number> {
+  const g = (await tx.query<{ policy: Record<string, unknown> | null; policy_revision: number }>('SELECT policy, policy_revision FROM groups WHERE id = $1 FOR UPDATE', [groupId]))[0];
+  if (!g) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
+  // Agents of a group without a policy keep their local one, which the console cannot add to.
+  if (g.policy === null) {
+    throw new SandgateError('CONSOLE_CONFLICT', `group ${groupId} has no policy of its own (its workstations keep their local policy): set one, or restore without allow`, {
+      params: { groupId, reason: 'no-group-policy' },
+    });
+  }
+  const response = (g.policy['response'] ?? {}) as Record<string, unknown>;
+  const list = Array.isArray(response['allowSha256']) ? (response['allowSha256'] as unknown[]) : [];
+  if (list.includes(sha256)) return Number(g.policy_revision);
+  const { revision } = await setGroupPolicy(tx, groupId, { ...g.policy, response: { ...response, allowSha256: [...list, sha256] } });
+  return Number(revision);
 }
 
 /** The restore shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's "anything for me?" check. */

@@ -265,14 +265,17 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
       // Undoing a quarantine fleet-wide is the counterpart of the group tasks that quarantine: the same permission.
       const raw = await readJson(req, z.unknown());
       const parsed = restoreRequestBodySchema.safeParse(raw);
-      const r = raw as { sha256?: unknown; agentId?: unknown; groupId?: unknown } | null;
+      const r = raw as { sha256?: unknown; agentId?: unknown; groupId?: unknown; allow?: unknown } | null;
       const target = String(r?.sha256 ?? '');
-      const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null };
-      return mutate('manage-ioc-tasks', 'quarantine.restore', target, async () => {
-        if (!parsed.success) throw new SandgateError('MESSAGE_INVALID', 'a restore needs {sha256, agentId} or {sha256, groupId}');
-        const { id, wake } = await createRestoreRequest(o.db, parsed.data, actor);
+      const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null, allow: r?.allow === true };
+      // Declaring a false positive (`allow`) also changes the group's policy for good: both permissions.
+      return mutate(details.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks', 'quarantine.restore', target, async () => {
+        if (!parsed.success) throw new SandgateError('MESSAGE_INVALID', 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
+        const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
         for (const agentId of wake) o.notifier.wakeAgent(agentId);
-        return { id, workstations: wake.length };
+        // Every member gets the new allow list, not only the workstation the object is restored on.
+        if (allowed) o.notifier.wakeGroup(allowed.groupId);
+        return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
       }, details);
     }
     case 'GET restores':

@@ -69,6 +69,7 @@ export const CONSOLE_HTML = `<!doctype html>
       <form id="restore-form" data-needs="manage-ioc-tasks">
         <label>SHA-256 <input name="sha256" size="70" pattern="[0-9a-f]{64}" required></label>
         <label>on <select name="where" id="restore-where"></select></label>
+        <label><input type="checkbox" name="allow" value="1"> false positive: never act on it again in this group</label>
         <button type="submit">Restore</button>
       </form>
       <p class="error" id="restore-error"></p>
@@ -274,6 +275,7 @@ $('#restore-form').addEventListener('submit', async (ev) => {
   const where = String(f.get('where') || '');
   const body = { sha256: String(f.get('sha256')).trim().toLowerCase() };
   if (where.startsWith('group:')) body.groupId = Number(where.slice(6)); else body.agentId = where.slice(6);
+  if (f.get('allow')) body.allow = true;
   try {
     const r = await api('POST', 'quarantine/restore', body);
     $('#restore-error').textContent = '';

@@ -9,14 +9,24 @@ import type { ActionContext, JudgedJob } from './response-action.ts';
  * begun on disk before it runs and its result is stored right after, so after a restart a finished action is not
  * repeated. An interrupted one is asked what it got done (`resume`): the quarantine looks for its own copy in the
  * store and is run again only when there is none. An action that cannot tell is reported as failed rather than run
- * twice. Only malicious verdicts trigger responses.
+ * twice. Only malicious verdicts trigger responses, and never on a SHA-256 in `response.allowSha256` (each action the
+ * policy would have run is reported `skipped` with `ALLOWED_FALSE_POSITIVE`, plus one `verdict-allowed` event).
  */
 export async function runResponseActions(queue: RequestQueue, ctx: ActionContext, policy: Policy, job: JudgedJob): Promise<ActionResult[]> {
   if (job.verdict.level !== 'malicious') return [];
   const results: ActionResult[] = [...(job.actions ?? [])];
   const begun = queue.actionsStarted(job.jobId);
+  // An administrator declared this object a false positive: the verdict stands, nothing is done about it. An action
+  // already begun before the policy said so still finishes below (resume), so a half-made quarantine is never left.
+  const allowed = policy.response.allowSha256.includes(job.sha256);
+  let skipped = false;
   for (const action of actionsFor(policy)) {
     if (results.some((r) => r.type === action.name)) continue;
+    if (allowed && !begun.includes(action.name)) {
+      results.push({ type: action.name, status: 'skipped', code: 'ALLOWED_FALSE_POSITIVE', message: 'A known false positive: response.allowSha256 lists this SHA-256' });
+      skipped = true;
+      continue;
+    }
     if (begun.includes(action.name)) {
       const found = action.resume ? await action.resume(ctx, job) : undefined;
       results.push(found === 'run-again' ? await action.run(ctx, job) : (found ?? interrupted(action.name)));
@@ -29,6 +39,22 @@ export async function runResponseActions(queue: RequestQueue, ctx: ActionContext
     if (action.name === 'quarantine') crashPoint('after-quarantine-returned');
     await queue.update(job.jobId, { job: { actions: [...results] } });
     if (action.name === 'quarantine') crashPoint('after-quarantine-done-before-commit');
+  }
+  if (skipped) {
+    await queue.update(job.jobId, { job: { actions: [...results] } });
+    ctx.events.append(
+      {
+        type: 'verdict-allowed',
+        jobId: job.jobId,
+        path: job.path,
+        sha256: job.sha256,
+        level: job.verdict.level,
+        code: 'ALLOWED_FALSE_POSITIVE',
+        message: 'judged malicious, not acted on: a known false positive (response.allowSha256)',
+        ...(job.verdict.threat ? { threat: job.verdict.threat } : {}),
+      },
+      ctx.clock.now(),
+    );
   }
   return results;
 }

@@ -5,7 +5,7 @@ import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type Task
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '../install/write-file-atomic.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
-import { NEVER_QUARANTINE_PUBLISHER, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
+import { ALLOWED_FALSE_POSITIVE, NEVER_QUARANTINE_PUBLISHER, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';
 
@@ -203,8 +203,8 @@ export class GroupTaskAgent {
       else if (q?.status === 'failed') action = 'failed';
       else if (q?.status === 'pending') action = 'pending';
       else if (q?.status === 'skipped') {
-        // A publisher's keep was decided from the file's signature when it was skipped; the lists are decided again.
-        const why = q.code === NEVER_QUARANTINE_PUBLISHER ? 'never-quarantine' : listDecision(guard, m)?.why;
+        // A publisher's or the allow list's keep was decided when it was skipped (by code); the guard's lists are decided again.
+        const why = q.code === NEVER_QUARANTINE_PUBLISHER || q.code === ALLOWED_FALSE_POSITIVE ? 'never-quarantine' : listDecision(guard, m)?.why;
         action = why === 'dry-run' ? 'would-quarantine' : why === 'never-quarantine' ? 'kept-never-quarantine' : 'reported';
       }
       return { path: m.path, ...(m.sha256 ? { sha256: m.sha256 } : {}), action, ...(q?.id ? { quarantineId: q.id } : {}), ...(q?.code ? { code: q.code } : {}) };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ErrorCode } from '@sandgate/shared';
 import type { SignatureLimits } from '../publisher/authenticode-file.ts';
 import { publisherExemption } from '../publisher/publisher-match.ts';
 
@@ -39,10 +40,14 @@ const FAIL_SAFE: TaskGuard = { source: 'console', consoleTaskId: '?', groupTaskI
  */
 export const NEVER_QUARANTINE_PUBLISHER = 'NEVER_QUARANTINE_PUBLISHER';
 
+/** The `code` of a quarantine skipped because the policy lists the SHA-256 as a known false positive. */
+export const ALLOWED_FALSE_POSITIVE = 'ALLOWED_FALSE_POSITIVE' satisfies ErrorCode;
+
 /** Why a match must not be quarantined, and by which rule. */
 export type GuardDecision =
   | { why: 'dry-run' }
   | { why: 'never-quarantine'; rule: 'sha256' | 'path' }
+  | { why: 'never-quarantine'; rule: 'allowed' }
   | { why: 'never-quarantine'; rule: 'publisher'; publisher: string };
 
 /** The guard of the task in `taskDir`, or undefined (a task made here, not by the console). An unreadable guard guards everything. */
@@ -87,14 +92,18 @@ export interface GuardOptions {
   /** Told why a file was not exempted by the publishers (unsigned, not pinned, unreadable …). */
   onPublisherRefused?: (reason: string) => void;
   limits?: SignatureLimits;
+  /** The policy's known false positives (`response.allowSha256`): never quarantined by any task. */
+  allowSha256?: readonly string[];
 }
 
 /**
- * Why a match must not be quarantined, or undefined when it may be: the lists first, then (when the guard names
+ * Why a match must not be quarantined, or undefined when it may be: the policy's allow list, then the guard's lists, then (when the guard names
  * publishers) the file's Authenticode signature, read now and tied to the bytes that matched (`match.sha256`).
  * Never throws: a signature that cannot be checked exempts nothing.
  */
 export async function guardDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }, opts: GuardOptions = {}): Promise<GuardDecision | undefined> {
+  // The administrator's word on a false positive holds for every task, a local one as much as a group task.
+  if (match.sha256 && opts.allowSha256?.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'allowed' };
   if (!guard) return undefined;
   const listed = listDecision(guard, match);
   if (listed?.why === 'never-quarantine') return listed;

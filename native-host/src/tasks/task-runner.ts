@@ -22,7 +22,7 @@ import { quarantineMatch } from './match-actions.ts';
 import type { WalkPosition } from './resume-position.ts';
 import { runTaskScan } from './run-task-scan.ts';
 import { applyCommand, interrupted, isFinished, mayRun, type TaskCommand } from './task-state.ts';
-import { GUARD_FILE, NEVER_QUARANTINE_PUBLISHER, guardDecision, readTaskGuard, type GuardDecision, type TaskGuard } from './task-guard.ts';
+import { ALLOWED_FALSE_POSITIVE, GUARD_FILE, NEVER_QUARANTINE_PUBLISHER, guardDecision, readTaskGuard, type GuardDecision, type TaskGuard } from './task-guard.ts';
 import { IOC_DIR, TaskStore, newTaskId, summarize } from './task-store.ts';
 
 export interface CreateTaskInput {
@@ -509,7 +509,7 @@ export class TaskRunner implements TaskService {
         let casId: string | undefined;
         if (match.actions[j]!.type === 'quarantine') {
           const onPublisherRefused = (reason: string) => this.o.log.info('not exempted by the never-quarantine publishers', { taskId: t.id, path: match.path, reason });
-          const d = await guardDecision(readTaskGuard(join(this.store.dir, t.id)), match, { onPublisherRefused });
+          const d = await guardDecision(readTaskGuard(join(this.store.dir, t.id)), match, { onPublisherRefused, allowSha256: this.o.policy.response.allowSha256 });
           done = d ? skippedByGuard(d) : await quarantineMatch(ctx, t, match);
         } else {
           casId = await this.criticalAreasScanFor(t, match);
@@ -573,6 +573,9 @@ const GUARD_MESSAGE = {
 function skippedByGuard(d: GuardDecision): TaskMatch['actions'][number] {
   if (d.why === 'never-quarantine' && d.rule === 'publisher') {
     return { type: 'quarantine', status: 'skipped', code: NEVER_QUARANTINE_PUBLISHER, message: `signed by ${JSON.stringify(d.publisher)}, a never-quarantine publisher of the group: reported, not quarantined` };
+  }
+  if (d.why === 'never-quarantine' && d.rule === 'allowed') {
+    return { type: 'quarantine', status: 'skipped', code: ALLOWED_FALSE_POSITIVE, message: 'a known false positive (response.allowSha256): reported, not quarantined' };
   }
   return { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[d.why] };
 }

@@ -78,6 +78,11 @@ export const responsePolicySchema = z.strictObject({
   criticalAreasScan: z.boolean().default(false),
   /** Create an IOC scan task from the OpenIOC file generated for the verdict (`scheduled` with the task id). */
   iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 }),
+  /**
+   * Known false positives (lower-case SHA-256): still analysed and reported as judged, never acted on (no quarantine,
+   * no scans, no IOC task; a `verdict-allowed` event says why). Filled by a console restore with `allow`.
+   */
+  allowSha256: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case SHA-256 (64 hex digits)')).max(10_000).default([]),
 });
 
 /**
@@ -158,6 +163,7 @@ export const policySchema = z.strictObject({
     quarantine: true,
     criticalAreasScan: false,
     iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 },
+    allowSha256: [],
   }),
   capture: capturePolicySchema.default({}),
   quarantine: quarantinePolicySchema.default({ maxBytes: 1024 ** 3, maxAgeDays: 90, usersMayRestore: false }),

@@ -25,9 +25,13 @@ export const restoreProgressSchema = z.object({
 export type RestoreProgress = z.infer<typeof restoreProgressSchema>;
 export const restoreProgressResponseSchema = z.object({ ok: z.literal(true) });
 
-/** `POST /api/quarantine/restore` on the web console: one workstation or every member of one group. */
+/**
+ * `POST /api/quarantine/restore` on the web console: one workstation or every member of one group. `allow` (default
+ * false) also declares the object a false positive: its SHA-256 joins the group's `response.allowSha256`, so the group
+ * stops acting on it when it is downloaded again (a workstation outside any group cannot be given that: refused).
+ */
 export const restoreRequestBodySchema = z.union([
-  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), agentId: z.string().min(1).max(128) }).strict(),
-  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), groupId: z.number().int() }).strict(),
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), agentId: z.string().min(1).max(128), allow: z.boolean().optional() }).strict(),
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), groupId: z.number().int(), allow: z.boolean().optional() }).strict(),
 ]);
 export type RestoreRequestBody = z.infer<typeof restoreRequestBodySchema>;

@@ -97,6 +97,7 @@ export const ERROR_CODES = {
   CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
   CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
+  ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -39,6 +39,8 @@ export const AGENT_EVENT_TYPES = [
   'scan-task-failed',
   'scan-task-cancelled',
   'scan-task-corrupt',
+  // A malicious verdict on a SHA-256 in `response.allowSha256`: reported, deliberately not acted on.
+  'verdict-allowed',
 ] as const;
 
 export const agentEventSchema = z.object({

@@ -89,6 +89,32 @@ describe('a held download, from capture to release', () => {
     expect(await record(7)).toMatchObject({ hold: 'held', state: 'malicious', quarantineId: QID });
   });
 
+  it('a malicious verdict the administrator listed as a known false positive is released like a clean one', async () => {
+    const native = new FakeNativeMessaging(releasing);
+    const { bg, downloads } = start(native);
+    await bg.idle();
+    downloads.complete({ id: 7, filename: HELD });
+    await bg.idle();
+    const skipped = { type: 'quarantine' as const, status: 'skipped' as const, code: 'ALLOWED_FALSE_POSITIVE' };
+    native.current!.deliver(push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })));
+    await bg.idle();
+    expect(native.allRequests().filter((r) => r.type === 'release-held')).toHaveLength(1);
+    expect(await record(7)).toMatchObject({ hold: 'released', path: `${DL}/setup.exe`, state: 'malicious' });
+  });
+
+  it('a malicious verdict whose quarantine was skipped for another reason stays held', async () => {
+    const native = new FakeNativeMessaging(releasing);
+    const { bg, downloads } = start(native);
+    await bg.idle();
+    downloads.complete({ id: 7, filename: HELD });
+    await bg.idle();
+    const skipped = { type: 'quarantine' as const, status: 'skipped' as const, code: 'ORIGINAL_CHANGED' };
+    native.current!.deliver(push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })));
+    await bg.idle();
+    expect(native.allRequests().some((r) => r.type === 'release-held')).toBe(false);
+    expect(await record(7)).toMatchObject({ hold: 'held', state: 'malicious' });
+  });
+
   it('a verdict that arrived while the worker was gone is found on the next connection, and the download released', async () => {
     let agentJobs: Job[] = [];
     const native = new FakeNativeMessaging((r) => (r.type === 'list-jobs' ? { data: { jobs: agentJobs } } : releasing(r)));
