@@ -193,7 +193,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   try {
     lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: labDir });
     const policy: PolicyInput = {
-      sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 500, ...opts.sandbox },
+      // Generous: on a 2-core CI machine running every tier at once a loopback TLS handshake can take longer than
+      // the 500 ms default, and a lab judged down is skipped until a probe (failover is tested on its own).
+      sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
       response: opts.response ?? { quarantine: true },
     };
     // Our own input, but parsing it here makes a bad override fail with the schema's message, not an agent error.

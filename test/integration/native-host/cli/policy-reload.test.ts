@@ -37,7 +37,7 @@ describe('sandgate serve reloads its policy file without a restart', () => {
     const seen = stack.events().length;
     const p = policy();
     p.sandbox.servers = [{ url: stack.lab.url }, { url: 'https://127.0.0.1:9' }];
-    p.sandbox.connectTimeoutMs = 900;
+    p.sandbox.connectTimeoutMs = 5000;
     replacePolicy(p);
 
     const e = await nextEvent('policy-reloaded', seen);

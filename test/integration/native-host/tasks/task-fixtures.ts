@@ -1,7 +1,12 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterEach, beforeEach } from 'vitest';
 import { dirname, join } from 'node:path';
-import type { PolicyInput } from '@sandgate/shared';
+import type { IocScanTask, PolicyInput, TaskProgress } from '@sandgate/shared';
+import type { Agent } from '../../../../native-host/src/agent/agent.ts';
+import { GroupTaskAgent } from '../../../../native-host/src/console/group-task-agent.ts';
+import { silentLogger } from '../../../../native-host/src/log.ts';
 import { loadPolicyFile, type LoadedPolicy } from '../../../../native-host/src/config/load-policy.ts';
 import { startLab, type RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
 
@@ -53,4 +58,72 @@ export async function until<T>(probe: () => T | undefined | false): Promise<T> {
     if (v !== undefined && v !== false) return v;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** An OpenIOC 1.1 file hunting any of these SHA-256 values. */
+export function hashesIoc(hashes: string[]): string {
+  const items = hashes
+    .map((h, i) => `<IndicatorItem id="t${i}" condition="is"><Context document="FileItem" search="FileItem/Sha256sum" type="mir"/><Content type="sha256">${h}</Content></IndicatorItem>`)
+    .join('\n      ');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="hashes-hunt" last-modified="2026-11-01T00:00:00Z">
+  <metadata><short_description>several hashes</short_description><authored_by>test</authored_by></metadata>
+  <criteria>
+    <Indicator operator="OR" id="i1">
+      ${items}
+    </Indicator>
+  </criteria>
+</OpenIOC>
+`;
+}
+
+/**
+ * A console group task's share for `agent`, run to the end as the console channel runs it (GroupTaskAgent), hunting
+ * `hashes` under `scope` and quarantining what it finds unless `neverQuarantine` says otherwise: its final report.
+ */
+export async function runConsoleShare(
+  o: { home: string; agent: Agent; hashes: string[]; scope: string; neverQuarantine?: Partial<IocScanTask['neverQuarantine']> },
+): Promise<TaskProgress> {
+  const reports: TaskProgress[] = [];
+  const groupTasks = new GroupTaskAgent({ home: o.home, agentId: 'agent-1', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => o.agent.tasks });
+  const share: IocScanTask = {
+    type: 'ioc-scan',
+    id: randomUUID(),
+    groupTaskId: randomUUID(),
+    ioc: hashesIoc(o.hashes),
+    sha256: o.hashes.at(-1)!,
+    scope: [o.scope],
+    runMode: 'afterThreat',
+    onMatch: { quarantine: true, criticalAreasScan: false },
+    dryRun: false,
+    neverQuarantine: { paths: [], sha256: [], publishers: [], ...o.neverQuarantine },
+    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  };
+  await groupTasks.handle([share]);
+  for (;;) {
+    await groupTasks.reportChanges();
+    const done = reports.find((r) => r.state === 'done' || r.state === 'failed');
+    if (done) return done;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Per test: a fresh folder (`root`), an agent home with its console folder, and a lab; everything pushed on `cleanups`
+ * (the lab first) is undone after the test, newest first. Read the fields inside tests, not at import.
+ */
+export function useConsoleShareWorkspace(prefix: string): { root: string; home: string; server: RunningLab; cleanups: Array<() => Promise<void> | void> } {
+  const w = { root: '', home: '', server: undefined as unknown as RunningLab, cleanups: [] as Array<() => Promise<void> | void> };
+  beforeEach(async () => {
+    w.root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+    w.home = join(w.root, 'home');
+    mkdirSync(join(w.home, 'console'), { recursive: true, mode: 0o700 });
+    w.server = await lab(w.root);
+    w.cleanups.push(() => w.server.close());
+  });
+  afterEach(async () => {
+    while (w.cleanups.length) await w.cleanups.pop()!();
+    rmSync(w.root, { recursive: true, force: true });
+  });
+  return w;
 }
