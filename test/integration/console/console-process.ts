@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { REPO_ROOT, killAndWait, type CliResult } from '../../helpers/stack.ts';
+import { REPO_ROOT, killAndWait, startStack, type CliResult, type Stack } from '../../helpers/stack.ts';
 
 /** The `sandgate-console` entry `npx sandgate-console` resolves to. */
 export const CONSOLE_CLI = join(REPO_ROOT, 'console/bin/sandgate-console.mjs');
@@ -115,4 +117,36 @@ export async function loginAs(adminUrl: string, ca: string, name: string, passwo
   const csrf = r.body.csrfToken as string;
   return (method: string, path: string, body?: unknown) =>
     httpsJson(`${adminUrl}/api/${path}`, { method, ca, body, headers: { cookie, 'x-sandgate-csrf': csrf } });
+}
+
+// Assembled from pieces so no file of the suite is itself the test string.
+export const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
+export const EICAR_SHA256 = createHash('sha256').update(EICAR).digest('hex');
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+export const POLICY_ADMIN_PASSWORD = 'policy-admin-password-for-tests';
+
+/** A workstation of the console's tests: its own SANDGATE_HOME, lab and agent, enrolled, with a Downloads folder. */
+export type Workstation = Stack & { agentId: string; downloads: string };
+
+/**
+ * A new workstation enrolled into `consoleProcess` with a fresh token (for `group`, or none), heartbeating and
+ * retrying every second; its agent started unless `start` is false.
+ */
+export async function enrollWorkstation(o: {
+  cli: (args: string[], stdin?: string) => Promise<CliResult>;
+  consoleProcess: ConsoleProcess;
+  group?: string | undefined;
+  start?: boolean;
+}): Promise<Workstation> {
+  const s = await startStack({ startAgent: false });
+  s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
+  s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
+  const downloads = join(s.root, 'Downloads');
+  mkdirSync(downloads, { recursive: true });
+  const t = await o.cli(['token', 'create', '--json', ...(o.group ? ['--group', o.group] : [])]);
+  if (t.code !== 0) throw new Error(`token create: ${t.stderr}`);
+  const r = await s.sandgate(['enroll', o.consoleProcess.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', o.consoleProcess.info.caFingerprint, '--json']);
+  if (r.code !== 0) throw new Error(`sandgate enroll: ${r.stderr}`);
+  if (o.start !== false) await s.startAgent();
+  return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
 }

@@ -1,23 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
-import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
+import { pollFor } from '../../helpers/stack.ts';
+import {
+  ADMIN_PASSWORD,
+  EICAR,
+  EICAR_SHA256,
+  enrollWorkstation,
+  loginAs,
+  POLICY_ADMIN_PASSWORD,
+  runConsoleCli,
+  startConsoleProcess,
+  type ConsoleProcess,
+  type Workstation,
+} from './console-process.ts';
 
 // A security administrator restores a false positive from the console and ticks "never act on it again in this
 // group": the SHA-256 joins the group's policy (`response.allowSha256`), the workstations get it with their next
 // poll, and the same download is then judged malicious but left alone.
 
-// Assembled from pieces so this file is not itself the test string.
-const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
-const EICAR_SHA256 = createHash('sha256').update(EICAR).digest('hex');
-const ADMIN_PASSWORD = 'admin-password-for-tests';
-const POLICY_ADMIN_PASSWORD = 'policy-admin-password-for-tests';
-
 type Admin = Awaited<ReturnType<typeof loginAs>>;
-type Workstation = Stack & { agentId: string; downloads: string };
 interface Group {
   id: number;
   name: string;
@@ -38,19 +41,7 @@ describe('restoring a false positive with "never act on it again" (embedded Post
 
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
 
-  const workstation = async (group: string | undefined, start: boolean): Promise<Workstation> => {
-    const s = await startStack({ startAgent: false });
-    s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
-    s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
-    const downloads = join(s.root, 'Downloads');
-    mkdirSync(downloads, { recursive: true });
-    const t = await cli(['token', 'create', '--json', ...(group ? ['--group', group] : [])]);
-    expect(t.code, t.stderr).toBe(0);
-    const r = await s.sandgate(['enroll', console_.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', console_.info.caFingerprint, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    if (start) await s.startAgent();
-    return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
-  };
+  const workstation = (group: string | undefined, start: boolean) => enrollWorkstation({ cli, consoleProcess: console_, group, start });
 
   const group = async (): Promise<Group> => (await admin('GET', 'groups')).body.groups.find((g: Group) => g.id === groupId);
   const auditEntries = async () => (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;

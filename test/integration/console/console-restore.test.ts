@@ -1,19 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
-import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
-
-// Assembled from pieces so this file is not itself the test string.
-const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
-const EICAR_SHA256 = createHash('sha256').update(EICAR).digest('hex');
-const ADMIN_PASSWORD = 'admin-password-for-tests';
-const POLICY_ADMIN_PASSWORD = 'policy-admin-password-for-tests';
+import { pollFor } from '../../helpers/stack.ts';
+import {
+  ADMIN_PASSWORD,
+  EICAR,
+  EICAR_SHA256,
+  enrollWorkstation,
+  loginAs,
+  POLICY_ADMIN_PASSWORD,
+  runConsoleCli,
+  startConsoleProcess,
+  type ConsoleProcess,
+  type Workstation,
+} from './console-process.ts';
 
 type Admin = Awaited<ReturnType<typeof loginAs>>;
-type Workstation = Stack & { agentId: string; downloads: string };
 interface RestoreShare {
   agentId: string;
   state: string;
@@ -31,19 +34,7 @@ describe('restoring a false positive from the console (embedded PostgreSQL)', ()
 
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
 
-  const workstation = async (): Promise<Workstation> => {
-    const s = await startStack({ startAgent: false });
-    s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
-    s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
-    const downloads = join(s.root, 'Downloads');
-    mkdirSync(downloads, { recursive: true });
-    const t = await cli(['token', 'create', '--json', '--group', 'office']);
-    expect(t.code, t.stderr).toBe(0);
-    const r = await s.sandgate(['enroll', console_.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', console_.info.caFingerprint, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    await s.startAgent();
-    return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
-  };
+  const workstation = () => enrollWorkstation({ cli, consoleProcess: console_, group: 'office' });
 
   /** The workstation downloads EICAR; its sandbox says malicious and it quarantines the file where it was. */
   const quarantineEicar = async (w: Workstation): Promise<string> => {
