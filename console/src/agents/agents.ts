@@ -16,14 +16,17 @@ export interface AgentRow {
   online: boolean;
 }
 
-/** A workstation is online while its last heartbeat is younger than three of its own intervals. */
-const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
+/**
+ * A workstation is online while its last heartbeat is younger than three of its own intervals. An SQL expression over
+ * an `agents` row aliased `a`, for every query that shows or plans by online state.
+ */
+export const ONLINE_SQL = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
   AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
 
 export async function listAgents(db: Queryable): Promise<AgentRow[]> {
   return db.query<AgentRow>(
     `SELECT a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
-            a.app_version, a.host, a.status, ${ONLINE} AS online
+            a.app_version, a.host, a.status, ${ONLINE_SQL} AS online
        FROM agents a LEFT JOIN groups g ON g.id = a.group_id ORDER BY a.hostname, a.id`,
   );
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { groupActionsSchema, SandgateError, type AgentEvent, type ConsoleTask, type OnThreat, type TaskProgress } from '@sandgate/shared';
 import type { Db, Queryable } from '../db/db.ts';
+import { ONLINE_SQL } from '../agents/agents.ts';
 import { planWaves } from './plan-waves.ts';
 
 /** States a workstation's share can be in; the first five are not finished. */
 export const OPEN_SHARE_STATES = ['held', 'pending', 'received', 'running', 'paused'] as const;
 const OPEN_SQL = `('held','pending','received','running','paused')`;
-const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
-  AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
 
 export interface CreatedGroupTask {
   id: string;
@@ -43,7 +42,7 @@ export async function createGroupTaskForThreat(
     );
     if (!ins.length) return undefined;
     const members = await tx.query<{ id: string; online: boolean }>(
-      `SELECT a.id, ${ONLINE} AS online FROM agents a WHERE a.group_id = $1 AND a.revoked_at IS NULL AND a.id <> $2 ORDER BY a.hostname, a.id`,
+      `SELECT a.id, ${ONLINE_SQL} AS online FROM agents a WHERE a.group_id = $1 AND a.revoked_at IS NULL AND a.id <> $2 ORDER BY a.hostname, a.id`,
       [t.groupId, t.sourceAgentId],
     );
     const plan = planWaves(members, actions.onThreat);
@@ -268,7 +267,7 @@ export async function readGroupTask(db: Queryable, id: string): Promise<GroupTas
   const t = g[0];
   if (!t) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${id}`);
   const rows = await db.query<Record<string, any>>(
-    `SELECT x.*, a.hostname, ${ONLINE} AS online FROM agent_tasks x JOIN agents a ON a.id = x.agent_id
+    `SELECT x.*, a.hostname, ${ONLINE_SQL} AS online FROM agent_tasks x JOIN agents a ON a.id = x.agent_id
       WHERE x.group_task_id = $1 ORDER BY a.hostname, a.id`,
     [id],
   );

@@ -91,15 +91,20 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
       }
       // Proof that the agent holds the private key of the public key it asks us to certify.
       if (!csr.verify() || !csr.publicKey) throw new SandgateError('MESSAGE_INVALID', 'The certificate request signature does not verify');
-      const cert = issue(caCert, caKey, csr.publicKey as forge.pki.rsa.PublicKey, [{ name: 'commonName', value: agentId }, { name: 'organizationalUnitName', value: 'sandgate-agent' }], AGENT_CERT_DAYS, [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-        { name: 'extKeyUsage', clientAuth: true },
-      ]);
+      const cert = issueAgentCertificate(caCert, caKey, csr.publicKey as forge.pki.rsa.PublicKey, agentId);
       const pem = forge.pki.certificateToPem(cert);
       return { pem, serial: cert.serialNumber.toLowerCase(), sha256: certificateFingerprint(pem), notAfter: cert.validity.notAfter };
     },
   };
+}
+
+/** An agent's client certificate: CN = the agent id (what the console authenticates), OU sandgate-agent, clientAuth. */
+export function issueAgentCertificate(caCert: forge.pki.Certificate, caKey: forge.pki.rsa.PrivateKey, publicKey: forge.pki.rsa.PublicKey, agentId: string): forge.pki.Certificate {
+  return issue(caCert, caKey, publicKey, [{ name: 'commonName', value: agentId }, { name: 'organizationalUnitName', value: 'sandgate-agent' }], AGENT_CERT_DAYS, [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
 }
 
 function makeCa(): { certPem: string; keyPem: string } {

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { SandgateError, type ConsoleTask, type RestoreProgress, type RestoreRequestBody } from '@sandgate/shared';
 import { audit } from '../audit/audit-log.ts';
 import type { Db, Queryable } from '../db/db.ts';
+import { ONLINE_SQL } from '../agents/agents.ts';
 import { setGroupPolicy } from '../groups/groups.ts';
 
 /** A restore message waits this long for an offline workstation; after that it is shown `expired`. */
 const RESTORE_EXPIRES_HOURS = 24 * 7;
-const ONLINE = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
-  AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
 
 /**
  * A restore of one object (by SHA-256) on one workstation or on every non-revoked member of a group: one share per
@@ -131,7 +130,7 @@ export async function readRestoreRequest(db: Queryable, id: string): Promise<Res
   const r = (await db.query<Record<string, any>>('SELECT * FROM restore_requests WHERE id = $1', [id]))[0];
   if (!r) throw new SandgateError('CONSOLE_NOT_FOUND', `no restore request ${id}`);
   const rows = await db.query<Record<string, any>>(
-    `SELECT s.*, a.hostname, ${ONLINE} AS online, r.expires_at <= now() AS expired FROM restore_shares s
+    `SELECT s.*, a.hostname, ${ONLINE_SQL} AS online, r.expires_at <= now() AS expired FROM restore_shares s
        JOIN agents a ON a.id = s.agent_id JOIN restore_requests r ON r.id = s.request_id
       WHERE s.request_id = $1 ORDER BY a.hostname, a.id`,
     [id],
