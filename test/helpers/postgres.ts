@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from './pid-alive.ts';
 
 /**
  * A throw-away PostgreSQL cluster for one test file: Debian's `postgresql` binaries (initdb, pg_ctl), run as the
@@ -118,20 +119,11 @@ function sweepOrphans(bin: string): void {
     } catch {
       continue; // not ours to judge (no owner recorded)
     }
-    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
     try {
       stopCluster(bin, dir);
     } catch {
       // Another test process may be sweeping the same one at the same moment.
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

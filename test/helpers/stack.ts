@@ -9,6 +9,7 @@ import { policySchema, statusResultSchema, type AgentEvent, type PolicyInput } f
 import { EventLog } from '../../native-host/src/events/event-log.ts';
 import { startLab } from '../../sandbox-server/src/lab-server.ts';
 import { sandgatePaths, type SandgatePaths } from '../../native-host/src/config/paths.ts';
+import { isAlive } from './pid-alive.ts';
 import { agentSocketPath } from '../../native-host/src/ipc/socket-path.ts';
 
 /**
@@ -232,20 +233,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await close().catch(() => undefined);
     if (agentStderr) (err as Error).message += `\nagent stderr:\n${agentStderr}`;
     throw err;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A zombie answers signal 0 but has exited; /proc tells them apart.
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
   }
 }
 

@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import { EICAR, policyFor, sha256, runConsoleShare, useConsoleShareWorkspace } from './task-fixtures.ts';
+import { EICAR, policyFor, sha256, runConsoleShare, useTaskWorkspace } from './task-fixtures.ts';
 
 // A console group task hunts two hashes; the workstation's policy lists one of them as a known false positive
 // (`response.allowSha256`). That copy is kept and reported as such; the other is quarantined as the task asks.
 
-const ws = useConsoleShareWorkspace('sg-allowed-task-');
+const ws = useTaskWorkspace('sg-allowed-task-', { consoleFolder: true });
 
 describe('a group task that matches a known false positive', () => {
   it('keeps the allowed object (kept-never-quarantine, ALLOWED_FALSE_POSITIVE) and quarantines the other match', async () => {

@@ -1,52 +1,36 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requestSchema, type Task } from '@sandgate/shared';
 import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
 import { ReportedIdleSource } from '../../../../native-host/src/tasks/idle-source.ts';
 import { createRouter } from '../../../../native-host/src/router.ts';
-import type { RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
-import { EICAR, hashIoc, lab, makeTree, policyFor, sha256, until } from './task-fixtures.ts';
+import { EICAR, hashIoc, makeTree, policyFor, sha256, until, useTaskWorkspace } from './task-fixtures.ts';
 
-let root: string;
-let home: string;
-let server: RunningLab;
-const cleanups: Array<() => Promise<void> | void> = [];
-beforeEach(async () => {
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-idle-task-')));
-  home = join(root, 'home');
-  mkdirSync(home, { mode: 0o700 });
-  server = await lab(root);
-  cleanups.push(() => server.close());
-});
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-  rmSync(root, { recursive: true, force: true });
-});
+const ws = useTaskWorkspace('sg-idle-task-');
 
 const FILES = 3000;
 
 describe('an IOC scan task in idle mode', () => {
   it('runs only while the screen is locked, pauses when the person comes back, and after an agent restart continues where it stopped', async () => {
-    const scope = join(root, 'shared-drive');
+    const scope = join(ws.root, 'shared-drive');
     makeTree(scope, FILES);
     // The walk visits d0 … d6, so the copy in zz/ is among the last files: found only by the second run.
     mkdirSync(join(scope, 'zz'));
     const copy = join(scope, 'zz', 'invoice.pdf.exe');
     writeFileSync(copy, EICAR);
-    const iocFile = join(root, 'eicar.ioc');
+    const iocFile = join(ws.root, 'eicar.ioc');
     writeFileSync(iocFile, hashIoc(sha256(EICAR)));
-    const loaded = await policyFor(root, server);
+    const loaded = await policyFor(ws.root, ws.server);
 
     // First agent: the screen is in use.
     const screen = new ReportedIdleSource({ name: 'script' });
     screen.set('active');
     let comeBackAt = 0;
     const first: Agent = await createAgent({
-      home,
+      home: ws.home,
       loaded,
       appVersion: 'test',
       tasks: {
@@ -61,7 +45,7 @@ describe('an IOC scan task in idle mode', () => {
         },
       },
     });
-    cleanups.push(() => first.close());
+    ws.cleanups.push(() => first.close());
     const created = await first.tasks!.createFromFiles([iocFile], { scope: [scope], runMode: 'idle', onMatch: { quarantine: false, criticalAreasScan: false } });
     expect(created.state).toBe('created');
     // Terms we cannot evaluate are said at creation, per file and term.
@@ -79,8 +63,8 @@ describe('an IOC scan task in idle mode', () => {
     // Days later, a new agent process: the task waits for the next lock, then continues from its checkpoint.
     const screen2 = new ReportedIdleSource({ name: 'script' });
     screen2.set('active');
-    const second = await createAgent({ home, loaded, appVersion: 'test', tasks: { idleSources: [screen2], checkpointEvery: 100 } });
-    cleanups.push(() => second.close());
+    const second = await createAgent({ home: ws.home, loaded, appVersion: 'test', tasks: { idleSources: [screen2], checkpointEvery: 100 } });
+    ws.cleanups.push(() => second.close());
     expect(second.tasks!.get(created.id)).toMatchObject({ state: 'paused', pauseReason: 'idle-ended' });
     screen2.set('locked');
     const done: Task = await until(() => {
@@ -95,7 +79,7 @@ describe('an IOC scan task in idle mode', () => {
     expect(done.resumedAt).toHaveLength(1);
     expect(done.matches).toEqual([expect.objectContaining({ path: copy, iocId: 'hash-hunt', sha256: sha256(EICAR), actions: [] })]);
 
-    const types = new EventLog(sandgatePaths(home).events)
+    const types = new EventLog(sandgatePaths(ws.home).events)
       .read()
       .events.filter((e) => e.taskId === created.id)
       .map((e) => e.type);
@@ -103,13 +87,13 @@ describe('an IOC scan task in idle mode', () => {
   });
 
   it('takes the screen lock from the browser extension (report-idle), with no OS source at all', async () => {
-    const scope = join(root, 'docs');
+    const scope = join(ws.root, 'docs');
     makeTree(scope, 20);
-    const iocFile = join(root, 'eicar.ioc');
+    const iocFile = join(ws.root, 'eicar.ioc');
     writeFileSync(iocFile, hashIoc(sha256(EICAR)));
-    const agent = await createAgent({ home, loaded: await policyFor(root, server), appVersion: 'test', tasks: { idleSources: [] } });
-    cleanups.push(() => agent.close());
-    const router = createRouter(agent, { appVersion: 'test', home });
+    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    ws.cleanups.push(() => agent.close());
+    const router = createRouter(agent, { appVersion: 'test', home: ws.home });
     const report = (state: string) => router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', type: 'report-idle', payload: { state } }));
     const task = await agent.tasks!.createFromFiles([iocFile], { scope: [scope], runMode: 'idle', onMatch: { quarantine: false, criticalAreasScan: false } });
 

@@ -5,9 +5,9 @@ import { createAgent } from '../../../../native-host/src/agent/agent.ts';
 import { codeSigningIdentity, requireOsslsigncode, signPe, type SigningIdentity } from '../../../helpers/code-signing.ts';
 import { makePeFile } from '../../../helpers/pe-file.ts';
 import { makeCa } from '../../../helpers/pki.ts';
-import { policyFor, sha256, runConsoleShare, useConsoleShareWorkspace } from './task-fixtures.ts';
+import { policyFor, sha256, runConsoleShare, useTaskWorkspace } from './task-fixtures.ts';
 
-const ws = useConsoleShareWorkspace('sg-publisher-');
+const ws = useTaskWorkspace('sg-publisher-', { consoleFolder: true });
 let contoso: SigningIdentity;
 
 beforeAll(() => {

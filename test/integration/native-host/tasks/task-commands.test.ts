@@ -1,40 +1,24 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Task } from '@sandgate/shared';
 import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
 import { realClock, type Clock } from '../../../../native-host/src/clock.ts';
-import type { RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
-import { EICAR, hashIoc, lab, makeTree, policyFor, sha256, until } from './task-fixtures.ts';
+import { EICAR, hashIoc, makeTree, policyFor, sha256, until, useTaskWorkspace } from './task-fixtures.ts';
 
-let root: string;
-let home: string;
-let server: RunningLab;
-const cleanups: Array<() => Promise<void> | void> = [];
-beforeEach(async () => {
-  root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-task-cmd-')));
-  home = join(root, 'home');
-  mkdirSync(home, { mode: 0o700 });
-  server = await lab(root);
-  cleanups.push(() => server.close());
-});
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-  rmSync(root, { recursive: true, force: true });
-});
+const ws = useTaskWorkspace('sg-task-cmd-');
 
 describe('steering a running task', () => {
   it('pause stops it after the file at hand and keeps its position; resume continues; cancel of a finished task is refused', async () => {
-    const scope = join(root, 'data');
+    const scope = join(ws.root, 'data');
     makeTree(scope, 1500);
-    const ioc = join(root, 'x.ioc');
+    const ioc = join(ws.root, 'x.ioc');
     writeFileSync(ioc, hashIoc(sha256(EICAR)));
     let agent: Agent | undefined;
     let paused: Promise<Task> | undefined;
     agent = await createAgent({
-      home,
-      loaded: await policyFor(root, server),
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
       appVersion: 'test',
       tasks: {
         idleSources: [],
@@ -45,7 +29,7 @@ describe('steering a running task', () => {
         },
       },
     });
-    cleanups.push(() => agent!.close());
+    ws.cleanups.push(() => agent!.close());
     const task = await agent.tasks!.createFromFiles([ioc], { scope: [scope], runMode: 'afterThreat', onMatch: { quarantine: false, criticalAreasScan: false } });
     await until(() => paused);
     const stopped = await paused!;
@@ -62,31 +46,31 @@ describe('steering a running task', () => {
   });
 
   it('cancel of a task that waits keeps it and its results, and it never runs', async () => {
-    const ioc = join(root, 'x.ioc');
+    const ioc = join(ws.root, 'x.ioc');
     writeFileSync(ioc, hashIoc(sha256(EICAR)));
-    const agent = await createAgent({ home, loaded: await policyFor(root, server), appVersion: 'test', tasks: { idleSources: [] } });
-    cleanups.push(() => agent.close());
-    const task = await agent.tasks!.createFromFiles([ioc], { scope: [root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    ws.cleanups.push(() => agent.close());
+    const task = await agent.tasks!.createFromFiles([ioc], { scope: [ws.root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
     expect(await agent.tasks!.command(task.id, 'cancel')).toMatchObject({ state: 'cancelled', progress: { runs: 0 } });
     await expect(agent.tasks!.command(task.id, 'run')).rejects.toMatchObject({ code: 'TASK_STATE_CONFLICT' });
     await expect(agent.tasks!.command('0000000000000000', 'show')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
   });
 
   it('a finished task is kept response.iocScan.keepResultsDays days, then removed with its results', async () => {
-    const ioc = join(root, 'x.ioc');
+    const ioc = join(ws.root, 'x.ioc');
     writeFileSync(ioc, hashIoc(sha256(EICAR)));
-    const loaded = await policyFor(root, server, { response: { iocScan: { keepResultsDays: 30 } } });
+    const loaded = await policyFor(ws.root, ws.server, { response: { iocScan: { keepResultsDays: 30 } } });
     const at = (days: number): Clock => ({ ...realClock, now: () => new Date(Date.now() + days * 24 * 3600_000) });
-    const first = await createAgent({ home, loaded, appVersion: 'test', tasks: { idleSources: [] } });
-    const task = await first.tasks!.createFromFiles([ioc], { scope: [root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const first = await createAgent({ home: ws.home, loaded, appVersion: 'test', tasks: { idleSources: [] } });
+    const task = await first.tasks!.createFromFiles([ioc], { scope: [ws.root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
     await first.tasks!.command(task.id, 'cancel');
     await first.close();
 
-    const in29Days = await createAgent({ home, loaded, appVersion: 'test', clock: at(29), tasks: { idleSources: [] } });
+    const in29Days = await createAgent({ home: ws.home, loaded, appVersion: 'test', clock: at(29), tasks: { idleSources: [] } });
     expect(in29Days.tasks!.list().map((t) => t.id)).toEqual([task.id]);
     await in29Days.close();
-    const in31Days = await createAgent({ home, loaded, appVersion: 'test', clock: at(31), tasks: { idleSources: [] } });
-    cleanups.push(() => in31Days.close());
+    const in31Days = await createAgent({ home: ws.home, loaded, appVersion: 'test', clock: at(31), tasks: { idleSources: [] } });
+    ws.cleanups.push(() => in31Days.close());
     expect(in31Days.tasks!.list()).toEqual([]);
   });
 });

@@ -109,15 +109,20 @@ export async function runConsoleShare(
 }
 
 /**
- * Per test: a fresh folder (`root`), an agent home with its console folder, and a lab; everything pushed on `cleanups`
- * (the lab first) is undone after the test, newest first. Read the fields inside tests, not at import.
+ * Per test: a fresh folder (`root`), an agent home in it (0700; with its `console` folder when asked), and a lab;
+ * everything pushed on `cleanups` (the lab first) is undone after the test, newest first. Read the fields inside
+ * tests, not at import.
  */
-export function useConsoleShareWorkspace(prefix: string): { root: string; home: string; server: RunningLab; cleanups: Array<() => Promise<void> | void> } {
+export function useTaskWorkspace(
+  prefix: string,
+  o: { consoleFolder?: boolean } = {},
+): { root: string; home: string; server: RunningLab; cleanups: Array<() => Promise<void> | void> } {
   const w = { root: '', home: '', server: undefined as unknown as RunningLab, cleanups: [] as Array<() => Promise<void> | void> };
   beforeEach(async () => {
     w.root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
     w.home = join(w.root, 'home');
-    mkdirSync(join(w.home, 'console'), { recursive: true, mode: 0o700 });
+    mkdirSync(w.home, { mode: 0o700 });
+    if (o.consoleFolder) mkdirSync(join(w.home, 'console'), { mode: 0o700 });
     w.server = await lab(w.root);
     w.cleanups.push(() => w.server.close());
   });
