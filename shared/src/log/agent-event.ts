@@ -63,5 +63,10 @@ export const agentEventSchema = z.object({
   taskId: z.string().optional(),
   /** The IOC that matched (`verdict:<jobId>` for a hash judged malicious), on `scan-task-match`. */
   iocId: z.string().optional(),
+  /**
+   * On the events of a job (`<jobId>/<what>`): the agent records each of them in the job's record before writing it
+   * here, and after a crash writes only those whose id is not in the log yet, so each appears exactly once.
+   */
+  eventId: z.string().max(200).optional(),
 });
 export type AgentEvent = z.infer<typeof agentEventSchema>;
