@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -85,6 +85,12 @@ export interface StackOptions {
   /** Changes to the generated policy, e.g. a larger `requestQueueMaxBytes`. */
   sandbox?: Partial<PolicyInput['sandbox']>;
   response?: PolicyInput['response'];
+  /**
+   * The policy's capture section. By default the browser side may name files anywhere under the system's temp folder,
+   * where every test browser keeps its download folder (test/helpers/browser.ts, firefox.ts); the confinement itself
+   * is tested with tight folders in test/security/browser-side.test.ts.
+   */
+  capture?: PolicyInput['capture'];
   /** Where the agent service writes its stderr (default: kept in memory for failure messages). */
   agentStderr?: 'pipe' | 'inherit';
 }
@@ -198,6 +204,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // the 500 ms default, and a lab judged down is skipped until a probe (failover is tested on its own).
       sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
       response: opts.response ?? { quarantine: true },
+      capture: opts.capture ?? { downloadDirs: [realpathSync(tmpdir())] },
     };
     // Our own input, but parsing it here makes a bad override fail with the schema's message, not an agent error.
     policySchema.parse(policy);

@@ -2,6 +2,7 @@ import { basename, join } from 'node:path';
 import {
   SandgateError,
   type Job,
+  type Policy,
   type Provenance,
   type StatusResult,
   type SubmitResult,
@@ -26,12 +27,15 @@ import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
 import { TaskRunner, type TaskRunnerOptions, type TaskService } from '../tasks/task-runner.ts';
 import { withHeldReadable } from '../hold/held-mode.ts';
+import { HoldLedger } from '../hold/hold-ledger.ts';
 import { crashPoint } from '../crash-point.ts';
 
 export interface Agent {
   /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, OBJECT_OVER_MAX_SIZE, QUEUE_IO). */
   submit(path: string, provenance: Provenance): Promise<SubmitResult>;
   status(): StatusResult;
+  /** The policy this agent runs under. */
+  policy(): Policy;
   /** Newest first: unfinished jobs, then finished ones (which survive restarts). */
   listJobs(limit: number): Job[];
   getJob(jobId: string): Job | undefined;
@@ -149,6 +153,11 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     ...(actionCtx.quarantineLimits ? { quarantineLimits: actionCtx.quarantineLimits } : {}),
     ...opts.tasks,
   });
+  // A download held in place for a browser when the last run died: the hold is finished or undone, never half made.
+  await new HoldLedger(paths.holds).reconcile().then(
+    (r) => (r.finished || r.undone ? log.info('holds cut short by a crash were completed', r) : undefined),
+    (err: unknown) => log.warn('the held downloads could not be checked', { error: String(err) }),
+  );
   // Before the first job: an action interrupted by a crash looks for the task it may have created.
   await tasks.start().catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
   actionCtx.tasks = tasks;
@@ -334,6 +343,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     },
 
     relocate: (jobId, fromPath, newPath) => queue.relocate(jobId, fromPath, newPath),
+    policy: () => policy,
 
     listJobs: (limit) => queue.list(Math.max(1, Math.floor(limit))),
     getJob: (jobId) => queue.get(jobId),

@@ -123,6 +123,13 @@ export const capturePolicySchema = z.strictObject({
    * (agent not installed or not running, no server reachable): `keep` it held, or `release` it unjudged.
    */
   pendingVerdict: pendingVerdictPolicySchema.optional(),
+  /**
+   * The folders in which the browser side may name files (submit, hold, release), subfolders included; anything
+   * elsewhere is refused with PATH_OUTSIDE_DOWNLOADS. Default: the user's download folder (XDG_DOWNLOAD_DIR, else
+   * ~/Downloads) and the download folder each installed browser is configured with, as the agent reads it from the
+   * browser's own settings (it never takes the extension's word for it).
+   */
+  downloadDirs: z.array(z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path')).max(32).optional(),
 });
 
 /**
