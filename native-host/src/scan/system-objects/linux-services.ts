@@ -95,14 +95,25 @@ function* scopeServices(fs: RootFs, scope: Scope): Generator<Finding> {
     const obs: ServiceObservation = { document: 'ServiceItem', name: unit };
     if (def.masked) obs.mode = 'masked';
     else {
-      const texts = [def.path, ...dropIns(fs, dirs, name)].map((p) => fs.readText(p) ?? '');
-      const s = serviceUnitSettings(texts, { name, home: scope.home });
+      const texts: string[] = [];
+      let unitRead = true;
+      for (const p of [def.path, ...dropIns(fs, dirs, name)]) {
+        const r = readUnitFile(fs, p);
+        if ('text' in r) texts.push(r.text);
+        else {
+          unitRead &&= p !== def.path;
+          yield { kind: 'unavailable', area: AREA, what: `${p} (${scope.label} ${name})`, reason: `${r.reason}: not read` };
+        }
+      }
+      // An unreadable unit is still reported by name and by its enable links (padding a file must not hide it).
+      const s = serviceUnitSettings(unitRead ? texts : [], { name, home: scope.home });
       const command = s.execStart[0];
       const program = command ? splitCommand(command)[0] : undefined;
       if (s.description) obs.descriptiveName = s.description;
       if (program) obs.path = programPath(fs, program);
       if (command) obs.arguments = command;
-      obs.mode = enabled.has(name) ? 'enabled' : s.installable ? 'disabled' : 'static';
+      if (enabled.has(name)) obs.mode = 'enabled';
+      else if (unitRead) obs.mode = s.installable ? 'disabled' : 'static';
     }
     const state = 'states' in scope.states ? (scope.states.states.get(name) ?? 'inactive') : undefined;
     if (state) obs.status = state;
@@ -110,10 +121,23 @@ function* scopeServices(fs: RootFs, scope: Scope): Generator<Finding> {
       kind: 'observation',
       area: AREA,
       path: def.path,
-      origin: `${scope.label} ${name} (${obs.mode}, ${state ?? 'active state unknown'})`,
+      origin: `${scope.label} ${name} (${obs.mode ?? 'unit file not read'}, ${state ?? 'active state unknown'})`,
       observation: obs,
     };
   }
+}
+
+/** systemd's own limit on a unit file line; a longer unit file is not one systemd would load either. */
+const MAX_UNIT_BYTES = 1024 * 1024;
+
+/**
+ * A unit file or drop-in, through its links (as systemd reads it), only when it ends at a regular file of sane size:
+ * units in a user's home are the user's to plant, and a root scan must not block on a FIFO or read /dev/zero.
+ */
+function readUnitFile(fs: RootFs, path: string): { text: string } | { reason: string } {
+  const r = fs.resolveLink(path);
+  if (!r) return { reason: 'a dangling or looping link' };
+  return fs.readRegular(r.path, MAX_UNIT_BYTES);
 }
 
 /** `systemctl mask` links a unit to /dev/null (read as written: a fixture has no /dev/null of its own). */

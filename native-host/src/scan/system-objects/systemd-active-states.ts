@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { RootFs } from '../critical-areas/root-fs.ts';
 
 /** Unit name (`cups.service`) → systemd's active state (`active`, `inactive`, `failed`, `activating`…), or why there is none. */
 export type ActiveStates = { states: ReadonlyMap<string, string> } | { unknown: string };
+
+const SYSTEMCTL = ['/usr/bin/systemctl', '/bin/systemctl'];
 
 /** sd_booted(3): systemd is the running init exactly when this folder exists. */
 export function systemdRunning(fs: RootFs): boolean {
@@ -28,8 +31,11 @@ export function parseListUnits(text: string): Map<string, string> {
  */
 export function systemActiveStates(fs: RootFs): ActiveStates {
   if (!systemdRunning(fs)) return { unknown: 'systemd is not running here (no /run/systemd/system)' };
+  // From the system's folders, not $PATH: a scan run as root must not run whatever `systemctl` a PATH names first.
+  const systemctl = SYSTEMCTL.find((p) => existsSync(p));
+  if (!systemctl) return { unknown: `systemctl was not found (${SYSTEMCTL.join(', ')})` };
   try {
-    const out = execFileSync('systemctl', ['list-units', '--all', '--type=service', '--plain', '--no-legend', '--no-pager', '--full'], {
+    const out = execFileSync(systemctl, ['list-units', '--all', '--type=service', '--plain', '--no-legend', '--no-pager', '--full'], {
       encoding: 'utf8',
       timeout: 15_000,
       maxBuffer: 16 * 1024 * 1024,
