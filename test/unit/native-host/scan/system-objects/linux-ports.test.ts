@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fixtureTree } from '../../../../helpers/fixture-tree.ts';
 import type { Finding } from '../../../../../native-host/src/scan/critical-areas/collector.ts';
 import { RootFs } from '../../../../../native-host/src/scan/critical-areas/root-fs.ts';
 import { linuxPorts } from '../../../../../native-host/src/scan/system-objects/linux-ports.ts';
 import { decodeProcAddress, parseProcNet, PROC_NET_TABLES } from '../../../../../native-host/src/scan/system-objects/proc-net-sockets.ts';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
-const [TCP, TCP6, UDP] = PROC_NET_TABLES;
+const [TCP, , UDP] = PROC_NET_TABLES;
 
 /** An address as this machine's kernel prints it (each 32-bit word in memory order, `%08X`). */
 function procHex(bytes: number[]): string {
@@ -45,14 +46,7 @@ describe('reading /proc/net socket tables', () => {
 
 describe('sockets as PortItem observations', () => {
   let root: string;
-  const put = (p: string, content: string) => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), content);
-  };
-  const link = (target: string, p: string) => {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    symlinkSync(target, join(root, p));
-  };
+  const { put, link } = fixtureTree(() => root);
   let found: Finding[];
 
   beforeAll(() => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fixtureTree } from '../../../../helpers/fixture-tree.ts';
 import type { ServiceObservation } from '../../../../../native-host/src/ioc/observation.ts';
 import type { Finding } from '../../../../../native-host/src/scan/critical-areas/collector.ts';
 import { RootFs } from '../../../../../native-host/src/scan/critical-areas/root-fs.ts';
@@ -9,14 +10,7 @@ import { DEFAULT_UNIT_DIRS, linuxServices } from '../../../../../native-host/src
 import { parseListUnits, systemActiveStates } from '../../../../../native-host/src/scan/system-objects/systemd-active-states.ts';
 
 let root: string;
-const put = (p: string, content: string) => {
-  mkdirSync(dirname(join(root, p)), { recursive: true });
-  writeFileSync(join(root, p), content);
-};
-const link = (target: string, p: string) => {
-  mkdirSync(dirname(join(root, p)), { recursive: true });
-  symlinkSync(target, join(root, p));
-};
+const { put, link } = fixtureTree(() => root);
 
 beforeAll(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-units-')));
