@@ -224,7 +224,7 @@ async function loadTask() {
     // A publisher's keep says so (NEVER_QUARANTINE_PUBLISHER); a failed quarantine says why.
     const matches = s.matches.map((m) => m.path + ' → ' + m.action + (m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code ? ' (' + m.code + ')' : '')).join('\\n');
     // Terms the workstation has no collector for: its "no match" says nothing about them.
-    const unsupported = (s.unsupported || []).map((u) => u.term + ' (' + u.reason + ')').join('\n') + (s.termCounts && s.termCounts.unsupported > (s.unsupported || []).length ? '\n… ' + s.termCounts.unsupported + ' in all' : '');
+    const unsupported = (s.unsupported || []).map((u) => u.term + ' (' + u.reason + ')').join('\\n') + (s.termCounts && s.termCounts.unsupported > (s.unsupported || []).length ? '\\n… ' + s.termCounts.unsupported + ' in all' : '');
     row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
   }
 }
