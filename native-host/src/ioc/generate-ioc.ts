@@ -95,7 +95,9 @@ interface Term {
  *   AND(FileName = name, SizeInBytes = size)                 a same-named copy of the same size
  *   UrlHistoryItem/HostName = the download URL's host          the standard term for "visited this host"
  *   one term per sandbox indicator of a known type
- * Sandbox findings with no term (signatures, families, rules) go into the description.
+ * Sandbox findings with no term (signatures, families, rules) go into the description. Each item some OS's agent cannot
+ * evaluate (the term table) is named in a `sandgate:not-evaluated-on` parameter, a description line and
+ * `notEvaluatedOn`, so a receiver on that OS knows which branches it drops.
  */
 export function generateOpenIoc(subject: IocSubject, options: GenerateOptions = {}): GeneratedIoc {
   const newId = options.newId ?? randomUUID;
