@@ -60,7 +60,7 @@ export const CONSOLE_HTML = `<!doctype html>
         <h3 id="task-title"></h3>
         <p id="task-summary"></p>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
-        <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>updated</th></tr></thead><tbody></tbody></table>
+        <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error"></p>
       </div>
     </section>
@@ -223,7 +223,9 @@ async function loadTask() {
     const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
     // A publisher's keep says so (NEVER_QUARANTINE_PUBLISHER); a failed quarantine says why.
     const matches = s.matches.map((m) => m.path + ' → ' + m.action + (m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code ? ' (' + m.code + ')' : '')).join('\\n');
-    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, s.updatedAt]);
+    // Terms the workstation has no collector for: its "no match" says nothing about them.
+    const unsupported = (s.unsupported || []).map((u) => u.term + ' (' + u.reason + ')').join('\\n') + (s.termCounts && s.termCounts.unsupported > (s.unsupported || []).length ? '\\n… ' + s.termCounts.unsupported + ' in all' : '');
+    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
   }
 }
 

@@ -82,6 +82,17 @@ export const taskProgressSchema = z.object({
     .max(1000)
     .default([]),
   error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+  /**
+   * The IOC terms this workstation cannot evaluate (no collector for them on its OS or on this machine), by name: its
+   * matches and its "no match" say nothing about them. The first 100; `termCounts.unsupported` counts all.
+   * @since 1 (issue 13)
+   */
+  unsupported: z
+    .array(z.object({ itemId: z.string().max(256), term: z.string().max(512), reason: z.string().max(1000) }))
+    .max(100)
+    .optional(),
+  /** How many of the IOC's terms this workstation evaluates and how many it cannot. @since 1 (issue 13) */
+  termCounts: z.object({ evaluated: z.number().int().nonnegative(), unsupported: z.number().int().nonnegative() }).optional(),
 });
 export type TaskProgress = z.infer<typeof taskProgressSchema>;
 export const taskProgressResponseSchema = z.object({ ok: z.literal(true) });
