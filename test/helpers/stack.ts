@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
@@ -86,9 +86,8 @@ export interface StackOptions {
   sandbox?: Partial<PolicyInput['sandbox']>;
   response?: PolicyInput['response'];
   /**
-   * The policy's capture section. By default the browser side may name files anywhere under the system's temp folder,
-   * where every test browser keeps its download folder (test/helpers/browser.ts, firefox.ts); the confinement itself
-   * is tested with tight folders in test/security/browser-side.test.ts.
+   * The policy's capture section; a test whose browser downloads things names its download folder here
+   * (`downloadDirs`), as an administrator would. Without it the agent's defaults apply (the user's download folder).
    */
   capture?: PolicyInput['capture'];
   /** Where the agent service writes its stderr (default: kept in memory for failure messages). */
@@ -204,7 +203,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // the 500 ms default, and a lab judged down is skipped until a probe (failover is tested on its own).
       sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
       response: opts.response ?? { quarantine: true },
-      capture: opts.capture ?? { downloadDirs: [realpathSync(tmpdir())] },
+      ...(opts.capture ? { capture: opts.capture } : {}),
     };
     // Our own input, but parsing it here makes a bad override fail with the schema's message, not an agent error.
     policySchema.parse(policy);
