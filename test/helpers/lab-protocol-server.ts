@@ -23,6 +23,8 @@ export interface LabServerOptions {
   analysisDelayMs?: number;
   /** Fixed port (a server "coming back"); default 0. */
   port?: number;
+  /** Loopback address to listen on; default 127.0.0.1. With `::1` the URL is `https://[::1]:PORT`. */
+  host?: '127.0.0.1' | '::1';
   /** Shared transcript; one line per request: `A GET /api/v1/files/…`. */
   transcript?: string[];
   /** Answer every request with this status (a failing server). */
@@ -123,10 +125,11 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
       send(404, { error: { code: 'NOT_FOUND', message: 'no such path' } });
     },
   );
-  await listen(server, opts.port ?? 0);
+  const host = opts.host ?? '127.0.0.1';
+  await listen(server, opts.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `https://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     transcript,
     uploads,

@@ -11,7 +11,8 @@ const SOON_MS = 7 * 24 * 3600_000;
 const SERVER_FIX: Partial<Record<ErrorCode, string>> = {
   TLS_CERTIFICATE_REJECTED: "the server's certificate is not the pinned one: point sandbox.serverCertificate at the server's PEM (or its CA)",
   TLS_CERTIFICATE_EXPIRED: "renew the server's certificate, then update sandbox.serverCertificate",
-  TLS_HOSTNAME_MISMATCH: 'the certificate must name the host or address in the server URL: fix the URL or reissue the certificate',
+  TLS_HOSTNAME_MISMATCH:
+    'the certificate must name the host in the server URL as a subjectAltName (a DNS name for a name, an IP address for an address, IPv6 included; the common name is not used): fix the URL or reissue the certificate',
   TLS_HANDSHAKE_FAILED: 'the server must speak TLS 1.2 or newer on that port (https://, not http://)',
   SERVER_CONNECT_TIMEOUT: 'check the address, that the server runs and the firewall; raise sandbox.connectTimeoutMs for slow links',
   SERVER_UNREACHABLE: 'check the address, that the server runs and the firewall',
