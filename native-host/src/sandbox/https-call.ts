@@ -17,8 +17,13 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
 /**
- * The TLS side of one server: its own agent, trusting only the pinned certificate, TLS 1.2 or newer, and the identity
+ * The TLS side of one server: its own agent, trusting only the pinned certificates, TLS 1.2 or newer, and the identity
  * check of `server-identity.ts` (DNS names and IP addresses, never the common name).
+ *
+ * Every pinned certificate is a trust anchor, self-signed or not (`allowPartialTrustChain`, OpenSSL's
+ * X509_V_FLAG_PARTIAL_CHAIN): so the pin may be the server's own certificate (matched exactly, whoever issued it), an
+ * intermediate CA, or a root CA. OpenSSL still checks every certificate from the server's up to the pinned one:
+ * signatures, validity dates (the pinned one's too), CA constraints and that the server's is meant for a TLS server.
  */
 export function createServerAgent(loaded: Pick<LoadedPolicy, 'serverCa' | 'clientCert'>): https.Agent {
   const cc = loaded.clientCert;
@@ -26,6 +31,7 @@ export function createServerAgent(loaded: Pick<LoadedPolicy, 'serverCa' | 'clien
     keepAlive: true,
     maxSockets: 8,
     ca: loaded.serverCa,
+    allowPartialTrustChain: true,
     minVersion: 'TLSv1.2',
     checkServerIdentity,
     ...(cc && 'pfx' in cc ? { pfx: cc.pfx, passphrase: cc.passphrase } : {}),
