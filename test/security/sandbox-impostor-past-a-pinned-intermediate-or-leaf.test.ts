@@ -1,14 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { policySchema } from '@sandgate/shared';
-import { realClock } from '../../native-host/src/clock.ts';
-import { createServerAgent } from '../../native-host/src/sandbox/https-call.ts';
-import { LabClient } from '../../native-host/src/sandbox/lab-client.ts';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLabServer, type LabServer } from '../helpers/lab-protocol-server.ts';
 import { makeCa, makeIntermediate, makeLeaf, type Pem } from '../helpers/pki.ts';
+import { useQueuedEicar } from '../helpers/queued-eicar.ts';
 
 /**
  * Actor: a network attacker between the agent and its sandbox server, now that `sandbox.serverCertificate` may pin
@@ -19,48 +12,32 @@ import { makeCa, makeIntermediate, makeLeaf, type Pem } from '../helpers/pki.ts'
  * administrator can act on.
  */
 
-const content = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
-const sha = createHash('sha256').update(content).digest('hex');
+
+const eicar = useQueuedEicar('sg-impostor-pin-');
 const day = 86_400_000;
 let root: ReturnType<typeof makeCa>;
 let intermediate: ReturnType<typeof makeCa>;
 let serverLeaf: Pem;
-let dir: string;
-let objPath: string;
-const cleanups: Array<() => Promise<void> | void> = [];
+const servers: LabServer[] = [];
 
 beforeAll(() => {
   root = makeCa('Corp Root CA');
   intermediate = makeIntermediate(root, 'Corp Issuing CA 1');
   serverLeaf = makeLeaf(intermediate);
-  dir = mkdtempSync(join(tmpdir(), 'sg-impostor-pin-'));
-  objPath = join(dir, 'object');
-  writeFileSync(objPath, content);
 });
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (servers.length) await servers.pop()!.close();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** An impostor speaking the protocol perfectly (it would call everything clean), presenting `chain` (leaf first). */
 async function impostor(chain: string[], key: string): Promise<LabServer> {
   const s = await startLabServer({ tls: { cert: chain.join(''), key }, name: 'impostor' });
-  cleanups.push(() => s.close());
+  servers.push(s);
   return s;
 }
 
 /** The agent pinning `pin`, asked to judge EICAR at `url`: the verdict it would act on, or the refusal's code. */
-async function outcome(pin: string, url: string): Promise<string> {
-  const server = policySchema.parse({ sandbox: { servers: [{ url }], serverCertificate: 'x' } }).sandbox.servers[0]!;
-  const client = new LabClient(server, { agent: createServerAgent({ serverCa: pin }), connectTimeoutMs: 2000, analysisTimeoutMs: 10_000, clock: realClock });
-  cleanups.push(() => client.close());
-  try {
-    const v = await client.analyse({ sha256: sha, size: content.length, path: objPath }, new AbortController().signal);
-    return `accepted: ${v.level}`;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+const outcome = (pin: string, url: string) => eicar.outcome(eicar.labClient(url, pin));
 
 describe('an impostor facing a pinned intermediate CA', () => {
   it('is refused with a certificate for the right names from another CA whose intermediate has the same name', async () => {
@@ -124,6 +101,6 @@ describe('an impostor facing a pinned root CA', () => {
 describe('the rightful server', () => {
   it('is accepted under each of those pins', async () => {
     const s = await impostor([serverLeaf.cert, intermediate.cert], serverLeaf.key);
-    for (const pin of [intermediate.cert, serverLeaf.cert, root.cert]) expect(await outcome(pin, s.url)).toBe('accepted: clean');
+    for (const pin of [intermediate.cert, serverLeaf.cert, root.cert]) expect(await outcome(pin, s.url)).toBe('verdict clean');
   });
 });

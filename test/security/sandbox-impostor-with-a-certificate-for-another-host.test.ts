@@ -1,14 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { policySchema } from '@sandgate/shared';
-import { realClock } from '../../native-host/src/clock.ts';
-import { createServerAgent } from '../../native-host/src/sandbox/https-call.ts';
-import { LabClient } from '../../native-host/src/sandbox/lab-client.ts';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLabServer, type LabServer } from '../helpers/lab-protocol-server.ts';
 import { makeCa, makeLeaf, type Pem } from '../helpers/pki.ts';
+import { useQueuedEicar } from '../helpers/queued-eicar.ts';
 
 /**
  * Actor: a network attacker between the agent and its sandbox server who holds a genuine certificate from the pinned
@@ -19,43 +12,26 @@ import { makeCa, makeLeaf, type Pem } from '../helpers/pki.ts';
  * Every attempt below ends TLS_HOSTNAME_MISMATCH before a single request reaches the impostor.
  */
 
-const content = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
-const sha = createHash('sha256').update(content).digest('hex');
+const eicar = useQueuedEicar('sg-impostor-name-');
 let ca: ReturnType<typeof makeCa>;
-let dir: string;
-let objPath: string;
-const cleanups: Array<() => Promise<void> | void> = [];
+const servers: LabServer[] = [];
 
 beforeAll(() => {
   ca = makeCa('Organisation CA');
-  dir = mkdtempSync(join(tmpdir(), 'sg-impostor-name-'));
-  objPath = join(dir, 'object');
-  writeFileSync(objPath, content);
 });
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (servers.length) await servers.pop()!.close();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The impostor: a protocol-perfect server (it would judge everything clean) presenting `tls` on `host`. */
 async function impostor(tls: Pem, host: '127.0.0.1' | '::1'): Promise<LabServer> {
   const s = await startLabServer({ tls, name: 'impostor', host });
-  cleanups.push(() => s.close());
+  servers.push(s);
   return s;
 }
 
 /** The agent's client for `url`, pinning the organisation's CA, asked to judge EICAR. */
-async function outcome(url: string): Promise<string> {
-  const server = policySchema.parse({ sandbox: { servers: [{ url }], serverCertificate: 'x' } }).sandbox.servers[0]!;
-  const client = new LabClient(server, { agent: createServerAgent({ serverCa: ca.cert }), connectTimeoutMs: 2000, analysisTimeoutMs: 10_000, clock: realClock });
-  cleanups.push(() => client.close());
-  try {
-    const v = await client.analyse({ sha256: sha, size: content.length, path: objPath }, new AbortController().signal);
-    return `accepted: ${v.level}`;
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+const outcome = (url: string) => eicar.outcome(eicar.labClient(url, ca.cert));
 
 describe('an impostor with a certificate from the pinned CA for another host', () => {
   it('cannot pose as the server at https://[::1] with a certificate for another IPv6 address (and IPv4 loopback, and localhost)', async () => {
@@ -96,8 +72,8 @@ describe('an impostor with a certificate from the pinned CA for another host', (
 
   it('while the rightful server, with a certificate naming its address, is accepted at the same URLs', async () => {
     const v6 = await impostor(makeLeaf(ca, { hosts: ['::1'] }), '::1');
-    expect(await outcome(v6.url)).toBe('accepted: clean');
+    expect(await outcome(v6.url)).toBe('verdict clean');
     const byName = await impostor(makeLeaf(ca, { hosts: ['localhost'] }), '127.0.0.1');
-    expect(await outcome(byName.url.replace('127.0.0.1', 'localhost'))).toBe('accepted: clean');
+    expect(await outcome(byName.url.replace('127.0.0.1', 'localhost'))).toBe('verdict clean');
   });
 });

@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import { loadPolicyFile } from '../../../../native-host/src/config/load-policy.ts';
 import { createSandboxClients } from '../../../../native-host/src/sandbox/create-clients.ts';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { maliciousVerdict, startLabServer } from '../../../helpers/lab-protocol-server.ts';
+import { maliciousVerdict, startLabServer, type LabServer } from '../../../helpers/lab-protocol-server.ts';
 import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned, type Pem } from '../../../helpers/pki.ts';
+import { useQueuedEicar } from '../../../helpers/queued-eicar.ts';
 
 /**
  * What an administrator may put in `sandbox.serverCertificate` (docs/sandbox-backends.md, "Pinning"): the server's own
@@ -17,83 +16,68 @@ import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned, type Pem } from '..
  * the verdict from a server presenting a real chain made here (root → intermediate → leaf).
  */
 
-const content = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
-const sha = createHash('sha256').update(content).digest('hex');
+
+const eicar = useQueuedEicar('sg-pin-forms-');
 let root: ReturnType<typeof makeCa>;
 let intermediate: ReturnType<typeof makeCa>;
 let leaf: Pem;
-let dir: string;
-let objPath: string;
-const cleanups: Array<() => Promise<void> | void> = [];
+const servers: LabServer[] = [];
 
 beforeAll(() => {
   root = makeCa('Corp Root CA');
   intermediate = makeIntermediate(root, 'Corp Issuing CA 1');
   leaf = makeLeaf(intermediate);
-  dir = mkdtempSync(join(tmpdir(), 'sg-pin-forms-'));
-  objPath = join(dir, 'object');
-  writeFileSync(objPath, content);
 });
 afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  while (servers.length) await servers.pop()!.close();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A server with EICAR's verdict, presenting `cert` (a PEM chain: its own certificate first) with `key`. */
 async function server(cert: string, key: string): Promise<string> {
-  const s = await startLabServer({ tls: { cert, key }, name: 'lab', verdicts: { [sha]: maliciousVerdict() } });
-  cleanups.push(() => s.close());
+  const s = await startLabServer({ tls: { cert, key }, name: 'lab', verdicts: { [eicar.sha256]: maliciousVerdict() } });
+  servers.push(s);
   return s.url;
 }
 
 /** The clients `sandgate serve` would build from a policy file pinning `pem` (written to its own file). */
 async function clientsPinning(pem: string, urls: string[]): Promise<SandboxClient[]> {
-  const pinPath = join(dir, 'pinned.pem');
+  const pinPath = join(eicar.dir(), 'pinned.pem');
   writeFileSync(pinPath, pem);
-  const policyPath = join(dir, 'policy.json');
+  const policyPath = join(eicar.dir(), 'policy.json');
   writeFileSync(policyPath, JSON.stringify({ sandbox: { servers: urls.map((url) => ({ url })), serverCertificate: pinPath } }));
-  const clients = createSandboxClients(await loadPolicyFile(policyPath), realClock);
-  cleanups.push(() => clients.forEach((c) => c.close()));
-  return clients;
+  return createSandboxClients(await loadPolicyFile(policyPath), realClock).map((c) => eicar.track(c));
 }
 
-async function verdictOf(client: SandboxClient): Promise<string> {
-  try {
-    const v = await client.analyse({ sha256: sha, size: content.length, path: objPath }, new AbortController().signal);
-    return `${v.level} ${v.threat ?? ''}`.trim();
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
+const verdictOf = (client: SandboxClient) => eicar.outcome(client);
 
 describe('sandbox.serverCertificate accepts the server certificate, an intermediate CA or a root CA', () => {
   it('the root CA, with the server sending its certificate and the intermediate', async () => {
     const url = await server(leaf.cert + intermediate.cert, leaf.key);
     const [c] = await clientsPinning(root.cert, [url]);
-    expect(await verdictOf(c!)).toBe('malicious EICAR-Test-File');
+    expect(await verdictOf(c!)).toBe('verdict malicious EICAR-Test-File');
   });
 
   it('the intermediate CA that issued the server certificate, whether or not the server sends the intermediate too', async () => {
     const bare = await server(leaf.cert, leaf.key);
     const chained = await server(leaf.cert + intermediate.cert, leaf.key);
     const clients = await clientsPinning(intermediate.cert, [bare, chained]);
-    expect(await verdictOf(clients[0]!)).toBe('malicious EICAR-Test-File');
-    expect(await verdictOf(clients[1]!)).toBe('malicious EICAR-Test-File');
+    expect(await verdictOf(clients[0]!)).toBe('verdict malicious EICAR-Test-File');
+    expect(await verdictOf(clients[1]!)).toBe('verdict malicious EICAR-Test-File');
   });
 
   it("the server's own CA-issued certificate, with neither its CA nor the root given", async () => {
     const bare = await server(leaf.cert, leaf.key);
     const chained = await server(leaf.cert + intermediate.cert, leaf.key);
     const clients = await clientsPinning(leaf.cert, [bare, chained]);
-    expect(await verdictOf(clients[0]!)).toBe('malicious EICAR-Test-File');
-    expect(await verdictOf(clients[1]!)).toBe('malicious EICAR-Test-File');
+    expect(await verdictOf(clients[0]!)).toBe('verdict malicious EICAR-Test-File');
+    expect(await verdictOf(clients[1]!)).toBe('verdict malicious EICAR-Test-File');
   });
 
   it("the server's own self-signed certificate (what sandgate-lab makes)", async () => {
     const own = makeSelfSigned();
     const url = await server(own.cert, own.key);
     const [c] = await clientsPinning(own.cert, [url]);
-    expect(await verdictOf(c!)).toBe('malicious EICAR-Test-File');
+    expect(await verdictOf(c!)).toBe('verdict malicious EICAR-Test-File');
   });
 
   it('a PEM bundle: each server is trusted through whichever certificate in the file vouches for it', async () => {
@@ -102,8 +86,8 @@ describe('sandbox.serverCertificate accepts the server certificate, an intermedi
     const viaIntermediate = await server(leaf.cert, leaf.key);
     const viaOwnCert = await server(other.cert, other.key);
     const clients = await clientsPinning([unrelatedRoot.cert, intermediate.cert, other.cert].join('\n'), [viaIntermediate, viaOwnCert]);
-    expect(await verdictOf(clients[0]!)).toBe('malicious EICAR-Test-File');
-    expect(await verdictOf(clients[1]!)).toBe('malicious EICAR-Test-File');
+    expect(await verdictOf(clients[0]!)).toBe('verdict malicious EICAR-Test-File');
+    expect(await verdictOf(clients[1]!)).toBe('verdict malicious EICAR-Test-File');
   });
 
   it('still verifies the name: a pinned server certificate at an address it does not name is TLS_HOSTNAME_MISMATCH', async () => {
