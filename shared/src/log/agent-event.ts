@@ -68,5 +68,10 @@ export const agentEventSchema = z.object({
    * here, and after a crash writes only those whose id is not in the log yet, so each appears exactly once.
    */
   eventId: z.string().max(200).optional(),
+  /**
+   * On a `server-error` with code ANALYSIS_FAILED: how many analyses of the object have failed on the server side in
+   * this job so far (at most 3; at the last the job ends with that error).
+   */
+  attempts: z.number().int().positive().optional(),
 });
 export type AgentEvent = z.infer<typeof agentEventSchema>;
