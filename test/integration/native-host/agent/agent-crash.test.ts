@@ -5,7 +5,6 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_HEADERS, type Job } from '@sandgate/shared';
 import type { CrashPointName } from '../../../../native-host/src/crash-point.ts';
@@ -25,7 +24,7 @@ import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const CLEAN = '%PDF-1.7\n% a harmless report\n';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const src = resolve(import.meta.dirname, '../../../../native-host/src');
+const AGENT_CHILD = resolve(import.meta.dirname, '../../../helpers/agent-child.ts');
 
 const POINTS: CrashPointName[] = [
   'after-accept',
@@ -57,25 +56,6 @@ beforeAll(() => {
   writeFileSync(join(root, 'ca.pem'), ca.cert);
   writeFileSync(join(root, 'leaf.pem'), leaf.cert);
   writeFileSync(join(root, 'leaf.key'), leaf.key, { mode: 0o600 });
-  writeFileSync(
-    join(root, 'agent-child.mts'),
-    `import { createAgent } from ${JSON.stringify(pathToFileURL(join(src, 'agent/agent.ts')).href)};
-     import { loadPolicyFile } from ${JSON.stringify(pathToFileURL(join(src, 'config/load-policy.ts')).href)};
-     const [home, ...files] = process.argv.slice(2);
-     // One object at a time, so each crash point is reached by the object it names and the runs are the same every time.
-     const agent = await createAgent({ home, loaded: await loadPolicyFile(home + '/policy.json'), appVersion: 'crash-test', concurrency: 1 });
-     // What the browser would send again: downloads it never got an answer for (none of its jobs is known).
-     const known = new Set(agent.listJobs(100).map((j) => j.path));
-     for (const f of files) {
-       if (known.has(f)) continue;
-       const r = await agent.submit(f, { source: 'cli' });
-       console.log(JSON.stringify({ accepted: r.jobId }));
-     }
-     const over = (j) => j.state === 'done' || j.state === 'error';
-     while (!agent.listJobs(100).every(over)) await new Promise((r) => setTimeout(r, 10));
-     console.log(JSON.stringify({ jobs: agent.listJobs(100) }));
-     await agent.close();`,
-  );
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -92,7 +72,7 @@ function runAgent(home: string, files: string[], crashAt?: CrashPointName): Prom
   delete env['SANDGATE_CRASH_AT'];
   if (crashAt) env['SANDGATE_CRASH_AT'] = crashAt;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [join(root, 'agent-child.mts'), home, ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_CHILD, home, ...files], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
