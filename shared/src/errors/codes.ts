@@ -98,6 +98,9 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
   CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
   ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
+  // sandgate-lab limits, issue 14 (appended)
+  SERVER_BUSY: { retryable: true, message: 'The sandbox server refused the request for now (too many connections or uploads, an upload below its minimum rate, or not enough disk); the next server is tried' },
+  LAB_CREDENTIAL_INVALID: { retryable: false, message: "sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA" },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
