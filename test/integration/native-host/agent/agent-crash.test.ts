@@ -146,7 +146,7 @@ describe('the agent killed at any point of the pipeline', () => {
     const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
     const proxy = await countingProxy(lab.url);
     try {
-      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url }], serverCertificate: join(root, 'ca.pem') } }));
+      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') } }));
       const eicar = join(downloads, 'eicar.com');
       const clean = join(downloads, 'report.pdf');
       writeFileSync(eicar, EICAR);
