@@ -13,29 +13,24 @@ export interface IdleConnection {
 
 export function openIdleTcp(url: string, localAddress = '127.0.0.1'): Promise<IdleConnection> {
   const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = tcpConnect({ host: u.hostname, port: Number(u.port), localAddress });
-    const conn: IdleConnection = { socket, closed: false };
-    socket.on('error', () => {});
-    socket.once('close', () => (conn.closed = true));
-    socket.resume();
-    socket.once('connect', () => resolve(conn));
-    socket.once('error', reject);
-  });
+  return track(tcpConnect({ host: u.hostname, port: Number(u.port), localAddress }), 'connect');
 }
 
 export function openIdleTls(url: string, certPath: string, localAddress = '127.0.0.1'): Promise<IdleConnection> {
   const u = new URL(url);
+  // localAddress is handed on to net.connect; the TLS options type does not list it.
+  const options: ConnectionOptions & { localAddress: string } = { host: u.hostname, port: Number(u.port), ca: readFileSync(certPath), localAddress };
+  return track(tlsConnect(options), 'secureConnect');
+}
+
+function track(socket: Socket, ready: 'connect' | 'secureConnect'): Promise<IdleConnection> {
   return new Promise((resolve, reject) => {
-    // localAddress is handed on to net.connect; the TLS options type does not list it.
-    const options: ConnectionOptions & { localAddress: string } = { host: u.hostname, port: Number(u.port), ca: readFileSync(certPath), localAddress };
-    const socket = tlsConnect(options);
     const conn: IdleConnection = { socket, closed: false };
     socket.on('error', () => {});
     socket.once('close', () => (conn.closed = true));
     // Read (and drop) whatever comes, or the end of the stream is never seen and `closed` never set.
     socket.resume();
-    socket.once('secureConnect', () => resolve(conn));
+    socket.once(ready, () => resolve(conn));
     socket.once('error', reject);
   });
 }
