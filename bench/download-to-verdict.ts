@@ -50,9 +50,12 @@ interface BenchGlobals {
   __sgBench?: { complete: Record<number, number>; changes: { t: number; v: Record<string, unknown> }[] };
 }
 
-function https(method: string, url: string, ca: Buffer, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+/** One request to the lab, pinned to its certificate and carrying its token. */
+function https(method: string, url: string, lab: LabHandle, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+  const ca = readFileSync(lab.certPath);
+  const all = { ...headers, authorization: `Bearer ${lab.token}`, ...(body ? { 'content-length': String(body.length) } : {}) };
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, ca, headers: body ? { ...headers, 'content-length': String(body.length) } : headers }, (res) => {
+    const req = httpsRequest(url, { method, ca, headers: all }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d: string) => (text += d));
       res.once('end', () => {
@@ -69,7 +72,7 @@ function https(method: string, url: string, ca: Buffer, body?: Buffer, headers: 
 }
 
 async function labAnalysis(lab: LabHandle, sha256: string): Promise<LabAnalysis> {
-  const r = await https('GET', `${lab.url}/api/v1/files/${sha256}`, readFileSync(lab.certPath));
+  const r = await https('GET', `${lab.url}/api/v1/files/${sha256}`, lab);
   if (r.status !== 200) throw new Error(`the lab does not know ${sha256} (${r.status})`);
   return labAnalysisSchema.parse(r.json);
 }
@@ -126,15 +129,14 @@ async function oneDownload(i: number, ctx: { browser: BrowserSession; server: Do
 }
 
 async function baseline(lab: LabHandle, n: number): Promise<number[]> {
-  const ca = readFileSync(lab.certPath);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const body = cleanPdfBytes(`Sandgate baseline document ${i} ${randomUUID()}`);
     const sha256 = createHash('sha256').update(body).digest('hex');
     const t0 = performance.now();
-    const look = await https('GET', `${lab.url}/api/v1/files/${sha256}`, ca);
+    const look = await https('GET', `${lab.url}/api/v1/files/${sha256}`, lab);
     if (look.status !== 404) throw new Error(`baseline object unexpectedly known to the lab (${look.status})`);
-    const post = await https('POST', `${lab.url}/api/v1/submissions`, ca, body, {
+    const post = await https('POST', `${lab.url}/api/v1/submissions`, lab, body, {
       'content-type': 'application/octet-stream',
       'x-sandgate-sha256': sha256,
     });
@@ -142,7 +144,7 @@ async function baseline(lab: LabHandle, n: number): Promise<number[]> {
     let a = labAnalysisSchema.parse(post.json);
     while (a.state !== 'done' && a.state !== 'failed') {
       await new Promise((r) => setTimeout(r, 10));
-      a = labAnalysisSchema.parse((await https('GET', `${lab.url}/api/v1/submissions/${a.id}`, ca)).json);
+      a = labAnalysisSchema.parse((await https('GET', `${lab.url}/api/v1/submissions/${a.id}`, lab)).json);
     }
     out.push(performance.now() - t0);
   }

@@ -39,7 +39,8 @@ interface Timed {
 }
 
 function loaded(root: string, servers: string[], lab: RunningLab): LoadedPolicy {
-  const policy = policySchema.parse({ sandbox: { servers: servers.map((url) => ({ url })), serverCertificate: lab.certPath } });
+  // Every server gets the lab's token; the dead one never gets far enough to see it.
+  const policy = policySchema.parse({ sandbox: { servers: servers.map((url) => ({ url, token: lab.token })), serverCertificate: lab.certPath } });
   return { policy, path: join(root, 'policy.json'), serverCa: readFileSync(lab.certPath, 'utf8') };
 }
 

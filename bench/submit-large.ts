@@ -11,7 +11,7 @@
  * lab's 202) and upload plus polling the analysis until it is done, which is the like-for-like figure.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,9 +88,9 @@ function phases(eventsDir: string, path: string): AgentRun['phases'] {
   return { acceptedToSubmitted: (s - a) / 1000, submittedToVerdict: (v - s) / 1000 };
 }
 
-function getJson(url: string, ca: Buffer): Promise<unknown> {
+function getJson(url: string, ca: Buffer, token: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca }, (res) => {
+    const req = httpsRequest(url, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.once('end', () => {
@@ -123,8 +123,11 @@ async function curlRun(file: string, size: number, sha256: string): Promise<Curl
   const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: dir });
   try {
     const ca = readFileSync(lab.certPath);
+    // The token reaches curl through a 0600 file, not its command line, which every local user can read in ps.
+    const authHeader = join(dir, 'auth-header');
+    writeFileSync(authHeader, `authorization: Bearer ${lab.token}\n`, { mode: 0o600 });
     const common = [
-      '--silent', '--show-error', '--fail-with-body', '--cacert', lab.certPath,
+      '--silent', '--show-error', '--fail-with-body', '--cacert', lab.certPath, '-H', `@${authHeader}`,
       '-H', 'content-type: application/octet-stream', '-H', `x-sandgate-sha256: ${sha256}`,
       '-H', 'x-sandgate-filename: bench.bin', '-H', 'expect:',
     ];
@@ -145,7 +148,7 @@ async function curlRun(file: string, size: number, sha256: string): Promise<Curl
     // Polled at 20 ms so the wait adds little beyond the lab's own analysis time.
     while (analysis.state !== 'done' && analysis.state !== 'failed') {
       await new Promise((res) => setTimeout(res, 20));
-      analysis = labAnalysisSchema.parse(await getJson(`${lab.url}/api/v1/submissions/${analysis.id}`, ca));
+      analysis = labAnalysisSchema.parse(await getJson(`${lab.url}/api/v1/submissions/${analysis.id}`, ca, lab.token));
     }
     const verdictSeconds = (performance.now() - t0) / 1000;
     return {

@@ -4,7 +4,7 @@
  * extension. Ctrl-C stops everything. An existing policy that npm start did not write is left alone.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLab } from '../sandbox-server/src/lab-server.ts';
 import { installNativeHost } from '../native-host/src/install/install.ts';
@@ -32,16 +32,19 @@ const lab = await startLab({ port, host: '127.0.0.1', dataDir: join(home, 'lab')
 // The policy written here is marked by a sidecar file so a later npm start may refresh it, but never overwrites a
 // policy an administrator wrote.
 const marker = paths.defaultPolicy + '.npm-start';
+// It carries the lab's client token, so it stays 0600 like the token file itself.
 const policy: PolicyInput = {
-  sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 500 },
+  sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, connectTimeoutMs: 500 },
   response: { quarantine: true },
 };
 if (!existsSync(paths.defaultPolicy) || existsSync(marker)) {
   writeFileSync(paths.defaultPolicy, JSON.stringify(policy, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(paths.defaultPolicy, 0o600);
   writeFileSync(marker, 'written by npm start; delete this file to keep npm start from rewriting policy.json\n');
 } else {
   const current = readFileSync(paths.defaultPolicy, 'utf8');
   if (!current.includes(lab.url)) say(`note: ${paths.defaultPolicy} is yours and does not name ${lab.url}; left as it is`);
+  else if (!current.includes(lab.token)) say(`note: ${paths.defaultPolicy} is yours and names ${lab.url} without its token: add "token" with the content of ${lab.tokenPath}`);
 }
 
 const browsers = (['chromium', 'chrome', 'edge', 'brave', 'firefox'] as const).filter((b) => browserPresent(b));
@@ -62,7 +65,7 @@ const agent = spawn(process.execPath, [join(root, 'native-host/src/bin/sandgate.
 
 say(`
 Sandgate is running.
-  sandgate-lab        ${lab.url}  (certificate: ${lab.certPath})
+  sandgate-lab        ${lab.url}  (certificate: ${lab.certPath}; client token: ${lab.tokenPath})
   agent home          ${home}
   policy              ${paths.defaultPolicy}
   native host         ${registered.join('\n                      ') || '(no browser found)'}

@@ -4,11 +4,14 @@ import type { LabErrorCode } from '@sandgate/shared';
 export class LabError extends Error {
   readonly status: number;
   readonly code: LabErrorCode;
+  /** Extra answer headers: `connection: close` for a refusal that ends the connection, `retry-after`, … */
+  readonly headers: Record<string, string>;
 
-  constructor(status: number, code: LabErrorCode, message: string) {
+  constructor(status: number, code: LabErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.name = 'LabError';
     this.status = status;
     this.code = code;
+    this.headers = headers;
   }
 }

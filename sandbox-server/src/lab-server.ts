@@ -5,8 +5,13 @@ import { isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { AnalysisService } from './analysis/analysis-service.ts';
+import { createClientAuth } from './auth/client-auth.ts';
+import { ensureLabToken } from './auth/lab-token.ts';
 import { defaultEngines } from './engines/default-engines.ts';
 import { handleLabRequest, type RouteContext } from './http/lab-routes.ts';
+import { ConnectionLimits } from './limits/connection-limits.ts';
+import { DEFAULT_LAB_LIMITS, type LabLimits } from './limits/lab-limits.ts';
+import { statfsFreeBytes, UploadGate, type FreeSpaceProbe } from './limits/upload-gate.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { AnalysisStore } from './store/analysis-store.ts';
 import { ensureLabCertificate } from './tls/lab-certificate.ts';
@@ -27,8 +32,17 @@ export interface LabOptions {
   maxUploadBytes?: number;
   /** Bytes of an object handed to YARA-X (it scans buffers, not streams). Default 16 MiB. */
   yaraMaxScanBytes?: number;
-  /** Keep objects under dataDir/objects after analysis (default: delete them once judged). */
+  /**
+   * Keep objects under dataDir/objects after analysis (default: delete them once judged). Kept objects are judged
+   * again in place when the rules or blocklist change; without them the client is asked to upload again.
+   */
   keepObjects?: boolean;
+  /** A PEM CA file: clients presenting a certificate it issued are served without the token (mutual TLS). */
+  clientCa?: string;
+  /** Connection, upload and disk limits; each one not given keeps its default (DEFAULT_LAB_LIMITS). */
+  limits?: Partial<LabLimits>;
+  /** Free bytes on the file system of the lab's data (default: statfs). A seam for tests of a full disk. */
+  freeBytes?: FreeSpaceProbe;
   log?: Logger;
 }
 
@@ -38,6 +52,12 @@ export interface RunningLab {
   port: number;
   /** The PEM the agent's policy `sandbox.serverCertificate` points at. */
   certPath: string;
+  /** The bearer token clients send; an agent policy carries it as `servers[].token`. */
+  token: string;
+  /** Where the token is kept (mode 0600, beside the generated certificate). */
+  tokenPath: string;
+  /** Connections open now, as the lab counts them. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -57,6 +77,9 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   await fsp.mkdir(join(dataDir, 'rules'), { recursive: true, mode: 0o755 });
 
   const tls = await loadTls(opts, dataDir, log);
+  const { token, tokenPath } = await ensureLabToken(join(dataDir, 'tls'), log.child('auth'));
+  const clientCa = opts.clientCa === undefined ? undefined : await readClientCa(opts.clientCa);
+  const limits: LabLimits = { ...DEFAULT_LAB_LIMITS, ...opts.limits };
   const store = await AnalysisStore.open(join(dataDir, 'analyses'), log.child('store'));
   const service = new AnalysisService({
     store,
@@ -68,17 +91,41 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   });
   await service.resume();
 
-  const ctx: RouteContext = { service, incomingDir, maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES, log: log.child('http') };
+  const connections = new ConnectionLimits({ ...limits, log: log.child('limits') });
+  const ctx: RouteContext = {
+    service,
+    incomingDir,
+    maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
+    auth: createClientAuth({ token, clientCa: clientCa !== undefined }),
+    connections,
+    uploads: new UploadGate({ ...limits, dir: incomingDir, freeBytes: opts.freeBytes ?? statfsFreeBytes }),
+    limits,
+    log: log.child('http'),
+  };
   const inFlight = new Set<Promise<void>>();
   const handle = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => {
     const p = handleLabRequest(req, res, ctx, expectContinue).finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => handle(req, res, false));
+  const server = createServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      minVersion: 'TLSv1.2',
+      // A client certificate is asked for, never required: a client without one may still send the token.
+      ...(clientCa !== undefined ? { ca: clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+      handshakeTimeout: limits.headersTimeoutMs,
+      // How often Node looks for requests past headersTimeout: often enough that the limit means what it says.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    (req, res) => handle(req, res, false),
+  );
   server.on('checkContinue', (req, res) => handle(req, res, true));
-  // Uploads of gigabytes over slow links outlast Node's 5-minute request timeout; an idle socket is still cut.
+  connections.attach(server);
+  // Uploads of gigabytes over slow links outlast any whole-request timeout, so there is none; instead the headers
+  // have `headersTimeoutMs`, a body must keep a minimum rate (receive-upload.ts), and an idle socket is cut.
   server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  server.headersTimeout = limits.headersTimeoutMs;
   server.setTimeout(120_000);
   server.on('tlsClientError', (err) => log.debug('TLS handshake failed', { err: err.message }));
 
@@ -96,13 +143,16 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `https://${urlHost(host)}:${port}`;
-  log.info('sandgate-lab listening', { url, certPath: tls.certPath, dataDir });
+  log.info('sandgate-lab listening', { url, certPath: tls.certPath, tokenPath, dataDir, limits });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
     certPath: tls.certPath,
+    token,
+    tokenPath,
+    openConnections: () => connections.open,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((ok) => server.close(() => ok()));
@@ -129,6 +179,16 @@ async function loadTls(opts: LabOptions, dataDir: string, log: Logger): Promise<
     return { cert, key, certPath: resolve(opts.tlsCert) };
   } catch (err) {
     throw new SandgateError('CERTIFICATE_INVALID', `cannot read the TLS certificate or key: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function readClientCa(path: string): Promise<string> {
+  try {
+    const pem = await fsp.readFile(path, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate in it');
+    return pem;
+  } catch (err) {
+    throw new SandgateError('LAB_CREDENTIAL_INVALID', `cannot use the client CA ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -36,7 +36,7 @@ beforeAll(async () => {
   lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: labDir, analysisDelayMs: GATE_DELAY_MS });
   // The stack's own lab answers at once; the agent (not started yet: the bridge starts it) is pointed at the slow one.
   const policy = JSON.parse(readFileSync(stack.policyPath, 'utf8')) as { sandbox: Record<string, unknown> };
-  policy.sandbox['servers'] = [{ url: lab.url }];
+  policy.sandbox['servers'] = [{ url: lab.url, token: lab.token }];
   policy.sandbox['serverCertificate'] = lab.certPath;
   policySchema.parse(policy);
   writeFileSync(stack.policyPath, JSON.stringify(policy, null, 2), { mode: 0o600 });

@@ -31,8 +31,13 @@ export interface LabServerOptions {
   host?: '127.0.0.1' | '::1';
   /** Shared transcript; one line per request: `A GET /api/v1/files/…`. */
   transcript?: string[];
-  /** Answer every request with this status (a failing server). */
+  /** Answer every request with this status (a failing server), and `failCode` as the lab error code (INTERNAL). */
   failWith?: number;
+  failCode?: string;
+  /** Require `Authorization: Bearer <token>`, as sandgate-lab does; others get 401 UNAUTHENTICATED. */
+  token?: string;
+  /** Every Authorization header received, in order (absent ones as undefined). */
+  authorizations?: (string | undefined)[];
   /** Require and verify a client certificate signed by this CA. */
   clientCa?: string;
 }
@@ -103,9 +108,14 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      opts.authorizations?.push(req.headers.authorization);
+      if (opts.token !== undefined && req.headers.authorization !== `Bearer ${opts.token}`) {
+        req.resume();
+        return send(401, { error: { code: 'UNAUTHENTICATED', message: 'send the token' } });
+      }
       if (opts.failWith) {
         req.resume();
-        return send(opts.failWith, { error: { code: 'INTERNAL', message: 'scripted failure' } });
+        return send(opts.failWith, { error: { code: opts.failCode ?? 'INTERNAL', message: 'scripted failure' } });
       }
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && (m = /^\/api\/v1\/files\/([0-9a-f]{64})$/.exec(path))) {

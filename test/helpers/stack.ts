@@ -97,6 +97,8 @@ export interface StackOptions {
 export interface LabHandle {
   url: string;
   certPath: string;
+  /** The lab's client token; the stack's policy carries it as `servers[].token`. */
+  token: string;
   dataDir: string;
 }
 
@@ -201,7 +203,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const policy: PolicyInput = {
       // Generous: on a 2-core CI machine running every tier at once a loopback TLS handshake can take longer than
       // the 500 ms default, and a lab judged down is skipped until a probe (failover is tested on its own).
-      sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
+      sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
       response: opts.response ?? { quarantine: true },
       ...(opts.capture ? { capture: opts.capture } : {}),
     };
@@ -214,7 +216,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       home,
       paths,
       env,
-      lab: { url: lab.url, certPath: lab.certPath, dataDir: labDir },
+      lab: { url: lab.url, certPath: lab.certPath, token: lab.token, dataDir: labDir },
       policyPath: paths.defaultPolicy,
       sandgate,
       async registerNativeHost(userDataDir) {
@@ -329,11 +331,11 @@ export async function pollFor<T>(what: string, fn: () => Promise<T | undefined> 
   }
 }
 
-/** Whether sandgate-lab has an analysis for these bytes (`GET /api/v1/files/{sha256}`), asked over the pinned TLS. */
+/** Whether sandgate-lab has an analysis for these bytes (`GET /api/v1/files/{sha256}`), asked over the pinned TLS with its token. */
 export async function labKnows(lab: LabHandle, bytes: Buffer): Promise<boolean> {
   const sha = createHash('sha256').update(bytes).digest('hex');
   const status = await new Promise<number>((resolvePromise, reject) => {
-    const req = httpsRequest(`${lab.url}/api/v1/files/${sha}`, { ca: readFileSync(lab.certPath), method: 'GET' }, (res) => {
+    const req = httpsRequest(`${lab.url}/api/v1/files/${sha}`, { ca: readFileSync(lab.certPath), method: 'GET', headers: { authorization: `Bearer ${lab.token}` } }, (res) => {
       res.resume();
       res.once('end', () => resolvePromise(res.statusCode ?? 0));
     });

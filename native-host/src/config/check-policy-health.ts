@@ -17,7 +17,8 @@ const SERVER_FIX: Partial<Record<ErrorCode, string>> = {
   TLS_HANDSHAKE_FAILED: 'the server must speak TLS 1.2 or newer on that port (https://, not http://)',
   SERVER_CONNECT_TIMEOUT: 'check the address, that the server runs and the firewall; raise sandbox.connectTimeoutMs for slow links',
   SERVER_UNREACHABLE: 'check the address, that the server runs and the firewall',
-  SERVER_AUTH_FAILED: "check the server's token in the policy",
+  SERVER_AUTH_FAILED: "check the server's token in the policy (sandgate-lab: the content of the token file it prints at start, DATA/tls/token)",
+  SERVER_BUSY: 'the server is at one of its limits (connections, uploads, disk); the next server is tried meanwhile, raise the limit if it persists',
   SERVER_KIND_UNSUPPORTED: 'this version cannot talk to this kind of server; keep a sandgate server in the list',
 };
 

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import type https from 'node:https';
-import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import {
+  LAB_BUSY_CODES,
   LAB_HEADERS,
   LAB_MAX_WAIT_MS,
   SandgateError,
@@ -14,8 +14,8 @@ import {
   type Verdict,
 } from '@sandgate/shared';
 import type { Clock } from '../clock.ts';
-import { httpsCall, type HttpsAnswer } from './https-call.ts';
-import { parseJsonBody } from './token-api.ts';
+import type { HttpsAnswer } from './https-call.ts';
+import { parseJsonBody, TokenApi } from './token-api.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 
 export interface LabClientOptions {
@@ -34,17 +34,18 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /**
  * A `sandgate` server (sandgate-lab): look the hash up, upload only when the server does not know the object or its
- * analysis failed, then poll the analysis. Every answer is parsed with the lab-protocol schemas before it is believed.
+ * analysis failed, then poll the analysis. Every answer is parsed with the lab-protocol schemas before it is believed. The policy's `token`
+ * goes in `Authorization: Bearer` on every request (TokenApi: it is never repeated in a message or log).
  */
 export class LabClient implements SandboxClient {
   readonly url: string;
   readonly kind = 'sandgate';
-  private readonly base: URL;
+  private readonly api: TokenApi;
   private readonly opts: LabClientOptions;
 
   constructor(server: SandboxServer, opts: LabClientOptions) {
     this.url = server.url;
-    this.base = new URL(server.url);
+    this.api = new TokenApi(server, 'Bearer', 'sandgate-lab', opts);
     this.opts = opts;
   }
 
@@ -87,7 +88,7 @@ export class LabClient implements SandboxClient {
   }
 
   async probe(signal: AbortSignal): Promise<void> {
-    const answer = await this.call({ method: 'GET', path: '/api/v1/health' }, signal);
+    const answer = await this.api.call({ method: 'GET', path: '/api/v1/health' }, signal);
     this.expect(answer, 200, labHealthSchema);
   }
 
@@ -96,7 +97,7 @@ export class LabClient implements SandboxClient {
   }
 
   private async lookup(sha256: string, signal: AbortSignal): Promise<LabAnalysis | undefined> {
-    const answer = await this.call({ method: 'GET', path: `/api/v1/files/${sha256}` }, signal);
+    const answer = await this.api.call({ method: 'GET', path: `/api/v1/files/${sha256}` }, signal);
     if (answer.status === 404) return undefined;
     return this.expect(answer, 200, labAnalysisSchema);
   }
@@ -110,30 +111,13 @@ export class LabClient implements SandboxClient {
     if (obj.filename) headers[LAB_HEADERS.filename] = encodeURIComponent(obj.filename);
     // Streamed from the queued copy: memory stays flat whatever the object's size. Default 64 KiB reads: 1 MiB reads
     // made a 1 GiB upload a third slower here (bench/submit-large.ts, 2026-11-22).
-    const answer = await this.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) }, signal);
+    const answer = await this.api.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) }, signal);
     return this.expect(answer, [200, 201, 202], labAnalysisSchema);
   }
 
   private async poll(id: string, waitMs: number, signal: AbortSignal): Promise<LabAnalysis> {
-    const answer = await this.call({ method: 'GET', path: `/api/v1/submissions/${encodeURIComponent(id)}?wait=${waitMs}` }, signal);
+    const answer = await this.api.call({ method: 'GET', path: `/api/v1/submissions/${encodeURIComponent(id)}?wait=${waitMs}` }, signal);
     return this.expect(answer, 200, labAnalysisSchema);
-  }
-
-  private call(
-    req: { method: 'GET' | 'POST'; path: string; headers?: Record<string, string | number>; body?: () => Readable },
-    signal: AbortSignal,
-  ): Promise<HttpsAnswer> {
-    return httpsCall({
-      agent: this.opts.agent,
-      base: this.base,
-      method: req.method,
-      path: req.path,
-      ...(req.headers ? { headers: req.headers } : {}),
-      ...(req.body ? { body: req.body } : {}),
-      connectTimeoutMs: this.opts.connectTimeoutMs,
-      idleTimeoutMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-      signal,
-    });
   }
 
   private expect<T extends z.ZodType>(answer: HttpsAnswer, ok: number | number[], schema: T): z.infer<T> {
@@ -141,10 +125,15 @@ export class LabClient implements SandboxClient {
     const json = parseJsonBody(answer.body);
     if (!okStatuses.includes(answer.status)) {
       const err = labErrorSchema.safeParse(json);
-      const detail = err.success ? `${err.data.error.code}: ${err.data.error.message}` : `HTTP ${answer.status}`;
-      throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${answer.status} (${detail})`, {
-        params: { server: this.url, status: answer.status, ...(err.success ? { serverCode: err.data.error.code } : {}) },
-      });
+      const serverCode = err.success ? err.data.error.code : undefined;
+      const detail = err.success ? this.api.safeText(`${err.data.error.code}: ${err.data.error.message}`) : undefined;
+      // "Not now, not here" (a limit of the server's): retryable, and the next server is tried meanwhile.
+      if (serverCode && (LAB_BUSY_CODES as readonly string[]).includes(serverCode)) {
+        throw new SandgateError('SERVER_BUSY', `${this.url}: HTTP ${answer.status} (${detail})`, { params: { server: this.url, status: answer.status, serverCode } });
+      }
+      // 401/403 → SERVER_AUTH_FAILED, 429 → SERVER_THROTTLED, the rest SERVER_ERROR; a 2xx we did not expect as well.
+      if (answer.status >= 200 && answer.status < 300) throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${answer.status}`, { params: { server: this.url, status: answer.status } });
+      this.api.readJson(answer, () => detail);
     }
     const r = schema.safeParse(json);
     if (!r.success) throw this.invalid(`answer does not match the protocol (${r.error.issues[0]?.message ?? 'invalid'})`);

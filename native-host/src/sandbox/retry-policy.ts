@@ -33,6 +33,7 @@ const SERVER_FAULTS = new Set<ErrorCode>([
   'TLS_HANDSHAKE_FAILED',
   'SERVER_RESPONSE_INVALID',
   'SERVER_THROTTLED',
+  'SERVER_BUSY',
 ]);
 
 /**

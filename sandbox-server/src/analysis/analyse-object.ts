@@ -3,6 +3,7 @@ import { constants, createReadStream, promises as fsp } from 'node:fs';
 import type { Indicator, LabVerdict } from '@sandgate/shared';
 import type { Engine, ObjectInfo } from '../engines/engine.ts';
 import { combineVerdict } from './combine-verdict.ts';
+import { inputsFingerprint } from './inputs-fingerprint.ts';
 
 const CHUNK = 1024 * 1024;
 
@@ -13,12 +14,20 @@ export class AnalysisAborted extends Error {
   }
 }
 
+export interface ObjectJudgement {
+  verdict: LabVerdict;
+  /** The fingerprint of the engines' inputs this verdict was judged with (inputs-fingerprint.ts). */
+  inputs: string;
+}
+
 /**
  * Reads the stored object once, in 1 MiB chunks, feeding every engine and the digests from the same pass. The
  * SHA-256 is checked again against the one computed at upload, so the verdict is about exactly those bytes.
  */
-export async function analyseObject(path: string, object: ObjectInfo, engines: Engine[], signal?: AbortSignal): Promise<LabVerdict> {
+export async function analyseObject(path: string, object: ObjectInfo, engines: Engine[], signal?: AbortSignal): Promise<ObjectJudgement> {
   const scans = await Promise.all(engines.map((e) => e.open(object)));
+  // Taken from the scans, not asked again: the fingerprint is of exactly the rules and list these scans hold.
+  const inputs = inputsFingerprint(engines.map((e, i) => ({ engine: e.name, inputs: scans[i]!.inputs })));
   const sha256 = createHash('sha256');
   const sha1 = createHash('sha1');
   const md5 = createHash('md5');
@@ -50,5 +59,5 @@ export async function analyseObject(path: string, object: ObjectInfo, engines: E
     { type: 'size', value: String(size) },
   ];
   if (object.fileName) indicators.push({ type: 'file-name', value: object.fileName.slice(0, 1024) });
-  return combineVerdict(findings, indicators);
+  return { verdict: combineVerdict(findings, indicators), inputs };
 }

@@ -7,6 +7,7 @@ import type { Engine } from '../engines/engine.ts';
 import type { Logger } from '../log.ts';
 import type { AnalysisStore } from '../store/analysis-store.ts';
 import { AnalysisAborted, analyseObject } from './analyse-object.ts';
+import { currentInputs } from './inputs-fingerprint.ts';
 
 export interface ReceivedObject {
   /** A file the caller wrote and hashed; the service takes it over (moves or deletes it). */
@@ -51,8 +52,17 @@ export class AnalysisService {
     return this.engines.map((e) => e.name);
   }
 
-  lookup(sha256: string): LabAnalysis | undefined {
-    return this.store.getBySha(sha256);
+  /**
+   * The analysis a look-up of `sha256` answers with. A finished verdict judged with other inputs than the current ones
+   * (a blocklist entry or rule added since, another lab version) is never answered as it stands: with the object kept
+   * (`keepObjects`) it is queued again and answered `queued`; without it the look-up finds nothing, so the client
+   * uploads the object again and it is judged anew.
+   */
+  async lookup(sha256: string): Promise<LabAnalysis | undefined> {
+    const inputs = await currentInputs(this.engines);
+    const a = this.store.getBySha(sha256);
+    if (!a || !isStale(a, inputs)) return a;
+    return this.rejudge(a.sha256, inputs);
   }
 
   get(id: string): LabAnalysis | undefined {
@@ -82,18 +92,22 @@ export class AnalysisService {
     });
   }
 
-  /** An analysis that makes a new upload of this object unnecessary (a failed one does not: it may be retried). */
-  known(sha256: string): LabAnalysis | undefined {
-    const a = this.store.getBySha(sha256);
-    return a && a.state !== 'failed' ? a : undefined;
+  /**
+   * An analysis that makes a new upload of this object unnecessary: queued, analysing, or done with the current inputs
+   * (a failed one may be retried; a stale one is judged again from the new upload).
+   */
+  async known(sha256: string): Promise<LabAnalysis | undefined> {
+    return this.current(sha256, await currentInputs(this.engines));
   }
 
   /**
    * Takes over a received object. A known object keeps its analysis and the new copy is dropped; otherwise the object
-   * is queued. The SHA-256 is claimed synchronously, so two concurrent uploads of one object make one analysis.
+   * is queued. The SHA-256 is claimed synchronously (no await between the check and the claim), so two concurrent
+   * uploads of one object make one analysis.
    */
   async accept(obj: ReceivedObject): Promise<LabAnalysis> {
-    const existing = this.known(obj.sha256);
+    const inputs = await currentInputs(this.engines);
+    const existing = this.current(obj.sha256, inputs);
     if (existing) {
       await fsp.rm(obj.tempPath, { force: true });
       return existing;
@@ -141,6 +155,26 @@ export class AnalysisService {
     await this.store.flush();
   }
 
+  private current(sha256: string, inputs: string): LabAnalysis | undefined {
+    const a = this.store.getBySha(sha256);
+    return a && a.state !== 'failed' && !isStale(a, inputs) ? a : undefined;
+  }
+
+  /** Queues a stale verdict's kept object again (same id, so pollers follow); undefined when the object is gone. */
+  private async rejudge(sha256: string, inputs: string): Promise<LabAnalysis | undefined> {
+    const present = this.keepObjects && (await fsp.lstat(this.objectPath(sha256)).then((st) => st.isFile(), () => false));
+    // Looked at again after the await: a concurrent look-up or upload may have queued it already.
+    const a = this.store.getBySha(sha256);
+    if (!a || !isStale(a, inputs)) return a;
+    if (!present) return undefined;
+    const fileName = a.verdict?.indicators.find((i) => i.type === 'file-name')?.value;
+    const queued: LabAnalysis = { id: a.id, sha256, size: a.size, state: 'queued', submittedAt: new Date().toISOString() };
+    await this.store.put(queued);
+    this.log.info('judging again with changed rules or blocklist', { sha256 });
+    this.enqueue({ sha256, ...(fileName ? { fileName } : {}) });
+    return queued;
+  }
+
   private objectPath(sha256: string): string {
     return join(this.objectsDir, sha256);
   }
@@ -167,8 +201,8 @@ export class AnalysisService {
       if (this.delayMs > 0) await sleep(this.delayMs, undefined, { signal });
       current = { ...current, state: 'analysing' };
       await this.store.put(current);
-      const verdict = await analyseObject(this.objectPath(job.sha256), { sha256: job.sha256, size: current.size, ...(job.fileName ? { fileName: job.fileName } : {}) }, this.engines, signal);
-      await this.store.put({ ...current, state: 'done', finishedAt: new Date().toISOString(), verdict });
+      const { verdict, inputs } = await analyseObject(this.objectPath(job.sha256), { sha256: job.sha256, size: current.size, ...(job.fileName ? { fileName: job.fileName } : {}) }, this.engines, signal);
+      await this.store.put({ ...current, state: 'done', finishedAt: new Date().toISOString(), verdict, inputs });
       this.log.info('analysed', { sha256: job.sha256, verdict: verdict.level, threat: verdict.threat });
     } catch (err) {
       if (err instanceof AnalysisAborted || signal.aborted) return;
@@ -179,4 +213,9 @@ export class AnalysisService {
     }
     if (!this.keepObjects) await fsp.rm(this.objectPath(job.sha256), { force: true });
   }
+}
+
+/** A finished verdict judged with other inputs than `inputs` (or before the lab recorded them). */
+function isStale(a: LabAnalysis, inputs: string): boolean {
+  return a.state === 'done' && a.inputs !== inputs;
 }

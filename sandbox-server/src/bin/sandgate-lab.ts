@@ -22,14 +22,21 @@ async function main(argv: string[]): Promise<number> {
     host: args.host,
     dataDir: args.dataDir,
     ...(args.tlsCert !== undefined && args.tlsKey !== undefined ? { tlsCert: args.tlsCert, tlsKey: args.tlsKey } : {}),
+    ...(args.clientCa !== undefined ? { clientCa: args.clientCa } : {}),
+    ...(args.maxUploadBytes !== undefined ? { maxUploadBytes: args.maxUploadBytes } : {}),
+    keepObjects: args.keepObjects,
+    limits: args.limits,
     log,
   });
+  // The token's path is printed, never the token: this output often ends up in a service manager's journal.
   if (args.json) {
-    process.stdout.write(JSON.stringify({ url: lab.url, port: lab.port, certPath: lab.certPath, dataDir: args.dataDir }) + '\n');
+    process.stdout.write(JSON.stringify({ url: lab.url, port: lab.port, certPath: lab.certPath, tokenPath: lab.tokenPath, dataDir: args.dataDir }) + '\n');
   } else {
     process.stdout.write(
       `sandgate-lab listening on ${lab.url}\n` +
         `certificate (pin it as sandbox.serverCertificate): ${lab.certPath}\n` +
+        `client token (each agent's servers[].token; keep it secret): ${lab.tokenPath}\n` +
+        (args.clientCa !== undefined ? `client certificates issued by ${args.clientCa} are served too\n` : '') +
         `data: ${args.dataDir} (rules in rules/*.yar, SHA-256 blocklist in blocklist.txt)\n` +
         `static analysis only; press Ctrl-C to stop\n`,
     );

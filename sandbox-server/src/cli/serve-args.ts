@@ -3,8 +3,9 @@ import { join, resolve } from 'node:path';
 import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SandgateError } from '@sandgate/shared';
+import { LIMIT_OPTIONS, LIMIT_USAGE, parseLimitArgs, type LimitArgs } from './limit-args.ts';
 
-export interface ServeArgs {
+export interface ServeArgs extends LimitArgs {
   port: number;
   host: string;
   tlsCert?: string;
@@ -14,6 +15,7 @@ export interface ServeArgs {
 }
 
 export const USAGE = `usage: sandgate-lab serve [--port N] [--host H] [--tls-cert PEM --tls-key PEM] [--data DIR] [--json]
+                          [--client-ca PEM] [--keep-objects] [limits…]
 
   --port N       port to listen on (default 8443; 0 picks a free one)
   --host H       address or name to bind (default 127.0.0.1; 0.0.0.0 or :: to serve the network; an IPv6
@@ -22,8 +24,8 @@ export const USAGE = `usage: sandgate-lab serve [--port N] [--host H] [--tls-cer
                  serve this certificate; without them the lab makes a self-signed one on first start
   --data DIR     analyses, certificate, rules/ and blocklist.txt (default $SANDGATE_LAB_HOME or
                  ~/.local/state/sandgate-lab)
-  --json         print {"url","port","certPath","dataDir"} as one JSON line once listening
-`;
+  --json         print {"url","port","certPath","tokenPath","dataDir"} as one JSON line once listening
+${LIMIT_USAGE}`;
 
 /** The lab's data folder when --data is not given. */
 export function defaultLabHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,6 +46,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         'tls-key': { type: 'string' },
         data: { type: 'string' },
         json: { type: 'boolean' },
+        ...LIMIT_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -64,6 +67,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     ...(tlsKey !== undefined ? { tlsKey: resolve(tlsKey) } : {}),
     dataDir: values.data !== undefined ? resolve(values.data as string) : defaultLabHome(env),
     json: values.json === true,
+    ...parseLimitArgs(values),
   };
 }
 

@@ -24,6 +24,11 @@ export interface EngineFinding {
  * engine may keep more than a bounded amount of it.
  */
 export interface ObjectScan {
+  /**
+   * Fingerprint of the inputs (rules, list) this scan judges with: the value `Engine.inputs()` gave for exactly these
+   * inputs. Absent for an engine whose only input is its own code (the lab's version covers that).
+   */
+  readonly inputs?: string;
   update(chunk: Buffer): void;
   finish(): EngineFinding | Promise<EngineFinding>;
 }
@@ -33,6 +38,12 @@ export interface Engine {
   readonly name: string;
   /** Called once per object; may reload its signatures or rules if they changed on disk. */
   open(object: ObjectInfo): ObjectScan | Promise<ObjectScan>;
+  /**
+   * Fingerprint of what the engine would judge with now, reloading its inputs first if they changed on disk. The lab
+   * compares it with the one a stored verdict was judged with, so a changed list or rule set re-judges old verdicts.
+   * Fingerprints are of content, not of file times: touching a file without changing it invalidates nothing.
+   */
+  inputs?(): Promise<string>;
 }
 
 /** A finding that says "looked, found nothing". */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import type { Logger } from '../log.ts';
 import { cleanFinding, type Engine, type EngineFinding } from './engine.ts';
@@ -25,14 +26,21 @@ export function parseBlocklist(text: string): { entries: Map<string, string>; ba
   return { entries, badLines };
 }
 
+/** The list's fingerprint: its entries, sorted, so comments, blank lines and line order change nothing. */
+export function blocklistFingerprint(entries: Map<string, string>): string {
+  const lines = [...entries].map(([sha, threat]) => `${sha} ${threat}`).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex');
+}
+
 /**
  * SHA-256 blocklist kept in a text file an administrator edits. Reloaded when its mtime or size changes, so edits
- * take effect on the next analysis without a restart.
+ * take effect on the next analysis or look-up without a restart.
  */
 export function createHashBlocklistEngine(opts: { path: string; log: Logger }): Engine {
   const name = 'sha256-blocklist';
   let stamp = '';
   let entries = new Map<string, string>();
+  let fingerprint = blocklistFingerprint(entries);
 
   async function reload(): Promise<void> {
     let fh: fsp.FileHandle;
@@ -43,6 +51,7 @@ export function createHashBlocklistEngine(opts: { path: string; log: Logger }): 
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') opts.log.warn('blocklist unreadable', { path: opts.path, err: String(err) });
       stamp = '';
       entries = new Map();
+      fingerprint = blocklistFingerprint(entries);
       return;
     }
     try {
@@ -52,6 +61,7 @@ export function createHashBlocklistEngine(opts: { path: string; log: Logger }): 
       const parsed = parseBlocklist(await fh.readFile('utf8'));
       if (parsed.badLines.length) opts.log.warn('blocklist lines ignored', { path: opts.path, lines: parsed.badLines.slice(0, 20) });
       entries = parsed.entries;
+      fingerprint = blocklistFingerprint(entries);
       stamp = next;
     } finally {
       await fh.close();
@@ -60,10 +70,15 @@ export function createHashBlocklistEngine(opts: { path: string; log: Logger }): 
 
   return {
     name,
+    async inputs() {
+      await reload();
+      return fingerprint;
+    },
     async open(object) {
       await reload();
       const threat = entries.get(object.sha256);
       return {
+        inputs: fingerprint,
         update() {},
         finish(): EngineFinding {
           if (threat === undefined) return cleanFinding(name);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -55,28 +56,41 @@ export function createYaraEngine(opts: { rulesDir: string; log: Logger; maxScanB
   const maxScanBytes = opts.maxScanBytes ?? DEFAULT_YARA_MAX_SCAN_BYTES;
   let stamp = '';
   let compiled: CompiledFile[] = [];
+  // Of every file's name and content, broken ones included: fixing a broken file changes what is judged with.
+  let fingerprint = '';
 
   async function reload(yara: YaraBinding): Promise<void> {
     const files = await listRuleFiles(opts.rulesDir);
     const next = files.map((f) => `${f.name}:${f.mtimeMs}:${f.size}`).join('|');
-    if (next === stamp) return;
+    if (next === stamp && fingerprint) return;
     const out: CompiledFile[] = [];
+    const print = createHash('sha256');
     for (const f of files) {
+      let source: string | undefined;
       try {
         const fh = await fsp.open(join(opts.rulesDir, f.name), constants.O_RDONLY | constants.O_NOFOLLOW);
-        const source = await fh.readFile('utf8').finally(() => fh.close());
+        source = await fh.readFile('utf8').finally(() => fh.close());
+        print.update(`${f.name}\0${createHash('sha256').update(source).digest('hex')}\n`);
         out.push({ file: f.name, rules: yara.compile(source) });
       } catch (err) {
+        if (source === undefined) print.update(`${f.name}\0unreadable\n`);
         opts.log.warn('YARA rule file skipped', { file: f.name, err: err instanceof Error ? err.message : String(err) });
       }
     }
     compiled = out;
+    fingerprint = print.digest('hex');
     stamp = next;
     opts.log.info('YARA rules loaded', { files: out.map((c) => c.file) });
   }
 
   return {
     name,
+    async inputs() {
+      const yara = loadYaraBinding();
+      if (!yara) return 'unavailable';
+      await reload(yara);
+      return fingerprint;
+    },
     async open(object): Promise<ObjectScan> {
       const yara = loadYaraBinding();
       if (!yara) {
@@ -85,15 +99,17 @@ export function createYaraEngine(opts: { rulesDir: string; log: Logger; maxScanB
           indicators: [],
           score: 0,
         };
-        return { update() {}, finish: () => finding };
+        return { inputs: 'unavailable', update() {}, finish: () => finding };
       }
       await reload(yara);
       const rules = compiled;
-      if (rules.length === 0) return { update() {}, finish: () => cleanFinding(name, 'no rules loaded') };
+      const inputs = fingerprint;
+      if (rules.length === 0) return { inputs, update() {}, finish: () => cleanFinding(name, 'no rules loaded') };
       // One bounded buffer per object, filled as chunks pass: the lab's memory stays flat whatever the object's size.
       const buf = Buffer.allocUnsafe(Math.min(object.size, maxScanBytes));
       let filled = 0;
       return {
+        inputs,
         update(chunk) {
           if (filled < buf.length) filled += chunk.copy(buf, filled, 0, Math.min(chunk.length, buf.length - filled));
         },

@@ -1,9 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LAB_HEADERS, LAB_MAX_WAIT_MS, LAB_PROTOCOL_VERSION, sha256Schema, type LabHealth } from '@sandgate/shared';
 import type { AnalysisService } from '../analysis/analysis-service.ts';
+import type { ClientAuth } from '../auth/client-auth.ts';
 import { LabError } from '../lab-error.ts';
+import type { ConnectionLimits } from '../limits/connection-limits.ts';
+import type { LabLimits } from '../limits/lab-limits.ts';
+import type { UploadGate } from '../limits/upload-gate.ts';
 import type { Logger } from '../log.ts';
 import { LAB_SERVER_NAME, LAB_VERSION } from '../version.ts';
+import { lingerOnClose } from './linger-close.ts';
 import { receiveUpload } from './receive-upload.ts';
 import { sendError, sendJson } from './respond.ts';
 
@@ -11,6 +16,10 @@ export interface RouteContext {
   service: AnalysisService;
   incomingDir: string;
   maxUploadBytes: number;
+  auth: ClientAuth;
+  connections: ConnectionLimits;
+  uploads: UploadGate;
+  limits: Pick<LabLimits, 'minUploadBytesPerSec' | 'uploadWindowMs'>;
   log: Logger;
 }
 
@@ -26,7 +35,8 @@ export async function handleLabRequest(req: IncomingMessage, res: ServerResponse
     await route(req, res, ctx, expectContinue);
   } catch (err) {
     if (err instanceof LabError) {
-      sendError(res, err.status, err.code, err.message, req.complete ? {} : { connection: 'close' });
+      if (!req.complete && !req.socket.destroyed) lingerOnClose(req.socket);
+      sendError(res, err.status, err.code, err.message, { ...err.headers, ...(req.complete ? {} : { connection: 'close' }) });
       return;
     }
     // An upload that broke off leaves no socket to answer on: the pipeline tore the request (and so the socket) down.
@@ -49,6 +59,14 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
   const parts = path.startsWith(`${PREFIX}/`) ? path.slice(PREFIX.length + 1).split('/') : [];
   const [head, param, ...rest] = parts;
 
+  // Before anything else, and for every path: a refused client learns nothing, not even which paths exist.
+  if (ctx.connections.refuses(req)) {
+    throw new LabError(503, 'TOO_MANY_CONNECTIONS', 'this client (or the lab) has too many connections open; retry later', { connection: 'close', 'retry-after': '5' });
+  }
+  if (!ctx.auth(req)) {
+    throw new LabError(401, 'UNAUTHENTICATED', 'send the lab\'s token (Authorization: Bearer …) or a client certificate it trusts', { 'www-authenticate': 'Bearer realm="sandgate-lab"' });
+  }
+
   if (head === 'health' && param === undefined) {
     if (!only(req, res, 'GET')) return;
     const health: LabHealth = {
@@ -65,7 +83,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
   if (head === 'files' && param !== undefined && rest.length === 0) {
     if (!only(req, res, 'GET')) return;
     const sha = parseSha256(param);
-    const analysis = ctx.service.lookup(sha);
+    const analysis = await ctx.service.lookup(sha);
     if (!analysis) return sendError(res, 404, 'NOT_FOUND', 'no analysis of this object');
     return sendJson(res, 200, analysis);
   }
@@ -104,15 +122,28 @@ async function submit(req: IncomingMessage, res: ServerResponse, ctx: RouteConte
   const sha256 = parseSha256(shaHeader);
   const fileName = parseFileName(req.headers[LAB_HEADERS.filename]);
 
-  const known = ctx.service.known(sha256);
-  if (known && expectContinue) {
+  if (expectContinue) {
+    const known = await ctx.service.known(sha256);
     // The client waits for 100 Continue before sending; answering now spares it the upload.
-    return sendJson(res, 202, known, { location: `${PREFIX}/submissions/${known.id}`, connection: 'close' });
+    if (known) return sendJson(res, 202, known, { location: `${PREFIX}/submissions/${known.id}`, connection: 'close' });
   }
-  if (expectContinue) res.writeContinue();
-  const received = await receiveUpload(req, { incomingDir: ctx.incomingDir, expectedSha256: sha256, expectedSize: size });
-  const analysis = await ctx.service.accept({ ...received, ...(fileName ? { fileName } : {}) });
-  sendJson(res, 202, analysis, { location: `${PREFIX}/submissions/${analysis.id}` });
+  // Admitted (a free upload slot, room on disk) before a byte of the body is read.
+  const slot = await ctx.uploads.admit(size);
+  try {
+    if (expectContinue) res.writeContinue();
+    const received = await receiveUpload(req, {
+      incomingDir: ctx.incomingDir,
+      expectedSha256: sha256,
+      expectedSize: size,
+      slot,
+      minBytesPerSec: ctx.limits.minUploadBytesPerSec,
+      windowMs: ctx.limits.uploadWindowMs,
+    });
+    const analysis = await ctx.service.accept({ ...received, ...(fileName ? { fileName } : {}) });
+    sendJson(res, 202, analysis, { location: `${PREFIX}/submissions/${analysis.id}` });
+  } finally {
+    slot.release();
+  }
 }
 
 function only(req: IncomingMessage, res: ServerResponse, method: string): boolean {

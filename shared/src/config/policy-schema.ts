@@ -27,7 +27,10 @@ export const serverSchema = z.strictObject({
   url: serverUrlSchema,
   /** Which API it speaks; `sandgate` is Sandgate's own protocol (sandgate-lab). */
   kind: z.enum(['sandgate', 'cape', 'cuckoo']).default('sandgate'),
-  /** API token for `cape` (`Authorization: Token …`) and `cuckoo` (`Authorization: Bearer …`). Never logged. */
+  /**
+   * API token: `cape` (`Authorization: Token …`), `cuckoo` and `sandgate` (`Authorization: Bearer …`; sandgate-lab
+   * prints where its token file is when it starts). Never logged.
+   */
   token: z.string().min(1).optional(),
 });
 

@@ -102,6 +102,9 @@ export const ERROR_CODES = {
   PATH_OUTSIDE_DOWNLOADS: { retryable: false, message: 'The browser may name only files in its download folders (policy capture.downloadDirs)' },
   HOLD_NOT_FOUND: { retryable: false, message: 'No download of this browser is held under that name for that job' },
   RELEASE_NOT_JUDGED: { retryable: false, message: 'A held download is released only after a clean (or allowed) verdict, or unjudged when policy says so and no server is reachable' },
+  // sandgate-lab limits, issue 14 (appended)
+  SERVER_BUSY: { retryable: true, message: 'The sandbox server refused the request for now (too many connections or uploads, an upload below its minimum rate, or not enough disk); the next server is tried' },
+  LAB_CREDENTIAL_INVALID: { retryable: false, message: "sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA" },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

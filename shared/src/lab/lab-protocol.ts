@@ -58,6 +58,11 @@ export const labAnalysisSchema = z.object({
   finishedAt: z.string().optional(),
   verdict: labVerdictSchema.optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * Fingerprint of what the verdict was judged with: the server's engine version, its rules and its blocklist. A server
+   * re-judges an analysis whose fingerprint is no longer its current one before answering with it. @since 1
+   */
+  inputs: z.string().max(128).optional(),
 });
 export type LabAnalysis = z.infer<typeof labAnalysisSchema>;
 
@@ -101,5 +106,21 @@ export const LAB_ERROR_CODES = [
   'UNAVAILABLE',
   /** 500: anything else. */
   'INTERNAL',
+  /** 401: no credential, or not the server's (bearer token or client certificate). Nothing else is revealed. */
+  'UNAUTHENTICATED',
+  /** 503: this client address (or the server) has too many connections open; retry later or elsewhere. */
+  'TOO_MANY_CONNECTIONS',
+  /** 503: the server is receiving as many uploads as it allows; retry later or elsewhere. */
+  'TOO_MANY_UPLOADS',
+  /** 408: an upload fell below the server's minimum rate; it was cut and nothing of it kept. */
+  'UPLOAD_TOO_SLOW',
+  /** 507: the object would not fit in the server's free disk space (less its reserve); nothing of it kept. */
+  'INSUFFICIENT_STORAGE',
 ] as const;
 export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];
+
+/**
+ * Lab error codes that say "not now, not here" about the server rather than anything about the object or the client:
+ * a client retries them later or on another server.
+ */
+export const LAB_BUSY_CODES: readonly LabErrorCode[] = ['UNAVAILABLE', 'TOO_MANY_CONNECTIONS', 'TOO_MANY_UPLOADS', 'UPLOAD_TOO_SLOW', 'INSUFFICIENT_STORAGE'];

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema, labHealthSchema } from '@sandgate/shared';
 import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
 import { EICAR_STRING } from '../../../sandbox-server/src/engines/eicar.ts';
-import { labRequest, waitForAnalysis } from './lab-client.ts';
+import { labRequest, waitForAnalysis } from '../../helpers/lab-request.ts';
+import { pollFor } from '../../helpers/stack.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const eicar = Buffer.from(EICAR_STRING, 'latin1');
@@ -85,8 +86,9 @@ describe('sandgate-lab HTTPS API', () => {
     const lookedUp = await labRequest(lab, 'GET', `/api/v1/files/${sha256(eicar)}`);
     expect(lookedUp.status).toBe(200);
     expect(labAnalysisSchema.parse(lookedUp.body)).toEqual(done);
-    // Judged objects are not kept: the lab holds verdicts, not samples.
-    expect(readdirSync(join(dataDir, 'objects'))).toEqual([]);
+    // Judged objects are not kept: the lab holds verdicts, not samples. The object goes once the verdict is on disk,
+    // a moment after the verdict is answered, so this waits for it (the test's timeout bounds the wait).
+    await pollFor('the judged object to be deleted', () => (readdirSync(join(dataDir, 'objects')).length === 0) || undefined);
   });
 
   it('judges a plain PDF clean and names its type', async () => {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema } from '@sandgate/shared';
 import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { labRequest, waitForAnalysis } from './lab-client.ts';
+import { labRequest, waitForAnalysis } from '../../helpers/lab-request.ts';
 
 const SIZE = 200 * 1024 * 1024;
 const CHUNK = 64 * 1024;

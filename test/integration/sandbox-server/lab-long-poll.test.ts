@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema } from '@sandgate/shared';
 import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { labRequest } from './lab-client.ts';
+import { labRequest } from '../../helpers/lab-request.ts';
 
 // A client that long-polls gets its verdict the moment the analysis ends, in one request, instead of discovering it on
 // its next scheduled poll. The analysis is slowed down so that "one request" cannot happen by luck.

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labHealthSchema } from '@sandgate/shared';
-import { labRequest } from './lab-client.ts';
+import { labRequest } from '../../helpers/lab-request.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../../sandbox-server/bin/sandgate-lab.mjs');
 
@@ -24,7 +24,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Collects stdout lines; resolves the first one matching `pattern`. */
+/** Collects stdout lines (`.seen`); resolves the first one matching `pattern`. */
 function lines(p: ChildProcess) {
   const seen: string[] = [];
   const waiters: { re: RegExp; ok: (l: string) => void }[] = [];
@@ -32,13 +32,14 @@ function lines(p: ChildProcess) {
     seen.push(l);
     for (const w of waiters.splice(0)) (w.re.test(l) ? w.ok(l) : waiters.push(w));
   });
-  return (re: RegExp) =>
+  const next = (re: RegExp) =>
     new Promise<string>((ok, fail) => {
       const hit = seen.find((l) => re.test(l));
       if (hit) return ok(hit);
       waiters.push({ re, ok });
       p.once('exit', (code) => fail(new Error(`exited ${code} before printing ${re}`)));
     });
+  return Object.assign(next, { seen });
 }
 
 function exited(p: ChildProcess): Promise<number | null> {
@@ -63,9 +64,11 @@ describe('sandgate-lab command', () => {
     let stderr = '';
     child = spawn(SHIM, ['serve', '--port', '0', '--data', dir, '--json'], { env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (d) => (stderr += d));
-    const info = JSON.parse(await lines(child)(/^\{/)) as { url: string; port: number; certPath: string; dataDir: string };
+    const info = JSON.parse(await lines(child)(/^\{/)) as { url: string; port: number; certPath: string; tokenPath: string; dataDir: string };
     expect(info.certPath).toBe(join(dir, 'tls', 'cert.pem'));
-    const health = await labRequest(info, 'GET', '/api/v1/health');
+    expect(info.tokenPath).toBe(join(dir, 'tls', 'token'));
+    const token = readFileSync(info.tokenPath, 'utf8').trim();
+    const health = await labRequest({ ...info, token }, 'GET', '/api/v1/health');
     expect(labHealthSchema.parse(health.body).server).toBe('sandgate-lab');
 
     child.kill('SIGTERM');
@@ -78,9 +81,16 @@ describe('sandgate-lab command', () => {
     const next = lines(child);
     const url = (await next(/^sandgate-lab listening on /)).split(' ').pop()!;
     const certPath = (await next(/^certificate/)).split(': ').pop()!;
+    const tokenPath = (await next(/^client token/)).split(': ').pop()!;
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(certPath).toBe(join(dir, 'tls', 'cert.pem'));
-    expect((await labRequest({ url, certPath }, 'GET', '/api/v1/health')).status).toBe(200);
+    // The token is printed as a path, never as itself, and its file is private to the lab's user.
+    expect(tokenPath).toBe(join(dir, 'tls', 'token'));
+    expect(statSync(tokenPath).mode & 0o777).toBe(0o600);
+    const token = readFileSync(tokenPath, 'utf8').trim();
+    expect(next.seen.join('\n')).not.toContain(token);
+    expect((await labRequest({ url, certPath, token }, 'GET', '/api/v1/health')).status).toBe(200);
+    expect((await labRequest({ url, certPath }, 'GET', '/api/v1/health')).status).toBe(401);
     child.kill('SIGINT');
     expect(await exited(child)).toBe(0);
   });

@@ -78,10 +78,11 @@ describe('the agent and its sandbox server killed and stalled at random under lo
     writeFileSync(join(root, 'leaf.pem'), leaf.cert);
     writeFileSync(join(root, 'leaf.key'), leaf.key, { mode: 0o600 });
     const port = await freePort();
-    writeFileSync(
-      join(home, 'policy.json'),
-      JSON.stringify({ sandbox: { servers: [{ url: `https://127.0.0.1:${port}` }], serverCertificate: join(root, 'ca.pem'), connectTimeoutMs: 1000 }, response: { quarantine: true } }),
-    );
+    const writePolicy = (token: string) =>
+      writeFileSync(
+        join(home, 'policy.json'),
+        JSON.stringify({ sandbox: { servers: [{ url: `https://127.0.0.1:${port}`, token }], serverCertificate: join(root, 'ca.pem'), connectTimeoutMs: 1000 }, response: { quarantine: true } }),
+      );
 
     // EICAR followed by 0–15 spaces is the test file each time (the standard allows trailing whitespace), with a
     // different SHA-256 each time: 16 distinct threats. The clean files are distinct too.
@@ -121,6 +122,8 @@ describe('the agent and its sandbox server killed and stalled at random under lo
     const runAgent = () => spawn(process.execPath, [AGENT_CHILD, home, ...files.map((f) => f.path)], { env: agentEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 
     await lab.start();
+    // The lab made its client token on first start (tls/token in its data folder); the agent's policy carries it.
+    writePolicy(readFileSync(join(labData, 'tls', 'token'), 'utf8').trim());
     let agent = runAgent();
     const faults: string[] = [];
     try {

@@ -135,7 +135,7 @@ describe('the agent killed at any point of the pipeline', () => {
     const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
     const proxy = await countingProxy(lab.url);
     try {
-      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url }], serverCertificate: join(root, 'ca.pem') } }));
+      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') } }));
       const eicar = join(downloads, 'eicar.com');
       const clean = join(downloads, 'report.pdf');
       writeFileSync(eicar, EICAR);
@@ -200,7 +200,7 @@ describe('the agent killed as a threat response creates or starts its Critical A
       mkdirSync(downloads, { recursive: true });
       const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
       try {
-        const policy = { sandbox: { servers: [{ url: lab.url }], serverCertificate: join(root, 'ca.pem') }, response: { quarantine: true, criticalAreasScan: true } };
+        const policy = { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') }, response: { quarantine: true, criticalAreasScan: true } };
         writeFileSync(join(home, 'policy.json'), JSON.stringify(policy));
         const eicar = join(downloads, 'eicar.com');
         writeFileSync(eicar, EICAR);

@@ -36,7 +36,7 @@ describe('sandgate serve reloads its policy file without a restart', () => {
     expect(before.servers.map((s) => s.url)).toEqual([stack.lab.url]);
     const seen = stack.events().length;
     const p = policy();
-    p.sandbox.servers = [{ url: stack.lab.url }, { url: 'https://127.0.0.1:9' }];
+    p.sandbox.servers = [{ url: stack.lab.url, token: stack.lab.token }, { url: 'https://127.0.0.1:9' }];
     p.sandbox.connectTimeoutMs = 5000;
     replacePolicy(p);
 
@@ -75,7 +75,7 @@ describe('sandgate serve reloads its policy file without a restart', () => {
     const seen = stack.events().length;
     const p = policy();
     delete p.sandbox.conectTimeoutMs;
-    p.sandbox.servers = [{ url: stack.lab.url }];
+    p.sandbox.servers = [{ url: stack.lab.url, token: stack.lab.token }];
     writeFileSync(stack.policyPath, JSON.stringify(p));
     await nextEvent('policy-reloaded', seen);
     expect((await status()).servers.map((s) => s.url)).toEqual([stack.lab.url]);

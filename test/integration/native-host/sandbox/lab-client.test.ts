@@ -5,11 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { policySchema, type SandboxServer } from '@sandgate/shared';
+import { policySchema, type SandboxServer, type SandgateError } from '@sandgate/shared';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import type { ClientCertificate } from '../../../../native-host/src/config/load-policy.ts';
 import { createServerAgent } from '../../../../native-host/src/sandbox/https-call.ts';
 import { LabClient } from '../../../../native-host/src/sandbox/lab-client.ts';
+import { failoverDecision } from '../../../../native-host/src/sandbox/retry-policy.ts';
 import { makeCa, makeLeaf, toPfx, type Pem } from '../../../helpers/pki.ts';
 import { freePort, maliciousVerdict, startBlackHole, startLabServer, startPlaintextServer } from '../../../helpers/lab-protocol-server.ts';
 
@@ -33,8 +34,9 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function client(url: string, opts: { clientCert?: ClientCertificate; idleTimeoutMs?: number; serverCa?: string } = {}) {
-  const server: SandboxServer = policySchema.parse({ sandbox: { servers: [{ url }], serverCertificate: 'x' } }).sandbox.servers[0]!;
+function client(url: string, opts: { clientCert?: ClientCertificate; idleTimeoutMs?: number; serverCa?: string; token?: string } = {}) {
+  const entry = { url, ...(opts.token ? { token: opts.token } : {}) };
+  const server: SandboxServer = policySchema.parse({ sandbox: { servers: [entry], serverCertificate: 'x' } }).sandbox.servers[0]!;
   const c = new LabClient(server, {
     agent: createServerAgent({ serverCa: opts.serverCa ?? ca.cert, ...(opts.clientCert ? { clientCert: opts.clientCert } : {}) }),
     connectTimeoutMs: 1000,
@@ -126,6 +128,34 @@ describe('sandgate-protocol client over pinned TLS', () => {
   it('reports a refused connection as SERVER_UNREACHABLE', async () => {
     const port = await freePort();
     expect(await codeOf(client(`https://127.0.0.1:${port}`).analyse(obj(), signal()))).toBe('SERVER_UNREACHABLE');
+  });
+
+  it("sends the policy's token as a bearer token on every request, and reports a wrong or missing one as SERVER_AUTH_FAILED without repeating it", async () => {
+    const token = 'lab-token-0123456789abcdefghijklmnopqrstuvwxyz';
+    const authorizations: (string | undefined)[] = [];
+    const s = await server({ token, authorizations, verdicts: { [sha]: maliciousVerdict() } });
+    await expect(client(s.url, { token }).analyse(obj(), signal())).resolves.toMatchObject({ level: 'malicious' });
+    // Look-up, upload and poll, each with the token.
+    expect(authorizations.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(authorizations)).toEqual(new Set([`Bearer ${token}`]));
+
+    const wrong = 'not-the-token-0123456789abcdefghijklmnopq';
+    const refused = await client(s.url, { token: wrong }).analyse(obj(), signal()).catch((e: SandgateError) => e);
+    expect(refused).toMatchObject({ code: 'SERVER_AUTH_FAILED', retryable: true });
+    expect(JSON.stringify({ message: (refused as Error).message, params: (refused as SandgateError).params })).not.toContain(wrong);
+    const none = await client(s.url).analyse(obj(), signal()).catch((e: SandgateError) => e);
+    expect(none).toMatchObject({ code: 'SERVER_AUTH_FAILED' });
+    expect((none as Error).message).toContain('set `token` in the policy');
+  });
+
+  it("reports the lab's limits (connections, uploads, rate, disk) as SERVER_BUSY, retryable, so the next server is tried", async () => {
+    const cases: [number, string][] = [[503, 'TOO_MANY_CONNECTIONS'], [503, 'TOO_MANY_UPLOADS'], [408, 'UPLOAD_TOO_SLOW'], [507, 'INSUFFICIENT_STORAGE'], [503, 'UNAVAILABLE']];
+    for (const [status, code] of cases) {
+      const s = await server({ failWith: status, failCode: code });
+      const err = await client(s.url).analyse(obj(), signal()).catch((e: SandgateError) => e);
+      expect(err, code).toMatchObject({ code: 'SERVER_BUSY', retryable: true, params: { status, serverCode: code } });
+      expect(failoverDecision((err as SandgateError).code)).toBe('next-server');
+    }
   });
 
   it('reports a 5xx answer as SERVER_ERROR', async () => {

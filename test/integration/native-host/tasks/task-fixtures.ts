@@ -21,7 +21,7 @@ export function lab(dir: string): Promise<RunningLab> {
 /** The policy file an administrator would write, loaded the way `sandgate serve` loads it. */
 export async function policyFor(dir: string, l: RunningLab, extra: Partial<PolicyInput> = {}): Promise<LoadedPolicy> {
   const path = join(dir, 'policy.json');
-  writeFileSync(path, JSON.stringify({ sandbox: { servers: [{ url: l.url }], serverCertificate: l.certPath }, ...extra }));
+  writeFileSync(path, JSON.stringify({ sandbox: { servers: [{ url: l.url, token: l.token }], serverCertificate: l.certPath }, ...extra }));
   return loadPolicyFile(path);
 }
 

@@ -187,6 +187,8 @@ describe('retry policy', () => {
     ['TLS_HOSTNAME_MISMATCH', undefined, true],
     ['SERVER_RESPONSE_INVALID', undefined, true],
     ['SERVER_THROTTLED', 429, true],
+    ['SERVER_BUSY', 503, true],
+    ['SERVER_BUSY', 507, true],
     ['SERVER_ERROR', 500, true],
     ['SERVER_ERROR', 503, true],
     ['SERVER_ERROR', 400, false],

@@ -33,4 +33,29 @@ describe('sandgate-lab serve arguments', () => {
     expect(parseServeArgs(['--host', 'sandbox.corp.example'], {}).host).toBe('sandbox.corp.example');
     expect(() => parseServeArgs(['--host', '[::1]:8443'], {})).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
+
+  it('takes the limits, a client CA and --keep-objects, with sizes in bytes or K, M, G', () => {
+    const a = parseServeArgs(
+      ['--max-connections', '100', '--max-connections-per-client', '8', '--max-uploads', '4', '--min-upload-rate', '2K', '--rate-window-ms', '5000',
+        '--headers-timeout-ms', '3000', '--disk-reserve', '1G', '--max-upload', '512M', '--client-ca', 'agents-ca.pem', '--keep-objects'],
+      {},
+    );
+    expect(a.limits).toEqual({
+      maxConnections: 100,
+      maxConnectionsPerClient: 8,
+      maxUploads: 4,
+      minUploadBytesPerSec: 2048,
+      uploadWindowMs: 5000,
+      headersTimeoutMs: 3000,
+      diskReserveBytes: 1024 ** 3,
+    });
+    expect(a).toMatchObject({ maxUploadBytes: 512 * 1024 ** 2, clientCa: resolve('agents-ca.pem'), keepObjects: true });
+    expect(parseServeArgs([], {})).toMatchObject({ limits: {}, keepObjects: false });
+  });
+
+  it('refuses limits that are not whole numbers or sizes', () => {
+    for (const argv of [['--max-uploads', '0'], ['--max-uploads', 'many'], ['--disk-reserve', '1T'], ['--min-upload-rate', '-1'], ['--rate-window-ms', '1.5']]) {
+      expect(() => parseServeArgs(argv, {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    }
+  });
 });

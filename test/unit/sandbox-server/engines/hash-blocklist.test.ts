@@ -53,4 +53,23 @@ describe('sha256 blocklist', () => {
     symlinkSync(join(dir, 'elsewhere.txt'), join(dir, 'blocklist.txt'));
     expect(levelOf(await runEngine(engine, obj))).toBe('clean');
   });
+
+  it('fingerprints its entries, not its text: a comment or a reordering changes nothing, an entry does', async () => {
+    const path = join(dir, 'blocklist.txt');
+    const engine = createHashBlocklistEngine({ path, log: silentLogger });
+    const a = 'a'.repeat(64);
+    const b = 'b'.repeat(64);
+    writeFileSync(path, `${a} One\n${b} Two\n`);
+    const first = await engine.inputs!();
+    writeFileSync(path, `# reordered, with a comment\n${b} Two\n\n${a} One\n`);
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    expect(await engine.inputs!()).toBe(first);
+    writeFileSync(path, `${a} One\n${b} Two\n${'c'.repeat(64)} Three\n`);
+    utimesSync(path, new Date(), new Date(Date.now() + 10_000));
+    const third = await engine.inputs!();
+    expect(third).not.toBe(first);
+    // A scan reports the fingerprint of the list it judged with.
+    const scan = await engine.open({ sha256: a, size: 1 });
+    expect(scan.inputs).toBe(third);
+  });
 });

@@ -82,4 +82,17 @@ describe('YARA-X rules engine', () => {
     expect(levelOf(miss)).toBe('clean');
     expect(miss.results[0]?.detail).toContain('scanned the first 4096');
   });
+
+  it('fingerprints its rule files by content: a new or changed rule changes it, a touch does not', async () => {
+    const e = engine();
+    const none = await e.inputs!();
+    writeFileSync(join(dir, 'demo.yar'), MARKER_RULE);
+    const one = await e.inputs!();
+    expect(one).not.toBe(none);
+    utimesSync(join(dir, 'demo.yar'), new Date(), new Date(Date.now() + 5000));
+    expect(await e.inputs!()).toBe(one);
+    writeFileSync(join(dir, 'demo.yar'), MARKER_RULE.replace('Demo.Marker.A', 'Demo.Marker.B'));
+    utimesSync(join(dir, 'demo.yar'), new Date(), new Date(Date.now() + 10_000));
+    expect(await e.inputs!()).not.toBe(one);
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -6,6 +7,8 @@ import { labAnalysisSchema, type LabAnalysis } from '@sandgate/shared';
 export interface LabTarget {
   url: string;
   certPath: string;
+  /** The lab's client token, sent as `Authorization: Bearer` unless a request says otherwise. */
+  token?: string;
 }
 
 export interface LabResponse {
@@ -17,17 +20,27 @@ export interface LabResponse {
 }
 
 /**
- * A real TLS client that trusts only the lab's own certificate, as the agent does with `serverCertificate`. Every
- * response body is JSON by protocol; a non-JSON body fails the parse and the test.
+ * A real TLS client that trusts only the lab's own certificate, as the agent does with `serverCertificate`, and sends
+ * the lab's token (`token: null` sends none, a string sends that one). Every response body is JSON by protocol; a
+ * non-JSON body fails the parse and the test.
  */
 export function labRequest(
   lab: LabTarget,
   method: string,
   path: string,
-  opts: { headers?: Record<string, string | number>; body?: Buffer | Readable; expectContinue?: boolean; ca?: string | null } = {},
+  opts: {
+    headers?: Record<string, string | number>;
+    body?: Buffer | Readable;
+    expectContinue?: boolean;
+    ca?: string | null;
+    token?: string | null;
+    /** Extra TLS options, e.g. a client certificate or a local address to connect from. */
+    tls?: { cert?: string; key?: string; localAddress?: string };
+  } = {},
 ): Promise<LabResponse> {
   const u = new URL(path, lab.url);
   const ca = opts.ca === null ? undefined : (opts.ca ?? readFileSync(lab.certPath, 'utf8'));
+  const token = opts.token === null ? undefined : (opts.token ?? lab.token);
   return new Promise((resolve, reject) => {
     let continued = false;
     const req = request(
@@ -37,8 +50,9 @@ export function labRequest(
         path: u.pathname + u.search,
         method,
         ...(ca ? { ca } : {}),
+        ...opts.tls,
         agent: false,
-        headers: { ...(opts.expectContinue ? { expect: '100-continue' } : {}), ...opts.headers },
+        headers: { ...(opts.expectContinue ? { expect: '100-continue' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
       },
       (res) => {
         const parts: Buffer[] = [];
@@ -81,4 +95,27 @@ export async function waitForAnalysis(lab: LabTarget, id: string): Promise<LabAn
     if (a.state === 'done' || a.state === 'failed') return a;
     await new Promise((ok) => setTimeout(ok, 20));
   }
+}
+
+export const sha256Of = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** `POST /api/v1/submissions` of `body` with its length and hash, as the agent sends it. */
+export function uploadObject(
+  lab: LabTarget,
+  body: Buffer,
+  opts: { headers?: Record<string, string | number>; expectContinue?: boolean; token?: string | null } = {},
+): Promise<LabResponse> {
+  const { headers, ...rest } = opts;
+  return labRequest(lab, 'POST', '/api/v1/submissions', {
+    headers: { 'content-type': 'application/octet-stream', 'content-length': body.length, 'x-sandgate-sha256': sha256Of(body), ...headers },
+    body,
+    ...rest,
+  });
+}
+
+/** Uploads `body` and waits for its analysis to finish. */
+export async function judge(lab: LabTarget, body: Buffer): Promise<LabAnalysis> {
+  const r = await uploadObject(lab, body);
+  if (r.status !== 202) throw new Error(`upload answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return waitForAnalysis(lab, labAnalysisSchema.parse(r.body).id);
 }
