@@ -96,12 +96,14 @@ export const ERROR_CODES = {
   CONSOLE_NOT_FOUND: { retryable: false, message: 'No such workstation, group, user or page in the console' },
   CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
-  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
+  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name from this address, from this address, or for this user name from addresses it never logged in from, or too many logins being checked at once; try again later' },
   ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
   // the browser side touches only its own downloads, issue 14 (appended)
   PATH_OUTSIDE_DOWNLOADS: { retryable: false, message: 'The browser may name only files in its download folders (policy capture.downloadDirs)' },
   HOLD_NOT_FOUND: { retryable: false, message: 'No download of this browser is held under that name for that job' },
   RELEASE_NOT_JUDGED: { retryable: false, message: 'A held download is released only after a clean (or allowed) verdict, or unjudged when policy says so and no server is reachable' },
+  // console web hardening, issue 14 (appended)
+  CONSOLE_BODY_TIMEOUT: { retryable: true, message: 'The request body did not arrive in time; the console closed the connection' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
