@@ -5,9 +5,9 @@ import type { z } from 'zod';
 export type InputPlace = 'query' | 'path' | 'body';
 
 /** `400 MESSAGE_INVALID` naming each bad key and why, never echoing the value. */
-export function invalidInput(place: InputPlace, error: z.ZodError): SandgateError {
+export function invalidInput(place: InputPlace, error: z.ZodError, summary?: string): SandgateError {
   const issues = error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
-  const what = place === 'body' ? 'the request body does not match the protocol' : `bad ${place === 'query' ? 'query parameter' : 'path segment'}`;
+  const what = summary ?? (place === 'body' ? 'the request body does not match the protocol' : `bad ${place === 'query' ? 'query parameter' : 'path segment'}`);
   return new SandgateError('MESSAGE_INVALID', `${what}: ${issues.map((i) => `${i.key || `(${place})`}: ${i.message}`).join('; ')}`, { params: { in: place, issues } });
 }
 

@@ -25,7 +25,7 @@ import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
 import { listAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
-import { parsePathParam, parseQuery } from '../http/parse-request.ts';
+import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
 import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
 import { checkLogin } from '../users/users.ts';
@@ -338,7 +338,7 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
       const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null, allow: r?.allow === true };
       // Declaring a false positive (`allow`) also changes the group's policy for good: both permissions.
       return mutate(details.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks', 'quarantine.restore', target, async () => {
-        if (!parsed.success) throw new SandgateError('MESSAGE_INVALID', 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
+        if (!parsed.success) throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
         const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
         for (const agentId of wake) o.notifier.wakeAgent(agentId);
         // Every member gets the new allow list, not only the workstation the object is restored on.
