@@ -21,7 +21,7 @@ describe('a database error behind a console route', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-dberror-'));
     c = await startConsole({ dataDir, host: '127.0.0.1', port: 0, adminPort: 0, log: (line) => log.push(line) });
     await addUser(c.db, 'admin', 'admin', PASSWORD);
-  });
+  }, 180_000);
   afterAll(async () => {
     await c?.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsJson, loginAs, type HttpAnswer } from '../../integration/console/console-process.ts';
-import { PASSWORDS, startAttackedConsole, type AttackedConsole } from './attacked-console.ts';
+import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles } from '../../integration/console/console-fixture.ts';
 
 // Issue 14: "`GET /api/events?limit=NaN` answers with raw database text; `limit=-1` too; the audit read has no upper
 // bound". Every query parameter, path id and body of both APIs is sent the values an attacker tries; each must be a
@@ -19,17 +19,17 @@ function expectRefused(r: HttpAnswer, place: 'query' | 'path' | 'body', what: st
 }
 
 describe('hostile query parameters, path ids and bodies on every console route', () => {
-  let c: AttackedConsole;
+  let c: ConsoleWithRoles;
   let admin: Awaited<ReturnType<typeof loginAs>>;
   let agent: { agentId: string; cert: string; key: string };
   const asAgent = (method: string, path: string, body?: unknown) => httpsJson(`${c.agentUrl}${path}`, { method, ca: c.ca, cert: agent.cert, key: agent.key, body });
 
   beforeAll(async () => {
-    c = await startAttackedConsole();
+    c = await startConsoleWithRoles();
     admin = await loginAs(c.adminUrl, c.ca, 'admin', PASSWORDS.admin);
     expect((await admin('POST', 'groups', { name: 'office' })).status).toBe(200);
     agent = await c.enrollAgent('office');
-  });
+  }, 180_000);
   afterAll(async () => {
     await c?.stop();
   });

@@ -26,7 +26,7 @@ describe('strangers keep every password check of the web console busy', () => {
     c = await startConsole({ dataDir, host: '127.0.0.1', port: 0, adminPort: 0, loginThrottle: throttle });
     await addUser(c.db, 'ada', 'admin', ADA_PASSWORD);
     await addUser(c.db, 'bob', 'viewer', 'bob-password-for-tests');
-  });
+  }, 180_000);
   afterAll(async () => {
     for (const h of held) if (h.allowed) h.ticket.abandoned();
     await c?.close();

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsJson } from '../../integration/console/console-process.ts';
-import { PASSWORDS, startAttackedConsole, type AttackedConsole } from './attacked-console.ts';
+import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles } from '../../integration/console/console-fixture.ts';
 
 // Issue 14: "five wrong passwords for `ada` from one address, and the right password is refused". The real console
 // process, its real clock; the attacker plays from other loopback addresses (127.0.0.2 and up), the admin from
 // 127.0.0.1.
 describe('an attacker who reaches the web console tries to lock its admin out', () => {
-  let c: AttackedConsole;
+  let c: ConsoleWithRoles;
   const login = (password: string, from: string, name = 'admin') =>
     httpsJson(`${c.adminUrl}/api/login`, { method: 'POST', ca: c.ca, body: { name, password }, localAddress: from });
 
   beforeAll(async () => {
-    c = await startAttackedConsole();
-  });
+    c = await startConsoleWithRoles();
+  }, 180_000);
   afterAll(async () => {
     await c?.stop();
   });

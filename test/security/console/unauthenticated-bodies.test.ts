@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginAs } from '../../integration/console/console-process.ts';
-import { jsonOf, PASSWORDS, rawExchange, startAttackedConsole, type AttackedConsole } from './attacked-console.ts';
+import { jsonOf, PASSWORDS, rawExchange, startConsoleWithRoles, type ConsoleWithRoles } from '../../integration/console/console-fixture.ts';
 
 // Issue 14: "the console reads up to 4 MiB of body per request before authenticating, on every route (100
 // unauthenticated half-sent bodies: +400 MB)". The real console process, with its waits for slow clients shortened to
 // one second so the test does not sit through the real ones. Each case asserts what the console answers and that it
 // closes the connection; none asserts how long that took.
 describe('clients that announce bodies they never send', () => {
-  let c: AttackedConsole;
+  let c: ConsoleWithRoles;
   const head = (method: string, path: string, headers: Record<string, string>) =>
     `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
   const json = { 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    c = await startAttackedConsole({ env: { SANDGATE_CONSOLE_BODY_TIMEOUT_MS: '1000', SANDGATE_CONSOLE_HEADERS_TIMEOUT_MS: '1000' } });
-  });
+    c = await startConsoleWithRoles({ env: { SANDGATE_CONSOLE_BODY_TIMEOUT_MS: '1000', SANDGATE_CONSOLE_HEADERS_TIMEOUT_MS: '1000' } });
+  }, 180_000);
   afterAll(async () => {
     await c?.stop();
   });
@@ -53,13 +53,6 @@ describe('clients that announce bodies they never send', () => {
       expect(jsonOf(r.text).error).toMatchObject({ code: 'CONSOLE_BODY_TIMEOUT', retryable: true });
       expect(r.closedByServer).toBe(true);
     }
-  });
-
-  it('a route with a large limit is not read for someone without a session: 401, and the connection is closed instead of drained', async () => {
-    const r = await rawExchange(c.adminUrl, c.ca, head('PUT', '/api/groups/1/policy', { ...json, 'content-length': String(3 * 1024 * 1024) }), '{"policy":');
-    expect(r.status).toBe(401);
-    expect(jsonOf(r.text).error.code).toBe('CONSOLE_SESSION_REQUIRED');
-    expect(r.closedByServer).toBe(true);
   });
 
   it('headers that never end are cut off', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { csrFor, newAgentKey } from '../../../native-host/src/console/agent-csr.ts';
-import { httpsJson, runConsoleCli, startConsoleProcess, type ConsoleProcess } from '../../integration/console/console-process.ts';
+import { httpsJson, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
 export const PASSWORDS = {
   admin: 'admin-password-for-tests',
@@ -13,7 +13,7 @@ export const PASSWORDS = {
 } as const;
 export type RoleName = keyof typeof PASSWORDS;
 
-export interface AttackedConsole {
+export interface ConsoleWithRoles {
   process: ConsoleProcess;
   dataDir: string;
   /** The console CA (PEM): every client here pins it. */
@@ -28,10 +28,10 @@ export interface AttackedConsole {
 
 /**
  * A real `sandgate-console serve` process (PGlite, loopback) with one user per role (named after the role, unless
- * `users` is false), as an attacker would find it. `args` and `env` are added to its command line and environment.
+ * `users` is false): the console the security tests attack and the integration tests use. `args` and `env` are added to its command line and environment.
  */
-export async function startAttackedConsole(o: { args?: string[]; env?: Record<string, string>; users?: boolean } = {}): Promise<AttackedConsole> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-attacked-'));
+export async function startConsoleWithRoles(o: { args?: string[]; env?: Record<string, string>; users?: boolean } = {}): Promise<ConsoleWithRoles> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-roles-'));
   const env = { DATABASE_URL: undefined, SANDGATE_CONSOLE_DATA: undefined, ...o.env };
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
   const process = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0', ...(o.args ?? [])], env);
@@ -56,7 +56,7 @@ export async function startAttackedConsole(o: { args?: string[]; env?: Record<st
       const t = await cli(['token', 'create', '--json', ...(group ? ['--group', group] : [])]);
       if (t.code !== 0) throw new Error(`token create: ${t.stderr}`);
       const key = newAgentKey();
-      const body = { token: JSON.parse(t.stdout).token, csr: csrFor(key, 'attack-test'), host: { hostname: 'ws-1', platform: 'linux', release: '6', arch: 'x64' }, appVersion: '0.1.0' };
+      const body = { token: JSON.parse(t.stdout).token, csr: csrFor(key, 'fixture'), host: { hostname: 'ws-1', platform: 'linux', release: '6', arch: 'x64' }, appVersion: '0.1.0' };
       const r = await httpsJson(`${process.info.agentUrl}/agent/v1/enroll`, { method: 'POST', ca, body });
       if (r.status !== 200) throw new Error(`enroll: ${JSON.stringify(r.body)}`);
       return { agentId: r.body.agentId as string, cert: r.body.certificate as string, key };
