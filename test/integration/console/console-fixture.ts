@@ -13,6 +13,28 @@ export const PASSWORDS = {
 } as const;
 export type RoleName = keyof typeof PASSWORDS;
 
+/** A group policy with every kind of secret `policySchema` holds: two servers' API tokens and a key passphrase. */
+export const SECRET_POLICY = (() => {
+  const values = {
+    CAPE_TOKEN: 'cape-token-6f1d0c3a9b',
+    CUCKOO_TOKEN: 'cuckoo-token-41e7aa02',
+    PASSPHRASE: 'pfx-passphrase-9c2e',
+    CAPE: 'https://cape.corp.example:8443',
+    CUCKOO: 'https://cuckoo.corp.example',
+  };
+  const document = {
+    sandbox: {
+      servers: [
+        { url: values.CAPE, kind: 'cape', token: values.CAPE_TOKEN },
+        { url: values.CUCKOO, kind: 'cuckoo', token: values.CUCKOO_TOKEN },
+      ],
+      serverCertificate: '/etc/sandgate/sandbox-ca.pem',
+      clientCertificate: { pfx: '/etc/sandgate/client.p12', passphrase: values.PASSPHRASE },
+    },
+  };
+  return { ...values, document };
+})();
+
 export interface ConsoleWithRoles {
   process: ConsoleProcess;
   dataDir: string;

@@ -1,26 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsJson, loginAs } from './console-process.ts';
-import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles } from './console-fixture.ts';
+import { PASSWORDS, SECRET_POLICY, startConsoleWithRoles, type ConsoleWithRoles } from './console-fixture.ts';
 
 // Secrets in a group policy are write-only on the web console (test/security/console/policy-secrets-are-write-only
 // shows no role reads them). Here: the round trip an admin makes, and what the workstations receive. The real console
 // process; a workstation enrolled over mutual TLS reads what agents get.
-const CAPE_TOKEN = 'cape-token-6f1d0c3a9b';
-const CUCKOO_TOKEN = 'cuckoo-token-41e7aa02';
-const PASSPHRASE = 'pfx-passphrase-9c2e';
-const CAPE = 'https://cape.corp.example:8443';
-const CUCKOO = 'https://cuckoo.corp.example';
-
-const policy = {
-  sandbox: {
-    servers: [
-      { url: CAPE, kind: 'cape', token: CAPE_TOKEN },
-      { url: CUCKOO, kind: 'cuckoo', token: CUCKOO_TOKEN },
-    ],
-    serverCertificate: '/etc/sandgate/sandbox-ca.pem',
-    clientCertificate: { pfx: '/etc/sandgate/client.p12', passphrase: PASSPHRASE },
-  },
-};
+const { CAPE_TOKEN, PASSPHRASE, CAPE, CUCKOO } = SECRET_POLICY;
+const policy = SECRET_POLICY.document;
 
 describe('write-only policy secrets: saving, replacing, clearing, and what agents receive', () => {
   let c: ConsoleWithRoles;
@@ -50,7 +36,7 @@ describe('write-only policy secrets: saving, replacing, clearing, and what agent
 
   it('the workstations still receive the real values over mutual TLS', async () => {
     const got = await agentPolicy();
-    expect(got.sandbox.servers.map((s: { token: string }) => s.token)).toEqual([CAPE_TOKEN, CUCKOO_TOKEN]);
+    expect(got.sandbox.servers.map((s: { token: string }) => s.token)).toEqual([CAPE_TOKEN, SECRET_POLICY.CUCKOO_TOKEN]);
     expect(got.sandbox.clientCertificate.passphrase).toBe(PASSPHRASE);
   });
 
@@ -61,7 +47,7 @@ describe('write-only policy secrets: saving, replacing, clearing, and what agent
     const got = await agentPolicy();
     expect(got.sandbox.connectTimeoutMs).toBe(900);
     expect(got.sandbox.servers).toEqual([
-      { url: CUCKOO, kind: 'cuckoo', token: CUCKOO_TOKEN },
+      { url: CUCKOO, kind: 'cuckoo', token: SECRET_POLICY.CUCKOO_TOKEN },
       { url: CAPE, kind: 'cape', token: CAPE_TOKEN },
     ]);
     expect(got.sandbox.clientCertificate.passphrase).toBe(PASSPHRASE);

@@ -1,27 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsJson, loginAs } from '../../integration/console/console-process.ts';
-import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles, type RoleName } from '../../integration/console/console-fixture.ts';
+import { PASSWORDS, SECRET_POLICY, startConsoleWithRoles, type ConsoleWithRoles, type RoleName } from '../../integration/console/console-fixture.ts';
 
 // Issue 14: "every console role, viewer included, reads the CAPE/Cuckoo tokens and the client-certificate passphrase
 // in GET /api/groups". The real console process. (That agents still get the real values, and that a policy saved as
 // shown keeps them, is test/integration/console/policy-secrets.test.ts.)
-const CAPE_TOKEN = 'cape-token-6f1d0c3a9b';
-const CUCKOO_TOKEN = 'cuckoo-token-41e7aa02';
-const PASSPHRASE = 'pfx-passphrase-9c2e';
+const { CAPE_TOKEN, CUCKOO_TOKEN, PASSPHRASE, CAPE, CUCKOO } = SECRET_POLICY;
 const SECRETS = [CAPE_TOKEN, CUCKOO_TOKEN, PASSPHRASE];
-const CAPE = 'https://cape.corp.example:8443';
-const CUCKOO = 'https://cuckoo.corp.example';
-
-const policy = {
-  sandbox: {
-    servers: [
-      { url: CAPE, kind: 'cape', token: CAPE_TOKEN },
-      { url: CUCKOO, kind: 'cuckoo', token: CUCKOO_TOKEN },
-    ],
-    serverCertificate: '/etc/sandgate/sandbox-ca.pem',
-    clientCertificate: { pfx: '/etc/sandgate/client.p12', passphrase: PASSPHRASE },
-  },
-};
+const policy = SECRET_POLICY.document;
 
 describe('group policy secrets on the web console', () => {
   let c: ConsoleWithRoles;
