@@ -9,7 +9,6 @@ import {
   eventsQuerySchema,
   groupCreateBodySchema,
   listQuerySchema,
-  loginBodySchema,
   noQuerySchema,
   policyBodySchema,
   restoreRequestBodySchema,
@@ -27,14 +26,13 @@ import { listAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
-import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
-import { checkLogin } from '../users/users.ts';
-import { addressBucket, LoginThrottle, type LoginReport } from '../users/login-throttle.ts';
-import { isKnownClient, rememberKnownClient } from '../users/known-clients.ts';
+import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
+import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
+import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
@@ -86,14 +84,6 @@ export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage
   };
 }
 
-/** A login row's throttling details: the lockouts its failure started, and the refusals since the last row counted them. */
-function throttleDetails(r: LoginReport): Record<string, unknown> {
-  return {
-    ...(r.lockouts.length ? { lockouts: r.lockouts.map((l) => ({ rule: l.rule, seconds: Math.ceil(l.lockoutMs / 1000) })) } : {}),
-    ...(Object.values(r.refusedBefore).some(Boolean) ? { refusedWhileThrottled: r.refusedBefore } : {}),
-  };
-}
-
 function cookieValue(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
@@ -138,59 +128,7 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
   const mutating = method !== 'GET' && method !== 'HEAD';
   if (mutating) checkOrigin(req);
 
-  if (route === 'POST login') {
-    const body = await readJson(req, loginBodySchema);
-    // The socket's own address: the console terminates TLS itself, so no forwarded-for header is trusted.
-    const address = req.socket.remoteAddress ?? 'unknown';
-    const bucket = addressBucket(address);
-    // Before the password is hashed: a locked name or address must cost the console no scrypt work.
-    const known = o.loginThrottle.needsKnownClient(body.name) && (await isKnownClient(o.db, body.name, bucket).catch(() => false));
-    const admission = o.loginThrottle.admit(body.name, address, { known });
-    if (!admission.allowed) {
-      const retryAfter = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
-      // Not one row per refusal (anyone can send them): the throttle says which refusal stands for the others.
-      if (admission.report) {
-        await audit(o.db, {
-          actor: 'anonymous',
-          action: 'session.login',
-          target: body.name,
-          outcome: 'refused',
-          details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter, refused: admission.report.refused },
-        });
-      }
-      res.setHeader('retry-after', String(retryAfter));
-      const why = {
-        capacity: 'The console is checking too many logins at once',
-        account: 'Too many failed logins for this user from addresses it has not logged in from',
-        pair: 'Too many failed logins for this user from this address',
-        address: 'Too many failed logins from this address',
-      }[admission.rule];
-      throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `${why}; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
-    }
-    let user: Awaited<ReturnType<typeof checkLogin>>;
-    try {
-      user = await checkLogin(o.db, body.name, body.password);
-    } catch (err) {
-      // A database fault is not a wrong password: it must not lock anyone out.
-      admission.ticket.abandoned();
-      throw err;
-    }
-    if (!user) {
-      const report = admission.ticket.failed();
-      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) } });
-      throw new SandgateError('CONSOLE_LOGIN_FAILED');
-    }
-    const report = admission.ticket.succeeded();
-    await rememberKnownClient(o.db, user.name, bucket);
-    const s = await createSession(o.db, user);
-    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address, ...throttleDetails(report) } });
-    return sendJson(
-      res,
-      200,
-      { user: { name: user.name, role: user.role, permissions: permissionsOf(user.role) }, csrfToken: s.csrfToken },
-      { 'set-cookie': `${SESSION_COOKIE}=${s.cookieValue}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}` },
-    );
-  }
+  if (route === 'POST login') return login(o, req, res);
 
   const raw = cookieValue(req, SESSION_COOKIE);
   const session = await findSession(o.db, raw);
