@@ -13,7 +13,7 @@ const targets = [
   { name: pg.available ? 'a real PostgreSQL server' : `a real PostgreSQL server — SKIPPED: ${pg.reason}`, server: true },
 ];
 
-// The login throttle's "addresses this user logged in from" (migration 006), on both databases the console runs on.
+// The login throttle's "addresses this user logged in from" (migration 007), on both databases the console runs on.
 for (const target of targets) {
   describe.skipIf(target.server && !pg.available)(`known login addresses on ${target.name}`, () => {
     let server: TempPostgres | undefined;
