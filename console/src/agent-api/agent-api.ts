@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   AGENT_API,
+  CONSOLE_BODY_LIMITS,
   enrollRequestSchema,
   eventBatchSchema,
   heartbeatSchema,
+  noQuerySchema,
   pollQuerySchema,
   restoreProgressSchema,
   SandgateError,
   taskProgressSchema,
+  type BodyLimit,
   type EnrollResponse,
   type PollResponse,
 } from '@sandgate/shared';
@@ -17,7 +20,8 @@ import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
 import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeEvents } from '../agents/agents.ts';
-import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
+import { admitBody, notFound, readJson, sendError, sendJson, stderrLog } from '../http/http-util.ts';
+import { parseQuery } from '../http/parse-request.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
 import { pollCheck } from '../agents/poll-check.ts';
@@ -30,20 +34,38 @@ export interface AgentApiOptions {
   db: Db;
   ca: ConsoleCa;
   notifier: ChangeNotifier;
-  /** Where the console reports what agents' events made it do (a group task created). */
+  /** Where the console reports what agents' events made it do (a group task created), and unexpected errors. */
   log?: (line: string) => void;
+  /** Shortens every route's wait for its body (tests of slow clients). */
+  bodyTimeoutMs?: number;
 }
+
+/**
+ * Each route's body limit. Enrollment and renewal are read before the console knows the agent (renewal's certificate
+ * may be one it no longer accepts): small. The reports of an authenticated agent may be large.
+ */
+const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
+  [`POST ${AGENT_API.enroll}`]: CONSOLE_BODY_LIMITS.enrollment,
+  [`POST ${AGENT_API.renew}`]: CONSOLE_BODY_LIMITS.enrollment,
+  [`POST ${AGENT_API.heartbeat}`]: CONSOLE_BODY_LIMITS.heartbeat,
+  [`POST ${AGENT_API.events}`]: CONSOLE_BODY_LIMITS.agentReport,
+  [`POST ${AGENT_API.taskProgress}`]: CONSOLE_BODY_LIMITS.agentReport,
+  [`POST ${AGENT_API.restoreProgress}`]: CONSOLE_BODY_LIMITS.agentReport,
+};
 
 /** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
 export function agentApiHandler(o: AgentApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    handle(o, req, res).catch((err: unknown) => sendError(res, err));
+    handle(o, req, res).catch((err: unknown) => sendError(res, err, o.log ?? stderrLog));
   };
 }
 
 async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const route = `${req.method} ${url.pathname}`;
+  // Before anything else: a body over the route's limit is refused unread (routes without a body take none).
+  admitBody(req, BODY_LIMITS[route] ?? CONSOLE_BODY_LIMITS.none, o.bodyTimeoutMs);
+  if (route !== `GET ${AGENT_API.poll}`) parseQuery(url, noQuerySchema);
   if (route === `GET ${AGENT_API.ca}`) {
     res.writeHead(200, { 'content-type': 'application/x-pem-file' });
     res.end(o.ca.certPem);
@@ -63,9 +85,7 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
   }
   if (route === `GET ${AGENT_API.poll}`) {
-    const q = pollQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-    if (!q.success) throw new SandgateError('MESSAGE_INVALID', `bad poll query: ${q.error.issues.map((i) => i.message).join('; ')}`);
-    return poll(o, peer, q.data, res);
+    return poll(o, peer, parseQuery(url, pollQuerySchema), res);
   }
   const agent = await authenticateAgent(o.db, peer.agentId, peer.serial);
   switch (route) {

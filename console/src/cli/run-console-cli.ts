@@ -23,9 +23,11 @@ export interface ConsoleIo {
 export const CONSOLE_HELP = `usage: sandgate-console COMMAND [options]
 
 commands:
-  serve [--port N] [--admin-port N] [--host H] [--name DNS|IP]...
-                                     run the console: agents' API (mutual TLS) on --port (default 8444),
-                                     the web console on --admin-port (default 8445)
+  serve [--port N] [--host H] [--admin-port N] [--admin-host H] [--name DNS|IP]...
+                                     run the console: agents' API (mutual TLS) on --port (default 8444)
+                                     at --host (default 0.0.0.0, every interface), the web console on
+                                     --admin-port (default 8445) at --admin-host (default 127.0.0.1: this
+                                     machine only; another address is warned about)
   user add NAME --role ROLE [--password-stdin]
                                      add a console user; roles: ${ROLE_NAMES.join(', ')}.
                                      Without --password-stdin a random password is made and printed once
@@ -52,12 +54,19 @@ const OPTIONS = {
   port: { type: 'string' },
   'admin-port': { type: 'string' },
   host: { type: 'string' },
+  'admin-host': { type: 'string' },
   name: { type: 'string', multiple: true },
   role: { type: 'string' },
   'password-stdin': { type: 'boolean' },
   group: { type: 'string' },
   'ttl-hours': { type: 'string' },
 } as const;
+
+/** A tuning variable in milliseconds (tests of slow clients); unset or not a positive number: the defaults. */
+function msOf(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v && Number.isInteger(n) && n > 0 ? n : undefined;
+}
 
 function portOf(v: string | undefined, fallback: number, what: string): number {
   if (v === undefined) return fallback;
@@ -102,7 +111,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
     switch (cmd) {
       case 'serve': {
         if (sub) throw new SandgateError('USAGE', `unexpected arguments: ${[sub, ...rest].join(' ')}`);
-        const { startConsole } = await import('../server/start-console.ts');
+        const { startConsole, isLoopbackHost } = await import('../server/start-console.ts');
         const stop = io.interrupted();
         const c = await startConsole({
           dataDir,
@@ -110,11 +119,18 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
           port: portOf(v.port, 8444, '--port'),
           adminPort: portOf(v['admin-port'], 8445, '--admin-port'),
           ...(v.host ? { host: v.host } : {}),
+          ...(v['admin-host'] ? { adminHost: v['admin-host'] } : {}),
           ...(v.name ? { serverNames: v.name } : {}),
+          log: (line) => io.err(`${line}\n`),
+          bodyTimeoutMs: msOf(io.env.SANDGATE_CONSOLE_BODY_TIMEOUT_MS),
+          headersTimeoutMs: msOf(io.env.SANDGATE_CONSOLE_HEADERS_TIMEOUT_MS),
         });
+        if (!isLoopbackHost(c.adminHost)) {
+          io.err(`warning: the web console listens on ${c.adminHost}, not only on this machine: anyone who can reach that address can try to log in (--admin-host 127.0.0.1 keeps it local)\n`);
+        }
         const database = databaseUrl ? `PostgreSQL server (${redactUrl(databaseUrl)})` : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
         print(
-          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid },
+          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, adminHost: c.adminHost, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid },
           `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n`,
         );
         const signal = await stop;

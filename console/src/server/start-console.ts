@@ -8,6 +8,7 @@ import { agentApiHandler } from '../agent-api/agent-api.ts';
 import { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { adminApiHandler } from '../web/admin-api.ts';
 import type { LoginThrottle } from '../users/login-throttle.ts';
+import { stderrLog, type LogLine } from '../http/http-util.ts';
 import { listenControlSocket } from '../control/control-socket.ts';
 import { ensurePrivateDir, lockDataDir } from './data-dir.ts';
 
@@ -15,20 +16,33 @@ export interface ConsoleOptions {
   dataDir: string;
   /** A PostgreSQL server; without it the state lives in `<dataDir>/pgdata` (PGlite). */
   databaseUrl?: string | undefined;
+  /** Where the agents' port listens (default every interface: workstations connect from the network). */
   host?: string;
   /** Agents' port (mutual TLS); 0 picks a free one. */
   port: number;
+  /**
+   * Where the web console listens: loopback (127.0.0.1) unless told otherwise, so the admin API is reachable from the
+   * network only when someone chose that (`serve --admin-host`).
+   */
+  adminHost?: string;
   /** Web console port; 0 picks a free one. */
   adminPort: number;
   /** Extra names and addresses for the server certificate (what agents will type in the URL). */
   serverNames?: string[];
   /** Failed-login throttling of the web console; by default a fresh one with the default policy and the real clock. */
   loginThrottle?: LoginThrottle;
+  /** Unexpected errors (never shown to clients) and what agents' events made the console do; stderr by default. */
+  log?: LogLine;
+  /** Shorter waits for request bodies and headers than the routes' own (tests of slow clients). */
+  bodyTimeoutMs?: number | undefined;
+  headersTimeoutMs?: number | undefined;
 }
 
 export interface RunningConsole {
   agentUrl: string;
   adminUrl: string;
+  /** Where the web console listens (loopback unless `adminHost` said otherwise). */
+  adminHost: string;
   ca: ConsoleCa;
   db: Db;
   notifier: ChangeNotifier;
@@ -47,11 +61,18 @@ function urlFor(host: string, port: number): string {
   return `https://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
+/** 127.0.0.0/8, ::1 and `localhost`: a web console there is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
 /** Opens the database, the CA, and the two HTTPS listeners plus the control socket. */
 export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   ensurePrivateDir(o.dataDir);
   const unlock = lockDataDir(o.dataDir);
   const host = o.host ?? '0.0.0.0';
+  const adminHost = o.adminHost ?? '127.0.0.1';
+  const log = o.log ?? stderrLog;
   const closers: Array<() => Promise<void> | void> = [unlock];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c();
@@ -59,25 +80,26 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   try {
     const db = await openConsoleDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
     closers.push(() => db.close());
-    const ca = loadOrCreateCa(o.dataDir, [...(o.serverNames ?? []), ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
+    const named = [host, adminHost].filter((h) => h !== '0.0.0.0' && h !== '::');
+    const ca = loadOrCreateCa(o.dataDir, [...new Set([...(o.serverNames ?? []), ...named])]);
     const notifier = new ChangeNotifier();
     const tls = { cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const };
     // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
     // because enrollment happens before the agent has one. Every other agent route refuses without it.
-    const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier }));
-    const adminServer = createServer(tls, adminApiHandler({ db, notifier, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
-    for (const s of [agentServer, adminServer]) {
-      // Long-polls last up to a minute; Node's default request timeout would cut them.
-      s.requestTimeout = 120_000;
-      s.headersTimeout = 30_000;
-    }
+    const slow = { ...(o.bodyTimeoutMs ? { bodyTimeoutMs: o.bodyTimeoutMs } : {}), log };
+    // Slow clients: headers must arrive within 30 s and a whole request within 120 s (checked every 5 s); each route
+    // also limits how long its body may take (shared/src/console/body-limits.ts). Long-polls wait after the request has
+    // arrived, so neither limit cuts them.
+    const limits = { headersTimeout: o.headersTimeoutMs ?? 30_000, requestTimeout: 120_000, connectionsCheckingInterval: 5_000 };
+    const agentServer = createServer({ ...tls, ...limits, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier, ...slow }));
+    const adminServer = createServer({ ...tls, ...limits }, adminApiHandler({ db, notifier, ...slow, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
     const agentPort = await listen(agentServer, o.port, host);
     closers.push(() => closeServer(agentServer));
-    const adminPort = await listen(adminServer, o.adminPort, host);
+    const adminPort = await listen(adminServer, o.adminPort, adminHost);
     closers.push(() => closeServer(adminServer));
     const control = await listenControlSocket(o.dataDir, { db, onAgentChanged: (id) => notifier.wakeAgent(id) });
     closers.push(() => closeServer(control));
-    return { agentUrl: urlFor(host, agentPort), adminUrl: urlFor(host, adminPort), ca, db, notifier, close: closeAll };
+    return { agentUrl: urlFor(host, agentPort), adminUrl: urlFor(adminHost, adminPort), adminHost, ca, db, notifier, close: closeAll };
   } catch (err) {
     await closeAll();
     throw err;

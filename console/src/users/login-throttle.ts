@@ -1,19 +1,17 @@
 import { isIPv6 } from 'node:net';
+import { countFailure, counterIsIdle, decayCounter, freshCounter, type CounterTiming, type FailureCounter } from './throttle-counter.ts';
 
 /** When failed logins lock a key out, for how long, and how much password checking may run at once. */
-export interface LoginThrottlePolicy {
-  /** Counted failures of one user name that lock that name. */
-  maxFailuresPerName: number;
-  /** The same for one client address, whatever names it tries (password spraying). */
+export interface LoginThrottlePolicy extends CounterTiming {
+  /** Counted failures of one user name from one address that lock that name for that address only. */
+  maxFailuresPerPair: number;
+  /** Counted failures from one address, whatever names it tries (password spraying), that lock the address. */
   maxFailuresPerAddress: number;
   /**
-   * One counted failure is forgotten per this much time outside a lockout (a leaky bucket, not a window that resets):
-   * a guesser who keeps just under the limit per window still locks as soon as failures come faster than this.
+   * Counted failures of one user name from every address together that lock the name for the addresses it never
+   * logged in from (a guesser spread over many addresses); an address the user logged in from keeps its access.
    */
-  decayMs: number;
-  /** The first lockout; each further failure after a lockout doubles it. */
-  baseLockoutMs: number;
-  maxLockoutMs: number;
+  maxFailuresPerAccount: number;
   /** Keys remembered at most (per rule): stale ones are forgotten first, then unlocked ones, then the oldest. */
   maxEntries: number;
   /**
@@ -21,31 +19,44 @@ export interface LoginThrottlePolicy {
    * milliseconds). Many addresses (an IPv6 /48 holds 65,536 /64 buckets) could otherwise each force their own share.
    */
   maxConcurrentChecks: number;
+  /** Of those, how many one address may hold: its fair share, so one client cannot fill them all. */
+  maxConcurrentChecksPerAddress: number;
+  /**
+   * Checks kept, beyond `maxConcurrentChecks`, for a user name from an address it logged in from before: while
+   * strangers fill every other slot, a known user still gets a check.
+   */
+  reservedChecksForKnownClients: number;
   /** Refusals for want of capacity are reported at most this often, each report counting those since the last. */
   capacityReportMs: number;
 }
 
 export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = {
-  maxFailuresPerName: 5,
+  maxFailuresPerPair: 5,
   maxFailuresPerAddress: 10,
+  maxFailuresPerAccount: 20,
   decayMs: 15 * 60_000,
   baseLockoutMs: 60_000,
   maxLockoutMs: 15 * 60_000,
   maxEntries: 10_000,
   // libuv runs four hashes at a time by default: more would only queue (and hold their memory) behind them.
   maxConcurrentChecks: 4,
+  maxConcurrentChecksPerAddress: 1,
+  reservedChecksForKnownClients: 1,
   capacityReportMs: 60_000,
 };
 
-/** What refused an attempt: its user name, its address, or the console's overall limit on password checks. */
-export type ThrottleRule = 'user' | 'address' | 'capacity';
+/** The counted rules: a name from one address, an address, a name from every address it is not known at. */
+export type CountedRule = 'pair' | 'address' | 'account';
+/** What refused an attempt: a counted rule, or the console's limit on password checks running at once. */
+export type ThrottleRule = CountedRule | 'capacity';
+const COUNTED: readonly CountedRule[] = ['pair', 'address', 'account'];
 
 /** How an admitted attempt ended, for its audit row. */
 export interface LoginReport {
   /** The lockouts this failure started, one per rule it took to its limit. */
-  lockouts: Array<{ rule: 'user' | 'address'; lockoutMs: number }>;
-  /** Attempts refused under this attempt's name and address since the last report that counted them. */
-  refusedBefore: { user: number; address: number };
+  lockouts: Array<{ rule: CountedRule; lockoutMs: number }>;
+  /** Attempts refused under this attempt's keys since the last report that counted them. */
+  refusedBefore: Record<CountedRule, number>;
 }
 
 /** A login attempt let through to the password check: report how it ended, exactly once. */
@@ -64,17 +75,13 @@ export type LoginAdmission =
       retryAfterMs: number;
       /**
        * Set on the one refusal to write to the audit log, with how many refusals it stands for (itself included). Only
-       * capacity refusals are written, at most once per `capacityReportMs`; those by name or address are counted into
-       * the next admitted attempt's report, since their lockout is already in the row of the failure that started it.
+       * capacity refusals are written, at most once per `capacityReportMs`; the others are counted into the next
+       * admitted attempt's report, since their lockout is already in the row of the failure that started it.
        */
       report?: { refused: number };
     };
 
-interface Entry {
-  failures: number;
-  /** From when the count next loses a failure: the first failure counted, or the end of the lockout. */
-  decayFrom: number;
-  lockedUntil: number;
+interface Entry extends FailureCounter {
   /** Attempts admitted whose password check has not ended: counted as failures-to-be, so a burst of parallel
    * requests cannot all slip in before the first failure is recorded. */
   inFlight: number;
@@ -82,29 +89,32 @@ interface Entry {
   refused: number;
 }
 
+type Keys = Record<CountedRule, string>;
+
 /**
- * Failed-login throttling for the web console, per user name and per client address, and an overall limit on password
- * checks running at once. It is consulted before the password hash is computed, so a refused attempt costs the
- * console no scrypt work; unknown names are counted exactly like real ones, so the answer never tells whether a user
- * exists.
+ * Failed-login throttling for the web console. It is consulted before the password hash is computed, so a refused
+ * attempt costs no scrypt work; unknown names are counted exactly like real ones, so the answer never tells whether a
+ * user exists.
+ *
+ * Who decides whose access: failures lock a *name for one address* (`pair`), so a guesser elsewhere cannot keep the
+ * rightful user out; an *address* that sprays many names; and a *name for every address it never logged in from*
+ * (`account`), so a guesser spread over many addresses is bounded too while the user keeps logging in from the
+ * addresses they logged in from before (`known`, kept in the database by the caller). A user on a new address
+ * while their name is under such an attack waits for the lockout like anyone else.
  *
  * The audit log grows with failures, not with refusals: a lockout is written in the row of the failure that started it,
- * refusals are counted and the count goes into the next row for that name or address, and capacity refusals get one
- * row per `capacityReportMs`. An unauthenticated client cannot make the database grow faster than it can fail.
+ * refusals are counted and the count goes into the next row for those keys, and capacity refusals get one row per
+ * `capacityReportMs`. An unauthenticated client cannot make the database grow faster than it can fail.
  *
- * State is in memory: right for one console process (a restart forgets it). Several console processes behind one
- * name would need it in the database, or each would allow its own share of guesses.
- *
- * A locked name also locks out its rightful owner until the lockout ends: that is the price of stopping a guesser who
- * changes address; the lockout is capped (15 min) so it cannot be held for long without further failures. So is the
- * capacity limit: while it is full, the rightful owner is refused too, for a second at a time.
+ * The counters are in memory (`FailureCounter` rows keyed by rule and key, ready for a table); a restart forgets them.
+ * Checks in flight and the capacity limits belong to this process: they bound its own CPU and memory.
  */
 export class LoginThrottle {
   readonly policy: LoginThrottlePolicy;
   private readonly now: () => number;
-  private readonly names = new Map<string, Entry>();
-  private readonly addresses = new Map<string, Entry>();
+  private readonly maps: Record<CountedRule, Map<string, Entry>> = { pair: new Map(), address: new Map(), account: new Map() };
   private checks = 0;
+  private reservedChecks = 0;
   private capacityRefused = 0;
   private capacityReportedAt = -Infinity;
 
@@ -113,61 +123,88 @@ export class LoginThrottle {
     this.now = o.now ?? Date.now;
   }
 
-  /** Whether an attempt for `name` from `address` may go on to the password check. */
-  admit(name: string, address: string): LoginAdmission {
+  /**
+   * Whether `admit` needs to be told if this name logged in from this address before (a database read the caller
+   * makes): only while the name is locked for strangers or every ordinary slot for password checks is taken.
+   */
+  needsKnownClient(name: string): boolean {
+    const account = this.maps.account.get(name);
+    return this.checks >= this.policy.maxConcurrentChecks || (account !== undefined && this.waitOf('account', account, this.now()) > 0);
+  }
+
+  /**
+   * Whether an attempt for `name` from `address` may go on to the password check. `known`: this name logged in from
+   * this address before (see `needsKnownClient`; when in doubt, false).
+   */
+  admit(name: string, address: string, o: { known?: boolean } = {}): LoginAdmission {
+    const bucket = addressBucket(address);
+    const keys: Keys = { pair: JSON.stringify([name, bucket]), address: bucket, account: name };
+    const known = o.known ?? false;
     const now = this.now();
-    const addressKey = addressBucket(address);
-    const byName = this.entry(this.names, name, now);
-    const byAddress = this.entry(this.addresses, addressKey, now);
+    const e = { pair: this.entry('pair', keys.pair, now), address: this.entry('address', keys.address, now), account: this.entry('account', keys.account, now) };
     // The address first: a sprayer is told about the rule that actually stops it, whatever name it tries next.
-    const refusal = this.refusal('address', byAddress, this.policy.maxFailuresPerAddress, now) ?? this.refusal('user', byName, this.policy.maxFailuresPerName, now);
-    if (refusal) return refusal;
-    if (this.checks >= this.policy.maxConcurrentChecks) return this.capacityRefusal(now);
-    this.checks++;
-    byName.inFlight++;
-    byAddress.inFlight++;
-    this.remember(this.names, name, byName);
-    this.remember(this.addresses, addressKey, byAddress);
+    for (const rule of ['address', 'pair', 'account'] as const) {
+      if (rule === 'account' && known) continue;
+      const retryAfterMs = this.waitOf(rule, e[rule], now);
+      if (retryAfterMs) {
+        e[rule].refused++;
+        return { allowed: false, rule, retryAfterMs };
+      }
+    }
+    if (e.address.inFlight >= this.policy.maxConcurrentChecksPerAddress) return this.capacityRefusal(now);
+    let reserved = false;
+    if (this.checks >= this.policy.maxConcurrentChecks) {
+      if (!known || this.reservedChecks >= this.policy.reservedChecksForKnownClients) return this.capacityRefusal(now);
+      reserved = true;
+    }
+    if (reserved) this.reservedChecks++;
+    else this.checks++;
+    for (const rule of COUNTED) {
+      e[rule].inFlight++;
+      this.remember(rule, keys[rule], e[rule]);
+    }
     let done = false;
     const end = (ok: boolean | undefined): LoginReport => {
-      const report: LoginReport = { lockouts: [], refusedBefore: { user: 0, address: 0 } };
+      const report: LoginReport = { lockouts: [], refusedBefore: { pair: 0, address: 0, account: 0 } };
       if (done) return report;
       done = true;
-      this.checks--;
-      byName.inFlight--;
-      byAddress.inFlight--;
-      const at = this.now();
+      if (reserved) this.reservedChecks--;
+      else this.checks--;
+      for (const rule of COUNTED) e[rule].inFlight--;
       if (ok === undefined) return report;
-      report.refusedBefore = { user: byName.refused, address: byAddress.refused };
-      byName.refused = 0;
-      byAddress.refused = 0;
+      for (const rule of COUNTED) {
+        report.refusedBefore[rule] = e[rule].refused;
+        e[rule].refused = 0;
+      }
+      const at = this.now();
       if (ok) {
-        // The right password for this name: its count starts again. The address keeps its count (the attacker may
-        // well own one valid account).
-        if (byName.inFlight === 0) this.names.delete(name);
-        else Object.assign(byName, { failures: 0, lockedUntil: 0 });
+        // The right password from this address: its count for this name starts again. The address keeps its count
+        // (the attacker may well own one valid account), and so does the name for strangers.
+        if (e.pair.inFlight === 0) this.maps.pair.delete(keys.pair);
+        else Object.assign(e.pair, { failures: 0, lockedUntil: 0 });
         return report;
       }
-      for (const [rule, e, max] of [['user', byName, this.policy.maxFailuresPerName], ['address', byAddress, this.policy.maxFailuresPerAddress]] as const) {
-        const lockoutMs = this.fail(e, max, at);
+      for (const rule of COUNTED) {
+        const lockoutMs = countFailure(e[rule], this.maxOf(rule), at, this.policy);
         if (lockoutMs) report.lockouts.push({ rule, lockoutMs });
+        this.remember(rule, keys[rule], e[rule]);
       }
-      this.remember(this.names, name, byName);
-      this.remember(this.addresses, addressKey, byAddress);
       return report;
     };
     return { allowed: true, ticket: { succeeded: () => end(true), failed: () => end(false), abandoned: () => void end(undefined) } };
   }
 
-  private refusal(rule: 'user' | 'address', e: Entry, max: number, now: number): LoginAdmission | undefined {
-    let retryAfterMs = 0;
-    if (e.lockedUntil > now) retryAfterMs = e.lockedUntil - now;
+  private maxOf(rule: CountedRule): number {
+    return { pair: this.policy.maxFailuresPerPair, address: this.policy.maxFailuresPerAddress, account: this.policy.maxFailuresPerAccount }[rule];
+  }
+
+  /** How long this key refuses attempts (0: it does not). */
+  private waitOf(rule: CountedRule, e: Entry, now: number): number {
+    if (e.lockedUntil > now) return e.lockedUntil - now;
+    const max = this.maxOf(rule);
     // Past a lockout, one attempt at a time (its failure locks again, for twice as long); before the limit, only as
     // many in parallel as could still fail without passing it, so a burst cannot all slip in before the first failure.
-    else if (e.failures >= max ? e.inFlight > 0 : e.failures + e.inFlight >= max) retryAfterMs = 1000;
-    if (!retryAfterMs) return undefined;
-    e.refused++;
-    return { allowed: false, rule, retryAfterMs };
+    return (e.failures >= max ? e.inFlight > 0 : e.failures + e.inFlight >= max) ? 1000 : 0;
   }
 
   private capacityRefusal(now: number): LoginAdmission {
@@ -179,47 +216,24 @@ export class LoginThrottle {
     return { allowed: false, rule: 'capacity', retryAfterMs: 1000, report };
   }
 
-  /** Counts a failure; returns the lockout it starts, if any. */
-  private fail(e: Entry, max: number, now: number): number | undefined {
-    this.decay(e, now);
-    if (e.failures === 0) e.decayFrom = now;
-    e.failures++;
-    if (e.failures < max) return undefined;
-    const lockout = Math.min(this.policy.baseLockoutMs * 2 ** (e.failures - max), this.policy.maxLockoutMs);
-    e.lockedUntil = Math.max(e.lockedUntil, now + lockout);
-    // Nothing is forgotten during a lockout, or waiting it out would also pay off the failures that caused it.
-    e.decayFrom = e.lockedUntil;
-    return lockout;
-  }
-
-  /** Forgets one failure per whole `decayMs` since `decayFrom` (never during a lockout: `decayFrom` is its end). */
-  private decay(e: Entry, now: number): void {
-    const steps = Math.floor((now - e.decayFrom) / this.policy.decayMs);
-    if (steps <= 0 || e.failures === 0) return;
-    e.failures = Math.max(0, e.failures - steps);
-    e.decayFrom += steps * this.policy.decayMs;
-  }
-
   /** The key's entry, with the failures it has paid off forgotten. */
-  private entry(map: Map<string, Entry>, key: string, now: number): Entry {
-    const e = map.get(key);
-    if (!e) return { failures: 0, decayFrom: now, lockedUntil: 0, inFlight: 0, refused: 0 };
-    this.decay(e, now);
+  private entry(rule: CountedRule, key: string, now: number): Entry {
+    const e = this.maps[rule].get(key);
+    if (!e) return { ...freshCounter(now), inFlight: 0, refused: 0 };
+    decayCounter(e, now, this.policy);
     return e;
   }
 
   /** Stores the entry as the most recent, forgetting stale entries (then the oldest) beyond `maxEntries`. */
-  private remember(map: Map<string, Entry>, key: string, e: Entry): void {
+  private remember(rule: CountedRule, key: string, e: Entry): void {
+    const map = this.maps[rule];
     map.delete(key);
     map.set(key, e);
     if (map.size <= this.policy.maxEntries) return;
     const now = this.now();
-    const stale = (e: Entry) => {
-      this.decay(e, now);
-      return e.failures === 0 && e.lockedUntil <= now;
-    };
     // Stale entries first, then unlocked ones, then the oldest: flooding with fresh names should not unlock a name.
-    for (const evictable of [stale, (e: Entry) => e.lockedUntil <= now, () => true]) {
+    const passes = [(old: Entry) => counterIsIdle(old, now, this.policy), (old: Entry) => old.lockedUntil <= now, () => true];
+    for (const evictable of passes) {
       for (const [k, old] of map) {
         if (map.size <= this.policy.maxEntries) return;
         if (old.inFlight === 0 && k !== key && evictable(old)) map.delete(k);

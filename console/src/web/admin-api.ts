@@ -1,18 +1,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { restoreRequestBodySchema, SandgateError } from '@sandgate/shared';
+import {
+  actionsBodySchema,
+  assignBodySchema,
+  auditQuerySchema,
+  CONSOLE_BODY_LIMITS,
+  emptyBodySchema,
+  eventsQuerySchema,
+  groupCreateBodySchema,
+  listQuerySchema,
+  noQuerySchema,
+  policyBodySchema,
+  restoreRequestBodySchema,
+  rowIdParam,
+  SandgateError,
+  tokenCreateBodySchema,
+  userAddBodySchema,
+  uuidParam,
+  type BodyLimit,
+} from '@sandgate/shared';
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
 import { listAgents, recentEvents } from '../agents/agents.ts';
-import { notFound, readJson, segments, sendError, sendJson } from '../http/http-util.ts';
+import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
+import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
-import { createSession, deleteSession, findSession, SESSION_COOKIE, SESSION_TTL_MS, type Session } from '../users/sessions.ts';
-import { checkLogin } from '../users/users.ts';
-import { LoginThrottle, type LoginReport } from '../users/login-throttle.ts';
+import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
+import { LoginThrottle } from '../users/login-throttle.ts';
+import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
+import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
@@ -22,17 +42,29 @@ export interface AdminApiOptions {
   notifier: ChangeNotifier;
   /** Failed-login throttling; one per console process (tests inject one with their own clock). */
   loginThrottle?: LoginThrottle;
+  /** Where unexpected errors are written (their text never reaches the browser); stderr by default. */
+  log?: LogLine;
+  /** Shortens every route's wait for its body (tests of slow clients). */
+  bodyTimeoutMs?: number;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
 
-const loginSchema = z.object({ name: z.string().max(64), password: z.string().max(1024) });
-const groupSchema = z.object({ name: z.string() });
-const policyBodySchema = z.object({ policy: z.unknown() });
-const actionsBodySchema = z.object({ groupActions: z.unknown() });
-const assignSchema = z.object({ groupId: z.number().int().nullable() });
-const userSchema = z.object({ name: z.string(), role: z.string(), password: z.string() });
-const tokenSchema = z.object({ group: z.string().optional(), ttlHours: z.number().positive().max(24 * 30).optional() });
+/** Body limits of the routes that need another than the default (`adminDefault`, or none for a GET). */
+const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
+  'POST login': CONSOLE_BODY_LIMITS.login,
+  'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
+  'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+};
+
+/** Query parameters of the routes that take any; every other route refuses a query string with parameters. */
+const QUERIES = {
+  'GET events': eventsQuerySchema,
+  'GET agents/:/events': eventsQuerySchema,
+  'GET tasks': listQuerySchema,
+  'GET restores': listQuerySchema,
+  'GET audit': auditQuerySchema,
+} as const;
 
 /** Headers every answer carries: no framing, no inline script, nothing cached. */
 const SECURITY_HEADERS = {
@@ -45,18 +77,10 @@ const SECURITY_HEADERS = {
 
 /** The web console: one page, one script, and a JSON API behind a session cookie. */
 export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle() };
+  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle(), log: options.log ?? stderrLog };
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    handle(o, req, res).catch((err: unknown) => sendError(res, err));
-  };
-}
-
-/** A login row's throttling details: the lockouts its failure started, and the refusals since the last row counted them. */
-function throttleDetails(r: LoginReport): Record<string, unknown> {
-  return {
-    ...(r.lockouts.length ? { lockouts: r.lockouts.map((l) => ({ rule: l.rule, seconds: Math.ceil(l.lockoutMs / 1000) })) } : {}),
-    ...(r.refusedBefore.user || r.refusedBefore.address ? { refusedWhileThrottled: r.refusedBefore } : {}),
+    handle(o, req, res).catch((err: unknown) => sendError(res, err, o.log));
   };
 }
 
@@ -82,9 +106,15 @@ function checkOrigin(req: IncomingMessage): void {
   }
 }
 
-async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: LogLine }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const method = req.method ?? 'GET';
+  const path = url.pathname.startsWith('/api/') ? segments(url.pathname, '/api/') : [];
+  const [a, b, c] = path;
+  const route = `${method} ${a ?? ''}${b !== undefined ? '/:' : ''}${c !== undefined ? `/${c}` : ''}`;
+  // Before anything else, authentication included: a body over the route's limit is refused unread.
+  const reading = method === 'GET' || method === 'HEAD' || !url.pathname.startsWith('/api/');
+  admitBody(req, BODY_LIMITS[route] ?? (reading ? CONSOLE_BODY_LIMITS.none : CONSOLE_BODY_LIMITS.adminDefault), o.bodyTimeoutMs);
   if (method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     return void res.end(CONSOLE_HTML);
@@ -93,56 +123,12 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
     return void res.end(CONSOLE_JS);
   }
-  if (!url.pathname.startsWith('/api/')) throw notFound();
-  const path = segments(url.pathname, '/api/');
+  if (!url.pathname.startsWith('/api/') || path.length > 3) throw notFound();
+  if (!Object.hasOwn(QUERIES, route)) parseQuery(url, noQuerySchema);
   const mutating = method !== 'GET' && method !== 'HEAD';
   if (mutating) checkOrigin(req);
 
-  if (method === 'POST' && path.join('/') === 'login') {
-    const body = await readJson(req, loginSchema);
-    // The socket's own address: the console terminates TLS itself, so no forwarded-for header is trusted.
-    const address = req.socket.remoteAddress ?? 'unknown';
-    // Before the password is hashed: a locked name or address must cost the console no scrypt work.
-    const admission = o.loginThrottle.admit(body.name, address);
-    if (!admission.allowed) {
-      const retryAfter = Math.max(1, Math.ceil(admission.retryAfterMs / 1000));
-      // Not one row per refusal (anyone can send them): the throttle says which refusal stands for the others.
-      if (admission.report) {
-        await audit(o.db, {
-          actor: 'anonymous',
-          action: 'session.login',
-          target: body.name,
-          outcome: 'refused',
-          details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter, refused: admission.report.refused },
-        });
-      }
-      res.setHeader('retry-after', String(retryAfter));
-      const why = admission.rule === 'capacity' ? 'The console is checking too many logins at once' : 'Too many failed logins';
-      throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `${why}; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
-    }
-    let user: Awaited<ReturnType<typeof checkLogin>>;
-    try {
-      user = await checkLogin(o.db, body.name, body.password);
-    } catch (err) {
-      // A database fault is not a wrong password: it must not lock anyone out.
-      admission.ticket.abandoned();
-      throw err;
-    }
-    if (!user) {
-      const report = admission.ticket.failed();
-      await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) } });
-      throw new SandgateError('CONSOLE_LOGIN_FAILED');
-    }
-    const report = admission.ticket.succeeded();
-    const s = await createSession(o.db, user);
-    await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address, ...throttleDetails(report) } });
-    return sendJson(
-      res,
-      200,
-      { user: { name: user.name, role: user.role, permissions: permissionsOf(user.role) }, csrfToken: s.csrfToken },
-      { 'set-cookie': `${SESSION_COOKIE}=${s.cookieValue}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}` },
-    );
-  }
+  if (route === 'POST login') return login(o, req, res);
 
   const raw = cookieValue(req, SESSION_COOKIE);
   const session = await findSession(o.db, raw);
@@ -180,49 +166,61 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
   };
   const view = (s: Session) => requirePermission(s.user, 'view');
 
-  const [a, b, c] = path;
-  switch (`${method} ${a ?? ''}${b !== undefined ? '/:' : ''}${c !== undefined ? `/${c}` : ''}`) {
+  const agentId = () => parsePathParam(b, uuidParam, 'agentId');
+  const groupId = () => parsePathParam(b, rowIdParam, 'groupId');
+  const taskId = () => parsePathParam(b, uuidParam, 'taskId');
+  switch (route) {
     case 'GET session':
       return sendJson(res, 200, { user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) }, csrfToken: session.csrfToken, allPermissions: PERMISSIONS });
     case 'POST logout':
+      await readJson(req, emptyBodySchema);
       if (raw) await deleteSession(o.db, raw);
       await audit(o.db, { actor, action: 'session.logout', outcome: 'ok' });
       return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
     case 'GET agents':
       view(session);
       return sendJson(res, 200, { agents: await listAgents(o.db) });
-    case 'GET agents/:/events':
+    case 'GET agents/:/events': {
       view(session);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: b!, limit: Number(url.searchParams.get('limit') ?? 100) }) });
-    case 'GET events':
+      const { limit } = parseQuery(url, QUERIES[route]);
+      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: agentId(), limit }) });
+    }
+    case 'GET events': {
       view(session);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { limit: Number(url.searchParams.get('limit') ?? 100) }) });
+      const { limit } = parseQuery(url, QUERIES[route]);
+      return sendJson(res, 200, { events: await recentEvents(o.db, { limit }) });
+    }
     case 'POST agents/:/group': {
-      const body = await readJson(req, assignSchema);
-      return mutate('manage-policy', 'agent.assign-group', b!, async () => {
-        await assignAgent(o.db, b!, body.groupId);
-        o.notifier.wakeAgent(b!);
+      const id = agentId();
+      const body = await readJson(req, assignBodySchema);
+      return mutate('manage-policy', 'agent.assign-group', id, async () => {
+        await assignAgent(o.db, id, body.groupId);
+        o.notifier.wakeAgent(id);
       });
     }
-    case 'POST agents/:/revoke':
-      return mutate('manage-policy', 'agent.revoke', b!, async () => {
-        await performOp({ db: o.db, actor, onAgentChanged: (id) => o.notifier.wakeAgent(id) }, 'agent-revoke', { agentId: b! });
+    case 'POST agents/:/revoke': {
+      const id = agentId();
+      await readJson(req, emptyBodySchema);
+      return mutate('manage-policy', 'agent.revoke', id, async () => {
+        await performOp({ db: o.db, actor, onAgentChanged: (changed) => o.notifier.wakeAgent(changed) }, 'agent-revoke', { agentId: id });
       });
+    }
     case 'GET groups':
       view(session);
-      return sendJson(res, 200, { groups: await listGroups(o.db) });
+      // Secrets are write-only: every role, admins included, sees that one is set, never its value.
+      return sendJson(res, 200, { groups: (await listGroups(o.db)).map((g) => ({ ...g, policy: hidePolicySecrets(g.policy) })) });
     case 'POST groups': {
-      const body = await readJson(req, groupSchema);
+      const body = await readJson(req, groupCreateBodySchema);
       return mutate('manage-policy', 'group.create', body.name, () => createGroup(o.db, body.name));
     }
     case 'PUT groups/:/policy': {
       // The document the page edits may hold the console-only `groupActions` section: it is stored apart (agents never
       // see it) and changing it needs manage-ioc-tasks as well. Left out, the group's actions stay as they are.
+      const id = groupId();
       const body = await readJson(req, policyBodySchema);
-      const id = Number(b);
-      const doc = body.policy ?? null;
-      const hasActions = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.hasOwn(doc, 'groupActions');
-      const { groupActions, ...agentPolicy } = hasActions ? (doc as Record<string, unknown>) : { groupActions: undefined };
+      const doc = body.policy;
+      const hasActions = doc !== null && Object.hasOwn(doc, 'groupActions');
+      const { groupActions, ...agentPolicy } = doc ?? {};
       const actionsChange = hasActions && (await groupActionsDiffer(o.db, id, groupActions));
       const permissions: Permission[] = actionsChange ? ['manage-policy', 'manage-ioc-tasks'] : ['manage-policy'];
       return mutate(
@@ -234,10 +232,12 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
           const policy = hasActions ? (Object.keys(agentPolicy).length ? agentPolicy : null) : doc;
           const stored = (await listGroups(o.db)).find((g) => g.id === id);
           if (!stored) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${id}`);
+          // `{"set": true}` keeps a stored secret (answers never show one): resolved before anything is written.
+          const full = policy === null ? null : keepPolicySecrets(policy, stored.policy);
           if (actionsChange) await setGroupActions(o.db, id, groupActions);
           // Only a change the agents would see makes a new revision (and makes them reload).
-          if (stableJson(stored.policy) === stableJson(policy)) return { revision: stored.policy_revision };
-          const out = await setGroupPolicy(o.db, id, policy);
+          if (stableJson(stored.policy) === stableJson(full)) return { revision: stored.policy_revision };
+          const out = await setGroupPolicy(o.db, id, full);
           o.notifier.wakeGroup(id);
           return out;
         },
@@ -245,21 +245,27 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
       );
     }
     case 'PUT groups/:/actions': {
+      const id = groupId();
       const body = await readJson(req, actionsBodySchema);
-      return mutate('manage-ioc-tasks', 'group.set-actions', b!, () => setGroupActions(o.db, Number(b), body.groupActions ?? null));
+      return mutate('manage-ioc-tasks', 'group.set-actions', b!, () => setGroupActions(o.db, id, body.groupActions));
     }
-    case 'GET tasks':
+    case 'GET tasks': {
       view(session);
-      return sendJson(res, 200, { tasks: await listGroupTasks(o.db, Number(url.searchParams.get('limit') ?? 50)) });
+      const { limit } = parseQuery(url, QUERIES[route]);
+      return sendJson(res, 200, { tasks: await listGroupTasks(o.db, limit) });
+    }
     case 'GET tasks/:':
       view(session);
-      return sendJson(res, 200, { task: await readGroupTask(o.db, b!) });
-    case 'POST tasks/:/cancel':
-      return mutate('manage-ioc-tasks', 'group-task.cancel', b!, async () => {
-        const { wake } = await cancelGroupTask(o.db, b!, actor);
-        for (const id of wake) o.notifier.wakeAgent(id);
+      return sendJson(res, 200, { task: await readGroupTask(o.db, taskId()) });
+    case 'POST tasks/:/cancel': {
+      const id = taskId();
+      await readJson(req, emptyBodySchema);
+      return mutate('manage-ioc-tasks', 'group-task.cancel', id, async () => {
+        const { wake } = await cancelGroupTask(o.db, id, actor);
+        for (const agent of wake) o.notifier.wakeAgent(agent);
         return { cancelled: true, notified: wake.length };
       });
+    }
     case 'POST quarantine/:': {
       if (b !== 'restore') throw notFound();
       // Undoing a quarantine fleet-wide is the counterpart of the group tasks that quarantine: the same permission.
@@ -270,7 +276,7 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
       const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null, allow: r?.allow === true };
       // Declaring a false positive (`allow`) also changes the group's policy for good: both permissions.
       return mutate(details.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks', 'quarantine.restore', target, async () => {
-        if (!parsed.success) throw new SandgateError('MESSAGE_INVALID', 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
+        if (!parsed.success) throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
         const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
         for (const agentId of wake) o.notifier.wakeAgent(agentId);
         // Every member gets the new allow list, not only the workstation the object is restored on.
@@ -278,24 +284,28 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
         return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
       }, details);
     }
-    case 'GET restores':
+    case 'GET restores': {
       view(session);
-      return sendJson(res, 200, { restores: await listRestoreRequests(o.db, Number(url.searchParams.get('limit') ?? 50)) });
+      const { limit } = parseQuery(url, QUERIES[route]);
+      return sendJson(res, 200, { restores: await listRestoreRequests(o.db, limit) });
+    }
     case 'GET restores/:':
       view(session);
-      return sendJson(res, 200, { restore: await readRestoreRequest(o.db, b!) });
-    case 'GET audit':
+      return sendJson(res, 200, { restore: await readRestoreRequest(o.db, parsePathParam(b, uuidParam, 'restoreId')) });
+    case 'GET audit': {
       view(session);
-      return sendJson(res, 200, { entries: await readAudit(o.db, Number(url.searchParams.get('limit') ?? 200)) });
+      const { limit, before } = parseQuery(url, QUERIES[route]);
+      return sendJson(res, 200, { entries: await readAudit(o.db, limit, before) });
+    }
     case 'POST users': {
-      const body = await readJson(req, userSchema);
+      const body = await readJson(req, userAddBodySchema);
       return mutate('manage-users', 'user.add', body.name, async () => {
         const u = await performOp({ db: o.db, actor }, 'user-add', body);
         return { name: u.name, role: u.role };
       });
     }
     case 'POST tokens': {
-      const body = await readJson(req, tokenSchema);
+      const body = await readJson(req, tokenCreateBodySchema);
       return mutate('manage-policy', 'token.create', body.group ?? '', () => performOp({ db: o.db, actor }, 'token-create', body));
     }
     default:

@@ -48,6 +48,7 @@ export const CONSOLE_HTML = `<!doctype html>
       <form id="group-form" data-needs="manage-policy"><input name="name" placeholder="new group" required> <button>Create group</button></form>
       <div id="policy-editor" hidden>
         <h3 id="policy-title"></h3>
+        <p class="hint">Secrets (a server's <code>token</code>, the client certificate's <code>passphrase</code>) are write-only and show as <code>{"set": true}</code>: leave that to keep the stored value, type a new one to replace it, remove the key to clear it.</p>
         <textarea id="policy-text" spellcheck="false"></textarea>
         <button id="policy-save" data-needs="manage-policy">Save policy</button>
       </div>

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consoleTaskSchema } from './console-task.ts';
+import { decimalInt, MAX_ROW_ID } from './http-values.ts';
 
 /** Longest wait the console grants a poll; the agent asks again right after an empty answer. */
 export const MAX_POLL_WAIT_MS = 55_000;
@@ -8,9 +9,9 @@ export const MAX_POLL_WAIT_MS = 55_000;
  * `GET /agent/v1/poll?policyRevision=R&waitMs=W`: answers at once when the group's policy revision differs from R (or
  * tasks are pending), otherwise when one of those happens within W ms, otherwise empty after W ms. @since 1
  */
-export const pollQuerySchema = z.object({
-  policyRevision: z.coerce.number().int().nonnegative().default(0),
-  waitMs: z.coerce.number().int().min(0).max(MAX_POLL_WAIT_MS).default(25_000),
+export const pollQuerySchema = z.strictObject({
+  policyRevision: decimalInt(0, MAX_ROW_ID).default(0),
+  waitMs: decimalInt(0, MAX_POLL_WAIT_MS).default(25_000),
 });
 export type PollQuery = z.infer<typeof pollQuerySchema>;
 

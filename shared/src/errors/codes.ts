@@ -96,7 +96,7 @@ export const ERROR_CODES = {
   CONSOLE_NOT_FOUND: { retryable: false, message: 'No such workstation, group, user or page in the console' },
   CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
-  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
+  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name from this address, from this address, or for this user name from addresses it never logged in from, or too many logins being checked at once; try again later' },
   ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
   // the browser side touches only its own downloads, issue 14 (appended)
   PATH_OUTSIDE_DOWNLOADS: { retryable: false, message: 'The browser may name only files in its download folders (policy capture.downloadDirs)' },
@@ -105,6 +105,8 @@ export const ERROR_CODES = {
   // sandgate-lab limits, issue 14 (appended)
   SERVER_BUSY: { retryable: true, message: 'The sandbox server refused the request for now (too many connections or uploads, an upload below its minimum rate, or not enough disk); the next server is tried' },
   LAB_CREDENTIAL_INVALID: { retryable: false, message: "sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA" },
+  // console web hardening, issue 14 (appended)
+  CONSOLE_BODY_TIMEOUT: { retryable: true, message: 'The request body did not arrive in time; the console closed the connection' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -74,10 +74,13 @@ export interface HttpAnswer {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** One HTTPS call to the console pinned to its CA, optionally with a client certificate or a cookie. */
+/**
+ * One HTTPS call to the console pinned to its CA, optionally with a client certificate or a cookie, and from another
+ * loopback address (`localAddress: '127.0.0.2'`: Linux routes all of 127/8 to this machine) to play another client.
+ */
 export function httpsJson(
   url: string,
-  opts: { method?: string; ca: string; cert?: string; key?: string; body?: unknown; headers?: Record<string, string> },
+  opts: { method?: string; ca: string; cert?: string; key?: string; body?: unknown; headers?: Record<string, string>; localAddress?: string },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -88,6 +91,7 @@ export function httpsJson(
         ca: opts.ca,
         ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}),
         headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
         agent: false,
       },
       (res) => {
@@ -110,8 +114,8 @@ export function httpsJson(
 }
 
 /** A logged-in web-console session: the cookie and the CSRF header on every call. */
-export async function loginAs(adminUrl: string, ca: string, name: string, password: string) {
-  const r = await httpsJson(`${adminUrl}/api/login`, { method: 'POST', ca, body: { name, password } });
+export async function loginAs(adminUrl: string, ca: string, name: string, password: string, from?: { localAddress: string }) {
+  const r = await httpsJson(`${adminUrl}/api/login`, { method: 'POST', ca, body: { name, password }, ...from });
   if (r.status !== 200) throw new Error(`login as ${name} failed: ${JSON.stringify(r.body)}`);
   const cookie = String((r.headers['set-cookie'] as string[])[0]).split(';')[0]!;
   const csrf = r.body.csrfToken as string;

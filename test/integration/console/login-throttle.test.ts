@@ -10,6 +10,7 @@ import { httpsJson, loginAs } from './console-process.ts';
 
 const ALICE_PASSWORD = 'alice-password-for-tests';
 const BOB_PASSWORD = 'bob-password-for-tests';
+const DAVE_PASSWORD = 'dave-password-for-tests';
 const MIN = 60_000;
 
 // The console runs in this process so the throttle's clock can be moved by hand: the lockout ends when the test says
@@ -35,7 +36,7 @@ describe('web console login throttling', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('five wrong passwords lock the name: the sixth attempt is refused with 429 and Retry-After, even with the right password', async () => {
+  it('five wrong passwords lock the name for this address: the sixth attempt is refused with 429 and Retry-After, even with the right password', async () => {
     for (let i = 0; i < 5; i++) {
       const r = await login('alice', `wrong password ${i}`);
       expect(r.status).toBe(401);
@@ -72,16 +73,16 @@ describe('web console login throttling', () => {
     const logins = entries.filter((e) => e.action === 'session.login');
     expect(logins.filter((e) => e.target === 'alice' && e.details.code === 'CONSOLE_LOGIN_FAILED')).toHaveLength(5);
     // alice's fifth failure locked her name; the unknown name's fifth was the address's tenth and locked both.
-    expect(logins).toContainEqual(expect.objectContaining({ target: 'alice', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'user', seconds: 60 }] }) }));
+    expect(logins).toContainEqual(expect.objectContaining({ target: 'alice', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'pair', seconds: 60 }] }) }));
     expect(logins).toContainEqual(
       expect.objectContaining({
         target: 'mallory-does-not-exist',
-        details: expect.objectContaining({ lockouts: [{ rule: 'user', seconds: 60 }, { rule: 'address', seconds: 60 }] }),
+        details: expect.objectContaining({ lockouts: [{ rule: 'pair', seconds: 60 }, { rule: 'address', seconds: 60 }] }),
       }),
     );
-    // The three refusals (alice's name once, the address twice) have no rows of their own: alice's login counts them.
+    // The three refusals (alice's name from here once, the address twice) have no rows of their own: alice's login counts them.
     expect(logins.filter((e) => e.details.code === 'CONSOLE_LOGIN_THROTTLED')).toEqual([]);
-    expect(logins).toContainEqual(expect.objectContaining({ outcome: 'ok', details: expect.objectContaining({ refusedWhileThrottled: { user: 1, address: 2 } }) }));
+    expect(logins).toContainEqual(expect.objectContaining({ outcome: 'ok', details: expect.objectContaining({ refusedWhileThrottled: { pair: 1, address: 2, account: 0 } }) }));
     // The same rows straight from the database, for the address recorded with each failure.
     const rows = await readAudit(c.db, 100);
     expect(rows.find((r) => r.details.code === 'CONSOLE_LOGIN_FAILED')?.details.address).toMatch(/127\.0\.0\.1/);
@@ -98,27 +99,31 @@ describe('web console login throttling', () => {
     now += MIN;
     expect((await login('carol', 'one more guess')).status).toBe(401);
     const last = (await loginRows()).at(-1)!;
-    expect(last).toMatchObject({ target: 'carol', details: { code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'user', seconds: 120 }], refusedWhileThrottled: { user: 20, address: 0 } } });
+    expect(last).toMatchObject({ target: 'carol', details: { code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'pair', seconds: 120 }], refusedWhileThrottled: { pair: 20, address: 0, account: 0 } } });
   });
 
-  it('while the console checks as many passwords as it allows, a login is refused (429) before any hashing, with one audit row a minute', async () => {
-    // Checks of other names from other addresses, still running: they fill every slot.
+  it('while the console checks as many passwords as it allows, a login from a new address is refused (429) before any hashing, with one audit row a minute; a user on an address they logged in from still gets in', async () => {
+    await addUser(c.db, 'dave', 'viewer', DAVE_PASSWORD);
+    // Checks of other names from other addresses, still running: they fill every ordinary slot.
     const running = Array.from({ length: throttle.policy.maxConcurrentChecks }, (_, i) => throttle.admit(`elsewhere-${i}`, `2001:db8:${i}::1`));
     const before = (await loginRows()).length;
     const answers = [];
-    for (let i = 0; i < 10; i++) answers.push(await login('bob', BOB_PASSWORD));
+    // dave never logged in from here.
+    for (let i = 0; i < 10; i++) answers.push(await login('dave', DAVE_PASSWORD));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(429));
     expect(answers[0]!.body.error).toMatchObject({ code: 'CONSOLE_LOGIN_THROTTLED', params: { retryAfterSeconds: 1 } });
     expect(answers[0]!.headers['retry-after']).toBe('1');
     now += MIN;
-    expect((await login('bob', BOB_PASSWORD)).status).toBe(429);
+    expect((await login('dave', DAVE_PASSWORD)).status).toBe(429);
     const rows = (await loginRows()).slice(before);
     expect(rows.map((r) => r.details)).toEqual([
       expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'capacity', refused: 1 }),
       expect.objectContaining({ code: 'CONSOLE_LOGIN_THROTTLED', rule: 'capacity', refused: 10 }),
     ]);
 
-    for (const r of running) if (r.allowed) r.ticket.abandoned();
+    // bob logged in from this address before: the slot kept for known users is his.
     expect((await login('bob', BOB_PASSWORD)).status).toBe(200);
+    for (const r of running) if (r.allowed) r.ticket.abandoned();
+    expect((await login('dave', DAVE_PASSWORD)).status).toBe(200);
   });
 });

@@ -8,14 +8,14 @@ function throttle(policy = {}) {
   let now = 1_000_000;
   const t = new LoginThrottle({ policy, now: () => now });
   const tick = (ms: number) => (now += ms);
-  const attempt = (name: string, address: string, ok: boolean): LoginAdmission => {
-    const a = t.admit(name, address);
+  const attempt = (name: string, address: string, ok: boolean, known = false): LoginAdmission => {
+    const a = t.admit(name, address, { known });
     if (a.allowed) (ok ? a.ticket.succeeded : a.ticket.failed)();
     return a;
   };
   /** Whether an attempt would be let through (it is then abandoned, so it counts neither way). */
-  const admissible = (name: string, address: string): boolean => {
-    const a = t.admit(name, address);
+  const admissible = (name: string, address: string, known = false): boolean => {
+    const a = t.admit(name, address, { known });
     if (a.allowed) a.ticket.abandoned();
     return a.allowed;
   };
@@ -23,17 +23,18 @@ function throttle(policy = {}) {
 }
 
 describe('console login throttling', () => {
-  it('five wrong passwords for one name lock it: the sixth attempt is refused before any password check, even a right one', () => {
-    const { t, attempt } = throttle();
+  it('five wrong passwords for one name from one address lock that name for that address only: the sixth is refused before any check, even a right one', () => {
+    const { t, attempt, admissible } = throttle();
     for (let i = 0; i < 5; i++) expect(attempt('alice', '10.0.0.1', false).allowed).toBe(true);
-    const sixth = t.admit('alice', '10.0.0.2');
-    expect(sixth).toEqual({ allowed: false, rule: 'user', retryAfterMs: MIN });
+    expect(t.admit('alice', '10.0.0.1')).toEqual({ allowed: false, rule: 'pair', retryAfterMs: MIN });
+    // Alice from her own address is not concerned by what another address did with her name.
+    expect(admissible('alice', '10.0.0.2')).toBe(true);
   });
 
   it('an unknown name is counted exactly like a real one (the answer never says whether a user exists)', () => {
     const { t, attempt } = throttle();
     for (let i = 0; i < 5; i++) attempt('nobody-here', '10.0.0.1', false);
-    expect(t.admit('nobody-here', '10.0.0.9')).toMatchObject({ allowed: false, rule: 'user' });
+    expect(t.admit('nobody-here', '10.0.0.1')).toMatchObject({ allowed: false, rule: 'pair' });
   });
 
   it('failures spread over names from one address lock the address for every name', () => {
@@ -44,28 +45,39 @@ describe('console login throttling', () => {
     expect(t.admit('admin', '10.0.0.2').allowed).toBe(true);
   });
 
+  it('twenty failures of one name from many addresses lock it for addresses it never logged in from; the addresses it did keep their access', () => {
+    const { t, attempt, admissible } = throttle();
+    for (let i = 0; i < 20; i++) expect(attempt('alice', `10.0.${i}.1`, false).allowed).toBe(true);
+    expect(t.needsKnownClient('alice')).toBe(true);
+    expect(t.admit('alice', '10.9.9.9')).toEqual({ allowed: false, rule: 'account', retryAfterMs: MIN });
+    expect(admissible('alice', '192.168.1.20', true)).toBe(true);
+    // Other names are not concerned, and nothing needs to be looked up for them.
+    expect(t.needsKnownClient('bob')).toBe(false);
+    expect(admissible('bob', '10.9.9.9')).toBe(true);
+  });
+
   it('each failure after a lockout doubles it, up to 15 minutes', () => {
     const { t, tick, attempt } = throttle();
-    for (let i = 0; i < 5; i++) attempt('alice', `10.0.1.${i}`, false);
+    for (let i = 0; i < 5; i++) attempt('alice', '10.0.1.1', false);
     const lockouts: number[] = [];
     for (let round = 0; round < 6; round++) {
-      const refused = t.admit('alice', '10.0.2.1');
+      const refused = t.admit('alice', '10.0.1.1');
       if (refused.allowed) throw new Error('expected a lockout');
       lockouts.push(refused.retryAfterMs);
       tick(refused.retryAfterMs);
-      expect(attempt('alice', `10.0.3.${round}`, false).allowed).toBe(true);
+      expect(attempt('alice', '10.0.1.1', false).allowed).toBe(true);
     }
     expect(lockouts).toEqual([1, 2, 4, 8, 15, 15].map((m) => m * MIN));
   });
 
-  it('after the lockout the right password works and starts the name from zero', () => {
+  it('after the lockout the right password works and starts the name from zero for that address', () => {
     const { t, tick, attempt } = throttle();
     for (let i = 0; i < 5; i++) attempt('alice', '10.0.0.1', false);
     tick(MIN);
     expect(attempt('alice', '10.0.0.1', true).allowed).toBe(true);
     // Four more failures do not lock it again: the count was reset by the success.
-    for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.3', false);
-    expect(t.admit('alice', '10.0.0.4').allowed).toBe(true);
+    for (let i = 0; i < 4; i++) attempt('alice', '10.0.0.1', false);
+    expect(t.admit('alice', '10.0.0.1').allowed).toBe(true);
   });
 
   it('one failure is forgotten per 15 minutes: four mistakes, then a quiet quarter of an hour, leave room for one more', () => {
@@ -80,43 +92,43 @@ describe('console login throttling', () => {
     expect(admissible('alice', '10.0.0.1')).toBe(true);
   });
 
-  it('a guesser who keeps to four wrong passwords per quarter of an hour is locked all the same', () => {
+  it('a guesser who changes address for every guess and keeps to twenty per quarter of an hour is locked all the same', () => {
     const { t, tick } = throttle();
     let seen = '';
+    let n = 0;
     for (let quarter = 0; quarter < 4; quarter++) {
-      for (let i = 0; i < 4; i++) {
-        // A new address each time: only the name's count can stop this guesser.
-        const a = t.admit('alice', `10.${quarter}.${i}.1`);
+      for (let i = 0; i < 20; i++) {
+        // A new address each time: only the name's count over every address can stop this guesser.
+        const a = t.admit('alice', `10.${quarter}.${i}.${++n % 250}`);
         if (a.allowed) a.ticket.failed();
         seen += a.allowed ? 'c' : 'R';
-        tick(MIN);
       }
-      tick(11 * MIN + 1);
+      tick(15 * MIN + 1);
       seen += '|';
     }
-    // c: password checked, R: refused. From the third quarter hour on, one guess per quarter hour is all it gets.
-    expect(seen).toBe('cccc|cccR|cRRR|cRRR|');
+    // c: password checked, R: refused. From the second quarter hour on, about one guess per quarter hour.
+    expect(seen).toBe(`${'c'.repeat(20)}|c${'R'.repeat(19)}|c${'R'.repeat(19)}|c${'R'.repeat(19)}|`);
   });
 
   it('waiting out a lockout does not pay off the failures that caused it', () => {
     const { t, tick, attempt } = throttle();
-    for (let i = 0; i < 5; i++) attempt('alice', `10.0.0.${i}`, false);
+    for (let i = 0; i < 5; i++) attempt('alice', '10.0.0.1', false);
     tick(MIN);
     // Still at the limit: one attempt at a time, and its failure locks again, for twice as long.
-    expect(attempt('alice', '10.0.1.1', false).allowed).toBe(true);
-    expect(t.admit('alice', '10.0.1.2')).toMatchObject({ allowed: false, rule: 'user', retryAfterMs: 2 * MIN });
+    expect(attempt('alice', '10.0.0.1', false).allowed).toBe(true);
+    expect(t.admit('alice', '10.0.0.1')).toMatchObject({ allowed: false, rule: 'pair', retryAfterMs: 2 * MIN });
   });
 
   it('a burst of parallel attempts is let through only up to the limit, so it cannot make the console hash at will', () => {
-    // The overall cap on checks at once is a separate rule (below): out of the way here.
-    const { t } = throttle({ maxConcurrentChecks: 100 });
+    // The limits on checks at once are separate rules (below): out of the way here.
+    const { t } = throttle({ maxConcurrentChecks: 100, maxConcurrentChecksPerAddress: 100 });
     const admitted = Array.from({ length: 50 }, () => t.admit('alice', '10.0.0.1')).filter((a) => a.allowed);
     expect(admitted).toHaveLength(5);
   });
 
   it('a password check that could not be made (database down) counts neither way', () => {
     const { t } = throttle();
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 30; i++) {
       const a = t.admit('alice', '10.0.0.1');
       if (!a.allowed) throw new Error('refused');
       a.ticket.abandoned();
@@ -130,7 +142,7 @@ describe('console login throttling', () => {
     tick(MIN / 2);
     for (let i = 0; i < 10; i++) attempt(`spray-${i}`, `10.0.9.${i}`, false);
     // The sprayed names, neither locked nor old, are dropped before the locked one.
-    expect(t.admit('alice', '10.0.0.7')).toMatchObject({ allowed: false, rule: 'user' });
+    expect(t.admit('alice', '10.0.0.1')).toMatchObject({ allowed: false, rule: 'pair' });
   });
 
   it('counts IPv6 clients by their /64 and IPv4-mapped addresses as IPv4', () => {
@@ -142,21 +154,21 @@ describe('console login throttling', () => {
 
   it('the failure that locks a name says so, and refusals during the lockout are counted into the next attempt instead of reported one by one', () => {
     const { t, tick } = throttle();
-    const fail = (address: string) => {
-      const a = t.admit('alice', address);
+    const fail = () => {
+      const a = t.admit('alice', '10.0.0.1');
       if (!a.allowed) throw new Error('refused');
       return a.ticket.failed();
     };
-    for (let i = 0; i < 4; i++) expect(fail(`10.0.0.${i}`).lockouts).toEqual([]);
-    expect(fail('10.0.0.4')).toEqual({ lockouts: [{ rule: 'user', lockoutMs: MIN }], refusedBefore: { user: 0, address: 0 } });
+    for (let i = 0; i < 4; i++) expect(fail().lockouts).toEqual([]);
+    expect(fail()).toEqual({ lockouts: [{ rule: 'pair', lockoutMs: MIN }], refusedBefore: { pair: 0, address: 0, account: 0 } });
 
-    const refusals = Array.from({ length: 30 }, (_, i) => t.admit('alice', `10.0.1.${i}`));
-    expect(refusals.every((r) => !r.allowed && r.rule === 'user' && r.report === undefined)).toBe(true);
+    const refusals = Array.from({ length: 30 }, () => t.admit('alice', '10.0.0.1'));
+    expect(refusals.every((r) => !r.allowed && r.rule === 'pair' && r.report === undefined)).toBe(true);
 
     tick(MIN);
-    const next = t.admit('alice', '10.0.2.1');
+    const next = t.admit('alice', '10.0.0.1');
     if (!next.allowed) throw new Error('refused');
-    expect(next.ticket.succeeded()).toEqual({ lockouts: [], refusedBefore: { user: 30, address: 0 } });
+    expect(next.ticket.succeeded()).toEqual({ lockouts: [], refusedBefore: { pair: 30, address: 0, account: 0 } });
   });
 
   it('no more than four passwords are checked at once, whatever the names and addresses: the fifth attempt waits for one to end', () => {
@@ -167,6 +179,28 @@ describe('console login throttling', () => {
     const first = running[0]!;
     if (first.allowed) first.ticket.failed();
     expect(t.admit('admin', '2001:db8:99::1').allowed).toBe(true);
+  });
+
+  it('one address holds one check at a time: it cannot fill the slots the others need', () => {
+    const { t } = throttle();
+    const first = t.admit('user-1', '10.0.0.1');
+    expect(first.allowed).toBe(true);
+    expect(t.admit('user-2', '10.0.0.1')).toMatchObject({ allowed: false, rule: 'capacity' });
+    expect(t.admit('admin', '10.0.0.2').allowed).toBe(true);
+  });
+
+  it('while strangers fill every slot, a user on an address they logged in from before still gets a check', () => {
+    const { t } = throttle();
+    const running = Array.from({ length: 4 }, (_, i) => t.admit(`guess-${i}`, `2001:db8:${i}::1`));
+    expect(running.every((a) => a.allowed)).toBe(true);
+    expect(t.needsKnownClient('ada')).toBe(true);
+    expect(t.admit('ada', '192.168.1.20')).toMatchObject({ allowed: false, rule: 'capacity' });
+    const ada = t.admit('ada', '192.168.1.20', { known: true });
+    expect(ada.allowed).toBe(true);
+    // One slot is kept for known users: a second one waits like anyone else.
+    expect(t.admit('bob', '192.168.1.21', { known: true })).toMatchObject({ allowed: false, rule: 'capacity' });
+    if (ada.allowed) ada.ticket.succeeded();
+    expect(t.admit('bob', '192.168.1.21', { known: true }).allowed).toBe(true);
   });
 
   it('refusals for want of capacity are reported at most once a minute, each report counting those since the last', () => {

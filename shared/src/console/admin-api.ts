@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { MAX_ROW_ID, queryLimit, rowIdParam } from './http-values.ts';
+
+/**
+ * The web console's JSON API (`/api/…` on the admin port): the query parameters and bodies of each route. Every route
+ * parses what it takes with one of these; anything else is `400 MESSAGE_INVALID` (params: `in` query, path or body,
+ * and the `issues`). @since 1 (console hardening)
+ */
+
+/** `GET /api/events`, `GET /api/agents/:id/events`: the newest events first. */
+export const eventsQuerySchema = z.strictObject({ limit: queryLimit(1000, 100) });
+
+/** `GET /api/audit`: the newest rows first; `before` (a row id) pages back to older ones. */
+export const auditQuerySchema = z.strictObject({ limit: queryLimit(1000, 200), before: rowIdParam.optional() });
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+/** `GET /api/tasks`, `GET /api/restores`. */
+export const listQuerySchema = z.strictObject({ limit: queryLimit(500, 50) });
+
+/** `POST /api/login`. Kept small: it is read before anyone is authenticated. */
+export const loginBodySchema = z.strictObject({ name: z.string().min(1).max(64), password: z.string().max(1024) });
+
+/** `POST /api/groups`. */
+export const groupCreateBodySchema = z.strictObject({ name: z.string().min(1).max(64) });
+
+/**
+ * `PUT /api/groups/:id/policy`: a whole policy document (validated with the agents' `policySchema` once its kept
+ * secrets are filled in, see `secretSetSchema`), optionally with the console-only `groupActions`; null removes it.
+ */
+export const policyBodySchema = z.strictObject({ policy: z.record(z.string(), z.unknown()).nullable() });
+
+/** `PUT /api/groups/:id/actions`: validated with `groupActionsSchema`; null turns them off. */
+export const actionsBodySchema = z.strictObject({ groupActions: z.record(z.string(), z.unknown()).nullable() });
+
+/** `POST /api/agents/:id/group`: null takes the workstation out of its group. */
+export const assignBodySchema = z.strictObject({ groupId: z.number().int().min(1).max(MAX_ROW_ID).nullable() });
+
+/** `POST /api/users`. */
+export const userAddBodySchema = z.strictObject({ name: z.string().min(1).max(64), role: z.string().min(1).max(32), password: z.string().min(1).max(1024) });
+
+/** `POST /api/tokens`. */
+export const tokenCreateBodySchema = z.strictObject({ group: z.string().min(1).max(64).optional(), ttlHours: z.number().positive().max(24 * 30).optional() });
+
+/** Routes that act without a body (logout, revoke, cancel): nothing, `null` or `{}`. */
+export const emptyBodySchema = z.union([z.null(), z.strictObject({})]);
