@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,15 +44,15 @@ function file(name: string, content: string): string {
 }
 
 /** A lab in this process, serving `tls` (written to files, as `--tls-cert/--tls-key` take them) on `host`. */
-async function labWith(host: string, tls: Pem): Promise<string> {
+async function labWith(host: string, tls: Pem): Promise<{ url: string; token: string }> {
   const lab = await startLab({ port: 0, host, dataDir: join(root, 'lab'), tlsCert: file('lab-cert.pem', tls.cert), tlsKey: file('lab-key.pem', tls.key) });
   cleanups.push(() => lab.close());
-  return lab.url;
+  return { url: lab.url, token: lab.token };
 }
 
 /** Writes the policy an administrator would, starts the agent from it, submits EICAR and waits for the job's end. */
-async function judgeEicar(url: string, serverCertificate: string): Promise<Job> {
-  const policy = file('policy.json', JSON.stringify({ sandbox: { servers: [{ url }], serverCertificate, analysisTimeoutMs: 20_000 } }));
+async function judgeEicar(url: string, token: string, serverCertificate: string): Promise<Job> {
+  const policy = file('policy.json', JSON.stringify({ sandbox: { servers: [{ url, token }], serverCertificate, analysisTimeoutMs: 20_000 } }));
   const home = join(root, 'home');
   const agent = await createAgent({ home, loaded: await loadPolicyFile(policy), appVersion: '0.1.0-test', backoffBaseMs: 20, backoffMaxMs: 100 });
   cleanups.push(() => agent.close());
@@ -79,7 +79,7 @@ function expectEicarCaught(job: Job, url: string) {
 }
 
 /** `sandgate-lab serve …` as a user runs it; resolves with what `--json` prints once it listens. */
-async function labCommand(args: string[]): Promise<{ url: string; certPath: string }> {
+async function labCommand(args: string[]): Promise<{ url: string; certPath: string; token: string }> {
   const child: ChildProcess = spawn(process.execPath, [SHIM, 'serve', '--port', '0', '--data', join(root, 'lab-cli'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -92,31 +92,32 @@ async function labCommand(args: string[]): Promise<{ url: string; certPath: stri
     createInterface({ input: child.stdout! }).once('line', ok);
     child.once('exit', (code) => fail(new Error(`sandgate-lab exited ${code}: ${stderr}`)));
   });
-  return JSON.parse(line) as { url: string; certPath: string };
+  const started = JSON.parse(line) as { url: string; certPath: string; tokenPath: string };
+  return { ...started, token: readFileSync(started.tokenPath, 'utf8').trim() };
 }
 
 describe('sandbox servers by IPv6 address and by name', () => {
   it('a lab on [::1] whose CA-issued certificate names only the address ::1 judges EICAR for the agent', async () => {
-    const url = await labWith('::1', makeLeaf(ca, { hosts: ['::1'] }));
+    const { url, token } = await labWith('::1', makeLeaf(ca, { hosts: ['::1'] }));
     expect(url).toMatch(/^https:\/\/\[::1\]:\d+$/);
-    expectEicarCaught(await judgeEicar(url, ca.cert), url);
+    expectEicarCaught(await judgeEicar(url, token, ca.cert), url);
   });
 
   it('`sandgate-lab serve --host [::1]` makes a certificate naming ::1, and an agent pinning it judges EICAR there', async () => {
     const lab = await labCommand(['--host', '[::1]']);
     expect(lab.url).toMatch(/^https:\/\/\[::1\]:\d+$/);
-    expectEicarCaught(await judgeEicar(lab.url, lab.certPath), lab.url);
+    expectEicarCaught(await judgeEicar(lab.url, lab.token, lab.certPath), lab.url);
   });
 
   it('a lab at https://localhost whose certificate names only DNS:localhost judges EICAR for the agent', async () => {
-    const url = await labWith('localhost', makeLeaf(ca, { hosts: ['localhost'] }));
+    const { url, token } = await labWith('localhost', makeLeaf(ca, { hosts: ['localhost'] }));
     expect(url).toMatch(/^https:\/\/localhost:\d+$/);
-    expectEicarCaught(await judgeEicar(url, ca.cert), url);
+    expectEicarCaught(await judgeEicar(url, token, ca.cert), url);
   });
 
   it('doctor probes an IPv6 server over the pinned TLS and says so under the URL as written in the policy', async () => {
-    const url = await labWith('::1', makeLeaf(ca, { hosts: ['::1'] }));
-    const policy = file('policy.json', JSON.stringify({ sandbox: { servers: [{ url }], serverCertificate: ca.cert } }));
+    const { url, token } = await labWith('::1', makeLeaf(ca, { hosts: ['::1'] }));
+    const policy = file('policy.json', JSON.stringify({ sandbox: { servers: [{ url, token }], serverCertificate: ca.cert } }));
     const { checks } = await checkPolicyHealth({ home: join(root, 'home'), env: {}, explicit: policy });
     expect(checks.find((c) => c.check === `server ${url}`)).toMatchObject({ status: 'ok' });
   });
