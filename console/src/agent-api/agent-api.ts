@@ -16,7 +16,10 @@ import type { Db } from '../db/db.ts';
 import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
-import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeEvents } from '../agents/agents.ts';
+import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat } from '../agents/agents.ts';
+import { storeEvents } from '../agents/store-events.ts';
+import type { EventRateLimit } from '../agents/event-rate-limit.ts';
+import type { WitnessSettings } from '../group-tasks/create-group-task.ts';
 import { notFound, readJson, sendError, sendJson } from '../http/http-util.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
@@ -32,6 +35,12 @@ export interface AgentApiOptions {
   notifier: ChangeNotifier;
   /** Where the console reports what agents' events made it do (a group task created). */
   log?: (line: string) => void;
+  /** What witnesses a group task besides the console's sandbox and an operator (console config `witness`). */
+  witness: WitnessSettings;
+  /** Per-workstation limits on the events stored (console config `limits`). */
+  eventLimit: EventRateLimit;
+  /** Asks the console's own sandbox about a new task's object now (when one is configured). */
+  lookUp?: (sha256: string) => void;
 }
 
 /** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
@@ -71,9 +80,18 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
   switch (route) {
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
-      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events);
+      try {
+        o.eventLimit.take(agent.id, batch.events.length, batch.events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0));
+      } catch (err) {
+        if (err instanceof SandgateError && typeof err.params?.retryAfterSeconds === 'number') res.setHeader('retry-after', String(err.params.retryAfterSeconds));
+        throw err;
+      }
+      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events).catch((err: unknown) => {
+        if (err instanceof SandgateError) o.log?.(`events of agent ${agent.id} refused: ${err.code}: ${err.message}`);
+        throw err;
+      });
       // Only events stored now: a batch re-sent after a lost answer starts nothing twice.
-      await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log }, agent, fresh);
+      await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log, witness: o.witness, lookUp: o.lookUp }, agent, fresh);
       return sendJson(res, 200, answer);
     }
     case `POST ${AGENT_API.taskProgress}`: {

@@ -23,9 +23,11 @@ export interface ConsoleIo {
 export const CONSOLE_HELP = `usage: sandgate-console COMMAND [options]
 
 commands:
-  serve [--port N] [--admin-port N] [--host H] [--name DNS|IP]...
+  serve [--port N] [--admin-port N] [--host H] [--name DNS|IP]... [--config FILE]
                                      run the console: agents' API (mutual TLS) on --port (default 8444),
-                                     the web console on --admin-port (default 8445)
+                                     the web console on --admin-port (default 8445); --config names the
+                                     console's settings (default <data>/console.json when it exists):
+                                     second witnesses for group tasks, the console's own sandbox, event limits
   user add NAME --role ROLE [--password-stdin]
                                      add a console user; roles: ${ROLE_NAMES.join(', ')}.
                                      Without --password-stdin a random password is made and printed once
@@ -57,6 +59,7 @@ const OPTIONS = {
   'password-stdin': { type: 'boolean' },
   group: { type: 'string' },
   'ttl-hours': { type: 'string' },
+  config: { type: 'string' },
 } as const;
 
 function portOf(v: string | undefined, fallback: number, what: string): number {
@@ -103,19 +106,26 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
       case 'serve': {
         if (sub) throw new SandgateError('USAGE', `unexpected arguments: ${[sub, ...rest].join(' ')}`);
         const { startConsole } = await import('../server/start-console.ts');
+        const { loadConsoleConfig } = await import('../config/load-console-config.ts');
+        const config = loadConsoleConfig(v.config, dataDir);
+        for (const w of config.warnings) io.err(`warning: ${w}\n`);
         const stop = io.interrupted();
         const c = await startConsole({
           dataDir,
           databaseUrl,
+          config,
+          log: (line) => io.err(`${line}\n`),
           port: portOf(v.port, 8444, '--port'),
           adminPort: portOf(v['admin-port'], 8445, '--admin-port'),
           ...(v.host ? { host: v.host } : {}),
           ...(v.name ? { serverNames: v.name } : {}),
         });
         const database = databaseUrl ? `PostgreSQL server (${redactUrl(databaseUrl)})` : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
+        const sandboxes = config.sandbox?.servers.map((x) => x.url) ?? [];
+        const witness = `${sandboxes.length ? `sandbox ${sandboxes.join(', ')}, ` : ''}${config.config.witness.agents} workstations, or an operator`;
         print(
-          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid },
-          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n`,
+          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid, witnessSandbox: sandboxes },
+          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n  second witness       ${witness}\n`,
         );
         const signal = await stop;
         io.err(`stopping (${signal})\n`);

@@ -10,6 +10,10 @@ import { adminApiHandler } from '../web/admin-api.ts';
 import type { LoginThrottle } from '../users/login-throttle.ts';
 import { listenControlSocket } from '../control/control-socket.ts';
 import { ensurePrivateDir, lockDataDir } from './data-dir.ts';
+import { consoleConfigSchema } from '@sandgate/shared';
+import type { LoadedConsoleConfig } from '../config/load-console-config.ts';
+import { EventRateLimit } from '../agents/event-rate-limit.ts';
+import { SandboxWitness } from '../witness/sandbox-witness.ts';
 
 export interface ConsoleOptions {
   dataDir: string;
@@ -24,6 +28,10 @@ export interface ConsoleOptions {
   serverNames?: string[];
   /** Failed-login throttling of the web console; by default a fresh one with the default policy and the real clock. */
   loginThrottle?: LoginThrottle;
+  /** The console's configuration (`--config`): witnesses, its own sandbox, per-agent event limits. Default: defaults. */
+  config?: LoadedConsoleConfig;
+  /** Where the console says what agents made it do and what its sandbox look-ups found (default: nowhere). */
+  log?: (line: string) => void;
 }
 
 export interface RunningConsole {
@@ -61,11 +69,27 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     closers.push(() => db.close());
     const ca = loadOrCreateCa(o.dataDir, [...(o.serverNames ?? []), ...(host === '0.0.0.0' || host === '::' ? [] : [host])]);
     const notifier = new ChangeNotifier();
+    const config = o.config?.config ?? consoleConfigSchema.parse({});
+    const sandbox = o.config?.sandbox;
+    const witness = sandbox ? new SandboxWitness({ db, sandbox, notifier, log: o.log }) : undefined;
+    if (witness) {
+      witness.start();
+      closers.push(() => witness.close());
+    }
     const tls = { cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const };
     // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
     // because enrollment happens before the agent has one. Every other agent route refuses without it.
-    const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier }));
-    const adminServer = createServer(tls, adminApiHandler({ db, notifier, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
+    const agentApi = agentApiHandler({
+      db,
+      ca,
+      notifier,
+      ...(o.log ? { log: o.log } : {}),
+      witness: { agents: config.witness.agents, maxOpenPerSource: config.witness.maxOpenPerSource },
+      eventLimit: new EventRateLimit(config.limits),
+      ...(witness ? { lookUp: () => witness.kick() } : {}),
+    });
+    const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApi);
+    const adminServer = createServer(tls, adminApiHandler({ db, notifier, sandboxConfigured: sandbox !== undefined, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
     for (const s of [agentServer, adminServer]) {
       // Long-polls last up to a minute; Node's default request timeout would cut them.
       s.requestTimeout = 120_000;

@@ -16,12 +16,17 @@ import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
+import { approveGroupTask } from '../witness/witness-task.ts';
+import { readWitnessStatus } from '../witness/witness-status.ts';
+import { readAgentClaim } from '../witness/agent-claim.ts';
 
 export interface AdminApiOptions {
   db: Db;
   notifier: ChangeNotifier;
   /** Failed-login throttling; one per console process (tests inject one with their own clock). */
   loginThrottle?: LoginThrottle;
+  /** Whether the console has its own sandbox to look hashes up on (the task page says what a task waits for). */
+  sandboxConfigured?: boolean;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -251,9 +256,21 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle }, req
     case 'GET tasks':
       view(session);
       return sendJson(res, 200, { tasks: await listGroupTasks(o.db, Number(url.searchParams.get('limit') ?? 50)) });
-    case 'GET tasks/:':
+    case 'GET tasks/:': {
       view(session);
-      return sendJson(res, 200, { task: await readGroupTask(o.db, b!) });
+      const task = await readGroupTask(o.db, b!);
+      return sendJson(res, 200, { task: { ...task, witness: await readWitnessStatus(o.db, task.id, { sandboxConfigured: o.sandboxConfigured === true }) } });
+    }
+    case 'GET tasks/:/agent-ioc':
+      view(session);
+      return sendJson(res, 200, await readAgentClaim(o.db, b!));
+    case 'POST tasks/:/approve':
+      // The operator's second witness: the same permission as the group actions that quarantine fleet-wide.
+      return mutate('manage-ioc-tasks', 'group-task.approve', b!, async () => {
+        const { wake } = await approveGroupTask(o.db, b!, actor);
+        for (const id of wake) o.notifier.wakeAgent(id);
+        return { approved: true, notified: wake.length };
+      });
     case 'POST tasks/:/cancel':
       return mutate('manage-ioc-tasks', 'group-task.cancel', b!, async () => {
         const { wake } = await cancelGroupTask(o.db, b!, actor);

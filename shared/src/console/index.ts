@@ -6,3 +6,4 @@ export * from './console-task.ts';
 export * from './poll.ts';
 export * from './group-actions.ts';
 export * from './restore-request.ts';
+export * from './console-config.ts';

@@ -79,7 +79,8 @@ export function hashesIoc(hashes: string[]): string {
 
 /**
  * A console group task's share for `agent`, run to the end as the console channel runs it (GroupTaskAgent), hunting
- * `hashes` under `scope` and quarantining what it finds unless `neverQuarantine` says otherwise: its final report.
+ * `hashes` under `scope`; its object is the last hash, quarantined (the share says the console has a second witness)
+ * unless `neverQuarantine` says otherwise. Its final report.
  */
 export async function runConsoleShare(
   o: { home: string; agent: Agent; hashes: string[]; scope: string; neverQuarantine?: Partial<IocScanTask['neverQuarantine']> },
@@ -92,6 +93,7 @@ export async function runConsoleShare(
     groupTaskId: randomUUID(),
     ioc: hashesIoc(o.hashes),
     sha256: o.hashes.at(-1)!,
+    witnessed: true,
     scope: [o.scope],
     runMode: 'afterThreat',
     onMatch: { quarantine: true, criticalAreasScan: false },
