@@ -29,6 +29,8 @@ export interface LabServerOptions {
   failWith?: number;
   /** Require and verify a client certificate signed by this CA. */
   clientCa?: string;
+  /** Require `Authorization: Bearer <token>`; anything else is answered 401. */
+  bearerToken?: string;
 }
 
 export interface LabServer {
@@ -88,6 +90,10 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
       };
+      if (opts.bearerToken !== undefined && req.headers.authorization !== `Bearer ${opts.bearerToken}`) {
+        req.resume();
+        return send(401, { error: { code: 'UNAUTHORIZED', message: 'a bearer token is required' } });
+      }
       if (opts.failWith) {
         req.resume();
         return send(opts.failWith, { error: { code: 'INTERNAL', message: 'scripted failure' } });

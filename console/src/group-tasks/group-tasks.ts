@@ -222,7 +222,9 @@ export interface GroupTaskView {
   shares: ShareView[];
 }
 
-export function shareDisplayState(s: { state: string; online: boolean; matches: unknown[] }): string {
+export function shareDisplayState(s: { state: string; online: boolean; matches: Array<{ action?: string }> }): string {
+  // Found the object, and waits for the task's second witness to quarantine it (reopened when it comes).
+  if (s.state === 'done' && s.matches.some((m) => m.action === 'awaiting-witness')) return 'awaiting-witness';
   if (s.state === 'done' && s.matches.length) return 'matched';
   if (['pending', 'received', 'running', 'paused'].includes(s.state) && !s.online) return 'offline';
   return s.state;
