@@ -14,6 +14,8 @@ interface State {
   events: number;
   bytes: number;
   at: number;
+  /** When a refusal of this workstation was last reported (at most one a minute is). */
+  reportedAt?: number;
 }
 
 /** Workstations whose buckets are remembered; beyond it the longest-remembered is forgotten (it starts full again). */
@@ -30,10 +32,13 @@ export class EventRateLimit {
   private readonly limits: EventLimits;
   private readonly now: () => number;
   private readonly state = new Map<string, State>();
+  private readonly onRefused: ((agentId: string, message: string) => void) | undefined;
 
-  constructor(limits: EventLimits, now: () => number = Date.now) {
+  /** `onRefused` hears of a workstation's refusals at most once a minute: a flood must not flood the log as well. */
+  constructor(limits: EventLimits, o: { now?: () => number; onRefused?: (agentId: string, message: string) => void } = {}) {
     this.limits = limits;
-    this.now = now;
+    this.now = o.now ?? Date.now;
+    this.onRefused = o.onRefused;
   }
 
   /** Takes the batch's tokens, or throws CONSOLE_AGENT_RATE_LIMITED and takes nothing. */
@@ -48,15 +53,18 @@ export class EventRateLimit {
         have.events < events ? ((Math.min(events, ev.burst) - have.events) / ev.perMinute) * 60 : 0,
         have.bytes < bytes ? ((Math.min(bytes, by.burst) - have.bytes) / by.perMinute) * 60 : 0,
       );
-      this.remember(agentId, { ...have, at: t });
+      const report = s.reportedAt === undefined || t - s.reportedAt >= 60_000;
+      this.remember(agentId, { ...have, at: t, ...(report ? { reportedAt: t } : s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}) });
       const retryAfterSeconds = Math.max(1, Math.ceil(wait));
-      throw new SandgateError(
+      const err = new SandgateError(
         'CONSOLE_AGENT_RATE_LIMITED',
         `this workstation sent more events than the console accepts (${ev.perMinute} events and ${by.perMinute} bytes a minute, bursts of ${ev.burst} and ${by.burst}); send them again in ${retryAfterSeconds} s`,
         { params: { retryAfterSeconds, events, bytes } },
       );
+      if (report) this.onRefused?.(agentId, err.message);
+      throw err;
     }
-    this.remember(agentId, { events: have.events - events, bytes: have.bytes - bytes, at: t });
+    this.remember(agentId, { events: have.events - events, bytes: have.bytes - bytes, at: t, ...(s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}) });
   }
 
   private remember(agentId: string, s: State): void {

@@ -85,7 +85,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       notifier,
       ...(o.log ? { log: o.log } : {}),
       witness: { agents: config.witness.agents, maxOpenPerSource: config.witness.maxOpenPerSource },
-      eventLimit: new EventRateLimit(config.limits),
+      eventLimit: new EventRateLimit(config.limits, { onRefused: (id, why) => o.log?.(`events of agent ${id} refused: CONSOLE_AGENT_RATE_LIMITED: ${why}`) }),
       ...(witness ? { lookUp: () => witness.kick() } : {}),
     });
     const agentServer = createServer({ ...tls, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApi);

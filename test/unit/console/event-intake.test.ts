@@ -55,7 +55,7 @@ describe("the console's per-workstation event limits", () => {
 
   it('takes a burst, then refuses with the time to wait, and takes again once refilled', () => {
     let now = 0;
-    const rl = new EventRateLimit(limits, () => now);
+    const rl = new EventRateLimit(limits, { now: () => now });
     rl.take('a', 1000, 1000);
     let refusal: unknown;
     try {
@@ -70,8 +70,21 @@ describe("the console's per-workstation event limits", () => {
     rl.take('a', 500, 500);
   });
 
+  it('tells the log of a flooding workstation at most once a minute', () => {
+    let now = 0;
+    const heard: string[] = [];
+    const rl = new EventRateLimit(limits, { now: () => now, onRefused: (id) => heard.push(id) });
+    rl.take('a', 1000, 0);
+    for (let i = 0; i < 5; i++) expect(() => rl.take('a', 1000, 0)).toThrow();
+    expect(heard).toEqual(['a']);
+    now += 60_000;
+    rl.take('a', 600, 0);
+    expect(() => rl.take('a', 1000, 0)).toThrow();
+    expect(heard).toEqual(['a', 'a']);
+  });
+
   it('counts bytes as well as events', () => {
-    const rl = new EventRateLimit(limits, () => 0);
+    const rl = new EventRateLimit(limits, { now: () => 0 });
     rl.take('a', 10, 5_000_000);
     expect(() => rl.take('a', 1, 1_000_000)).toThrow(expect.objectContaining({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: expect.objectContaining({ retryAfterSeconds: 60 }) }));
   });
