@@ -156,7 +156,7 @@ let browser: BrowserSession | undefined;
 const samples: Sample[] = [];
 let baselineMs: number[] = [];
 try {
-  stack = await startStack();
+  stack = await startStack({ capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();
   browser = await launchBrowser({ dirs, env: stack.env });

@@ -54,6 +54,11 @@ export const ADMIN_TEXT: Record<string, AdminText> = {
   'capture.pendingVerdict.default': { title: 'Default (allow or hold)' },
   'capture.pendingVerdict.byExtension': { title: 'Per file-name extension', description: 'e.g. {"exe": "hold", "pdf": "allow"}' },
   'capture.pendingVerdict.onUnavailable': { title: 'When no verdict can come (keep or release)' },
+  'capture.downloadDirs': {
+    title: 'Download folders (agent policy only)',
+    description:
+      "Absolute folders in which the browser side may name files. The agent reads this from its own policy file only; set here, through browser policy, it has no effect: the browser side cannot widen what it may touch.",
+  },
 };
 
 /** A schema in Chromium's managed-storage subset. */

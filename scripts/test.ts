@@ -1,12 +1,12 @@
 /**
  * `npm test`: every tier (typecheck, unit, contract, integration, the real-browser e2e) in one run, ending with the
- * plain line `N passed, N failed` that CI reads (it does not parse vitest's own summary). Skipped tests are counted
- * and printed on their own line so none goes unnoticed.
+ * plain line `N passed, N failed` that CI reads (it does not parse vitest's own summary). Every failed test, file,
+ * suite and hook and every unhandled error counts as a failure, and so does vitest exiting non-zero with nothing to
+ * show for it (scripts/lib/vitest-tally.ts). Skipped tests are listed by name with their reason.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closingLine, runVitest } from './lib/vitest-tally.ts';
 
 const root = join(import.meta.dirname, '..');
 let passed = 0;
@@ -33,35 +33,16 @@ for (const [name, args] of [
   }
 }
 
-const out = mkdtempSync(join(tmpdir(), 'sandgate-test-'));
-const json = join(out, 'vitest.json');
 const extra = process.argv.slice(2);
-step('vitest (unit, unit-extension, integration, e2e)', 'npx', [
-  'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${json}`, ...extra,
-]);
-try {
-  const r = JSON.parse(readFileSync(json, 'utf8')) as {
-    numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number;
-    testResults: { name: string; status: string; message?: string; assertionResults: { status: string; fullName: string }[] }[];
-  };
-  passed += r.numPassedTests;
-  failed += r.numFailedTests;
-  skipped += r.numPendingTests + r.numTodoTests;
-  for (const file of r.testResults) {
-    // a file that failed to load has no assertion results but a failed status: count it, or it would vanish
-    if (file.status === 'failed' && file.assertionResults.length === 0) {
-      failed++;
-      failures.push(`${file.name}: ${file.message?.split('\n')[0] ?? 'failed to run'}`);
-    }
-    for (const a of file.assertionResults) if (a.status === 'failed') failures.push(a.fullName);
-  }
-} catch (err) {
-  failed++;
-  failures.push(`vitest produced no report (${(err as Error).message})`);
-}
-rmSync(out, { recursive: true, force: true });
+process.stdout.write('\n== vitest (unit, unit-extension, integration, security, e2e)\n');
+const vitest = runVitest(extra, { cwd: root });
+passed += vitest.passed;
+failed += vitest.failed;
+skipped += vitest.skipped;
+failures.push(...vitest.failures);
 
+if (vitest.skips.length) process.stdout.write(`\nSkipped:\n${vitest.skips.map((s) => `  - ${s}`).join('\n')}\n`);
 if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
-if (skipped) process.stdout.write(`\n${skipped} skipped (see the vitest output above for which and why)\n`);
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+if (skipped) process.stdout.write(`\n${skipped} skipped (listed above)\n`);
+process.stdout.write(`\n${closingLine(passed, failed)}\n`);
 process.exit(failed ? 1 : 0);

@@ -1,4 +1,4 @@
-import { HELD_SUFFIX, SandgateError, type HoldLandedResult, type Provenance, type SubmitResult } from '@sandgate/shared';
+import { HELD_SUFFIX, SandgateError, type Provenance, type SubmitResult } from '@sandgate/shared';
 import { shouldCapture, type CaptureRules } from './capture-rules.ts';
 import { baseName, provenanceFor, type DownloadItemLike } from './download-provenance.ts';
 import type { JobRecord } from './job-record.ts';
@@ -12,12 +12,14 @@ export interface DownloadsApiLike {
   search(query: { id: number }): Promise<DownloadItemLike[]>;
 }
 
-/** What capture needs from the host client. */
+/**
+ * What capture needs from the host client. `submitDownload` with `hold: true` has the agent hold a download in place
+ * (browsers without `onDeterminingFilename`) before it queues it; agents that can say so with the `hold-landed`
+ * capability.
+ */
 export interface SubmitChannel {
   hasCapability(capability: string): boolean;
   submitDownload(payload: SubmitDownloadPayload): Promise<SubmitResult>;
-  /** `hold-landed`: the agent holds a download in place (browsers without `onDeterminingFilename`). */
-  holdLanded?(path: string): Promise<HoldLandedResult>;
 }
 
 /** What the person is told about a hold made after landing: not yet possible, refused, or let out by policy. */
@@ -130,55 +132,28 @@ export class DownloadCapture {
     if (after?.hold === 'pending' || after?.hold === 'hold-failed' || after?.hold === 'released-unjudged') await this.#opts.onHoldNotice?.(after, after.hold);
   }
 
-  /**
-   * Asks the agent to hold a landed download in place; the capture then goes on with the held path. False when it
-   * cannot be done now (agent not reachable): the record stays `pending` in the outbox and nothing is submitted, so the
-   * hold comes first on the next connection. A refusal for good is recorded and the download submitted as it is.
-   */
-  async #holdInPlace(downloadId: number, path: string): Promise<boolean> {
-    const holdLanded = this.#opts.client.holdLanded?.bind(this.#opts.client);
-    let result: HoldLandedResult | undefined;
-    let failure: { code: string; message: string } | undefined;
-    if (!holdLanded) failure = { code: 'REQUEST_NOT_ALLOWED', message: 'this agent cannot hold downloads in place' };
-    else {
-      try {
-        result = await holdLanded(path);
-      } catch (err) {
-        if (err instanceof SandgateError && err.retryable) return false;
-        failure = { code: err instanceof SandgateError ? err.code : 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-      }
-    }
-    await this.#opts.store.update((jobs) => {
-      const r = jobs.get(downloadId);
-      if (!r || r.hold !== 'pending') return;
-      if (result) Object.assign(r, { hold: 'held', landedPath: r.path, path: result.path, heldMode: result.mode });
-      else Object.assign(r, { hold: 'hold-failed', error: failure });
-      r.updatedAt = this.#now();
-    });
-    return true;
-  }
-
   async #submit(downloadId: number): Promise<void> {
     if (this.#inFlight.has(downloadId) || !this.#opts.client.hasCapability('submit-download')) return;
     // Claimed before the first await: the capture and the on-connect flush of the outbox can both reach here for the
     // same download (a download completing as the port comes up), and both would send it.
     this.#inFlight.add(downloadId);
     try {
-      let record = await this.#opts.store.get(downloadId);
+      const record = await this.#opts.store.get(downloadId);
       if (!record || record.submitted) return;
-      if (record.hold === 'pending') {
-        if (!(await this.#holdInPlace(downloadId, record.path))) return;
-        record = await this.#opts.store.get(downloadId);
-        if (!record || record.submitted) return;
-      }
       const provenance = this.#privateProvenance.get(downloadId) ?? record.pendingProvenance ?? { source: 'browser' as const, downloadId };
-      const result = await this.#opts.client.submitDownload({ path: record.path, provenance });
+      // A download policy wants held that the browser could not hold: the agent holds it in place, then queues it.
+      const hold = record.hold === 'pending';
+      if (hold && !this.#opts.client.hasCapability('hold-landed')) {
+        await this.#holdRefused(downloadId, { code: 'REQUEST_NOT_ALLOWED', message: 'this agent cannot hold downloads in place' });
+      }
+      const result = await this.#opts.client.submitDownload({ path: record.path, provenance, ...(hold && this.#opts.client.hasCapability('hold-landed') ? { hold: true } : {}) });
       await this.#opts.store.update((jobs) => {
         const r = jobs.get(downloadId);
         if (!r) return;
         r.submitted = true;
         r.jobId ??= result.jobId;
         r.sha256 ??= result.sha256;
+        if (result.heldPath && r.hold === 'pending') Object.assign(r, { hold: 'held', landedPath: r.path, path: result.heldPath });
         r.updatedAt = this.#now();
         delete r.pendingProvenance;
         delete r.error;
@@ -193,6 +168,15 @@ export class DownloadCapture {
       }
       const code = err instanceof SandgateError ? err.code : 'INTERNAL';
       const message = err instanceof Error ? err.message : String(err);
+      // A hold the agent refused for good (a second name, another user's file…): the person is told it is not held,
+      // and the download is still judged as it is.
+      const record = await this.#opts.store.get(downloadId);
+      if (record?.hold === 'pending') {
+        await this.#holdRefused(downloadId, { code, message });
+        this.#inFlight.delete(downloadId);
+        await this.#submit(downloadId);
+        return;
+      }
       await this.#opts.store.update((jobs) => {
         const r = jobs.get(downloadId);
         if (!r) return;
@@ -203,6 +187,14 @@ export class DownloadCapture {
     } finally {
       this.#inFlight.delete(downloadId);
     }
+  }
+
+  async #holdRefused(downloadId: number, failure: { code: string; message: string }): Promise<void> {
+    await this.#opts.store.update((jobs) => {
+      const r = jobs.get(downloadId);
+      if (!r || r.hold !== 'pending') return;
+      Object.assign(r, { hold: 'hold-failed', error: failure, updatedAt: this.#now() });
+    });
   }
 
   async #noteWaiting(downloadId: number, err: SandgateError): Promise<void> {

@@ -38,8 +38,9 @@ export class HeldRelease {
   }
 
   async releaseDue(opts: { releaseUnjudged: boolean }): Promise<void> {
+    // The agent releases only a held download of one of this browser's jobs: without the job id there is nothing to ask.
     const due = (await this.#deps.store.list()).filter(
-      (r) => r.hold === 'held' && r.sha256 !== undefined && (judgedSafe(r) || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
+      (r) => r.hold === 'held' && r.sha256 !== undefined && r.jobId !== undefined && (judgedSafe(r) || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
     );
     for (const r of due) await this.#release(r, !judgedSafe(r));
   }
@@ -50,14 +51,9 @@ export class HeldRelease {
     try {
       let published: string;
       try {
-        // The job id lets the agent follow the file when it is released before its verdict; the mode undoes a hold
-        // made in place (hold-landed).
-        const payload = {
-          path: record.path,
-          sha256: record.sha256,
-          ...(record.jobId === undefined ? {} : { jobId: record.jobId }),
-          ...(record.heldMode === undefined ? {} : { mode: record.heldMode }),
-        };
+        // The job id names what the agent judged (it checks the verdict itself and lets the file follow when it is
+        // released before one); the permission bits come from the agent's own record of the hold, never from here.
+        const payload = { path: record.path, sha256: record.sha256, jobId: record.jobId };
         published = (await this.#deps.client.request('release-held', payload, releaseHeldResultSchema)).path;
       } catch (err) {
         if (err instanceof SandgateError && err.retryable) return;

@@ -7,13 +7,11 @@ import {
   SandgateError,
   eventSchema,
   helloResultSchema,
-  holdLandedResultSchema,
   requestSchema,
   responseSchema,
   sandgateErrorFromWire,
   submitResultSchema,
   type ErrorCode,
-  type HoldLandedResult,
   type PushEvent,
   type RequestType,
   type SubmitResult,
@@ -118,10 +116,6 @@ export class HostClient {
 
   submitDownload(payload: SubmitDownloadPayload): Promise<SubmitResult> {
     return this.request('submit-download', payload, submitResultSchema);
-  }
-
-  holdLanded(path: string): Promise<HoldLandedResult> {
-    return this.request('hold-landed', { path }, holdLandedResultSchema);
   }
 
   /** Sends one request on the connected port and resolves with its `data`, checked against `resultSchema`. */

@@ -47,8 +47,6 @@ export const jobRecordSchema = z.object({
    * (agent not reachable yet: the file is still under its own name), `hold-failed` when the agent refused to.
    */
   hold: z.enum(['held', 'released', 'released-unjudged', 'release-failed', 'pending', 'hold-failed']).optional(),
-  /** Permission bits the file had before the agent held it in place; given back when it is released. */
-  heldMode: z.number().int().min(0).max(0o7777).optional(),
   /** Where the browser saved it, when the agent has since moved it to its held name. */
   landedPath: z.string().optional(),
   /** Set when the person's restore was done (`restored`) or passed to an administrator (`requested`). */

@@ -10,9 +10,8 @@ import {
 import type { Agent } from './agent/agent.ts';
 import { listQuarantineForBrowser, restoreForBrowser } from './actions/browser-quarantine.ts';
 import { policyUsersMayRestore } from './actions/users-may-restore.ts';
-import { holdLanded } from './hold/hold-landed.ts';
-import { withHeldReadable } from './hold/held-mode.ts';
-import { releaseHeld } from './hold/release-held.ts';
+import { createBrowserSide } from './browser-side/browser-requests.ts';
+import { HoldLedger } from './hold/hold-ledger.ts';
 import { EventLog } from './events/event-log.ts';
 import { sandgatePaths } from './config/paths.ts';
 import type { TaskService } from './tasks/task-runner.ts';
@@ -47,6 +46,19 @@ export function createRouter(agent: Agent, info: RouterInfo): Router {
     if (!t) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent runs no scan tasks right now (it may be reloading its policy)');
     return t;
   };
+  let browserSide: ReturnType<typeof createBrowserSide> | undefined;
+  const browser = () =>
+    (browserSide ??= createBrowserSide({
+      agent: {
+        submit: (path, provenance) => agent.submit(path, provenance),
+        getJob: (jobId) => agent.getJob(jobId),
+        relocate: (jobId, from, to) => agent.relocate?.(jobId, from, to) ?? Promise.resolve(false),
+        anyServerReachable: () => agent.status().servers.some((s) => s.state !== 'failing'),
+      },
+      ledger: new HoldLedger(sandgatePaths(home()).holds),
+      policy: () => agent.policy(),
+      events: () => new EventLog(sandgatePaths(home()).events),
+    }));
   const handlers: { [T in RequestType]: Handler<T> } = {
     hello: async (req) => {
       if (req.payload.minV > PROTOCOL_VERSION || req.v < MIN_PROTOCOL_VERSION) {
@@ -59,27 +71,14 @@ export function createRouter(agent: Agent, info: RouterInfo): Router {
       const result: HelloResult = { v: PROTOCOL_VERSION, appVersion: info.appVersion, capabilities: [...CAPABILITIES] };
       return result;
     },
-    // A download held in place (`hold-landed`) has no permission bits; the queue's copy opens it by name.
-    'submit-download': (req) => withHeldReadable(req.payload.path, () => agent.submit(req.payload.path, req.payload.provenance)),
+    // The browser side: only its own downloads (browser-side/browser-requests.ts).
+    'submit-download': (req) => browser().submitDownload(req.payload, req.caller),
     'submit-file': (req) => agent.submit(req.payload.path, { source: 'cli' }),
     'get-status': async () => agent.status(),
     'list-jobs': async (req) => ({ jobs: agent.listJobs(req.payload.limit) }),
     'list-quarantine': (req) => listQuarantineForBrowser(quarantine(), req.payload),
     'restore-quarantined': (req) => restoreForBrowser(quarantine(), req.payload.id),
-    'release-held': async (req) => {
-      const { path, sha256, jobId, mode } = req.payload;
-      const result = await releaseHeld(path, sha256, { events: new EventLog(sandgatePaths(home()).events), ...(mode === undefined ? {} : { mode }) });
-      // Released before its verdict: the job must follow the file, or a malicious verdict finds only the vanished
-      // held name. A finished job, or one whose original is elsewhere, is left as it is.
-      // The file is published either way; a relocation that cannot be recorded must not report the release as failed.
-      if (jobId !== undefined) await agent.relocate?.(jobId, path, result.path).catch(() => false);
-      return result;
-    },
-    'hold-landed': async (req) => {
-      const held = await holdLanded(req.payload.path);
-      new EventLog(sandgatePaths(home()).events).append({ type: 'held-landed', path: held.path, message: `held in place until its verdict (was ${req.payload.path})` });
-      return held;
-    },
+    'release-held': (req) => browser().releaseHeld(req.payload, req.caller),
     'list-tasks': async (req) => ({ tasks: tasks().list(req.payload.limit) }),
     'task-command': async (req) => {
       const t = tasks();

@@ -118,7 +118,7 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
 
 async function loadTls(opts: LabOptions, dataDir: string, log: Logger): Promise<{ cert: string; key: string; certPath: string }> {
   if (opts.tlsCert === undefined && opts.tlsKey === undefined) {
-    const made = await ensureLabCertificate(join(dataDir, 'tls'), log.child('tls'));
+    const made = await ensureLabCertificate(join(dataDir, 'tls'), log.child('tls'), opts.host);
     return { cert: made.cert, key: made.key, certPath: made.certPath };
   }
   if (opts.tlsCert === undefined || opts.tlsKey === undefined) {

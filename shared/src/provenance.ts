@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { MAX_URL_CHARS } from './limits.ts';
 
-/** Where a captured download came from, as the browser saw it. All fields are advisory: never trusted for decisions. */
+/**
+ * Where a captured download came from, as the browser saw it. All fields but `source` and `caller` (which the agent
+ * sets itself) are advisory: never trusted for decisions.
+ */
 export const provenanceSchema = z.object({
   /** `browser` for the extension, `cli` for `sandgate submit`, `scan-task` for an object an IOC scan task found. */
   source: z.enum(['browser', 'cli', 'scan-task']),
@@ -20,5 +23,10 @@ export const provenanceSchema = z.object({
   startTime: z.string().max(64).optional(),
   /** ISO 8601 time the download completed. */
   endTime: z.string().max(64).optional(),
+  /**
+   * The browser that handed it over (the request's `caller`, set by the native host): the agent writes this itself and
+   * replaces whatever the browser put here. Only that browser may have its held download released. @since 1 (issue 14)
+   */
+  caller: z.string().max(300).optional(),
 });
 export type Provenance = z.infer<typeof provenanceSchema>;

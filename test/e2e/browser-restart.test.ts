@@ -31,7 +31,7 @@ let popup: Page;
 
 beforeAll(async () => {
   dirs = createBrowserDirs();
-  stack = await startStack({ startAgent: false });
+  stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   labDir = join(stack.root, 'slow-lab');
   lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: labDir, analysisDelayMs: GATE_DELAY_MS });
   // The stack's own lab answers at once; the agent (not started yet: the bridge starts it) is pointed at the slow one.

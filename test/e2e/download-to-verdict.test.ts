@@ -22,7 +22,7 @@ let sw: Worker;
 beforeAll(async () => {
   dirs = createBrowserDirs();
   // The agent is not started here: the bridge must start it when the extension first connects.
-  stack = await startStack({ startAgent: false });
+  stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();
   browser = await launchBrowser({ dirs, env: stack.env });

@@ -37,7 +37,7 @@ async function startFirefoxRun(opts: { managedStorage?: Record<string, unknown> 
     run.dirs = createFirefoxDirs();
     if (opts.managedStorage) writeFirefoxManagedStorage(run.dirs.home, opts.managedStorage);
     // The agent is not started here: the bridge must start it when the extension first connects.
-    run.stack = await startStack({ startAgent: false });
+    run.stack = await startStack({ startAgent: false, capture: { downloadDirs: [run.dirs.downloadDir] } });
     const install = await runSandgate(['install', '--browser', 'firefox'], { env: { ...run.stack.env, HOME: run.dirs.home } });
     if (install.code !== 0) throw new Error(`sandgate install --browser firefox failed (exit ${install.code}): ${install.stderr}`);
     run.server = await startDownloadServer();

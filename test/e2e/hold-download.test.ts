@@ -40,7 +40,7 @@ beforeAll(async () => {
   const pendingVerdict = { default: 'allow', byExtension: { exe: 'hold', com: 'hold' }, onUnavailable: 'keep' };
   writeFileSync(POLICY_FILE, JSON.stringify({ '3rdparty': { extensions: { [builtExtensionId()]: { capture: { pendingVerdict } } } } }));
   dirs = createBrowserDirs();
-  stack = await startStack({ startAgent: false });
+  stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   goodPolicy = readFileSync(stack.policyPath, 'utf8');
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();

@@ -49,7 +49,7 @@ beforeAll(async () => {
   mkdirSync(POLICY_DIR, { recursive: true });
   writeFileSync(POLICY_FILE, JSON.stringify({ '3rdparty': { extensions: { [id]: { capture: { fileExtensions: ['txt'], mimeTypes: [] } } } } }));
   dirs = createBrowserDirs();
-  stack = await startStack({ startAgent: false });
+  stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();
   server.addFile('notes.txt', TEXT, 'text/plain');

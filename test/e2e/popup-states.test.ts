@@ -32,7 +32,7 @@ let goodPolicy: string;
 
 beforeAll(async () => {
   dirs = createBrowserDirs();
-  stack = await startStack({ startAgent: false });
+  stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   goodPolicy = readFileSync(stack.policyPath, 'utf8');
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();

@@ -43,7 +43,11 @@ export interface CapeEmulatorOptions {
   /** Requests after the first N are answered 429 (DRF throttling); 0 throttles everything. */
   throttleAfter?: number;
   /** Tasks end in this status instead of `reported`. */
-  failWith?: 'failed_analysis' | 'failed_processing' | 'failed_reporting';
+  failWith?: FailedStatus;
+  /** With `failWith`: only the first N tasks uploads create fail (a guest that crashed, then recovered); default all. */
+  failFirst?: number;
+  /** Files CAPE already tried: each has one task that ended in `failWith` (default `failed_analysis`). */
+  knownFailed?: Buffer[];
   /** Endpoints answering HTTP 200 `{"error": true, "error_value": "… API is Disabled"}`. */
   disabled?: Array<'create' | 'search' | 'taskstatus' | 'view' | 'report' | 'cuckoostatus'>;
   /** The task view without `malscore`/`detections`, as a CAPE without MongoDB/Elasticsearch answers. */
@@ -68,6 +72,8 @@ export interface EmulatedUpload {
   receivedLength: number;
 }
 
+export type FailedStatus = 'failed_analysis' | 'failed_processing' | 'failed_reporting';
+
 export interface EmulatedTask {
   id: number;
   sha256: string;
@@ -75,6 +81,28 @@ export interface EmulatedTask {
   content: Buffer;
   createdAt: number;
   polls: number;
+  /** The `failed_*` status this task ends in instead of `reported`. */
+  failWith?: FailedStatus;
+}
+
+/**
+ * A task's status: pending → running → completed → reported, one step per status poll (or per `stepMs`), as the
+ * CAPE and Cuckoo schedulers move it. `failed_analysis` replaces `completed` (the guest never finished); the other
+ * failures replace `reported` (processing or reporting broke after the run). Shared by both emulators: the two
+ * projects share this lifecycle (Cuckoo's `TASK_*` constants, which CAPE kept).
+ */
+export function emulatedTaskStatus(t: EmulatedTask, stepMs: number | undefined): string {
+  const step = stepMs === undefined ? t.polls : Math.floor((Date.now() - t.createdAt) / Math.max(1, stepMs));
+  const normal = TASK_LIFECYCLE[Math.min(step, TASK_LIFECYCLE.length - 1)]!;
+  if (!t.failWith) return normal;
+  if (t.failWith === 'failed_analysis' && (normal === 'completed' || normal === 'reported')) return t.failWith;
+  return normal === 'reported' ? t.failWith : normal;
+}
+
+/** The failure an upload's new task is scripted to end in, given how many tasks uploads created before it. */
+export function scriptedFailure(opts: { failWith?: FailedStatus; failFirst?: number }, uploadedBefore: number): FailedStatus | undefined {
+  if (!opts.failWith) return undefined;
+  return opts.failFirst === undefined || uploadedBefore < opts.failFirst ? opts.failWith : undefined;
 }
 
 export interface EmulatorCounters {
@@ -118,20 +146,18 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
     if (!s) samples.set(sha, (s = { id: samples.size + 1, sha256: sha, size: content.length, children: [] }));
     return s;
   };
-  const addTask = (content: Buffer, filename: string, createdAt: number, polls = 0): number => {
+  let uploadedTasks = 0;
+  const addTask = (content: Buffer, filename: string, createdAt: number, polls = 0, failWith?: FailedStatus): number => {
     const id = nextTask++;
-    tasks.set(id, { id, sha256: sampleFor(content).sha256, filename, content, createdAt, polls });
+    tasks.set(id, { id, sha256: sampleFor(content).sha256, filename, content, createdAt, polls, ...(failWith ? { failWith } : {}) });
     return id;
   };
+  /** A task for an upload: whether it fails is scripted by `failWith` and `failFirst`. */
+  const uploadTask = (content: Buffer, filename: string): number => addTask(content, filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++));
   for (const k of opts.known ?? []) addTask(k, 'known.bin', 0, TASK_LIFECYCLE.length);
+  for (const k of opts.knownFailed ?? []) addTask(k, 'tried.bin', 0, TASK_LIFECYCLE.length, opts.failWith ?? 'failed_analysis');
 
-  const statusOf = (t: EmulatedTask): string => {
-    const step = opts.stepMs === undefined ? t.polls : Math.floor((Date.now() - t.createdAt) / Math.max(1, opts.stepMs));
-    const normal = TASK_LIFECYCLE[Math.min(step, TASK_LIFECYCLE.length - 1)]!;
-    if (!opts.failWith) return normal;
-    if (opts.failWith === 'failed_analysis' && (normal === 'completed' || normal === 'reported')) return opts.failWith;
-    return normal === 'reported' ? opts.failWith : normal;
-  };
+  const statusOf = (t: EmulatedTask): string => emulatedTaskStatus(t, opts.stepMs);
   const taskDict = (t: EmulatedTask) => {
     const s = samples.get(t.sha256)!;
     return {
@@ -212,10 +238,10 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
         for (const [i, p] of parts.entries()) {
           const child = sampleFor(p);
           if (!parent.children.includes(child.sha256)) parent.children.push(child.sha256);
-          ids.push(addTask(p, `${upload.file.filename}-${i}`, Date.now()));
+          ids.push(uploadTask(p, `${upload.file.filename}-${i}`));
         }
       } else {
-        ids.push(addTask(upload.file.content, upload.file.filename, Date.now()));
+        ids.push(uploadTask(upload.file.content, upload.file.filename));
       }
       const message = ids.length === 1 ? `Task ID ${ids[0]} has been submitted` : `Task IDs ${ids.join(', ')} have been submitted`;
       return send(res, 200, { error: [], data: { task_ids: ids, message }, errors: [] });

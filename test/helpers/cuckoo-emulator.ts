@@ -1,6 +1,18 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EICAR, TASK_LIFECYCLE, readUpload, send, sha256, type EmulatedTask, type EmulatedUpload, type EmulatorCounters } from './cape-emulator.ts';
+import {
+  EICAR,
+  TASK_LIFECYCLE,
+  emulatedTaskStatus,
+  readUpload,
+  scriptedFailure,
+  send,
+  sha256,
+  type EmulatedTask,
+  type EmulatedUpload,
+  type EmulatorCounters,
+  type FailedStatus,
+} from './cape-emulator.ts';
 import type { Pem } from './pki.ts';
 import { closeServer, listenLoopback } from './loopback-server.ts';
 
@@ -35,7 +47,12 @@ export interface CuckooEmulatorOptions {
   stepMs?: number;
   /** Requests after the first N are answered 429, as a rate-limiting proxy in front of Cuckoo would. */
   throttleAfter?: number;
-  failWith?: 'failed_analysis' | 'failed_processing' | 'failed_reporting';
+  /** Tasks end in this status instead of `reported`. */
+  failWith?: FailedStatus;
+  /** With `failWith`: only the first N tasks uploads create fail (a guest that crashed, then recovered); default all. */
+  failFirst?: number;
+  /** Files Cuckoo already tried: each has one task that ended in `failWith` (default `failed_analysis`). */
+  knownFailed?: Buffer[];
   /** Files Cuckoo already analysed: each has one reported task. */
   known?: Buffer[];
   /** Files Cuckoo knows (`files/view` finds them) but whose tasks were deleted. */
@@ -76,22 +93,18 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
     if (!s) samples.set(sha, (s = { id: samples.size + 1, sha256: sha, size: content.length }));
     return s;
   };
-  const addTask = (content: Buffer, filename: string, createdAt: number, polls = 0): number => {
+  let uploadedTasks = 0;
+  const addTask = (content: Buffer, filename: string, createdAt: number, polls = 0, failWith?: FailedStatus): number => {
     const id = nextTask++;
-    tasks.set(id, { id, sha256: sampleFor(content).sha256, filename, content, createdAt, polls });
+    tasks.set(id, { id, sha256: sampleFor(content).sha256, filename, content, createdAt, polls, ...(failWith ? { failWith } : {}) });
     return id;
   };
   for (let i = 0; i < (opts.otherTasks ?? 0); i++) addTask(Buffer.from(`other ${i}`), `other-${i}.bin`, 0, TASK_LIFECYCLE.length);
   for (const k of opts.known ?? []) addTask(k, 'known.bin', 0, TASK_LIFECYCLE.length);
+  for (const k of opts.knownFailed ?? []) addTask(k, 'tried.bin', 0, TASK_LIFECYCLE.length, opts.failWith ?? 'failed_analysis');
   for (const k of opts.knownWithoutTasks ?? []) sampleFor(k);
 
-  const statusOf = (t: EmulatedTask): string => {
-    const step = opts.stepMs === undefined ? t.polls : Math.floor((Date.now() - t.createdAt) / Math.max(1, opts.stepMs));
-    const normal = TASK_LIFECYCLE[Math.min(step, TASK_LIFECYCLE.length - 1)]!;
-    if (!opts.failWith) return normal;
-    if (opts.failWith === 'failed_analysis' && (normal === 'completed' || normal === 'reported')) return opts.failWith;
-    return normal === 'reported' ? opts.failWith : normal;
-  };
+  const statusOf = (t: EmulatedTask): string => emulatedTaskStatus(t, opts.stepMs);
   const taskDict = (t: EmulatedTask) => {
     const s = samples.get(t.sha256)!;
     const status = statusOf(t);
@@ -162,7 +175,7 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
       }
       counters.uploads++;
       uploads.push({ ...upload.file, fields: upload.fields, declaredLength: upload.declaredLength, receivedLength: upload.receivedLength });
-      return send(res, 200, { task_id: addTask(upload.file.content, upload.file.filename, Date.now()) });
+      return send(res, 200, { task_id: addTask(upload.file.content, upload.file.filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++)) });
     }
     if (method === 'GET' && (m = /^\/tasks\/view\/(\d+)$/.exec(path))) {
       const t = tasks.get(Number(m[1]));

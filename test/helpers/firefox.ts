@@ -12,8 +12,14 @@ import { FIREFOX_EXTENSION_ID } from '@sandgate/shared';
  * with `--remote-debugging-port=0`; the extension is installed as a temporary add-on with `webExtension.install`.
  *
  * Firefox gives no handle on an extension's background, so the tests look at the extension through one of its own
- * pages: its moz-extension UUID is pinned by a pref, a tab opens `popup.html`, and `script.evaluate` there reads
+ * pages: its moz-extension UUID is pinned by a pref, a tab shows `popup.html`, and `script.evaluate` there reads
  * `browser.storage.local` and `browser.downloads` with the extension's own privileges.
+ *
+ * Firefox ESR 153.8 refuses `browsingContext.navigate` to an extension page ("Navigation to moz-extension://… is not
+ * allowed in this context"; 153.7 allowed it). So the extension tab is opened the way the browser's own UI opens one:
+ * from the browser window (BiDi's chrome scope, which needs `-remote-allow-system-access`), `gBrowser.addTab` with the
+ * system principal. From then on the extension page moves between its own pages by itself (`location.replace`), which
+ * any page may do within its origin, and a reload is BiDi's `browsingContext.reload`.
  */
 
 export const FIREFOX_PATH = '/usr/bin/firefox-esr';
@@ -189,7 +195,8 @@ export async function launchFirefox(opts: FirefoxLaunchOptions): Promise<Firefox
   env.MOZ_CRASHREPORTER_DISABLE = '1';
   for (const k of ['XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME']) delete env[k];
 
-  const child = spawn(FIREFOX_PATH, ['--headless', '--no-remote', '--remote-debugging-port=0', '--profile', dirs.profileDir], {
+  const args = ['--headless', '--no-remote', '--remote-allow-system-access', '--remote-debugging-port=0', '--profile', dirs.profileDir];
+  const child = spawn(FIREFOX_PATH, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -239,39 +246,89 @@ export async function launchFirefox(opts: FirefoxLaunchOptions): Promise<Firefox
     const installed = z.object({ extension: z.string() }).parse(await bidi.send('webExtension.install', { extensionData: { type: 'path', path: extensionPath } }));
     const tree = z.object({ contexts: z.array(z.object({ context: z.string() })).min(1) }).parse(await bidi.send('browsingContext.getTree', { maxDepth: 0 }));
     const pageContext = tree.contexts[0]!.context;
-    const created = z.object({ context: z.string() }).parse(await bidi.send('browsingContext.create', { type: 'tab' }));
     const conn = bidi;
+    const extensionOrigin = `moz-extension://${uuid}`;
+    const extensionContext = await openExtensionTab(conn, `${extensionOrigin}/popup.html`);
+    const evaluate = async (context: string, expression: string, o: { userActivation?: boolean } = {}): Promise<unknown> => {
+      // Serialised to JSON inside the page: BiDi's remote values would need a deserialiser for every type.
+      const raw = await conn.send('script.callFunction', {
+        functionDeclaration: `async () => JSON.stringify(await (${expression}) ?? null)`,
+        target: { context },
+        awaitPromise: true,
+        userActivation: o.userActivation ?? false,
+        resultOwnership: 'none',
+      });
+      const r = evaluateResultSchema.parse(raw);
+      if (r.type === 'exception') throw new Error(`evaluation failed in Firefox: ${r.exceptionDetails.text}`);
+      return typeof r.result.value === 'string' ? (JSON.parse(r.result.value) as unknown) : undefined;
+    };
     const session: FirefoxSession = {
       bidi: conn,
       extensionId: installed.extension,
-      extensionOrigin: `moz-extension://${uuid}`,
+      extensionOrigin,
       pageContext,
-      extensionContext: created.context,
+      extensionContext,
       process: child,
       log: () => log,
       async navigate(context, url) {
-        await conn.send('browsingContext.navigate', { context, url, wait: 'complete' });
-      },
-      async evaluate(context, expression, o = {}) {
-        // Serialised to JSON inside the page: BiDi's remote values would need a deserialiser for every type.
-        const raw = await conn.send('script.callFunction', {
-          functionDeclaration: `async () => JSON.stringify(await (${expression}) ?? null)`,
-          target: { context },
-          awaitPromise: true,
-          userActivation: o.userActivation ?? false,
-          resultOwnership: 'none',
+        if (!url.startsWith(`${extensionOrigin}/`)) {
+          await conn.send('browsingContext.navigate', { context, url, wait: 'complete' });
+          return;
+        }
+        const current = await evaluate(context, 'location.href');
+        if (typeof current !== 'string' || !current.startsWith(`${extensionOrigin}/`)) {
+          throw new Error(`Firefox opens extension pages only from an extension tab (this one shows ${String(current)})`);
+        }
+        if (current === url) {
+          await conn.send('browsingContext.reload', { context, wait: 'complete' });
+          return;
+        }
+        // The old document is marked, so the wait below cannot mistake it for the new one.
+        await evaluate(context, `(window.__sandgateLeaving = true, location.replace(${JSON.stringify(url)}), true)`);
+        await waitUntil(`Firefox to show ${url}`, async () => {
+          const now = await evaluate(context, `window.__sandgateLeaving ? '' : document.readyState === 'complete' && location.href`).catch(() => '');
+          return now === url;
         });
-        const r = evaluateResultSchema.parse(raw);
-        if (r.type === 'exception') throw new Error(`evaluation failed in Firefox: ${r.exceptionDetails.text}`);
-        return typeof r.result.value === 'string' ? (JSON.parse(r.result.value) as unknown) : undefined;
       },
+      evaluate,
       close,
     };
-    await session.navigate(session.extensionContext, `${session.extensionOrigin}/popup.html`);
     return session;
   } catch (err) {
     await close();
     throw err;
+  }
+}
+
+/** Opens `url` in a new tab from the browser window itself, as the toolbar button would; returns the tab's context. */
+async function openExtensionTab(conn: BidiConnection, url: string): Promise<string> {
+  const chrome = z
+    .object({ contexts: z.array(z.object({ context: z.string(), url: z.string() })).min(1) })
+    .parse(await conn.send('browsingContext.getTree', { maxDepth: 0, 'moz:scope': 'chrome' }));
+  const browserWindow = chrome.contexts.find((c) => c.url.startsWith('chrome://browser/'))?.context;
+  if (!browserWindow) throw new Error(`no Firefox browser window among ${chrome.contexts.map((c) => c.url).join(', ')}`);
+  const opened = await conn.send('script.evaluate', {
+    expression: `(() => { const tab = gBrowser.addTab(${JSON.stringify(url)}, { triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() }); gBrowser.selectedTab = tab; return 'opened'; })()`,
+    target: { context: browserWindow },
+    awaitPromise: false,
+  });
+  const r = evaluateResultSchema.parse(opened);
+  if (r.type === 'exception') throw new Error(`Firefox could not open ${url}: ${r.exceptionDetails.text}`);
+  const treeSchema = z.object({ contexts: z.array(z.object({ context: z.string(), url: z.string() })) });
+  return waitUntil(`Firefox to open ${url}`, async () => {
+    const tree = treeSchema.parse(await conn.send('browsingContext.getTree', { maxDepth: 0 }));
+    return tree.contexts.find((c) => c.url === url)?.context;
+  });
+}
+
+/** Polls `check` every 100 ms until it returns something truthy; 30 s at most (a deadline for a hang, not a timing). */
+async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

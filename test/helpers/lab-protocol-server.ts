@@ -19,10 +19,16 @@ export interface LabServerOptions {
   verdicts?: Record<string, LabVerdict>;
   /** Hashes the server already knows: the lookup answers with a finished analysis. */
   known?: string[];
+  /** Hashes the server already tried: the lookup answers with an analysis in state `failed`. */
+  knownFailed?: string[];
+  /** The analyses of the first N uploads end `failed` (as sandgate-lab's do when an engine breaks); default none. */
+  failAnalyses?: number;
   /** How long an uploaded object stays `analysing`. Default 0 (done at once, still polled once). */
   analysisDelayMs?: number;
   /** Fixed port (a server "coming back"); default 0. */
   port?: number;
+  /** Loopback address to listen on; default 127.0.0.1. With `::1` the URL is `https://[::1]:PORT`. */
+  host?: '127.0.0.1' | '::1';
   /** Shared transcript; one line per request: `A GET /api/v1/files/…`. */
   transcript?: string[];
   /** Answer every request with this status (a failing server). */
@@ -57,21 +63,30 @@ export function maliciousVerdict(threat = 'EICAR-Test-File'): LabVerdict {
 export async function startLabServer(opts: LabServerOptions): Promise<LabServer> {
   const transcript = opts.transcript ?? [];
   const uploads: Buffer[] = [];
-  const submissions = new Map<string, LabAnalysis & { readyAt: number }>();
+  type Submission = LabAnalysis & { readyAt: number; fails?: boolean };
+  const submissions = new Map<string, Submission>();
   const bySha = new Map<string, string>();
   const verdictFor = (sha: string) => opts.verdicts?.[sha] ?? CLEAN_VERDICT;
+  const failure = { code: 'ANALYSIS_FAILED', message: 'the lab could not analyse the object' };
   for (const sha of opts.known ?? []) {
     const id = randomUUID();
     submissions.set(id, { id, sha256: sha, size: 0, state: 'done', submittedAt: new Date().toISOString(), verdict: verdictFor(sha), readyAt: 0 });
     bySha.set(sha, id);
   }
-  const view = (s: LabAnalysis & { readyAt: number }): LabAnalysis => {
-    const { readyAt, ...rest } = s;
-    if (rest.state !== 'done' && Date.now() >= readyAt) {
-      rest.state = 'done';
+  for (const sha of opts.knownFailed ?? []) {
+    const id = randomUUID();
+    submissions.set(id, { id, sha256: sha, size: 0, state: 'failed', submittedAt: new Date().toISOString(), error: failure, readyAt: 0 });
+    bySha.set(sha, id);
+  }
+  let uploadsSoFar = 0;
+  const view = (s: Submission): LabAnalysis => {
+    const { readyAt, fails, ...rest } = s;
+    if (rest.state !== 'done' && rest.state !== 'failed' && Date.now() >= readyAt) {
+      rest.state = fails ? 'failed' : 'done';
       rest.finishedAt = new Date().toISOString();
-      rest.verdict = verdictFor(rest.sha256);
-      submissions.set(rest.id, { ...rest, readyAt });
+      if (fails) rest.error = failure;
+      else rest.verdict = verdictFor(rest.sha256);
+      submissions.set(rest.id, { ...rest, readyAt, ...(fails ? { fails } : {}) });
     }
     return rest;
   };
@@ -117,11 +132,12 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
           const sha = createHash('sha256').update(body).digest('hex');
           if (sha !== req.headers['x-sandgate-sha256']) return send(400, { error: { code: 'HASH_MISMATCH', message: 'hash mismatch' } });
           const id = randomUUID();
-          const s = { id, sha256: sha, size: body.length, state: 'analysing' as const, submittedAt: new Date().toISOString(), readyAt: Date.now() + (opts.analysisDelayMs ?? 0) };
+          const fails = uploadsSoFar++ < (opts.failAnalyses ?? 0);
+          const s: Submission = { id, sha256: sha, size: body.length, state: 'analysing', submittedAt: new Date().toISOString(), readyAt: Date.now() + (opts.analysisDelayMs ?? 0), ...(fails ? { fails } : {}) };
           submissions.set(id, s);
           bySha.set(sha, id);
           // Answered as still analysing so the client's polling path is exercised every time.
-          const { readyAt: _r, ...answer } = s;
+          const { readyAt: _r, fails: _f, ...answer } = s;
           send(202, answer);
         });
         return;
@@ -129,10 +145,11 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
       send(404, { error: { code: 'NOT_FOUND', message: 'no such path' } });
     },
   );
-  await listen(server, opts.port ?? 0);
+  const host = opts.host ?? '127.0.0.1';
+  await listen(server, opts.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `https://${host === '::1' ? '[::1]' : host}:${port}`,
     port,
     transcript,
     uploads,

@@ -13,6 +13,8 @@ export interface Pem {
 export interface LeafOptions {
   /** DNS names and IP addresses for subjectAltName. Default: localhost, 127.0.0.1, ::1. */
   hosts?: string[];
+  /** More DNS-name subjectAltNames, taken as written even when they read like an address. */
+  dnsNames?: string[];
   /** Validity window; default: one hour ago to one day ahead. */
   notBefore?: Date;
   notAfter?: Date;
@@ -61,31 +63,60 @@ export function makeCa(commonName = 'Sandgate Test CA'): Pem & { forgeCert: forg
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key), forgeCert: cert, forgeKey: key };
 }
 
-export function makeLeaf(ca: ReturnType<typeof makeCa>, opts: LeafOptions = {}): Pem {
+/** A CA, self-signed (a root) or issued by another CA (an intermediate): what makeLeaf and makeIntermediate sign with. */
+export type Issuer = ReturnType<typeof makeCa>;
+
+/** An intermediate CA signed by `issuer`: a CA that is not self-signed, as most organisations' issuing CAs are. */
+export function makeIntermediate(issuer: Issuer, commonName = 'Sandgate Test Intermediate CA', validity: { notBefore?: Date; notAfter?: Date } = {}): Issuer {
+  const { cert, key } = issueCert({
+    subject: [{ name: 'commonName', value: commonName }],
+    issuer: { cert: issuer.forgeCert, key: issuer.forgeKey },
+    ...validity,
+    extensions: [
+      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ],
+  });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key), forgeCert: cert, forgeKey: key };
+}
+
+/** Extensions of a TLS leaf. No names at all leaves subjectAltName out: a certificate naming its host by CN only. */
+function leafExtensions(opts: LeafOptions): object[] {
   const hosts = opts.hosts ?? DEFAULT_HOSTS;
+  const altNames = [
+    ...hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h })),
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 2, value })),
+  ];
+  return [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: !opts.client, clientAuth: !!opts.client },
+    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
+  ];
+}
+
+export function makeLeaf(ca: Issuer, opts: LeafOptions = {}): Pem {
   const { cert, key } = issueCert({
     subject: [{ name: 'commonName', value: opts.commonName ?? 'localhost' }],
     issuer: { cert: ca.forgeCert, key: ca.forgeKey },
     notBefore: opts.notBefore ?? new Date(Date.now() - 3600_000),
     notAfter: opts.notAfter ?? new Date(Date.now() + 86400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: !opts.client, clientAuth: !!opts.client },
-      {
-        name: 'subjectAltName',
-        altNames: hosts.map((h) => (/^[\d.]+$/.test(h) || h.includes(':') ? { type: 7, ip: h } : { type: 2, value: h })),
-      },
-    ],
+    extensions: leafExtensions(opts),
   });
   return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key) };
 }
 
 /** A self-signed server certificate (what sandgate-lab makes on first start), for pinning the leaf itself. */
 export function makeSelfSigned(opts: LeafOptions = {}): Pem {
-  const ca = makeCa(opts.commonName ?? 'localhost');
-  const leaf = makeLeaf(ca, opts);
-  return leaf;
+  const { cert, key } = issueCert({
+    subject: [{ name: 'commonName', value: opts.commonName ?? 'localhost' }],
+    issuer: 'self',
+    notBefore: opts.notBefore ?? new Date(Date.now() - 3600_000),
+    notAfter: opts.notAfter ?? new Date(Date.now() + 86400_000),
+    extensions: leafExtensions(opts),
+  });
+  return { cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(key) };
 }
 
 /** A PKCS#12 bundle of a leaf, for `clientCertificate.pfx`. */

@@ -85,6 +85,11 @@ export interface StackOptions {
   /** Changes to the generated policy, e.g. a larger `requestQueueMaxBytes`. */
   sandbox?: Partial<PolicyInput['sandbox']>;
   response?: PolicyInput['response'];
+  /**
+   * The policy's capture section; a test whose browser downloads things names its download folder here
+   * (`downloadDirs`), as an administrator would. Without it the agent's defaults apply (the user's download folder).
+   */
+  capture?: PolicyInput['capture'];
   /** Where the agent service writes its stderr (default: kept in memory for failure messages). */
   agentStderr?: 'pipe' | 'inherit';
 }
@@ -198,6 +203,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // the 500 ms default, and a lab judged down is skipped until a probe (failover is tested on its own).
       sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, connectTimeoutMs: 3000, ...opts.sandbox },
       response: opts.response ?? { quarantine: true },
+      ...(opts.capture ? { capture: opts.capture } : {}),
     };
     // Our own input, but parsing it here makes a bad override fail with the schema's message, not an agent error.
     policySchema.parse(policy);

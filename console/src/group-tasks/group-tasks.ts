@@ -92,11 +92,23 @@ export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgres
   const update = async (q: Queryable) =>
     q.query<{ group_task_id: string; wave: string; state: string }>(
       `UPDATE agent_tasks SET
-          state = CASE WHEN witness_pending AND NOT $8::boolean AND $3::text = 'done' THEN 'running' ELSE $3::text END,
-          witness_pending = witness_pending AND NOT $8::boolean AND $3::text IN ('pending','received','running','paused','done'),
-          pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7, updated_at = now()
+          state = CASE WHEN witness_pending AND NOT $10::boolean AND $3::text = 'done' THEN 'running' ELSE $3::text END,
+          witness_pending = witness_pending AND NOT $10::boolean AND $3::text IN ('pending','received','running','paused','done'),
+          pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7,
+          unsupported = coalesce($8, unsupported), term_counts = coalesce($9, term_counts), updated_at = now()
         WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id, wave, state`,
-      [p.taskId, agentId, p.state, p.state === 'paused' ? (p.pauseReason ?? null) : null, p.filesDone ?? null, JSON.stringify(p.matches), p.error ? JSON.stringify(p.error) : null, p.witnessed === true],
+      [
+        p.taskId,
+        agentId,
+        p.state,
+        p.state === 'paused' ? (p.pauseReason ?? null) : null,
+        p.filesDone ?? null,
+        JSON.stringify(p.matches),
+        p.error ? JSON.stringify(p.error) : null,
+        p.unsupported ? JSON.stringify(p.unsupported) : null,
+        p.termCounts ? JSON.stringify(p.termCounts) : null,
+        p.witnessed === true,
+      ],
     );
   const unknownOrFinished = async (q: Queryable) => {
     const known = await q.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
@@ -201,6 +213,9 @@ export interface ShareView {
   filesDone: number | null;
   matches: TaskProgress['matches'];
   error: { code: string; message: string } | null;
+  /** The IOC terms the workstation cannot evaluate, by name (null until it reports). */
+  unsupported: NonNullable<TaskProgress['unsupported']> | null;
+  termCounts: TaskProgress['termCounts'] | null;
   updatedAt: string;
 }
 
@@ -259,6 +274,8 @@ export async function readGroupTask(db: Queryable, id: string): Promise<GroupTas
       filesDone: r.files_done,
       matches: r.matches,
       error: r.error,
+      unsupported: r.unsupported ?? null,
+      termCounts: r.term_counts ?? null,
       updatedAt: r.updated_at,
     }),
   );

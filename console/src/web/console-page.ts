@@ -62,7 +62,7 @@ export const CONSOLE_HTML = `<!doctype html>
         <p id="task-witness"></p>
         <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
-        <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>updated</th></tr></thead><tbody></tbody></table>
+        <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error"></p>
       </div>
     </section>
@@ -230,7 +230,9 @@ async function loadTask() {
     // A publisher's keep says so (NEVER_QUARANTINE_PUBLISHER); a failed quarantine says why.
     const why = (m) => m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code === 'GROUP_TASK_NOT_THE_OBJECT' ? ' (not the object: another SHA-256)' : m.code && m.action !== 'awaiting-witness' ? ' (' + m.code + ')' : '';
     const matches = s.matches.map((m) => m.path + ' → ' + m.action + why(m)).join('\\n');
-    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, s.updatedAt]);
+    // Terms the workstation has no collector for: its "no match" says nothing about them.
+    const unsupported = (s.unsupported || []).map((u) => u.term + ' (' + u.reason + ')').join('\\n') + (s.termCounts && s.termCounts.unsupported > (s.unsupported || []).length ? '\\n… ' + s.termCounts.unsupported + ' in all' : '');
+    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
   }
 }
 

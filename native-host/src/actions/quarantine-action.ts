@@ -5,7 +5,10 @@ import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
 import { findItem } from '../quarantine/find-item.ts';
 import type { ResponseAction } from './response-action.ts';
 
-/** Moves a verified copy of the judged object into quarantine and deletes the original. */
+/**
+ * Moves a verified copy of the judged object into quarantine and deletes the original. Its `quarantined` or
+ * `quarantine-failed` event is written by runResponseActions with the result, so a crash cannot separate them.
+ */
 export const quarantineAction: ResponseAction = {
   name: 'quarantine',
   enabled: (policy) => policy.response.quarantine,
@@ -19,19 +22,11 @@ export const quarantineAction: ResponseAction = {
         provenance: job.provenance,
         jobId: job.jobId,
       });
-      ctx.events.append(
-        { type: 'quarantined', jobId: job.jobId, path: job.path, sha256: job.sha256, quarantineId: id, ...threat(job.verdict.threat) },
-        ctx.clock.now(),
-      );
       await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
       return { type: 'quarantine', status: 'done', id };
     } catch (err) {
       const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
       ctx.log.warn('quarantine failed', { jobId: job.jobId, code: e.code });
-      ctx.events.append(
-        { type: 'quarantine-failed', jobId: job.jobId, path: job.path, sha256: job.sha256, code: e.code, message: e.message, ...threat(job.verdict.threat) },
-        ctx.clock.now(),
-      );
       return { type: 'quarantine', status: 'failed', code: e.code, message: e.message };
     }
   },
@@ -55,8 +50,3 @@ export const quarantineAction: ResponseAction = {
   },
 };
 
-
-
-function threat(t: string | undefined): { threat?: string } {
-  return t ? { threat: t } : {};
-}

@@ -1,6 +1,6 @@
 import type { ActionResult, Policy } from '@sandgate/shared';
-import { crashPoint } from '../agent/crash-point.ts';
-import type { RequestQueue } from '../queue/request-queue.ts';
+import { crashPoint } from '../crash-point.ts';
+import type { JobEvent, RequestQueue } from '../queue/request-queue.ts';
 import { actionsFor } from './index.ts';
 import type { ActionContext, JudgedJob } from './response-action.ts';
 
@@ -27,25 +27,27 @@ export async function runResponseActions(queue: RequestQueue, ctx: ActionContext
       skipped = true;
       continue;
     }
+    // The result and the event that reports it are recorded in one write, so a crash cannot keep one without the other.
     if (begun.includes(action.name)) {
       const found = action.resume ? await action.resume(ctx, job) : undefined;
-      results.push(found === 'run-again' ? await action.run(ctx, job) : (found ?? interrupted(action.name)));
-      await queue.update(job.jobId, { job: { actions: [...results] } });
+      const result = found === 'run-again' ? await action.run(ctx, job) : (found ?? interrupted(action.name));
+      results.push(result);
+      await queue.update(job.jobId, { job: { actions: [...results] }, events: resultEvents(job, result) });
       continue;
     }
     await queue.update(job.jobId, { actionStarted: action.name });
     if (action.name === 'quarantine') crashPoint('after-quarantine-started');
-    results.push(await action.run(ctx, job));
+    const result = await action.run(ctx, job);
+    results.push(result);
     if (action.name === 'quarantine') crashPoint('after-quarantine-returned');
-    await queue.update(job.jobId, { job: { actions: [...results] } });
+    await queue.update(job.jobId, { job: { actions: [...results] }, events: resultEvents(job, result) });
     if (action.name === 'quarantine') crashPoint('after-quarantine-done-before-commit');
   }
   if (skipped) {
-    await queue.update(job.jobId, { job: { actions: [...results] } });
-    ctx.events.append(
-      {
+    const allowedEvent: JobEvent = {
+      what: 'verdict-allowed',
+      event: {
         type: 'verdict-allowed',
-        jobId: job.jobId,
         path: job.path,
         sha256: job.sha256,
         level: job.verdict.level,
@@ -53,10 +55,20 @@ export async function runResponseActions(queue: RequestQueue, ctx: ActionContext
         message: 'judged malicious, not acted on: a known false positive (response.allowSha256)',
         ...(job.verdict.threat ? { threat: job.verdict.threat } : {}),
       },
-      ctx.clock.now(),
-    );
+    };
+    await queue.update(job.jobId, { job: { actions: [...results] }, events: [allowedEvent] });
   }
   return results;
+}
+
+/** The event a response action's result is reported by; the scan actions' tasks report themselves (`scan-task-*`). */
+function resultEvents(job: JudgedJob, result: ActionResult): JobEvent[] {
+  if (result.type !== 'quarantine' || result.status === 'skipped' || result.status === 'scheduled') return [];
+  const threat = job.verdict.threat ? { threat: job.verdict.threat } : {};
+  const common = { path: job.path, sha256: job.sha256, ...threat };
+  return result.status === 'done'
+    ? [{ what: 'action:quarantine', event: { type: 'quarantined', ...common, ...(result.id ? { quarantineId: result.id } : {}) } }]
+    : [{ what: 'action:quarantine', event: { type: 'quarantine-failed', ...common, ...(result.code ? { code: result.code } : {}), ...(result.message ? { message: result.message } : {}) } }];
 }
 
 function interrupted(name: ActionResult['type']): ActionResult {

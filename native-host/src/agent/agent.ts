@@ -2,6 +2,7 @@ import { basename, join } from 'node:path';
 import {
   SandgateError,
   type Job,
+  type Policy,
   type Provenance,
   type StatusResult,
   type SubmitResult,
@@ -12,7 +13,7 @@ import { sandgatePaths } from '../config/paths.ts';
 import { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../clock.ts';
-import { RequestQueue, type Lease } from '../queue/request-queue.ts';
+import { RequestQueue, type JobEvent, type Lease } from '../queue/request-queue.ts';
 import { VerdictCache } from '../queue/verdict-cache.ts';
 import type { ChunkWriter } from '../queue/copy-and-hash.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
@@ -26,12 +27,15 @@ import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
 import { TaskRunner, type TaskRunnerOptions, type TaskService } from '../tasks/task-runner.ts';
 import { withHeldReadable } from '../hold/held-mode.ts';
-import { crashPoint } from './crash-point.ts';
+import { HoldLedger } from '../hold/hold-ledger.ts';
+import { crashPoint } from '../crash-point.ts';
 
 export interface Agent {
   /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, OBJECT_OVER_MAX_SIZE, QUEUE_IO). */
   submit(path: string, provenance: Provenance): Promise<SubmitResult>;
   status(): StatusResult;
+  /** The policy this agent runs under. */
+  policy(): Policy;
   /** Newest first: unfinished jobs, then finished ones (which survive restarts). */
   listJobs(limit: number): Job[];
   getJob(jobId: string): Job | undefined;
@@ -74,6 +78,20 @@ const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
 const QUARANTINE_HOUSEKEEPING_MS = 6 * 3600_000;
 
 /** What the person at the keyboard should know about the agent as a whole (the `agent-status` push). */
+/** The events of a job just accepted: it is in the queue, and perhaps someone dressed up an executable. */
+function acceptedEvents(job: Job): JobEvent[] {
+  const content = contentLabel(job);
+  const accepted: JobEvent = { what: 'accepted', event: { type: 'object-accepted', path: job.path, sha256: job.sha256, ...(content ? { content } : {}) } };
+  if (!job.content?.disguised) return [accepted];
+  // Analysed like any other object; the event is for whoever reads the log.
+  const message = `${basename(job.path)} is named like a harmless file but its content is ${content}`;
+  return [accepted, { what: 'content-mismatch', event: { type: 'content-mismatch', path: job.path, sha256: job.sha256, content, message } }];
+}
+
+function contentLabel(job: Job): string | undefined {
+  return job.content ? `${job.content.kind}/${job.content.format}` : undefined;
+}
+
 export interface AgentSituation {
   serversReachable: boolean;
   queueFull: boolean;
@@ -135,6 +153,11 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     ...(actionCtx.quarantineLimits ? { quarantineLimits: actionCtx.quarantineLimits } : {}),
     ...opts.tasks,
   });
+  // A download held in place for a browser when the last run died: the hold is finished or undone, never half made.
+  await new HoldLedger(paths.holds).reconcile().then(
+    (r) => (r.finished || r.undone ? log.info('holds cut short by a crash were completed', r) : undefined),
+    (err: unknown) => log.warn('the held downloads could not be checked', { error: String(err) }),
+  );
   // Before the first job: an action interrupted by a crash looks for the task it may have created.
   await tasks.start().catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
   actionCtx.tasks = tasks;
@@ -199,9 +222,11 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       if (known) verdict = { ...known, cached: true };
     }
     if (!verdict) {
-      for (const j of lease.jobs) emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined } }));
       const first = lease.jobs[0]!;
-      events.append({ type: 'object-submitted', jobId: first.jobId, path: first.path, sha256: lease.sha256 }, clock.now());
+      for (const j of lease.jobs) {
+        const submitted = j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
+        emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined }, events: submitted }));
+      }
       try {
         const answer = await failover.analyse(
           { sha256: lease.sha256, size: lease.size, path: lease.objectPath, filename: basename(first.path) },
@@ -234,33 +259,27 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   async function finishJob(job: Job, verdict: Verdict): Promise<void> {
     let judged = job;
     if (!judged.verdict) {
-      judged = await queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined } });
+      // The verdict and its events are recorded in one write (the job's outbox), then logged: a crash anywhere here
+      // leaves either neither or both, and the next start logs what is missing, once.
+      const verdictEvents: JobEvent[] = [];
       if (verdict.cached) {
-        events.append(
-          {
+        verdictEvents.push({
+          what: 'verdict-cached',
+          event: {
             type: 'verdict-cached',
-            jobId: job.jobId,
             path: job.path,
             sha256: job.sha256,
             level: verdict.level,
             server: verdict.server,
             message: `answered from the verdict cache; judged ${verdict.judgedAt ?? 'earlier'}`,
           },
-          clock.now(),
-        );
+        });
       }
-      events.append(
-        {
-          type: 'verdict',
-          jobId: job.jobId,
-          path: job.path,
-          sha256: job.sha256,
-          level: verdict.level,
-          server: verdict.server,
-          ...(verdict.threat ? { threat: verdict.threat } : {}),
-        },
-        clock.now(),
-      );
+      verdictEvents.push({
+        what: 'verdict',
+        event: { type: 'verdict', path: job.path, sha256: job.sha256, level: verdict.level, server: verdict.server, ...(verdict.threat ? { threat: verdict.threat } : {}) },
+      });
+      judged = await queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined }, events: verdictEvents });
       emit(judged);
       crashPoint('after-verdict-recorded');
     }
@@ -288,7 +307,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       if (closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
       let job: Job;
       try {
-        job = await queue.accept(path, provenance);
+        job = await queue.accept(path, provenance, acceptedEvents);
       } catch (err) {
         // The queue records its own refusals (size limits, a full queue) with their figures.
         if (err instanceof SandgateError && !['OBJECT_TOO_LARGE', 'OBJECT_OVER_MAX_SIZE', 'QUEUE_FULL'].includes(err.code)) {
@@ -298,14 +317,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         throw err;
       }
       crashPoint('after-accept');
-      const content = job.content ? `${job.content.kind}/${job.content.format}` : undefined;
-      events.append({ type: 'object-accepted', jobId: job.jobId, path: job.path, sha256: job.sha256, ...(content ? { content } : {}) }, clock.now());
-      if (job.content?.disguised) {
-        // Analysed like any other object; the event is for whoever reads the log: someone dressed up an executable.
-        const message = `${basename(job.path)} is named like a harmless file but its content is ${content}`;
-        events.append({ type: 'content-mismatch', jobId: job.jobId, path: job.path, sha256: job.sha256, content, message }, clock.now());
-        log.warn('content does not match the file name', { jobId: job.jobId, content });
-      }
+      if (job.content?.disguised) log.warn('content does not match the file name', { jobId: job.jobId, content: contentLabel(job) });
       emit(job);
       pump();
       return { jobId: job.jobId, sha256: job.sha256, size: job.size, state: job.state };
@@ -331,6 +343,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     },
 
     relocate: (jobId, fromPath, newPath) => queue.relocate(jobId, fromPath, newPath),
+    policy: () => policy,
 
     listJobs: (limit) => queue.list(Math.max(1, Math.floor(limit))),
     getJob: (jobId) => queue.get(jobId),

@@ -6,11 +6,11 @@ import { readStoredTasks, summarize } from '../tasks/task-store.ts';
 import { describeState } from '../tasks/task-state.ts';
 import { formatTable } from './format-table.ts';
 import { printJson } from './cli-io.ts';
-import { compileIndicatorSet } from '../ioc/compile-indicator-set.ts';
 import { parseOpenIoc } from '../ioc/parse-openioc.ts';
 import { printUnsupported, scanProgress } from '../scan/print-scan-output.ts';
 import { runScan, type ScanScope } from '../scan/run-scan.ts';
 import { loadScanSettings } from '../scan/scan-settings.ts';
+import { compileForThisHost } from '../scan/host-term-limits.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, usage, type CliIo } from './cli-io.ts';
 import { cpuBudgetOption, report } from './scan-command.ts';
@@ -27,7 +27,9 @@ An IOC scan now, with every OpenIOC 1.0/1.1 file given (.ioc or .xml).
   --scope PATH       a folder or file; repeat --scope for several (default: critical)
 A walk never follows symbolic links and stays on the filesystem of each PATH unless --cross-filesystems is given
 (then it enters other local disk filesystems only). Files over the policy's scan.maxFileBytes are counted, not read.
-Terms that cannot be evaluated on this OS are listed before the scan starts and in the result, never ignored silently.
+Running processes, sockets (PortItem) and systemd services (ServiceItem) are looked at whatever the scope, when an
+IOC has terms about them. Terms that cannot be evaluated on this machine (no collector for them here) are listed by
+name before the scan starts and in the result, and are never counted as evaluated.
 
 IOC scan tasks run in the agent service (sandgate serve), which keeps them in $SANDGATE_HOME/tasks across restarts:
   tasks              every task (IOC scans, and the Critical Areas Scans a threat starts), newest first
@@ -98,7 +100,7 @@ export async function iocCommand(io: CliIo, args: string[]): Promise<number> {
     }
     sources.push({ file: path, ioc: parseOpenIoc(bytes, path) });
   }
-  const set = compileIndicatorSet(sources);
+  const set = compileForThisHost(sources);
   // Said before the scan starts, so nobody waits an hour to learn half the IOC was never going to be evaluated.
   if (set.unsupported.length && !ctx.json) printUnsupported((t) => io.err(t), set.unsupported, set.termCounts);
   const progress = scanProgress(io);

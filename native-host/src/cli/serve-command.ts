@@ -2,13 +2,14 @@ import { PROTOCOL_VERSION, SandgateError } from '@sandgate/shared';
 import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from '../config/load-policy.ts';
 import { sandgatePaths } from '../config/paths.ts';
 import { watchPolicyFile } from '../config/policy-watcher.ts';
-import { swappableAgent } from '../config/swappable-agent.ts';
+import { swappableAgent, type SwappableAgent } from '../config/swappable-agent.ts';
 import { createAgent } from '../agent/agent.ts';
 import { EventLog } from '../events/event-log.ts';
 import { createRouter } from '../router.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
 import { listenAgentSocket } from '../ipc/server.ts';
 import { serveConnection } from '../ipc/serve-connection.ts';
+import type { FramedConnection } from '../ipc/framed-connection.ts';
 import { createLogger } from '../log.ts';
 import { readCredentials } from '../console/console-files.ts';
 import { startConsoleClient } from '../console/console-client.ts';
@@ -43,6 +44,12 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   const policyFile = findPolicyFile({ home: ctx.home, env: io.env, ...(ctx.policyPath ? { explicit: ctx.policyPath } : {}) });
   const loaded = await loadPolicyFile(policyFile);
   const version = appVersion();
+  // The agent socket is the home's lock: only one agent may serve a home, and a second one must not touch the queue
+  // (its start-up replay would remove the first one's copies in progress). So the socket is taken first, and
+  // connections made before the agent is ready wait for it (their frames are kept until they are read).
+  let serve: ((conn: FramedConnection) => void) | undefined;
+  const ready: FramedConnection[] = [];
+  const server = await listenAgentSocket(ctx.home, (conn) => (serve ? serve(conn) : ready.push(conn)));
   // The scan tasks of whichever agent is in force: the swappable wrapper forwards the Agent calls, not this.
   let tasks: TaskService | undefined;
   const open = async (l: LoadedPolicy) => {
@@ -50,7 +57,14 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
     tasks = a.tasks;
     return a;
   };
-  const agent = swappableAgent(await open(loaded));
+  let agent: SwappableAgent;
+  try {
+    agent = swappableAgent(await open(loaded));
+  } catch (err) {
+    for (const c of ready) c.destroy();
+    await server.close();
+    throw err;
+  }
   let lastGood = loaded;
   // The policy in force (reloads included), not whatever file a default lookup would find.
   const router = createRouter(agent, {
@@ -59,29 +73,23 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
     usersMayRestore: async () => lastGood.policy.quarantine.usersMayRestore,
     tasks: () => tasks,
   });
-  let server;
-  try {
-    server = await listenAgentSocket(ctx.home, (conn) =>
-      serveConnection(
-        conn,
-        {
-          handle: router.handle,
-          subscribe: (push) => {
-            const offJobs = agent.onJobUpdate((job) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job }));
-            const offStatus = agent.onAgentStatus((payload) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload }));
-            return () => {
-              offJobs();
-              offStatus();
-            };
-          },
+  serve = (conn) =>
+    serveConnection(
+      conn,
+      {
+        handle: router.handle,
+        subscribe: (push) => {
+          const offJobs = agent.onJobUpdate((job) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job }));
+          const offStatus = agent.onAgentStatus((payload) => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload }));
+          return () => {
+            offJobs();
+            offStatus();
+          };
         },
-        { logger },
-      ),
+      },
+      { logger },
     );
-  } catch (err) {
-    await agent.close();
-    throw err;
-  }
+  for (const c of ready.splice(0)) serve(c);
 
   const events = new EventLog(sandgatePaths(ctx.home).events);
   const watcher = watchPolicyFile({

@@ -1,17 +1,19 @@
-import { X509Certificate } from 'node:crypto';
 import { SandgateError, type DoctorCheck, type ErrorCode } from '@sandgate/shared';
 import { realClock } from '../clock.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
 import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from './load-policy.ts';
+import { describePinned } from './pinned-certificates.ts';
 
 // A week gives an administrator time to roll a new certificate out before the agent starts refusing the server.
 const SOON_MS = 7 * 24 * 3600_000;
 
 /** How to fix a failed server probe, by the error code it failed with. */
 const SERVER_FIX: Partial<Record<ErrorCode, string>> = {
-  TLS_CERTIFICATE_REJECTED: "the server's certificate is not the pinned one: point sandbox.serverCertificate at the server's PEM (or its CA)",
+  TLS_CERTIFICATE_REJECTED:
+    "the server's certificate is neither pinned nor issued by a pinned CA: point sandbox.serverCertificate at the server's own certificate, or at the root or intermediate CA that issued it",
   TLS_CERTIFICATE_EXPIRED: "renew the server's certificate, then update sandbox.serverCertificate",
-  TLS_HOSTNAME_MISMATCH: 'the certificate must name the host or address in the server URL: fix the URL or reissue the certificate',
+  TLS_HOSTNAME_MISMATCH:
+    'the certificate must name the host in the server URL as a subjectAltName (a DNS name for a name, an IP address for an address, IPv6 included; the common name is not used): fix the URL or reissue the certificate',
   TLS_HANDSHAKE_FAILED: 'the server must speak TLS 1.2 or newer on that port (https://, not http://)',
   SERVER_CONNECT_TIMEOUT: 'check the address, that the server runs and the firewall; raise sandbox.connectTimeoutMs for slow links',
   SERVER_UNREACHABLE: 'check the address, that the server runs and the firewall',
@@ -81,16 +83,17 @@ export async function checkPolicyHealth(opts: {
 
 function certificateCheck(loaded: LoadedPolicy, now: Date): DoctorCheck {
   const check = 'certificate';
-  const fix = "put the server's current certificate (or its CA) in sandbox.serverCertificate";
-  const blocks = loaded.serverCa.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  const certs = blocks.map((b) => new X509Certificate(b));
-  const expired = certs.find((c) => new Date(c.validTo) < now);
-  if (expired) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned certificate "${expired.subject.replace(/\n/g, ', ')}" expired on ${new Date(expired.validTo).toISOString()}`, fix };
-  const early = certs.find((c) => new Date(c.validFrom) > now);
-  if (early) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned certificate "${early.subject.replace(/\n/g, ', ')}" is not valid before ${new Date(early.validFrom).toISOString()} (clock wrong?)`, fix };
-  const soon = certs.find((c) => new Date(c.validTo).getTime() - now.getTime() < SOON_MS);
+  const fix = "put the server's current certificate (or the CA that issued it) in sandbox.serverCertificate";
+  const certs = describePinned(loaded.serverCa);
+  const expired = certs.find((c) => c.validTo < now);
+  if (expired) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned ${expired.role} "${expired.subject}" expired on ${expired.validTo.toISOString()}`, fix };
+  const early = certs.find((c) => c.validFrom > now);
+  if (early) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned ${early.role} "${early.subject}" is not valid before ${early.validFrom.toISOString()} (clock wrong?)`, fix };
+  const soon = certs.find((c) => c.validTo.getTime() - now.getTime() < SOON_MS);
   const where = loaded.policy.sandbox.serverCertificate.includes('-----BEGIN') ? 'inline PEM' : loaded.policy.sandbox.serverCertificate;
-  if (soon) return { check, status: 'warn', code: 'TLS_CERTIFICATE_EXPIRED', detail: `${where}: expires on ${new Date(soon.validTo).toISOString()}`, fix };
-  const until = Math.min(...certs.map((c) => new Date(c.validTo).getTime()));
-  return { check, status: 'ok', detail: `${where}: ${certs.length} certificate(s), valid until ${new Date(until).toISOString()}` };
+  if (soon) return { check, status: 'warn', code: 'TLS_CERTIFICATE_EXPIRED', detail: `${where}: the ${soon.role} "${soon.subject}" expires on ${soon.validTo.toISOString()}`, fix };
+  const until = Math.min(...certs.map((c) => c.validTo.getTime()));
+  // Which certificates are CAs matters: a pinned CA vouches for every server certificate it issues.
+  const what = certs.map((c) => `${c.role} "${c.subject}"`).join('; ');
+  return { check, status: 'ok', detail: `${where}: ${certs.length} certificate(s), valid until ${new Date(until).toISOString()}: ${what}` };
 }

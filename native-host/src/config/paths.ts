@@ -25,6 +25,8 @@ export interface SandgatePaths {
   run: string;
   logs: string;
   bin: string;
+  /** Downloads the agent holds in place for a browser, one record each (see hold/hold-ledger.ts). */
+  holds: string;
   /** The policy file looked up when no --policy is given. */
   defaultPolicy: string;
 }
@@ -38,6 +40,7 @@ export function sandgatePaths(home = sandgateHome()): SandgatePaths {
     run: join(home, 'run'),
     logs: join(home, 'logs'),
     bin: join(home, 'bin'),
+    holds: join(home, 'holds'),
     defaultPolicy: join(home, 'policy.json'),
   };
 }

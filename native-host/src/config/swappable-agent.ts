@@ -52,6 +52,7 @@ export function swappableAgent(first: Agent): SwappableAgent {
       }
     },
     status: () => current.status(),
+    policy: () => current.policy(),
     relocate: (jobId, fromPath, newPath) => current.relocate?.(jobId, fromPath, newPath) ?? Promise.resolve(false),
     get tasks() {
       return current.tasks;

@@ -250,6 +250,9 @@ export class GroupTaskAgent {
       filesDone: t.progress.filesDone,
       matches: matches.slice(0, 1000),
       ...(t.error ? { error: t.error } : {}),
+      // What this workstation cannot evaluate, so the console does not read "no match" as "checked, not there".
+      unsupported: t.unsupported.slice(0, 100).map((u) => ({ itemId: u.itemId.slice(0, 256), term: u.term.slice(0, 512), reason: u.reason.slice(0, 1000) })),
+      termCounts: t.termCounts,
       ...(witnessed ? { witnessed } : {}),
     };
   }

@@ -1,24 +1,40 @@
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, normalize } from 'node:path';
-import { HELD_SUFFIX, SandgateError, type HoldLandedResult } from '@sandgate/shared';
+import { HELD_SUFFIX, SandgateError } from '@sandgate/shared';
+import type { HoldLedger } from './hold-ledger.ts';
 
 export interface HoldLandedOptions {
+  /** Where the hold is recorded (with the bits the file had) before the file is touched. */
+  ledger: HoldLedger;
+  /** The browser that asked (the request's `caller`); only it may have the file released. */
+  caller?: string | undefined;
+  now?: () => Date;
   /** Test seam: runs once the file is locked, before its held name is made. */
   beforeRename?: () => Promise<void> | void;
+}
+
+export interface HeldDownload {
+  path: string;
+  mode: number;
+  /** The download was held already, by an earlier request for it. */
+  again: boolean;
 }
 
 const MAX_NAME_TRIES = 100;
 
 /**
  * Holds a download that has already landed under its final name (browsers without `onDeterminingFilename`): first
- * every permission bit is removed through the descriptor that was checked, so from then on nobody but root can open
- * it even by name; then it is hard-linked as `<name>.sandgate-hold` (a link never overwrites and never follows) and
- * the final name removed, so it cannot be found either. Only a regular file of this user with a single name is
- * held: deleting one name of a multiply-linked file would leave the content openable under the other.
+ * the hold is recorded (landed and held names, permission bits, inode), then every permission bit is removed through
+ * the descriptor that was checked, so from then on nobody but root can open it even by name; then it is hard-linked
+ * as `<name>.sandgate-hold` (a link never overwrites and never follows) and the final name removed, so it cannot be
+ * found either. Only a regular file of this user with a single name is held: deleting one name of a multiply-linked
+ * file would leave the content openable under the other.
  *
- * A failure before the final name is removed puts the permission bits back and leaves the file where it landed.
+ * A failure before the final name is removed puts the permission bits back and leaves the file where it landed; a
+ * crash is finished or undone from the record at the next start (HoldLedger.reconcile). Asked again for a download
+ * already held for the same browser, it answers with that hold.
  */
-export async function holdLanded(path: string, opts: HoldLandedOptions = {}): Promise<HoldLandedResult> {
+export async function holdLanded(path: string, opts: HoldLandedOptions): Promise<HeldDownload> {
   if (!isAbsolute(path) || normalize(path) !== path || path.includes('\0') || path.endsWith(HELD_SUFFIX) || !basename(path)) {
     throw new SandgateError('PATH_INVALID', `not a download that can be held: ${JSON.stringify(path)}`, { params: { path } });
   }
@@ -34,10 +50,15 @@ export async function holdLanded(path: string, opts: HoldLandedOptions = {}): Pr
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') throw new SandgateError('PATH_IS_LINK', `the download is a symbolic link: ${path}`, { params: { path } });
-    if (code === 'ENOENT') throw new SandgateError('FILE_NOT_FOUND', `the download is gone: ${path}`, { params: { path } });
+    if (code === 'ENOENT') {
+      const earlier = await opts.ledger.findLanded(path, opts.caller);
+      if (earlier) return { path: earlier.heldPath, mode: earlier.mode, again: true };
+      throw new SandgateError('FILE_NOT_FOUND', `the download is gone: ${path}`, { params: { path } });
+    }
     throw new SandgateError('FILE_ACCESS_DENIED', `the download cannot be opened (${code ?? 'error'}): ${path}`, { params: { path } });
   }
   let heldPath: string | undefined;
+  let recorded: string | undefined;
   let locked = false;
   let mode = 0;
   try {
@@ -49,19 +70,37 @@ export async function holdLanded(path: string, opts: HoldLandedOptions = {}): Pr
     }
     if (st.nlink !== 1) throw new SandgateError('FILE_NOT_REGULAR', `the download has ${st.nlink} names (hard links): ${path}`, { params: { path, nlink: st.nlink } });
     mode = st.mode & 0o7777;
-    await handle.chmod(0);
-    locked = true;
-    await opts.beforeRename?.();
-    heldPath = await linkUnderFreeName(path);
+    const entry = { format: 1 as const, landedPath: path, mode, dev: st.dev, ino: st.ino, heldAt: (opts.now?.() ?? new Date()).toISOString(), ...(opts.caller ? { caller: opts.caller } : {}) };
+    for (let n = 0; n < MAX_NAME_TRIES && !heldPath; n++) {
+      const candidate = heldName(path, n);
+      if (await fsp.lstat(candidate).then(() => true, () => false)) continue;
+      await opts.ledger.put({ ...entry, heldPath: candidate });
+      recorded = candidate;
+      if (!locked) {
+        await handle.chmod(0);
+        locked = true;
+        await opts.beforeRename?.();
+      }
+      try {
+        await fsp.link(path, candidate);
+        heldPath = candidate;
+      } catch (err) {
+        opts.ledger.remove(candidate);
+        recorded = undefined;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    if (!heldPath) throw new SandgateError('RESTORE_TARGET_EXISTS', `no free held name for ${path} after ${MAX_NAME_TRIES} tries`, { params: { path } });
     const [held, landed] = await Promise.all([fsp.lstat(heldPath), fsp.lstat(path).catch(() => undefined)]);
     // The name must still be the inode that was checked and locked; a file swapped in is not ours to remove.
     if (held.ino !== st.ino || held.dev !== st.dev || !landed || landed.ino !== st.ino || landed.dev !== st.dev) {
       throw new SandgateError('ORIGINAL_CHANGED', `the download was replaced while it was being held: ${path}`, { params: { path } });
     }
     await fsp.unlink(path);
-    return { path: heldPath, mode };
+    return { path: heldPath, mode, again: false };
   } catch (err) {
     if (heldPath) await fsp.unlink(heldPath).catch(() => undefined);
+    if (recorded) opts.ledger.remove(recorded);
     if (locked) await handle.chmod(mode).catch(() => undefined);
     throw err;
   } finally {
@@ -70,19 +109,9 @@ export async function holdLanded(path: string, opts: HoldLandedOptions = {}): Pr
 }
 
 /** `<name><HELD_SUFFIX>`, or `<stem> (N)<ext><HELD_SUFFIX>` when a held file of that name is already waiting. */
-async function linkUnderFreeName(path: string): Promise<string> {
-  const dir = dirname(path);
+function heldName(path: string, n: number): string {
   const name = basename(path);
   const ext = extname(name);
   const stem = name.slice(0, name.length - ext.length);
-  for (let n = 0; n < MAX_NAME_TRIES; n++) {
-    const candidate = join(dir, `${n === 0 ? name : `${stem} (${n})${ext}`}${HELD_SUFFIX}`);
-    try {
-      await fsp.link(path, candidate);
-      return candidate;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  throw new SandgateError('RESTORE_TARGET_EXISTS', `no free held name for ${path} after ${MAX_NAME_TRIES} tries`, { params: { path } });
+  return join(dirname(path), `${n === 0 ? name : `${stem} (${n})${ext}`}${HELD_SUFFIX}`);
 }

@@ -2,7 +2,7 @@ import { SandgateError, type IocIndicator, type IocItem, type OpenIoc } from '@s
 import { compileCondition } from './conditions.ts';
 import type { IndicatorMatch, IndicatorSet, IocWarning, UnsupportedTerm } from './indicator-set.ts';
 import type { DocumentName, FileObservation, HashName, Observation } from './observation.ts';
-import { currentPlatform, findTerm, type Platform, type TermDef, type TermValue } from './term-table.ts';
+import { currentPlatform, findTerm, notCollectedReason, type Platform, type TermDef, type TermValue } from './term-table.ts';
 
 /**
  * Compiles parsed IOC files into an `IndicatorSet`. Semantics (docs/ioc-terms.md):
@@ -21,8 +21,17 @@ export interface IocSource {
 }
 
 export interface CompileOptions {
-  /** Terms whose document no collector provides on this OS are unsupported. Defaults to the running OS. */
-  platform?: Platform;
+  /**
+   * Whose collectors decide what is evaluated: a term no collector of this OS produces is unsupported (term-table.ts).
+   * Defaults to the running OS. `any`: every term the engine can read, whatever produces it, for observations handed
+   * to `match` directly (the engine's own tests); never for a scan, whose counts would then lie.
+   */
+  platform?: Platform | 'any';
+  /**
+   * Terms this host cannot produce although its OS can (systemd's active state where systemd does not run): lower-case
+   * term → why. From `scan/host-term-limits.ts` for scans of this machine.
+   */
+  unavailable?: ReadonlyMap<string, string>;
 }
 
 const F = 0;
@@ -83,7 +92,7 @@ export function compileIndicatorSet(sources: readonly IocSource[], options: Comp
       throw new SandgateError('IOC_DUPLICATE_ID', `IOC id ${ioc.id} is in both ${other} and ${file}`, { params: { id: ioc.id, files: [other, file] } });
     }
     seen.set(ioc.id, file);
-    const ctx = { file, platform, unsupported, warnings, leaves: 0, items: 0 };
+    const ctx = { file, platform, unavailable: options.unavailable, unsupported, warnings, leaves: 0, items: 0 };
     const top: IocIndicator = { kind: 'indicator', id: ioc.id, operator: 'OR', children: ioc.criteria, line: ioc.criteria[0]?.line ?? 1 };
     const root = compileNode(top, ctx);
     evaluated += ctx.leaves;
@@ -99,7 +108,8 @@ export function compileIndicatorSet(sources: readonly IocSource[], options: Comp
 
 interface CompileContext {
   file: string;
-  platform: Platform;
+  platform: Platform | 'any';
+  unavailable: ReadonlyMap<string, string> | undefined;
   unsupported: UnsupportedTerm[];
   warnings: IocWarning[];
   leaves: number;
@@ -128,7 +138,7 @@ function compileNode(ind: IocIndicator, ctx: CompileContext): Node | null {
       continue;
     }
     ctx.items++;
-    const compiled = compileItem(child, ctx.platform);
+    const compiled = compileItem(child, ctx);
     if ('reason' in compiled) {
       const where = node.kind === 'or' ? `dropped from OR ${ind.id}` : `so AND ${ind.id} (line ${ind.line}) can never match`;
       ctx.unsupported.push({ file: ctx.file, itemId: child.id, term: child.search, reason: `${compiled.reason}; ${where}` });
@@ -183,10 +193,11 @@ function addToSet(node: Node, def: TermDef, fold: boolean, eq: string | number):
 
 type CompiledItem = { def: TermDef; test: (v: TermValue) => boolean; eq?: string | number; fold: boolean } | { reason: string };
 
-function compileItem(item: IocItem, platform: Platform): CompiledItem {
+function compileItem(item: IocItem, ctx: Pick<CompileContext, 'platform' | 'unavailable'>): CompiledItem {
   const def = findTerm(item.search);
   if (!def) return { reason: `term ${item.search} is not evaluated by Sandgate` };
-  if (!def.platforms.includes(platform)) return { reason: `${def.document} is collected on ${def.platforms.join(', ')} only, not on ${platform}` };
+  const missing = ctx.platform === 'any' ? undefined : (notCollectedReason(def, ctx.platform) ?? ctx.unavailable?.get(def.term.toLowerCase()));
+  if (missing) return { reason: missing };
   const c = compileCondition(item, def);
   if (!c.ok) return { reason: c.reason };
   const fold = def.type === 'hash' || def.type === 'ip' || (def.type === 'string' && !item.preserveCase);

@@ -31,8 +31,8 @@ export function compileCondition(item: IocItem, def: TermDef): CompiledCondition
 type Comparison = { ok: true; test: (v: NonNullable<TermValue>) => boolean; eq?: string | number } | { ok: false; reason: string };
 
 function textual(base: string, content: string, type: TermDef['type'], preserveCase: boolean): Comparison {
-  // Hex digests and IPv6 addresses are case-insensitive by nature, whatever the IOC says.
-  const ci = type === 'hash' || type === 'ip' || !preserveCase;
+  // Hex digests, IPv6 addresses and booleans are case-insensitive by nature, whatever the IOC says.
+  const ci = type === 'hash' || type === 'ip' || type === 'bool' || !preserveCase;
   const c = ci ? content.toLowerCase() : content;
   const str = ci ? (v: NonNullable<TermValue>) => String(v).toLowerCase() : (v: NonNullable<TermValue>) => String(v);
   switch (base) {

@@ -36,12 +36,19 @@ export interface ProcessObservation {
 export interface PortObservation {
   document: 'PortItem';
   protocol: 'tcp' | 'udp';
+  /** Canonical text (RFC 5952 for IPv6: `::1`, `::ffff:127.0.0.1`). */
   localIP: string;
   localPort: number;
   remoteIP?: string;
   remotePort?: number;
+  isIPv6: boolean;
+  /** Linux: the kernel's name for the TCP state (`LISTEN`, `ESTABLISHED`…); UDP `UNCONN` or `ESTABLISHED`. */
   state?: string;
+  /** The owning process; absent when it could not be seen (another user's process, as non-root), never guessed. */
   pid?: number;
+  /** The owning process's name and executable path. */
+  process?: string;
+  path?: string;
 }
 
 export interface DnsEntryObservation {
@@ -52,11 +59,14 @@ export interface DnsEntryObservation {
 
 export interface ServiceObservation {
   document: 'ServiceItem';
+  /** Linux: the systemd unit name without `.service`. */
   name: string;
   descriptiveName?: string;
   path?: string;
   arguments?: string;
+  /** Start mode. Linux: `enabled`, `disabled`, `static`, `masked` (from the unit files and their `*.wants/` links). */
   mode?: string;
+  /** Running state. Linux: systemd's active state, absent when it could not be determined (systemd not running). */
   status?: string;
 }
 

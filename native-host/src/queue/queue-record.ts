@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { actionTypeSchema, jobSchema } from '@sandgate/shared';
+import { outboxEventSchema } from '../events/event-outbox.ts';
 
 /**
  * One accepted, unfinished job as it sits on disk (`<jobId>.job.json` beside `<sha256>.obj`). Read back at start-up,
@@ -14,6 +15,13 @@ export const queueRecordSchema = z.object({
    * changed nothing (see runResponseActions).
    */
   actionsStarted: z.array(actionTypeSchema).default([]),
+  /** The event log's length when the job was accepted: every event of this job was appended after it. */
+  logOffset: z.number().int().nonnegative().optional(),
+  /**
+   * The job's events, each written here with the change that caused it before it is appended to the event log (see
+   * EventOutbox): after a crash, those not in the log are appended then, so each appears exactly once.
+   */
+  outbox: z.array(outboxEventSchema).max(64).default([]),
 });
 export type QueueRecord = z.infer<typeof queueRecordSchema>;
 

@@ -9,8 +9,9 @@ import {
   type Verdict,
   type WireError,
 } from '@sandgate/shared';
-import { crashPoint } from '../agent/crash-point.ts';
-import type { EventLog } from '../events/event-log.ts';
+import { crashPoint } from '../crash-point.ts';
+import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
+import { EventOutbox, outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import { realClock } from '../clock.ts';
@@ -56,6 +57,12 @@ export interface QueueStats {
   limitBytes: number;
 }
 
+/** An event of a job, named by what it reports (`verdict`, `action:quarantine`…): each is written exactly once. */
+export interface JobEvent {
+  what: string;
+  event: NewAgentEvent;
+}
+
 /** What finishing a job records. `error` makes it an `error` job; otherwise it is `done`. */
 export interface JobOutcome {
   verdict?: Verdict;
@@ -77,6 +84,7 @@ export class RequestQueue {
   private readonly clock: Clock;
   private readonly writeChunk: ChunkWriter | undefined;
   private readonly journal: JobJournal;
+  private readonly outbox: EventOutbox;
   private readonly records = new Map<string, QueueRecord>();
   private readonly objects = new Map<string, number>();
   private readonly leased = new Set<string>();
@@ -94,6 +102,7 @@ export class RequestQueue {
     this.clock = opts.clock ?? realClock;
     this.writeChunk = opts.writeChunk;
     this.journal = journal;
+    this.outbox = new EventOutbox(opts.events);
   }
 
   static async open(opts: RequestQueueOptions): Promise<RequestQueue> {
@@ -107,9 +116,10 @@ export class RequestQueue {
   /**
    * Validates and copies `path` into the queue. Throws SandgateError: PATH_*, FILE_*, OBJECT_OVER_MAX_SIZE,
    * OBJECT_TOO_LARGE, QUEUE_FULL, QUEUE_IO. When the same object is already waiting, the new job joins it. The size
-   * checks use the size of the opened file, before any byte is copied.
+   * checks use the size of the opened file, before any byte is copied. `events` are the job's first events
+   * (`object-accepted`…), recorded with the job and logged once it is durable.
    */
-  async accept(path: string, provenance: Provenance): Promise<Job> {
+  async accept(path: string, provenance: Provenance, events: (job: Job) => JobEvent[] = () => []): Promise<Job> {
     const { handle, size } = await openSubmittedFile(path);
     let tmp: string | undefined;
     let recordTmp: string | undefined;
@@ -150,7 +160,9 @@ export class RequestQueue {
         acceptedAt: this.clock.now().toISOString(),
         content: sniffContent(copied.head, path),
       };
-      const rec: QueueRecord = { format: 1, job, actionsStarted: [] };
+      const now = this.clock.now();
+      const outbox = events(job).map((e) => outboxEvent(job.jobId, e.what, { ...e.event, jobId: job.jobId }, now));
+      const rec: QueueRecord = { format: 1, job, actionsStarted: [], logOffset: this.events.size(), outbox };
       // Everything slow (the record's fsync, the folder's) happens outside the serial section, so parallel accepts
       // overlap their fsyncs instead of queueing behind each other; inside it there are only renames and bookkeeping.
       recordTmp = join(this.dir, tempName());
@@ -163,6 +175,7 @@ export class RequestQueue {
       await fsyncDir(this.dir).catch((err: unknown) => {
         throw queueIo('The request may not have been recorded durably', err);
       });
+      this.outbox.deliver(rec.outbox);
       this.log.debug('accepted', { jobId: job.jobId, sha256: job.sha256, size: job.size });
       return job;
     } finally {
@@ -203,18 +216,30 @@ export class RequestQueue {
     return this.records.get(jobId)?.actionsStarted ?? [];
   }
 
-  /** Persists progress on an unfinished job (state, verdict, action results, actions begun). */
-  async update(jobId: string, change: { job?: Partial<Pick<Job, 'state' | 'verdict' | 'actions' | 'error'>>; actionStarted?: ActionType }): Promise<Job> {
+  /**
+   * Persists progress on an unfinished job (state, verdict, action results, actions begun) together with the events it
+   * causes, which are logged once the record is durable and never twice (an event already recorded is not repeated).
+   */
+  async update(
+    jobId: string,
+    change: { job?: Partial<Pick<Job, 'state' | 'verdict' | 'actions' | 'error'>>; actionStarted?: ActionType; events?: JobEvent[] },
+  ): Promise<Job> {
     return this.serial.run(async () => {
       const rec = this.records.get(jobId);
       if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
+      const now = this.clock.now();
+      const added = (change.events ?? [])
+        .map((e) => outboxEvent(jobId, e.what, { ...e.event, jobId }, now))
+        .filter((e) => !rec.outbox.some((o) => o.eventId === e.eventId));
       const next: QueueRecord = {
         ...rec,
         job: { ...rec.job, ...change.job },
         actionsStarted: change.actionStarted && !rec.actionsStarted.includes(change.actionStarted) ? [...rec.actionsStarted, change.actionStarted] : rec.actionsStarted,
+        outbox: added.length ? [...rec.outbox, ...added] : rec.outbox,
       };
       await this.writeRecord(next);
       this.records.set(jobId, next);
+      this.outbox.deliver(next.outbox);
       return next.job;
     });
   }
@@ -252,9 +277,13 @@ export class RequestQueue {
         ...(outcome.actions ? { actions: outcome.actions } : {}),
         ...(outcome.error ? { error: outcome.error } : {}),
       };
+      // The record vouches for the job's events until it is removed: they must be on disk before it goes.
+      this.outbox.deliver(rec.outbox);
+      if (rec.outbox.length) this.outbox.sync();
       await this.journal.append(finished);
       crashPoint('mid-commit');
       this.records.delete(jobId);
+      this.outbox.forget(rec.outbox);
       await unlink(join(this.dir, jobId + RECORD_SUFFIX)).catch(() => {});
       const sha = rec.job.sha256;
       if (![...this.records.values()].some((r) => r.job.sha256 === sha)) {
@@ -340,16 +369,24 @@ export class RequestQueue {
         }
       }
     }
+    const valid: Array<{ name: string; rec: QueueRecord }> = [];
     for (const name of names) {
       if (!name.endsWith(RECORD_SUFFIX)) continue;
-      const full = join(this.dir, name);
-      const rec = await readRecord(full);
+      const rec = await readRecord(join(this.dir, name));
       if (!rec || rec.job.jobId + RECORD_SUFFIX !== name) {
         await this.setAside(name, 'the record is unreadable');
         continue;
       }
+      valid.push({ name, rec });
+    }
+    // Events recorded before the crash and perhaps not logged: written now, each once, before anything else happens.
+    this.recoverEvents(valid.map((v) => v.rec));
+    for (const { name, rec } of valid) {
+      const full = join(this.dir, name);
       if (this.journal.has(rec.job.jobId)) {
+        this.outbox.sync();
         await unlink(full).catch(() => {});
+        this.outbox.forget(rec.outbox);
         continue;
       }
       if (!objectFiles.has(rec.job.sha256)) {
@@ -368,6 +405,14 @@ export class RequestQueue {
     }
     await fsyncDir(this.dir);
     if (this.records.size) this.log.info('replayed unfinished requests', { jobs: this.records.size, objects: this.objects.size });
+  }
+
+  private recoverEvents(records: QueueRecord[]): void {
+    const pending: OutboxEvent[] = records.flatMap((r) => r.outbox);
+    if (!pending.length) return;
+    const from = Math.min(...records.filter((r) => r.outbox.length).map((r) => r.logOffset ?? 0));
+    const written = this.outbox.recover(pending, from);
+    if (written) this.log.info('logged events a crash had cut off', { events: written });
   }
 
   private async setAside(name: string, why: string, job?: Job): Promise<void> {

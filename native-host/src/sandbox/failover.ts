@@ -3,7 +3,7 @@ import type { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import { toServerError } from './network-error-code.ts';
-import { failoverDecision, roundBackoffMs } from './retry-policy.ts';
+import { MAX_ANALYSIS_ATTEMPTS, failoverDecision, roundBackoffMs, type FailoverDecision } from './retry-policy.ts';
 import type { QueuedObject, SandboxClient } from './sandbox-client.ts';
 import type { ServerHealthBoard } from './server-health.ts';
 import { ServerProber } from './server-prober.ts';
@@ -30,7 +30,12 @@ export interface FailoverContext {
   onRoundFailed?: (err: SandgateError, round: number) => void | Promise<void>;
 }
 
-type Attempt = { verdict: Verdict } | { error: SandgateError };
+type Attempt = { verdict: Verdict } | { error: SandgateError; again?: true };
+
+/** Analyses of one object that failed on the server side, across servers and rounds of one `analyse` call. */
+interface AnalysisTally {
+  failed: number;
+}
 
 /**
  * Asks the servers in policy order and moves to the next one at once when one fails; only after a whole round has
@@ -39,6 +44,10 @@ type Attempt = { verdict: Verdict } | { error: SandgateError };
  *
  * A server that just failed with a transport fault is passed over by later requests (no connection, no timeout paid)
  * until its health probe succeeds; it is still asked, last, when no other server gave an answer in the round.
+ *
+ * A server whose analysis of the object failed is asked again at once, and its client uploads the object afresh
+ * (a look-up that finds a failed analysis never counts as an answer); after MAX_ANALYSIS_ATTEMPTS failed analyses the
+ * job ends ANALYSIS_FAILED, saying how many were made.
  */
 export class Failover {
   private readonly o: FailoverOptions;
@@ -63,6 +72,7 @@ export class Failover {
   }
 
   async analyse(obj: QueuedObject, ctx: FailoverContext): Promise<Verdict> {
+    const tally: AnalysisTally = { failed: 0 };
     for (let round = 1; ; round++) {
       let last: SandgateError | undefined;
       const passedOver: SandboxClient[] = [];
@@ -72,7 +82,7 @@ export class Failover {
           passedOver.push(client);
           continue;
         }
-        const r = await this.ask(client, obj, ctx);
+        const r = await this.askUntilAnswered(client, obj, ctx, tally);
         if ('verdict' in r) {
           for (const c of passedOver) this.o.health.passedOver(c.url);
           return r.verdict;
@@ -83,7 +93,7 @@ export class Failover {
       // keeps a round happening at all.
       for (const client of passedOver) {
         ctx.signal.throwIfAborted();
-        const r = await this.ask(client, obj, ctx);
+        const r = await this.askUntilAnswered(client, obj, ctx, tally);
         if ('verdict' in r) return r.verdict;
         last = r.error;
       }
@@ -100,14 +110,27 @@ export class Failover {
     for (const c of this.o.clients) c.close();
   }
 
-  private async ask(client: SandboxClient, obj: QueuedObject, ctx: FailoverContext): Promise<Attempt> {
+  /** Asks `client`, and asks it again while its analyses fail within the bound (`ask` throws past it). */
+  private async askUntilAnswered(client: SandboxClient, obj: QueuedObject, ctx: FailoverContext, tally: AnalysisTally): Promise<Attempt> {
+    for (;;) {
+      const r = await this.ask(client, obj, ctx, tally);
+      if (!('again' in r)) return r;
+      ctx.signal.throwIfAborted();
+    }
+  }
+
+  private async ask(client: SandboxClient, obj: QueuedObject, ctx: FailoverContext, tally: AnalysisTally): Promise<Attempt> {
     try {
       const verdict = await client.analyse(obj, ctx.signal);
       this.prober.requestSucceeded(client.url, this.o.health.succeeded(client.url, this.o.clock.now()));
       return { verdict };
     } catch (raw) {
       ctx.signal.throwIfAborted();
-      const err = toServerError(raw, client.url);
+      const failure = toServerError(raw, client.url);
+      const analysisFailed = failure.code === 'ANALYSIS_FAILED';
+      if (analysisFailed) tally.failed++;
+      const decision = failoverDecision(failure.code, tally.failed);
+      const err = analysisFailed ? counted(failure, tally.failed, decision) : failure;
       this.o.events.append(
         {
           type: 'server-error',
@@ -116,6 +139,7 @@ export class Failover {
           server: client.url,
           sha256: obj.sha256,
           ...(ctx.jobId ? { jobId: ctx.jobId } : {}),
+          ...(analysisFailed ? { attempts: tally.failed } : {}),
         },
         this.o.clock.now(),
       );
@@ -125,8 +149,17 @@ export class Failover {
         this.log.warn('server skipped until a health probe succeeds', { server: client.url, code: 'SERVER_SKIPPED', cause: err.code });
         this.prober.watch(client.url);
       }
-      if (failoverDecision(err.code) === 'fail-job') throw err;
-      return { error: err };
+      if (decision === 'fail-job') throw err;
+      return decision === 'analyse-again' ? { error: err, again: true } : { error: err };
     }
   }
+}
+
+/** A failed analysis, said with how many have failed and what happens next; `params.attempts` carries the count. */
+function counted(err: SandgateError, failed: number, decision: FailoverDecision): SandgateError {
+  const next = decision === 'fail-job' ? 'giving up' : 'the object is uploaded again';
+  return new SandgateError('ANALYSIS_FAILED', `${err.message}; ${failed} of at most ${MAX_ANALYSIS_ATTEMPTS} analyses failed, ${next}`, {
+    params: { ...err.params, attempts: failed, maxAttempts: MAX_ANALYSIS_ATTEMPTS },
+    cause: err,
+  });
 }

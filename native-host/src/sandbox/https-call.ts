@@ -1,10 +1,11 @@
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
-import { checkServerIdentity as nodeCheckServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { SandgateError } from '@sandgate/shared';
 import type { LoadedPolicy } from '../config/load-policy.ts';
 import { toServerError } from './network-error-code.ts';
+import { checkServerIdentity } from './server-identity.ts';
 
 /** Largest JSON answer we buffer from a server by default; a protocol answer is a few KiB. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
@@ -16,9 +17,13 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 export const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 
 /**
- * The TLS side of one server: its own agent, trusting only the pinned certificate, TLS 1.2 or newer. Node's identity
- * check stays on, so DNS names and IP addresses in the certificate are both verified; on top of it a host name must be
- * a DNS subjectAltName (see `checkServerIdentity`).
+ * The TLS side of one server: its own agent, trusting only the pinned certificates, TLS 1.2 or newer, and the identity
+ * check of `server-identity.ts` (DNS names and IP addresses, never the common name).
+ *
+ * Every pinned certificate is a trust anchor, self-signed or not (`allowPartialTrustChain`, OpenSSL's
+ * X509_V_FLAG_PARTIAL_CHAIN): so the pin may be the server's own certificate (matched exactly, whoever issued it), an
+ * intermediate CA, or a root CA. OpenSSL still checks every certificate from the server's up to the pinned one:
+ * signatures, validity dates (the pinned one's too), CA constraints and that the server's is meant for a TLS server.
  */
 export function createServerAgent(loaded: Pick<LoadedPolicy, 'serverCa' | 'clientCert'>): https.Agent {
   const cc = loaded.clientCert;
@@ -26,24 +31,12 @@ export function createServerAgent(loaded: Pick<LoadedPolicy, 'serverCa' | 'clien
     keepAlive: true,
     maxSockets: 8,
     ca: loaded.serverCa,
+    allowPartialTrustChain: true,
     minVersion: 'TLSv1.2',
     checkServerIdentity,
     ...(cc && 'pfx' in cc ? { pfx: cc.pfx, passphrase: cc.passphrase } : {}),
     ...(cc && 'cert' in cc ? { cert: cc.cert, key: cc.key, passphrase: cc.passphrase } : {}),
   });
-}
-
-/**
- * Node falls back to the certificate's common name when it has no DNS subjectAltName, so a certificate for an IP
- * address whose CN happens to read `localhost` would pass for `https://localhost`. Browsers dropped that fallback in
- * 2017 and RFC 9525 removed it from the standard; so do we.
- */
-export function checkServerIdentity(host: string, cert: PeerCertificate): Error | undefined {
-  if (!isIP(host) && !/(?:^|,\s*)DNS:/.test(cert.subjectaltname ?? '')) {
-    const reason = `Host: ${host}. is not in the cert's altnames: ${cert.subjectaltname ?? '(none)'} (the common name is not used)`;
-    return Object.assign(new Error(`Hostname/IP does not match certificate's altnames: ${reason}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason, host, cert });
-  }
-  return nodeCheckServerIdentity(host, cert);
 }
 
 export interface HttpsCall {

@@ -33,8 +33,8 @@ const POLL_MAX_MS = 2000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /**
- * A `sandgate` server (sandgate-lab): look the hash up, upload only when the server does not know the object, then
- * poll the analysis. Every answer is parsed with the lab-protocol schemas before it is believed.
+ * A `sandgate` server (sandgate-lab): look the hash up, upload only when the server does not know the object or its
+ * analysis failed, then poll the analysis. Every answer is parsed with the lab-protocol schemas before it is believed.
  */
 export class LabClient implements SandboxClient {
   readonly url: string;
@@ -50,7 +50,8 @@ export class LabClient implements SandboxClient {
 
   async analyse(obj: QueuedObject, signal: AbortSignal): Promise<Verdict> {
     let analysis = await this.lookup(obj.sha256, signal);
-    if (!analysis) analysis = await this.upload(obj, signal);
+    // A failed analysis is no answer: the lab analyses an object uploaded again afresh. The failover bounds how often.
+    if (!analysis || analysis.state === 'failed') analysis = await this.upload(obj, signal);
     if (analysis.sha256 !== obj.sha256) {
       throw this.invalid(`answered about ${analysis.sha256} when asked about ${obj.sha256}`);
     }

@@ -1,14 +1,25 @@
 import type { ErrorCode, SandgateError } from '@sandgate/shared';
 
-export type FailoverDecision = 'next-server' | 'fail-job';
+export type FailoverDecision = 'next-server' | 'analyse-again' | 'fail-job';
 
 /**
- * What the failover does after a server failed with `code`. Only a server that looked at the object and could not
- * analyse it ends the job; everything else (network, TLS, a server kind we cannot speak yet, a broken answer) is a
- * reason to ask the next server and, after a full round, to try again later.
+ * How many analyses of one object may fail on the server side (the sandbox looked at it and could not finish: a
+ * crashed guest, a processing error) before its job ends ANALYSIS_FAILED. Each failure after the first few is likely
+ * to repeat, and each costs a full upload and analysis; three gives a transient fault two more chances. Counted per
+ * job run, across servers and failover rounds.
  */
-export function failoverDecision(code: ErrorCode): FailoverDecision {
-  return code === 'ANALYSIS_FAILED' ? 'fail-job' : 'next-server';
+export const MAX_ANALYSIS_ATTEMPTS = 3;
+
+/**
+ * What the failover does after a server failed with `code`, when `failedAnalyses` analyses of the object (this one
+ * included) have failed on the server side so far. A failed analysis is asked for again (the client then uploads the
+ * object afresh) until MAX_ANALYSIS_ATTEMPTS have failed, which ends the job; everything else (network, TLS, a server
+ * kind we cannot speak yet, a broken answer) is a reason to ask the next server and, after a full round, to try again
+ * later.
+ */
+export function failoverDecision(code: ErrorCode, failedAnalyses = 1): FailoverDecision {
+  if (code !== 'ANALYSIS_FAILED') return 'next-server';
+  return failedAnalyses < MAX_ANALYSIS_ATTEMPTS ? 'analyse-again' : 'fail-job';
 }
 
 /** Faults of the server or the path to it, which the next request would most likely meet again. */

@@ -7,6 +7,7 @@ import { MountTable } from './mount-table.ts';
 import { scanCriticalAreas } from './scan-critical-areas.ts';
 import { scanPaths, systemRoots } from './scan-paths.ts';
 import { ScanSession, type IndicatorSource } from './scan-session.ts';
+import { systemObjectCollectors, type SystemObjectOptions } from './system-objects/linux-system-objects.ts';
 
 export type ScanScope = 'critical' | 'system' | string[];
 
@@ -25,6 +26,8 @@ export interface RunScanOptions {
   collectors?: CriticalAreaCollector[];
   /** Root prefix for collectors' folders (fixtures). */
   root?: string;
+  /** Seams of the process, socket and service collectors (run in every scope when an IOC asks for those documents). */
+  systemObjects?: SystemObjectOptions;
   mounts?: MountTable;
   knownMaliciousHashes?: number;
   onProgress?: (s: ScanSummary, current: string) => void;
@@ -47,10 +50,15 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
   });
   const mounts = o.mounts ?? MountTable.read();
   let kernel: ScanOutput['kernel'];
+  const systemObjects = systemObjectCollectors(
+    o.indicators.map((i) => i.set.documents),
+    o.scope === 'critical' ? 'critical' : 'files',
+    o.systemObjects,
+  );
   if (o.scope === 'critical') {
     const collectors = o.collectors ?? defaultCollectors();
     if (collectors.length === 0) session.note('critical', process.platform, 'no Critical Areas collector runs on this OS yet');
-    kernel = await scanCriticalAreas(session, collectors, { ...(o.root ? { root: o.root } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    kernel = await scanCriticalAreas(session, [...collectors, ...systemObjects], { ...(o.root ? { root: o.root } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   } else {
     let roots: string[];
     if (o.scope === 'system') {
@@ -65,6 +73,7 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
       ...(o.exclude ? { exclude: o.exclude } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
+    await scanCriticalAreas(session, systemObjects, o.signal ? { signal: o.signal } : {});
   }
   await session.drain();
   const unsupported = o.indicators.flatMap((i) => i.set.unsupported.map((u) => ({ file: u.file, itemId: u.itemId, term: u.term, reason: u.reason })));

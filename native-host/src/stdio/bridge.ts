@@ -27,6 +27,18 @@ export interface BridgeOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * What the agent gets from the browser: our id instead of the browser's, the caller the browser launched us for (never
+ * one the browser wrote), and for a download `provenance.source: browser` whatever the browser claimed.
+ */
+export function stampBrowserRequest(req: Request, id: string, caller: string | undefined): Request {
+  const { caller: _claimed, ...rest } = req;
+  const base = { ...rest, id, ...(caller ? { caller } : {}) } as Request;
+  if (base.type !== 'submit-download') return base;
+  const { caller: _claimedToo, ...provenance } = base.payload.provenance;
+  return { ...base, payload: { ...base.payload, provenance: { ...provenance, source: 'browser' } } };
+}
+
 /** Exit codes: 0 the browser hung up (or a frame could not be resynchronised); 1 refused or the agent went away. */
 export type BridgeExit = 0 | 1 | 2;
 
@@ -92,12 +104,15 @@ export function runBridge(opts: BridgeOptions): Promise<BridgeExit> {
       return agent;
     };
 
+    // Who is asking, as the browser proved it by launching us: stamped on every request, over anything it wrote.
+    const callerLabel = caller.kind === 'unknown' ? undefined : `${caller.kind}:${caller.id}`;
     const forward = (req: Request) => {
       const internalId = `b${++seq}`;
+      const stamped = stampBrowserRequest(req, internalId, callerLabel);
       const p = getAgent()
         // The browser's ids are replaced by ours on the IPC side, so a buggy or hostile extension reusing an id
         // cannot make one response resolve another request.
-        .then((client) => client.exchange({ ...req, id: internalId }, { timeoutMs: opts.requestTimeoutMs ?? 120_000 }))
+        .then((client) => client.exchange(stamped, { timeoutMs: opts.requestTimeoutMs ?? 120_000 }))
         .then(
           (res) => writer.response({ ...res, id: req.id }),
           (err: unknown) => writer.error(req.id, toWireError(err)),

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileIndicatorSet } from '../ioc/compile-indicator-set.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import { parseOpenIoc } from '../ioc/parse-openioc.ts';
+import { compileForThisHost } from '../scan/host-term-limits.ts';
 
 /** The IOC files kept in a task folder, compiled into one set (file names as shown in reports). */
 export function compileTaskIocs(iocDir: string): IndicatorSet {
@@ -12,7 +12,7 @@ export function compileTaskIocs(iocDir: string): IndicatorSet {
   } catch {
     names = [];
   }
-  return compileIndicatorSet(names.map((name) => ({ file: name, ioc: parseOpenIoc(readFileSync(join(iocDir, name)), name) })));
+  return compileForThisHost(names.map((name) => ({ file: name, ioc: parseOpenIoc(readFileSync(join(iocDir, name)), name) })));
 }
 
 /** A file name safe to keep in the task folder, in the order given: `1-name.ioc`. */

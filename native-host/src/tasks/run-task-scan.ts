@@ -7,6 +7,7 @@ import { scanCriticalAreas } from '../scan/scan-critical-areas.ts';
 import { ScanSession, type IndicatorSource } from '../scan/scan-session.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import { walkTree } from '../scan/walk-tree.ts';
+import { systemObjectCollectors, type SystemObjectOptions } from '../scan/system-objects/linux-system-objects.ts';
 import { resumePoint, type WalkPosition } from './resume-position.ts';
 
 export interface TaskScanOptions {
@@ -21,6 +22,8 @@ export interface TaskScanOptions {
   mounts?: MountTable;
   collectors: readonly CriticalAreaCollector[];
   collectorRoot?: string;
+  /** Seams of the process, socket and service collectors (any scope, when an IOC asks for those documents). */
+  systemObjects?: SystemObjectOptions;
   /** Aborted to pause, cancel or stop: the scan ends after the file at hand, with a checkpoint. */
   signal: AbortSignal;
   /** How many files between checkpoints. */
@@ -46,9 +49,14 @@ export async function runTaskScan(o: TaskScanOptions): Promise<TaskScanResult> {
     maxFileBytes: o.maxFileBytes,
     ...(o.cpuBudgetPercent < 100 ? { budget: new CpuBudget({ percent: o.cpuBudgetPercent }) } : {}),
   });
+  const systemObjects = systemObjectCollectors(
+    o.indicators.map((i) => i.set.documents),
+    o.scope === 'critical' ? 'critical' : 'files',
+    o.systemObjects,
+  );
   if (o.scope === 'critical') {
     if (o.collectors.length === 0) session.note('critical', process.platform, 'no Critical Areas collector runs on this OS yet');
-    const kernel = await scanCriticalAreas(session, o.collectors, { signal: o.signal, ...(o.collectorRoot ? { root: o.collectorRoot } : {}) });
+    const kernel = await scanCriticalAreas(session, [...o.collectors, ...systemObjects], { signal: o.signal, ...(o.collectorRoot ? { root: o.collectorRoot } : {}) });
     await session.drain();
     await o.checkpoint({ rootIndex: 0 }, session);
     return { outcome: o.signal.aborted ? 'stopped' : 'completed', session, ...(kernel ? { kernel } : {}) };
@@ -99,7 +107,10 @@ export async function runTaskScan(o: TaskScanOptions): Promise<TaskScanResult> {
       }
     }
   }
+  // Processes, sockets and services once the files are done. A stop meanwhile keeps the position past the last root,
+  // so the next run looks at them (only) again; a match found twice is kept once per task.
+  await scanCriticalAreas(session, systemObjects, { signal: o.signal });
   await session.drain();
   await o.checkpoint({ rootIndex: roots.length }, session);
-  return { outcome: 'completed', session };
+  return { outcome: o.signal.aborted ? 'stopped' : 'completed', session };
 }

@@ -4,7 +4,6 @@ import { SandgateError, scanSummarySchema, type Policy, type ScanSummary, type T
 import type { ActionContext } from '../actions/response-action.ts';
 import type { Clock } from '../clock.ts';
 import type { EventLog } from '../events/event-log.ts';
-import { compileIndicatorSet } from '../ioc/compile-indicator-set.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import { parseOpenIoc } from '../ioc/parse-openioc.ts';
 import type { Logger } from '../log.ts';
@@ -12,6 +11,8 @@ import type { CriticalAreaCollector } from '../scan/critical-areas/collector.ts'
 import { KnownBadHashes, readKnownBadHashes, type KnownBadHash } from '../scan/known-bad-hashes.ts';
 import { MountTable } from '../scan/mount-table.ts';
 import { defaultCollectors } from '../scan/run-scan.ts';
+import { compileForThisHost } from '../scan/host-term-limits.ts';
+import type { SystemObjectOptions } from '../scan/system-objects/linux-system-objects.ts';
 import type { IndicatorSource, ScanSession } from '../scan/scan-session.ts';
 import { systemRoots } from '../scan/scan-paths.ts';
 import { walkTree } from '../scan/walk-tree.ts';
@@ -88,6 +89,8 @@ export interface TaskRunnerOptions {
   /** Critical-area collectors (default: this OS's) and a root prefix for them: test seams. */
   collectors?: CriticalAreaCollector[];
   collectorRoot?: string;
+  /** Seams of the process, socket and service collectors. */
+  systemObjects?: SystemObjectOptions;
   mounts?: MountTable;
   /** Files between checkpoints (default 500). */
   checkpointEvery?: number;
@@ -194,7 +197,7 @@ export class TaskRunner implements TaskService {
     const files = input.iocs.map((f, i) => ({ name: storedIocName(i, f.source), bytes: f.bytes, source: f.source }));
     // Parsed with the original path, so an error names the file the person gave and its line.
     const parsed = files.map((f) => ({ file: f.name, ioc: parseOpenIoc(f.bytes, f.source) }));
-    const set = parsed.length ? compileIndicatorSet(parsed) : undefined;
+    const set = parsed.length ? compileForThisHost(parsed) : undefined;
     const now = this.o.clock.now().toISOString();
     const task: Task = {
       format: 1,
@@ -457,6 +460,7 @@ export class TaskRunner implements TaskService {
         mounts,
         collectors: this.o.collectors ?? defaultCollectors(),
         ...(this.o.collectorRoot ? { collectorRoot: this.o.collectorRoot } : {}),
+        ...(this.o.systemObjects ? { systemObjects: this.o.systemObjects } : {}),
         signal: cur.ctrl.signal,
         checkpointEvery: this.checkpointEvery,
         checkpoint: async (pos, session) => {

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { SandgateError } from '@sandgate/shared';
 
@@ -15,7 +16,8 @@ export interface ServeArgs {
 export const USAGE = `usage: sandgate-lab serve [--port N] [--host H] [--tls-cert PEM --tls-key PEM] [--data DIR] [--json]
 
   --port N       port to listen on (default 8443; 0 picks a free one)
-  --host H       address to bind (default 127.0.0.1; 0.0.0.0 or :: to serve the network)
+  --host H       address or name to bind (default 127.0.0.1; 0.0.0.0 or :: to serve the network; an IPv6
+                 address with or without brackets: ::1 or [::1]); the certificate the lab makes names it
   --tls-cert PEM --tls-key PEM
                  serve this certificate; without them the lab makes a self-signed one on first start
   --data DIR     analyses, certificate, rules/ and blocklist.txt (default $SANDGATE_LAB_HOME or
@@ -57,10 +59,18 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new SandgateError('USAGE', '--tls-cert and --tls-key go together');
   return {
     port,
-    host: (values.host as string | undefined) ?? '127.0.0.1',
+    host: bindHost(values.host as string | undefined),
     ...(tlsCert !== undefined ? { tlsCert: resolve(tlsCert) } : {}),
     ...(tlsKey !== undefined ? { tlsKey: resolve(tlsKey) } : {}),
     dataDir: values.data !== undefined ? resolve(values.data as string) : defaultLabHome(env),
     json: values.json === true,
   };
+}
+
+/** The address to listen on. Brackets are how an IPv6 address is written in a URL, so people type them here too. */
+function bindHost(raw: string | undefined): string {
+  if (raw === undefined) return '127.0.0.1';
+  const bare = raw.replace(/^\[(.*)\]$/, '$1');
+  if (bare.includes(':') && !isIPv6(bare)) throw new SandgateError('USAGE', `--host takes an IPv4 or IPv6 address or a host name, not ${raw}`);
+  return bare;
 }

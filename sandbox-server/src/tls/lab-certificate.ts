@@ -21,25 +21,49 @@ const VALID_DAYS = 825;
 /** A certificate this close to expiry is replaced at start rather than left to fail mid-run. */
 const RENEW_BEFORE_MS = 86400_000;
 
-/** The names an agent may use for this machine: loopback in all spellings plus the host name. */
-export function labCertificateHosts(host = hostname()): string[] {
+/** Bind addresses that are not one address an agent could put in its URL. */
+const WILDCARDS = new Set(['', '0.0.0.0', '::']);
+const HOST_NAME = /^[a-zA-Z0-9.-]{1,253}$/;
+
+/** The bind address (`--host`) as a certificate must name it, or undefined for a wildcard bind. */
+function boundName(bindHost: string | undefined): string | undefined {
+  if (bindHost === undefined || WILDCARDS.has(bindHost)) return undefined;
+  return isIP(bindHost) || HOST_NAME.test(bindHost) ? bindHost : undefined;
+}
+
+/**
+ * The names an agent may use for this machine: loopback in all spellings, the host name, and the address or name the
+ * lab was told to bind (`--host`), so that `--host fd00::5` gives a certificate an agent reaching `https://[fd00::5]`
+ * accepts.
+ */
+export function labCertificateHosts(host = hostname(), bindHost?: string): string[] {
   const names = ['localhost', '127.0.0.1', '::1'];
-  if (host && !names.includes(host) && /^[a-zA-Z0-9.-]{1,253}$/.test(host)) names.push(host);
+  if (host && !names.includes(host) && HOST_NAME.test(host)) names.push(host);
+  const bound = boundName(bindHost);
+  if (bound && !names.includes(bound)) names.push(bound);
   return names;
 }
 
 /**
- * Reuses `tlsDir/{cert,key}.pem` when they are a valid pair, otherwise makes a self-signed certificate. The key pair
- * comes from node:crypto (forge's pure-JS RSA takes seconds); forge only builds and signs the X.509 structure.
+ * Reuses `tlsDir/{cert,key}.pem` when they are a valid pair that names the bind address, otherwise makes a
+ * self-signed certificate. The key pair comes from node:crypto (forge's pure-JS RSA takes seconds); forge only builds
+ * and signs the X.509 structure.
  */
-export async function ensureLabCertificate(tlsDir: string, log: Logger): Promise<LabCertificate> {
+export async function ensureLabCertificate(tlsDir: string, log: Logger, bindHost?: string): Promise<LabCertificate> {
   const certPath = join(tlsDir, 'cert.pem');
   const keyPath = join(tlsDir, 'key.pem');
   await fsp.mkdir(tlsDir, { recursive: true, mode: 0o700 });
   const existing = await readPair(certPath, keyPath);
-  if (existing) return { certPath, keyPath, ...existing, created: false };
+  const bound = boundName(bindHost);
+  // Only the bind address is required of an existing certificate: one made before the machine was renamed keeps
+  // serving, and so does its pin.
+  if (existing && (bound === undefined || certificateNames(existing.cert, bound))) return { certPath, keyPath, ...existing, created: false };
+  // Moved to an address its certificate does not name: agents would refuse it there anyway, so a new one is made, and
+  // said out loud because the pin changes.
+  if (existing) log.warn('the certificate does not name the address the lab now serves; making a new one (agents must pin it again)', { host: bound, certPath });
 
-  const { cert, key } = makeSelfSigned(labCertificateHosts());
+  const hosts = labCertificateHosts(hostname(), bindHost);
+  const { cert, key } = makeSelfSigned(hosts);
   // Key first: a crash between the two writes leaves a key without a certificate, which the next start replaces.
   await writeFileAtomic(keyPath, key, 0o600);
   await fsp.chmod(keyPath, 0o600);
@@ -64,6 +88,12 @@ async function readPair(certPath: string, keyPath: string): Promise<{ cert: stri
     return undefined;
   }
   return { cert, key };
+}
+
+/** Whether the certificate names `host` in a subjectAltName (an IP address as an address, a name as a DNS name). */
+function certificateNames(cert: string, host: string): boolean {
+  const x509 = new X509Certificate(cert);
+  return (isIP(host) ? x509.checkIP(host) : x509.checkHost(host, { subject: 'never', wildcards: false })) !== undefined;
 }
 
 export function makeSelfSigned(hosts: string[]): { cert: string; key: string } {

@@ -39,7 +39,16 @@ export const clientCertificateSchema = z.union([
 export const sandboxPolicySchema = z.strictObject({
   /** Servers in order of preference; the next one is tried when one fails. */
   servers: z.array(serverSchema).min(1).max(32),
-  /** A path to, or the text of, the PEM certificate or CA every server must present. Nothing else is trusted. */
+  /**
+   * A path to, or the text of, the PEM certificates the servers are trusted through; nothing else is (never the
+   * system's CA store). Each certificate in it is a trust anchor, and it may hold several, concatenated:
+   * - a server's own certificate, self-signed or issued by a CA: that exact certificate is accepted, nothing else its
+   *   issuer signed (neither the issuer nor the root need be given);
+   * - an intermediate CA or a root CA: any certificate it issued (directly, or through intermediates the server sends)
+   *   that is in date, meant for a TLS server and names the server.
+   * In every case the certificate must name the host of the server's URL in a subjectAltName (a DNS name for a
+   * name, an IP address for an IPv4 or IPv6 address; the common name is not used). See docs/sandbox-backends.md.
+   */
   serverCertificate: z.string().min(1),
   /** Optional mutual TLS: a PKCS#12 file (`pfx`) or PEM `cert` and `key` paths. */
   clientCertificate: clientCertificateSchema.optional(),
@@ -123,6 +132,13 @@ export const capturePolicySchema = z.strictObject({
    * (agent not installed or not running, no server reachable): `keep` it held, or `release` it unjudged.
    */
   pendingVerdict: pendingVerdictPolicySchema.optional(),
+  /**
+   * The folders in which the browser side may name files (submit, hold, release), subfolders included; anything
+   * elsewhere is refused with PATH_OUTSIDE_DOWNLOADS. Default: the user's download folder (XDG_DOWNLOAD_DIR, else
+   * ~/Downloads) and the download folder each installed browser is configured with, as the agent reads it from the
+   * browser's own settings (it never takes the extension's word for it).
+   */
+  downloadDirs: z.array(z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path')).max(32).optional(),
 });
 
 /**

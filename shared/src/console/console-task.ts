@@ -111,6 +111,17 @@ export const taskProgressSchema = z.object({
     .max(1000)
     .default([]),
   error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+  /**
+   * The IOC terms this workstation cannot evaluate (no collector for them on its OS or on this machine), by name: its
+   * matches and its "no match" say nothing about them. The first 100; `termCounts.unsupported` counts all.
+   * @since 1 (issue 13)
+   */
+  unsupported: z
+    .array(z.object({ itemId: z.string().max(256), term: z.string().max(512), reason: z.string().max(1000) }))
+    .max(100)
+    .optional(),
+  /** How many of the IOC's terms this workstation evaluates and how many it cannot. @since 1 (issue 13) */
+  termCounts: z.object({ evaluated: z.number().int().nonnegative(), unsupported: z.number().int().nonnegative() }).optional(),
   /** The share knows it was witnessed (it acts): acknowledges a `witnessed` message. @since 1 (issue 14) */
   witnessed: z.boolean().optional(),
 });

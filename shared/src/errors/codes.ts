@@ -98,6 +98,10 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
   CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name or from this address, or too many logins being checked at once; try again later' },
   ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
+  // the browser side touches only its own downloads, issue 14 (appended)
+  PATH_OUTSIDE_DOWNLOADS: { retryable: false, message: 'The browser may name only files in its download folders (policy capture.downloadDirs)' },
+  HOLD_NOT_FOUND: { retryable: false, message: 'No download of this browser is held under that name for that job' },
+  RELEASE_NOT_JUDGED: { retryable: false, message: 'A held download is released only after a clean (or allowed) verdict, or unjudged when policy says so and no server is reachable' },
   // group actions' second witness and per-agent event limits, issue 14 (appended)
   GROUP_TASK_NOT_THE_OBJECT: { retryable: false, message: "The file matched a console group task, but its SHA-256, computed while reading it, is not the task's object: reported, never acted on" },
   GROUP_TASK_AWAITING_WITNESS: { retryable: true, message: 'The console has no second witness for the object yet (its own sandbox look-up, enough workstations, or an operator): the group task scans and reports only' },

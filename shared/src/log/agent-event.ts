@@ -63,5 +63,15 @@ export const agentEventSchema = z.object({
   taskId: z.string().optional(),
   /** The IOC that matched (`verdict:<jobId>` for a hash judged malicious), on `scan-task-match`. */
   iocId: z.string().optional(),
+  /**
+   * On the events of a job (`<jobId>/<what>`): the agent records each of them in the job's record before writing it
+   * here, and after a crash writes only those whose id is not in the log yet, so each appears exactly once.
+   */
+  eventId: z.string().max(200).optional(),
+  /**
+   * On a `server-error` with code ANALYSIS_FAILED: how many analyses of the object have failed on the server side in
+   * this job so far (at most 3; at the last the job ends with that error).
+   */
+  attempts: z.number().int().positive().optional(),
 });
 export type AgentEvent = z.infer<typeof agentEventSchema>;

@@ -4,12 +4,22 @@ import { helloRequestSchema } from './messages/hello.ts';
 import { submitDownloadRequestSchema, submitFileRequestSchema } from './messages/submit-download.ts';
 import { getStatusRequestSchema } from './messages/status.ts';
 import { listJobsRequestSchema } from './messages/job.ts';
-import { holdLandedRequestSchema, listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
+import { listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
 import { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema } from './messages/tasks.ts';
 
 export { idleStateSchema, listTasksRequestSchema, reportIdleRequestSchema, reportIdleResultSchema, taskCommandRequestSchema, type TaskCommandPayload } from './messages/tasks.ts';
 
-const requestEnvelope = { ...envelopeBase, kind: z.literal('request'), id: correlationIdSchema };
+const requestEnvelope = {
+  ...envelopeBase,
+  kind: z.literal('request'),
+  id: correlationIdSchema,
+  /**
+   * Who asked, as the native host saw it: `chromium:<extension id>` or `firefox:<add-on id>`. Set by the native host on
+   * everything it forwards, replacing whatever the browser wrote; absent for the command line. The agent ties a
+   * browser's downloads to it, so one browser cannot release what another holds. @since 1 (issue 14)
+   */
+  caller: z.string().min(1).max(300).optional(),
+};
 // Typed on the shape, not on `z.ZodObject`: with the wide generic, `extend` inferred every field as `unknown`.
 const withEnvelope = <S extends z.ZodRawShape>(s: z.ZodObject<S>) => s.extend(requestEnvelope);
 
@@ -23,7 +33,6 @@ export const requestSchema = z.discriminatedUnion('type', [
   withEnvelope(listQuarantineRequestSchema),
   withEnvelope(restoreQuarantinedRequestSchema),
   withEnvelope(releaseHeldRequestSchema),
-  withEnvelope(holdLandedRequestSchema),
   withEnvelope(listTasksRequestSchema),
   withEnvelope(taskCommandRequestSchema),
   withEnvelope(reportIdleRequestSchema),
@@ -41,6 +50,5 @@ export const BROWSER_REQUEST_TYPES: readonly RequestType[] = [
   'list-quarantine',
   'restore-quarantined',
   'release-held',
-  'hold-landed',
   'report-idle',
 ];

@@ -13,6 +13,6 @@ export const CAPABILITIES = [
   'status', // the agent answers `get-status`
   'quarantine', // the agent runs the quarantine response
   'idle-report', // the agent takes `report-idle` (screen locked or not) for IOC scan tasks that run when idle
-  'hold-landed', // the agent holds a download in place where the browser cannot name it before it lands (Firefox)
+  'hold-landed', // the agent holds a download in place where the browser cannot name it before it lands (Firefox): `submit-download` with `hold`
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];

@@ -105,6 +105,24 @@ describe('group tasks in the database', () => {
     await expect(cancelGroupTask(db, made.id, 'user:test')).rejects.toMatchObject({ code: 'CONSOLE_CONFLICT' });
   });
 
+  it("keeps and shows the terms a workstation cannot evaluate, so its 'no match' is not read as 'looked, not there'", async () => {
+    await setGroupActions(db, groupId, { onThreat: { scan: true } });
+    const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
+    const made = (await threat(source, SHA('5')))!;
+    const linux = made.wake[0]!;
+    const [t] = await deliverableTasks(db, linux);
+    const unsupported = [{ itemId: 'i-dns', term: 'DnsEntryItem/Host', reason: 'DnsEntryItem/Host cannot be evaluated on linux: Linux keeps no system-wide DNS cache Sandgate can read' }];
+    await recordTaskProgress(db, linux, { taskId: t!.id, state: 'received', matches: [], unsupported, termCounts: { evaluated: 5, unsupported: 1 } });
+    // A later report without the list (an older agent, or a fixed state) does not erase what was said.
+    await recordTaskProgress(db, linux, { taskId: t!.id, state: 'done', matches: [] });
+    const share = (await readGroupTask(db, made.id)).shares.find((s) => s.agentId === linux)!;
+    expect(share).toMatchObject({ state: 'done', unsupported, termCounts: { evaluated: 5, unsupported: 1 } });
+    // A workstation that has not reported yet has said nothing either way.
+    expect((await readGroupTask(db, made.id)).shares.find((s) => s.agentId !== linux)).toMatchObject({ unsupported: null, termCounts: null });
+    await cancelGroupTask(db, made.id, 'user:test');
+    for (const id of made.wake) for (const c of await deliverableTasks(db, id)) if (c.type === 'cancel') await recordTaskProgress(db, id, { taskId: c.taskId, state: 'cancelled', matches: [] });
+  });
+
   it('does not deliver a task past its expiry; the shares nobody picked up are shown expired', async () => {
     const source = (await db.query<{ id: string }>('SELECT id FROM agents LIMIT 1'))[0]!.id;
     const made = (await threat(source, SHA('4')))!;

@@ -12,18 +12,21 @@ export const HOME_PROFILES = ['.profile', '.bashrc', '.bash_profile', '.bash_log
 const UNIT_SUFFIX = /\.(service|socket|timer|path|mount|automount|target)$/;
 const EXEC_KEY = /^\s*(ExecStart|ExecStartPre|ExecStartPost|ExecReload|ExecStop|ExecStopPost|ExecCondition)\s*=\s*(.*)$/;
 
+/** An `Exec*=` value without systemd's prefixes (`@-:+!|`); with `@`, the second word is argv[0], not a file: dropped. */
+export function stripExecPrefixes(value: string): string {
+  let cmd = value.trim();
+  const prefix = /^[@\-:+!|]+/.exec(cmd)?.[0] ?? '';
+  cmd = cmd.slice(prefix.length).trim();
+  return prefix.includes('@') ? cmd.replace(/^(\S+)\s+\S+/, '$1') : cmd;
+}
+
 /** `ExecStart=` values of a unit file, with systemd's prefixes (`@-:+!`) removed and `\` continuations joined. */
 export function unitExecCommands(text: string): Array<{ key: string; command: string }> {
   const out: Array<{ key: string; command: string }> = [];
   for (const line of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
     const m = EXEC_KEY.exec(line);
     if (!m || !m[2]!.trim()) continue;
-    let cmd = m[2]!.trim();
-    const prefix = /^[@\-:+!|]+/.exec(cmd)?.[0] ?? '';
-    cmd = cmd.slice(prefix.length).trim();
-    // With `@`, the second word is argv[0], not a file: drop it.
-    if (prefix.includes('@')) cmd = cmd.replace(/^(\S+)\s+\S+/, '$1');
-    out.push({ key: m[1]!, command: cmd });
+    out.push({ key: m[1]!, command: stripExecPrefixes(m[2]!) });
   }
   return out;
 }

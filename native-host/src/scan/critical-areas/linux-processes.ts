@@ -1,15 +1,9 @@
-import { readlinkSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { FileFinding, Finding } from './collector.ts';
+import { exeTarget, parseExeLink } from './process-identity.ts';
 import type { RootFs } from './root-fs.ts';
 
 const AREA = 'process';
-
-/** What /proc/PID/exe names: the path, and whether the image is gone from disk (deleted) or never was (memfd). */
-export function parseExeLink(target: string): { path: string; deleted: boolean; memoryOnly: boolean } {
-  const memoryOnly = target.startsWith('/memfd:');
-  const deleted = target.endsWith(' (deleted)');
-  return { path: deleted ? target.slice(0, -' (deleted)'.length) : target, deleted: deleted || memoryOnly, memoryOnly };
-}
 
 /**
  * Running processes from /proc: the executable's content is read through /proc/PID/exe, which still opens when the
@@ -23,14 +17,12 @@ export function* linuxProcesses(fs: RootFs): Generator<Finding> {
     const exeLink = fs.at(`/proc/${pid}/exe`);
     let target: string;
     try {
-      target = readlinkSync(exeLink);
+      target = exeTarget(fs, pid);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') denied++;
       continue; // ENOENT: a kernel thread, or the process ended
     }
-    // A fixture's links point into the fixture; the system's are absolute system paths.
-    if (fs.root !== '/' && target.startsWith(fs.root + '/')) target = target.slice(fs.root.length);
     const exe = parseExeLink(target);
     const argv = (() => {
       try {

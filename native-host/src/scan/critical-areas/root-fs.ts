@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 
 /**
@@ -30,6 +30,37 @@ export class RootFs {
       return readFileSync(this.at(path), 'utf8');
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The text of a regular file of at most `max` bytes, or why it was not read. For files anyone may plant (a user's
+   * unit files, read by a root scan): opened without following a final link and without blocking, so a FIFO or a
+   * device swapped in cannot hang the scan, and a huge file is refused rather than read.
+   */
+  readRegular(path: string, max: number): { text: string } | { reason: string } {
+    let fd: number;
+    try {
+      fd = openSync(this.at(path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      return { reason: `not readable (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return { reason: 'not a regular file' };
+      if (st.size > max) return { reason: `larger than ${max} bytes` };
+      const buf = Buffer.alloc(st.size);
+      let n = 0;
+      while (n < buf.length) {
+        const got = readSync(fd, buf, n, buf.length - n, n);
+        if (got === 0) break;
+        n += got;
+      }
+      return { text: buf.subarray(0, n).toString('utf8') };
+    } catch (err) {
+      return { reason: `not readable (${(err as NodeJS.ErrnoException).code ?? 'EIO'})` };
+    } finally {
+      closeSync(fd);
     }
   }
 

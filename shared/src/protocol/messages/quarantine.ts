@@ -54,37 +54,25 @@ export const HELD_SUFFIX = '.sandgate-hold';
 
 /**
  * `release-held`: publish a held download under its final name, i.e. `path` without {@link HELD_SUFFIX}, or the next
- * free `name (N).ext` when that name is taken. The agent re-hashes the held file and refuses (ORIGINAL_CHANGED) unless
- * it still has the judged content. @since 1 (issue 7)
+ * free `name (N).ext` when that name is taken. Only the held file of a job this browser submitted, only once that job's
+ * verdict is clean (or malicious and a known false positive, `response.allowSha256`), or before any verdict when the
+ * agent's policy says `capture.pendingVerdict.onUnavailable: release` and no server is reachable (RELEASE_NOT_JUDGED
+ * otherwise). The agent re-hashes the held file and refuses (ORIGINAL_CHANGED) unless it still has the judged content,
+ * and gives it back the permission bits it recorded when it held it; no mode comes from the browser. @since 1 (issue 7;
+ * issue 14: `jobId` required, `mode` gone)
  */
 export const releaseHeldRequestSchema = z.object({
   type: z.literal('release-held'),
   payload: z.object({
     path: z.string().min(1).max(4096),
-    /** The content that was judged (or, released unjudged, that was accepted). */
+    /** The content that was judged (or, released unjudged, that was accepted); must be the job's. */
     sha256: sha256Schema,
     /**
-     * The agent's job for it. Released before its verdict (`onUnavailable: release`), the job's object now lives under
+     * The agent's job for it. Released before its verdict (`onUnavailable: release`), the job's object then lives under
      * the published name, and a later malicious verdict must quarantine that file, not the vanished held name.
-     * @since 1 (issue 7, later addition)
      */
-    jobId: z.string().min(1).max(128).optional(),
-    /** Permission bits to give it back (from `hold-landed`); the agent keeps only the rwx bits. */
-    mode: z.number().int().min(0).max(0o7777).optional(),
+    jobId: z.string().min(1).max(128),
   }),
 });
 export const releaseHeldResultSchema = z.object({ path: z.string() });
 export type ReleaseHeldResult = z.infer<typeof releaseHeldResultSchema>;
-
-/**
- * `hold-landed`: where the browser cannot name a download before it lands (Firefox has no `onDeterminingFilename`),
- * the agent holds it the moment it completes: every permission bit removed, then moved to `<path>.sandgate-hold` (or
- * `<name> (N).<ext>.sandgate-hold`), never following a link, only a regular file of the agent's user with one link.
- * The answer names the held file and the permission bits it had, which `release-held` puts back. @since 1 (issue 7)
- */
-export const holdLandedRequestSchema = z.object({
-  type: z.literal('hold-landed'),
-  payload: z.object({ path: z.string().min(1).max(4096) }),
-});
-export const holdLandedResultSchema = z.object({ path: z.string(), mode: z.number().int().min(0).max(0o7777) });
-export type HoldLandedResult = z.infer<typeof holdLandedResultSchema>;

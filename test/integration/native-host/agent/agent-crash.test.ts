@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_HEADERS, type Job } from '@sandgate/shared';
-import type { CrashPointName } from '../../../../native-host/src/agent/crash-point.ts';
+import type { CrashPointName } from '../../../../native-host/src/crash-point.ts';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
 import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
@@ -17,7 +17,7 @@ import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
 
 /**
  * The real agent (createAgent in a child process, real quarantine store) against a real sandgate-lab on loopback,
- * killed with SIGKILL at each crash point (SANDGATE_CRASH_AT, native-host/src/agent/crash-point.ts) and started again
+ * killed with SIGKILL at each crash point (SANDGATE_CRASH_AT, native-host/src/crash-point.ts) and started again
  * without it. Between the agent and the lab sits a TLS proxy that counts uploads per SHA-256, so "uploaded at most
  * once across both runs" is measured on the wire, not taken from the agent's word.
  */
@@ -35,6 +35,11 @@ const POINTS: CrashPointName[] = [
   'after-quarantine-returned',
   'after-quarantine-done-before-commit',
   'mid-commit',
+  // Between a durable step and the event that reports it: the event is in the job's record, not yet in the log.
+  'before-event:object-accepted',
+  'before-event:object-submitted',
+  'before-event:verdict',
+  'before-event:quarantined',
 ];
 
 let ca: ReturnType<typeof makeCa>;
@@ -137,7 +142,7 @@ async function countingProxy(upstream: string): Promise<{ url: string; uploads: 
 }
 
 describe('the agent killed at any point of the pipeline', () => {
-  it.each(POINTS)('killed at %s, it finishes every request after a restart, uploading each object at most once and quarantining once', async (point) => {
+  it.each(POINTS)('killed at %s, it finishes every request after a restart, uploading each object at most once, quarantining once and logging every event once', async (point) => {
     const dir = join(root, point);
     const home = join(dir, 'home');
     const downloads = join(dir, 'Downloads');
@@ -175,8 +180,21 @@ describe('the agent killed at any point of the pipeline', () => {
       expect(existsSync(eicar)).toBe(false);
       expect(readFileSync(clean, 'utf8')).toBe(CLEAN);
       expect(readdirSync(downloads)).toEqual(['report.pdf']);
-      const events = new EventLog(sandgatePaths(home).events).read().events;
-      expect(events.filter((e) => e.type === 'quarantined')).toHaveLength(1);
+      const { events, unreadable } = new EventLog(sandgatePaths(home).events).read();
+      expect(unreadable).toBe(0);
+      expect(events.filter((e) => e.type === 'quarantined')).toEqual([expect.objectContaining({ jobId: byPath.get(eicar)!.jobId, path: eicar })]);
+      // Every event of every job exactly once, whichever step the crash cut off: what `sandgate events` and the
+      // console see is what happened.
+      for (const job of jobs) {
+        const mine = events.filter((e) => e.jobId === job.jobId);
+        const count = (type: string) => mine.filter((e) => e.type === type).length;
+        expect(count('object-accepted'), `${point}: object-accepted of ${job.path}`).toBe(1);
+        expect(count('object-submitted'), `${point}: object-submitted of ${job.path}`).toBe(1);
+        expect(count('verdict'), `${point}: verdict of ${job.path}`).toBe(1);
+        expect(mine.find((e) => e.type === 'verdict')?.level).toBe(job.verdict?.level);
+      }
+      const ids = events.flatMap((e) => (e.eventId ? [e.eventId] : []));
+      expect(new Set(ids).size).toBe(ids.length);
 
       // Nothing left behind in the queue.
       expect(readdirSync(sandgatePaths(home).queue).filter((n) => n !== 'corrupt')).toEqual([]);

@@ -3,7 +3,8 @@ import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HELD_SUFFIX, holdLandedResultSchema, policySchema, releaseHeldResultSchema, requestSchema, submitResultSchema, type Job } from '@sandgate/shared';
+import { createServer } from 'node:net';
+import { HELD_SUFFIX, policySchema, releaseHeldResultSchema, requestSchema, submitResultSchema, type Job } from '@sandgate/shared';
 import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
@@ -11,14 +12,14 @@ import { createRouter, type Router } from '../../../../native-host/src/router.ts
 import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
 import { maliciousVerdict, startLabServer } from '../../../helpers/lab-protocol-server.ts';
 
-// Issue 7, `onUnavailable: release`: a held download may be published before its verdict. When the verdict then comes
-// back malicious, the agent must quarantine the published file (it followed the file through `release-held`'s job
-// id), and still only if it has the judged content. Real agent, real router, a TLS lab whose verdict is delayed.
+// Issue 7, `onUnavailable: release`: a held download may be published before its verdict, when the agent's own policy
+// says so and no server can be reached (issue 14: never while one can). When a server comes back and the verdict is
+// malicious, the agent must quarantine the published file (it followed the file through `release-held`'s job id), and
+// still only if it has the judged content. Real agent, real router, a TLS lab that is down at first.
 
 const MALWARE = Buffer.from('MZ\x90\x00 pretend malware released before its verdict');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-// Long enough that the release, a few local file operations, always comes first; nothing is asserted on durations.
-const VERDICT_DELAY_MS = 3000;
+const CALLER = 'firefox:agent@sandgate.org';
 
 let ca: ReturnType<typeof makeCa>;
 let leaf: Pem;
@@ -42,16 +43,36 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function start(): Promise<{ agent: Agent; router: Router }> {
-  const lab = await startLabServer({ tls: leaf, name: 'lab', verdicts: { [sha(MALWARE)]: maliciousVerdict('Test.Delayed') }, analysisDelayMs: VERDICT_DELAY_MS });
-  cleanups.push(() => lab.close());
-  const policy = policySchema.parse({ sandbox: { servers: [{ url: lab.url }], serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 30_000 } });
-  const agent = await createAgent({ home, loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert }, appVersion: '0.1.0-test', clock: realClock });
-  cleanups.push(() => agent.close());
-  return { agent, router: createRouter(agent, { appVersion: '0.1.0-test', home, usersMayRestore: async () => false }) };
+/** A port nothing listens on yet: the lab is down until `labUp` starts it there. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
-const ask = (router: Router, type: string, payload: object) => router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', type, payload }));
+async function start(): Promise<{ agent: Agent; router: Router; labUp: () => Promise<void> }> {
+  const port = await freePort();
+  const policy = policySchema.parse({
+    sandbox: { servers: [{ url: `https://127.0.0.1:${port}` }], serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 30_000 },
+    capture: { downloadDirs: [downloads], pendingVerdict: { default: 'hold', onUnavailable: 'release' } },
+  });
+  const agent = await createAgent({ home, loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert }, appVersion: '0.1.0-test', clock: realClock, backoffBaseMs: 100, backoffMaxMs: 200 });
+  cleanups.push(() => agent.close());
+  const labUp = async () => {
+    const lab = await startLabServer({ tls: leaf, name: 'lab', port, verdicts: { [sha(MALWARE)]: maliciousVerdict('Test.Delayed') } });
+    cleanups.push(() => lab.close());
+  };
+  return { agent, router: createRouter(agent, { appVersion: '0.1.0-test', home, usersMayRestore: async () => false }), labUp };
+}
+
+/** Waits until the agent has found that no server answers (the condition the unjudged release depends on). */
+async function serversDown(agent: Agent): Promise<void> {
+  while (agent.status().servers.some((s) => s.state !== 'failing')) await new Promise((r) => setTimeout(r, 20));
+}
+
+const ask = (router: Router, type: string, payload: object) => router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', caller: CALLER, type, payload }));
 
 async function finished(agent: Agent, jobId: string): Promise<Job> {
   for (;;) {
@@ -61,30 +82,31 @@ async function finished(agent: Agent, jobId: string): Promise<Job> {
   }
 }
 
-/** The browser's side: the download lands, the agent holds it in place, and it is submitted under its held name. */
+/** The browser's side: the download lands, and is submitted with `hold` (the agent holds it in place first). */
 async function landHoldAndSubmit(router: Router, name: string) {
   const landed = join(downloads, name);
   writeFileSync(landed, MALWARE);
   chmodSync(landed, 0o644);
-  const held = holdLandedResultSchema.parse(await ask(router, 'hold-landed', { path: landed }));
-  expect(held.path).toBe(`${landed}${HELD_SUFFIX}`);
-  expect(lstatSync(held.path).mode & 0o777).toBe(0);
-  const submitted = submitResultSchema.parse(await ask(router, 'submit-download', { path: held.path, provenance: { source: 'browser', browser: 'firefox', downloadId: 7 } }));
-  return { landed, held, submitted };
+  const submitted = submitResultSchema.parse(await ask(router, 'submit-download', { path: landed, hold: true, provenance: { source: 'browser', browser: 'firefox', downloadId: 7 } }));
+  expect(submitted.heldPath).toBe(`${landed}${HELD_SUFFIX}`);
+  expect(lstatSync(submitted.heldPath!).mode & 0o777).toBe(0);
+  return { landed, held: { path: submitted.heldPath! }, submitted };
 }
 
 describe('a held download released before its verdict', () => {
   it('is quarantined from where it was released when the verdict comes back malicious', async () => {
-    const { agent, router } = await start();
+    const { agent, router, labUp } = await start();
     const { landed, held, submitted } = await landHoldAndSubmit(router, 'setup.exe');
 
-    // No verdict yet and policy says "release": the extension publishes it unjudged, naming the job.
-    const released = releaseHeldResultSchema.parse(await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId, mode: held.mode }));
+    // No verdict, no server reachable and policy says "release": the extension publishes it unjudged, naming the job.
+    await serversDown(agent);
+    const released = releaseHeldResultSchema.parse(await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId }));
     expect(released.path).toBe(landed);
     expect(agent.getJob(submitted.jobId)).toMatchObject({ path: landed });
     expect(agent.getJob(submitted.jobId)?.verdict).toBeUndefined();
     expect(lstatSync(landed).mode & 0o777).toBe(0o644);
 
+    await labUp();
     const job = await finished(agent, submitted.jobId);
     expect(job.verdict).toMatchObject({ level: 'malicious', threat: 'Test.Delayed' });
     expect(job.actions).toContainEqual(expect.objectContaining({ type: 'quarantine', status: 'done' }));
@@ -95,10 +117,12 @@ describe('a held download released before its verdict', () => {
   });
 
   it('a released file changed meanwhile is left alone: only the judged content is ever quarantined', async () => {
-    const { agent, router } = await start();
+    const { agent, router, labUp } = await start();
     const { landed, held, submitted } = await landHoldAndSubmit(router, 'tool.exe');
-    await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId, mode: held.mode });
+    await serversDown(agent);
+    await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId });
     appendFileSync(landed, ' and the person edited it');
+    await labUp();
 
     const job = await finished(agent, submitted.jobId);
     expect(job.verdict?.level).toBe('malicious');

@@ -100,6 +100,13 @@ describe('CAPEv2 client against an emulated CAPE over pinned TLS', () => {
     expect(s.transcript).toEqual(['cape GET /apiv2/tasks/search/sha256/{sha}/', 'cape GET /apiv2/tasks/view/1/']);
   });
 
+  it('uploads a file again when every task CAPE has of it failed, and follows the new task', async () => {
+    const s = await cape({ knownFailed: [Buffer.from(EICAR)] });
+    await expect(client(s.url).analyse(queued(EICAR), signal())).resolves.toMatchObject({ level: 'malicious', analysisId: '2' });
+    expect(s.counters.uploads).toBe(1);
+    expect(s.transcript.slice(0, 2)).toEqual(['cape GET /apiv2/tasks/search/sha256/{sha}/', 'cape POST /apiv2/tasks/create/file/']);
+  });
+
   it('waits for the task already running for the same file instead of uploading it a second time', async () => {
     const s = await cape({ stepMs: 150 });
     const c = client(s.url);

@@ -111,6 +111,13 @@ describe('Cuckoo 2 client against an emulated Cuckoo over pinned TLS', () => {
     expect(s.counters.uploads).toBe(1);
   });
 
+  it('uploads a file again when every task Cuckoo has of it failed, and follows the new task', async () => {
+    const s = await cuckoo({ knownFailed: [Buffer.from(EICAR)] });
+    await expect(client(s.url).analyse(queued(EICAR), signal())).resolves.toMatchObject({ level: 'malicious', analysisId: '2' });
+    expect(s.counters.uploads).toBe(1);
+    expect(s.transcript).toEqual(expect.arrayContaining(['cuckoo GET /tasks/list/100/0', 'cuckoo POST /tasks/create/file']));
+  });
+
   it('waits for the task already running for the same file instead of uploading it a second time', async () => {
     const s = await cuckoo({ stepMs: 150 });
     const c = client(s.url);

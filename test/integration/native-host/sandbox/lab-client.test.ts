@@ -81,6 +81,19 @@ describe('sandgate-protocol client over pinned TLS', () => {
     expect(s.uploads).toEqual([]);
   });
 
+  it('uploads again when the look-up finds an analysis that failed, and follows the new one', async () => {
+    const s = await server({ verdicts: { [sha]: maliciousVerdict() }, knownFailed: [sha] });
+    await expect(client(s.url).analyse(obj(), signal())).resolves.toMatchObject({ level: 'malicious' });
+    expect(s.uploads).toEqual([content]);
+    expect(s.transcript.slice(0, 2)).toEqual(['A GET /api/v1/files/{sha}', 'A POST /api/v1/submissions']);
+  });
+
+  it('reports an analysis of its upload that failed as ANALYSIS_FAILED, naming the lab\'s reason', async () => {
+    const s = await server({ failAnalyses: 1 });
+    const err = await client(s.url).analyse(obj(), signal()).catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({ code: 'ANALYSIS_FAILED', message: expect.stringContaining('ANALYSIS_FAILED: the lab could not analyse the object') });
+  });
+
   it('refuses a server whose certificate comes from another CA', async () => {
     const other = makeLeaf(makeCa('Impostor CA'));
     const s = await server({ tls: other });

@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanOutputSchema } from '@sandgate/shared';
-import { runSandgate } from '../cli/run-sandgate.ts';
+import { SHIM, runSandgate } from '../cli/run-sandgate.ts';
 
 let root: string;
 let home: string;
@@ -104,6 +105,90 @@ describe('sandgate ioc scan', () => {
     const r = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', join(root, 'eicar.com'), '--policy', 'policy.json', '--json'], { home, cwd: root });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ filesSeen: 1, skippedTooLarge: 1, hashed: 0 });
+  });
+});
+
+/** An OpenIOC 1.1 file: a listening port, or a DNS cache entry (which no Linux collector produces). */
+function portOrDnsIoc(port: number): string {
+  return `<?xml version="1.0"?>
+<OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="c2-ioc">
+  <metadata><short_description>C2 listener</short_description><authored_date>2026-01-01T00:00:00Z</authored_date></metadata>
+  <criteria>
+    <Indicator operator="OR" id="top">
+      <IndicatorItem id="by-port" condition="is" preserve-case="false" negate="false">
+        <Context document="PortItem" search="PortItem/localPort" type="mir"/>
+        <Content type="int">${port}</Content>
+      </IndicatorItem>
+      <IndicatorItem id="by-dns" condition="is" preserve-case="false" negate="false">
+        <Context document="DnsEntryItem" search="DnsEntryItem/Host" type="mir"/>
+        <Content type="string">c2.example.net</Content>
+      </IndicatorItem>
+    </Indicator>
+  </criteria>
+</OpenIOC>
+`;
+}
+
+/** A TCP listener on 127.0.0.1, held by this test process. */
+async function listener(): Promise<{ port: number; close: () => void }> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
+}
+
+describe.runIf(process.platform === 'linux')('sandgate ioc scan with socket and DNS terms', () => {
+  it('finds the listening socket whatever the scope, and names the DNS term it cannot evaluate instead of counting it', async () => {
+    const l = await listener();
+    try {
+      writeFileSync(join(root, 'c2.ioc'), portOrDnsIoc(l.port));
+      const r = await runSandgate(['ioc', 'scan', 'c2.ioc', '--scope', home, '--json'], { home, cwd: root });
+      expect(r.code, r.stderr).toBe(1);
+      const out = scanOutputSchema.parse(JSON.parse(r.stdout));
+      expect(out.matches).toEqual([
+        expect.objectContaining({ document: 'PortItem', path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`, area: 'port', pid: process.pid, iocId: 'c2-ioc', terms: [`PortItem/localPort = ${l.port}`] }),
+      ]);
+      expect(out.unsupported).toEqual([
+        expect.objectContaining({ itemId: 'by-dns', term: 'DnsEntryItem/Host', reason: expect.stringContaining('Linux keeps no system-wide DNS cache Sandgate can read') }),
+      ]);
+      expect(out.termCounts).toEqual({ evaluated: 1, unsupported: 1 });
+
+      const text = await runSandgate(['ioc', 'scan', 'c2.ioc', '--scope', home], { home, cwd: root });
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain(`MATCH  tcp 127.0.0.1:${l.port} 0.0.0.0:0  [port, pid ${process.pid}]`);
+      expect(text.stdout).toMatch(/^1 IOC term\(s\) cannot be evaluated here \(1 can\):\n {2}.*c2\.ioc by-dns: DnsEntryItem\/Host: DnsEntryItem\/Host cannot be evaluated on linux/m);
+      expect(text.stderr).toMatch(/1 IOC term\(s\) cannot be evaluated here .*\n.*DnsEntryItem\/Host/);
+    } finally {
+      l.close();
+    }
+  });
+
+  // Run as another user, the scan may not look into this (root) process: the socket still matches, with no pid made up.
+  const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  it.skipIf(!canDrop)(canDrop ? "leaves out the owner of another user's socket and says why" : 'skipped: needs root and setpriv to run the scan as another user', async () => {
+    const l = await listener();
+    try {
+      chmodSync(root, 0o755);
+      const nobodyHome = join(root, 'nobody');
+      mkdirSync(nobodyHome);
+      chownSync(nobodyHome, 65534, 65534);
+      writeFileSync(join(root, 'c2.ioc'), portOrDnsIoc(l.port));
+      const r = spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, SHIM, 'ioc', 'scan', join(root, 'c2.ioc'), '--scope', nobodyHome, '--json'],
+        { env: { ...process.env, SANDGATE_POLICY: '', HOME: nobodyHome, SANDGATE_HOME: join(nobodyHome, 'home') }, encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(1);
+      const out = scanOutputSchema.parse(JSON.parse(r.stdout));
+      expect(out.matches).toEqual([expect.objectContaining({ path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`, origin: 'LISTEN, owning process not visible' })]);
+      expect(out.matches[0]).not.toHaveProperty('pid');
+      expect(out.notExamined).toContainEqual({
+        area: 'port',
+        what: expect.stringMatching(/^the owning process of \d+ socket\(s\)$/),
+        reason: expect.stringMatching(/process\(es\) may not be inspected as this user \(run as root to include them\): their PortItem\/pid, process and path are unknown$/),
+      });
+    } finally {
+      l.close();
+    }
   });
 });
 

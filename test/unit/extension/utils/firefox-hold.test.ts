@@ -12,7 +12,7 @@ import { FakeFirefoxDownloads } from '../helpers/fake-downloads.ts';
 import { englishTranslate } from '../helpers/translate.ts';
 
 // Issue 7 in Firefox: no onDeterminingFilename, so a download policy holds lands under its own name and the agent
-// holds it in place (`hold-landed`: no permission bits, `.sandgate-hold` name) before it is submitted.
+// holds it in place (`submit-download` with `hold`: no permission bits, `.sandgate-hold` name) before it queues it.
 
 const DL = '/home/ann/Downloads';
 const EXE = `${DL}/setup.exe`;
@@ -83,12 +83,19 @@ const job = (over: Partial<Job>): Job => ({
   ...over,
 });
 
-/** An agent that holds in place (the file had mode 0644) and publishes held files as asked. */
+/** An agent that can hold in place, holds what it is asked to, and publishes held files as asked. */
 const holding: AgentScript = (r) => {
-  if (r.type === 'hold-landed') return { data: { path: `${r.payload.path}${HELD_SUFFIX}`, mode: 0o644 } };
+  if (r.type === 'hello') return { data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine', 'hold-landed'] } };
+  if (r.type === 'submit-download' && r.payload.hold) {
+    return { data: { jobId: `job-${r.payload.provenance.downloadId}`, sha256: 'a'.repeat(64), size: 68, state: 'queued', heldPath: `${r.payload.path}${HELD_SUFFIX}` } };
+  }
   if (r.type === 'release-held') return { data: { path: r.payload.path.slice(0, -HELD_SUFFIX.length) } };
   return acceptingAgent(r);
 };
+
+/** What the extension asked to be queued: path, and whether held first. */
+const submissions = (native: FakeNativeMessaging) =>
+  native.allRequests().flatMap((r) => (r.type === 'submit-download' ? [[r.payload.path, r.payload.hold === true] as const] : []));
 
 async function connected(bg: SandgateBackground): Promise<void> {
   while (bg.client.connection.state !== 'connected') await new Promise<void>((r) => bg.client.onConnectionChange(() => r()));
@@ -96,24 +103,21 @@ async function connected(bg: SandgateBackground): Promise<void> {
 }
 
 describe('a download held in place by the agent (Firefox)', () => {
-  it('is held before it is submitted, judged under its held name, and given back with its mode after a clean verdict', async () => {
+  it('is held by the agent as it is submitted, judged under its held name, and released after a clean verdict', async () => {
     await fakeBrowser.storage.managed.set({ capture: { pendingVerdict: HOLD_EXE } });
     const native = new FakeNativeMessaging(holding);
     const { bg, downloads } = start(native);
     await connected(bg);
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
-    const sent = native.allRequests().filter((r) => r.type === 'hold-landed' || r.type === 'submit-download');
-    expect(sent.map((r) => [r.type, r.payload.path])).toEqual([
-      ['hold-landed', EXE],
-      ['submit-download', HELD],
-    ]);
-    expect(await record(7)).toMatchObject({ hold: 'held', path: HELD, landedPath: EXE, heldMode: 0o644, fileName: 'setup.exe', submitted: true });
+    expect(submissions(native)).toEqual([[EXE, true]]);
+    expect(await record(7)).toMatchObject({ hold: 'held', path: HELD, landedPath: EXE, fileName: 'setup.exe', submitted: true, jobId: 'job-7' });
 
     native.current!.deliver({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job({ verdict: { level: 'clean', server: 'https://lab:8443' } }) });
     await bg.idle();
     const releases = native.allRequests().filter((r) => r.type === 'release-held');
-    expect(releases.map((r) => r.payload)).toEqual([{ path: HELD, sha256: 'a'.repeat(64), jobId: 'job-7', mode: 0o644 }]);
+    // No mode: the agent gives back the bits it recorded when it held the file.
+    expect(releases.map((r) => r.payload)).toEqual([{ path: HELD, sha256: 'a'.repeat(64), jobId: 'job-7' }]);
     expect(await record(7)).toMatchObject({ hold: 'released', path: EXE, state: 'clean' });
   });
 
@@ -145,11 +149,7 @@ describe('a download held in place by the agent (Firefox)', () => {
     native.notInstalled = false;
     await connected(bg);
     await bg.idle();
-    const sent = native.allRequests().filter((r) => r.type === 'hold-landed' || r.type === 'submit-download');
-    expect(sent.map((r) => [r.type, r.payload.path])).toEqual([
-      ['hold-landed', EXE],
-      ['submit-download', HELD],
-    ]);
+    expect(submissions(native)).toEqual([[EXE, true]]);
     expect(await record(7)).toMatchObject({ hold: 'held', path: HELD, submitted: true });
   });
 
@@ -162,8 +162,7 @@ describe('a download held in place by the agent (Firefox)', () => {
     await bg.idle();
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
-    expect(native.allRequests().some((r) => r.type === 'hold-landed')).toBe(false);
-    expect(native.allRequests().filter((r) => r.type === 'submit-download').map((r) => r.payload.path)).toEqual([EXE]);
+    expect(submissions(native)).toEqual([[EXE, false]]);
     expect(await record(7)).toMatchObject({ hold: 'released-unjudged', path: EXE });
     expect(notified.map((n) => n.title)).toEqual(['Download released without a verdict']);
   });
@@ -171,13 +170,16 @@ describe('a download held in place by the agent (Firefox)', () => {
   it('a hold the agent refuses for good (not the person\'s file) is recorded, told, and the download still judged', async () => {
     await fakeBrowser.storage.managed.set({ capture: { pendingVerdict: HOLD_EXE } });
     const native = new FakeNativeMessaging((r) =>
-      r.type === 'hold-landed' ? { error: { code: 'FILE_NOT_OWNED', message: 'The file belongs to another user', retryable: false } } : holding(r),
+      r.type === 'submit-download' && r.payload.hold ? { error: { code: 'FILE_NOT_OWNED', message: 'The file belongs to another user', retryable: false } } : holding(r),
     );
     const { bg, downloads, notified } = start(native);
     await connected(bg);
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
-    expect(native.allRequests().filter((r) => r.type === 'submit-download').map((r) => r.payload.path)).toEqual([EXE]);
+    expect(submissions(native)).toEqual([
+      [EXE, true],
+      [EXE, false],
+    ]);
     expect(await record(7)).toMatchObject({ hold: 'hold-failed', path: EXE, submitted: true });
     expect(notified.map((n) => n.title)).toEqual(['Download could not be held']);
   });

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROTOCOL_VERSION, REQUEST_TYPES, SandgateError, requestSchema, type Job, type Provenance, type Request } from '@sandgate/shared';
+import { PROTOCOL_VERSION, REQUEST_TYPES, SandgateError, policySchema, requestSchema, type Job, type Provenance, type Request } from '@sandgate/shared';
 import type { Agent } from '../../../../native-host/src/agent/agent.ts';
 import { createRouter } from '../../../../native-host/src/router.ts';
+
+/** The download folder the fake agent's policy names. */
+const downloads = realpathSync(mkdtempSync(join(tmpdir(), 'sandgate-router-dl-')));
 
 function fakeAgent() {
   const submitted: Array<{ path: string; provenance: Provenance }> = [];
@@ -14,6 +17,7 @@ function fakeAgent() {
       return { jobId: 'j1', sha256: 'a'.repeat(64), size: 1, state: 'queued' };
     },
     status: () => ({ appVersion: '9', pid: 1, startedAt: 'now', home: '/h', servers: [], queue: { objects: 0, bytes: 0, limitBytes: 1 }, recent: [] }),
+    policy: () => policySchema.parse({ sandbox: { servers: [{ url: 'https://127.0.0.1:1' }], serverCertificate: '/nonexistent.pem' }, capture: { downloadDirs: [downloads] } }),
     listJobs: (limit) => Array.from({ length: limit }, (_, i) => ({ jobId: `j${i}` }) as Job),
     getJob: () => undefined,
     onJobUpdate: () => () => {},
@@ -39,13 +43,15 @@ describe('router', () => {
     });
   });
 
-  it('passes a download with its provenance, and a CLI file with provenance "cli"', async () => {
+  it('passes a download with its provenance, source and caller set by the agent, and a CLI file with provenance "cli"', async () => {
     const { agent, submitted } = fakeAgent();
-    const r = createRouter(agent, { appVersion: '0.1.0' });
-    await r.handle(req({ type: 'submit-download', payload: { path: '/d/a.exe', provenance: { source: 'browser', downloadId: 3 } } }));
+    const r = createRouter(agent, { appVersion: '0.1.0', home: mkdtempSync(join(tmpdir(), 'sandgate-router-')) });
+    const a = join(downloads, 'a.exe');
+    writeFileSync(a, 'MZ');
+    await r.handle(req({ type: 'submit-download', caller: 'chromium:' + 'a'.repeat(32), payload: { path: a, provenance: { source: 'cli', downloadId: 3, caller: 'firefox:forged@x' } } }));
     await r.handle(req({ type: 'submit-file', payload: { path: '/d/b.exe' } }));
     expect(submitted).toEqual([
-      { path: '/d/a.exe', provenance: { source: 'browser', downloadId: 3 } },
+      { path: a, provenance: { source: 'browser', downloadId: 3, caller: 'chromium:' + 'a'.repeat(32) } },
       { path: '/d/b.exe', provenance: { source: 'cli' } },
     ]);
   });
@@ -67,11 +73,10 @@ describe('router', () => {
       'list-jobs': { limit: 1 },
       'list-quarantine': { browser: 'chromium' },
       'restore-quarantined': { id: 'a'.repeat(32) },
-      'release-held': { path: '/d/a.exe.sandgate-hold', sha256: 'a'.repeat(64) },
+      'release-held': { path: '/d/a.exe.sandgate-hold', sha256: 'a'.repeat(64), jobId: 'j1' },
       'list-tasks': {},
       'task-command': { command: 'show', id: '0'.repeat(16) },
       'report-idle': { state: 'locked' },
-      'hold-landed': { path: '/d/a.exe' },
     };
     // Answered means a result or a coded refusal (no such item, no such file), never a missing handler.
     for (const type of REQUEST_TYPES) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { policySchema } from '@sandgate/shared';
 import type { Agent } from '../../../../native-host/src/agent/agent.ts';
 import { swappableAgent } from '../../../../native-host/src/config/swappable-agent.ts';
 import type { TaskService } from '../../../../native-host/src/tasks/task-runner.ts';
@@ -7,6 +8,7 @@ function agentNamed(name: string, relocated: string[]): Agent {
   return {
     submit: async () => ({ jobId: name, sha256: 'a'.repeat(64), size: 1, state: 'queued' }),
     status: () => ({ appVersion: name, pid: 1, startedAt: 'now', home: '/h', servers: [], queue: { objects: 0, bytes: 0, limitBytes: 1 }, recent: [] }),
+    policy: () => policySchema.parse({ sandbox: { servers: [{ url: 'https://127.0.0.1:1' }], serverCertificate: '/nonexistent.pem' } }),
     listJobs: () => [],
     getJob: () => undefined,
     onJobUpdate: () => () => {},

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HELD_SUFFIX, SandgateError } from '@sandgate/shared';
-import { holdLanded } from '../../../../native-host/src/hold/hold-landed.ts';
+import { holdLanded, type HoldLandedOptions } from '../../../../native-host/src/hold/hold-landed.ts';
+import { HoldLedger } from '../../../../native-host/src/hold/hold-ledger.ts';
 import { withHeldReadable } from '../../../../native-host/src/hold/held-mode.ts';
 import { releaseHeld } from '../../../../native-host/src/hold/release-held.ts';
 
@@ -12,10 +13,18 @@ import { releaseHeld } from '../../../../native-host/src/hold/release-held.ts';
 // whatever user runs them; root can open a mode-000 file anyway, so "cannot be opened" is asserted on the mode bits.
 
 let dir: string;
+let ledgerDir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sandgate-hold-landed-'));
+  ledgerDir = mkdtempSync(join(tmpdir(), 'sandgate-holds-'));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(ledgerDir, { recursive: true, force: true });
+});
+
+const ledger = () => new HoldLedger(ledgerDir);
+const hold = (path: string, opts: Partial<HoldLandedOptions> = {}) => holdLanded(path, { ledger: ledger(), ...opts });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof SandgateError ? e.code : String(e)));
@@ -28,8 +37,10 @@ describe('holding a download that has landed', () => {
     writeFileSync(landed, body);
     chmodSync(landed, 0o754);
 
-    const held = await holdLanded(landed);
-    expect(held).toEqual({ path: `${landed}${HELD_SUFFIX}`, mode: 0o754 });
+    const held = await hold(landed);
+    expect(held).toEqual({ path: `${landed}${HELD_SUFFIX}`, mode: 0o754, again: false });
+    // The agent keeps the bits itself: the release gives back what it recorded, never what a caller names.
+    expect((await ledger().find(held.path))?.mode).toBe(0o754);
     expect(existsSync(landed)).toBe(false);
     expect(modeOf(held.path)).toBe(0);
 
@@ -43,7 +54,7 @@ describe('holding a download that has landed', () => {
   it('a release whose content no longer matches leaves it held and locked', async () => {
     const landed = join(dir, 'setup.exe');
     writeFileSync(landed, 'MZ one');
-    const held = await holdLanded(landed);
+    const held = await hold(landed);
     expect(await code(releaseHeld(held.path, sha(Buffer.from('MZ other')), { mode: held.mode }))).toBe('ORIGINAL_CHANGED');
     expect(modeOf(held.path)).toBe(0);
     expect(existsSync(landed)).toBe(false);
@@ -54,7 +65,7 @@ describe('holding a download that has landed', () => {
     writeFileSync(target, 'not a download');
     chmodSync(target, 0o644);
     symlinkSync(target, join(dir, 'setup.exe'));
-    expect(await code(holdLanded(join(dir, 'setup.exe')))).toBe('PATH_IS_LINK');
+    expect(await code(hold(join(dir, 'setup.exe')))).toBe('PATH_IS_LINK');
     expect(modeOf(target)).toBe(0o644);
     expect(lstatSync(join(dir, 'setup.exe')).isSymbolicLink()).toBe(true);
     expect(existsSync(join(dir, `setup.exe${HELD_SUFFIX}`))).toBe(false);
@@ -64,7 +75,7 @@ describe('holding a download that has landed', () => {
     mkdirSync(join(dir, 'real'));
     writeFileSync(join(dir, 'real', 'setup.exe'), 'MZ');
     symlinkSync(join(dir, 'real'), join(dir, 'via'));
-    expect(await code(holdLanded(join(dir, 'via', 'setup.exe')))).toBe('PATH_IS_LINK');
+    expect(await code(hold(join(dir, 'via', 'setup.exe')))).toBe('PATH_IS_LINK');
     expect(modeOf(join(dir, 'real', 'setup.exe'))).not.toBe(0);
   });
 
@@ -73,7 +84,7 @@ describe('holding a download that has landed', () => {
     writeFileSync(landed, 'MZ someone else');
     chmodSync(landed, 0o640);
     chownSync(landed, 65534, 65534);
-    expect(await code(holdLanded(landed))).toBe('FILE_NOT_OWNED');
+    expect(await code(hold(landed))).toBe('FILE_NOT_OWNED');
     expect(modeOf(landed)).toBe(0o640);
     expect(existsSync(`${landed}${HELD_SUFFIX}`)).toBe(false);
   });
@@ -82,16 +93,16 @@ describe('holding a download that has landed', () => {
     const landed = join(dir, 'setup.exe');
     writeFileSync(landed, 'MZ');
     linkSync(landed, join(dir, 'copy.exe'));
-    expect(await code(holdLanded(landed))).toBe('FILE_NOT_REGULAR');
+    expect(await code(hold(landed))).toBe('FILE_NOT_REGULAR');
     expect(modeOf(landed)).not.toBe(0);
     mkdirSync(join(dir, 'folder.exe'));
-    expect(await code(holdLanded(join(dir, 'folder.exe')))).toBe('FILE_NOT_REGULAR');
+    expect(await code(hold(join(dir, 'folder.exe')))).toBe('FILE_NOT_REGULAR');
   });
 
   it('a held file of the same name already waiting is not touched: the new one gets the next held name', async () => {
     writeFileSync(join(dir, `setup.exe${HELD_SUFFIX}`), 'earlier');
     writeFileSync(join(dir, 'setup.exe'), 'MZ later');
-    const held = await holdLanded(join(dir, 'setup.exe'));
+    const held = await hold(join(dir, 'setup.exe'));
     expect(held.path).toBe(join(dir, `setup (1).exe${HELD_SUFFIX}`));
     expect(readFileSync(join(dir, `setup.exe${HELD_SUFFIX}`), 'utf8')).toBe('earlier');
   });
@@ -100,7 +111,7 @@ describe('holding a download that has landed', () => {
     const landed = join(dir, 'setup.exe');
     writeFileSync(landed, 'MZ');
     chmodSync(landed, 0o600);
-    const failing = holdLanded(landed, {
+    const failing = hold(landed, {
       beforeRename: () => {
         expect(modeOf(landed)).toBe(0);
         throw new SandgateError('INTERNAL', 'disk trouble');
@@ -109,6 +120,45 @@ describe('holding a download that has landed', () => {
     expect(await code(failing)).toBe('INTERNAL');
     expect(modeOf(landed)).toBe(0o600);
     expect(existsSync(`${landed}${HELD_SUFFIX}`)).toBe(false);
+    expect(await ledger().reconcile()).toEqual({ finished: 0, undone: 0, dropped: 0 });
+  });
+
+  it('asked again for a download it already holds for the same browser, it answers with that hold', async () => {
+    const landed = join(dir, 'setup.exe');
+    writeFileSync(landed, 'MZ');
+    chmodSync(landed, 0o640);
+    const first = await hold(landed, { caller: 'firefox:agent@sandgate.org' });
+    expect(await hold(landed, { caller: 'firefox:agent@sandgate.org' })).toEqual({ ...first, again: true });
+    // another browser does not get to claim it
+    expect(await code(hold(landed, { caller: 'chromium:' + 'a'.repeat(32) }))).toBe('FILE_NOT_FOUND');
+  });
+});
+
+describe('a hold cut short by a crash', () => {
+  it('locked but not yet moved: the next start gives the file its permission bits back where it landed', async () => {
+    const landed = join(dir, 'setup.exe');
+    writeFileSync(landed, 'MZ');
+    chmodSync(landed, 0o640);
+    const st = lstatSync(landed);
+    // What a kill right after the lock leaves: the record, and the file locked under its landed name.
+    await ledger().put({ format: 1, landedPath: landed, heldPath: `${landed}${HELD_SUFFIX}`, mode: 0o640, dev: st.dev, ino: st.ino, heldAt: new Date().toISOString() });
+    chmodSync(landed, 0);
+    expect(await ledger().reconcile()).toEqual({ finished: 0, undone: 1, dropped: 0 });
+    expect(modeOf(landed)).toBe(0o640);
+    expect(await ledger().find(`${landed}${HELD_SUFFIX}`)).toBeUndefined();
+  });
+
+  it('linked under its held name but the landed name not removed yet: the next start finishes the hold', async () => {
+    const landed = join(dir, 'setup.exe');
+    writeFileSync(landed, 'MZ');
+    chmodSync(landed, 0o640);
+    const st = lstatSync(landed);
+    await ledger().put({ format: 1, landedPath: landed, heldPath: `${landed}${HELD_SUFFIX}`, mode: 0o640, dev: st.dev, ino: st.ino, heldAt: new Date().toISOString() });
+    chmodSync(landed, 0);
+    linkSync(landed, `${landed}${HELD_SUFFIX}`);
+    expect(await ledger().reconcile()).toEqual({ finished: 1, undone: 0, dropped: 0 });
+    expect(existsSync(landed)).toBe(false);
+    expect((await ledger().find(`${landed}${HELD_SUFFIX}`))?.mode).toBe(0o640);
   });
 });
 
@@ -116,7 +166,7 @@ describe('reading a held file by name (the queue copy, the quarantine)', () => {
   it('is readable by its owner only during the call, and locked again after', async () => {
     const landed = join(dir, 'setup.exe');
     writeFileSync(landed, 'MZ');
-    const held = await holdLanded(landed);
+    const held = await hold(landed);
     const during = await withHeldReadable(held.path, async () => modeOf(held.path));
     expect(during).toBe(0o400);
     expect(modeOf(held.path)).toBe(0);

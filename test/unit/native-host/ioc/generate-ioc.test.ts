@@ -90,13 +90,33 @@ describe('an OpenIOC 1.1 file generated from a malicious verdict', () => {
     expect(await set.match(otherSize)).toEqual([]);
   });
 
-  it('matches a process or socket the sandbox named', async () => {
-    expect(await set.match({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.2', localPort: 40000, remoteIP: '198.51.100.23', remotePort: 443 })).toHaveLength(1);
-    expect(await set.match({ document: 'DnsEntryItem', host: 'C2.example.net' })).toHaveLength(1);
+  it('matches a socket the sandbox named; a host name only where a DNS cache is read', async () => {
+    expect(await set.match({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.2', localPort: 40000, remoteIP: '198.51.100.23', remotePort: 443, isIPv6: false })).toHaveLength(1);
+    const engine = compileIndicatorSet([{ file: 'generated.ioc', ioc }], { platform: 'any' });
+    expect(await engine.match({ document: 'DnsEntryItem', host: 'C2.example.net' })).toHaveLength(1);
   });
 
-  it('says which of its own terms Sandgate cannot evaluate here (browser history)', () => {
-    expect(set.unsupported.map((u) => u.term).sort()).toEqual(['UrlHistoryItem/HostName', 'UrlHistoryItem/URL']);
+  it('says which of its own terms Sandgate cannot evaluate on Linux (browser history, the DNS cache)', () => {
+    expect(set.unsupported.map((u) => u.term).sort()).toEqual(['DnsEntryItem/Host', 'UrlHistoryItem/HostName', 'UrlHistoryItem/URL']);
+  });
+
+  it('says in the file itself which branches each OS cannot evaluate, and returns the same per OS', () => {
+    const dns = /<IndicatorItem id="([^"]+)"[^>]*>\s*<Context document="DnsEntryItem"/.exec(generated.xml)![1]!;
+    const port = /<IndicatorItem id="([^"]+)"[^>]*>\s*<Context document="PortItem"/.exec(generated.xml)![1]!;
+    // A DNS cache is read nowhere yet; sockets are collected on Linux only.
+    expect(generated.xml).toContain(`ref-id="${dns}" name="sandgate:not-evaluated-on"><value type="string">linux macos windows</value>`);
+    expect(generated.xml).toContain(`ref-id="${port}" name="sandgate:not-evaluated-on"><value type="string">macos windows</value>`);
+    expect(generated.notEvaluatedOn.linux.map((b) => b.term).sort()).toEqual(set.unsupported.map((u) => u.term).sort());
+    expect(generated.notEvaluatedOn.linux.find((b) => b.itemId === dns)?.reason).toContain('Linux keeps no system-wide DNS cache');
+    expect(generated.notEvaluatedOn.windows.map((b) => b.term)).toContain('PortItem/remoteIP');
+    // The hashes, size and name are evaluated everywhere: no parameter for them.
+    expect(generated.notEvaluatedOn.windows.some((b) => b.term.startsWith('FileItem/'))).toBe(false);
+    expect(ioc.description).toContain('- DnsEntryItem/Host: not on linux, macos, windows');
+    // Each OS's agent compiling the file reports exactly the branches the file names for it.
+    for (const os of ['linux', 'macos', 'windows'] as const) {
+      const onOs = compileIndicatorSet([{ file: 'generated.ioc', ioc }], { platform: os });
+      expect(onOs.unsupported.map((u) => u.itemId).sort()).toEqual(generated.notEvaluatedOn[os].map((b) => b.itemId).sort());
+    }
   });
 
   it('from a job (SHA-256 only), still matches the file and skips files of other sizes unread', async () => {

@@ -25,15 +25,16 @@ describe('an IOC set finds what its files describe', () => {
   });
 
   it('matches processes, sockets, DNS entries and services from one 1.1 file, each against its own document', async () => {
-    const set = setOf(['dropper-1.1.ioc']);
+    // The engine itself, fed observations directly: what collects them on which OS is the term table's business.
+    const set = setOf(['dropper-1.1.ioc'], { platform: 'any' });
     expect([...set.documents].sort()).toEqual(['DnsEntryItem', 'PortItem', 'ProcessItem', 'ServiceItem']);
     const hits = async (o: Observation) => (await set.match(o)).map((m) => m.terms);
     expect(await hits({ document: 'ProcessItem', pid: 7, name: 'updater', path: '/TMP/updater', arguments: 'updater --c2=1.2.3.4:8080' })).toEqual([
       ['ProcessItem/name = updater', 'ProcessItem/path = /TMP/updater', 'ProcessItem/arguments = updater --c2=1.2.3.4:8080'],
     ]);
     expect(await hits({ document: 'ProcessItem', pid: 7, name: 'Updater', path: '/tmp/updater', arguments: '--c2=x:80' })).toEqual([]);
-    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 51000, remoteIP: '203.0.113.9', remotePort: 4444 })).toHaveLength(1);
-    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 22, remoteIP: '203.0.113.9', remotePort: 4444 })).toEqual([]);
+    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 51000, remoteIP: '203.0.113.9', remotePort: 4444, isIPv6: false })).toHaveLength(1);
+    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 22, remoteIP: '203.0.113.9', remotePort: 4444, isIPv6: false })).toEqual([]);
     expect(await hits({ document: 'DnsEntryItem', host: 'cdn.dropper.example' })).toEqual([['DnsEntryItem/Host = cdn.dropper.example']]);
     expect(await hits({ document: 'DnsEntryItem', host: 'other.example', recordData: '203.0.113.7' })).toEqual([['DnsEntryItem/RecordData/IPv4Address = 203.0.113.7']]);
     const svc = { document: 'ServiceItem' as const, name: 'dropper-sync', descriptiveName: 'Sync helper', path: '/home/u/.cache/dropper' };
@@ -41,17 +42,31 @@ describe('an IOC set finds what its files describe', () => {
     expect(await hits({ ...svc, descriptiveName: 'Vendor sync helper' })).toEqual([]);
   });
 
-  it('evaluates registry terms against Windows observations (fixtures), and reports them unsupported on Linux', async () => {
-    const onWindows = setOf(['registry-run-key-1.1.ioc'], { platform: 'windows' });
-    expect(onWindows.unsupported).toEqual([]);
+  it('evaluates registry terms against Windows observations, and reports them unsupported where no collector runs', async () => {
+    const engine = setOf(['registry-run-key-1.1.ioc'], { platform: 'any' });
+    expect(engine.unsupported).toEqual([]);
     const run = { document: 'RegistryItem' as const, path: 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater', valueName: 'Updater', text: 'C:\\Users\\u\\AppData\\Roaming\\xkcd.exe' };
-    expect(await onWindows.match(run)).toHaveLength(1);
-    expect(await onWindows.match({ ...run, text: 'C:\\Program Files\\Updater\\updater.exe' })).toEqual([]);
+    expect(await engine.match(run)).toHaveLength(1);
+    expect(await engine.match({ ...run, text: 'C:\\Program Files\\Updater\\updater.exe' })).toEqual([]);
+    // The Windows collector exists but runs on fixtures only: on Windows the terms are not counted as evaluated.
+    const onWindows = setOf(['registry-run-key-1.1.ioc'], { platform: 'windows' });
+    expect(onWindows.termCounts).toEqual({ evaluated: 0, unsupported: 3 });
+    expect(onWindows.unsupported[0]?.reason).toContain('the windows collector of RegistryItem is tested on fixtures only');
     const onLinux = setOf(['registry-run-key-1.1.ioc'], { platform: 'linux' });
     expect(onLinux.unsupported.map((u) => u.term)).toEqual(['RegistryItem/Path', 'RegistryItem/ValueName', 'RegistryItem/Text']);
-    expect(onLinux.unsupported[0]?.reason).toContain('collected on windows only, not on linux');
+    expect(onLinux.unsupported[0]?.reason).toContain('RegistryItem/Path cannot be evaluated on linux: the registry exists on Windows only');
     expect(onLinux.termCounts).toEqual({ evaluated: 0, unsupported: 3 });
     expect(onLinux.warnings?.map((w) => w.message)).toEqual([expect.stringContaining('can never match')]);
+  });
+
+  it('on Linux, reports DNS cache terms unsupported by name and evaluates the socket, process and service terms', () => {
+    const onLinux = setOf(['dropper-1.1.ioc'], { platform: 'linux' });
+    expect([...onLinux.documents].sort()).toEqual(['PortItem', 'ProcessItem', 'ServiceItem']);
+    const dns = onLinux.unsupported.filter((u) => u.term.startsWith('DnsEntryItem/'));
+    expect(dns.length).toBeGreaterThan(0);
+    for (const u of dns) expect(u.reason).toContain('Linux keeps no system-wide DNS cache Sandgate can read');
+    expect(onLinux.unsupported.every((u) => u.term.startsWith('DnsEntryItem/'))).toBe(true);
+    expect(onLinux.termCounts.unsupported).toBe(dns.length);
   });
 
   it('several top-level indicators in a file are ORed', async () => {

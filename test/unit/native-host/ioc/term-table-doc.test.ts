@@ -23,6 +23,7 @@ describe('docs/ioc-terms.md and the term table', () => {
       'PortItem/remoteIP', 'PortItem/remotePort', 'PortItem/localPort', 'PortItem/protocol', 'DnsEntryItem/Host',
       'DnsEntryItem/RecordData/Host', 'ServiceItem/name', 'ServiceItem/descriptiveName', 'ServiceItem/path', 'RegistryItem/Path',
     ]) expect(terms).toContain(t);
-    expect(TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.join() === 'windows')).toBe(true);
+    // Registry terms: a Windows collector exists, tested on fixtures only, so no OS evaluates them yet.
+    expect(TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.length === 0 && t.fixtureOnly?.join() === 'windows')).toBe(true);
   });
 });

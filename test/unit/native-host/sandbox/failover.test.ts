@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SandgateError, type ErrorCode } from '@sandgate/shared';
 import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { failoverDecision, roundBackoffMs, skipsServer } from '../../../../native-host/src/sandbox/retry-policy.ts';
+import { MAX_ANALYSIS_ATTEMPTS, failoverDecision, roundBackoffMs, skipsServer } from '../../../../native-host/src/sandbox/retry-policy.ts';
 import { httpStatusCode, networkErrorCode } from '../../../../native-host/src/sandbox/network-error-code.ts';
 import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
 
@@ -106,12 +106,42 @@ describe('failover', () => {
     await expect(clock.run(f.analyse(obj, go()))).resolves.toMatchObject({ level: 'clean' });
   });
 
-  it('gives up on the job when a server says the object cannot be analysed', async () => {
+  it('asks the server again at once after a failed analysis, and takes the verdict of the next one', async () => {
+    const t: string[] = [];
+    const clock = new SimClock();
+    const { f } = failover([scripted(A, clock, t, ['ANALYSIS_FAILED', clean(A)]), scripted(B, clock, t, [clean(B)])], clock);
+    await expect(clock.run(f.analyse(obj, go()))).resolves.toMatchObject({ level: 'clean', server: A });
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${A}`]);
+    expect(events().read().events).toEqual([expect.objectContaining({ type: 'server-error', code: 'ANALYSIS_FAILED', attempts: 1, message: expect.stringMatching(/uploaded again/) })]);
+  });
+
+  it(`gives up on the job after ${MAX_ANALYSIS_ATTEMPTS} failed analyses, saying how many, without asking another server`, async () => {
     const t: string[] = [];
     const clock = new SimClock();
     const { f } = failover([scripted(A, clock, t, ['ANALYSIS_FAILED']), scripted(B, clock, t, [clean(B)])], clock);
-    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED' });
-    expect(t).toEqual([`+0 ask ${A}`]);
+    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED', params: { attempts: 3, maxAttempts: 3 }, message: expect.stringMatching(/3 of at most 3 analyses failed, giving up$/) });
+    expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${A}`, `+0 ask ${A}`]);
+    expect(events().read().events.map((e) => e.attempts)).toEqual([1, 2, 3]);
+  });
+
+  it('counts failed analyses across servers and rounds: a server that went away in between does not reset the count', async () => {
+    const t: string[] = [];
+    const clock = new SimClock();
+    const a = scripted(A, clock, t, ['ANALYSIS_FAILED', 'SERVER_UNREACHABLE']);
+    const b = scripted(B, clock, t, ['ANALYSIS_FAILED', 'SERVER_UNREACHABLE', 'ANALYSIS_FAILED']);
+    const { f } = failover([a, b], clock);
+    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED', params: { attempts: 3 } });
+    // A fails an analysis and is asked again, but is gone; B fails one, then is gone; after the pause both are asked
+    // again in order: A is still gone, and B fails the third analysis, which ends the job.
+    expect(t.filter((l) => l.includes(' ask '))).toEqual([`+0 ask ${A}`, `+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${B}`, `+750 ask ${A}`, `+750 ask ${B}`]);
+    expect(serverEvents().filter((e) => e.startsWith('server-error'))).toEqual([
+      `server-error ${A} ANALYSIS_FAILED`,
+      `server-error ${A} SERVER_UNREACHABLE`,
+      `server-error ${B} ANALYSIS_FAILED`,
+      `server-error ${B} SERVER_UNREACHABLE`,
+      `server-error ${A} SERVER_UNREACHABLE`,
+      `server-error ${B} ANALYSIS_FAILED`,
+    ]);
   });
 
   it('stops at once when the agent is stopping', async () => {
@@ -134,15 +164,17 @@ describe('retry policy', () => {
   });
 
   it.each([
-    ['ANALYSIS_FAILED', 'fail-job'],
-    ['SERVER_ERROR', 'next-server'],
-    ['TLS_CERTIFICATE_REJECTED', 'next-server'],
-    ['TLS_CERTIFICATE_EXPIRED', 'next-server'],
-    ['TLS_HOSTNAME_MISMATCH', 'next-server'],
-    ['SERVER_KIND_UNSUPPORTED', 'next-server'],
-    ['SERVER_RESPONSE_INVALID', 'next-server'],
-  ] as const)('%s → %s', (code, decision) => {
-    expect(failoverDecision(code)).toBe(decision);
+    ['ANALYSIS_FAILED', 1, 'analyse-again'],
+    ['ANALYSIS_FAILED', 2, 'analyse-again'],
+    ['ANALYSIS_FAILED', 3, 'fail-job'],
+    ['SERVER_ERROR', 0, 'next-server'],
+    ['TLS_CERTIFICATE_REJECTED', 0, 'next-server'],
+    ['TLS_CERTIFICATE_EXPIRED', 0, 'next-server'],
+    ['TLS_HOSTNAME_MISMATCH', 0, 'next-server'],
+    ['SERVER_KIND_UNSUPPORTED', 0, 'next-server'],
+    ['SERVER_RESPONSE_INVALID', 0, 'next-server'],
+  ] as const)('%s after %s failed analyses → %s', (code, failed, decision) => {
+    expect(failoverDecision(code, failed)).toBe(decision);
   });
 
   it.each([

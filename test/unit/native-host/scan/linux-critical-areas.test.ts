@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Finding } from '../../../../native-host/src/scan/critical-areas/collector.ts';
 import { LinuxCriticalAreas } from '../../../../native-host/src/scan/critical-areas/linux.ts';
 import { crontabCommands, desktopExecCommands, preloadEntries, unitExecCommands } from '../../../../native-host/src/scan/critical-areas/linux-autostart.ts';
@@ -11,6 +11,7 @@ import { commandPaths } from '../../../../native-host/src/scan/critical-areas/co
 import { scanCriticalAreas } from '../../../../native-host/src/scan/scan-critical-areas.ts';
 import { ScanSession } from '../../../../native-host/src/scan/scan-session.ts';
 import { HashSetIndicators } from './hash-set-indicators.ts';
+import { fixtureTree } from '../../../helpers/fixture-tree.ts';
 
 /**
  * A fake Linux root: /proc with three processes (a normal one, one whose executable was deleted, a memory-only one),
@@ -18,15 +19,7 @@ import { HashSetIndicators } from './hash-set-indicators.ts';
  */
 let root: string;
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-const put = (p: string, content: string | Buffer, mode?: number) => {
-  mkdirSync(dirname(join(root, p)), { recursive: true });
-  writeFileSync(join(root, p), content);
-  if (mode) chmodSync(join(root, p), mode);
-};
-const link = (target: string, p: string) => {
-  mkdirSync(dirname(join(root, p)), { recursive: true });
-  symlinkSync(target, join(root, p));
-};
+const { put, link } = fixtureTree(() => root);
 
 beforeAll(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-linux-root-')));

@@ -25,4 +25,12 @@ describe('sandgate-lab serve arguments', () => {
       expect(() => parseServeArgs(argv, {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'USAGE' }));
     }
   });
+
+  it('takes an IPv6 bind address with or without the brackets a URL needs', () => {
+    expect(parseServeArgs(['--host', '::1'], {}).host).toBe('::1');
+    expect(parseServeArgs(['--host', '[::1]'], {}).host).toBe('::1');
+    expect(parseServeArgs(['--host', '[fd00::5]'], {}).host).toBe('fd00::5');
+    expect(parseServeArgs(['--host', 'sandbox.corp.example'], {}).host).toBe('sandbox.corp.example');
+    expect(() => parseServeArgs(['--host', '[::1]:8443'], {})).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
 });

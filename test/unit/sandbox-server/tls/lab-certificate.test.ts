@@ -38,4 +38,24 @@ describe('lab certificate', () => {
     expect(second.created).toBe(true);
     expect(second.cert).not.toBe(first.cert);
   });
+
+  it('names the address the lab is told to bind, IPv6 included, so an agent reaching it there accepts it', async () => {
+    const c = await ensureLabCertificate(join(dir, 'tls'), silentLogger, 'fd00::5');
+    const x = new X509Certificate(c.cert);
+    expect(x.checkIP('fd00::5')).toBeDefined();
+    expect(x.checkIP('::1')).toBeDefined();
+    expect(x.checkHost('localhost')).toBe('localhost');
+    // A wildcard bind is not an address an agent can use: nothing is added for it.
+    const wild = await ensureLabCertificate(join(dir, 'wild'), silentLogger, '::');
+    expect(new X509Certificate(wild.cert).subjectAltName).not.toMatch(/IP Address:0:0:0:0:0:0:0:0(,|$)/);
+  });
+
+  it('keeps its certificate when started again on an address it already names, and makes a new one for an address it does not', async () => {
+    const first = await ensureLabCertificate(join(dir, 'tls'), silentLogger, '::1');
+    expect((await ensureLabCertificate(join(dir, 'tls'), silentLogger, '0:0:0:0:0:0:0:1')).cert).toBe(first.cert);
+    expect((await ensureLabCertificate(join(dir, 'tls'), silentLogger, '127.0.0.1')).cert).toBe(first.cert);
+    const moved = await ensureLabCertificate(join(dir, 'tls'), silentLogger, '192.0.2.7');
+    expect(moved.created).toBe(true);
+    expect(new X509Certificate(moved.cert).checkIP('192.0.2.7')).toBeDefined();
+  });
 });

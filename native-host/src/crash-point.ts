@@ -1,3 +1,5 @@
+import type { AgentEvent } from '@sandgate/shared';
+
 /**
  * A test hook, not a feature: `SANDGATE_CRASH_AT=<name>` makes the agent kill itself with SIGKILL the first time it
  * reaches the point of that name, so test/integration/native-host/agent/agent-crash.test.ts can prove that a crash
@@ -20,7 +22,9 @@ export type CrashPointName =
   /** The quarantine result is in the job record; the job is not committed. */
   | 'after-quarantine-done-before-commit'
   /** The finished job is in the journal; its queue record and object file are still there. */
-  | 'mid-commit';
+  | 'mid-commit'
+  /** An event of a job is in the job's record (its outbox) and not yet in the event log. */
+  | `before-event:${AgentEvent['type']}`;
 
 const armed = process.env['SANDGATE_CRASH_AT'];
 
