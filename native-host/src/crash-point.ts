@@ -23,8 +23,10 @@ export type CrashPointName =
   | 'after-quarantine-done-before-commit'
   /** The finished job is in the journal; its queue record and object file are still there. */
   | 'mid-commit'
-  /** An event of a job is in the job's record (its outbox) and not yet in the event log. */
-  | `before-event:${AgentEvent['type']}`;
+  /** An event of a job or task is in its record (its outbox) and not yet in the event log. */
+  | `before-event:${AgentEvent['type']}`
+  /** The event is in the log too; nothing after it has happened. */
+  | `after-event:${AgentEvent['type']}`;
 
 const armed = process.env['SANDGATE_CRASH_AT'];
 

@@ -34,6 +34,7 @@ export class EventOutbox {
       crashPoint(`before-event:${e.type}`);
       this.log.write(e);
       this.delivered.add(e.eventId);
+      crashPoint(`after-event:${e.type}`);
     }
   }
 

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { SandgateError, scanSummarySchema, type Policy, type ScanSummary, type Task, type TaskMatch, type TaskSummary } from '@sandgate/shared';
 import type { ActionContext } from '../actions/response-action.ts';
 import type { Clock } from '../clock.ts';
-import type { EventLog } from '../events/event-log.ts';
+import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import { parseOpenIoc } from '../ioc/parse-openioc.ts';
 import type { Logger } from '../log.ts';
@@ -142,7 +142,7 @@ export class TaskRunner implements TaskService {
 
   constructor(o: TaskRunnerOptions) {
     this.o = o;
-    this.store = new TaskStore(o.home, o.events);
+    this.store = new TaskStore(o.home, o.events, () => o.clock.now());
     this.idle = [...(o.idleSources ?? defaultIdleSources()), this.browserIdle];
     this.checkpointEvery = Math.max(1, o.checkpointEvery ?? 500);
   }
@@ -226,17 +226,13 @@ export class TaskRunner implements TaskService {
       resumedAt: [],
     };
     const extra = input.guard ? [{ name: GUARD_FILE, bytes: new TextEncoder().encode(JSON.stringify(input.guard, null, 1) + '\n') }] : [];
-    const saved = await this.store.create(task, files, extra);
-    const what = saved.kind === 'ioc' ? 'IOC scan task' : 'Critical Areas Scan';
-    this.o.events.append(
-      {
-        type: 'scan-task-created',
-        taskId: saved.id,
-        ...(saved.jobId ? { jobId: saved.jobId } : {}),
-        message: `${what}, scope ${scopeText(saved.scope)}, run mode ${saved.runMode}; ${saved.termCounts.evaluated} term(s) evaluated, ${saved.termCounts.unsupported} cannot be evaluated here`,
-      },
-      this.o.clock.now(),
+    const what = task.kind === 'ioc' ? 'IOC scan task' : 'Critical Areas Scan';
+    const created = taskEvent(
+      'scan-task-created',
+      task,
+      `${what}, scope ${scopeText(task.scope)}, run mode ${task.runMode}; ${task.termCounts.evaluated} term(s) evaluated, ${task.termCounts.unsupported} cannot be evaluated here`,
     );
+    const saved = await this.store.create(task, files, extra, [created]);
     this.wakeUp?.();
     return saved;
   }
@@ -314,9 +310,13 @@ export class TaskRunner implements TaskService {
     }
     const next = applyCommand(t, command, this.o.clock.now());
     if (next === t) return t;
-    const saved = await this.store.save(next);
-    if (command === 'pause') this.event('scan-task-paused', saved, 'paused by a person; continues after `sandgate ioc task resume`');
-    if (command === 'cancel') this.event('scan-task-cancelled', saved, 'cancelled by a person; its results are kept');
+    const events =
+      command === 'pause'
+        ? [taskEvent('scan-task-paused', next, 'paused by a person; continues after `sandgate ioc task resume`')]
+        : command === 'cancel'
+          ? [taskEvent('scan-task-cancelled', next, 'cancelled by a person; its results are kept')]
+          : [];
+    const saved = await this.store.save(next, events);
     this.wakeUp?.();
     return saved;
   }
@@ -330,10 +330,6 @@ export class TaskRunner implements TaskService {
     if (!cur) return;
     if (!cur.reason || STOP_RANK[reason] > STOP_RANK[cur.reason]) cur.reason = reason;
     cur.ctrl.abort();
-  }
-
-  private event(type: 'scan-task-started' | 'scan-task-paused' | 'scan-task-resumed' | 'scan-task-completed' | 'scan-task-failed' | 'scan-task-cancelled', t: Task, message: string, code?: string): void {
-    this.o.events.append({ type, taskId: t.id, ...(t.jobId ? { jobId: t.jobId } : {}), ...(code ? { code } : {}), message }, this.o.clock.now());
   }
 
   private async loop(): Promise<void> {
@@ -430,7 +426,7 @@ export class TaskRunner implements TaskService {
       scope = task.scope;
       if (progress.total === undefined) progress.total = await countFiles(scope, [this.o.home], mounts, cur.ctrl.signal);
     }
-    let t = await this.store.save({
+    const running: Task = {
       ...withoutPause(task),
       state: 'running',
       startedAt: task.startedAt ?? nowIso(),
@@ -438,12 +434,11 @@ export class TaskRunner implements TaskService {
       progress: { ...progress, runs: progress.runs + 1 },
       notExamined,
       updatedAt: nowIso(),
-    });
-    this.event(
-      resumed ? 'scan-task-resumed' : 'scan-task-started',
-      t,
-      resumed ? `continues from its checkpoint (${t.progress.filesDone} file(s) done)` : `${t.kind === 'ioc' ? 'IOC scan' : 'Critical Areas Scan'} of ${scopeText(t.scope)} started`,
-    );
+    };
+    const startEvent = resumed
+      ? taskEvent('scan-task-resumed', running, `continues from its checkpoint (${running.progress.filesDone} file(s) done)`)
+      : taskEvent('scan-task-started', running, `${running.kind === 'ioc' ? 'IOC scan' : 'Critical Areas Scan'} of ${scopeText(running.scope)} started`);
+    let t = await this.store.save(running, [startEvent]);
     // The screen may have been unlocked between the pick and now.
     if (t.runMode === 'idle' && !t.runRequested && !screenLocked(this.idle)) this.stopCurrent('idle-ended');
 
@@ -470,28 +465,29 @@ export class TaskRunner implements TaskService {
         },
       });
       if (result.outcome === 'completed') {
-        t = await this.store.save({ ...t, state: 'completed', finishedAt: nowIso(), updatedAt: nowIso() });
-        this.event('scan-task-completed', t, `${t.stats.filesSeen} object(s) checked, ${t.stats.hashed} read, ${t.matches.length} match(es), ${t.termCounts.unsupported} term(s) not evaluable here`);
+        const done: Task = { ...t, state: 'completed', finishedAt: nowIso(), updatedAt: nowIso() };
+        const summary = `${done.stats.filesSeen} object(s) checked, ${done.stats.hashed} read, ${done.matches.length} match(es), ${done.termCounts.unsupported} term(s) not evaluable here`;
+        t = await this.store.save(done, [taskEvent('scan-task-completed', done, summary)]);
         return;
       }
       const reason = cur.reason ?? 'closing';
       if (reason === 'cancel') {
-        t = await this.store.save({ ...t, state: 'cancelled', finishedAt: nowIso(), updatedAt: nowIso() });
-        this.event('scan-task-cancelled', t, `cancelled by a person after ${t.progress.filesDone} file(s); its results are kept`);
+        const cancelled: Task = { ...t, state: 'cancelled', finishedAt: nowIso(), updatedAt: nowIso() };
+        t = await this.store.save(cancelled, [taskEvent('scan-task-cancelled', cancelled, `cancelled by a person after ${cancelled.progress.filesDone} file(s); its results are kept`)]);
         return;
       }
       const pauseReason = reason === 'pause' ? 'user' : reason === 'idle-ended' ? 'idle-ended' : 'interrupted';
-      t = await this.store.save({ ...t, state: 'paused', pauseReason, updatedAt: nowIso() });
       const why = {
         user: 'paused by a person; continues after `sandgate ioc task resume`',
         'idle-ended': 'the screen was unlocked; continues when it is locked again',
         interrupted: 'the agent is stopping; continues from its checkpoint when it runs again',
       }[pauseReason];
-      this.event('scan-task-paused', t, `${why} (${t.progress.filesDone} file(s) done)`);
+      const paused: Task = { ...t, state: 'paused', pauseReason, updatedAt: nowIso() };
+      t = await this.store.save(paused, [taskEvent('scan-task-paused', paused, `${why} (${paused.progress.filesDone} file(s) done)`)]);
     } catch (err) {
       const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
-      t = await this.store.save({ ...t, state: 'failed', error: { code: e.code, message: e.message }, finishedAt: nowIso(), updatedAt: nowIso() });
-      this.event('scan-task-failed', t, e.message, e.code);
+      const failed: Task = { ...t, state: 'failed', error: { code: e.code, message: e.message }, finishedAt: nowIso(), updatedAt: nowIso() };
+      t = await this.store.save(failed, [taskEvent('scan-task-failed', failed, e.message, e.code)]);
     }
   }
 
@@ -519,23 +515,29 @@ export class TaskRunner implements TaskService {
     const notes = [...t.notExamined];
     for (const n of session.notExamined) if (!notes.some((x) => x.what === n.what)) notes.push(n);
     const { lastPath: _, ...progress } = t.progress;
+    // The matches and their events in one write: a match on disk is always reported, and only once.
+    const matchEvents: NewAgentEvent[] = fresh.map((m) => ({
+      type: 'scan-task-match',
+      taskId: t.id,
+      path: m.path,
+      iocId: m.iocId,
+      ...(m.sha256 ? { sha256: m.sha256 } : {}),
+      message: m.description ?? m.terms.join(', '),
+    }));
     // Witnessed while running: the quarantines held back so far are re-armed with this checkpoint.
     const rearmed = this.witnessed.delete(t.id) ? rearmAwaitingWitness(t) : undefined;
-    t = await this.store.save({
-      ...(rearmed ?? t),
-      progress: { ...progress, rootIndex: pos.rootIndex, ...(pos.lastPath ? { lastPath: pos.lastPath } : {}), filesDone: base.filesDone + c.filesSeen },
-      stats,
-      matches: [...(rearmed ?? t).matches, ...fresh],
-      notExamined: notes,
-      errors: [...t.errors, ...newErrors].slice(0, MAX_ERRORS_KEPT),
-      updatedAt: this.o.clock.now().toISOString(),
-    });
-    for (const m of fresh) {
-      this.o.events.append(
-        { type: 'scan-task-match', taskId: t.id, path: m.path, iocId: m.iocId, ...(m.sha256 ? { sha256: m.sha256 } : {}), message: m.description ?? m.terms.join(', ') },
-        this.o.clock.now(),
-      );
-    }
+    t = await this.store.save(
+      {
+        ...(rearmed ?? t),
+        progress: { ...progress, rootIndex: pos.rootIndex, ...(pos.lastPath ? { lastPath: pos.lastPath } : {}), filesDone: base.filesDone + c.filesSeen },
+        stats,
+        matches: [...(rearmed ?? t).matches, ...fresh],
+        notExamined: notes,
+        errors: [...t.errors, ...newErrors].slice(0, MAX_ERRORS_KEPT),
+        updatedAt: this.o.clock.now().toISOString(),
+      },
+      matchEvents,
+    );
     if (rearmed || fresh.some((m) => m.actions.length)) t = await this.runMatchActions(t);
     this.o.onCheckpoint?.(t);
     return t;
@@ -659,4 +661,11 @@ async function countFiles(roots: readonly string[], exclude: readonly string[], 
   }
   // Stopped while counting: counted again next run rather than recorded short.
   return signal.aborted ? undefined : n;
+}
+
+type TaskEventType = 'scan-task-created' | 'scan-task-started' | 'scan-task-paused' | 'scan-task-resumed' | 'scan-task-completed' | 'scan-task-failed' | 'scan-task-cancelled';
+
+/** A task's event, recorded with the change it reports (TaskStore.save). */
+function taskEvent(type: TaskEventType, t: Task, message: string, code?: string): NewAgentEvent {
+  return { type, taskId: t.id, ...(t.jobId ? { jobId: t.jobId } : {}), ...(code ? { code } : {}), message };
 }

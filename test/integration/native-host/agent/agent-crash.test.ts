@@ -40,6 +40,10 @@ const POINTS: CrashPointName[] = [
   'before-event:object-submitted',
   'before-event:verdict',
   'before-event:quarantined',
+  // Just after it: the event is logged, and must not be logged again.
+  'after-event:object-accepted',
+  'after-event:verdict',
+  'after-event:quarantined',
 ];
 
 let ca: ReturnType<typeof makeCa>;
@@ -203,4 +207,44 @@ describe('the agent killed at any point of the pipeline', () => {
       await lab.close();
     }
   }, 30_000);
+});
+
+describe('the agent killed as a threat response creates or starts its Critical Areas Scan', () => {
+  it.each(['before-event:scan-task-created', 'after-event:scan-task-created', 'before-event:scan-task-started', 'after-event:scan-task-started'] as CrashPointName[])(
+    'killed at %s, the task exists once and each of its events is logged once',
+    async (point) => {
+      const dir = join(root, `cas-${point}`);
+      const home = join(dir, 'home');
+      const downloads = join(dir, 'Downloads');
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      mkdirSync(downloads, { recursive: true });
+      const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
+      try {
+        const policy = { sandbox: { servers: [{ url: lab.url }], serverCertificate: join(root, 'ca.pem') }, response: { quarantine: true, criticalAreasScan: true } };
+        writeFileSync(join(home, 'policy.json'), JSON.stringify(policy));
+        const eicar = join(downloads, 'eicar.com');
+        writeFileSync(eicar, EICAR);
+
+        const first = await runAgent(home, [eicar], point);
+        expect(first.signal, `the first run should die at ${point}:\n${first.stderr}`).toBe('SIGKILL');
+        const second = await runAgent(home, [eicar]);
+        expect(second.code, second.stderr).toBe(0);
+
+        const job = second.jobs!.find((j) => j.path === eicar)!;
+        const cas = job.actions?.find((a) => a.type === 'critical-areas-scan');
+        expect(cas).toMatchObject({ status: 'scheduled', id: expect.any(String) });
+        const { events } = new EventLog(sandgatePaths(home).events).read();
+        const mine = events.filter((e) => e.taskId === cas!.id);
+        expect(mine.filter((e) => e.type === 'scan-task-created'), point).toHaveLength(1);
+        expect(mine.filter((e) => e.type === 'scan-task-started').length, point).toBeLessThanOrEqual(1);
+        // No task was made twice for the one threat.
+        expect(new Set(events.filter((e) => e.type === 'scan-task-created').map((e) => e.taskId)).size).toBe(1);
+        const ids = events.flatMap((e) => (e.eventId ? [e.eventId] : []));
+        expect(new Set(ids).size).toBe(ids.length);
+      } finally {
+        await lab.close();
+      }
+    },
+    60_000,
+  );
 });
