@@ -13,7 +13,7 @@ export interface Witnessed {
 /**
  * Upgrades an open, unexpired task that had no witness: from now on its shares may quarantine what has the object's
  * SHA-256. Shares not delivered yet get the task as witnessed; shares delivered get a `witnessed` message with their
- * next poll; a share that already finished reopens when it found the object (an `awaiting-witness` match), since the
+ * next poll (until a report says it knows); a share that already finished reopens when it found the object (an `awaiting-witness` match), since the
  * workstation still has to act on it. Undefined when the task is not open, expired, or already witnessed.
  */
 export async function witnessTask(db: Db, taskId: string, witness: Witness): Promise<Witnessed | undefined> {
@@ -24,10 +24,13 @@ export async function witnessTask(db: Db, taskId: string, witness: Witness): Pro
       [taskId, JSON.stringify(witness)],
     );
     if (!g.length) return undefined;
-    const told = await tx.query<{ agent_id: string }>(
+    // Every open share, delivered or not: a poll may be handing one over right now with the snapshot from before this
+    // commit (`witnessed: false`), and the delivery takes no lock on the task. Marked here, such a share gets the
+    // `witnessed` message after all; a share delivered from now on comes witnessed and its first report clears the mark.
+    const told = await tx.query<{ agent_id: string; delivered: boolean }>(
       `UPDATE agent_tasks SET witness_pending = true, updated_at = now()
-        WHERE group_task_id = $1 AND NOT cancel_requested AND delivered_at IS NOT NULL AND state IN ('pending','received','running','paused')
-        RETURNING agent_id`,
+        WHERE group_task_id = $1 AND NOT cancel_requested AND state IN ('pending','received','running','paused')
+        RETURNING agent_id, delivered_at IS NOT NULL AS delivered`,
       [taskId],
     );
     const reopened = await tx.query<{ agent_id: string }>(
@@ -36,7 +39,7 @@ export async function witnessTask(db: Db, taskId: string, witness: Witness): Pro
       [taskId],
     );
     await finishIfDone(tx, taskId);
-    return { taskId, wake: [...told, ...reopened].map((r) => r.agent_id) };
+    return { taskId, wake: [...told.filter((r) => r.delivered), ...reopened].map((r) => r.agent_id) };
   });
 }
 

@@ -93,11 +93,20 @@ for (const database of databases) {
       return Object.fromEntries((body.task.shares as Share[]).map((s) => [s.agentId, s]));
     };
 
-    const waitForShare = (taskId: string, w: Workstation, states: string[], timeoutMs = 30_000) =>
-      pollFor(`${w.agentId} ${states.join('/')}`, async () => {
-        const s = (await shares(taskId))[w.agentId];
-        return s && states.includes(s.state) ? s : undefined;
-      }, timeoutMs);
+    /** The share once in one of `states`; a time-out says where it was and what the task waited for. */
+    const waitForShare = async (taskId: string, w: Workstation, states: string[], timeoutMs = 30_000): Promise<Share> => {
+      let last: unknown;
+      try {
+        return await pollFor(`${w.agentId} ${states.join('/')}`, async () => {
+          const { body } = await admin('GET', `tasks/${taskId}`);
+          const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
+          last = { share: s, witness: body.task.witness };
+          return s && states.includes(s.state) ? s : undefined;
+        }, timeoutMs);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}; console: ${console_.stderr().slice(-1500)}; agent: ${w.agentLog().slice(-1500)}`);
+      }
+    };
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-ga-'));

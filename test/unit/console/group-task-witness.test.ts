@@ -10,7 +10,9 @@ import { ChangeNotifier } from '../../../console/src/agent-api/change-notifier.t
 import { approveGroupTask, witnessTask } from '../../../console/src/witness/witness-task.ts';
 import { readWitnessStatus } from '../../../console/src/witness/witness-status.ts';
 import { readAudit } from '../../../console/src/audit/audit-log.ts';
+import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
 import { groupFixture } from '../../helpers/console-group.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
 
 const SHA = (c: string) => c.repeat(64);
 
@@ -107,5 +109,45 @@ describe("a group task's second witness", () => {
     expect(await readAudit(db)).toContainEqual(
       expect.objectContaining({ actor: `agent:${rogue}`, action: 'group-task.create', target: SHA('f'), outcome: 'refused', details: expect.objectContaining({ code: 'CONSOLE_AGENT_RATE_LIMITED' }) }),
     );
+  });
+});
+
+const pg = postgresAvailability();
+describe.skipIf(!pg.available)(`a witness racing a delivery on a real PostgreSQL server${pg.available ? '' : ` — SKIPPED: ${pg.available === false ? pg.reason : ''}`}`, () => {
+  let server: TempPostgres;
+  let db: Db;
+  const fixture = groupFixture(() => db);
+
+  beforeAll(async () => {
+    server = startTempPostgres();
+    db = await openPostgresDb(server.createDatabase('witness_race'), { max: 10 });
+    await migrate(db);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.close();
+    server?.stop();
+  });
+
+  it('a share handed over, unwitnessed, while its task is being witnessed still hears of the witness', async () => {
+    const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('racing') RETURNING id"))[0]!.id;
+    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/'] } });
+    const source = await fixture.member(groupId);
+    const target = await fixture.member(groupId);
+    const made = (await fixture.threat(groupId, source, SHA('9')))!;
+    let delivered: Promise<ConsoleTask[]> | undefined;
+    // The witness holds its row locks uncommitted while the workstation's poll starts reading (its snapshot is from
+    // before the witness) and waits on those locks; then the witness commits.
+    await db.transaction(async (tx) => {
+      await witnessTask({ ...db, transaction: (fn) => fn(tx) }, made.id, { kind: 'operator', by: 'user:test', at: new Date().toISOString() });
+      delivered = deliverableTasks(db, target);
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const [share] = (await delivered)!;
+    if (share?.type !== 'ioc-scan') throw new Error('no share delivered');
+    // The poll's snapshot predates the witness: the share went out unwitnessed. The workstation acknowledges it
+    // without knowing, and is told with its next poll.
+    expect(share.witnessed).toBe(false);
+    await recordTaskProgress(db, target, { taskId: share.id, state: 'received', matches: [] });
+    expect(await deliverableTasks(db, target)).toEqual([expect.objectContaining({ type: 'witnessed', taskId: share.id })]);
   });
 });
