@@ -240,7 +240,8 @@ export class GroupTaskAgent {
       }
       return { path: m.path, ...(m.sha256 ? { sha256: m.sha256 } : {}), action, ...(q?.id ? { quarantineId: q.id } : {}), ...(q?.code ? { code: q.code } : {}) };
     });
-    const actionsLeft = matches.some((m) => m.action === 'pending');
+    // Witnessed, a held-back match is about to be re-armed: the share is not done until it has been acted on.
+    const actionsLeft = matches.some((m) => m.action === 'pending' || (witnessed && m.action === 'awaiting-witness'));
     const state: TaskProgress['state'] =
       t.state === 'completed' ? (actionsLeft ? 'running' : 'done') : t.state === 'created' ? 'received' : isFinished(t) ? (t.state === 'failed' ? 'failed' : 'cancelled') : t.state;
     return {
