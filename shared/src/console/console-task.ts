@@ -78,7 +78,13 @@ export type Witness = z.infer<typeof witnessSchema>;
  * quarantined, those already found included. Sent with every poll until a progress report says `witnessed: true`.
  * @since 1 (issue 14)
  */
-export const witnessedTaskSchema = z.object({ type: z.literal('witnessed'), id: z.string().uuid(), taskId: z.string().uuid(), witness: witnessSchema });
+export const witnessedTaskSchema = z.object({
+  type: z.literal('witnessed'),
+  id: z.string().uuid(),
+  taskId: z.string().uuid(),
+  /** Who vouched (`witnessSchema`), for the agent's log only: read loosely, so a kind added later is no parse error. */
+  witness: z.object({ kind: z.string().max(32) }).passthrough(),
+});
 
 export const consoleTaskSchema = z.discriminatedUnion('type', [iocScanTaskSchema, restoreTaskSchema, cancelTaskSchema, witnessedTaskSchema]);
 export type ConsoleTask = z.infer<typeof consoleTaskSchema>;

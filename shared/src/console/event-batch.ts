@@ -28,7 +28,6 @@ export const shippedEventSchema = z.object({
       md5: z.string().regex(/^[0-9a-f]{32}$/).optional(),
       sha1: z.string().regex(/^[0-9a-f]{40}$/).optional(),
     })
-    .strict()
     .optional(),
 });
 export type ShippedEvent = z.infer<typeof shippedEventSchema>;
