@@ -178,8 +178,13 @@ export class GroupTaskAgent {
     } else if (entry.localTaskId && entry.guard.awaitingWitness !== false) {
       const service = this.tasks();
       if (!service?.witnessConsoleTask) throw new SandgateError('AGENT_UNAVAILABLE', 'the scan tasks are not running yet');
-      await service.witnessConsoleTask(entry.localTaskId);
-      this.o.log.info('group task witnessed by the console; its object is quarantined from now on', { consoleTaskId, taskId: entry.localTaskId });
+      await service.witnessConsoleTask(entry.localTaskId).then(
+        () => this.o.log.info('group task witnessed by the console; its object is quarantined from now on', { consoleTaskId, taskId: entry!.localTaskId }),
+        (err: unknown) => {
+          // The local task is gone (retention) or is not a console task: the report says what it can, once.
+          if (!(err instanceof SandgateError && (err.code === 'TASK_NOT_FOUND' || err.code === 'TASK_STATE_CONFLICT'))) throw err;
+        },
+      );
     }
     entry.guard.awaitingWitness = false;
     entry.reported = undefined;
