@@ -1,12 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { IocScanTask, TaskProgress } from '@sandgate/shared';
 import { createAgent } from '../../../native-host/src/agent/agent.ts';
-import { GroupTaskAgent } from '../../../native-host/src/console/group-task-agent.ts';
-import { silentLogger } from '../../../native-host/src/log.ts';
-import { EICAR, policyFor, sha256, useTaskWorkspace } from '../../integration/native-host/tasks/task-fixtures.ts';
+import { EICAR, policyFor, runConsoleShare, sha256, useTaskWorkspace } from '../../integration/native-host/tasks/task-fixtures.ts';
 import { FORGED_IOC } from '../forged-ioc.ts';
 
 const md5 = (b: string) => createHash('md5').update(b).digest('hex');
@@ -38,29 +35,8 @@ describe('a console group task whose indicators match far more than its object',
 
     const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
     ws.cleanups.push(() => agent.close());
-    const reports: TaskProgress[] = [];
-    const groupTasks = new GroupTaskAgent({ home: ws.home, agentId: 'agent-1', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => agent.tasks });
-    const share: IocScanTask = {
-      type: 'ioc-scan',
-      id: randomUUID(),
-      groupTaskId: randomUUID(),
-      ioc: forgedWithMd5(md5('read me first\n')),
-      sha256: sha256(EICAR),
-      witnessed: true,
-      scope: [home],
-      runMode: 'afterThreat',
-      onMatch: { quarantine: true, criticalAreasScan: false },
-      dryRun: false,
-      neverQuarantine: { paths: [], sha256: [], publishers: [] },
-      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
-    };
-    await groupTasks.handle([share]);
-    let done: TaskProgress | undefined;
-    while (!done) {
-      await groupTasks.reportChanges();
-      done = reports.find((r) => r.state === 'done' || r.state === 'failed');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Witnessed, with the object's SHA-256 as the only thing it may quarantine, and the forged IOC as its indicators.
+    const done = await runConsoleShare({ home: ws.home, agent, hashes: [sha256(EICAR)], scope: home, ioc: forgedWithMd5(md5('read me first\n')) });
 
     expect(done.state).toBe('done');
     const byPath = Object.fromEntries(done.matches.map((m) => [m.path, m]));
