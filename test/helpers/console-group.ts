@@ -1,10 +1,10 @@
 import type { Db } from '../../console/src/db/db.ts';
-import { createGroupTaskForThreat } from '../../console/src/group-tasks/group-tasks.ts';
+import { createGroupTaskForThreat, type CreatedGroupTask } from '../../console/src/group-tasks/create-group-task.ts';
 
 /**
  * Workstations and caught threats written straight into a console database, for tests of group tasks: members with
  * predictable ids and host names (`host-1`, `host-2`…, in creation order), online or never seen, and a malicious
- * verdict with its IOC from one of them.
+ * object reported by one of them (the console builds the task's indicators from its SHA-256).
  */
 export function groupFixture(db: () => Db) {
   let n = 0;
@@ -18,13 +18,9 @@ export function groupFixture(db: () => Db) {
       );
       return id;
     },
-    threat(groupId: number, sourceAgentId: string, sha256: string) {
-      return createGroupTaskForThreat(db(), {
-        sourceAgentId,
-        groupId,
-        event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256, path: '/tmp/x.exe', threat: 'Test' },
-        ioc: { sha256, xml: '<ioc/>' },
-      });
+    async threat(groupId: number, sourceAgentId: string, sha256: string): Promise<CreatedGroupTask | undefined> {
+      const out = await createGroupTaskForThreat(db(), { sourceAgentId, groupId, object: { sha256 }, fileName: 'x.exe', threat: 'Test' }, { agents: 2, maxOpenPerSource: 1000 });
+      return 'made' in out ? out.made : undefined;
     },
   };
 }

@@ -19,7 +19,10 @@ import type { Db } from '../db/db.ts';
 import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
-import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat, storeEvents } from '../agents/agents.ts';
+import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat } from '../agents/agents.ts';
+import { storeEvents } from '../agents/store-events.ts';
+import type { EventRateLimit } from '../agents/event-rate-limit.ts';
+import type { WitnessSettings } from '../group-tasks/create-group-task.ts';
 import { admitBody, notFound, readJson, sendError, sendJson, stderrLog } from '../http/http-util.ts';
 import { parseQuery } from '../http/parse-request.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
@@ -38,6 +41,12 @@ export interface AgentApiOptions {
   log?: (line: string) => void;
   /** Shortens every route's wait for its body (tests of slow clients). */
   bodyTimeoutMs?: number;
+  /** What witnesses a group task besides the console's sandbox and an operator (console config `witness`). */
+  witness: WitnessSettings;
+  /** Per-workstation limits on the events stored (console config `limits`). */
+  eventLimit: EventRateLimit;
+  /** Asks the console's own sandbox about a new task's object now (when one is configured). */
+  lookUp?: (sha256: string) => void;
 }
 
 /**
@@ -91,9 +100,18 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
   switch (route) {
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
-      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events);
+      try {
+        o.eventLimit.take(agent.id, batch.events.length, batch.events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0));
+      } catch (err) {
+        if (err instanceof SandgateError && typeof err.params?.retryAfterSeconds === 'number') res.setHeader('retry-after', String(err.params.retryAfterSeconds));
+        throw err;
+      }
+      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events).catch((err: unknown) => {
+        if (err instanceof SandgateError) o.log?.(`events of agent ${agent.id} refused: ${err.code}: ${err.message}`);
+        throw err;
+      });
       // Only events stored now: a batch re-sent after a lost answer starts nothing twice.
-      await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log }, agent, fresh);
+      await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log, witness: o.witness, lookUp: o.lookUp }, agent, fresh);
       return sendJson(res, 200, answer);
     }
     case `POST ${AGENT_API.taskProgress}`: {

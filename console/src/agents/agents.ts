@@ -1,4 +1,4 @@
-import { SandgateError, type Heartbeat, type ShippedEvent } from '@sandgate/shared';
+import { SandgateError, type Heartbeat } from '@sandgate/shared';
 import type { Queryable } from '../db/db.ts';
 
 export interface AgentRow {
@@ -85,26 +85,6 @@ export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: 
     [hb.agentId, hb.heartbeatMs, hb.appVersion, JSON.stringify(hb.host), hb.host.hostname, JSON.stringify(status), certSerial.toLowerCase()],
   );
   if (!rows.length) await authenticateAgent(db, hb.agentId, certSerial);
-}
-
-/** Stores each (agent, seq) once: a batch re-sent after a lost answer adds nothing. `fresh` are the events stored now. */
-export async function storeEvents(
-  db: Queryable,
-  agentId: string,
-  events: ShippedEvent[],
-): Promise<{ accepted: number; duplicates: number; storedThrough: number; fresh: ShippedEvent[] }> {
-  const fresh: ShippedEvent[] = [];
-  for (const e of events) {
-    const rows = await db.query(
-      `INSERT INTO agent_events (agent_id, seq, at, type, event) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (agent_id, seq) DO NOTHING RETURNING seq`,
-      [agentId, e.seq, e.event.time, e.event.type, JSON.stringify(e.event)],
-    );
-    if (rows.length) fresh.push(e);
-  }
-  await db.query('UPDATE agents SET last_seen_at = now() WHERE id = $1', [agentId]);
-  const storedThrough = Math.max(...events.map((e) => e.seq));
-  return { accepted: fresh.length, duplicates: events.length - fresh.length, storedThrough, fresh };
 }
 
 export interface EventRow {

@@ -23,11 +23,13 @@ export interface ConsoleIo {
 export const CONSOLE_HELP = `usage: sandgate-console COMMAND [options]
 
 commands:
-  serve [--port N] [--host H] [--admin-port N] [--admin-host H] [--name DNS|IP]...
+  serve [--port N] [--host H] [--admin-port N] [--admin-host H] [--name DNS|IP]... [--config FILE]
                                      run the console: agents' API (mutual TLS) on --port (default 8444)
                                      at --host (default 0.0.0.0, every interface), the web console on
                                      --admin-port (default 8445) at --admin-host (default 127.0.0.1: this
-                                     machine only; another address is warned about)
+                                     machine only; another address is warned about); --config names the
+                                     console's settings (default <data>/console.json when it exists):
+                                     second witnesses for group tasks, the console's own sandbox, event limits
   user add NAME --role ROLE [--password-stdin]
                                      add a console user; roles: ${ROLE_NAMES.join(', ')}.
                                      Without --password-stdin a random password is made and printed once
@@ -60,6 +62,7 @@ const OPTIONS = {
   'password-stdin': { type: 'boolean' },
   group: { type: 'string' },
   'ttl-hours': { type: 'string' },
+  config: { type: 'string' },
 } as const;
 
 /** A tuning variable in milliseconds (tests of slow clients); unset or not a positive number: the defaults. */
@@ -112,10 +115,14 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
       case 'serve': {
         if (sub) throw new SandgateError('USAGE', `unexpected arguments: ${[sub, ...rest].join(' ')}`);
         const { startConsole, isLoopbackHost } = await import('../server/start-console.ts');
+        const { loadConsoleConfig } = await import('../config/load-console-config.ts');
+        const config = loadConsoleConfig(v.config, dataDir);
+        for (const w of config.warnings) io.err(`warning: ${w}\n`);
         const stop = io.interrupted();
         const c = await startConsole({
           dataDir,
           databaseUrl,
+          config,
           port: portOf(v.port, 8444, '--port'),
           adminPort: portOf(v['admin-port'], 8445, '--admin-port'),
           ...(v.host ? { host: v.host } : {}),
@@ -129,9 +136,11 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
           io.err(`warning: the web console listens on ${c.adminHost}, not only on this machine: anyone who can reach that address can try to log in (--admin-host 127.0.0.1 keeps it local)\n`);
         }
         const database = databaseUrl ? `PostgreSQL server (${redactUrl(databaseUrl)})` : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
+        const sandboxes = config.sandbox?.servers.map((x) => x.url) ?? [];
+        const witness = `${sandboxes.length ? `sandbox ${sandboxes.join(', ')}, ` : ''}${config.config.witness.agents} workstations, or an operator`;
         print(
-          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, adminHost: c.adminHost, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid },
-          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n`,
+          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, adminHost: c.adminHost, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid, witnessSandbox: sandboxes },
+          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n  second witness       ${witness}\n`,
         );
         const signal = await stop;
         io.err(`stopping (${signal})\n`);

@@ -1,66 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { groupActionsSchema, SandgateError, type AgentEvent, type ConsoleTask, type OnThreat, type TaskProgress } from '@sandgate/shared';
+import { SandgateError, witnessSchema, type ConsoleTask, type OnThreat, type TaskProgress } from '@sandgate/shared';
 import type { Db, Queryable } from '../db/db.ts';
 import { ONLINE_SQL } from '../agents/agents.ts';
-import { planWaves } from './plan-waves.ts';
 
 /** States a workstation's share can be in; the first five are not finished. */
 export const OPEN_SHARE_STATES = ['held', 'pending', 'received', 'running', 'paused'] as const;
 const OPEN_SQL = `('held','pending','received','running','paused')`;
-
-export interface CreatedGroupTask {
-  id: string;
-  groupId: number;
-  /** Workstations to wake (their share is pending). */
-  wake: string[];
-  shares: number;
-}
-
-/**
- * A threat caught on `sourceAgentId`: when its group has `groupActions.onThreat.scan`, one group task for the object
- * with a share for every other member (canary and cap applied). Nothing when the group has no such action or a task
- * for the same object is already open there (the same threat caught twice, or an event delivered twice).
- */
-export async function createGroupTaskForThreat(
-  db: Db,
-  t: { sourceAgentId: string; groupId: number; event: AgentEvent; ioc: { sha256: string; xml: string } },
-): Promise<CreatedGroupTask | undefined> {
-  const g = await db.query<{ group_actions: unknown }>('SELECT group_actions FROM groups WHERE id = $1', [t.groupId]);
-  const parsed = groupActionsSchema.safeParse(g[0]?.group_actions);
-  if (!parsed.success || !parsed.data.onThreat.scan) return undefined;
-  const actions = parsed.data;
-  const fileName = t.event.path ? t.event.path.split(/[\\/]/).pop() : undefined;
-  return db.transaction(async (tx) => {
-    // A task past its expiry no longer counts as open, so the same object caught again gets a new one.
-    await tx.query("UPDATE group_tasks SET state = 'expired' WHERE group_id = $1 AND sha256 = $2 AND state = 'open' AND expires_at <= now()", [t.groupId, t.ioc.sha256]);
-    const id = randomUUID();
-    const ins = await tx.query(
-      `INSERT INTO group_tasks (id, group_id, sha256, file_name, threat, source_agent_id, created_by, expires_at, ioc, options)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8), $9, $10)
-       ON CONFLICT (group_id, sha256) WHERE state = 'open' DO NOTHING RETURNING id`,
-      [id, t.groupId, t.ioc.sha256, fileName ?? null, t.event.threat ?? null, t.sourceAgentId, `agent:${t.sourceAgentId}`, actions.taskExpiresHours * 3600, t.ioc.xml, JSON.stringify(actions.onThreat)],
-    );
-    if (!ins.length) return undefined;
-    const members = await tx.query<{ id: string; online: boolean }>(
-      `SELECT a.id, ${ONLINE_SQL} AS online FROM agents a WHERE a.group_id = $1 AND a.revoked_at IS NULL AND a.id <> $2 ORDER BY a.hostname, a.id`,
-      [t.groupId, t.sourceAgentId],
-    );
-    const plan = planWaves(members, actions.onThreat);
-    // Several hundred shares per statement: one round trip each for a 10,000-workstation group would hold the
-    // transaction (and the verdict's answer) for minutes on a busy console (bench/console-load.ts).
-    for (let i = 0; i < plan.length; i += 500) {
-      const chunk = plan.slice(i, i + 500);
-      const params: unknown[] = [id];
-      const rows = chunk.map((p) => {
-        params.push(randomUUID(), p.agentId, p.wave, p.state);
-        const n = params.length;
-        return `($${n - 3}, $1, $${n - 2}, $${n - 1}, $${n})`;
-      });
-      await tx.query(`INSERT INTO agent_tasks (id, group_task_id, agent_id, wave, state) VALUES ${rows.join(', ')}`, params);
-    }
-    return { id, groupId: t.groupId, wake: plan.filter((p) => p.state === 'pending').map((p) => p.agentId), shares: plan.length };
-  });
-}
 
 interface DeliverableRow {
   id: string;
@@ -71,17 +16,23 @@ interface DeliverableRow {
   sha256: string;
   options: OnThreat;
   expires_at: string;
+  witness: unknown;
 }
 
-/** The shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's cheap "anything for me?" check. */
+/**
+ * The shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's cheap "anything for me?" check:
+ * pending shares, cancels, and the `witnessed` upgrade of a share delivered before its task was witnessed.
+ */
 export const DELIVERABLE_TASKS = `agent_tasks t JOIN group_tasks g ON g.id = t.group_task_id
   WHERE t.agent_id = $1
     AND ((t.state = 'pending' AND NOT t.cancel_requested AND g.state = 'open' AND g.expires_at > now())
-      OR (t.cancel_requested AND t.state IN ('pending','received','running','paused')))`;
+      OR (t.cancel_requested AND t.state IN ('pending','received','running','paused'))
+      OR (t.witness_pending AND NOT t.cancel_requested AND t.state IN ('received','running','paused') AND g.state = 'open'))`;
 
 /**
- * What the agent's poll carries: its pending shares (until it acknowledges them with progress `received`), and a
- * `cancel` for each share of a cancelled task it may be running.
+ * What the agent's poll carries: its pending shares (until it acknowledges them with progress `received`), a
+ * `cancel` for each share of a cancelled task it may be running, and a `witnessed` message for each share it holds
+ * whose task has been witnessed since (until a report says `witnessed: true`).
  */
 export async function deliverableTasks(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
   // One statement (one commit) that reads the shares and marks the pending ones delivered: a fan-out to 10,000
@@ -94,7 +45,7 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
         WHERE dg.id = d.group_task_id AND d.agent_id = $1 AND d.state = 'pending' AND NOT d.cancel_requested AND d.delivered_at IS NULL
           AND dg.state = 'open' AND dg.expires_at > now()
        RETURNING d.id)
-     SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at
+     SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at, g.witness
        FROM ${DELIVERABLE_TASKS}
         AND (t.cancel_requested OR t.delivered_at IS NOT NULL OR t.id IN (SELECT id FROM delivered))
       ORDER BY g.created_at`,
@@ -102,6 +53,8 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
   );
   return rows.map((r): ConsoleTask => {
     if (r.cancel_requested) return { type: 'cancel', id: randomUUID(), taskId: r.id };
+    const witness = r.witness === null ? undefined : witnessSchema.parse(r.witness);
+    if (r.state !== 'pending' && witness) return { type: 'witnessed', id: randomUUID(), taskId: r.id, witness };
     const o = r.options;
     return {
       type: 'ioc-scan',
@@ -109,6 +62,7 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
       groupTaskId: r.group_task_id,
       ioc: r.ioc,
       sha256: r.sha256,
+      witnessed: witness !== undefined,
       scope: o.scope,
       runMode: o.runMode,
       // A dry run still asks for the quarantine: the agent records "would quarantine" instead of doing it.
@@ -132,11 +86,17 @@ const FINAL_PROGRESS = new Set<TaskProgress['state']>(['done', 'failed', 'cancel
  * statement: 10,000 workstations acknowledging a task at once must not each count the task's shares.
  */
 export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgress): Promise<{ wake: string[] }> {
+  // A share witnessed since it was delivered (`witness_pending`) finishes only with a report that knows it
+  // (`witnessed: true`): a `done` sent before the agent heard of the witness is kept as `running`, since the agent
+  // still has to act on what it found. The first report that knows it clears the flag (the `witnessed` message stops).
   const update = async (q: Queryable) =>
-    q.query<{ group_task_id: string; wave: string }>(
-      `UPDATE agent_tasks SET state = $3, pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7,
-              unsupported = coalesce($8, unsupported), term_counts = coalesce($9, term_counts), updated_at = now()
-        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id, wave`,
+    q.query<{ group_task_id: string; wave: string; state: string }>(
+      `UPDATE agent_tasks SET
+          state = CASE WHEN witness_pending AND NOT $10::boolean AND $3::text = 'done' THEN 'running' ELSE $3::text END,
+          witness_pending = witness_pending AND NOT $10::boolean AND $3::text IN ('pending','received','running','paused','done'),
+          pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7,
+          unsupported = coalesce($8, unsupported), term_counts = coalesce($9, term_counts), updated_at = now()
+        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id, wave, state`,
       [
         p.taskId,
         agentId,
@@ -147,6 +107,7 @@ export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgres
         p.error ? JSON.stringify(p.error) : null,
         p.unsupported ? JSON.stringify(p.unsupported) : null,
         p.termCounts ? JSON.stringify(p.termCounts) : null,
+        p.witnessed === true,
       ],
     );
   const unknownOrFinished = async (q: Queryable) => {
@@ -165,7 +126,7 @@ export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgres
     // and it serialises shares finishing at the same moment, so exactly one of them sees "nothing open" afterwards.
     const g = await tx.query<{ state: string; canary_released_at: string | null }>('SELECT state, canary_released_at FROM group_tasks WHERE id = $1 FOR UPDATE', [share[0].group_task_id]);
     const rows = await update(tx);
-    if (!rows[0]) return { wake: [] };
+    if (!rows[0] || !FINAL_PROGRESS.has(rows[0].state as TaskProgress['state'])) return { wake: [] };
     if (!g[0] || g[0].state !== 'open') return { wake: [] };
     return { wake: await advance(tx, rows[0].group_task_id, rows[0].wave, g[0].canary_released_at !== null) };
   });
@@ -189,10 +150,22 @@ async function advance(tx: Queryable, groupTaskId: string, wave: string, canaryR
       wake = released.map((r) => r.agent_id);
     }
   }
-  const open = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}) AS any`, [groupTaskId]);
-  if (!open[0]!.any) await tx.query("UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open'", [groupTaskId]);
+  await finishIfDone(tx, groupTaskId);
   return wake;
 }
+
+/**
+ * A task is finished when no share is open any more, unless it would quarantine and has no witness yet: then it
+ * stays open (its shares have reported what they would do) until a witness upgrades it or it expires.
+ */
+export async function finishIfDone(tx: Queryable, groupTaskId: string): Promise<void> {
+  const open = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}) AS any`, [groupTaskId]);
+  if (open[0]!.any) return;
+  await tx.query(`UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open' AND (witnessed_at IS NOT NULL OR NOT ${ACTS_SQL})`, [groupTaskId]);
+}
+
+/** Whether a group task (a `group_tasks` row in scope) would quarantine anything: only those wait for a witness. */
+export const ACTS_SQL = `(coalesce((options->>'quarantineOnMatch')::boolean, false) AND NOT coalesce((options->>'dryRun')::boolean, false))`;
 
 /**
  * Cancels a group task: shares not yet picked up are cancelled here, the others get a `cancel` with the next poll and
@@ -264,7 +237,9 @@ export interface GroupTaskView {
   shares: ShareView[];
 }
 
-export function shareDisplayState(s: { state: string; online: boolean; matches: unknown[] }): string {
+export function shareDisplayState(s: { state: string; online: boolean; matches: Array<{ action?: string }> }): string {
+  // Found the object, and waits for the task's second witness to quarantine it (reopened when it comes).
+  if (s.state === 'done' && s.matches.some((m) => m.action === 'awaiting-witness')) return 'awaiting-witness';
   if (s.state === 'done' && s.matches.length) return 'matched';
   if (['pending', 'received', 'running', 'paused'].includes(s.state) && !s.online) return 'offline';
   return s.state;
@@ -333,6 +308,8 @@ export async function listGroupTasks(db: Queryable, limit = 50): Promise<Array<R
   return db.query(
     `SELECT t.id, g.name AS group_name, t.sha256, t.file_name, t.threat, t.state, t.created_at, t.expires_at, t.created_by,
             (t.options->>'dryRun')::boolean AS dry_run,
+            -- A task that would quarantine and has no second witness yet reports only ("awaiting witness" on the page).
+            (t.witnessed_at IS NULL AND ${ACTS_SQL}) AS awaiting_witness,
             (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id) AS shares,
             (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id AND x.state IN ${OPEN_SQL}) AS open_shares,
             (SELECT count(*)::int FROM agent_tasks x WHERE x.group_task_id = t.id AND jsonb_array_length(x.matches) > 0) AS matched_shares

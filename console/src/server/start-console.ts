@@ -11,6 +11,10 @@ import type { LoginThrottle } from '../users/login-throttle.ts';
 import { stderrLog, type LogLine } from '../http/http-util.ts';
 import { listenControlSocket } from '../control/control-socket.ts';
 import { ensurePrivateDir, lockDataDir } from './data-dir.ts';
+import { consoleConfigSchema } from '@sandgate/shared';
+import type { LoadedConsoleConfig } from '../config/load-console-config.ts';
+import { EventRateLimit } from '../agents/event-rate-limit.ts';
+import { SandboxWitness } from '../witness/sandbox-witness.ts';
 
 export interface ConsoleOptions {
   dataDir: string;
@@ -31,11 +35,13 @@ export interface ConsoleOptions {
   serverNames?: string[];
   /** Failed-login throttling of the web console; by default a fresh one with the default policy and the real clock. */
   loginThrottle?: LoginThrottle;
-  /** Unexpected errors (never shown to clients) and what agents' events made the console do; stderr by default. */
+  /** Unexpected errors (never shown to clients), what agents' events made the console do and what its sandbox look-ups found; stderr by default. */
   log?: LogLine;
   /** Shorter waits for request bodies and headers than the routes' own (tests of slow clients). */
   bodyTimeoutMs?: number | undefined;
   headersTimeoutMs?: number | undefined;
+  /** The console's configuration (`--config`): witnesses, its own sandbox, per-agent event limits. Default: defaults. */
+  config?: LoadedConsoleConfig;
 }
 
 export interface RunningConsole {
@@ -83,6 +89,13 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     const named = [host, adminHost].filter((h) => h !== '0.0.0.0' && h !== '::');
     const ca = loadOrCreateCa(o.dataDir, [...new Set([...(o.serverNames ?? []), ...named])]);
     const notifier = new ChangeNotifier();
+    const config = o.config?.config ?? consoleConfigSchema.parse({});
+    const sandbox = o.config?.sandbox;
+    const witness = sandbox ? new SandboxWitness({ db, sandbox, notifier, log }) : undefined;
+    if (witness) {
+      witness.start();
+      closers.push(() => witness.close());
+    }
     const tls = { cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const };
     // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
     // because enrollment happens before the agent has one. Every other agent route refuses without it.
@@ -91,8 +104,20 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     // also limits how long its body may take (shared/src/console/body-limits.ts). Long-polls wait after the request has
     // arrived, so neither limit cuts them.
     const limits = { headersTimeout: o.headersTimeoutMs ?? 30_000, requestTimeout: 120_000, connectionsCheckingInterval: 5_000 };
-    const agentServer = createServer({ ...tls, ...limits, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApiHandler({ db, ca, notifier, ...slow }));
-    const adminServer = createServer({ ...tls, ...limits }, adminApiHandler({ db, notifier, ...slow, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }));
+    const agentApi = agentApiHandler({
+      db,
+      ca,
+      notifier,
+      ...slow,
+      witness: { agents: config.witness.agents, maxOpenPerSource: config.witness.maxOpenPerSource },
+      eventLimit: new EventRateLimit(config.limits, { onRefused: (id, why) => log(`events of agent ${id} refused: CONSOLE_AGENT_RATE_LIMITED: ${why}`) }),
+      ...(witness ? { lookUp: () => witness.kick() } : {}),
+    });
+    const agentServer = createServer({ ...tls, ...limits, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApi);
+    const adminServer = createServer(
+      { ...tls, ...limits },
+      adminApiHandler({ db, notifier, ...slow, sandboxConfigured: sandbox !== undefined, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }),
+    );
     const agentPort = await listen(agentServer, o.port, host);
     closers.push(() => closeServer(agentServer));
     const adminPort = await listen(adminServer, o.adminPort, adminHost);

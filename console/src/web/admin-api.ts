@@ -36,6 +36,9 @@ import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
+import { approveGroupTask } from '../witness/witness-task.ts';
+import { readWitnessStatus } from '../witness/witness-status.ts';
+import { readAgentClaim } from '../witness/agent-claim.ts';
 
 export interface AdminApiOptions {
   db: Db;
@@ -46,6 +49,8 @@ export interface AdminApiOptions {
   log?: LogLine;
   /** Shortens every route's wait for its body (tests of slow clients). */
   bodyTimeoutMs?: number;
+  /** Whether the console has its own sandbox to look hashes up on (the task page says what a task waits for). */
+  sandboxConfigured?: boolean;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -254,9 +259,24 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
       const { limit } = parseQuery(url, QUERIES[route]);
       return sendJson(res, 200, { tasks: await listGroupTasks(o.db, limit) });
     }
-    case 'GET tasks/:':
+    case 'GET tasks/:': {
       view(session);
-      return sendJson(res, 200, { task: await readGroupTask(o.db, taskId()) });
+      const task = await readGroupTask(o.db, taskId());
+      return sendJson(res, 200, { task: { ...task, witness: await readWitnessStatus(o.db, task.id, { sandboxConfigured: o.sandboxConfigured === true }) } });
+    }
+    case 'GET tasks/:/agent-ioc':
+      view(session);
+      return sendJson(res, 200, await readAgentClaim(o.db, taskId()));
+    case 'POST tasks/:/approve': {
+      // The operator's second witness: the same permission as the group actions that quarantine fleet-wide.
+      const id = taskId();
+      await readJson(req, emptyBodySchema);
+      return mutate('manage-ioc-tasks', 'group-task.approve', id, async () => {
+        const { wake } = await approveGroupTask(o.db, id, actor);
+        for (const agent of wake) o.notifier.wakeAgent(agent);
+        return { approved: true, notified: wake.length };
+      });
+    }
     case 'POST tasks/:/cancel': {
       const id = taskId();
       await readJson(req, emptyBodySchema);

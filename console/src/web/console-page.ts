@@ -60,6 +60,8 @@ export const CONSOLE_HTML = `<!doctype html>
       <div id="task-detail" hidden>
         <h3 id="task-title"></h3>
         <p id="task-summary"></p>
+        <p id="task-witness"></p>
+        <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error"></p>
@@ -196,7 +198,7 @@ async function loadTasks() {
   const tbody = $('#tasks tbody');
   tbody.replaceChildren();
   for (const t of tasks) {
-    row(tbody, [t.created_at, t.group_name, (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''), t.threat, t.state, t.shares + ' (' + t.open_shares + ' open)', t.matched_shares, button('open', () => showTask(t.id))]);
+    row(tbody, [t.created_at, t.group_name, (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''), t.threat, t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''), t.shares + ' (' + t.open_shares + ' open)', t.matched_shares, button('open', () => showTask(t.id))]);
   }
 }
 
@@ -216,19 +218,29 @@ async function loadTask() {
   if (c['match:quarantined']) parts.push(c['match:quarantined'] + ' quarantined');
   if (c['match:would-quarantine']) parts.push('would quarantine ' + c['match:would-quarantine'] + ' object(s)');
   if (c['match:kept-never-quarantine']) parts.push(c['match:kept-never-quarantine'] + ' kept (never quarantine)');
+  if (c['match:awaiting-witness']) parts.push(c['match:awaiting-witness'] + ' object(s) to quarantine once witnessed');
   $('#task-summary').textContent = parts.join(' · ');
+  // Why the task does or does not act yet: its second witness (console/DESIGN.md, issue 14).
+  $('#task-witness').textContent = task.witness.summary;
+  $('#task-approve').hidden = !allowed('manage-ioc-tasks') || task.witness.state !== 'awaiting';
   $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
   const tbody = $('#task-shares tbody');
   tbody.replaceChildren();
   for (const s of task.shares) {
     const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
     // A publisher's keep says so (NEVER_QUARANTINE_PUBLISHER); a failed quarantine says why.
-    const matches = s.matches.map((m) => m.path + ' → ' + m.action + (m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code ? ' (' + m.code + ')' : '')).join('\\n');
+    const why = (m) => m.code === 'NEVER_QUARANTINE_PUBLISHER' ? ' (signed by a never-quarantine publisher)' : m.code === 'GROUP_TASK_NOT_THE_OBJECT' ? ' (not the object: another SHA-256)' : m.code && m.action !== 'awaiting-witness' ? ' (' + m.code + ')' : '';
+    const matches = s.matches.map((m) => m.path + ' → ' + m.action + why(m)).join('\\n');
     // Terms the workstation has no collector for: its "no match" says nothing about them.
     const unsupported = (s.unsupported || []).map((u) => u.term + ' (' + u.reason + ')').join('\\n') + (s.termCounts && s.termCounts.unsupported > (s.unsupported || []).length ? '\\n… ' + s.termCounts.unsupported + ' in all' : '');
     row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
   }
 }
+
+$('#task-approve').addEventListener('click', async () => {
+  if (!openTask || !confirm('Approve this task as its second witness? Every workstation of the group will quarantine files with this SHA-256.')) return;
+  try { await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/approve', {}); await loadTask(); } catch (err) { $('#task-error').textContent = String(err.message || err); }
+});
 
 $('#task-cancel').addEventListener('click', async () => {
   if (!openTask) return;

@@ -267,9 +267,35 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
         b.ok();
       } catch (err) {
         pending = true;
-        await b.fail('event delivery', err);
+        const wait = await eventRefusal(err);
+        if (wait === 'again') continue;
+        if (wait !== undefined) await sleep(wait);
+        else await b.fail('event delivery', err);
       }
     }
+  }
+
+  /**
+   * The console's refusals of a batch that the agent answers itself; the cursor never moves past what was stored, so
+   * nothing is lost. Rate limited: wait as told. Ahead of the console's cursor (its database was reset, say): send
+   * again from the cursor it names. Anything else: the usual back-off.
+   */
+  async function eventRefusal(err: unknown): Promise<number | 'again' | undefined> {
+    if (!(err instanceof SandgateError)) return undefined;
+    if (err.code === 'CONSOLE_AGENT_RATE_LIMITED') {
+      const s = typeof err.params?.retryAfterSeconds === 'number' ? err.params.retryAfterSeconds : 60;
+      log.info('the console asks this agent to send its events more slowly; they are kept and sent later', { retryAfterSeconds: s });
+      return s * 1000 * (1 + Math.random() / 4);
+    }
+    const expected = err.params?.expected;
+    if (err.code === 'CONSOLE_EVENT_SEQ_AHEAD' && typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0 && expected < cursor) {
+      log.warn('the console has stored less of the event log than this agent thought; sending again from its cursor', { from: cursor, to: expected });
+      cursor = expected;
+      await writeState(files.cursor, enrollment.agentId, { offset: cursor });
+      return 'again';
+    }
+    if (err.code === 'CONSOLE_EVENT_SEQ_AHEAD') log.error('the console refuses the event log from here: more than it accepts in a row is unreadable; see the console troubleshooting', { cursor, error: err.message });
+    return undefined;
   }
 
   /**
@@ -283,13 +309,13 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
         out.push(e);
         continue;
       }
-      const ioc = await iocForVerdict(o.home, e.event).catch((err: unknown) => {
+      const facts = await iocForVerdict(o.home, e.event).catch((err: unknown) => {
         log.warn('the IOC of a verdict could not be generated', { jobId: e.event.jobId, error: err instanceof Error ? err.message : String(err) });
         return undefined;
       });
-      if (ioc) {
+      if (facts) {
         iocWaitSince.delete(e.seq);
-        out.push({ ...e, ioc });
+        out.push({ ...e, ...facts });
         continue;
       }
       const since = iocWaitSince.get(e.seq) ?? Date.now();

@@ -5,7 +5,7 @@ import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type Task
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '../install/write-file-atomic.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
-import { ALLOWED_FALSE_POSITIVE, NEVER_QUARANTINE_PUBLISHER, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
+import { ALLOWED_FALSE_POSITIVE, AWAITING_WITNESS, NEVER_QUARANTINE_PUBLISHER, NOT_THE_OBJECT, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';
 
@@ -21,6 +21,9 @@ const entrySchema = z.object({
       // Absent from state files written before publishers existed.
       publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
     }),
+    // Absent from state files written before issue 14 (their tasks quarantine nothing).
+    objectSha256: z.string().optional(),
+    awaitingWitness: z.boolean().optional(),
   }),
   /** The last progress the console acknowledged (JSON), so only changes are sent. */
   reported: z.string().optional(),
@@ -91,6 +94,7 @@ export class GroupTaskAgent {
     for (const t of list) {
       if (t.type === 'ioc-scan') await this.start(t);
       else if (t.type === 'cancel') await this.cancel(t.taskId);
+      else if (t.type === 'witnessed') await this.witness(t.taskId);
       else this.o.log.warn('a console task type this agent does not run yet', { type: t.type, id: t.id });
     }
   }
@@ -98,7 +102,8 @@ export class GroupTaskAgent {
   private async start(t: IocScanTask): Promise<void> {
     const known = this.entries[t.id];
     if (known) {
-      // Re-delivered: our acknowledgement was lost. Say again where it is.
+      // Re-delivered: our acknowledgement was lost (and the task may have been witnessed since). Say again where it is.
+      if (t.witnessed && known.guard.awaitingWitness !== false) return this.witness(t.id);
       known.reported = undefined;
       known.closed = false;
       await this.reportOne(t.id, known);
@@ -109,7 +114,8 @@ export class GroupTaskAgent {
       sha256: t.neverQuarantine.sha256.map((h) => h.toLowerCase()),
       publishers: t.neverQuarantine.publishers.map((p) => ({ name: p.name, caSha256: p.caSha256.map((h) => h.toLowerCase()) })),
     };
-    const entry: Entry = { groupTaskId: t.groupTaskId, guard: { dryRun: t.dryRun, neverQuarantine }, closed: false };
+    // The object's SHA-256 is the only content the local task may quarantine, and only once the console has a witness.
+    const entry: Entry = { groupTaskId: t.groupTaskId, guard: { dryRun: t.dryRun, neverQuarantine, objectSha256: t.sha256, awaitingWitness: !t.witnessed }, closed: false };
     if (Date.parse(t.expiresAt) <= Date.now()) {
       entry.fixedState = 'expired';
     } else {
@@ -159,6 +165,34 @@ export class GroupTaskAgent {
     await this.reportOne(consoleTaskId, entry);
   }
 
+  /**
+   * The console has a second witness for the share's object: the local task may now quarantine what has its SHA-256
+   * (what it already found included). Acknowledged by the next report, which says `witnessed: true`.
+   */
+  private async witness(consoleTaskId: string): Promise<void> {
+    let entry = this.entries[consoleTaskId];
+    if (!entry) {
+      // A share this agent has no memory of (its state was lost): say so, once, so the console stops asking.
+      entry = { groupTaskId: '', guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] }, awaitingWitness: false }, closed: false, fixedState: 'failed', error: { code: 'TASK_NOT_FOUND', message: 'this workstation has no record of the share' } };
+      this.entries[consoleTaskId] = entry;
+    } else if (entry.localTaskId && entry.guard.awaitingWitness !== false) {
+      const service = this.tasks();
+      if (!service?.witnessConsoleTask) throw new SandgateError('AGENT_UNAVAILABLE', 'the scan tasks are not running yet');
+      await service.witnessConsoleTask(entry.localTaskId).then(
+        () => this.o.log.info('group task witnessed by the console; its object is quarantined from now on', { consoleTaskId, taskId: entry!.localTaskId }),
+        (err: unknown) => {
+          // The local task is gone (retention) or is not a console task: the report says what it can, once.
+          if (!(err instanceof SandgateError && (err.code === 'TASK_NOT_FOUND' || err.code === 'TASK_STATE_CONFLICT'))) throw err;
+        },
+      );
+    }
+    entry.guard.awaitingWitness = false;
+    entry.reported = undefined;
+    entry.closed = false;
+    await this.save();
+    await this.reportOne(consoleTaskId, entry);
+  }
+
   /** Sends every share's progress that changed since it was last acknowledged. */
   async reportChanges(): Promise<void> {
     for (const [id, e] of Object.entries(this.entries)) if (!e.closed) await this.reportOne(id, e);
@@ -186,7 +220,8 @@ export class GroupTaskAgent {
   }
 
   private progressOf(id: string, e: Entry): TaskProgress | undefined {
-    if (e.fixedState) return { taskId: id, state: e.fixedState, matches: [], ...(e.error ? { error: e.error } : {}) };
+    const witnessed = e.guard.awaitingWitness === false;
+    if (e.fixedState) return { taskId: id, state: e.fixedState, matches: [], ...(e.error ? { error: e.error } : {}), ...(witnessed ? { witnessed } : {}) };
     const service = this.tasks();
     if (!service || !e.localTaskId) return undefined;
     let t: Task;
@@ -203,13 +238,15 @@ export class GroupTaskAgent {
       else if (q?.status === 'failed') action = 'failed';
       else if (q?.status === 'pending') action = 'pending';
       else if (q?.status === 'skipped') {
-        // A publisher's or the allow list's keep was decided when it was skipped (by code); the guard's lists are decided again.
-        const why = q.code === NEVER_QUARANTINE_PUBLISHER || q.code === ALLOWED_FALSE_POSITIVE ? 'never-quarantine' : listDecision(guard, m)?.why;
-        action = why === 'dry-run' ? 'would-quarantine' : why === 'never-quarantine' ? 'kept-never-quarantine' : 'reported';
+        // A publisher's or the allow list's keep, and the object and witness checks, were decided when it was skipped
+        // (by code); the guard's lists are decided again.
+        const why = q.code === NEVER_QUARANTINE_PUBLISHER || q.code === ALLOWED_FALSE_POSITIVE ? 'never-quarantine' : q.code === NOT_THE_OBJECT ? 'not-the-object' : q.code === AWAITING_WITNESS ? 'awaiting-witness' : listDecision(guard, m)?.why;
+        action = why === 'dry-run' ? 'would-quarantine' : why === 'never-quarantine' ? 'kept-never-quarantine' : why === 'awaiting-witness' ? 'awaiting-witness' : 'reported';
       }
       return { path: m.path, ...(m.sha256 ? { sha256: m.sha256 } : {}), action, ...(q?.id ? { quarantineId: q.id } : {}), ...(q?.code ? { code: q.code } : {}) };
     });
-    const actionsLeft = matches.some((m) => m.action === 'pending');
+    // Witnessed, a held-back match is about to be re-armed: the share is not done until it has been acted on.
+    const actionsLeft = matches.some((m) => m.action === 'pending' || (witnessed && m.action === 'awaiting-witness'));
     const state: TaskProgress['state'] =
       t.state === 'completed' ? (actionsLeft ? 'running' : 'done') : t.state === 'created' ? 'received' : isFinished(t) ? (t.state === 'failed' ? 'failed' : 'cancelled') : t.state;
     return {
@@ -222,6 +259,7 @@ export class GroupTaskAgent {
       // What this workstation cannot evaluate, so the console does not read "no match" as "checked, not there".
       unsupported: t.unsupported.slice(0, 100).map((u) => ({ itemId: u.itemId.slice(0, 256), term: u.term.slice(0, 512), reason: u.reason.slice(0, 1000) })),
       termCounts: t.termCounts,
+      ...(witnessed ? { witnessed } : {}),
     };
   }
 }

@@ -1,26 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jobSchema, type AgentEvent, type Job } from '@sandgate/shared';
+import { jobSchema, type AgentEvent, type Job, type ShippedEvent } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
 import { generateOpenIoc } from '../ioc/generate-ioc.ts';
 import { jobSubjectWithAllHashes } from '../ioc/job-subject.ts';
 import { RECORD_SUFFIX, queueRecordSchema } from '../queue/queue-record.ts';
 
 /**
- * The OpenIOC 1.1 document for the object of a malicious `verdict` event, shipped with the event so the console can
- * hand it to the rest of the group. Generated here, with the generator the local `ioc-scan` action uses, because only
+ * The OpenIOC 1.1 document for the object of a malicious `verdict` event, and the object's size, MD5 and SHA-1,
+ * shipped with the event: the console builds the group task's indicators from the facts (and keeps the IOC for
+ * analysts). Generated here, with the generator the local `ioc-scan` action uses, because only
  * the agent knows the object: its size and the sandbox's indicators (from the job), its SHA-1 and MD5 (from the queued
  * copy, the quarantine item or the original while it still has the judged bytes).
  *
  * Undefined when the job cannot be found yet (the caller tries again: the event is written a moment before the job
  * record settles).
  */
-export async function iocForVerdict(home: string, event: AgentEvent): Promise<{ sha256: string; xml: string } | undefined> {
+export async function iocForVerdict(home: string, event: AgentEvent): Promise<Pick<ShippedEvent, 'ioc' | 'object'> | undefined> {
   if (event.type !== 'verdict' || event.level !== 'malicious' || !event.jobId || !event.sha256) return undefined;
   const job = findJob(home, event.jobId);
   if (!job || job.sha256 !== event.sha256) return undefined;
   const subject = await jobSubjectWithAllHashes(home, job);
-  return { sha256: job.sha256, xml: generateOpenIoc(subject).xml };
+  // The facts the console builds the group's indicators from (the IOC itself is kept there only as this agent's claim).
+  const object = { size: subject.size, ...(subject.md5 ? { md5: subject.md5.toLowerCase() } : {}), ...(subject.sha1 ? { sha1: subject.sha1.toLowerCase() } : {}) };
+  return { ioc: { sha256: job.sha256, xml: generateOpenIoc(subject).xml }, object };
 }
 
 /** The job from the queue (unfinished) or the finished-jobs journal (newest line wins). */

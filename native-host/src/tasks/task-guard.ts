@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ErrorCode } from '@sandgate/shared';
 import type { SignatureLimits } from '../publisher/authenticode-file.ts';
 import { publisherExemption } from '../publisher/publisher-match.ts';
+import { writeFileDurable } from '../queue/durable-write.ts';
 
 /**
  * Limits a console group task puts on what its local task may do, kept beside the task record
@@ -29,10 +30,23 @@ export const taskGuardSchema = z.object({
     sha256: z.array(z.string()),
     publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
   }),
+  /**
+   * The group task's object: the only content it may quarantine, compared with the SHA-256 the scan computed from
+   * the bytes it read. A guard without it (written before issue 14) quarantines nothing.
+   */
+  objectSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** The console has no second witness for the object yet: report, quarantine nothing. Rewritten once witnessed. */
+  awaitingWitness: z.boolean().optional(),
 });
 export type TaskGuard = z.infer<typeof taskGuardSchema>;
 
 const FAIL_SAFE: TaskGuard = { source: 'console', consoleTaskId: '?', groupTaskId: '?', dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } };
+
+/** The `code` of a console task's match whose SHA-256 is not the task's object: reported, never acted on. */
+export const NOT_THE_OBJECT = 'GROUP_TASK_NOT_THE_OBJECT' satisfies ErrorCode;
+
+/** The `code` of a console task's quarantine held back until the console has a second witness (re-armed then). */
+export const AWAITING_WITNESS = 'GROUP_TASK_AWAITING_WITNESS' satisfies ErrorCode;
 
 /**
  * The `code` a quarantine skipped for a never-quarantine publisher carries on the task's match, so the report can say
@@ -46,6 +60,8 @@ export const ALLOWED_FALSE_POSITIVE = 'ALLOWED_FALSE_POSITIVE' satisfies ErrorCo
 /** Why a match must not be quarantined, and by which rule. */
 export type GuardDecision =
   | { why: 'dry-run' }
+  | { why: 'not-the-object' }
+  | { why: 'awaiting-witness' }
   | { why: 'never-quarantine'; rule: 'sha256' | 'path' }
   | { why: 'never-quarantine'; rule: 'allowed' }
   | { why: 'never-quarantine'; rule: 'publisher'; publisher: string };
@@ -70,6 +86,15 @@ export function readTaskGuard(taskDir: string): TaskGuard | undefined {
   return r.success ? r.data : FAIL_SAFE;
 }
 
+/**
+ * The console has a second witness for the task's object: its guard lets matches with that SHA-256 be quarantined
+ * from now on. Written beside the record like the original (temp file, fsync, rename), so a crash leaves one or the
+ * other, and the console's `witnessed` message, sent until acknowledged, makes the agent do it again if need be.
+ */
+export async function writeWitnessedGuard(taskDir: string, guard: TaskGuard): Promise<void> {
+  await writeFileDurable(taskDir, GUARD_FILE, JSON.stringify({ ...guard, awaitingWitness: false }, null, 1) + '\n');
+}
+
 /** `~/x` → the home folder of the user the agent runs as; anything else unchanged. */
 export function expandHome(p: string, home = homedir()): string {
   if (p === '~') return home;
@@ -77,14 +102,17 @@ export function expandHome(p: string, home = homedir()): string {
 }
 
 /**
- * The decision of the guard's lists alone (SHA-256, paths, dry run), without reading the file: what the report uses
- * for a quarantine already skipped.
+ * The decision of the guard alone (never-quarantine SHA-256 and paths, the object's SHA-256, dry run, the witness),
+ * without reading the file: what the report uses for a quarantine already skipped. `match.sha256` is the hash the
+ * scan computed from the bytes it read; a match without one (decided by name or size) is never the object.
  */
 export function listDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }): GuardDecision | undefined {
   if (!guard) return undefined;
   if (match.sha256 && guard.neverQuarantine.sha256.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'sha256' };
   if (guard.neverQuarantine.paths.some((p) => pathMatches(p, match.path))) return { why: 'never-quarantine', rule: 'path' };
+  if (!guard.objectSha256 || match.sha256?.toLowerCase() !== guard.objectSha256) return { why: 'not-the-object' };
   if (guard.dryRun) return { why: 'dry-run' };
+  if (guard.awaitingWitness !== false) return { why: 'awaiting-witness' };
   return undefined;
 }
 

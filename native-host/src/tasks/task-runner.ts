@@ -23,7 +23,8 @@ import { quarantineMatch } from './match-actions.ts';
 import type { WalkPosition } from './resume-position.ts';
 import { runTaskScan } from './run-task-scan.ts';
 import { applyCommand, interrupted, isFinished, mayRun, type TaskCommand } from './task-state.ts';
-import { ALLOWED_FALSE_POSITIVE, GUARD_FILE, NEVER_QUARANTINE_PUBLISHER, guardDecision, readTaskGuard, type GuardDecision, type TaskGuard } from './task-guard.ts';
+import { ALLOWED_FALSE_POSITIVE, AWAITING_WITNESS, GUARD_FILE, NEVER_QUARANTINE_PUBLISHER, NOT_THE_OBJECT, guardDecision, readTaskGuard, writeWitnessedGuard, type GuardDecision, type TaskGuard } from './task-guard.ts';
+import { rearmAwaitingWitness } from './witness-rearm.ts';
 import { IOC_DIR, TaskStore, newTaskId, summarize } from './task-store.ts';
 
 export interface CreateTaskInput {
@@ -65,6 +66,11 @@ export interface TaskService {
   createFromFiles(files: readonly string[], opts: Pick<CreateTaskInput, 'scope' | 'runMode' | 'onMatch'>): Promise<Task>;
   /** A console group task's share: an IOC scan task whose quarantines its guard limits (optional: test fakes leave it out). */
   createFromConsole?(input: ConsoleTaskInput): Promise<Task>;
+  /**
+   * The console witnessed a console task's object: from now on it quarantines what has that SHA-256, the matches
+   * already held back included. Idempotent (the console repeats it until acknowledged).
+   */
+  witnessConsoleTask?(id: string): Promise<Task>;
   command(id: string, command: TaskCommand | 'show'): Promise<Task>;
   /** The browser's idle state (`report-idle`), one of the idle sources. */
   reportIdle(state: 'active' | 'idle' | 'locked'): void;
@@ -129,6 +135,10 @@ export class TaskRunner implements TaskService {
   private wakeUp: (() => void) | undefined;
   private idleWatch: Array<() => void> | undefined;
   private lastHousekeeping = 0;
+  /** Console tasks witnessed while running: their held-back quarantines are re-armed at the next checkpoint. */
+  private readonly witnessed = new Set<string>();
+  /** Tasks whose held-back quarantines are being re-armed outside a run: not picked to run meanwhile. */
+  private readonly rearming = new Set<string>();
 
   constructor(o: TaskRunnerOptions) {
     this.o = o;
@@ -142,6 +152,12 @@ export class TaskRunner implements TaskService {
     const now = this.o.clock.now();
     for (const t of this.store.load(now)) {
       if (t.state === 'running') await this.store.save(interrupted(t, now));
+    }
+    // A crash after a console task's witness was written to its guard, before its held-back quarantines were re-armed:
+    // the guard is the durable word, so they are re-armed now.
+    for (const t of this.store.list()) {
+      const rearmed = readTaskGuard(join(this.store.dir, t.id))?.awaitingWitness === false ? rearmAwaitingWitness(t) : undefined;
+      if (rearmed) await this.store.save(rearmed);
     }
     // A crash between recording a match and acting on it: the actions run now (each finds its own earlier work).
     for (const t of this.store.list()) {
@@ -253,6 +269,32 @@ export class TaskRunner implements TaskService {
     });
   }
 
+  async witnessConsoleTask(id: string): Promise<Task> {
+    if (this.closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
+    this.get(id);
+    const dir = join(this.store.dir, id);
+    const guard = readTaskGuard(dir);
+    if (!guard) throw new SandgateError('TASK_STATE_CONFLICT', `task ${id} is not a console group task`, { params: { id } });
+    if (guard.awaitingWitness !== false) await writeWitnessedGuard(dir, guard);
+    // The running task holds its record in memory: it re-arms at its next checkpoint (or right after the run).
+    if (this.current?.id === id) this.witnessed.add(id);
+    else await this.rearm(id);
+    return this.get(id);
+  }
+
+  /** The held-back quarantines of a task that is not running, re-armed and acted on now. */
+  private async rearm(id: string): Promise<void> {
+    this.rearming.add(id);
+    try {
+      const t = rearmAwaitingWitness(this.get(id));
+      if (t) await this.runMatchActions(await this.store.save({ ...t, updatedAt: this.o.clock.now().toISOString() }));
+    } finally {
+      this.rearming.delete(id);
+      // It may have been passed over by a pick meanwhile.
+      this.wakeUp?.();
+    }
+  }
+
   async command(id: string, command: TaskCommand | 'show'): Promise<Task> {
     const t = this.get(id);
     if (command === 'show') return t;
@@ -320,7 +362,7 @@ export class TaskRunner implements TaskService {
 
   /** The oldest task that may run now. The screen's state is asked only when an idle task waits for it. */
   private pick(): Task | undefined {
-    const waiting = this.store.list().filter((t) => !isFinished(t)).reverse();
+    const waiting = this.store.list().filter((t) => !isFinished(t) && !this.rearming.has(t.id)).reverse();
     const wantsIdle = waiting.some((t) => t.runMode === 'idle' && !t.runRequested && t.pauseReason !== 'user');
     if (wantsIdle && !this.idleWatch) this.idleWatch = this.idle.map((s) => s.onChange(() => this.wakeUp?.()));
     const locked = wantsIdle && screenLocked(this.idle);
@@ -358,6 +400,8 @@ export class TaskRunner implements TaskService {
       this.current = undefined;
       finish();
     }
+    // Witnessed after the run's last checkpoint: re-armed now that the record is no longer held by the run.
+    if (this.witnessed.delete(task.id)) await this.rearm(task.id).catch((err: unknown) => this.o.log.warn('held-back quarantines could not be re-armed', { taskId: task.id, error: String(err) }));
   }
 
   private async execute(task: Task, cur: Current): Promise<void> {
@@ -480,19 +524,21 @@ export class TaskRunner implements TaskService {
       ...(m.sha256 ? { sha256: m.sha256 } : {}),
       message: m.description ?? m.terms.join(', '),
     }));
+    // Witnessed while running: the quarantines held back so far are re-armed with this checkpoint.
+    const rearmed = this.witnessed.delete(t.id) ? rearmAwaitingWitness(t) : undefined;
     t = await this.store.save(
       {
-        ...t,
+        ...(rearmed ?? t),
         progress: { ...progress, rootIndex: pos.rootIndex, ...(pos.lastPath ? { lastPath: pos.lastPath } : {}), filesDone: base.filesDone + c.filesSeen },
         stats,
-        matches: [...t.matches, ...fresh],
+        matches: [...(rearmed ?? t).matches, ...fresh],
         notExamined: notes,
         errors: [...t.errors, ...newErrors].slice(0, MAX_ERRORS_KEPT),
         updatedAt: this.o.clock.now().toISOString(),
       },
       matchEvents,
     );
-    if (fresh.some((m) => m.actions.length)) t = await this.runMatchActions(t);
+    if (rearmed || fresh.some((m) => m.actions.length)) t = await this.runMatchActions(t);
     this.o.onCheckpoint?.(t);
     return t;
   }
@@ -575,6 +621,12 @@ const GUARD_MESSAGE = {
   'never-quarantine': 'on the group\'s never-quarantine list: reported, not quarantined',
 } as const;
 
+/** Console-task refusals the report tells apart by their code. */
+const GUARD_CODED = {
+  'not-the-object': { code: NOT_THE_OBJECT, message: "its SHA-256, computed while reading it, is not the group task's object: reported, never quarantined" },
+  'awaiting-witness': { code: AWAITING_WITNESS, message: 'the object of the group task: quarantined once the console has a second witness' },
+} as const;
+
 /** A publisher's keep carries a code, so the report can say "kept" without reading the file's signature again. */
 function skippedByGuard(d: GuardDecision): TaskMatch['actions'][number] {
   if (d.why === 'never-quarantine' && d.rule === 'publisher') {
@@ -583,6 +635,7 @@ function skippedByGuard(d: GuardDecision): TaskMatch['actions'][number] {
   if (d.why === 'never-quarantine' && d.rule === 'allowed') {
     return { type: 'quarantine', status: 'skipped', code: ALLOWED_FALSE_POSITIVE, message: 'a known false positive (response.allowSha256): reported, not quarantined' };
   }
+  if (d.why === 'not-the-object' || d.why === 'awaiting-witness') return { type: 'quarantine', status: 'skipped', ...GUARD_CODED[d.why] };
   return { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[d.why] };
 }
 

@@ -11,10 +11,20 @@ export const iocScanTaskSchema = z.object({
   type: z.literal('ioc-scan'),
   id: z.string().uuid(),
   groupTaskId: z.string().uuid(),
-  /** OpenIOC 1.1 document text, generated from the verdict on the workstation that found the threat. */
+  /**
+   * OpenIOC 1.1 document text that finds the object, built by the console from its facts (SHA-256, and the size, MD5
+   * and SHA-1 reported with it). Whatever it matches, the agent quarantines only a file whose SHA-256, computed while
+   * reading it, is `sha256`; anything else it reports.
+   */
   ioc: z.string().max(256 * 1024),
-  /** The SHA-256 of the object the IOC describes. */
+  /** The SHA-256 of the object: the only content a group task may ever quarantine. */
   sha256,
+  /**
+   * The console has a second witness for the object (its own sandbox look-up, enough workstations reporting it, or
+   * an operator's approval). Until then (false, or absent) the share scans and reports only; a `witnessed` message
+   * upgrades it later. @since 1 (issue 14)
+   */
+  witnessed: z.boolean().default(false),
   scope: z.union([z.enum(['critical', 'system']), z.array(z.string().min(1).max(4096)).min(1).max(100)]),
   runMode: z.enum(['afterThreat', 'idle']).default('afterThreat'),
   onMatch: z.object({ quarantine: z.boolean(), criticalAreasScan: z.boolean() }),
@@ -52,15 +62,40 @@ export const restoreTaskSchema = z.object({
 /** Stop the task `taskId` (a workstation's share, as in `iocScanTaskSchema.id`); its results so far are kept. */
 export const cancelTaskSchema = z.object({ type: z.literal('cancel'), id: z.string().uuid(), taskId: z.string().uuid() });
 
-export const consoleTaskSchema = z.discriminatedUnion('type', [iocScanTaskSchema, restoreTaskSchema, cancelTaskSchema]);
+/** Who vouched for a group task's object besides the workstation that reported it. @since 1 (issue 14) */
+export const witnessSchema = z.discriminatedUnion('kind', [
+  /** A sandbox server the console itself is configured with judged the SHA-256 malicious. */
+  z.object({ kind: z.literal('sandbox'), server: z.string().max(2048), threat: z.string().max(512).optional(), at: z.string() }),
+  /** This many distinct, unrevoked workstations reported the SHA-256 malicious (`required` or more). */
+  z.object({ kind: z.literal('agents'), count: z.number().int().positive(), required: z.number().int().positive(), at: z.string() }),
+  /** A console user with `manage-ioc-tasks` approved the group task. */
+  z.object({ kind: z.literal('operator'), by: z.string().max(256), at: z.string() }),
+]);
+export type Witness = z.infer<typeof witnessSchema>;
+
+/**
+ * The share `taskId` (delivered earlier, unwitnessed) may now act: matches whose SHA-256 is the object's are
+ * quarantined, those already found included. Sent with every poll until a progress report says `witnessed: true`.
+ * @since 1 (issue 14)
+ */
+export const witnessedTaskSchema = z.object({
+  type: z.literal('witnessed'),
+  id: z.string().uuid(),
+  taskId: z.string().uuid(),
+  /** Who vouched (`witnessSchema`), for the agent's log only: read loosely, so a kind added later is no parse error. */
+  witness: z.object({ kind: z.string().max(32) }).passthrough(),
+});
+
+export const consoleTaskSchema = z.discriminatedUnion('type', [iocScanTaskSchema, restoreTaskSchema, cancelTaskSchema, witnessedTaskSchema]);
 export type ConsoleTask = z.infer<typeof consoleTaskSchema>;
 
 /**
  * What was done about one match: `quarantined`; `would-quarantine` (dry run); `kept-never-quarantine`; `failed` (the
- * quarantine failed, `code` says why); `reported` (the task does not quarantine, or the match is not a hashed file);
- * `pending` (not acted on yet).
+ * quarantine failed, `code` says why); `reported` (the task does not quarantine, the match is not a hashed file, or
+ * its SHA-256 is not the object's: `code` GROUP_TASK_NOT_THE_OBJECT); `pending` (not acted on yet);
+ * `awaiting-witness` (the object's SHA-256: quarantined once the console has a second witness, @since 1, issue 14).
  */
-export const taskMatchOutcomeSchema = z.enum(['pending', 'quarantined', 'would-quarantine', 'kept-never-quarantine', 'failed', 'reported']);
+export const taskMatchOutcomeSchema = z.enum(['pending', 'quarantined', 'would-quarantine', 'kept-never-quarantine', 'failed', 'reported', 'awaiting-witness']);
 
 /** `POST /agent/v1/task-progress`: how a workstation's share of a group task is doing. @since 1 (group actions) */
 export const taskProgressSchema = z.object({
@@ -93,6 +128,8 @@ export const taskProgressSchema = z.object({
     .optional(),
   /** How many of the IOC's terms this workstation evaluates and how many it cannot. @since 1 (issue 13) */
   termCounts: z.object({ evaluated: z.number().int().nonnegative(), unsupported: z.number().int().nonnegative() }).optional(),
+  /** The share knows it was witnessed (it acts): acknowledges a `witnessed` message. @since 1 (issue 14) */
+  witnessed: z.boolean().optional(),
 });
 export type TaskProgress = z.infer<typeof taskProgressSchema>;
 export const taskProgressResponseSchema = z.object({ ok: z.literal(true) });

@@ -28,7 +28,7 @@ export type PublisherRule = z.infer<typeof publisherRuleSchema>;
 
 /**
  * What a group does when one of its workstations catches a threat (a `verdict` event with level `malicious`): an IOC
- * scan task for every other member, built from the OpenIOC the catching agent generated. Console-side settings: they
+ * scan task for every other member, whose indicators the console builds from the object's facts. Console-side settings: they
  * are kept apart from the policy document the agents receive, and only users with `manage-ioc-tasks` may change them.
  * @since 1 (group actions)
  */
@@ -60,6 +60,16 @@ export const onThreatSchema = z
       })
       .strict()
       .default({ paths: [], publishers: [] }),
+    /**
+     * What counts as a second witness in this group besides the console's own sandbox look-up and an operator's
+     * approval: `agents` distinct workstations reporting the object malicious (default: the console's
+     * `witness.agents`, itself 2 by default; at least 2, since one is the workstation that reported it). Until a
+     * witness, the group task scans and reports only. @since 1 (issue 14)
+     */
+    witness: z
+      .object({ agents: z.number().int().min(2).max(100_000).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type OnThreat = z.infer<typeof onThreatSchema>;

@@ -10,3 +10,4 @@ export * from './http-values.ts';
 export * from './admin-api.ts';
 export * from './policy-secrets.ts';
 export * from './body-limits.ts';
+export * from './console-config.ts';

@@ -107,6 +107,14 @@ export const ERROR_CODES = {
   LAB_CREDENTIAL_INVALID: { retryable: false, message: "sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA" },
   // console web hardening, issue 14 (appended)
   CONSOLE_BODY_TIMEOUT: { retryable: true, message: 'The request body did not arrive in time; the console closed the connection' },
+  // group actions' second witness and per-agent event limits, issue 14 (appended)
+  GROUP_TASK_NOT_THE_OBJECT: { retryable: false, message: "The file matched a console group task, but its SHA-256, computed while reading it, is not the task's object: reported, never acted on" },
+  GROUP_TASK_AWAITING_WITNESS: { retryable: true, message: 'The console has no second witness for the object yet (its own sandbox look-up, enough workstations, or an operator): the group task scans and reports only' },
+  CONSOLE_EVENT_SEQ_INVALID: { retryable: false, message: 'The event batch is out of order: its sequence numbers do not increase' },
+  CONSOLE_EVENT_SEQ_AHEAD: { retryable: true, message: 'The event batch jumps further past what the console stored for this workstation than its log can; send again from the cursor the console names' },
+  CONSOLE_AGENT_RATE_LIMITED: { retryable: true, message: 'This workstation sent more events, or bytes of events, than the console accepts per minute; nothing was stored, send them again later' },
+  CONSOLE_EVENT_TOO_LARGE: { retryable: false, message: 'One event is larger than the console stores' },
+  CONSOLE_CONFIG_INVALID: { retryable: false, message: "The console's configuration file is not valid" },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

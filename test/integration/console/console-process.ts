@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { REPO_ROOT, killAndWait, startStack, type CliResult, type Stack } from '../../helpers/stack.ts';
+import { REPO_ROOT, killAndWait, startStack, type CliResult, type Stack, type StackOptions } from '../../helpers/stack.ts';
 
 /** The `sandgate-console` entry `npx sandgate-console` resolves to. */
 export const CONSOLE_CLI = join(REPO_ROOT, 'console/bin/sandgate-console.mjs');
@@ -141,8 +141,10 @@ export async function enrollWorkstation(o: {
   consoleProcess: ConsoleProcess;
   group?: string | undefined;
   start?: boolean;
+  /** Changes to the workstation's policy, e.g. another sandbox server. */
+  sandbox?: StackOptions['sandbox'];
 }): Promise<Workstation> {
-  const s = await startStack({ startAgent: false });
+  const s = await startStack({ startAgent: false, ...(o.sandbox ? { sandbox: o.sandbox } : {}) });
   s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
   s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
   const downloads = join(s.root, 'Downloads');

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
+import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
 import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
 import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
@@ -38,6 +39,9 @@ for (const database of databases) {
     let admin: Admin;
     let policyAdmin: Admin;
     let groupId: number;
+    // The sandgate-lab the first workstation submits to, which the console also looks hashes up on: its own second
+    // witness for a group quarantine (issue 14).
+    let lab: RunningLab;
     const stacks: Stack[] = [];
     // ws[0] catches the threats; ws[1] and ws[2] are online members; ws[3] is offline when the first task is made.
     const ws: Workstation[] = [];
@@ -45,8 +49,8 @@ for (const database of databases) {
     const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
 
     /** A workstation enrolled in `office`, with its own SANDGATE_HOME and its own home folder (what `~/` means there). */
-    const workstation = async (start: boolean): Promise<Workstation> => {
-      const s = await startStack({ startAgent: false });
+    const workstation = async (start: boolean, ownLab = true): Promise<Workstation> => {
+      const s = await startStack({ startAgent: false, ...(ownLab ? {} : { sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath } }) });
       stacks.push(s);
       s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
       s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
@@ -89,11 +93,20 @@ for (const database of databases) {
       return Object.fromEntries((body.task.shares as Share[]).map((s) => [s.agentId, s]));
     };
 
-    const waitForShare = (taskId: string, w: Workstation, states: string[], timeoutMs = 30_000) =>
-      pollFor(`${w.agentId} ${states.join('/')}`, async () => {
-        const s = (await shares(taskId))[w.agentId];
-        return s && states.includes(s.state) ? s : undefined;
-      }, timeoutMs);
+    /** The share once in one of `states`; a time-out says where it was and what the task waited for. */
+    const waitForShare = async (taskId: string, w: Workstation, states: string[], timeoutMs = 30_000): Promise<Share> => {
+      let last: unknown;
+      try {
+        return await pollFor(`${w.agentId} ${states.join('/')}`, async () => {
+          const { body } = await admin('GET', `tasks/${taskId}`);
+          const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
+          last = { share: s, witness: body.task.witness };
+          return s && states.includes(s.state) ? s : undefined;
+        }, timeoutMs);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}; console: ${console_.stderr().slice(-1500)}; agent: ${w.agentLog().slice(-1500)}`);
+      }
+    };
 
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-ga-'));
@@ -102,19 +115,23 @@ for (const database of databases) {
         postgres = startTempPostgres();
         env.DATABASE_URL = postgres.createDatabase('console_ga');
       }
-      console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0'], env);
+      lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dataDir, 'lab') });
+      const config = join(dataDir, 'console.json');
+      writeFileSync(config, JSON.stringify({ witness: { sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, retryEveryMs: 1000 } } }), { mode: 0o600 });
+      console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0', '--config', config], env);
       const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
       expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
       expect((await cli(['user', 'add', 'pat', '--role', 'policy-admin', '--password-stdin'], POLICY_ADMIN_PASSWORD + '\n')).code).toBe(0);
       admin = await loginAs(console_.info.adminUrl, ca, 'admin', ADMIN_PASSWORD);
       policyAdmin = await loginAs(console_.info.adminUrl, ca, 'pat', POLICY_ADMIN_PASSWORD);
-      ws.push(...(await Promise.all([workstation(true), workstation(true), workstation(true), workstation(false)])));
+      ws.push(...(await Promise.all([workstation(true, false), workstation(true), workstation(true), workstation(false)])));
       groupId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
     }, 90_000);
 
     afterAll(async () => {
       for (const s of stacks) await s.close();
       await console_?.stop();
+      await lab?.close();
       postgres?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     });
@@ -140,7 +157,7 @@ for (const database of databases) {
       expect(ok.body.groupActions.onThreat).toMatchObject({ scan: true, dryRun: false, runMode: 'afterThreat' });
     });
 
-    it('EICAR caught on one workstation is found and quarantined on the others; a never-quarantine path is only reported; an offline one acts when it returns', async () => {
+    it("EICAR caught on one workstation is found and quarantined on the others once the console's own sandbox confirms it; a never-quarantine path is only reported; an offline one acts when it returns", async () => {
       const onSecond = plant(ws[1]!, 'eicar.com', EICAR);
       const onThird = plant(ws[2]!, 'tools/old/eicar.com', EICAR);
       const kept = plant(ws[2]!, 'keep/eicar.com', EICAR);
@@ -175,6 +192,7 @@ for (const database of databases) {
 
       const { body } = await admin('GET', `tasks/${taskId}`);
       expect(body.task).toMatchObject({ state: 'finished', source: { agentId: ws[0]!.agentId }, counts: { 'match:quarantined': 3, 'match:kept-never-quarantine': 1 } });
+      expect(body.task.witness).toMatchObject({ state: 'witnessed', witness: { kind: 'sandbox', server: lab.url, threat: expect.stringContaining('EICAR') } });
       const audit = (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;
       expect(audit).toContainEqual(expect.objectContaining({ actor: `agent:${ws[0]!.agentId}`, action: 'group-task.create', target: taskId, outcome: 'ok' }));
     });

@@ -5,6 +5,7 @@ import { migrate } from '../../../console/src/db/migrate.ts';
 import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
 import { cancelGroupTask, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
 import { planWaves } from '../../../console/src/group-tasks/plan-waves.ts';
+import { approveGroupTask } from '../../../console/src/witness/witness-task.ts';
 import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
 import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
 import { groupFixture } from '../../helpers/console-group.ts';
@@ -62,7 +63,7 @@ describe('group tasks in the database', () => {
 
     const canary = made.wake[0]!;
     const [task] = await deliverableTasks(db, canary);
-    expect(task).toMatchObject({ type: 'ioc-scan', groupTaskId: made.id, scope: ['~/Downloads'], onMatch: { quarantine: true }, dryRun: false });
+    expect(task).toMatchObject({ type: 'ioc-scan', groupTaskId: made.id, scope: ['~/Downloads'], onMatch: { quarantine: true }, dryRun: false, witnessed: false });
     for (const id of others.filter((o) => o !== canary)) expect(await deliverableTasks(db, id)).toEqual([]);
 
     const { wake } = await done(canary, task!.id);
@@ -71,6 +72,10 @@ describe('group tasks in the database', () => {
       const [t] = await deliverableTasks(db, id);
       await done(id, t!.id);
     }
+    // A task that would quarantine stays open until a second witness (issue 14); nothing was found, so the
+    // operator's approval has no share to reopen and the task is finished at once.
+    expect((await readGroupTask(db, made.id)).state).toBe('open');
+    expect((await approveGroupTask(db, made.id, 'user:test')).wake).toEqual([]);
     expect((await readGroupTask(db, made.id)).state).toBe('finished');
   });
 

@@ -7,12 +7,16 @@ import { GroupTaskAgent } from '../../../native-host/src/console/group-task-agen
 import { silentLogger } from '../../../native-host/src/log.ts';
 import { expandHome, guardDecision, pathMatches, readTaskGuard, GUARD_FILE, type TaskGuard } from '../../../native-host/src/tasks/task-guard.ts';
 
+const OBJECT = 'b'.repeat(64);
+// A witnessed group task whose object is OBJECT (issue 14: only that SHA-256 may ever be quarantined).
 const guard = (g: Partial<TaskGuard> = {}): TaskGuard => ({
   source: 'console',
   consoleTaskId: 'c',
   groupTaskId: 'g',
   dryRun: false,
   neverQuarantine: { paths: [], sha256: [], publishers: [] },
+  objectSha256: OBJECT,
+  awaitingWitness: false,
   ...g,
 });
 
@@ -41,9 +45,20 @@ describe("a console group task's guard on the workstation", () => {
     const g = guard({ neverQuarantine: { paths: ['/opt/corp/'], sha256: ['a'.repeat(64)], publishers: [] } });
     expect(await guardDecision(g, { path: '/opt/corp/x' })).toEqual({ why: 'never-quarantine', rule: 'path' });
     expect(await guardDecision(g, { path: '/tmp/x', sha256: 'A'.repeat(64) })).toEqual({ why: 'never-quarantine', rule: 'sha256' });
-    expect(await guardDecision(g, { path: '/tmp/x', sha256: 'b'.repeat(64) })).toBeUndefined();
-    expect(await guardDecision({ ...g, dryRun: true }, { path: '/tmp/x' })).toEqual({ why: 'dry-run' });
+    expect(await guardDecision(g, { path: '/tmp/x', sha256: OBJECT })).toBeUndefined();
+    expect(await guardDecision({ ...g, dryRun: true }, { path: '/tmp/x', sha256: OBJECT })).toEqual({ why: 'dry-run' });
     expect(await guardDecision(undefined, { path: '/opt/corp/x' })).toBeUndefined();
+  });
+
+  it("quarantines only the object's SHA-256, and only once the console has a second witness", async () => {
+    expect(await guardDecision(guard(), { path: '/tmp/x', sha256: OBJECT })).toBeUndefined();
+    // Matched by name, size or MD5 (no SHA-256 computed), or with another SHA-256: never the object.
+    expect(await guardDecision(guard(), { path: '/tmp/x' })).toEqual({ why: 'not-the-object' });
+    expect(await guardDecision(guard(), { path: '/tmp/x', sha256: 'c'.repeat(64) })).toEqual({ why: 'not-the-object' });
+    expect(await guardDecision(guard({ awaitingWitness: true }), { path: '/tmp/x', sha256: OBJECT })).toEqual({ why: 'awaiting-witness' });
+    // A guard without an object (written before issue 14) quarantines nothing.
+    const { objectSha256: _, ...old } = guard();
+    expect(await guardDecision(old, { path: '/tmp/x', sha256: OBJECT })).toEqual({ why: 'not-the-object' });
   });
 
   it('reads a guard written before publishers existed as one with no publishers', () => {
@@ -76,9 +91,10 @@ describe("a console group task's guard on the workstation", () => {
   it('asks nothing of the file when a listed publisher cannot apply (no hash to tie the signature to)', async () => {
     const refused: string[] = [];
     const g = guard({ neverQuarantine: { paths: [], sha256: [], publishers: [{ name: 'Contoso Ltd', caSha256: ['c'.repeat(64)] }] } });
-    expect(await guardDecision(g, { path: '/nonexistent/x.exe' }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
+    // Without a hash it is not the object either (issue 14): reported, whatever the publishers say.
+    expect(await guardDecision(g, { path: '/nonexistent/x.exe' }, { onPublisherRefused: (r) => refused.push(r) })).toEqual({ why: 'not-the-object' });
     expect(refused).toEqual([]);
-    expect(await guardDecision(g, { path: '/nonexistent/x.exe', sha256: 'd'.repeat(64) }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
+    expect(await guardDecision(g, { path: '/nonexistent/x.exe', sha256: OBJECT }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
     expect(refused).toEqual([expect.stringContaining('could not be opened')]);
   });
 });

@@ -46,6 +46,7 @@ describe.runIf(process.platform === 'linux')('a group task with socket and DNS t
       groupTaskId: randomUUID(),
       ioc: c2Ioc(port),
       sha256: 'a'.repeat(64),
+      witnessed: true,
       scope: [scope],
       runMode: 'afterThreat',
       onMatch: { quarantine: true, criticalAreasScan: false },

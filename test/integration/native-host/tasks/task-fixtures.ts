@@ -79,10 +79,11 @@ export function hashesIoc(hashes: string[]): string {
 
 /**
  * A console group task's share for `agent`, run to the end as the console channel runs it (GroupTaskAgent), hunting
- * `hashes` under `scope` and quarantining what it finds unless `neverQuarantine` says otherwise: its final report.
+ * `hashes` under `scope` (or whatever `ioc` says); its object is the last hash, quarantined (the share says the
+ * console has a second witness) unless `neverQuarantine` says otherwise. Its final report.
  */
 export async function runConsoleShare(
-  o: { home: string; agent: Agent; hashes: string[]; scope: string; neverQuarantine?: Partial<IocScanTask['neverQuarantine']> },
+  o: { home: string; agent: Agent; hashes: string[]; scope: string; neverQuarantine?: Partial<IocScanTask['neverQuarantine']>; ioc?: string },
 ): Promise<TaskProgress> {
   const reports: TaskProgress[] = [];
   const groupTasks = new GroupTaskAgent({ home: o.home, agentId: 'agent-1', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => o.agent.tasks });
@@ -90,8 +91,9 @@ export async function runConsoleShare(
     type: 'ioc-scan',
     id: randomUUID(),
     groupTaskId: randomUUID(),
-    ioc: hashesIoc(o.hashes),
+    ioc: o.ioc ?? hashesIoc(o.hashes),
     sha256: o.hashes.at(-1)!,
+    witnessed: true,
     scope: [o.scope],
     runMode: 'afterThreat',
     onMatch: { quarantine: true, criticalAreasScan: false },
