@@ -1,6 +1,7 @@
 import { lstat } from 'node:fs/promises';
 import { SandgateError, type Task, type TaskMatch } from '@sandgate/shared';
 import type { ActionContext } from '../actions/response-action.ts';
+import type { NewAgentEvent } from '../events/event-log.ts';
 import { remove as removeItem } from '../quarantine/delete-item.ts';
 import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
 import { findItem } from '../quarantine/find-item.ts';
@@ -9,6 +10,18 @@ type MatchAction = TaskMatch['actions'][number];
 
 /** The quarantine items a task made carry this job id. */
 export const taskJobId = (taskId: string) => `task:${taskId}`;
+
+/**
+ * The event that reports a match's quarantine, recorded with its result in the task's record (TaskStore.save), so a
+ * crash cannot keep one without the other.
+ */
+export function matchActionEvents(task: Task, match: TaskMatch, done: MatchAction): NewAgentEvent[] {
+  if (done.type !== 'quarantine' || (done.status !== 'done' && done.status !== 'failed')) return [];
+  const about = { taskId: task.id, path: match.path, ...(match.sha256 ? { sha256: match.sha256 } : {}) };
+  if (done.status === 'failed') return [{ type: 'quarantine-failed', ...about, ...(done.code ? { code: done.code } : {}), ...(done.message ? { message: done.message } : {}) }];
+  const threat = (match.description ?? `IOC ${match.iocId}`).slice(0, 512);
+  return [{ type: 'quarantined', ...about, ...(done.id ? { quarantineId: done.id } : {}), iocId: match.iocId, threat }];
+}
 
 /**
  * Quarantines the file of a match: the bytes the scan hashed (`expectedSha256`), so a file replaced since is left
@@ -34,13 +47,11 @@ export async function quarantineMatch(ctx: ActionContext, task: Task, match: Tas
       jobId,
       reason: `found by scan task ${task.id}: ${match.terms.join(', ')}`.slice(0, 1024),
     });
-    ctx.events.append({ type: 'quarantined', taskId: task.id, path: match.path, sha256: match.sha256, quarantineId: id, iocId: match.iocId, threat: threat.slice(0, 512) }, ctx.clock.now());
     await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
     if (earlier) await removeItem(ctx.home, earlier, { events: ctx.events, reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
     return { type: 'quarantine', status: 'done', id };
   } catch (err) {
     const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
-    ctx.events.append({ type: 'quarantine-failed', taskId: task.id, path: match.path, sha256: match.sha256, code: e.code, message: e.message }, ctx.clock.now());
     return { type: 'quarantine', status: 'failed', code: e.code, message: e.message };
   }
 }

@@ -19,7 +19,7 @@ import { walkTree } from '../scan/walk-tree.ts';
 import { activeTaskIndicators } from './active-task-iocs.ts';
 import { compileTaskIocs, storedIocName } from './compile-task-iocs.ts';
 import { ReportedIdleSource, defaultIdleSources, screenLocked, type IdleSource } from './idle-source.ts';
-import { quarantineMatch } from './match-actions.ts';
+import { matchActionEvents, quarantineMatch } from './match-actions.ts';
 import type { WalkPosition } from './resume-position.ts';
 import { runTaskScan } from './run-task-scan.ts';
 import { applyCommand, interrupted, isFinished, mayRun, type TaskCommand } from './task-state.ts';
@@ -568,12 +568,15 @@ export class TaskRunner implements TaskService {
           done = { type: 'critical-areas-scan', status: 'done', id: casId };
         }
         const actions = match.actions.map((a, k) => (k === j ? done : a));
-        t = await this.store.save({
-          ...t,
-          matches: t.matches.map((m, k) => (k === i ? { ...m, actions } : m)),
-          ...(casId ? { criticalAreasScanTaskId: casId } : {}),
-          updatedAt: this.o.clock.now().toISOString(),
-        });
+        t = await this.store.save(
+          {
+            ...t,
+            matches: t.matches.map((m, k) => (k === i ? { ...m, actions } : m)),
+            ...(casId ? { criticalAreasScanTaskId: casId } : {}),
+            updatedAt: this.o.clock.now().toISOString(),
+          },
+          matchActionEvents(t, match, done),
+        );
       }
     }
     return t;

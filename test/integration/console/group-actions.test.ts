@@ -50,7 +50,7 @@ for (const database of databases) {
 
     /** A workstation enrolled in `office`, with its own SANDGATE_HOME and its own home folder (what `~/` means there). */
     const workstation = async (start: boolean, ownLab = true): Promise<Workstation> => {
-      const s = await startStack({ startAgent: false, ...(ownLab ? {} : { sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath } }) });
+      const s = await startStack({ startAgent: false, ...(ownLab ? {} : { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }) });
       stacks.push(s);
       s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
       s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
@@ -117,7 +117,7 @@ for (const database of databases) {
       }
       lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dataDir, 'lab') });
       const config = join(dataDir, 'console.json');
-      writeFileSync(config, JSON.stringify({ witness: { sandbox: { servers: [{ url: lab.url }], serverCertificate: lab.certPath, retryEveryMs: 1000 } } }), { mode: 0o600 });
+      writeFileSync(config, JSON.stringify({ witness: { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, retryEveryMs: 1000 } } }), { mode: 0o600 });
       console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0', '--config', config], env);
       const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
       expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);

@@ -80,15 +80,15 @@ describe('group tasks act once the console has a second witness', { timeout: 120
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-witness-'));
     lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dataDir, 'lab') });
-    // A bearer token as a sandbox that authenticates its clients wants it (sandgate-lab ignores it until it does).
-    const sandbox = { servers: [{ url: lab.url, token: 'console-token' }], serverCertificate: lab.certPath, retryEveryMs: 1000 };
+    // sandgate-lab answers only clients with its token: the console's look-up carries it like an agent's policy.
+    const sandbox = { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, retryEveryMs: 1000 };
     writeFileSync(join(dataDir, 'console.json'), JSON.stringify({ witness: { sandbox } }), { mode: 0o600 });
     console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0'], env);
     expect(console_.info).toMatchObject({ witnessSandbox: [lab.url] });
     const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
     expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
     admin = await loginAs(console_.info.adminUrl, ca, 'admin', ADMIN_PASSWORD);
-    [viaLab, target, own1, own2] = await Promise.all([workstation({ servers: [{ url: lab.url }], serverCertificate: lab.certPath }), workstation(), workstation(), workstation()]);
+    [viaLab, target, own1, own2] = await Promise.all([workstation({ servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath }), workstation(), workstation(), workstation()]);
     const groupId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
     const set = await admin('PUT', `groups/${groupId}/actions`, { groupActions: { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] }, taskExpiresHours: 1 } });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
