@@ -94,8 +94,16 @@ describe('the web console in a real browser', () => {
     expect(submitted.code, submitted.stderr).toBe(1);
     await rowWith(page, '#tasks', 'first.com');
     await page.locator('#tasks tbody tr', { hasText: 'first.com' }).getByRole('button', { name: 'open' }).click();
+    // One workstation's word is not enough to quarantine elsewhere (issue 14): the page says why the task waits, the
+    // other workstation has found the copy and holds it, and the administrator's approval is the second witness.
+    await page.locator('#task-witness', { hasText: 'second witness' }).waitFor({ timeout: 30_000 });
+    await page.locator('#task-approve').waitFor({ state: 'visible' });
+    expect(existsSync(planted)).toBe(true);
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
     expect(existsSync(planted)).toBe(false);
+    await rowWith(page, '#audit', 'group-task.approve');
 
     // The events the agents shipped: both quarantines are there once the page is reopened (events load at start).
     await page.reload();
