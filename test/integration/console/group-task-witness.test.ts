@@ -39,7 +39,7 @@ describe('group tasks act once the console has a second witness', { timeout: 120
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
 
   /** Enrolled in `office`; `~` is its own folder, so the group's `~/Downloads` is its Downloads. */
-  const workstation = async (sandbox?: { servers: Array<{ url: string }>; serverCertificate: string }): Promise<Workstation> => {
+  const workstation = async (sandbox?: { servers: Array<{ url: string; token?: string }>; serverCertificate: string }): Promise<Workstation> => {
     const w = await enrollWorkstation({ cli, consoleProcess: console_, group: 'office', start: false, ...(sandbox ? { sandbox } : {}) });
     stations.push(w);
     w.env.HOME = w.root;
