@@ -1,5 +1,5 @@
 import { generateOpenIoc } from '../ioc/generate-ioc.ts';
-import { jobSubjectWithAllHashes } from '../ioc/job-subject.ts';
+import { jobSubjectWithAllHashes } from './job-subject.ts';
 import { failed } from './critical-areas-scan-action.ts';
 import type { ResponseAction } from './response-action.ts';
 

@@ -1,9 +1,5 @@
 import type { ActionResult, Job, Policy, Verdict } from '@sandgate/shared';
-import type { EventLog } from '../events/event-log.ts';
-import type { Logger } from '../log.ts';
-import type { Clock } from '../clock.ts';
-import type { QuarantineLimits } from '../quarantine/enforce-limits.ts';
-import type { QuarantineObjectOptions } from '../quarantine/quarantine-object.ts';
+import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
 import type { TaskService } from '../tasks/task-runner.ts';
 
 export type ActionType = ActionResult['type'];
@@ -11,15 +7,7 @@ export type ActionType = ActionResult['type'];
 /** A job the sandbox has judged. */
 export type JudgedJob = Job & { verdict: Verdict };
 
-export interface ActionContext {
-  home: string;
-  events: EventLog;
-  log: Logger;
-  clock: Clock;
-  /** The quarantine store's entry point; injectable for tests. */
-  quarantineObject: (opts: QuarantineObjectOptions) => Promise<{ id: string }>;
-  /** The policy's quarantine storage limits, applied after each new item. */
-  quarantineLimits?: QuarantineLimits;
+export interface ActionContext extends QuarantineContext {
   /** The policy the actions run under (the IOC scan task's scope, run mode and onMatch). */
   policy?: Policy;
   /** The agent's scan tasks; without it the scan actions are reported `skipped`. */

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SandgateError, helloResultSchema, toWireError, type DoctorCheck, type DoctorReport } from '@sandgate/shared';
 import { checkRegistration } from '../install/check-registration.ts';
 import { checkService } from '../install/check-service.ts';
-import { checkPolicyHealth } from '../config/check-policy-health.ts';
+import { checkPolicyHealth } from '../sandbox/check-policy-health.ts';
 import { connectAgent } from '../ipc/client.ts';
 import { appVersion } from './app-version.ts';
 import { parseCommand } from './cli-context.ts';

@@ -7,7 +7,7 @@ import { describeState } from '../tasks/task-state.ts';
 import { formatTable } from './format-table.ts';
 import { printJson } from './cli-io.ts';
 import { parseOpenIoc } from '../ioc/parse-openioc.ts';
-import { printUnsupported, scanProgress } from '../scan/print-scan-output.ts';
+import { printUnsupported, scanProgress } from './print-scan-output.ts';
 import { runScan, type ScanScope } from '../scan/run-scan.ts';
 import { loadScanSettings } from '../scan/scan-settings.ts';
 import { compileForThisHost } from '../scan/host-term-limits.ts';

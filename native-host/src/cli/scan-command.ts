@@ -7,7 +7,7 @@ import { activeTaskIndicators } from '../tasks/active-task-iocs.ts';
 import { readStoredTasks, tasksDir } from '../tasks/task-store.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
-import { printScanOutput, scanProgress } from '../scan/print-scan-output.ts';
+import { printScanOutput, scanProgress } from './print-scan-output.ts';
 
 export const SCAN_HELP = `usage: sandgate scan critical [--json] [--cpu-budget PERCENT]
 

@@ -2,7 +2,7 @@ import { PROTOCOL_VERSION, SandgateError } from '@sandgate/shared';
 import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from '../config/load-policy.ts';
 import { sandgatePaths } from '../config/paths.ts';
 import { watchPolicyFile } from '../config/policy-watcher.ts';
-import { swappableAgent, type SwappableAgent } from '../config/swappable-agent.ts';
+import { swappableAgent, type SwappableAgent } from '../agent/swappable-agent.ts';
 import { createAgent } from '../agent/agent.ts';
 import { EventLog } from '../events/event-log.ts';
 import { createRouter } from '../router.ts';

@@ -17,7 +17,7 @@ import {
 } from '@sandgate/shared';
 import { silentLogger, type Logger } from '../log.ts';
 import { parsePolicyText } from '../config/load-policy.ts';
-import { writeFileAtomic } from '../install/write-file-atomic.ts';
+import { writeFileAtomic } from '../durable/durable-write.ts';
 import { consoleFiles, readState, writeState, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest } from './console-request.ts';
 import { hostFacts } from './enroll.ts';

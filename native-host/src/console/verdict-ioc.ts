@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { jobSchema, type AgentEvent, type Job, type ShippedEvent } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
 import { generateOpenIoc } from '../ioc/generate-ioc.ts';
-import { jobSubjectWithAllHashes } from '../ioc/job-subject.ts';
+import { jobSubjectWithAllHashes } from '../actions/job-subject.ts';
 import { RECORD_SUFFIX, queueRecordSchema } from '../queue/queue-record.ts';
 
 /**

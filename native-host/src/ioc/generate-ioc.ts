@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { basename } from 'node:path';
 import { OPENIOC_NAMESPACES, type Indicator, type Job } from '@sandgate/shared';
-import type { ItemMetadata } from '../quarantine/item-metadata.ts';
 import { findTerm, notCollectedReason, type Platform } from './term-table.ts';
 
 /** What an IOC is generated from: the judged object and what the sandbox said about it. */
@@ -20,7 +19,19 @@ export interface IocSubject {
   judgedAt?: string;
 }
 
-export function subjectFromQuarantineItem(item: ItemMetadata, indicators?: readonly Indicator[]): IocSubject {
+/** The fields of a quarantine item an IOC is made from (structural: the IOC engine does not know the store). */
+export interface QuarantinedObject {
+  sha256: string;
+  sha1: string;
+  md5: string;
+  size: number;
+  originalPath: string;
+  source: { url?: string | undefined; finalUrl?: string | undefined };
+  verdict: { threat?: string | undefined; server: string };
+  quarantinedAt: string;
+}
+
+export function subjectFromQuarantineItem(item: QuarantinedObject, indicators?: readonly Indicator[]): IocSubject {
   const url = item.source.finalUrl ?? item.source.url;
   return {
     sha256: item.sha256,

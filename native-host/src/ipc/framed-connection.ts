@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { MAX_IPC_MESSAGE_BYTES, SandgateError } from '@sandgate/shared';
-import { FrameDecoder, encodeFrame } from '../stdio/framing.ts';
+import { FrameDecoder, encodeFrame } from '../wire/framing.ts';
 
 /**
  * One IPC connection (bridge ↔ agent, CLI ↔ agent) speaking the native-messaging framing over a local socket.

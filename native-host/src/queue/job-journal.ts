@@ -1,12 +1,13 @@
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { jobSchema, type Job } from '@sandgate/shared';
-import { fsyncDir, tempName, TEMP_PREFIX } from './durable-write.ts';
+import { readSealedLines, rewriteSealed, sealLine } from '../durable/sealed-lines.ts';
 
 /**
- * The finished jobs, newest last, so `list-jobs` and `status` survive restarts. JSON lines appended one write each:
- * a crash tears at most the last line, which is skipped on load. Bounded: it keeps the last `keep` jobs and rewrites
+ * The finished jobs, newest last, so `list-jobs` and `status` survive restarts. Sealed JSON lines (each with its
+ * digest: durable/sealed-lines.ts) appended one write each: a crash tears at most the last line and a flipped byte
+ * spoils one line; either is skipped on load. Lines from before sealing are still read (history, not a verdict). Bounded: it keeps the last `keep` jobs and rewrites
  * itself (temp file + rename) once twice that many lines have piled up.
  */
 export class JobJournal {
@@ -23,33 +24,19 @@ export class JobJournal {
   static async open(file: string, keep = 500): Promise<JobJournal> {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const j = new JobJournal(file, keep);
-    // A compaction cut short by a crash leaves a temp file; the journal itself is still whole.
-    for (const name of await readdir(dirname(file))) {
-      if (name.startsWith(TEMP_PREFIX)) await unlink(join(dirname(file), name)).catch(() => {});
-    }
-    let text = '';
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const read = await readSealedLines(file, { legacy: true });
+    j.lines = read.lines;
     // A job finished twice (a crash between journal and queue clean-up) keeps its last line.
     const byId = new Map<string, Job>();
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      j.lines++;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch {
-        continue;
-      }
+    for (const raw of read.values) {
       const r = jobSchema.safeParse(raw);
       if (!r.success) continue;
       byId.delete(r.data.jobId);
       byId.set(r.data.jobId, r.data);
     }
     j.jobs = [...byId.values()].slice(-keep);
+    // Rewritten sealed at once rather than appended after: a new line must not join a torn one and be lost with it.
+    if (read.unclean) await j.compact();
     return j;
   }
 
@@ -69,7 +56,7 @@ export class JobJournal {
   async append(job: Job): Promise<void> {
     const fh = await open(this.file, 'a', 0o600);
     try {
-      await fh.write(JSON.stringify(job) + '\n');
+      await fh.write(sealLine(job));
       await fh.sync();
     } finally {
       await fh.close();
@@ -82,17 +69,7 @@ export class JobJournal {
   }
 
   private async compact(): Promise<void> {
-    const dir = dirname(this.file);
-    const tmp = join(dir, tempName());
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(this.jobs.map((j) => JSON.stringify(j) + '\n').join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, basename(this.file)));
-    await fsyncDir(dir);
+    await rewriteSealed(this.file, this.jobs);
     this.lines = this.jobs.length;
   }
 }

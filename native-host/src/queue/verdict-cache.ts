@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { appendFile, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { appendFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { sha256Schema, verdictSchema, type Verdict, type VerdictLevel } from '@sandgate/shared';
 import { realClock, type Clock } from '../clock.ts';
-import { fsyncDir, tempName, TEMP_PREFIX } from './durable-write.ts';
+import { readSealedLines, rewriteSealed, sealLine } from '../durable/sealed-lines.ts';
 import { Serial } from './serial.ts';
 
 export interface VerdictCacheOptions {
@@ -33,8 +33,9 @@ type Entry = z.infer<typeof entrySchema>;
 
 /**
  * Verdicts by SHA-256, so an object downloaded again within `sandbox.verdictCacheTtlMs` is answered at once without
- * contacting any server. JSON lines, appended one write each: a crash tears at most the last line, which is skipped on
- * load like any line that does not parse. Losing an entry only costs one upload, so appends are not fsync'd; the
+ * contacting any server. Sealed JSON lines (each with its digest: durable/sealed-lines.ts), appended one write each:
+ * a torn last line or a flipped byte spoils that line only, and a spoiled or unsealed line is dropped on load, never
+ * believed (a damaged sha256 could otherwise call other bytes clean). Losing an entry only costs one upload, so appends are not fsync'd; the
  * rewrite that drops expired and surplus lines is temp file + rename.
  *
  * Forgetting: a verdict stays until its TTL runs out. `sandgate quarantine restore` writes the file back without
@@ -88,7 +89,7 @@ export class VerdictCache {
     this.evictSurplus();
     await this.writes.run(async () => {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-      await appendFile(this.file, JSON.stringify(entry) + '\n', { mode: 0o600 });
+      await appendFile(this.file, sealLine(entry), { mode: 0o600 });
       this.lines++;
       if (this.lines > 2 * this.maxEntries) await this.compact();
     });
@@ -112,47 +113,22 @@ export class VerdictCache {
   private async load(): Promise<void> {
     const dir = dirname(this.file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // A rewrite cut short by a crash leaves a temp file; the cache file itself is still whole.
-    for (const name of await readdir(dir)) {
-      if (name.startsWith(TEMP_PREFIX)) await unlink(join(dir, name)).catch(() => {});
-    }
-    let text = '';
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      this.lines++;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(line);
-      } catch {
-        continue;
-      }
+    const read = await readSealedLines(this.file);
+    this.lines = read.lines;
+    for (const raw of read.values) {
       const r = entrySchema.safeParse(raw);
       if (!r.success || !this.fresh(r.data)) continue;
       this.entries.delete(r.data.sha256);
       this.entries.set(r.data.sha256, r.data);
     }
     this.evictSurplus();
-    if (this.lines > this.entries.size + this.maxEntries / 2) await this.compact();
+    // Rewritten at once when lines were spoiled or torn: a new line must not join a torn one and be lost with it.
+    if (read.unclean || this.lines > this.entries.size + this.maxEntries / 2) await this.compact();
   }
 
   private async compact(): Promise<void> {
     for (const [sha, e] of this.entries) if (!this.fresh(e)) this.entries.delete(sha);
-    const dir = dirname(this.file);
-    const tmp = join(dir, tempName());
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile([...this.entries.values()].map((e) => JSON.stringify(e) + '\n').join(''));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, basename(this.file)));
-    await fsyncDir(dir);
+    await rewriteSealed(this.file, [...this.entries.values()]);
     this.lines = this.entries.size;
   }
 }

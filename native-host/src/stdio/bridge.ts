@@ -11,7 +11,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { AgentClient } from '../ipc/client.ts';
 import { issueSummary, readableId } from '../ipc/serve-connection.ts';
-import { FrameDecoder, type FrameResult } from './framing.ts';
+import { FrameDecoder, type FrameResult } from '../wire/framing.ts';
 import { createHostWriter } from './host-writer.ts';
 import { identifyCaller, isCallerAllowed, parseBridgeArgs } from './caller-origin.ts';
 

@@ -8,7 +8,7 @@ import {
   type WireError,
 } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
-import { encodeFrame } from './framing.ts';
+import { encodeFrame } from '../wire/framing.ts';
 
 /**
  * Everything the bridge writes to the browser goes through here, so the 1 MiB host → browser cap is enforced in one

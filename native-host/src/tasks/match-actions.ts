@@ -1,6 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { SandgateError, type Task, type TaskMatch } from '@sandgate/shared';
-import type { ActionContext } from '../actions/response-action.ts';
+import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
 import type { NewAgentEvent } from '../events/event-log.ts';
 import { remove as removeItem } from '../quarantine/delete-item.ts';
 import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
@@ -28,7 +28,7 @@ export function matchActionEvents(task: Task, match: TaskMatch, done: MatchActio
  * alone (ORIGINAL_CHANGED). Safe to call again after a crash: an item of this task for this path with the original gone
  * means it was done; with the original still there it runs again and the earlier copy is removed.
  */
-export async function quarantineMatch(ctx: ActionContext, task: Task, match: TaskMatch): Promise<MatchAction> {
+export async function quarantineMatch(ctx: QuarantineContext, task: Task, match: TaskMatch): Promise<MatchAction> {
   if (match.document !== 'FileItem' || !match.sha256) {
     return { type: 'quarantine', status: 'skipped', message: 'only a file whose content was hashed is quarantined; this match is reported' };
   }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SandgateError, scanSummarySchema, type Policy, type ScanSummary, type Task, type TaskMatch, type TaskSummary } from '@sandgate/shared';
-import type { ActionContext } from '../actions/response-action.ts';
+import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
 import type { Clock } from '../clock.ts';
 import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
@@ -82,8 +82,8 @@ export interface TaskRunnerOptions {
   log: Logger;
   clock: Clock;
   policy: Policy;
-  quarantineObject: ActionContext['quarantineObject'];
-  quarantineLimits?: ActionContext['quarantineLimits'];
+  quarantineObject: QuarantineContext['quarantineObject'];
+  quarantineLimits?: QuarantineContext['quarantineLimits'];
   /** The OS's idle sources (default: logind on Linux); the browser's reports (`report-idle`) are always added. */
   idleSources?: IdleSource[];
   /** Critical-area collectors (default: this OS's) and a root prefix for them: test seams. */
@@ -545,7 +545,7 @@ export class TaskRunner implements TaskService {
 
   /** Every pending action of every match, each saved as soon as it is done. */
   private async runMatchActions(t: Task): Promise<Task> {
-    const ctx: ActionContext = {
+    const ctx: QuarantineContext = {
       home: this.o.home,
       events: this.o.events,
       log: this.o.log,

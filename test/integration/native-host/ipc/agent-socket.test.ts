@@ -9,7 +9,7 @@ import { listenAgentSocket, type AgentSocketServer } from '../../../../native-ho
 import { serveConnection, type ServeTarget } from '../../../../native-host/src/ipc/serve-connection.ts';
 import { connectAgent, type AgentClient } from '../../../../native-host/src/ipc/client.ts';
 import { agentSocketPath } from '../../../../native-host/src/ipc/socket-path.ts';
-import { FrameDecoder, encodeFrame } from '../../../../native-host/src/stdio/framing.ts';
+import { FrameDecoder, encodeFrame } from '../../../../native-host/src/wire/framing.ts';
 
 let home: string;
 const cleanups: Array<() => unknown> = [];

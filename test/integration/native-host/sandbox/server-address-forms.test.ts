@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
 import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import { checkPolicyHealth } from '../../../../native-host/src/config/check-policy-health.ts';
+import { checkPolicyHealth } from '../../../../native-host/src/sandbox/check-policy-health.ts';
 import { loadPolicyFile } from '../../../../native-host/src/config/load-policy.ts';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';

@@ -42,4 +42,23 @@ describe('finished-jobs journal', () => {
     expect(j2.recent(10).map((j) => j.jobId)).toEqual(['j1']);
     expect(() => readFileSync(join(dir, '.tmp-0123'))).toThrow();
   });
+
+  it('drops a job whose line had a byte flipped on disk, and a job appended after a torn line is not lost with it', async () => {
+    const file = join(dir, 'finished.jsonl');
+    const j1 = await JobJournal.open(file, 10);
+    await j1.append(job(1));
+    await j1.append(job(2));
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"path":"/d/1"', '"path":"/d/7"') + '{"jobId":"j3","sta');
+    const j2 = await JobJournal.open(file, 10);
+    expect(j2.recent(10).map((j) => j.jobId)).toEqual(['j2']);
+    await j2.append(job(4));
+    expect((await JobJournal.open(file, 10)).recent(10).map((j) => j.jobId)).toEqual(['j4', 'j2']);
+  });
+
+  it('keeps the history written before lines were sealed, and seals it', async () => {
+    const file = join(dir, 'finished.jsonl');
+    writeFileSync(file, JSON.stringify(job(1)) + '\n');
+    expect((await JobJournal.open(file, 10)).recent(10).map((j) => j.jobId)).toEqual(['j1']);
+    expect(readFileSync(file, 'utf8')).toMatch(/^[0-9a-f]{16} \{"jobId":"j1"/);
+  });
 });

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,22 @@ describe('verdict cache', () => {
     expect([1, 2, 3].map((n) => again.get(sha(n))?.level)).toEqual(['malicious', 'clean', undefined]);
     await again.put(sha(4), malicious);
     expect((await open()).get(sha(4))).toEqual(malicious);
+  });
+
+  it('drops a remembered verdict whose line had one byte flipped on disk, even though it is still valid JSON', async () => {
+    const c = await open();
+    await c.put(sha(1), { level: 'clean', server: 's' });
+    await c.put(sha(2), { level: 'clean', server: 's' });
+    // sha(1) ends in ...0001; flipped to ...0003 the line still parses and would call other bytes clean.
+    writeFileSync(file, readFileSync(file, 'utf8').replace(sha(1), sha(3)));
+    const again = await open();
+    expect([1, 2, 3].map((n) => again.get(sha(n))?.level)).toEqual([undefined, 'clean', undefined]);
+  });
+
+  it('does not believe a line written without its seal (a hand-edited or pre-upgrade cache)', async () => {
+    mkdirSync(join(dir, 'cache'), { recursive: true });
+    writeFileSync(file, JSON.stringify({ sha256: sha(1), verdict: { level: 'clean', server: 's' }, storedAt: '2026-11-22T09:00:00.000Z' }) + '\n');
+    expect((await open()).get(sha(1))).toBeUndefined();
   });
 
   it('stays bounded: the oldest entries go, and the file is rewritten whole', async () => {

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MAX_HOST_MESSAGE_BYTES } from '@sandgate/shared';
 import { silentLogger } from '../../../../native-host/src/log.ts';
-import { FrameDecoder } from '../../../../native-host/src/stdio/framing.ts';
+import { FrameDecoder } from '../../../../native-host/src/wire/framing.ts';
 import { createHostWriter } from '../../../../native-host/src/stdio/host-writer.ts';
 
 function capture() {

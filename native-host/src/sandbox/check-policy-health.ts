@@ -1,8 +1,8 @@
 import { SandgateError, type DoctorCheck, type ErrorCode } from '@sandgate/shared';
 import { realClock } from '../clock.ts';
-import { createSandboxClients } from '../sandbox/create-clients.ts';
-import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from './load-policy.ts';
-import { describePinned } from './pinned-certificates.ts';
+import { createSandboxClients } from './create-clients.ts';
+import { findPolicyFile, loadPolicyFile, type LoadedPolicy } from '../config/load-policy.ts';
+import { describePinned } from '../config/pinned-certificates.ts';
 
 // A week gives an administrator time to roll a new certificate out before the agent starts refusing the server.
 const SOON_MS = 7 * 24 * 3600_000;

@@ -1,6 +1,6 @@
 import type { ScanOutput } from '@sandgate/shared';
-import { progressReporter } from './scan-progress.ts';
-import type { CliIo } from '../cli/cli-io.ts';
+import { progressReporter } from '../scan/scan-progress.ts';
+import type { CliIo } from './cli-io.ts';
 
 /** Progress on stderr: a live line on a terminal, the summary line at the end either way. */
 export function scanProgress(io: CliIo) {

@@ -4,7 +4,7 @@ import { sandgatePaths } from '../config/paths.ts';
 import { findItemMetadata } from '../quarantine/find-item.ts';
 import { OBJECT_SUFFIX } from '../queue/queue-record.ts';
 import { hashFile } from '../scan/file-hasher.ts';
-import { subjectFromJob, type IocSubject } from './generate-ioc.ts';
+import { subjectFromJob, type IocSubject } from '../ioc/generate-ioc.ts';
 
 /**
  * What an IOC generated from a job says about its object: the job's SHA-256 and size, plus SHA-1 and MD5 from the

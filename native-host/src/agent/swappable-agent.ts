@@ -1,5 +1,5 @@
 import type { Job } from '@sandgate/shared';
-import type { Agent, AgentSituation } from '../agent/agent.ts';
+import type { Agent, AgentSituation } from './agent.ts';
 
 export interface SwappableAgent extends Agent {
   /**
