@@ -3,7 +3,7 @@
 // same command is re-executed with the Node pinned in the repository's node_modules (the npm `node` package), so
 // every machine runs the same Node. Plain JavaScript on purpose: it must run on the old Node too.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,13 @@ import { fileURLToPath } from 'node:url';
  * Runs the TypeScript entry point `entry` (a file URL) in this process when this Node can, else in a child on the
  * pinned Node with stdio inherited (the native host's frames go straight through) and signals passed on.
  */
-export async function runOnPinnedNode(entry, name) {
+export async function runOnPinnedNode(entry, name, opts = {}) {
+  // `NAME --version` answers from the workspace's package.json (entry is <workspace>/src/bin/*.ts) before any of our
+  // code or the pinned-Node check runs: it must work, and start fast, wherever the command can start at all.
+  if (opts.version && process.argv.length === 3 && process.argv[2] === '--version') {
+    process.stdout.write(`${name} ${workspaceVersion(entry)}\n`);
+    return;
+  }
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 22 && process.features.typescript) {
     await import(entry.href);
@@ -45,4 +51,15 @@ function findPinnedNode(from) {
     }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** The `version` of the package.json two folders above the entry point; 0.0.0-unknown when it cannot be read. */
+function workspaceVersion(entry) {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', entry), 'utf8'));
+    if (pkg && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // a broken install still answers; it just cannot say which version it is
+  }
+  return '0.0.0-unknown';
 }
