@@ -54,6 +54,8 @@ await rolldown.build({
     entryFileNames: 'bin/[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: false,
+    // zod in a chunk of its own: then `--help`, usage errors and the like, which need no schema, do not evaluate it
+    codeSplitting: { groups: [{ name: 'zod', test: /[\\/]node_modules[\\/]zod[\\/]/ }] },
   },
 });
 

@@ -3,7 +3,7 @@
 // instead of a bundle that no longer matches them (a developer edited a file and did not rebuild), so a stale bundle
 // is never run. Plain JavaScript: the shim imports it before it knows which Node it is on.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The stamp of `roots` (absolute folders or files); a root that cannot be read makes it differ. */
@@ -11,19 +11,24 @@ export function sourceStamp(roots) {
   let files = 0;
   let bytes = 0;
   let newest = 0;
-  const visit = (path) => {
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (!st) {
-      files += 1e9;
-      return;
-    }
-    if (st.isDirectory()) {
-      for (const name of readdirSync(path)) visit(join(path, name));
-      return;
-    }
+  const add = (st) => {
     files += 1;
     bytes += st.size;
     newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+  };
+  // Runs at every start of a command: one readdir per folder, one stat per file, no path normalisation.
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = dir + sep + e.name;
+      if (e.isDirectory()) walk(path);
+      else add(statSync(path));
+    }
+  };
+  const visit = (root) => {
+    const st = statSync(root, { throwIfNoEntry: false });
+    if (!st) files += 1e9;
+    else if (st.isDirectory()) walk(root.endsWith(sep) ? root.slice(0, -1) : root);
+    else add(st);
   };
   for (const root of roots) visit(root);
   return `${files}:${bytes}:${newest}`;
