@@ -2,15 +2,17 @@
  * How fast the commands users and the browser run start, and what the idle agent holds, each beside a bare Node
  * measured in the same run (issue 15):
  *
- *   npx node bench/startup.ts [--n 30] [--settle-ms 3000]
+ *   npx node bench/startup.ts [--n 30] [--settle-ms 10000]
  *
  * - start-up: wall time of `sandgate --version`, `sandgate policy show` and `sandgate status` (no agent running: it
  *   says so and exits 2) through the real bin shim, against `node -e 0` on the same Node. Runs are interleaved (one
- *   of each per round) so the machine's drift hits every row alike; the median is compared.
+ *   of each per round) so the machine's drift hits every row alike; the median is compared. One more row runs
+ *   `status` from the TypeScript entry (native-host/src/bin/sandgate.ts), as every command ran before the bundle.
  * - native host: from spawning `sandgate-native-host` (as the browser does, with the extension's origin) until its
  *   answer to the first `hello` is read, with the agent service already running; against `node -e 0`.
  * - idle agent: resident memory (VmRSS) of `sandgate serve` with nothing queued, `--settle-ms` after it said it
- *   listens, against a bare Node process (`node -e setInterval(…)`) sampled the same way.
+ *   listens, against a bare Node process (`node -e setInterval(…)`) sampled the same way, and an agent started from
+ *   the TypeScript entry beside it.
  *
  * Every command runs on this process's Node (run it with the pinned one: `npx node` or `npm run bench`).
  */
@@ -31,10 +33,12 @@ const arg = (name: string, dflt: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const N = arg('--n', 30);
-const SETTLE_MS = arg('--settle-ms', 3000);
+const SETTLE_MS = arg('--settle-ms', 10_000);
 
 const ROOT = join(import.meta.dirname, '..');
 const SANDGATE = join(ROOT, 'native-host/bin/sandgate.mjs');
+/** The TypeScript entry, run as every command ran before the install-time bundle: the same run's "before". */
+const SANDGATE_TS = join(ROOT, 'native-host/src/bin/sandgate.ts');
 const NATIVE_HOST = join(ROOT, 'native-host/bin/sandgate-native-host.mjs');
 const ORIGIN = `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
 
@@ -55,8 +59,8 @@ function timeRun(args: string[], h: string): { ms: number; code: number | null }
 }
 
 /** Starts `sandgate serve` on `h` and resolves once it says it listens. */
-async function startServe(h: string) {
-  const child = spawn(process.execPath, [SANDGATE, 'serve'], { env: env(h), stdio: ['ignore', 'ignore', 'pipe'] });
+async function startServe(h: string, entry = SANDGATE) {
+  const child = spawn(process.execPath, [entry, 'serve'], { env: env(h), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   await new Promise<void>((resolve, reject) => {
@@ -113,8 +117,9 @@ try {
     { name: 'sandgate --version', samples: [] },
     { name: 'sandgate policy show', samples: [] },
     { name: 'sandgate status (no agent running)', samples: [] },
+    { name: 'sandgate status, from the TypeScript sources', samples: [] },
   ];
-  const argsOf = [['-e', '0'], [SANDGATE, '--version'], [SANDGATE, 'policy', 'show'], [SANDGATE, 'status']];
+  const argsOf = [['-e', '0'], [SANDGATE, '--version'], [SANDGATE, 'policy', 'show'], [SANDGATE, 'status'], [SANDGATE_TS, 'status']];
   for (let round = -1; round < N; round++) {
     for (let i = 0; i < cli.length; i++) {
       const r = timeRun(argsOf[i]!, home);
@@ -145,11 +150,14 @@ try {
   // --- idle memory ----------------------------------------------------------------------------------------------------
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
   const idle = await startServe(idleHome);
+  const idleTs = await startServe(join(root, 'idle-home-ts'), SANDGATE_TS);
   await sleep(SETTLE_MS);
   const bareMem = procMemory(bare.pid!);
   const idleMem = procMemory(idle.pid!);
+  const idleTsMem = procMemory(idleTs.pid!);
   bare.kill('SIGTERM');
   await stop(idle);
+  await stop(idleTs);
 
   // --- report -------------------------------------------------------------------------------------------------------
   const ratio = (rows: Row[], r: Row) => median(r.samples) / median(rows[0]!.samples);
@@ -167,6 +175,7 @@ try {
       [
         ['bare Node process (baseline)', mib(bareMem.rss), mib(bareMem.hwm), '1.00'],
         ['sandgate serve, idle, nothing queued', mib(idleMem.rss), mib(idleMem.hwm), (idleMem.rss / bareMem.rss).toFixed(2)],
+        ['the same, from the TypeScript sources', mib(idleTsMem.rss), mib(idleTsMem.hwm), (idleTsMem.rss / bareMem.rss).toFixed(2)],
       ],
     ) + '\n',
   );
@@ -178,7 +187,11 @@ try {
     settleMs: SETTLE_MS,
     cli: summary(cli),
     nativeHost: summary(host),
-    idleMemory: { baseline: bareMem, agent: { ...idleMem, ratio: idleMem.rss / bareMem.rss } },
+    idleMemory: {
+      baseline: bareMem,
+      agent: { ...idleMem, ratio: idleMem.rss / bareMem.rss },
+      agentFromTypeScript: { ...idleTsMem, ratio: idleTsMem.rss / bareMem.rss },
+    },
   });
   process.stdout.write(`\nwrote ${file}\n`);
 } finally {
