@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SandgateError } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
 import { resolvePinnedNode } from './pinned-node.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 /**
  * What the launcher runs: the bin shim, which runs the bridge compiled at install time (or its TypeScript when that
