@@ -2,24 +2,12 @@ import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Indicator, LabEngineResult } from '@sandgate/shared';
+import type { Indicator, LabEngineResult, YaraBinding, YaraRuleMatch, YaraRules } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
 import { cleanFinding, type Engine, type EngineFinding, type ObjectScan } from './engine.ts';
 
-/** The part of @litko/yara-x (YARA-X, napi-rs binding) the lab uses. */
-interface YaraRules {
-  scanAsync(data: Buffer): Promise<YaraRuleMatch[]>;
-}
-export interface YaraRuleMatch {
-  ruleIdentifier: string;
-  namespace: string;
-  meta: Record<string, unknown>;
-  tags: string[];
-  matches: { offset: number; length: number; identifier: string }[];
-}
-interface YaraBinding {
-  compile(source: string, options?: Record<string, unknown>): YaraRules;
-}
+/** The binding's types live in shared (the agent's IOC scans use the same engine). */
+export type { YaraRuleMatch };
 
 /** Default bound of bytes handed to YARA-X: it scans buffers, not streams, so larger objects are scanned on a prefix. */
 export const DEFAULT_YARA_MAX_SCAN_BYTES = 16 * 1024 * 1024;
