@@ -98,7 +98,9 @@ class Parser {
   private qualified(depth: number): StixObservationExpression {
     const pos = this.peek().pos;
     let expression: StixObservationExpression;
+    let simple = false;
     if (this.isPunct('[')) {
+      simple = true;
       this.i++;
       const comparison = this.comparisons(depth + 1);
       this.expectPunct(']');
@@ -114,7 +116,7 @@ class Parser {
       const q = this.qualifier();
       if (!q) break;
       // As the reference validator: a simple `[…]` takes each qualifier once; a parenthesised expression may nest them.
-      if (expression.kind === 'observation' && qualifiers.some((x) => x.kind === q.kind)) throw new StixSyntaxError(pos, `duplicate qualifier ${q.kind}`);
+      if (simple && qualifiers.some((x) => x.kind === q.kind)) throw new StixSyntaxError(pos, `duplicate qualifier ${q.kind}`);
       qualifiers.push(q);
     }
     return qualifiers.length ? { kind: 'qualified', expression, qualifiers, pos } : expression;
