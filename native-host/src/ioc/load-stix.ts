@@ -21,6 +21,8 @@ export interface StixLoad {
   unsupported: UnsupportedTerm[];
   /** Indicators read (all pattern types), for the reports. */
   indicators: number;
+  /** The bundle's id, or the indicator's for a single indicator. */
+  id: string;
 }
 
 export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()): StixLoad {
@@ -35,8 +37,8 @@ export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()
   } catch (err) {
     throw new SandgateError('STIX_PARSE_FAILED', `${file}: not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { params: { file } });
   }
-  const indicators = indicatorsOf(json, file);
-  const out: StixLoad = { sources: [], unsupported: [], indicators: indicators.length };
+  const { id, indicators } = indicatorsOf(json, file);
+  const out: StixLoad = { sources: [], unsupported: [], indicators: indicators.length, id };
   let invalid: SandgateError | undefined;
   let invalidCount = 0;
   let stixPatterns = 0;
@@ -88,7 +90,7 @@ export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()
   return out;
 }
 
-function indicatorsOf(json: unknown, file: string): StixIndicator[] {
+function indicatorsOf(json: unknown, file: string): { id: string; indicators: StixIndicator[] } {
   const type = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined;
   const fail = (message: string): never => {
     throw new SandgateError('STIX_PARSE_FAILED', `${file}: ${message}`, { params: { file } });
@@ -101,13 +103,20 @@ function indicatorsOf(json: unknown, file: string): StixIndicator[] {
     }
     return r.data;
   };
-  if (type === 'indicator') return [check(json, 'the indicator')];
-  if (type !== 'bundle') return fail(`a STIX file holds a bundle or an indicator; this is ${type === undefined ? 'JSON without a STIX type' : `a "${String(type)}" object`}`);
+  if (type === 'indicator') {
+    const one = check(json, 'the indicator');
+    return { id: one.id, indicators: [one] };
+  }
+  if (type !== 'bundle') {
+    // Valid JSON that is not STIX at all is none of the formats; a STIX object of another type is a STIX file we cannot use.
+    const what = type === undefined ? 'JSON without a STIX "type"' : `a STIX "${String(type)}" object`;
+    throw new SandgateError(type === undefined ? 'IOC_FORMAT_UNKNOWN' : 'STIX_PARSE_FAILED', `${file}: ${what}; a STIX file for a scan holds a bundle or an indicator`, { params: { file } });
+  }
   const bundle = stixBundleSchema.safeParse(json);
   if (!bundle.success) {
     const issue = bundle.error.issues[0];
     return fail(`the bundle does not fit STIX 2.1 (${issue?.path.join('.') || 'bundle'}: ${issue?.message ?? 'invalid'})`);
   }
   const objects = bundle.data.objects ?? [];
-  return objects.flatMap((o, i) => (o.type === 'indicator' ? [check(o, `objects[${i}] (${o.id ?? 'indicator'})`)] : []));
+  return { id: bundle.data.id, indicators: objects.flatMap((o, i) => (o.type === 'indicator' ? [check(o, `objects[${i}] (${o.id ?? 'indicator'})`)] : [])) };
 }

@@ -81,9 +81,11 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
         let kept = split.header;
         const keptRules: typeof split.rules = [];
         for (const r of split.rules) {
-          const attempt = tryCompile(yara, `${kept}\n${r.text}`);
+          // Padded so the rule sits on its own line number: the engine's message points into the file as written.
+          const pad = '\n'.repeat(Math.max(1, r.line - 1 - newlines(kept)));
+          const attempt = tryCompile(yara, `${kept}${pad}${r.text}`);
           if ('rules' in attempt) {
-            kept += `\n${r.text}`;
+            kept += `${pad}${r.text}`;
             keptRules.push(r);
           } else unsupported.push({ file: f.file, itemId: r.name, term: `YARA rule ${r.name} (line ${r.line})`, reason: `YARA_COMPILE_FAILED: ${attempt.error}` });
         }
@@ -112,6 +114,12 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
   }
   const set = compiled.length ? new YaraRuleSet(compiled, fileOfRule, unsupported, count, maxScanBytes) : undefined;
   return { set, unsupported, rules: count };
+}
+
+function newlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function tryCompile(yara: YaraBinding, source: string): { rules: YaraRules } | { error: string } {
@@ -163,7 +171,7 @@ class YaraRuleSet implements IndicatorSet {
           iocId: m.ruleIdentifier,
           file: c.file || (this.fileOfRule.get(m.ruleIdentifier) ?? ''),
           ...(description ? { description } : {}),
-          terms: [`YARA rule ${m.ruleIdentifier}${m.tags.length ? ` [${m.tags.join(', ')}]` : ''}${strings.length ? '' : ': condition true'}`, ...strings, ...more],
+          terms: [...(strings.length ? strings : ['condition true (no string matched)']), ...more, ...(m.tags.length ? [`tags: ${m.tags.join(', ')}`] : [])],
         });
       }
     }
