@@ -82,7 +82,8 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
         const keptRules: typeof split.rules = [];
         for (const r of split.rules) {
           // Padded so the rule sits on its own line number: the engine's message points into the file as written.
-          const pad = '\n'.repeat(Math.max(1, r.line - 1 - newlines(kept)));
+          const lines = r.line - 1 - newlines(kept);
+          const pad = lines > 0 ? '\n'.repeat(lines) : kept ? '\n' : '';
           const attempt = tryCompile(yara, `${kept}${pad}${r.text}`);
           if ('rules' in attempt) {
             kept += `${pad}${r.text}`;
