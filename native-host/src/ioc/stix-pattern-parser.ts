@@ -22,7 +22,7 @@ import { lexStixPattern, StixSyntaxError, type StixToken } from './stix-pattern-
  * Errors are `STIX_PATTERN_INVALID` with the offset.
  */
 
-export const MAX_PATTERN_CHARS = 256 * 1024;
+export const MAX_PATTERN_CHARS = 1024 * 1024;
 export const MAX_DEPTH = 32;
 
 const COMPARISON_WORDS = new Set(['IN', 'LIKE', 'MATCHES', 'ISSUBSET', 'ISSUPERSET']);
