@@ -181,7 +181,8 @@ class YaraRuleSet implements IndicatorSet {
 
   notes(): Array<{ area: string; what: string; reason: string }> {
     if (this.prefixOnly === 0) return [];
-    const mib = Math.round(this.maxScanBytes / (1024 * 1024));
-    return [{ area: 'yara', what: `${this.prefixOnly} file(s) larger than ${mib} MiB`, reason: `YARA rules ran on their first ${mib} MiB only (YARA-X scans a buffer; the rest was not read)` }];
+    const n = this.maxScanBytes;
+    const size = n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
+    return [{ area: 'yara', what: `${this.prefixOnly} file(s) larger than ${size}`, reason: `YARA rules ran on their first ${size} only (YARA-X scans a buffer; the rest was not read)` }];
   }
 }
