@@ -77,16 +77,24 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
       const whole = tryCompile(yara, f.source);
       if ('rules' in whole) good.push(f);
       else {
-        // A rule may reference an earlier one: each is compiled with the rules before it that compiled.
-        let kept = split.header;
+        // A rule may reference an earlier one: each is compiled with the rules before it that compiled, and with the
+        // imports it uses only (a banned import must not take the file's other rules with it).
+        for (const inc of split.header.split('\n').filter((h) => h.startsWith('include'))) {
+          unsupported.push({ file: f.file, itemId: f.file, term: inc, reason: 'YARA_COMPILE_FAILED: include statements are refused (a rule file may not make the agent read other files)' });
+        }
+        let kept = '';
+        const imported = new Set<string>();
         const keptRules: typeof split.rules = [];
         for (const r of split.rules) {
+          const imports = split.imports.filter((m) => !imported.has(m) && new RegExp(`\\b${m}\\.`).test(r.text));
+          const prefix = imports.map((m) => `import "${m}" `).join('');
           // Padded so the rule sits on its own line number: the engine's message points into the file as written.
           const lines = r.line - 1 - newlines(kept);
           const pad = lines > 0 ? '\n'.repeat(lines) : kept ? '\n' : '';
-          const attempt = tryCompile(yara, `${kept}${pad}${r.text}`);
+          const attempt = tryCompile(yara, `${kept}${pad}${prefix}${r.text}`);
           if ('rules' in attempt) {
-            kept += `${pad}${r.text}`;
+            kept += `${pad}${prefix}${r.text}`;
+            for (const m of imports) imported.add(m);
             keptRules.push(r);
           } else unsupported.push({ file: f.file, itemId: r.name, term: `YARA rule ${r.name} (line ${r.line})`, reason: `YARA_COMPILE_FAILED: ${attempt.error}` });
         }
@@ -123,9 +131,18 @@ function newlines(s: string): number {
   return n;
 }
 
+/**
+ * Modules that read something other than the file's bytes: in a scan they would have no data, and every condition on
+ * them would be false without anyone being told. Importing one is a compile error, so the rule is reported by name.
+ */
+const BANNED_MODULES = [
+  { name: 'cuckoo', errorTitle: 'the cuckoo module is not available in an IOC scan', errorMessage: 'it reads a sandbox report; a scan has the file only' },
+  { name: 'vt', errorTitle: 'the vt module is not available in an IOC scan', errorMessage: 'it reads VirusTotal metadata; a scan has the file only' },
+];
+
 function tryCompile(yara: YaraBinding, source: string): { rules: YaraRules } | { error: string } {
   try {
-    return { rules: yara.compile(source, { enableIncludes: false }) };
+    return { rules: yara.compile(source, { enableIncludes: false, bannedModules: BANNED_MODULES }) };
   } catch (err) {
     // The engine's own message, with its line and caret; the "Compilation error (E…):" wrapper adds nothing.
     return { error: (err instanceof Error ? err.message : String(err)).replace(/^Compilation error \(\w+\): /, '') };

@@ -11,7 +11,7 @@ export interface YaraRuleText {
   text: string;
 }
 
-export function splitYaraRules(src: string): { header: string; rules: YaraRuleText[] } {
+export function splitYaraRules(src: string): { header: string; imports: string[]; rules: YaraRuleText[] } {
   const header: string[] = [];
   const rules: YaraRuleText[] = [];
   let i = 0;
@@ -99,5 +99,6 @@ export function splitYaraRules(src: string): { header: string; rules: YaraRuleTe
     }
     i++;
   }
-  return { header: header.join('\n'), rules };
+  const imports = header.flatMap((h) => /^import\s+"([A-Za-z0-9_]+)"$/.exec(h)?.slice(1) ?? []);
+  return { header: header.join('\n'), imports, rules };
 }

@@ -37,6 +37,8 @@ export interface YaraCompilerOptions {
   errorOnSlowPattern?: boolean;
   errorOnSlowLoop?: boolean;
   ignoreModules?: string[];
+  /** Modules whose `import` is a compile error with this title and message. */
+  bannedModules?: Array<{ name: string; errorTitle: string; errorMessage: string }>;
 }
 
 export interface YaraBinding {

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
@@ -51,9 +52,23 @@ describe('YARA rules through YARA-X', () => {
     ]);
   });
 
-  it('refuses include statements, so a rule file cannot make the agent read another file', () => {
-    const r = compileYaraFiles([{ file: 'inc.yar', source: 'include "/etc/shadow"\nrule X { condition: true }' }]);
-    expect(r.unsupported.map((u) => u.reason)).toEqual([expect.stringMatching(/^YARA_COMPILE_FAILED: .*include statements not allowed/s)]);
+  it('refuses include statements, so a rule file cannot make the agent read another file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-yara-inc-'));
+    try {
+      writeFileSync(join(dir, 'other.yar'), 'rule FromOtherFile { condition: true }');
+      const r = compileYaraFiles([{ file: 'inc.yar', source: `include "${join(dir, 'other.yar')}"\nrule X { condition: true }` }]);
+      expect(r.unsupported.map((u) => [u.term, u.reason])).toEqual([[`include "${join(dir, 'other.yar')}"`, expect.stringMatching(/^YARA_COMPILE_FAILED: include statements are refused/)]]);
+      // The rule beside it still runs; the included file's rule was never read.
+      expect((await r.set!.match(file('/t/x', Buffer.from('x')))).map((m) => m.iocId)).toEqual(['X']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses modules that would have no data in a scan (cuckoo, vt) by name, rather than letting their rules be silently false', () => {
+    const r = compileYaraFiles([{ file: 'c.yar', source: 'import "cuckoo"\nrule FromReport { condition: cuckoo.network.host(/evil/) }\nrule Plain { condition: true }' }]);
+    expect(r.unsupported.map((u) => [u.itemId, u.reason.split('\n')[0]])).toEqual([['FromReport', 'YARA_COMPILE_FAILED: error[E100]: the cuckoo module is not available in an IOC scan']]);
+    expect(r.rules).toBe(1);
   });
 
   it('scans a bounded prefix of each file and says how many files it saw only in part', async () => {
