@@ -22,10 +22,10 @@ import type { SandboxClient } from '../sandbox/sandbox-client.ts';
 import { ServerHealthBoard } from '../sandbox/server-health.ts';
 import { runResponseActions } from '../actions/run-actions.ts';
 import type { ActionContext } from '../actions/response-action.ts';
-import { quarantineObject } from '../quarantine/quarantine-object.ts';
-import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
+import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
-import { TaskRunner, type TaskRunnerOptions, type TaskService } from '../tasks/task-runner.ts';
+import { TaskRunner, type TaskRunnerOptions } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { withHeldReadable } from '../hold/held-mode.ts';
 import { HoldLedger } from '../hold/hold-ledger.ts';
 import { crashPoint } from '../crash-point.ts';
@@ -133,13 +133,15 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     // A probe can bring a server back while no job changes: tell the extension now, not at the next download.
     onServerRecovered: () => noticeSituation(),
   });
+  const quarantineStore = QuarantineStore.open(opts.home, { events });
   const actionCtx: ActionContext = {
     home: opts.home,
     events,
     log: log.child('actions'),
     clock,
+    quarantineStore,
     // A download held in place has no permission bits; the quarantine opens it by name, so it is made readable for it.
-    quarantineObject: opts.quarantineObject ?? ((o) => withHeldReadable(o.path, () => quarantineObject(o))),
+    quarantineObject: opts.quarantineObject ?? ((o) => withHeldReadable(o.path, () => quarantineStore.quarantine(o))),
     quarantineLimits: quarantineLimitsFrom(policy),
     policy,
   };
@@ -149,6 +151,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     log: log.child('tasks'),
     clock,
     policy,
+    quarantineStore,
     quarantineObject: actionCtx.quarantineObject,
     ...(actionCtx.quarantineLimits ? { quarantineLimits: actionCtx.quarantineLimits } : {}),
     ...opts.tasks,
@@ -294,7 +297,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   /** New items trigger the size limit; the age limit needs time to pass, so it is also checked now and every few hours. */
   async function ageOutQuarantine(): Promise<void> {
     while (!stop.signal.aborted) {
-      await enforceQuarantineLimits(opts.home, actionCtx.quarantineLimits!, { now: clock.now(), events }).catch((err: unknown) => {
+      await quarantineStore.enforceLimits(actionCtx.quarantineLimits!, { now: clock.now() }).catch((err: unknown) => {
         log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
       });
       await clock.sleep(QUARANTINE_HOUSEKEEPING_MS, stop.signal).catch(() => {});

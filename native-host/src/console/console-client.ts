@@ -17,12 +17,12 @@ import {
 } from '@sandgate/shared';
 import { silentLogger, type Logger } from '../log.ts';
 import { parsePolicyText } from '../config/load-policy.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleFiles, readState, writeState, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest } from './console-request.ts';
 import { hostFacts } from './enroll.ts';
 import { readEventsFrom } from './event-reader.ts';
-import type { TaskService } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { GroupTaskAgent } from './group-task-agent.ts';
 import { RestoreRequestAgent } from './restore-request.ts';
 import { iocForVerdict } from './verdict-ioc.ts';

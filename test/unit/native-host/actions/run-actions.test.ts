@@ -9,6 +9,7 @@ import { runResponseActions } from '../../../../native-host/src/actions/run-acti
 import type { ActionContext } from '../../../../native-host/src/actions/response-action.ts';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import { silentLogger } from '../../../../native-host/src/log.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 let root: string;
 let events: EventLog;
@@ -26,7 +27,7 @@ async function setup(quarantineObject: ActionContext['quarantineObject']) {
   const q = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
   writeFileSync(join(root, 'dl', 'a.exe'), 'MZ');
   const job = await q.accept(join(root, 'dl', 'a.exe'), { source: 'cli' });
-  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineObject };
+  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject };
   return { q, job, ctx };
 }
 
