@@ -1,12 +1,12 @@
-import { createRequire } from 'node:module';
 import { SandgateError, type YaraBinding, type YaraRules } from '@sandgate/shared';
+import { DEFAULT_YARA_MAX_SCAN_BYTES, loadYaraBinding, yaraBindingError } from '@sandgate/shared/yara-x';
 import type { FilePlan, IndicatorMatch, IndicatorSet, UnsupportedTerm } from './indicator-set.ts';
 import type { DocumentName, Observation } from './observation.ts';
 import { splitYaraRules } from './yara-split.ts';
 import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
 
 /**
- * YARA rules run by YARA-X (`@litko/yara-x`, the binding sandgate-lab uses; its types live in shared). Each file is
+ * YARA rules run by YARA-X (`@litko/yara-x`, loaded by `@sandgate/shared/yara-x` as sandgate-lab does). Each file is
  * compiled on its own; a file that does not compile is compiled again rule by rule, so one broken rule is reported with
  * the engine's message and the others still run. `include` is off (a rule file cannot make the agent read other files).
  *
@@ -16,23 +16,9 @@ import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
  * pass, and from the bytes that pass read.
  */
 
-export const YARA_MAX_SCAN_BYTES = 16 * 1024 * 1024;
+export const YARA_MAX_SCAN_BYTES = DEFAULT_YARA_MAX_SCAN_BYTES;
 /** Strings listed per matched rule in a report. */
 const MAX_STRINGS_SHOWN = 5;
-
-let binding: YaraBinding | null | undefined;
-let bindingError = '';
-
-export function loadYaraBinding(): YaraBinding | null {
-  if (binding !== undefined) return binding;
-  try {
-    binding = createRequire(import.meta.url)('@litko/yara-x') as YaraBinding;
-  } catch (err) {
-    binding = null;
-    bindingError = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-  }
-  return binding;
-}
 
 export interface YaraSource {
   file: string;
@@ -55,7 +41,7 @@ export interface YaraLoad {
 export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YARA_MAX_SCAN_BYTES): YaraLoad {
   if (files.length === 0) return { set: undefined, unsupported: [], rules: 0 };
   const yara = loadYaraBinding();
-  if (!yara) throw new SandgateError('YARA_UNAVAILABLE', `YARA-X cannot be loaded here: ${bindingError}`, { params: { platform: `${process.platform}-${process.arch}` } });
+  if (!yara) throw new SandgateError('YARA_UNAVAILABLE', `YARA-X cannot be loaded here: ${yaraBindingError()}`, { params: { platform: `${process.platform}-${process.arch}` } });
   const unsupported: UnsupportedTerm[] = [];
   const good: YaraSource[] = [];
   const fileOfRule = new Map<string, string>();
