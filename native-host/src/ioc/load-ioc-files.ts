@@ -60,7 +60,7 @@ export function compileIocFiles(inputs: readonly IocFileInput[], options: Compil
       openioc.push({ file: input.file, ioc });
       files.push({ file: input.file, format, id: ioc.id });
     } else if (format === 'stix') {
-      const loaded = loadStix(input.bytes, input.file, options.now);
+      const loaded = loadStix(input.bytes, input.file, options.now, shown);
       stix.push(...loaded.sources);
       stixUnsupported.push(...loaded.unsupported);
       files.push({ file: input.file, format, id: loaded.id });

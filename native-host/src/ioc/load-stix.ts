@@ -25,9 +25,10 @@ export interface StixLoad {
   id: string;
 }
 
-export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()): StixLoad {
+/** `file` names the file in reports; `shown` (default `file`) in errors, e.g. the path a person gave for a task's copy. */
+export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date(), shown = file): StixLoad {
   if (bytes.byteLength > MAX_IOC_FILE_BYTES) {
-    throw new SandgateError('IOC_FILE_TOO_LARGE', `${file}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, {
+    throw new SandgateError('IOC_FILE_TOO_LARGE', `${shown}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, {
       params: { file, bytes: bytes.byteLength },
     });
   }
@@ -35,9 +36,9 @@ export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new SandgateError('STIX_PARSE_FAILED', `${file}: not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { params: { file } });
+    throw new SandgateError('STIX_PARSE_FAILED', `${shown}: not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { params: { file } });
   }
-  const { id, indicators } = indicatorsOf(json, file);
+  const { id, indicators } = indicatorsOf(json, shown);
   const out: StixLoad = { sources: [], unsupported: [], indicators: indicators.length, id };
   let invalid: SandgateError | undefined;
   let invalidCount = 0;
@@ -66,7 +67,7 @@ export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()
     }
     let tree;
     try {
-      tree = parseStixPattern(ind.pattern, `${file} ${ind.id}`);
+      tree = parseStixPattern(ind.pattern, `${shown} ${ind.id}`);
     } catch (err) {
       if (!(err instanceof SandgateError)) throw err;
       invalid ??= err;
