@@ -13,7 +13,9 @@ import { sandgatePaths } from '../config/paths.ts';
 import { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../clock.ts';
-import { RequestQueue, type JobEvent, type Lease } from '../queue/request-queue.ts';
+import { RequestQueue } from '../queue/request-queue.ts';
+import type { JobEvent } from '../queue/job-store.ts';
+import type { Lease } from '../queue/object-queue.ts';
 import { VerdictCache } from '../queue/verdict-cache.ts';
 import type { ChunkWriter } from '../queue/copy-and-hash.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
@@ -208,7 +210,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         })
         .finally(() => {
           active.delete(lease.sha256);
-          queue.release(lease.sha256);
+          queue.rollback(lease.sha256);
           pump();
         });
       active.set(lease.sha256, run);
@@ -310,7 +312,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       if (closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
       let job: Job;
       try {
-        job = await queue.accept(path, provenance, acceptedEvents);
+        job = await queue.enqueue(path, provenance, acceptedEvents);
       } catch (err) {
         // The queue records its own refusals (size limits, a full queue) with their figures.
         if (err instanceof SandgateError && !['OBJECT_TOO_LARGE', 'OBJECT_OVER_MAX_SIZE', 'QUEUE_FULL'].includes(err.code)) {

@@ -265,7 +265,7 @@ describe('agent service', () => {
   async function interruptedQuarantine(path: string): Promise<string> {
     const paths = sandgatePaths(home);
     const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
-    const accepted = await q.accept(path, browser);
+    const accepted = await q.enqueue(path, browser);
     await q.update(accepted.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
     return accepted.jobId;
   }
@@ -396,8 +396,8 @@ describe('agent service', () => {
   it('after a restart with a corrupt record beside good ones, sets it aside with an event and still judges the good ones', async () => {
     const paths = sandgatePaths(home);
     const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
-    const good = [await q.accept(download('a.exe', 'MZ good a'), browser), await q.accept(download('b.pdf', '%PDF-1.7 good b'), browser)];
-    const bad = await q.accept(download('c.exe', 'MZ torn'), browser);
+    const good = [await q.enqueue(download('a.exe', 'MZ good a'), browser), await q.enqueue(download('b.pdf', '%PDF-1.7 good b'), browser)];
+    const bad = await q.enqueue(download('c.exe', 'MZ torn'), browser);
     writeFileSync(join(paths.queue, `${bad.jobId}.job.json`), '{"format":1,"job":{"jobId":"' + bad.jobId);
 
     const s = await lab();

@@ -59,7 +59,7 @@ function fakeTasks() {
 async function setup(tasks?: TaskService) {
   const q = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
   writeFileSync(join(root, 'dl', 'a.exe'), 'MZ payload');
-  const job = await q.accept(join(root, 'dl', 'a.exe'), { source: 'browser', url: 'https://dl.example.org/a.exe' });
+  const job = await q.enqueue(join(root, 'dl', 'a.exe'), { source: 'browser', url: 'https://dl.example.org/a.exe' });
   const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject: async () => ({ id: 'q' }), policy, ...(tasks ? { tasks } : {}) };
   return { q, job, ctx };
 }
