@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import {
   SandgateError,
   type Job,
@@ -6,7 +6,6 @@ import {
   type Provenance,
   type StatusResult,
   type SubmitResult,
-  type Verdict,
 } from '@sandgate/shared';
 import type { LoadedPolicy } from '../config/load-policy.ts';
 import { sandgatePaths } from '../config/paths.ts';
@@ -14,15 +13,12 @@ import { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../clock.ts';
 import { RequestQueue } from '../queue/request-queue.ts';
-import type { JobEvent } from '../queue/job-store.ts';
-import type { Lease } from '../queue/object-queue.ts';
 import { VerdictCache } from '../queue/verdict-cache.ts';
 import type { ChunkWriter } from '../queue/copy-and-hash.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
 import { Failover } from '../sandbox/failover.ts';
 import type { SandboxClient } from '../sandbox/sandbox-client.ts';
 import { ServerHealthBoard } from '../sandbox/server-health.ts';
-import { runResponseActions } from '../actions/run-actions.ts';
 import type { ActionContext } from '../actions/response-action.ts';
 import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
@@ -31,6 +27,12 @@ import type { TaskService } from '../tasks/task-service.ts';
 import { withHeldReadable } from '../hold/held-mode.ts';
 import { HoldLedger } from '../hold/hold-ledger.ts';
 import { crashPoint } from '../crash-point.ts';
+import { acceptedEvents, contentLabel } from './accepted-events.ts';
+import { callSafely, SituationWatch, type AgentSituation } from './agent-situation.ts';
+import { judgeObject } from './judge-object.ts';
+import { WorkPump } from './work-pump.ts';
+
+export type { AgentSituation } from './agent-situation.ts';
 
 export interface Agent {
   /** Validates and queues an object. Throws SandgateError (PATH_*, FILE_*, QUEUE_FULL, OBJECT_TOO_LARGE, OBJECT_OVER_MAX_SIZE, QUEUE_IO). */
@@ -76,30 +78,13 @@ export interface CreateAgentOptions {
   tasks?: Partial<Pick<TaskRunnerOptions, 'idleSources' | 'collectors' | 'collectorRoot' | 'mounts' | 'checkpointEvery' | 'onCheckpoint'>>;
 }
 
-const UNEXPECTED_FAILURE_PAUSE_MS = 5000;
 const QUARANTINE_HOUSEKEEPING_MS = 6 * 3600_000;
 
-/** What the person at the keyboard should know about the agent as a whole (the `agent-status` push). */
-/** The events of a job just accepted: it is in the queue, and perhaps someone dressed up an executable. */
-function acceptedEvents(job: Job): JobEvent[] {
-  const content = contentLabel(job);
-  const accepted: JobEvent = { what: 'accepted', event: { type: 'object-accepted', path: job.path, sha256: job.sha256, ...(content ? { content } : {}) } };
-  if (!job.content?.disguised) return [accepted];
-  // Analysed like any other object; the event is for whoever reads the log.
-  const message = `${basename(job.path)} is named like a harmless file but its content is ${content}`;
-  return [accepted, { what: 'content-mismatch', event: { type: 'content-mismatch', path: job.path, sha256: job.sha256, content, message } }];
-}
-
-function contentLabel(job: Job): string | undefined {
-  return job.content ? `${job.content.kind}/${job.content.format}` : undefined;
-}
-
-export interface AgentSituation {
-  serversReachable: boolean;
-  queueFull: boolean;
-}
-
-/** The agent service's core, free of any transport: the IPC server and the CLI drive it through this interface. */
+/**
+ * The agent service, free of any transport: the IPC server and the CLI drive it through this interface. This function
+ * wires the parts (queue and job store, verdict cache, sandbox failover, quarantine, response actions, scan tasks) and
+ * answers requests; what happens to an object once queued is judge-object.ts, run by work-pump.ts.
+ */
 export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   const log = (opts.log ?? silentLogger).child('agent');
   const clock = opts.clock ?? realClock;
@@ -133,7 +118,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     ...(opts.backoffBaseMs ? { backoffBaseMs: opts.backoffBaseMs } : {}),
     ...(opts.backoffMaxMs ? { backoffMaxMs: opts.backoffMaxMs } : {}),
     // A probe can bring a server back while no job changes: tell the extension now, not at the next download.
-    onServerRecovered: () => noticeSituation(),
+    onServerRecovered: () => situation.notice(),
   });
   const quarantineStore = QuarantineStore.open(opts.home, { events });
   const actionCtx: ActionContext = {
@@ -166,134 +151,22 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   // Before the first job: an action interrupted by a crash looks for the task it may have created.
   await tasks.start().catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
   actionCtx.tasks = tasks;
-  const concurrency = opts.concurrency ?? 4;
   const startedAt = clock.now().toISOString();
   const listeners = new Set<(job: Job) => void>();
-  const active = new Map<string, Promise<void>>();
   const stop = new AbortController();
   let closed = false;
 
-  const situationListeners = new Set<(s: AgentSituation) => void>();
-  let lastSituation: AgentSituation | undefined;
-
-  const call = <T>(set: Set<(v: T) => void>, v: T) => {
-    for (const l of set) {
-      try {
-        l(v);
-      } catch (err) {
-        log.warn('listener threw', { error: String(err) });
-      }
-    }
-  };
-  const situation = (): AgentSituation => ({ serversReachable: health.anyReachable(), queueFull: queue.isFull() });
   // Job changes are where server health and queue room change, so the situation is re-read there; pushed on change only.
-  const noticeSituation = () => {
-    const now = situation();
-    if (lastSituation && now.serversReachable === lastSituation.serversReachable && now.queueFull === lastSituation.queueFull) return;
-    lastSituation = now;
-    call(situationListeners, now);
-  };
+  const situation = new SituationWatch(() => ({ serversReachable: health.anyReachable(), queueFull: queue.isFull() }), log);
   const emit = (job: Job) => {
-    call(listeners, job);
-    noticeSituation();
+    for (const l of listeners) callSafely(l, job, log);
+    situation.notice();
   };
-
-  const pump = () => {
-    while (!closed && active.size < concurrency) {
-      const lease = queue.lease();
-      if (!lease) return;
-      const run = work(lease)
-        .catch(async (err: unknown) => {
-          log.error('job processing failed', { sha256: lease.sha256, error: err instanceof Error ? err.message : String(err) });
-          // Keep the lease a while: handing it straight back would spin on a fault that persists (a full disk).
-          await clock.sleep(UNEXPECTED_FAILURE_PAUSE_MS, stop.signal).catch(() => {});
-        })
-        .finally(() => {
-          active.delete(lease.sha256);
-          queue.rollback(lease.sha256);
-          pump();
-        });
-      active.set(lease.sha256, run);
-    }
-  };
-
-  async function work(lease: Lease): Promise<void> {
-    // A verdict recorded before a restart wins, then one remembered from an earlier download of the same bytes: either
-    // way no server is contacted. The jobs still run through finishJob, so response actions happen exactly as for a
-    // fresh verdict.
-    let verdict: Verdict | undefined = lease.jobs.find((j) => j.verdict)?.verdict;
-    if (!verdict) {
-      const known = verdicts.get(lease.sha256);
-      if (known) verdict = { ...known, cached: true };
-    }
-    if (!verdict) {
-      const first = lease.jobs[0]!;
-      for (const j of lease.jobs) {
-        const submitted = j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
-        emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined }, events: submitted }));
-      }
-      try {
-        const answer = await failover.analyse(
-          { sha256: lease.sha256, size: lease.size, path: lease.objectPath, filename: basename(first.path) },
-          {
-            signal: stop.signal,
-            jobId: first.jobId,
-            // Between rounds the jobs are visibly back in the queue, with the reason, until a server answers.
-            onRoundFailed: async (err) => {
-              for (const j of queue.jobsFor(lease.sha256)) emit(await queue.update(j.jobId, { job: { state: 'queued', error: err.toWire() } }));
-            },
-          },
-        );
-        verdict = { ...answer, judgedAt: answer.judgedAt ?? clock.now().toISOString() };
-      } catch (err) {
-        if (stop.signal.aborted) return;
-        const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
-        for (const j of queue.jobsFor(lease.sha256)) emit(await queue.commit(j.jobId, { error: e.toWire() }));
-        return;
-      }
-      crashPoint('after-submit-before-verdict');
-      // Only an optimisation: a verdict that cannot be remembered costs one more upload later, never this job.
-      await verdicts.put(lease.sha256, verdict).catch((err: unknown) => log.warn('the verdict could not be cached', { sha256: lease.sha256, error: String(err) }));
-    }
-    // Jobs that join while the actions run are picked up by the next pass; the object file stays until the last one.
-    for (let jobs = queue.jobsFor(lease.sha256); jobs.length; jobs = queue.jobsFor(lease.sha256)) {
-      for (const j of jobs) await finishJob(j, verdict);
-    }
-  }
-
-  async function finishJob(job: Job, verdict: Verdict): Promise<void> {
-    let judged = job;
-    if (!judged.verdict) {
-      // The verdict and its events are recorded in one write (the job's outbox), then logged: a crash anywhere here
-      // leaves either neither or both, and the next start logs what is missing, once.
-      const verdictEvents: JobEvent[] = [];
-      if (verdict.cached) {
-        verdictEvents.push({
-          what: 'verdict-cached',
-          event: {
-            type: 'verdict-cached',
-            path: job.path,
-            sha256: job.sha256,
-            level: verdict.level,
-            server: verdict.server,
-            message: `answered from the verdict cache; judged ${verdict.judgedAt ?? 'earlier'}`,
-          },
-        });
-      }
-      verdictEvents.push({
-        what: 'verdict',
-        event: { type: 'verdict', path: job.path, sha256: job.sha256, level: verdict.level, server: verdict.server, ...(verdict.threat ? { threat: verdict.threat } : {}) },
-      });
-      judged = await queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined }, events: verdictEvents });
-      emit(judged);
-      crashPoint('after-verdict-recorded');
-    }
-    const actions = await runResponseActions(queue, actionCtx, policy, { ...judged, verdict });
-    emit(await queue.commit(job.jobId, { verdict, actions }));
-  }
+  const judge = { queue, verdicts, failover, actions: actionCtx, policy, clock, log, emit, signal: stop.signal };
+  const work = new WorkPump({ queue, concurrency: opts.concurrency ?? 4, clock, log, signal: stop.signal, work: (lease) => judgeObject(judge, lease) });
 
   events.append({ type: 'service-started', message: `sandgate ${opts.appVersion}, pid ${process.pid}` }, clock.now());
-  pump();
+  work.pump();
   void ageOutQuarantine();
 
   /** New items trigger the size limit; the age limit needs time to pass, so it is also checked now and every few hours. */
@@ -318,13 +191,13 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         if (err instanceof SandgateError && !['OBJECT_TOO_LARGE', 'OBJECT_OVER_MAX_SIZE', 'QUEUE_FULL'].includes(err.code)) {
           events.append({ type: 'object-refused', code: err.code, message: err.message, path }, clock.now());
         }
-        noticeSituation();
+        situation.notice();
         throw err;
       }
       crashPoint('after-accept');
       if (job.content?.disguised) log.warn('content does not match the file name', { jobId: job.jobId, content: contentLabel(job) });
       emit(job);
-      pump();
+      work.pump();
       return { jobId: job.jobId, sha256: job.sha256, size: job.size, state: job.state };
     },
 
@@ -358,23 +231,18 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       return () => listeners.delete(cb);
     },
 
-    onAgentStatus(cb) {
-      noticeSituation();
-      situationListeners.add(cb);
-      cb(lastSituation ?? situation());
-      return () => situationListeners.delete(cb);
-    },
+    onAgentStatus: (cb) => situation.subscribe(cb),
 
     async close() {
       if (closed) return;
       closed = true;
       stop.abort(new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping'));
-      await Promise.allSettled([...active.values()]);
+      await work.close();
       await tasks.close();
       failover.close();
       events.append({ type: 'service-stopped' }, clock.now());
       listeners.clear();
-      situationListeners.clear();
+      situation.clear();
     },
   };
 }
