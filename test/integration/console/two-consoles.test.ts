@@ -23,6 +23,7 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
   let env: Record<string, string | undefined>;
   const consoles: Record<'a' | 'b', ConsoleProcess> = {} as Record<'a' | 'b', ConsoleProcess>;
   const stacks: Stack[] = [];
+  const extra: ConsoleProcess[] = [];
   let admin: Awaited<ReturnType<typeof loginAs>>;
   let ca: string;
 
@@ -71,7 +72,7 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
 
   afterAll(async () => {
     for (const s of stacks) await s.close();
-    for (const c of Object.values(consoles)) await c?.stop();
+    for (const c of [...Object.values(consoles), ...extra]) await c?.stop();
     await db?.close();
     postgres?.stop();
     if (root) rmSync(root, { recursive: true, force: true });
@@ -168,4 +169,20 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
       }, 30_000);
     }
   }, 240_000);
+
+  it('wrong passwords tried through one process lock the name on another: the counters are in the database', async () => {
+    // A was killed above: B and a new process D (with the CA copied) share the database.
+    mkdirSync(join(dataOf('d'), 'ca'), { recursive: true, mode: 0o700 });
+    for (const f of ['ca-cert.pem', 'ca-key.pem']) copyFileSync(join(dataOf('a'), 'ca', f), join(dataOf('d'), 'ca', f));
+    const d = await start('d');
+    extra.push(d);
+    expect((await runConsoleCli(['user', 'add', 'vera', '--role', 'viewer', '--password-stdin', '--data', dataOf('b')], env, 'vera-right-password\n')).code).toBe(0);
+    for (let i = 0; i < 5; i++) {
+      const r = await httpsJson(`${consoles.b.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'vera', password: `wrong-${i}` } });
+      expect(r.status).toBe(401);
+    }
+    const onOther = await httpsJson(`${d.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'vera', password: 'vera-right-password' } });
+    expect(onOther.status).toBe(429);
+    expect(onOther.body.error.code).toBe('CONSOLE_LOGIN_THROTTLED');
+  }, 60_000);
 });
