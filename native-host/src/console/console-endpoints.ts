@@ -65,7 +65,7 @@ export class ConsoleEndpoints {
     for (const url of next) {
       const h = before.get(url);
       if (h?.state === 'healthy') this.health.succeeded(url, new Date(h.lastSuccessAt ?? Date.now()));
-      else if (h?.skippedUntilProbe && h.lastError) this.health.failed(url, new SandgateError('CONSOLE_UNREACHABLE', h.lastError.message), new Date(h.lastError.at));
+      else if (h?.skippedUntilProbe && h.lastError && this.health.failed(url, new SandgateError('CONSOLE_UNREACHABLE', h.lastError.message), new Date(h.lastError.at))) this.watch(url);
     }
     for (const [url, probe] of this.probing) {
       if (!next.includes(url)) {
