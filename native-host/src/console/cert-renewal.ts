@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { AGENT_API, SandgateError, renewResponseSchema } from '@sandgate/shared';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleFiles, keyMatchesCertificate, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest, type ConsoleRequest } from './console-request.ts';
 import { csrFor, newAgentKey } from './agent-csr.ts';

@@ -17,7 +17,7 @@ import {
 } from '@sandgate/shared';
 import { silentLogger, type Logger } from '../log.ts';
 import { parsePolicyText } from '../config/load-policy.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleFiles, readState, writeState, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest } from './console-request.ts';
 import { hostFacts } from './enroll.ts';

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } fr
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SandgateError } from '@sandgate/shared';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 /**
  * What enrollment leaves in `$SANDGATE_HOME/console/` (folder 0700, files 0600): the agent's private key (made here,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type TaskProgress } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import type { TaskService } from '../tasks/task-runner.ts';
 import { ALLOWED_FALSE_POSITIVE, AWAITING_WITNESS, NEVER_QUARANTINE_PUBLISHER, NOT_THE_OBJECT, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';

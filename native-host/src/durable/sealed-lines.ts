@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { TEMP_PREFIX, writeFileDurable } from './durable-write.ts';
+import { TEMP_PREFIX, writeFileDurable } from '@sandgate/shared/durable-write';
 
 // Journals of JSON lines (finished jobs, remembered verdicts) where each line carries a digest of itself, so a byte
 // flipped on disk inside otherwise valid JSON is noticed (a sha256 turned into another sha256, "clean" kept as

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileDurable } from '../durable/durable-write.ts';
+import { writeFileDurable } from '@sandgate/shared/durable-write';
 import { setModeNoFollow } from './held-mode.ts';
 
 /**

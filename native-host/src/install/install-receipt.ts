@@ -3,7 +3,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { registryStepSchema } from '@sandgate/shared';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 /**
  * The record of what `sandgate install` wrote, so that `uninstall` removes exactly that: files (with the hash of what

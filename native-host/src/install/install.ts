@@ -10,7 +10,7 @@ import { planInstall, selectedBrowsers, type BuiltPlan } from './install-plan.ts
 import { mergeEntries, readReceipt, sha256Of, writeReceipt, type ReceiptEntry } from './install-receipt.ts';
 import { LAUNCHER_MARK, NATIVE_HOST_ENTRY } from './launcher.ts';
 import { resolvePinnedNode } from './pinned-node.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 export interface InstallOptions {
   browser: Browser | 'all';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SandgateError } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
 import { resolvePinnedNode } from './pinned-node.ts';
-import { writeFileAtomic } from '../durable/durable-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 /** The bridge entrypoint the launcher runs. */
 export const NATIVE_HOST_ENTRY = fileURLToPath(new URL('../bin/native-host.ts', import.meta.url));

@@ -6,6 +6,9 @@ import { setFlagsFromString } from 'node:v8';
  * therefore compiled for V8's linear-time engine (the `l` flag; Node has no RE2 and we add no native module): matching
  * costs O(pattern × text) whatever the input. That engine refuses what it cannot run in linear time (backreferences,
  * lookahead, a counted repetition above 16); such a pattern is an unsupported term with the reason, never a slow one.
+ * Why not a package: `re2` is a native addon built by node-gyp at install (a compiler on every workstation, or a
+ * binary fetched from GitHub at install time), and `re2-wasm` has a single published release (1.0.2);
+ * V8's own linear engine gives the same guarantee with nothing added to the agent.
  * Two rewrites widen what it accepts without changing the language: `x{n,m}` over one character or class with n or m
  * above 16 is split into repetitions of at most 16, and case-insensitive matching (no `preserve-case`) lower-cases the
  * pattern's literals and the input instead of using the `i` flag, which the linear engine rejects.

@@ -1,6 +1,9 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { SandgateError } from '@sandgate/shared';
 
+// Not an XML parser of our own: saxes (a maintained, spec-conforming, non-validating SAX parser that never reads a
+// DTD or fetches an entity) does the parsing; this file only builds the small element tree the IOC reader walks.
+
 /** A parsed XML element, namespace-resolved, with the line its start tag is on. */
 export interface XmlElement {
   /** Local name, without prefix. */

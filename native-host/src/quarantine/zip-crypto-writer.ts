@@ -11,6 +11,9 @@ import { crc32 } from 'node:zlib';
  * Entries are streamed: sizes and CRC go in a data descriptor after the data (general purpose bit 3), so one pass is
  * enough and memory stays flat. ZIP64 is not written, so the whole archive must stay below 4 GiB: an entry may hold
  * up to 4 GiB − 1 MiB, the rest is room for the small entries and the directory.
+ *
+ * Why not a package: yazl writes no encryption, and the one archiver plugin that does (archiver-zip-encrypted) brings
+ * archiver's whole dependency tree into the agent for what is 170 lines here.
  */
 export const ZIP_ENTRY_MAX_BYTES = 0xfff0_0000;
 

@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import { realClock } from '../clock.ts';
 import { copyAndHash, type ChunkWriter } from './copy-and-hash.ts';
-import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } from '../durable/durable-write.ts';
+import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } from '@sandgate/shared/durable-write';
 import { JobJournal } from './job-journal.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';

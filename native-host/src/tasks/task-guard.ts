@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ErrorCode } from '@sandgate/shared';
 import type { SignatureLimits } from '../publisher/authenticode-file.ts';
 import { publisherExemption } from '../publisher/publisher-match.ts';
-import { writeFileDurable } from '../durable/durable-write.ts';
+import { writeFileDurable } from '@sandgate/shared/durable-write';
 
 /**
  * Limits a console group task puts on what its local task may do, kept beside the task record

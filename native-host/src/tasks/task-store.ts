@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { taskSchema, type Task, type TaskSummary } from '@sandgate/shared';
-import { TEMP_PREFIX, fsyncDir, tempName, writeFileDurable, writeFileSynced } from '../durable/durable-write.ts';
+import { TEMP_PREFIX, fsyncDir, tempName, writeFileDurable, writeFileSynced } from '@sandgate/shared/durable-write';
 import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
 import { EventOutbox, outboxEventSchema, type OutboxEvent } from '../events/event-outbox.ts';
 

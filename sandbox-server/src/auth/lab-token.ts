@@ -3,7 +3,7 @@ import { constants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
-import { writeFileAtomic } from '../store/atomic-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 export interface LabToken {
   /** The bearer token clients send (`Authorization: Bearer …`); never logged. */

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { labAnalysisSchema, type LabAnalysis } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { TEMP_PREFIX, writeFileAtomic } from '@sandgate/shared/durable-write';
 
 /**
  * Analyses on disk, one JSON file per SHA-256 (`<dir>/<sha256>.json`), each write a temp file renamed into place, so a
@@ -24,7 +24,7 @@ export class AnalysisStore {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const store = new AnalysisStore(dir);
     for (const name of await fsp.readdir(dir)) {
-      if (name.startsWith('.') && name.endsWith('.tmp')) {
+      if (name.startsWith(TEMP_PREFIX)) {
         await fsp.rm(join(dir, name), { force: true });
         continue;
       }

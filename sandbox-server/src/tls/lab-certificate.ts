@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { Logger } from '../log.ts';
-import { writeFileAtomic } from '../store/atomic-write.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
 export interface LabCertificate {
   /** The PEM an agent pins as `sandbox.serverCertificate`. */

@@ -2,7 +2,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeFileDurable } from '../../../../native-host/src/durable/durable-write.ts';
+import { writeFileAtomic, writeFileDurable } from '@sandgate/shared/durable-write';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'sandgate-durable-'));
 

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-// The one way the agent puts a file on disk (queue records, task records, the hold ledger, console state, browser
-// manifests): after a crash or a power cut a file is either absent, the whole old one or the whole new one, and a
-// symlink someone planted at the destination is replaced, never written through.
+// The one way Sandgate puts a file on disk (the agent's queue and task records, hold ledger, console state and browser
+// manifests; the lab's analyses, token and certificate): after a crash or a power cut a file is either absent, the
+// whole old one or the whole new one, and a symlink someone planted at the destination is replaced, never written
+// through. Node-only: exported as `@sandgate/shared/durable-write`, never from the index the extension bundles.
 
 /** Name prefix of every half-written file; whatever carries it at start-up is debris from a crash and is removed. */
 export const TEMP_PREFIX = '.tmp-';
