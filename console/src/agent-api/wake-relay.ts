@@ -92,6 +92,8 @@ export async function startWakeRelay(db: Db, notifier: ChangeNotifier, log: (lin
   return {
     async close() {
       notifier.setRelay(undefined);
+      // Wake-ups of this last turn still go out.
+      if (scheduled) flush();
       await sending;
       await unlisten();
     },
