@@ -13,8 +13,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, fsyncSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quarantineObject } from '../native-host/src/quarantine/quarantine-object.ts';
-import { restore } from '../native-host/src/quarantine/restore-item.ts';
+import { QuarantineStore } from '../native-host/src/quarantine/quarantine-store.ts';
 import { writeRandomFile } from './lib/random-file.ts';
 import { table, writeResult } from './lib/report.ts';
 import { median } from './lib/stats.ts';
@@ -29,6 +28,8 @@ const runs = arg('--runs', 3);
 
 const root = mkdtempSync(join(tmpdir(), 'sg-bench-q-'));
 const home = join(root, 'home');
+// The agent opens its quarantine once and keeps it; so does the benchmark.
+const store = QuarantineStore.open(home);
 const src = join(root, 'sample.bin');
 
 function timed<T>(fn: () => T): [number, T] {
@@ -64,8 +65,7 @@ try {
     const victim = join(root, `download-${i}.bin`);
     copyFileSync(src, victim);
     const [qs, { id }] = await timedAsync(() =>
-      quarantineObject({
-        home,
+      store.quarantine({
         path: victim,
         expectedSha256: sha,
         verdict: { level: 'malicious', threat: 'Bench', server: 'https://127.0.0.1:1' },
@@ -74,7 +74,7 @@ try {
       }),
     );
     results.quarantine!.push(qs);
-    const [rs] = await timedAsync(() => restore(home, id));
+    const [rs] = await timedAsync(() => store.restore(id));
     results.restore!.push(rs);
     if (statSync(victim).size !== size) throw new Error('restore produced a file of the wrong size');
     if (i === 0 && createHash('sha256').update(readFileSync(victim)).digest('hex') !== sha) throw new Error('restore is not byte-identical');

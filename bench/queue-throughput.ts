@@ -94,8 +94,8 @@ async function variants(set: string, files: string[], size: number): Promise<Row
       maxBytes: 1024 ** 4,
       events: new EventLog(join(dest, 'events')),
     });
-    const label = parallel === 1 ? 'RequestQueue.accept, one at a time' : `RequestQueue.accept, ${parallel} at once`;
-    row(label, await timed(files, async (f) => void (await queue.accept(f, { source: 'cli' })), parallel));
+    const label = parallel === 1 ? 'RequestQueue.enqueue, one at a time' : `RequestQueue.enqueue, ${parallel} at once`;
+    row(label, await timed(files, async (f) => void (await queue.enqueue(f, { source: 'cli' })), parallel));
     rmSync(dest, { recursive: true });
   }
   return rows;

@@ -9,12 +9,13 @@ import {
 } from '@sandgate/shared';
 import type { Agent } from './agent/agent.ts';
 import { listQuarantineForBrowser, restoreForBrowser } from './actions/browser-quarantine.ts';
+import { QuarantineStore } from './quarantine/quarantine-store.ts';
 import { policyUsersMayRestore } from './actions/users-may-restore.ts';
 import { createBrowserSide } from './browser-side/browser-requests.ts';
 import { HoldLedger } from './hold/hold-ledger.ts';
 import { EventLog } from './events/event-log.ts';
 import { sandgatePaths } from './config/paths.ts';
-import type { TaskService } from './tasks/task-runner.ts';
+import type { TaskService } from './tasks/task-service.ts';
 
 type Handler<T extends RequestType> = (req: Extract<Request, { type: T }>) => Promise<unknown>;
 
@@ -40,7 +41,7 @@ export interface RouterInfo {
 
 export function createRouter(agent: Agent, info: RouterInfo): Router {
   const home = (): string => info.home ?? agent.status().home;
-  const quarantine = () => ({ home: home(), usersMayRestore: info.usersMayRestore ?? policyUsersMayRestore(home()) });
+  const quarantine = () => ({ store: QuarantineStore.open(home()), usersMayRestore: info.usersMayRestore ?? policyUsersMayRestore(home()) });
   const tasks = (): TaskService => {
     const t = info.tasks?.() ?? agent.tasks;
     if (!t) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent runs no scan tasks right now (it may be reloading its policy)');

@@ -1,21 +1,17 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { SandgateError, type BrowserQuarantineItem, type ListQuarantineResult, type RestoreQuarantinedResult } from '@sandgate/shared';
-import { EventLog } from '../events/event-log.ts';
-import { sandgatePaths } from '../config/paths.ts';
 import { toListItem } from '../quarantine/list-items.ts';
-import { loadStoreKeys, readItemMetadata, type StoreOptions } from '../quarantine/read-item.ts';
-import { restore } from '../quarantine/restore-item.ts';
-import { isItemId, storeDir } from '../quarantine/store-layout.ts';
+import type { QuarantineStore } from '../quarantine/quarantine-store.ts';
+import { isItemId } from '../quarantine/store-layout.ts';
 
 /**
  * The quarantine as a browser may see it: only the items that browser captured, and a restore that is either done
  * (policy `quarantine.usersMayRestore`) or recorded for an administrator. Items that fail authentication are left out:
  * the administrator's `sandgate quarantine list` reports those.
  */
-export interface BrowserQuarantineOptions extends StoreOptions {
-  home: string;
+export interface BrowserQuarantineOptions {
+  store: QuarantineStore;
   usersMayRestore: () => Promise<boolean>;
-  events?: EventLog;
   now?: () => Date;
 }
 
@@ -24,15 +20,15 @@ export async function listQuarantineForBrowser(
   query: { browser?: string | undefined; limit: number },
 ): Promise<ListQuarantineResult> {
   const usersMayRestore = await opts.usersMayRestore();
-  if (!existsSync(storeDir(opts.home))) return { items: [], usersMayRestore };
-  const keys = loadStoreKeys(opts.home, opts);
+  if (!opts.store.exists()) return { items: [], usersMayRestore };
+  opts.store.readKeys();
   const items: BrowserQuarantineItem[] = [];
-  for (const name of readdirSync(storeDir(opts.home))) {
+  for (const name of readdirSync(opts.store.dir)) {
     const id = name.endsWith('.json') ? name.slice(0, -'.json'.length) : '';
     if (!isItemId(id)) continue;
     let meta;
     try {
-      meta = readItemMetadata(opts.home, id, keys);
+      meta = opts.store.readMetadata(id);
     } catch {
       continue;
     }
@@ -49,15 +45,13 @@ export async function listQuarantineForBrowser(
 }
 
 export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: string): Promise<RestoreQuarantinedResult> {
-  const keys = loadStoreKeys(opts.home, opts);
   // Authenticates the item first: a request about a forged or missing item is refused, never recorded.
-  const meta = readItemMetadata(opts.home, id, keys);
+  const meta = opts.store.readMetadata(id);
   if (meta.source.kind !== 'browser') {
     throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id} from a browser`, { params: { id } });
   }
-  const events = opts.events ?? new EventLog(sandgatePaths(opts.home).events);
   if (!(await opts.usersMayRestore())) {
-    events.append(
+    opts.store.events.append(
       {
         type: 'restore-requested',
         quarantineId: id,
@@ -71,6 +65,6 @@ export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: stri
     );
     return { outcome: 'requested' };
   }
-  const { path } = await restore(opts.home, id, { events, ...(opts.keySource ? { keySource: opts.keySource } : {}) });
+  const { path } = await opts.store.restore(id);
   return { outcome: 'restored', path };
 }

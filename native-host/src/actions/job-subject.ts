@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Job } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
-import { findItemMetadata } from '../quarantine/find-item.ts';
+import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { OBJECT_SUFFIX } from '../queue/queue-record.ts';
 import { hashFile } from '../scan/file-hasher.ts';
 import { subjectFromJob, type IocSubject } from '../ioc/generate-ioc.ts';
@@ -14,7 +14,7 @@ import { subjectFromJob, type IocSubject } from '../ioc/generate-ioc.ts';
  */
 export async function jobSubjectWithAllHashes(home: string, job: Job): Promise<IocSubject> {
   const base = subjectFromJob(job);
-  const item = findItemMetadata(home, (m) => m.jobId === job.jobId);
+  const item = QuarantineStore.open(home).find((m) => m.jobId === job.jobId);
   if (item) return { ...base, sha1: item.sha1, md5: item.md5 };
   for (const path of [join(sandgatePaths(home).queue, job.sha256 + OBJECT_SUFFIX), job.path]) {
     const read = await hashFile(path, new Set(['sha256', 'sha1', 'md5'])).catch(() => undefined);

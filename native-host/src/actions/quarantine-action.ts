@@ -1,8 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { SandgateError, type ActionResult } from '@sandgate/shared';
-import { remove as removeItem } from '../quarantine/delete-item.ts';
 import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
-import { findItem } from '../quarantine/find-item.ts';
 import type { ResponseAction } from './response-action.ts';
 
 /**
@@ -15,14 +13,13 @@ export const quarantineAction: ResponseAction = {
   async run(ctx, job): Promise<ActionResult> {
     try {
       const { id } = await ctx.quarantineObject({
-        home: ctx.home,
-        path: job.path,
+          path: job.path,
         expectedSha256: job.sha256,
         verdict: job.verdict,
         provenance: job.provenance,
         jobId: job.jobId,
       });
-      await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
+      await applyLimitsAfterQuarantine(ctx.quarantineStore, ctx.quarantineLimits, { now: ctx.clock.now(), keep: id, log: ctx.log });
       return { type: 'quarantine', status: 'done', id };
     } catch (err) {
       const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
@@ -38,12 +35,12 @@ export const quarantineAction: ResponseAction = {
    * and the earlier copy is removed, so the store holds one item per job.
    */
   async resume(ctx, job) {
-    const earlier = findItem(ctx.home, (m) => m.jobId === job.jobId);
+    const earlier = ctx.quarantineStore.find((m) => m.jobId === job.jobId)?.id;
     if (!earlier) return 'run-again';
     if (!(await lstat(job.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
     const result = await quarantineAction.run(ctx, job);
     if (result.status !== 'done') return { ...result, message: `${result.message ?? ''} (an earlier copy is kept as quarantine item ${earlier})`.trim() };
-    await removeItem(ctx.home, earlier, { events: ctx.events, reason: `a duplicate of ${result.id ?? 'a newer item'} left by an interrupted quarantine` }).catch((err: unknown) =>
+    await ctx.quarantineStore.delete(earlier, { reason: `a duplicate of ${result.id ?? 'a newer item'} left by an interrupted quarantine` }).catch((err: unknown) =>
       ctx.log.warn('a duplicate quarantine copy could not be removed', { id: earlier, error: String(err) }),
     );
     return result;

@@ -1,6 +1,6 @@
 import type { ActionResult, Job, Policy, Verdict } from '@sandgate/shared';
 import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
-import type { TaskService } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 
 export type ActionType = ActionResult['type'];
 

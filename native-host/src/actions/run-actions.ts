@@ -1,6 +1,6 @@
 import type { ActionResult, Policy } from '@sandgate/shared';
 import { crashPoint } from '../crash-point.ts';
-import type { JobEvent, RequestQueue } from '../queue/request-queue.ts';
+import type { JobEvent, JobStore } from '../queue/job-store.ts';
 import { actionsFor } from './index.ts';
 import type { ActionContext, JudgedJob } from './response-action.ts';
 
@@ -12,7 +12,7 @@ import type { ActionContext, JudgedJob } from './response-action.ts';
  * twice. Only malicious verdicts trigger responses, and never on a SHA-256 in `response.allowSha256` (each action the
  * policy would have run is reported `skipped` with `ALLOWED_FALSE_POSITIVE`, plus one `verdict-allowed` event).
  */
-export async function runResponseActions(queue: RequestQueue, ctx: ActionContext, policy: Policy, job: JudgedJob): Promise<ActionResult[]> {
+export async function runResponseActions(queue: JobStore, ctx: ActionContext, policy: Policy, job: JudgedJob): Promise<ActionResult[]> {
   if (job.verdict.level !== 'malicious') return [];
   const results: ActionResult[] = [...(job.actions ?? [])];
   const begun = queue.actionsStarted(job.jobId);

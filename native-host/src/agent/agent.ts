@@ -13,7 +13,9 @@ import { sandgatePaths } from '../config/paths.ts';
 import { EventLog } from '../events/event-log.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../clock.ts';
-import { RequestQueue, type JobEvent, type Lease } from '../queue/request-queue.ts';
+import { RequestQueue } from '../queue/request-queue.ts';
+import type { JobEvent } from '../queue/job-store.ts';
+import type { Lease } from '../queue/object-queue.ts';
 import { VerdictCache } from '../queue/verdict-cache.ts';
 import type { ChunkWriter } from '../queue/copy-and-hash.ts';
 import { createSandboxClients } from '../sandbox/create-clients.ts';
@@ -22,10 +24,10 @@ import type { SandboxClient } from '../sandbox/sandbox-client.ts';
 import { ServerHealthBoard } from '../sandbox/server-health.ts';
 import { runResponseActions } from '../actions/run-actions.ts';
 import type { ActionContext } from '../actions/response-action.ts';
-import { quarantineObject } from '../quarantine/quarantine-object.ts';
-import { enforceQuarantineLimits } from '../quarantine/enforce-limits.ts';
+import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { quarantineLimitsFrom } from '../quarantine/limits-from-policy.ts';
-import { TaskRunner, type TaskRunnerOptions, type TaskService } from '../tasks/task-runner.ts';
+import { TaskRunner, type TaskRunnerOptions } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { withHeldReadable } from '../hold/held-mode.ts';
 import { HoldLedger } from '../hold/hold-ledger.ts';
 import { crashPoint } from '../crash-point.ts';
@@ -133,13 +135,15 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     // A probe can bring a server back while no job changes: tell the extension now, not at the next download.
     onServerRecovered: () => noticeSituation(),
   });
+  const quarantineStore = QuarantineStore.open(opts.home, { events });
   const actionCtx: ActionContext = {
     home: opts.home,
     events,
     log: log.child('actions'),
     clock,
+    quarantineStore,
     // A download held in place has no permission bits; the quarantine opens it by name, so it is made readable for it.
-    quarantineObject: opts.quarantineObject ?? ((o) => withHeldReadable(o.path, () => quarantineObject(o))),
+    quarantineObject: opts.quarantineObject ?? ((o) => withHeldReadable(o.path, () => quarantineStore.quarantine(o))),
     quarantineLimits: quarantineLimitsFrom(policy),
     policy,
   };
@@ -149,6 +153,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     log: log.child('tasks'),
     clock,
     policy,
+    quarantineStore,
     quarantineObject: actionCtx.quarantineObject,
     ...(actionCtx.quarantineLimits ? { quarantineLimits: actionCtx.quarantineLimits } : {}),
     ...opts.tasks,
@@ -205,7 +210,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
         })
         .finally(() => {
           active.delete(lease.sha256);
-          queue.release(lease.sha256);
+          queue.rollback(lease.sha256);
           pump();
         });
       active.set(lease.sha256, run);
@@ -294,7 +299,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
   /** New items trigger the size limit; the age limit needs time to pass, so it is also checked now and every few hours. */
   async function ageOutQuarantine(): Promise<void> {
     while (!stop.signal.aborted) {
-      await enforceQuarantineLimits(opts.home, actionCtx.quarantineLimits!, { now: clock.now(), events }).catch((err: unknown) => {
+      await quarantineStore.enforceLimits(actionCtx.quarantineLimits!, { now: clock.now() }).catch((err: unknown) => {
         log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
       });
       await clock.sleep(QUARANTINE_HOUSEKEEPING_MS, stop.signal).catch(() => {});
@@ -307,7 +312,7 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
       if (closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
       let job: Job;
       try {
-        job = await queue.accept(path, provenance, acceptedEvents);
+        job = await queue.enqueue(path, provenance, acceptedEvents);
       } catch (err) {
         // The queue records its own refusals (size limits, a full queue) with their figures.
         if (err instanceof SandgateError && !['OBJECT_TOO_LARGE', 'OBJECT_OVER_MAX_SIZE', 'QUEUE_FULL'].includes(err.code)) {

@@ -1,10 +1,8 @@
 import { resolve, sep } from 'node:path';
-import { listItems, show } from '../quarantine/list-items.ts';
-import { restore } from '../quarantine/restore-item.ts';
-import { remove } from '../quarantine/delete-item.ts';
 import { appVersion } from './app-version.ts';
-import { EXPORT_DEFAULT_PASSWORD, exportItem } from '../quarantine/export-item.ts';
+import { EXPORT_DEFAULT_PASSWORD } from '../quarantine/export-item.ts';
 import type { ItemMetadata } from '../quarantine/item-metadata.ts';
+import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { parseCommand } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
 import { formatTable } from './format-table.ts';
@@ -34,10 +32,11 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
     if (extra.length) throw usage(`unexpected arguments: ${extra.join(' ')}`);
     return id;
   };
+  const store = () => QuarantineStore.open(ctx.home);
   switch (sub) {
     case 'list': {
       if (id) throw usage(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
-      const { items, corrupt } = listItems(ctx.home);
+      const { items, corrupt } = store().listItems();
       if (corrupt.length) io.err(`warning: ${corrupt.length} item(s) failed their integrity check and are not listed: ${corrupt.join(', ')}\n`);
       if (ctx.json) printJson(io, items);
       else if (items.length === 0) io.out('The quarantine is empty.\n');
@@ -51,7 +50,7 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
       return EXIT.ok;
     }
     case 'show': {
-      const meta = show(ctx.home, needId());
+      const meta = store().show(needId());
       if (ctx.json) printJson(io, meta);
       else io.out(describe(meta));
       return EXIT.ok;
@@ -59,14 +58,14 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
     case 'restore': {
       const itemId = needId();
       const to = typeof values.to === 'string' ? values.to : undefined;
-      const { path } = await restore(ctx.home, itemId, to === undefined ? {} : { to: resolve(io.cwd, to) + (/[\\/]$/.test(to) ? sep : '') });
+      const { path } = await store().restore(itemId, to === undefined ? {} : { to: resolve(io.cwd, to) + (/[\\/]$/.test(to) ? sep : '') });
       if (ctx.json) printJson(io, { id: itemId, path });
       else io.out(`Restored ${itemId} to ${path}\n`);
       return EXIT.ok;
     }
     case 'delete': {
       const itemId = needId();
-      await remove(ctx.home, itemId);
+      await store().delete(itemId);
       if (ctx.json) printJson(io, { id: itemId, deleted: true });
       else io.out(`Deleted ${itemId}\n`);
       return EXIT.ok;
@@ -76,7 +75,7 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
       if (typeof values.out !== 'string' || !values.out) throw usage('sandgate quarantine export needs --out FILE');
       const password = typeof values.password === 'string' ? values.password : EXPORT_DEFAULT_PASSWORD;
       if (!password) throw usage('--password must not be empty');
-      const r = await exportItem(ctx.home, itemId, resolve(io.cwd, values.out), { password, appVersion: appVersion() });
+      const r = await store().export(itemId, resolve(io.cwd, values.out), { password, appVersion: appVersion() });
       if (ctx.json) printJson(io, { id: itemId, path: r.path, sha256: r.sha256, entries: r.entries, password });
       else io.out(`Exported ${itemId} to ${r.path} (ZIP, password "${password}"): ${r.entries.join(', ')}\n`);
       return EXIT.ok;

@@ -6,7 +6,7 @@ import { swappableAgent, type SwappableAgent } from '../agent/swappable-agent.ts
 import { createAgent } from '../agent/agent.ts';
 import { EventLog } from '../events/event-log.ts';
 import { createRouter } from '../router.ts';
-import type { TaskService } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { listenAgentSocket } from '../ipc/server.ts';
 import { serveConnection } from '../ipc/serve-connection.ts';
 import type { FramedConnection } from '../ipc/framed-connection.ts';

@@ -22,7 +22,7 @@ import { consoleFiles, readState, writeState, type ConsoleCredentials } from './
 import { consoleRequest } from './console-request.ts';
 import { hostFacts } from './enroll.ts';
 import { readEventsFrom } from './event-reader.ts';
-import type { TaskService } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { GroupTaskAgent } from './group-task-agent.ts';
 import { RestoreRequestAgent } from './restore-request.ts';
 import { iocForVerdict } from './verdict-ioc.ts';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type TaskProgress } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
-import type { TaskService } from '../tasks/task-runner.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { ALLOWED_FALSE_POSITIVE, AWAITING_WITNESS, NEVER_QUARANTINE_PUBLISHER, NOT_THE_OBJECT, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';

@@ -1,6 +1,6 @@
 import { SandgateError, type ConsoleTask, type RestoreItemOutcome, type RestoreProgress } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
-import { listItems, restore } from '../quarantine/quarantine-store.ts';
+import { QuarantineStore } from '../quarantine/quarantine-store.ts';
 
 type RestoreTask = Extract<ConsoleTask, { type: 'restore' }>;
 
@@ -19,9 +19,10 @@ export interface RestoreRequestOptions {
  */
 export async function runRestoreRequest(o: RestoreRequestOptions, t: RestoreTask): Promise<RestoreProgress> {
   if (Date.parse(t.expiresAt) <= Date.now()) return { taskId: t.id, state: 'expired', items: [] };
+  const store = QuarantineStore.open(o.home);
   let listing;
   try {
-    listing = listItems(o.home);
+    listing = store.listItems();
   } catch (err) {
     const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', (err as Error).message);
     return { taskId: t.id, state: 'failed', items: [], error: { code: e.code, message: e.message.slice(0, 2000) } };
@@ -29,7 +30,7 @@ export async function runRestoreRequest(o: RestoreRequestOptions, t: RestoreTask
   const items: RestoreItemOutcome[] = [];
   for (const item of listing.items.filter((i) => i.sha256 === t.sha256)) {
     try {
-      const { path } = await restore(o.home, item.id);
+      const { path } = await store.restore(item.id);
       items.push({ quarantineId: item.id, path, outcome: 'restored' });
       o.log.info('restored on the console’s request', { quarantineId: item.id, path, request: t.groupTaskId });
     } catch (err) {

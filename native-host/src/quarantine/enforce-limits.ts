@@ -1,11 +1,9 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sandgatePaths } from '../config/paths.ts';
-import { EventLog } from '../events/event-log.ts';
 import { remove } from './delete-item.ts';
 import { listItems } from './list-items.ts';
-import type { StoreOptions } from './read-item.ts';
-import { isItemId, storeDir } from './store-layout.ts';
+import type { QuarantineStore } from './quarantine-store.ts';
+import { isItemId } from './store-layout.ts';
 
 export interface QuarantineLimits {
   /** Total bytes the store may take on disk; the oldest items go first when it is exceeded. */
@@ -14,9 +12,8 @@ export interface QuarantineLimits {
   maxAgeMs?: number;
 }
 
-export interface EnforceOptions extends StoreOptions {
+export interface EnforceOptions {
   now: Date;
-  events?: EventLog;
   /**
    * The item just quarantined: never removed to make room, so reaching a limit never undoes a new quarantine. The
    * newest item in the store is kept in any case.
@@ -37,9 +34,9 @@ export interface EnforceResult {
  * oldest first, through the same locked delete as `quarantine delete`; items whose metadata does not verify are
  * counted but left for an administrator, since nothing about them (not even their age) can be trusted.
  */
-export function enforceQuarantineLimits(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
+export function enforceQuarantineLimits(store: QuarantineStore, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
   // One pass at a time per process: two passes working from the same listing would each make room for the same bytes.
-  const run = running.then(() => enforce(home, limits, opts));
+  const run = running.then(() => enforce(store, limits, opts));
   running = run.catch(() => undefined);
   return run;
 }
@@ -51,31 +48,30 @@ let running: Promise<unknown> = Promise.resolve();
  * (the object is safe either way, and the limits run again after the next item and every few hours).
  */
 export async function applyLimitsAfterQuarantine(
-  home: string,
+  store: QuarantineStore,
   limits: QuarantineLimits | undefined,
   opts: EnforceOptions & { keep: string; log: { warn(msg: string, fields?: Record<string, unknown>): void } },
 ): Promise<void> {
   if (!limits) return;
-  await enforceQuarantineLimits(home, limits, opts).catch((err: unknown) => {
+  await enforceQuarantineLimits(store, limits, opts).catch((err: unknown) => {
     opts.log.warn('quarantine limits could not be applied', { error: err instanceof Error ? err.message : String(err) });
   });
 }
 
-async function enforce(home: string, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
-  const events = opts.events ?? new EventLog(sandgatePaths(home).events);
-  const { items } = listItems(home, opts);
+async function enforce(store: QuarantineStore, limits: QuarantineLimits, opts: EnforceOptions): Promise<EnforceResult> {
+  const { items } = listItems(store);
   const newest = items.at(-1)?.id;
   const kept = (id: string) => id === opts.keep || id === newest;
   const removed: EnforceResult['removed'] = [];
-  let bytes = storeBytes(home);
+  let bytes = storeBytes(store.dir);
   const drop = async (id: string, reason: 'age' | 'size', why: string) => {
     try {
-      await remove(home, id, { ...opts, events, reason: why });
+      await remove(store, id, { reason: why });
       removed.push({ id, reason });
     } catch {
       // Busy (a restore or delete in progress) or already gone: measure again rather than guess what it freed.
     }
-    bytes = storeBytes(home);
+    bytes = storeBytes(store.dir);
   };
 
   if (limits.maxAgeMs !== undefined) {
@@ -95,7 +91,7 @@ async function enforce(home: string, limits: QuarantineLimits, opts: EnforceOpti
   if (removed.length || overLimit) {
     const byAge = removed.filter((r) => r.reason === 'age').length;
     const bySize = removed.length - byAge;
-    events.append(
+    store.events.append(
       {
         type: 'quarantine-limit-reached',
         message:
@@ -110,8 +106,7 @@ async function enforce(home: string, limits: QuarantineLimits, opts: EnforceOpti
 }
 
 /** Bytes the items take on disk (blobs and metadata), corrupt items included: they take space all the same. */
-function storeBytes(home: string): number {
-  const dir = storeDir(home);
+function storeBytes(dir: string): number {
   let names: string[];
   try {
     names = readdirSync(dir);

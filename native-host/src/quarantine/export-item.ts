@@ -1,20 +1,16 @@
 import { basename, extname, resolve } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
-import { sandgatePaths } from '../config/paths.ts';
-import { EventLog } from '../events/event-log.ts';
 import { decryptBlob } from './blob-cipher.ts';
 import type { ItemMetadata } from './item-metadata.ts';
 import { publishNewFile } from './publish-new-file.ts';
-import { loadStoreKeys, readItemMetadata, type StoreOptions } from './read-item.ts';
-import { assertItemExists, itemFiles } from './store-layout.ts';
+import type { QuarantineStore } from './quarantine-store.ts';
 import { ZIP_ENTRY_MAX_BYTES, ZipCryptoWriter } from './zip-crypto-writer.ts';
 
 /** The password analysts expect on a sample archive. */
 export const EXPORT_DEFAULT_PASSWORD = 'infected';
 
-export interface ExportOptions extends StoreOptions {
+export interface ExportOptions {
   password?: string;
-  events?: EventLog;
   appVersion?: string;
 }
 
@@ -30,11 +26,11 @@ export interface ExportResult {
  * `<sha256>.json` (what we know about it). The item stays in the store. The archive is published like a restore (new
  * file only, never through a link) and only after the decrypted content matched the recorded SHA-256.
  */
-export async function exportItem(home: string, id: string, out: string, opts: ExportOptions = {}): Promise<ExportResult> {
-  assertItemExists(home, id);
-  const keys = loadStoreKeys(home, opts);
-  const meta = readItemMetadata(home, id, keys);
-  const files = itemFiles(home, id);
+export async function exportItem(store: QuarantineStore, id: string, out: string, opts: ExportOptions = {}): Promise<ExportResult> {
+  store.assertExists(id);
+  const meta = store.readMetadata(id);
+  const keys = store.readKeys();
+  const files = store.files(id);
   if (meta.size > ZIP_ENTRY_MAX_BYTES) {
     throw new SandgateError('QUARANTINE_EXPORT_TOO_LARGE', `quarantine item ${id} (${meta.size} bytes) is larger than a sample archive holds (${ZIP_ENTRY_MAX_BYTES} bytes)`, {
       params: { id, size: meta.size },
@@ -56,7 +52,7 @@ export async function exportItem(home: string, id: string, out: string, opts: Ex
     await zip.addEntry(infoName, info.length, now, (sink) => sink(info));
     await zip.finish();
   });
-  (opts.events ?? new EventLog(sandgatePaths(home).events)).append({
+  store.events.append({
     type: 'quarantine-exported',
     quarantineId: id,
     path: dest,

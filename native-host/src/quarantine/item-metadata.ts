@@ -1,3 +1,4 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
@@ -85,4 +86,22 @@ export function openMetadata(key: Buffer, id: string, fileText: string): ItemMet
   const parsed = itemMetadataSchema.safeParse(inner);
   if (!parsed.success || parsed.data.id !== id) throw corrupt('its metadata does not match the schema');
   return parsed.data;
+}
+
+/** Reads and authenticates one item's metadata file (never through a link). Missing → QUARANTINE_ITEM_NOT_FOUND. */
+export function openMetadataFile(path: string, key: Buffer, id: string): ItemMetadata {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
+    throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata cannot be read (${code ?? 'error'})`, { params: { id }, cause: err });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata is not a file`, { params: { id } });
+    return openMetadata(key, id, readFileSync(fd, 'utf8'));
+  } finally {
+    closeSync(fd);
+  }
 }

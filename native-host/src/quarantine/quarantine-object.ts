@@ -5,14 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { SandgateError, type Provenance, type Verdict } from '@sandgate/shared';
 import { encryptFromHandle, decryptBlob } from './blob-cipher.ts';
-import { deriveStoreKeys, fileKeySource, type KeySource } from './key-source.ts';
+import type { StoreKeys } from './key-source.ts';
+import type { QuarantineStore } from './quarantine-store.ts';
 import { sealMetadata, openMetadata, type ItemMetadata } from './item-metadata.ts';
 import { isLinkFreeDir } from './private-dir.ts';
-import { itemFiles, newItemId, openStore } from './store-layout.ts';
+import { newItemId, type ItemFiles } from './store-layout.ts';
+import { fsyncDir } from '@sandgate/shared/durable-write';
 
 export interface QuarantineObjectOptions {
-  /** `$SANDGATE_HOME`. */
-  home: string;
   /** Absolute, normalised path of the original. */
   path: string;
   /** SHA-256 of the bytes the sandbox judged; the original is only touched if it still has exactly these. */
@@ -22,7 +22,6 @@ export interface QuarantineObjectOptions {
   jobId: string;
   /** Why, for people; defaults to the verdict. */
   reason?: string;
-  keySource?: KeySource;
 }
 
 /** Points where tests inject the races an attacker would win in the field. Never used in production code. */
@@ -42,7 +41,7 @@ const failed = (message: string, reason: string, cause?: unknown) =>
  * Errors: ORIGINAL_CHANGED when the original no longer is what was judged (left alone; if the copy was already made
  * it is kept and the message says so); QUARANTINE_FAILED for everything else, with nothing deleted.
  */
-export async function quarantineObject(opts: QuarantineObjectOptions, hooks: QuarantineRaceHooks = {}): Promise<{ id: string }> {
+export async function quarantineObject(store: QuarantineStore, opts: QuarantineObjectOptions, hooks: QuarantineRaceHooks = {}): Promise<{ id: string }> {
   const { path } = opts;
   if (!isAbsolute(path) || normalize(path) !== path || path.includes('\0')) throw failed(`${JSON.stringify(path)} is not an absolute, normalised path`, 'PATH_INVALID');
   const dir = dirname(path);
@@ -65,17 +64,16 @@ export async function quarantineObject(opts: QuarantineObjectOptions, hooks: Qua
     // Deleting one name of a multiply-linked file would not remove the content, and the other name may be someone else's.
     if (st.nlink !== 1) throw failed(`${path} has ${st.nlink} hard links`, 'HARD_LINKED');
 
-    let keys: ReturnType<typeof deriveStoreKeys>;
+    let keys: StoreKeys;
     try {
-      openStore(opts.home);
-      keys = deriveStoreKeys((opts.keySource ?? fileKeySource(opts.home)).load());
+      keys = store.keys();
     } catch (err) {
       if (err instanceof SandgateError) throw err;
       throw failed(`the quarantine key could not be loaded: ${(err as Error).message}`, 'KEY_UNAVAILABLE', err);
     }
 
     const id = newItemId();
-    const files = itemFiles(opts.home, id);
+    const files = store.files(id);
     await storeCopy(src, st, keys, id, files, opts);
     await verifyStored(keys, id, files, opts.expectedSha256);
 
@@ -90,9 +88,9 @@ export async function quarantineObject(opts: QuarantineObjectOptions, hooks: Qua
 async function storeCopy(
   src: FileHandle,
   st: Stats,
-  keys: ReturnType<typeof deriveStoreKeys>,
+  keys: StoreKeys,
   id: string,
-  files: ReturnType<typeof itemFiles>,
+  files: ItemFiles,
   opts: QuarantineObjectOptions,
 ): Promise<ItemMetadata> {
   const blobTmp = `${files.blob}.tmp`;
@@ -151,7 +149,7 @@ async function storeCopy(
       await mh.close();
     }
     await fsp.rename(metaTmp, files.meta);
-    await syncDir(dirname(files.meta));
+    await fsyncDir(dirname(files.meta));
     return meta;
   } catch (err) {
     await cleanup();
@@ -161,7 +159,7 @@ async function storeCopy(
 }
 
 /** Reads the item back the way a restore would, before anything is deleted. */
-async function verifyStored(keys: ReturnType<typeof deriveStoreKeys>, id: string, files: ReturnType<typeof itemFiles>, expectedSha256: string): Promise<void> {
+async function verifyStored(keys: StoreKeys, id: string, files: ItemFiles, expectedSha256: string): Promise<void> {
   try {
     const meta = openMetadata(keys.mac, id, await fsp.readFile(files.meta, 'utf8'));
     const { sha256 } = await decryptBlob(files.blob, keys.blob, id);
@@ -220,14 +218,5 @@ async function deleteOriginal(path: string, hashed: Stats, id: string): Promise<
       params: { reason: 'DELETE_FAILED', path: aside, quarantineId: id },
       cause: err,
     });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

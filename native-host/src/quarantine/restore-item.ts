@@ -1,18 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
-import { sandgatePaths } from '../config/paths.ts';
-import { EventLog } from '../events/event-log.ts';
 import { decryptBlob } from './blob-cipher.ts';
 import { acquireItemLock } from './item-lock.ts';
 import { publishNewFile, unsafeTarget } from './publish-new-file.ts';
-import { loadStoreKeys, readItemMetadata, type StoreOptions } from './read-item.ts';
-import { assertItemExists, itemFiles } from './store-layout.ts';
+import type { QuarantineStore } from './quarantine-store.ts';
 
-export interface RestoreOptions extends StoreOptions {
+export interface RestoreOptions {
   /** A folder (restored under the original name) or a file path; default: the original path. */
   to?: string;
-  events?: EventLog;
 }
 
 /** Points where tests inject the races an attacker would win in the field. Never used in production code. */
@@ -28,15 +24,15 @@ const unsafe = (dest: string, why: string) => unsafeTarget(dest, 'restore', why)
  * never writes through a link (see publishNewFile).
  * Permission bits are restored without set-uid/set-gid/sticky: a restore must never mint privileges.
  */
-export async function restore(home: string, id: string, opts: RestoreOptions = {}, hooks: RestoreRaceHooks = {}): Promise<{ path: string }> {
-  assertItemExists(home, id);
-  const keys = loadStoreKeys(home, opts);
-  readItemMetadata(home, id, keys);
-  const files = itemFiles(home, id);
+export async function restore(store: QuarantineStore, id: string, opts: RestoreOptions = {}, hooks: RestoreRaceHooks = {}): Promise<{ path: string }> {
+  store.assertExists(id);
+  store.readMetadata(id);
+  const keys = store.readKeys();
+  const files = store.files(id);
   const release = acquireItemLock(files.lock, id);
   try {
     // Read again under the lock: a concurrent restore may have finished and removed the item meanwhile.
-    const meta = readItemMetadata(home, id, keys);
+    const meta = store.readMetadata(id);
     const dest = await destinationFor(meta.originalPath, opts.to);
     await publishNewFile(dest, { purpose: 'restore', ...(hooks.beforePublish ? { beforePublish: hooks.beforePublish } : {}) }, async (out) => {
       let pos = 0;
@@ -52,8 +48,7 @@ export async function restore(home: string, id: string, opts: RestoreOptions = {
       await out.utimes(meta.atimeMs / 1000, meta.mtimeMs / 1000);
     });
     await Promise.all([files.blob, files.meta].map((f) => fsp.rm(f, { force: true })));
-    const events = opts.events ?? new EventLog(sandgatePaths(home).events);
-    events.append({
+    store.events.append({
       type: 'restored',
       quarantineId: id,
       path: dest,

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
@@ -48,10 +47,4 @@ export function openStore(home: string): string {
     throw new SandgateError('QUARANTINE_FAILED', `the quarantine store ${dir} is not usable: ${(err as Error).message}`, { cause: err });
   }
   return dir;
-}
-
-/** NOT_FOUND for an id that is malformed or has no metadata, checked before any key is loaded or created. */
-export function assertItemExists(home: string, id: string): void {
-  assertItemId(id);
-  if (!existsSync(itemFiles(home, id).meta)) throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
 }

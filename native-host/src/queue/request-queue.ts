@@ -20,10 +20,11 @@ import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } fr
 import { JobJournal } from './job-journal.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
+import type { ActionType, JobChange, JobEvent, JobStore } from './job-store.ts';
+import type { JobOutcome, Lease, ObjectQueue, QueueStats } from './object-queue.ts';
 import { Serial } from './serial.ts';
 import { sniffContent } from './sniff-content.ts';
 
-type ActionType = ActionResult['type'];
 
 export interface RequestQueueOptions {
   /** The request-queue folder (`sandgatePaths(home).queue`). */
@@ -43,39 +44,16 @@ export interface RequestQueueOptions {
   writeChunk?: ChunkWriter;
 }
 
-/** All unfinished jobs for one object (one SHA-256): analysed once, every job gets the verdict. */
-export interface Lease {
-  sha256: string;
-  objectPath: string;
-  size: number;
-  jobs: Job[];
-}
-
-export interface QueueStats {
-  objects: number;
-  bytes: number;
-  limitBytes: number;
-}
-
-/** An event of a job, named by what it reports (`verdict`, `action:quarantine`…): each is written exactly once. */
-export interface JobEvent {
-  what: string;
-  event: NewAgentEvent;
-}
-
-/** What finishing a job records. `error` makes it an `error` job; otherwise it is `done`. */
-export interface JobOutcome {
-  verdict?: Verdict;
-  actions?: ActionResult[];
-  error?: WireError;
-}
-
 /**
- * The durable request queue. Objects are copied in as `<sha256>.obj`, each job is a `<jobId>.job.json` record, both
- * written temp-then-rename so a crash leaves either no entry or a whole one. Work is handed out with lease/commit:
- * whatever was accepted and not committed is there again after a restart.
+ * The durable request queue, and the job store that goes with it. Objects are copied in as `<sha256>.obj`, each job is
+ * a `<jobId>.job.json` record, both written temp-then-rename so a crash leaves either no entry or a whole one. Work is
+ * handed out with lease/commit: whatever was enqueued and not committed is there again after a restart.
+ *
+ * One class for both interfaces, on purpose: an object and its jobs' records are made durable together (one folder,
+ * one fsync) and removed in a fixed order (journal, record, object), and replay after a crash reads them together.
+ * Users depend on the interface they need: the response actions on JobStore only.
  */
-export class RequestQueue {
+export class RequestQueue implements ObjectQueue, JobStore {
   readonly dir: string;
   readonly maxBytes: number;
   readonly maxObjectBytes: number | undefined;
@@ -119,7 +97,7 @@ export class RequestQueue {
    * checks use the size of the opened file, before any byte is copied. `events` are the job's first events
    * (`object-accepted`…), recorded with the job and logged once it is durable.
    */
-  async accept(path: string, provenance: Provenance, events: (job: Job) => JobEvent[] = () => []): Promise<Job> {
+  async enqueue(path: string, provenance: Provenance, events: (job: Job) => JobEvent[] = () => []): Promise<Job> {
     const { handle, size } = await openSubmittedFile(path);
     let tmp: string | undefined;
     let recordTmp: string | undefined;
@@ -199,7 +177,7 @@ export class RequestQueue {
   }
 
   /** Gives a leased object back unfinished; its jobs stay queued and will be leased again. */
-  release(sha256: string): void {
+  rollback(sha256: string): void {
     this.leased.delete(sha256);
   }
 
@@ -220,10 +198,7 @@ export class RequestQueue {
    * Persists progress on an unfinished job (state, verdict, action results, actions begun) together with the events it
    * causes, which are logged once the record is durable and never twice (an event already recorded is not repeated).
    */
-  async update(
-    jobId: string,
-    change: { job?: Partial<Pick<Job, 'state' | 'verdict' | 'actions' | 'error'>>; actionStarted?: ActionType; events?: JobEvent[] },
-  ): Promise<Job> {
+  async update(jobId: string, change: JobChange): Promise<Job> {
     return this.serial.run(async () => {
       const rec = this.records.get(jobId);
       if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });

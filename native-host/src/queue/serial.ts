@@ -1,6 +1,6 @@
 /**
  * Runs async sections one after another. The queue's bookkeeping (which objects exist, which jobs need them) must not
- * interleave between an `await` in accept and one in commit, or an object could be deleted under a job joining it.
+ * interleave between an `await` in enqueue and one in commit, or an object could be deleted under a job joining it.
  */
 export class Serial {
   private tail: Promise<unknown> = Promise.resolve();

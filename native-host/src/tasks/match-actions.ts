@@ -2,9 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { SandgateError, type Task, type TaskMatch } from '@sandgate/shared';
 import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
 import type { NewAgentEvent } from '../events/event-log.ts';
-import { remove as removeItem } from '../quarantine/delete-item.ts';
 import { applyLimitsAfterQuarantine } from '../quarantine/enforce-limits.ts';
-import { findItem } from '../quarantine/find-item.ts';
 
 type MatchAction = TaskMatch['actions'][number];
 
@@ -33,12 +31,11 @@ export async function quarantineMatch(ctx: QuarantineContext, task: Task, match:
     return { type: 'quarantine', status: 'skipped', message: 'only a file whose content was hashed is quarantined; this match is reported' };
   }
   const jobId = taskJobId(task.id);
-  const earlier = findItem(ctx.home, (m) => m.jobId === jobId && m.originalPath === match.path);
+  const earlier = ctx.quarantineStore.find((m) => m.jobId === jobId && m.originalPath === match.path)?.id;
   if (earlier && !(await lstat(match.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
   const threat = match.description ?? `IOC ${match.iocId}`;
   try {
     const { id } = await ctx.quarantineObject({
-      home: ctx.home,
       path: match.path,
       expectedSha256: match.sha256,
       verdict: { level: 'malicious', threat: threat.slice(0, 512), server: `ioc:${match.iocId}`.slice(0, 2048) },
@@ -47,8 +44,8 @@ export async function quarantineMatch(ctx: QuarantineContext, task: Task, match:
       jobId,
       reason: `found by scan task ${task.id}: ${match.terms.join(', ')}`.slice(0, 1024),
     });
-    await applyLimitsAfterQuarantine(ctx.home, ctx.quarantineLimits, { now: ctx.clock.now(), events: ctx.events, keep: id, log: ctx.log });
-    if (earlier) await removeItem(ctx.home, earlier, { events: ctx.events, reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
+    await applyLimitsAfterQuarantine(ctx.quarantineStore, ctx.quarantineLimits, { now: ctx.clock.now(), keep: id, log: ctx.log });
+    if (earlier) await ctx.quarantineStore.delete(earlier, { reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
     return { type: 'quarantine', status: 'done', id };
   } catch (err) {
     const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
 import { makeCa, makeLeaf } from '../../../helpers/pki.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 /**
  * Issue 13, "every event exactly once, whatever is killed when", under load: 48 downloads (16 of them EICAR variants)
@@ -180,7 +180,7 @@ describe('the agent and its sandbox server killed and stalled at random under lo
       }
 
       // Each threat quarantined once and gone from Downloads; each clean file untouched.
-      const items = listQuarantine(home);
+      const items = QuarantineStore.open(home).list();
       for (const f of files) {
         if (f.malicious) {
           expect(items.filter((i) => i.originalPath === f.path), f.path).toHaveLength(1);

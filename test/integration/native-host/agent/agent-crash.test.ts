@@ -10,9 +10,9 @@ import { LAB_HEADERS, type Job } from '@sandgate/shared';
 import type { CrashPointName } from '../../../../native-host/src/crash-point.ts';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
 import { startLab } from '../../../../sandbox-server/src/lab-server.ts';
 import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 /**
  * The real agent (createAgent in a child process, real quarantine store) against a real sandgate-lab on loopback,
@@ -160,7 +160,7 @@ describe('the agent killed at any point of the pipeline', () => {
       for (const s of [sha(EICAR), sha(CLEAN)]) expect(proxy.uploads.get(s) ?? 0).toBe(1);
 
       // Quarantined exactly once, the original gone, the clean file untouched.
-      expect(listQuarantine(home)).toEqual([expect.objectContaining({ id: byPath.get(eicar)!.actions![0]!.id, sha256: sha(EICAR), originalPath: eicar })]);
+      expect(QuarantineStore.open(home).list()).toEqual([expect.objectContaining({ id: byPath.get(eicar)!.actions![0]!.id, sha256: sha(EICAR), originalPath: eicar })]);
       expect(existsSync(eicar)).toBe(false);
       expect(readFileSync(clean, 'utf8')).toBe(CLEAN);
       expect(readdirSync(downloads)).toEqual(['report.pdf']);

@@ -10,9 +10,9 @@ import type { LoadedPolicy } from '../../../../native-host/src/config/load-polic
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
 import { RequestQueue } from '../../../../native-host/src/queue/request-queue.ts';
-import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
 import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
 import { freePort, maliciousVerdict, startBlackHole, startLabServer, type LabServer } from '../../../helpers/lab-protocol-server.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
@@ -100,7 +100,7 @@ describe('agent service', () => {
     expect(job.verdict).toMatchObject({ level: 'malicious', threat: 'EICAR-Test-File', server: s.url });
     expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
     expect(existsSync(path)).toBe(false);
-    expect(listQuarantine(home)).toEqual([expect.objectContaining({ id: job.actions![0]!.id, originalPath: path, sha256: sha(EICAR) })]);
+    expect(QuarantineStore.open(home).list()).toEqual([expect.objectContaining({ id: job.actions![0]!.id, originalPath: path, sha256: sha(EICAR) })]);
     expect(events().filter((e) => e.type === 'quarantined')).toHaveLength(1);
     expect(events().map((e) => e.type)).toEqual(['service-started', 'object-accepted', 'object-submitted', 'verdict', 'quarantined']);
     // The push may trail the journal by a moment; it must come, and last.
@@ -190,7 +190,7 @@ describe('agent service', () => {
     expect([a, b].map((j) => j.actions?.[0]?.status)).toEqual(['done', 'done']);
     // Both objects are out of the Downloads folder; only the newest is still in quarantine.
     expect(readdirSafe(downloads)).toEqual([]);
-    expect(listQuarantine(home).map((i) => i.sha256)).toEqual([sha(second)]);
+    expect(QuarantineStore.open(home).list().map((i) => i.sha256)).toEqual([sha(second)]);
     expect(events().map((e) => e.type)).toEqual(expect.arrayContaining(['quarantine-deleted', 'quarantine-limit-reached']));
   });
 
@@ -265,7 +265,7 @@ describe('agent service', () => {
   async function interruptedQuarantine(path: string): Promise<string> {
     const paths = sandgatePaths(home);
     const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
-    const accepted = await q.accept(path, browser);
+    const accepted = await q.enqueue(path, browser);
     await q.update(accepted.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
     return accepted.jobId;
   }
@@ -284,32 +284,30 @@ describe('agent service', () => {
   it('never repeats a quarantine that got done before the crash: the store already holds this job\'s copy', async () => {
     const path = download('eicar.com', EICAR);
     const jobId = await interruptedQuarantine(path);
-    const { quarantineObject } = await import('../../../../native-host/src/quarantine/quarantine-object.ts');
-    const { id } = await quarantineObject({ home, path, expectedSha256: sha(EICAR), verdict: { level: 'malicious', server: 'https://127.0.0.1:1' }, provenance: browser, jobId });
+    const { id } = await QuarantineStore.open(home).quarantine({ path, expectedSha256: sha(EICAR), verdict: { level: 'malicious', server: 'https://127.0.0.1:1' }, provenance: browser, jobId });
     let calls = 0;
     const s = await lab();
     const agent = await agentFor(loaded([{ url: s.url }]), { quarantineObject: async () => ({ id: `q${++calls}` }) });
     const job = await finished(agent, jobId);
     expect(calls).toBe(0);
     expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id }]);
-    expect(listQuarantine(home)).toHaveLength(1);
+    expect(QuarantineStore.open(home).list()).toHaveLength(1);
   });
 
   it('finishes a quarantine cut off between storing its copy and deleting the original: one item, the original gone', async () => {
     const path = download('eicar.com', EICAR);
     const jobId = await interruptedQuarantine(path);
-    const { quarantineObject } = await import('../../../../native-host/src/quarantine/quarantine-object.ts');
     const died = new Error('killed before the delete');
-    const opts = { home, path, expectedSha256: sha(EICAR), verdict: { level: 'malicious' as const, server: 'https://127.0.0.1:1' }, provenance: browser, jobId };
-    await expect(quarantineObject(opts, { beforeDelete: () => Promise.reject(died) })).rejects.toBe(died);
-    const [stale] = listQuarantine(home);
+    const opts = { path, expectedSha256: sha(EICAR), verdict: { level: 'malicious' as const, server: 'https://127.0.0.1:1' }, provenance: browser, jobId };
+    await expect(QuarantineStore.open(home).quarantine(opts, { beforeDelete: () => Promise.reject(died) })).rejects.toBe(died);
+    const [stale] = QuarantineStore.open(home).list();
 
     const s = await lab();
     const agent = await agentFor(loaded([{ url: s.url }]));
     const job = await finished(agent, jobId);
     expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
     expect(existsSync(path)).toBe(false);
-    expect(listQuarantine(home)).toEqual([expect.objectContaining({ id: job.actions![0]!.id, sha256: sha(EICAR) })]);
+    expect(QuarantineStore.open(home).list()).toEqual([expect.objectContaining({ id: job.actions![0]!.id, sha256: sha(EICAR) })]);
     expect(events()).toContainEqual(expect.objectContaining({ type: 'quarantine-deleted', quarantineId: stale!.id }));
   });
 
@@ -345,7 +343,7 @@ describe('agent service', () => {
     expect(job.verdict).toEqual({ ...original.verdict, cached: true });
     expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
     expect(existsSync(path)).toBe(false);
-    expect(listQuarantine(home)).toHaveLength(2);
+    expect(QuarantineStore.open(home).list()).toHaveLength(2);
     expect(s.transcript).toEqual(asked);
     const tail = events().filter((e) => e.jobId === job.jobId).map((e) => e.type);
     expect(tail).toEqual(['object-accepted', 'verdict-cached', 'verdict', 'quarantined']);
@@ -398,8 +396,8 @@ describe('agent service', () => {
   it('after a restart with a corrupt record beside good ones, sets it aside with an event and still judges the good ones', async () => {
     const paths = sandgatePaths(home);
     const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
-    const good = [await q.accept(download('a.exe', 'MZ good a'), browser), await q.accept(download('b.pdf', '%PDF-1.7 good b'), browser)];
-    const bad = await q.accept(download('c.exe', 'MZ torn'), browser);
+    const good = [await q.enqueue(download('a.exe', 'MZ good a'), browser), await q.enqueue(download('b.pdf', '%PDF-1.7 good b'), browser)];
+    const bad = await q.enqueue(download('c.exe', 'MZ torn'), browser);
     writeFileSync(join(paths.queue, `${bad.jobId}.job.json`), '{"format":1,"job":{"jobId":"' + bad.jobId);
 
     const s = await lab();

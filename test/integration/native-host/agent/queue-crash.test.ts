@@ -53,7 +53,7 @@ describe('request queue and a killed agent', () => {
     writeFileSync(join(root, 'Downloads', 'a.exe'), 'MZ crash');
     let jobId = '';
     await runChild(
-      `const job = await q.accept(root + '/Downloads/a.exe', { source: 'cli' });
+      `const job = await q.enqueue(root + '/Downloads/a.exe', { source: 'cli' });
        q.lease();
        await q.update(job.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } } });
        console.log(job.jobId);
@@ -72,7 +72,7 @@ describe('request queue and a killed agent', () => {
     writeFileSync(join(root, 'Downloads', 'big.iso'), content);
     await runChild(
       `console.log('copying');
-       await q.accept(root + '/Downloads/big.iso', { source: 'cli' });
+       await q.enqueue(root + '/Downloads/big.iso', { source: 'cli' });
        console.log('accepted');
        await new Promise(() => {});`,
       (_line, kill) => kill(),

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { quarantineListItemSchema as quarantineItemSchema } from '@sandgate/shared';
-import { quarantineObject } from '../../../../native-host/src/quarantine/quarantine-object.ts';
 import { runSandgate } from './run-sandgate.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*', 'latin1');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -27,8 +27,7 @@ async function quarantineEicar(name = 'eicar.com', mode = 0o644): Promise<{ id: 
   const path = join(downloads, name);
   writeFileSync(path, EICAR);
   chmodSync(path, mode);
-  const { id } = await quarantineObject({
-    home,
+  const { id } = await QuarantineStore.open(home).quarantine({
     path,
     expectedSha256: sha256(EICAR),
     verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443' },

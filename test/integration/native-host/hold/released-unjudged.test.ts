@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { HELD_SUFFIX, policySchema, releaseHeldResultSchema, requestSchema, submitResultSchema, type Job } from '@sandgate/shared';
 import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
 import { realClock } from '../../../../native-host/src/clock.ts';
-import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
 import { createRouter, type Router } from '../../../../native-host/src/router.ts';
 import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
 import { maliciousVerdict, startLabServer } from '../../../helpers/lab-protocol-server.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 // Issue 7, `onUnavailable: release`: a held download may be published before its verdict, when the agent's own policy
 // says so and no server can be reached (issue 14: never while one can). When a server comes back and the verdict is
@@ -112,7 +112,7 @@ describe('a held download released before its verdict', () => {
     expect(job.actions).toContainEqual(expect.objectContaining({ type: 'quarantine', status: 'done' }));
     expect(existsSync(landed)).toBe(false);
     expect(existsSync(held.path)).toBe(false);
-    const items = await listQuarantine(home);
+    const items = await QuarantineStore.open(home).list();
     expect(items.filter((i) => i.originalPath === landed)).toHaveLength(1);
   });
 

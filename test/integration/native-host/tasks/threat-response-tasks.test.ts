@@ -7,11 +7,11 @@ import { createAgent, type Agent } from '../../../../native-host/src/agent/agent
 import type { LoadedPolicy } from '../../../../native-host/src/config/load-policy.ts';
 import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { list as listQuarantine } from '../../../../native-host/src/quarantine/list-items.ts';
 import type { CriticalAreaCollector, Finding } from '../../../../native-host/src/scan/critical-areas/collector.ts';
 import type { RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
 import { TaskStore } from '../../../../native-host/src/tasks/task-store.ts';
 import { EICAR, hashIoc, lab, makeTree, policyFor, sha256, until } from './task-fixtures.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 let root: string;
 let home: string;
@@ -103,7 +103,7 @@ describe('scan tasks after a malicious verdict', () => {
     expect(iocTask.stats).toMatchObject({ filesSeen: 201, hashed: 1 });
     expect(existsSync(copy)).toBe(false);
     expect(existsSync(download)).toBe(false);
-    const items = listQuarantine(home);
+    const items = QuarantineStore.open(home).list();
     expect(items.map((i) => i.originalPath).sort()).toEqual([copy, download].sort());
     expect(items.find((i) => i.originalPath === copy)).toMatchObject({ sha256: sha256(EICAR), id: iocTask.matches[0]!.actions[0]!.id });
 
@@ -160,6 +160,6 @@ describe('scan tasks after a malicious verdict', () => {
     await second.close();
     const third = await agentWith(loaded, join(root, 'nothing'));
     expect(third.tasks!.get(task.id).matches).toHaveLength(1);
-    expect(listQuarantine(home).filter((i) => i.originalPath === found)).toHaveLength(1);
+    expect(QuarantineStore.open(home).list().filter((i) => i.originalPath === found)).toHaveLength(1);
   });
 });

@@ -2,13 +2,16 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SandgateError, policySchema, type Verdict } from '@sandgate/shared';
+import { SandgateError, policySchema, type Job, type Verdict } from '@sandgate/shared';
 import { EventLog } from '../../../../native-host/src/events/event-log.ts';
 import { RequestQueue } from '../../../../native-host/src/queue/request-queue.ts';
+import type { JobStore } from '../../../../native-host/src/queue/job-store.ts';
+import { MemoryJobStore } from '../../../../native-host/src/queue/memory-job-store.ts';
 import { runResponseActions } from '../../../../native-host/src/actions/run-actions.ts';
 import type { ActionContext } from '../../../../native-host/src/actions/response-action.ts';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import { silentLogger } from '../../../../native-host/src/log.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 let root: string;
 let events: EventLog;
@@ -22,11 +25,22 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 const policy = policySchema.parse({ sandbox: { servers: [{ url: 'https://127.0.0.1:1' }], serverCertificate: 'x' } });
 const malicious: Verdict = { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:1' };
 
-async function setup(quarantineObject: ActionContext['quarantineObject']) {
-  const q = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
+/** The response actions depend on the JobStore only: most run against the memory one, the crash test on disk. */
+async function setup(quarantineObject: ActionContext['quarantineObject'], store: 'disk' | 'memory' = 'memory') {
   writeFileSync(join(root, 'dl', 'a.exe'), 'MZ');
-  const job = await q.accept(join(root, 'dl', 'a.exe'), { source: 'cli' });
-  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineObject };
+  let q: JobStore;
+  let job: Job;
+  if (store === 'disk') {
+    const disk = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
+    job = await disk.enqueue(join(root, 'dl', 'a.exe'), { source: 'cli' });
+    q = disk;
+  } else {
+    const memory = new MemoryJobStore(events);
+    job = { jobId: 'j1', state: 'queued', path: join(root, 'dl', 'a.exe'), sha256: 'a'.repeat(64), size: 2, provenance: { source: 'cli' }, acceptedAt: new Date().toISOString() };
+    memory.add(job);
+    q = memory;
+  }
+  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject };
   return { q, job, ctx };
 }
 
@@ -51,7 +65,7 @@ describe('response actions', () => {
 
   it('records results with the job, so running again after a crash does not repeat a finished action', async () => {
     let calls = 0;
-    const { q, job, ctx } = await setup(async () => ({ id: `q${++calls}` }));
+    const { q, job, ctx } = await setup(async () => ({ id: `q${++calls}` }), 'disk');
     await runResponseActions(q, ctx, policy, { ...job, verdict: malicious });
     const q2 = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
     const again = await runResponseActions(q2, ctx, policy, { ...q2.get(job.jobId)!, verdict: malicious });

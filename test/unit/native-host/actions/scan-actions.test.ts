@@ -7,10 +7,11 @@ import { EventLog } from '../../../../native-host/src/events/event-log.ts';
 import { RequestQueue } from '../../../../native-host/src/queue/request-queue.ts';
 import { runResponseActions } from '../../../../native-host/src/actions/run-actions.ts';
 import type { ActionContext } from '../../../../native-host/src/actions/response-action.ts';
-import type { CreateTaskInput, TaskService } from '../../../../native-host/src/tasks/task-runner.ts';
+import type { CreateTaskInput, TaskService } from '../../../../native-host/src/tasks/task-service.ts';
 import { realClock } from '../../../../native-host/src/clock.ts';
 import { silentLogger } from '../../../../native-host/src/log.ts';
 import { parseOpenIoc } from '../../../../native-host/src/ioc/parse-openioc.ts';
+import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
 
 let root: string;
 let events: EventLog;
@@ -58,8 +59,8 @@ function fakeTasks() {
 async function setup(tasks?: TaskService) {
   const q = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
   writeFileSync(join(root, 'dl', 'a.exe'), 'MZ payload');
-  const job = await q.accept(join(root, 'dl', 'a.exe'), { source: 'browser', url: 'https://dl.example.org/a.exe' });
-  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineObject: async () => ({ id: 'q' }), policy, ...(tasks ? { tasks } : {}) };
+  const job = await q.enqueue(join(root, 'dl', 'a.exe'), { source: 'browser', url: 'https://dl.example.org/a.exe' });
+  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject: async () => ({ id: 'q' }), policy, ...(tasks ? { tasks } : {}) };
   return { q, job, ctx };
 }
 

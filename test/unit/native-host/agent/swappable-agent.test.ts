@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { policySchema } from '@sandgate/shared';
 import type { Agent } from '../../../../native-host/src/agent/agent.ts';
 import { swappableAgent } from '../../../../native-host/src/agent/swappable-agent.ts';
-import type { TaskService } from '../../../../native-host/src/tasks/task-runner.ts';
+import type { TaskService } from '../../../../native-host/src/tasks/task-service.ts';
 
 function agentNamed(name: string, relocated: string[]): Agent {
   return {

@@ -71,7 +71,8 @@ describe('releasing a held download', () => {
 describe('the quarantine as the browser sees it', () => {
   it('an empty store lists nothing and reports the policy; a restore of an unknown item is refused with a code', async () => {
     const { listQuarantineForBrowser, restoreForBrowser } = await import('../../../../native-host/src/actions/browser-quarantine.ts');
-    const opts = { home: dir, usersMayRestore: async () => true };
+    const { QuarantineStore } = await import('../../../../native-host/src/quarantine/quarantine-store.ts');
+    const opts = { store: QuarantineStore.open(dir), usersMayRestore: async () => true };
     expect(await listQuarantineForBrowser(opts, { browser: 'chromium', limit: 50 })).toEqual({ items: [], usersMayRestore: true });
     expect(await code(restoreForBrowser(opts, 'b'.repeat(32)))).toBe('QUARANTINE_ITEM_NOT_FOUND');
   });

@@ -38,7 +38,7 @@ const cli = { source: 'cli' as const };
 describe('request queue', () => {
   it('copies the object into the queue and names it by the hash of the bytes it copied', async () => {
     const q = await open();
-    const job = await q.accept(download('a.exe', 'MZ payload'), cli);
+    const job = await q.enqueue(download('a.exe', 'MZ payload'), cli);
     expect(job).toMatchObject({ state: 'queued', sha256: sha('MZ payload'), size: 10 });
     expect(readFileSync(join(queueDir, `${job.sha256}.obj`), 'utf8')).toBe('MZ payload');
     expect(q.stats()).toEqual({ objects: 1, bytes: 10, limitBytes: 1024 * 1024 });
@@ -46,8 +46,8 @@ describe('request queue', () => {
 
   it('after a crash, every accepted and uncommitted job is there again, leased or not', async () => {
     const q1 = await open();
-    const a = await q1.accept(download('a.exe', 'aaa'), cli);
-    const b = await q1.accept(download('b.exe', 'bbb'), cli);
+    const a = await q1.enqueue(download('a.exe', 'aaa'), cli);
+    const b = await q1.enqueue(download('b.exe', 'bbb'), cli);
     expect(q1.lease()?.sha256).toBe(a.sha256); // leased, never committed: the process "dies" here
     writeFileSync(join(queueDir, '.tmp-deadbeef'), 'half a copy');
 
@@ -60,7 +60,7 @@ describe('request queue', () => {
 
   it('a crash between copying the object and recording the job leaves no entry', async () => {
     const q1 = await open();
-    await q1.accept(download('a.exe', 'aaa'), cli);
+    await q1.enqueue(download('a.exe', 'aaa'), cli);
     writeFileSync(join(queueDir, `${sha('orphan')}.obj`), 'orphan');
     const q2 = await open();
     expect(q2.stats().objects).toBe(1);
@@ -69,7 +69,7 @@ describe('request queue', () => {
 
   it('sets an unreadable record aside with an event instead of failing to start', async () => {
     const q1 = await open();
-    await q1.accept(download('a.exe', 'aaa'), cli);
+    await q1.enqueue(download('a.exe', 'aaa'), cli);
     writeFileSync(join(queueDir, 'j_broken.job.json'), '{"format":1,"job":');
     const q2 = await open();
     expect(q2.list(10)).toHaveLength(1);
@@ -79,7 +79,7 @@ describe('request queue', () => {
 
   it('commits finish a job for good: it is not leased again and stays listed after a restart', async () => {
     const q1 = await open();
-    const job = await q1.accept(download('a.exe', 'aaa'), cli);
+    const job = await q1.enqueue(download('a.exe', 'aaa'), cli);
     const lease = q1.lease()!;
     await q1.commit(job.jobId, { verdict: { level: 'clean', server: 'https://127.0.0.1:1' }, actions: [] });
     expect(existsSync(lease.objectPath)).toBe(false);
@@ -91,17 +91,17 @@ describe('request queue', () => {
 
   it('a released lease is handed out again', async () => {
     const q = await open();
-    await q.accept(download('a.exe', 'aaa'), cli);
+    await q.enqueue(download('a.exe', 'aaa'), cli);
     const l = q.lease()!;
     expect(q.lease()).toBeUndefined();
-    q.release(l.sha256);
+    q.rollback(l.sha256);
     expect(q.lease()?.sha256).toBe(l.sha256);
   });
 
   it('the same object submitted twice is one queued object with two jobs', async () => {
     const q = await open();
-    const a = await q.accept(download('a.exe', 'same bytes'), cli);
-    const b = await q.accept(download('copy of a.exe', 'same bytes'), cli);
+    const a = await q.enqueue(download('a.exe', 'same bytes'), cli);
+    const b = await q.enqueue(download('copy of a.exe', 'same bytes'), cli);
     expect(a.jobId).not.toBe(b.jobId);
     expect(q.stats().objects).toBe(1);
     const lease = q.lease()!;
@@ -115,19 +115,19 @@ describe('request queue', () => {
 
   it('refuses an object that does not fit with QUEUE_FULL, records queue-full once, and queue-recovered when room returns', async () => {
     const q = await open({ maxBytes: 2048 });
-    const first = await q.accept(download('a.bin', Buffer.alloc(1500, 1)), cli);
-    await expect(q.accept(download('b.bin', Buffer.alloc(1000, 2)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
-    await expect(q.accept(download('c.bin', Buffer.alloc(1000, 3)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    const first = await q.enqueue(download('a.bin', Buffer.alloc(1500, 1)), cli);
+    await expect(q.enqueue(download('b.bin', Buffer.alloc(1000, 2)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await expect(q.enqueue(download('c.bin', Buffer.alloc(1000, 3)), cli)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
     expect(types().filter((t) => t === 'queue-full')).toHaveLength(1);
     q.lease();
     await q.commit(first.jobId, {});
     expect(types().filter((t) => t === 'queue-recovered')).toHaveLength(1);
-    await expect(q.accept(download('b.bin', Buffer.alloc(1000, 2)), cli)).resolves.toMatchObject({ size: 1000 });
+    await expect(q.enqueue(download('b.bin', Buffer.alloc(1000, 2)), cli)).resolves.toMatchObject({ size: 1000 });
   });
 
   it('refuses an object larger than the whole queue with OBJECT_TOO_LARGE and an object-refused event', async () => {
     const q = await open({ maxBytes: 1024 });
-    await expect(q.accept(download('big.iso', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
+    await expect(q.enqueue(download('big.iso', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
     expect(events.read().events).toContainEqual(expect.objectContaining({ type: 'object-refused', code: 'OBJECT_TOO_LARGE' }));
     expect(q.stats().objects).toBe(0);
   });
@@ -139,21 +139,21 @@ describe('request queue', () => {
       await dest.write(chunk);
     };
     const q = await open({ maxBytes: 4096, maxObjectBytes: 2048, writeChunk: counting });
-    await expect(q.accept(download('big.exe', Buffer.alloc(2049)), cli)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 2049, limitBytes: 2048 } });
+    await expect(q.enqueue(download('big.exe', Buffer.alloc(2049)), cli)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 2049, limitBytes: 2048 } });
     expect(writes).toBe(0);
     expect(readdirSync(queueDir)).toEqual([]);
     expect(events.read().events).toEqual([expect.objectContaining({ type: 'object-refused', code: 'OBJECT_OVER_MAX_SIZE' })]);
-    await expect(q.accept(download('ok.exe', Buffer.alloc(2048)), cli)).resolves.toMatchObject({ size: 2048 });
+    await expect(q.enqueue(download('ok.exe', Buffer.alloc(2048)), cli)).resolves.toMatchObject({ size: 2048 });
 
     const roomy = await RequestQueue.open({ dir: join(root, 'other'), journalFile: join(root, 'other-jobs.jsonl'), maxBytes: 1024, maxObjectBytes: 1 << 20, events });
-    await expect(roomy.accept(download('mid.exe', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
+    await expect(roomy.enqueue(download('mid.exe', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
   });
 
   it('sets aside a corrupt record and one whose object is gone, and replays the good ones beside them', async () => {
     const q1 = await open();
-    const a = await q1.accept(download('a.exe', 'aaa'), cli);
-    const b = await q1.accept(download('b.exe', 'bbb'), cli);
-    const c = await q1.accept(download('c.exe', 'ccc'), cli);
+    const a = await q1.enqueue(download('a.exe', 'aaa'), cli);
+    const b = await q1.enqueue(download('b.exe', 'bbb'), cli);
+    const c = await q1.enqueue(download('c.exe', 'ccc'), cli);
     writeFileSync(join(queueDir, `${a.jobId}.job.json`), '{"format":1,"job":{"jobId":');
     rmSync(join(queueDir, `${c.sha256}.obj`));
     const q2 = await open();
@@ -172,7 +172,7 @@ describe('request queue', () => {
       await dest.write(chunk);
     };
     const q = await open({ writeChunk: diskFull, maxBytes: 8 * 1024 * 1024 });
-    await expect(q.accept(download('big.bin', Buffer.alloc(3 * 1024 * 1024, 7)), cli)).rejects.toMatchObject({ code: 'QUEUE_IO' });
+    await expect(q.enqueue(download('big.bin', Buffer.alloc(3 * 1024 * 1024, 7)), cli)).rejects.toMatchObject({ code: 'QUEUE_IO' });
     expect(readdirSync(queueDir)).toEqual([]);
     expect(q.stats()).toMatchObject({ objects: 0, bytes: 0 });
     expect(q.lease()).toBeUndefined();
@@ -180,7 +180,7 @@ describe('request queue', () => {
 
   it('keeps progress recorded on an unfinished job across a restart', async () => {
     const q1 = await open();
-    const job = await q1.accept(download('a.exe', 'aaa'), cli);
+    const job = await q1.enqueue(download('a.exe', 'aaa'), cli);
     await q1.update(job.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
     const q2 = await open();
     expect(q2.get(job.jobId)).toMatchObject({ verdict: { level: 'malicious' } });
