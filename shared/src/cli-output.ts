@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { verdictSchema } from './verdict.ts';
 import { actionResultSchema } from './actions.ts';
 import { contentTypeSchema } from './content-type.ts';
+import { iocFormatSchema } from './ioc/ioc-format.ts';
 
 /** One line of `sandgate submit --wait --json` (PRODUCT.md). More fields may be added; none renamed. */
 export const submitOutputLineSchema = z.object({
@@ -42,7 +43,12 @@ export const scanMatchSchema = z.object({
   pid: z.number().int().optional(),
   /** `ioc`: an indicator from an IOC file; `verdict`: a SHA-256 a sandbox judged malicious (a finished job). */
   source: z.enum(['ioc', 'verdict']),
-  /** The IOC's id, or `verdict:<jobId>`. */
+  /**
+   * Which IOC format the indicator came from (absent for verdict hashes). @since issue 18. With `stix`, `iocId` is the
+   * indicator's id (`indicator--…`); with `yara`, the rule's `namespace.identifier`.
+   */
+  format: iocFormatSchema.optional(),
+  /** The IOC's id (OpenIOC), the STIX indicator's id, the YARA rule's name, or `verdict:<jobId>`. */
   iocId: z.string(),
   /** The IOC file, or the job journal the verdict came from. */
   file: z.string(),

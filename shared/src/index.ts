@@ -26,4 +26,7 @@ export * from './sandbox-apis/cuckoo-api.ts';
 export * from './deploy/doctor-report.ts';
 export * from './deploy/install-plan.ts';
 export * from './ioc/openioc.ts';
+export * from './ioc/ioc-format.ts';
+export * from './ioc/stix.ts';
+export * from './ioc/yara-x-binding.ts';
 export * from './console/index.ts';

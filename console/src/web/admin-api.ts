@@ -31,7 +31,8 @@ import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
-import { CONSOLE_JS, CONSOLE_HTML } from './console-page.ts';
+import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
+import { CONSOLE_HTML } from './console-page.ts';
 import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
@@ -82,7 +83,7 @@ const SECURITY_HEADERS = {
 
 /** The web console: one page, one script, and a JSON API behind a session cookie. */
 export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle(), log: options.log ?? stderrLog };
+  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle(), log: options.log ?? stderrLog, ui: loadBrowserModules() };
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handle(o, req, res).catch((err: unknown) => sendError(res, err, o.log));
@@ -111,7 +112,7 @@ function checkOrigin(req: IncomingMessage): void {
   }
 }
 
-async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: LogLine }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: LogLine; ui: ReadonlyMap<string, string> }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const method = req.method ?? 'GET';
   const path = url.pathname.startsWith('/api/') ? segments(url.pathname, '/api/') : [];
@@ -124,9 +125,10 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     return void res.end(CONSOLE_HTML);
   }
-  if (method === 'GET' && url.pathname === '/console.js') {
+  const uiModule = method === 'GET' && url.pathname.startsWith(BROWSER_MODULE_PREFIX) ? o.ui.get(url.pathname.slice(BROWSER_MODULE_PREFIX.length)) : undefined;
+  if (uiModule !== undefined) {
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
-    return void res.end(CONSOLE_JS);
+    return void res.end(uiModule);
   }
   if (!url.pathname.startsWith('/api/') || path.length > 3) throw notFound();
   if (!Object.hasOwn(QUERIES, route)) parseQuery(url, noQuerySchema);

@@ -6,22 +6,24 @@ import { readStoredTasks, summarize } from '../tasks/task-store.ts';
 import { describeState } from '../tasks/task-state.ts';
 import { formatTable } from './format-table.ts';
 import { printJson } from './cli-io.ts';
-import { parseOpenIoc } from '../ioc/parse-openioc.ts';
-import { printUnsupported, scanProgress } from './print-scan-output.ts';
+import { formatLabel, printUnsupported, scanProgress } from './print-scan-output.ts';
 import { runScan, type ScanScope } from '../scan/run-scan.ts';
 import { loadScanSettings } from '../scan/scan-settings.ts';
-import { compileForThisHost } from '../scan/host-term-limits.ts';
+import { compileIocFilesForThisHost } from '../scan/host-term-limits.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, usage, type CliIo } from './cli-io.ts';
 import { cpuBudgetOption, report } from './scan-command.ts';
 
-export const IOC_HELP = `usage: sandgate ioc scan FILE.ioc... [--scope critical|system|PATH]... [--json] [--cpu-budget PERCENT] [--cross-filesystems]
+export const IOC_HELP = `usage: sandgate ioc scan FILE... [--scope critical|system|PATH]... [--json] [--cpu-budget PERCENT] [--cross-filesystems]
        sandgate ioc tasks [--json]
        sandgate ioc task show|run|pause|resume|cancel ID [--json]
-       sandgate ioc task create FILE.ioc... [--scope critical|system|PATH]... [--run-mode manual|afterThreat|idle]
+       sandgate ioc task create FILE... [--scope critical|system|PATH]... [--run-mode manual|afterThreat|idle]
                                 [--quarantine] [--critical-areas-scan] [--json]
 
-An IOC scan now, with every OpenIOC 1.0/1.1 file given (.ioc or .xml).
+An IOC scan now, with every IOC file given, told apart by content (not by name): OpenIOC 1.0/1.1 XML, STIX 2.1 JSON
+(a bundle or one indicator; stix patterns over file, process and network-traffic), or YARA rules (run by YARA-X on
+each file's first 16 MiB). All files become one plan: each file is visited once, names and sizes are checked before
+anything is read, and one read serves every hash and the YARA rules.
   --scope critical   the critical areas (running processes, autostart, system binaries, startup folders, boot sector)
   --scope system     every local disk filesystem (virtual, network and image filesystems are never entered)
   --scope PATH       a folder or file; repeat --scope for several (default: critical)
@@ -98,9 +100,9 @@ export async function iocCommand(io: CliIo, args: string[]): Promise<number> {
       const code = (err as NodeJS.ErrnoException).code;
       throw new SandgateError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `${path}: cannot read the IOC file (${code})`, { params: { path } });
     }
-    sources.push({ file: path, ioc: parseOpenIoc(bytes, path) });
+    sources.push({ file: path, bytes });
   }
-  const set = compileForThisHost(sources);
+  const { set } = compileIocFilesForThisHost(sources);
   // Said before the scan starts, so nobody waits an hour to learn half the IOC was never going to be evaluated.
   if (set.unsupported.length && !ctx.json) printUnsupported((t) => io.err(t), set.unsupported, set.termCounts);
   const progress = scanProgress(io);
@@ -256,7 +258,7 @@ export function formatTask(t: Task): string {
   for (const w of t.warnings) lines.push(`  warning    ${w.file} ${w.itemId}: ${w.message}`);
   lines.push(t.matches.length ? `  ${t.matches.length} match(es):` : '  No match.');
   for (const m of t.matches) {
-    lines.push(`    MATCH  ${m.path}  [${m.area}]  ${m.iocId}${m.description ? ` (${m.description.split('\n')[0]})` : ''}`);
+    lines.push(`    MATCH  ${m.path}  [${m.area}]  ${formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description.split('\n')[0]})` : ''}`);
     for (const a of m.actions) lines.push(`           ${a.type}: ${a.status}${a.id ? ` ${a.id}` : ''}${a.code ? ` ${a.code}` : ''}${a.message ? ` (${a.message})` : ''}`);
   }
   if (t.notExamined.length) {

@@ -13,7 +13,7 @@ export function printScanOutput(io: CliIo, out: ScanOutput): void {
   if (out.matches.length === 0) lines.push('No match.');
   for (const m of out.matches) {
     lines.push(`MATCH  ${m.path}  [${m.area}${m.pid !== undefined ? `, pid ${m.pid}` : ''}]`);
-    lines.push(`       ${m.source === 'verdict' ? 'judged malicious' : 'IOC'} ${m.iocId}${m.description ? ` (${m.description})` : ''} from ${m.file}`);
+    lines.push(`       ${m.source === 'verdict' ? 'judged malicious' : formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description})` : ''} from ${m.file}`);
     if (m.origin) lines.push(`       found as: ${m.origin}`);
     for (const t of m.terms) lines.push(`       ${t}`);
   }
@@ -46,4 +46,9 @@ export function printUnsupported(
 ): void {
   write(`${counts.unsupported} IOC term(s) cannot be evaluated here (${counts.evaluated} can):\n`);
   for (const u of unsupported) write(`  ${u.file} ${u.itemId}: ${u.term}: ${u.reason}\n`);
+}
+
+/** How a match's indicator is introduced: `IOC` (OpenIOC), `STIX indicator`, `YARA rule`. */
+export function formatLabel(format: ScanOutput['matches'][number]['format']): string {
+  return format === 'stix' ? 'STIX indicator' : format === 'yara' ? 'YARA rule' : 'IOC';
 }

@@ -1,3 +1,4 @@
+import type { IocFormat } from '@sandgate/shared';
 import type { FileObservation, HashName, Observation } from './observation.ts';
 
 /** A term the engine cannot evaluate on this OS, reported when a task is created and counted in its result. */
@@ -24,7 +25,9 @@ export interface IocWarning {
 }
 
 export interface IndicatorMatch {
-  /** Which IOC (its id and file) matched. */
+  /** Which format the indicator came from (issue 18; absent for verdict hashes). */
+  format?: IocFormat;
+  /** Which IOC (its id and file) matched: an OpenIOC id, a STIX indicator id, a YARA rule name. */
   iocId: string;
   file: string;
   /** Short description from the IOC, for people. */
@@ -49,7 +52,17 @@ export interface IndicatorSet {
    * From the cheap facts only (name, path, size, times): can this file still match, and which hashes would decide it?
    * `possible: false` means skip the file without reading it.
    */
-  plan(file: Omit<FileObservation, 'hashes'>): { possible: boolean; hashes: ReadonlySet<HashName> };
+  plan(file: Omit<FileObservation, 'hashes' | 'content'>): FilePlan;
   /** Every IOC this observation matches. Hashes are fetched through `hashes()` only if still needed. */
   match(o: Observation): Promise<IndicatorMatch[]>;
+  /** What the set could not look at during a scan (YARA: files seen on a prefix only), for `notExamined`. Issue 18. */
+  notes?(): Array<{ area: string; what: string; reason: string }>;
+}
+
+/** What a file needs before the set can decide: nothing (skip), hashes, and/or its first `content` bytes (YARA). */
+export interface FilePlan {
+  possible: boolean;
+  hashes: ReadonlySet<HashName>;
+  /** Bytes of content to read (0 or absent: none). */
+  content?: number;
 }

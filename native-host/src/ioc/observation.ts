@@ -16,6 +16,11 @@ export interface FileObservation {
   modified: Date;
   /** Reads the file once and returns every hash asked for; cached, so asking again costs nothing. */
   hashes(needed: ReadonlySet<HashName>): Promise<Partial<Record<HashName, string>>>;
+  /**
+   * The file's first bytes, at most `maxBytes` (YARA rules scan content). Read in the same pass as any hashes the plan
+   * named; absent where the observation has no readable content. Added for issue 18.
+   */
+  content?(maxBytes: number): Promise<Uint8Array>;
   /** Where the scan found it: `process`, `autostart`, `system-binaries`, `user-startup`, `path`, `boot-sector`… */
   area?: string;
 }

@@ -16,11 +16,30 @@ export interface HashFileOptions {
   followLink?: boolean;
   /** The size the listing saw: small files are read synchronously (see SYNC_MAX_BYTES). */
   sizeHint?: number;
+  /** Keep the first this many bytes, returned as `prefix` (YARA scans them; read in the same pass as the hashes). */
+  keep?: number;
 }
 
 export interface HashFileResult {
   hashes: Hashes;
   bytesRead: number;
+  /** The first `keep` bytes (or the whole file when shorter), when `keep` was asked for. */
+  prefix?: Buffer;
+}
+
+/** Copies the first `limit` bytes of a stream of chunks into one buffer. */
+class Prefix {
+  private readonly buf: Buffer;
+  private filled = 0;
+  constructor(limit: number, sizeHint: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(0, Math.min(limit, sizeHint)));
+  }
+  add(chunk: Buffer): void {
+    if (this.filled < this.buf.length) this.filled += chunk.copy(this.buf, this.filled, 0, Math.min(chunk.length, this.buf.length - this.filled));
+  }
+  get(): Buffer {
+    return this.buf.subarray(0, this.filled);
+  }
 }
 
 const CHUNK = 1024 * 1024;
@@ -56,7 +75,8 @@ function hashSync(path: string, needed: ReadonlySet<HashName>, opts: HashFileOpt
     const st = fstatSync(fd);
     check(path, st, opts);
     const hashers = [...needed].map((n) => [n, createHash(n)] as const);
-    const limit = opts.limit ?? Infinity;
+    const limit = Math.min(opts.limit ?? Infinity, hashers.length ? Infinity : (opts.keep ?? Infinity));
+    const prefix = opts.keep !== undefined ? new Prefix(opts.keep, st.size) : undefined;
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(st.size + 1, limit, CHUNK)));
     let total = 0;
     for (;;) {
@@ -66,12 +86,13 @@ function hashSync(path: string, needed: ReadonlySet<HashName>, opts: HashFileOpt
       if (n === 0) break;
       const chunk = n === buf.length ? buf : buf.subarray(0, n);
       for (const [, h] of hashers) h.update(chunk);
+      prefix?.add(chunk);
       total += n;
       if (st.isFile() && n < ask) break;
     }
     const hashes: Hashes = {};
     for (const [n, h] of hashers) hashes[n] = h.digest('hex');
-    return { hashes, bytesRead: total };
+    return { hashes, bytesRead: total, ...(prefix ? { prefix: prefix.get() } : {}) };
   } finally {
     closeSync(fd);
   }
@@ -104,7 +125,9 @@ export async function hashFile(path: string, needed: ReadonlySet<HashName>, opts
     const st = await fh.stat();
     check(path, st, opts);
     const hashers: Array<[HashName, Hash]> = [...needed].map((n) => [n, createHash(n)]);
-    const limit = opts.limit ?? Infinity;
+    // Content alone (no hash): read no further than the prefix kept.
+    const limit = Math.min(opts.limit ?? Infinity, hashers.length ? Infinity : (opts.keep ?? Infinity));
+    const prefix = opts.keep !== undefined ? new Prefix(opts.keep, st.size) : undefined;
     // A regular file's size is known: one read of size+1 bytes both reads a small file and proves it ended there.
     const want = st.isFile() ? Math.min(st.size + 1, limit, CHUNK) : Math.min(limit, CHUNK);
     const buf = Buffer.allocUnsafe(Math.max(1, want));
@@ -116,13 +139,14 @@ export async function hashFile(path: string, needed: ReadonlySet<HashName>, opts
       if (bytesRead === 0) break;
       const chunk = bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
       for (const [, h] of hashers) h.update(chunk);
+      prefix?.add(chunk);
       total += bytesRead;
       // A short read of a regular file is its end (POSIX): saves the extra read that would return 0.
       if (st.isFile() && bytesRead < ask) break;
     }
     const hashes: Hashes = {};
     for (const [n, h] of hashers) hashes[n] = h.digest('hex');
-    return { hashes, bytesRead: total };
+    return { hashes, bytesRead: total, ...(prefix ? { prefix: prefix.get() } : {}) };
   } finally {
     await fh.close();
   }

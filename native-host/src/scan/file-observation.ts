@@ -34,6 +34,8 @@ export interface FileObservationInput {
   readPath?: string;
   /** Hashes the plan named: read together with whatever `hashes()` asks for, so one read serves every term. */
   planned?: ReadonlySet<HashName>;
+  /** Bytes of content the plan named (YARA): kept from the same read as the hashes. */
+  plannedContent?: number;
   hashOptions?: HashFileOptions;
   cache?: HashCache;
   counters: ReadCounters;
@@ -66,12 +68,21 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
   const id = fileIdentity(input.stat);
   let own: Promise<Hashes> | undefined;
   let known: Hashes = {};
-  const read = async (names: Set<HashName>, have: Hashes): Promise<Hashes> => {
-    const r = await hashFile(input.readPath ?? input.path, names, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions });
+  let prefix: Promise<Buffer> | undefined;
+  let resolvePrefix: ((b: Buffer) => void) | undefined;
+  const read = async (names: Set<HashName>, have: Hashes, keep?: number): Promise<Hashes> => {
+    const r = await hashFile(input.readPath ?? input.path, names, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions, ...(keep !== undefined ? { keep } : {}) });
     input.counters.hashed++;
     input.counters.bytesRead += r.bytesRead;
+    if (r.prefix) resolvePrefix?.(r.prefix);
     known = { ...have, ...r.hashes };
     return known;
+  };
+  /** The first read of this observation keeps the planned content, so hashes and content cost one read. */
+  const wantPrefix = (): number | undefined => {
+    if (!input.plannedContent || prefix) return undefined;
+    prefix = new Promise<Buffer>((r) => (resolvePrefix = r));
+    return input.plannedContent;
   };
   return {
     ...fileFacts(input.path, input.stat, input.area),
@@ -82,9 +93,23 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
       known = have;
       const missing = new Set<HashName>([...needed, ...(input.planned ?? [])].filter((n) => have[n] === undefined));
       if (missing.size === 0) return have;
-      own = read(missing, have);
+      own = read(missing, have, wantPrefix());
       input.cache?.set(id, own);
       return own;
+    },
+    async content(maxBytes) {
+      if (prefix && input.plannedContent && maxBytes <= input.plannedContent) {
+        await own;
+        return (await prefix).subarray(0, maxBytes);
+      }
+      // Not planned (or more than planned): a read of its own, with the planned hashes still missing.
+      const have = own ? await own : {};
+      const missing = new Set<HashName>([...(input.planned ?? [])].filter((n) => have[n] === undefined));
+      const r = await hashFile(input.readPath ?? input.path, missing, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions, keep: maxBytes });
+      input.counters.hashed++;
+      input.counters.bytesRead += r.bytesRead;
+      if (missing.size) known = { ...have, ...r.hashes };
+      return r.prefix ?? Buffer.alloc(0);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { compileIndicatorSet, type IocSource } from '../ioc/compile-indicator-set.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
+import { compileIocFiles, type IocFileInput, type IocPlan } from '../ioc/load-ioc-files.ts';
 import { currentPlatform } from '../ioc/term-table.ts';
 import { RootFs } from './critical-areas/root-fs.ts';
 import { systemdRunning } from './system-objects/systemd-active-states.ts';
@@ -20,4 +21,9 @@ export function hostTermLimits(root = '/'): Map<string, string> {
 /** IOC files compiled for scanning this machine: its OS's collectors and what this host lacks. */
 export function compileForThisHost(sources: readonly IocSource[]): IndicatorSet {
   return compileIndicatorSet(sources, { unavailable: hostTermLimits() });
+}
+
+/** IOC files of any format (OpenIOC, STIX 2.1, YARA; told by content) compiled into one plan for this machine. */
+export function compileIocFilesForThisHost(inputs: readonly IocFileInput[]): IocPlan {
+  return compileIocFiles(inputs, { unavailable: hostTermLimits() });
 }

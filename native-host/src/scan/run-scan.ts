@@ -88,7 +88,7 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
     unsupported,
     termCounts,
     ...(o.knownMaliciousHashes === undefined ? {} : { knownMaliciousHashes: o.knownMaliciousHashes }),
-    notExamined: session.notExamined,
+    notExamined: [...session.notExamined, ...o.indicators.flatMap((i) => i.set.notes?.() ?? [])],
     errors: session.errors,
     ...(kernel ? { kernel } : {}),
   };

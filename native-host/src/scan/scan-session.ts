@@ -72,6 +72,7 @@ export class ScanSession {
     this.current = f.path;
     const facts = fileFacts(f.path, f.stat, f.area);
     const planned = new Set<HashName>();
+    let content = 0;
     const live: Array<{ set: IndicatorSet; source: IndicatorSource }> = [];
     for (const s of this.opts.indicators) {
       if (!s.set.documents.has('FileItem')) continue;
@@ -79,12 +80,14 @@ export class ScanSession {
       if (!p.possible) continue;
       live.push(s);
       for (const h of p.hashes) planned.add(h);
+      content = Math.max(content, p.content ?? 0);
     }
     if (live.length === 0) {
       this.counters.skippedByPlan++;
       return this.tick();
     }
-    // The limit bounds reading: a file that only needs its name or size to be decided is checked whatever its size.
+    // The limit bounds reading: a file that only needs its name or size to be decided is checked whatever its size, and
+    // one that only needs its first bytes (YARA) is read no further than those.
     if (planned.size > 0 && f.stat.size > this.opts.maxFileBytes) {
       this.counters.skippedTooLarge++;
       return this.tick();
@@ -94,6 +97,7 @@ export class ScanSession {
       stat: f.stat,
       area: f.area,
       planned,
+      ...(content > 0 ? { plannedContent: content } : {}),
       cache: this.cache,
       counters: this.counters,
       ...(f.readPath ? { readPath: f.readPath } : {}),
@@ -150,10 +154,18 @@ export class ScanSession {
     this.opts.onProgress?.(this.counters, '');
   }
 
-  private record(m: IndicatorMatch, source: IndicatorSource, where: Omit<ScanMatch, 'source' | 'iocId' | 'file' | 'terms' | 'description'>): void {
+  private record(m: IndicatorMatch, source: IndicatorSource, where: Omit<ScanMatch, 'source' | 'iocId' | 'file' | 'terms' | 'description' | 'format'>): void {
     this.counters.matches++;
     const clean = Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined)) as typeof where;
-    this.matches.push({ ...clean, source, iocId: m.iocId, file: m.file, terms: m.terms, ...(m.description ? { description: m.description } : {}) });
+    this.matches.push({
+      ...clean,
+      source,
+      ...(m.format ? { format: m.format } : {}),
+      iocId: m.iocId,
+      file: m.file,
+      terms: m.terms,
+      ...(m.description ? { description: m.description } : {}),
+    });
   }
 
   private async schedule(task: () => Promise<void>, path: string): Promise<void> {

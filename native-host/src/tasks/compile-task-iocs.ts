@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
-import { parseOpenIoc } from '../ioc/parse-openioc.ts';
-import { compileForThisHost } from '../scan/host-term-limits.ts';
+import { compileIocFilesForThisHost } from '../scan/host-term-limits.ts';
 
-/** The IOC files kept in a task folder, compiled into one set (file names as shown in reports). */
+/** The IOC files kept in a task folder (OpenIOC, STIX 2.1, YARA), compiled into one set (file names as shown in reports). */
 export function compileTaskIocs(iocDir: string): IndicatorSet {
   let names: string[];
   try {
@@ -12,7 +11,7 @@ export function compileTaskIocs(iocDir: string): IndicatorSet {
   } catch {
     names = [];
   }
-  return compileForThisHost(names.map((name) => ({ file: name, ioc: parseOpenIoc(readFileSync(join(iocDir, name)), name) })));
+  return compileIocFilesForThisHost(names.map((name) => ({ file: name, bytes: readFileSync(join(iocDir, name)) }))).set;
 }
 
 /** A file name safe to keep in the task folder, in the order given: `1-name.ioc`. */

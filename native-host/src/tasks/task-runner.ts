@@ -6,12 +6,11 @@ import type { QuarantineContext } from '../quarantine/quarantine-context.ts';
 import type { Clock } from '../clock.ts';
 import type { EventLog } from '../events/event-log.ts';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
-import { parseOpenIoc } from '../ioc/parse-openioc.ts';
 import type { Logger } from '../log.ts';
 import type { CriticalAreaCollector } from '../scan/critical-areas/collector.ts';
 import { KnownBadHashes, readKnownBadHashes, type KnownBadHash } from '../scan/known-bad-hashes.ts';
 import type { MountTable } from '../scan/mount-table.ts';
-import { compileForThisHost } from '../scan/host-term-limits.ts';
+import { compileIocFilesForThisHost } from '../scan/host-term-limits.ts';
 import type { SystemObjectOptions } from '../scan/system-objects/linux-system-objects.ts';
 import type { IndicatorSource } from '../scan/scan-session.ts';
 import { activeTaskIndicators } from './active-task-iocs.ts';
@@ -171,8 +170,8 @@ export class TaskRunner implements TaskService {
     if (this.closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
     const files = input.iocs.map((f, i) => ({ name: storedIocName(i, f.source), bytes: f.bytes, source: f.source }));
     // Parsed with the original path, so an error names the file the person gave and its line.
-    const parsed = files.map((f) => ({ file: f.name, ioc: parseOpenIoc(f.bytes, f.source) }));
-    const set = parsed.length ? compileForThisHost(parsed) : undefined;
+    const plan = files.length ? compileIocFilesForThisHost(files.map((f) => ({ file: f.name, bytes: f.bytes, source: f.source }))) : undefined;
+    const set = plan?.set;
     const now = this.o.clock.now().toISOString();
     const task: Task = {
       format: 1,
@@ -188,7 +187,7 @@ export class TaskRunner implements TaskService {
       onMatch: input.onMatch,
       state: 'created',
       runRequested: input.runMode === 'afterThreat',
-      iocFiles: files.map((f, i) => ({ name: f.name, iocId: parsed[i]!.ioc.id, source: f.source })),
+      iocFiles: files.map((f, i) => ({ name: f.name, iocId: plan!.files[i]!.id, source: f.source })),
       sha256: input.sha256 ?? [],
       unsupported: set ? set.unsupported.map((u) => ({ file: u.file, itemId: u.itemId, term: u.term, reason: u.reason })) : [],
       termCounts: set ? { ...set.termCounts } : { evaluated: input.sha256?.length ?? 0, unsupported: 0 },

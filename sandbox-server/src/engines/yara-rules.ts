@@ -1,43 +1,15 @@
 import { createHash } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Indicator, LabEngineResult } from '@sandgate/shared';
+import type { Indicator, LabEngineResult, YaraBinding, YaraRuleMatch, YaraRules } from '@sandgate/shared';
+import { DEFAULT_YARA_MAX_SCAN_BYTES, loadYaraBinding, yaraBindingError } from '@sandgate/shared/yara-x';
 import type { Logger } from '../log.ts';
 import { cleanFinding, type Engine, type EngineFinding, type ObjectScan } from './engine.ts';
 
-/** The part of @litko/yara-x (YARA-X, napi-rs binding) the lab uses. */
-interface YaraRules {
-  scanAsync(data: Buffer): Promise<YaraRuleMatch[]>;
-}
-export interface YaraRuleMatch {
-  ruleIdentifier: string;
-  namespace: string;
-  meta: Record<string, unknown>;
-  tags: string[];
-  matches: { offset: number; length: number; identifier: string }[];
-}
-interface YaraBinding {
-  compile(source: string, options?: Record<string, unknown>): YaraRules;
-}
+/** The binding's types live in shared (the agent's IOC scans use the same engine). */
+export type { YaraRuleMatch };
 
-/** Default bound of bytes handed to YARA-X: it scans buffers, not streams, so larger objects are scanned on a prefix. */
-export const DEFAULT_YARA_MAX_SCAN_BYTES = 16 * 1024 * 1024;
-
-let binding: YaraBinding | null | undefined;
-let bindingError = '';
-
-/** Loads the native binding once; a platform without a prebuilt binary runs the lab without rules rather than failing. */
-export function loadYaraBinding(): YaraBinding | null {
-  if (binding !== undefined) return binding;
-  try {
-    binding = createRequire(import.meta.url)('@litko/yara-x') as YaraBinding;
-  } catch (err) {
-    binding = null;
-    bindingError = err instanceof Error ? err.message.split('\n')[0]! : String(err);
-  }
-  return binding;
-}
+export { DEFAULT_YARA_MAX_SCAN_BYTES, loadYaraBinding };
 
 interface CompiledFile {
   file: string;
@@ -95,7 +67,7 @@ export function createYaraEngine(opts: { rulesDir: string; log: Logger; maxScanB
       const yara = loadYaraBinding();
       if (!yara) {
         const finding: EngineFinding = {
-          results: [{ engine: name, level: 'unknown', detail: `YARA-X unavailable on this platform: ${bindingError}` }],
+          results: [{ engine: name, level: 'unknown', detail: `YARA-X unavailable on this platform: ${yaraBindingError()}` }],
           indicators: [],
           score: 0,
         };

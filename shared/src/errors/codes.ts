@@ -115,6 +115,12 @@ export const ERROR_CODES = {
   CONSOLE_AGENT_RATE_LIMITED: { retryable: true, message: 'This workstation sent more events, or bytes of events, than the console accepts per minute; nothing was stored, send them again later' },
   CONSOLE_EVENT_TOO_LARGE: { retryable: false, message: 'One event is larger than the console stores' },
   CONSOLE_CONFIG_INVALID: { retryable: false, message: "The console's configuration file is not valid" },
+  // STIX 2.1 and YARA beside OpenIOC, issue 18 (appended)
+  IOC_FORMAT_UNKNOWN: { retryable: false, message: 'The file is none of the IOC formats Sandgate reads (OpenIOC 1.0/1.1 XML, a STIX 2.1 bundle or indicator in JSON, YARA rules)' },
+  STIX_PARSE_FAILED: { retryable: false, message: 'The file is not a well-formed STIX 2.1 bundle or indicator (malformed JSON, or objects that do not fit STIX 2.1)' },
+  STIX_PATTERN_INVALID: { retryable: false, message: 'A STIX pattern does not parse, or is longer or nested deeper than the parser allows (the error names the indicator and position)' },
+  YARA_COMPILE_FAILED: { retryable: false, message: "YARA rules did not compile; the error carries the engine's message (other rule files still run)" },
+  YARA_UNAVAILABLE: { retryable: false, message: 'The YARA engine (YARA-X) has no prebuilt binary for this platform, so YARA rules cannot run here' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TERMS_DOC, termTableMarkdown } from '../../../../native-host/src/ioc/term-table-doc.ts';
+import { TERMS_DOC, stixPathsMarkdown, termTableMarkdown } from '../../../../native-host/src/ioc/term-table-doc.ts';
 import { TERM_TABLE } from '../../../../native-host/src/ioc/term-table.ts';
 
 const doc = readFileSync(TERMS_DOC, 'utf8');
@@ -8,6 +8,12 @@ const doc = readFileSync(TERMS_DOC, 'utf8');
 describe('docs/ioc-terms.md and the term table', () => {
   it('shows the table the engine uses (run `npx node native-host/src/ioc/term-table-doc.ts`)', () => {
     expect(doc).toContain(termTableMarkdown());
+  });
+
+  it('shows the STIX object paths the engine reads, each evaluated where its term is', () => {
+    expect(doc).toContain(stixPathsMarkdown());
+    expect(stixPathsMarkdown()).toContain("| `file:hashes.'SHA-256'` | `FileItem/Sha256sum` | linux, windows, macos |");
+    expect(stixPathsMarkdown()).toContain('| `domain-name:value` | `DnsEntryItem/Host` | nowhere yet |');
   });
 
   it('names no term the engine does not evaluate', () => {

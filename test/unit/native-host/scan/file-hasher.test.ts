@@ -23,6 +23,34 @@ describe('hashing a file', () => {
     expect(r).toEqual({ bytesRead: data.length, hashes: { md5: digest('md5', data), sha1: digest('sha1', data), sha256: digest('sha256', data) } });
   });
 
+  it('keeps the first bytes for YARA from the same pass as the hashes, and reads no further when no hash is needed', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const p = join(root, 'big.bin');
+    writeFileSync(p, data);
+    const both = await hashFile(p, new Set(['sha256']), { keep: 1024 * 1024 + 5 });
+    expect(both.bytesRead).toBe(data.length);
+    expect(both.hashes.sha256).toBe(digest('sha256', data));
+    expect(both.prefix!.equals(data.subarray(0, 1024 * 1024 + 5))).toBe(true);
+    const prefixOnly = await hashFile(p, new Set(), { keep: 1024 * 1024 + 5 });
+    expect(prefixOnly.bytesRead).toBe(1024 * 1024 + 5);
+    expect(prefixOnly.prefix!.equals(data.subarray(0, 1024 * 1024 + 5))).toBe(true);
+    const small = join(root, 'small.bin');
+    writeFileSync(small, data.subarray(0, 100));
+    const sync = await hashFile(small, new Set(), { keep: 1024, sizeHint: 100 });
+    expect([sync.bytesRead, sync.prefix!.equals(data.subarray(0, 100))]).toEqual([100, true]);
+  });
+
+  it('serves hashes and content of one observation from one read', async () => {
+    const data = randomBytes(600 * 1024);
+    const p = join(root, 'f.bin');
+    writeFileSync(p, data);
+    const counters = { hashed: 0, bytesRead: 0 };
+    const o = fileObservation({ path: p, stat: lstatSync(p), planned: new Set(['md5']), plannedContent: 4096, counters });
+    expect((await o.hashes(new Set(['md5']))).md5).toBe(digest('md5', data));
+    expect(Buffer.from(await o.content!(4096)).equals(data.subarray(0, 4096))).toBe(true);
+    expect(counters).toEqual({ hashed: 1, bytesRead: data.length });
+  });
+
   it('hashes an empty file', async () => {
     const p = join(root, 'empty');
     writeFileSync(p, '');

@@ -1,0 +1,30 @@
+// What several views share: the groups and workstations last loaded (the restore form offers both), and the one
+// refresh every view asks for after a change.
+
+export interface GroupRow {
+  id: number;
+  name: string;
+  members: number;
+  policy_revision: number;
+  policy: Record<string, unknown> | null;
+  group_actions: Record<string, unknown> | null;
+}
+
+export interface AgentRow {
+  id: string;
+  hostname: string;
+  online: boolean;
+  revoked_at: string | null;
+  group_id: number | null;
+  group_name: string | null;
+  app_version: string;
+  last_seen_at: string;
+  status: { queue?: { objects: number }; eventBacklog?: number } | null;
+}
+
+export const pageState = {
+  groups: [] as GroupRow[],
+  agents: [] as AgentRow[],
+  /** Set by the page's entry: reloads every list. */
+  refresh: async (): Promise<void> => {},
+};

@@ -1,0 +1,132 @@
+import { allowed, api } from './api.ts';
+import { $, button, emptyBody, errorText, row } from './dom.ts';
+
+interface TaskRow {
+  id: string;
+  created_at: string;
+  group_name: string;
+  file_name: string | null;
+  sha256: string;
+  dry_run: boolean;
+  threat: string | null;
+  state: string;
+  awaiting_witness: boolean;
+  shares: number;
+  open_shares: number;
+  matched_shares: number;
+}
+
+interface ShareMatch {
+  path: string;
+  action: string;
+  code?: string;
+}
+
+interface TaskShare {
+  hostname: string;
+  state: string;
+  storedState?: string;
+  pauseReason?: string;
+  cancelRequested?: boolean;
+  error?: { code: string };
+  wave: number;
+  filesDone: number;
+  matches: ShareMatch[];
+  unsupported?: Array<{ term: string; reason: string }>;
+  termCounts?: { unsupported: number };
+  updatedAt: string;
+}
+
+interface TaskDetail {
+  id: string;
+  threat: string | null;
+  state: string;
+  options: { dryRun: boolean };
+  counts: Record<string, number | undefined>;
+  source: { hostname: string | null };
+  group: { name: string };
+  expiresAt: string;
+  witness: { state: string; summary: string };
+  shares: TaskShare[];
+}
+
+let openTask: string | null = null;
+
+export async function loadTasks(): Promise<void> {
+  const { tasks } = await api<{ tasks: TaskRow[] }>('GET', 'tasks');
+  const tbody = emptyBody('#tasks');
+  for (const t of tasks) {
+    row(tbody, [
+      t.created_at,
+      t.group_name,
+      (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
+      t.threat,
+      t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
+      t.shares + ' (' + t.open_shares + ' open)',
+      t.matched_shares,
+      button('open', () => void showTask(t.id)),
+    ]);
+  }
+}
+
+async function showTask(id: string): Promise<void> {
+  openTask = id;
+  $('#task-detail').hidden = false;
+  await loadTask();
+}
+
+/** Why a match was or was not acted on: a publisher's keep, another SHA-256, a failed quarantine's code. */
+function why(m: ShareMatch): string {
+  if (m.code === 'NEVER_QUARANTINE_PUBLISHER') return ' (signed by a never-quarantine publisher)';
+  if (m.code === 'GROUP_TASK_NOT_THE_OBJECT') return ' (not the object: another SHA-256)';
+  return m.code && m.action !== 'awaiting-witness' ? ' (' + m.code + ')' : '';
+}
+
+/** The open task, refreshed every second while it is open: states and matches arrive as the workstations report them. */
+export async function loadTask(): Promise<void> {
+  if (!openTask) return;
+  const { task } = await api<{ task: TaskDetail }>('GET', 'tasks/' + encodeURIComponent(openTask));
+  $('#task-title').textContent = 'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
+  const c = task.counts;
+  const parts = [task.state, 'found on ' + (task.source.hostname || '?'), 'group ' + task.group.name, 'expires ' + task.expiresAt];
+  if (c['match:quarantined']) parts.push(c['match:quarantined'] + ' quarantined');
+  if (c['match:would-quarantine']) parts.push('would quarantine ' + c['match:would-quarantine'] + ' object(s)');
+  if (c['match:kept-never-quarantine']) parts.push(c['match:kept-never-quarantine'] + ' kept (never quarantine)');
+  if (c['match:awaiting-witness']) parts.push(c['match:awaiting-witness'] + ' object(s) to quarantine once witnessed');
+  $('#task-summary').textContent = parts.join(' · ');
+  // Why the task does or does not act yet: its second witness (console/DESIGN.md).
+  $('#task-witness').textContent = task.witness.summary;
+  $('#task-approve').hidden = !allowed('manage-ioc-tasks') || task.witness.state !== 'awaiting';
+  $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
+  const tbody = emptyBody('#task-shares');
+  for (const s of task.shares) {
+    const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
+    const matches = s.matches.map((m) => m.path + ' → ' + m.action + why(m)).join('\n');
+    // Terms the workstation has no collector for: its "no match" says nothing about them.
+    const listed = s.unsupported ?? [];
+    const more = s.termCounts && s.termCounts.unsupported > listed.length ? '\n… ' + s.termCounts.unsupported + ' in all' : '';
+    const unsupported = listed.map((u) => u.term + ' (' + u.reason + ')').join('\n') + more;
+    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
+  }
+}
+
+export function wireTasks(): void {
+  $('#task-approve').addEventListener('click', async () => {
+    if (!openTask || !confirm('Approve this task as its second witness? Every workstation of the group will quarantine files with this SHA-256.')) return;
+    try {
+      await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/approve', {});
+      await loadTask();
+    } catch (err) {
+      $('#task-error').textContent = errorText(err);
+    }
+  });
+  $('#task-cancel').addEventListener('click', async () => {
+    if (!openTask) return;
+    try {
+      await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/cancel', {});
+      await loadTask();
+    } catch (err) {
+      $('#task-error').textContent = errorText(err);
+    }
+  });
+}
