@@ -23,11 +23,16 @@
  * - Fan-out: agent 0 posts `verdict` level malicious with `ioc {sha256, xml}` to /agent/v1/events, as the real agent
  *   does; the group's `groupActions.onThreat.scan` makes a task with a share for every other member. Each agent that
  *   receives its share in a poll acknowledges it (`task-progress` `received`, on the same keep-alive connection) and polls again.
- *   Figures: until the events call answered (task created), until the first, median and last agent received it.
+ *   Figures: until the events call answered (task created), until the first, median, 95th-percentile and last agent
+ *   received it.
+ * - Two processes (issue 17, `--processes 2`, the default): after the one-process scenarios, a second
+ *   `sandgate-console serve` on the same database (its data folder holding a copy of the CA) and the same N agents
+ *   again, in a group of their own, alternately on each process; the verdict goes to the first, so the half on the
+ *   second gets the task through LISTEN/NOTIFY. CPU and RSS are both processes' together.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -52,6 +57,7 @@ const N = arg('agents', 10_000);
 const HEARTBEAT_MS = arg('heartbeat-s', 60) * 1000;
 const WINDOW_MS = arg('window-s', 60) * 1000;
 const BASELINE = arg('baseline', 100);
+const PROCESSES = arg('processes', 2);
 const POLL_WAIT_MS = 25_000;
 const FANOUT_TIMEOUT_MS = arg('fanout-timeout-s', 300) * 1000;
 const REPO = join(import.meta.dirname, '..');
@@ -89,14 +95,18 @@ function pgChildren(postmaster: number): number[] {
 }
 
 class Machine {
-  readonly consolePid: number;
+  /** Every console process measured (their CPU and RSS are added up). */
+  consolePids: number[];
   readonly postmaster: number;
   constructor(consolePid: number, postmaster: number) {
-    this.consolePid = consolePid;
+    this.consolePids = [consolePid];
     this.postmaster = postmaster;
   }
+  consoleRss(): number {
+    return this.consolePids.reduce((s, p) => s + procMemory(p).rss, 0);
+  }
   sample(): CpuSample {
-    return { at: Date.now(), consoleTicks: ticksOf(this.consolePid), pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0), self: process.cpuUsage() };
+    return { at: Date.now(), consoleTicks: this.consolePids.reduce((s, p) => s + ticksOf(p), 0), pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0), self: process.cpuUsage() };
   }
   /** CPU use between two samples, in % of one core (200 % = both cores of a 2-core machine). */
   static cpu(a: CpuSample, b: CpuSample): { console: number; postgres: number; bench: number } {
@@ -109,6 +119,8 @@ class Machine {
 
 interface SimAgent {
   id: string;
+  /** The console process it talks to. */
+  port: number;
   ctx: ReturnType<typeof createSecureContext>;
   tls: TlsSessionCache;
   poll: RawHttpsConnection;
@@ -122,7 +134,7 @@ interface ScenarioResult {
   heartbeats: { sent: number; failed: number; resumed: number; perSecond: number; p50Ms: number; p95Ms: number; maxMs: number };
   cpuPercent: { console: number; postgres: number; bench: number };
   consoleRssBytes: number;
-  fanout: { createdMs: number; firstMs: number; medianMs: number; allMs: number; reached: number; expected: number; cpuPercent: { console: number; postgres: number; bench: number } };
+  fanout: { createdMs: number; firstMs: number; medianMs: number; p95Ms: number; allMs: number; reached: number; expected: number; cpuPercent: { console: number; postgres: number; bench: number } };
   pollErrors: number;
 }
 
@@ -130,6 +142,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sandgate-console-load-'));
   let pg: TempPostgres | undefined;
   let child: ChildProcess | undefined;
+  let second: ChildProcess | undefined;
   let db: Db | undefined;
   try {
     // fsync on, as on a real server: every heartbeat and acknowledgement is a commit that reaches the disk.
@@ -150,9 +163,19 @@ async function main(): Promise<void> {
 
     const enrollMs = await realEnrollmentCost(started.cli, url, dataDir, started.agentUrl, caPem);
 
-    const baseline = await scenario({ name: 'baseline', n: BASELINE, windowMs: Math.min(WINDOW_MS, 30_000) });
-    const full = await scenario({ name: 'full', n: N, windowMs: WINDOW_MS });
+    const baseline = await scenario({ name: 'baseline', n: BASELINE, windowMs: Math.min(WINDOW_MS, 30_000), ports: [port] });
+    const full = await scenario({ name: 'full', n: N, windowMs: WINDOW_MS, ports: [port] });
     const peak = procMemory(child.pid!);
+    let two: ScenarioResult | undefined;
+    if (PROCESSES === 2) {
+      const dataB = join(work, 'console-b');
+      mkdirSync(join(dataB, 'ca'), { recursive: true, mode: 0o700 });
+      for (const f of ['ca-cert.pem', 'ca-key.pem']) copyFileSync(join(dataDir, 'ca', f), join(dataB, 'ca', f));
+      const b = await startConsole(dataB, url);
+      second = b.child;
+      machine.consolePids = [child.pid!, b.child.pid!];
+      two = await scenario({ name: 'two-processes', n: N, windowMs: WINDOW_MS, ports: [port, Number(new URL(b.agentUrl).port)] });
+    }
 
     const row = (label: string, r: ScenarioResult): (string | number)[] => [
       label,
@@ -163,13 +186,14 @@ async function main(): Promise<void> {
       mib(r.consoleRssBytes),
       ms(r.fanout.createdMs),
       ms(r.fanout.medianMs),
+      ms(r.fanout.p95Ms),
       ms(r.fanout.allMs),
       `${r.fanout.reached}/${r.fanout.expected}`,
     ];
     process.stdout.write(
       `\n${table(
-        ['agents', 'heartbeats/s', 'hb p50 ms', 'hb p95 ms', 'CPU % console / pg / sim', 'console RSS MiB', 'task made ms', 'task p50 ms', 'task all ms', 'reached'],
-        [row(`${BASELINE} (baseline)`, baseline), row(String(N), full)],
+        ['agents', 'heartbeats/s', 'hb p50 ms', 'hb p95 ms', 'CPU % console / pg / sim', 'console RSS MiB', 'task made ms', 'task p50 ms', 'task p95 ms', 'task all ms', 'reached'],
+        [row(`${BASELINE} (baseline)`, baseline), row(`${N}, one process`, full), ...(two ? [row(`${N}, two processes`, two)] : [])],
       )}\n`,
     );
     process.stdout.write(
@@ -178,10 +202,10 @@ async function main(): Promise<void> {
         `CPU during fan-out console ${full.fanout.cpuPercent.console.toFixed(0)} %, pg ${full.fanout.cpuPercent.postgres.toFixed(0)} % (100 % = one core); ` +
         `real enrollment through the API: ${ms(enrollMs)} ms per agent, ${((enrollMs * N) / 60_000).toFixed(1)} min for ${N} one after another.\n`,
     );
-    const file = writeResult('console-load', { agents: N, heartbeatMs: HEARTBEAT_MS, windowMs: WINDOW_MS, pollWaitMs: POLL_WAIT_MS, enrollMsPerAgent: enrollMs, consolePeakRssBytes: peak.hwm, baseline, full });
+    const file = writeResult('console-load', { agents: N, heartbeatMs: HEARTBEAT_MS, windowMs: WINDOW_MS, pollWaitMs: POLL_WAIT_MS, enrollMsPerAgent: enrollMs, consolePeakRssBytes: peak.hwm, baseline, full, two });
     process.stdout.write(`result: ${file}\n`);
 
-    async function scenario(o: { name: string; n: number; windowMs: number }): Promise<ScenarioResult> {
+    async function scenario(o: { name: string; n: number; windowMs: number; ports: number[] }): Promise<ScenarioResult> {
       const group = await db!.query<{ id: number }>('INSERT INTO groups (name) VALUES ($1) RETURNING id', [`bench-${o.name}-${o.n}`]);
       const groupId = group[0]!.id;
       await setGroupActions(db!, groupId, { onThreat: { scan: true, scope: 'critical' } });
@@ -203,7 +227,9 @@ async function main(): Promise<void> {
         for (const b of batch) {
           const ctx = createSecureContext({ key: issuer.keyPem, cert: b.certPem, ca: caPem });
           const tls: TlsSessionCache = {};
-          agents.push({ id: b.id, ctx, tls, poll: new RawHttpsConnection(HOST, port, ctx, tls), stopped: false });
+          // Alternately on each process, as agents listing the processes in different orders would be.
+          const at = o.ports[agents.length % o.ports.length]!;
+          agents.push({ id: b.id, port: at, ctx, tls, poll: new RawHttpsConnection(HOST, at, ctx, tls), stopped: false });
         }
       }
       process.stderr.write(`[${o.name}] ${o.n} agents issued and stored in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
@@ -231,7 +257,7 @@ async function main(): Promise<void> {
         eventBacklog: 0,
       });
       const sendHeartbeat = async (a: SimAgent) => {
-        const c = new RawHttpsConnection(HOST, port, a.ctx, a.tls);
+        const c = new RawHttpsConnection(HOST, a.port, a.ctx, a.tls);
         const t = performance.now();
         try {
           const r = await c.request('POST', AGENT_API.heartbeat, JSON.stringify(heartbeat(a)), false);
@@ -300,7 +326,7 @@ async function main(): Promise<void> {
       measuring = true;
       const c0 = machine.sample();
       let rssMax = 0;
-      const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, procMemory(machine.consolePid).rss)), 1000);
+      const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, machine.consoleRss())), 1000);
       await sleep(o.windowMs);
       measuring = false;
       const c1 = machine.sample();
@@ -312,7 +338,8 @@ async function main(): Promise<void> {
       taskSha = randomBytes(32).toString('hex');
       const f0 = machine.sample();
       taskStart = Date.now();
-      const ev = new RawHttpsConnection(HOST, port, source.ctx, source.tls);
+      // To the first process: with two, the agents on the second hear of the task through LISTEN/NOTIFY.
+      const ev = new RawHttpsConnection(HOST, o.ports[0]!, source.ctx, source.tls);
       const evAnswer = await ev
         .request(
           'POST',
@@ -363,6 +390,7 @@ async function main(): Promise<void> {
           createdMs,
           firstMs: received.length ? Math.min(...received) : Number.NaN,
           medianMs: percentile(received, 50),
+          p95Ms: percentile(received, 95),
           allMs,
           reached: received.length,
           expected,
@@ -373,6 +401,10 @@ async function main(): Promise<void> {
     }
   } finally {
     await db?.close().catch(() => undefined);
+    if (second?.pid) {
+      second.kill('SIGTERM');
+      await new Promise((r) => (second!.exitCode !== null ? r(undefined) : second!.once('exit', r)));
+    }
     if (child?.pid) {
       child.kill('SIGTERM');
       await new Promise((r) => (child!.exitCode !== null ? r(undefined) : child!.once('exit', r)));

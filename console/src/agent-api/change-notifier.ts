@@ -4,11 +4,17 @@ interface Waiter {
   wake: () => void;
 }
 
+/** Carries this process's wake-ups to the other console processes on the same database (`wake-relay.ts`). */
+export interface WakeRelay {
+  agent(agentId: string): void;
+  group(groupId: number): void;
+}
+
 /**
  * Wakes agents' long-polls when something they may care about changed (their group's policy, their membership,
- * their tasks). In-process only: with several console processes on one PostgreSQL server this becomes
- * LISTEN/NOTIFY (console/DESIGN.md); until then a change made by another process reaches an agent with its next poll
- * (at most one poll wait later).
+ * their tasks). `wakeAgent` / `wakeGroup` wake this process's polls and hand the wake-up to the relay, which tells the
+ * other console processes on one PostgreSQL server (LISTEN/NOTIFY); what they tell comes in through `deliverAgent` /
+ * `deliverGroup` (local only, never relayed back). Without a relay (PGlite: one process) it is in-process only.
  *
  * Waiters are indexed by agent and by group: a group task for 10,000 workstations wakes each one, and a scan of every
  * waiter per wake-up made that fan-out quadratic (bench/console-load.ts).
@@ -20,6 +26,12 @@ export class ChangeNotifier {
   /** Wake-ups so far per agent, and of any group: lets a poll see one that came while it was reading the database. */
   private readonly agentMarks = new Map<string, number>();
   private groupMark = 0;
+  private relay: WakeRelay | undefined;
+
+  /** From now on wake-ups made here also go to the other processes. */
+  setRelay(relay: WakeRelay | undefined): void {
+    this.relay = relay;
+  }
 
   /**
    * Take this before reading what an agent should get, and compare before waiting: a different mark means a wake-up
@@ -50,13 +62,33 @@ export class ChangeNotifier {
   }
 
   wakeGroup(groupId: number): void {
+    this.deliverGroup(groupId);
+    this.relay?.group(groupId);
+  }
+
+  wakeAgent(agentId: string): void {
+    this.deliverAgent(agentId);
+    this.relay?.agent(agentId);
+  }
+
+  /** A wake-up for a group from another process (or this one): wakes this process's polls only. */
+  deliverGroup(groupId: number): void {
     this.groupMark++;
     for (const w of [...(this.byGroup.get(groupId) ?? [])]) w.wake();
   }
 
-  wakeAgent(agentId: string): void {
+  deliverAgent(agentId: string): void {
     this.agentMarks.set(agentId, (this.agentMarks.get(agentId) ?? 0) + 1);
     for (const w of [...(this.byAgent.get(agentId) ?? [])]) w.wake();
+  }
+
+  /**
+   * Wakes every waiting poll here: wake-ups from other processes may have been missed (the LISTEN connection was
+   * lost), so each poll looks at the database again. Costs one look per waiting agent.
+   */
+  deliverAll(): void {
+    this.groupMark++;
+    for (const set of [...this.byAgent.values()]) for (const w of [...set]) w.wake();
   }
 
   get waiting(): number {

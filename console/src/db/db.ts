@@ -15,6 +15,13 @@ export interface Db extends Queryable {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * LISTEN on `channel` over a connection of its own, for messages other connections (other console processes)
+   * send with `pg_notify`. `onGap` is called after the connection was lost and made again: messages sent meanwhile
+   * are gone. Only for a PostgreSQL server: PGlite is one process, whose wake-ups stay in memory. Resolves to what
+   * stops listening.
+   */
+  listen?(channel: string, onMessage: (payload: string) => void, onGap: () => void): Promise<() => Promise<void>>;
 }
 
 /** OIDs of the types both drivers are told to parse the same way. */

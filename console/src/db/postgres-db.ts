@@ -70,5 +70,65 @@ export async function openPostgresDb(url: string, opts: { max?: number } = {}): 
       }
     },
     close: () => pool.end(),
+    listen: (channel, onMessage, onGap) => listenOn(url, channel, onMessage, onGap),
+  };
+}
+
+/**
+ * One client outside the pool, LISTENing; made again after it is lost (1 s doubling to 30 s), each time followed by
+ * `onGap`. The first connection must succeed: a console that cannot listen would miss the others' wake-ups silently.
+ */
+async function listenOn(url: string, channel: string, onMessage: (payload: string) => void, onGap: () => void): Promise<() => Promise<void>> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new RangeError(`not a channel name: ${channel}`);
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = 1000;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url, types });
+    const lost = () => {
+      if (client !== c) return;
+      client = undefined;
+      c.end().catch(() => {});
+      if (!stopped) retry = setTimeout(reconnect, delay);
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    c.on('notification', (n) => {
+      if (n.channel === channel && n.payload !== undefined) onMessage(n.payload);
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+    } catch (err) {
+      await c.end().catch(() => {});
+      throw err;
+    }
+    client = c;
+  };
+  const reconnect = () => {
+    retry = undefined;
+    connect().then(
+      () => {
+        delay = 1000;
+        onGap();
+      },
+      () => {
+        delay = Math.min(delay * 2, 30_000);
+        if (!stopped) retry = setTimeout(reconnect, delay);
+      },
+    );
+  };
+  try {
+    await connect();
+  } catch (err) {
+    throw new SandgateError('DATABASE_UNAVAILABLE', `The PostgreSQL server could not be reached to LISTEN: ${(err as Error).message}`, { cause: err });
+  }
+  return async () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    const c = client;
+    client = undefined;
+    await c?.end().catch(() => {});
   };
 }

@@ -15,6 +15,9 @@ import { consoleConfigSchema } from '@sandgate/shared';
 import type { LoadedConsoleConfig } from '../config/load-console-config.ts';
 import { EventRateLimit } from '../agents/event-rate-limit.ts';
 import { SandboxWitness } from '../witness/sandbox-witness.ts';
+import { startWakeRelay } from '../agent-api/wake-relay.ts';
+import { checkSharedCa } from './shared-ca-check.ts';
+import { join } from 'node:path';
 
 export interface ConsoleOptions {
   dataDir: string;
@@ -88,7 +91,11 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     closers.push(() => db.close());
     const named = [host, adminHost].filter((h) => h !== '0.0.0.0' && h !== '::');
     const ca = loadOrCreateCa(o.dataDir, [...new Set([...(o.serverNames ?? []), ...named])]);
+    await checkSharedCa(db, ca.fingerprint, join(o.dataDir, 'ca'));
     const notifier = new ChangeNotifier();
+    // Several processes on one PostgreSQL server: wake-ups made here reach the polls waiting on the others.
+    const relay = await startWakeRelay(db, notifier, log);
+    if (relay) closers.push(() => relay.close());
     const config = o.config?.config ?? consoleConfigSchema.parse({});
     const sandbox = o.config?.sandbox;
     const witness = sandbox ? new SandboxWitness({ db, sandbox, notifier, log }) : undefined;

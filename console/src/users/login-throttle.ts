@@ -89,7 +89,7 @@ interface Entry extends FailureCounter {
   refused: number;
 }
 
-type Keys = Record<CountedRule, string>;
+export type Keys = Record<CountedRule, string>;
 
 /**
  * Failed-login throttling for the web console. It is consulted before the password hash is computed, so a refused
@@ -106,12 +106,15 @@ type Keys = Record<CountedRule, string>;
  * refusals are counted and the count goes into the next row for those keys, and capacity refusals get one row per
  * `capacityReportMs`. An unauthenticated client cannot make the database grow faster than it can fail.
  *
- * The counters are in memory (`FailureCounter` rows keyed by rule and key, ready for a table); a restart forgets them.
- * Checks in flight and the capacity limits belong to this process: they bound its own CPU and memory.
+ * The counters are kept here as `FailureCounter` rows keyed by rule and key; the login route shares them with the
+ * other console processes through the database (`throttle-store.ts`: read before `admit`, counted under a row lock via
+ * `adopt` and `counters`). Checks in flight, refusals not yet reported and the capacity limits belong to this process:
+ * they bound its own CPU and memory.
  */
 export class LoginThrottle {
   readonly policy: LoginThrottlePolicy;
-  private readonly now: () => number;
+  /** The throttle's clock (ms since 1970): the counters' times, also in the database, are on it. */
+  readonly now: () => number;
   private readonly maps: Record<CountedRule, Map<string, Entry>> = { pair: new Map(), address: new Map(), account: new Map() };
   private checks = 0;
   private reservedChecks = 0;
@@ -137,8 +140,7 @@ export class LoginThrottle {
    * this address before (see `needsKnownClient`; when in doubt, false).
    */
   admit(name: string, address: string, o: { known?: boolean } = {}): LoginAdmission {
-    const bucket = addressBucket(address);
-    const keys: Keys = { pair: JSON.stringify([name, bucket]), address: bucket, account: name };
+    const keys = this.keysOf(name, address);
     const known = o.known ?? false;
     const now = this.now();
     const e = { pair: this.entry('pair', keys.pair, now), address: this.entry('address', keys.address, now), account: this.entry('account', keys.account, now) };
@@ -192,6 +194,37 @@ export class LoginThrottle {
       return report;
     };
     return { allowed: true, ticket: { succeeded: () => end(true), failed: () => end(false), abandoned: () => void end(undefined) } };
+  }
+
+  /** The key each counted rule uses for an attempt for `name` from `address`. */
+  keysOf(name: string, address: string): Keys {
+    const bucket = addressBucket(address);
+    return { pair: JSON.stringify([name, bucket]), address: bucket, account: name };
+  }
+
+  /**
+   * Takes the counters another store holds (the database every console process shares) as the truth for these
+   * keys: failures, decay start and lockout end; `undefined` is a key with nothing counted. Attempts in flight and
+   * refusals not yet reported stay this process's own.
+   */
+  adopt(keys: Keys, counters: Partial<Record<CountedRule, FailureCounter>>): void {
+    const now = this.now();
+    for (const rule of COUNTED) {
+      const e = this.maps[rule].get(keys[rule]);
+      const c = counters[rule] ?? freshCounter(now);
+      if (e) Object.assign(e, { failures: c.failures, decayFrom: c.decayFrom, lockedUntil: c.lockedUntil });
+      else if (counters[rule]) this.remember(rule, keys[rule], { ...c, inFlight: 0, refused: 0 });
+    }
+  }
+
+  /** The counters of these keys as this process holds them (after `adopt` and a ticket's end: what to store). */
+  counters(keys: Keys): Record<CountedRule, FailureCounter> {
+    const now = this.now();
+    const of = (rule: CountedRule): FailureCounter => {
+      const e = this.maps[rule].get(keys[rule]);
+      return e ? { failures: e.failures, decayFrom: e.decayFrom, lockedUntil: e.lockedUntil } : freshCounter(now);
+    };
+    return { pair: of('pair'), address: of('address'), account: of('account') };
   }
 
   private maxOf(rule: CountedRule): number {

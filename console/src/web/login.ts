@@ -8,6 +8,10 @@ import { createSession, SESSION_COOKIE, SESSION_TTL_MS } from '../users/sessions
 import { checkLogin } from '../users/users.ts';
 import { addressBucket, type LoginReport, type LoginThrottle } from '../users/login-throttle.ts';
 import { isKnownClient, rememberKnownClient } from '../users/known-clients.ts';
+import { clearPairShared, countFailureShared, forgetIdleCounters, loadCounters } from '../users/throttle-store.ts';
+
+/** One clean-up of idle counters per throttle (and so per process), at most once a minute. */
+const cleanUps = new WeakMap<LoginThrottle, () => Promise<void>>();
 
 /** A login row's throttling details: the lockouts its failure started, and the refusals since the last row counted them. */
 function throttleDetails(r: LoginReport): Record<string, unknown> {
@@ -26,6 +30,9 @@ export async function login(o: { db: Db; loginThrottle: LoginThrottle }, req: In
   // The socket's own address: the console terminates TLS itself, so no forwarded-for header is trusted.
   const address = req.socket.remoteAddress ?? 'unknown';
   const bucket = addressBucket(address);
+  const keys = o.loginThrottle.keysOf(body.name, address);
+  // The counters every console process shares, then the throttle's rules on them.
+  await loadCounters(o.db, o.loginThrottle, keys);
   // Before the password is hashed: a locked name or address must cost the console no scrypt work.
   const known = o.loginThrottle.needsKnownClient(body.name) && (await isKnownClient(o.db, body.name, bucket).catch(() => false));
   const admission = o.loginThrottle.admit(body.name, address, { known });
@@ -59,11 +66,23 @@ export async function login(o: { db: Db; loginThrottle: LoginThrottle }, req: In
     throw err;
   }
   if (!user) {
-    const report = admission.ticket.failed();
+    const ticket = admission.ticket;
+    let report: LoginReport;
+    try {
+      report = await countFailureShared(o.db, o.loginThrottle, keys, () => ticket.failed());
+    } catch (err) {
+      // Counted here only (the database failed): this process still holds the lockout.
+      ticket.failed();
+      throw err;
+    }
+    let cleanUp = cleanUps.get(o.loginThrottle);
+    if (!cleanUp) cleanUps.set(o.loginThrottle, (cleanUp = forgetIdleCounters(o.db, o.loginThrottle)));
+    await cleanUp().catch(() => {});
     await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) } });
     throw new SandgateError('CONSOLE_LOGIN_FAILED');
   }
   const report = admission.ticket.succeeded();
+  await clearPairShared(o.db, keys);
   await rememberKnownClient(o.db, user.name, bucket);
   const s = await createSession(o.db, user);
   await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address, ...throttleDetails(report) } });

@@ -27,6 +27,8 @@ export interface RenewOptions {
   tls: ConsoleRequest['tls'];
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The console process to ask (the first reachable of `console.urls`); the enrollment URL by default. */
+  baseUrl?: URL;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function renewCertificate(o: RenewOptions): Promise<{ credentials: 
   const answer = await consoleRequest(
     {
       method: 'POST',
-      url: new URL(AGENT_API.renew, enrollment.url),
+      url: new URL(AGENT_API.renew, o.baseUrl ?? enrollment.url),
       body: { csr: csrFor(key, hostFacts().hostname) },
       tls: o.tls,
       timeoutMs: o.timeoutMs ?? 30_000,

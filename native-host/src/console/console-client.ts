@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { basename, dirname } from 'node:path';
 import {
@@ -27,6 +27,7 @@ import { GroupTaskAgent } from './group-task-agent.ts';
 import { RestoreRequestAgent } from './restore-request.ts';
 import { iocForVerdict } from './verdict-ioc.ts';
 import { renewalDueAt, renewCertificate } from './cert-renewal.ts';
+import { ConsoleEndpoints, isConsoleFault } from './console-endpoints.ts';
 
 export interface ConsoleClientOptions {
   home: string;
@@ -73,7 +74,15 @@ const FATAL = new Set(['AGENT_REVOKED', 'CONSOLE_CLIENT_CERT_REQUIRED']);
 export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   const log = (o.log ?? silentLogger).child('console');
   const { enrollment } = o.credentials;
-  const base = new URL(enrollment.url);
+  const endpoints = new ConsoleEndpoints({
+    enrollmentUrl: enrollment.url,
+    policyUrls: consoleUrlsOf(o.policyFile),
+    // A heartbeat: the process answers over the pinned TLS, knows this agent, and has its database.
+    probe: async (url, signal) => {
+      await consoleRequest({ method: 'POST', url: new URL(AGENT_API.heartbeat, url), body: heartbeat(), tls, timeoutMs: 10_000, signal }, heartbeatResponseSchema);
+    },
+    log,
+  });
   const files = consoleFiles(o.home);
   const heartbeatMs = o.heartbeatMs ?? 30_000;
   const retryMaxMs = o.retryMaxMs ?? 60_000;
@@ -115,8 +124,27 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   /** When each malicious verdict (by seq) was first met without an IOC available. */
   const iocWaitSince = new Map<number, number>();
 
-  const send = <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs: number) =>
-    consoleRequest({ method, url: new URL(path, base), body, tls, timeoutMs, signal: stop.signal }, schema);
+  /**
+   * One request, to the first console URL that answers: a transport fault (or a process without its database) sends
+   * it on to the next URL at once. A request a failed process may have carried out before failing is carried out
+   * again by the next one only where that changes nothing: events are stored once per sequence number, progress
+   * reports set a state, and a share delivered twice is started once (the agent remembers its shares).
+   */
+  const send = async <S extends Parameters<typeof consoleRequest>[1]>(method: 'GET' | 'POST', path: string, body: unknown, schema: S, timeoutMs: number) => {
+    let last: SandgateError | undefined;
+    for (const url of endpoints.order()) {
+      try {
+        const answer = await consoleRequest({ method, url: new URL(path, url), body, tls, timeoutMs, signal: stop.signal }, schema);
+        endpoints.succeeded(url);
+        return answer;
+      } catch (err) {
+        if (stop.signal.aborted || !isConsoleFault(err)) throw err;
+        endpoints.failed(url, err);
+        last = err;
+      }
+    }
+    throw last ?? new SandgateError('CONSOLE_UNREACHABLE', 'no console URL to try');
+  };
 
   /**
    * One request. A CONSOLE_CLIENT_CERT_REQUIRED refusal is not final when the certificate changed meanwhile (the
@@ -141,7 +169,7 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
     renewing ??= (async () => {
       try {
         log.info('renewing the console client certificate', { why });
-        const out = await renewCertificate({ home: o.home, credentials, tls, signal: stop.signal });
+        const out = await renewCertificate({ home: o.home, credentials, tls, signal: stop.signal, ...(endpoints.order()[0] ? { baseUrl: endpoints.order()[0] } : {}) });
         credentials = out.credentials;
         tls = tlsFor(credentials);
         generation++;
@@ -358,6 +386,7 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
     } else {
       log.info('no group policy; keeping the local policy', { group: p.group, revision: p.revision });
     }
+    endpoints.setPolicyUrls(p.policy ? consoleUrlsOf(o.policyFile) : undefined);
     revision = p.revision;
     await writeState(files.policyState, enrollment.agentId, { revision });
   }
@@ -417,7 +446,7 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   const scan = setInterval(kickEvents, o.eventScanMs ?? 5000);
   scan.unref();
 
-  log.info('console channel starting', { console: enrollment.url, agentId: enrollment.agentId });
+  log.info('console channel starting', { console: enrollment.url, urls: endpoints.order().map((u) => u.href), agentId: enrollment.agentId });
   const loops = Promise.all([heartbeatLoop(), eventLoop(), pollLoop(), reportLoop(), renewLoop()]);
 
   return {
@@ -426,8 +455,21 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
       clearInterval(scan);
       if (retryTimer) clearTimeout(retryTimer);
       watcher?.close();
+      endpoints.close();
       await loops;
       for (const a of httpsAgents) a.destroy();
     },
   };
+}
+
+/**
+ * `console.urls` of the policy file the agent runs with, when it has one; undefined when the file cannot be read or
+ * is not a valid policy (the agent then keeps to its enrollment URL, and the policy watcher reports the file).
+ */
+function consoleUrlsOf(policyFile: string): string[] | undefined {
+  try {
+    return parsePolicyText(readFileSync(policyFile, 'utf8'), policyFile).console?.urls;
+  } catch {
+    return undefined;
+  }
 }

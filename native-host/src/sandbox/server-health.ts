@@ -10,9 +10,15 @@ export type ServerHealth = z.infer<typeof serverHealthSchema>;
  */
 export class ServerHealthBoard {
   private readonly entries: ServerHealth[];
+  private readonly skips: (err: SandgateError) => boolean;
 
-  constructor(servers: ReadonlyArray<{ url: string; kind: string }>) {
+  /**
+   * `skips`: which failures pass a server over until a probe succeeds; the sandbox servers' rule by default (the
+   * console channel brings its own, for the console's codes).
+   */
+  constructor(servers: ReadonlyArray<{ url: string; kind: string }>, o: { skips?: (err: SandgateError) => boolean } = {}) {
     this.entries = servers.map((s) => ({ url: s.url, kind: s.kind, state: 'unknown' }));
+    this.skips = o.skips ?? skipsServer;
   }
 
   /** Records a success (a request or a probe). True when this ends a skip: the server has recovered. */
@@ -34,7 +40,7 @@ export class ServerHealthBoard {
     if (!e) return false;
     e.state = 'failing';
     e.lastError = { code: err.code, message: err.message, at: at.toISOString() };
-    if (e.skippedUntilProbe || !skipsServer(err)) return false;
+    if (e.skippedUntilProbe || !this.skips(err)) return false;
     e.skippedUntilProbe = true;
     e.skippedRequests = 0;
     return true;

@@ -176,6 +176,18 @@ export const scanPolicySchema = z.strictObject({
   maxFileBytes: z.number().int().min(1).max(1024 ** 4).default(256 * 1024 * 1024),
 });
 
+/**
+ * Where an enrolled agent reaches its console when several console processes share one database. Optional: without
+ * it the agent uses the URL it enrolled with, alone. With it, the URLs in order of preference, and the enrollment URL
+ * after them when it is not in the list (so a wrong list cannot cut an agent off). Every URL must present a
+ * certificate issued by the console CA the agent pinned at enrollment for the URL's host: the list chooses among the
+ * console's processes, it cannot point the agent at anyone else. An agent older than this key refuses a group policy
+ * that has it (the schema is strict): upgrade the agents first.
+ */
+export const consolePolicySchema = z.strictObject({
+  urls: z.array(serverUrlSchema).min(1).max(16),
+});
+
 export const policySchema = z.strictObject({
   sandbox: sandboxPolicySchema,
   response: responsePolicySchema.default({
@@ -190,6 +202,8 @@ export const policySchema = z.strictObject({
   extension: extensionPolicySchema.optional(),
   /** How scans share the machine: CPU budget and the largest file read. */
   scan: scanPolicySchema.default({ cpuBudgetPercent: 50, maxFileBytes: 256 * 1024 * 1024 }),
+  /** The console processes this agent may talk to (after enrollment); see `consolePolicySchema`. */
+  console: consolePolicySchema.optional(),
 });
 
 export type Policy = z.infer<typeof policySchema>;
