@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { AGENT_API, pollResponseSchema } from '@sandgate/shared';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
+import { parsePolicyText } from '../config/load-policy.ts';
+import type { Logger } from '../log.ts';
+import type { ChannelState } from './channel-state.ts';
+import { writeState } from './console-files.ts';
+import type { ConsoleSession } from './console-session.ts';
+import type { GroupTaskAgent } from './group-task-agent.ts';
+import type { RestoreRequestAgent } from './restore-request.ts';
+
+export interface PolicyPollOptions {
+  session: ConsoleSession;
+  agentId: string;
+  /** The policy file the agent runs with: a group policy is written here and the policy watcher applies it. */
+  policyFile: string;
+  /** Where the applied revision is remembered across restarts. */
+  policyStateFile: string;
+  state: ChannelState;
+  /** How long the console may hold a poll. */
+  pollWaitMs: number;
+  groupTasks: GroupTaskAgent;
+  restores: RestoreRequestAgent;
+  log: Logger;
+}
+
+/** A long-poll for the group's policy and the group tasks and restores meant for this agent. */
+export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
+  const b = o.session.backoff();
+  while (!o.session.stopped) {
+    try {
+      const q = `${AGENT_API.poll}?policyRevision=${o.state.revision}&waitMs=${o.pollWaitMs}`;
+      const r = await o.session.call('GET', q, undefined, pollResponseSchema, o.pollWaitMs + 15_000);
+      b.ok();
+      if (r.policy && r.policy.revision !== o.state.revision) {
+        try {
+          await applyPolicy(o, r.policy);
+        } catch (err) {
+          // An unusable policy is not retried in a tight loop: wait as after a failure, then ask again.
+          o.log.error('the group policy could not be applied', { revision: r.policy.revision, error: err instanceof Error ? err.message : String(err) });
+          await b.fail('policy', err);
+        }
+      }
+      if (r.tasks.length) {
+        try {
+          await o.groupTasks.handle(r.tasks.filter((t) => t.type !== 'restore'));
+          await o.restores.handle(r.tasks);
+        } catch (err) {
+          // Not started (the agent is reloading, the console is away): the console delivers them again.
+          await b.fail('group task', err);
+        }
+      }
+    } catch (err) {
+      await b.fail('poll', err);
+    }
+  }
+}
+
+async function applyPolicy(o: PolicyPollOptions, p: { revision: number; group: string | null; policy: Record<string, unknown> | null }): Promise<void> {
+  if (p.policy) {
+    const text = JSON.stringify(p.policy, null, 2) + '\n';
+    // Validated here as well: a console of another version must not be able to make the agent refuse its policy.
+    parsePolicyText(text, `group ${p.group ?? '?'} policy revision ${p.revision}`);
+    await writeFileAtomic(o.policyFile, text, 0o600);
+    o.log.info('group policy written; the policy watcher applies it', { group: p.group, revision: p.revision, policy: o.policyFile });
+  } else {
+    o.log.info('no group policy; keeping the local policy', { group: p.group, revision: p.revision });
+  }
+  o.session.endpoints.setPolicyUrls(p.policy ? consoleUrlsOf(o.policyFile) : undefined);
+  o.state.revision = p.revision;
+  await writeState(o.policyStateFile, o.agentId, { revision: p.revision });
+}
+
+/**
+ * `console.urls` of the policy file the agent runs with, when it has one; undefined when the file cannot be read or
+ * is not a valid policy (the agent then keeps to its enrollment URL, and the policy watcher reports the file).
+ */
+export function consoleUrlsOf(policyFile: string): string[] | undefined {
+  try {
+    return parsePolicyText(readFileSync(policyFile, 'utf8'), policyFile).console?.urls;
+  } catch {
+    return undefined;
+  }
+}
