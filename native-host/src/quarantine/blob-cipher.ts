@@ -56,11 +56,19 @@ export async function encryptFromHandle(src: FileHandle, dst: FileHandle, key: B
     await dst.write(b, 0, b.length, out);
     out += b.length;
   };
-  const writeAll = async (bs: Buffer[]) => {
-    const { bytesWritten } = await dst.writev(bs, out);
+  // Write-behind: one chunk's ciphertext is written while the next is read and encrypted; positions are fixed when a
+  // write is queued, and writes run one after another, so the file is the same as written in order.
+  let writing: Promise<void> = Promise.resolve();
+  const queueWrite = (bs: Buffer[]) => {
+    const at = out;
     const total = bs.reduce((n, b) => n + b.length, 0);
-    if (bytesWritten !== total) throw new Error(`short write to the quarantine copy (${bytesWritten} of ${total} bytes)`);
     out += total;
+    writing = writing.then(async () => {
+      const { bytesWritten } = await dst.writev(bs, at);
+      if (bytesWritten !== total) throw new Error(`short write to the quarantine copy (${bytesWritten} of ${total} bytes)`);
+    });
+    // Handled here so a failure while the loop is elsewhere is not an unhandled rejection; awaiting it still throws.
+    writing.catch(() => {});
   };
   try {
     await write(Buffer.concat([MAGIC, iv]));
@@ -72,14 +80,17 @@ export async function encryptFromHandle(src: FileHandle, dst: FileHandle, key: B
       // The cipher and the digests get the same bytes: the slot is not refilled until every digest has read it.
       const sealed = inPieces(slot.buf, bytesRead, (piece) => cipher.update(piece));
       slot.submit(bytesRead);
-      await writeAll(sealed);
+      await writing;
+      queueWrite(sealed);
       pos += bytesRead;
     }
+    await writing;
     await write(cipher.final());
     await write(cipher.getAuthTag());
     const hex = await digests.digest();
     return { sha256: hex.sha256, sha1: hex.sha1, md5: hex.md5, size: pos };
   } finally {
+    await writing.catch(() => {});
     await digests.close();
   }
 }
@@ -139,18 +150,30 @@ async function decryptEach(blobPath: string, key: Buffer, id: string, sink: (pie
     decipher.setAAD(aad(id));
     decipher.setAuthTag(tag);
     const end = st.size - TAG_BYTES;
-    const buf = Buffer.allocUnsafe(CHUNK);
+    // Read-ahead: the next chunk is read while this one is decrypted and handed on.
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let which = 0;
     let pos = HEADER_BYTES;
     let size = 0;
+    const readAt = (b: Buffer, at: number) => {
+      const p = at < end ? fh.read(b, 0, Math.min(CHUNK, end - at), at).then((r) => r.bytesRead) : Promise.resolve(0);
+      p.catch(() => {});
+      return p;
+    };
+    let reading = readAt(bufs[which]!, pos);
     while (pos < end) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+      const bytesRead = await reading;
       if (bytesRead === 0) throw corrupt('its content is truncated');
+      const buf = bufs[which]!;
       pos += bytesRead;
+      which ^= 1;
+      reading = readAt(bufs[which]!, pos);
       const plain = inPieces(buf, bytesRead, (piece) => decipher.update(piece));
       const n = plain.reduce((k, b) => k + b.length, 0);
       size += n;
       if (n) await sink(plain, st.size);
     }
+    await reading;
     let last: Buffer;
     try {
       last = decipher.final();
