@@ -9,7 +9,8 @@
  * plain move to another disk costs) and a copy followed by fsync (the same durability we pay for), on the same
  * filesystem, in the same run. Each figure is the median of --runs runs; the page cache is warm for every contender.
  * "peak RSS" is the process's peak resident set during that operation alone (the peak is reset before each one through
- * /proc/self/clear_refs, Linux only; worker threads count, they are in the process); it must not grow with --mib.
+ * /proc/self/clear_refs, Linux only; worker threads count, they are in the process), and "above start" that peak less
+ * the resident set when the operation began; neither may grow with --mib.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, fsyncSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -36,12 +37,17 @@ const store = QuarantineStore.open(home);
 const src = join(root, 'sample.bin');
 
 const peaks: Record<string, number[]> = {};
+const growths: Record<string, number[]> = {};
+let startRss = 0;
 /** Resets the process's peak RSS (VmHWM) so the next reading covers one operation only. */
 function resetPeak(): void {
   writeFileSync('/proc/self/clear_refs', '5');
+  startRss = procMemory(process.pid).rss;
 }
 function notePeak(name: string): void {
-  (peaks[name] ??= []).push(procMemory(process.pid).hwm);
+  const { hwm } = procMemory(process.pid);
+  (peaks[name] ??= []).push(hwm);
+  (growths[name] ??= []).push(hwm - startRss);
 }
 function timed<T>(name: string, fn: () => T): [number, T] {
   resetPeak();
@@ -108,11 +114,11 @@ try {
   const baseline = median(results['copyFile + fsync']!);
   const rows = Object.entries(results).map(([name, xs]) => {
     const m = median(xs);
-    return [name, m.toFixed(2), mbps(m).toFixed(0), (m / baseline).toFixed(2), (Math.max(...peaks[name]!) / MiB).toFixed(0)];
+    return [name, m.toFixed(2), mbps(m).toFixed(0), (m / baseline).toFixed(2), (Math.max(...peaks[name]!) / MiB).toFixed(0), (Math.max(...growths[name]!) / MiB).toFixed(0)];
   });
   console.log(`\n${size / MiB} MiB object, median of ${runs} runs, same filesystem (${tmpdir()}):\n`);
-  console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', 'peak RSS MiB'], rows));
-  const file = writeResult('quarantine', { sizeBytes: size, runs, seconds: results, peakRssBytes: peaks });
+  console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', 'peak RSS MiB', 'above start MiB'], rows));
+  const file = writeResult('quarantine', { sizeBytes: size, runs, seconds: results, peakRssBytes: peaks, peakRssGrowthBytes: growths });
   console.log(`\nraw figures: ${file}`);
 } finally {
   rmSync(root, { recursive: true, force: true });
