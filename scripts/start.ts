@@ -57,7 +57,7 @@ for (const browser of browsers.length ? browsers : (['chromium'] as const)) {
 // A page with test downloads, so the demo needs no network and no real malware. Port 8080 when free.
 const page = await startDownloadServer({ port: Number(process.env.SANDGATE_DEMO_PORT ?? 8080) }).catch(() => startDownloadServer());
 
-const agent = spawn(process.execPath, [join(root, 'native-host/src/bin/sandgate.ts'), 'serve'], {
+const agent = spawn(process.execPath, [join(root, 'native-host/bin/sandgate.mjs'), 'serve'], {
   cwd: root,
   env: { ...process.env, SANDGATE_HOME: home },
   stdio: ['ignore', 'inherit', 'inherit'],

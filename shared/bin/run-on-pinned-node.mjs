@@ -1,21 +1,38 @@
 // The one npm bin shim behind `sandgate`, `sandgate-native-host`, `sandgate-lab` and `sandgate-console`. Our sources
-// are TypeScript run by Node's type stripping (Node 22.18+). The shebang may start an older system `node`; then the
+// are TypeScript run by Node's type stripping (Node 22.18+); `sandgate` and `sandgate-native-host` run from a bundle
+// compiled at install time instead while it matches the sources (scripts/build-cli.ts). The shebang may start an older system `node`; then the
 // same command is re-executed with the Node pinned in the repository's node_modules (the npm `node` package), so
 // every machine runs the same Node. Plain JavaScript on purpose: it must run on the old Node too.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as nodeModule from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshCompiled } from './source-stamp.mjs';
 
 /**
  * Runs the TypeScript entry point `entry` (a file URL) in this process when this Node can, else in a child on the
- * pinned Node with stdio inherited (the native host's frames go straight through) and signals passed on.
+ * pinned Node with stdio inherited (the native host's frames go straight through) and signals passed on. With
+ * `opts.compiled` (the entry's bundle, built at install time by scripts/build-cli.ts) that bundle runs instead while
+ * the stamp beside it still matches the sources; a stale or missing bundle falls back to the TypeScript.
  */
-export async function runOnPinnedNode(entry, name) {
+export async function runOnPinnedNode(entry, name, opts = {}) {
+  // `NAME --version` answers from the workspace's package.json (entry is <workspace>/src/bin/*.ts) before any of our
+  // code or the pinned-Node check runs: it must work, and start fast, wherever the command can start at all.
+  if (opts.version && process.argv.length === 3 && process.argv[2] === '--version') {
+    process.stdout.write(`${name} ${workspaceVersion(entry)}\n`);
+    return;
+  }
+  const compiled = opts.compiled ? freshCompiled(opts.compiled, new URL('../stamp.json', opts.compiled)) : undefined;
+  const run = compiled ?? entry;
   const major = Number(process.versions.node.split('.')[0]);
   if (major >= 22 && process.features.typescript) {
-    await import(entry.href);
+    // V8's compiled code for the bundle, kept beside it (docs/decisions.md: only who can rewrite the bundle can write
+    // there), never in Node's default under the shared tmp folder, where another user could plant entries first.
+    // A namespace import: Node 20 has no enableCompileCache, and this file must load there to re-execute.
+    if (compiled) nodeModule.enableCompileCache?.(fileURLToPath(new URL('../compile-cache/', compiled)));
+    await import(run.href);
     return;
   }
   const pinned = findPinnedNode(dirname(fileURLToPath(entry)));
@@ -24,7 +41,8 @@ export async function runOnPinnedNode(entry, name) {
     process.stderr.write(`error[INTERNAL]: ${name} needs Node.js 22.18 or newer (this is ${process.version}) and the pinned one was not found; run \`npm ci\`\n`);
     process.exit(2);
   }
-  const child = spawn(pinned, [fileURLToPath(entry), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SANDGATE_NODE_REEXEC: '1' } });
+  // The shim again (argv[1]), so the child makes the same choice of bundle or TypeScript, with the compile cache.
+  const child = spawn(pinned, [process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SANDGATE_NODE_REEXEC: '1' } });
   // The terminal signals the whole process group; a supervisor may signal only us: pass it on either way.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => {
@@ -45,4 +63,15 @@ function findPinnedNode(from) {
     }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** The `version` of the package.json two folders above the entry point; 0.0.0-unknown when it cannot be read. */
+function workspaceVersion(entry) {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', entry), 'utf8'));
+    if (pkg && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // a broken install still answers; it just cannot say which version it is
+  }
+  return '0.0.0-unknown';
 }

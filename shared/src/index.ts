@@ -7,6 +7,7 @@ export * from './content-type.ts';
 export * from './cli-output.ts';
 export * from './errors/codes.ts';
 export * from './errors/sandgate-error.ts';
+export * from './errors/wire-error.ts';
 export * from './config/policy-schema.ts';
 export * from './config/capture-defaults.ts';
 export * from './protocol/version.ts';

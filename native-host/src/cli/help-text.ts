@@ -20,6 +20,7 @@ common options:
   --json          machine-readable output on stdout
   --policy FILE   the policy file (default: $SANDGATE_POLICY, $SANDGATE_HOME/policy.json, /etc/sandgate/policy.json)
   -h, --help      help for a command (sandgate quarantine --help)
+  --version       print "sandgate VERSION" and exit 0 (also sandgate-lab --version, sandgate-console --version)
 
 environment:
   SANDGATE_HOME   root of all state (queue, quarantine, events, socket)

@@ -1,6 +1,7 @@
 import { EXIT, reportError, usage, type CliIo } from './cli-io.ts';
 import { wantsJson } from './cli-context.ts';
 import { MAIN_HELP } from './help-text.ts';
+import { appVersion } from './app-version.ts';
 type Command = (io: CliIo, args: string[]) => Promise<number>;
 
 // Loaded on demand: `sandgate quarantine list` must not pay for (or break on) the agent's modules.
@@ -36,6 +37,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     }
     if (at < 0) {
+      // The bin shim answers `sandgate --version` before loading any of this; this is for the entry run directly.
+      if (argv.includes('--version')) {
+        io.out(`sandgate ${appVersion()}\n`);
+        return EXIT.ok;
+      }
       if (argv.includes('--help') || argv.includes('-h') || argv.length === 0) {
         io.out(MAIN_HELP);
         return argv.length === 0 ? EXIT.error : EXIT.ok;

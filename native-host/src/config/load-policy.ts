@@ -2,8 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { dirname, join, resolve, win32 } from 'node:path';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
 import { SandgateError, policySchema, type Policy } from '@sandgate/shared';
+
+// node-forge (42 modules) is loaded only for a policy with a PKCS#12 client certificate: every command reads the
+// policy, and the others should not pay for it at start-up.
+const requireForge = (): typeof import('node-forge') => createRequire(import.meta.url)('node-forge');
 
 /**
  * The system-wide policy for this OS, looked at last: where administrators (and their configuration-management tools)
@@ -128,6 +132,7 @@ function readClientCertificate(
     const pfx = readBytes(resolve(base, cc.pfx), key);
     try {
       // Parsing here turns a wrong passphrase into a clear policy error at start-up rather than a TLS failure later.
+      const forge = requireForge();
       const asn1 = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
       forge.pkcs12.pkcs12FromAsn1(asn1, passphrase ?? '');
     } catch (err) {

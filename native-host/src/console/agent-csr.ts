@@ -1,5 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forgeModule from 'node-forge';
+
+// node-forge (42 modules, a few MB of heap) is loaded only when a request is made (enrollment, renewal), not by every
+// idle agent that imports this room.
+const loadForge = (): typeof forgeModule => createRequire(import.meta.url)('node-forge');
 
 /** A new RSA 2048 key pair for the agent's client certificate, as PKCS#8 PEM. It never leaves the workstation. */
 export function newAgentKey(): string {
@@ -12,7 +17,8 @@ export function newAgentKey(): string {
  * hint: the console names the agent itself.
  */
 export function csrFor(keyPem: string, subjectHint: string): string {
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const forge = loadForge();
+  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forgeModule.pki.rsa.PrivateKey;
   const csr = forge.pki.createCertificationRequest();
   csr.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
   csr.setSubject([{ name: 'commonName', value: subjectHint }]);

@@ -13,8 +13,8 @@ import { ensureRunDir } from './run-dir.ts';
 import { connectLocal } from './probe-socket.ts';
 import { withDirLock } from './dir-lock.ts';
 
-/** The CLI entrypoint whose `serve` subcommand runs the agent service. */
-export const SANDGATE_CLI_ENTRY = fileURLToPath(new URL('../bin/sandgate.ts', import.meta.url));
+/** The `sandgate` bin shim (compiled entry or TypeScript, see run-on-pinned-node.mjs) whose `serve` runs the agent service. */
+export const SANDGATE_CLI_ENTRY = fileURLToPath(new URL('../../bin/sandgate.mjs', import.meta.url));
 
 export function defaultServeCommand(policyPath?: string): string[] {
   return [process.execPath, SANDGATE_CLI_ENTRY, 'serve', ...(policyPath ? ['--policy', policyPath] : [])];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { wireErrorSchema } from '../errors/sandgate-error.ts';
+import { wireErrorSchema } from '../errors/wire-error.ts';
 
 /** Correlation id chosen by the requester; echoed in the response. */
 export const correlationIdSchema = z.string().min(1).max(64);

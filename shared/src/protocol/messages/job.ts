@@ -3,7 +3,7 @@ import { verdictSchema } from '../../verdict.ts';
 import { actionResultSchema } from '../../actions.ts';
 import { provenanceSchema } from '../../provenance.ts';
 import { contentTypeSchema } from '../../content-type.ts';
-import { wireErrorSchema } from '../../errors/sandgate-error.ts';
+import { wireErrorSchema } from '../../errors/wire-error.ts';
 
 /** Life of one submitted object. */
 export const jobStateSchema = z.enum(['queued', 'analysing', 'done', 'error']);
