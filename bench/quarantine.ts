@@ -8,15 +8,19 @@
  * "restore" decrypts and verifies into a fresh file, fsyncs and publishes it. The baselines are `fs.copyFile` (what a
  * plain move to another disk costs) and a copy followed by fsync (the same durability we pay for), on the same
  * filesystem, in the same run. Each figure is the median of --runs runs; the page cache is warm for every contender.
+ * "peak RSS" is the process's peak resident set during that operation alone (the peak is reset before each one through
+ * /proc/self/clear_refs, Linux only; worker threads count, they are in the process), and "above start" that peak less
+ * the resident set when the operation began; neither may grow with --mib.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, fsyncSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, fsyncSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuarantineStore } from '../native-host/src/quarantine/quarantine-store.ts';
 import { writeRandomFile } from './lib/random-file.ts';
 import { table, writeResult } from './lib/report.ts';
 import { median } from './lib/stats.ts';
+import { procMemory } from './lib/proc-memory.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(name);
@@ -32,15 +36,39 @@ const home = join(root, 'home');
 const store = QuarantineStore.open(home);
 const src = join(root, 'sample.bin');
 
-function timed<T>(fn: () => T): [number, T] {
+const peaks: Record<string, number[]> = {};
+const growths: Record<string, number[]> = {};
+let startRss = 0;
+/** Resets the process's peak RSS (VmHWM) so the next reading covers one operation only. */
+function resetPeak(): void {
+  writeFileSync('/proc/self/clear_refs', '5');
+  startRss = procMemory(process.pid).rss;
+}
+function notePeak(name: string): void {
+  const { hwm } = procMemory(process.pid);
+  (peaks[name] ??= []).push(hwm);
+  (growths[name] ??= []).push(hwm - startRss);
+}
+function timed<T>(name: string, fn: () => T): [number, T] {
+  resetPeak();
   const t = performance.now();
   const v = fn();
-  return [(performance.now() - t) / 1000, v];
+  const s = (performance.now() - t) / 1000;
+  notePeak(name);
+  return [s, v];
 }
-async function timedAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
+async function timedAsync<T>(name: string, fn: () => Promise<T>): Promise<[number, T]> {
+  resetPeak();
   const t = performance.now();
   const v = await fn();
-  return [(performance.now() - t) / 1000, v];
+  const s = (performance.now() - t) / 1000;
+  notePeak(name);
+  return [s, v];
+}
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 try {
@@ -51,10 +79,10 @@ try {
   const results: Record<string, number[]> = { copyFile: [], 'copyFile + fsync': [], quarantine: [], restore: [] };
 
   for (let i = 0; i < runs; i++) {
-    results.copyFile!.push(timed(() => copyFileSync(src, copy))[0]);
+    results.copyFile!.push(timed('copyFile', () => copyFileSync(src, copy))[0]);
     rmSync(copy);
     results['copyFile + fsync']!.push(
-      timed(() => {
+      timed('copyFile + fsync', () => {
         copyFileSync(src, copy);
         const fd = openSync(copy, 'r');
         fsyncSync(fd);
@@ -64,7 +92,7 @@ try {
     // The sample to quarantine is a fresh copy each run (the action deletes it); the copy is not timed.
     const victim = join(root, `download-${i}.bin`);
     copyFileSync(src, victim);
-    const [qs, { id }] = await timedAsync(() =>
+    const [qs, { id }] = await timedAsync('quarantine', () =>
       store.quarantine({
         path: victim,
         expectedSha256: sha,
@@ -74,22 +102,23 @@ try {
       }),
     );
     results.quarantine!.push(qs);
-    const [rs] = await timedAsync(() => store.restore(id));
+    const [rs] = await timedAsync('restore', () => store.restore(id));
     results.restore!.push(rs);
     if (statSync(victim).size !== size) throw new Error('restore produced a file of the wrong size');
-    if (i === 0 && createHash('sha256').update(readFileSync(victim)).digest('hex') !== sha) throw new Error('restore is not byte-identical');
+    if (i === 0 && (await sha256Of(victim)) !== sha) throw new Error('restore is not byte-identical');
     rmSync(victim);
     rmSync(copy);
   }
 
   const mbps = (s: number) => size / 1e6 / s;
+  const baseline = median(results['copyFile + fsync']!);
   const rows = Object.entries(results).map(([name, xs]) => {
     const m = median(xs);
-    return [name, m.toFixed(2), mbps(m).toFixed(0)];
+    return [name, m.toFixed(2), mbps(m).toFixed(0), (m / baseline).toFixed(2), (Math.max(...peaks[name]!) / MiB).toFixed(0), (Math.max(...growths[name]!) / MiB).toFixed(0)];
   });
   console.log(`\n${size / MiB} MiB object, median of ${runs} runs, same filesystem (${tmpdir()}):\n`);
-  console.log(table(['operation', 'seconds', 'MB/s'], rows));
-  const file = writeResult('quarantine', { sizeBytes: size, runs, seconds: results });
+  console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', 'peak RSS MiB', 'above start MiB'], rows));
+  const file = writeResult('quarantine', { sizeBytes: size, runs, seconds: results, peakRssBytes: peaks, peakRssGrowthBytes: growths });
   console.log(`\nraw figures: ${file}`);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -44,7 +44,9 @@ export async function exportItem(store: QuarantineStore, id: string, out: string
   await publishNewFile(dest, { purpose: 'export' }, async (fh) => {
     const zip = new ZipCryptoWriter(fh, opts.password ?? EXPORT_DEFAULT_PASSWORD);
     await zip.addEntry(sampleName, meta.size, new Date(meta.mtimeMs), async (sink) => {
-      const { sha256 } = await decryptBlob(files.blob, keys.blob, id, sink);
+      const { sha256 } = await decryptBlob(files.blob, keys.blob, id, async (pieces) => {
+        for (const piece of pieces) await sink(piece);
+      });
       if (sha256 !== meta.sha256) {
         throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, { params: { id } });
       }

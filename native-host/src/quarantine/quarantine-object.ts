@@ -4,7 +4,7 @@ import type { Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { SandgateError, type Provenance, type Verdict } from '@sandgate/shared';
-import { encryptFromHandle, decryptBlob } from './blob-cipher.ts';
+import { encryptFromHandle, verifyBlobTag } from './blob-cipher.ts';
 import type { StoreKeys } from './key-source.ts';
 import type { QuarantineStore } from './quarantine-store.ts';
 import { sealMetadata, openMetadata, type ItemMetadata } from './item-metadata.ts';
@@ -26,6 +26,8 @@ export interface QuarantineObjectOptions {
 
 /** Points where tests inject the races an attacker would win in the field. Never used in production code. */
 export interface QuarantineRaceHooks {
+  /** Runs after the copy is stored and made durable, just before it is read back and verified. */
+  beforeVerify?: (files: ItemFiles) => void | Promise<void>;
   /** Runs after the copy is stored and verified, just before the original is checked and deleted. */
   beforeDelete?: () => void | Promise<void>;
 }
@@ -35,7 +37,8 @@ const failed = (message: string, reason: string, cause?: unknown) =>
 
 /**
  * "Move a copy to quarantine, delete the object": the original is opened without following links, hashed and
- * encrypted from that one descriptor, the stored copy is read back and verified, and only then is the original
+ * encrypted from that one descriptor (read once; a large one is hashed on worker threads while this thread
+ * encrypts), the stored copy is read back and its authentication tag verified, and only then is the original
  * deleted, and only if the name still refers to the very inode that was hashed.
  *
  * Errors: ORIGINAL_CHANGED when the original no longer is what was judged (left alone; if the copy was already made
@@ -74,8 +77,9 @@ export async function quarantineObject(store: QuarantineStore, opts: QuarantineO
 
     const id = newItemId();
     const files = store.files(id);
-    await storeCopy(src, st, keys, id, files, opts);
-    await verifyStored(keys, id, files, opts.expectedSha256);
+    const meta = await storeCopy(src, st, keys, id, files, opts);
+    await hooks.beforeVerify?.(files);
+    await verifyStored(keys, id, files, opts.expectedSha256, meta.size);
 
     await hooks.beforeDelete?.();
     await deleteOriginal(path, st, id);
@@ -101,7 +105,7 @@ async function storeCopy(
     const dst = await fsp.open(blobTmp, wx, 0o600);
     let digests: Awaited<ReturnType<typeof encryptFromHandle>>;
     try {
-      digests = await encryptFromHandle(src, dst, keys.blob, id);
+      digests = await encryptFromHandle(src, dst, keys.blob, id, st.size);
       await dst.sync();
     } finally {
       await dst.close();
@@ -158,12 +162,18 @@ async function storeCopy(
   }
 }
 
-/** Reads the item back the way a restore would, before anything is deleted. */
-async function verifyStored(keys: StoreKeys, id: string, files: ItemFiles, expectedSha256: string): Promise<void> {
+/**
+ * Reads the item back before anything is deleted: its metadata must authenticate and record the judged SHA-256, and
+ * its blob must authenticate (AES-GCM tag, item id as associated data) and decrypt to the recorded size. A blob that
+ * authenticates is, byte for byte, the ciphertext storeCopy produced from the bytes it hashed to the judged SHA-256,
+ * so it decrypts to content with that SHA-256 without hashing it a second time (docs/decisions.md).
+ */
+async function verifyStored(keys: StoreKeys, id: string, files: ItemFiles, expectedSha256: string, size: number): Promise<void> {
   try {
     const meta = openMetadata(keys.mac, id, await fsp.readFile(files.meta, 'utf8'));
-    const { sha256 } = await decryptBlob(files.blob, keys.blob, id);
-    if (sha256 !== expectedSha256 || meta.sha256 !== expectedSha256) throw new Error('the stored copy does not have the judged SHA-256');
+    const stored = await verifyBlobTag(files.blob, keys.blob, id);
+    if (meta.sha256 !== expectedSha256) throw new Error('the stored copy does not have the judged SHA-256');
+    if (stored.size !== size || meta.size !== size) throw new Error('the stored copy does not have the size that was hashed');
   } catch (err) {
     await Promise.all([files.blob, files.meta].map((f) => fsp.rm(f, { force: true })));
     throw failed(`the quarantine copy did not verify: ${(err as Error).message}`, 'VERIFY_FAILED', err);

@@ -36,9 +36,11 @@ export async function restore(store: QuarantineStore, id: string, opts: RestoreO
     const dest = await destinationFor(meta.originalPath, opts.to);
     await publishNewFile(dest, { purpose: 'restore', ...(hooks.beforePublish ? { beforePublish: hooks.beforePublish } : {}) }, async (out) => {
       let pos = 0;
-      const { sha256, size } = await decryptBlob(files.blob, keys.blob, id, async (chunk) => {
-        await out.write(chunk, 0, chunk.length, pos);
-        pos += chunk.length;
+      const { sha256, size } = await decryptBlob(files.blob, keys.blob, id, async (pieces) => {
+        const total = pieces.reduce((n, b) => n + b.length, 0);
+        const { bytesWritten } = await out.writev(pieces, pos);
+        if (bytesWritten !== total) throw new Error(`short write (${bytesWritten} of ${total} bytes)`);
+        pos += total;
       });
       if (sha256 !== meta.sha256 || size !== meta.size) {
         throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, { params: { id } });
