@@ -21,9 +21,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { policySchema, type Job } from '@sandgate/shared';
-import { createAgent, type Agent } from '../native-host/src/agent/agent.ts';
-import type { LoadedPolicy } from '../native-host/src/config/load-policy.ts';
-import { startLab, type RunningLab } from '../sandbox-server/src/lab-server.ts';
+import { createAgent, type Agent } from '#native-host/agent/agent.ts';
+import type { LoadedPolicy } from '#native-host/config/load-policy.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { startBlackHole, type FaultyServer } from '../test/helpers/faulty-servers.ts';
 import { summarize, type Summary } from './lib/stats.ts';
 import { ms, table, writeResult } from './lib/report.ts';

@@ -19,9 +19,9 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileIndicatorSet } from '../native-host/src/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '../native-host/src/ioc/parse-openioc.ts';
-import { runScan } from '../native-host/src/scan/run-scan.ts';
+import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
+import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { runScan } from '#native-host/scan/run-scan.ts';
 import { table, writeResult } from './lib/report.ts';
 
 const arg = (name: string, def: number) => {

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, fsyncSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QuarantineStore } from '../native-host/src/quarantine/quarantine-store.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 import { writeRandomFile } from './lib/random-file.ts';
 import { table, writeResult } from './lib/report.ts';
 import { median } from './lib/stats.ts';

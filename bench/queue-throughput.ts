@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventLog } from '../native-host/src/events/event-log.ts';
-import { RequestQueue } from '../native-host/src/queue/request-queue.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { RequestQueue } from '#native-host/queue/request-queue.ts';
 import { writeRandomFile } from './lib/random-file.ts';
 import { table, writeResult } from './lib/report.ts';
 

@@ -16,7 +16,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentEventSchema, labAnalysisSchema, submitOutputLineSchema, type LabAnalysis } from '@sandgate/shared';
-import { startLab } from '../sandbox-server/src/lab-server.ts';
+import { startLab } from '#lab/lab-server.ts';
 import { startStack } from '../test/helpers/stack.ts';
 import { writeRandomFile } from './lib/random-file.ts';
 import { procMemory } from './lib/proc-memory.ts';

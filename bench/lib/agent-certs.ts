@@ -2,9 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { issueAgentCertificate } from '../../console/src/pki/console-ca.ts';
-import { nativeRsaSigner } from '../../console/src/pki/native-signer.ts';
-import { normaliseSerial } from '../../console/src/agent-api/peer-identity.ts';
+import { issueAgentCertificate } from '#console/pki/console-ca.ts';
+import { nativeRsaSigner } from '#console/pki/native-signer.ts';
+import { normaliseSerial } from '#console/agent-api/peer-identity.ts';
 
 export interface IssuedAgentCert {
   certPem: string;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { layerViolations, packageViolations, parseRule, readSources, ruleDefects } from '../helpers/layer-rule.ts';
+import { layerViolations, packageViolations, parseRule, readSources, ruleDefects } from '#test-helpers/layer-rule.ts';
 
 // native-host/README.md's table says which room may import which; this holds the code to it, so "domain never
 // imports transport" stays true without anyone having to remember it.

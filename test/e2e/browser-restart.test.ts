@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { policySchema, quarantineListItemSchema, statusResultSchema, type QuarantineListItem, type StatusResult } from '@sandgate/shared';
-import { startLab, type RunningLab } from '../../sandbox-server/src/lab-server.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { createBrowserDirs, downloadItem, launchBrowser, openPopup, startDownload, type BrowserDirs, type BrowserSession } from '../helpers/browser.ts';
-import { pollFor, startStack, type Stack } from '../helpers/stack.ts';
+import { createBrowserDirs, downloadItem, launchBrowser, openPopup, startDownload, type BrowserDirs, type BrowserSession } from '#test-helpers/browser.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7, "survives a browser restart": the person closes the browser while two downloads are still being analysed,
 // the agent (which outlives the browser) gets both verdicts and quarantines the EICAR with no browser open, and when

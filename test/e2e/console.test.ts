@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '../helpers/stack.ts';
-import { launchPlainBrowser, type PlainBrowser } from '../helpers/browser.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
+import { launchPlainBrowser, type PlainBrowser } from '#test-helpers/browser.ts';
 import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from '../integration/console/console-process.ts';
 
 // Assembled from pieces so this file is not itself the test string.

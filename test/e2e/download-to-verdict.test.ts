@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
 import { quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
-import { createBrowserDirs, extensionHasJob, extensionVerdictFor, launchBrowser, type BrowserDirs, type BrowserSession } from '../helpers/browser.ts';
+import { createBrowserDirs, extensionHasJob, extensionVerdictFor, launchBrowser, type BrowserDirs, type BrowserSession } from '#test-helpers/browser.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { labKnows, pollFor, startStack, type Stack } from '../helpers/stack.ts';
+import { labKnows, pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // The backbone of issue 2, in a real browser: Debian Chromium with the built extension, the native host registered
 // into its profile by `sandgate install`, the bridge starting the agent service on the first connection, and

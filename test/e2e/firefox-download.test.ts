@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { EXTENSION_JOBS_KEY, findExtensionVerdict } from '../helpers/browser.ts';
+import { EXTENSION_JOBS_KEY, findExtensionVerdict } from '#test-helpers/browser.ts';
 import {
   createFirefoxDirs,
   launchFirefox,
@@ -12,8 +12,8 @@ import {
   writeFirefoxManagedStorage,
   type FirefoxDirs,
   type FirefoxSession,
-} from '../helpers/firefox.ts';
-import { labKnows, pollFor, runSandgate, startStack, type Stack } from '../helpers/stack.ts';
+} from '#test-helpers/firefox.ts';
+import { labKnows, pollFor, runSandgate, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 6, Firefox: Debian's firefox-esr with the built Firefox MV3 extension as a temporary add-on, the native host
 // registered by `sandgate install --browser firefox` into the browser's own HOME (~/.mozilla/native-messaging-hosts),

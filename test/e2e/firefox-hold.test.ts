@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { HELD_SUFFIX, quarantineListItemSchema, type QuarantineListItem } from '@sandgate/shared';
 import { eicarBytes, setupExeBytes, startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { EXTENSION_JOBS_KEY } from '../helpers/browser.ts';
-import { createFirefoxDirs, launchFirefox, removeFirefoxDirs, writeFirefoxManagedStorage, type FirefoxDirs, type FirefoxSession } from '../helpers/firefox.ts';
-import { pollFor, runSandgate, startStack, type Stack } from '../helpers/stack.ts';
+import { EXTENSION_JOBS_KEY } from '#test-helpers/browser.ts';
+import { createFirefoxDirs, launchFirefox, removeFirefoxDirs, writeFirefoxManagedStorage, type FirefoxDirs, type FirefoxSession } from '#test-helpers/firefox.ts';
+import { pollFor, runSandgate, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7 in Firefox: there is no downloads.onDeterminingFilename, so a download policy holds lands under its own
 // name and the agent holds it at once (`hold-landed`: every permission bit removed, moved to `.sandgate-hold`). A clean

@@ -17,8 +17,8 @@ import {
   startDownload,
   type BrowserDirs,
   type BrowserSession,
-} from '../helpers/browser.ts';
-import { pollFor, startStack, type Stack } from '../helpers/stack.ts';
+} from '#test-helpers/browser.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7, pending-verdict hold, in a real browser. Enterprise policy (managed storage, through Chromium's policy
 // folder: toolchain.md §7) says executables and .com files are held until a clean verdict. A held download lands under

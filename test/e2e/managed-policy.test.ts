@@ -14,8 +14,8 @@ import {
   startDownload,
   type BrowserDirs,
   type BrowserSession,
-} from '../helpers/browser.ts';
-import { labKnows, pollFor, startStack, type Stack } from '../helpers/stack.ts';
+} from '#test-helpers/browser.ts';
+import { labKnows, pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 6, enterprise policy in a real browser: an administrator's managed policy in Chromium's policy folder
 // (toolchain.md §7) replaces what the extension captures. Policy says "only .txt, no MIME type"; the person chose

@@ -16,8 +16,8 @@ import {
   stopServiceWorker,
   type BrowserDirs,
   type BrowserSession,
-} from '../helpers/browser.ts';
-import { pollFor, startStack, type Stack } from '../helpers/stack.ts';
+} from '#test-helpers/browser.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7 in a real browser: every state of the popup reached for real, with a screenshot of each for the README,
 // and a service-worker stop in the middle of an analysis. Debian Chromium, the built extension, the bridge starting

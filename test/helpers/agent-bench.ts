@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach } from 'vitest';
 import { policySchema, type AgentEvent, type Job, type PolicyInput } from '@sandgate/shared';
-import { createAgent, type Agent } from '../../native-host/src/agent/agent.ts';
-import { realClock, type Clock } from '../../native-host/src/clock.ts';
-import { sandgatePaths } from '../../native-host/src/config/paths.ts';
-import { EventLog } from '../../native-host/src/events/event-log.ts';
+import { createAgent, type Agent } from '#native-host/agent/agent.ts';
+import { realClock, type Clock } from '#native-host/clock.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
 import { makeCa, makeLeaf, type Pem } from './pki.ts';
 
 /** Real time, with every pause (CAPE's and Cuckoo's multi-second polling, failover rounds) cut to 20 ms at most. */

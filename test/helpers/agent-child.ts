@@ -11,8 +11,8 @@
  * is waited for). SANDGATE_CRASH_AT arms a crash point (native-host/src/crash-point.ts).
  */
 import type { Job } from '@sandgate/shared';
-import { createAgent } from '../../native-host/src/agent/agent.ts';
-import { loadPolicyFile } from '../../native-host/src/config/load-policy.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
+import { loadPolicyFile } from '#native-host/config/load-policy.ts';
 
 const [home, ...files] = process.argv.slice(2);
 if (!home) throw new Error('usage: agent-child.ts HOME FILE…');

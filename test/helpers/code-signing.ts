@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { children, readDer } from '../../native-host/src/publisher/der.ts';
+import { children, readDer } from '#native-host/publisher/der.ts';
 import { issueCert, makeCa, serial } from './pki.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { Db } from '../../console/src/db/db.ts';
-import { createGroupTaskForThreat, type CreatedGroupTask } from '../../console/src/group-tasks/create-group-task.ts';
+import type { Db } from '#console/db/db.ts';
+import { createGroupTaskForThreat, type CreatedGroupTask } from '#console/group-tasks/create-group-task.ts';
 
 /**
  * Workstations and caught threats written straight into a console database, for tests of group tasks: members with

@@ -12,8 +12,8 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, SandgateError, type PushEvent } from '@sandgate/shared';
-import { listenAgentSocket } from '../../native-host/src/ipc/server.ts';
-import { serveConnection } from '../../native-host/src/ipc/serve-connection.ts';
+import { listenAgentSocket } from '#native-host/ipc/server.ts';
+import { serveConnection } from '#native-host/ipc/serve-connection.ts';
 
 const home = process.env.SANDGATE_HOME;
 if (!home) throw new Error('SANDGATE_HOME must be set');

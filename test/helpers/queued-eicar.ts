@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { policySchema } from '@sandgate/shared';
-import { realClock } from '../../native-host/src/clock.ts';
-import { createServerAgent } from '../../native-host/src/sandbox/https-call.ts';
-import { LabClient } from '../../native-host/src/sandbox/lab-client.ts';
-import type { QueuedObject, SandboxClient } from '../../native-host/src/sandbox/sandbox-client.ts';
+import { realClock } from '#native-host/clock.ts';
+import { createServerAgent } from '#native-host/sandbox/https-call.ts';
+import { LabClient } from '#native-host/sandbox/lab-client.ts';
+import type { QueuedObject, SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
 
 /**
  * EICAR as the queue hands it to a sandbox client, for tests that ask one client about one object and care about what

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FrameDecoder, encodeFrame } from '../../native-host/src/wire/framing.ts';
+import { FrameDecoder, encodeFrame } from '#native-host/wire/framing.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The npm bin shim, so tests run the host exactly as `sandgate-native-host` is run. */

@@ -6,11 +6,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { policySchema, statusResultSchema, type AgentEvent, type PolicyInput } from '@sandgate/shared';
-import { EventLog } from '../../native-host/src/events/event-log.ts';
-import { startLab } from '../../sandbox-server/src/lab-server.ts';
-import { sandgatePaths, type SandgatePaths } from '../../native-host/src/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { startLab } from '#lab/lab-server.ts';
+import { sandgatePaths, type SandgatePaths } from '#native-host/config/paths.ts';
 import { isAlive } from './pid-alive.ts';
-import { agentSocketPath } from '../../native-host/src/ipc/socket-path.ts';
+import { agentSocketPath } from '#native-host/ipc/socket-path.ts';
 
 /**
  * The whole Sandgate stack on loopback for one test file or benchmark: a temp SANDGATE_HOME, sandgate-lab in-process on

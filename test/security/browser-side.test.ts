@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, HELD_SUFFIX } from '@sandgate/shared';
-import { spawnHost, type HostProcess } from '../helpers/spawn-host.ts';
-import { labKnows, pollFor, startStack, type Stack, type StackOptions } from '../helpers/stack.ts';
+import { spawnHost, type HostProcess } from '#test-helpers/spawn-host.ts';
+import { labKnows, pollFor, startStack, type Stack, type StackOptions } from '#test-helpers/stack.ts';
 
 // Issue 14, "the browser side can touch any file of the user". Replayed as found: a page or a compromised extension
 // speaking to the real `sandgate-native-host` with the extension's own origin, the real agent and sandgate-lab behind

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labErrorSchema } from '@sandgate/shared';
-import { openIdleTcp, openIdleTls, type IdleConnection } from '../helpers/idle-connections.ts';
-import { spawnLab, type LabProcess } from '../helpers/lab-process.ts';
-import { labRequest } from '../helpers/lab-request.ts';
-import { pollFor } from '../helpers/stack.ts';
+import { openIdleTcp, openIdleTls, type IdleConnection } from '#test-helpers/idle-connections.ts';
+import { spawnLab, type LabProcess } from '#test-helpers/lab-process.ts';
+import { labRequest } from '#test-helpers/lab-request.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 
 // Attack: one machine opens connections to the lab as fast as it can and never sends a request. Before the fix the
 // lab had no cap at all: every connection held a descriptor until a timeout, so one address could exhaust the lab's

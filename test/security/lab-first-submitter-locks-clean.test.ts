@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema } from '@sandgate/shared';
-import { realClock } from '../../native-host/src/clock.ts';
-import { createServerAgent } from '../../native-host/src/sandbox/https-call.ts';
-import { LabClient } from '../../native-host/src/sandbox/lab-client.ts';
-import { startLab, type RunningLab } from '../../sandbox-server/src/lab-server.ts';
-import { judge, sha256Of } from '../helpers/lab-request.ts';
+import { realClock } from '#native-host/clock.ts';
+import { createServerAgent } from '#native-host/sandbox/https-call.ts';
+import { LabClient } from '#native-host/sandbox/lab-client.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { judge, sha256Of } from '#test-helpers/lab-request.ts';
 
 // Attack: a malware author (or anyone with a workstation) submits a new sample to the lab before anyone knows it is
 // bad. The lab judges it clean. The next day the administrator adds its hash to the blocklist, or a YARA rule that

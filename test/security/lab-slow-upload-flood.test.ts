@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labErrorSchema } from '@sandgate/shared';
-import { spawnLab, type LabProcess } from '../helpers/lab-process.ts';
-import { sha256Of, uploadObject } from '../helpers/lab-request.ts';
-import { pollFor } from '../helpers/stack.ts';
+import { spawnLab, type LabProcess } from '#test-helpers/lab-process.ts';
+import { sha256Of, uploadObject } from '#test-helpers/lab-request.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 
 // Attack (slow loris): a client with the lab's token (a rogue or compromised workstation) starts many uploads and
 // sends each one a byte at a time, slower than any real upload, or never finishes its headers. Before the fix the

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labErrorSchema, submitOutputLineSchema } from '@sandgate/shared';
 import { eicarBytes } from '../../scripts/lib/download-page.ts';
-import { labRequest, sha256Of, uploadObject, type LabTarget } from '../helpers/lab-request.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { labRequest, sha256Of, uploadObject, type LabTarget } from '#test-helpers/lab-request.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Attack: anyone who can reach the lab's port asks it about a hash. Before the fix the lab answered every client:
 // whether a workstation had submitted a given file (a leaked document, a tool), when, under what name, and what the

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labErrorSchema, policySchema, type SandgateError } from '@sandgate/shared';
-import { realClock } from '../../native-host/src/clock.ts';
-import { createServerAgent } from '../../native-host/src/sandbox/https-call.ts';
-import { LabClient } from '../../native-host/src/sandbox/lab-client.ts';
-import { startLab, type RunningLab } from '../../sandbox-server/src/lab-server.ts';
-import { labRequest, sha256Of, uploadObject } from '../helpers/lab-request.ts';
-import { pollFor } from '../helpers/stack.ts';
+import { realClock } from '#native-host/clock.ts';
+import { createServerAgent } from '#native-host/sandbox/https-call.ts';
+import { LabClient } from '#native-host/sandbox/lab-client.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { labRequest, sha256Of, uploadObject } from '#test-helpers/lab-request.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 
 // Attack: a client announces (or sends) an object bigger than the lab's free disk space. Before the fix the lab
 // accepted anything under its 8 GiB size cap and wrote until the disk was full: its own analyses, and everything

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLabServer, type LabServer } from '../helpers/lab-protocol-server.ts';
-import { makeCa, makeIntermediate, makeLeaf, type Pem } from '../helpers/pki.ts';
-import { useQueuedEicar } from '../helpers/queued-eicar.ts';
+import { startLabServer, type LabServer } from '#test-helpers/lab-protocol-server.ts';
+import { makeCa, makeIntermediate, makeLeaf, type Pem } from '#test-helpers/pki.ts';
+import { useQueuedEicar } from '#test-helpers/queued-eicar.ts';
 
 /**
  * Actor: a network attacker between the agent and its sandbox server, now that `sandbox.serverCertificate` may pin

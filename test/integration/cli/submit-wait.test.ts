@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineListItemSchema, submitOutputLineSchema, type SubmitOutputLine } from '@sandgate/shared';
-import { startStack, type Stack } from '../../helpers/stack.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 import { cleanPdfBytes, eicarBytes } from '../../../scripts/lib/download-page.ts';
 
 // `sandgate submit FILE --wait --json` against a real sandgate-lab on loopback with its certificate pinned, through a

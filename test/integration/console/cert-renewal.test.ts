@@ -4,15 +4,15 @@ import { createHash, createPrivateKey, createPublicKey, X509Certificate } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { startConsole, type RunningConsole } from '../../../console/src/server/start-console.ts';
-import { createEnrollmentToken } from '../../../console/src/agents/enrollment-tokens.ts';
-import { revokeAgent } from '../../../console/src/agents/agents.ts';
-import { readAudit } from '../../../console/src/audit/audit-log.ts';
-import { normaliseSerial } from '../../../console/src/agent-api/peer-identity.ts';
-import { consoleFiles, keyMatchesCertificate, readCredentials } from '../../../native-host/src/console/console-files.ts';
-import { renewCertificate } from '../../../native-host/src/console/cert-renewal.ts';
-import { csrFor, newAgentKey } from '../../../native-host/src/console/agent-csr.ts';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
+import { startConsole, type RunningConsole } from '#console/server/start-console.ts';
+import { createEnrollmentToken } from '#console/agents/enrollment-tokens.ts';
+import { revokeAgent } from '#console/agents/agents.ts';
+import { readAudit } from '#console/audit/audit-log.ts';
+import { normaliseSerial } from '#console/agent-api/peer-identity.ts';
+import { consoleFiles, keyMatchesCertificate, readCredentials } from '#native-host/console/console-files.ts';
+import { renewCertificate } from '#native-host/console/cert-renewal.ts';
+import { csrFor, newAgentKey } from '#native-host/console/agent-csr.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 import { httpsJson } from './console-process.ts';
 
 const DAY = 86_400_000;

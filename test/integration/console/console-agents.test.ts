@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
-import { makeCa, makeLeaf } from '../../helpers/pki.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 import { httpsJson, loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
-import { csrFor, newAgentKey } from '../../../native-host/src/console/agent-csr.ts';
+import { csrFor, newAgentKey } from '#native-host/console/agent-csr.ts';
 import { httpsJson, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
 export const PASSWORDS = {

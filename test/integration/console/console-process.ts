@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { REPO_ROOT, killAndWait, startStack, type CliResult, type Stack, type StackOptions } from '../../helpers/stack.ts';
+import { REPO_ROOT, killAndWait, startStack, type CliResult, type Stack, type StackOptions } from '#test-helpers/stack.ts';
 
 /** The `sandgate-console` entry `npx sandgate-console` resolves to. */
 export const CONSOLE_CLI = join(REPO_ROOT, 'console/bin/sandgate-console.mjs');

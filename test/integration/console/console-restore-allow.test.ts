@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor } from '../../helpers/stack.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 import {
   ADMIN_PASSWORD,
   EICAR,

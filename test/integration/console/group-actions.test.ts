@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
 // Assembled from pieces so this file is not itself the test string.

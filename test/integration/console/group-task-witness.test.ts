@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor } from '../../helpers/stack.ts';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
+import { pollFor } from '#test-helpers/stack.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { ADMIN_PASSWORD, EICAR, enrollWorkstation, loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess, type Workstation } from './console-process.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startConsole, type RunningConsole } from '../../../console/src/server/start-console.ts';
-import { LoginThrottle } from '../../../console/src/users/login-throttle.ts';
-import { addUser } from '../../../console/src/users/users.ts';
-import { readAudit } from '../../../console/src/audit/audit-log.ts';
+import { startConsole, type RunningConsole } from '#console/server/start-console.ts';
+import { LoginThrottle } from '#console/users/login-throttle.ts';
+import { addUser } from '#console/users/users.ts';
+import { readAudit } from '#console/audit/audit-log.ts';
 import { httpsJson, loginAs } from './console-process.ts';
 
 const ALICE_PASSWORD = 'alice-password-for-tests';

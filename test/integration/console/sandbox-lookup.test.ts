@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConsoleConfig } from '../../../console/src/config/load-console-config.ts';
-import { lookUpHash } from '../../../console/src/witness/sandbox-lookup.ts';
-import { maliciousVerdict, startLabServer, type LabServer } from '../../helpers/lab-protocol-server.ts';
-import { makeCa, makeLeaf, toPfx } from '../../helpers/pki.ts';
+import { loadConsoleConfig } from '#console/config/load-console-config.ts';
+import { lookUpHash } from '#console/witness/sandbox-lookup.ts';
+import { maliciousVerdict, startLabServer, type LabServer } from '#test-helpers/lab-protocol-server.ts';
+import { makeCa, makeLeaf, toPfx } from '#test-helpers/pki.ts';
 
 const BAD = 'b'.repeat(64);
 const UNKNOWN = 'c'.repeat(64);

@@ -3,11 +3,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollFor, startStack, type Stack } from '../../helpers/stack.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
-import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
-import type { Db } from '../../../console/src/db/db.ts';
-import { csrFor, newAgentKey } from '../../../native-host/src/console/agent-csr.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
+import { openPostgresDb } from '#console/db/postgres-db.ts';
+import type { Db } from '#console/db/db.ts';
+import { csrFor, newAgentKey } from '#native-host/console/agent-csr.ts';
 import { ADMIN_PASSWORD, EICAR, httpsJson, loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from './console-process.ts';
 
 const pg = postgresAvailability();

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema, labHealthSchema } from '@sandgate/shared';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { EICAR_STRING } from '../../../sandbox-server/src/engines/eicar.ts';
-import { labRequest, waitForAnalysis } from '../../helpers/lab-request.ts';
-import { pollFor } from '../../helpers/stack.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { EICAR_STRING } from '#lab/engines/eicar.ts';
+import { labRequest, waitForAnalysis } from '#test-helpers/lab-request.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const eicar = Buffer.from(EICAR_STRING, 'latin1');

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labErrorSchema, labHealthSchema } from '@sandgate/shared';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { makeCa, makeLeaf } from '../../helpers/pki.ts';
-import { labRequest, uploadObject } from '../../helpers/lab-request.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
+import { labRequest, uploadObject } from '#test-helpers/lab-request.ts';
 
 // Who the lab serves: clients with its token, and (when given a client CA) clients with a certificate from that CA.
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema } from '@sandgate/shared';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { labRequest, waitForAnalysis } from '../../helpers/lab-request.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { labRequest, waitForAnalysis } from '#test-helpers/lab-request.ts';
 
 const SIZE = 200 * 1024 * 1024;
 const CHUNK = 64 * 1024;

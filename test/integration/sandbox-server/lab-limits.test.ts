@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema } from '@sandgate/shared';
-import { startLab, type LabOptions, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { openIdleTcp, openIdleTls, type IdleConnection } from '../../helpers/idle-connections.ts';
-import { labRequest, sha256Of, uploadObject } from '../../helpers/lab-request.ts';
-import { pollFor } from '../../helpers/stack.ts';
+import { startLab, type LabOptions, type RunningLab } from '#lab/lab-server.ts';
+import { openIdleTcp, openIdleTls, type IdleConnection } from '#test-helpers/idle-connections.ts';
+import { labRequest, sha256Of, uploadObject } from '#test-helpers/lab-request.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 
 // The lab's limits, each met by a well-behaved client that simply asks too much at once: it gets a coded answer it
 // can act on (try another server, come back later), and the lab keeps serving everyone else.

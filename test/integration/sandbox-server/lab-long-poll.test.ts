@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema } from '@sandgate/shared';
-import { startLab, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import { labRequest } from '../../helpers/lab-request.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
+import { labRequest } from '#test-helpers/lab-request.ts';
 
 // A client that long-polls gets its verdict the moment the analysis ends, in one request, instead of discovering it on
 // its next scheduled poll. The analysis is slowed down so that "one request" cannot happen by luck.

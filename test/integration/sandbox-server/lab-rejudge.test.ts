@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labAnalysisSchema, labErrorSchema } from '@sandgate/shared';
-import { startLab, type LabOptions, type RunningLab } from '../../../sandbox-server/src/lab-server.ts';
-import type { Logger } from '../../../sandbox-server/src/log.ts';
-import { judge, labRequest, sha256Of, uploadObject, waitForAnalysis } from '../../helpers/lab-request.ts';
+import { startLab, type LabOptions, type RunningLab } from '#lab/lab-server.ts';
+import type { Logger } from '#lab/log.ts';
+import { judge, labRequest, sha256Of, uploadObject, waitForAnalysis } from '#test-helpers/lab-request.ts';
 
 // A verdict is only as good as the rules it was judged with. When the administrator adds a blocklist entry or a YARA
 // rule, every stored verdict judged without it is judged again before the lab answers with it.

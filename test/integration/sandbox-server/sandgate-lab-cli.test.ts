@@ -6,7 +6,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { labHealthSchema } from '@sandgate/shared';
-import { labRequest } from '../../helpers/lab-request.ts';
+import { labRequest } from '#test-helpers/lab-request.ts';
 
 const SHIM = resolve(import.meta.dirname, '../../../sandbox-server/bin/sandgate-lab.mjs');
 

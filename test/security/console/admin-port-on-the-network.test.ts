@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { pollFor } from '../../helpers/stack.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 import { startConsoleWithRoles, type ConsoleWithRoles } from '../../integration/console/console-fixture.ts';
 
 /** Whether a TCP connection to `host:port` is accepted. */

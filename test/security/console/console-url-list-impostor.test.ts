@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { makeCa, makeLeaf } from '../../helpers/pki.ts';
-import { closeServer, listenLoopback } from '../../helpers/loopback-server.ts';
-import { pollFor } from '../../helpers/stack.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
+import { closeServer, listenLoopback } from '#test-helpers/loopback-server.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles } from '../../integration/console/console-fixture.ts';
 import { enrollWorkstation, loginAs, type Workstation } from '../../integration/console/console-process.ts';
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startConsole, type RunningConsole } from '../../../console/src/server/start-console.ts';
-import { addUser } from '../../../console/src/users/users.ts';
+import { startConsole, type RunningConsole } from '#console/server/start-console.ts';
+import { addUser } from '#console/users/users.ts';
 import { loginAs } from '../../integration/console/console-process.ts';
 
 const PASSWORD = 'admin-password-for-tests';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShippedEvent } from '@sandgate/shared';
-import { EventLog } from '../../../native-host/src/events/event-log.ts';
-import { lineBytes } from '../../../console/src/agents/event-cursor.ts';
-import { pollFor } from '../../helpers/stack.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { lineBytes } from '#console/agents/event-cursor.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 import type { Workstation } from '../../integration/console/console-process.ts';
 import { asWorkstation, startAttackConsole } from './console-fixture.ts';
 

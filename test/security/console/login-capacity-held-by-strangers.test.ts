@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startConsole, type RunningConsole } from '../../../console/src/server/start-console.ts';
-import { LoginThrottle, type LoginAdmission } from '../../../console/src/users/login-throttle.ts';
-import { addUser } from '../../../console/src/users/users.ts';
+import { startConsole, type RunningConsole } from '#console/server/start-console.ts';
+import { LoginThrottle, type LoginAdmission } from '#console/users/login-throttle.ts';
+import { addUser } from '#console/users/users.ts';
 import { httpsJson } from '../../integration/console/console-process.ts';
 
 const ADA_PASSWORD = 'ada-password-for-tests';

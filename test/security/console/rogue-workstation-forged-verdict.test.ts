@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pollFor } from '../../helpers/stack.ts';
+import { pollFor } from '#test-helpers/stack.ts';
 import { EICAR, EICAR_SHA256, type Workstation } from '../../integration/console/console-process.ts';
 import { asWorkstation, startAttackConsole } from './console-fixture.ts';
 import { FORGED_IOC } from '../forged-ioc.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAgent } from '../../../native-host/src/agent/agent.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
 import { EICAR, policyFor, runConsoleShare, sha256, useTaskWorkspace } from '../../integration/native-host/tasks/task-fixtures.ts';
 import { FORGED_IOC } from '../forged-ioc.ts';
 

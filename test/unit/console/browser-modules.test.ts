@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadBrowserModules } from '../../../console/src/web/browser-modules.ts';
-import { CONSOLE_HTML } from '../../../console/src/web/console-page.ts';
+import { loadBrowserModules } from '#console/web/browser-modules.ts';
+import { CONSOLE_HTML } from '#console/web/console-page.ts';
 
 // The page's code is typed modules served with their types stripped: what the browser gets must parse as a module,
 // and every import it makes must name a module the console serves (a missing one is a blank page, not an error).

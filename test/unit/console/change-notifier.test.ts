@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeNotifier } from '../../../console/src/agent-api/change-notifier.ts';
+import { ChangeNotifier } from '#console/agent-api/change-notifier.ts';
 
 describe('waking waiting long-polls', () => {
   it('wakes exactly the polls of the agent named, or of the group named, and forgets them once woken', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_SEQ_SKIP_BYTES, type ShippedEvent } from '@sandgate/shared';
-import { lineBytes, planBatch } from '../../../console/src/agents/event-cursor.ts';
-import { EventRateLimit } from '../../../console/src/agents/event-rate-limit.ts';
+import { lineBytes, planBatch } from '#console/agents/event-cursor.ts';
+import { EventRateLimit } from '#console/agents/event-rate-limit.ts';
 
 /** Events as an agent's log holds them: each line right after the one before, from `start`. */
 function log(start: number, n: number): ShippedEvent[] {

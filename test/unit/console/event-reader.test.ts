@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventsFrom } from '../../../native-host/src/console/event-reader.ts';
+import { readEventsFrom } from '#native-host/console/event-reader.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,18 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iocScanTaskSchema, type ConsoleTask, type ShippedEvent } from '@sandgate/shared';
-import type { Db } from '../../../console/src/db/db.ts';
-import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
-import { migrate } from '../../../console/src/db/migrate.ts';
-import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
-import { deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
-import { onThreatEvents } from '../../../console/src/group-tasks/on-threat.ts';
-import { ChangeNotifier } from '../../../console/src/agent-api/change-notifier.ts';
-import { approveGroupTask, witnessTask } from '../../../console/src/witness/witness-task.ts';
-import { readWitnessStatus } from '../../../console/src/witness/witness-status.ts';
-import { readAudit } from '../../../console/src/audit/audit-log.ts';
-import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
-import { groupFixture } from '../../helpers/console-group.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import type { Db } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
+import { deliverableTasks, readGroupTask, recordTaskProgress } from '#console/group-tasks/group-tasks.ts';
+import { onThreatEvents } from '#console/group-tasks/on-threat.ts';
+import { ChangeNotifier } from '#console/agent-api/change-notifier.ts';
+import { approveGroupTask, witnessTask } from '#console/witness/witness-task.ts';
+import { readWitnessStatus } from '#console/witness/witness-status.ts';
+import { readAudit } from '#console/audit/audit-log.ts';
+import { openPostgresDb } from '#console/db/postgres-db.ts';
+import { groupFixture } from '#test-helpers/console-group.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 
 const SHA = (c: string) => c.repeat(64);
 

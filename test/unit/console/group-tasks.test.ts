@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../../console/src/db/db.ts';
-import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
-import { migrate } from '../../../console/src/db/migrate.ts';
-import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
-import { cancelGroupTask, deliverableTasks, readGroupTask, recordTaskProgress } from '../../../console/src/group-tasks/group-tasks.ts';
-import { planWaves } from '../../../console/src/group-tasks/plan-waves.ts';
-import { approveGroupTask } from '../../../console/src/witness/witness-task.ts';
-import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
-import { groupFixture } from '../../helpers/console-group.ts';
+import type { Db } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
+import { cancelGroupTask, deliverableTasks, readGroupTask, recordTaskProgress } from '#console/group-tasks/group-tasks.ts';
+import { planWaves } from '#console/group-tasks/plan-waves.ts';
+import { approveGroupTask } from '#console/witness/witness-task.ts';
+import { openPostgresDb } from '#console/db/postgres-db.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
+import { groupFixture } from '#test-helpers/console-group.ts';
 
 const SHA = (c: string) => c.repeat(64);
 

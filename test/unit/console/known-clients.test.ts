@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../../console/src/db/db.ts';
-import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
-import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
-import { migrate } from '../../../console/src/db/migrate.ts';
-import { addUser } from '../../../console/src/users/users.ts';
-import { isKnownClient, rememberKnownClient } from '../../../console/src/users/known-clients.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import type { Db } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { openPostgresDb } from '#console/db/postgres-db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { addUser } from '#console/users/users.ts';
+import { isKnownClient, rememberKnownClient } from '#console/users/known-clients.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 
 const pg = postgresAvailability();
 const targets = [

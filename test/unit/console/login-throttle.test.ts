@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressBucket, LoginThrottle, type LoginAdmission } from '../../../console/src/users/login-throttle.ts';
+import { addressBucket, LoginThrottle, type LoginAdmission } from '#console/users/login-throttle.ts';
 
 const MIN = 60_000;
 

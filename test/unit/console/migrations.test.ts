@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Db } from '../../../console/src/db/db.ts';
-import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
-import { openPostgresDb } from '../../../console/src/db/postgres-db.ts';
-import { MIGRATIONS_DIR, migrate, readMigrations } from '../../../console/src/db/migrate.ts';
-import { addUser, checkLogin } from '../../../console/src/users/users.ts';
-import { postgresAvailability, startTempPostgres, type TempPostgres } from '../../helpers/postgres.ts';
+import type { Db } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { openPostgresDb } from '#console/db/postgres-db.ts';
+import { MIGRATIONS_DIR, migrate, readMigrations } from '#console/db/migrate.ts';
+import { addUser, checkLogin } from '#console/users/users.ts';
+import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 
 const pg = postgresAvailability();
 const targets = [

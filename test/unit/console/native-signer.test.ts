@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { loadOrCreateCa } from '../../../console/src/pki/console-ca.ts';
-import { generateRsaKey } from '../../../console/src/pki/generate-key.ts';
-import { nativeRsaSigner } from '../../../console/src/pki/native-signer.ts';
+import { loadOrCreateCa } from '#console/pki/console-ca.ts';
+import { generateRsaKey } from '#console/pki/generate-key.ts';
+import { nativeRsaSigner } from '#console/pki/native-signer.ts';
 
 describe("the console CA's signatures", () => {
   it('an agent certificate issued from a CSR verifies against the CA and names the agent', () => {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iocScanTaskSchema, onThreatSchema } from '@sandgate/shared';
-import type { Db } from '../../../console/src/db/db.ts';
-import { migrate } from '../../../console/src/db/migrate.ts';
-import { openPgliteDb } from '../../../console/src/db/pglite-db.ts';
-import { setGroupActions } from '../../../console/src/group-tasks/group-actions-store.ts';
-import { deliverableTasks } from '../../../console/src/group-tasks/group-tasks.ts';
-import { groupFixture } from '../../helpers/console-group.ts';
+import type { Db } from '#console/db/db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
+import { deliverableTasks } from '#console/group-tasks/group-tasks.ts';
+import { groupFixture } from '#test-helpers/console-group.ts';
 
 const PCA = 'a1'.repeat(32);
 const contoso = { name: 'Contoso Ltd', caSha256: [PCA] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, randomPassword, SCRYPT_PARAMS, verifyPassword } from '../../../console/src/users/password-hash.ts';
+import { hashPassword, randomPassword, SCRYPT_PARAMS, verifyPassword } from '#console/users/password-hash.ts';
 
 describe('console password hashing', () => {
   it('stores scrypt with N = 2^15, r = 8, p = 1 and a salt of its own per user', async () => {

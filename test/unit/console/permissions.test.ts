@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { can, permissionsOf, requirePermission, ROLE_NAMES } from '../../../console/src/users/permissions.ts';
+import { can, permissionsOf, requirePermission, ROLE_NAMES } from '#console/users/permissions.ts';
 
 describe('console roles and permissions', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '@sandgate/shared';
-import { hidePolicySecrets, keepPolicySecrets } from '../../../console/src/groups/policy-secrets.ts';
+import { hidePolicySecrets, keepPolicySecrets } from '#console/groups/policy-secrets.ts';
 
 const stored = {
   sandbox: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renewalDueAt } from '../../../native-host/src/console/cert-renewal.ts';
-import { makeCa, makeLeaf } from '../../helpers/pki.ts';
+import { renewalDueAt } from '#native-host/console/cert-renewal.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
 
 const DAY = 86_400_000;
 const ca = makeCa();

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TaskProgress } from '@sandgate/shared';
-import { GroupTaskAgent } from '../../../native-host/src/console/group-task-agent.ts';
-import { silentLogger } from '../../../native-host/src/log.ts';
-import { expandHome, guardDecision, pathMatches, readTaskGuard, GUARD_FILE, type TaskGuard } from '../../../native-host/src/tasks/task-guard.ts';
+import { GroupTaskAgent } from '#native-host/console/group-task-agent.ts';
+import { silentLogger } from '#native-host/log.ts';
+import { expandHome, guardDecision, pathMatches, readTaskGuard, GUARD_FILE, type TaskGuard } from '#native-host/tasks/task-guard.ts';
 
 const OBJECT = 'b'.repeat(64);
 // A witnessed group task whose object is OBJECT (issue 14: only that SHA-256 may ever be quarantined).

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../../console/src/db/db.ts';
-import { ChangeNotifier } from '../../../console/src/agent-api/change-notifier.ts';
-import { startWakeRelay, WAKE_CHANNEL } from '../../../console/src/agent-api/wake-relay.ts';
+import type { Db } from '#console/db/db.ts';
+import { ChangeNotifier } from '#console/agent-api/change-notifier.ts';
+import { startWakeRelay, WAKE_CHANNEL } from '#console/agent-api/wake-relay.ts';
 
 const AGENT = '11111111-2222-4333-8444-555555555555';
 const OTHER_PROCESS = '0123456789abcdef';

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, capturePolicySchema, policySchema } from '@sandgate/shared';
-import { buildHostManifest } from '../../../native-host/src/install/host-manifest.ts';
-import { serviceUnitLocations } from '../../../native-host/src/install/check-service.ts';
+import { buildHostManifest } from '#native-host/install/host-manifest.ts';
+import { serviceUnitLocations } from '#native-host/install/check-service.ts';
 import { allElements, parseXml, plistValue } from './xml-well-formed.ts';
 
 // Administrators copy these templates instead of running `sandgate install`, and deploy the browser policies with

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { makeCa, makeLeaf } from '../../../helpers/pki.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 /**
  * Issue 13, "every event exactly once, whatever is killed when", under load: 48 downloads (16 of them EICAR variants)

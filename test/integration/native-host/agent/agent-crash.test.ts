@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_HEADERS, type Job } from '@sandgate/shared';
-import type { CrashPointName } from '../../../../native-host/src/crash-point.ts';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { startLab } from '../../../../sandbox-server/src/lab-server.ts';
-import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import type { CrashPointName } from '#native-host/crash-point.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { startLab } from '#lab/lab-server.ts';
+import { makeCa, makeLeaf, type Pem } from '#test-helpers/pki.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 /**
  * The real agent (createAgent in a child process, real quarantine store) against a real sandgate-lab on loopback,

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quarantineListItemSchema, submitOutputLineSchema, type SubmitOutputLine } from '@sandgate/shared';
-import { startStack, type Stack } from '../../../helpers/stack.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 import { eicarBytes } from '../../../../scripts/lib/download-page.ts';
 
 // An administrator declared EICAR a false positive (`response.allowSha256`): a real `sandgate serve` against a real

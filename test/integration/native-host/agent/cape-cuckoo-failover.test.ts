@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { useAgentBench } from '../../../helpers/agent-bench.ts';
-import { EICAR, sha256, startCapeEmulator } from '../../../helpers/cape-emulator.ts';
-import { startCuckooEmulator } from '../../../helpers/cuckoo-emulator.ts';
+import { useAgentBench } from '#test-helpers/agent-bench.ts';
+import { EICAR, sha256, startCapeEmulator } from '#test-helpers/cape-emulator.ts';
+import { startCuckooEmulator } from '#test-helpers/cuckoo-emulator.ts';
 
 const CAPE_TOKEN = 'cape-token-must-not-leak-1';
 const CUCKOO_TOKEN = 'cuckoo-token-must-not-leak-2';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Job, PolicyInput } from '@sandgate/shared';
-import { MAX_ANALYSIS_ATTEMPTS } from '../../../../native-host/src/sandbox/retry-policy.ts';
-import { useAgentBench } from '../../../helpers/agent-bench.ts';
-import { EICAR, sha256, startCapeEmulator } from '../../../helpers/cape-emulator.ts';
-import { startCuckooEmulator } from '../../../helpers/cuckoo-emulator.ts';
-import { maliciousVerdict, startLabServer } from '../../../helpers/lab-protocol-server.ts';
+import { MAX_ANALYSIS_ATTEMPTS } from '#native-host/sandbox/retry-policy.ts';
+import { useAgentBench } from '#test-helpers/agent-bench.ts';
+import { EICAR, sha256, startCapeEmulator } from '#test-helpers/cape-emulator.ts';
+import { startCuckooEmulator } from '#test-helpers/cuckoo-emulator.ts';
+import { maliciousVerdict, startLabServer } from '#test-helpers/lab-protocol-server.ts';
 
 /**
  * A sandbox that could not analyse an object (a crashed guest, a processing error) is asked again: the agent uploads

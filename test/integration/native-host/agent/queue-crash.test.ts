@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { RequestQueue } from '../../../../native-host/src/queue/request-queue.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { RequestQueue } from '#native-host/queue/request-queue.ts';
 
 const src = resolve(import.meta.dirname, '../../../../native-host/src');
 let root: string;

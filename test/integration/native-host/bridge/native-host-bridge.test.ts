@@ -11,7 +11,7 @@ import {
   killFakeAgents,
   spawnHost,
   type HostProcess,
-} from '../../../helpers/spawn-host.ts';
+} from '#test-helpers/spawn-host.ts';
 
 const ORIGIN = `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
 let home: string;

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctorReportSchema, type DoctorCheck } from '@sandgate/shared';
-import { makeCa, makeLeaf } from '../../../helpers/pki.ts';
-import { startStack, type Stack } from '../../../helpers/stack.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 
 let stack: Stack;
 let userHome: string;

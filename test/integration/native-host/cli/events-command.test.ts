@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
 import { SHIM, runSandgate } from './run-sandgate.ts';
 
 let home: string;

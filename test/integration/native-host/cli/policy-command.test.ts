@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeCa } from '../../../helpers/pki.ts';
+import { makeCa } from '#test-helpers/pki.ts';
 import { runSandgate } from './run-sandgate.ts';
 
 let root: string;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { statusResultSchema, type AgentEvent } from '@sandgate/shared';
-import { pollFor, startStack, type Stack } from '../../../helpers/stack.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {

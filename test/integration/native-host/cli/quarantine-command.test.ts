@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { quarantineListItemSchema as quarantineItemSchema } from '@sandgate/shared';
 import { runSandgate } from './run-sandgate.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*', 'latin1');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

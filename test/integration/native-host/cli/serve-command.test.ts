@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, sandgateCliPath, type Stack } from '../../../helpers/stack.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { startStack, sandgateCliPath, type Stack } from '#test-helpers/stack.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
 
 let stack: Stack;
 beforeAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { submitOutputLineSchema } from '@sandgate/shared';
-import { startStack, type Stack } from '../../../helpers/stack.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { HELD_SUFFIX, policySchema, releaseHeldResultSchema, requestSchema, submitResultSchema, type Job } from '@sandgate/shared';
-import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
-import { realClock } from '../../../../native-host/src/clock.ts';
-import { createRouter, type Router } from '../../../../native-host/src/router.ts';
-import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
-import { maliciousVerdict, startLabServer } from '../../../helpers/lab-protocol-server.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { createAgent, type Agent } from '#native-host/agent/agent.ts';
+import { realClock } from '#native-host/clock.ts';
+import { createRouter, type Router } from '#native-host/router.ts';
+import { makeCa, makeLeaf, type Pem } from '#test-helpers/pki.ts';
+import { maliciousVerdict, startLabServer } from '#test-helpers/lab-protocol-server.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 // Issue 7, `onUnavailable: release`: a held download may be published before its verdict, when the agent's own policy
 // says so and no server can be reached (issue 14: never while one can). When a server comes back and the verdict is

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, NATIVE_HOST_NAME } from '@sandgate/shared';
-import { installNativeHost } from '../../../../native-host/src/install/install.ts';
-import { FrameDecoder } from '../../../../native-host/src/wire/framing.ts';
-import { FAKE_AGENT_COMMAND, fakeAgentStarts, killFakeAgents } from '../../../helpers/spawn-host.ts';
+import { installNativeHost } from '#native-host/install/install.ts';
+import { FrameDecoder } from '#native-host/wire/framing.ts';
+import { FAKE_AGENT_COMMAND, fakeAgentStarts, killFakeAgents } from '#test-helpers/spawn-host.ts';
 
 let tmp: string;
 let home: string;

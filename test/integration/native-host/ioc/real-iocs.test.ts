@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileIndicatorSet } from '../../../../native-host/src/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '../../../../native-host/src/ioc/parse-openioc.ts';
+import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
+import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
 
 // Real published OpenIOC files live beside the repository (PRODUCT.md: read them, never copy them in). In a git
 // worktree (/work/wt/<branch>) "beside the repository" is beside the main checkout, found through the .git file.

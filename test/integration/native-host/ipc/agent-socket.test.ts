@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, SandgateError, type PushEvent } from '@sandgate/shared';
-import { listenAgentSocket, type AgentSocketServer } from '../../../../native-host/src/ipc/server.ts';
-import { serveConnection, type ServeTarget } from '../../../../native-host/src/ipc/serve-connection.ts';
-import { connectAgent, type AgentClient } from '../../../../native-host/src/ipc/client.ts';
-import { agentSocketPath } from '../../../../native-host/src/ipc/socket-path.ts';
-import { FrameDecoder, encodeFrame } from '../../../../native-host/src/wire/framing.ts';
+import { listenAgentSocket, type AgentSocketServer } from '#native-host/ipc/server.ts';
+import { serveConnection, type ServeTarget } from '#native-host/ipc/serve-connection.ts';
+import { connectAgent, type AgentClient } from '#native-host/ipc/client.ts';
+import { agentSocketPath } from '#native-host/ipc/socket-path.ts';
+import { FrameDecoder, encodeFrame } from '#native-host/wire/framing.ts';
 
 let home: string;
 const cleanups: Array<() => unknown> = [];

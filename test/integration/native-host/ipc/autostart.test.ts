@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectAgent, type AgentClient } from '../../../../native-host/src/ipc/client.ts';
-import { FAKE_AGENT_COMMAND, fakeAgentStarts, killFakeAgents } from '../../../helpers/spawn-host.ts';
+import { connectAgent, type AgentClient } from '#native-host/ipc/client.ts';
+import { FAKE_AGENT_COMMAND, fakeAgentStarts, killFakeAgents } from '#test-helpers/spawn-host.ts';
 
 let home: string;
 const clients: AgentClient[] = [];

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SandgateError, policySchema } from '@sandgate/shared';
-import { realClock } from '../../../../native-host/src/clock.ts';
-import { CapeClient } from '../../../../native-host/src/sandbox/cape-client.ts';
-import { createServerAgent } from '../../../../native-host/src/sandbox/https-call.ts';
-import type { QueuedObject } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { EICAR, sha256, startCapeEmulator, type CapeEmulatorOptions } from '../../../helpers/cape-emulator.ts';
-import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
+import { realClock } from '#native-host/clock.ts';
+import { CapeClient } from '#native-host/sandbox/cape-client.ts';
+import { createServerAgent } from '#native-host/sandbox/https-call.ts';
+import type { QueuedObject } from '#native-host/sandbox/sandbox-client.ts';
+import { EICAR, sha256, startCapeEmulator, type CapeEmulatorOptions } from '#test-helpers/cape-emulator.ts';
+import { makeCa, makeLeaf, type Pem } from '#test-helpers/pki.ts';
 
 const TOKEN = 'cape-secret-token-0123456789';
 let ca: ReturnType<typeof makeCa>;

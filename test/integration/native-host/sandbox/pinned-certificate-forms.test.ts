@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { realClock } from '../../../../native-host/src/clock.ts';
-import { loadPolicyFile } from '../../../../native-host/src/config/load-policy.ts';
-import { createSandboxClients } from '../../../../native-host/src/sandbox/create-clients.ts';
-import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { maliciousVerdict, startLabServer, type LabServer } from '../../../helpers/lab-protocol-server.ts';
-import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned, type Pem } from '../../../helpers/pki.ts';
-import { useQueuedEicar } from '../../../helpers/queued-eicar.ts';
+import { realClock } from '#native-host/clock.ts';
+import { loadPolicyFile } from '#native-host/config/load-policy.ts';
+import { createSandboxClients } from '#native-host/sandbox/create-clients.ts';
+import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
+import { maliciousVerdict, startLabServer, type LabServer } from '#test-helpers/lab-protocol-server.ts';
+import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned, type Pem } from '#test-helpers/pki.ts';
+import { useQueuedEicar } from '#test-helpers/queued-eicar.ts';
 
 /**
  * What an administrator may put in `sandbox.serverCertificate` (docs/sandbox-backends.md, "Pinning"): the server's own

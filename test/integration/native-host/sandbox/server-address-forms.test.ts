@@ -5,13 +5,13 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import { checkPolicyHealth } from '../../../../native-host/src/sandbox/check-policy-health.ts';
-import { loadPolicyFile } from '../../../../native-host/src/config/load-policy.ts';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { startLab } from '../../../../sandbox-server/src/lab-server.ts';
-import { makeCa, makeLeaf, type Pem } from '../../../helpers/pki.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
+import { checkPolicyHealth } from '#native-host/sandbox/check-policy-health.ts';
+import { loadPolicyFile } from '#native-host/config/load-policy.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { startLab } from '#lab/lab-server.ts';
+import { makeCa, makeLeaf, type Pem } from '#test-helpers/pki.ts';
 
 /**
  * PRODUCT.md: a sandbox server is named by an IPv4 address, an IPv6 address in brackets, or a domain name. Each form

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { policySchema, type AgentEvent, type ErrorCode, type Job, type PolicyInput } from '@sandgate/shared';
-import { createAgent, type Agent, type CreateAgentOptions } from '../../../../native-host/src/agent/agent.ts';
-import { formatStatus } from '../../../../native-host/src/cli/status-command.ts';
-import { realClock, type Clock } from '../../../../native-host/src/clock.ts';
-import { loadPolicyFile, type LoadedPolicy } from '../../../../native-host/src/config/load-policy.ts';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { makeCa, makeLeaf, toPfx, type Pem } from '../../../helpers/pki.ts';
-import { freePort, startLabServer, type LabServer } from '../../../helpers/lab-protocol-server.ts';
+import { createAgent, type Agent, type CreateAgentOptions } from '#native-host/agent/agent.ts';
+import { formatStatus } from '#native-host/cli/status-command.ts';
+import { realClock, type Clock } from '#native-host/clock.ts';
+import { loadPolicyFile, type LoadedPolicy } from '#native-host/config/load-policy.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { makeCa, makeLeaf, toPfx, type Pem } from '#test-helpers/pki.ts';
+import { freePort, startLabServer, type LabServer } from '#test-helpers/lab-protocol-server.ts';
 import {
   certificateFaults,
   startBlackHole,
@@ -20,7 +20,7 @@ import {
   startHealthFront,
   startPlaintextServer,
   startTls11OnlyServer,
-} from '../../../helpers/faulty-servers.ts';
+} from '#test-helpers/faulty-servers.ts';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanOutputSchema } from '@sandgate/shared';
-import { runScan } from '../../../../native-host/src/scan/run-scan.ts';
+import { runScan } from '#native-host/scan/run-scan.ts';
 import { HashSetIndicators } from '../../../unit/native-host/scan/hash-set-indicators.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

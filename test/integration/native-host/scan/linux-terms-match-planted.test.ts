@@ -7,11 +7,11 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanOutputSchema, type ScanOutput } from '@sandgate/shared';
-import { parseOpenIoc } from '../../../../native-host/src/ioc/parse-openioc.ts';
-import { TERM_TABLE } from '../../../../native-host/src/ioc/term-table.ts';
-import { LinuxCriticalAreas } from '../../../../native-host/src/scan/critical-areas/linux.ts';
-import { compileForThisHost, hostTermLimits } from '../../../../native-host/src/scan/host-term-limits.ts';
-import { runScan } from '../../../../native-host/src/scan/run-scan.ts';
+import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { TERM_TABLE } from '#native-host/ioc/term-table.ts';
+import { LinuxCriticalAreas } from '#native-host/scan/critical-areas/linux.ts';
+import { compileForThisHost, hostTermLimits } from '#native-host/scan/host-term-limits.ts';
+import { runScan } from '#native-host/scan/run-scan.ts';
 
 /**
  * The term table's promise, kept: every term it marks as evaluated on Linux matches a real object planted for it on

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scanOutputSchema } from '@sandgate/shared';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import type { RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
+import type { RunningLab } from '#lab/lab-server.ts';
 import { runSandgate } from '../cli/run-sandgate.ts';
 import { hashIoc, lab, policyFor, sha256 } from '../tasks/task-fixtures.ts';
 

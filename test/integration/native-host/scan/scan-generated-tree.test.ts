@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanOutputSchema } from '@sandgate/shared';
-import { runScan } from '../../../../native-host/src/scan/run-scan.ts';
+import { runScan } from '#native-host/scan/run-scan.ts';
 import { HashSetIndicators } from '../../../unit/native-host/scan/hash-set-indicators.ts';
 
 /** A generated tree: 2,000 small files in 40 folders, a few MB-sized ones, one planted object, links that lead out. */

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
 import { EICAR, policyFor, sha256, runConsoleShare, useTaskWorkspace } from './task-fixtures.ts';
 
 // A console group task hunts two hashes; the workstation's policy lists one of them as a known false positive

@@ -2,11 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requestSchema, type Task } from '@sandgate/shared';
-import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { ReportedIdleSource } from '../../../../native-host/src/tasks/idle-source.ts';
-import { createRouter } from '../../../../native-host/src/router.ts';
+import { createAgent, type Agent } from '#native-host/agent/agent.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { ReportedIdleSource } from '#native-host/tasks/idle-source.ts';
+import { createRouter } from '#native-host/router.ts';
 import { EICAR, hashIoc, makeTree, policyFor, sha256, until, useTaskWorkspace } from './task-fixtures.ts';
 
 const ws = useTaskWorkspace('sg-idle-task-');

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import { codeSigningIdentity, requireOsslsigncode, signPe, type SigningIdentity } from '../../../helpers/code-signing.ts';
-import { makePeFile } from '../../../helpers/pe-file.ts';
-import { makeCa } from '../../../helpers/pki.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
+import { codeSigningIdentity, requireOsslsigncode, signPe, type SigningIdentity } from '#test-helpers/code-signing.ts';
+import { makePeFile } from '#test-helpers/pe-file.ts';
+import { makeCa } from '#test-helpers/pki.ts';
 import { policyFor, sha256, runConsoleShare, useTaskWorkspace } from './task-fixtures.ts';
 
 const ws = useTaskWorkspace('sg-publisher-', { consoleFolder: true });

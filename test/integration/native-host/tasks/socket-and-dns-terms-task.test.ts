@@ -4,10 +4,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { IocScanTask, TaskProgress } from '@sandgate/shared';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
-import { formatTask } from '../../../../native-host/src/cli/ioc-command.ts';
-import { GroupTaskAgent } from '../../../../native-host/src/console/group-task-agent.ts';
-import { silentLogger } from '../../../../native-host/src/log.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
+import { formatTask } from '#native-host/cli/ioc-command.ts';
+import { GroupTaskAgent } from '#native-host/console/group-task-agent.ts';
+import { silentLogger } from '#native-host/log.ts';
 import { policyFor, useTaskWorkspace } from './task-fixtures.ts';
 
 // A console group task whose IOC (as generated from a sandbox verdict) names a C2 port and a C2 host name. On Linux the

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createAgent } from '../../../../native-host/src/agent/agent.ts';
+import { createAgent } from '#native-host/agent/agent.ts';
 import { EICAR, policyFor, sha256, until, useTaskWorkspace } from './task-fixtures.ts';
 
 const ws = useTaskWorkspace('sg-task-stix-yara-');

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { taskListOutputSchema, taskSchema, type Task } from '@sandgate/shared';
-import { startStack, type Stack } from '../../../helpers/stack.ts';
+import { startStack, type Stack } from '#test-helpers/stack.ts';
 import { EICAR, hashIoc, makeTree, sha256 } from './task-fixtures.ts';
 
 let stack: Stack;

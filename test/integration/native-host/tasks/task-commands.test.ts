@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Task } from '@sandgate/shared';
-import { createAgent, type Agent } from '../../../../native-host/src/agent/agent.ts';
-import { realClock, type Clock } from '../../../../native-host/src/clock.ts';
+import { createAgent, type Agent } from '#native-host/agent/agent.ts';
+import { realClock, type Clock } from '#native-host/clock.ts';
 import { EICAR, hashIoc, makeTree, policyFor, sha256, until, useTaskWorkspace } from './task-fixtures.ts';
 
 const ws = useTaskWorkspace('sg-task-cmd-');

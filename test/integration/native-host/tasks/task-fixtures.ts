@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { afterEach, beforeEach } from 'vitest';
 import { dirname, join } from 'node:path';
 import type { IocScanTask, PolicyInput, TaskProgress } from '@sandgate/shared';
-import type { Agent } from '../../../../native-host/src/agent/agent.ts';
-import { GroupTaskAgent } from '../../../../native-host/src/console/group-task-agent.ts';
-import { silentLogger } from '../../../../native-host/src/log.ts';
-import { loadPolicyFile, type LoadedPolicy } from '../../../../native-host/src/config/load-policy.ts';
-import { startLab, type RunningLab } from '../../../../sandbox-server/src/lab-server.ts';
+import type { Agent } from '#native-host/agent/agent.ts';
+import { GroupTaskAgent } from '#native-host/console/group-task-agent.ts';
+import { silentLogger } from '#native-host/log.ts';
+import { loadPolicyFile, type LoadedPolicy } from '#native-host/config/load-policy.ts';
+import { startLab, type RunningLab } from '#lab/lab-server.ts';
 
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 export const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');

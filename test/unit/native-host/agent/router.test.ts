@@ -3,8 +3,8 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION, REQUEST_TYPES, SandgateError, policySchema, requestSchema, type Job, type Provenance, type Request } from '@sandgate/shared';
-import type { Agent } from '../../../../native-host/src/agent/agent.ts';
-import { createRouter } from '../../../../native-host/src/router.ts';
+import type { Agent } from '#native-host/agent/agent.ts';
+import { createRouter } from '#native-host/router.ts';
 
 /** The download folder the fake agent's policy names. */
 const downloads = realpathSync(mkdtempSync(join(tmpdir(), 'sandgate-router-dl-')));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { policySchema } from '@sandgate/shared';
-import type { Agent } from '../../../../native-host/src/agent/agent.ts';
-import { swappableAgent } from '../../../../native-host/src/agent/swappable-agent.ts';
-import type { TaskService } from '../../../../native-host/src/tasks/task-service.ts';
+import type { Agent } from '#native-host/agent/agent.ts';
+import { swappableAgent } from '#native-host/agent/swappable-agent.ts';
+import type { TaskService } from '#native-host/tasks/task-service.ts';
 
 function agentNamed(name: string, relocated: string[]): Agent {
   return {

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../../../native-host/src/cli/run-cli.ts';
-import type { CliIo } from '../../../../native-host/src/cli/cli-io.ts';
-import { formatEvent } from '../../../../native-host/src/cli/events-command.ts';
-import { formatTable } from '../../../../native-host/src/cli/format-table.ts';
+import { runCli } from '#native-host/cli/run-cli.ts';
+import type { CliIo } from '#native-host/cli/cli-io.ts';
+import { formatEvent } from '#native-host/cli/events-command.ts';
+import { formatTable } from '#native-host/cli/format-table.ts';
 
 let root: string;
 beforeEach(() => {

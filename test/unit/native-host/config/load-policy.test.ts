@@ -2,8 +2,8 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findPolicyFile, loadPolicyFile } from '../../../../native-host/src/config/load-policy.ts';
-import { makeCa, makeLeaf, toPfx } from '../../../helpers/pki.ts';
+import { findPolicyFile, loadPolicyFile } from '#native-host/config/load-policy.ts';
+import { makeCa, makeLeaf, toPfx } from '#test-helpers/pki.ts';
 
 let dir: string;
 let ca: ReturnType<typeof makeCa>;
@@ -115,7 +115,7 @@ describe('loading the policy file', () => {
 
 describe('the system-wide policy location per OS', () => {
   it('is /etc/sandgate on Linux, Application Support on macOS and %ProgramData%\\Sandgate on Windows', async () => {
-    const { systemPolicyPath } = await import('../../../../native-host/src/config/load-policy.ts');
+    const { systemPolicyPath } = await import('#native-host/config/load-policy.ts');
     expect(systemPolicyPath('linux', {})).toBe('/etc/sandgate/policy.json');
     expect(systemPolicyPath('darwin', {})).toBe('/Library/Application Support/Sandgate/policy.json');
     expect(systemPolicyPath('win32', { ProgramData: 'D:\\ProgramData' })).toBe('D:\\ProgramData\\Sandgate\\policy.json');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describePinned } from '../../../../native-host/src/config/pinned-certificates.ts';
-import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned } from '../../../helpers/pki.ts';
+import { describePinned } from '#native-host/config/pinned-certificates.ts';
+import { makeCa, makeIntermediate, makeLeaf, makeSelfSigned } from '#test-helpers/pki.ts';
 
 describe('what doctor says each pinned certificate is', () => {
   it('tells a root CA, an intermediate CA, a CA-issued and a self-signed server certificate apart, in file order', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { silentLogger } from '../../../../native-host/src/log.ts';
-import { pollFor } from '../../../helpers/stack.ts';
-import { ConsoleEndpoints } from '../../../../native-host/src/console/console-endpoints.ts';
+import { silentLogger } from '#native-host/log.ts';
+import { pollFor } from '#test-helpers/stack.ts';
+import { ConsoleEndpoints } from '#native-host/console/console-endpoints.ts';
 
 const A = 'https://console-a.corp.example:8444';
 const B = 'https://console-b.corp.example:8444';

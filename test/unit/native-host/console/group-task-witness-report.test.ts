@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IocScanTask, Task, TaskProgress } from '@sandgate/shared';
-import { GroupTaskAgent } from '../../../../native-host/src/console/group-task-agent.ts';
-import { silentLogger } from '../../../../native-host/src/log.ts';
-import type { TaskService } from '../../../../native-host/src/tasks/task-service.ts';
+import { GroupTaskAgent } from '#native-host/console/group-task-agent.ts';
+import { silentLogger } from '#native-host/log.ts';
+import type { TaskService } from '#native-host/tasks/task-service.ts';
 import { aTask } from '../tasks/task-fixture.ts';
 
 const OBJECT = 'a'.repeat(64);

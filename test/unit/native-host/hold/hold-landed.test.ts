@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HELD_SUFFIX, SandgateError } from '@sandgate/shared';
-import { holdLanded, type HoldLandedOptions } from '../../../../native-host/src/hold/hold-landed.ts';
-import { HoldLedger } from '../../../../native-host/src/hold/hold-ledger.ts';
-import { withHeldReadable } from '../../../../native-host/src/hold/held-mode.ts';
-import { releaseHeld } from '../../../../native-host/src/hold/release-held.ts';
+import { holdLanded, type HoldLandedOptions } from '#native-host/hold/hold-landed.ts';
+import { HoldLedger } from '#native-host/hold/hold-ledger.ts';
+import { withHeldReadable } from '#native-host/hold/held-mode.ts';
+import { releaseHeld } from '#native-host/hold/release-held.ts';
 
 // Firefox cannot name a download before it lands: the agent holds it in place (`hold-landed`). The tests run as
 // whatever user runs them; root can open a mode-000 file anyway, so "cannot be opened" is asserted on the mode bits.

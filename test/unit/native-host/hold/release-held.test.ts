@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { releaseHeld } from '../../../../native-host/src/hold/release-held.ts';
+import { releaseHeld } from '#native-host/hold/release-held.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -70,8 +70,8 @@ describe('releasing a held download', () => {
 
 describe('the quarantine as the browser sees it', () => {
   it('an empty store lists nothing and reports the policy; a restore of an unknown item is refused with a code', async () => {
-    const { listQuarantineForBrowser, restoreForBrowser } = await import('../../../../native-host/src/actions/browser-quarantine.ts');
-    const { QuarantineStore } = await import('../../../../native-host/src/quarantine/quarantine-store.ts');
+    const { listQuarantineForBrowser, restoreForBrowser } = await import('#native-host/actions/browser-quarantine.ts');
+    const { QuarantineStore } = await import('#native-host/quarantine/quarantine-store.ts');
     const opts = { store: QuarantineStore.open(dir), usersMayRestore: async () => true };
     expect(await listQuarantineForBrowser(opts, { browser: 'chromium', limit: 50 })).toEqual({ items: [], usersMayRestore: true });
     expect(await code(restoreForBrowser(opts, 'b'.repeat(32)))).toBe('QUARANTINE_ITEM_NOT_FOUND');

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, NATIVE_HOST_NAME, installPlanSchema } from '@sandgate/shared';
-import { BROWSERS } from '../../../../native-host/src/install/browsers.ts';
-import { planInstall } from '../../../../native-host/src/install/install-plan.ts';
-import { installNativeHost, uninstallNativeHost } from '../../../../native-host/src/install/install.ts';
+import { BROWSERS } from '#native-host/install/browsers.ts';
+import { planInstall } from '#native-host/install/install-plan.ts';
+import { installNativeHost, uninstallNativeHost } from '#native-host/install/install.ts';
 
 let tmp: string;
 let home: string;

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME } from '@sandgate/shared';
-import { BROWSERS, MANIFEST_LOCATIONS, manifestLocations, type Browser } from '../../../../native-host/src/install/browsers.ts';
-import { buildHostManifest } from '../../../../native-host/src/install/host-manifest.ts';
-import { installNativeHost, uninstallNativeHost } from '../../../../native-host/src/install/install.ts';
-import { NATIVE_HOST_ENTRY } from '../../../../native-host/src/install/launcher.ts';
-import { resolvePinnedNode } from '../../../../native-host/src/install/pinned-node.ts';
+import { BROWSERS, MANIFEST_LOCATIONS, manifestLocations, type Browser } from '#native-host/install/browsers.ts';
+import { buildHostManifest } from '#native-host/install/host-manifest.ts';
+import { installNativeHost, uninstallNativeHost } from '#native-host/install/install.ts';
+import { NATIVE_HOST_ENTRY } from '#native-host/install/launcher.ts';
+import { resolvePinnedNode } from '#native-host/install/pinned-node.ts';
 
 let tmp: string;
 let home: string;

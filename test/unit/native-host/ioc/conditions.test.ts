@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Observation, ProcessObservation } from '../../../../native-host/src/ioc/observation.ts';
+import type { Observation, ProcessObservation } from '#native-host/ioc/observation.ts';
 import { compileText, fileObservation, ioc11, item, or } from './ioc-helpers.ts';
 
 const proc = (args: string, extra: Partial<ProcessObservation> = {}): ProcessObservation => ({

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
-import { compileIndicatorSet } from '../../../../native-host/src/ioc/compile-indicator-set.ts';
-import { generateOpenIoc, subjectFromJob, subjectFromQuarantineItem } from '../../../../native-host/src/ioc/generate-ioc.ts';
-import { parseOpenIoc } from '../../../../native-host/src/ioc/parse-openioc.ts';
-import type { ItemMetadata } from '../../../../native-host/src/quarantine/item-metadata.ts';
+import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
+import { generateOpenIoc, subjectFromJob, subjectFromQuarantineItem } from '#native-host/ioc/generate-ioc.ts';
+import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import type { ItemMetadata } from '#native-host/quarantine/item-metadata.ts';
 import { EICAR, fileObservation } from './ioc-helpers.ts';
 
 const digest = (h: string, s: string) => createHash(h).update(s).digest('hex');

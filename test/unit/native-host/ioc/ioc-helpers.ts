@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parseOpenIoc } from '../../../../native-host/src/ioc/parse-openioc.ts';
-import { compileIndicatorSet, type CompileOptions } from '../../../../native-host/src/ioc/compile-indicator-set.ts';
-import type { FileObservation, HashName } from '../../../../native-host/src/ioc/observation.ts';
+import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { compileIndicatorSet, type CompileOptions } from '#native-host/ioc/compile-indicator-set.ts';
+import type { FileObservation, HashName } from '#native-host/ioc/observation.ts';
 
 export const FIXTURES = join(import.meta.dirname, '../../../fixtures/ioc');
 export const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';

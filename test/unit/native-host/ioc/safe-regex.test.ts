@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSafeRegex } from '../../../../native-host/src/ioc/safe-regex.ts';
+import { compileSafeRegex } from '#native-host/ioc/safe-regex.ts';
 import { fileObservation, setOf } from './ioc-helpers.ts';
 
 describe('"matches" patterns cannot hang a scan', () => {

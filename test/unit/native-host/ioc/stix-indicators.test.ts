@@ -3,10 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { compileIocFiles } from '../../../../native-host/src/ioc/load-ioc-files.ts';
-import { loadStix } from '../../../../native-host/src/ioc/load-stix.ts';
-import type { PortObservation, ProcessObservation } from '../../../../native-host/src/ioc/observation.ts';
-import { sharedData } from '../../../helpers/shared-data.ts';
+import { compileIocFiles } from '#native-host/ioc/load-ioc-files.ts';
+import { loadStix } from '#native-host/ioc/load-stix.ts';
+import type { PortObservation, ProcessObservation } from '#native-host/ioc/observation.ts';
+import { sharedData } from '#test-helpers/shared-data.ts';
 import { EICAR, fileObservation } from './ioc-helpers.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

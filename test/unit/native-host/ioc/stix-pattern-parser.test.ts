@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { MAX_DEPTH, MAX_PATTERN_CHARS, parseStixPattern } from '../../../../native-host/src/ioc/stix-pattern-parser.ts';
-import { sharedData } from '../../../helpers/shared-data.ts';
+import { MAX_DEPTH, MAX_PATTERN_CHARS, parseStixPattern } from '#native-host/ioc/stix-pattern-parser.ts';
+import { sharedData } from '#test-helpers/shared-data.ts';
 
 const stix = sharedData('stix');
 if (!stix.exists) console.log(`stix-pattern-parser: corpus cases ${stix.skipReason}`);

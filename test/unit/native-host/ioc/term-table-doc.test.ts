@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TERMS_DOC, stixPathsMarkdown, termTableMarkdown } from '../../../../native-host/src/ioc/term-table-doc.ts';
-import { TERM_TABLE } from '../../../../native-host/src/ioc/term-table.ts';
+import { TERMS_DOC, stixPathsMarkdown, termTableMarkdown } from '#native-host/ioc/term-table-doc.ts';
+import { TERM_TABLE } from '#native-host/ioc/term-table.ts';
 
 const doc = readFileSync(TERMS_DOC, 'utf8');
 

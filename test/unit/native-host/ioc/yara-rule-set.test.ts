@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { detectIocFormat } from '../../../../native-host/src/ioc/detect-ioc-format.ts';
-import type { FileObservation } from '../../../../native-host/src/ioc/observation.ts';
-import { compileYaraFiles } from '../../../../native-host/src/ioc/yara-rule-set.ts';
-import { sharedData } from '../../../helpers/shared-data.ts';
+import { detectIocFormat } from '#native-host/ioc/detect-ioc-format.ts';
+import type { FileObservation } from '#native-host/ioc/observation.ts';
+import { compileYaraFiles } from '#native-host/ioc/yara-rule-set.ts';
+import { sharedData } from '#test-helpers/shared-data.ts';
 
 function file(path: string, bytes: Buffer): FileObservation & { contentAsked: number[] } {
   const o = {

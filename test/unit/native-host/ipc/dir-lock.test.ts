@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withDirLock } from '../../../../native-host/src/ipc/dir-lock.ts';
-import { readableId } from '../../../../native-host/src/ipc/serve-connection.ts';
+import { withDirLock } from '#native-host/ipc/dir-lock.ts';
+import { readableId } from '#native-host/ipc/serve-connection.ts';
 
 let dir: string;
 beforeEach(() => {

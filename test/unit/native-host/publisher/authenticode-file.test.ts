@@ -4,12 +4,12 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fileDigests, type ParsedFile } from '../../../../native-host/src/publisher/authenticode-file.ts';
-import { parseAuthenticode } from '../../../../native-host/src/publisher/authenticode-signature.ts';
-import { PE_HEAD_BYTES, peLayout, signaturePkcs7 } from '../../../../native-host/src/publisher/pe-layout.ts';
-import { codeSigningIdentity, requireOsslsigncode, signPe } from '../../../helpers/code-signing.ts';
-import { PE_CODE_OFFSET, makePeFile } from '../../../helpers/pe-file.ts';
-import { makeCa } from '../../../helpers/pki.ts';
+import { fileDigests, type ParsedFile } from '#native-host/publisher/authenticode-file.ts';
+import { parseAuthenticode } from '#native-host/publisher/authenticode-signature.ts';
+import { PE_HEAD_BYTES, peLayout, signaturePkcs7 } from '#native-host/publisher/pe-layout.ts';
+import { codeSigningIdentity, requireOsslsigncode, signPe } from '#test-helpers/code-signing.ts';
+import { PE_CODE_OFFSET, makePeFile } from '#test-helpers/pe-file.ts';
+import { makeCa } from '#test-helpers/pki.ts';
 
 /**
  * The signature is parsed from a first read of the headers and the certificate table; the digests come from a second

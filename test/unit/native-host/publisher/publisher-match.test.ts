@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publisherExemption, type PublisherRule } from '../../../../native-host/src/publisher/publisher-match.ts';
-import { readFileSignature } from '../../../../native-host/src/publisher/authenticode-file.ts';
+import { publisherExemption, type PublisherRule } from '#native-host/publisher/publisher-match.ts';
+import { readFileSignature } from '#native-host/publisher/authenticode-file.ts';
 import {
   addUnauthenticatedBlob,
   certSha256,
@@ -21,9 +21,9 @@ import {
   timestamp,
   timestampingIdentity,
   type SigningIdentity,
-} from '../../../helpers/code-signing.ts';
-import { PE_CODE_OFFSET, makePeFile } from '../../../helpers/pe-file.ts';
-import { makeCa, makeLeaf } from '../../../helpers/pki.ts';
+} from '#test-helpers/code-signing.ts';
+import { PE_CODE_OFFSET, makePeFile } from '#test-helpers/pe-file.ts';
+import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
 
 const CONTOSO = 'Contoso Ltd';
 /** The Certificate Table entry of the data directory in a PE32 made by makePeFile. */

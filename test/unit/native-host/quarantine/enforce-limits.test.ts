@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
 import { makeFixture, provenance, sha256, verdict, writeDownload, type QuarantineFixture } from './fixture.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 let fx: QuarantineFixture;
 let events: EventLog;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveStoreKeys, fileKeySource } from '../../../../native-host/src/quarantine/key-source.ts';
+import { deriveStoreKeys, fileKeySource } from '#native-host/quarantine/key-source.ts';
 
 let home: string;
 beforeEach(() => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, openSync, readdirSync, readFileSync, closeSync, readSync, writeSync, fstatSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
-import { PARALLEL_MIN_BYTES } from '../../../../native-host/src/quarantine/parallel-digests.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
+import { PARALLEL_MIN_BYTES } from '#native-host/quarantine/parallel-digests.ts';
 import { makeFixture, provenance, verdict, writeDownload, type QuarantineFixture } from './fixture.ts';
 
 let fx: QuarantineFixture;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
-import { inlineDigests, workerDigests, type ChunkDigests, type DigestName } from '../../../../native-host/src/quarantine/parallel-digests.ts';
+import { inlineDigests, workerDigests, type ChunkDigests, type DigestName } from '#native-host/quarantine/parallel-digests.ts';
 
 const CHUNK = 64 * 1024;
 

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
 import { EICAR, makeFixture, provenance, sha256, verdict, writeDownload, type QuarantineFixture } from './fixture.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 let fx: QuarantineFixture;
 beforeEach(() => {

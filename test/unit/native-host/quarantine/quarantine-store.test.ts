@@ -3,12 +3,12 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
-import { deriveStoreKeys, fileKeySource } from '../../../../native-host/src/quarantine/key-source.ts';
-import { itemFiles } from '../../../../native-host/src/quarantine/store-layout.ts';
-import { sandgatePaths } from '../../../../native-host/src/config/paths.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
+import { deriveStoreKeys, fileKeySource } from '#native-host/quarantine/key-source.ts';
+import { itemFiles } from '#native-host/quarantine/store-layout.ts';
+import { sandgatePaths } from '#native-host/config/paths.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
 import { EICAR, makeFixture, provenance, sha256, verdict, writeDownload, type QuarantineFixture } from './fixture.ts';
-import { QuarantineStore } from '../../../../native-host/src/quarantine/quarantine-store.ts';
+import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 let fx: QuarantineFixture;
 beforeEach(() => {

@@ -5,7 +5,7 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ZipCryptoWriter } from '../../../../native-host/src/quarantine/zip-crypto-writer.ts';
+import { ZipCryptoWriter } from '#native-host/quarantine/zip-crypto-writer.ts';
 
 let dir: string;
 beforeEach(() => (dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-zip-')))));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
-import { JobJournal } from '../../../../native-host/src/queue/job-journal.ts';
+import { JobJournal } from '#native-host/queue/job-journal.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import type { JobStore } from '../../../../native-host/src/queue/job-store.ts';
-import { MemoryJobStore } from '../../../../native-host/src/queue/memory-job-store.ts';
-import { RequestQueue } from '../../../../native-host/src/queue/request-queue.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import type { JobStore } from '#native-host/queue/job-store.ts';
+import { MemoryJobStore } from '#native-host/queue/memory-job-store.ts';
+import { RequestQueue } from '#native-host/queue/request-queue.ts';
 
 // The same rules for both JobStore implementations: the response actions are tested on the memory one, so it must
 // behave as the disk one the agent runs on.

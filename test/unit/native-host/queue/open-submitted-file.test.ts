@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSubmittedFile } from '../../../../native-host/src/queue/open-submitted-file.ts';
+import { openSubmittedFile } from '#native-host/queue/open-submitted-file.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { RequestQueue, type RequestQueueOptions } from '../../../../native-host/src/queue/request-queue.ts';
-import type { ChunkWriter } from '../../../../native-host/src/queue/copy-and-hash.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { RequestQueue, type RequestQueueOptions } from '#native-host/queue/request-queue.ts';
+import type { ChunkWriter } from '#native-host/queue/copy-and-hash.ts';
 
 let root: string;
 let downloads: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sniffContent } from '../../../../native-host/src/queue/sniff-content.ts';
+import { sniffContent } from '#native-host/queue/sniff-content.ts';
 
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));

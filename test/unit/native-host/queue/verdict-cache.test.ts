@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Verdict } from '@sandgate/shared';
-import { realClock, type Clock } from '../../../../native-host/src/clock.ts';
-import { VerdictCache, type VerdictCacheOptions } from '../../../../native-host/src/queue/verdict-cache.ts';
+import { realClock, type Clock } from '#native-host/clock.ts';
+import { VerdictCache, type VerdictCacheOptions } from '#native-host/queue/verdict-cache.ts';
 
 let dir: string;
 let file: string;

@@ -11,7 +11,7 @@ import {
   cuckooVerdictLevel,
   graver,
   type CapeResult,
-} from '../../../../native-host/src/sandbox/backend-verdict.ts';
+} from '#native-host/sandbox/backend-verdict.ts';
 
 const eicar = [{ family: 'EICAR-Test-File', details: [{ Yara: 'EICAR' }] }];
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SandgateError, type ErrorCode } from '@sandgate/shared';
-import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { MAX_ANALYSIS_ATTEMPTS, failoverDecision, roundBackoffMs, skipsServer } from '../../../../native-host/src/sandbox/retry-policy.ts';
-import { httpStatusCode, networkErrorCode } from '../../../../native-host/src/sandbox/network-error-code.ts';
+import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
+import { MAX_ANALYSIS_ATTEMPTS, failoverDecision, roundBackoffMs, skipsServer } from '#native-host/sandbox/retry-policy.ts';
+import { httpStatusCode, networkErrorCode } from '#native-host/sandbox/network-error-code.ts';
 import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
 
 const bench = useFailovers('sg-failover-');

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
 import { SandgateError, type ErrorCode, type Verdict } from '@sandgate/shared';
-import type { Clock } from '../../../../native-host/src/clock.ts';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { Failover, type FailoverOptions } from '../../../../native-host/src/sandbox/failover.ts';
-import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
-import { ServerHealthBoard } from '../../../../native-host/src/sandbox/server-health.ts';
+import type { Clock } from '#native-host/clock.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { Failover, type FailoverOptions } from '#native-host/sandbox/failover.ts';
+import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
+import { ServerHealthBoard } from '#native-host/sandbox/server-health.ts';
 
 const START = Date.parse('2026-11-22T09:00:00Z');
 

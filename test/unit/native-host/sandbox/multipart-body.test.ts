@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { multipartBody } from '../../../../native-host/src/sandbox/multipart-body.ts';
+import { multipartBody } from '#native-host/sandbox/multipart-body.ts';
 
 let dir: string;
 beforeAll(() => {

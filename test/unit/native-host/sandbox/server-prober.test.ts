@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SandboxClient } from '../../../../native-host/src/sandbox/sandbox-client.ts';
+import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
 import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
 
 const bench = useFailovers('sg-prober-');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CpuBudget } from '../../../../native-host/src/scan/cpu-budget.ts';
+import { CpuBudget } from '#native-host/scan/cpu-budget.ts';
 
 /** A machine where time only moves when the test says so: work burns CPU and wall time, sleeping only wall time. */
 function fakeMachine() {

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFile } from '../../../../native-host/src/scan/file-hasher.ts';
-import { HashCache, fileObservation } from '../../../../native-host/src/scan/file-observation.ts';
+import { hashFile } from '#native-host/scan/file-hasher.ts';
+import { HashCache, fileObservation } from '#native-host/scan/file-observation.ts';
 
 let root: string;
 beforeEach(() => {

@@ -1,5 +1,5 @@
-import type { FileObservation, HashName, Observation } from '../../../../native-host/src/ioc/observation.ts';
-import type { IndicatorMatch, IndicatorSet } from '../../../../native-host/src/ioc/indicator-set.ts';
+import type { FileObservation, HashName, Observation } from '#native-host/ioc/observation.ts';
+import type { IndicatorMatch, IndicatorSet } from '#native-host/ioc/indicator-set.ts';
 
 export interface HashRule {
   id: string;

@@ -3,15 +3,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Finding } from '../../../../native-host/src/scan/critical-areas/collector.ts';
-import { LinuxCriticalAreas } from '../../../../native-host/src/scan/critical-areas/linux.ts';
-import { crontabCommands, desktopExecCommands, preloadEntries, unitExecCommands } from '../../../../native-host/src/scan/critical-areas/linux-autostart.ts';
-import { decodeTaint, parseProcModules } from '../../../../native-host/src/scan/critical-areas/linux-kernel.ts';
-import { commandPaths } from '../../../../native-host/src/scan/critical-areas/command-paths.ts';
-import { scanCriticalAreas } from '../../../../native-host/src/scan/scan-critical-areas.ts';
-import { ScanSession } from '../../../../native-host/src/scan/scan-session.ts';
+import type { Finding } from '#native-host/scan/critical-areas/collector.ts';
+import { LinuxCriticalAreas } from '#native-host/scan/critical-areas/linux.ts';
+import { crontabCommands, desktopExecCommands, preloadEntries, unitExecCommands } from '#native-host/scan/critical-areas/linux-autostart.ts';
+import { decodeTaint, parseProcModules } from '#native-host/scan/critical-areas/linux-kernel.ts';
+import { commandPaths } from '#native-host/scan/critical-areas/command-paths.ts';
+import { scanCriticalAreas } from '#native-host/scan/scan-critical-areas.ts';
+import { ScanSession } from '#native-host/scan/scan-session.ts';
 import { HashSetIndicators } from './hash-set-indicators.ts';
-import { fixtureTree } from '../../../helpers/fixture-tree.ts';
+import { fixtureTree } from '#test-helpers/fixture-tree.ts';
 
 /**
  * A fake Linux root: /proc with three processes (a normal one, one whose executable was deleted, a memory-only one),

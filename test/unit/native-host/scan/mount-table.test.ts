@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MountTable, parseMountInfo } from '../../../../native-host/src/scan/mount-table.ts';
-import { systemRoots } from '../../../../native-host/src/scan/scan-paths.ts';
+import { MountTable, parseMountInfo } from '#native-host/scan/mount-table.ts';
+import { systemRoots } from '#native-host/scan/scan-paths.ts';
 
 const MOUNTINFO = `22 27 0:21 / /proc rw,relatime - proc proc rw
 24 27 0:6 / /dev rw,relatime - devtmpfs devtmpfs rw

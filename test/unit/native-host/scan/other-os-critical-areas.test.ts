@@ -3,17 +3,17 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Finding } from '../../../../native-host/src/scan/critical-areas/collector.ts';
-import { MacosCriticalAreasFixtureOnly, launchdProgram } from '../../../../native-host/src/scan/critical-areas/macos-fixture-only.ts';
-import { parsePlistXml } from '../../../../native-host/src/scan/critical-areas/plist-xml.ts';
+import type { Finding } from '#native-host/scan/critical-areas/collector.ts';
+import { MacosCriticalAreasFixtureOnly, launchdProgram } from '#native-host/scan/critical-areas/macos-fixture-only.ts';
+import { parsePlistXml } from '#native-host/scan/critical-areas/plist-xml.ts';
 import {
   WindowsCriticalAreasFixtureOnly,
   expandWindowsPath,
   windowsCommandPaths,
   type RegistryDump,
-} from '../../../../native-host/src/scan/critical-areas/windows-fixture-only.ts';
-import { scanCriticalAreas } from '../../../../native-host/src/scan/scan-critical-areas.ts';
-import { ScanSession } from '../../../../native-host/src/scan/scan-session.ts';
+} from '#native-host/scan/critical-areas/windows-fixture-only.ts';
+import { scanCriticalAreas } from '#native-host/scan/scan-critical-areas.ts';
+import { ScanSession } from '#native-host/scan/scan-session.ts';
 import { HashSetIndicators } from './hash-set-indicators.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../fixtures/scan');

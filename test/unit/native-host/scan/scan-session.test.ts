@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KnownBadHashes, readKnownBadHashes } from '../../../../native-host/src/scan/known-bad-hashes.ts';
-import { scanPaths } from '../../../../native-host/src/scan/scan-paths.ts';
-import { ScanSession } from '../../../../native-host/src/scan/scan-session.ts';
+import { KnownBadHashes, readKnownBadHashes } from '#native-host/scan/known-bad-hashes.ts';
+import { scanPaths } from '#native-host/scan/scan-paths.ts';
+import { ScanSession } from '#native-host/scan/scan-session.ts';
 import { HashSetIndicators } from './hash-set-indicators.ts';
 
 let root: string;

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { walkTree, type WalkEvent } from '../../../../native-host/src/scan/walk-tree.ts';
-import { MountTable } from '../../../../native-host/src/scan/mount-table.ts';
+import { walkTree, type WalkEvent } from '#native-host/scan/walk-tree.ts';
+import { MountTable } from '#native-host/scan/mount-table.ts';
 
 let root: string;
 beforeEach(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID } from '@sandgate/shared';
-import { identifyCaller, isCallerAllowed, parseBridgeArgs } from '../../../../native-host/src/stdio/caller-origin.ts';
+import { identifyCaller, isCallerAllowed, parseBridgeArgs } from '#native-host/stdio/caller-origin.ts';
 
 const OTHER = 'a'.repeat(32);
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BROWSER_REQUEST_TYPES, requestSchema } from '@sandgate/shared';
-import { FrameDecoder } from '../../../../native-host/src/wire/framing.ts';
+import { FrameDecoder } from '#native-host/wire/framing.ts';
 
 describe('test/fixtures/messages/hello.bin', () => {
   it('is exactly one framed hello request the browser is allowed to send', () => {

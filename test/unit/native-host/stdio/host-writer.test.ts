@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MAX_HOST_MESSAGE_BYTES } from '@sandgate/shared';
-import { silentLogger } from '../../../../native-host/src/log.ts';
-import { FrameDecoder } from '../../../../native-host/src/wire/framing.ts';
-import { createHostWriter } from '../../../../native-host/src/stdio/host-writer.ts';
+import { silentLogger } from '#native-host/log.ts';
+import { FrameDecoder } from '#native-host/wire/framing.ts';
+import { createHostWriter } from '#native-host/stdio/host-writer.ts';
 
 function capture() {
   const out = new PassThrough();

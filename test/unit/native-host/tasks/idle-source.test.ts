@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogindIdleSource, ReportedIdleSource, parseLogind, screenLocked } from '../../../../native-host/src/tasks/idle-source.ts';
+import { LogindIdleSource, ReportedIdleSource, parseLogind, screenLocked } from '#native-host/tasks/idle-source.ts';
 
 describe('idle sources', () => {
   it('reads logind: LockedHint means locked, IdleHint alone means idle, neither means active', () => {

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { walkTree } from '../../../../native-host/src/scan/walk-tree.ts';
-import { resumePoint } from '../../../../native-host/src/tasks/resume-position.ts';
+import { walkTree } from '#native-host/scan/walk-tree.ts';
+import { resumePoint } from '#native-host/tasks/resume-position.ts';
 
 let root: string;
 beforeAll(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { applyCommand, interrupted, mayRun } from '../../../../native-host/src/tasks/task-state.ts';
+import { applyCommand, interrupted, mayRun } from '#native-host/tasks/task-state.ts';
 import { aTask } from './task-fixture.ts';
 
 const now = new Date('2026-11-02T08:00:00Z');

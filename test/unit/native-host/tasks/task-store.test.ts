@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../../native-host/src/events/event-log.ts';
-import { TaskStore, readStoredTasks, tasksDir } from '../../../../native-host/src/tasks/task-store.ts';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { TaskStore, readStoredTasks, tasksDir } from '#native-host/tasks/task-store.ts';
 import { aTask } from './task-fixture.ts';
 
 let home: string;

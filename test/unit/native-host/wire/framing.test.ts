@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder, encodeFrame } from '../../../../native-host/src/wire/framing.ts';
+import { FrameDecoder, encodeFrame } from '#native-host/wire/framing.ts';
 
 const frame = (msg: unknown) => encodeFrame(msg, 1 << 20);
 const values = (d: FrameDecoder, chunk: Buffer) =>

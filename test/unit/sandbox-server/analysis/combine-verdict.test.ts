@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labVerdictSchema } from '@sandgate/shared';
-import { combineVerdict } from '../../../../sandbox-server/src/analysis/combine-verdict.ts';
-import { cleanFinding, type EngineFinding } from '../../../../sandbox-server/src/engines/engine.ts';
+import { combineVerdict } from '#lab/analysis/combine-verdict.ts';
+import { cleanFinding, type EngineFinding } from '#lab/engines/engine.ts';
 
 const malicious = (engine: string, threat: string, score = 100): EngineFinding => ({
   results: [{ engine, level: 'malicious', name: threat }],

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultLabHome, parseServeArgs } from '../../../../sandbox-server/src/cli/serve-args.ts';
+import { defaultLabHome, parseServeArgs } from '#lab/cli/serve-args.ts';
 
 describe('sandgate-lab serve arguments', () => {
   it('defaults to 127.0.0.1:8443 and the per-user state folder', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createEicarEngine, EICAR_STRING, isEicarTestFile } from '../../../../sandbox-server/src/engines/eicar.ts';
+import { createEicarEngine, EICAR_STRING, isEicarTestFile } from '#lab/engines/eicar.ts';
 import { levelOf, runEngine } from './run-engine.ts';
 
 const eicar = Buffer.from(EICAR_STRING, 'latin1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFileTypeEngine, identifyFileType } from '../../../../sandbox-server/src/engines/file-type.ts';
+import { createFileTypeEngine, identifyFileType } from '#lab/engines/file-type.ts';
 import { levelOf, runEngine } from './run-engine.ts';
 
 function pe(opts: { dll?: boolean; plus?: boolean } = {}): Buffer {

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHashBlocklistEngine, parseBlocklist } from '../../../../sandbox-server/src/engines/hash-blocklist.ts';
-import { silentLogger } from '../../../../sandbox-server/src/log.ts';
+import { createHashBlocklistEngine, parseBlocklist } from '#lab/engines/hash-blocklist.ts';
+import { silentLogger } from '#lab/log.ts';
 import { levelOf, runEngine } from './run-engine.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

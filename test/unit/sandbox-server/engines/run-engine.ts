@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Engine, EngineFinding, ObjectInfo } from '../../../../sandbox-server/src/engines/engine.ts';
+import type { Engine, EngineFinding, ObjectInfo } from '#lab/engines/engine.ts';
 
 /** Feeds `data` to an engine in chunks of `chunkSize`, as the analyser does, and returns its finding. */
 export async function runEngine(engine: Engine, data: Buffer, opts: { chunkSize?: number; fileName?: string } = {}): Promise<EngineFinding> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamMatcher } from '../../../../sandbox-server/src/engines/stream-matcher.ts';
+import { StreamMatcher } from '#lab/engines/stream-matcher.ts';
 
 describe('stream matcher', () => {
   it('finds a pattern split across a chunk boundary at every possible split point', () => {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createYaraEngine, loadYaraBinding } from '../../../../sandbox-server/src/engines/yara-rules.ts';
-import { silentLogger } from '../../../../sandbox-server/src/log.ts';
+import { createYaraEngine, loadYaraBinding } from '#lab/engines/yara-rules.ts';
+import { silentLogger } from '#lab/log.ts';
 import { levelOf, runEngine } from './run-engine.ts';
 
 const MARKER_RULE = `

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientKey } from '../../../../sandbox-server/src/limits/client-key.ts';
+import { clientKey } from '#lab/limits/client-key.ts';
 
 describe('the key a client is counted under', () => {
   it.each([

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LabAnalysis } from '@sandgate/shared';
-import { AnalysisStore } from '../../../../sandbox-server/src/store/analysis-store.ts';
-import { silentLogger } from '../../../../sandbox-server/src/log.ts';
+import { AnalysisStore } from '#lab/store/analysis-store.ts';
+import { silentLogger } from '#lab/log.ts';
 
 let dir: string;
 beforeEach(() => {

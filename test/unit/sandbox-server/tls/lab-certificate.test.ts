@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureLabCertificate } from '../../../../sandbox-server/src/tls/lab-certificate.ts';
-import { silentLogger } from '../../../../sandbox-server/src/log.ts';
+import { ensureLabCertificate } from '#lab/tls/lab-certificate.ts';
+import { silentLogger } from '#lab/log.ts';
 
 let dir: string;
 beforeEach(() => {

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureTree } from '../../../../helpers/fixture-tree.ts';
-import type { Finding } from '../../../../../native-host/src/scan/critical-areas/collector.ts';
-import { RootFs } from '../../../../../native-host/src/scan/critical-areas/root-fs.ts';
-import { linuxPorts } from '../../../../../native-host/src/scan/system-objects/linux-ports.ts';
-import { decodeProcAddress, parseProcNet, PROC_NET_TABLES } from '../../../../../native-host/src/scan/system-objects/proc-net-sockets.ts';
+import { fixtureTree } from '#test-helpers/fixture-tree.ts';
+import type { Finding } from '#native-host/scan/critical-areas/collector.ts';
+import { RootFs } from '#native-host/scan/critical-areas/root-fs.ts';
+import { linuxPorts } from '#native-host/scan/system-objects/linux-ports.ts';
+import { decodeProcAddress, parseProcNet, PROC_NET_TABLES } from '#native-host/scan/system-objects/proc-net-sockets.ts';
 
 const HEADER = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const [TCP, , UDP] = PROC_NET_TABLES;

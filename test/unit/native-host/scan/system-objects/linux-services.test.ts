@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureTree } from '../../../../helpers/fixture-tree.ts';
-import type { ServiceObservation } from '../../../../../native-host/src/ioc/observation.ts';
-import type { Finding } from '../../../../../native-host/src/scan/critical-areas/collector.ts';
-import { RootFs } from '../../../../../native-host/src/scan/critical-areas/root-fs.ts';
-import { DEFAULT_UNIT_DIRS, linuxServices } from '../../../../../native-host/src/scan/system-objects/linux-services.ts';
-import { parseListUnits, systemActiveStates } from '../../../../../native-host/src/scan/system-objects/systemd-active-states.ts';
+import { fixtureTree } from '#test-helpers/fixture-tree.ts';
+import type { ServiceObservation } from '#native-host/ioc/observation.ts';
+import type { Finding } from '#native-host/scan/critical-areas/collector.ts';
+import { RootFs } from '#native-host/scan/critical-areas/root-fs.ts';
+import { DEFAULT_UNIT_DIRS, linuxServices } from '#native-host/scan/system-objects/linux-services.ts';
+import { parseListUnits, systemActiveStates } from '#native-host/scan/system-objects/systemd-active-states.ts';
 
 let root: string;
 const { put, link } = fixtureTree(() => root);
