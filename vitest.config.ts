@@ -5,7 +5,10 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/contract/**/*.test.ts'], exclude: ['test/unit/extension/**'] } },
-      { extends: './extension/vitest.config.ts', test: { name: 'unit-extension', root: './extension', include: ['../test/unit/extension/**/*.test.ts'] } },
+      {
+        extends: './extension/vitest.config.ts',
+        test: { name: 'unit-extension', root: './extension', include: ['../test/unit/extension/**/*.test.ts'] },
+      },
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
       // Each attack SECURITY.md names, replayed against real processes; every test here fails without its defence.
       { test: { name: 'security', include: ['test/security/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },

@@ -106,14 +106,23 @@ class Machine {
     return this.consolePids.reduce((s, p) => s + procMemory(p).rss, 0);
   }
   sample(): CpuSample {
-    return { at: Date.now(), consoleTicks: this.consolePids.reduce((s, p) => s + ticksOf(p), 0), pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0), self: process.cpuUsage() };
+    return {
+      at: Date.now(),
+      consoleTicks: this.consolePids.reduce((s, p) => s + ticksOf(p), 0),
+      pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0),
+      self: process.cpuUsage(),
+    };
   }
   /** CPU use between two samples, in % of one core (200 % = both cores of a 2-core machine). */
   static cpu(a: CpuSample, b: CpuSample): { console: number; postgres: number; bench: number } {
     const s = (b.at - a.at) / 1000;
     const self = (b.self.user + b.self.system - a.self.user - a.self.system) / 1e6;
     // A backend that exited between the samples takes its ticks with it: never below zero.
-    return { console: ((b.consoleTicks - a.consoleTicks) / 100 / s) * 100, postgres: Math.max(0, ((b.pgTicks - a.pgTicks) / 100 / s) * 100), bench: (self / s) * 100 };
+    return {
+      console: ((b.consoleTicks - a.consoleTicks) / 100 / s) * 100,
+      postgres: Math.max(0, ((b.pgTicks - a.pgTicks) / 100 / s) * 100),
+      bench: (self / s) * 100,
+    };
   }
 }
 
@@ -134,7 +143,16 @@ interface ScenarioResult {
   heartbeats: { sent: number; failed: number; resumed: number; perSecond: number; p50Ms: number; p95Ms: number; maxMs: number };
   cpuPercent: { console: number; postgres: number; bench: number };
   consoleRssBytes: number;
-  fanout: { createdMs: number; firstMs: number; medianMs: number; p95Ms: number; allMs: number; reached: number; expected: number; cpuPercent: { console: number; postgres: number; bench: number } };
+  fanout: {
+    createdMs: number;
+    firstMs: number;
+    medianMs: number;
+    p95Ms: number;
+    allMs: number;
+    reached: number;
+    expected: number;
+    cpuPercent: { console: number; postgres: number; bench: number };
+  };
   pollErrors: number;
 }
 
@@ -192,7 +210,19 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(
       `\n${table(
-        ['agents', 'heartbeats/s', 'hb p50 ms', 'hb p95 ms', 'CPU % console / pg / sim', 'console RSS MiB', 'task made ms', 'task p50 ms', 'task p95 ms', 'task all ms', 'reached'],
+        [
+          'agents',
+          'heartbeats/s',
+          'hb p50 ms',
+          'hb p95 ms',
+          'CPU % console / pg / sim',
+          'console RSS MiB',
+          'task made ms',
+          'task p50 ms',
+          'task p95 ms',
+          'task all ms',
+          'reached',
+        ],
         [row(`${BASELINE} (baseline)`, baseline), row(`${N}, one process`, full), ...(two ? [row(`${N}, two processes`, two)] : [])],
       )}\n`,
     );
@@ -202,7 +232,17 @@ async function main(): Promise<void> {
         `CPU during fan-out console ${full.fanout.cpuPercent.console.toFixed(0)} %, pg ${full.fanout.cpuPercent.postgres.toFixed(0)} % (100 % = one core); ` +
         `real enrollment through the API: ${ms(enrollMs)} ms per agent, ${((enrollMs * N) / 60_000).toFixed(1)} min for ${N} one after another.\n`,
     );
-    const file = writeResult('console-load', { agents: N, heartbeatMs: HEARTBEAT_MS, windowMs: WINDOW_MS, pollWaitMs: POLL_WAIT_MS, enrollMsPerAgent: enrollMs, consolePeakRssBytes: peak.hwm, baseline, full, two });
+    const file = writeResult('console-load', {
+      agents: N,
+      heartbeatMs: HEARTBEAT_MS,
+      windowMs: WINDOW_MS,
+      pollWaitMs: POLL_WAIT_MS,
+      enrollMsPerAgent: enrollMs,
+      consolePeakRssBytes: peak.hwm,
+      baseline,
+      full,
+      two,
+    });
     process.stdout.write(`result: ${file}\n`);
 
     async function scenario(o: { name: string; n: number; windowMs: number; ports: number[] }): Promise<ScenarioResult> {
@@ -223,7 +263,10 @@ async function main(): Promise<void> {
           const p = k * 5;
           return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, now() + interval '365 days', $${p + 5}, 'bench', '{}')`;
         });
-        await db!.query(`INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host) VALUES ${rows.join(', ')}`, values);
+        await db!.query(
+          `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host) VALUES ${rows.join(', ')}`,
+          values,
+        );
         for (const b of batch) {
           const ctx = createSecureContext({ key: issuer.keyPem, cert: b.certPem, ca: caPem });
           const tls: TlsSessionCache = {};
@@ -292,7 +335,8 @@ async function main(): Promise<void> {
             }
             // On the poll's connection, now free: the real agent's keep-alive https.Agent reuses a free socket the same
             // way (a fresh one per acknowledgement also ran the simulator out of open files at 10,000 agents).
-            if (share) await a.poll.request('POST', AGENT_API.taskProgress, JSON.stringify({ taskId: share.id, state: 'received', matches: [] }));
+            if (share)
+              await a.poll.request('POST', AGENT_API.taskProgress, JSON.stringify({ taskId: share.id, state: 'received', matches: [] }));
           } catch (err) {
             if (a.stopped) return;
             pollErrors++;
@@ -348,7 +392,15 @@ async function main(): Promise<void> {
             events: [
               {
                 seq: 1,
-                event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: taskSha, threat: 'Bench.Test', path: '/home/u/Downloads/bench.exe', jobId: 'bench' },
+                event: {
+                  time: new Date().toISOString(),
+                  type: 'verdict',
+                  level: 'malicious',
+                  sha256: taskSha,
+                  threat: 'Bench.Test',
+                  path: '/home/u/Downloads/bench.exe',
+                  jobId: 'bench',
+                },
                 ioc: { sha256: taskSha, xml: benchIoc(taskSha) },
               },
             ],
@@ -364,7 +416,10 @@ async function main(): Promise<void> {
       const f1 = machine.sample();
       const allMs = received.length >= expected ? Math.max(...received) : Number.NaN;
       process.stderr.write(`[${o.name}] task reached ${received.length}/${expected} in ${ms(allMs)} ms\n`);
-      if (pollErrors) process.stderr.write(`[${o.name}] ${pollErrors} polls failed and were retried after 1-2 s: ${[...pollErrorKinds].map(([k, v]) => `${v}× ${k}`).join('; ')}\n`);
+      if (pollErrors)
+        process.stderr.write(
+          `[${o.name}] ${pollErrors} polls failed and were retried after 1-2 s: ${[...pollErrorKinds].map(([k, v]) => `${v}× ${k}`).join('; ')}\n`,
+        );
 
       for (const t of timers) clearTimeout(t);
       for (const a of agents) {
@@ -429,14 +484,21 @@ function benchIoc(sha256: string): string {
 <criteria><Indicator operator="OR" id="${randomUUID()}"><IndicatorItem id="${randomUUID()}" condition="is"><Context document="FileItem" search="FileItem/Sha256sum" type="mir"/><Content type="string">${sha256}</Content></IndicatorItem></Indicator></criteria></OpenIOC>`;
 }
 
-async function startConsole(dataDir: string, databaseUrl: string): Promise<{ child: ChildProcess; agentUrl: string; cli: (args: string[]) => Promise<string> }> {
+async function startConsole(
+  dataDir: string,
+  databaseUrl: string,
+): Promise<{ child: ChildProcess; agentUrl: string; cli: (args: string[]) => Promise<string> }> {
   const cliPath = join(REPO, 'console/bin/sandgate-console.mjs');
   const env = { ...process.env, SANDGATE_CONSOLE_DATA: dataDir };
-  const child = spawn(process.execPath, [cliPath, 'serve', '--json', '--host', HOST, '--port', '0', '--admin-port', '0', '--data', dataDir, '--database-url', databaseUrl], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cliPath, 'serve', '--json', '--host', HOST, '--port', '0', '--admin-port', '0', '--data', dataDir, '--database-url', databaseUrl],
+    {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const info = await new Promise<{ agentUrl: string }>((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -458,7 +520,13 @@ async function startConsole(dataDir: string, databaseUrl: string): Promise<{ chi
 }
 
 /** The real enrollment (token, CSR, forge signature in the console), timed over a few agents. */
-async function realEnrollmentCost(cli: (args: string[]) => Promise<string>, _url: string, _dataDir: string, agentUrl: string, caPem: string): Promise<number> {
+async function realEnrollmentCost(
+  cli: (args: string[]) => Promise<string>,
+  _url: string,
+  _dataDir: string,
+  agentUrl: string,
+  caPem: string,
+): Promise<number> {
   const { generateKeyPairSync } = await import('node:crypto');
   const { request } = await import('node:https');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -471,12 +539,21 @@ async function realEnrollmentCost(cli: (args: string[]) => Promise<string>, _url
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const token = (JSON.parse(await cli(['token', 'create', '--json'])) as { token: string }).token;
-    const body = JSON.stringify({ token, csr: csrPem, host: { hostname: `enroll-${i}`, platform: 'linux', release: 'bench', arch: 'x64' }, appVersion: 'bench' });
+    const body = JSON.stringify({
+      token,
+      csr: csrPem,
+      host: { hostname: `enroll-${i}`, platform: 'linux', release: 'bench', arch: 'x64' },
+      appVersion: 'bench',
+    });
     const t = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${agentUrl}${AGENT_API.enroll}`, { method: 'POST', ca: caPem, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume().once('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        `${agentUrl}${AGENT_API.enroll}`,
+        { method: 'POST', ca: caPem, agent: false, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume().once('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.once('error', reject);
       req.end(body);
     });
@@ -496,12 +573,18 @@ function ensureOpenFiles(): boolean {
   const need = Math.ceil(N * 1.2) + 2000;
   const soft = Number(spawnSync('bash', ['-c', 'ulimit -Sn'], { encoding: 'utf8' }).stdout.trim());
   if (!Number.isFinite(soft) || soft >= need || process.env.SANDGATE_BENCH_NOFILE_RAISED) return false;
-  const r = spawnSync('bash', ['-c', `ulimit -n ${need} 2>/dev/null || exit 97; exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, SANDGATE_BENCH_NOFILE_RAISED: '1' },
-  });
+  const r = spawnSync(
+    'bash',
+    ['-c', `ulimit -n ${need} 2>/dev/null || exit 97; exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, SANDGATE_BENCH_NOFILE_RAISED: '1' },
+    },
+  );
   if (r.status === 97) {
-    process.stderr.write(`open files limited to ${soft} (this run wants ${need}): expect EMFILE retries at this scale; raise it with ulimit -n\n`);
+    process.stderr.write(
+      `open files limited to ${soft} (this run wants ${need}): expect EMFILE retries at this scale; raise it with ulimit -n\n`,
+    );
     return false;
   }
   process.exitCode = r.status ?? 1;

@@ -51,7 +51,13 @@ interface BenchGlobals {
 }
 
 /** One request to the lab, pinned to its certificate and carrying its token. */
-function https(method: string, url: string, lab: LabHandle, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+function https(
+  method: string,
+  url: string,
+  lab: LabHandle,
+  body?: Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
   const ca = readFileSync(lab.certPath);
   const all = { ...headers, authorization: `Bearer ${lab.token}`, ...(body ? { 'content-length': String(body.length) } : {}) };
   return new Promise((resolve, reject) => {
@@ -94,18 +100,24 @@ async function oneDownload(i: number, ctx: { browser: BrowserSession; server: Do
     const ids = await browser.sw.evaluate(async (u) => (await chrome.downloads.search({ url: u })).map((d) => d.id), url);
     return ids[0];
   });
-  const { tComplete, tVerdict } = await pollFor(`the verdict for download ${i}`, async () => {
-    const g = await browser.sw.evaluate(() => (globalThis as BenchGlobals).__sgBench!);
-    const complete = g.complete[downloadId];
-    const hit = g.changes.find((c) => findExtensionVerdict(c.v, downloadId));
-    return complete !== undefined && hit ? { tComplete: complete, tVerdict: hit.t } : undefined;
-  }, 60_000);
+  const { tComplete, tVerdict } = await pollFor(
+    `the verdict for download ${i}`,
+    async () => {
+      const g = await browser.sw.evaluate(() => (globalThis as BenchGlobals).__sgBench!);
+      const complete = g.complete[downloadId];
+      const hit = g.changes.find((c) => findExtensionVerdict(c.v, downloadId));
+      return complete !== undefined && hit ? { tComplete: complete, tVerdict: hit.t } : undefined;
+    },
+    60_000,
+  );
   await browser.sw.evaluate(() => {
     (globalThis as BenchGlobals).__sgBench!.changes = [];
   });
 
   const events = await pollFor(`the agent's events for download ${i}`, () => {
-    const forPath = stack.events().filter((e) => e.path === path || (e.sha256 === sha256 && (e.type === 'verdict' || e.type === 'object-submitted')));
+    const forPath = stack
+      .events()
+      .filter((e) => e.path === path || (e.sha256 === sha256 && (e.type === 'verdict' || e.type === 'object-submitted')));
     const accepted = forPath.find((e) => e.type === 'object-accepted');
     const sameJob = (e: AgentEvent): boolean => !accepted?.jobId || e.jobId === accepted.jobId;
     const submitted = forPath.find((e) => e.type === 'object-submitted' && sameJob(e));
@@ -204,15 +216,18 @@ const figures = {
 };
 const row = (label: string, s: Summary): string[] => [label, String(s.n), ms(s.median), ms(s.p95)];
 process.stdout.write(
-  table(['download complete → verdict in the extension (ms)', 'n', 'median', 'p95'], [
-    row('total', figures.total),
-    row('  agent: object accepted → verdict', figures.acceptToVerdict),
-    row('    of which accepted → submission started', figures.acceptToSubmit),
-    row('    of which the lab\'s analysis', figures.labAnalysis),
-    row('    the agent\'s own part (the rest)', figures.agentOwn),
-    row('  capture, native messaging, bridge, IPC, queue copy', figures.captureAndTransport),
-    row('baseline: bare HTTPS client → lab → verdict', figures.baselineLabDirect),
-  ]) + '\n',
+  table(
+    ['download complete → verdict in the extension (ms)', 'n', 'median', 'p95'],
+    [
+      row('total', figures.total),
+      row('  agent: object accepted → verdict', figures.acceptToVerdict),
+      row('    of which accepted → submission started', figures.acceptToSubmit),
+      row("    of which the lab's analysis", figures.labAnalysis),
+      row("    the agent's own part (the rest)", figures.agentOwn),
+      row('  capture, native messaging, bridge, IPC, queue copy', figures.captureAndTransport),
+      row('baseline: bare HTTPS client → lab → verdict', figures.baselineLabDirect),
+    ],
+  ) + '\n',
 );
 const file = writeResult('download-to-verdict', { n: N, warmup: WARMUP, unit: 'ms', figures, samples, baselineMs });
 process.stdout.write(`result: ${file}\n`);

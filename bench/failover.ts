@@ -40,7 +40,9 @@ interface Timed {
 
 function loaded(root: string, servers: string[], lab: RunningLab): LoadedPolicy {
   // Every server gets the lab's token; the dead one never gets far enough to see it.
-  const policy = policySchema.parse({ sandbox: { servers: servers.map((url) => ({ url, token: lab.token })), serverCertificate: lab.certPath } });
+  const policy = policySchema.parse({
+    sandbox: { servers: servers.map((url) => ({ url, token: lab.token })), serverCertificate: lab.certPath },
+  });
   return { policy, path: join(root, 'policy.json'), serverCa: readFileSync(lab.certPath, 'utf8') };
 }
 
@@ -141,15 +143,30 @@ const base: Summary = summarize(laterBaseline);
 const paired: Summary = summarize(laterDead.map((d, i) => d - laterBaseline[i]!));
 const one = (n: number) => n.toFixed(1);
 process.stdout.write(
-  table(['dead first server (ms)', 'n', 'median', 'p95', 'beside'], [
-    ['first verdict, black hole first', f.dead.n, ms(f.dead.median), ms(f.dead.p95), `budget ${budgetMs} (connectTimeoutMs ${connectTimeoutMs} + 100)`],
-    ['first verdict, lab only (baseline)', f.base.n, ms(f.base.median), ms(f.base.p95), ''],
-    ['  cost of the dead server (difference of medians)', f.dead.n, ms(f.dead.median - f.base.median), '', `connectTimeoutMs ${connectTimeoutMs}`],
-    ['later requests, black hole first', dead.n, one(dead.median), one(dead.p95), ''],
-    ['later requests, lab only (baseline)', base.n, one(base.median), one(base.p95), ''],
-    ['  extra cost per request (median of pair differences)', paired.n, one(paired.median), '', 'target < 5'],
-    ['  extra cost per request (difference of medians)', dead.n, one(dead.median - base.median), '', 'target < 5'],
-  ]) + '\n',
+  table(
+    ['dead first server (ms)', 'n', 'median', 'p95', 'beside'],
+    [
+      [
+        'first verdict, black hole first',
+        f.dead.n,
+        ms(f.dead.median),
+        ms(f.dead.p95),
+        `budget ${budgetMs} (connectTimeoutMs ${connectTimeoutMs} + 100)`,
+      ],
+      ['first verdict, lab only (baseline)', f.base.n, ms(f.base.median), ms(f.base.p95), ''],
+      [
+        '  cost of the dead server (difference of medians)',
+        f.dead.n,
+        ms(f.dead.median - f.base.median),
+        '',
+        `connectTimeoutMs ${connectTimeoutMs}`,
+      ],
+      ['later requests, black hole first', dead.n, one(dead.median), one(dead.p95), ''],
+      ['later requests, lab only (baseline)', base.n, one(base.median), one(base.p95), ''],
+      ['  extra cost per request (median of pair differences)', paired.n, one(paired.median), '', 'target < 5'],
+      ['  extra cost per request (difference of medians)', dead.n, one(dead.median - base.median), '', 'target < 5'],
+    ],
+  ) + '\n',
 );
 const file = writeResult('failover', {
   n: N,

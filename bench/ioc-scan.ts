@@ -63,18 +63,29 @@ function generate(): Manifest {
   for (let i = 0; i < FILES; i++) {
     const dir = join(TREE, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`, `e${Math.floor((i % 1000) / 100)}`);
     if (i % 100 === 0) mkdirSync(dir, { recursive: true });
-    const size = i % Math.floor(FILES / big) === 0 ? Math.floor(bigSize / 2 + Math.random() * bigSize) : Math.floor(256 * 2 ** (Math.random() * 7.5));
+    const size =
+      i % Math.floor(FILES / big) === 0 ? Math.floor(bigSize / 2 + Math.random() * bigSize) : Math.floor(256 * 2 ** (Math.random() * 7.5));
     writeFileSync(join(dir, `f${i}.bin`), randomContent(size));
     sizes.push(size);
     bytes += size;
-    if (i % 10_000 === 0) process.stdout.write(`\rgenerating the tree: ${i} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    if (i % 10_000 === 0)
+      process.stdout.write(
+        `\rgenerating the tree: ${i} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
   }
   const t = Math.floor(FILES * 0.4237);
   const path = join(TREE, `d${String(Math.floor(t / 1000)).padStart(3, '0')}`, `e${Math.floor((t % 1000) / 100)}`, `f${t}.bin`);
   const content = readFileSync(path);
-  const manifest: Manifest = { files: FILES, bytes, target: { path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') }, sizes };
+  const manifest: Manifest = {
+    files: FILES,
+    bytes,
+    target: { path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') },
+    sizes,
+  };
   writeFileSync(`${TREE}.manifest.json`, JSON.stringify(manifest));
-  process.stdout.write(`\rgenerated ${FILES} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB in ${((performance.now() - started) / 1000).toFixed(0)} s into ${TREE}\n`);
+  process.stdout.write(
+    `\rgenerated ${FILES} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB in ${((performance.now() - started) / 1000).toFixed(0)} s into ${TREE}\n`,
+  );
   return manifest;
 }
 
@@ -101,12 +112,16 @@ function iocXml(i: number, ind: { sha256: string; size: number }, constrained: b
   const item = (id: string, search: string, type: string, v: string) =>
     `<IndicatorItem id="${id}" condition="is"><Context document="FileItem" search="${search}" type="mir"/><Content type="${type}">${v}</Content></IndicatorItem>`;
   const hash = item(`h${i}`, 'FileItem/Sha256sum', 'string', ind.sha256);
-  const body = constrained ? `<Indicator operator="AND" id="a${i}">${item(`s${i}`, 'FileItem/SizeInBytes', 'int', String(ind.size))}${hash}</Indicator>` : `<Indicator operator="OR" id="o${i}">${hash}</Indicator>`;
+  const body = constrained
+    ? `<Indicator operator="AND" id="a${i}">${item(`s${i}`, 'FileItem/SizeInBytes', 'int', String(ind.size))}${hash}</Indicator>`
+    : `<Indicator operator="OR" id="o${i}">${hash}</Indicator>`;
   return `<?xml version="1.0"?><OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="bench-${i}"><metadata><short_description>bench ${i}</short_description></metadata><criteria>${body}</criteria></OpenIOC>`;
 }
 
 function yaraRules(constrained: boolean): string {
-  const rules = indicators.map((ind, i) => `rule r${i} { condition: ${constrained ? `filesize == ${ind.size} and ` : ''}hash.sha256(0, filesize) == "${ind.sha256}" }`);
+  const rules = indicators.map(
+    (ind, i) => `rule r${i} { condition: ${constrained ? `filesize == ${ind.size} and ` : ''}hash.sha256(0, filesize) == "${ind.sha256}" }`,
+  );
   return `import "hash"\n${rules.join('\n')}\n`;
 }
 
@@ -121,8 +136,17 @@ const rows: Row[] = [];
 
 async function ours(constrained: boolean): Promise<Row> {
   const t0 = performance.now();
-  const set = compileIndicatorSet(indicators.map((ind, i) => ({ file: `bench-${i}.ioc`, ioc: parseOpenIoc(iocXml(i, ind, constrained), `bench-${i}.ioc`) })));
-  const out = await runScan({ kind: 'ioc', scope: [TREE], indicators: [{ set, source: 'ioc' }], maxFileBytes: 1024 * MiB, cpuBudgetPercent: 100, concurrency: 4 });
+  const set = compileIndicatorSet(
+    indicators.map((ind, i) => ({ file: `bench-${i}.ioc`, ioc: parseOpenIoc(iocXml(i, ind, constrained), `bench-${i}.ioc`) })),
+  );
+  const out = await runScan({
+    kind: 'ioc',
+    scope: [TREE],
+    indicators: [{ set, source: 'ioc' }],
+    maxFileBytes: 1024 * MiB,
+    cpuBudgetPercent: 100,
+    concurrency: 4,
+  });
   const seconds = (performance.now() - t0) / 1000;
   const s = out.summary;
   return {
@@ -138,7 +162,8 @@ function shell(label: string, scenario: string, cmd: string, args: string[], fou
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1024 * MiB, shell: false });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.error || (r.status !== 0 && r.status !== 123)) return { scenario, contender: label, seconds, found: false, note: `failed: ${r.error?.message ?? r.stderr.slice(0, 200)}` };
+  if (r.error || (r.status !== 0 && r.status !== 123))
+    return { scenario, contender: label, seconds, found: false, note: `failed: ${r.error?.message ?? r.stderr.slice(0, 200)}` };
   return { scenario, contender: label, seconds, found: found(r.stdout) };
 }
 
@@ -159,7 +184,9 @@ try {
   rows.push(await ours(false));
   if (haveYara) rows.push(shell(`yara -r (${yaraVersion.stdout.trim()})`, '(b) hash every file', 'yara', ['-r', yaraB, TREE], yaraFound));
   rows.push(
-    shell('find | xargs sha256sum', '(b) hash every file', 'sh', ['-c', `find "${TREE}" -type f -print0 | xargs -0 sha256sum`], (out) => out.includes(manifest.target.sha256)),
+    shell('find | xargs sha256sum', '(b) hash every file', 'sh', ['-c', `find "${TREE}" -type f -print0 | xargs -0 sha256sum`], (out) =>
+      out.includes(manifest.target.sha256),
+    ),
   );
   if (!haveYara) process.stdout.write('yara is not installed here (apt-get install -y yara): only the sha256sum baseline ran\n');
 
@@ -178,13 +205,29 @@ try {
   const yaraARow = get('(a)', 'yara');
   const sumB = get('(b)', 'find');
   const aims: string[] = [];
-  if (oursA && yaraARow) aims.push(`(a) sandgate is ${(yaraARow.seconds / oursA.seconds).toFixed(1)}x faster than yara (aim: >= 3x): ${yaraARow.seconds / oursA.seconds >= 3 ? 'met' : 'NOT met'}`);
-  if (oursB && sumB) aims.push(`(b) sandgate takes ${(oursB.seconds / sumB.seconds).toFixed(2)}x the time of sha256sum (aim: <= 1.5x): ${oursB.seconds / sumB.seconds <= 1.5 ? 'met' : 'NOT met'}`);
+  if (oursA && yaraARow)
+    aims.push(
+      `(a) sandgate is ${(yaraARow.seconds / oursA.seconds).toFixed(1)}x faster than yara (aim: >= 3x): ${yaraARow.seconds / oursA.seconds >= 3 ? 'met' : 'NOT met'}`,
+    );
+  if (oursB && sumB)
+    aims.push(
+      `(b) sandgate takes ${(oursB.seconds / sumB.seconds).toFixed(2)}x the time of sha256sum (aim: <= 1.5x): ${oursB.seconds / sumB.seconds <= 1.5 ? 'met' : 'NOT met'}`,
+    );
   const yaraBRow = get('(b)', 'yara');
-  if (oursB && yaraBRow) aims.push(`(b) sandgate is ${(yaraBRow.seconds / oursB.seconds).toFixed(1)}x faster than yara when every file is hashed`);
+  if (oursB && yaraBRow)
+    aims.push(`(b) sandgate is ${(yaraBRow.seconds / oursB.seconds).toFixed(1)}x faster than yara when every file is hashed`);
   process.stdout.write(aims.join('\n') + '\n');
-  process.stdout.write(`tree: ${manifest.files} files, ${(manifest.bytes / 1024 / MiB).toFixed(2)} GiB; ${indicators.length} SHA-256 indicators (${DECOYS} random + the real one)\n`);
-  const file = writeResult('ioc-scan', { files: manifest.files, bytes: manifest.bytes, indicators: indicators.length, yara: haveYara ? yaraVersion.stdout.trim() : null, rows, aims });
+  process.stdout.write(
+    `tree: ${manifest.files} files, ${(manifest.bytes / 1024 / MiB).toFixed(2)} GiB; ${indicators.length} SHA-256 indicators (${DECOYS} random + the real one)\n`,
+  );
+  const file = writeResult('ioc-scan', {
+    files: manifest.files,
+    bytes: manifest.bytes,
+    indicators: indicators.length,
+    yara: haveYara ? yaraVersion.stdout.trim() : null,
+    rows,
+    aims,
+  });
   process.stdout.write(`result: ${file}\n`);
   if (rows.some((r) => !r.found)) process.exitCode = 1;
 } finally {

@@ -114,7 +114,14 @@ try {
   const baseline = median(results['copyFile + fsync']!);
   const rows = Object.entries(results).map(([name, xs]) => {
     const m = median(xs);
-    return [name, m.toFixed(2), mbps(m).toFixed(0), (m / baseline).toFixed(2), (Math.max(...peaks[name]!) / MiB).toFixed(0), (Math.max(...growths[name]!) / MiB).toFixed(0)];
+    return [
+      name,
+      m.toFixed(2),
+      mbps(m).toFixed(0),
+      (m / baseline).toFixed(2),
+      (Math.max(...peaks[name]!) / MiB).toFixed(0),
+      (Math.max(...growths[name]!) / MiB).toFixed(0),
+    ];
   });
   console.log(`\n${size / MiB} MiB object, median of ${runs} runs, same filesystem (${tmpdir()}):\n`);
   console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', 'peak RSS MiB', 'above start MiB'], rows));

@@ -129,7 +129,12 @@ try {
   process.stdout.write(
     table(
       ['run', 'seconds', 'objects/s', 'MB/s'],
-      rows.map((r) => [`${r.set}: ${r.variant}`, r.seconds.toFixed(2), (r.objects / r.seconds).toFixed(0), (r.bytes / MB / r.seconds).toFixed(0)]),
+      rows.map((r) => [
+        `${r.set}: ${r.variant}`,
+        r.seconds.toFixed(2),
+        (r.objects / r.seconds).toFixed(0),
+        (r.bytes / MB / r.seconds).toFixed(0),
+      ]),
     ) + '\n',
   );
   const file = writeResult('queue-throughput', { unit: { time: 's', throughput: 'MB/s (1e6 bytes)' }, results: rows });

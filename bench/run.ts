@@ -5,7 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const benches = ['startup.ts', 'download-to-verdict.ts', 'submit-large.ts', 'quarantine.ts', 'queue-throughput.ts', 'failover.ts', 'ioc-scan.ts', 'console-load.ts'];
+const benches = [
+  'startup.ts',
+  'download-to-verdict.ts',
+  'submit-large.ts',
+  'quarantine.ts',
+  'queue-throughput.ts',
+  'failover.ts',
+  'ioc-scan.ts',
+  'console-load.ts',
+];
 const only = process.argv.slice(2).filter((a) => a.endsWith('.ts'));
 const args = process.argv.slice(2).filter((a) => !a.endsWith('.ts'));
 let failed = 0;

@@ -94,7 +94,12 @@ async function timeHostHello(h: string): Promise<number> {
     });
     child.on('close', () => reject(new Error('the native host exited before answering hello')));
   });
-  child.stdin!.write(encodeFrame({ v: 1, kind: 'request', id: '1', type: 'hello', payload: { minV: 1, capabilities: ['verdict-push'], client: 'bench' } }, 1024 * 1024));
+  child.stdin!.write(
+    encodeFrame(
+      { v: 1, kind: 'request', id: '1', type: 'hello', payload: { minV: 1, capabilities: ['verdict-push'], client: 'bench' } },
+      1024 * 1024,
+    ),
+  );
   const frame = await answered;
   const ms = performance.now() - t0;
   if (!JSON.stringify(frame).includes('appVersion')) throw new Error(`unexpected answer to hello: ${JSON.stringify(frame)}`);
@@ -119,7 +124,13 @@ try {
     { name: 'sandgate status (no agent running)', samples: [] },
     { name: 'sandgate status, from the TypeScript sources', samples: [] },
   ];
-  const argsOf = [['-e', '0'], [SANDGATE, '--version'], [SANDGATE, 'policy', 'show'], [SANDGATE, 'status'], [SANDGATE_TS, 'status']];
+  const argsOf = [
+    ['-e', '0'],
+    [SANDGATE, '--version'],
+    [SANDGATE, 'policy', 'show'],
+    [SANDGATE, 'status'],
+    [SANDGATE_TS, 'status'],
+  ];
   for (let round = -1; round < N; round++) {
     for (let i = 0; i < cli.length; i++) {
       const r = timeRun(argsOf[i]!, home);
@@ -164,11 +175,23 @@ try {
   const timeRows = (rows: Row[]) =>
     rows.map((r, i) => {
       const s = summarize(r.samples);
-      return [r.name, s.n, s.median.toFixed(0), s.p95.toFixed(0), i === 0 ? '1.00' : ratio(rows, r).toFixed(2), r.exit === undefined ? '' : String(r.exit)];
+      return [
+        r.name,
+        s.n,
+        s.median.toFixed(0),
+        s.p95.toFixed(0),
+        i === 0 ? '1.00' : ratio(rows, r).toFixed(2),
+        r.exit === undefined ? '' : String(r.exit),
+      ];
     });
   const header = ['start-up (ms)', 'n', 'median', 'p95', '× baseline', 'exit'];
   process.stdout.write(table(header, timeRows(cli)) + '\n\n');
-  process.stdout.write(table(header.slice(0, 5), timeRows(host).map((r) => r.slice(0, 5))) + '\n\n');
+  process.stdout.write(
+    table(
+      header.slice(0, 5),
+      timeRows(host).map((r) => r.slice(0, 5)),
+    ) + '\n\n',
+  );
   process.stdout.write(
     table(
       ['idle resident memory', 'VmRSS MiB', 'VmHWM MiB', '× baseline'],
@@ -180,7 +203,9 @@ try {
     ) + '\n',
   );
   const summary = (rows: Row[]): Record<string, Summary & { ratio: number; exit?: number | null }> =>
-    Object.fromEntries(rows.map((r) => [r.name, { ...summarize(r.samples), ratio: ratio(rows, r), ...(r.exit === undefined ? {} : { exit: r.exit }) }]));
+    Object.fromEntries(
+      rows.map((r) => [r.name, { ...summarize(r.samples), ratio: ratio(rows, r), ...(r.exit === undefined ? {} : { exit: r.exit }) }]),
+    );
   const file = writeResult('startup', {
     unit: { time: 'ms', memory: 'bytes' },
     n: N,

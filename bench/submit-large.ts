@@ -63,7 +63,14 @@ async function agentRun(file: string, size: number): Promise<AgentRun> {
     if (r.code !== 0 && r.code !== 1) throw new Error(`sandgate submit exited ${r.code}: ${r.stderr}`);
     const line = submitOutputLineSchema.parse(JSON.parse(r.stdout.trim().split('\n')[0]!));
     const peakHwm = procMemory(pid).hwm;
-    return { seconds, mbPerSec: size / MB / seconds, idleHwm, peakHwm, level: line.verdict?.level, phases: phases(stack.paths.events, file) };
+    return {
+      seconds,
+      mbPerSec: size / MB / seconds,
+      idleHwm,
+      peakHwm,
+      level: line.verdict?.level,
+      phases: phases(stack.paths.events, file),
+    };
   } finally {
     await stack.close();
   }
@@ -127,9 +134,21 @@ async function curlRun(file: string, size: number, sha256: string): Promise<Curl
     const authHeader = join(dir, 'auth-header');
     writeFileSync(authHeader, `authorization: Bearer ${lab.token}\n`, { mode: 0o600 });
     const common = [
-      '--silent', '--show-error', '--fail-with-body', '--cacert', lab.certPath, '-H', `@${authHeader}`,
-      '-H', 'content-type: application/octet-stream', '-H', `x-sandgate-sha256: ${sha256}`,
-      '-H', 'x-sandgate-filename: bench.bin', '-H', 'expect:',
+      '--silent',
+      '--show-error',
+      '--fail-with-body',
+      '--cacert',
+      lab.certPath,
+      '-H',
+      `@${authHeader}`,
+      '-H',
+      'content-type: application/octet-stream',
+      '-H',
+      `x-sandgate-sha256: ${sha256}`,
+      '-H',
+      'x-sandgate-filename: bench.bin',
+      '-H',
+      'expect:',
     ];
     const url = `${lab.url}/api/v1/submissions`;
     let mode: CurlRun['mode'] = '--data-binary';
@@ -185,13 +204,29 @@ try {
 }
 
 const rows = results.flatMap((r) => [
-  [`${r.sizeMiB} MiB: sandgate submit --wait`, r.agent.seconds.toFixed(2), r.agent.mbPerSec.toFixed(0), r.agent.level ?? '–', `${mib(r.agent.idleHwm)} → ${mib(r.agent.peakHwm)}`],
-  [`${r.sizeMiB} MiB: curl ${r.curl.mode} upload only (baseline)`, r.curl.uploadSeconds.toFixed(2), r.curl.uploadMbPerSec.toFixed(0), '–', '–'],
-  [`${r.sizeMiB} MiB: curl ${r.curl.mode} upload + verdict (baseline)`, r.curl.verdictSeconds.toFixed(2), r.curl.verdictMbPerSec.toFixed(0), r.curl.level ?? '–', '–'],
+  [
+    `${r.sizeMiB} MiB: sandgate submit --wait`,
+    r.agent.seconds.toFixed(2),
+    r.agent.mbPerSec.toFixed(0),
+    r.agent.level ?? '–',
+    `${mib(r.agent.idleHwm)} → ${mib(r.agent.peakHwm)}`,
+  ],
+  [
+    `${r.sizeMiB} MiB: curl ${r.curl.mode} upload only (baseline)`,
+    r.curl.uploadSeconds.toFixed(2),
+    r.curl.uploadMbPerSec.toFixed(0),
+    '–',
+    '–',
+  ],
+  [
+    `${r.sizeMiB} MiB: curl ${r.curl.mode} upload + verdict (baseline)`,
+    r.curl.verdictSeconds.toFixed(2),
+    r.curl.verdictMbPerSec.toFixed(0),
+    r.curl.level ?? '–',
+    '–',
+  ],
 ]);
-process.stdout.write(
-  table(['run', 'seconds', 'MB/s', 'verdict', 'agent VmHWM MiB (idle → peak)'], rows) + '\n',
-);
+process.stdout.write(table(['run', 'seconds', 'MB/s', 'verdict', 'agent VmHWM MiB (idle → peak)'], rows) + '\n');
 for (const r of results) {
   if (r.agent.phases) {
     process.stdout.write(

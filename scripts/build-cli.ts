@@ -65,6 +65,13 @@ const zodPackage = require.resolve('zod/package.json');
 const roots = [join(root, 'native-host/src'), join(root, 'shared/src'), zodPackage];
 writeFileSync(
   join(out, 'stamp.json'),
-  JSON.stringify({ roots: roots.map((r) => relative(out, r) + (r === zodPackage ? '' : '/')).map((r) => r.split('\\').join('/')), stamp: sourceStamp(roots) }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      roots: roots.map((r) => relative(out, r) + (r === zodPackage ? '' : '/')).map((r) => r.split('\\').join('/')),
+      stamp: sourceStamp(roots),
+    },
+    null,
+    2,
+  ) + '\n',
 );
 process.stdout.write(`sandgate: compiled to ${relative(root, out)} (${relative(root, dirname(zodPackage))} bundled)\n`);

@@ -57,7 +57,7 @@ export const ADMIN_TEXT: Record<string, AdminText> = {
   'capture.downloadDirs': {
     title: 'Download folders (agent policy only)',
     description:
-      "Absolute folders in which the browser side may name files. The agent reads this from its own policy file only; set here, through browser policy, it has no effect: the browser side cannot widen what it may touch.",
+      'Absolute folders in which the browser side may name files. The agent reads this from its own policy file only; set here, through browser policy, it has no effect: the browser side cannot widen what it may touch.',
   },
 };
 
@@ -74,7 +74,22 @@ export interface ChromeSchema {
 
 const TYPES = new Set<ChromeSchema['type']>(['object', 'array', 'string', 'integer', 'number', 'boolean']);
 // Keywords that only narrow what is valid; dropping them makes the schema more lenient, never different in shape.
-const DROPPED = new Set(['$schema', 'pattern', 'maxItems', 'minItems', 'maxLength', 'minLength', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'required', 'default', 'propertyNames', 'format']);
+const DROPPED = new Set([
+  '$schema',
+  'pattern',
+  'maxItems',
+  'minItems',
+  'maxLength',
+  'minLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'required',
+  'default',
+  'propertyNames',
+  'format',
+]);
 
 const jsonSchemaNode = z.record(z.string(), z.unknown());
 
@@ -102,7 +117,8 @@ function convert(node: unknown, path: string, text: Readonly<Record<string, Admi
       out.properties = {};
       for (const [k, v] of Object.entries(props)) {
         const childPath = path ? `${path}.${k}` : k;
-        if (!Object.hasOwn(text, childPath)) throw new Error(`${childPath}: no title for administrators (add it to ADMIN_TEXT in scripts/managed-schema.ts)`);
+        if (!Object.hasOwn(text, childPath))
+          throw new Error(`${childPath}: no title for administrators (add it to ADMIN_TEXT in scripts/managed-schema.ts)`);
         out.properties[k] = convert(v, childPath, text, used);
       }
     }

@@ -44,7 +44,8 @@ if (!existsSync(paths.defaultPolicy) || existsSync(marker)) {
 } else {
   const current = readFileSync(paths.defaultPolicy, 'utf8');
   if (!current.includes(lab.url)) say(`note: ${paths.defaultPolicy} is yours and does not name ${lab.url}; left as it is`);
-  else if (!current.includes(lab.token)) say(`note: ${paths.defaultPolicy} is yours and names ${lab.url} without its token: add "token" with the content of ${lab.tokenPath}`);
+  else if (!current.includes(lab.token))
+    say(`note: ${paths.defaultPolicy} is yours and names ${lab.url} without its token: add "token" with the content of ${lab.tokenPath}`);
 }
 
 const browsers = (['chromium', 'chrome', 'edge', 'brave', 'firefox'] as const).filter((b) => browserPresent(b));

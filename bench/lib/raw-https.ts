@@ -65,7 +65,12 @@ export class RawHttpsConnection {
     if (this.socket && !this.socket.destroyed) return this.socket;
     this.handshakes++;
     this.buf = Buffer.alloc(0);
-    const s = connect({ host: this.host, port: this.port, secureContext: this.secureContext, ...(this.sessions?.session ? { session: this.sessions.session } : {}) });
+    const s = connect({
+      host: this.host,
+      port: this.port,
+      secureContext: this.secureContext,
+      ...(this.sessions?.session ? { session: this.sessions.session } : {}),
+    });
     s.once('secureConnect', () => {
       this.secured = true;
       if (s.isSessionReused()) this.resumed++;

@@ -13,7 +13,12 @@ export interface DisconnectReason {
  * forbidden." (a manifest exists but names another extension), Chromium on Windows "Native messaging host … is not
  * registered.", and Firefox's "No such native application …".
  */
-const NOT_INSTALLED = [/native messaging host not found/i, /native messaging host is forbidden/i, /is not registered/i, /no such native application/i];
+const NOT_INSTALLED = [
+  /native messaging host not found/i,
+  /native messaging host is forbidden/i,
+  /is not registered/i,
+  /no such native application/i,
+];
 
 export function classifyDisconnect(message: string): DisconnectReason {
   if (NOT_INSTALLED.some((re) => re.test(message))) {

@@ -113,7 +113,13 @@ export class DownloadCapture {
         path: item.filename,
         fileName: held ? baseName(item.filename).slice(0, -HELD_SUFFIX.length) : baseName(item.filename),
         incognito: item.incognito,
-        ...(held ? { hold: 'held' as const } : landing === 'hold' ? { hold: 'pending' as const } : landing === 'release-unjudged' ? { hold: 'released-unjudged' as const } : {}),
+        ...(held
+          ? { hold: 'held' as const }
+          : landing === 'hold'
+            ? { hold: 'pending' as const }
+            : landing === 'release-unjudged'
+              ? { hold: 'released-unjudged' as const }
+              : {}),
         state: 'queued',
         submitted: false,
         capturedAt: now,
@@ -129,7 +135,8 @@ export class DownloadCapture {
     if (landing === 'allow') return;
     // The person must know when a file policy wants held can be opened: not held yet, refused, or let out unjudged.
     const after = await this.#opts.store.get(downloadId);
-    if (after?.hold === 'pending' || after?.hold === 'hold-failed' || after?.hold === 'released-unjudged') await this.#opts.onHoldNotice?.(after, after.hold);
+    if (after?.hold === 'pending' || after?.hold === 'hold-failed' || after?.hold === 'released-unjudged')
+      await this.#opts.onHoldNotice?.(after, after.hold);
   }
 
   async #submit(downloadId: number): Promise<void> {
@@ -146,7 +153,11 @@ export class DownloadCapture {
       if (hold && !this.#opts.client.hasCapability('hold-landed')) {
         await this.#holdRefused(downloadId, { code: 'REQUEST_NOT_ALLOWED', message: 'this agent cannot hold downloads in place' });
       }
-      const result = await this.#opts.client.submitDownload({ path: record.path, provenance, ...(hold && this.#opts.client.hasCapability('hold-landed') ? { hold: true } : {}) });
+      const result = await this.#opts.client.submitDownload({
+        path: record.path,
+        provenance,
+        ...(hold && this.#opts.client.hasCapability('hold-landed') ? { hold: true } : {}),
+      });
       await this.#opts.store.update((jobs) => {
         const r = jobs.get(downloadId);
         if (!r) return;

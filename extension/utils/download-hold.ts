@@ -11,7 +11,10 @@ export interface FilenameSuggestion {
 /** `downloads.onDeterminingFilename` (Chromium family only; Firefox has no such event). */
 export interface DeterminingFilenameEvent {
   addListener(
-    listener: (item: { id: number; filename: string; mime?: string | undefined }, suggest: (suggestion?: FilenameSuggestion) => void) => boolean | void,
+    listener: (
+      item: { id: number; filename: string; mime?: string | undefined },
+      suggest: (suggestion?: FilenameSuggestion) => void,
+    ) => boolean | void,
   ): void;
 }
 

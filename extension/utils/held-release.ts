@@ -40,7 +40,11 @@ export class HeldRelease {
   async releaseDue(opts: { releaseUnjudged: boolean }): Promise<void> {
     // The agent releases only a held download of one of this browser's jobs: without the job id there is nothing to ask.
     const due = (await this.#deps.store.list()).filter(
-      (r) => r.hold === 'held' && r.sha256 !== undefined && r.jobId !== undefined && (judgedSafe(r) || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
+      (r) =>
+        r.hold === 'held' &&
+        r.sha256 !== undefined &&
+        r.jobId !== undefined &&
+        (judgedSafe(r) || (opts.releaseUnjudged && ACTIVE_STATES.has(r.state) && r.submitted)),
     );
     for (const r of due) await this.#release(r, !judgedSafe(r));
   }

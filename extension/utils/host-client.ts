@@ -126,7 +126,13 @@ export class HostClient {
     return this.#send(this.#port, type, payload, resultSchema, this.#opts.requestTimeoutMs);
   }
 
-  #send<S extends z.ZodType>(port: NativePort, type: RequestType, payload: unknown, resultSchema: S, timeoutMs: number): Promise<z.infer<S>> {
+  #send<S extends z.ZodType>(
+    port: NativePort,
+    type: RequestType,
+    payload: unknown,
+    resultSchema: S,
+    timeoutMs: number,
+  ): Promise<z.infer<S>> {
     const id = String(++this.#seq);
     // Checked on the way out too: a request the agent would refuse is a bug here, and is cheaper to catch locally.
     const envelope = requestSchema.safeParse({ v: PROTOCOL_VERSION, kind: 'request', id, type, payload });

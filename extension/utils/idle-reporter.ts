@@ -88,7 +88,9 @@ export class IdleReporter {
   }
 
   #run(work: Promise<void>): void {
-    const guarded = work.catch((err: unknown) => this.#opts.warn(`idle: could not report the idle state: ${err instanceof Error ? err.message : String(err)}`));
+    const guarded = work.catch((err: unknown) =>
+      this.#opts.warn(`idle: could not report the idle state: ${err instanceof Error ? err.message : String(err)}`),
+    );
     this.#opts.track?.(guarded);
   }
 }

@@ -50,7 +50,14 @@ export const jobRecordSchema = z.object({
   /** Where the browser saved it, when the agent has since moved it to its held name. */
   landedPath: z.string().optional(),
   /** Set when the person's restore was done (`restored`) or passed to an administrator (`requested`). */
-  restore: z.object({ outcome: z.enum(['restored', 'requested', 'failed']), at: z.string(), path: z.string().optional(), message: z.string().optional() }).optional(),
+  restore: z
+    .object({
+      outcome: z.enum(['restored', 'requested', 'failed']),
+      at: z.string(),
+      path: z.string().optional(),
+      message: z.string().optional(),
+    })
+    .optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 

@@ -42,7 +42,10 @@ export function applyJobUpdate(record: JobRecord, job: Job, now: string): boolea
   if (job.sha256) record.sha256 = job.sha256;
   if (job.verdict?.threat) record.threat = job.verdict.threat;
   if (job.verdict?.server) record.server = job.verdict.server;
-  if (job.actions) record.actions = job.actions.map((a) => (a.code ? { type: a.type, status: a.status, code: a.code } : { type: a.type, status: a.status }));
+  if (job.actions)
+    record.actions = job.actions.map((a) =>
+      a.code ? { type: a.type, status: a.status, code: a.code } : { type: a.type, status: a.status },
+    );
   if (job.error) record.error = { code: job.error.code, message: job.error.message };
   else if (state !== 'error') delete record.error;
   const quarantined = job.actions?.find((a) => a.type === 'quarantine' && a.status === 'done' && a.id);

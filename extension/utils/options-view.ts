@@ -5,7 +5,10 @@ export type ExtensionsInput = { ok: true; extensions: string[] } | { ok: false; 
 
 /** "exe, .MSI pdf" → ['exe', 'msi', 'pdf']; the first token that is no extension is reported instead. */
 export function parseExtensionsInput(text: string): ExtensionsInput {
-  const tokens = text.split(/[\s,;]+/).map((s) => s.trim()).filter(Boolean);
+  const tokens = text
+    .split(/[\s,;]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: string[] = [];
   for (const token of tokens) {
     const ext = token.replace(/^\.+/, '').toLowerCase();

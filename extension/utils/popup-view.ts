@@ -134,7 +134,14 @@ function renderAgent(agent: AgentStatus | undefined, t: Translate, el: Make): HT
   return box;
 }
 
-function restoreButton(id: string, fileName: string, view: QuarantineView | undefined, t: Translate, el: Make, actions?: PopupActions): HTMLElement {
+function restoreButton(
+  id: string,
+  fileName: string,
+  view: QuarantineView | undefined,
+  t: Translate,
+  el: Make,
+  actions?: PopupActions,
+): HTMLElement {
   if (view?.requested.includes(id)) return el('p', t('restoreRequested'), 'restore-requested');
   const mayRestore = view?.usersMayRestore === true;
   const button = el('button', t(mayRestore ? 'buttonRestore' : 'buttonAskRestore'), 'restore');
@@ -175,7 +182,8 @@ function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Ma
   }
   if (hold) field('fieldHold', hold, 'hold');
   if (record.restore) {
-    const key = record.restore.outcome === 'restored' ? 'restoreDone' : record.restore.outcome === 'requested' ? 'restoreRequested' : 'restoreFailed';
+    const key =
+      record.restore.outcome === 'restored' ? 'restoreDone' : record.restore.outcome === 'requested' ? 'restoreRequested' : 'restoreFailed';
     field('fieldRestore', t(key), 'restore-outcome');
   }
   if (record.state === 'error' && record.error) field('fieldError', `${record.error.code}: ${record.error.message}`, 'error');

@@ -59,13 +59,19 @@ export async function requestRestore(deps: QuarantineDeps, quarantineId: string)
   await deps.store.update((jobs) => {
     for (const r of jobs.values()) {
       if (r.quarantineId !== quarantineId) continue;
-      r.restore = { outcome: answer.outcome, at, ...(answer.path ? { path: answer.path } : {}), ...(answer.message ? { message: answer.message } : {}) };
+      r.restore = {
+        outcome: answer.outcome,
+        at,
+        ...(answer.path ? { path: answer.path } : {}),
+        ...(answer.message ? { message: answer.message } : {}),
+      };
       r.updatedAt = at;
     }
   });
   if (answer.outcome === 'requested') {
     const view = parseQuarantineView((await deps.local.get(QUARANTINE_KEY))[QUARANTINE_KEY]);
-    if (view && !view.requested.includes(quarantineId)) await deps.local.set({ [QUARANTINE_KEY]: { ...view, requested: [...view.requested, quarantineId] } });
+    if (view && !view.requested.includes(quarantineId))
+      await deps.local.set({ [QUARANTINE_KEY]: { ...view, requested: [...view.requested, quarantineId] } });
   }
   await refreshQuarantine(deps).catch(() => undefined);
   return answer;

@@ -101,7 +101,10 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     return state === 'connecting';
   };
   const notify = (what: () => Promise<void>): Promise<void> => (settings.current().notifications ? what() : Promise.resolve());
-  const withRules = (s: EffectiveSettings) => ({ settings: s, rules: buildCaptureRules({ fileExtensions: s.fileExtensions, mimeTypes: s.mimeTypes }) });
+  const withRules = (s: EffectiveSettings) => ({
+    settings: s,
+    rules: buildCaptureRules({ fileExtensions: s.fileExtensions, mimeTypes: s.mimeTypes }),
+  });
   /** Where the download cannot be named before it lands (Firefox), the agent holds it in place once it has landed. */
   const holdsBeforeLanding = deps.downloads.onDeterminingFilename !== undefined;
   const capture = new DownloadCapture({
@@ -130,7 +133,12 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
                   ? (['notifyHoldFailedTitle', 'notifyHoldFailed'] as const)
                   : (['notifyReleasedUnjudgedTitle', 'notifyReleasedUnjudged'] as const);
             return notify(() =>
-              notifyNotice(deps.notifications, `sandgate-hold-${record.downloadId}`, { title: deps.t(title), message: deps.t(body, [record.fileName]) }, deps.iconUrl),
+              notifyNotice(
+                deps.notifications,
+                `sandgate-hold-${record.downloadId}`,
+                { title: deps.t(title), message: deps.t(body, [record.fileName]) },
+                deps.iconUrl,
+              ),
             );
           },
         }),
@@ -155,7 +163,9 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
       ),
   });
   const releaseUnjudged = (): boolean =>
-    settings.current().pendingVerdict.onUnavailable === 'release' && client.connection.state === 'connected' && lastReport?.serversReachable === false;
+    settings.current().pendingVerdict.onUnavailable === 'release' &&
+    client.connection.state === 'connected' &&
+    lastReport?.serversReachable === false;
   const releaseDue = (): Promise<void> => held.releaseDue({ releaseUnjudged: releaseUnjudged() });
 
   const refreshBadge = async (): Promise<void> => {
@@ -165,7 +175,10 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
   };
 
   /** Folds jobs into their records; returns the records that need a threat notification. */
-  const foldJobs = async (jobList: readonly Extract<PushEvent, { type: 'job-update' }>['payload'][], onlyStale: boolean): Promise<JobRecord[]> =>
+  const foldJobs = async (
+    jobList: readonly Extract<PushEvent, { type: 'job-update' }>['payload'][],
+    onlyStale: boolean,
+  ): Promise<JobRecord[]> =>
     store.update((jobs): JobRecord[] => {
       const toNotify: JobRecord[] = [];
       for (const job of jobList) {
@@ -240,17 +253,26 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
     const message = popupMessageSchema.safeParse(raw);
     if (!message.success) return undefined;
     if (message.data.type === 'sandgate.refresh-quarantine') {
-      const p = refreshQuarantine(quarantineDeps).then(() => ({ ok: true }), () => ({ ok: false }));
+      const p = refreshQuarantine(quarantineDeps).then(
+        () => ({ ok: true }),
+        () => ({ ok: false }),
+      );
       track(p);
       return p;
     }
     const quarantineId = message.data.quarantineId;
     const answer = requestRestore(quarantineDeps, quarantineId).then(async (a) => {
-      const key = a.outcome === 'restored' ? 'notifyRestored' : a.outcome === 'requested' ? 'notifyRestoreRequested' : 'notifyRestoreFailed';
+      const key =
+        a.outcome === 'restored' ? 'notifyRestored' : a.outcome === 'requested' ? 'notifyRestoreRequested' : 'notifyRestoreFailed';
       const record = (await store.list()).find((r) => r.quarantineId === quarantineId);
       const name = record?.fileName ?? quarantineId;
       await notify(() =>
-        notifyNotice(deps.notifications, `sandgate-restore-${quarantineId}`, { title: deps.t('notifyRestoreTitle'), message: deps.t(key, [name]) }, deps.iconUrl),
+        notifyNotice(
+          deps.notifications,
+          `sandgate-restore-${quarantineId}`,
+          { title: deps.t('notifyRestoreTitle'), message: deps.t(key, [name]) },
+          deps.iconUrl,
+        ),
       ).catch(() => undefined);
       return a;
     });

@@ -1,10 +1,19 @@
 import { z } from 'zod';
-import { DEFAULT_CAPTURE_EXTENSIONS, DEFAULT_CAPTURE_MIME_TYPES, capturePolicySchema, pendingVerdictPolicySchema, type PendingVerdictPolicy } from '@sandgate/shared';
+import {
+  DEFAULT_CAPTURE_EXTENSIONS,
+  DEFAULT_CAPTURE_MIME_TYPES,
+  capturePolicySchema,
+  pendingVerdictPolicySchema,
+  type PendingVerdictPolicy,
+} from '@sandgate/shared';
 
 /** What the person may choose on the options page (`sandgate.userSettings` in storage.local). */
 export const userSettingsSchema = z.object({
   /** File-name extensions to capture, replacing the default list. */
-  fileExtensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/i)).max(500).optional(),
+  fileExtensions: z
+    .array(z.string().regex(/^[a-z0-9]{1,16}$/i))
+    .max(500)
+    .optional(),
   /** Desktop notifications for threats and for what was done (released, restored). */
   notifications: z.boolean().optional(),
 });

@@ -23,7 +23,7 @@ export function redact(value: unknown, depth = 0): unknown {
 
 export function createLogger(opts: { write?: (line: string) => void; level?: LogLevel; module?: string } = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
-  const min = ORDER[opts.level ?? ((process.env.SANDGATE_LOG_LEVEL as LogLevel | undefined) ?? 'info')] ?? ORDER.info;
+  const min = ORDER[opts.level ?? (process.env.SANDGATE_LOG_LEVEL as LogLevel | undefined) ?? 'info'] ?? ORDER.info;
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
     const rec = { time: new Date().toISOString(), level, module: opts.module, msg, ...(fields ? (redact(fields) as object) : {}) };

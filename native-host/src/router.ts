@@ -41,7 +41,10 @@ export interface RouterInfo {
 
 export function createRouter(agent: Agent, info: RouterInfo): Router {
   const home = (): string => info.home ?? agent.status().home;
-  const quarantine = () => ({ store: QuarantineStore.open(home()), usersMayRestore: info.usersMayRestore ?? policyUsersMayRestore(home()) });
+  const quarantine = () => ({
+    store: QuarantineStore.open(home()),
+    usersMayRestore: info.usersMayRestore ?? policyUsersMayRestore(home()),
+  });
   const tasks = (): TaskService => {
     const t = info.tasks?.() ?? agent.tasks;
     if (!t) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent runs no scan tasks right now (it may be reloading its policy)');

@@ -83,7 +83,11 @@ export async function startLab(opts: LabOptions): Promise<RunningLab> {
   const store = await AnalysisStore.open(join(dataDir, 'analyses'), log.child('store'));
   const service = new AnalysisService({
     store,
-    engines: defaultEngines({ dataDir, log: log.child('engines'), ...(opts.yaraMaxScanBytes !== undefined ? { yaraMaxScanBytes: opts.yaraMaxScanBytes } : {}) }),
+    engines: defaultEngines({
+      dataDir,
+      log: log.child('engines'),
+      ...(opts.yaraMaxScanBytes !== undefined ? { yaraMaxScanBytes: opts.yaraMaxScanBytes } : {}),
+    }),
     objectsDir,
     ...(opts.analysisDelayMs !== undefined ? { delayMs: opts.analysisDelayMs } : {}),
     ...(opts.keepObjects !== undefined ? { keepObjects: opts.keepObjects } : {}),

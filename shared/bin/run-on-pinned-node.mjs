@@ -38,11 +38,16 @@ export async function runOnPinnedNode(entry, name, opts = {}) {
   const pinned = findPinnedNode(dirname(fileURLToPath(entry)));
   // The guard stops a loop should the pinned Node itself turn out unable to run TypeScript.
   if (!pinned || process.env.SANDGATE_NODE_REEXEC) {
-    process.stderr.write(`error[INTERNAL]: ${name} needs Node.js 22.18 or newer (this is ${process.version}) and the pinned one was not found; run \`npm ci\`\n`);
+    process.stderr.write(
+      `error[INTERNAL]: ${name} needs Node.js 22.18 or newer (this is ${process.version}) and the pinned one was not found; run \`npm ci\`\n`,
+    );
     process.exit(2);
   }
   // The shim again (argv[1]), so the child makes the same choice of bundle or TypeScript, with the compile cache.
-  const child = spawn(pinned, [process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, SANDGATE_NODE_REEXEC: '1' } });
+  const child = spawn(pinned, [process.argv[1], ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, SANDGATE_NODE_REEXEC: '1' },
+  });
   // The terminal signals the whole process group; a supervisor may signal only us: pass it on either way.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('error', (err) => {
@@ -58,7 +63,11 @@ function findPinnedNode(from) {
   const arch = `node-${process.platform === 'win32' ? 'win' : process.platform}-${process.arch}`;
   for (let dir = from; ; dir = dirname(dir)) {
     const nm = join(dir, 'node_modules');
-    for (const candidate of [join(nm, 'node', 'bin', exe), join(nm, 'node', 'node_modules', arch, 'bin', exe), join(nm, arch, 'bin', exe)]) {
+    for (const candidate of [
+      join(nm, 'node', 'bin', exe),
+      join(nm, 'node', 'node_modules', arch, 'bin', exe),
+      join(nm, arch, 'bin', exe),
+    ]) {
       if (existsSync(candidate)) return candidate;
     }
     if (dirname(dir) === dir) return undefined;

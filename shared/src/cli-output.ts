@@ -203,10 +203,12 @@ export type Task = z.infer<typeof taskSchema>;
  * A task in a list: the record without its long lists (matches, terms, notes, errors), which `ioc task show` gives;
  * a list of many tasks must fit one 1 MiB message.
  */
-export const taskSummarySchema = taskSchema.omit({ matches: true, unsupported: true, warnings: true, notExamined: true, errors: true }).extend({
-  /** Distinct matches recorded. */
-  matchCount: z.number().int(),
-});
+export const taskSummarySchema = taskSchema
+  .omit({ matches: true, unsupported: true, warnings: true, notExamined: true, errors: true })
+  .extend({
+    /** Distinct matches recorded. */
+    matchCount: z.number().int(),
+  });
 export type TaskSummary = z.infer<typeof taskSummarySchema>;
 
 /** `sandgate ioc tasks --json` (and the `list-tasks` result): newest first. */

@@ -47,7 +47,13 @@ describe('each product imports only @sandgate/shared of the other workspaces', (
   for (const dir of packages) {
     it(`${dir} imports no other product, by name or by path`, () => {
       const own = dir.split('/')[0]!;
-      expect(packageViolations(join(repo, own), readSources(join(repo, dir)).map((f) => ({ ...f, path: join(dir.split('/').slice(1).join('/'), f.path) })), own)).toEqual([]);
+      expect(
+        packageViolations(
+          join(repo, own),
+          readSources(join(repo, dir)).map((f) => ({ ...f, path: join(dir.split('/').slice(1).join('/'), f.path) })),
+          own,
+        ),
+      ).toEqual([]);
     });
   }
 

@@ -56,9 +56,12 @@ const code = {
 
 describe('PROTOCOL.md and the code name the same things', () => {
   const names = documented(doc);
-  it('lists every capability of CAPABILITIES, and no other, on its "Capabilities" line', () => expect(names.capabilities).toEqual(code.capabilities));
-  it('has a section for every request type, and no section for a request the agent does not know', () => expect(names.requests).toEqual(code.requests));
-  it('has a section for every push event, and none for an event the agent never pushes', () => expect(names.pushEvents).toEqual(code.pushEvents));
+  it('lists every capability of CAPABILITIES, and no other, on its "Capabilities" line', () =>
+    expect(names.capabilities).toEqual(code.capabilities));
+  it('has a section for every request type, and no section for a request the agent does not know', () =>
+    expect(names.requests).toEqual(code.requests));
+  it('has a section for every push event, and none for an event the agent never pushes', () =>
+    expect(names.pushEvents).toEqual(code.pushEvents));
   it('lists exactly the requests the browser may send', () => expect(names.browserRequests).toEqual(code.browserRequests));
   it('describes every type of the event log, and no other', () => expect(names.logEvents).toEqual(code.logEvents));
 
@@ -79,7 +82,9 @@ describe('PROTOCOL.md and the code name the same things', () => {
 describe('the error-code registry is append only', () => {
   // A code is a name users and scripts match on: removing or renaming one breaks them silently. The snapshot is the
   // list as released; a new code is appended to the registry AND to this file, an old one is never removed from either.
-  const snapshot = readFileSync(join(import.meta.dirname, 'error-codes.snapshot.txt'), 'utf8').split('\n').filter(Boolean);
+  const snapshot = readFileSync(join(import.meta.dirname, 'error-codes.snapshot.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
 
   it('keeps every released code, in its place', () => {
     expect(Object.keys(ERROR_CODES).slice(0, snapshot.length)).toEqual(snapshot);
@@ -110,7 +115,10 @@ describe('a golden sample of every message parses with the shared schemas', () =
   };
 
   it('has one sample per request type and per push event, and none for a type that does not exist', () => {
-    const expected = [...REQUEST_TYPES.map((t) => `request-${t}.json`), ...eventSchema.options.map((o) => `event-${o.shape.type.value}.json`)];
+    const expected = [
+      ...REQUEST_TYPES.map((t) => `request-${t}.json`),
+      ...eventSchema.options.map((o) => `event-${o.shape.type.value}.json`),
+    ];
     expect(sorted(files)).toEqual(sorted(expected));
   });
 

@@ -6,7 +6,15 @@ import type { Page } from 'playwright-core';
 import { policySchema, quarantineListItemSchema, statusResultSchema, type QuarantineListItem, type StatusResult } from '@sandgate/shared';
 import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { createBrowserDirs, downloadItem, launchBrowser, openPopup, startDownload, type BrowserDirs, type BrowserSession } from '#test-helpers/browser.ts';
+import {
+  createBrowserDirs,
+  downloadItem,
+  launchBrowser,
+  openPopup,
+  startDownload,
+  type BrowserDirs,
+  type BrowserSession,
+} from '#test-helpers/browser.ts';
 import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7, "survives a browser restart": the person closes the browser while two downloads are still being analysed,
@@ -66,10 +74,14 @@ afterAll(async () => {
 async function rowState(page: Page, downloadId: number, ready: (text: string) => boolean, what: string): Promise<string> {
   const row = page.locator(`li[data-download-id="${downloadId}"]`);
   let last: string | null = null;
-  await pollFor(what, async () => {
-    last = await row.textContent({ timeout: 1000 }).catch(() => null);
-    return last !== null && ready(last) ? true : undefined;
-  }, 60_000).catch((err: Error) => {
+  await pollFor(
+    what,
+    async () => {
+      last = await row.textContent({ timeout: 1000 }).catch(() => null);
+      return last !== null && ready(last) ? true : undefined;
+    },
+    60_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; the row read: ${last ?? '(no row)'}`);
   });
   return (await row.locator('dd.state').textContent()) ?? '';
@@ -113,15 +125,21 @@ describe('a browser restart in the middle of an analysis', () => {
     lab = await startLab({ port, host: '127.0.0.1', dataDir: labDir });
 
     // With no browser open, the agent judges both and quarantines the EICAR.
-    const judged = await pollFor('the agent to judge both downloads', async () => {
-      const recent = (await agentStatus()).recent;
-      const clean = recent.find((j) => j.path === cleanPath);
-      const eicar = recent.find((j) => j.path === eicarPath);
-      return clean?.level && eicar?.level ? { clean, eicar } : undefined;
-    }, 60_000);
+    const judged = await pollFor(
+      'the agent to judge both downloads',
+      async () => {
+        const recent = (await agentStatus()).recent;
+        const clean = recent.find((j) => j.path === cleanPath);
+        const eicar = recent.find((j) => j.path === eicarPath);
+        return clean?.level && eicar?.level ? { clean, eicar } : undefined;
+      },
+      60_000,
+    );
     expect(judged.clean.level).toBe('clean');
     expect(judged.eicar.level).toBe('malicious');
-    const quarantined = await pollFor('EICAR in the quarantine', async () => (await quarantineList()).find((q) => q.originalPath === eicarPath));
+    const quarantined = await pollFor('EICAR in the quarantine', async () =>
+      (await quarantineList()).find((q) => q.originalPath === eicarPath),
+    );
     expect(quarantined.threat).toMatch(/EICAR/i);
     expect(existsSync(eicarPath)).toBe(false);
     expect((await agentStatus()).pid).toBe(before.pid);
@@ -130,9 +148,14 @@ describe('a browser restart in the middle of an analysis', () => {
     browser = await launchBrowser({ dirs, env: stack.env, reuseProfile: true });
     popup = await openPopup(browser);
     expect(await rowState(popup, cleanId, (t) => t.includes('Clean'), 'the clean verdict in the popup after the restart')).toBe('Clean');
-    expect(await rowState(popup, eicarId, (t) => t.includes('Malicious') && t.includes('Quarantine: done'), 'the malicious verdict and its quarantine after the restart')).toBe(
-      'Malicious',
-    );
+    expect(
+      await rowState(
+        popup,
+        eicarId,
+        (t) => t.includes('Malicious') && t.includes('Quarantine: done'),
+        'the malicious verdict and its quarantine after the restart',
+      ),
+    ).toBe('Malicious');
     const eicarRow = popup.locator(`li[data-download-id="${eicarId}"]`);
     expect(await eicarRow.locator('dd.threat').textContent()).toMatch(/EICAR/i);
     expect(await eicarRow.locator('dd.server').textContent()).toBe(lab.url);

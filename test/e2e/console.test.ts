@@ -41,7 +41,14 @@ describe('the web console in a real browser', () => {
     mkdirSync(downloads, { recursive: true });
     const t = await cli(['token', 'create', '--json', '--group', 'office']);
     expect(t.code, t.stderr).toBe(0);
-    const r = await s.sandgate(['enroll', console_.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', console_.info.caFingerprint, '--json']);
+    const r = await s.sandgate([
+      'enroll',
+      console_.info.agentUrl,
+      JSON.parse(t.stdout).token,
+      '--ca-fingerprint',
+      console_.info.caFingerprint,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     await s.startAgent();
     return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
@@ -112,7 +119,11 @@ describe('the web console in a real browser', () => {
     await rowWith(page, '#events', 'verdict');
 
     // A false positive after all: the restore button next to the event fills the form for that workstation.
-    await page.locator('#events tbody tr', { hasText: planted }).filter({ hasText: 'quarantined' }).getByRole('button', { name: 'restore…' }).click();
+    await page
+      .locator('#events tbody tr', { hasText: planted })
+      .filter({ hasText: 'quarantined' })
+      .getByRole('button', { name: 'restore…' })
+      .click();
     expect(await page.inputValue('#restore-form input[name=sha256]')).toBe(EICAR_SHA256);
     expect(await page.inputValue('#restore-where')).toBe(`agent:${other.agentId}`);
     await page.click('#restore-form button[type=submit]');

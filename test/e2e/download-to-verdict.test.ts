@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
 import { quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
-import { createBrowserDirs, extensionHasJob, extensionVerdictFor, launchBrowser, type BrowserDirs, type BrowserSession } from '#test-helpers/browser.ts';
+import {
+  createBrowserDirs,
+  extensionHasJob,
+  extensionVerdictFor,
+  launchBrowser,
+  type BrowserDirs,
+  type BrowserSession,
+} from '#test-helpers/browser.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { labKnows, pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 

@@ -2,7 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
+import {
+  FIREFOX_EXTENSION_ID,
+  NATIVE_HOST_NAME,
+  quarantineListItemSchema,
+  statusResultSchema,
+  type QuarantineListItem,
+} from '@sandgate/shared';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { EXTENSION_JOBS_KEY, findExtensionVerdict } from '#test-helpers/browser.ts';
 import {
@@ -72,7 +78,9 @@ async function download(run: FirefoxRun, name: string): Promise<Download> {
   const url = run.server.fileUrl(name);
   await firefox.evaluate(firefox.pageContext, `document.getElementById(${JSON.stringify(name)}).click()`, { userActivation: true });
   return pollFor(`Firefox to finish the download of ${url}`, async () => {
-    const items = z.array(downloadSchema).parse(await firefox.evaluate(firefox.extensionContext, `browser.downloads.search({ url: ${JSON.stringify(url)} })`));
+    const items = z
+      .array(downloadSchema)
+      .parse(await firefox.evaluate(firefox.extensionContext, `browser.downloads.search({ url: ${JSON.stringify(url)} })`));
     return items.find((d) => d.state === 'complete');
   });
 }
@@ -181,7 +189,9 @@ describe('in Firefox, an administrator decides what the extension captures', () 
     const settings = await pollFor('the extension to apply the policy', async () => {
       const s = z
         .object({ 'sandgate.settings': z.object({ fileExtensions: z.array(z.string()), locked: z.array(z.string()) }).optional() })
-        .parse(await run.firefox.evaluate(run.firefox.extensionContext, `browser.storage.local.get('sandgate.settings')`))['sandgate.settings'];
+        .parse(await run.firefox.evaluate(run.firefox.extensionContext, `browser.storage.local.get('sandgate.settings')`))[
+        'sandgate.settings'
+      ];
       return s?.locked.includes('fileExtensions') ? s : undefined;
     });
     expect(settings.fileExtensions).toEqual(['txt']);

@@ -6,7 +6,14 @@ import { z } from 'zod';
 import { HELD_SUFFIX, quarantineListItemSchema, type QuarantineListItem } from '@sandgate/shared';
 import { eicarBytes, setupExeBytes, startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { EXTENSION_JOBS_KEY } from '#test-helpers/browser.ts';
-import { createFirefoxDirs, launchFirefox, removeFirefoxDirs, writeFirefoxManagedStorage, type FirefoxDirs, type FirefoxSession } from '#test-helpers/firefox.ts';
+import {
+  createFirefoxDirs,
+  launchFirefox,
+  removeFirefoxDirs,
+  writeFirefoxManagedStorage,
+  type FirefoxDirs,
+  type FirefoxSession,
+} from '#test-helpers/firefox.ts';
 import { pollFor, runSandgate, startStack, type Stack } from '#test-helpers/stack.ts';
 
 // Issue 7 in Firefox: there is no downloads.onDeterminingFilename, so a download policy holds lands under its own
@@ -56,13 +63,18 @@ async function download(name: string): Promise<z.infer<typeof downloadSchema>> {
   const url = server.fileUrl(name);
   await firefox.evaluate(firefox.pageContext, `document.getElementById(${JSON.stringify(name)}).click()`, { userActivation: true });
   return pollFor(`Firefox to finish the download of ${url}`, async () => {
-    const items = z.array(downloadSchema).parse(await firefox.evaluate(firefox.extensionContext, `browser.downloads.search({ url: ${JSON.stringify(url)} })`));
+    const items = z
+      .array(downloadSchema)
+      .parse(await firefox.evaluate(firefox.extensionContext, `browser.downloads.search({ url: ${JSON.stringify(url)} })`));
     return items.find((d) => d.state === 'complete');
   });
 }
 
 async function record(id: number): Promise<Record<string, unknown> | undefined> {
-  const all = (await firefox.evaluate(firefox.extensionContext, `browser.storage.local.get(${JSON.stringify(EXTENSION_JOBS_KEY)})`)) as Record<string, unknown>;
+  const all = (await firefox.evaluate(
+    firefox.extensionContext,
+    `browser.storage.local.get(${JSON.stringify(EXTENSION_JOBS_KEY)})`,
+  )) as Record<string, unknown>;
   const jobs = all[EXTENSION_JOBS_KEY] as Record<string, Record<string, unknown>> | undefined;
   return jobs?.[String(id)];
 }
@@ -134,7 +146,11 @@ describe('in Firefox, a download held until its verdict by the agent', () => {
     const item = await download('ff-eicar.com');
     const finalPath = join(dirs.downloadDir, 'ff-eicar.com');
     const heldPath = `${finalPath}${HELD_SUFFIX}`;
-    const q = await pollFor('the held EICAR in the quarantine', async () => (await quarantineList()).find((i) => i.originalPath === heldPath), 60_000);
+    const q = await pollFor(
+      'the held EICAR in the quarantine',
+      async () => (await quarantineList()).find((i) => i.originalPath === heldPath),
+      60_000,
+    );
     expect(q.threat).toMatch(/EICAR/i);
     await pollFor('the record to show the quarantine', async () => {
       const r = await record(item.id);

@@ -45,9 +45,13 @@ function otherPoliciesFor(extensionId: string): string[] {
 beforeAll(async () => {
   const id = builtExtensionId();
   const others = otherPoliciesFor(id);
-  if (others.length) throw new Error(`another policy for ${id} is in place (${others.join(', ')}): a test left it behind or runs at the same time`);
+  if (others.length)
+    throw new Error(`another policy for ${id} is in place (${others.join(', ')}): a test left it behind or runs at the same time`);
   mkdirSync(POLICY_DIR, { recursive: true });
-  writeFileSync(POLICY_FILE, JSON.stringify({ '3rdparty': { extensions: { [id]: { capture: { fileExtensions: ['txt'], mimeTypes: [] } } } } }));
+  writeFileSync(
+    POLICY_FILE,
+    JSON.stringify({ '3rdparty': { extensions: { [id]: { capture: { fileExtensions: ['txt'], mimeTypes: [] } } } } }),
+  );
   dirs = createBrowserDirs();
   stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
@@ -91,12 +95,16 @@ describe('an administrator decides what the extension captures', () => {
     const txtPath = join(browser.downloadDir, 'notes.txt');
 
     const exeId = await startDownload(popup, server.fileUrl('tool.exe'));
-    await pollFor('the .exe download to complete', async () => ((await downloadItem(popup, exeId))?.state === 'complete' ? true : undefined));
+    await pollFor('the .exe download to complete', async () =>
+      (await downloadItem(popup, exeId))?.state === 'complete' ? true : undefined,
+    );
     // The .txt comes after the .exe: once its verdict is in, an .exe submission would have happened already.
     const txtId = await startDownload(popup, server.fileUrl('notes.txt'));
     const judged = await pollFor('a verdict for the .txt in the extension', async () => {
       const r = await record(txtId);
-      return r && r['submitted'] === true && typeof r['state'] === 'string' && !['queued', 'analysing'].includes(r['state']) ? r : undefined;
+      return r && r['submitted'] === true && typeof r['state'] === 'string' && !['queued', 'analysing'].includes(r['state'])
+        ? r
+        : undefined;
     });
     expect(judged['state']).toBe('clean');
     expect(judged['path']).toBe(txtPath);

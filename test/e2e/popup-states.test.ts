@@ -56,10 +56,17 @@ afterAll(async () => {
 
 /** Text of one download's row in the popup, once `ready` accepts it. */
 async function rowFor(downloadId: number, ready: (text: string) => boolean, what: string): Promise<string> {
-  return pollFor(what, async () => {
-    const text = await popup.locator(`li[data-download-id="${downloadId}"]`).textContent({ timeout: 1000 }).catch(() => null);
-    return text !== null && ready(text) ? text : undefined;
-  }, 60_000);
+  return pollFor(
+    what,
+    async () => {
+      const text = await popup
+        .locator(`li[data-download-id="${downloadId}"]`)
+        .textContent({ timeout: 1000 })
+        .catch(() => null);
+      return text !== null && ready(text) ? text : undefined;
+    },
+    60_000,
+  );
 }
 
 async function bannerConditions(): Promise<string> {
@@ -67,7 +74,11 @@ async function bannerConditions(): Promise<string> {
 }
 
 async function waitForBanner(condition: string): Promise<void> {
-  await pollFor(`the popup banner to say ${condition}`, async () => ((await bannerConditions()).split(' ').includes(condition) ? true : undefined), 90_000);
+  await pollFor(
+    `the popup banner to say ${condition}`,
+    async () => ((await bannerConditions()).split(' ').includes(condition) ? true : undefined),
+    90_000,
+  );
 }
 
 async function closedPort(): Promise<number> {
@@ -103,7 +114,11 @@ describe('the popup, state by state', () => {
 
   it('malicious: the threat, what was done, the quarantine list from this browser, and a restore request the administrator sees', async () => {
     const id = await startDownload(popup, server.fileUrl('eicar.com'));
-    const text = await rowFor(id, (t) => t.includes('Malicious') && t.includes('Quarantine: done'), 'a malicious verdict with its quarantine');
+    const text = await rowFor(
+      id,
+      (t) => t.includes('Malicious') && t.includes('Quarantine: done'),
+      'a malicious verdict with its quarantine',
+    );
     expect(text).toMatch(/EICAR/i);
     // The quarantine section names the file and why it was taken.
     const item = popup.locator('ul.quarantine li.quarantine-item', { hasText: 'eicar.com' });

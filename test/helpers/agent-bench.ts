@@ -48,7 +48,12 @@ export function useAgentBench(prefix: string) {
     /** An agent whose policy has `sandbox` (the CA pinned) and `response`, on the quick clock. */
     async agent(sandbox: Omit<PolicyInput['sandbox'], 'serverCertificate'>, response: PolicyInput['response'] = {}): Promise<Agent> {
       const policy = policySchema.parse({ sandbox: { ...sandbox, serverCertificate: ca.cert }, response });
-      const agent = await createAgent({ home: home(), loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert }, appVersion: '0.1.0-test', clock: quickClock });
+      const agent = await createAgent({
+        home: home(),
+        loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert },
+        appVersion: '0.1.0-test',
+        clock: quickClock,
+      });
       cleanups.push(() => agent.close());
       return agent;
     },

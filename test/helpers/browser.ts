@@ -45,7 +45,8 @@ export function extensionIdFromKey(keyBase64: string): string {
 
 export function builtExtensionId(extensionPath = EXTENSION_BUILD_DIR): string {
   const manifest = JSON.parse(readFileSync(join(extensionPath, 'manifest.json'), 'utf8')) as { key?: unknown };
-  if (typeof manifest.key !== 'string') throw new Error(`${extensionPath}/manifest.json has no "key"; the extension ID would not be stable`);
+  if (typeof manifest.key !== 'string')
+    throw new Error(`${extensionPath}/manifest.json has no "key"; the extension ID would not be stable`);
   return extensionIdFromKey(manifest.key);
 }
 
@@ -129,7 +130,8 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
     await cdp.detach();
 
     const isOurs = (w: Worker): boolean => w.url().startsWith(`chrome-extension://${extensionId}/`);
-    const sw = context.serviceWorkers().find(isOurs) ?? (await context.waitForEvent('serviceworker', { predicate: isOurs, timeout: 30_000 }));
+    const sw =
+      context.serviceWorkers().find(isOurs) ?? (await context.waitForEvent('serviceworker', { predicate: isOurs, timeout: 30_000 }));
     return { context, sw, extensionId, downloadDir: dirs.downloadDir, userDataDir: dirs.userDataDir, close };
   } catch (err) {
     await close();
@@ -186,7 +188,9 @@ export function findExtensionVerdict(snapshot: unknown, downloadId: number): Ext
  * (`SANDGATE_SCREENSHOTS=docs npm run test:e2e`), so an ordinary test run leaves the working tree clean.
  */
 export const SCREENSHOT_DIR =
-  process.env.SANDGATE_SCREENSHOTS === 'docs' ? resolve(import.meta.dirname, '../../docs/screenshots') : join(tmpdir(), 'sandgate-e2e-screenshots');
+  process.env.SANDGATE_SCREENSHOTS === 'docs'
+    ? resolve(import.meta.dirname, '../../docs/screenshots')
+    : join(tmpdir(), 'sandgate-e2e-screenshots');
 
 /**
  * The popup opened as a tab (`chrome-extension://<id>/popup.html`) at a fixed size, as the toolbar shows it. An
@@ -233,8 +237,14 @@ export async function stopServiceWorker(session: BrowserSession): Promise<void> 
   try {
     await page.goto('chrome://serviceworker-internals/');
     const entry = page.locator('.serviceworker-registration', { hasText: session.extensionId }).first();
-    await entry.getByRole('button', { name: /^stop$/i }).first().click();
-    await entry.locator('.serviceworker-running-status', { hasText: /STOPPED/ }).first().waitFor({ timeout: 30_000 });
+    await entry
+      .getByRole('button', { name: /^stop$/i })
+      .first()
+      .click();
+    await entry
+      .locator('.serviceworker-running-status', { hasText: /STOPPED/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
   } finally {
     await page.close();
   }
@@ -252,7 +262,11 @@ export interface PlainBrowser {
  */
 export async function launchPlainBrowser(opts: { ignoreHTTPSErrors?: boolean } = {}): Promise<PlainBrowser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} not found: apt-get install -y chromium`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking'],
+  });
   try {
     const context = await browser.newContext({ ignoreHTTPSErrors: opts.ignoreHTTPSErrors ?? false });
     const page = await context.newPage();

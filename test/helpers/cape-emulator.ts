@@ -153,7 +153,8 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
     return id;
   };
   /** A task for an upload: whether it fails is scripted by `failWith` and `failFirst`. */
-  const uploadTask = (content: Buffer, filename: string): number => addTask(content, filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++));
+  const uploadTask = (content: Buffer, filename: string): number =>
+    addTask(content, filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++));
   for (const k of opts.known ?? []) addTask(k, 'known.bin', 0, TASK_LIFECYCLE.length);
   for (const k of opts.knownFailed ?? []) addTask(k, 'tried.bin', 0, TASK_LIFECYCLE.length, opts.failWith ?? 'failed_analysis');
 
@@ -193,7 +194,12 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
       if (auth !== `Token ${opts.token}`) {
         counters.authRefused++;
         req.resume();
-        return send(res, 401, { detail: auth ? 'Invalid token.' : 'Authentication credentials were not provided.' }, { 'www-authenticate': 'Token' });
+        return send(
+          res,
+          401,
+          { detail: auth ? 'Invalid token.' : 'Authentication credentials were not provided.' },
+          { 'www-authenticate': 'Token' },
+        );
       }
     }
     if (opts.throttleAfter !== undefined && counters.requests > opts.throttleAfter) {
@@ -221,7 +227,13 @@ export async function startCapeEmulator(opts: CapeEmulatorOptions): Promise<Cape
           version: '2.4-CAPE',
           hostname: 'cape-emulator',
           machines: { total: machines, available: machines },
-          tasks: { total: tasks.size, pending: count('pending'), running: count('running'), completed: count('completed'), reported: count('reported') },
+          tasks: {
+            total: tasks.size,
+            pending: count('pending'),
+            running: count('running'),
+            completed: count('completed'),
+            reported: count('reported'),
+          },
         },
       });
     }

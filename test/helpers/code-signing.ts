@@ -48,7 +48,9 @@ function issue(
       : [
           { name: 'basicConstraints', cA: false },
           { name: 'keyUsage', digitalSignature: true, critical: true },
-          purpose === 'codeSigning' ? { name: 'extKeyUsage', codeSigning: true } : { name: 'extKeyUsage', timeStamping: true, critical: true },
+          purpose === 'codeSigning'
+            ? { name: 'extKeyUsage', codeSigning: true }
+            : { name: 'extKeyUsage', timeStamping: true, critical: true },
         ],
   });
 }
@@ -58,7 +60,11 @@ function issue(
  * embeds the leaf and the intermediate, and the root only with `embedRoot` (signtool and osslsigncode embed what they
  * are given; a root is usually left out).
  */
-export function codeSigningIdentity(root: Ca, publisher: { organization?: string; commonName: string }, opts: { intermediate?: boolean; embedRoot?: boolean } = {}): SigningIdentity {
+export function codeSigningIdentity(
+  root: Ca,
+  publisher: { organization?: string; commonName: string },
+  opts: { intermediate?: boolean; embedRoot?: boolean } = {},
+): SigningIdentity {
   const rootSide = { cert: root.forgeCert, key: root.forgeKey };
   const pca = opts.intermediate ? issue(rootSide, [{ name: 'commonName', value: 'Sandgate Test Code Signing PCA' }], true) : undefined;
   const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: publisher.commonName }];
@@ -80,22 +86,39 @@ export function codeSigningIdentity(root: Ca, publisher: { organization?: string
  * publisher with a genuine certificate could make to sign in someone else's name. The chain embeds both.
  */
 export function issuedByLeaf(issuer: SigningIdentity, organization: string): SigningIdentity {
-  const parentPem = issuer.chainPem.slice(0, issuer.chainPem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
-  const parent = { cert: forge.pki.certificateFromPem(parentPem), key: forge.pki.privateKeyFromPem(issuer.keyPem) as forge.pki.rsa.PrivateKey };
-  const leaf = issue(parent, [
-    { name: 'organizationName', value: organization },
-    { name: 'commonName', value: organization },
-  ], false);
+  const parentPem =
+    issuer.chainPem.slice(0, issuer.chainPem.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
+  const parent = {
+    cert: forge.pki.certificateFromPem(parentPem),
+    key: forge.pki.privateKeyFromPem(issuer.keyPem) as forge.pki.rsa.PrivateKey,
+  };
+  const leaf = issue(
+    parent,
+    [
+      { name: 'organizationName', value: organization },
+      { name: 'commonName', value: organization },
+    ],
+    false,
+  );
   const pem = forge.pki.certificateToPem(leaf.cert);
-  return { chainPem: pem + issuer.chainPem, keyPem: forge.pki.privateKeyToPem(leaf.key), leafSha256: certSha256(pem), rootSha256: issuer.rootSha256 };
+  return {
+    chainPem: pem + issuer.chainPem,
+    keyPem: forge.pki.privateKeyToPem(leaf.key),
+    leafSha256: certSha256(pem),
+    rootSha256: issuer.rootSha256,
+  };
 }
 
 /** A publisher certificate signed by itself: anyone can make one with any name. */
 export function selfSignedIdentity(organization: string): SigningIdentity {
-  const self = issue('self', [
-    { name: 'organizationName', value: organization },
-    { name: 'commonName', value: organization },
-  ], false);
+  const self = issue(
+    'self',
+    [
+      { name: 'organizationName', value: organization },
+      { name: 'commonName', value: organization },
+    ],
+    false,
+  );
   const pem = forge.pki.certificateToPem(self.cert);
   const sha = certSha256(pem);
   return { chainPem: pem, keyPem: forge.pki.privateKeyToPem(self.key), leafSha256: sha, rootSha256: sha };
@@ -106,7 +129,9 @@ export function requireOsslsigncode(): void {
   const r = spawnSync('osslsigncode', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : `exit status ${r.status} ${r.stderr}`.trim();
-    throw new Error(`osslsigncode is required for the Authenticode tests (Debian/Ubuntu: apt-get install osslsigncode); it could not be run: ${why}`);
+    throw new Error(
+      `osslsigncode is required for the Authenticode tests (Debian/Ubuntu: apt-get install osslsigncode); it could not be run: ${why}`,
+    );
   }
 }
 
@@ -122,14 +147,29 @@ export function nestSignature(signed: Buffer, who: SigningIdentity, hash: 'sha1'
 
 /** A time-stamping authority issued by `root`, for `timestamp`. */
 export function timestampingIdentity(root: Ca): SigningIdentity {
-  const tsa = issue({ cert: root.forgeCert, key: root.forgeKey }, [{ name: 'commonName', value: 'Sandgate Test TSA' }], false, 'timeStamping');
+  const tsa = issue(
+    { cert: root.forgeCert, key: root.forgeKey },
+    [{ name: 'commonName', value: 'Sandgate Test TSA' }],
+    false,
+    'timeStamping',
+  );
   const pem = forge.pki.certificateToPem(tsa.cert);
-  return { chainPem: pem + root.cert, keyPem: forge.pki.privateKeyToPem(tsa.key), leafSha256: certSha256(pem), rootSha256: certSha256(root.cert) };
+  return {
+    chainPem: pem + root.cert,
+    keyPem: forge.pki.privateKeyToPem(tsa.key),
+    leafSha256: certSha256(pem),
+    rootSha256: certSha256(root.cert),
+  };
 }
 
 /** `signed` with an RFC 3161 timestamp from osslsigncode's built-in TSA acting as `tsa` (no network). */
 export function timestamp(signed: Buffer, tsa: SigningIdentity): Buffer {
-  return withOsslsigncode(signed, undefined, ['add', '-TSA-certs', '{chain}', '-TSA-key', '{key}', '-TSA-time', String(Math.floor(Date.now() / 1000))], tsa);
+  return withOsslsigncode(
+    signed,
+    undefined,
+    ['add', '-TSA-certs', '{chain}', '-TSA-key', '{key}', '-TSA-time', String(Math.floor(Date.now() / 1000))],
+    tsa,
+  );
 }
 
 /** `signed` with osslsigncode's unauthenticated blob added (what installers that read data from their signature use). */
@@ -138,7 +178,12 @@ export function addUnauthenticatedBlob(signed: Buffer): Buffer {
 }
 
 /** Runs `osslsigncode ARGS [-certs -key] -in -out` on `input`; `{chain}` and `{key}` in ARGS name the files of `keys`. */
-function withOsslsigncode(input: Buffer, signer: SigningIdentity | undefined, args: string[], keys: SigningIdentity | undefined = signer): Buffer {
+function withOsslsigncode(
+  input: Buffer,
+  signer: SigningIdentity | undefined,
+  args: string[],
+  keys: SigningIdentity | undefined = signer,
+): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'sandgate-sign-'));
   try {
     writeFileSync(join(dir, 'in.exe'), input);
@@ -148,7 +193,9 @@ function withOsslsigncode(input: Buffer, signer: SigningIdentity | undefined, ar
     }
     const files = args.map((a) => (a === '{chain}' ? join(dir, 'chain.pem') : a === '{key}' ? join(dir, 'key.pem') : a));
     const signing = signer ? ['-certs', join(dir, 'chain.pem'), '-key', join(dir, 'key.pem')] : [];
-    execFileSync('osslsigncode', [...files, ...signing, '-in', join(dir, 'in.exe'), '-out', join(dir, 'out.exe')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('osslsigncode', [...files, ...signing, '-in', join(dir, 'in.exe'), '-out', join(dir, 'out.exe')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return readFileSync(join(dir, 'out.exe'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -159,7 +206,14 @@ function withOsslsigncode(input: Buffer, signer: SigningIdentity | undefined, ar
 export function der(tag: number, ...contents: Buffer[]): Buffer {
   const body = Buffer.concat(contents);
   const n = body.length;
-  const len = n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : n < 0x10000 ? Buffer.of(0x82, n >> 8, n & 0xff) : Buffer.of(0x83, n >> 16, (n >> 8) & 0xff, n & 0xff);
+  const len =
+    n < 0x80
+      ? Buffer.of(n)
+      : n < 0x100
+        ? Buffer.of(0x81, n)
+        : n < 0x10000
+          ? Buffer.of(0x82, n >> 8, n & 0xff)
+          : Buffer.of(0x83, n >> 16, (n >> 8) & 0xff, n & 0xff);
   return Buffer.concat([Buffer.of(tag), len, body]);
 }
 

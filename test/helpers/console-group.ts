@@ -19,7 +19,11 @@ export function groupFixture(db: () => Db) {
       return id;
     },
     async threat(groupId: number, sourceAgentId: string, sha256: string): Promise<CreatedGroupTask | undefined> {
-      const out = await createGroupTaskForThreat(db(), { sourceAgentId, groupId, object: { sha256 }, fileName: 'x.exe', threat: 'Test' }, { agents: 2, maxOpenPerSource: 1000 });
+      const out = await createGroupTaskForThreat(
+        db(),
+        { sourceAgentId, groupId, object: { sha256 }, fileName: 'x.exe', threat: 'Test' },
+        { agents: 2, maxOpenPerSource: 1000 },
+      );
       return 'made' in out ? out.made : undefined;
     },
   };

@@ -31,7 +31,12 @@ export interface CuckooResult {
 
 export function eicarCuckooRule(content: Buffer): CuckooResult {
   if (content.includes(EICAR)) {
-    return { score: 10, signatures: [{ name: 'yara_eicar', description: 'Matches the EICAR anti-virus test file', severity: 3, families: ['EICAR-Test-File'] }] };
+    return {
+      score: 10,
+      signatures: [
+        { name: 'yara_eicar', description: 'Matches the EICAR anti-virus test file', severity: 3, families: ['EICAR-Test-File'] },
+      ],
+    };
   }
   return { score: 0, signatures: [] };
 }
@@ -159,7 +164,13 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
         version: '2.0.7',
         hostname: 'cuckoo-emulator',
         machines: { total: machines, available: machines },
-        tasks: { total: tasks.size, pending: count('pending'), running: count('running'), completed: count('completed'), reported: count('reported') },
+        tasks: {
+          total: tasks.size,
+          pending: count('pending'),
+          running: count('running'),
+          completed: count('completed'),
+          reported: count('reported'),
+        },
         diskspace: {},
         cpuload: [0.1, 0.1, 0.1],
         memory: 42.0,
@@ -175,7 +186,9 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
       }
       counters.uploads++;
       uploads.push({ ...upload.file, fields: upload.fields, declaredLength: upload.declaredLength, receivedLength: upload.receivedLength });
-      return send(res, 200, { task_id: addTask(upload.file.content, upload.file.filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++)) });
+      return send(res, 200, {
+        task_id: addTask(upload.file.content, upload.file.filename, Date.now(), 0, scriptedFailure(opts, uploadedTasks++)),
+      });
     }
     if (method === 'GET' && (m = /^\/tasks\/view\/(\d+)$/.exec(path))) {
       const t = tasks.get(Number(m[1]));
@@ -199,7 +212,9 @@ export async function startCuckooEmulator(opts: CuckooEmulatorOptions): Promise<
         info: { id: t.id, score: r.score, category: 'file', package: 'exe', version: '2.0.7', duration: 120 },
         target: { category: 'file', file: { name: t.filename, sha256: t.sha256, size: t.content.length } },
         signatures: r.signatures,
-        ...(opts.reportBehaviorBytes ? { behavior: { processes: [{ process_name: 'sample.exe', calls: 'x'.repeat(opts.reportBehaviorBytes) }] } } : {}),
+        ...(opts.reportBehaviorBytes
+          ? { behavior: { processes: [{ process_name: 'sample.exe', calls: 'x'.repeat(opts.reportBehaviorBytes) }] } }
+          : {}),
       });
     }
     if (method === 'GET' && (m = /^\/files\/view\/sha256\/([^/]+)$/.exec(path))) {

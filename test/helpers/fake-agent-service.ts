@@ -38,7 +38,10 @@ try {
         const huge = /^test\/huge:(\d+)$/.exec(client);
         if (huge) return 'x'.repeat(Number(huge[1]));
         if (client === 'test/push') {
-          setTimeout(() => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false } }), 20);
+          setTimeout(
+            () => push({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false } }),
+            20,
+          );
         }
         if (client === 'test/hang') return new Promise(() => {});
         if (client === 'test/exit') setTimeout(() => process.exit(0), 20);

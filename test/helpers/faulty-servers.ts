@@ -77,7 +77,9 @@ export async function startFaultyHttpsServer(opts: { tls: Pem; fault: HttpsFault
     switch (opts.fault) {
       case 'http-500':
         req.resume();
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INTERNAL', message: 'scripted failure' } }));
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'INTERNAL', message: 'scripted failure' } }));
         return;
       case 'garbage-json':
         req.resume();
@@ -85,7 +87,9 @@ export async function startFaultyHttpsServer(opts: { tls: Pem; fault: HttpsFault
         return;
       case 'reset-mid-upload':
         if (req.method === 'GET' && path.startsWith('/api/v1/files/')) {
-          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'unknown' } }));
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'unknown' } }));
           return;
         }
         if (req.method === 'POST') {
@@ -137,13 +141,23 @@ export async function startTls11OnlyServer(pem: Pem): Promise<FaultyServer & { l
   const port = await listen(server);
   const legacyProtocol = (ca: string) =>
     new Promise<string>((resolve, reject) => {
-      const c = tls.connect({ host: '127.0.0.1', port, ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
-        resolve(c.getProtocol() ?? 'none');
-        c.end();
-      });
+      const c = tls.connect(
+        { host: '127.0.0.1', port, ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' },
+        () => {
+          resolve(c.getProtocol() ?? 'none');
+          c.end();
+        },
+      );
       c.on('error', reject);
     });
-  return { url: `https://127.0.0.1:${port}`, port, connections: () => accepted, requests, legacyProtocol, close: () => closeServer(server) };
+  return {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    connections: () => accepted,
+    requests,
+    legacyProtocol,
+    close: () => closeServer(server),
+  };
 }
 
 /**
@@ -151,7 +165,9 @@ export async function startTls11OnlyServer(pem: Pem): Promise<FaultyServer & { l
  * resets every connection it holds and every new one, so requests fail at every stage: on connect, mid-upload,
  * mid-answer.
  */
-export async function startFlappingProxy(targetPort: number): Promise<FaultyServer & { goDown(): void; comeBack(): void; isUp(): boolean }> {
+export async function startFlappingProxy(
+  targetPort: number,
+): Promise<FaultyServer & { goDown(): void; comeBack(): void; isUp(): boolean }> {
   let up = true;
   let accepted = 0;
   const pairs = new Set<[net.Socket, net.Socket]>();
@@ -207,7 +223,9 @@ export async function startHealthFront(backendPort: number, opts: { tls: Pem; po
     requests.push(`${req.method} ${(req.url ?? '/').split('?')[0]}`);
     req.on('error', () => {});
     if (req.method === 'GET' && req.url === '/api/v1/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, protocol: 1, server: 'test-lab', version: '0', engines: [] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: true, protocol: 1, server: 'test-lab', version: '0', engines: [] }));
       return;
     }
     const up = https.request(

@@ -243,8 +243,12 @@ export async function launchFirefox(opts: FirefoxLaunchOptions): Promise<Firefox
     });
     bidi = await BidiConnection.open(`${wsUrl}/session`);
     await bidi.send('session.new', { capabilities: {} });
-    const installed = z.object({ extension: z.string() }).parse(await bidi.send('webExtension.install', { extensionData: { type: 'path', path: extensionPath } }));
-    const tree = z.object({ contexts: z.array(z.object({ context: z.string() })).min(1) }).parse(await bidi.send('browsingContext.getTree', { maxDepth: 0 }));
+    const installed = z
+      .object({ extension: z.string() })
+      .parse(await bidi.send('webExtension.install', { extensionData: { type: 'path', path: extensionPath } }));
+    const tree = z
+      .object({ contexts: z.array(z.object({ context: z.string() })).min(1) })
+      .parse(await bidi.send('browsingContext.getTree', { maxDepth: 0 }));
     const pageContext = tree.contexts[0]!.context;
     const conn = bidi;
     const extensionOrigin = `moz-extension://${uuid}`;
@@ -286,7 +290,9 @@ export async function launchFirefox(opts: FirefoxLaunchOptions): Promise<Firefox
         // The old document is marked, so the wait below cannot mistake it for the new one.
         await evaluate(context, `(window.__sandgateLeaving = true, location.replace(${JSON.stringify(url)}), true)`);
         await waitUntil(`Firefox to show ${url}`, async () => {
-          const now = await evaluate(context, `window.__sandgateLeaving ? '' : document.readyState === 'complete' && location.href`).catch(() => '');
+          const now = await evaluate(context, `window.__sandgateLeaving ? '' : document.readyState === 'complete' && location.href`).catch(
+            () => '',
+          );
           return now === url;
         });
       },

@@ -19,7 +19,12 @@ export function openIdleTcp(url: string, localAddress = '127.0.0.1'): Promise<Id
 export function openIdleTls(url: string, certPath: string, localAddress = '127.0.0.1'): Promise<IdleConnection> {
   const u = new URL(url);
   // localAddress is handed on to net.connect; the TLS options type does not list it.
-  const options: ConnectionOptions & { localAddress: string } = { host: u.hostname, port: Number(u.port), ca: readFileSync(certPath), localAddress };
+  const options: ConnectionOptions & { localAddress: string } = {
+    host: u.hostname,
+    port: Number(u.port),
+    ca: readFileSync(certPath),
+    localAddress,
+  };
   return track(tlsConnect(options), 'secureConnect');
 }
 

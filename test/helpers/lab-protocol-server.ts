@@ -73,7 +73,15 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
   const failure = { code: 'ANALYSIS_FAILED', message: 'the lab could not analyse the object' };
   for (const sha of opts.known ?? []) {
     const id = randomUUID();
-    submissions.set(id, { id, sha256: sha, size: 0, state: 'done', submittedAt: new Date().toISOString(), verdict: verdictFor(sha), readyAt: 0 });
+    submissions.set(id, {
+      id,
+      sha256: sha,
+      size: 0,
+      state: 'done',
+      submittedAt: new Date().toISOString(),
+      verdict: verdictFor(sha),
+      readyAt: 0,
+    });
     bySha.set(sha, id);
   }
   for (const sha of opts.knownFailed ?? []) {
@@ -137,7 +145,15 @@ export async function startLabServer(opts: LabServerOptions): Promise<LabServer>
           if (sha !== req.headers['x-sandgate-sha256']) return send(400, { error: { code: 'HASH_MISMATCH', message: 'hash mismatch' } });
           const id = randomUUID();
           const fails = uploadsSoFar++ < (opts.failAnalyses ?? 0);
-          const s: Submission = { id, sha256: sha, size: body.length, state: 'analysing', submittedAt: new Date().toISOString(), readyAt: Date.now() + (opts.analysisDelayMs ?? 0), ...(fails ? { fails } : {}) };
+          const s: Submission = {
+            id,
+            sha256: sha,
+            size: body.length,
+            state: 'analysing',
+            submittedAt: new Date().toISOString(),
+            readyAt: Date.now() + (opts.analysisDelayMs ?? 0),
+            ...(fails ? { fails } : {}),
+          };
           submissions.set(id, s);
           bySha.set(sha, id);
           // Answered as still analysing so the client's polling path is exercised every time.

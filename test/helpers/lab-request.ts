@@ -52,7 +52,11 @@ export function labRequest(
         ...(ca ? { ca } : {}),
         ...opts.tls,
         agent: false,
-        headers: { ...(opts.expectContinue ? { expect: '100-continue' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
+        headers: {
+          ...(opts.expectContinue ? { expect: '100-continue' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...opts.headers,
+        },
       },
       (res) => {
         const parts: Buffer[] = [];

@@ -40,7 +40,8 @@ export function ruleDefects(rule: Rule): string[] {
         continue;
       }
       if (!rule.allowed.has(other)) defects.push(`${room}: may import ${other}, which is not a room of the table`);
-      if (!rule.transport.has(room) && rule.transport.has(other)) defects.push(`${room}: a domain room is allowed the transport room ${other}`);
+      if (!rule.transport.has(room) && rule.transport.has(other))
+        defects.push(`${room}: a domain room is allowed the transport room ${other}`);
     }
   }
   const cycle = findCycle(new Map([...rule.allowed].map(([r, may]) => [r, [...may].filter((o) => o !== '*')])));
@@ -132,7 +133,8 @@ export function readSources(dir: string, skip: (rel: string) => boolean = () => 
       const rel = sub ? `${sub}/${e.name}` : e.name;
       if (e.name === 'node_modules' || e.name.startsWith('.') || skip(rel)) continue;
       if (e.isDirectory()) walk(rel);
-      else if (/\.(ts|tsx|mts)$/.test(e.name) && !e.name.endsWith('.d.ts')) files.push({ path: rel, imports: importsOf(readFileSync(join(dir, rel), 'utf8')) });
+      else if (/\.(ts|tsx|mts)$/.test(e.name) && !e.name.endsWith('.d.ts'))
+        files.push({ path: rel, imports: importsOf(readFileSync(join(dir, rel), 'utf8')) });
     }
   };
   walk('');

@@ -67,7 +67,11 @@ export function makeCa(commonName = 'Sandgate Test CA'): Pem & { forgeCert: forg
 export type Issuer = ReturnType<typeof makeCa>;
 
 /** An intermediate CA signed by `issuer`: a CA that is not self-signed, as most organisations' issuing CAs are. */
-export function makeIntermediate(issuer: Issuer, commonName = 'Sandgate Test Intermediate CA', validity: { notBefore?: Date; notAfter?: Date } = {}): Issuer {
+export function makeIntermediate(
+  issuer: Issuer,
+  commonName = 'Sandgate Test Intermediate CA',
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+): Issuer {
   const { cert, key } = issueCert({
     subject: [{ name: 'commonName', value: commonName }],
     issuer: { cert: issuer.forgeCert, key: issuer.forgeKey },

@@ -33,7 +33,8 @@ export function postgresBinDir(): string | undefined {
 /** Whether a cluster can be started here, and if not, why (so a test can name its skip). */
 export function postgresAvailability(): PostgresAvailability {
   if (process.platform !== 'linux') return { available: false, reason: 'the PostgreSQL helper runs on Linux only' };
-  if (!postgresBinDir()) return { available: false, reason: "Debian's postgresql package is not installed (apt-get install -y postgresql)" };
+  if (!postgresBinDir())
+    return { available: false, reason: "Debian's postgresql package is not installed (apt-get install -y postgresql)" };
   const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   if (id.status !== 0) return { available: false, reason: 'there is no postgres OS user to run the server as' };
   if (process.getuid?.() !== 0 && String(process.getuid?.()) !== id.stdout.trim()) {
@@ -80,9 +81,13 @@ export function startTempPostgres(opts: { durable?: boolean } = {}): TempPostgre
     url: urlFor('postgres'),
     createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-      execFileSync(join(bin, 'psql'), ['-h', dir, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      execFileSync(
+        join(bin, 'psql'),
+        ['-h', dir, '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       return urlFor(name);
     },
     stop() {
@@ -102,7 +107,8 @@ const OWNER_FILE = 'owner.pid';
 
 function stopCluster(bin: string, dir: string): void {
   try {
-    if (existsSync(join(dir, 'data', 'postmaster.pid'))) asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+    if (existsSync(join(dir, 'data', 'postmaster.pid')))
+      asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,7 +41,14 @@ export function useQueuedEicar(prefix: string) {
     /** A sandgate-protocol client for `url` pinning `pin` (PEM text), as `sandgate serve` builds it. */
     labClient(url: string, pin: string): LabClient {
       const server = policySchema.parse({ sandbox: { servers: [{ url }], serverCertificate: 'x' } }).sandbox.servers[0]!;
-      return this.track(new LabClient(server, { agent: createServerAgent({ serverCa: pin }), connectTimeoutMs: 2000, analysisTimeoutMs: 10_000, clock: realClock }));
+      return this.track(
+        new LabClient(server, {
+          agent: createServerAgent({ serverCa: pin }),
+          connectTimeoutMs: 2000,
+          analysisTimeoutMs: 10_000,
+          clock: realClock,
+        }),
+      );
     },
     /** `verdict <level> [threat]` when `client` judged EICAR, else the code it failed with. */
     async outcome(client: SandboxClient): Promise<string> {

@@ -335,10 +335,14 @@ export async function pollFor<T>(what: string, fn: () => Promise<T | undefined> 
 export async function labKnows(lab: LabHandle, bytes: Buffer): Promise<boolean> {
   const sha = createHash('sha256').update(bytes).digest('hex');
   const status = await new Promise<number>((resolvePromise, reject) => {
-    const req = httpsRequest(`${lab.url}/api/v1/files/${sha}`, { ca: readFileSync(lab.certPath), method: 'GET', headers: { authorization: `Bearer ${lab.token}` } }, (res) => {
-      res.resume();
-      res.once('end', () => resolvePromise(res.statusCode ?? 0));
-    });
+    const req = httpsRequest(
+      `${lab.url}/api/v1/files/${sha}`,
+      { ca: readFileSync(lab.certPath), method: 'GET', headers: { authorization: `Bearer ${lab.token}` } },
+      (res) => {
+        res.resume();
+        res.once('end', () => resolvePromise(res.statusCode ?? 0));
+      },
+    );
     req.once('error', reject);
     req.end();
   });

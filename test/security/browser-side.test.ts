@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +44,9 @@ async function scene(sandbox?: StackOptions['sandbox']): Promise<Scene> {
   const bashrc = join(userHome, '.bashrc');
   const sshKey = join(userHome, '.ssh', 'id_ed25519');
   writeFileSync(bashrc, 'export PATH=$HOME/bin:$PATH\n', { mode: 0o644 });
-  writeFileSync(sshKey, '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', { mode: 0o600 });
+  writeFileSync(sshKey, '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n', {
+    mode: 0o600,
+  });
   const stack = await startStack({ capture: { downloadDirs: [downloads] }, ...(sandbox ? { sandbox } : {}) });
   return {
     stack,
@@ -69,9 +82,14 @@ async function ask(host: HostProcess, type: string, payload: object): Promise<{ 
 const modeOf = (p: string) => lstatSync(p).mode & 0o7777;
 const provenance = { source: 'browser', browser: 'chromium', downloadId: 1 };
 
-async function jobOf(host: HostProcess, jobId: string): Promise<{ state: string; verdict?: { level: string }; provenance: Record<string, unknown> } | undefined> {
+async function jobOf(
+  host: HostProcess,
+  jobId: string,
+): Promise<{ state: string; verdict?: { level: string }; provenance: Record<string, unknown> } | undefined> {
   const r = await ask(host, 'list-jobs', { limit: 200 });
-  const jobs = (r.data as { jobs: Array<{ jobId: string; state: string; verdict?: { level: string }; provenance: Record<string, unknown> }> }).jobs;
+  const jobs = (
+    r.data as { jobs: Array<{ jobId: string; state: string; verdict?: { level: string }; provenance: Record<string, unknown> }> }
+  ).jobs;
   return jobs.find((j) => j.jobId === jobId);
 }
 
@@ -95,13 +113,25 @@ describe('the browser side may touch only its own downloads', () => {
   });
 
   it('~/.bashrc cannot be held (renamed, mode 000), directly, through `..`, or through a link planted in Downloads', async () => {
-    expect(await ask(host, 'submit-download', { path: s.bashrc, provenance, hold: true })).toEqual({ ok: false, code: 'PATH_OUTSIDE_DOWNLOADS' });
-    expect(await ask(host, 'submit-download', { path: `${s.downloads}/../.bashrc`, provenance, hold: true })).toEqual({ ok: false, code: 'PATH_INVALID' });
+    expect(await ask(host, 'submit-download', { path: s.bashrc, provenance, hold: true })).toEqual({
+      ok: false,
+      code: 'PATH_OUTSIDE_DOWNLOADS',
+    });
+    expect(await ask(host, 'submit-download', { path: `${s.downloads}/../.bashrc`, provenance, hold: true })).toEqual({
+      ok: false,
+      code: 'PATH_INVALID',
+    });
     symlinkSync(s.bashrc, join(s.downloads, 'bashrc.exe'));
-    expect(await ask(host, 'submit-download', { path: join(s.downloads, 'bashrc.exe'), provenance, hold: true })).toEqual({ ok: false, code: 'PATH_IS_LINK' });
+    expect(await ask(host, 'submit-download', { path: join(s.downloads, 'bashrc.exe'), provenance, hold: true })).toEqual({
+      ok: false,
+      code: 'PATH_IS_LINK',
+    });
     // A folder link inside Downloads leading home.
     symlinkSync(join(s.downloads, '..'), join(s.downloads, 'up'));
-    expect(await ask(host, 'submit-download', { path: join(s.downloads, 'up', '.bashrc'), provenance, hold: true })).toEqual({ ok: false, code: 'PATH_IS_LINK' });
+    expect(await ask(host, 'submit-download', { path: join(s.downloads, 'up', '.bashrc'), provenance, hold: true })).toEqual({
+      ok: false,
+      code: 'PATH_IS_LINK',
+    });
     // The old request that took any path is gone.
     expect((await ask(host, 'hold-landed', { path: s.bashrc })).ok).toBe(false);
     expect(readFileSync(s.bashrc, 'utf8')).toBe('export PATH=$HOME/bin:$PATH\n');
@@ -112,13 +142,19 @@ describe('the browser side may touch only its own downloads', () => {
   it('a hidden folder inside Downloads is not a download folder either', async () => {
     mkdirSync(join(s.downloads, '.config'));
     writeFileSync(join(s.downloads, '.config', 'secret.exe'), 'MZ not a download');
-    expect(await ask(host, 'submit-download', { path: join(s.downloads, '.config', 'secret.exe'), provenance })).toEqual({ ok: false, code: 'PATH_OUTSIDE_DOWNLOADS' });
+    expect(await ask(host, 'submit-download', { path: join(s.downloads, '.config', 'secret.exe'), provenance })).toEqual({
+      ok: false,
+      code: 'PATH_OUTSIDE_DOWNLOADS',
+    });
   });
 
   it('whatever the browser writes, the job records source "browser" and the caller the native host saw', async () => {
     const file = join(s.downloads, 'report.pdf');
     writeFileSync(file, '%PDF-1.7 a report\n');
-    const r = await ask(host, 'submit-download', { path: file, provenance: { source: 'cli', caller: 'firefox:someone-else@example.org', downloadId: 2 } });
+    const r = await ask(host, 'submit-download', {
+      path: file,
+      provenance: { source: 'cli', caller: 'firefox:someone-else@example.org', downloadId: 2 },
+    });
     expect(r.ok).toBe(true);
     const job = await jobOf(host, (r.data as { jobId: string }).jobId);
     expect(job?.provenance).toMatchObject({ source: 'browser', caller: `chromium:${CHROMIUM_EXTENSION_ID}` });

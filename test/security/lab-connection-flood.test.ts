@@ -51,7 +51,10 @@ describe('attack: a connection flood from one address', () => {
     const flood = await Promise.all(Array.from({ length: FLOOD }, () => openIdleTcp(lab.url, '127.0.0.1').catch(() => undefined)));
     for (const c of flood) if (c) attacker.push(c);
     // Those past twice the share are closed by the lab without a word; the few in between wait for their handshake.
-    await pollFor('the lab to close the flood past twice the share', () => (attacker.filter((c) => c.closed).length >= attacker.length - 2 * PER_CLIENT) || undefined);
+    await pollFor(
+      'the lab to close the flood past twice the share',
+      () => attacker.filter((c) => c.closed).length >= attacker.length - 2 * PER_CLIENT || undefined,
+    );
     expect(lab.descriptors()).toBeLessThanOrEqual(baseline + 2 * PER_CLIENT + SLACK);
   });
 
@@ -62,7 +65,7 @@ describe('attack: a connection flood from one address', () => {
 
   it('when the flood stops, the lab is back to what it held before and serves the address again', async () => {
     for (const c of attacker) c.socket.destroy();
-    await pollFor('the lab descriptors to return to their baseline', () => (lab.descriptors() <= baseline + SLACK) || undefined);
+    await pollFor('the lab descriptors to return to their baseline', () => lab.descriptors() <= baseline + SLACK || undefined);
     expect((await labRequest(lab, 'GET', '/api/v1/health', { tls: { localAddress: '127.0.0.1' } })).status).toBe(200);
   });
 });

@@ -29,7 +29,8 @@ afterAll(async () => {
 async function victimVerdict(sample: Buffer, name: string) {
   const path = join(root, name);
   writeFileSync(path, sample);
-  const server = policySchema.parse({ sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }).sandbox.servers[0]!;
+  const server = policySchema.parse({ sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }).sandbox
+    .servers[0]!;
   const client = new LabClient(server, {
     agent: createServerAgent({ serverCa: readFileSync(lab.certPath, 'utf8') }),
     connectTimeoutMs: 5000,
@@ -57,7 +58,10 @@ describe('attack: the first submitter locks a verdict in as clean', () => {
     const sample = Buffer.from(`stager with the EVIL-STAGER-7 marker ${Math.random()}`);
     expect((await judge(lab, sample)).verdict?.level).toBe('clean');
 
-    writeFileSync(join(root, 'lab', 'rules', 'stager.yar'), 'rule Evil_Stager { meta: threat = "Corp.Stager.Seven" strings: $a = "EVIL-STAGER-7" condition: $a }');
+    writeFileSync(
+      join(root, 'lab', 'rules', 'stager.yar'),
+      'rule Evil_Stager { meta: threat = "Corp.Stager.Seven" strings: $a = "EVIL-STAGER-7" condition: $a }',
+    );
     const verdict = await victimVerdict(sample, 'setup.exe');
     expect(verdict).toMatchObject({ level: 'malicious', threat: 'Corp.Stager.Seven' });
   });

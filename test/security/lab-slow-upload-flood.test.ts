@@ -30,10 +30,14 @@ let baseline: number;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sandgate-sec-slowloris-'));
   lab = await spawnLab(join(dir, 'lab'), [
-    '--max-uploads', String(MAX_UPLOADS),
-    '--min-upload-rate', '1K',
-    '--rate-window-ms', '500',
-    '--headers-timeout-ms', '2000',
+    '--max-uploads',
+    String(MAX_UPLOADS),
+    '--min-upload-rate',
+    '1K',
+    '--rate-window-ms',
+    '500',
+    '--headers-timeout-ms',
+    '2000',
   ]);
   expect((await uploadObject(lab, Buffer.from('warm-up'))).status).toBe(202);
   baseline = lab.descriptors();
@@ -83,18 +87,23 @@ describe('attack: many slow uploads', () => {
     const sha = sha256Of(Buffer.alloc(size));
     const uploadHead = `POST /api/v1/submissions HTTP/1.1\r\nHost: lab\r\nAuthorization: Bearer ${lab.token}\r\nContent-Length: ${size}\r\nx-sandgate-sha256: ${sha}\r\n\r\n`;
     const bodies = Array.from({ length: BODY_DRIBBLERS }, () => dribble(uploadHead, '\0'));
-    const headers = Array.from({ length: HEADER_DRIBBLERS }, () => dribble('', `POST /api/v1/submissions HTTP/1.1\r\nHost: lab\r\nX-Padding: ${'a'.repeat(500)}`));
+    const headers = Array.from({ length: HEADER_DRIBBLERS }, () =>
+      dribble('', `POST /api/v1/submissions HTTP/1.1\r\nHost: lab\r\nX-Padding: ${'a'.repeat(500)}`),
+    );
 
-    await pollFor('the lab to close every slow connection', () => ([...bodies, ...headers].every((d) => d.closed)) || undefined);
+    await pollFor('the lab to close every slow connection', () => [...bodies, ...headers].every((d) => d.closed) || undefined);
 
     const codes = bodies.map(labCode);
-    expect(codes.every((c) => c === 'UPLOAD_TOO_SLOW' || c === 'TOO_MANY_UPLOADS'), JSON.stringify(codes)).toBe(true);
+    expect(
+      codes.every((c) => c === 'UPLOAD_TOO_SLOW' || c === 'TOO_MANY_UPLOADS'),
+      JSON.stringify(codes),
+    ).toBe(true);
     // Never more than --max-uploads received at once: the rest were turned away before a byte of them was read.
     expect(codes.filter((c) => c === 'UPLOAD_TOO_SLOW').length).toBeLessThanOrEqual(MAX_UPLOADS);
     expect(codes.filter((c) => c === 'TOO_MANY_UPLOADS').length).toBeGreaterThanOrEqual(BODY_DRIBBLERS - MAX_UPLOADS);
     expect(bodies.filter((d) => labCode(d) === 'UPLOAD_TOO_SLOW').every((d) => d.received.startsWith('HTTP/1.1 408'))).toBe(true);
 
-    await pollFor('the lab descriptors to return to their baseline', () => (lab.descriptors() <= baseline + SLACK) || undefined);
+    await pollFor('the lab descriptors to return to their baseline', () => lab.descriptors() <= baseline + SLACK || undefined);
     expect(readdirSync(join(dir, 'lab', 'incoming'))).toEqual([]);
   });
 

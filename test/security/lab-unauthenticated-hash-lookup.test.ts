@@ -58,7 +58,12 @@ describe('attack: an unauthenticated client looks up a hash', () => {
   });
 
   it('a wrong token, a token in the wrong scheme or a token of the wrong length fares no better', async () => {
-    for (const authorization of ['Bearer guessed-token', `Basic ${lab.token}`, `Bearer ${lab.token}x`, `Bearer ${lab.token!.slice(0, -1)}`]) {
+    for (const authorization of [
+      'Bearer guessed-token',
+      `Basic ${lab.token}`,
+      `Bearer ${lab.token}x`,
+      `Bearer ${lab.token!.slice(0, -1)}`,
+    ]) {
       const r = await labRequest(lab, 'GET', `/api/v1/files/${known}`, { token: null, headers: { authorization } });
       expect(r.status, authorization.slice(0, 12)).toBe(401);
       expect(labErrorSchema.parse(r.body).error.code).toBe('UNAUTHENTICATED');

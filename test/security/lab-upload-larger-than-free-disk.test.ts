@@ -68,26 +68,34 @@ describe('attack: an upload larger than the free disk allows', () => {
       body,
     });
     body.write(object.subarray(0, MiB));
-    await pollFor('the upload to start arriving', () => (incoming().length === 1) || undefined);
+    await pollFor('the upload to start arriving', () => incoming().length === 1 || undefined);
     // Something else on the machine fills the disk: the 3 MiB still to come no longer fit at all.
     free = 2 * MiB;
     const r = await answer;
     body.destroy();
     expect(r.status).toBe(507);
     expect(labErrorSchema.parse(r.body).error.code).toBe('INSUFFICIENT_STORAGE');
-    await pollFor('the partial upload to be deleted', () => (incoming().length === 0) || undefined);
+    await pollFor('the partial upload to be deleted', () => incoming().length === 0 || undefined);
     expect((await labRequest(lab, 'GET', `/api/v1/files/${sha256Of(object)}`)).status).toBe(404);
   });
 
-  it("the agent reads the refusal as SERVER_BUSY, retryable, and moves on to its next server", async () => {
+  it('the agent reads the refusal as SERVER_BUSY, retryable, and moves on to its next server', async () => {
     free = RESERVE;
     const sample = Buffer.from('any object at all, the disk is full');
     const path = join(root, 'sample.bin');
     writeFileSync(path, sample);
-    const server = policySchema.parse({ sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }).sandbox.servers[0]!;
-    const client = new LabClient(server, { agent: createServerAgent({ serverCa: readFileSync(lab.certPath, 'utf8') }), connectTimeoutMs: 5000, analysisTimeoutMs: 30_000, clock: realClock });
+    const server = policySchema.parse({ sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } })
+      .sandbox.servers[0]!;
+    const client = new LabClient(server, {
+      agent: createServerAgent({ serverCa: readFileSync(lab.certPath, 'utf8') }),
+      connectTimeoutMs: 5000,
+      analysisTimeoutMs: 30_000,
+      clock: realClock,
+    });
     try {
-      const err = await client.analyse({ sha256: sha256Of(sample), size: sample.length, path }, new AbortController().signal).catch((e: SandgateError) => e);
+      const err = await client
+        .analyse({ sha256: sha256Of(sample), size: sample.length, path }, new AbortController().signal)
+        .catch((e: SandgateError) => e);
       expect(err).toMatchObject({ code: 'SERVER_BUSY', retryable: true, params: { serverCode: 'INSUFFICIENT_STORAGE' } });
     } finally {
       client.close();

@@ -58,7 +58,9 @@ describe.runIf(process.platform === 'linux')('a user plants unit files that woul
       });
       process.stdout.write(JSON.stringify(out));
     `;
-    const child = spawn(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--max-old-space-size=256', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -83,11 +85,23 @@ describe.runIf(process.platform === 'linux')('a user plants unit files that woul
     const units = join(home, '.config/systemd/user');
     expect(out.notExamined).toEqual(
       expect.arrayContaining([
-        { area: 'service', what: `${units}/agent.service.d/a-fifo.conf (systemd user unit of ${home} agent.service)`, reason: 'not a regular file: not read' },
-        { area: 'service', what: `${units}/agent.service.d/b-zero.conf (systemd user unit of ${home} agent.service)`, reason: 'not a regular file: not read' },
+        {
+          area: 'service',
+          what: `${units}/agent.service.d/a-fifo.conf (systemd user unit of ${home} agent.service)`,
+          reason: 'not a regular file: not read',
+        },
+        {
+          area: 'service',
+          what: `${units}/agent.service.d/b-zero.conf (systemd user unit of ${home} agent.service)`,
+          reason: 'not a regular file: not read',
+        },
       ]),
     );
     // A unit file too large to be one is not read.
-    expect(out.notExamined).toContainEqual({ area: 'service', what: `${units}/huge.service (systemd user unit of ${home} huge.service)`, reason: 'larger than 1048576 bytes: not read' });
+    expect(out.notExamined).toContainEqual({
+      area: 'service',
+      what: `${units}/huge.service (systemd user unit of ${home} huge.service)`,
+      reason: 'larger than 1048576 bytes: not read',
+    });
   }, 60_000);
 });

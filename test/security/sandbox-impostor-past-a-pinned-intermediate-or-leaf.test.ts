@@ -12,7 +12,6 @@ import { useQueuedEicar } from '#test-helpers/queued-eicar.ts';
  * administrator can act on.
  */
 
-
 const eicar = useQueuedEicar('sg-impostor-pin-');
 const day = 86_400_000;
 let root: ReturnType<typeof makeCa>;

@@ -89,7 +89,8 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
   // The two calls every agent makes all the time authenticate inside their own statement (one query, not two).
   if (route === `POST ${AGENT_API.heartbeat}`) {
     const hb = await readJson(req, heartbeatSchema);
-    if (hb.agentId !== peer.agentId) throw new SandgateError('MESSAGE_INVALID', 'the heartbeat names another agent than the client certificate');
+    if (hb.agentId !== peer.agentId)
+      throw new SandgateError('MESSAGE_INVALID', 'the heartbeat names another agent than the client certificate');
     await recordHeartbeat(o.db, hb, peer.serial);
     return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
   }
@@ -101,9 +102,14 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
       try {
-        o.eventLimit.take(agent.id, batch.events.length, batch.events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0));
+        o.eventLimit.take(
+          agent.id,
+          batch.events.length,
+          batch.events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0),
+        );
       } catch (err) {
-        if (err instanceof SandgateError && typeof err.params?.retryAfterSeconds === 'number') res.setHeader('retry-after', String(err.params.retryAfterSeconds));
+        if (err instanceof SandgateError && typeof err.params?.retryAfterSeconds === 'number')
+          res.setHeader('retry-after', String(err.params.retryAfterSeconds));
         throw err;
       }
       const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events).catch((err: unknown) => {
@@ -149,12 +155,29 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
       const group = groupId === null ? [] : await tx.query<{ name: string }>('SELECT name FROM groups WHERE id = $1', [groupId]);
       return { cert, group: group[0]?.name };
     });
-    await audit(o.db, { actor: `agent:${agentId}`, action: 'agent.enroll', target: body.host.hostname, outcome: 'ok', details: { group: out.group ?? null } });
-    const answer: EnrollResponse = { agentId, certificate: out.cert.pem, caCertificate: o.ca.certPem, ...(out.group ? { group: out.group } : {}) };
+    await audit(o.db, {
+      actor: `agent:${agentId}`,
+      action: 'agent.enroll',
+      target: body.host.hostname,
+      outcome: 'ok',
+      details: { group: out.group ?? null },
+    });
+    const answer: EnrollResponse = {
+      agentId,
+      certificate: out.cert.pem,
+      caCertificate: o.ca.certPem,
+      ...(out.group ? { group: out.group } : {}),
+    };
     sendJson(res, 200, answer);
   } catch (err) {
     const code = err instanceof SandgateError ? err.code : 'INTERNAL';
-    await audit(o.db, { actor: 'anonymous', action: 'agent.enroll', target: body.host.hostname, outcome: 'refused', details: { code } }).catch(() => {});
+    await audit(o.db, {
+      actor: 'anonymous',
+      action: 'agent.enroll',
+      target: body.host.hostname,
+      outcome: 'refused',
+      details: { code },
+    }).catch(() => {});
     throw err;
   }
 }
@@ -165,7 +188,12 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
  * also re-authenticates, so a revocation ends the poll with AGENT_REVOKED); the answer is read only when there is one.
  * A wait that runs out answers without looking again: the agent polls again at once, and that poll looks.
  */
-async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string }, q: { policyRevision: number; waitMs: number }, res: ServerResponse): Promise<void> {
+async function poll(
+  o: AgentApiOptions,
+  peer: { agentId: string; serial: string },
+  q: { policyRevision: number; waitMs: number },
+  res: ServerResponse,
+): Promise<void> {
   const gone = new AbortController();
   // The agent hung up (or was stopped): stop waiting for it.
   res.once('close', () => gone.abort());
@@ -176,7 +204,10 @@ async function poll(o: AgentApiOptions, peer: { agentId: string; serial: string 
     if (gone.signal.aborted) return;
     if (check.hasTasks || check.hasRestores || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
       const answer: PollResponse = {
-        tasks: [...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []), ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : [])],
+        tasks: [
+          ...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []),
+          ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : []),
+        ],
       };
       if (check.policyRevision !== q.policyRevision) {
         const current = await policyForAgent(o.db, check.id);

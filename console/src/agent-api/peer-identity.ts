@@ -11,7 +11,10 @@ export function peerIdentity(req: IncomingMessage): { agentId: string; serial: s
   const socket = req.socket as TLSSocket;
   const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
   if (!socket.authorized || !cert || !cert.subject) {
-    const why = cert && cert.subject ? `its certificate was not issued by this console (${socket.authorizationError ?? 'unverified'})` : 'it presented no client certificate';
+    const why =
+      cert && cert.subject
+        ? `its certificate was not issued by this console (${socket.authorizationError ?? 'unverified'})`
+        : 'it presented no client certificate';
     throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', `The console accepts agents only over mutual TLS: ${why}`);
   }
   const cn = cert.subject.CN;

@@ -33,7 +33,16 @@ export async function listAgents(db: Queryable): Promise<AgentRow[]> {
 
 export async function insertAgent(
   tx: Queryable,
-  a: { id: string; hostname: string; certSerial: string; certSha256: string; certNotAfter: Date; groupId: number | null; appVersion: string; host: unknown },
+  a: {
+    id: string;
+    hostname: string;
+    certSerial: string;
+    certSha256: string;
+    certNotAfter: Date;
+    groupId: number | null;
+    appVersion: string;
+    host: unknown;
+  },
 ): Promise<void> {
   await tx.query(
     `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host)
@@ -46,7 +55,11 @@ export async function insertAgent(
  * Who is calling, from the verified client certificate: the agent must exist, its certificate must be the one we
  * issued (serial), and it must not be revoked. Runs on every agent request, so a revocation takes effect at once.
  */
-export async function authenticateAgent(db: Queryable, agentId: string, certSerial: string): Promise<{ id: string; groupId: number | null }> {
+export async function authenticateAgent(
+  db: Queryable,
+  agentId: string,
+  certSerial: string,
+): Promise<{ id: string; groupId: number | null }> {
   const rows = await db.query<AgentIdentityRow>('SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = $1', [agentId]);
   const r = checkAgentRow(rows[0], agentId, certSerial);
   return { id: r.id, groupId: r.group_id };
@@ -64,7 +77,8 @@ export function checkAgentRow<R extends AgentIdentityRow>(r: R | undefined, agen
   if (!r || r.cert_serial !== certSerial.toLowerCase()) {
     throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate does not belong to an enrolled agent');
   }
-  if (r.revoked_at) throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${agentId} at ${r.revoked_at}; enroll again with a new token`);
+  if (r.revoked_at)
+    throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${agentId} at ${r.revoked_at}; enroll again with a new token`);
   return r;
 }
 
@@ -78,11 +92,25 @@ export async function revokeAgent(db: Queryable, agentId: string): Promise<void>
  * authentication (heartbeats are most of the agents' calls); only when it matches nothing is the reason looked up.
  */
 export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: string): Promise<void> {
-  const status = { queue: hb.queue, servers: hb.servers, policyRevision: hb.policyRevision, eventBacklog: hb.eventBacklog, startedAt: hb.startedAt };
+  const status = {
+    queue: hb.queue,
+    servers: hb.servers,
+    policyRevision: hb.policyRevision,
+    eventBacklog: hb.eventBacklog,
+    startedAt: hb.startedAt,
+  };
   const rows = await db.query(
     `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6
       WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
-    [hb.agentId, hb.heartbeatMs, hb.appVersion, JSON.stringify(hb.host), hb.host.hostname, JSON.stringify(status), certSerial.toLowerCase()],
+    [
+      hb.agentId,
+      hb.heartbeatMs,
+      hb.appVersion,
+      JSON.stringify(hb.host),
+      hb.host.hostname,
+      JSON.stringify(status),
+      certSerial.toLowerCase(),
+    ],
   );
   if (!rows.length) await authenticateAgent(db, hb.agentId, certSerial);
 }
@@ -113,7 +141,10 @@ export async function recentEvents(db: Queryable, opts: { agentId?: string; limi
 }
 
 /** The policy document and revision for an agent's group (revision 0 and null: no group or no policy). */
-export async function policyForAgent(db: Queryable, agentId: string): Promise<{ revision: number; group: string | null; policy: Record<string, unknown> | null }> {
+export async function policyForAgent(
+  db: Queryable,
+  agentId: string,
+): Promise<{ revision: number; group: string | null; policy: Record<string, unknown> | null }> {
   const rows = await db.query<{ name: string | null; policy: Record<string, unknown> | null; policy_revision: number | null }>(
     'SELECT g.name, g.policy, g.policy_revision FROM agents a LEFT JOIN groups g ON g.id = a.group_id WHERE a.id = $1',
     [agentId],

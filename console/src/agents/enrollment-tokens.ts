@@ -32,6 +32,10 @@ export async function consumeEnrollmentToken(tx: Queryable, token: string, agent
       WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING group_id`,
     [sha256(token), agentId],
   );
-  if (!rows[0]) throw new SandgateError('CONSOLE_TOKEN_INVALID', 'The enrollment token is unknown, already used or expired; ask for a new one (sandgate-console token create)');
+  if (!rows[0])
+    throw new SandgateError(
+      'CONSOLE_TOKEN_INVALID',
+      'The enrollment token is unknown, already used or expired; ask for a new one (sandgate-console token create)',
+    );
   return { groupId: rows[0].group_id };
 }

@@ -33,11 +33,19 @@ export function planBatch(cursor: number, events: readonly ShippedEvent[]): Plan
   let end = cursor;
   let skipped = 0;
   for (const e of events) {
-    if (e.seq <= prev) throw new SandgateError('CONSOLE_EVENT_SEQ_INVALID', `event sequence numbers must increase; ${e.seq} follows ${prev}`, { params: { seq: e.seq, previous: prev } });
+    if (e.seq <= prev)
+      throw new SandgateError('CONSOLE_EVENT_SEQ_INVALID', `event sequence numbers must increase; ${e.seq} follows ${prev}`, {
+        params: { seq: e.seq, previous: prev },
+      });
     prev = e.seq;
     const bytes = lineBytes(e);
     const size = bytes + (e.ioc ? Buffer.byteLength(e.ioc.xml) : 0);
-    if (size > MAX_EVENT_BYTES) throw new SandgateError('CONSOLE_EVENT_TOO_LARGE', `the event at ${e.seq} is ${size} bytes; the console stores events up to ${MAX_EVENT_BYTES}`, { params: { seq: e.seq, bytes: size, max: MAX_EVENT_BYTES } });
+    if (size > MAX_EVENT_BYTES)
+      throw new SandgateError(
+        'CONSOLE_EVENT_TOO_LARGE',
+        `the event at ${e.seq} is ${size} bytes; the console stores events up to ${MAX_EVENT_BYTES}`,
+        { params: { seq: e.seq, bytes: size, max: MAX_EVENT_BYTES } },
+      );
     if (e.seq < cursor) {
       duplicates++;
       continue;

@@ -47,14 +47,21 @@ export class EventRateLimit {
     const t = this.now();
     const s = this.state.get(agentId) ?? { events: ev.burst, bytes: by.burst, at: t };
     const minutes = Math.max(0, t - s.at) / 60_000;
-    const have = { events: Math.min(ev.burst, s.events + minutes * ev.perMinute), bytes: Math.min(by.burst, s.bytes + minutes * by.perMinute) };
+    const have = {
+      events: Math.min(ev.burst, s.events + minutes * ev.perMinute),
+      bytes: Math.min(by.burst, s.bytes + minutes * by.perMinute),
+    };
     if (have.events < events || have.bytes < bytes) {
       const wait = Math.max(
         have.events < events ? ((Math.min(events, ev.burst) - have.events) / ev.perMinute) * 60 : 0,
         have.bytes < bytes ? ((Math.min(bytes, by.burst) - have.bytes) / by.perMinute) * 60 : 0,
       );
       const report = s.reportedAt === undefined || t - s.reportedAt >= 60_000;
-      this.remember(agentId, { ...have, at: t, ...(report ? { reportedAt: t } : s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}) });
+      this.remember(agentId, {
+        ...have,
+        at: t,
+        ...(report ? { reportedAt: t } : s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}),
+      });
       const retryAfterSeconds = Math.max(1, Math.ceil(wait));
       const err = new SandgateError(
         'CONSOLE_AGENT_RATE_LIMITED',
@@ -64,7 +71,12 @@ export class EventRateLimit {
       if (report) this.onRefused?.(agentId, err.message);
       throw err;
     }
-    this.remember(agentId, { events: have.events - events, bytes: have.bytes - bytes, at: t, ...(s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}) });
+    this.remember(agentId, {
+      events: have.events - events,
+      bytes: have.bytes - bytes,
+      at: t,
+      ...(s.reportedAt !== undefined ? { reportedAt: s.reportedAt } : {}),
+    });
   }
 
   private remember(agentId: string, s: State): void {

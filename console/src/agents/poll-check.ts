@@ -21,12 +21,20 @@ export interface PollCheck {
  * when this says there is one.
  */
 export async function pollCheck(db: Queryable, agentId: string, certSerial: string): Promise<PollCheck> {
-  const rows = await db.query<AgentIdentityRow & { group_name: string | null; policy_revision: number | null; has_tasks: boolean; has_restores: boolean }>(
+  const rows = await db.query<
+    AgentIdentityRow & { group_name: string | null; policy_revision: number | null; has_tasks: boolean; has_restores: boolean }
+  >(
     `SELECT a.id, a.group_id, a.revoked_at, a.cert_serial, grp.name AS group_name, grp.policy_revision,
             EXISTS (SELECT 1 FROM ${DELIVERABLE_TASKS}) AS has_tasks, EXISTS (SELECT 1 FROM ${DELIVERABLE_RESTORES}) AS has_restores
        FROM agents a LEFT JOIN groups grp ON grp.id = a.group_id WHERE a.id = $1`,
     [agentId],
   );
   const r = checkAgentRow(rows[0], agentId, certSerial);
-  return { id: r.id, groupId: r.group_id, policyRevision: r.group_name === null ? 0 : (r.policy_revision ?? 0), hasTasks: r.has_tasks, hasRestores: r.has_restores };
+  return {
+    id: r.id,
+    groupId: r.group_id,
+    policyRevision: r.group_name === null ? 0 : (r.policy_revision ?? 0),
+    hasTasks: r.has_tasks,
+    hasRestores: r.has_restores,
+  };
 }

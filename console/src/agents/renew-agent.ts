@@ -45,7 +45,13 @@ export async function renewAgent(o: RenewAgentOptions, req: IncomingMessage, res
   } catch (err) {
     // Refusals are audited like enrollment's: a revoked or superseded certificate trying to renew is worth seeing.
     const code = err instanceof SandgateError ? err.code : 'INTERNAL';
-    await audit(o.db, { actor: `agent:${peer.agentId}`, action: 'agent.renew', target: peer.agentId, outcome: 'refused', details: { code, serial: peer.serial } }).catch(() => {});
+    await audit(o.db, {
+      actor: `agent:${peer.agentId}`,
+      action: 'agent.renew',
+      target: peer.agentId,
+      outcome: 'refused',
+      details: { code, serial: peer.serial },
+    }).catch(() => {});
     throw err;
   }
   sendJson(res, 200, answer);
@@ -54,13 +60,18 @@ export async function renewAgent(o: RenewAgentOptions, req: IncomingMessage, res
 async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId: string; serial: string }): Promise<RenewResponse> {
   const row = await renewalRow(o.db, peer.agentId);
   if (!row) throw notThisAgents();
-  if (row.revoked_at) throw new SandgateError('AGENT_REVOKED', `The console revoked agent ${peer.agentId} at ${row.revoked_at}; enroll again with a new token`);
+  if (row.revoked_at)
+    throw new SandgateError(
+      'AGENT_REVOKED',
+      `The console revoked agent ${peer.agentId} at ${row.revoked_at}; enroll again with a new token`,
+    );
   const retry = peer.serial !== row.cert_serial;
   if (retry && (peer.serial !== row.previous_cert_serial || !row.cert_key_sha256)) throw notThisAgents();
 
   const body = await readJson(req, renewRequestSchema);
   const keySha256 = csrKeySha256(body.csr);
-  if (keySha256 === peerKeySha256(req)) throw new SandgateError('MESSAGE_INVALID', 'A renewal needs a new key: the request is for the key of the certificate in use');
+  if (keySha256 === peerKeySha256(req))
+    throw new SandgateError('MESSAGE_INVALID', 'A renewal needs a new key: the request is for the key of the certificate in use');
   if (retry && keySha256 !== row.cert_key_sha256) throw notThisAgents();
 
   const cert = o.ca.signAgentCsr(body.csr, peer.agentId);
@@ -74,7 +85,8 @@ async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId
         WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
       [peer.agentId, serial, cert.sha256, notAfter, peer.serial, keySha256, row.cert_serial],
     );
-    if (!rows.length) throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate is no longer the one this agent holds');
+    if (!rows.length)
+      throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate is no longer the one this agent holds');
     const details = { serial, previousSerial: peer.serial, keySha256, notAfter, ...(retry ? { retry: true } : {}) };
     await audit(tx, { actor: `agent:${peer.agentId}`, action: 'agent.renew', target: peer.agentId, outcome: 'ok', details });
   });
@@ -82,7 +94,10 @@ async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId
 }
 
 async function renewalRow(db: Queryable, agentId: string): Promise<RenewalRow | undefined> {
-  const rows = await db.query<RenewalRow>('SELECT cert_serial, previous_cert_serial, cert_key_sha256, revoked_at FROM agents WHERE id = $1', [agentId]);
+  const rows = await db.query<RenewalRow>(
+    'SELECT cert_serial, previous_cert_serial, cert_key_sha256, revoked_at FROM agents WHERE id = $1',
+    [agentId],
+  );
   return rows[0];
 }
 
@@ -108,10 +123,16 @@ function csrKeySha256(csrPem: string): string {
 /** SHA-256 of the public key of the certificate TLS verified for this request. */
 function peerKeySha256(req: IncomingMessage): string {
   const x = (req.socket as TLSSocket).getPeerX509Certificate();
-  if (!x) throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The console accepts agents only over mutual TLS: it presented no client certificate');
+  if (!x)
+    throw new SandgateError(
+      'CONSOLE_CLIENT_CERT_REQUIRED',
+      'The console accepts agents only over mutual TLS: it presented no client certificate',
+    );
   return spkiSha256(x.publicKey);
 }
 
 function spkiSha256(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }

@@ -34,6 +34,10 @@ export interface AuditRow {
 /** The newest rows first, at most 1,000 per read; `before` (a row id) pages back to older ones. */
 export async function readAudit(db: Queryable, limit = 200, before?: number): Promise<AuditRow[]> {
   const n = Math.min(Math.max(1, Math.floor(limit)), 1000);
-  if (before === undefined) return db.query<AuditRow>('SELECT id, at, actor, action, target, outcome, details FROM audit_log ORDER BY id DESC LIMIT $1', [n]);
-  return db.query<AuditRow>('SELECT id, at, actor, action, target, outcome, details FROM audit_log WHERE id < $2 ORDER BY id DESC LIMIT $1', [n, before]);
+  if (before === undefined)
+    return db.query<AuditRow>('SELECT id, at, actor, action, target, outcome, details FROM audit_log ORDER BY id DESC LIMIT $1', [n]);
+  return db.query<AuditRow>(
+    'SELECT id, at, actor, action, target, outcome, details FROM audit_log WHERE id < $2 ORDER BY id DESC LIMIT $1',
+    [n, before],
+  );
 }

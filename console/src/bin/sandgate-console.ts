@@ -9,8 +9,9 @@ const code = await runConsoleCli(process.argv.slice(2), {
     for await (const chunk of process.stdin) text += String(chunk);
     return text;
   },
-  interrupted: () => new Promise((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
-  }),
+  interrupted: () =>
+    new Promise((resolve) => {
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+    }),
 });
 process.exitCode = code;

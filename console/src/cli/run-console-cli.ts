@@ -133,13 +133,26 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
           headersTimeoutMs: msOf(io.env.SANDGATE_CONSOLE_HEADERS_TIMEOUT_MS),
         });
         if (!isLoopbackHost(c.adminHost)) {
-          io.err(`warning: the web console listens on ${c.adminHost}, not only on this machine: anyone who can reach that address can try to log in (--admin-host 127.0.0.1 keeps it local)\n`);
+          io.err(
+            `warning: the web console listens on ${c.adminHost}, not only on this machine: anyone who can reach that address can try to log in (--admin-host 127.0.0.1 keeps it local)\n`,
+          );
         }
-        const database = databaseUrl ? `PostgreSQL server (${redactUrl(databaseUrl)})` : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
+        const database = databaseUrl
+          ? `PostgreSQL server (${redactUrl(databaseUrl)})`
+          : `embedded PostgreSQL (PGlite) in ${join(dataDir, 'pgdata')}`;
         const sandboxes = config.sandbox?.servers.map((x) => x.url) ?? [];
         const witness = `${sandboxes.length ? `sandbox ${sandboxes.join(', ')}, ` : ''}${config.config.witness.agents} workstations, or an operator`;
         print(
-          { agentUrl: c.agentUrl, adminUrl: c.adminUrl, adminHost: c.adminHost, caFingerprint: c.ca.fingerprint, dataDir, database: c.db.kind, pid: process.pid, witnessSandbox: sandboxes },
+          {
+            agentUrl: c.agentUrl,
+            adminUrl: c.adminUrl,
+            adminHost: c.adminHost,
+            caFingerprint: c.ca.fingerprint,
+            dataDir,
+            database: c.db.kind,
+            pid: process.pid,
+            witnessSandbox: sandboxes,
+          },
           `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n  second witness       ${witness}\n`,
         );
         const signal = await stop;
@@ -148,17 +161,23 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         return 0;
       }
       case 'user': {
-        if (sub !== 'add' || rest.length !== 1) throw new SandgateError('USAGE', 'usage: sandgate-console user add NAME --role ROLE [--password-stdin]');
+        if (sub !== 'add' || rest.length !== 1)
+          throw new SandgateError('USAGE', 'usage: sandgate-console user add NAME --role ROLE [--password-stdin]');
         if (!v.role) throw new SandgateError('USAGE', `--role is required (one of ${ROLE_NAMES.join(', ')})`);
         const password = v['password-stdin'] ? (await io.readStdin()).replace(/\r?\n$/, '') : undefined;
         const out = await op('user-add', { name: rest[0], role: v.role, ...(password !== undefined ? { password } : {}) });
-        print(out, `added ${String(out.name)} (${String(out.role)})${out.password ? `\npassword (shown once): ${String(out.password)}` : ''}\n`);
+        print(
+          out,
+          `added ${String(out.name)} (${String(out.role)})${out.password ? `\npassword (shown once): ${String(out.password)}` : ''}\n`,
+        );
         return 0;
       }
       case 'token': {
-        if (sub !== 'create' || rest.length) throw new SandgateError('USAGE', 'usage: sandgate-console token create [--group G] [--ttl-hours H]');
+        if (sub !== 'create' || rest.length)
+          throw new SandgateError('USAGE', 'usage: sandgate-console token create [--group G] [--ttl-hours H]');
         const ttl = v['ttl-hours'] === undefined ? undefined : Number(v['ttl-hours']);
-        if (ttl !== undefined && !(ttl > 0 && ttl <= 24 * 30)) throw new SandgateError('USAGE', '--ttl-hours must be a number of hours up to 720');
+        if (ttl !== undefined && !(ttl > 0 && ttl <= 24 * 30))
+          throw new SandgateError('USAGE', '--ttl-hours must be a number of hours up to 720');
         const out = await op('token-create', { ...(v.group ? { group: v.group } : {}), ...(ttl ? { ttlHours: ttl } : {}) });
         const caFile = join(dataDir, 'ca', 'ca-cert.pem');
         const fingerprint = existsSync(caFile) ? certificateFingerprint(readFileSync(caFile, 'utf8')) : undefined;

@@ -26,7 +26,8 @@ export interface LoadedConsoleConfig {
 /** `<data>/console.json`: read when `--config` is not given and it exists. */
 export const DEFAULT_CONFIG_NAME = 'console.json';
 
-const invalid = (where: string, message: string) => new SandgateError('CONSOLE_CONFIG_INVALID', `${where}: ${message}`, { params: { path: where } });
+const invalid = (where: string, message: string) =>
+  new SandgateError('CONSOLE_CONFIG_INVALID', `${where}: ${message}`, { params: { path: where } });
 
 /**
  * Reads the console's configuration: `explicit` (`--config`), else `<dataDir>/console.json` when it exists, else the
@@ -45,10 +46,19 @@ export function loadConsoleConfig(explicit: string | undefined, dataDir: string)
   const r = consoleConfigSchema.safeParse(raw);
   if (!r.success) throw invalid(path, r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; '));
   const warnings: string[] = [];
-  if (statSync(path).mode & 0o077) warnings.push(`${path} can be read by other users; it may hold a sandbox token or passphrase (chmod 600 it)`);
+  if (statSync(path).mode & 0o077)
+    warnings.push(`${path} can be read by other users; it may hold a sandbox token or passphrase (chmod 600 it)`);
   const s = r.data.witness.sandbox;
   const base = dirname(path);
-  const sandbox = s ? { servers: s.servers, ca: readCa(s.serverCertificate, base, path), ...clientCert(s, base, path), timeoutMs: s.timeoutMs, retryEveryMs: s.retryEveryMs } : undefined;
+  const sandbox = s
+    ? {
+        servers: s.servers,
+        ca: readCa(s.serverCertificate, base, path),
+        ...clientCert(s, base, path),
+        timeoutMs: s.timeoutMs,
+        retryEveryMs: s.retryEveryMs,
+      }
+    : undefined;
   return { config: r.data, path, ...(sandbox ? { sandbox } : {}), warnings };
 }
 
@@ -92,7 +102,10 @@ function clientCert(s: ConsoleSandboxConfig, base: string, where: string): Pick<
       // Opening it now turns a wrong passphrase into an error at start rather than a TLS failure at every look-up.
       createSecureContext({ pfx, ...pass });
     } catch (err) {
-      throw invalid(where, `witness.sandbox.clientCertificate.pfx cannot be opened (wrong passphrase or not PKCS#12: ${(err as Error).message})`);
+      throw invalid(
+        where,
+        `witness.sandbox.clientCertificate.pfx cannot be opened (wrong passphrase or not PKCS#12: ${(err as Error).message})`,
+      );
     }
     return { clientCert: { pfx, ...pass } };
   }

@@ -37,7 +37,12 @@ export async function listenControlSocket(dataDir: string, ctx: Omit<OpContext, 
 }
 
 /** Sends an operation to a running serve; undefined when none is listening (the caller then opens the database). */
-export async function sendControlOp(dataDir: string, op: string, actor: string, args: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+export async function sendControlOp(
+  dataDir: string,
+  op: string,
+  actor: string,
+  args: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
   const path = controlSocketPath(dataDir);
   if (!existsSync(path)) return undefined;
   return new Promise((resolve, reject) => {
@@ -53,11 +58,15 @@ export async function sendControlOp(dataDir: string, op: string, actor: string, 
         }
         if (res.statusCode === 200) return resolve(body as Record<string, unknown>);
         const err = wireErrorSchema.safeParse((body as { error?: unknown }).error);
-        reject(err.success ? sandgateErrorFromWire(err.data) : new SandgateError('INTERNAL', `the running console answered ${res.statusCode}`));
+        reject(
+          err.success ? sandgateErrorFromWire(err.data) : new SandgateError('INTERNAL', `the running console answered ${res.statusCode}`),
+        );
       });
     });
     // No one listening: a socket file left behind by a serve that was killed.
-    req.once('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? resolve(undefined) : reject(err)));
+    req.once('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? resolve(undefined) : reject(err),
+    );
     req.end(JSON.stringify({ op, actor, args }));
   });
 }

@@ -22,7 +22,8 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     })
     .sort((a, b) => a.version - b.version);
   list.forEach((m, i) => {
-    if (m.version !== i + 1) throw new SandgateError('DATABASE_UNAVAILABLE', `Migrations must be numbered 1, 2, 3…; found ${m.version} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new SandgateError('DATABASE_UNAVAILABLE', `Migrations must be numbered 1, 2, 3…; found ${m.version} at position ${i + 1}`);
   });
   return list;
 }
@@ -46,7 +47,9 @@ export async function migrate(db: Db, migrations = readMigrations()): Promise<nu
       try {
         await tx.exec(m.sql);
       } catch (err) {
-        throw new SandgateError('DATABASE_UNAVAILABLE', `Migration ${m.version}-${m.name} failed: ${(err as Error).message}`, { cause: err });
+        throw new SandgateError('DATABASE_UNAVAILABLE', `Migration ${m.version}-${m.name} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       return true;
@@ -56,7 +59,10 @@ export async function migrate(db: Db, migrations = readMigrations()): Promise<nu
   const newer = await db.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
   const max = newer[0]?.v ?? 0;
   if (max > migrations.length) {
-    throw new SandgateError('DATABASE_UNAVAILABLE', `The database has schema version ${max}, newer than this console (${migrations.length}); upgrade the console`);
+    throw new SandgateError(
+      'DATABASE_UNAVAILABLE',
+      `The database has schema version ${max}, newer than this console (${migrations.length}); upgrade the console`,
+    );
   }
   return applied;
 }

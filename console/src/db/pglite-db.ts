@@ -29,9 +29,13 @@ export async function openPgliteDb(dataDir: string | undefined): Promise<Db> {
       parsers: { [INT8_OID]: parseInt8, [TIMESTAMPTZ_OID]: parseTimestamptz },
     });
   } catch (err) {
-    throw new SandgateError('DATABASE_UNAVAILABLE', `The embedded database in ${dataDir ?? 'memory'} could not be opened: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new SandgateError(
+      'DATABASE_UNAVAILABLE',
+      `The embedded database in ${dataDir ?? 'memory'} could not be opened: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const base = wrap(pg);
   return {

@@ -49,7 +49,9 @@ export async function openPostgresDb(url: string, opts: { max?: number } = {}): 
     await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new SandgateError('DATABASE_UNAVAILABLE', `The PostgreSQL server could not be reached: ${(err as Error).message}`, { cause: err });
+    throw new SandgateError('DATABASE_UNAVAILABLE', `The PostgreSQL server could not be reached: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const base = wrap(pool);
   return {
@@ -78,7 +80,12 @@ export async function openPostgresDb(url: string, opts: { max?: number } = {}): 
  * One client outside the pool, LISTENing; made again after it is lost (1 s doubling to 30 s), each time followed by
  * `onGap`. The first connection must succeed: a console that cannot listen would miss the others' wake-ups silently.
  */
-async function listenOn(url: string, channel: string, onMessage: (payload: string) => void, onGap: () => void): Promise<() => Promise<void>> {
+async function listenOn(
+  url: string,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onGap: () => void,
+): Promise<() => Promise<void>> {
   if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new RangeError(`not a channel name: ${channel}`);
   let client: pg.Client | undefined;
   let stopped = false;
@@ -122,7 +129,9 @@ async function listenOn(url: string, channel: string, onMessage: (payload: strin
   try {
     await connect();
   } catch (err) {
-    throw new SandgateError('DATABASE_UNAVAILABLE', `The PostgreSQL server could not be reached to LISTEN: ${(err as Error).message}`, { cause: err });
+    throw new SandgateError('DATABASE_UNAVAILABLE', `The PostgreSQL server could not be reached to LISTEN: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return async () => {
     stopped = true;

@@ -32,7 +32,8 @@ export interface WitnessSettings {
   maxOpenPerSource: number;
 }
 
-export type CreateOutcome = { made: CreatedGroupTask } | { skipped: 'no-group-actions' | 'already-open' } | { refused: 'source-cap'; open: number };
+export type CreateOutcome =
+  { made: CreatedGroupTask } | { skipped: 'no-group-actions' | 'already-open' } | { refused: 'source-cap'; open: number };
 
 /**
  * A threat reported by `sourceAgentId`: when its group has `groupActions.onThreat.scan`, one group task for the object
@@ -49,7 +50,10 @@ export async function createGroupTaskForThreat(db: Db, t: ThreatReport, w: Witne
   const sha256 = t.object.sha256;
   return db.transaction(async (tx): Promise<CreateOutcome> => {
     // A task past its expiry no longer counts as open, so the same object caught again gets a new one.
-    await tx.query("UPDATE group_tasks SET state = 'expired' WHERE group_id = $1 AND sha256 = $2 AND state = 'open' AND expires_at <= now()", [t.groupId, sha256]);
+    await tx.query(
+      "UPDATE group_tasks SET state = 'expired' WHERE group_id = $1 AND sha256 = $2 AND state = 'open' AND expires_at <= now()",
+      [t.groupId, sha256],
+    );
     const open = await tx.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM group_tasks WHERE source_agent_id = $1 AND state = 'open' AND witnessed_at IS NULL AND expires_at > now() AND sha256 <> $2",
       [t.sourceAgentId, sha256],

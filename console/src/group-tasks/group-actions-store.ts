@@ -20,7 +20,11 @@ export function parseGroupActions(raw: unknown): GroupActions | null {
   const r = groupActionsSchema.safeParse(raw);
   if (!r.success) {
     const issues = r.error.issues.map((i) => ({ key: ['groupActions', ...i.path.map(String)].join('.'), message: i.message }));
-    throw new SandgateError('POLICY_INVALID', `the group actions are not valid: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, { params: { issues } });
+    throw new SandgateError(
+      'POLICY_INVALID',
+      `the group actions are not valid: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`,
+      { params: { issues } },
+    );
   }
   return r.data;
 }
@@ -46,7 +50,10 @@ export async function groupActionsDiffer(db: Queryable, groupId: number, raw: un
 
 export async function setGroupActions(db: Queryable, groupId: number, raw: unknown): Promise<{ groupActions: GroupActions | null }> {
   const parsed = parseGroupActions(raw);
-  const rows = await db.query('UPDATE groups SET group_actions = $2, updated_at = now() WHERE id = $1 RETURNING id', [groupId, parsed === null ? null : JSON.stringify(parsed)]);
+  const rows = await db.query('UPDATE groups SET group_actions = $2, updated_at = now() WHERE id = $1 RETURNING id', [
+    groupId,
+    parsed === null ? null : JSON.stringify(parsed),
+  ]);
   if (!rows.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
   return { groupActions: parsed };
 }

@@ -68,7 +68,11 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
       // A dry run still asks for the quarantine: the agent records "would quarantine" instead of doing it.
       onMatch: { quarantine: o.quarantineOnMatch, criticalAreasScan: o.criticalAreasScan && !o.dryRun },
       dryRun: o.dryRun,
-      neverQuarantine: { paths: o.neverQuarantine.paths, sha256: o.neverQuarantine.sha256 ?? [], publishers: o.neverQuarantine.publishers ?? [] },
+      neverQuarantine: {
+        paths: o.neverQuarantine.paths,
+        sha256: o.neverQuarantine.sha256 ?? [],
+        publishers: o.neverQuarantine.publishers ?? [],
+      },
       expiresAt: r.expires_at,
     };
   });
@@ -120,11 +124,17 @@ export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgres
     return rows[0] ? { wake: [] } : unknownOrFinished(db);
   }
   return db.transaction(async (tx) => {
-    const share = await tx.query<{ group_task_id: string }>('SELECT group_task_id FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
+    const share = await tx.query<{ group_task_id: string }>('SELECT group_task_id FROM agent_tasks WHERE id = $1 AND agent_id = $2', [
+      p.taskId,
+      agentId,
+    ]);
     if (!share[0]) return unknownOrFinished(tx);
     // The task row is locked before the share (the order cancelGroupTask takes them in, so the two cannot deadlock),
     // and it serialises shares finishing at the same moment, so exactly one of them sees "nothing open" afterwards.
-    const g = await tx.query<{ state: string; canary_released_at: string | null }>('SELECT state, canary_released_at FROM group_tasks WHERE id = $1 FOR UPDATE', [share[0].group_task_id]);
+    const g = await tx.query<{ state: string; canary_released_at: string | null }>(
+      'SELECT state, canary_released_at FROM group_tasks WHERE id = $1 FOR UPDATE',
+      [share[0].group_task_id],
+    );
     const rows = await update(tx);
     if (!rows[0] || !FINAL_PROGRESS.has(rows[0].state as TaskProgress['state'])) return { wake: [] };
     if (!g[0] || g[0].state !== 'open') return { wake: [] };
@@ -159,9 +169,15 @@ async function advance(tx: Queryable, groupTaskId: string, wave: string, canaryR
  * stays open (its shares have reported what they would do) until a witness upgrades it or it expires.
  */
 export async function finishIfDone(tx: Queryable, groupTaskId: string): Promise<void> {
-  const open = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}) AS any`, [groupTaskId]);
+  const open = await tx.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM agent_tasks WHERE group_task_id = $1 AND state IN ${OPEN_SQL}) AS any`,
+    [groupTaskId],
+  );
   if (open[0]!.any) return;
-  await tx.query(`UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open' AND (witnessed_at IS NOT NULL OR NOT ${ACTS_SQL})`, [groupTaskId]);
+  await tx.query(
+    `UPDATE group_tasks SET state = 'finished' WHERE id = $1 AND state = 'open' AND (witnessed_at IS NOT NULL OR NOT ${ACTS_SQL})`,
+    [groupTaskId],
+  );
 }
 
 /** Whether a group task (a `group_tasks` row in scope) would quarantine anything: only those wait for a witness. */
@@ -173,7 +189,10 @@ export const ACTS_SQL = `(coalesce((options->>'quarantineOnMatch')::boolean, fal
  */
 export async function cancelGroupTask(db: Db, id: string, actor: string): Promise<{ wake: string[] }> {
   return db.transaction(async (tx) => {
-    const g = await tx.query<{ state: string }>("UPDATE group_tasks SET state = 'cancelled', cancelled_by = $2, cancelled_at = now() WHERE id = $1 AND state = 'open' RETURNING state", [id, actor]);
+    const g = await tx.query<{ state: string }>(
+      "UPDATE group_tasks SET state = 'cancelled', cancelled_by = $2, cancelled_at = now() WHERE id = $1 AND state = 'open' RETURNING state",
+      [id, actor],
+    );
     if (!g.length) {
       const known = await tx.query<{ state: string }>('SELECT state FROM group_tasks WHERE id = $1', [id]);
       if (!known[0]) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${id}`);
@@ -260,25 +279,23 @@ export async function readGroupTask(db: Queryable, id: string): Promise<GroupTas
       WHERE x.group_task_id = $1 ORDER BY a.hostname, a.id`,
     [id],
   );
-  const shares = rows.map(
-    (r): ShareView => ({
-      id: r.id,
-      agentId: r.agent_id,
-      hostname: r.hostname,
-      online: r.online,
-      wave: r.wave,
-      state: shareDisplayState({ state: r.state, online: r.online, matches: r.matches }),
-      storedState: r.state,
-      pauseReason: r.pause_reason,
-      cancelRequested: r.cancel_requested,
-      filesDone: r.files_done,
-      matches: r.matches,
-      error: r.error,
-      unsupported: r.unsupported ?? null,
-      termCounts: r.term_counts ?? null,
-      updatedAt: r.updated_at,
-    }),
-  );
+  const shares = rows.map((r): ShareView => ({
+    id: r.id,
+    agentId: r.agent_id,
+    hostname: r.hostname,
+    online: r.online,
+    wave: r.wave,
+    state: shareDisplayState({ state: r.state, online: r.online, matches: r.matches }),
+    storedState: r.state,
+    pauseReason: r.pause_reason,
+    cancelRequested: r.cancel_requested,
+    filesDone: r.files_done,
+    matches: r.matches,
+    error: r.error,
+    unsupported: r.unsupported ?? null,
+    termCounts: r.term_counts ?? null,
+    updatedAt: r.updated_at,
+  }));
   const counts: Record<string, number> = {};
   for (const s of shares) {
     counts[s.state] = (counts[s.state] ?? 0) + 1;

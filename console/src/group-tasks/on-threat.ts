@@ -24,13 +24,23 @@ export interface OnThreatContext {
  * indicators the console builds from the event's SHA-256 and the facts shipped with it (`ShippedEvent.object`). The
  * OpenIOC the agent generated (`ShippedEvent.ioc`) is kept for analysts as its claim and never handed on.
  */
-export async function onThreatEvents(ctx: OnThreatContext, agent: { id: string; groupId: number | null }, fresh: readonly ShippedEvent[]): Promise<void> {
+export async function onThreatEvents(
+  ctx: OnThreatContext,
+  agent: { id: string; groupId: number | null },
+  fresh: readonly ShippedEvent[],
+): Promise<void> {
   for (const e of fresh) {
     if (e.event.type !== 'verdict' || e.event.level !== 'malicious') continue;
     const actor = `agent:${agent.id}`;
     const sha256 = e.event.sha256;
     if (!sha256 || !SHA256.test(sha256)) {
-      await audit(ctx.db, { actor, action: 'group-task.create', target: sha256, outcome: 'failed', details: { code: 'MESSAGE_INVALID', reason: 'the verdict names no lower-case SHA-256' } });
+      await audit(ctx.db, {
+        actor,
+        action: 'group-task.create',
+        target: sha256,
+        outcome: 'failed',
+        details: { code: 'MESSAGE_INVALID', reason: 'the verdict names no lower-case SHA-256' },
+      });
       continue;
     }
     await recordThreatReport(ctx.db, sha256, agent.id);
@@ -65,14 +75,27 @@ async function makeTask(ctx: OnThreatContext, agentId: string, groupId: number, 
       action: 'group-task.create',
       target: sha256,
       outcome: 'refused',
-      details: { code: 'CONSOLE_AGENT_RATE_LIMITED', group: groupId, reason: `this workstation already has ${out.open} group task(s) waiting for a second witness`, limit: ctx.witness.maxOpenPerSource },
+      details: {
+        code: 'CONSOLE_AGENT_RATE_LIMITED',
+        group: groupId,
+        reason: `this workstation already has ${out.open} group task(s) waiting for a second witness`,
+        limit: ctx.witness.maxOpenPerSource,
+      },
     });
     return;
   }
   if (!('made' in out)) return;
   const made = out.made;
-  await audit(ctx.db, { actor, action: 'group-task.create', target: made.id, outcome: 'ok', details: { sha256, group: made.groupId, shares: made.shares, threat: e.event.threat ?? null } });
-  ctx.log?.(`group task ${made.id} for ${sha256} (${e.event.threat ?? 'malicious'}): ${made.shares} workstation(s), ${made.wake.length} now; reports only until a second witness`);
+  await audit(ctx.db, {
+    actor,
+    action: 'group-task.create',
+    target: made.id,
+    outcome: 'ok',
+    details: { sha256, group: made.groupId, shares: made.shares, threat: e.event.threat ?? null },
+  });
+  ctx.log?.(
+    `group task ${made.id} for ${sha256} (${e.event.threat ?? 'malicious'}): ${made.shares} workstation(s), ${made.wake.length} now; reports only until a second witness`,
+  );
   for (const id of made.wake) ctx.notifier.wakeAgent(id);
   ctx.lookUp?.(sha256);
 }

@@ -17,7 +17,10 @@ export interface PlannedShare {
  * first `maxWorkstations` are given the task, the others are listed as over the limit; with `canaryPercent`, the
  * first share (at least one workstation) gets it now and the rest are held until every canary finished cleanly.
  */
-export function planWaves(members: readonly Member[], o: { canaryPercent?: number | undefined; maxWorkstations?: number | undefined }): PlannedShare[] {
+export function planWaves(
+  members: readonly Member[],
+  o: { canaryPercent?: number | undefined; maxWorkstations?: number | undefined },
+): PlannedShare[] {
   const ordered = [...members].sort((a, b) => Number(b.online) - Number(a.online));
   const cap = o.maxWorkstations ?? ordered.length;
   const chosen = ordered.slice(0, cap);

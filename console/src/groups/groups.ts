@@ -27,8 +27,12 @@ export async function findGroupByName(db: Queryable, name: string): Promise<Grou
 }
 
 export async function createGroup(db: Queryable, name: string): Promise<{ id: number; name: string }> {
-  if (!NAME.test(name)) throw new SandgateError('USAGE', `group names are 1–64 letters, digits, spaces and . _ -, starting with a letter or digit`);
-  const rows = await db.query<{ id: number; name: string }>('INSERT INTO groups (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id, name', [name]);
+  if (!NAME.test(name))
+    throw new SandgateError('USAGE', `group names are 1–64 letters, digits, spaces and . _ -, starting with a letter or digit`);
+  const rows = await db.query<{ id: number; name: string }>(
+    'INSERT INTO groups (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id, name',
+    [name],
+  );
   if (!rows[0]) throw new SandgateError('CONSOLE_CONFLICT', `a group named ${name} already exists`);
   return rows[0];
 }
@@ -42,9 +46,13 @@ export async function setGroupPolicy(db: Queryable, groupId: number, policy: unk
     const r = policySchema.safeParse(policy);
     if (!r.success) {
       const issues = r.error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
-      throw new SandgateError('POLICY_INVALID', `the policy is not valid: ${issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ')}`, {
-        params: { issues },
-      });
+      throw new SandgateError(
+        'POLICY_INVALID',
+        `the policy is not valid: ${issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ')}`,
+        {
+          params: { issues },
+        },
+      );
     }
   }
   const rows = await db.query<{ policy_revision: number }>(

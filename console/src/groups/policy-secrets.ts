@@ -40,18 +40,27 @@ export function keepPolicySecrets(incoming: Doc, stored: Doc | null): Doc {
     const server = record(s);
     if (!server || !isSetMarker(server['token'])) return;
     // The server at the same place first, in case two entries share a URL.
-    const same = [storedServers[i], ...storedServers].find((old) => old && old['url'] === server['url'] && typeof old['token'] === 'string');
+    const same = [storedServers[i], ...storedServers].find(
+      (old) => old && old['url'] === server['url'] && typeof old['token'] === 'string',
+    );
     if (same) server['token'] = same['token'];
-    else issues.push({ key: `sandbox.servers.${i}.token`, message: 'is kept ({"set": true}) but no stored server with this url has a token: type the token' });
+    else
+      issues.push({
+        key: `sandbox.servers.${i}.token`,
+        message: 'is kept ({"set": true}) but no stored server with this url has a token: type the token',
+      });
   });
   const cc = record(sandbox?.['clientCertificate']);
   if (cc && isSetMarker(cc['passphrase'])) {
     const old = record(storedSandbox?.['clientCertificate'])?.['passphrase'];
     if (typeof old === 'string') cc['passphrase'] = old;
-    else issues.push({ key: 'sandbox.clientCertificate.passphrase', message: 'is kept ({"set": true}) but no passphrase is stored: type it' });
+    else
+      issues.push({ key: 'sandbox.clientCertificate.passphrase', message: 'is kept ({"set": true}) but no passphrase is stored: type it' });
   }
   if (issues.length) {
-    throw new SandgateError('POLICY_INVALID', `the policy is not valid: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, { params: { issues } });
+    throw new SandgateError('POLICY_INVALID', `the policy is not valid: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, {
+      params: { issues },
+    });
   }
   return copy;
 }

@@ -55,7 +55,12 @@ export function sendError(res: ServerResponse, err: unknown, log: LogLine = stde
   } else {
     const incident = randomUUID();
     log(`sandgate-console: internal error ${incident} on ${res.req.method ?? '?'} ${pathOf(res.req)}: ${describeInternal(err)}`);
-    wire = { code: 'INTERNAL', message: `An internal error occurred (incident ${incident}; the console's log has the details)`, retryable: false, params: { incident } };
+    wire = {
+      code: 'INTERNAL',
+      message: `An internal error occurred (incident ${incident}; the console's log has the details)`,
+      retryable: false,
+      params: { incident },
+    };
   }
   if (res.headersSent) {
     res.destroy();

@@ -7,8 +7,12 @@ export type InputPlace = 'query' | 'path' | 'body';
 /** `400 MESSAGE_INVALID` naming each bad key and why, never echoing the value. */
 export function invalidInput(place: InputPlace, error: z.ZodError, summary?: string): SandgateError {
   const issues = error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
-  const what = summary ?? (place === 'body' ? 'the request body does not match the protocol' : `bad ${place === 'query' ? 'query parameter' : 'path segment'}`);
-  return new SandgateError('MESSAGE_INVALID', `${what}: ${issues.map((i) => `${i.key || `(${place})`}: ${i.message}`).join('; ')}`, { params: { in: place, issues } });
+  const what =
+    summary ??
+    (place === 'body' ? 'the request body does not match the protocol' : `bad ${place === 'query' ? 'query parameter' : 'path segment'}`);
+  return new SandgateError('MESSAGE_INVALID', `${what}: ${issues.map((i) => `${i.key || `(${place})`}: ${i.message}`).join('; ')}`, {
+    params: { in: place, issues },
+  });
 }
 
 /** The query string parsed with `schema`; a parameter given twice is refused rather than one of them picked. */
@@ -16,7 +20,9 @@ export function parseQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S>
   const seen = new Map<string, string>();
   for (const [k, v] of url.searchParams) {
     if (seen.has(k)) {
-      throw new SandgateError('MESSAGE_INVALID', `bad query parameter: ${k} is given more than once`, { params: { in: 'query', issues: [{ key: k, message: 'given more than once' }] } });
+      throw new SandgateError('MESSAGE_INVALID', `bad query parameter: ${k} is given more than once`, {
+        params: { in: 'query', issues: [{ key: k, message: 'given more than once' }] },
+      });
     }
     seen.set(k, v);
   }
@@ -31,7 +37,9 @@ export function parsePathParam<S extends z.ZodType>(value: string | undefined, s
   const r = schema.safeParse(value);
   if (!r.success) {
     const issues = r.error.issues.map((i) => ({ key: name, message: i.message }));
-    throw new SandgateError('MESSAGE_INVALID', `bad path segment: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, { params: { in: 'path', issues } });
+    throw new SandgateError('MESSAGE_INVALID', `bad path segment: ${issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`, {
+      params: { in: 'path', issues },
+    });
   }
   return r.data;
 }

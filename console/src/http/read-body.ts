@@ -45,7 +45,12 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     const onError = (err: Error) => settle(err);
     const onClose = () => settle(new SandgateError('MESSAGE_INVALID', 'the client closed the connection before sending the whole body'));
     const timer = setTimeout(
-      () => settle(new SandgateError('CONSOLE_BODY_TIMEOUT', `the request body did not arrive within ${limit.timeoutMs / 1000} s`, { params: { timeoutSeconds: limit.timeoutMs / 1000 } })),
+      () =>
+        settle(
+          new SandgateError('CONSOLE_BODY_TIMEOUT', `the request body did not arrive within ${limit.timeoutMs / 1000} s`, {
+            params: { timeoutSeconds: limit.timeoutMs / 1000 },
+          }),
+        ),
       limit.timeoutMs,
     );
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
@@ -53,5 +58,7 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 function tooLarge(limit: BodyLimit): SandgateError {
-  return new SandgateError('FRAME_TOO_LARGE', `this request's body may hold at most ${limit.maxBytes} bytes`, { params: { maxBytes: limit.maxBytes } });
+  return new SandgateError('FRAME_TOO_LARGE', `this request's body may hold at most ${limit.maxBytes} bytes`, {
+    params: { maxBytes: limit.maxBytes },
+  });
 }

@@ -13,8 +13,15 @@ import { randomPassword } from '../users/password-hash.ts';
  * they are audited under the caller's name (`runOp`; `performOp` is for callers that audit themselves).
  */
 export const opSchemas = {
-  'token-create': (a: Record<string, unknown>) => ({ group: typeof a.group === 'string' ? a.group : undefined, ttlHours: typeof a.ttlHours === 'number' ? a.ttlHours : undefined }),
-  'user-add': (a: Record<string, unknown>) => ({ name: String(a.name ?? ''), role: String(a.role ?? ''), password: typeof a.password === 'string' ? a.password : undefined }),
+  'token-create': (a: Record<string, unknown>) => ({
+    group: typeof a.group === 'string' ? a.group : undefined,
+    ttlHours: typeof a.ttlHours === 'number' ? a.ttlHours : undefined,
+  }),
+  'user-add': (a: Record<string, unknown>) => ({
+    name: String(a.name ?? ''),
+    role: String(a.role ?? ''),
+    password: typeof a.password === 'string' ? a.password : undefined,
+  }),
   'agent-revoke': (a: Record<string, unknown>) => ({ agentId: String(a.agentId ?? '') }),
 } as const;
 export type OpName = keyof typeof opSchemas;

@@ -59,7 +59,9 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
     caCert = forge.pki.certificateFromPem(certPem);
     caKey = nativeRsaSigner(readFileSync(caKeyFile, 'utf8'));
   } catch (err) {
-    throw new SandgateError('CERTIFICATE_INVALID', `The console CA in ${dir} cannot be read: ${(err as Error).message}`, { params: { key: 'ca' } });
+    throw new SandgateError('CERTIFICATE_INVALID', `The console CA in ${dir} cannot be read: ${(err as Error).message}`, {
+      params: { key: 'ca' },
+    });
   }
 
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...serverNames])];
@@ -67,12 +69,19 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
   const serverKeyFile = join(dir, 'server-key.pem');
   if (!serverCertCovers(serverCertFile, names, certPem)) {
     const key = generateRsaKey();
-    const cert = issue(caCert, caKey, key.forgePublic, [{ name: 'commonName', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' }], SERVER_DAYS, [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
-    ]);
+    const cert = issue(
+      caCert,
+      caKey,
+      key.forgePublic,
+      [{ name: 'commonName', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' }],
+      SERVER_DAYS,
+      [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
+      ],
+    );
     writePrivate(serverKeyFile, key.privateKeyPem);
     // The chain (leaf + CA) so an agent can see the CA during the pinning step.
     writePrivate(serverCertFile, forge.pki.certificateToPem(cert) + certPem);
@@ -99,12 +108,27 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
 }
 
 /** An agent's client certificate: CN = the agent id (what the console authenticates), OU sandgate-agent, clientAuth. */
-export function issueAgentCertificate(caCert: forge.pki.Certificate, caKey: forge.pki.rsa.PrivateKey, publicKey: forge.pki.rsa.PublicKey, agentId: string): forge.pki.Certificate {
-  return issue(caCert, caKey, publicKey, [{ name: 'commonName', value: agentId }, { name: 'organizationalUnitName', value: 'sandgate-agent' }], AGENT_CERT_DAYS, [
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', clientAuth: true },
-  ]);
+export function issueAgentCertificate(
+  caCert: forge.pki.Certificate,
+  caKey: forge.pki.rsa.PrivateKey,
+  publicKey: forge.pki.rsa.PublicKey,
+  agentId: string,
+): forge.pki.Certificate {
+  return issue(
+    caCert,
+    caKey,
+    publicKey,
+    [
+      { name: 'commonName', value: agentId },
+      { name: 'organizationalUnitName', value: 'sandgate-agent' },
+    ],
+    AGENT_CERT_DAYS,
+    [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
+  );
 }
 
 function makeCa(): { certPem: string; keyPem: string } {

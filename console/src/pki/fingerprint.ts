@@ -7,5 +7,8 @@ export function certificateFingerprint(pem: string): string {
 
 /** Accepts what people paste: `SHA256:`, colons, spaces, any case. */
 export function normaliseFingerprint(text: string): string {
-  return text.replace(/^sha-?256:/i, '').replace(/[\s:]/g, '').toLowerCase();
+  return text
+    .replace(/^sha-?256:/i, '')
+    .replace(/[\s:]/g, '')
+    .toLowerCase();
 }

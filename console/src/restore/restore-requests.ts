@@ -22,15 +22,22 @@ export async function createRestoreRequest(
     let groupId: number | null = null;
     let allowIn: number | null = null;
     if ('agentId' in body) {
-      const a = await tx.query<{ id: string; group_id: number | null }>('SELECT id, group_id FROM agents WHERE id = $1 AND revoked_at IS NULL', [body.agentId]);
+      const a = await tx.query<{ id: string; group_id: number | null }>(
+        'SELECT id, group_id FROM agents WHERE id = $1 AND revoked_at IS NULL',
+        [body.agentId],
+      );
       if (!a.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation ${body.agentId}`);
       agents = [body.agentId];
       if (body.allow) {
         // The allow list lives in a group's policy; a workstation on its own local policy has none the console can change.
         if (a[0]!.group_id === null) {
-          throw new SandgateError('CONSOLE_CONFLICT', `workstation ${body.agentId} is in no group, so there is no group policy to add the false positive to: assign it to a group, or restore without allow`, {
-            params: { agentId: body.agentId, reason: 'no-group' },
-          });
+          throw new SandgateError(
+            'CONSOLE_CONFLICT',
+            `workstation ${body.agentId} is in no group, so there is no group policy to add the false positive to: assign it to a group, or restore without allow`,
+            {
+              params: { agentId: body.agentId, reason: 'no-group' },
+            },
+          );
         }
         allowIn = Number(a[0]!.group_id);
       }
@@ -38,7 +45,9 @@ export async function createRestoreRequest(
       const g = await tx.query<{ id: number }>('SELECT id FROM groups WHERE id = $1', [body.groupId]);
       if (!g.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
       groupId = body.groupId;
-      agents = (await tx.query<{ id: string }>('SELECT id FROM agents WHERE group_id = $1 AND revoked_at IS NULL ORDER BY hostname, id', [groupId])).map((r) => r.id);
+      agents = (
+        await tx.query<{ id: string }>('SELECT id FROM agents WHERE group_id = $1 AND revoked_at IS NULL ORDER BY hostname, id', [groupId])
+      ).map((r) => r.id);
       if (!agents.length) throw new SandgateError('CONSOLE_CONFLICT', `group ${body.groupId} has no workstation to restore on`);
       if (body.allow) allowIn = groupId;
     }
@@ -47,10 +56,17 @@ export async function createRestoreRequest(
       'INSERT INTO restore_requests (id, sha256, group_id, created_by, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))',
       [id, body.sha256, groupId, actor, RESTORE_EXPIRES_HOURS * 3600],
     );
-    for (const agentId of agents) await tx.query('INSERT INTO restore_shares (id, request_id, agent_id) VALUES ($1, $2, $3)', [randomUUID(), id, agentId]);
+    for (const agentId of agents)
+      await tx.query('INSERT INTO restore_shares (id, request_id, agent_id) VALUES ($1, $2, $3)', [randomUUID(), id, agentId]);
     if (allowIn === null) return { id, wake: agents };
     const revision = await allowInGroupPolicy(tx, allowIn, body.sha256);
-    await audit(tx, { actor, action: 'group.allow-sha256', target: String(allowIn), outcome: 'ok', details: { sha256: body.sha256, restoreId: id, revision } });
+    await audit(tx, {
+      actor,
+      action: 'group.allow-sha256',
+      target: String(allowIn),
+      outcome: 'ok',
+      details: { sha256: body.sha256, restoreId: id, revision },
+    });
     return { id, wake: agents, allowed: { groupId: allowIn, revision } };
   });
 }
@@ -60,13 +76,22 @@ export async function createRestoreRequest(
  * revision, which the members pick up with their next poll). Already listed: nothing changes, the revision stays.
  */
 async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string): Promise<number> {
-  const g = (await tx.query<{ policy: Record<string, unknown> | null; policy_revision: number }>('SELECT policy, policy_revision FROM groups WHERE id = $1 FOR UPDATE', [groupId]))[0];
+  const g = (
+    await tx.query<{ policy: Record<string, unknown> | null; policy_revision: number }>(
+      'SELECT policy, policy_revision FROM groups WHERE id = $1 FOR UPDATE',
+      [groupId],
+    )
+  )[0];
   if (!g) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
   // Agents of a group without a policy keep their local one, which the console cannot add to.
   if (g.policy === null) {
-    throw new SandgateError('CONSOLE_CONFLICT', `group ${groupId} has no policy of its own (its workstations keep their local policy): set one, or restore without allow`, {
-      params: { groupId, reason: 'no-group-policy' },
-    });
+    throw new SandgateError(
+      'CONSOLE_CONFLICT',
+      `group ${groupId} has no policy of its own (its workstations keep their local policy): set one, or restore without allow`,
+      {
+        params: { groupId, reason: 'no-group-policy' },
+      },
+    );
   }
   const response = (g.policy['response'] ?? {}) as Record<string, unknown>;
   const list = Array.isArray(response['allowSha256']) ? (response['allowSha256'] as unknown[]) : [];
@@ -89,8 +114,16 @@ export async function deliverableRestores(db: Queryable, agentId: string): Promi
     [agentId],
   );
   if (!rows.length) return [];
-  await db.query("UPDATE restore_shares SET delivered_at = coalesce(delivered_at, now()) WHERE agent_id = $1 AND state = 'pending'", [agentId]);
-  return rows.map((r): ConsoleTask => ({ type: 'restore', id: r.id, groupTaskId: r.request_id, sha256: r.sha256, expiresAt: new Date(r.expires_at).toISOString() }));
+  await db.query("UPDATE restore_shares SET delivered_at = coalesce(delivered_at, now()) WHERE agent_id = $1 AND state = 'pending'", [
+    agentId,
+  ]);
+  return rows.map((r): ConsoleTask => ({
+    type: 'restore',
+    id: r.id,
+    groupTaskId: r.request_id,
+    sha256: r.sha256,
+    expiresAt: new Date(r.expires_at).toISOString(),
+  }));
 }
 
 /** A workstation's report on its share; a share already reported does not change again. */

@@ -117,13 +117,21 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       notifier,
       ...slow,
       witness: { agents: config.witness.agents, maxOpenPerSource: config.witness.maxOpenPerSource },
-      eventLimit: new EventRateLimit(config.limits, { onRefused: (id, why) => log(`events of agent ${id} refused: CONSOLE_AGENT_RATE_LIMITED: ${why}`) }),
+      eventLimit: new EventRateLimit(config.limits, {
+        onRefused: (id, why) => log(`events of agent ${id} refused: CONSOLE_AGENT_RATE_LIMITED: ${why}`),
+      }),
       ...(witness ? { lookUp: () => witness.kick() } : {}),
     });
     const agentServer = createServer({ ...tls, ...limits, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApi);
     const adminServer = createServer(
       { ...tls, ...limits },
-      adminApiHandler({ db, notifier, ...slow, sandboxConfigured: sandbox !== undefined, ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}) }),
+      adminApiHandler({
+        db,
+        notifier,
+        ...slow,
+        sandboxConfigured: sandbox !== undefined,
+        ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}),
+      }),
     );
     const agentPort = await listen(agentServer, o.port, host);
     closers.push(() => closeServer(agentServer));

@@ -143,7 +143,11 @@ export class LoginThrottle {
     const keys = this.keysOf(name, address);
     const known = o.known ?? false;
     const now = this.now();
-    const e = { pair: this.entry('pair', keys.pair, now), address: this.entry('address', keys.address, now), account: this.entry('account', keys.account, now) };
+    const e = {
+      pair: this.entry('pair', keys.pair, now),
+      address: this.entry('address', keys.address, now),
+      account: this.entry('account', keys.account, now),
+    };
     // The address first: a sprayer is told about the rule that actually stops it, whatever name it tries next.
     for (const rule of ['address', 'pair', 'account'] as const) {
       if (rule === 'account' && known) continue;
@@ -228,7 +232,9 @@ export class LoginThrottle {
   }
 
   private maxOf(rule: CountedRule): number {
-    return { pair: this.policy.maxFailuresPerPair, address: this.policy.maxFailuresPerAddress, account: this.policy.maxFailuresPerAccount }[rule];
+    return { pair: this.policy.maxFailuresPerPair, address: this.policy.maxFailuresPerAddress, account: this.policy.maxFailuresPerAccount }[
+      rule
+    ];
   }
 
   /** How long this key refuses attempts (0: it does not). */
@@ -287,5 +293,8 @@ export function addressBucket(address: string): string {
   const left = head ? head.split(':') : [];
   const right = address.includes('::') && tail ? tail.split(':') : [];
   const groups = address.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

@@ -11,7 +11,9 @@ function derive(password: string, salt: Buffer, log2N: number, r: number, p: num
   const N = 2 ** log2N;
   // Node refuses anything above maxmem (32 MiB by default), and N=2^15, r=8 needs exactly 32 MiB plus a little.
   const opts: ScryptOptions = { N, r, p, maxmem: 256 * N * r + 16 * 1024 * 1024 };
-  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, keyLength, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFC'), salt, keyLength, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 export async function hashPassword(password: string): Promise<string> {

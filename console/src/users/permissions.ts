@@ -32,6 +32,8 @@ export function can(role: string, permission: Permission): boolean {
 /** Throws CONSOLE_FORBIDDEN naming the missing permission. */
 export function requirePermission(user: { name: string; role: string }, permission: Permission): void {
   if (!can(user.role, permission)) {
-    throw new SandgateError('CONSOLE_FORBIDDEN', `${user.name} (role ${user.role}) lacks the ${permission} permission`, { params: { permission } });
+    throw new SandgateError('CONSOLE_FORBIDDEN', `${user.name} (role ${user.role}) lacks the ${permission} permission`, {
+      params: { permission },
+    });
   }
 }

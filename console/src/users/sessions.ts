@@ -12,7 +12,11 @@ export interface Session {
   csrfToken: string;
 }
 
-export async function createSession(db: Queryable, user: ConsoleUser, now = new Date()): Promise<{ cookieValue: string; csrfToken: string }> {
+export async function createSession(
+  db: Queryable,
+  user: ConsoleUser,
+  now = new Date(),
+): Promise<{ cookieValue: string; csrfToken: string }> {
   const cookieValue = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   await db.query('INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)', [

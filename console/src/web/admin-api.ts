@@ -74,7 +74,8 @@ const QUERIES = {
 
 /** Headers every answer carries: no framing, no inline script, nothing cached. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -83,7 +84,12 @@ const SECURITY_HEADERS = {
 
 /** The web console: one page, one script, and a JSON API behind a session cookie. */
 export function adminApiHandler(options: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const o = { ...options, loginThrottle: options.loginThrottle ?? new LoginThrottle(), log: options.log ?? stderrLog, ui: loadBrowserModules() };
+  const o = {
+    ...options,
+    loginThrottle: options.loginThrottle ?? new LoginThrottle(),
+    log: options.log ?? stderrLog,
+    ui: loadBrowserModules(),
+  };
   return (req, res) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     handle(o, req, res).catch((err: unknown) => sendError(res, err, o.log));
@@ -112,7 +118,11 @@ function checkOrigin(req: IncomingMessage): void {
   }
 }
 
-async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: LogLine; ui: ReadonlyMap<string, string> }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  o: AdminApiOptions & { loginThrottle: LoginThrottle; log: LogLine; ui: ReadonlyMap<string, string> },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const method = req.method ?? 'GET';
   const path = url.pathname.startsWith('/api/') ? segments(url.pathname, '/api/') : [];
@@ -125,7 +135,10 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     return void res.end(CONSOLE_HTML);
   }
-  const uiModule = method === 'GET' && url.pathname.startsWith(BROWSER_MODULE_PREFIX) ? o.ui.get(url.pathname.slice(BROWSER_MODULE_PREFIX.length)) : undefined;
+  const uiModule =
+    method === 'GET' && url.pathname.startsWith(BROWSER_MODULE_PREFIX)
+      ? o.ui.get(url.pathname.slice(BROWSER_MODULE_PREFIX.length))
+      : undefined;
   if (uiModule !== undefined) {
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
     return void res.end(uiModule);
@@ -141,7 +154,12 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
   const session = await findSession(o.db, raw);
   if (!session) throw new SandgateError('CONSOLE_SESSION_REQUIRED');
   if (mutating && req.headers[CSRF_HEADER] !== session.csrfToken) {
-    await audit(o.db, { actor: `user:${session.user.name}`, action: `${method} /api/${path.join('/')}`, outcome: 'refused', details: { code: 'CONSOLE_CSRF_REJECTED' } });
+    await audit(o.db, {
+      actor: `user:${session.user.name}`,
+      action: `${method} /api/${path.join('/')}`,
+      outcome: 'refused',
+      details: { code: 'CONSOLE_CSRF_REJECTED' },
+    });
     throw new SandgateError('CONSOLE_CSRF_REJECTED');
   }
   const actor = `user:${session.user.name}`;
@@ -178,7 +196,11 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
   const taskId = () => parsePathParam(b, uuidParam, 'taskId');
   switch (route) {
     case 'GET session':
-      return sendJson(res, 200, { user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) }, csrfToken: session.csrfToken, allPermissions: PERMISSIONS });
+      return sendJson(res, 200, {
+        user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) },
+        csrfToken: session.csrfToken,
+        allPermissions: PERMISSIONS,
+      });
     case 'POST logout':
       await readJson(req, emptyBodySchema);
       if (raw) await deleteSession(o.db, raw);
@@ -264,7 +286,9 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
     case 'GET tasks/:': {
       view(session);
       const task = await readGroupTask(o.db, taskId());
-      return sendJson(res, 200, { task: { ...task, witness: await readWitnessStatus(o.db, task.id, { sandboxConfigured: o.sandboxConfigured === true }) } });
+      return sendJson(res, 200, {
+        task: { ...task, witness: await readWitnessStatus(o.db, task.id, { sandboxConfigured: o.sandboxConfigured === true }) },
+      });
     }
     case 'GET tasks/:/agent-ioc':
       view(session);
@@ -297,14 +321,21 @@ async function handle(o: AdminApiOptions & { loginThrottle: LoginThrottle; log: 
       const target = String(r?.sha256 ?? '');
       const details = { agentId: r?.agentId ?? null, groupId: r?.groupId ?? null, allow: r?.allow === true };
       // Declaring a false positive (`allow`) also changes the group's policy for good: both permissions.
-      return mutate(details.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks', 'quarantine.restore', target, async () => {
-        if (!parsed.success) throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
-        const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
-        for (const agentId of wake) o.notifier.wakeAgent(agentId);
-        // Every member gets the new allow list, not only the workstation the object is restored on.
-        if (allowed) o.notifier.wakeGroup(allowed.groupId);
-        return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
-      }, details);
+      return mutate(
+        details.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks',
+        'quarantine.restore',
+        target,
+        async () => {
+          if (!parsed.success)
+            throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
+          const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
+          for (const agentId of wake) o.notifier.wakeAgent(agentId);
+          // Every member gets the new allow list, not only the workstation the object is restored on.
+          if (allowed) o.notifier.wakeGroup(allowed.groupId);
+          return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
+        },
+        details,
+      );
     }
     case 'GET restores': {
       view(session);

@@ -45,7 +45,13 @@ export async function login(o: { db: Db; loginThrottle: LoginThrottle }, req: In
         action: 'session.login',
         target: body.name,
         outcome: 'refused',
-        details: { code: 'CONSOLE_LOGIN_THROTTLED', rule: admission.rule, address, retryAfterSeconds: retryAfter, refused: admission.report.refused },
+        details: {
+          code: 'CONSOLE_LOGIN_THROTTLED',
+          rule: admission.rule,
+          address,
+          retryAfterSeconds: retryAfter,
+          refused: admission.report.refused,
+        },
       });
     }
     res.setHeader('retry-after', String(retryAfter));
@@ -55,7 +61,9 @@ export async function login(o: { db: Db; loginThrottle: LoginThrottle }, req: In
       pair: 'Too many failed logins for this user from this address',
       address: 'Too many failed logins from this address',
     }[admission.rule];
-    throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `${why}; try again in ${retryAfter} s`, { params: { retryAfterSeconds: retryAfter } });
+    throw new SandgateError('CONSOLE_LOGIN_THROTTLED', `${why}; try again in ${retryAfter} s`, {
+      params: { retryAfterSeconds: retryAfter },
+    });
   }
   let user: Awaited<ReturnType<typeof checkLogin>>;
   try {
@@ -78,14 +86,25 @@ export async function login(o: { db: Db; loginThrottle: LoginThrottle }, req: In
     let cleanUp = cleanUps.get(o.loginThrottle);
     if (!cleanUp) cleanUps.set(o.loginThrottle, (cleanUp = forgetIdleCounters(o.db, o.loginThrottle)));
     await cleanUp().catch(() => {});
-    await audit(o.db, { actor: 'anonymous', action: 'session.login', target: body.name, outcome: 'refused', details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) } });
+    await audit(o.db, {
+      actor: 'anonymous',
+      action: 'session.login',
+      target: body.name,
+      outcome: 'refused',
+      details: { code: 'CONSOLE_LOGIN_FAILED', address, ...throttleDetails(report) },
+    });
     throw new SandgateError('CONSOLE_LOGIN_FAILED');
   }
   const report = admission.ticket.succeeded();
   await clearPairShared(o.db, keys);
   await rememberKnownClient(o.db, user.name, bucket);
   const s = await createSession(o.db, user);
-  await audit(o.db, { actor: `user:${user.name}`, action: 'session.login', outcome: 'ok', details: { address, ...throttleDetails(report) } });
+  await audit(o.db, {
+    actor: `user:${user.name}`,
+    action: 'session.login',
+    outcome: 'ok',
+    details: { address, ...throttleDetails(report) },
+  });
   return sendJson(
     res,
     200,

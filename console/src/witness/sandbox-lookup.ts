@@ -35,7 +35,12 @@ export async function lookUpHash(sandbox: LoadedSandbox, sha256: string, signal?
   return first!;
 }
 
-async function lookUpOne(sandbox: LoadedSandbox, server: LoadedSandbox['servers'][number], sha256: string, signal?: AbortSignal): Promise<LookupResult> {
+async function lookUpOne(
+  sandbox: LoadedSandbox,
+  server: LoadedSandbox['servers'][number],
+  sha256: string,
+  signal?: AbortSignal,
+): Promise<LookupResult> {
   const base = new URL(server.url);
   const url = new URL(`${base.pathname.replace(/\/+$/, '')}/api/v1/files/${sha256}`, base);
   let answer: { status: number; body: Buffer };
@@ -45,7 +50,8 @@ async function lookUpOne(sandbox: LoadedSandbox, server: LoadedSandbox['servers'
     return { server: server.url, outcome: 'failed', ...networkCode(err) };
   }
   if (answer.status === 404) return { server: server.url, outcome: 'not-found' };
-  if (answer.status === 401 || answer.status === 403) return { server: server.url, outcome: 'failed', code: 'SERVER_AUTH_FAILED', detail: `HTTP ${answer.status}` };
+  if (answer.status === 401 || answer.status === 403)
+    return { server: server.url, outcome: 'failed', code: 'SERVER_AUTH_FAILED', detail: `HTTP ${answer.status}` };
   if (answer.status === 429) return { server: server.url, outcome: 'failed', code: 'SERVER_THROTTLED', detail: 'HTTP 429' };
   if (answer.status !== 200) return { server: server.url, outcome: 'failed', code: 'SERVER_ERROR', detail: `HTTP ${answer.status}` };
   let json: unknown;
@@ -56,9 +62,16 @@ async function lookUpOne(sandbox: LoadedSandbox, server: LoadedSandbox['servers'
   }
   const a = labAnalysisSchema.safeParse(json);
   // An answer about another object is no answer (a proxy's cache, a confused server).
-  if (!a.success || a.data.sha256 !== sha256) return { server: server.url, outcome: 'failed', code: 'SERVER_RESPONSE_INVALID', detail: 'the answer is not a Sandgate analysis of this SHA-256' };
+  if (!a.success || a.data.sha256 !== sha256)
+    return {
+      server: server.url,
+      outcome: 'failed',
+      code: 'SERVER_RESPONSE_INVALID',
+      detail: 'the answer is not a Sandgate analysis of this SHA-256',
+    };
   if (a.data.state === 'queued' || a.data.state === 'analysing') return { server: server.url, outcome: 'pending' };
-  if (a.data.state === 'failed' || !a.data.verdict) return { server: server.url, outcome: 'failed', code: 'ANALYSIS_FAILED', ...(a.data.error ? { detail: a.data.error.code } : {}) };
+  if (a.data.state === 'failed' || !a.data.verdict)
+    return { server: server.url, outcome: 'failed', code: 'ANALYSIS_FAILED', ...(a.data.error ? { detail: a.data.error.code } : {}) };
   const v = a.data.verdict;
   return { server: server.url, outcome: v.level, ...(v.threat ? { threat: v.threat.slice(0, 512) } : {}) };
 }
@@ -84,7 +97,8 @@ function get(url: URL, sandbox: LoadedSandbox, token: string | undefined, signal
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_ANSWER_BYTES) req.destroy(Object.assign(new Error('the answer is larger than a look-up answer can be'), { code: 'ETOOBIG' }));
+          if (size > MAX_ANSWER_BYTES)
+            req.destroy(Object.assign(new Error('the answer is larger than a look-up answer can be'), { code: 'ETOOBIG' }));
           else chunks.push(c);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -98,7 +112,8 @@ function get(url: URL, sandbox: LoadedSandbox, token: string | undefined, signal
 
 /** No fallback to the common name for a host name (RFC 9525), as the agent's own sandbox client does. */
 function checkServerIdentity(host: string, cert: PeerCertificate): Error | undefined {
-  if (!isIP(host) && !/(?:^|,\s*)DNS:/.test(cert.subjectaltname ?? '')) return new Error(`${host} is not in the certificate's subjectAltName (the common name is not used)`);
+  if (!isIP(host) && !/(?:^|,\s*)DNS:/.test(cert.subjectaltname ?? ''))
+    return new Error(`${host} is not in the certificate's subjectAltName (the common name is not used)`);
   return nodeCheckServerIdentity(host, cert);
 }
 
@@ -107,7 +122,8 @@ function networkCode(err: unknown): { code: ErrorCode; detail: string } {
   const c = e.code ?? '';
   const detail = `${c || e.name}: ${e.message}`.slice(0, 300);
   if (e.name === 'TimeoutError' || e.name === 'AbortError' || c === 'ABORT_ERR') return { code: 'SERVER_TIMEOUT', detail };
-  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY/.test(c) || /subjectAltName|certificate/i.test(e.message)) return { code: 'TLS_CERTIFICATE_REJECTED', detail };
+  if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY/.test(c) || /subjectAltName|certificate/i.test(e.message))
+    return { code: 'TLS_CERTIFICATE_REJECTED', detail };
   if (/EPROTO|SSL|TLS/.test(c)) return { code: 'TLS_HANDSHAKE_FAILED', detail };
   return { code: 'SERVER_UNREACHABLE', detail };
 }

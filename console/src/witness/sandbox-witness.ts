@@ -83,15 +83,23 @@ export class SandboxWitness {
     );
     for (const { sha256 } of due) {
       if (this.stop.signal.aborted) return;
-      const r = await (this.o.lookUp ?? lookUpHash)(this.o.sandbox, sha256, this.stop.signal).catch(
-        (err: unknown): LookupResult => ({ server: this.o.sandbox.servers[0]!.url, outcome: 'failed', code: 'SERVER_UNREACHABLE', detail: String(err) }),
-      );
+      const r = await (this.o.lookUp ?? lookUpHash)(this.o.sandbox, sha256, this.stop.signal).catch((err: unknown): LookupResult => ({
+        server: this.o.sandbox.servers[0]!.url,
+        outcome: 'failed',
+        code: 'SERVER_UNREACHABLE',
+        detail: String(err),
+      }));
       await db.query(
         "UPDATE group_tasks SET witness_lookup = $2, witness_lookup_at = now() WHERE sha256 = $1 AND state = 'open' AND witnessed_at IS NULL",
         [sha256, JSON.stringify({ ...r, at: new Date().toISOString() })],
       );
       if (r.outcome !== 'malicious') continue;
-      const done = await witnessObject(db, sha256, { kind: 'sandbox', server: r.server, ...(r.threat ? { threat: r.threat } : {}), at: new Date().toISOString() });
+      const done = await witnessObject(db, sha256, {
+        kind: 'sandbox',
+        server: r.server,
+        ...(r.threat ? { threat: r.threat } : {}),
+        at: new Date().toISOString(),
+      });
       for (const w of done) {
         this.o.log?.(`group task ${w.taskId} for ${sha256}: witnessed by the sandbox server ${r.server}; ${w.wake.length} to tell`);
         for (const id of w.wake) this.o.notifier.wakeAgent(id);

@@ -27,23 +27,43 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
     witness_agents: number;
     witness_lookup: (LookupResult & { at: string }) | null;
     expired: boolean;
-  }>('SELECT sha256, state, options, witness, witness_agents, witness_lookup, expires_at <= now() AS expired FROM group_tasks WHERE id = $1', [taskId]);
+  }>(
+    'SELECT sha256, state, options, witness, witness_agents, witness_lookup, expires_at <= now() AS expired FROM group_tasks WHERE id = $1',
+    [taskId],
+  );
   const t = rows[0];
   if (!t) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${taskId}`);
   const reports = { count: await countReporters(db, t.sha256), required: t.witness_agents };
   const sandbox = { configured: o.sandboxConfigured, ...(t.witness_lookup ? { lastLookup: t.witness_lookup } : {}) };
   const parsed = t.witness === null ? undefined : witnessSchema.safeParse(t.witness);
-  if (parsed?.success) return { state: 'witnessed', summary: `witnessed: ${describe(parsed.data)}`, witness: parsed.data, reports, sandbox };
+  if (parsed?.success)
+    return { state: 'witnessed', summary: `witnessed: ${describe(parsed.data)}`, witness: parsed.data, reports, sandbox };
   if (!t.options.quarantineOnMatch || t.options.dryRun) {
-    return { state: 'not-needed', summary: t.options.dryRun ? 'a dry run: reports only, no witness needed' : 'does not quarantine: no witness needed', reports, sandbox };
+    return {
+      state: 'not-needed',
+      summary: t.options.dryRun ? 'a dry run: reports only, no witness needed' : 'does not quarantine: no witness needed',
+      reports,
+      sandbox,
+    };
   }
-  if (t.expired || t.state !== 'open') return { state: 'expired', summary: `${t.expired ? 'expired' : t.state} without a second witness: nothing was quarantined by it`, reports, sandbox };
+  if (t.expired || t.state !== 'open')
+    return {
+      state: 'expired',
+      summary: `${t.expired ? 'expired' : t.state} without a second witness: nothing was quarantined by it`,
+      reports,
+      sandbox,
+    };
   const waiting = [
     o.sandboxConfigured ? lookupText(t.witness_lookup) : "no sandbox server is configured for the console's own look-up",
     `${reports.count} of ${reports.required} workstations reported it malicious`,
     "or an operator's approval",
   ];
-  return { state: 'awaiting', summary: `waiting for a second witness: ${waiting.join('; ')}. Until then the task scans and reports only.`, reports, sandbox };
+  return {
+    state: 'awaiting',
+    summary: `waiting for a second witness: ${waiting.join('; ')}. Until then the task scans and reports only.`,
+    reports,
+    sandbox,
+  };
 }
 
 function describe(w: Witness): string {

@@ -45,7 +45,10 @@ export async function witnessTask(db: Db, taskId: string, witness: Witness): Pro
 
 /** Open tasks for `sha256` still without a witness (any group), with how many reporting workstations each needs. */
 async function unwitnessed(db: Db, sha256: string): Promise<Array<{ id: string; witness_agents: number }>> {
-  return db.query("SELECT id, witness_agents FROM group_tasks WHERE sha256 = $1 AND state = 'open' AND witnessed_at IS NULL AND expires_at > now()", [sha256]);
+  return db.query(
+    "SELECT id, witness_agents FROM group_tasks WHERE sha256 = $1 AND state = 'open' AND witnessed_at IS NULL AND expires_at > now()",
+    [sha256],
+  );
 }
 
 /** Witnesses every open task for `sha256` (a sandbox verdict is about the object, not one group's task). */
@@ -91,6 +94,10 @@ export async function approveGroupTask(db: Db, taskId: string, actor: string): P
   );
   const t = rows[0];
   if (!t) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${taskId}`);
-  const why = t.witnessed_at ? `already has a second witness (since ${t.witnessed_at})` : t.state !== 'open' ? `is ${t.state}` : 'has expired';
+  const why = t.witnessed_at
+    ? `already has a second witness (since ${t.witnessed_at})`
+    : t.state !== 'open'
+      ? `is ${t.state}`
+      : 'has expired';
   throw new SandgateError('CONSOLE_CONFLICT', `group task ${taskId} ${why}; there is nothing to approve`);
 }

@@ -13,7 +13,14 @@ const store = new JobStore(browser.storage.local);
 const ask = (message: PopupMessage): Promise<unknown> => browser.runtime.sendMessage(message).catch(() => undefined);
 
 async function existingFiles(ids: number[]): Promise<Set<number>> {
-  const found = await Promise.all(ids.map((id) => browser.downloads.search({ id }).then((items) => items[0], () => undefined)));
+  const found = await Promise.all(
+    ids.map((id) =>
+      browser.downloads.search({ id }).then(
+        (items) => items[0],
+        () => undefined,
+      ),
+    ),
+  );
   return new Set(found.filter((d) => d?.exists === true && d.state === 'complete').map((d) => d!.id));
 }
 
@@ -39,7 +46,10 @@ async function render(): Promise<void> {
 function focusKey(node: HTMLElement): string | undefined {
   const li = node.closest<HTMLElement>('[data-download-id],[data-quarantine-id]');
   if (!li) return undefined;
-  const attr = li.dataset['downloadId'] !== undefined ? `[data-download-id="${li.dataset['downloadId']}"]` : `li[data-quarantine-id="${li.dataset['quarantineId']}"]`;
+  const attr =
+    li.dataset['downloadId'] !== undefined
+      ? `[data-download-id="${li.dataset['downloadId']}"]`
+      : `li[data-quarantine-id="${li.dataset['quarantineId']}"]`;
   return node === li ? attr : `${attr} button.${node.className.split(' ')[0] ?? ''}`;
 }
 

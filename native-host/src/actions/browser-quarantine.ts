@@ -59,7 +59,8 @@ export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: stri
         sha256: meta.sha256,
         level: meta.verdict.level,
         ...(meta.verdict.threat ? { threat: meta.verdict.threat } : {}),
-        message: 'the person asked for a restore from the browser; policy lets only an administrator restore (sandgate quarantine restore ID)',
+        message:
+          'the person asked for a restore from the browser; policy lets only an administrator restore (sandgate quarantine restore ID)',
       },
       opts.now?.() ?? new Date(),
     );

@@ -40,7 +40,8 @@ export function unavailable(): ActionResult {
 }
 
 export function failed(type: ActionResult['type'], ctx: ActionContext, job: JudgedJob, err: unknown): ActionResult {
-  const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+  const e =
+    err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
   ctx.log.warn(`${type} could not be scheduled`, { jobId: job.jobId, code: e.code, error: e.message });
   return { type, status: 'failed', code: e.code, message: e.message };
 }

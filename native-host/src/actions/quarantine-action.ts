@@ -13,7 +13,7 @@ export const quarantineAction: ResponseAction = {
   async run(ctx, job): Promise<ActionResult> {
     try {
       const { id } = await ctx.quarantineObject({
-          path: job.path,
+        path: job.path,
         expectedSha256: job.sha256,
         verdict: job.verdict,
         provenance: job.provenance,
@@ -22,7 +22,10 @@ export const quarantineAction: ResponseAction = {
       await applyLimitsAfterQuarantine(ctx.quarantineStore, ctx.quarantineLimits, { now: ctx.clock.now(), keep: id, log: ctx.log });
       return { type: 'quarantine', status: 'done', id };
     } catch (err) {
-      const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
+      const e =
+        err instanceof SandgateError
+          ? err
+          : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
       ctx.log.warn('quarantine failed', { jobId: job.jobId, code: e.code });
       return { type: 'quarantine', status: 'failed', code: e.code, message: e.message };
     }
@@ -39,11 +42,11 @@ export const quarantineAction: ResponseAction = {
     if (!earlier) return 'run-again';
     if (!(await lstat(job.path).catch(() => undefined))) return { type: 'quarantine', status: 'done', id: earlier };
     const result = await quarantineAction.run(ctx, job);
-    if (result.status !== 'done') return { ...result, message: `${result.message ?? ''} (an earlier copy is kept as quarantine item ${earlier})`.trim() };
-    await ctx.quarantineStore.delete(earlier, { reason: `a duplicate of ${result.id ?? 'a newer item'} left by an interrupted quarantine` }).catch((err: unknown) =>
-      ctx.log.warn('a duplicate quarantine copy could not be removed', { id: earlier, error: String(err) }),
-    );
+    if (result.status !== 'done')
+      return { ...result, message: `${result.message ?? ''} (an earlier copy is kept as quarantine item ${earlier})`.trim() };
+    await ctx.quarantineStore
+      .delete(earlier, { reason: `a duplicate of ${result.id ?? 'a newer item'} left by an interrupted quarantine` })
+      .catch((err: unknown) => ctx.log.warn('a duplicate quarantine copy could not be removed', { id: earlier, error: String(err) }));
     return result;
   },
 };
-

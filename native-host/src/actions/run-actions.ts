@@ -23,7 +23,12 @@ export async function runResponseActions(queue: JobStore, ctx: ActionContext, po
   for (const action of actionsFor(policy)) {
     if (results.some((r) => r.type === action.name)) continue;
     if (allowed && !begun.includes(action.name)) {
-      results.push({ type: action.name, status: 'skipped', code: 'ALLOWED_FALSE_POSITIVE', message: 'A known false positive: response.allowSha256 lists this SHA-256' });
+      results.push({
+        type: action.name,
+        status: 'skipped',
+        code: 'ALLOWED_FALSE_POSITIVE',
+        message: 'A known false positive: response.allowSha256 lists this SHA-256',
+      });
       skipped = true;
       continue;
     }
@@ -68,7 +73,17 @@ function resultEvents(job: JudgedJob, result: ActionResult): JobEvent[] {
   const common = { path: job.path, sha256: job.sha256, ...threat };
   return result.status === 'done'
     ? [{ what: 'action:quarantine', event: { type: 'quarantined', ...common, ...(result.id ? { quarantineId: result.id } : {}) } }]
-    : [{ what: 'action:quarantine', event: { type: 'quarantine-failed', ...common, ...(result.code ? { code: result.code } : {}), ...(result.message ? { message: result.message } : {}) } }];
+    : [
+        {
+          what: 'action:quarantine',
+          event: {
+            type: 'quarantine-failed',
+            ...common,
+            ...(result.code ? { code: result.code } : {}),
+            ...(result.message ? { message: result.message } : {}),
+          },
+        },
+      ];
 }
 
 function interrupted(name: ActionResult['type']): ActionResult {

@@ -1,12 +1,5 @@
 import { join } from 'node:path';
-import {
-  SandgateError,
-  type Job,
-  type Policy,
-  type Provenance,
-  type StatusResult,
-  type SubmitResult,
-} from '@sandgate/shared';
+import { SandgateError, type Job, type Policy, type Provenance, type StatusResult, type SubmitResult } from '@sandgate/shared';
 import type { LoadedPolicy } from '../config/load-policy.ts';
 import { sandgatePaths } from '../config/paths.ts';
 import { EventLog } from '../events/event-log.ts';
@@ -149,7 +142,9 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     (err: unknown) => log.warn('the held downloads could not be checked', { error: String(err) }),
   );
   // Before the first job: an action interrupted by a crash looks for the task it may have created.
-  await tasks.start().catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
+  await tasks
+    .start()
+    .catch((err: unknown) => log.error('the scan tasks could not be loaded', { error: err instanceof Error ? err.message : String(err) }));
   actionCtx.tasks = tasks;
   const startedAt = clock.now().toISOString();
   const listeners = new Set<(job: Job) => void>();
@@ -163,7 +158,14 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     situation.notice();
   };
   const judge = { queue, verdicts, failover, actions: actionCtx, policy, clock, log, emit, signal: stop.signal };
-  const work = new WorkPump({ queue, concurrency: opts.concurrency ?? 4, clock, log, signal: stop.signal, work: (lease) => judgeObject(judge, lease) });
+  const work = new WorkPump({
+    queue,
+    concurrency: opts.concurrency ?? 4,
+    clock,
+    log,
+    signal: stop.signal,
+    work: (lease) => judgeObject(judge, lease),
+  });
 
   events.append({ type: 'service-started', message: `sandgate ${opts.appVersion}, pid ${process.pid}` }, clock.now());
   work.pump();

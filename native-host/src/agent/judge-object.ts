@@ -38,7 +38,8 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
   if (!verdict) {
     const first = lease.jobs[0]!;
     for (const j of lease.jobs) {
-      const submitted = j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
+      const submitted =
+        j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
       d.emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined }, events: submitted }));
     }
     try {
@@ -49,7 +50,8 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
           jobId: first.jobId,
           // Between rounds the jobs are visibly back in the queue, with the reason, until a server answers.
           onRoundFailed: async (err) => {
-            for (const j of queue.jobsFor(lease.sha256)) d.emit(await queue.update(j.jobId, { job: { state: 'queued', error: err.toWire() } }));
+            for (const j of queue.jobsFor(lease.sha256))
+              d.emit(await queue.update(j.jobId, { job: { state: 'queued', error: err.toWire() } }));
           },
         },
       );
@@ -62,7 +64,9 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
     }
     crashPoint('after-submit-before-verdict');
     // Only an optimisation: a verdict that cannot be remembered costs one more upload later, never this job.
-    await d.verdicts.put(lease.sha256, verdict).catch((err: unknown) => d.log.warn('the verdict could not be cached', { sha256: lease.sha256, error: String(err) }));
+    await d.verdicts
+      .put(lease.sha256, verdict)
+      .catch((err: unknown) => d.log.warn('the verdict could not be cached', { sha256: lease.sha256, error: String(err) }));
   }
   // Jobs that join while the actions run are picked up by the next pass; the object file stays until the last one.
   for (let jobs = queue.jobsFor(lease.sha256); jobs.length; jobs = queue.jobsFor(lease.sha256)) {
@@ -91,7 +95,14 @@ async function finishJob(d: JudgeDeps, job: Job, verdict: Verdict): Promise<void
     }
     verdictEvents.push({
       what: 'verdict',
-      event: { type: 'verdict', path: job.path, sha256: job.sha256, level: verdict.level, server: verdict.server, ...(verdict.threat ? { threat: verdict.threat } : {}) },
+      event: {
+        type: 'verdict',
+        path: job.path,
+        sha256: job.sha256,
+        level: verdict.level,
+        server: verdict.server,
+        ...(verdict.threat ? { threat: verdict.threat } : {}),
+      },
     });
     judged = await d.queue.update(job.jobId, { job: { state: 'analysing', verdict, error: undefined }, events: verdictEvents });
     d.emit(judged);

@@ -28,7 +28,10 @@ export interface BrowserSideOptions {
 }
 
 export interface BrowserSide {
-  submitDownload(payload: { path: string; provenance: Provenance; hold?: boolean | undefined }, caller: string | undefined): Promise<SubmitResult>;
+  submitDownload(
+    payload: { path: string; provenance: Provenance; hold?: boolean | undefined },
+    caller: string | undefined,
+  ): Promise<SubmitResult>;
   releaseHeld(payload: { path: string; sha256: string; jobId: string }, caller: string | undefined): Promise<{ path: string }>;
 }
 
@@ -39,7 +42,11 @@ export interface BrowserSide {
  */
 export function createBrowserSide(opts: BrowserSideOptions): BrowserSide {
   const dirs = () =>
-    downloadDirs({ policyDirs: opts.policy().capture.downloadDirs, ...(opts.userHome ? { userHome: opts.userHome } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    downloadDirs({
+      policyDirs: opts.policy().capture.downloadDirs,
+      ...(opts.userHome ? { userHome: opts.userHome } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
   return {
     async submitDownload(payload, caller) {
       await confineToDownloads(payload.path, dirs());
@@ -48,7 +55,12 @@ export function createBrowserSide(opts: BrowserSideOptions): BrowserSide {
       if (!payload.hold) return withHeldReadable(payload.path, () => opts.agent.submit(payload.path, provenance));
       const held = await holdLanded(payload.path, { ledger: opts.ledger, caller, ...(opts.now ? { now: opts.now } : {}) });
       if (!held.again) {
-        opts.events().append({ type: 'held-landed', path: held.path, message: `held in place until its verdict (was ${payload.path})` }, opts.now?.() ?? new Date());
+        opts
+          .events()
+          .append(
+            { type: 'held-landed', path: held.path, message: `held in place until its verdict (was ${payload.path})` },
+            opts.now?.() ?? new Date(),
+          );
       }
       const result = await withHeldReadable(held.path, () => opts.agent.submit(held.path, provenance));
       return { ...result, heldPath: held.path };
@@ -56,16 +68,30 @@ export function createBrowserSide(opts: BrowserSideOptions): BrowserSide {
 
     async releaseHeld(payload, caller) {
       const job = opts.agent.getJob(payload.jobId);
-      if (!job || job.provenance.source !== 'browser' || job.provenance.caller !== caller || job.path !== payload.path || !payload.path.endsWith(HELD_SUFFIX)) {
-        throw new SandgateError('HOLD_NOT_FOUND', `no download of this browser is held at ${payload.path} for job ${payload.jobId}`, { params: { path: payload.path, jobId: payload.jobId } });
+      if (
+        !job ||
+        job.provenance.source !== 'browser' ||
+        job.provenance.caller !== caller ||
+        job.path !== payload.path ||
+        !payload.path.endsWith(HELD_SUFFIX)
+      ) {
+        throw new SandgateError('HOLD_NOT_FOUND', `no download of this browser is held at ${payload.path} for job ${payload.jobId}`, {
+          params: { path: payload.path, jobId: payload.jobId },
+        });
       }
       if (job.sha256 !== payload.sha256) {
-        throw new SandgateError('HOLD_NOT_FOUND', `job ${payload.jobId} judged other content than ${payload.sha256}`, { params: { path: payload.path, jobId: payload.jobId } });
+        throw new SandgateError('HOLD_NOT_FOUND', `job ${payload.jobId} judged other content than ${payload.sha256}`, {
+          params: { path: payload.path, jobId: payload.jobId },
+        });
       }
       await confineToDownloads(payload.path, dirs());
       mayRelease(job, opts.policy(), opts.agent.anyServerReachable());
       const recorded = await opts.ledger.find(payload.path);
-      const result = await releaseHeld(payload.path, job.sha256, { events: opts.events(), ...(recorded ? { mode: recorded.mode } : {}), ...(opts.now ? { now: opts.now } : {}) });
+      const result = await releaseHeld(payload.path, job.sha256, {
+        events: opts.events(),
+        ...(recorded ? { mode: recorded.mode } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
+      });
       opts.ledger.remove(payload.path);
       // Released before its verdict: the job must follow the file, or a malicious verdict finds only the vanished held
       // name. The file is published either way; a relocation that cannot be recorded does not undo the release.
@@ -87,5 +113,7 @@ function mayRelease(job: Job, policy: Policy, anyServerReachable: boolean): void
     throw new SandgateError('RELEASE_NOT_JUDGED', `${job.path} was judged ${level}; it stays held`, { params: { path: job.path, level } });
   }
   if (policy.capture.pendingVerdict?.onUnavailable === 'release' && !anyServerReachable) return;
-  throw new SandgateError('RELEASE_NOT_JUDGED', `${job.path} has no verdict yet; it stays held until it has one`, { params: { path: job.path } });
+  throw new SandgateError('RELEASE_NOT_JUDGED', `${job.path} has no verdict yet; it stays held until it has one`, {
+    params: { path: job.path },
+  });
 }

@@ -21,15 +21,24 @@ export async function confineToDownloads(path: string, dirs: readonly string[]):
     throw outside(path, dirs);
   }
   if (real !== folder) {
-    throw new SandgateError('PATH_IS_LINK', `A folder in the path is a symbolic link (it resolves to ${real}): ${path}`, { params: { path } });
+    throw new SandgateError('PATH_IS_LINK', `A folder in the path is a symbolic link (it resolves to ${real}): ${path}`, {
+      params: { path },
+    });
   }
   const home = dirs.find((d) => isWithin(real, d));
   if (!home) throw outside(path, dirs);
   // A hidden folder below a download folder is no place a browser saves to by itself (`.config`, `.ssh`…).
-  if (relative(home, real).split(sep).some((part) => part.startsWith('.'))) throw outside(path, dirs);
+  if (
+    relative(home, real)
+      .split(sep)
+      .some((part) => part.startsWith('.'))
+  )
+    throw outside(path, dirs);
 }
 
 function outside(path: string, dirs: readonly string[]): SandgateError {
   const where = dirs.length ? dirs.join(', ') : 'none is configured or found (policy capture.downloadDirs)';
-  return new SandgateError('PATH_OUTSIDE_DOWNLOADS', `${path} is not in a download folder the browser may name (${where})`, { params: { path } });
+  return new SandgateError('PATH_OUTSIDE_DOWNLOADS', `${path} is not in a download folder the browser may name (${where})`, {
+    params: { path },
+  });
 }

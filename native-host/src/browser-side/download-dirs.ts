@@ -21,7 +21,15 @@ export interface DownloadDirSources {
 }
 
 /** Chromium-family settings folders on Linux (each holds profile folders with a `Preferences` JSON file). */
-const CHROMIUM_CONFIG_DIRS = ['chromium', 'google-chrome', 'google-chrome-beta', 'google-chrome-unstable', 'microsoft-edge', 'microsoft-edge-beta', 'BraveSoftware/Brave-Browser'];
+const CHROMIUM_CONFIG_DIRS = [
+  'chromium',
+  'google-chrome',
+  'google-chrome-beta',
+  'google-chrome-unstable',
+  'microsoft-edge',
+  'microsoft-edge-beta',
+  'BraveSoftware/Brave-Browser',
+];
 /** A settings file larger than this is not a browser's settings: it is skipped rather than read. */
 const MAX_SETTINGS_BYTES = 16 * 1024 * 1024;
 
@@ -61,7 +69,10 @@ function xdgUserDir(name: string, userHome: string, env: NodeJS.ProcessEnv): str
   return isAbsolute(value) ? value : undefined;
 }
 
-const folderSetting = z.object({ default_directory: z.string().optional().catch(undefined) }).optional().catch(undefined);
+const folderSetting = z
+  .object({ default_directory: z.string().optional().catch(undefined) })
+  .optional()
+  .catch(undefined);
 const chromiumPrefsSchema = z.object({ download: folderSetting, savefile: folderSetting });
 
 /** `download.default_directory` (and the Save As folder) of every profile in a Chromium-family settings folder. */
@@ -89,7 +100,8 @@ function firefoxDownloadDirs(profilesDir: string, userHome: string, env: NodeJS.
     if (!text) continue;
     const dir = /^user_pref\("browser\.download\.dir",\s*"((?:[^"\\]|\\.)*)"\);/m.exec(text);
     if (dir) out.push(dir[1]!.replace(/\\(.)/g, '$1'));
-    if (/^user_pref\("browser\.download\.folderList",\s*0\);/m.test(text)) out.push(xdgUserDir('DESKTOP', userHome, env) ?? join(userHome, 'Desktop'));
+    if (/^user_pref\("browser\.download\.folderList",\s*0\);/m.test(text))
+      out.push(xdgUserDir('DESKTOP', userHome, env) ?? join(userHome, 'Desktop'));
   }
   return out;
 }

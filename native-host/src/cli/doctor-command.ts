@@ -71,7 +71,14 @@ async function agentCheck(home: string): Promise<DoctorCheck> {
       const r = helloResultSchema.safeParse(
         await client.request('hello', { minV: 1, capabilities: [], client: `sandgate-cli/${appVersion()} doctor` }, { timeoutMs: 3000 }),
       );
-      if (!r.success) return { check: 'agent', status: 'fail', detail: 'the agent answered hello with something unexpected', code: 'MESSAGE_INVALID', fix: 'stop it and start the agent of this version (sandgate serve)' };
+      if (!r.success)
+        return {
+          check: 'agent',
+          status: 'fail',
+          detail: 'the agent answered hello with something unexpected',
+          code: 'MESSAGE_INVALID',
+          fix: 'stop it and start the agent of this version (sandgate serve)',
+        };
       return { check: 'agent', status: 'ok', detail: `answers hello (version ${r.data.appVersion}, protocol ${r.data.v})` };
     } finally {
       client.close();
@@ -80,8 +87,20 @@ async function agentCheck(home: string): Promise<DoctorCheck> {
     const w = toWireError(err);
     // Nobody listening is normal: the native host starts the service on demand.
     if (err instanceof SandgateError && err.code === 'AGENT_UNAVAILABLE') {
-      return { check: 'agent', status: 'warn', code: w.code, detail: `not running (${w.message}); it is started on demand`, fix: 'nothing needed; sandgate serve runs it in the foreground to see why it would not start' };
+      return {
+        check: 'agent',
+        status: 'warn',
+        code: w.code,
+        detail: `not running (${w.message}); it is started on demand`,
+        fix: 'nothing needed; sandgate serve runs it in the foreground to see why it would not start',
+      };
     }
-    return { check: 'agent', status: 'fail', detail: w.message, code: w.code, fix: 'sandgate serve in a terminal shows why; $SANDGATE_HOME/logs/ has the logs' };
+    return {
+      check: 'agent',
+      status: 'fail',
+      detail: w.message,
+      code: w.code,
+      fix: 'sandgate serve in a terminal shows why; $SANDGATE_HOME/logs/ has the logs',
+    };
   }
 }

@@ -29,9 +29,12 @@ export async function enrollCommand(io: CliIo, args: string[]): Promise<number> 
   if (ctx.json) {
     printJson(io, { ...r.enrollment, trustedOnFirstUse: r.trustedOnFirstUse });
   } else {
-    io.out(`enrolled with ${r.enrollment.url} as agent ${r.enrollment.agentId}${r.enrollment.group ? ` in group ${r.enrollment.group}` : ''}\n`);
+    io.out(
+      `enrolled with ${r.enrollment.url} as agent ${r.enrollment.agentId}${r.enrollment.group ? ` in group ${r.enrollment.group}` : ''}\n`,
+    );
     io.out(`console CA fingerprint (SHA-256): ${r.enrollment.caFingerprint}\n`);
-    if (r.trustedOnFirstUse) io.err('warning: the console CA was trusted on first use; compare the fingerprint above with the one the console prints\n');
+    if (r.trustedOnFirstUse)
+      io.err('warning: the console CA was trusted on first use; compare the fingerprint above with the one the console prints\n');
     io.out('restart "sandgate serve" (or let its service manager do it) to connect\n');
   }
   return EXIT.ok;

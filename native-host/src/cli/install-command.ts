@@ -44,7 +44,8 @@ type Values = Record<string, string | boolean | undefined>;
 /** Turns the command line into install options; shared by install, uninstall and doctor. */
 export function installOptions(io: CliIo, ctx: CommandContext, values: Values, extraIds: string[] = []): InstallOptions {
   const b = typeof values.browser === 'string' ? values.browser : 'all';
-  if (b !== 'all' && !isBrowser(b)) throw new SandgateError('BROWSER_UNKNOWN', `unknown browser "${b}" (${BROWSERS.join(', ')} or all)`, { params: { browser: b } });
+  if (b !== 'all' && !isBrowser(b))
+    throw new SandgateError('BROWSER_UNKNOWN', `unknown browser "${b}" (${BROWSERS.join(', ')} or all)`, { params: { browser: b } });
   const s = typeof values.scope === 'string' ? values.scope : 'user';
   if (s !== 'user' && s !== 'system') throw usage(`--scope must be user or system, not "${s}"`);
   const osName = typeof values.os === 'string' ? values.os : undefined;

@@ -85,7 +85,9 @@ export async function iocCommand(io: CliIo, args: string[]): Promise<number> {
   if (Array.isArray(scope)) {
     for (const p of scope) {
       await lstat(p).catch((err: NodeJS.ErrnoException) => {
-        throw new SandgateError(err.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `--scope ${p}: ${err.code}`, { params: { path: p } });
+        throw new SandgateError(err.code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `--scope ${p}: ${err.code}`, {
+          params: { path: p },
+        });
       });
     }
   }
@@ -98,7 +100,9 @@ export async function iocCommand(io: CliIo, args: string[]): Promise<number> {
       bytes = await readFile(path);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new SandgateError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `${path}: cannot read the IOC file (${code})`, { params: { path } });
+      throw new SandgateError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `${path}: cannot read the IOC file (${code})`, {
+        params: { path },
+      });
     }
     sources.push({ file: path, bytes });
   }
@@ -173,7 +177,8 @@ async function taskCommand(ctx: CommandContext, args: string[], values: Values):
   const [id, ...extra] = rest;
   if (!id) throw usage(`sandgate ioc task ${command} needs a task ID (see sandgate ioc tasks)`);
   if (extra.length) throw usage(`unexpected arguments: ${extra.join(' ')}`);
-  if (!/^[0-9a-f]{16}$/.test(id)) throw new SandgateError('TASK_NOT_FOUND', `no scan task ${id} (task IDs are 16 hexadecimal digits)`, { params: { id } });
+  if (!/^[0-9a-f]{16}$/.test(id))
+    throw new SandgateError('TASK_NOT_FOUND', `no scan task ${id} (task IDs are 16 hexadecimal digits)`, { params: { id } });
   let task: Task;
   if (command === 'show') {
     const client = await agentOrNull(ctx);
@@ -210,7 +215,9 @@ async function createTask(ctx: CommandContext, files: string[], values: Values):
   if (ctx.json) printJson(ctx.io, task);
   else {
     if (task.unsupported.length) printUnsupported((t) => ctx.io.err(t), task.unsupported, task.termCounts);
-    ctx.io.out(`Task ${task.id} created (${task.runMode}${task.runMode === 'manual' ? ': start it with sandgate ioc task run ' + task.id : ''}).\n`);
+    ctx.io.out(
+      `Task ${task.id} created (${task.runMode}${task.runMode === 'manual' ? ': start it with sandgate ioc task run ' + task.id : ''}).\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -223,7 +230,11 @@ async function ask(client: AgentClient, payload: unknown): Promise<Task> {
   }
 }
 
-function parseAnswer<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, value: unknown, what: string): T {
+function parseAnswer<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  value: unknown,
+  what: string,
+): T {
   const r = schema.safeParse(value);
   if (!r.success) throw new SandgateError('MESSAGE_INVALID', `the agent answered ${what} with something unexpected`);
   return r.data;
@@ -258,8 +269,13 @@ export function formatTask(t: Task): string {
   for (const w of t.warnings) lines.push(`  warning    ${w.file} ${w.itemId}: ${w.message}`);
   lines.push(t.matches.length ? `  ${t.matches.length} match(es):` : '  No match.');
   for (const m of t.matches) {
-    lines.push(`    MATCH  ${m.path}  [${m.area}]  ${formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description.split('\n')[0]})` : ''}`);
-    for (const a of m.actions) lines.push(`           ${a.type}: ${a.status}${a.id ? ` ${a.id}` : ''}${a.code ? ` ${a.code}` : ''}${a.message ? ` (${a.message})` : ''}`);
+    lines.push(
+      `    MATCH  ${m.path}  [${m.area}]  ${formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description.split('\n')[0]})` : ''}`,
+    );
+    for (const a of m.actions)
+      lines.push(
+        `           ${a.type}: ${a.status}${a.id ? ` ${a.id}` : ''}${a.code ? ` ${a.code}` : ''}${a.message ? ` (${a.message})` : ''}`,
+      );
   }
   if (t.notExamined.length) {
     lines.push('  Not examined:');

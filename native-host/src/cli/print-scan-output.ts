@@ -13,7 +13,9 @@ export function printScanOutput(io: CliIo, out: ScanOutput): void {
   if (out.matches.length === 0) lines.push('No match.');
   for (const m of out.matches) {
     lines.push(`MATCH  ${m.path}  [${m.area}${m.pid !== undefined ? `, pid ${m.pid}` : ''}]`);
-    lines.push(`       ${m.source === 'verdict' ? 'judged malicious' : formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description})` : ''} from ${m.file}`);
+    lines.push(
+      `       ${m.source === 'verdict' ? 'judged malicious' : formatLabel(m.format)} ${m.iocId}${m.description ? ` (${m.description})` : ''} from ${m.file}`,
+    );
     if (m.origin) lines.push(`       found as: ${m.origin}`);
     for (const t of m.terms) lines.push(`       ${t}`);
   }

@@ -21,7 +21,11 @@ password "infected" unless --password): <sha256>.<ext> and <sha256>.json. The it
 
 /** `sandgate quarantine …`: operates on the store directly, so it works whether or not the agent runs. */
 export async function quarantineCommand(io: CliIo, args: string[]): Promise<number> {
-  const { ctx, values, positionals, help } = parseCommand(io, args, { to: { type: 'string' }, out: { type: 'string' }, password: { type: 'string' } });
+  const { ctx, values, positionals, help } = parseCommand(io, args, {
+    to: { type: 'string' },
+    out: { type: 'string' },
+    password: { type: 'string' },
+  });
   const [sub, id, ...extra] = positionals;
   if (help || !sub) {
     io.out(QUARANTINE_HELP);
@@ -37,7 +41,8 @@ export async function quarantineCommand(io: CliIo, args: string[]): Promise<numb
     case 'list': {
       if (id) throw usage(`unexpected arguments: ${positionals.slice(1).join(' ')}`);
       const { items, corrupt } = store().listItems();
-      if (corrupt.length) io.err(`warning: ${corrupt.length} item(s) failed their integrity check and are not listed: ${corrupt.join(', ')}\n`);
+      if (corrupt.length)
+        io.err(`warning: ${corrupt.length} item(s) failed their integrity check and are not listed: ${corrupt.join(', ')}\n`);
       if (ctx.json) printJson(io, items);
       else if (items.length === 0) io.out('The quarantine is empty.\n');
       else
@@ -107,5 +112,8 @@ function describe(m: ItemMetadata): string {
     ['download id', m.source.downloadId],
     ['job', m.jobId],
   ];
-  return rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k.padEnd(15)} ${v}\n`).join('');
+  return rows
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k.padEnd(15)} ${v}\n`)
+    .join('');
 }

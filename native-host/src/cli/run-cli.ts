@@ -21,7 +21,21 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /** Options that take a value, so the command word is not mistaken for one. */
-const VALUE_OPTIONS = new Set(['--cpu-budget', '--policy', '--to', '--out', '--password', '--browser', '--scope', '--profile-dir', '--home', '--os', '--root', '--ca-fingerprint', '--run-mode']);
+const VALUE_OPTIONS = new Set([
+  '--cpu-budget',
+  '--policy',
+  '--to',
+  '--out',
+  '--password',
+  '--browser',
+  '--scope',
+  '--profile-dir',
+  '--home',
+  '--os',
+  '--root',
+  '--ca-fingerprint',
+  '--run-mode',
+]);
 
 /** Runs one command line and returns the exit status; never throws. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

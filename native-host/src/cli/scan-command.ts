@@ -44,7 +44,9 @@ export async function scanCommand(io: CliIo, args: string[]): Promise<number> {
   const journal = join(ctx.home, 'jobs', 'finished.jsonl');
   const known = new KnownBadHashes(await readKnownBadHashes(journal), journal);
   const iocs = activeTaskIndicators(tasksDir(ctx.home), readStoredTasks(ctx.home), (taskId, err) =>
-    io.err(`warning: the IOCs of task ${taskId} could not be compiled and are not checked: ${err instanceof Error ? err.message : String(err)}\n`),
+    io.err(
+      `warning: the IOCs of task ${taskId} could not be compiled and are not checked: ${err instanceof Error ? err.message : String(err)}\n`,
+    ),
   );
   const progress = scanProgress(io);
   const out = await runScan({

@@ -104,7 +104,12 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
         );
       } catch (err) {
         const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
-        events.append({ type: 'policy-invalid', code: e.code, path: policyFile, message: `the agent could not start with the changed policy (${e.message}); keeping the last good policy` });
+        events.append({
+          type: 'policy-invalid',
+          code: e.code,
+          path: policyFile,
+          message: `the agent could not start with the changed policy (${e.message}); keeping the last good policy`,
+        });
         return;
       }
       lastGood = next;
@@ -113,7 +118,12 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
     },
     onInvalid: (err, issues) => {
       const named = issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ');
-      events.append({ type: 'policy-invalid', code: err.code, path: policyFile, message: `${named || err.message}; keeping the last good policy` });
+      events.append({
+        type: 'policy-invalid',
+        code: err.code,
+        path: policyFile,
+        message: `${named || err.message}; keeping the last good policy`,
+      });
     },
   });
 

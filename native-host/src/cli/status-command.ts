@@ -46,10 +46,12 @@ export function formatStatus(s: StatusResult): string {
     s.servers.map((v) => [v.url, v.kind, serverState(v), v.lastError ? `${v.lastError.code} at ${v.lastError.at}` : '']),
   );
   if (s.recent.length) {
-    out += '\n' + formatTable(
-      ['JOB', 'STATE', 'VERDICT', 'PATH'],
-      s.recent.map((j) => [j.jobId, j.state, j.level ? `${j.level}${j.threat ? ` (${j.threat})` : ''}` : '', j.path]),
-    );
+    out +=
+      '\n' +
+      formatTable(
+        ['JOB', 'STATE', 'VERDICT', 'PATH'],
+        s.recent.map((j) => [j.jobId, j.state, j.level ? `${j.level}${j.threat ? ` (${j.threat})` : ''}` : '', j.path]),
+      );
   }
   return out;
 }

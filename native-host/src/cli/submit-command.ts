@@ -1,12 +1,5 @@
 import { resolve } from 'node:path';
-import {
-  SandgateError,
-  listJobsResultSchema,
-  submitResultSchema,
-  toWireError,
-  type Job,
-  type SubmitOutputLine,
-} from '@sandgate/shared';
+import { SandgateError, listJobsResultSchema, submitResultSchema, toWireError, type Job, type SubmitOutputLine } from '@sandgate/shared';
 import { connectAgent, type AgentClient } from '../ipc/client.ts';
 import { parseCommand } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';

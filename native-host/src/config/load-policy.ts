@@ -69,7 +69,8 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
     text = await readFile(abs, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SandgateError('POLICY_NOT_FOUND', `The policy file does not exist: ${abs}`, { params: { looked: [abs] } });
+    if (code === 'ENOENT')
+      throw new SandgateError('POLICY_NOT_FOUND', `The policy file does not exist: ${abs}`, { params: { looked: [abs] } });
     throw new SandgateError('POLICY_INVALID', `The policy file could not be read (${code ?? 'error'}): ${abs}`, {
       params: { path: abs, issues: [{ key: '', message: `unreadable (${code ?? 'error'})` }] },
     });
@@ -122,10 +123,7 @@ function readServerCertificate(value: string, base: string): string {
   return blocks.join('\n') + '\n';
 }
 
-function readClientCertificate(
-  cc: NonNullable<Policy['sandbox']['clientCertificate']>,
-  base: string,
-): ClientCertificate {
+function readClientCertificate(cc: NonNullable<Policy['sandbox']['clientCertificate']>, base: string): ClientCertificate {
   const passphrase = cc.passphrase;
   if ('pfx' in cc) {
     const key = 'sandbox.clientCertificate.pfx';

@@ -23,7 +23,13 @@ export function describePinned(pem: string): PinnedCertificate[] {
     const x = new X509Certificate(block);
     // Not checkIssued: OpenSSL's issuer check wants keyCertSign, which a self-signed server certificate does not have.
     const selfSigned = x.subject === x.issuer && x.verify(x.publicKey);
-    const role: PinnedRole = x.ca ? (selfSigned ? 'root CA' : 'intermediate CA') : selfSigned ? 'server certificate (self-signed)' : 'server certificate (CA-issued)';
+    const role: PinnedRole = x.ca
+      ? selfSigned
+        ? 'root CA'
+        : 'intermediate CA'
+      : selfSigned
+        ? 'server certificate (self-signed)'
+        : 'server certificate (CA-issued)';
     return { role, subject: x.subject.replace(/\n/g, ', '), validFrom: new Date(x.validFrom), validTo: new Date(x.validTo) };
   });
 }

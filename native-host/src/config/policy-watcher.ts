@@ -92,7 +92,8 @@ export function watchPolicyFile(o: PolicyWatcherOptions): PolicyWatcher {
     if (closed || text === goodText || text === reportedText) return;
     let next: LoadedPolicy;
     try {
-      if (text === MISSING) throw new SandgateError('POLICY_NOT_FOUND', `The policy file was removed: ${o.path}`, { params: { looked: [o.path] } });
+      if (text === MISSING)
+        throw new SandgateError('POLICY_NOT_FOUND', `The policy file was removed: ${o.path}`, { params: { looked: [o.path] } });
       next = await loadPolicyFile(o.path);
     } catch (err) {
       const e = err instanceof SandgateError ? err : new SandgateError('POLICY_INVALID', err instanceof Error ? err.message : String(err));

@@ -82,10 +82,14 @@ function checkIssued(certPem: string, keyPem: string, caPem: string, agentId: st
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', `the renewed certificate cannot be read: ${(err as Error).message}`);
   }
   const ca = new X509Certificate(caPem);
-  if (!x.checkIssued(ca) || !x.verify(ca.publicKey)) throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate was not issued by the pinned console CA');
-  if (!keyMatchesCertificate(keyPem, certPem)) throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate is not for the key this agent sent');
-  if (!x.subject.split('\n').includes(`CN=${agentId}`)) throw new SandgateError('CONSOLE_RESPONSE_INVALID', `the renewed certificate does not name agent ${agentId}`);
-  if (Date.parse(x.validTo) <= Date.now()) throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate has already expired');
+  if (!x.checkIssued(ca) || !x.verify(ca.publicKey))
+    throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate was not issued by the pinned console CA');
+  if (!keyMatchesCertificate(keyPem, certPem))
+    throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate is not for the key this agent sent');
+  if (!x.subject.split('\n').includes(`CN=${agentId}`))
+    throw new SandgateError('CONSOLE_RESPONSE_INVALID', `the renewed certificate does not name agent ${agentId}`);
+  if (Date.parse(x.validTo) <= Date.now())
+    throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate has already expired');
 }
 
 /** The rename is durable only once the folder itself is on disk. */

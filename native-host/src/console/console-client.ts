@@ -78,13 +78,32 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
     log,
     report: async (p) => void (await session.call('POST', AGENT_API.restoreProgress, p, restoreProgressResponseSchema)),
   });
-  const events = new EventDelivery({ session, home: o.home, agentId, eventLogFile: o.eventLogFile, cursorFile: files.cursor, state, eventScanMs: o.eventScanMs ?? 5000, log });
+  const events = new EventDelivery({
+    session,
+    home: o.home,
+    agentId,
+    eventLogFile: o.eventLogFile,
+    cursorFile: files.cursor,
+    state,
+    eventScanMs: o.eventScanMs ?? 5000,
+    log,
+  });
 
   log.info('console channel starting', { console: enrollment.url, urls: session.endpoints.order().map((u) => u.href), agentId });
   const loops = Promise.all([
     heartbeatLoop(session, body, heartbeatMs, () => events.kick()),
     events.run(),
-    policyPollLoop({ session, agentId, policyFile: o.policyFile, policyStateFile: files.policyState, state, pollWaitMs: o.pollWaitMs ?? 25_000, groupTasks, restores, log }),
+    policyPollLoop({
+      session,
+      agentId,
+      policyFile: o.policyFile,
+      policyStateFile: files.policyState,
+      state,
+      pollWaitMs: o.pollWaitMs ?? 25_000,
+      groupTasks,
+      restores,
+      log,
+    }),
     taskReportLoop(session, groupTasks, o.taskReportMs ?? 1000, log),
     renewLoop(session, files.pendingKey, o.renewCheckMs ?? 3_600_000),
   ]);

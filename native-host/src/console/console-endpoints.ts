@@ -65,7 +65,12 @@ export class ConsoleEndpoints {
     for (const url of next) {
       const h = before.get(url);
       if (h?.state === 'healthy') this.health.succeeded(url, new Date(h.lastSuccessAt ?? Date.now()));
-      else if (h?.skippedUntilProbe && h.lastError && this.health.failed(url, new SandgateError('CONSOLE_UNREACHABLE', h.lastError.message), new Date(h.lastError.at))) this.watch(url);
+      else if (
+        h?.skippedUntilProbe &&
+        h.lastError &&
+        this.health.failed(url, new SandgateError('CONSOLE_UNREACHABLE', h.lastError.message), new Date(h.lastError.at))
+      )
+        this.watch(url);
     }
     for (const [url, probe] of this.probing) {
       if (!next.includes(url)) {
@@ -126,7 +131,11 @@ export class ConsoleEndpoints {
           await this.o.probe(new URL(url), stop.signal);
           this.succeeded(new URL(url));
         } catch (err) {
-          this.health.probeFailed(url, err instanceof SandgateError ? err : new SandgateError('CONSOLE_UNREACHABLE', String(err)), new Date());
+          this.health.probeFailed(
+            url,
+            err instanceof SandgateError ? err : new SandgateError('CONSOLE_UNREACHABLE', String(err)),
+            new Date(),
+          );
         }
       }
       if (this.probing.get(url) === stop) this.probing.delete(url);
@@ -152,9 +161,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
     t.unref();
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -71,7 +71,10 @@ export function readCredentials(home: string): ConsoleCredentials | undefined {
     }
     return { enrollment, key, cert, ca: readFileSync(f.ca, 'utf8') };
   } catch (err) {
-    throw new SandgateError('CONSOLE_NOT_ENROLLED', `The console enrollment in ${f.dir} cannot be read (${(err as Error).message}); enroll again`);
+    throw new SandgateError(
+      'CONSOLE_NOT_ENROLLED',
+      `The console enrollment in ${f.dir} cannot be read (${(err as Error).message}); enroll again`,
+    );
   }
 }
 
@@ -100,7 +103,11 @@ export function keyMatchesCertificate(keyPem: string, certPem: string): boolean 
   }
 }
 
-const stateSchema = z.object({ agentId: z.string(), offset: z.number().int().nonnegative().optional(), revision: z.number().int().nonnegative().optional() });
+const stateSchema = z.object({
+  agentId: z.string(),
+  offset: z.number().int().nonnegative().optional(),
+  revision: z.number().int().nonnegative().optional(),
+});
 
 /** A small JSON state file bound to one agent id: a file left from an earlier enrollment counts as absent. */
 export function readState(file: string, agentId: string): { offset: number; revision: number } {

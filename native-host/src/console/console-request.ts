@@ -12,7 +12,16 @@ export interface ConsoleRequest {
   signal?: AbortSignal;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 
 /**
  * One HTTPS call to the console, answered with JSON that `schema` must accept. A coded error from the console comes
@@ -39,19 +48,34 @@ export function consoleRequest<S extends z.ZodType>(r: ConsoleRequest, schema: S
           try {
             body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           } catch {
-            return reject(new SandgateError('CONSOLE_RESPONSE_INVALID', `${r.url.origin} answered ${res.statusCode} with something that is not JSON`));
+            return reject(
+              new SandgateError('CONSOLE_RESPONSE_INVALID', `${r.url.origin} answered ${res.statusCode} with something that is not JSON`),
+            );
           }
           if (res.statusCode !== 200) {
             const e = wireErrorSchema.safeParse((body as { error?: unknown } | null)?.error);
-            return reject(e.success ? sandgateErrorFromWire(e.data) : new SandgateError('CONSOLE_RESPONSE_INVALID', `${r.url.origin} answered ${res.statusCode}`));
+            return reject(
+              e.success
+                ? sandgateErrorFromWire(e.data)
+                : new SandgateError('CONSOLE_RESPONSE_INVALID', `${r.url.origin} answered ${res.statusCode}`),
+            );
           }
           const parsed = schema.safeParse(body);
-          if (!parsed.success) return reject(new SandgateError('CONSOLE_RESPONSE_INVALID', `${r.url.origin} answered with an unexpected shape: ${parsed.error.issues[0]?.message ?? ''}`));
+          if (!parsed.success)
+            return reject(
+              new SandgateError(
+                'CONSOLE_RESPONSE_INVALID',
+                `${r.url.origin} answered with an unexpected shape: ${parsed.error.issues[0]?.message ?? ''}`,
+              ),
+            );
           resolve(parsed.data);
         });
       },
     );
-    const timer = setTimeout(() => req.destroy(new SandgateError('CONSOLE_UNREACHABLE', `${r.url.origin} did not answer within ${r.timeoutMs} ms`)), r.timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(new SandgateError('CONSOLE_UNREACHABLE', `${r.url.origin} did not answer within ${r.timeoutMs} ms`)),
+      r.timeoutMs,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err instanceof SandgateError ? err : unreachable(r.url, err));
@@ -63,9 +87,14 @@ export function consoleRequest<S extends z.ZodType>(r: ConsoleRequest, schema: S
 function unreachable(url: URL, err: NodeJS.ErrnoException): SandgateError {
   const code = err.code ?? '';
   if (err.name === 'AbortError') return new SandgateError('CONSOLE_UNREACHABLE', 'the request was cancelled', { cause: err });
-  if (NETWORK_CODES.has(code)) return new SandgateError('CONSOLE_UNREACHABLE', `${url.origin} could not be reached (${code})`, { cause: err });
+  if (NETWORK_CODES.has(code))
+    return new SandgateError('CONSOLE_UNREACHABLE', `${url.origin} could not be reached (${code})`, { cause: err });
   if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY/.test(code)) {
-    return new SandgateError('TLS_CERTIFICATE_REJECTED', `${url.origin} presented a certificate the pinned console CA does not vouch for (${code})`, { cause: err });
+    return new SandgateError(
+      'TLS_CERTIFICATE_REJECTED',
+      `${url.origin} presented a certificate the pinned console CA does not vouch for (${code})`,
+      { cause: err },
+    );
   }
   // The server closing the handshake (a revoked or foreign client certificate) lands here too.
   return new SandgateError('CONSOLE_UNREACHABLE', `${url.origin}: ${err.message}`, { cause: err });

@@ -55,7 +55,10 @@ export class ConsoleSession {
       policyUrls: o.policyUrls,
       // A heartbeat: the process answers over the pinned TLS, knows this agent, and has its database.
       probe: async (url, signal) => {
-        await consoleRequest({ method: 'POST', url: new URL(AGENT_API.heartbeat, url), body: o.heartbeat(), tls: this.tls, timeoutMs: 10_000, signal }, heartbeatResponseSchema);
+        await consoleRequest(
+          { method: 'POST', url: new URL(AGENT_API.heartbeat, url), body: o.heartbeat(), tls: this.tls, timeoutMs: 10_000, signal },
+          heartbeatResponseSchema,
+        );
       },
       log: o.log,
     });
@@ -89,7 +92,10 @@ export class ConsoleSession {
     let last: SandgateError | undefined;
     for (const url of this.endpoints.order()) {
       try {
-        const answer = await consoleRequest({ method, url: new URL(path, url), body, tls: this.tls, timeoutMs, signal: this.signal }, schema);
+        const answer = await consoleRequest(
+          { method, url: new URL(path, url), body, tls: this.tls, timeoutMs, signal: this.signal },
+          schema,
+        );
         this.endpoints.succeeded(url);
         return answer;
       } catch (err) {
@@ -113,7 +119,8 @@ export class ConsoleSession {
     } catch (err) {
       if (!(err instanceof SandgateError) || err.code !== 'CONSOLE_CLIENT_CERT_REQUIRED') throw err;
       if (this.renewing) await this.renewing;
-      else if (sentWith === this.generation && existsSync(this.o.pendingKeyFile)) await this.renew('the console refused the certificate while a renewal was unfinished');
+      else if (sentWith === this.generation && existsSync(this.o.pendingKeyFile))
+        await this.renew('the console refused the certificate while a renewal was unfinished');
       if (sentWith === this.generation) throw err;
       return this.send(method, path, body, schema, timeoutMs);
     }
@@ -126,7 +133,13 @@ export class ConsoleSession {
       try {
         log.info('renewing the console client certificate', { why });
         const first = this.endpoints.order()[0];
-        const out = await renewCertificate({ home: this.o.home, credentials: this.creds, tls: this.tls, signal: this.signal, ...(first ? { baseUrl: first } : {}) });
+        const out = await renewCertificate({
+          home: this.o.home,
+          credentials: this.creds,
+          tls: this.tls,
+          signal: this.signal,
+          ...(first ? { baseUrl: first } : {}),
+        });
         this.creds = out.credentials;
         this.tls = this.tlsFor(this.creds);
         this.generation++;
@@ -167,7 +180,8 @@ export class ConsoleSession {
     return {
       fail: async (what, err) => {
         if (err instanceof SandgateError && FATAL.has(err.code)) {
-          if (!this.refused) this.o.log.error('the console refused this agent; the console channel stops', { code: err.code, error: err.message });
+          if (!this.refused)
+            this.o.log.error('the console refused this agent; the console channel stops', { code: err.code, error: err.message });
           this.refused = err;
           this.stopper.abort();
           return;

@@ -30,7 +30,11 @@ export function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
 
-const normalise = (fp: string) => fp.replace(/^sha-?256:/i, '').replace(/[\s:]/g, '').toLowerCase();
+const normalise = (fp: string) =>
+  fp
+    .replace(/^sha-?256:/i, '')
+    .replace(/[\s:]/g, '')
+    .toLowerCase();
 
 /**
  * Joins a console: pins its CA (by the fingerprint given, or as first seen), makes a key pair here, sends a CSR with
@@ -50,9 +54,13 @@ export async function enrollWithConsole(o: EnrollOptions): Promise<EnrollOutcome
   const caPem = await fetchCaUnverified(new URL(AGENT_API.ca, base), timeoutMs);
   const fingerprint = fingerprintOf(caPem);
   if (o.caFingerprint !== undefined && normalise(o.caFingerprint) !== fingerprint) {
-    throw new SandgateError('CONSOLE_CA_MISMATCH', `${base.origin} presented a CA with fingerprint ${fingerprint}, not the expected ${normalise(o.caFingerprint)}; nothing was sent`, {
-      params: { presented: fingerprint },
-    });
+    throw new SandgateError(
+      'CONSOLE_CA_MISMATCH',
+      `${base.origin} presented a CA with fingerprint ${fingerprint}, not the expected ${normalise(o.caFingerprint)}; nothing was sent`,
+      {
+        params: { presented: fingerprint },
+      },
+    );
   }
 
   const keyPem = newAgentKey();
@@ -69,7 +77,8 @@ export async function enrollWithConsole(o: EnrollOptions): Promise<EnrollOutcome
   );
 
   // The console must answer with the CA we pinned and a certificate for our key, issued by that CA.
-  if (fingerprintOf(answer.caCertificate) !== fingerprint) throw new SandgateError('CONSOLE_CA_MISMATCH', 'the console answered with another CA than the one it presented');
+  if (fingerprintOf(answer.caCertificate) !== fingerprint)
+    throw new SandgateError('CONSOLE_CA_MISMATCH', 'the console answered with another CA than the one it presented');
   const cert = new X509Certificate(answer.certificate);
   if (!cert.checkIssued(new X509Certificate(caPem)) || !cert.verify(new X509Certificate(caPem).publicKey)) {
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the client certificate the console sent was not issued by its CA');
@@ -102,11 +111,16 @@ function fetchCaUnverified(url: URL, timeoutMs: number): Promise<string> {
       res.on('end', () => {
         clearTimeout(timer);
         const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(text)?.[0];
-        if (res.statusCode !== 200 || !pem) return reject(new SandgateError('CONSOLE_RESPONSE_INVALID', `${url.origin} is not a Sandgate console (no CA at ${url.pathname})`));
+        if (res.statusCode !== 200 || !pem)
+          return reject(
+            new SandgateError('CONSOLE_RESPONSE_INVALID', `${url.origin} is not a Sandgate console (no CA at ${url.pathname})`),
+          );
         try {
           if (!new X509Certificate(pem).ca) throw new Error('not a CA certificate');
         } catch (err) {
-          return reject(new SandgateError('CONSOLE_RESPONSE_INVALID', `${url.origin} served an unusable CA certificate: ${(err as Error).message}`));
+          return reject(
+            new SandgateError('CONSOLE_RESPONSE_INVALID', `${url.origin} served an unusable CA certificate: ${(err as Error).message}`),
+          );
         }
         resolve(pem + '\n');
       });

@@ -136,13 +136,26 @@ export class EventDelivery {
       return s * 1000 * (1 + Math.random() / 4);
     }
     const expected = err.params?.expected;
-    if (err.code === 'CONSOLE_EVENT_SEQ_AHEAD' && typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0 && expected < this.cursor) {
-      log.warn('the console has stored less of the event log than this agent thought; sending again from its cursor', { from: this.cursor, to: expected });
+    if (
+      err.code === 'CONSOLE_EVENT_SEQ_AHEAD' &&
+      typeof expected === 'number' &&
+      Number.isSafeInteger(expected) &&
+      expected >= 0 &&
+      expected < this.cursor
+    ) {
+      log.warn('the console has stored less of the event log than this agent thought; sending again from its cursor', {
+        from: this.cursor,
+        to: expected,
+      });
       this.cursor = expected;
       await writeState(this.o.cursorFile, this.o.agentId, { offset: this.cursor });
       return 'again';
     }
-    if (err.code === 'CONSOLE_EVENT_SEQ_AHEAD') log.error('the console refuses the event log from here: more than it accepts in a row is unreadable; see the console troubleshooting', { cursor: this.cursor, error: err.message });
+    if (err.code === 'CONSOLE_EVENT_SEQ_AHEAD')
+      log.error(
+        'the console refuses the event log from here: more than it accepts in a row is unreadable; see the console troubleshooting',
+        { cursor: this.cursor, error: err.message },
+      );
     return undefined;
   }
 
@@ -158,7 +171,10 @@ export class EventDelivery {
         continue;
       }
       const facts = await iocForVerdict(this.o.home, e.event).catch((err: unknown) => {
-        this.o.log.warn('the IOC of a verdict could not be generated', { jobId: e.event.jobId, error: err instanceof Error ? err.message : String(err) });
+        this.o.log.warn('the IOC of a verdict could not be generated', {
+          jobId: e.event.jobId,
+          error: err instanceof Error ? err.message : String(err),
+        });
         return undefined;
       });
       if (facts) {

@@ -5,7 +5,15 @@ import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type Task
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import type { TaskService } from '../tasks/task-service.ts';
-import { ALLOWED_FALSE_POSITIVE, AWAITING_WITNESS, NEVER_QUARANTINE_PUBLISHER, NOT_THE_OBJECT, expandHome, listDecision, type TaskGuard } from '../tasks/task-guard.ts';
+import {
+  ALLOWED_FALSE_POSITIVE,
+  AWAITING_WITNESS,
+  NEVER_QUARANTINE_PUBLISHER,
+  NOT_THE_OBJECT,
+  expandHome,
+  listDecision,
+  type TaskGuard,
+} from '../tasks/task-guard.ts';
 import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';
 
@@ -115,12 +123,17 @@ export class GroupTaskAgent {
       publishers: t.neverQuarantine.publishers.map((p) => ({ name: p.name, caSha256: p.caSha256.map((h) => h.toLowerCase()) })),
     };
     // The object's SHA-256 is the only content the local task may quarantine, and only once the console has a witness.
-    const entry: Entry = { groupTaskId: t.groupTaskId, guard: { dryRun: t.dryRun, neverQuarantine, objectSha256: t.sha256, awaitingWitness: !t.witnessed }, closed: false };
+    const entry: Entry = {
+      groupTaskId: t.groupTaskId,
+      guard: { dryRun: t.dryRun, neverQuarantine, objectSha256: t.sha256, awaitingWitness: !t.witnessed },
+      closed: false,
+    };
     if (Date.parse(t.expiresAt) <= Date.now()) {
       entry.fixedState = 'expired';
     } else {
       const service = this.tasks();
-      if (!service?.createFromConsole) throw new SandgateError('AGENT_UNAVAILABLE', 'the scan tasks are not running yet (the agent is starting or reloading its policy)');
+      if (!service?.createFromConsole)
+        throw new SandgateError('AGENT_UNAVAILABLE', 'the scan tasks are not running yet (the agent is starting or reloading its policy)');
       const guard: TaskGuard = { source: 'console', consoleTaskId: t.id, groupTaskId: t.groupTaskId, ...entry.guard };
       try {
         const local = await service.createFromConsole({
@@ -131,7 +144,12 @@ export class GroupTaskAgent {
           guard,
         });
         entry.localTaskId = local.id;
-        this.o.log.info('group task received; local scan task created', { consoleTaskId: t.id, groupTaskId: t.groupTaskId, taskId: local.id, dryRun: t.dryRun });
+        this.o.log.info('group task received; local scan task created', {
+          consoleTaskId: t.id,
+          groupTaskId: t.groupTaskId,
+          taskId: local.id,
+          dryRun: t.dryRun,
+        });
       } catch (err) {
         const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
         if (e.code === 'AGENT_UNAVAILABLE') throw e;
@@ -148,7 +166,12 @@ export class GroupTaskAgent {
   private async cancel(consoleTaskId: string): Promise<void> {
     let entry = this.entries[consoleTaskId];
     if (!entry) {
-      entry = { groupTaskId: '', guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } }, closed: false, fixedState: 'cancelled' };
+      entry = {
+        groupTaskId: '',
+        guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } },
+        closed: false,
+        fixedState: 'cancelled',
+      };
       this.entries[consoleTaskId] = entry;
     } else if (entry.localTaskId) {
       const service = this.tasks();
@@ -173,13 +196,23 @@ export class GroupTaskAgent {
     let entry = this.entries[consoleTaskId];
     if (!entry) {
       // A share this agent has no memory of (its state was lost): say so, once, so the console stops asking.
-      entry = { groupTaskId: '', guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] }, awaitingWitness: false }, closed: false, fixedState: 'failed', error: { code: 'TASK_NOT_FOUND', message: 'this workstation has no record of the share' } };
+      entry = {
+        groupTaskId: '',
+        guard: { dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] }, awaitingWitness: false },
+        closed: false,
+        fixedState: 'failed',
+        error: { code: 'TASK_NOT_FOUND', message: 'this workstation has no record of the share' },
+      };
       this.entries[consoleTaskId] = entry;
     } else if (entry.localTaskId && entry.guard.awaitingWitness !== false) {
       const service = this.tasks();
       if (!service?.witnessConsoleTask) throw new SandgateError('AGENT_UNAVAILABLE', 'the scan tasks are not running yet');
       await service.witnessConsoleTask(entry.localTaskId).then(
-        () => this.o.log.info('group task witnessed by the console; its object is quarantined from now on', { consoleTaskId, taskId: entry!.localTaskId }),
+        () =>
+          this.o.log.info('group task witnessed by the console; its object is quarantined from now on', {
+            consoleTaskId,
+            taskId: entry!.localTaskId,
+          }),
         (err: unknown) => {
           // The local task is gone (retention) or is not a console task: the report says what it can, once.
           if (!(err instanceof SandgateError && (err.code === 'TASK_NOT_FOUND' || err.code === 'TASK_STATE_CONFLICT'))) throw err;
@@ -221,14 +254,20 @@ export class GroupTaskAgent {
 
   private progressOf(id: string, e: Entry): TaskProgress | undefined {
     const witnessed = e.guard.awaitingWitness === false;
-    if (e.fixedState) return { taskId: id, state: e.fixedState, matches: [], ...(e.error ? { error: e.error } : {}), ...(witnessed ? { witnessed } : {}) };
+    if (e.fixedState)
+      return { taskId: id, state: e.fixedState, matches: [], ...(e.error ? { error: e.error } : {}), ...(witnessed ? { witnessed } : {}) };
     const service = this.tasks();
     if (!service || !e.localTaskId) return undefined;
     let t: Task;
     try {
       t = service.get(e.localTaskId);
     } catch {
-      return { taskId: id, state: 'failed', matches: [], error: { code: 'TASK_NOT_FOUND', message: `the local scan task ${e.localTaskId} is gone` } };
+      return {
+        taskId: id,
+        state: 'failed',
+        matches: [],
+        error: { code: 'TASK_NOT_FOUND', message: `the local scan task ${e.localTaskId} is gone` },
+      };
     }
     const guard: TaskGuard = { source: 'console', consoleTaskId: id, groupTaskId: e.groupTaskId, ...e.guard };
     const matches = t.matches.map((m) => {
@@ -240,15 +279,45 @@ export class GroupTaskAgent {
       else if (q?.status === 'skipped') {
         // A publisher's or the allow list's keep, and the object and witness checks, were decided when it was skipped
         // (by code); the guard's lists are decided again.
-        const why = q.code === NEVER_QUARANTINE_PUBLISHER || q.code === ALLOWED_FALSE_POSITIVE ? 'never-quarantine' : q.code === NOT_THE_OBJECT ? 'not-the-object' : q.code === AWAITING_WITNESS ? 'awaiting-witness' : listDecision(guard, m)?.why;
-        action = why === 'dry-run' ? 'would-quarantine' : why === 'never-quarantine' ? 'kept-never-quarantine' : why === 'awaiting-witness' ? 'awaiting-witness' : 'reported';
+        const why =
+          q.code === NEVER_QUARANTINE_PUBLISHER || q.code === ALLOWED_FALSE_POSITIVE
+            ? 'never-quarantine'
+            : q.code === NOT_THE_OBJECT
+              ? 'not-the-object'
+              : q.code === AWAITING_WITNESS
+                ? 'awaiting-witness'
+                : listDecision(guard, m)?.why;
+        action =
+          why === 'dry-run'
+            ? 'would-quarantine'
+            : why === 'never-quarantine'
+              ? 'kept-never-quarantine'
+              : why === 'awaiting-witness'
+                ? 'awaiting-witness'
+                : 'reported';
       }
-      return { path: m.path, ...(m.sha256 ? { sha256: m.sha256 } : {}), action, ...(q?.id ? { quarantineId: q.id } : {}), ...(q?.code ? { code: q.code } : {}) };
+      return {
+        path: m.path,
+        ...(m.sha256 ? { sha256: m.sha256 } : {}),
+        action,
+        ...(q?.id ? { quarantineId: q.id } : {}),
+        ...(q?.code ? { code: q.code } : {}),
+      };
     });
     // Witnessed, a held-back match is about to be re-armed: the share is not done until it has been acted on.
     const actionsLeft = matches.some((m) => m.action === 'pending' || (witnessed && m.action === 'awaiting-witness'));
     const state: TaskProgress['state'] =
-      t.state === 'completed' ? (actionsLeft ? 'running' : 'done') : t.state === 'created' ? 'received' : isFinished(t) ? (t.state === 'failed' ? 'failed' : 'cancelled') : t.state;
+      t.state === 'completed'
+        ? actionsLeft
+          ? 'running'
+          : 'done'
+        : t.state === 'created'
+          ? 'received'
+          : isFinished(t)
+            ? t.state === 'failed'
+              ? 'failed'
+              : 'cancelled'
+            : t.state;
     return {
       taskId: id,
       state,
@@ -257,7 +326,9 @@ export class GroupTaskAgent {
       matches: matches.slice(0, 1000),
       ...(t.error ? { error: t.error } : {}),
       // What this workstation cannot evaluate, so the console does not read "no match" as "checked, not there".
-      unsupported: t.unsupported.slice(0, 100).map((u) => ({ itemId: u.itemId.slice(0, 256), term: u.term.slice(0, 512), reason: u.reason.slice(0, 1000) })),
+      unsupported: t.unsupported
+        .slice(0, 100)
+        .map((u) => ({ itemId: u.itemId.slice(0, 256), term: u.term.slice(0, 512), reason: u.reason.slice(0, 1000) })),
       termCounts: t.termCounts,
       ...(witnessed ? { witnessed } : {}),
     };

@@ -18,7 +18,12 @@ export function heartbeatBody(agentId: string, status: StatusResult, heartbeatMs
 }
 
 /** A heartbeat every `heartbeatMs`; each one that arrives also wakes the event delivery (the console is back). */
-export async function heartbeatLoop(session: ConsoleSession, body: () => Heartbeat, heartbeatMs: number, arrived: () => void): Promise<void> {
+export async function heartbeatLoop(
+  session: ConsoleSession,
+  body: () => Heartbeat,
+  heartbeatMs: number,
+  arrived: () => void,
+): Promise<void> {
   const b = session.backoff();
   while (!session.stopped) {
     try {

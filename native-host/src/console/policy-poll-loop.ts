@@ -37,7 +37,10 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
           await applyPolicy(o, r.policy);
         } catch (err) {
           // An unusable policy is not retried in a tight loop: wait as after a failure, then ask again.
-          o.log.error('the group policy could not be applied', { revision: r.policy.revision, error: err instanceof Error ? err.message : String(err) });
+          o.log.error('the group policy could not be applied', {
+            revision: r.policy.revision,
+            error: err instanceof Error ? err.message : String(err),
+          });
           await b.fail('policy', err);
         }
       }
@@ -56,7 +59,10 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
   }
 }
 
-async function applyPolicy(o: PolicyPollOptions, p: { revision: number; group: string | null; policy: Record<string, unknown> | null }): Promise<void> {
+async function applyPolicy(
+  o: PolicyPollOptions,
+  p: { revision: number; group: string | null; policy: Record<string, unknown> | null },
+): Promise<void> {
   if (p.policy) {
     const text = JSON.stringify(p.policy, null, 2) + '\n';
     // Validated here as well: a console of another version must not be able to make the agent refuse its policy.

@@ -7,6 +7,10 @@ export async function taskReportLoop(session: ConsoleSession, groupTasks: GroupT
   while (!session.stopped) {
     await session.sleep(everyMs);
     if (session.stopped || !groupTasks.busy) continue;
-    await groupTasks.reportChanges().catch((err: unknown) => log.warn('group task progress could not be sent; retrying', { error: err instanceof Error ? err.message : String(err) }));
+    await groupTasks
+      .reportChanges()
+      .catch((err: unknown) =>
+        log.warn('group task progress could not be sent; retrying', { error: err instanceof Error ? err.message : String(err) }),
+      );
   }
 }

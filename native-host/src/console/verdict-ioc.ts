@@ -22,7 +22,11 @@ export async function iocForVerdict(home: string, event: AgentEvent): Promise<Pi
   if (!job || job.sha256 !== event.sha256) return undefined;
   const subject = await jobSubjectWithAllHashes(home, job);
   // The facts the console builds the group's indicators from (the IOC itself is kept there only as this agent's claim).
-  const object = { size: subject.size, ...(subject.md5 ? { md5: subject.md5.toLowerCase() } : {}), ...(subject.sha1 ? { sha1: subject.sha1.toLowerCase() } : {}) };
+  const object = {
+    size: subject.size,
+    ...(subject.md5 ? { md5: subject.md5.toLowerCase() } : {}),
+    ...(subject.sha1 ? { sha1: subject.sha1.toLowerCase() } : {}),
+  };
   return { ioc: { sha256: job.sha256, xml: generateOpenIoc(subject).xml }, object };
 }
 
@@ -53,4 +57,3 @@ function findJob(home: string, jobId: string): Job | undefined {
   }
   return found;
 }
-

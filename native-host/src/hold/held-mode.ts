@@ -53,5 +53,7 @@ export async function withHeldReadable<T>(path: string, fn: () => Promise<T>): P
 }
 
 function changed(path: string): SandgateError {
-  return new SandgateError('ORIGINAL_CHANGED', `${path} was replaced while its permissions were being changed; it was left alone`, { params: { path } });
+  return new SandgateError('ORIGINAL_CHANGED', `${path} was replaced while its permissions were being changed; it was left alone`, {
+    params: { path },
+  });
 }

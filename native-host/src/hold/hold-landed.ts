@@ -40,9 +40,14 @@ export async function holdLanded(path: string, opts: HoldLandedOptions): Promise
   }
   const dir = dirname(path);
   const real = await fsp.realpath(dir).catch((err: unknown) => {
-    throw new SandgateError('FILE_NOT_FOUND', `the download folder is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${dir}`, { params: { path } });
+    throw new SandgateError('FILE_NOT_FOUND', `the download folder is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): ${dir}`, {
+      params: { path },
+    });
   });
-  if (real !== dir) throw new SandgateError('PATH_IS_LINK', `a folder in the path is a symbolic link (it resolves to ${real}): ${path}`, { params: { path } });
+  if (real !== dir)
+    throw new SandgateError('PATH_IS_LINK', `a folder in the path is a symbolic link (it resolves to ${real}): ${path}`, {
+      params: { path },
+    });
 
   let handle;
   try {
@@ -68,12 +73,29 @@ export async function holdLanded(path: string, opts: HoldLandedOptions): Promise
     if (uid !== undefined && st.uid !== uid) {
       throw new SandgateError('FILE_NOT_OWNED', `the download belongs to another user (uid ${st.uid}): ${path}`, { params: { path } });
     }
-    if (st.nlink !== 1) throw new SandgateError('FILE_NOT_REGULAR', `the download has ${st.nlink} names (hard links): ${path}`, { params: { path, nlink: st.nlink } });
+    if (st.nlink !== 1)
+      throw new SandgateError('FILE_NOT_REGULAR', `the download has ${st.nlink} names (hard links): ${path}`, {
+        params: { path, nlink: st.nlink },
+      });
     mode = st.mode & 0o7777;
-    const entry = { format: 1 as const, landedPath: path, mode, dev: st.dev, ino: st.ino, heldAt: (opts.now?.() ?? new Date()).toISOString(), ...(opts.caller ? { caller: opts.caller } : {}) };
+    const entry = {
+      format: 1 as const,
+      landedPath: path,
+      mode,
+      dev: st.dev,
+      ino: st.ino,
+      heldAt: (opts.now?.() ?? new Date()).toISOString(),
+      ...(opts.caller ? { caller: opts.caller } : {}),
+    };
     for (let n = 0; n < MAX_NAME_TRIES && !heldPath; n++) {
       const candidate = heldName(path, n);
-      if (await fsp.lstat(candidate).then(() => true, () => false)) continue;
+      if (
+        await fsp.lstat(candidate).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
       await opts.ledger.put({ ...entry, heldPath: candidate });
       recorded = candidate;
       if (!locked) {
@@ -90,7 +112,8 @@ export async function holdLanded(path: string, opts: HoldLandedOptions): Promise
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
     }
-    if (!heldPath) throw new SandgateError('RESTORE_TARGET_EXISTS', `no free held name for ${path} after ${MAX_NAME_TRIES} tries`, { params: { path } });
+    if (!heldPath)
+      throw new SandgateError('RESTORE_TARGET_EXISTS', `no free held name for ${path} after ${MAX_NAME_TRIES} tries`, { params: { path } });
     const [held, landed] = await Promise.all([fsp.lstat(heldPath), fsp.lstat(path).catch(() => undefined)]);
     // The name must still be the inode that was checked and locked; a file swapped in is not ours to remove.
     if (held.ino !== st.ino || held.dev !== st.dev || !landed || landed.ino !== st.ino || landed.dev !== st.dev) {

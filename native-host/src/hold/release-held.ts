@@ -44,9 +44,13 @@ export async function releaseHeld(heldPath: string, sha256: string, opts: Releas
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (unlocked) await setModeNoFollow(heldPath, unlocked.st, unlocked.mode).catch(() => undefined);
-    if (code === 'ELOOP') throw new SandgateError('PATH_IS_LINK', `the held download is a symbolic link: ${heldPath}`, { params: { path: heldPath } });
-    if (code === 'ENOENT') throw new SandgateError('FILE_NOT_FOUND', `the held download is gone: ${heldPath}`, { params: { path: heldPath } });
-    throw new SandgateError('FILE_ACCESS_DENIED', `the held download cannot be read (${code ?? 'error'}): ${heldPath}`, { params: { path: heldPath } });
+    if (code === 'ELOOP')
+      throw new SandgateError('PATH_IS_LINK', `the held download is a symbolic link: ${heldPath}`, { params: { path: heldPath } });
+    if (code === 'ENOENT')
+      throw new SandgateError('FILE_NOT_FOUND', `the held download is gone: ${heldPath}`, { params: { path: heldPath } });
+    throw new SandgateError('FILE_ACCESS_DENIED', `the held download cannot be read (${code ?? 'error'}): ${heldPath}`, {
+      params: { path: heldPath },
+    });
   }
   let published: string | undefined;
   let modeChanged = lockedMode !== undefined;
@@ -54,15 +58,20 @@ export async function releaseHeld(heldPath: string, sha256: string, opts: Releas
   try {
     const before = await handle.stat();
     restoreMode ??= before.mode & 0o7777;
-    if (!before.isFile()) throw new SandgateError('FILE_NOT_REGULAR', `the held download is not a regular file: ${heldPath}`, { params: { path: heldPath } });
+    if (!before.isFile())
+      throw new SandgateError('FILE_NOT_REGULAR', `the held download is not a regular file: ${heldPath}`, { params: { path: heldPath } });
     const uid = process.getuid?.();
     if (uid !== undefined && before.uid !== uid) {
-      throw new SandgateError('FILE_NOT_OWNED', `the held download belongs to another user (uid ${before.uid}): ${heldPath}`, { params: { path: heldPath } });
+      throw new SandgateError('FILE_NOT_OWNED', `the held download belongs to another user (uid ${before.uid}): ${heldPath}`, {
+        params: { path: heldPath },
+      });
     }
     const hash = createHash('sha256');
     for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 })) hash.update(chunk as Buffer);
     if (hash.digest('hex') !== sha256) {
-      throw new SandgateError('ORIGINAL_CHANGED', `the held download no longer has the content that was judged: ${heldPath}`, { params: { path: heldPath } });
+      throw new SandgateError('ORIGINAL_CHANGED', `the held download no longer has the content that was judged: ${heldPath}`, {
+        params: { path: heldPath },
+      });
     }
     const wanted = opts.mode !== undefined ? opts.mode & 0o777 : lockedMode !== undefined ? 0o600 : undefined;
     if (wanted !== undefined) {
@@ -76,7 +85,9 @@ export async function releaseHeld(heldPath: string, sha256: string, opts: Releas
     if (after.ino !== before.ino || after.dev !== before.dev || now.size !== before.size || now.mtimeMs !== before.mtimeMs) {
       await fsp.rm(published, { force: true });
       published = undefined;
-      throw new SandgateError('ORIGINAL_CHANGED', `the held download was replaced while it was being released: ${heldPath}`, { params: { path: heldPath } });
+      throw new SandgateError('ORIGINAL_CHANGED', `the held download was replaced while it was being released: ${heldPath}`, {
+        params: { path: heldPath },
+      });
     }
     await fsp.unlink(heldPath);
   } catch (err) {
@@ -112,5 +123,7 @@ async function linkUnderFreeName(source: string, wanted: string): Promise<string
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  throw new SandgateError('RESTORE_TARGET_EXISTS', `no free name for ${wanted} after ${MAX_NAME_TRIES} tries`, { params: { path: wanted } });
+  throw new SandgateError('RESTORE_TARGET_EXISTS', `no free name for ${wanted} after ${MAX_NAME_TRIES} tries`, {
+    params: { path: wanted },
+  });
 }

@@ -3,7 +3,16 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, type DoctorCheck } from '@sandgate/shared';
-import { BROWSERS, SYSTEM_INSTALL_DIR, browserFamily, installPlatform, manifestLocations, registryLocation, type Browser, type InstallScope } from './browsers.ts';
+import {
+  BROWSERS,
+  SYSTEM_INSTALL_DIR,
+  browserFamily,
+  installPlatform,
+  manifestLocations,
+  registryLocation,
+  type Browser,
+  type InstallScope,
+} from './browsers.ts';
 import { partitionExtensionIds } from './host-manifest.ts';
 import { MANIFEST_FILE, RECEIPT_FILE } from './install-plan.ts';
 import { readReceipt } from './install-receipt.ts';
@@ -56,7 +65,8 @@ async function candidates(o: RegistrationCheckOptions): Promise<Candidate[]> {
     const prev = out.get(c.file);
     out.set(c.file, prev ? { ...prev, expected: prev.expected || c.expected } : c);
   };
-  if (o.profileDir !== undefined) add({ browser: 'chromium', scope: 'profile', file: join(o.profileDir, 'NativeMessagingHosts', MANIFEST_FILE), expected: true });
+  if (o.profileDir !== undefined)
+    add({ browser: 'chromium', scope: 'profile', file: join(o.profileDir, 'NativeMessagingHosts', MANIFEST_FILE), expected: true });
   for (const scope of o.scopes) {
     const receipt = await readReceipt(scope === 'user' ? join(o.home, RECEIPT_FILE) : join(SYSTEM_INSTALL_DIR[platform], RECEIPT_FILE));
     for (const e of receipt) {
@@ -114,12 +124,24 @@ export async function checkRegistration(o: RegistrationCheckOptions): Promise<Do
       continue;
     }
     if (m.name !== NATIVE_HOST_NAME || m.type !== 'stdio') {
-      checks.push({ check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${c.file} must have name "${NATIVE_HOST_NAME}" and type "stdio"`, fix });
+      checks.push({
+        check,
+        status: 'fail',
+        code: 'HOST_NOT_INSTALLED',
+        detail: `${c.file} must have name "${NATIVE_HOST_NAME}" and type "stdio"`,
+        fix,
+      });
       continue;
     }
     const path = typeof m.path === 'string' ? m.path : '';
     if (!isAbsolute(path) || !isExecutable(path)) {
-      checks.push({ check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${c.file} names a launcher that is missing or not executable: ${path || '(none)'}`, fix });
+      checks.push({
+        check,
+        status: 'fail',
+        code: 'HOST_NOT_INSTALLED',
+        detail: `${c.file} names a launcher that is missing or not executable: ${path || '(none)'}`,
+        fix,
+      });
       continue;
     }
     const firefox = browserFamily(c.browser) === 'firefox';
@@ -128,13 +150,25 @@ export async function checkRegistration(o: RegistrationCheckOptions): Promise<Do
     const ours = firefox ? FIREFOX_EXTENSION_ID : `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
     if (!allowed.includes(ours)) {
       const field = firefox ? 'allowed_extensions' : 'allowed_origins';
-      checks.push({ check, status: 'fail', code: 'ORIGIN_FORBIDDEN', detail: `${c.file}: ${field} does not include ${ours}, so the browser refuses Sandgate's extension`, fix });
+      checks.push({
+        check,
+        status: 'fail',
+        code: 'ORIGIN_FORBIDDEN',
+        detail: `${c.file}: ${field} does not include ${ours}, so the browser refuses Sandgate's extension`,
+        fix,
+      });
       continue;
     }
     const wanted = firefox ? ids.firefox : ids.chromium.map((id) => `chrome-extension://${id}/`);
     const absent = wanted.filter((w) => !allowed.includes(w));
     if (absent.length) {
-      checks.push({ check, status: 'warn', code: 'ORIGIN_FORBIDDEN', detail: `${c.file} does not allow ${absent.join(', ')} from the policy's extension.additionalIds`, fix });
+      checks.push({
+        check,
+        status: 'warn',
+        code: 'ORIGIN_FORBIDDEN',
+        detail: `${c.file} does not allow ${absent.join(', ')} from the policy's extension.additionalIds`,
+        fix,
+      });
     } else {
       checks.push({ check, status: 'ok', detail: `${c.file} → ${path}` });
     }
@@ -151,7 +185,13 @@ export async function checkRegistration(o: RegistrationCheckOptions): Promise<Do
     });
     const expected = launcherPath(o.home, o.platform ?? process.platform);
     if (!isExecutable(expected)) {
-      checks.push({ check: 'launcher', status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${expected} is missing or not executable`, fix: 'run sandgate install' });
+      checks.push({
+        check: 'launcher',
+        status: 'fail',
+        code: 'HOST_NOT_INSTALLED',
+        detail: `${expected} is missing or not executable`,
+        fix: 'run sandgate install',
+      });
     }
   }
   for (const [path, c] of launchers) checks.push(checkLauncher(path, `run ${installHint(c, o.profileDir)}`));
@@ -161,12 +201,33 @@ export async function checkRegistration(o: RegistrationCheckOptions): Promise<Do
 /** A launcher must run a Node binary by absolute path (never `node` from PATH) on an entry that exists. */
 export function checkLauncher(path: string, fix: string): DoctorCheck {
   const check = 'launcher';
-  if (!isExecutable(path)) return { check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${path} is missing or not executable`, fix };
+  if (!isExecutable(path))
+    return { check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${path} is missing or not executable`, fix };
   const parsed = parseLauncher(readFileSync(path, 'utf8'));
   if (!parsed || !isAbsolute(parsed.nodePath)) {
-    return { check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${path} does not run Node by absolute path (a browser's PATH may hold no node, or node 20)`, fix };
+    return {
+      check,
+      status: 'fail',
+      code: 'HOST_NOT_INSTALLED',
+      detail: `${path} does not run Node by absolute path (a browser's PATH may hold no node, or node 20)`,
+      fix,
+    };
   }
-  if (!isExecutable(parsed.nodePath)) return { check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${path} runs ${parsed.nodePath}, which is missing (npm ci removed or moved it?)`, fix: `run npm ci, then ${fix.replace(/^run /, '')}` };
-  if (!existsSync(parsed.entry)) return { check, status: 'fail', code: 'HOST_NOT_INSTALLED', detail: `${path} runs ${parsed.entry}, which is missing (the repository moved?)`, fix };
+  if (!isExecutable(parsed.nodePath))
+    return {
+      check,
+      status: 'fail',
+      code: 'HOST_NOT_INSTALLED',
+      detail: `${path} runs ${parsed.nodePath}, which is missing (npm ci removed or moved it?)`,
+      fix: `run npm ci, then ${fix.replace(/^run /, '')}`,
+    };
+  if (!existsSync(parsed.entry))
+    return {
+      check,
+      status: 'fail',
+      code: 'HOST_NOT_INSTALLED',
+      detail: `${path} runs ${parsed.entry}, which is missing (the repository moved?)`,
+      fix,
+    };
   return { check, status: 'ok', detail: `${path} runs ${parsed.nodePath}` };
 }

@@ -24,7 +24,8 @@ export function serviceUnitLocations(platform: NodeJS.Platform, homeDir: string)
 
 const FIX: Record<'linux' | 'darwin' | 'win32', string> = {
   linux: 'optional: cp manifests/systemd/sandgate.service ~/.config/systemd/user/ && systemctl --user enable --now sandgate',
-  darwin: 'optional: cp manifests/launchd/org.sandgate.agent.plist ~/Library/LaunchAgents/ && launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/org.sandgate.agent.plist',
+  darwin:
+    'optional: cp manifests/launchd/org.sandgate.agent.plist ~/Library/LaunchAgents/ && launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/org.sandgate.agent.plist',
   win32: 'optional: create the service as manifests/windows/sandgate-service.json describes (sc.exe create Sandgate ...)',
 };
 

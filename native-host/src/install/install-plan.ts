@@ -50,7 +50,9 @@ export const RECEIPT_FILE = 'install-receipt.json';
 export function selectedBrowsers(browser: Browser | 'all'): Browser[] {
   if (browser === 'all') return [...BROWSERS];
   if (!isBrowser(browser)) {
-    throw new SandgateError('BROWSER_UNKNOWN', `unknown browser ${String(browser)}; one of ${BROWSERS.join(', ')}, all`, { params: { browser } });
+    throw new SandgateError('BROWSER_UNKNOWN', `unknown browser ${String(browser)}; one of ${BROWSERS.join(', ')}, all`, {
+      params: { browser },
+    });
   }
   return [browser];
 }
@@ -74,7 +76,8 @@ export function planInstall(o: PlanOptions): BuiltPlan {
 
   const manifests: Array<{ browser: Browser; dir: string; registry?: { hive: 'HKCU' | 'HKLM'; key: string } }> = [];
   if (o.profileDir !== undefined) {
-    if (o.browser === 'firefox') throw new SandgateError('USAGE', `--profile-dir: ${FIREFOX_INSTEAD_OF_PROFILE}`, { params: { browser: 'firefox' } });
+    if (o.browser === 'firefox')
+      throw new SandgateError('USAGE', `--profile-dir: ${FIREFOX_INSTEAD_OF_PROFILE}`, { params: { browser: 'firefox' } });
     // Every Chromium-family browser reads the same DIR/NativeMessagingHosts, so one manifest serves them all.
     const chromiumFamily = browsers.filter((b) => PROFILE_DIR_SUBFOLDER[b] !== null);
     if (browsers.includes('firefox')) notes.push(`firefox skipped: ${FIREFOX_INSTEAD_OF_PROFILE}`);
@@ -134,7 +137,14 @@ export function planInstall(o: PlanOptions): BuiltPlan {
       written.add(file);
       ensureDir(m.dir, `${m.browser} host manifests`);
       const manifest = buildHostManifest({ browser: m.browser, launcherPath: launcher, extraIds: o.extraIds ?? [] });
-      steps.push({ kind: 'file', path: stage(file), role: 'manifest', browser: m.browser, mode: 0o644, content: JSON.stringify(manifest, null, 2) + '\n' });
+      steps.push({
+        kind: 'file',
+        path: stage(file),
+        role: 'manifest',
+        browser: m.browser,
+        mode: 0o644,
+        content: JSON.stringify(manifest, null, 2) + '\n',
+      });
     }
     if (m.registry) steps.push({ kind: 'registry', hive: m.registry.hive, key: m.registry.key, value: file, browser: m.browser });
   }

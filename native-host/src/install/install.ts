@@ -74,7 +74,11 @@ export function buildPlan(opts: InstallOptions): BuiltPlan {
  * Linux plans executed here, into a test home, keep this machine's paths so the launcher really runs.)
  */
 function crossOs(os: InstallPlatform): { node: string; entry: string } {
-  if (os === 'win32') return { node: 'C:\\Program Files\\Sandgate\\node\\node.exe', entry: 'C:\\Program Files\\Sandgate\\native-host\\src\\bin\\native-host.ts' };
+  if (os === 'win32')
+    return {
+      node: 'C:\\Program Files\\Sandgate\\node\\node.exe',
+      entry: 'C:\\Program Files\\Sandgate\\native-host\\src\\bin\\native-host.ts',
+    };
   return { node: resolvePinnedNode(), entry: NATIVE_HOST_ENTRY };
 }
 
@@ -127,7 +131,9 @@ export async function installNativeHost(opts: InstallOptions): Promise<InstallRe
           break;
         }
         case 'registry':
-          await execFileP('reg', ['add', `${step.hive}\\${step.key}`, '/ve', '/t', 'REG_SZ', '/d', step.value, '/f'], { windowsHide: true });
+          await execFileP('reg', ['add', `${step.hive}\\${step.key}`, '/ve', '/t', 'REG_SZ', '/d', step.value, '/f'], {
+            windowsHide: true,
+          });
           done.push({ kind: 'registry', hive: step.hive, key: step.key, value: step.value, browser: step.browser });
           break;
       }
@@ -137,7 +143,10 @@ export async function installNativeHost(opts: InstallOptions): Promise<InstallRe
     await writeReceipt(built.receiptPath, mergeEntries(await readReceipt(built.receiptPath), done)).catch(() => {});
     if (err instanceof SandgateError) throw err;
     const path = (err as NodeJS.ErrnoException).path ?? '';
-    throw new SandgateError('INSTALL_FAILED', `could not register the native host: ${(err as Error).message}`, { params: { path }, cause: err });
+    throw new SandgateError('INSTALL_FAILED', `could not register the native host: ${(err as Error).message}`, {
+      params: { path },
+      cause: err,
+    });
   }
   await writeReceipt(built.receiptPath, mergeEntries(await readReceipt(built.receiptPath), done));
   return result;
@@ -160,7 +169,13 @@ export async function uninstallNativeHost(opts: InstallOptions): Promise<Uninsta
   const built = buildPlan(opts);
   const browsers = new Set<string>(selectedBrowsers(opts.browser));
   const receipt = await readReceipt(built.receiptPath);
-  const result: UninstallResult = { manifests: [], launcher: built.stage(built.plan.launcher), removed: [], kept: [], ...(os === 'win32' ? { registryKeys: [] } : {}) };
+  const result: UninstallResult = {
+    manifests: [],
+    launcher: built.stage(built.plan.launcher),
+    removed: [],
+    kept: [],
+    ...(os === 'win32' ? { registryKeys: [] } : {}),
+  };
 
   const planned = new Set(built.plan.steps.flatMap((s) => (s.kind === 'file' && s.role === 'manifest' ? [s.path] : [])));
   const selected = (e: ReceiptEntry): boolean => {
@@ -200,7 +215,8 @@ export async function uninstallNativeHost(opts: InstallOptions): Promise<Uninsta
     if (launcherEntry && launcherEntry.kind === 'file') {
       const outcome = await removeIfUnchanged(launcherEntry.path, launcherEntry.sha256, opts.dryRun);
       if (outcome === 'removed') result.removed.push(launcherEntry.path);
-      if (outcome === 'changed') result.kept.push({ path: launcherEntry.path, reason: 'changed since sandgate install wrote it; left in place' });
+      if (outcome === 'changed')
+        result.kept.push({ path: launcherEntry.path, reason: 'changed since sandgate install wrote it; left in place' });
       remaining = remaining.filter((e) => e !== launcherEntry);
     } else if (receipt.length === 0 && opts.browser === 'all' && opts.profileDir === undefined) {
       const text = await readFile(result.launcher, 'utf8').catch(() => '');

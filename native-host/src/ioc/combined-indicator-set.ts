@@ -15,7 +15,10 @@ export interface PlanPart {
   relabel?: (term: string) => string;
 }
 
-export function combineIndicatorSets(parts: readonly PlanPart[], extra: { unsupported: readonly UnsupportedTerm[]; warnings?: readonly IocWarning[] } = { unsupported: [] }): IndicatorSet {
+export function combineIndicatorSets(
+  parts: readonly PlanPart[],
+  extra: { unsupported: readonly UnsupportedTerm[]; warnings?: readonly IocWarning[] } = { unsupported: [] },
+): IndicatorSet {
   return new CombinedIndicatorSet(parts, extra);
 }
 

@@ -54,7 +54,9 @@ export function compileIndicatorSet(sources: readonly IocSource[], options: Comp
   for (const { file, ioc } of sources) {
     const other = seen.get(ioc.id);
     if (other !== undefined) {
-      throw new SandgateError('IOC_DUPLICATE_ID', `IOC id ${ioc.id} is in both ${other} and ${file}`, { params: { id: ioc.id, files: [other, file] } });
+      throw new SandgateError('IOC_DUPLICATE_ID', `IOC id ${ioc.id} is in both ${other} and ${file}`, {
+        params: { id: ioc.id, files: [other, file] },
+      });
     }
     seen.set(ioc.id, file);
     const ctx = { file, platform, unavailable: options.unavailable, unsupported, warnings, leaves: 0, items: 0 };
@@ -63,7 +65,11 @@ export function compileIndicatorSet(sources: readonly IocSource[], options: Comp
     evaluated += ctx.leaves;
     total += ctx.items;
     if (!root) {
-      warnings.push({ file, itemId: ioc.id, message: `IOC ${ioc.id} can never match: none of its indicators has a term Sandgate evaluates` });
+      warnings.push({
+        file,
+        itemId: ioc.id,
+        message: `IOC ${ioc.id} can never match: none of its indicators has a term Sandgate evaluates`,
+      });
       continue;
     }
     iocs.push({ id: ioc.id, file, description: ioc.shortDescription ?? ioc.description, root });
@@ -71,7 +77,14 @@ export function compileIndicatorSet(sources: readonly IocSource[], options: Comp
   return new CompiledIndicatorSet(iocs, unsupported, warnings, { evaluated, unsupported: total - evaluated });
 }
 
-const BLANK_FILE: Omit<FileObservation, 'hashes'> = { document: 'FileItem', fullPath: '', fileName: '', fileExtension: '', size: -1, modified: new Date(0) };
+const BLANK_FILE: Omit<FileObservation, 'hashes'> = {
+  document: 'FileItem',
+  fullPath: '',
+  fileName: '',
+  fileExtension: '',
+  size: -1,
+  modified: new Date(0),
+};
 
 class CompiledIndicatorSet implements IndicatorSet {
   readonly unsupported: readonly UnsupportedTerm[];
@@ -88,7 +101,12 @@ class CompiledIndicatorSet implements IndicatorSet {
   private readonly hashUnkeyed: CompiledIoc[] = [];
   private readonly staticHashes = new Set<HashName>();
 
-  constructor(iocs: CompiledIoc[], unsupported: UnsupportedTerm[], warnings: IocWarning[], counts: { evaluated: number; unsupported: number }) {
+  constructor(
+    iocs: CompiledIoc[],
+    unsupported: UnsupportedTerm[],
+    warnings: IocWarning[],
+    counts: { evaluated: number; unsupported: number },
+  ) {
     this.unsupported = unsupported;
     this.warnings = warnings;
     this.termCounts = counts;
@@ -107,7 +125,11 @@ class CompiledIndicatorSet implements IndicatorSet {
     if (hasCheapFileTerm(ioc.root)) {
       const size = requiredValues(ioc.root, 'FileItem/SizeInBytes');
       const name = size ? null : requiredValues(ioc.root, 'FileItem/FileName');
-      const k: FileKey | null = size ? { kind: 'size', values: size as Set<number> } : name ? { kind: 'name', values: name as Set<string> } : null;
+      const k: FileKey | null = size
+        ? { kind: 'size', values: size as Set<number> }
+        : name
+          ? { kind: 'name', values: name as Set<string> }
+          : null;
       if (!k) this.cheapUnkeyed.push(ioc);
       else for (const v of k.values) push<string | number>(k.kind === 'size' ? this.bySize : this.byName, v as never, ioc);
       return;

@@ -7,9 +7,7 @@ import { CONDITIONS_BY_TYPE, type TermDef, type TermValue } from './term-table.t
  * One `IndicatorItem` compiled against its term. `eq` is set when the item is a plain positive equality (`is`, no
  * negation), so the compiler can index it: a hash in a set, a size or a file name as a cheap key.
  */
-export type CompiledCondition =
-  | { ok: true; test: (value: TermValue) => boolean; eq?: string | number }
-  | { ok: false; reason: string };
+export type CompiledCondition = { ok: true; test: (value: TermValue) => boolean; eq?: string | number } | { ok: false; reason: string };
 
 const RANGE = /^\[?\s*([^\s\[\]]+)\s+TO\s+([^\s\[\]]+)\s*\]?$/;
 
@@ -20,7 +18,8 @@ export function compileCondition(item: IocItem, def: TermDef): CompiledCondition
     return { ok: false, reason: `condition "${item.condition}" does not apply to ${def.type} term ${def.term}` };
   }
   const content = def.normalizeContent ? def.normalizeContent(item.content) : item.content;
-  const compiled = def.type === 'int' || def.type === 'date' ? ordered(base, content, def.type) : textual(base, content, def.type, item.preserveCase);
+  const compiled =
+    def.type === 'int' || def.type === 'date' ? ordered(base, content, def.type) : textual(base, content, def.type, item.preserveCase);
   if (!compiled.ok) return compiled;
   const t = compiled.test;
   // An absent value (a process without a known path) makes the term false whatever the condition: we cannot assert it.
@@ -79,7 +78,8 @@ function ordered(base: string, content: string, type: 'int' | 'date'): Compariso
   if (range) {
     const lo = parse(range[1]!);
     const hi = parse(range[2]!);
-    if (lo === undefined || hi === undefined) return { ok: false, reason: `range "${content}" is not two ${type === 'int' ? 'integers' : 'dates'}` };
+    if (lo === undefined || hi === undefined)
+      return { ok: false, reason: `range "${content}" is not two ${type === 'int' ? 'integers' : 'dates'}` };
     if (base !== 'is') return { ok: false, reason: `a "${content}" range works with "is" only` };
     return { ok: true, test: (v) => asNumber(v) >= lo && asNumber(v) <= hi };
   }

@@ -115,7 +115,9 @@ export function generateOpenIoc(subject: IocSubject, options: GenerateOptions = 
   const now = (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const id = newId();
   const notes: string[] = [];
-  const own = new Set([subject.sha256, subject.sha1, subject.md5, subject.fileName.toLowerCase()].filter((x): x is string => !!x).map((x) => x.toLowerCase()));
+  const own = new Set(
+    [subject.sha256, subject.sha1, subject.md5, subject.fileName.toLowerCase()].filter((x): x is string => !!x).map((x) => x.toLowerCase()),
+  );
   const extra: Term[] = [];
   const host = subject.sourceUrl ? hostOf(subject.sourceUrl) : undefined;
   if (host) extra.push({ document: 'UrlHistoryItem', search: 'UrlHistoryItem/HostName', type: 'string', value: host });
@@ -130,10 +132,14 @@ export function generateOpenIoc(subject: IocSubject, options: GenerateOptions = 
   const params: string[] = [];
   const item = (t: Term, indent: string) => {
     const itemId = newId();
-    const missing = PLATFORMS.map((p) => ({ p, reason: notEvaluatedReason(t.search, p) })).filter((m): m is { p: Platform; reason: string } => !!m.reason);
+    const missing = PLATFORMS.map((p) => ({ p, reason: notEvaluatedReason(t.search, p) })).filter(
+      (m): m is { p: Platform; reason: string } => !!m.reason,
+    );
     for (const m of missing) notEvaluatedOn[m.p].push({ itemId, term: t.search, reason: m.reason });
     if (missing.length) {
-      params.push(`    <param id="${newId()}" ref-id="${itemId}" name="sandgate:not-evaluated-on"><value type="string">${missing.map((m) => m.p).join(' ')}</value></param>\n`);
+      params.push(
+        `    <param id="${newId()}" ref-id="${itemId}" name="sandgate:not-evaluated-on"><value type="string">${missing.map((m) => m.p).join(' ')}</value></param>\n`,
+      );
     }
     return (
       `${indent}<IndicatorItem id="${itemId}" condition="is" preserve-case="false" negate="false">\n` +
@@ -227,7 +233,12 @@ function termFor(ind: Indicator): Term | { note: string } {
   if (!value) return { note: 'empty value' };
   const hash = (name: 'md5' | 'sha1' | 'sha256'): Term | { note: string } =>
     HEX[name].test(value)
-      ? { document: 'FileItem', search: `FileItem/${name === 'md5' ? 'Md5sum' : name === 'sha1' ? 'Sha1sum' : 'Sha256sum'}`, type: name, value: value.toLowerCase() }
+      ? {
+          document: 'FileItem',
+          search: `FileItem/${name === 'md5' ? 'Md5sum' : name === 'sha1' ? 'Sha1sum' : 'Sha256sum'}`,
+          type: name,
+          value: value.toLowerCase(),
+        }
       : { note: `not a ${name} digest` };
   switch (type) {
     case 'md5':
@@ -252,7 +263,9 @@ function termFor(ind: Indicator): Term | { note: string } {
     case 'host':
     case 'fqdn':
     case 'dns':
-      return /^[a-z0-9.-]+$/i.test(value) ? { document: 'DnsEntryItem', search: 'DnsEntryItem/Host', type: 'string', value } : { note: 'not a host name' };
+      return /^[a-z0-9.-]+$/i.test(value)
+        ? { document: 'DnsEntryItem', search: 'DnsEntryItem/Host', type: 'string', value }
+        : { note: 'not a host name' };
     case 'ip':
     case 'ipv4':
     case 'ipv6':

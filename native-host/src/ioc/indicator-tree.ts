@@ -55,7 +55,15 @@ export interface CompileContext {
 
 /** Returns null when the node can never be true (unevaluable AND, OR with nothing left, empty indicator). */
 export function compileNode(ind: IocIndicator, ctx: CompileContext): Node | null {
-  const node: Node = { kind: ind.operator === 'AND' ? 'and' : 'or', id: ind.id, line: ind.line, children: [], sets: [], docs: new Set(), hashes: new Set() };
+  const node: Node = {
+    kind: ind.operator === 'AND' ? 'and' : 'or',
+    id: ind.id,
+    line: ind.line,
+    children: [],
+    sets: [],
+    docs: new Set(),
+    hashes: new Set(),
+  };
   const start = ctx.leaves;
   let dead = false;
   let leaves = 0;
@@ -84,7 +92,13 @@ export function compileNode(ind: IocIndicator, ctx: CompileContext): Node | null
     }
     leaves++;
     if (node.kind === 'or' && compiled.eq !== undefined) addToSet(node, compiled.def, compiled.fold, compiled.eq);
-    else node.children.push({ kind: 'leaf', def: compiled.def, test: compiled.test, ...(compiled.eq === undefined ? {} : { eq: compiled.eq }) });
+    else
+      node.children.push({
+        kind: 'leaf',
+        def: compiled.def,
+        test: compiled.test,
+        ...(compiled.eq === undefined ? {} : { eq: compiled.eq }),
+      });
   }
   if (dead) {
     // None of its terms is evaluated: take back what its sub-indicators counted.
@@ -93,7 +107,8 @@ export function compileNode(ind: IocIndicator, ctx: CompileContext): Node | null
   }
   ctx.leaves += leaves;
   if (node.children.length === 0 && node.sets.length === 0) {
-    if (ind.children.length === 0) ctx.warnings.push({ file: ctx.file, itemId: ind.id, line: ind.line, message: `Indicator ${ind.id} is empty and never matches` });
+    if (ind.children.length === 0)
+      ctx.warnings.push({ file: ctx.file, itemId: ind.id, line: ind.line, message: `Indicator ${ind.id} is empty and never matches` });
     return null;
   }
   for (const c of [...node.children, ...node.sets]) {
@@ -133,7 +148,8 @@ type CompiledItem = { def: TermDef; test: (v: TermValue) => boolean; eq?: string
 function compileItem(item: IocItem, ctx: Pick<CompileContext, 'platform' | 'unavailable'>): CompiledItem {
   const def = findTerm(item.search);
   if (!def) return { reason: `term ${item.search} is not evaluated by Sandgate` };
-  const missing = ctx.platform === 'any' ? undefined : (notCollectedReason(def, ctx.platform) ?? ctx.unavailable?.get(def.term.toLowerCase()));
+  const missing =
+    ctx.platform === 'any' ? undefined : (notCollectedReason(def, ctx.platform) ?? ctx.unavailable?.get(def.term.toLowerCase()));
   if (missing) return { reason: missing };
   const c = compileCondition(item, def);
   if (!c.ok) return { reason: c.reason };

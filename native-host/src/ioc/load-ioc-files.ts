@@ -38,7 +38,8 @@ export interface IocPlan {
 
 /** Engine term → the STIX path shown for it (the first path listed for that term). */
 const STIX_LABEL = new Map<string, string>();
-for (const d of STIX_PATHS) if (!STIX_LABEL.has(d.term)) STIX_LABEL.set(d.term, d.via === 'basename' ? `${d.path} (from the executable's path)` : d.path);
+for (const d of STIX_PATHS)
+  if (!STIX_LABEL.has(d.term)) STIX_LABEL.set(d.term, d.via === 'basename' ? `${d.path} (from the executable's path)` : d.path);
 
 function stixRelabel(term: string): string {
   const m = /^([A-Za-z]+Item\/[A-Za-z0-9/]+)( = .*)?$/s.exec(term);

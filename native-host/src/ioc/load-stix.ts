@@ -28,15 +28,21 @@ export interface StixLoad {
 /** `file` names the file in reports; `shown` (default `file`) in errors, e.g. the path a person gave for a task's copy. */
 export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date(), shown = file): StixLoad {
   if (bytes.byteLength > MAX_IOC_FILE_BYTES) {
-    throw new SandgateError('IOC_FILE_TOO_LARGE', `${shown}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, {
-      params: { file, bytes: bytes.byteLength },
-    });
+    throw new SandgateError(
+      'IOC_FILE_TOO_LARGE',
+      `${shown}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`,
+      {
+        params: { file, bytes: bytes.byteLength },
+      },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (err) {
-    throw new SandgateError('STIX_PARSE_FAILED', `${shown}: not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { params: { file } });
+    throw new SandgateError('STIX_PARSE_FAILED', `${shown}: not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, {
+      params: { file },
+    });
   }
   const { id, indicators } = indicatorsOf(json, shown);
   const out: StixLoad = { sources: [], unsupported: [], indicators: indicators.length, id };
@@ -47,7 +53,10 @@ export function loadStix(bytes: Uint8Array, file: string, now: Date = new Date()
   for (const ind of indicators) {
     const skip = (term: string, reason: string) => out.unsupported.push({ file, itemId: ind.id, term, reason });
     if (ind.pattern_type !== 'stix') {
-      skip(`pattern_type ${ind.pattern_type}`, `only STIX patterns are evaluated from a STIX file${ind.pattern_type === 'yara' ? ' (give YARA rules as a .yar file of their own)' : ''}`);
+      skip(
+        `pattern_type ${ind.pattern_type}`,
+        `only STIX patterns are evaluated from a STIX file${ind.pattern_type === 'yara' ? ' (give YARA rules as a .yar file of their own)' : ''}`,
+      );
       continue;
     }
     if (seen.has(ind.id)) continue; // several versions of one indicator in a bundle: the first one read is evaluated
@@ -111,7 +120,11 @@ function indicatorsOf(json: unknown, file: string): { id: string; indicators: St
   if (type !== 'bundle') {
     // Valid JSON that is not STIX at all is none of the formats; a STIX object of another type is a STIX file we cannot use.
     const what = type === undefined ? 'JSON without a STIX "type"' : `a STIX "${String(type)}" object`;
-    throw new SandgateError(type === undefined ? 'IOC_FORMAT_UNKNOWN' : 'STIX_PARSE_FAILED', `${file}: ${what}; a STIX file for a scan holds a bundle or an indicator`, { params: { file } });
+    throw new SandgateError(
+      type === undefined ? 'IOC_FORMAT_UNKNOWN' : 'STIX_PARSE_FAILED',
+      `${file}: ${what}; a STIX file for a scan holds a bundle or an indicator`,
+      { params: { file } },
+    );
   }
   const bundle = stixBundleSchema.safeParse(json);
   if (!bundle.success) {
@@ -119,5 +132,8 @@ function indicatorsOf(json: unknown, file: string): { id: string; indicators: St
     return fail(`the bundle does not fit STIX 2.1 (${issue?.path.join('.') || 'bundle'}: ${issue?.message ?? 'invalid'})`);
   }
   const objects = bundle.data.objects ?? [];
-  return { id: bundle.data.id, indicators: objects.flatMap((o, i) => (o.type === 'indicator' ? [check(o, `objects[${i}] (${o.id ?? 'indicator'})`)] : [])) };
+  return {
+    id: bundle.data.id,
+    indicators: objects.flatMap((o, i) => (o.type === 'indicator' ? [check(o, `objects[${i}] (${o.id ?? 'indicator'})`)] : [])),
+  };
 }

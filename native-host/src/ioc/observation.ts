@@ -82,5 +82,6 @@ export interface RegistryObservation {
   text?: string;
 }
 
-export type Observation = FileObservation | ProcessObservation | PortObservation | DnsEntryObservation | ServiceObservation | RegistryObservation;
+export type Observation =
+  FileObservation | ProcessObservation | PortObservation | DnsEntryObservation | ServiceObservation | RegistryObservation;
 export type DocumentName = Observation['document'];

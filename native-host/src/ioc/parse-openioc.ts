@@ -76,7 +76,13 @@ export function parseOpenIoc(bytes: Uint8Array | string, file: string): OpenIoc 
       else if (c.name === 'Indicator') children.push(indicator(c));
       else fail(c, `unexpected <${c.name}> inside an Indicator`);
     }
-    return { kind: 'indicator', id: el.attrs['id'] || `line:${el.line}:${++anonymous}`, operator: operator as 'AND' | 'OR', children, line: el.line };
+    return {
+      kind: 'indicator',
+      id: el.attrs['id'] || `line:${el.line}:${++anonymous}`,
+      operator: operator as 'AND' | 'OR',
+      children,
+      line: el.line,
+    };
   };
 
   const criteria = logic!.children.filter((c) => c.uri === ns && c.name === 'Indicator').map(indicator);

@@ -89,8 +89,8 @@ function rewrite(pattern: string, ci: boolean): string {
     } else if (ch === '[') {
       let cls = '[';
       i++;
-      if (pattern[i] === '^') (cls += '^'), i++;
-      if (pattern[i] === ']') (cls += ']'), i++;
+      if (pattern[i] === '^') ((cls += '^'), i++);
+      if (pattern[i] === ']') ((cls += ']'), i++);
       while (i < pattern.length && pattern[i] !== ']') {
         if (pattern[i] === '\\') cls += escape();
         else cls += lit(pattern[i++]!);

@@ -35,9 +35,7 @@ export type StixComparison =
 export type StixComparisonExpression = StixComparison | { kind: 'and' | 'or'; children: StixComparisonExpression[]; pos: number };
 
 export type StixQualifier =
-  | { kind: 'WITHIN'; seconds: number }
-  | { kind: 'REPEATS'; times: number }
-  | { kind: 'START STOP'; start: string; stop: string };
+  { kind: 'WITHIN'; seconds: number } | { kind: 'REPEATS'; times: number } | { kind: 'START STOP'; start: string; stop: string };
 
 /** Observation expressions: `[ … ]` joined by AND / OR / FOLLOWEDBY, each optionally qualified. */
 export type StixObservationExpression =

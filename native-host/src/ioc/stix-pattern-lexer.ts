@@ -69,7 +69,10 @@ export function lexStixPattern(src: string): StixToken[] {
       i = end;
       continue;
     }
-    if (isDigit(c) || ((c === '-' || c === '+' || c === '.') && (isDigit(src[i + 1] ?? '') || (src[i + 1] === '.' && isDigit(src[i + 2] ?? ''))))) {
+    if (
+      isDigit(c) ||
+      ((c === '-' || c === '+' || c === '.') && (isDigit(src[i + 1] ?? '') || (src[i + 1] === '.' && isDigit(src[i + 2] ?? ''))))
+    ) {
       let j = i + (c === '-' || c === '+' ? 1 : 0);
       while (j < src.length && isDigit(src[j]!)) j++;
       let float = false;

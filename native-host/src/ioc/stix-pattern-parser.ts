@@ -30,9 +30,13 @@ const HASH_LENGTHS: Record<string, number> = { MD5: 32, 'SHA-1': 40, 'SHA-256': 
 
 export function parseStixPattern(pattern: string, where = 'pattern'): StixObservationExpression {
   if (pattern.length > MAX_PATTERN_CHARS) {
-    throw new SandgateError('STIX_PATTERN_INVALID', `${where}: pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_CHARS}`, {
-      params: { where, length: pattern.length, limit: MAX_PATTERN_CHARS },
-    });
+    throw new SandgateError(
+      'STIX_PATTERN_INVALID',
+      `${where}: pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_CHARS}`,
+      {
+        params: { where, length: pattern.length, limit: MAX_PATTERN_CHARS },
+      },
+    );
   }
   try {
     const p = new Parser(lexStixPattern(pattern));
@@ -80,7 +84,9 @@ class Parser {
 
   /** observationExpressions: OR-expressions joined by FOLLOWEDBY (lowest precedence), then OR, then AND. */
   observations(depth: number): StixObservationExpression {
-    return this.chain('followedby', 'FOLLOWEDBY', () => this.chain('or', 'OR', () => this.chain('and', 'AND', () => this.qualified(depth))));
+    return this.chain('followedby', 'FOLLOWEDBY', () =>
+      this.chain('or', 'OR', () => this.chain('and', 'AND', () => this.qualified(depth))),
+    );
   }
 
   private chain(kind: 'and' | 'or' | 'followedby', word: string, operand: () => StixObservationExpression): StixObservationExpression {
@@ -126,7 +132,8 @@ class Parser {
     if (this.isWord('WITHIN')) {
       this.i++;
       const n = this.next();
-      if (n.t !== 'literal' || (n.v.kind !== 'int' && n.v.kind !== 'float') || n.v.value <= 0 || n.raw.startsWith('-')) this.fail('WITHIN needs a positive number', n);
+      if (n.t !== 'literal' || (n.v.kind !== 'int' && n.v.kind !== 'float') || n.v.value <= 0 || n.raw.startsWith('-'))
+        this.fail('WITHIN needs a positive number', n);
       if (!this.isWord('SECONDS')) this.fail('expected SECONDS');
       this.i++;
       return { kind: 'WITHIN', seconds: n.v.value };
@@ -278,7 +285,8 @@ function checkHash(c: StixComparison): void {
   const want = HASH_LENGTHS[last.key.toUpperCase()];
   const v = c.value;
   if (want === undefined || Array.isArray(v) || v.kind !== 'string') return;
-  if (v.value.length !== want || !/^[0-9a-fA-F]+$/.test(v.value)) throw new StixSyntaxError(c.pos, `'${v.value}' is not a valid ${last.key} hash`);
+  if (v.value.length !== want || !/^[0-9a-fA-F]+$/.test(v.value))
+    throw new StixSyntaxError(c.pos, `'${v.value}' is not a valid ${last.key} hash`);
 }
 
 function describe(t: StixToken): string {

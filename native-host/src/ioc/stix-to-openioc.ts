@@ -45,18 +45,32 @@ export function stixPatternToOpenIoc(tree: StixObservationExpression, indicatorI
       case 'observation':
         return comparisons(o.comparison);
       case 'or':
-        return node('OR', o.children.map((c) => ({ out: observation(c), what: 'OR' })), o.pos);
+        return node(
+          'OR',
+          o.children.map((c) => ({ out: observation(c), what: 'OR' })),
+          o.pos,
+        );
       case 'and':
-        unsupported.push({ term: 'observation operator AND', reason: 'needs two objects observed separately ([A] AND [B]); the engine evaluates one object at a time, so this expression can never match here' });
+        unsupported.push({
+          term: 'observation operator AND',
+          reason:
+            'needs two objects observed separately ([A] AND [B]); the engine evaluates one object at a time, so this expression can never match here',
+        });
         return null;
       case 'followedby':
-        unsupported.push({ term: 'observation operator FOLLOWEDBY', reason: 'needs the order in which objects were observed; a scan sees the present state only' });
+        unsupported.push({
+          term: 'observation operator FOLLOWEDBY',
+          reason: 'needs the order in which objects were observed; a scan sees the present state only',
+        });
         return null;
       case 'qualified':
         for (const q of o.qualifiers) {
           unsupported.push({
             term: `qualifier ${q.kind}`,
-            reason: q.kind === 'REPEATS' ? 'needs the same observation counted over time; a scan sees each object once' : 'needs the times objects were observed; a scan sees the present state only',
+            reason:
+              q.kind === 'REPEATS'
+                ? 'needs the same observation counted over time; a scan sees each object once'
+                : 'needs the times objects were observed; a scan sees the present state only',
           });
         }
         return null;
@@ -65,7 +79,11 @@ export function stixPatternToOpenIoc(tree: StixObservationExpression, indicatorI
 
   const comparisons = (c: StixComparisonExpression): Out => {
     if ('children' in c) {
-      return node(c.kind === 'and' ? 'AND' : 'OR', c.children.map((x) => ({ out: comparisons(x), what: c.kind })), c.pos);
+      return node(
+        c.kind === 'and' ? 'AND' : 'OR',
+        c.children.map((x) => ({ out: comparisons(x), what: c.kind })),
+        c.pos,
+      );
     }
     const r = comparison(c, id);
     if ('reason' in r) {
@@ -76,7 +94,12 @@ export function stixPatternToOpenIoc(tree: StixObservationExpression, indicatorI
   };
 
   const criteria = observation(tree);
-  const wrapped: IocIndicator | null = criteria === null ? null : criteria.kind === 'indicator' ? criteria : { kind: 'indicator', id: id(), operator: 'OR', children: [criteria], line: 1 };
+  const wrapped: IocIndicator | null =
+    criteria === null
+      ? null
+      : criteria.kind === 'indicator'
+        ? criteria
+        : { kind: 'indicator', id: id(), operator: 'OR', children: [criteria], line: 1 };
   return { criteria: wrapped, unsupported };
 }
 
@@ -85,9 +108,13 @@ function comparison(c: StixComparison, id: () => string): { out: Out } | StixUns
   const def = findStixPath(path);
   if (!def) {
     const why = STIX_TYPES_NOT_COLLECTED[c.path.objectType];
-    return { term: path, reason: why ?? `the object path ${path} is not evaluated by Sandgate (docs/ioc-terms.md lists the STIX paths it reads)` };
+    return {
+      term: path,
+      reason: why ?? `the object path ${path} is not evaluated by Sandgate (docs/ioc-terms.md lists the STIX paths it reads)`,
+    };
   }
-  if (c.kind === 'exists') return { term: `EXISTS ${path}`, reason: 'EXISTS is not evaluated (a collector reports absent and unknown alike)' };
+  if (c.kind === 'exists')
+    return { term: `EXISTS ${path}`, reason: 'EXISTS is not evaluated (a collector reports absent and unknown alike)' };
   const values = c.op === 'IN' ? (c.value as StixLiteral[]) : [c.value as StixLiteral];
   const items: IocItem[] = [];
   for (const v of values) {
@@ -96,15 +123,26 @@ function comparison(c: StixComparison, id: () => string): { out: Out } | StixUns
     items.push(item);
   }
   if (c.op !== 'IN') return { out: items[0]! };
-  if (items.length === 0) return c.negated ? { term: `${path} NOT IN ()`, reason: 'an empty set: true of everything, which is no indicator' } : { out: null };
+  if (items.length === 0)
+    return c.negated ? { term: `${path} NOT IN ()`, reason: 'an empty set: true of everything, which is no indicator' } : { out: null };
   // `x IN (a, b)` is an OR of equalities; `x NOT IN (a, b)` an AND of inequalities.
-  return { out: items.length === 1 ? items[0]! : { kind: 'indicator', id: id(), operator: c.negated ? 'AND' : 'OR', children: items, line: c.pos + 1 } };
+  return {
+    out:
+      items.length === 1
+        ? items[0]!
+        : { kind: 'indicator', id: id(), operator: c.negated ? 'AND' : 'OR', children: items, line: c.pos + 1 },
+  };
 }
 
 const INT_TERMS = new Set(['FileItem/SizeInBytes', 'ProcessItem/pid', 'PortItem/localPort', 'PortItem/remotePort']);
 const IP_TERMS = new Set(['PortItem/localIP', 'PortItem/remoteIP']);
 
-function leaf(def: StixPathDef, c: Extract<StixComparison, { kind: 'compare' }>, v: StixLiteral, id: () => string): IocItem | StixUnsupported {
+function leaf(
+  def: StixPathDef,
+  c: Extract<StixComparison, { kind: 'compare' }>,
+  v: StixLiteral,
+  id: () => string,
+): IocItem | StixUnsupported {
   const path = c.path.text;
   const unsupported = (reason: string): StixUnsupported => ({ term: `${path} ${c.negated ? 'NOT ' : ''}${c.op}`, reason });
   const isInt = INT_TERMS.has(def.term);
@@ -115,19 +153,35 @@ function leaf(def: StixPathDef, c: Extract<StixComparison, { kind: 'compare' }>,
     if (v.kind !== 'int') return unsupported(`${path} is an integer; compared here with a ${v.kind} literal`);
     const n = v.value;
     switch (c.op) {
-      case '=': case 'IN': [condition, content] = ['is', String(n)]; break;
-      case '!=': [condition, content, negate] = ['is', String(n), !negate]; break;
-      case '<': [condition, content] = ['less-than', String(n)]; break;
-      case '>': [condition, content] = ['greater-than', String(n)]; break;
-      case '<=': [condition, content] = ['less-than', String(n + 1)]; break;
-      case '>=': [condition, content] = ['greater-than', String(n - 1)]; break;
-      default: return unsupported(`${c.op} does not apply to the integer ${path}`);
+      case '=':
+      case 'IN':
+        [condition, content] = ['is', String(n)];
+        break;
+      case '!=':
+        [condition, content, negate] = ['is', String(n), !negate];
+        break;
+      case '<':
+        [condition, content] = ['less-than', String(n)];
+        break;
+      case '>':
+        [condition, content] = ['greater-than', String(n)];
+        break;
+      case '<=':
+        [condition, content] = ['less-than', String(n + 1)];
+        break;
+      case '>=':
+        [condition, content] = ['greater-than', String(n - 1)];
+        break;
+      default:
+        return unsupported(`${c.op} does not apply to the integer ${path}`);
     }
   } else {
     if (v.kind !== 'string') return unsupported(`${path} is text; compared here with a ${v.kind} literal`);
     const ip = IP_TERMS.has(def.term);
     switch (c.op) {
-      case '=': case 'IN': case '!=':
+      case '=':
+      case 'IN':
+      case '!=':
         if (c.op === '!=') negate = !negate;
         if (ip && v.value.includes('/')) [condition, content] = ['matches', v.value];
         else if (def.via === 'basename') [condition, content] = ['matches', `(^|/)${escapeRegex(v.value)}$`];

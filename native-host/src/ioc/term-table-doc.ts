@@ -61,7 +61,13 @@ function between(doc: string, begin: string, end: string, body: string, placehol
 }
 
 export function withTermTable(doc: string): string {
-  return between(between(doc, BEGIN, END, termTableMarkdown(), 'IOC_TERM_TABLE'), STIX_BEGIN, STIX_END, stixPathsMarkdown(), 'STIX_PATH_TABLE');
+  return between(
+    between(doc, BEGIN, END, termTableMarkdown(), 'IOC_TERM_TABLE'),
+    STIX_BEGIN,
+    STIX_END,
+    stixPathsMarkdown(),
+    'STIX_PATH_TABLE',
+  );
 }
 
 export const TERMS_DOC = join(import.meta.dirname, '..', '..', '..', 'docs', 'ioc-terms.md');

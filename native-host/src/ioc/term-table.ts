@@ -44,7 +44,7 @@ const NOWHERE: readonly Platform[] = [];
 const NOT_COLLECTED: Partial<Record<DocumentName, Partial<Record<Platform, string>>>> = {
   DnsEntryItem: {
     linux:
-      'Linux keeps no system-wide DNS cache Sandgate can read (a local resolver\'s cache, such as systemd-resolved\'s, is not read yet, and /etc/hosts is not a cache)',
+      "Linux keeps no system-wide DNS cache Sandgate can read (a local resolver's cache, such as systemd-resolved's, is not read yet, and /etc/hosts is not a cache)",
   },
   RegistryItem: { linux: 'the registry exists on Windows only', macos: 'the registry exists on Windows only' },
 };
@@ -54,7 +54,9 @@ export function notCollectedReason(def: TermDef, platform: Platform): string | u
   if (def.platforms.includes(platform)) return undefined;
   const why =
     NOT_COLLECTED[def.document]?.[platform] ??
-    (def.fixtureOnly?.includes(platform) ? `the ${platform} collector of ${def.document} is tested on fixtures only and does not run yet` : undefined) ??
+    (def.fixtureOnly?.includes(platform)
+      ? `the ${platform} collector of ${def.document} is tested on fixtures only and does not run yet`
+      : undefined) ??
     `no ${platform} collector produces ${def.document} records${def.platforms.length ? ` (collected on ${def.platforms.join(', ')})` : ''}`;
   return `${def.term} cannot be evaluated on ${platform}: ${why}`;
 }
@@ -73,7 +75,10 @@ export function canonicalIp(content: string): string {
   return new SocketAddress({ address: t, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
 }
 
-function on<D extends DocumentName>(document: D, get: (o: Extract<Observation, { document: D }>) => TermValue): (o: Observation) => TermValue {
+function on<D extends DocumentName>(
+  document: D,
+  get: (o: Extract<Observation, { document: D }>) => TermValue,
+): (o: Observation) => TermValue {
   return (o) => (o.document === document ? get(o as Extract<Observation, { document: D }>) : undefined);
 }
 
@@ -84,12 +89,40 @@ function dirname(p: string): string {
 
 export const TERM_TABLE: readonly TermDef[] = [
   // FileItem: every file a scan walks, and the executables of processes.
-  { term: 'FileItem/Md5sum', document: 'FileItem', type: 'hash', platforms: ALL, hash: 'md5', meaning: 'MD5 of the content (read only when a hash term could still decide)' },
+  {
+    term: 'FileItem/Md5sum',
+    document: 'FileItem',
+    type: 'hash',
+    platforms: ALL,
+    hash: 'md5',
+    meaning: 'MD5 of the content (read only when a hash term could still decide)',
+  },
   { term: 'FileItem/Sha1sum', document: 'FileItem', type: 'hash', platforms: ALL, hash: 'sha1', meaning: 'SHA-1 of the content' },
   { term: 'FileItem/Sha256sum', document: 'FileItem', type: 'hash', platforms: ALL, hash: 'sha256', meaning: 'SHA-256 of the content' },
-  { term: 'FileItem/FileName', document: 'FileItem', type: 'string', platforms: ALL, value: on('FileItem', (f) => f.fileName), meaning: 'file name with its extension' },
-  { term: 'FileItem/FullPath', document: 'FileItem', type: 'string', platforms: ALL, value: on('FileItem', (f) => f.fullPath), meaning: 'absolute path as found (links not resolved)' },
-  { term: 'FileItem/FilePath', document: 'FileItem', type: 'string', platforms: ALL, value: on('FileItem', (f) => dirname(f.fullPath)), meaning: 'the folder holding the file, absolute' },
+  {
+    term: 'FileItem/FileName',
+    document: 'FileItem',
+    type: 'string',
+    platforms: ALL,
+    value: on('FileItem', (f) => f.fileName),
+    meaning: 'file name with its extension',
+  },
+  {
+    term: 'FileItem/FullPath',
+    document: 'FileItem',
+    type: 'string',
+    platforms: ALL,
+    value: on('FileItem', (f) => f.fullPath),
+    meaning: 'absolute path as found (links not resolved)',
+  },
+  {
+    term: 'FileItem/FilePath',
+    document: 'FileItem',
+    type: 'string',
+    platforms: ALL,
+    value: on('FileItem', (f) => dirname(f.fullPath)),
+    meaning: 'the folder holding the file, absolute',
+  },
   {
     term: 'FileItem/FileExtension',
     document: 'FileItem',
@@ -99,29 +132,172 @@ export const TERM_TABLE: readonly TermDef[] = [
     normalizeContent: (c) => c.replace(/^\./, ''),
     meaning: 'extension without the dot (`exe`; an IOC writing `.exe` matches too)',
   },
-  { term: 'FileItem/SizeInBytes', document: 'FileItem', type: 'int', platforms: ALL, value: on('FileItem', (f) => f.size), meaning: 'size in bytes' },
-  { term: 'FileItem/Modified', document: 'FileItem', type: 'date', platforms: ALL, value: on('FileItem', (f) => f.modified), meaning: 'last modification time' },
+  {
+    term: 'FileItem/SizeInBytes',
+    document: 'FileItem',
+    type: 'int',
+    platforms: ALL,
+    value: on('FileItem', (f) => f.size),
+    meaning: 'size in bytes',
+  },
+  {
+    term: 'FileItem/Modified',
+    document: 'FileItem',
+    type: 'date',
+    platforms: ALL,
+    value: on('FileItem', (f) => f.modified),
+    meaning: 'last modification time',
+  },
   // ProcessItem: running processes (Linux: /proc), collected in every scope when an IOC asks.
-  { term: 'ProcessItem/name', document: 'ProcessItem', type: 'string', platforms: LINUX, value: on('ProcessItem', (p) => p.name), meaning: 'process name, as the collector reports it' },
-  { term: 'ProcessItem/path', document: 'ProcessItem', type: 'string', platforms: LINUX, value: on('ProcessItem', (p) => p.path), meaning: 'full path of the executable (Linux: `/proc/PID/exe`, may end in ` (deleted)`)' },
-  { term: 'ProcessItem/arguments', document: 'ProcessItem', type: 'string', platforms: LINUX, value: on('ProcessItem', (p) => p.arguments), meaning: 'command line' },
-  { term: 'ProcessItem/pid', document: 'ProcessItem', type: 'int', platforms: LINUX, value: on('ProcessItem', (p) => p.pid), meaning: 'process id' },
+  {
+    term: 'ProcessItem/name',
+    document: 'ProcessItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('ProcessItem', (p) => p.name),
+    meaning: 'process name, as the collector reports it',
+  },
+  {
+    term: 'ProcessItem/path',
+    document: 'ProcessItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('ProcessItem', (p) => p.path),
+    meaning: 'full path of the executable (Linux: `/proc/PID/exe`, may end in ` (deleted)`)',
+  },
+  {
+    term: 'ProcessItem/arguments',
+    document: 'ProcessItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('ProcessItem', (p) => p.arguments),
+    meaning: 'command line',
+  },
+  {
+    term: 'ProcessItem/pid',
+    document: 'ProcessItem',
+    type: 'int',
+    platforms: LINUX,
+    value: on('ProcessItem', (p) => p.pid),
+    meaning: 'process id',
+  },
   // PortItem: sockets (Linux: /proc/net/{tcp,tcp6,udp,udp6} of the agent's network namespace, owners from /proc/PID/fd).
-  { term: 'PortItem/remoteIP', document: 'PortItem', type: 'ip', platforms: LINUX, value: on('PortItem', (p) => p.remoteIP), normalizeContent: canonicalIp, meaning: 'remote address (`matches` takes a CIDR block); `0.0.0.0` or `::` for a listening socket' },
-  { term: 'PortItem/remotePort', document: 'PortItem', type: 'int', platforms: LINUX, value: on('PortItem', (p) => p.remotePort), meaning: 'remote port (0 for a listening socket)' },
-  { term: 'PortItem/localIP', document: 'PortItem', type: 'ip', platforms: LINUX, value: on('PortItem', (p) => p.localIP), normalizeContent: canonicalIp, meaning: 'local address' },
-  { term: 'PortItem/localPort', document: 'PortItem', type: 'int', platforms: LINUX, value: on('PortItem', (p) => p.localPort), meaning: 'local port' },
-  { term: 'PortItem/protocol', document: 'PortItem', type: 'string', platforms: LINUX, value: on('PortItem', (p) => p.protocol), meaning: '`tcp` or `udp`' },
-  { term: 'PortItem/state', document: 'PortItem', type: 'string', platforms: LINUX, value: on('PortItem', (p) => p.state), meaning: 'TCP state as the kernel names it (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`…); UDP `UNCONN` or `ESTABLISHED`' },
-  { term: 'PortItem/isIPv6', document: 'PortItem', type: 'bool', platforms: LINUX, value: on('PortItem', (p) => String(p.isIPv6)), normalizeContent: booleanText, meaning: 'an IPv6 socket (`true`/`false`)' },
-  { term: 'PortItem/pid', document: 'PortItem', type: 'int', platforms: LINUX, value: on('PortItem', (p) => p.pid), meaning: 'owning process id; absent (the term is false) when the owner is another user\'s process and Sandgate is not root' },
-  { term: 'PortItem/process', document: 'PortItem', type: 'string', platforms: LINUX, value: on('PortItem', (p) => p.process), meaning: 'owning process name (as `ProcessItem/name`)' },
-  { term: 'PortItem/path', document: 'PortItem', type: 'string', platforms: LINUX, value: on('PortItem', (p) => p.path), meaning: 'owning process executable (as `ProcessItem/path`)' },
+  {
+    term: 'PortItem/remoteIP',
+    document: 'PortItem',
+    type: 'ip',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.remoteIP),
+    normalizeContent: canonicalIp,
+    meaning: 'remote address (`matches` takes a CIDR block); `0.0.0.0` or `::` for a listening socket',
+  },
+  {
+    term: 'PortItem/remotePort',
+    document: 'PortItem',
+    type: 'int',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.remotePort),
+    meaning: 'remote port (0 for a listening socket)',
+  },
+  {
+    term: 'PortItem/localIP',
+    document: 'PortItem',
+    type: 'ip',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.localIP),
+    normalizeContent: canonicalIp,
+    meaning: 'local address',
+  },
+  {
+    term: 'PortItem/localPort',
+    document: 'PortItem',
+    type: 'int',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.localPort),
+    meaning: 'local port',
+  },
+  {
+    term: 'PortItem/protocol',
+    document: 'PortItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.protocol),
+    meaning: '`tcp` or `udp`',
+  },
+  {
+    term: 'PortItem/state',
+    document: 'PortItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.state),
+    meaning: 'TCP state as the kernel names it (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`…); UDP `UNCONN` or `ESTABLISHED`',
+  },
+  {
+    term: 'PortItem/isIPv6',
+    document: 'PortItem',
+    type: 'bool',
+    platforms: LINUX,
+    value: on('PortItem', (p) => String(p.isIPv6)),
+    normalizeContent: booleanText,
+    meaning: 'an IPv6 socket (`true`/`false`)',
+  },
+  {
+    term: 'PortItem/pid',
+    document: 'PortItem',
+    type: 'int',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.pid),
+    meaning: "owning process id; absent (the term is false) when the owner is another user's process and Sandgate is not root",
+  },
+  {
+    term: 'PortItem/process',
+    document: 'PortItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.process),
+    meaning: 'owning process name (as `ProcessItem/name`)',
+  },
+  {
+    term: 'PortItem/path',
+    document: 'PortItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('PortItem', (p) => p.path),
+    meaning: 'owning process executable (as `ProcessItem/path`)',
+  },
   // DnsEntryItem: the resolver cache. No collector anywhere yet (see NOT_COLLECTED): the engine reads it, no OS feeds it.
-  { term: 'DnsEntryItem/Host', document: 'DnsEntryItem', type: 'string', platforms: NOWHERE, value: on('DnsEntryItem', (d) => d.host), meaning: 'host name of the cache entry' },
-  { term: 'DnsEntryItem/RecordName', document: 'DnsEntryItem', type: 'string', platforms: NOWHERE, value: on('DnsEntryItem', (d) => d.host), meaning: 'record name; the cache entry host (no CNAME chain is kept)' },
-  { term: 'DnsEntryItem/RecordData/Host', document: 'DnsEntryItem', type: 'string', platforms: NOWHERE, value: on('DnsEntryItem', (d) => d.recordData), meaning: 'record data (a host name for CNAME records)' },
-  { term: 'DnsEntryItem/RecordData/IPv4Address', document: 'DnsEntryItem', type: 'ip', platforms: NOWHERE, value: on('DnsEntryItem', (d) => d.recordData), meaning: 'record data (an address for A records)' },
+  {
+    term: 'DnsEntryItem/Host',
+    document: 'DnsEntryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    value: on('DnsEntryItem', (d) => d.host),
+    meaning: 'host name of the cache entry',
+  },
+  {
+    term: 'DnsEntryItem/RecordName',
+    document: 'DnsEntryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    value: on('DnsEntryItem', (d) => d.host),
+    meaning: 'record name; the cache entry host (no CNAME chain is kept)',
+  },
+  {
+    term: 'DnsEntryItem/RecordData/Host',
+    document: 'DnsEntryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    value: on('DnsEntryItem', (d) => d.recordData),
+    meaning: 'record data (a host name for CNAME records)',
+  },
+  {
+    term: 'DnsEntryItem/RecordData/IPv4Address',
+    document: 'DnsEntryItem',
+    type: 'ip',
+    platforms: NOWHERE,
+    value: on('DnsEntryItem', (d) => d.recordData),
+    meaning: 'record data (an address for A records)',
+  },
   // ServiceItem: systemd service units on Linux (system and per user); Windows services on fixtures only.
   {
     term: 'ServiceItem/name',
@@ -133,15 +309,80 @@ export const TERM_TABLE: readonly TermDef[] = [
     normalizeContent: (c) => c.replace(/\.service$/i, ''),
     meaning: 'service name (Linux: the unit name without `.service`; an IOC writing `cups.service` matches `cups` too)',
   },
-  { term: 'ServiceItem/descriptiveName', document: 'ServiceItem', type: 'string', platforms: LINUX, fixtureOnly: WINDOWS, value: on('ServiceItem', (s) => s.descriptiveName), meaning: 'display name (Linux: the unit\'s `Description=`)' },
-  { term: 'ServiceItem/path', document: 'ServiceItem', type: 'string', platforms: LINUX, fixtureOnly: WINDOWS, value: on('ServiceItem', (s) => s.path), meaning: 'executable path (Linux: the program of the unit\'s `ExecStart=`, drop-ins applied, a bare name looked up in systemd\'s search path)' },
-  { term: 'ServiceItem/arguments', document: 'ServiceItem', type: 'string', platforms: LINUX, fixtureOnly: WINDOWS, value: on('ServiceItem', (s) => s.arguments), meaning: 'command line (Linux: the whole `ExecStart=` line, systemd\'s `@-:+!` prefixes removed)' },
-  { term: 'ServiceItem/mode', document: 'ServiceItem', type: 'string', platforms: LINUX, fixtureOnly: WINDOWS, value: on('ServiceItem', (s) => s.mode), meaning: 'start mode (Linux: `enabled`, `disabled`, `static` or `masked`, from the unit files and `*.wants/` links)' },
-  { term: 'ServiceItem/status', document: 'ServiceItem', type: 'string', platforms: LINUX, value: on('ServiceItem', (s) => s.status), meaning: 'running state (Linux: systemd\'s active state, `active`, `inactive`, `failed`…; only where systemd runs, otherwise unsupported)' },
+  {
+    term: 'ServiceItem/descriptiveName',
+    document: 'ServiceItem',
+    type: 'string',
+    platforms: LINUX,
+    fixtureOnly: WINDOWS,
+    value: on('ServiceItem', (s) => s.descriptiveName),
+    meaning: "display name (Linux: the unit's `Description=`)",
+  },
+  {
+    term: 'ServiceItem/path',
+    document: 'ServiceItem',
+    type: 'string',
+    platforms: LINUX,
+    fixtureOnly: WINDOWS,
+    value: on('ServiceItem', (s) => s.path),
+    meaning:
+      "executable path (Linux: the program of the unit's `ExecStart=`, drop-ins applied, a bare name looked up in systemd's search path)",
+  },
+  {
+    term: 'ServiceItem/arguments',
+    document: 'ServiceItem',
+    type: 'string',
+    platforms: LINUX,
+    fixtureOnly: WINDOWS,
+    value: on('ServiceItem', (s) => s.arguments),
+    meaning: "command line (Linux: the whole `ExecStart=` line, systemd's `@-:+!` prefixes removed)",
+  },
+  {
+    term: 'ServiceItem/mode',
+    document: 'ServiceItem',
+    type: 'string',
+    platforms: LINUX,
+    fixtureOnly: WINDOWS,
+    value: on('ServiceItem', (s) => s.mode),
+    meaning: 'start mode (Linux: `enabled`, `disabled`, `static` or `masked`, from the unit files and `*.wants/` links)',
+  },
+  {
+    term: 'ServiceItem/status',
+    document: 'ServiceItem',
+    type: 'string',
+    platforms: LINUX,
+    value: on('ServiceItem', (s) => s.status),
+    meaning:
+      "running state (Linux: systemd's active state, `active`, `inactive`, `failed`…; only where systemd runs, otherwise unsupported)",
+  },
   // RegistryItem: Windows only; its collector runs on fixtures only.
-  { term: 'RegistryItem/Path', document: 'RegistryItem', type: 'string', platforms: NOWHERE, fixtureOnly: WINDOWS, value: on('RegistryItem', (r) => r.path), meaning: 'full key path with the value name' },
-  { term: 'RegistryItem/ValueName', document: 'RegistryItem', type: 'string', platforms: NOWHERE, fixtureOnly: WINDOWS, value: on('RegistryItem', (r) => r.valueName), meaning: 'value name' },
-  { term: 'RegistryItem/Text', document: 'RegistryItem', type: 'string', platforms: NOWHERE, fixtureOnly: WINDOWS, value: on('RegistryItem', (r) => r.text), meaning: 'value data as text' },
+  {
+    term: 'RegistryItem/Path',
+    document: 'RegistryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    fixtureOnly: WINDOWS,
+    value: on('RegistryItem', (r) => r.path),
+    meaning: 'full key path with the value name',
+  },
+  {
+    term: 'RegistryItem/ValueName',
+    document: 'RegistryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    fixtureOnly: WINDOWS,
+    value: on('RegistryItem', (r) => r.valueName),
+    meaning: 'value name',
+  },
+  {
+    term: 'RegistryItem/Text',
+    document: 'RegistryItem',
+    type: 'string',
+    platforms: NOWHERE,
+    fixtureOnly: WINDOWS,
+    value: on('RegistryItem', (r) => r.text),
+    meaning: 'value data as text',
+  },
 ];
 
 const BY_TERM = new Map(TERM_TABLE.map((t) => [t.term.toLowerCase(), t]));

@@ -28,9 +28,13 @@ export const MAX_XML_DEPTH = 256;
  */
 export function parseXmlTree(bytes: Uint8Array, file: string): XmlElement {
   if (bytes.byteLength > MAX_IOC_FILE_BYTES) {
-    throw new SandgateError('IOC_FILE_TOO_LARGE', `${file}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, {
-      params: { file, bytes: bytes.byteLength },
-    });
+    throw new SandgateError(
+      'IOC_FILE_TOO_LARGE',
+      `${file}: ${bytes.byteLength} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`,
+      {
+        params: { file, bytes: bytes.byteLength },
+      },
+    );
   }
   const text = decode(bytes);
   const parser = new SaxesParser({ xmlns: true, position: true });

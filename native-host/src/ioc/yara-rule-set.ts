@@ -41,7 +41,10 @@ export interface YaraLoad {
 export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YARA_MAX_SCAN_BYTES): YaraLoad {
   if (files.length === 0) return { set: undefined, unsupported: [], rules: 0 };
   const yara = loadYaraBinding();
-  if (!yara) throw new SandgateError('YARA_UNAVAILABLE', `YARA-X cannot be loaded here: ${yaraBindingError()}`, { params: { platform: `${process.platform}-${process.arch}` } });
+  if (!yara)
+    throw new SandgateError('YARA_UNAVAILABLE', `YARA-X cannot be loaded here: ${yaraBindingError()}`, {
+      params: { platform: `${process.platform}-${process.arch}` },
+    });
   const unsupported: UnsupportedTerm[] = [];
   const good: YaraSource[] = [];
   const fileOfRule = new Map<string, string>();
@@ -49,7 +52,9 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
   for (const f of files) {
     const bytes = Buffer.byteLength(f.source);
     if (bytes > MAX_IOC_FILE_BYTES) {
-      throw new SandgateError('IOC_FILE_TOO_LARGE', `${f.file}: ${bytes} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, { params: { file: f.file, bytes } });
+      throw new SandgateError('IOC_FILE_TOO_LARGE', `${f.file}: ${bytes} bytes, more than the ${MAX_IOC_FILE_BYTES} an IOC file may have`, {
+        params: { file: f.file, bytes },
+      });
     }
   }
   // Every file in one compilation gives one scanner per file scanned. Only when that fails is each file compiled on
@@ -66,7 +71,12 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
         // A rule may reference an earlier one: each is compiled with the rules before it that compiled, and with the
         // imports it uses only (a banned import must not take the file's other rules with it).
         for (const inc of split.header.split('\n').filter((h) => h.startsWith('include'))) {
-          unsupported.push({ file: f.file, itemId: f.file, term: inc, reason: 'YARA_COMPILE_FAILED: include statements are refused (a rule file may not make the agent read other files)' });
+          unsupported.push({
+            file: f.file,
+            itemId: f.file,
+            term: inc,
+            reason: 'YARA_COMPILE_FAILED: include statements are refused (a rule file may not make the agent read other files)',
+          });
         }
         let kept = '';
         const imported = new Set<string>();
@@ -82,9 +92,16 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
             kept += `${pad}${prefix}${r.text}`;
             for (const m of imports) imported.add(m);
             keptRules.push(r);
-          } else unsupported.push({ file: f.file, itemId: r.name, term: `YARA rule ${r.name} (line ${r.line})`, reason: `YARA_COMPILE_FAILED: ${attempt.error}` });
+          } else
+            unsupported.push({
+              file: f.file,
+              itemId: r.name,
+              term: `YARA rule ${r.name} (line ${r.line})`,
+              reason: `YARA_COMPILE_FAILED: ${attempt.error}`,
+            });
         }
-        if (split.rules.length === 0) unsupported.push({ file: f.file, itemId: f.file, term: 'YARA rules', reason: `YARA_COMPILE_FAILED: ${whole.error}` });
+        if (split.rules.length === 0)
+          unsupported.push({ file: f.file, itemId: f.file, term: 'YARA rules', reason: `YARA_COMPILE_FAILED: ${whole.error}` });
         if (keptRules.length) good.push({ file: f.file, source: kept });
         for (const r of keptRules) fileOfRule.set(r.name, f.file);
         count += keptRules.length;
@@ -122,8 +139,16 @@ function newlines(s: string): number {
  * them would be false without anyone being told. Importing one is a compile error, so the rule is reported by name.
  */
 const BANNED_MODULES = [
-  { name: 'cuckoo', errorTitle: 'the cuckoo module is not available in an IOC scan', errorMessage: 'it reads a sandbox report; a scan has the file only' },
-  { name: 'vt', errorTitle: 'the vt module is not available in an IOC scan', errorMessage: 'it reads VirusTotal metadata; a scan has the file only' },
+  {
+    name: 'cuckoo',
+    errorTitle: 'the cuckoo module is not available in an IOC scan',
+    errorMessage: 'it reads a sandbox report; a scan has the file only',
+  },
+  {
+    name: 'vt',
+    errorTitle: 'the vt module is not available in an IOC scan',
+    errorMessage: 'it reads VirusTotal metadata; a scan has the file only',
+  },
 ];
 
 function tryCompile(yara: YaraBinding, source: string): { rules: YaraRules } | { error: string } {
@@ -147,7 +172,13 @@ class YaraRuleSet implements IndicatorSet {
   private readonly maxScanBytes: number;
   private prefixOnly = 0;
 
-  constructor(compiled: CompiledRules[], fileOfRule: ReadonlyMap<string, string>, unsupported: UnsupportedTerm[], rules: number, maxScanBytes: number) {
+  constructor(
+    compiled: CompiledRules[],
+    fileOfRule: ReadonlyMap<string, string>,
+    unsupported: UnsupportedTerm[],
+    rules: number,
+    maxScanBytes: number,
+  ) {
     this.compiled = compiled;
     this.fileOfRule = fileOfRule;
     this.unsupported = unsupported;
@@ -175,7 +206,11 @@ class YaraRuleSet implements IndicatorSet {
           iocId: m.ruleIdentifier,
           file: c.file || (this.fileOfRule.get(m.ruleIdentifier) ?? ''),
           ...(description ? { description } : {}),
-          terms: [...(strings.length ? strings : ['condition true (no string matched)']), ...more, ...(m.tags.length ? [`tags: ${m.tags.join(', ')}`] : [])],
+          terms: [
+            ...(strings.length ? strings : ['condition true (no string matched)']),
+            ...more,
+            ...(m.tags.length ? [`tags: ${m.tags.join(', ')}`] : []),
+          ],
         });
       }
     }
@@ -186,6 +221,12 @@ class YaraRuleSet implements IndicatorSet {
     if (this.prefixOnly === 0) return [];
     const n = this.maxScanBytes;
     const size = n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
-    return [{ area: 'yara', what: `${this.prefixOnly} file(s) larger than ${size}`, reason: `YARA rules ran on their first ${size} only (YARA-X scans a buffer; the rest was not read)` }];
+    return [
+      {
+        area: 'yara',
+        what: `${this.prefixOnly} file(s) larger than ${size}`,
+        reason: `YARA rules ran on their first ${size} only (YARA-X scans a buffer; the rest was not read)`,
+      },
+    ];
   }
 }

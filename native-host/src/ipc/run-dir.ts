@@ -20,8 +20,7 @@ export async function ensureRunDir(home: string): Promise<string> {
   }
   // lstat, not stat: a planted symlink must be refused, never followed.
   const st = await lstat(dir);
-  const unsafe = (reason: string) =>
-    new SandgateError('IPC_PATH_UNSAFE', `${dir}: ${reason}`, { params: { path: dir, reason } });
+  const unsafe = (reason: string) => new SandgateError('IPC_PATH_UNSAFE', `${dir}: ${reason}`, { params: { path: dir, reason } });
   if (st.isSymbolicLink()) throw unsafe('is a symbolic link');
   if (!st.isDirectory()) throw unsafe('is not a folder');
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) throw unsafe('belongs to another user');

@@ -50,12 +50,7 @@ export function serveConnection(conn: FramedConnection, target: ServeTarget, opt
       conn.send(res);
     } catch (err) {
       if (!(err instanceof SandgateError) || err.code !== 'FRAME_TOO_LARGE') throw err;
-      conn.send(
-        errorResponse(
-          res.id,
-          new SandgateError('RESPONSE_TOO_LARGE', undefined, { params: err.params ?? {} }).toWire(),
-        ),
-      );
+      conn.send(errorResponse(res.id, new SandgateError('RESPONSE_TOO_LARGE', undefined, { params: err.params ?? {} }).toWire()));
     }
   };
 
@@ -85,13 +80,15 @@ export function serveConnection(conn: FramedConnection, target: ServeTarget, opt
       return;
     }
     // Through a promise so a handler that throws synchronously is answered like one that rejects.
-    Promise.resolve().then(() => target.handle(req)).then(
-      (data) => reply({ v: PROTOCOL_VERSION, kind: 'response', id: req.id, ok: true, data }),
-      (err: unknown) => {
-        if (!(err instanceof SandgateError)) log.error('request failed', { type: req.type, error: String(err) });
-        reply(errorResponse(req.id, toWireError(err)));
-      },
-    );
+    Promise.resolve()
+      .then(() => target.handle(req))
+      .then(
+        (data) => reply({ v: PROTOCOL_VERSION, kind: 'response', id: req.id, ok: true, data }),
+        (err: unknown) => {
+          if (!(err instanceof SandgateError)) log.error('request failed', { type: req.type, error: String(err) });
+          reply(errorResponse(req.id, toWireError(err)));
+        },
+      );
   });
 
   const unsubscribe = target.subscribe((event) => {

@@ -16,10 +16,7 @@ export interface AgentSocketServer {
  * Listens on the agent socket of `home`. Only one agent may serve a home: a live one makes this fail with
  * AGENT_ALREADY_RUNNING; a stale socket file left by a crashed agent is replaced.
  */
-export async function listenAgentSocket(
-  home: string,
-  onConnection: (c: FramedConnection) => void,
-): Promise<AgentSocketServer> {
+export async function listenAgentSocket(home: string, onConnection: (c: FramedConnection) => void): Promise<AgentSocketServer> {
   const path = await ensureRunDir(home);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {

@@ -36,18 +36,23 @@ export async function readFileSignature(path: string, limits: SignatureLimits = 
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { kind: 'unreadable', reason: code === 'ELOOP' ? 'a symbolic link (not followed)' : `could not be opened (${code ?? String(err)})` };
+    return {
+      kind: 'unreadable',
+      reason: code === 'ELOOP' ? 'a symbolic link (not followed)' : `could not be opened (${code ?? String(err)})`,
+    };
   }
   try {
     const st = await fh.stat({ bigint: true });
     if (!st.isFile()) return { kind: 'unreadable', reason: 'not a regular file' };
-    if (st.size > BigInt(limits.maxFileBytes)) return { kind: 'unverifiable', reason: `larger than ${limits.maxFileBytes} bytes: not read` };
+    if (st.size > BigInt(limits.maxFileBytes))
+      return { kind: 'unverifiable', reason: `larger than ${limits.maxFileBytes} bytes: not read` };
     const size = Number(st.size);
     const head = await readAt(fh, 0, Math.min(size, PE_HEAD_BYTES));
     const pe = peLayout(head, size);
     if (pe.kind === 'not-pe') return { kind: 'not-pe', reason: 'not a PE (Windows executable) file' };
     if (pe.kind === 'unsigned') return { kind: 'unsigned', reason: 'a PE file without an Authenticode signature' };
-    if (pe.layout.certTableSize > limits.maxSignatureBytes) return { kind: 'unverifiable', reason: `signature larger than ${limits.maxSignatureBytes} bytes: not parsed` };
+    if (pe.layout.certTableSize > limits.maxSignatureBytes)
+      return { kind: 'unverifiable', reason: `signature larger than ${limits.maxSignatureBytes} bytes: not parsed` };
     const table = await readAt(fh, pe.layout.certTableOffset, pe.layout.certTableSize);
     const sig = parseAuthenticode(signaturePkcs7(table));
     const digests = await fileDigests(fh, { stat: st, layout: pe.layout, head, table }, createHash(sig.imageDigestAlgorithm));

@@ -63,9 +63,14 @@ export function parseAuthenticode(pkcs7: Buffer): AuthenticodeSignature {
   for (const alg of children(expectTag(sd[1], TAG.SET, 'digestAlgorithms'))) digestName(alg);
   const contentInfo = children(expectTag(sd[2], TAG.SEQUENCE, 'SignedData contentInfo'));
   if (oid(contentInfo[0]) !== OID_SPC_INDIRECT_DATA) fail('the signed content is not SpcIndirectDataContent');
-  const indirect = expectTag(children(expectTag(contentInfo[1], TAG.CONTEXT_0, 'SpcIndirectDataContent'))[0], TAG.SEQUENCE, 'SpcIndirectDataContent');
+  const indirect = expectTag(
+    children(expectTag(contentInfo[1], TAG.CONTEXT_0, 'SpcIndirectDataContent'))[0],
+    TAG.SEQUENCE,
+    'SpcIndirectDataContent',
+  );
   const [data, digestInfo] = children(indirect);
-  if (oid(children(expectTag(data, TAG.SEQUENCE, 'SpcAttributeTypeAndOptionalValue'))[0]) !== OID_SPC_PE_IMAGE_DATA) fail('the signature is not for a PE image');
+  if (oid(children(expectTag(data, TAG.SEQUENCE, 'SpcAttributeTypeAndOptionalValue'))[0]) !== OID_SPC_PE_IMAGE_DATA)
+    fail('the signature is not for a PE image');
   const [imageAlg, imageDigest] = children(expectTag(digestInfo, TAG.SEQUENCE, 'DigestInfo'));
 
   let i = 3;
@@ -101,7 +106,8 @@ export function parseAuthenticode(pkcs7: Buffer): AuthenticodeSignature {
     if (found.length !== 1 || found[0]!.values.length !== 1) fail(`the ${what} attribute is missing or repeated`);
     return found[0]!.values[0]!;
   };
-  if (oid(single(OID_CONTENT_TYPE, 'contentType')) !== OID_SPC_INDIRECT_DATA) fail('the contentType attribute is not SpcIndirectDataContent');
+  if (oid(single(OID_CONTENT_TYPE, 'contentType')) !== OID_SPC_INDIRECT_DATA)
+    fail('the contentType attribute is not SpcIndirectDataContent');
 
   return {
     imageDigestAlgorithm: digestName(imageAlg),
@@ -140,13 +146,15 @@ function smallInteger(el: Der | undefined, what: string): void {
 }
 
 function checkUnsignedAttributes(unsigned: Der): void {
-  if (unsigned.bytes.length > MAX_UNSIGNED_ATTRIBUTES_BYTES) fail(`unauthenticated attributes larger than ${MAX_UNSIGNED_ATTRIBUTES_BYTES} bytes`);
+  if (unsigned.bytes.length > MAX_UNSIGNED_ATTRIBUTES_BYTES)
+    fail(`unauthenticated attributes larger than ${MAX_UNSIGNED_ATTRIBUTES_BYTES} bytes`);
   for (const a of children(unsigned)) {
     const [t, values, ...more] = children(expectTag(a, TAG.SEQUENCE, 'unauthenticated attribute'));
     const type = oid(t);
     if (!UNSIGNED_ATTRIBUTES_ALLOWED.has(type)) fail(`unauthenticated attribute ${type} is not a timestamp or a nested signature`);
     const list = children(expectTag(values, TAG.SET, 'unauthenticated attribute values'));
-    if (more.length || !list.length || list.some((v) => v.tag !== TAG.SEQUENCE)) fail(`unauthenticated attribute ${type}: unexpected structure`);
+    if (more.length || !list.length || list.some((v) => v.tag !== TAG.SEQUENCE))
+      fail(`unauthenticated attribute ${type}: unexpected structure`);
   }
 }
 

@@ -17,7 +17,11 @@ export type PublisherDecision = { exempt: true; publisher: string } | { exempt: 
  * `file.sha256` is given the file must still be those bytes (a file swapped after it matched earns nothing). Anything
  * else, including every error, is "not exempt" with a reason; it never throws.
  */
-export async function publisherExemption(file: { path: string; sha256?: string | undefined }, rules: readonly PublisherRule[], limits?: SignatureLimits): Promise<PublisherDecision> {
+export async function publisherExemption(
+  file: { path: string; sha256?: string | undefined },
+  rules: readonly PublisherRule[],
+  limits?: SignatureLimits,
+): Promise<PublisherDecision> {
   if (!rules.length) return { exempt: false, reason: 'no publishers are listed' };
   try {
     const sig = await readFileSignature(file.path, limits);
@@ -26,7 +30,8 @@ export async function publisherExemption(file: { path: string; sha256?: string |
     const named = rules.filter((r) => samePublisher(r.name, sig.signer.publisher));
     if (!named.length) return { exempt: false, reason: `signed by ${JSON.stringify(sig.signer.publisher)}, a publisher not on the list` };
     for (const r of named) {
-      if (chainReachesPin(sig.signer.signer, sig.signer.embedded, new Set(r.caSha256.map((h) => h.toLowerCase())))) return { exempt: true, publisher: r.name };
+      if (chainReachesPin(sig.signer.signer, sig.signer.embedded, new Set(r.caSha256.map((h) => h.toLowerCase()))))
+        return { exempt: true, publisher: r.name };
     }
     return { exempt: false, reason: `signed in the name of ${JSON.stringify(sig.signer.publisher)}, but not through a pinned certificate` };
   } catch (err) {

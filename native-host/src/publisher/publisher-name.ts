@@ -19,7 +19,10 @@ export function publisherName(subject: Der): string {
     }
   }
   const names = o.length ? o : cn;
-  if (names.length !== 1) fail(names.length ? 'the signing certificate names more than one publisher' : 'the signing certificate names no publisher (no O, no CN)');
+  if (names.length !== 1)
+    fail(
+      names.length ? 'the signing certificate names more than one publisher' : 'the signing certificate names no publisher (no O, no CN)',
+    );
   return names[0]!;
 }
 

@@ -33,7 +33,8 @@ const CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 export function verifyAuthenticode(sig: AuthenticodeSignature, imageDigest: Buffer): VerifiedSigner {
   if (!equal(imageDigest, sig.imageDigest)) fail('the file does not match its signature (image digest differs)');
   const contentDigest = createHash(sig.signer.digestAlgorithm).update(sig.indirectContent).digest();
-  if (!equal(contentDigest, sig.signer.messageDigest)) fail('the signed attributes do not match the signed content (messageDigest differs)');
+  if (!equal(contentDigest, sig.signer.messageDigest))
+    fail('the signed attributes do not match the signed content (messageDigest differs)');
 
   // Real signatures carry a handful (signer, intermediates, timestamping authority); the chain walk is quadratic in them.
   if (sig.certificates.length > MAX_CERTIFICATES) fail(`more than ${MAX_CERTIFICATES} certificates in the signature`);

@@ -103,7 +103,12 @@ export async function encryptFromHandle(src: FileHandle, dst: FileHandle, key: B
  * Any authentication or format failure is QUARANTINE_ITEM_CORRUPT. A large blob's SHA-256 is computed on a worker
  * thread while this thread decrypts and the sink writes.
  */
-export async function decryptBlob(blobPath: string, key: Buffer, id: string, sink: (pieces: Buffer[]) => Promise<void> = async () => {}): Promise<{ sha256: string; size: number }> {
+export async function decryptBlob(
+  blobPath: string,
+  key: Buffer,
+  id: string,
+  sink: (pieces: Buffer[]) => Promise<void> = async () => {},
+): Promise<{ sha256: string; size: number }> {
   let digests: ChunkDigests | undefined;
   try {
     const { size } = await decryptEach(blobPath, key, id, async (pieces, blobSize) => {
@@ -131,8 +136,14 @@ export async function verifyBlobTag(blobPath: string, key: Buffer, id: string): 
   return decryptEach(blobPath, key, id, async () => {});
 }
 
-async function decryptEach(blobPath: string, key: Buffer, id: string, sink: (pieces: Buffer[], blobSize: number) => Promise<void>): Promise<{ size: number }> {
-  const corrupt = (why: string, cause?: unknown) => new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: ${why}`, { params: { id }, cause });
+async function decryptEach(
+  blobPath: string,
+  key: Buffer,
+  id: string,
+  sink: (pieces: Buffer[], blobSize: number) => Promise<void>,
+): Promise<{ size: number }> {
+  const corrupt = (why: string, cause?: unknown) =>
+    new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: ${why}`, { params: { id }, cause });
   let fh: FileHandle;
   try {
     fh = await fsp.open(blobPath, constants.O_RDONLY | constants.O_NOFOLLOW);

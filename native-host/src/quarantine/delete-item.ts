@@ -17,7 +17,8 @@ export async function remove(store: QuarantineStore, id: string, opts: DeleteOpt
   assertItemId(id);
   store.ensureDir();
   const files = store.files(id);
-  if (!existsSync(files.meta) && !existsSync(files.blob)) throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
+  if (!existsSync(files.meta) && !existsSync(files.blob))
+    throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
   const release = acquireItemLock(files.lock, id);
   try {
     let described = '';

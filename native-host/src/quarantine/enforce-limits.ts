@@ -77,7 +77,8 @@ async function enforce(store: QuarantineStore, limits: QuarantineLimits, opts: E
   if (limits.maxAgeMs !== undefined) {
     const oldest = opts.now.getTime() - limits.maxAgeMs;
     for (const item of items) {
-      if (!kept(item.id) && Date.parse(item.quarantinedAt) < oldest) await drop(item.id, 'age', `older than the ${days(limits.maxAgeMs)}-day limit`);
+      if (!kept(item.id) && Date.parse(item.quarantinedAt) < oldest)
+        await drop(item.id, 'age', `older than the ${days(limits.maxAgeMs)}-day limit`);
     }
   }
   if (limits.maxBytes !== undefined && bytes > limits.maxBytes) {

@@ -32,9 +32,13 @@ export async function exportItem(store: QuarantineStore, id: string, out: string
   const keys = store.readKeys();
   const files = store.files(id);
   if (meta.size > ZIP_ENTRY_MAX_BYTES) {
-    throw new SandgateError('QUARANTINE_EXPORT_TOO_LARGE', `quarantine item ${id} (${meta.size} bytes) is larger than a sample archive holds (${ZIP_ENTRY_MAX_BYTES} bytes)`, {
-      params: { id, size: meta.size },
-    });
+    throw new SandgateError(
+      'QUARANTINE_EXPORT_TOO_LARGE',
+      `quarantine item ${id} (${meta.size} bytes) is larger than a sample archive holds (${ZIP_ENTRY_MAX_BYTES} bytes)`,
+      {
+        params: { id, size: meta.size },
+      },
+    );
   }
   const dest = resolve(out);
   const sampleName = `${meta.sha256}.${sampleExtension(meta.originalPath)}`;
@@ -48,7 +52,9 @@ export async function exportItem(store: QuarantineStore, id: string, out: string
         for (const piece of pieces) await sink(piece);
       });
       if (sha256 !== meta.sha256) {
-        throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, { params: { id } });
+        throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, {
+          params: { id },
+        });
       }
     });
     await zip.addEntry(infoName, info.length, now, (sink) => sink(info));

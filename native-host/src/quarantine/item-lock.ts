@@ -34,7 +34,9 @@ export function acquireItemLock(lockPath: string, id: string): () => void {
       break;
     }
   }
-  throw new SandgateError('QUARANTINE_ITEM_BUSY', `quarantine item ${id} is being restored or deleted by another process`, { params: { id } });
+  throw new SandgateError('QUARANTINE_ITEM_BUSY', `quarantine item ${id} is being restored or deleted by another process`, {
+    params: { id },
+  });
 }
 
 function isStale(lockPath: string): boolean {

@@ -76,7 +76,8 @@ export function openMetadata(key: Buffer, id: string, fileText: string): ItemMet
   if (!sealed.success) throw corrupt('its metadata record is malformed');
   const expected = mac(key, id, sealed.data.metadata);
   const given = Buffer.from(sealed.data.mac, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw corrupt('its metadata was modified (authentication failed)');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw corrupt('its metadata was modified (authentication failed)');
   let inner: unknown;
   try {
     inner = JSON.parse(sealed.data.metadata);
@@ -96,10 +97,14 @@ export function openMetadataFile(path: string, key: Buffer, id: string): ItemMet
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
-    throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata cannot be read (${code ?? 'error'})`, { params: { id }, cause: err });
+    throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata cannot be read (${code ?? 'error'})`, {
+      params: { id },
+      cause: err,
+    });
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata is not a file`, { params: { id } });
+    if (!fstatSync(fd).isFile())
+      throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its metadata is not a file`, { params: { id } });
     return openMetadata(key, id, readFileSync(fd, 'utf8'));
   } finally {
     closeSync(fd);

@@ -62,7 +62,8 @@ export async function refuseExisting(dest: string, purpose: string): Promise<voi
       : new SandgateError('RESTORE_TARGET_EXISTS', `${dest} already exists; nothing was overwritten`, { params: { path: dest } });
   } catch (err) {
     if (err instanceof SandgateError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unsafe(dest, purpose, `it cannot be examined (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw unsafe(dest, purpose, `it cannot be examined (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

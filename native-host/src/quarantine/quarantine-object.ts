@@ -44,9 +44,14 @@ const failed = (message: string, reason: string, cause?: unknown) =>
  * Errors: ORIGINAL_CHANGED when the original no longer is what was judged (left alone; if the copy was already made
  * it is kept and the message says so); QUARANTINE_FAILED for everything else, with nothing deleted.
  */
-export async function quarantineObject(store: QuarantineStore, opts: QuarantineObjectOptions, hooks: QuarantineRaceHooks = {}): Promise<{ id: string }> {
+export async function quarantineObject(
+  store: QuarantineStore,
+  opts: QuarantineObjectOptions,
+  hooks: QuarantineRaceHooks = {},
+): Promise<{ id: string }> {
   const { path } = opts;
-  if (!isAbsolute(path) || normalize(path) !== path || path.includes('\0')) throw failed(`${JSON.stringify(path)} is not an absolute, normalised path`, 'PATH_INVALID');
+  if (!isAbsolute(path) || normalize(path) !== path || path.includes('\0'))
+    throw failed(`${JSON.stringify(path)} is not an absolute, normalised path`, 'PATH_INVALID');
   const dir = dirname(path);
   if (!isLinkFreeDir(dir)) throw failed(`the folder ${dir} is missing or passes through a symbolic link`, 'PATH_IS_LINK');
 
@@ -56,14 +61,16 @@ export async function quarantineObject(store: QuarantineStore, opts: QuarantineO
     src = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'EMLINK') throw new SandgateError('ORIGINAL_CHANGED', `${path} is now a symbolic link; it was left alone`, { params: { path }, cause: err });
+    if (code === 'ELOOP' || code === 'EMLINK')
+      throw new SandgateError('ORIGINAL_CHANGED', `${path} is now a symbolic link; it was left alone`, { params: { path }, cause: err });
     if (code === 'ENOENT') throw new SandgateError('ORIGINAL_CHANGED', `${path} no longer exists`, { params: { path }, cause: err });
     throw failed(`${path} could not be opened (${code ?? 'error'})`, code ?? 'OPEN_FAILED', err);
   }
 
   try {
     const st = await src.stat();
-    if (!st.isFile()) throw new SandgateError('ORIGINAL_CHANGED', `${path} is no longer a regular file; it was left alone`, { params: { path } });
+    if (!st.isFile())
+      throw new SandgateError('ORIGINAL_CHANGED', `${path} is no longer a regular file; it was left alone`, { params: { path } });
     // Deleting one name of a multiply-linked file would not remove the content, and the other name may be someone else's.
     if (st.nlink !== 1) throw failed(`${path} has ${st.nlink} hard links`, 'HARD_LINKED');
 
@@ -112,9 +119,13 @@ async function storeCopy(
     }
     if (digests.sha256 !== opts.expectedSha256) {
       await cleanup();
-      throw new SandgateError('ORIGINAL_CHANGED', `${opts.path} no longer has the content that was judged (SHA-256 ${digests.sha256}, judged ${opts.expectedSha256}); it was left alone`, {
-        params: { path: opts.path, sha256: digests.sha256, expectedSha256: opts.expectedSha256 },
-      });
+      throw new SandgateError(
+        'ORIGINAL_CHANGED',
+        `${opts.path} no longer has the content that was judged (SHA-256 ${digests.sha256}, judged ${opts.expectedSha256}); it was left alone`,
+        {
+          params: { path: opts.path, sha256: digests.sha256, expectedSha256: opts.expectedSha256 },
+        },
+      );
     }
     await fsp.rename(blobTmp, files.blob);
 
@@ -191,7 +202,8 @@ function sameFile(a: Stats, b: Stats): boolean {
  */
 async function deleteOriginal(path: string, hashed: Stats, id: string): Promise<void> {
   const kept = `the quarantine copy ${id} was kept`;
-  const changed = (why: string) => new SandgateError('ORIGINAL_CHANGED', `${path} ${why}; it was left alone and ${kept}`, { params: { path, quarantineId: id } });
+  const changed = (why: string) =>
+    new SandgateError('ORIGINAL_CHANGED', `${path} ${why}; it was left alone and ${kept}`, { params: { path, quarantineId: id } });
   const dir = dirname(path);
   if (!isLinkFreeDir(dir)) throw changed('is now inside a folder reached through a symbolic link');
   let now: Stats;
@@ -224,9 +236,13 @@ async function deleteOriginal(path: string, hashed: Stats, id: string): Promise<
     await fsp.unlink(aside);
   } catch (err) {
     // Nothing is lost: the content is both in quarantine and (under a hidden name) beside where it was.
-    throw new SandgateError('QUARANTINE_FAILED', `${path} was moved aside to ${aside} but could not be deleted (${(err as NodeJS.ErrnoException).code ?? 'error'}); ${kept}`, {
-      params: { reason: 'DELETE_FAILED', path: aside, quarantineId: id },
-      cause: err,
-    });
+    throw new SandgateError(
+      'QUARANTINE_FAILED',
+      `${path} was moved aside to ${aside} but could not be deleted (${(err as NodeJS.ErrnoException).code ?? 'error'}); ${kept}`,
+      {
+        params: { reason: 'DELETE_FAILED', path: aside, quarantineId: id },
+        cause: err,
+      },
+    );
   }
 }

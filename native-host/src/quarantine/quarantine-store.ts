@@ -74,7 +74,9 @@ export class QuarantineStore {
       return this.keys();
     } catch (err) {
       if (err instanceof SandgateError) throw err;
-      throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `the quarantine key could not be loaded: ${(err as Error).message}`, { cause: err });
+      throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `the quarantine key could not be loaded: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -85,7 +87,8 @@ export class QuarantineStore {
   /** NOT_FOUND for an id that is malformed or has no metadata, checked before any key is loaded or created. */
   assertExists(id: string): void {
     assertItemId(id);
-    if (!existsSync(this.files(id).meta)) throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
+    if (!existsSync(this.files(id).meta))
+      throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id}`, { params: { id } });
   }
 
   /** One item's metadata, authenticated. Missing → QUARANTINE_ITEM_NOT_FOUND; tampered → QUARANTINE_ITEM_CORRUPT. */

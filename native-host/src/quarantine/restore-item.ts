@@ -24,7 +24,12 @@ const unsafe = (dest: string, why: string) => unsafeTarget(dest, 'restore', why)
  * never writes through a link (see publishNewFile).
  * Permission bits are restored without set-uid/set-gid/sticky: a restore must never mint privileges.
  */
-export async function restore(store: QuarantineStore, id: string, opts: RestoreOptions = {}, hooks: RestoreRaceHooks = {}): Promise<{ path: string }> {
+export async function restore(
+  store: QuarantineStore,
+  id: string,
+  opts: RestoreOptions = {},
+  hooks: RestoreRaceHooks = {},
+): Promise<{ path: string }> {
   store.assertExists(id);
   store.readMetadata(id);
   const keys = store.readKeys();
@@ -34,21 +39,27 @@ export async function restore(store: QuarantineStore, id: string, opts: RestoreO
     // Read again under the lock: a concurrent restore may have finished and removed the item meanwhile.
     const meta = store.readMetadata(id);
     const dest = await destinationFor(meta.originalPath, opts.to);
-    await publishNewFile(dest, { purpose: 'restore', ...(hooks.beforePublish ? { beforePublish: hooks.beforePublish } : {}) }, async (out) => {
-      let pos = 0;
-      const { sha256, size } = await decryptBlob(files.blob, keys.blob, id, async (pieces) => {
-        const total = pieces.reduce((n, b) => n + b.length, 0);
-        const { bytesWritten } = await out.writev(pieces, pos);
-        if (bytesWritten !== total) throw new Error(`short write (${bytesWritten} of ${total} bytes)`);
-        pos += total;
-      });
-      if (sha256 !== meta.sha256 || size !== meta.size) {
-        throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, { params: { id } });
-      }
-      await out.chmod(meta.mode & 0o777);
-      if (process.getuid?.() === 0) await out.chown(meta.owner.uid, meta.owner.gid);
-      await out.utimes(meta.atimeMs / 1000, meta.mtimeMs / 1000);
-    });
+    await publishNewFile(
+      dest,
+      { purpose: 'restore', ...(hooks.beforePublish ? { beforePublish: hooks.beforePublish } : {}) },
+      async (out) => {
+        let pos = 0;
+        const { sha256, size } = await decryptBlob(files.blob, keys.blob, id, async (pieces) => {
+          const total = pieces.reduce((n, b) => n + b.length, 0);
+          const { bytesWritten } = await out.writev(pieces, pos);
+          if (bytesWritten !== total) throw new Error(`short write (${bytesWritten} of ${total} bytes)`);
+          pos += total;
+        });
+        if (sha256 !== meta.sha256 || size !== meta.size) {
+          throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, {
+            params: { id },
+          });
+        }
+        await out.chmod(meta.mode & 0o777);
+        if (process.getuid?.() === 0) await out.chown(meta.owner.uid, meta.owner.gid);
+        await out.utimes(meta.atimeMs / 1000, meta.mtimeMs / 1000);
+      },
+    );
     await Promise.all([files.blob, files.meta].map((f) => fsp.rm(f, { force: true })));
     store.events.append({
       type: 'restored',
@@ -75,7 +86,8 @@ async function destinationFor(originalPath: string, to: string | undefined): Pro
     if (st.isDirectory()) return join(abs, basename(originalPath));
   } catch (err) {
     if (err instanceof SandgateError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unsafe(abs, `it cannot be examined (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw unsafe(abs, `it cannot be examined (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     if (/[\\/]$/.test(to)) throw unsafe(abs, 'the folder does not exist');
   }
   return abs;

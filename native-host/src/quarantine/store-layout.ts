@@ -16,7 +16,10 @@ export function newItemId(): string {
 
 /** Refuses anything that is not an id we could have made: ids come from the command line and must not carry paths. */
 export function assertItemId(id: string): void {
-  if (!ID_PATTERN.test(id)) throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${JSON.stringify(id.slice(0, 80))}`, { params: { id: id.slice(0, 80) } });
+  if (!ID_PATTERN.test(id))
+    throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${JSON.stringify(id.slice(0, 80))}`, {
+      params: { id: id.slice(0, 80) },
+    });
 }
 
 export function isItemId(id: string): boolean {

@@ -96,8 +96,14 @@ export class ZipCryptoWriter {
    * Adds one entry whose plaintext `produce` hands over chunk by chunk. `expectedSize` is checked, so a short source
    * cannot yield an archive that silently holds less than it says.
    */
-  async addEntry(name: string, expectedSize: number, modified: Date, produce: (sink: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
-    if (expectedSize > ZIP_ENTRY_MAX_BYTES) throw new RangeError(`${name}: ${expectedSize} bytes is more than a ZIP entry without ZIP64 holds`);
+  async addEntry(
+    name: string,
+    expectedSize: number,
+    modified: Date,
+    produce: (sink: (chunk: Buffer) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
+    if (expectedSize > ZIP_ENTRY_MAX_BYTES)
+      throw new RangeError(`${name}: ${expectedSize} bytes is more than a ZIP entry without ZIP64 holds`);
     const nameBytes = Buffer.from(name, 'utf8');
     const { dosTime, dosDate } = dosDateTime(modified);
     const offset = this.pos;

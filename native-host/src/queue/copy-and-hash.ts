@@ -54,7 +54,10 @@ export async function copyAndHash(
     await unlink(destPath).catch(() => {});
     if (err instanceof SandgateError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, { cause: err, params: { errno: code } });
+    throw new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, {
+      cause: err,
+      params: { errno: code },
+    });
   }
   return { sha256: hash.digest('hex'), size: copied, head };
 }

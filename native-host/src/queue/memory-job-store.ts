@@ -63,9 +63,12 @@ export class MemoryJobStore implements JobStore {
   async update(jobId: string, change: JobChange): Promise<Job> {
     const e = this.entry(jobId);
     const now = this.clock.now();
-    const added = (change.events ?? []).map((ev) => outboxEvent(jobId, ev.what, { ...ev.event, jobId }, now)).filter((ev) => !e.outbox.some((o) => o.eventId === ev.eventId));
+    const added = (change.events ?? [])
+      .map((ev) => outboxEvent(jobId, ev.what, { ...ev.event, jobId }, now))
+      .filter((ev) => !e.outbox.some((o) => o.eventId === ev.eventId));
     e.job = { ...e.job, ...change.job };
-    if (change.actionStarted && !e.actionsStarted.includes(change.actionStarted)) e.actionsStarted = [...e.actionsStarted, change.actionStarted];
+    if (change.actionStarted && !e.actionsStarted.includes(change.actionStarted))
+      e.actionsStarted = [...e.actionsStarted, change.actionStarted];
     e.outbox = [...e.outbox, ...added];
     this.outbox.deliver(e.outbox);
     return e.job;

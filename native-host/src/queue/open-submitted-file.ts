@@ -53,7 +53,9 @@ async function assertLinkFreeFolder(dir: string, path: string): Promise<void> {
     throw openError(err, path);
   }
   if (real !== dir) {
-    throw new SandgateError('PATH_IS_LINK', `A folder in the path is a symbolic link (it resolves to ${real}): ${path}`, { params: { path } });
+    throw new SandgateError('PATH_IS_LINK', `A folder in the path is a symbolic link (it resolves to ${real}): ${path}`, {
+      params: { path },
+    });
   }
   const st = await lstat(dir).catch((err: unknown) => {
     throw openError(err, path);

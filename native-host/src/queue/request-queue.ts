@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  SandgateError,
-  type ActionResult,
-  type Job,
-  type Provenance,
-  type Verdict,
-  type WireError,
-} from '@sandgate/shared';
+import { SandgateError, type ActionResult, type Job, type Provenance, type Verdict, type WireError } from '@sandgate/shared';
 import { crashPoint } from '../crash-point.ts';
 import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
 import { EventOutbox, outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
@@ -24,7 +17,6 @@ import type { ActionType, JobChange, JobEvent, JobStore } from './job-store.ts';
 import type { JobOutcome, Lease, ObjectQueue, QueueStats } from './object-queue.ts';
 import { Serial } from './serial.ts';
 import { sniffContent } from './sniff-content.ts';
-
 
 export interface RequestQueueOptions {
   /** The request-queue folder (`sandgatePaths(home).queue`). */
@@ -104,25 +96,52 @@ export class RequestQueue implements ObjectQueue, JobStore {
     let reservedHere = 0;
     try {
       if (this.maxObjectBytes !== undefined && size > this.maxObjectBytes) {
-        this.events.append({ type: 'object-refused', code: 'OBJECT_OVER_MAX_SIZE', path, message: `${size} bytes; sandbox.maxObjectBytes is ${this.maxObjectBytes}` });
-        throw new SandgateError('OBJECT_OVER_MAX_SIZE', `The object (${size} bytes) is larger than the policy allows (sandbox.maxObjectBytes ${this.maxObjectBytes})`, {
-          params: { path, size, limitBytes: this.maxObjectBytes },
+        this.events.append({
+          type: 'object-refused',
+          code: 'OBJECT_OVER_MAX_SIZE',
+          path,
+          message: `${size} bytes; sandbox.maxObjectBytes is ${this.maxObjectBytes}`,
         });
+        throw new SandgateError(
+          'OBJECT_OVER_MAX_SIZE',
+          `The object (${size} bytes) is larger than the policy allows (sandbox.maxObjectBytes ${this.maxObjectBytes})`,
+          {
+            params: { path, size, limitBytes: this.maxObjectBytes },
+          },
+        );
       }
       if (size > this.maxBytes) {
-        this.events.append({ type: 'object-refused', code: 'OBJECT_TOO_LARGE', path, message: `${size} bytes; the queue holds at most ${this.maxBytes}` });
-        throw new SandgateError('OBJECT_TOO_LARGE', `The object (${size} bytes) is larger than the request queue can hold (${this.maxBytes} bytes)`, {
-          params: { path, size, limitBytes: this.maxBytes },
+        this.events.append({
+          type: 'object-refused',
+          code: 'OBJECT_TOO_LARGE',
+          path,
+          message: `${size} bytes; the queue holds at most ${this.maxBytes}`,
         });
+        throw new SandgateError(
+          'OBJECT_TOO_LARGE',
+          `The object (${size} bytes) is larger than the request queue can hold (${this.maxBytes} bytes)`,
+          {
+            params: { path, size, limitBytes: this.maxBytes },
+          },
+        );
       }
       if (this.usedBytes() + this.reserved + size > this.maxBytes) {
         if (!this.fullEpisode) {
           this.fullEpisode = true;
-          this.events.append({ type: 'queue-full', code: 'QUEUE_FULL', path, message: `${this.usedBytes()} of ${this.maxBytes} bytes in use` });
+          this.events.append({
+            type: 'queue-full',
+            code: 'QUEUE_FULL',
+            path,
+            message: `${this.usedBytes()} of ${this.maxBytes} bytes in use`,
+          });
         }
-        throw new SandgateError('QUEUE_FULL', `The request queue is full (${this.usedBytes()} of ${this.maxBytes} bytes); try again later`, {
-          params: { path, size, limitBytes: this.maxBytes },
-        });
+        throw new SandgateError(
+          'QUEUE_FULL',
+          `The request queue is full (${this.usedBytes()} of ${this.maxBytes} bytes); try again later`,
+          {
+            params: { path, size, limitBytes: this.maxBytes },
+          },
+        );
       }
       this.reserved += size;
       reservedHere = size;
@@ -209,7 +228,10 @@ export class RequestQueue implements ObjectQueue, JobStore {
       const next: QueueRecord = {
         ...rec,
         job: { ...rec.job, ...change.job },
-        actionsStarted: change.actionStarted && !rec.actionsStarted.includes(change.actionStarted) ? [...rec.actionsStarted, change.actionStarted] : rec.actionsStarted,
+        actionsStarted:
+          change.actionStarted && !rec.actionsStarted.includes(change.actionStarted)
+            ? [...rec.actionsStarted, change.actionStarted]
+            : rec.actionsStarted,
         outbox: added.length ? [...rec.outbox, ...added] : rec.outbox,
       };
       await this.writeRecord(next);

@@ -97,7 +97,11 @@ export function capeIndicators(detections: CapeDetections | null | undefined): I
     .filter((d) => d.family.trim().length > 0)
     .map((d) => {
       const engines = [...new Set((d.details ?? []).flatMap((x) => Object.keys(x)))];
-      return { type: 'malware-family', value: d.family.trim().slice(0, 4096), source: (engines.length ? `cape:${engines.join(',')}` : 'cape').slice(0, 256) };
+      return {
+        type: 'malware-family',
+        value: d.family.trim().slice(0, 4096),
+        source: (engines.length ? `cape:${engines.join(',')}` : 'cape').slice(0, 256),
+      };
     });
 }
 

@@ -154,9 +154,13 @@ export class CapeClient implements SandboxClient {
       const waiting = state.filter((t) => capeTaskPhase(t.status) === 'running');
       if (waiting.length === 0) return state;
       if (clock.now().getTime() >= deadline) {
-        throw new SandgateError('SERVER_TIMEOUT', `${this.url}: no report within ${this.opts.analysisTimeoutMs} ms (task ${waiting.map((t) => t.id).join(', ')} ${waiting[0]!.status})`, {
-          params: { server: this.url, analysisId: waiting.map((t) => t.id).join(',') },
-        });
+        throw new SandgateError(
+          'SERVER_TIMEOUT',
+          `${this.url}: no report within ${this.opts.analysisTimeoutMs} ms (task ${waiting.map((t) => t.id).join(', ')} ${waiting[0]!.status})`,
+          {
+            params: { server: this.url, analysisId: waiting.map((t) => t.id).join(',') },
+          },
+        );
       }
       await clock.sleep(Math.max(0, Math.min(delay, deadline - clock.now().getTime())), signal);
       delay = Math.min(maxDelay, delay * POLL_GROWTH);
@@ -184,12 +188,19 @@ export class CapeClient implements SandboxClient {
   private async verdictOf(id: number, signal: AbortSignal): Promise<TaskVerdict> {
     const view = this.expect(await this.api.call({ method: 'GET', path: `/apiv2/tasks/view/${id}/` }, signal), capeTaskViewSchema).data;
     if (typeof view.malscore === 'number') return this.taskVerdict(id, { malscore: view.malscore, detections: view.detections });
-    const report = this.expect(await this.api.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/`, maxResponseBytes: MAX_REPORT_BYTES }, signal), capeReportSchema);
-    if (report.info?.id !== undefined && report.info.id !== id) throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${id}`);
+    const report = this.expect(
+      await this.api.call({ method: 'GET', path: `/apiv2/tasks/get/report/${id}/`, maxResponseBytes: MAX_REPORT_BYTES }, signal),
+      capeReportSchema,
+    );
+    if (report.info?.id !== undefined && report.info.id !== id)
+      throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${id}`);
     return this.taskVerdict(id, report);
   }
 
-  private taskVerdict(id: number, r: { malscore?: number | null | undefined; malstatus?: string | null | undefined; detections?: CapeDetections | null | undefined }): TaskVerdict {
+  private taskVerdict(
+    id: number,
+    r: { malscore?: number | null | undefined; malstatus?: string | null | undefined; detections?: CapeDetections | null | undefined },
+  ): TaskVerdict {
     return {
       id,
       level: capeVerdictLevel(r),
@@ -209,7 +220,10 @@ export class CapeClient implements SandboxClient {
       server: this.url,
       ...(scores.length ? { score: Math.max(...scores) } : {}),
       indicators: verdicts.flatMap((v) => v.indicators).slice(0, 1000),
-      analysisId: verdicts.map((v) => v.id).join(',').slice(0, 256),
+      analysisId: verdicts
+        .map((v) => v.id)
+        .join(',')
+        .slice(0, 256),
     };
   }
 
@@ -225,7 +239,9 @@ export class CapeClient implements SandboxClient {
     const json = this.api.readJson(answer, (j) => this.detailOf(j));
     const failure = this.failureOf(json);
     if (failure !== undefined) {
-      throw new SandgateError('SERVER_ERROR', `${this.url}: CAPE answered with an error: ${failure}`, { params: { server: this.url, status: answer.status, serverMessage: failure } });
+      throw new SandgateError('SERVER_ERROR', `${this.url}: CAPE answered with an error: ${failure}`, {
+        params: { server: this.url, status: answer.status, serverMessage: failure },
+      });
     }
     return this.api.parse(json, schema);
   }

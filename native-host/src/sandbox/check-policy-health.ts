@@ -17,8 +17,10 @@ const SERVER_FIX: Partial<Record<ErrorCode, string>> = {
   TLS_HANDSHAKE_FAILED: 'the server must speak TLS 1.2 or newer on that port (https://, not http://)',
   SERVER_CONNECT_TIMEOUT: 'check the address, that the server runs and the firewall; raise sandbox.connectTimeoutMs for slow links',
   SERVER_UNREACHABLE: 'check the address, that the server runs and the firewall',
-  SERVER_AUTH_FAILED: "check the server's token in the policy (sandgate-lab: the content of the token file it prints at start, DATA/tls/token)",
-  SERVER_BUSY: 'the server is at one of its limits (connections, uploads, disk); the next server is tried meanwhile, raise the limit if it persists',
+  SERVER_AUTH_FAILED:
+    "check the server's token in the policy (sandgate-lab: the content of the token file it prints at start, DATA/tls/token)",
+  SERVER_BUSY:
+    'the server is at one of its limits (connections, uploads, disk); the next server is tried meanwhile, raise the limit if it persists',
   SERVER_KIND_UNSUPPORTED: 'this version cannot talk to this kind of server; keep a sandgate server in the list',
 };
 
@@ -41,7 +43,13 @@ export async function checkPolicyHealth(opts: {
     path = findPolicyFile({ home: opts.home, env: opts.env, ...(opts.explicit ? { explicit: opts.explicit } : {}) });
   } catch (err) {
     const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', String(err));
-    checks.push({ check: 'policy', status: 'fail', code: e.code, detail: e.message, fix: 'write a policy (start from manifests/policy/policy.example.json) to one of the places named, then sandgate policy check FILE' });
+    checks.push({
+      check: 'policy',
+      status: 'fail',
+      code: e.code,
+      detail: e.message,
+      fix: 'write a policy (start from manifests/policy/policy.example.json) to one of the places named, then sandgate policy check FILE',
+    });
     return { checks };
   }
   let loaded: LoadedPolicy;
@@ -70,8 +78,15 @@ export async function checkPolicyHealth(opts: {
           await c.probe(AbortSignal.timeout(opts.probeTimeoutMs ?? 5000));
           return { check, status: 'ok', detail: `${c.kind} server answers over the pinned TLS` };
         } catch (err) {
-          const e = err instanceof SandgateError ? err : new SandgateError('SERVER_UNREACHABLE', err instanceof Error ? err.message : String(err));
-          return { check, status: 'fail', code: e.code, detail: e.message, fix: SERVER_FIX[e.code as ErrorCode] ?? 'sandgate status shows its last error; sandgate events the history' };
+          const e =
+            err instanceof SandgateError ? err : new SandgateError('SERVER_UNREACHABLE', err instanceof Error ? err.message : String(err));
+          return {
+            check,
+            status: 'fail',
+            code: e.code,
+            detail: e.message,
+            fix: SERVER_FIX[e.code as ErrorCode] ?? 'sandgate status shows its last error; sandgate events the history',
+          };
         }
       }),
     );
@@ -87,12 +102,33 @@ function certificateCheck(loaded: LoadedPolicy, now: Date): DoctorCheck {
   const fix = "put the server's current certificate (or the CA that issued it) in sandbox.serverCertificate";
   const certs = describePinned(loaded.serverCa);
   const expired = certs.find((c) => c.validTo < now);
-  if (expired) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned ${expired.role} "${expired.subject}" expired on ${expired.validTo.toISOString()}`, fix };
+  if (expired)
+    return {
+      check,
+      status: 'fail',
+      code: 'TLS_CERTIFICATE_EXPIRED',
+      detail: `the pinned ${expired.role} "${expired.subject}" expired on ${expired.validTo.toISOString()}`,
+      fix,
+    };
   const early = certs.find((c) => c.validFrom > now);
-  if (early) return { check, status: 'fail', code: 'TLS_CERTIFICATE_EXPIRED', detail: `the pinned ${early.role} "${early.subject}" is not valid before ${early.validFrom.toISOString()} (clock wrong?)`, fix };
+  if (early)
+    return {
+      check,
+      status: 'fail',
+      code: 'TLS_CERTIFICATE_EXPIRED',
+      detail: `the pinned ${early.role} "${early.subject}" is not valid before ${early.validFrom.toISOString()} (clock wrong?)`,
+      fix,
+    };
   const soon = certs.find((c) => c.validTo.getTime() - now.getTime() < SOON_MS);
   const where = loaded.policy.sandbox.serverCertificate.includes('-----BEGIN') ? 'inline PEM' : loaded.policy.sandbox.serverCertificate;
-  if (soon) return { check, status: 'warn', code: 'TLS_CERTIFICATE_EXPIRED', detail: `${where}: the ${soon.role} "${soon.subject}" expires on ${soon.validTo.toISOString()}`, fix };
+  if (soon)
+    return {
+      check,
+      status: 'warn',
+      code: 'TLS_CERTIFICATE_EXPIRED',
+      detail: `${where}: the ${soon.role} "${soon.subject}" expires on ${soon.validTo.toISOString()}`,
+      fix,
+    };
   const until = Math.min(...certs.map((c) => c.validTo.getTime()));
   // Which certificates are CAs matters: a pinned CA vouches for every server certificate it issues.
   const what = certs.map((c) => `${c.role} "${c.subject}"`).join('; ');

@@ -67,8 +67,12 @@ export class CuckooClient implements SandboxClient {
         params: { server: this.url, analysisId: String(task.id), status: status.status },
       });
     }
-    const report = this.expect(await this.api.call({ method: 'GET', path: `/tasks/report/${task.id}`, maxResponseBytes: MAX_REPORT_BYTES }, signal), cuckooReportSchema);
-    if (report.info.id !== undefined && report.info.id !== task.id) throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${task.id}`);
+    const report = this.expect(
+      await this.api.call({ method: 'GET', path: `/tasks/report/${task.id}`, maxResponseBytes: MAX_REPORT_BYTES }, signal),
+      cuckooReportSchema,
+    );
+    if (report.info.id !== undefined && report.info.id !== task.id)
+      throw this.api.invalid(`answered with the report of task ${report.info.id} when asked for task ${task.id}`);
     const reported = report.target?.file?.sha256?.toLowerCase();
     if (reported && reported !== obj.sha256) throw this.api.invalid(`answered about ${reported} when asked about ${obj.sha256}`);
     const level = cuckooVerdictLevel(report.info.score);
@@ -127,7 +131,9 @@ export class CuckooClient implements SandboxClient {
     );
     const created = this.expect(answer, cuckooCreateSchema);
     if (created.task_id === null) {
-      throw new SandgateError('SERVER_ERROR', `${this.url}: Cuckoo accepted the upload but created no task`, { params: { server: this.url } });
+      throw new SandgateError('SERVER_ERROR', `${this.url}: Cuckoo accepted the upload but created no task`, {
+        params: { server: this.url },
+      });
     }
     return created.task_id;
   }
@@ -141,9 +147,13 @@ export class CuckooClient implements SandboxClient {
     let current: Pick<CuckooTask, 'status' | 'errors'> = { status: task.status };
     while (cuckooTaskPhase(current.status) === 'running') {
       if (clock.now().getTime() >= deadline) {
-        throw new SandgateError('SERVER_TIMEOUT', `${this.url}: no report within ${this.opts.analysisTimeoutMs} ms (task ${task.id} ${current.status})`, {
-          params: { server: this.url, analysisId: String(task.id) },
-        });
+        throw new SandgateError(
+          'SERVER_TIMEOUT',
+          `${this.url}: no report within ${this.opts.analysisTimeoutMs} ms (task ${task.id} ${current.status})`,
+          {
+            params: { server: this.url, analysisId: String(task.id) },
+          },
+        );
       }
       await clock.sleep(Math.max(0, Math.min(delay, deadline - clock.now().getTime())), signal);
       delay = Math.min(maxDelay, delay * POLL_GROWTH);

@@ -97,9 +97,13 @@ export class Failover {
         if ('verdict' in r) return r.verdict;
         last = r.error;
       }
-      const all = new SandgateError('ALL_SERVERS_FAILED', `Every sandbox server failed (last: ${last?.message ?? 'unknown'}); the request stays queued`, {
-        params: { round, lastCode: last?.code },
-      });
+      const all = new SandgateError(
+        'ALL_SERVERS_FAILED',
+        `Every sandbox server failed (last: ${last?.message ?? 'unknown'}); the request stays queued`,
+        {
+          params: { round, lastCode: last?.code },
+        },
+      );
       await ctx.onRoundFailed?.(all, round);
       await this.o.clock.sleep(roundBackoffMs(round, this.o.clock.random(), this.o.backoffBaseMs, this.o.backoffMaxMs), ctx.signal);
     }

@@ -102,7 +102,9 @@ export function httpsCall(call: HttpsCall): Promise<HttpsAnswer> {
       if (established.has(socket)) return;
       connectTimer = setTimeout(() => {
         req.destroy(
-          new SandgateError('SERVER_CONNECT_TIMEOUT', `${server}: no TLS connection within ${call.connectTimeoutMs} ms`, { params: { server } }),
+          new SandgateError('SERVER_CONNECT_TIMEOUT', `${server}: no TLS connection within ${call.connectTimeoutMs} ms`, {
+            params: { server },
+          }),
         );
       }, call.connectTimeoutMs);
       (socket as TLSSocket).once('secureConnect', () => {

@@ -63,7 +63,9 @@ export class LabClient implements SandboxClient {
     const waitMs = Math.min(LAB_MAX_WAIT_MS, Math.floor((this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / 2));
     while (analysis.state === 'queued' || analysis.state === 'analysing') {
       if (this.opts.clock.now().getTime() >= deadline) {
-        throw new SandgateError('SERVER_TIMEOUT', `${this.url}: no verdict within ${this.opts.analysisTimeoutMs} ms`, { params: { server: this.url } });
+        throw new SandgateError('SERVER_TIMEOUT', `${this.url}: no verdict within ${this.opts.analysisTimeoutMs} ms`, {
+          params: { server: this.url },
+        });
       }
       const asked = this.opts.clock.now().getTime();
       analysis = await this.poll(analysis.id, waitMs, signal);
@@ -111,7 +113,10 @@ export class LabClient implements SandboxClient {
     if (obj.filename) headers[LAB_HEADERS.filename] = encodeURIComponent(obj.filename);
     // Streamed from the queued copy: memory stays flat whatever the object's size. Default 64 KiB reads: 1 MiB reads
     // made a 1 GiB upload a third slower here (bench/submit-large.ts, 2026-11-22).
-    const answer = await this.api.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) }, signal);
+    const answer = await this.api.call(
+      { method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) },
+      signal,
+    );
     return this.expect(answer, [200, 201, 202], labAnalysisSchema);
   }
 
@@ -129,10 +134,15 @@ export class LabClient implements SandboxClient {
       const detail = err.success ? this.api.safeText(`${err.data.error.code}: ${err.data.error.message}`) : undefined;
       // "Not now, not here" (a limit of the server's): retryable, and the next server is tried meanwhile.
       if (serverCode && (LAB_BUSY_CODES as readonly string[]).includes(serverCode)) {
-        throw new SandgateError('SERVER_BUSY', `${this.url}: HTTP ${answer.status} (${detail})`, { params: { server: this.url, status: answer.status, serverCode } });
+        throw new SandgateError('SERVER_BUSY', `${this.url}: HTTP ${answer.status} (${detail})`, {
+          params: { server: this.url, status: answer.status, serverCode },
+        });
       }
       // 401/403 → SERVER_AUTH_FAILED, 429 → SERVER_THROTTLED, the rest SERVER_ERROR; a 2xx we did not expect as well.
-      if (answer.status >= 200 && answer.status < 300) throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${answer.status}`, { params: { server: this.url, status: answer.status } });
+      if (answer.status >= 200 && answer.status < 300)
+        throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${answer.status}`, {
+          params: { server: this.url, status: answer.status },
+        });
       this.api.readJson(answer, () => detail);
     }
     const r = schema.safeParse(json);

@@ -40,7 +40,11 @@ function baseName(name: string): string {
   return last.length > 0 ? last : 'sample';
 }
 
-export function multipartBody(opts: { file: MultipartFile; fields?: Array<{ name: string; value: string }>; boundary?: string }): MultipartBody {
+export function multipartBody(opts: {
+  file: MultipartFile;
+  fields?: Array<{ name: string; value: string }>;
+  boundary?: string;
+}): MultipartBody {
   // 192 random bits: the chance that the boundary occurs inside the object is negligible, which is what every
   // browser relies on too; scanning a multi-GiB object for it first would double the reading.
   const boundary = opts.boundary ?? `----SandgateFormBoundary${randomBytes(24).toString('hex')}`;

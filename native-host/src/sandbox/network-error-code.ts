@@ -37,7 +37,17 @@ const CLIENT_CERT_REFUSED = new Set([
   'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED',
 ]);
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNABORTED']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+]);
 
 /** Which registry code a failed request to a server gets. Pure, so the table is tested without sockets. */
 export function networkErrorCode(err: unknown): ErrorCode {
@@ -69,5 +79,8 @@ export function toServerError(err: unknown, server: string): SandgateError {
   if (typeof raw === 'string' && CLIENT_CERT_REFUSED.has(raw)) {
     detail = `the server refused the TLS connection: it requires a client certificate it trusts (sandbox.clientCertificate) [${raw}]`;
   }
-  return new SandgateError(code, `${server}: ${detail}`, { params: { server, ...(typeof raw === 'string' ? { cause: raw } : {}) }, cause: err });
+  return new SandgateError(code, `${server}: ${detail}`, {
+    params: { server, ...(typeof raw === 'string' ? { cause: raw } : {}) },
+    cause: err,
+  });
 }

@@ -21,7 +21,11 @@ export function checkServerIdentity(host: string, cert: PeerCertificate): Error 
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (isIP(bare)) return checkAddress(bare, cert);
   if (!/(?:^|,\s*)DNS:/.test(cert.subjectaltname ?? '')) {
-    return mismatch(`Host: ${host}. is not in the cert's altnames: ${cert.subjectaltname ?? '(none)'} (the common name is not used)`, host, cert);
+    return mismatch(
+      `Host: ${host}. is not in the cert's altnames: ${cert.subjectaltname ?? '(none)'} (the common name is not used)`,
+      host,
+      cert,
+    );
   }
   return nodeCheckServerIdentity(host, cert);
 }
@@ -40,5 +44,10 @@ function checkAddress(ip: string, cert: PeerCertificate): Error | undefined {
 }
 
 function mismatch(reason: string, host: string, cert: PeerCertificate): Error {
-  return Object.assign(new Error(`Hostname/IP does not match certificate's altnames: ${reason}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason, host, cert });
+  return Object.assign(new Error(`Hostname/IP does not match certificate's altnames: ${reason}`), {
+    code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    reason,
+    host,
+    cert,
+  });
 }

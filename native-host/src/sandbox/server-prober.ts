@@ -88,7 +88,9 @@ export class ServerProber {
         } catch (raw) {
           if (signal.aborted) return;
           const err = deadline.aborted
-            ? new SandgateError('SERVER_TIMEOUT', `${client.url}: no answer to the health probe within ${timeoutMs} ms`, { params: { server: client.url } })
+            ? new SandgateError('SERVER_TIMEOUT', `${client.url}: no answer to the health probe within ${timeoutMs} ms`, {
+                params: { server: client.url },
+              })
             : toServerError(raw, client.url);
           health.probeFailed(client.url, err, clock.now());
           this.log.debug('probe failed', { server: client.url, code: err.code });
@@ -101,7 +103,8 @@ export class ServerProber {
     } catch (err) {
       // Aborted: the agent is stopping, a request succeeded, or a new failure restarted the probes. Anything else
       // (the event log unwritable) ends this server's probes until its next failure; requests still reach it last.
-      if (!signal.aborted) this.log.warn('probing stopped', { server: client.url, error: err instanceof Error ? err.message : String(err) });
+      if (!signal.aborted)
+        this.log.warn('probing stopped', { server: client.url, error: err instanceof Error ? err.message : String(err) });
     } finally {
       if (w.loop === loop) delete w.loop;
     }

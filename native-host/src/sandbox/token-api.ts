@@ -44,7 +44,12 @@ export class TokenApi {
   private readonly product: string;
   private readonly opts: TokenApiClientOptions;
 
-  constructor(server: { url: string; token?: string | undefined }, scheme: 'Token' | 'Bearer', product: string, opts: TokenApiClientOptions) {
+  constructor(
+    server: { url: string; token?: string | undefined },
+    scheme: 'Token' | 'Bearer',
+    product: string,
+    opts: TokenApiClientOptions,
+  ) {
     this.url = server.url;
     this.base = new URL(server.url);
     this.token = server.token;
@@ -83,15 +88,27 @@ export class TokenApi {
     const params = { server: this.url, status: s };
     if (s === 401 || s === 403) {
       const whose = this.token ? 'the API token' : 'a request without an API token (set `token` in the policy)';
-      throw new SandgateError('SERVER_AUTH_FAILED', `${this.url}: ${this.product} refused ${whose} (HTTP ${s}${detail ? `: ${detail}` : ''})`, { params });
+      throw new SandgateError(
+        'SERVER_AUTH_FAILED',
+        `${this.url}: ${this.product} refused ${whose} (HTTP ${s}${detail ? `: ${detail}` : ''})`,
+        { params },
+      );
     }
-    if (s === 429) throw new SandgateError('SERVER_THROTTLED', `${this.url}: the server is throttling the agent (HTTP 429${detail ? `: ${detail}` : ''})`, { params });
+    if (s === 429)
+      throw new SandgateError(
+        'SERVER_THROTTLED',
+        `${this.url}: the server is throttling the agent (HTTP 429${detail ? `: ${detail}` : ''})`,
+        { params },
+      );
     throw new SandgateError('SERVER_ERROR', `${this.url}: HTTP ${s}${detail ? ` (${detail})` : ''}`, { params });
   }
 
   parse<T extends z.ZodType>(json: unknown, schema: T): z.infer<T> {
     const r = schema.safeParse(json);
-    if (!r.success) throw this.invalid(`answer does not match the ${this.product} API (${r.error.issues[0]?.path.join('.') || 'answer'}: ${r.error.issues[0]?.message ?? 'invalid'})`);
+    if (!r.success)
+      throw this.invalid(
+        `answer does not match the ${this.product} API (${r.error.issues[0]?.path.join('.') || 'answer'}: ${r.error.issues[0]?.message ?? 'invalid'})`,
+      );
     return r.data;
   }
 

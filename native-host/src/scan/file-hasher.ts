@@ -35,7 +35,8 @@ class Prefix {
     this.buf = Buffer.allocUnsafe(Math.max(0, Math.min(limit, sizeHint)));
   }
   add(chunk: Buffer): void {
-    if (this.filled < this.buf.length) this.filled += chunk.copy(this.buf, this.filled, 0, Math.min(chunk.length, this.buf.length - this.filled));
+    if (this.filled < this.buf.length)
+      this.filled += chunk.copy(this.buf, this.filled, 0, Math.min(chunk.length, this.buf.length - this.filled));
   }
   get(): Buffer {
     return this.buf.subarray(0, this.filled);

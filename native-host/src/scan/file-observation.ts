@@ -71,7 +71,12 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
   let prefix: Promise<Buffer> | undefined;
   let resolvePrefix: ((b: Buffer) => void) | undefined;
   const read = async (names: Set<HashName>, have: Hashes, keep?: number): Promise<Hashes> => {
-    const r = await hashFile(input.readPath ?? input.path, names, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions, ...(keep !== undefined ? { keep } : {}) });
+    const r = await hashFile(input.readPath ?? input.path, names, {
+      expect: input.stat,
+      sizeHint: input.stat.size,
+      ...input.hashOptions,
+      ...(keep !== undefined ? { keep } : {}),
+    });
     input.counters.hashed++;
     input.counters.bytesRead += r.bytesRead;
     if (r.prefix) resolvePrefix?.(r.prefix);
@@ -105,7 +110,12 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
       // Not planned (or more than planned): a read of its own, with the planned hashes still missing.
       const have = own ? await own : {};
       const missing = new Set<HashName>([...(input.planned ?? [])].filter((n) => have[n] === undefined));
-      const r = await hashFile(input.readPath ?? input.path, missing, { expect: input.stat, sizeHint: input.stat.size, ...input.hashOptions, keep: maxBytes });
+      const r = await hashFile(input.readPath ?? input.path, missing, {
+        expect: input.stat,
+        sizeHint: input.stat.size,
+        ...input.hashOptions,
+        keep: maxBytes,
+      });
       input.counters.hashed++;
       input.counters.bytesRead += r.bytesRead;
       if (missing.size) known = { ...have, ...r.hashes };

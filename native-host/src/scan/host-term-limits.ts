@@ -13,7 +13,10 @@ import { systemdRunning } from './system-objects/systemd-active-states.ts';
 export function hostTermLimits(root = '/'): Map<string, string> {
   const limits = new Map<string, string>();
   if (currentPlatform() === 'linux' && !systemdRunning(new RootFs(root))) {
-    limits.set('serviceitem/status', 'ServiceItem/status cannot be evaluated here: systemd is not running (no /run/systemd/system), so no unit has an active state to read');
+    limits.set(
+      'serviceitem/status',
+      'ServiceItem/status cannot be evaluated here: systemd is not running (no /run/systemd/system), so no unit has an active state to read',
+    );
   }
   return limits;
 }

@@ -39,7 +39,13 @@ export async function readKnownBadHashes(journalFile: string): Promise<KnownBadH
     const r = jobSchema.safeParse(raw);
     if (!r.success || r.data.verdict?.level !== 'malicious') continue;
     const j = r.data;
-    bySha.set(j.sha256, { sha256: j.sha256, jobId: j.jobId, path: j.path, judgedBy: j.verdict!.server, ...(j.verdict!.threat ? { threat: j.verdict!.threat } : {}) });
+    bySha.set(j.sha256, {
+      sha256: j.sha256,
+      jobId: j.jobId,
+      path: j.path,
+      judgedBy: j.verdict!.server,
+      ...(j.verdict!.threat ? { threat: j.verdict!.threat } : {}),
+    });
   }
   return [...bySha.values()];
 }

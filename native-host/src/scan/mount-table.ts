@@ -20,8 +20,26 @@ export interface Mount {
  * images whose backing file is scanned as a file.
  */
 export const LOCAL_DISK_FS_TYPES: ReadonlySet<string> = new Set([
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'bcachefs', 'nilfs2',
-  'vfat', 'msdos', 'exfat', 'ntfs', 'ntfs3', 'fuseblk', 'hfsplus', 'apfs', 'ufs',
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'bcachefs',
+  'nilfs2',
+  'vfat',
+  'msdos',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'fuseblk',
+  'hfsplus',
+  'apfs',
+  'ufs',
 ]);
 
 function unescape(field: string): string {
@@ -36,7 +54,13 @@ export function parseMountInfo(text: string): Mount[] {
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     if (dash < 6 || fields.length < dash + 3) continue;
-    mounts.push({ device: fields[2]!, fsRoot: unescape(fields[3]!), mountPoint: unescape(fields[4]!), fsType: fields[dash + 1]!, source: unescape(fields[dash + 2]!) });
+    mounts.push({
+      device: fields[2]!,
+      fsRoot: unescape(fields[3]!),
+      mountPoint: unescape(fields[4]!),
+      fsType: fields[dash + 1]!,
+      source: unescape(fields[dash + 2]!),
+    });
   }
   return mounts;
 }

@@ -58,13 +58,17 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
   if (o.scope === 'critical') {
     const collectors = o.collectors ?? defaultCollectors();
     if (collectors.length === 0) session.note('critical', process.platform, 'no Critical Areas collector runs on this OS yet');
-    kernel = await scanCriticalAreas(session, [...collectors, ...systemObjects], { ...(o.root ? { root: o.root } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+    kernel = await scanCriticalAreas(session, [...collectors, ...systemObjects], {
+      ...(o.root ? { root: o.root } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } else {
     let roots: string[];
     if (o.scope === 'system') {
       const sys = systemRoots(mounts);
       roots = sys.roots;
-      for (const m of sys.left) session.note('system', m.path, `${m.fsType}: not a local disk filesystem (virtual, network or image), not scanned`);
+      for (const m of sys.left)
+        session.note('system', m.path, `${m.fsType}: not a local disk filesystem (virtual, network or image), not scanned`);
     } else roots = o.scope;
     await scanPaths(session, roots, {
       mounts,
@@ -76,8 +80,13 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
     await scanCriticalAreas(session, systemObjects, o.signal ? { signal: o.signal } : {});
   }
   await session.drain();
-  const unsupported = o.indicators.flatMap((i) => i.set.unsupported.map((u) => ({ file: u.file, itemId: u.itemId, term: u.term, reason: u.reason })));
-  const termCounts = o.indicators.reduce((a, i) => ({ evaluated: a.evaluated + i.set.termCounts.evaluated, unsupported: a.unsupported + i.set.termCounts.unsupported }), { evaluated: 0, unsupported: 0 });
+  const unsupported = o.indicators.flatMap((i) =>
+    i.set.unsupported.map((u) => ({ file: u.file, itemId: u.itemId, term: u.term, reason: u.reason })),
+  );
+  const termCounts = o.indicators.reduce(
+    (a, i) => ({ evaluated: a.evaluated + i.set.termCounts.evaluated, unsupported: a.unsupported + i.set.termCounts.unsupported }),
+    { evaluated: 0, unsupported: 0 },
+  );
   return {
     kind: o.kind,
     scope: o.scope,

@@ -16,7 +16,11 @@ export interface CriticalAreasScanOptions {
  * and without leaving their filesystem. Each object is checked once per place it was found in; its content is read
  * once per scan whatever the number of places (the session's hash cache).
  */
-export async function scanCriticalAreas(session: ScanSession, collectors: readonly CriticalAreaCollector[], opts: CriticalAreasScanOptions = {}): Promise<ScanOutput['kernel']> {
+export async function scanCriticalAreas(
+  session: ScanSession,
+  collectors: readonly CriticalAreaCollector[],
+  opts: CriticalAreasScanOptions = {},
+): Promise<ScanOutput['kernel']> {
   let kernel: ScanOutput['kernel'];
   const checked = new Set<string>();
   const walked = new Set<string>();
@@ -34,8 +38,15 @@ export async function scanCriticalAreas(session: ScanSession, collectors: readon
         }
         case 'observation': {
           const observation =
-            f.observation.document === 'ProcessItem' && f.executable ? { ...f.observation, executable: session.lazyFile(f.executable) } : f.observation;
-          await session.checkObservation(observation, { path: f.path, area: f.area, origin: f.origin, ...(f.pid === undefined ? {} : { pid: f.pid }) });
+            f.observation.document === 'ProcessItem' && f.executable
+              ? { ...f.observation, executable: session.lazyFile(f.executable) }
+              : f.observation;
+          await session.checkObservation(observation, {
+            path: f.path,
+            area: f.area,
+            origin: f.origin,
+            ...(f.pid === undefined ? {} : { pid: f.pid }),
+          });
           break;
         }
         case 'folder': {
@@ -46,7 +57,13 @@ export async function scanCriticalAreas(session: ScanSession, collectors: readon
               const id = `${ev.stat.dev}:${ev.stat.ino}`;
               if (walked.has(id)) continue;
               walked.add(id);
-              await session.checkFile({ path: shown, stat: ev.stat, area: f.area, origin: f.origin, ...(real === f.path ? {} : { readPath: ev.path }) });
+              await session.checkFile({
+                path: shown,
+                stat: ev.stat,
+                area: f.area,
+                origin: f.origin,
+                ...(real === f.path ? {} : { readPath: ev.path }),
+              });
             } else if (ev.kind === 'link') session.counters.linksSkipped++;
             else if (ev.kind === 'error') session.error(ev.path, Object.assign(new Error(ev.message), { code: ev.code }));
           }

@@ -42,7 +42,16 @@ const PACE_EVERY_MS = 50;
  */
 export class ScanSession {
   readonly counters: ScanSummary & ReadCounters = {
-    filesSeen: 0, skippedByPlan: 0, skippedTooLarge: 0, hashed: 0, bytesRead: 0, matches: 0, errors: 0, linksSkipped: 0, throttledMs: 0, elapsedMs: 0,
+    filesSeen: 0,
+    skippedByPlan: 0,
+    skippedTooLarge: 0,
+    hashed: 0,
+    bytesRead: 0,
+    matches: 0,
+    errors: 0,
+    linksSkipped: 0,
+    throttledMs: 0,
+    elapsedMs: 0,
   };
   readonly matches: ScanMatch[] = [];
   readonly errors: ScanOutput['errors'] = [];
@@ -106,7 +115,15 @@ export class ScanSession {
     await this.schedule(async () => {
       for (const s of live) {
         const found = await s.set.match(obs);
-        for (const m of found) this.record(m, s.source, { document: 'FileItem', path: f.path, area: f.area, origin: f.origin, pid: f.pid, sha256: obs.known().sha256 });
+        for (const m of found)
+          this.record(m, s.source, {
+            document: 'FileItem',
+            path: f.path,
+            area: f.area,
+            origin: f.origin,
+            pid: f.pid,
+            sha256: obs.known().sha256,
+          });
       }
     }, f.path);
   }
@@ -125,7 +142,10 @@ export class ScanSession {
   }
 
   /** Checks an observation that is not a file (a process, a service…) against the sets that look at its document. */
-  async checkObservation(o: Exclude<Observation, { document: 'FileItem' }>, where: { path: string; area: string; origin?: string; pid?: number }): Promise<void> {
+  async checkObservation(
+    o: Exclude<Observation, { document: 'FileItem' }>,
+    where: { path: string; area: string; origin?: string; pid?: number },
+  ): Promise<void> {
     const sets = this.opts.indicators.filter((s) => s.set.documents.has(o.document));
     if (sets.length === 0) return;
     await this.schedule(async () => {
@@ -143,7 +163,8 @@ export class ScanSession {
   error(path: string, err: unknown): void {
     this.counters.errors++;
     const e = err as NodeJS.ErrnoException;
-    if (this.errors.length < (this.opts.maxErrorsListed ?? 100)) this.errors.push({ path, code: e?.code ?? 'ERROR', message: e?.message ?? String(err) });
+    if (this.errors.length < (this.opts.maxErrorsListed ?? 100))
+      this.errors.push({ path, code: e?.code ?? 'ERROR', message: e?.message ?? String(err) });
   }
 
   /** Waits for every read in flight. */
@@ -154,7 +175,11 @@ export class ScanSession {
     this.opts.onProgress?.(this.counters, '');
   }
 
-  private record(m: IndicatorMatch, source: IndicatorSource, where: Omit<ScanMatch, 'source' | 'iocId' | 'file' | 'terms' | 'description' | 'format'>): void {
+  private record(
+    m: IndicatorMatch,
+    source: IndicatorSource,
+    where: Omit<ScanMatch, 'source' | 'iocId' | 'file' | 'terms' | 'description' | 'format'>,
+  ): void {
     this.counters.matches++;
     const clean = Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined)) as typeof where;
     this.matches.push({

@@ -17,10 +17,15 @@ export interface ScanSettings {
 export async function loadScanSettings(opts: { explicit?: string; home: string; env?: NodeJS.ProcessEnv }): Promise<ScanSettings> {
   let path: string;
   try {
-    path = findPolicyFile({ home: opts.home, ...(opts.explicit ? { explicit: opts.explicit } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    path = findPolicyFile({
+      home: opts.home,
+      ...(opts.explicit ? { explicit: opts.explicit } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    });
   } catch (err) {
     const named = opts.explicit ?? (opts.env ?? process.env).SANDGATE_POLICY;
-    if (err instanceof SandgateError && err.code === 'POLICY_NOT_FOUND' && !named) return { ...scanPolicySchema.parse({}), policyPath: undefined };
+    if (err instanceof SandgateError && err.code === 'POLICY_NOT_FOUND' && !named)
+      return { ...scanPolicySchema.parse({}), policyPath: undefined };
     throw err;
   }
   const policy = parsePolicyText(await readFile(path, 'utf8'), path);

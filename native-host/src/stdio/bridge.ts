@@ -79,7 +79,10 @@ export function runBridge(opts: BridgeOptions): Promise<BridgeExit> {
       finished = true;
       opts.stdin.removeAllListeners('data');
       opts.stdin.destroy();
-      agent?.then((c) => c.close(), () => {});
+      agent?.then(
+        (c) => c.close(),
+        () => {},
+      );
       writer.flush().then(() => resolve(code));
     };
 

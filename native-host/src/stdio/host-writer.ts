@@ -1,12 +1,5 @@
 import type { Writable } from 'node:stream';
-import {
-  MAX_HOST_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
-  SandgateError,
-  type PushEvent,
-  type Response,
-  type WireError,
-} from '@sandgate/shared';
+import { MAX_HOST_MESSAGE_BYTES, PROTOCOL_VERSION, SandgateError, type PushEvent, type Response, type WireError } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
 import { encodeFrame } from '../wire/framing.ts';
 

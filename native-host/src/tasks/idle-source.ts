@@ -118,8 +118,12 @@ export class LogindIdleSource implements IdleSource {
   async poll(): Promise<IdleState> {
     let next: IdleState = 'unknown';
     try {
-      this.session ??= this.env.XDG_SESSION_ID || (await this.run('loginctl', ['show-user', String(process.getuid?.() ?? ''), '-p', 'Display', '--value'])).trim() || undefined;
-      if (this.session) next = parseLogind(await this.run('loginctl', ['show-session', this.session, '-p', 'LockedHint', '-p', 'IdleHint']));
+      this.session ??=
+        this.env.XDG_SESSION_ID ||
+        (await this.run('loginctl', ['show-user', String(process.getuid?.() ?? ''), '-p', 'Display', '--value'])).trim() ||
+        undefined;
+      if (this.session)
+        next = parseLogind(await this.run('loginctl', ['show-session', this.session, '-p', 'LockedHint', '-p', 'IdleHint']));
     } catch {
       next = 'unknown';
     }

@@ -37,8 +37,12 @@ export async function runMatchActions(deps: MatchActionDeps, t: Task): Promise<T
       let done: TaskMatch['actions'][number];
       let casId: string | undefined;
       if (match.actions[j]!.type === 'quarantine') {
-        const onPublisherRefused = (reason: string) => deps.log.info('not exempted by the never-quarantine publishers', { taskId: t.id, path: match.path, reason });
-        const d = await guardDecision(readTaskGuard(join(deps.store.dir, t.id)), match, { onPublisherRefused, allowSha256: deps.allowSha256 });
+        const onPublisherRefused = (reason: string) =>
+          deps.log.info('not exempted by the never-quarantine publishers', { taskId: t.id, path: match.path, reason });
+        const d = await guardDecision(readTaskGuard(join(deps.store.dir, t.id)), match, {
+          onPublisherRefused,
+          allowSha256: deps.allowSha256,
+        });
         done = d ? skippedByGuard(d) : await quarantineMatch(deps.quarantine, t, match);
       } else {
         casId = await criticalAreasScanFor(deps, t, match);
@@ -79,22 +83,38 @@ async function criticalAreasScanFor(deps: MatchActionDeps, t: Task, match: TaskM
 
 const GUARD_MESSAGE = {
   'dry-run': 'dry run: would be quarantined (the console group task acts on nothing)',
-  'never-quarantine': 'on the group\'s never-quarantine list: reported, not quarantined',
+  'never-quarantine': "on the group's never-quarantine list: reported, not quarantined",
 } as const;
 
 /** Console-task refusals the report tells apart by their code. */
 const GUARD_CODED = {
-  'not-the-object': { code: NOT_THE_OBJECT, message: "its SHA-256, computed while reading it, is not the group task's object: reported, never quarantined" },
-  'awaiting-witness': { code: AWAITING_WITNESS, message: 'the object of the group task: quarantined once the console has a second witness' },
+  'not-the-object': {
+    code: NOT_THE_OBJECT,
+    message: "its SHA-256, computed while reading it, is not the group task's object: reported, never quarantined",
+  },
+  'awaiting-witness': {
+    code: AWAITING_WITNESS,
+    message: 'the object of the group task: quarantined once the console has a second witness',
+  },
 } as const;
 
 /** A publisher's keep carries a code, so the report can say "kept" without reading the file's signature again. */
 function skippedByGuard(d: GuardDecision): TaskMatch['actions'][number] {
   if (d.why === 'never-quarantine' && d.rule === 'publisher') {
-    return { type: 'quarantine', status: 'skipped', code: NEVER_QUARANTINE_PUBLISHER, message: `signed by ${JSON.stringify(d.publisher)}, a never-quarantine publisher of the group: reported, not quarantined` };
+    return {
+      type: 'quarantine',
+      status: 'skipped',
+      code: NEVER_QUARANTINE_PUBLISHER,
+      message: `signed by ${JSON.stringify(d.publisher)}, a never-quarantine publisher of the group: reported, not quarantined`,
+    };
   }
   if (d.why === 'never-quarantine' && d.rule === 'allowed') {
-    return { type: 'quarantine', status: 'skipped', code: ALLOWED_FALSE_POSITIVE, message: 'a known false positive (response.allowSha256): reported, not quarantined' };
+    return {
+      type: 'quarantine',
+      status: 'skipped',
+      code: ALLOWED_FALSE_POSITIVE,
+      message: 'a known false positive (response.allowSha256): reported, not quarantined',
+    };
   }
   if (d.why === 'not-the-object' || d.why === 'awaiting-witness') return { type: 'quarantine', status: 'skipped', ...GUARD_CODED[d.why] };
   return { type: 'quarantine', status: 'skipped', message: GUARD_MESSAGE[d.why] };

@@ -16,7 +16,15 @@ export const taskJobId = (taskId: string) => `task:${taskId}`;
 export function matchActionEvents(task: Task, match: TaskMatch, done: MatchAction): NewAgentEvent[] {
   if (done.type !== 'quarantine' || (done.status !== 'done' && done.status !== 'failed')) return [];
   const about = { taskId: task.id, path: match.path, ...(match.sha256 ? { sha256: match.sha256 } : {}) };
-  if (done.status === 'failed') return [{ type: 'quarantine-failed', ...about, ...(done.code ? { code: done.code } : {}), ...(done.message ? { message: done.message } : {}) }];
+  if (done.status === 'failed')
+    return [
+      {
+        type: 'quarantine-failed',
+        ...about,
+        ...(done.code ? { code: done.code } : {}),
+        ...(done.message ? { message: done.message } : {}),
+      },
+    ];
   const threat = (match.description ?? `IOC ${match.iocId}`).slice(0, 512);
   return [{ type: 'quarantined', ...about, ...(done.id ? { quarantineId: done.id } : {}), iocId: match.iocId, threat }];
 }
@@ -28,7 +36,11 @@ export function matchActionEvents(task: Task, match: TaskMatch, done: MatchActio
  */
 export async function quarantineMatch(ctx: QuarantineContext, task: Task, match: TaskMatch): Promise<MatchAction> {
   if (match.document !== 'FileItem' || !match.sha256) {
-    return { type: 'quarantine', status: 'skipped', message: 'only a file whose content was hashed is quarantined; this match is reported' };
+    return {
+      type: 'quarantine',
+      status: 'skipped',
+      message: 'only a file whose content was hashed is quarantined; this match is reported',
+    };
   }
   const jobId = taskJobId(task.id);
   const earlier = ctx.quarantineStore.find((m) => m.jobId === jobId && m.originalPath === match.path)?.id;
@@ -45,11 +57,14 @@ export async function quarantineMatch(ctx: QuarantineContext, task: Task, match:
       reason: `found by scan task ${task.id}: ${match.terms.join(', ')}`.slice(0, 1024),
     });
     await applyLimitsAfterQuarantine(ctx.quarantineStore, ctx.quarantineLimits, { now: ctx.clock.now(), keep: id, log: ctx.log });
-    if (earlier) await ctx.quarantineStore.delete(earlier, { reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
+    if (earlier)
+      await ctx.quarantineStore.delete(earlier, { reason: `a duplicate of ${id} left by an interrupted quarantine` }).catch(() => {});
     return { type: 'quarantine', status: 'done', id };
   } catch (err) {
-    const e = err instanceof SandgateError ? err : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
+    const e =
+      err instanceof SandgateError
+        ? err
+        : new SandgateError('QUARANTINE_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
     return { type: 'quarantine', status: 'failed', code: e.code, message: e.message };
   }
 }
-

@@ -56,7 +56,10 @@ export async function runTaskScan(o: TaskScanOptions): Promise<TaskScanResult> {
   );
   if (o.scope === 'critical') {
     if (o.collectors.length === 0) session.note('critical', process.platform, 'no Critical Areas collector runs on this OS yet');
-    const kernel = await scanCriticalAreas(session, [...o.collectors, ...systemObjects], { signal: o.signal, ...(o.collectorRoot ? { root: o.collectorRoot } : {}) });
+    const kernel = await scanCriticalAreas(session, [...o.collectors, ...systemObjects], {
+      signal: o.signal,
+      ...(o.collectorRoot ? { root: o.collectorRoot } : {}),
+    });
     await session.drain();
     await o.checkpoint({ rootIndex: 0 }, session);
     return { outcome: o.signal.aborted ? 'stopped' : 'completed', session, ...(kernel ? { kernel } : {}) };
@@ -71,7 +74,11 @@ export async function runTaskScan(o: TaskScanOptions): Promise<TaskScanResult> {
     const resume = i === o.position.rootIndex && o.position.lastPath ? resumePoint(root, o.position.lastPath) : undefined;
     let lastPath = resume ? o.position.lastPath : undefined;
     if (!resume?.rootDone) {
-      for await (const ev of walkTree(root, { oneFilesystem: true, ...(o.mounts ? { mounts: o.mounts } : {}), skipDir: (p) => excluded(p) || !!resume?.skipDir(p) })) {
+      for await (const ev of walkTree(root, {
+        oneFilesystem: true,
+        ...(o.mounts ? { mounts: o.mounts } : {}),
+        skipDir: (p) => excluded(p) || !!resume?.skipDir(p),
+      })) {
         if (o.signal.aborted) {
           await session.drain();
           await o.checkpoint({ rootIndex: i, lastPath }, session);

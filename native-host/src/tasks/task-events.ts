@@ -1,7 +1,14 @@
 import type { Task } from '@sandgate/shared';
 import type { NewAgentEvent } from '../events/event-log.ts';
 
-export type TaskEventType = 'scan-task-created' | 'scan-task-started' | 'scan-task-paused' | 'scan-task-resumed' | 'scan-task-completed' | 'scan-task-failed' | 'scan-task-cancelled';
+export type TaskEventType =
+  | 'scan-task-created'
+  | 'scan-task-started'
+  | 'scan-task-paused'
+  | 'scan-task-resumed'
+  | 'scan-task-completed'
+  | 'scan-task-failed'
+  | 'scan-task-cancelled';
 
 /** A task's event, recorded with the change it reports (TaskStore.save). */
 export function taskEvent(type: TaskEventType, t: Task, message: string, code?: string): NewAgentEvent {

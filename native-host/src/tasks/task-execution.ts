@@ -52,9 +52,9 @@ const MAX_ERRORS_KEPT = 100;
 const MAX_MATCHES_KEPT = 1000;
 
 export async function executeTask(deps: TaskExecutionDeps, task: Task, run: TaskRun): Promise<void> {
-const idleEndedCheck = (t: Task) => {
-  if (t.runMode === 'idle' && !t.runRequested && !run.screenLocked()) run.stop('idle-ended');
-};
+  const idleEndedCheck = (t: Task) => {
+    if (t.runMode === 'idle' && !t.runRequested && !run.screenLocked()) run.stop('idle-ended');
+  };
   const nowIso = () => deps.clock.now().toISOString();
   const resumed = task.progress.runs > 0;
   const mounts = deps.mounts ?? MountTable.read();
@@ -69,7 +69,14 @@ const idleEndedCheck = (t: Task) => {
       // Fixed at the first run: a resume must walk the same roots in the same order.
       const sys = systemRoots(mounts);
       progress.roots = sys.roots;
-      notExamined = [...notExamined, ...sys.left.map((m) => ({ area: 'system', what: m.path, reason: `${m.fsType}: not a local disk filesystem (virtual, network or image), not scanned` }))];
+      notExamined = [
+        ...notExamined,
+        ...sys.left.map((m) => ({
+          area: 'system',
+          what: m.path,
+          reason: `${m.fsType}: not a local disk filesystem (virtual, network or image), not scanned`,
+        })),
+      ];
     }
     scope = progress.roots;
   } else {
@@ -87,7 +94,11 @@ const idleEndedCheck = (t: Task) => {
   };
   const startEvent = resumed
     ? taskEvent('scan-task-resumed', running, `continues from its checkpoint (${running.progress.filesDone} file(s) done)`)
-    : taskEvent('scan-task-started', running, `${running.kind === 'ioc' ? 'IOC scan' : 'Critical Areas Scan'} of ${scopeText(running.scope)} started`);
+    : taskEvent(
+        'scan-task-started',
+        running,
+        `${running.kind === 'ioc' ? 'IOC scan' : 'Critical Areas Scan'} of ${scopeText(running.scope)} started`,
+      );
   let t = await deps.store.save(running, [startEvent]);
   // The screen may have been unlocked between the pick and now.
   idleEndedCheck(t);
@@ -123,7 +134,13 @@ const idleEndedCheck = (t: Task) => {
     const reason = run.reason() ?? 'closing';
     if (reason === 'cancel') {
       const cancelled: Task = { ...t, state: 'cancelled', finishedAt: nowIso(), updatedAt: nowIso() };
-      t = await deps.store.save(cancelled, [taskEvent('scan-task-cancelled', cancelled, `cancelled by a person after ${cancelled.progress.filesDone} file(s); its results are kept`)]);
+      t = await deps.store.save(cancelled, [
+        taskEvent(
+          'scan-task-cancelled',
+          cancelled,
+          `cancelled by a person after ${cancelled.progress.filesDone} file(s); its results are kept`,
+        ),
+      ]);
       return;
     }
     const pauseReason = reason === 'pause' ? 'user' : reason === 'idle-ended' ? 'idle-ended' : 'interrupted';
@@ -135,16 +152,25 @@ const idleEndedCheck = (t: Task) => {
     const paused: Task = { ...t, state: 'paused', pauseReason, updatedAt: nowIso() };
     t = await deps.store.save(paused, [taskEvent('scan-task-paused', paused, `${why} (${paused.progress.filesDone} file(s) done)`)]);
   } catch (err) {
-    const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    const e =
+      err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
     const failed: Task = { ...t, state: 'failed', error: { code: e.code, message: e.message }, finishedAt: nowIso(), updatedAt: nowIso() };
     t = await deps.store.save(failed, [taskEvent('scan-task-failed', failed, e.message, e.code)]);
   }
 }
 
 /** Progress, counters and new matches on disk; then what the policy says to do about the matches. */
-async function checkpoint(deps: TaskExecutionDeps, t: Task, base: { stats: ScanSummary; filesDone: number; matchesSeen: number; errorsSeen: number }, pos: WalkPosition, session: ScanSession): Promise<Task> {
+async function checkpoint(
+  deps: TaskExecutionDeps,
+  t: Task,
+  base: { stats: ScanSummary; filesDone: number; matchesSeen: number; errorsSeen: number },
+  pos: WalkPosition,
+  session: ScanSession,
+): Promise<Task> {
   const c = session.counters;
-  const stats = Object.fromEntries(Object.keys(scanSummarySchema.shape).map((k) => [k, base.stats[k as keyof ScanSummary] + c[k as keyof ScanSummary]])) as ScanSummary;
+  const stats = Object.fromEntries(
+    Object.keys(scanSummarySchema.shape).map((k) => [k, base.stats[k as keyof ScanSummary] + c[k as keyof ScanSummary]]),
+  ) as ScanSummary;
   const fresh: TaskMatch[] = [];
   const known = new Set(t.matches.map(matchKey));
   let casPlanned = t.matches.some((m) => m.actions.some((a) => a.type === 'critical-areas-scan'));
@@ -179,7 +205,12 @@ async function checkpoint(deps: TaskExecutionDeps, t: Task, base: { stats: ScanS
   t = await deps.store.save(
     {
       ...(rearmed ?? t),
-      progress: { ...progress, rootIndex: pos.rootIndex, ...(pos.lastPath ? { lastPath: pos.lastPath } : {}), filesDone: base.filesDone + c.filesSeen },
+      progress: {
+        ...progress,
+        rootIndex: pos.rootIndex,
+        ...(pos.lastPath ? { lastPath: pos.lastPath } : {}),
+        filesDone: base.filesDone + c.filesSeen,
+      },
       stats,
       matches: [...(rearmed ?? t).matches, ...fresh],
       notExamined: notes,
@@ -203,11 +234,22 @@ function matchKey(m: { path: string; iocId: string; origin?: string | undefined;
 }
 
 /** Files in a PATH scope, counted before the first run so progress can say "n of N" (a walk, nothing read). */
-async function countFiles(roots: readonly string[], exclude: readonly string[], mounts: MountTable, signal: AbortSignal): Promise<number | undefined> {
+async function countFiles(
+  roots: readonly string[],
+  exclude: readonly string[],
+  mounts: MountTable,
+  signal: AbortSignal,
+): Promise<number | undefined> {
   const ex = exclude.map((p) => resolve(p));
   let n = 0;
   for (const root of roots) {
-    for await (const ev of walkTree(root, { oneFilesystem: true, mounts, signal, skipDir: (p) => ex.some((x) => p === x || p.startsWith(x + '/')) })) if (ev.kind === 'file') n++;
+    for await (const ev of walkTree(root, {
+      oneFilesystem: true,
+      mounts,
+      signal,
+      skipDir: (p) => ex.some((x) => p === x || p.startsWith(x + '/')),
+    }))
+      if (ev.kind === 'file') n++;
   }
   // Stopped while counting: counted again next run rather than recorded short.
   return signal.aborted ? undefined : n;

@@ -34,13 +34,22 @@ export const taskGuardSchema = z.object({
    * The group task's object: the only content it may quarantine, compared with the SHA-256 the scan computed from
    * the bytes it read. A guard without it (written before issue 14) quarantines nothing.
    */
-  objectSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  objectSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** The console has no second witness for the object yet: report, quarantine nothing. Rewritten once witnessed. */
   awaitingWitness: z.boolean().optional(),
 });
 export type TaskGuard = z.infer<typeof taskGuardSchema>;
 
-const FAIL_SAFE: TaskGuard = { source: 'console', consoleTaskId: '?', groupTaskId: '?', dryRun: true, neverQuarantine: { paths: [], sha256: [], publishers: [] } };
+const FAIL_SAFE: TaskGuard = {
+  source: 'console',
+  consoleTaskId: '?',
+  groupTaskId: '?',
+  dryRun: true,
+  neverQuarantine: { paths: [], sha256: [], publishers: [] },
+};
 
 /** The `code` of a console task's match whose SHA-256 is not the task's object: reported, never acted on. */
 export const NOT_THE_OBJECT = 'GROUP_TASK_NOT_THE_OBJECT' satisfies ErrorCode;
@@ -106,7 +115,10 @@ export function expandHome(p: string, home = homedir()): string {
  * without reading the file: what the report uses for a quarantine already skipped. `match.sha256` is the hash the
  * scan computed from the bytes it read; a match without one (decided by name or size) is never the object.
  */
-export function listDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }): GuardDecision | undefined {
+export function listDecision(
+  guard: TaskGuard | undefined,
+  match: { path: string; sha256?: string | undefined },
+): GuardDecision | undefined {
   if (!guard) return undefined;
   if (match.sha256 && guard.neverQuarantine.sha256.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'sha256' };
   if (guard.neverQuarantine.paths.some((p) => pathMatches(p, match.path))) return { why: 'never-quarantine', rule: 'path' };
@@ -129,7 +141,11 @@ export interface GuardOptions {
  * publishers) the file's Authenticode signature, read now and tied to the bytes that matched (`match.sha256`).
  * Never throws: a signature that cannot be checked exempts nothing.
  */
-export async function guardDecision(guard: TaskGuard | undefined, match: { path: string; sha256?: string | undefined }, opts: GuardOptions = {}): Promise<GuardDecision | undefined> {
+export async function guardDecision(
+  guard: TaskGuard | undefined,
+  match: { path: string; sha256?: string | undefined },
+  opts: GuardOptions = {},
+): Promise<GuardDecision | undefined> {
   // The administrator's word on a false positive holds for every task, a local one as much as a group task.
   if (match.sha256 && opts.allowSha256?.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'allowed' };
   if (!guard) return undefined;

@@ -50,7 +50,6 @@ export interface TaskRunnerOptions {
   onCheckpoint?: (task: Task) => void;
 }
 
-
 const zeroStats = (): ScanSummary => Object.fromEntries(Object.keys(scanSummarySchema.shape).map((k) => [k, 0])) as ScanSummary;
 
 /**
@@ -116,14 +115,26 @@ export class TaskRunner implements TaskService {
         ),
       // Witnessed after the run's last checkpoint: re-armed now that the record is no longer held by the run.
       afterRun: async (id) => {
-        if (this.witnessed.delete(id)) await this.rearm(id).catch((err: unknown) => o.log.warn('held-back quarantines could not be re-armed', { taskId: id, error: String(err) }));
+        if (this.witnessed.delete(id))
+          await this.rearm(id).catch((err: unknown) =>
+            o.log.warn('held-back quarantines could not be re-armed', { taskId: id, error: String(err) }),
+          );
       },
       busy: (id) => this.rearming.has(id),
     });
   }
 
   private runMatchActions(t: Task): Promise<Task> {
-    return runMatchActions({ store: this.store, quarantine: this.quarantine, log: this.o.log, allowSha256: this.o.policy.response.allowSha256, create: (input) => this.create(input) }, t);
+    return runMatchActions(
+      {
+        store: this.store,
+        quarantine: this.quarantine,
+        log: this.o.log,
+        allowSha256: this.o.policy.response.allowSha256,
+        create: (input) => this.create(input),
+      },
+      t,
+    );
   }
 
   /** Loads the tasks (a task that was running was cut short: it continues from its checkpoint) and starts the loop. */
@@ -140,7 +151,10 @@ export class TaskRunner implements TaskService {
     }
     // A crash between recording a match and acting on it: the actions run now (each finds its own earlier work).
     for (const t of this.store.list()) {
-      if (t.matches.some((m) => m.actions.some((a) => a.status === 'pending'))) await this.runMatchActions(t).catch((err: unknown) => this.o.log.warn('match actions failed', { taskId: t.id, error: String(err) }));
+      if (t.matches.some((m) => m.actions.some((a) => a.status === 'pending')))
+        await this.runMatchActions(t).catch((err: unknown) =>
+          this.o.log.warn('match actions failed', { taskId: t.id, error: String(err) }),
+        );
     }
     await this.scheduler.start();
   }
@@ -170,7 +184,9 @@ export class TaskRunner implements TaskService {
     if (this.closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
     const files = input.iocs.map((f, i) => ({ name: storedIocName(i, f.source), bytes: f.bytes, source: f.source }));
     // Parsed with the original path, so an error names the file the person gave and its line.
-    const plan = files.length ? compileIocFilesForThisHost(files.map((f) => ({ file: f.name, bytes: f.bytes, source: f.source }))) : undefined;
+    const plan = files.length
+      ? compileIocFilesForThisHost(files.map((f) => ({ file: f.name, bytes: f.bytes, source: f.source })))
+      : undefined;
     const set = plan?.set;
     const now = this.o.clock.now().toISOString();
     const task: Task = {
@@ -214,23 +230,28 @@ export class TaskRunner implements TaskService {
   async createFromFiles(files: readonly string[], opts: Pick<CreateTaskInput, 'scope' | 'runMode' | 'onMatch'>): Promise<Task> {
     const iocs = [];
     for (const f of files) {
-      if (!isAbsolute(f)) throw new SandgateError('PATH_INVALID', `${f}: an IOC file is named by its absolute path`, { params: { path: f } });
+      if (!isAbsolute(f))
+        throw new SandgateError('PATH_INVALID', `${f}: an IOC file is named by its absolute path`, { params: { path: f } });
       try {
         iocs.push({ bytes: await readFile(f), source: f });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new SandgateError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `${f}: cannot read the IOC file (${code})`, { params: { path: f } });
+        throw new SandgateError(code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_ACCESS_DENIED', `${f}: cannot read the IOC file (${code})`, {
+          params: { path: f },
+        });
       }
     }
     if (Array.isArray(opts.scope)) {
-      for (const p of opts.scope) if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
+      for (const p of opts.scope)
+        if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
     }
     return this.create({ kind: 'ioc', createdBy: 'cli', ...opts, iocs });
   }
 
   async createFromConsole(input: ConsoleTaskInput): Promise<Task> {
     if (Array.isArray(input.scope)) {
-      for (const p of input.scope) if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
+      for (const p of input.scope)
+        if (!isAbsolute(p)) throw new SandgateError('PATH_INVALID', `${p}: a scope path must be absolute`, { params: { path: p } });
     }
     return this.create({
       kind: 'ioc',
@@ -277,7 +298,8 @@ export class TaskRunner implements TaskService {
     const cur = this.scheduler.running();
     if (cur?.id === id) {
       if (command === 'run') return t;
-      if (command === 'resume') throw new SandgateError('TASK_STATE_CONFLICT', `task ${id} is running; nothing to resume`, { params: { id, state: t.state } });
+      if (command === 'resume')
+        throw new SandgateError('TASK_STATE_CONFLICT', `task ${id} is running; nothing to resume`, { params: { id, state: t.state } });
       this.scheduler.stop(command === 'cancel' ? 'cancel' : 'pause');
       await cur.done;
       return this.get(id);
@@ -306,12 +328,18 @@ export class TaskRunner implements TaskService {
   private async indicatorsFor(t: Task): Promise<Array<{ set: IndicatorSet; source: IndicatorSource }>> {
     const sets: Array<{ set: IndicatorSet; source: IndicatorSource }> = [];
     if (t.iocFiles.length) sets.push({ set: compileTaskIocs(join(this.store.dir, t.id, IOC_DIR)), source: 'ioc' });
-    const extra: KnownBadHash[] = t.sha256.map((sha256) => ({ sha256, jobId: t.jobId ?? t.id, path: '(the object that started this scan)', judgedBy: t.jobId ? `job ${t.jobId}` : `task ${t.parentTaskId ?? t.id}` }));
+    const extra: KnownBadHash[] = t.sha256.map((sha256) => ({
+      sha256,
+      jobId: t.jobId ?? t.id,
+      path: '(the object that started this scan)',
+      judgedBy: t.jobId ? `job ${t.jobId}` : `task ${t.parentTaskId ?? t.id}`,
+    }));
     if (t.kind === 'critical-areas') {
       const journal = join(this.o.home, 'jobs', 'finished.jsonl');
       const all = [...extra, ...(await readKnownBadHashes(journal))];
       sets.push({ set: new KnownBadHashes(all, journal), source: 'verdict' });
-      const onError = (taskId: string, err: unknown) => this.o.log.warn('the IOCs of an active task could not be compiled', { taskId, error: String(err) });
+      const onError = (taskId: string, err: unknown) =>
+        this.o.log.warn('the IOCs of an active task could not be compiled', { taskId, error: String(err) });
       for (const set of activeTaskIndicators(this.store.dir, this.store.list(), onError, t.id)) sets.push({ set, source: 'ioc' });
     } else if (extra.length) sets.push({ set: new KnownBadHashes(extra, `task ${t.id}`), source: 'verdict' });
     return sets;

@@ -116,7 +116,10 @@ export class TaskScheduler {
 
   /** The oldest task that may run now. The screen's state is asked only when an idle task waits for it. */
   private pick(): Task | undefined {
-    const waiting = this.d.store.list().filter((t) => !isFinished(t) && !this.d.busy(t.id)).reverse();
+    const waiting = this.d.store
+      .list()
+      .filter((t) => !isFinished(t) && !this.d.busy(t.id))
+      .reverse();
     const wantsIdle = waiting.some((t) => t.runMode === 'idle' && !t.runRequested && t.pauseReason !== 'user');
     if (wantsIdle && !this.idleWatch) this.idleWatch = this.d.idle.map((s) => s.onChange(() => this.wake()));
     const locked = wantsIdle && screenLocked(this.d.idle);

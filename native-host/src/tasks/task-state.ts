@@ -15,7 +15,9 @@ export function isFinished(task: Task): boolean {
  */
 export function applyCommand(task: Task, command: TaskCommand, now: Date): Task {
   if (isFinished(task)) {
-    throw new SandgateError('TASK_STATE_CONFLICT', `task ${task.id} is ${task.state}; it cannot ${command}`, { params: { id: task.id, state: task.state } });
+    throw new SandgateError('TASK_STATE_CONFLICT', `task ${task.id} is ${task.state}; it cannot ${command}`, {
+      params: { id: task.id, state: task.state },
+    });
   }
   const at = now.toISOString();
   switch (command) {
@@ -29,7 +31,11 @@ export function applyCommand(task: Task, command: TaskCommand, now: Date): Task 
       return { ...task, state: 'paused', pauseReason: 'user', updatedAt: at };
     case 'resume': {
       if (task.state !== 'paused' || task.pauseReason !== 'user') {
-        throw new SandgateError('TASK_STATE_CONFLICT', `task ${task.id} is ${describeState(task)}, not paused by a person; nothing to resume`, { params: { id: task.id, state: task.state } });
+        throw new SandgateError(
+          'TASK_STATE_CONFLICT',
+          `task ${task.id} is ${describeState(task)}, not paused by a person; nothing to resume`,
+          { params: { id: task.id, state: task.state } },
+        );
       }
       // Back to what the run mode says: afterThreat and run tasks continue, idle ones wait for the lock, manual ones for `run`.
       const { pauseReason: _, ...rest } = task;
@@ -60,6 +66,8 @@ export function interrupted(task: Task, now: Date): Task {
 
 export function describeState(task: Pick<Task, 'state' | 'pauseReason'>): string {
   if (task.state !== 'paused') return task.state;
-  const why = { user: 'by a person', 'idle-ended': 'waits for the screen to lock', interrupted: 'continues from its checkpoint' }[task.pauseReason ?? 'interrupted'];
+  const why = { user: 'by a person', 'idle-ended': 'waits for the screen to lock', interrupted: 'continues from its checkpoint' }[
+    task.pauseReason ?? 'interrupted'
+  ];
   return `paused (${why})`;
 }

@@ -112,7 +112,11 @@ export class TaskStore {
     }
     // Events recorded with a change before a crash and perhaps not logged: written now, each once.
     const pending = [...this.taskEvents.values()].filter((e) => e.outbox.length);
-    if (pending.length) this.outbox.recover(pending.flatMap((e) => e.outbox), Math.min(...pending.map((e) => e.logOffset ?? 0)));
+    if (pending.length)
+      this.outbox.recover(
+        pending.flatMap((e) => e.outbox),
+        Math.min(...pending.map((e) => e.logOffset ?? 0)),
+      );
     return this.list();
   }
 
@@ -125,7 +129,10 @@ export class TaskStore {
     } catch {
       // left where it is; it is skipped again next time
     }
-    this.events.append({ type: 'scan-task-corrupt', taskId: name, code: 'INTERNAL', message: `the record of task ${name} is unreadable; moved to ${to}` }, now);
+    this.events.append(
+      { type: 'scan-task-corrupt', taskId: name, code: 'INTERNAL', message: `the record of task ${name} is unreadable; moved to ${to}` },
+      now,
+    );
   }
 
   list(): Task[] {
@@ -204,7 +211,11 @@ export class TaskStore {
   private withEvents(id: string, before: TaskEvents, events: readonly NewAgentEvent[]): TaskEvents {
     const now = this.now().toISOString();
     const outbox: OutboxEvent[] = events.map((e, i) => ({ ...e, time: now, eventId: `task:${id}/${before.eventSeq + i + 1}` }));
-    return { ...(before.logOffset !== undefined ? { logOffset: before.logOffset } : {}), eventSeq: before.eventSeq + events.length, outbox };
+    return {
+      ...(before.logOffset !== undefined ? { logOffset: before.logOffset } : {}),
+      eventSeq: before.eventSeq + events.length,
+      outbox,
+    };
   }
 
   async remove(id: string): Promise<void> {

@@ -12,7 +12,14 @@ export function rearmAwaitingWitness(t: Task): Task | undefined {
   const matches = t.matches.map((m) => {
     if (!m.actions.some((a) => a.type === 'quarantine' && a.status === 'skipped' && a.code === AWAITING_WITNESS)) return m;
     changed = true;
-    return { ...m, actions: m.actions.map((a) => (a.type === 'quarantine' && a.status === 'skipped' && a.code === AWAITING_WITNESS ? { type: 'quarantine' as const, status: 'pending' as const } : a)) };
+    return {
+      ...m,
+      actions: m.actions.map((a) =>
+        a.type === 'quarantine' && a.status === 'skipped' && a.code === AWAITING_WITNESS
+          ? { type: 'quarantine' as const, status: 'pending' as const }
+          : a,
+      ),
+    };
   });
   return changed ? { ...t, matches } : undefined;
 }

@@ -127,7 +127,14 @@ export class AnalysisService {
       await written;
     } catch (err) {
       await fsp.rm(obj.tempPath, { force: true });
-      await this.store.put({ ...analysis, state: 'failed', finishedAt: new Date().toISOString(), error: { code: 'ANALYSIS_FAILED', message: 'the object could not be stored' } }).catch(() => {});
+      await this.store
+        .put({
+          ...analysis,
+          state: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: { code: 'ANALYSIS_FAILED', message: 'the object could not be stored' },
+        })
+        .catch(() => {});
       throw err;
     }
     this.enqueue({ sha256: obj.sha256, ...(obj.fileName ? { fileName: obj.fileName } : {}) });
@@ -138,12 +145,20 @@ export class AnalysisService {
   async resume(): Promise<void> {
     for (const a of this.store.all()) {
       if (a.state !== 'queued' && a.state !== 'analysing') continue;
-      const present = await fsp.lstat(this.objectPath(a.sha256)).then((s) => s.isFile(), () => false);
+      const present = await fsp.lstat(this.objectPath(a.sha256)).then(
+        (s) => s.isFile(),
+        () => false,
+      );
       if (present) {
         await this.store.put({ ...a, state: 'queued' });
         this.enqueue({ sha256: a.sha256 });
       } else {
-        await this.store.put({ ...a, state: 'failed', finishedAt: new Date().toISOString(), error: { code: 'ANALYSIS_FAILED', message: 'the object was lost before it was analysed; submit it again' } });
+        await this.store.put({
+          ...a,
+          state: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: { code: 'ANALYSIS_FAILED', message: 'the object was lost before it was analysed; submit it again' },
+        });
       }
     }
   }
@@ -162,7 +177,12 @@ export class AnalysisService {
 
   /** Queues a stale verdict's kept object again (same id, so pollers follow); undefined when the object is gone. */
   private async rejudge(sha256: string, inputs: string): Promise<LabAnalysis | undefined> {
-    const present = this.keepObjects && (await fsp.lstat(this.objectPath(sha256)).then((st) => st.isFile(), () => false));
+    const present =
+      this.keepObjects &&
+      (await fsp.lstat(this.objectPath(sha256)).then(
+        (st) => st.isFile(),
+        () => false,
+      ));
     // Looked at again after the await: a concurrent look-up or upload may have queued it already.
     const a = this.store.getBySha(sha256);
     if (!a || !isStale(a, inputs)) return a;
@@ -201,13 +221,25 @@ export class AnalysisService {
       if (this.delayMs > 0) await sleep(this.delayMs, undefined, { signal });
       current = { ...current, state: 'analysing' };
       await this.store.put(current);
-      const { verdict, inputs } = await analyseObject(this.objectPath(job.sha256), { sha256: job.sha256, size: current.size, ...(job.fileName ? { fileName: job.fileName } : {}) }, this.engines, signal);
+      const { verdict, inputs } = await analyseObject(
+        this.objectPath(job.sha256),
+        { sha256: job.sha256, size: current.size, ...(job.fileName ? { fileName: job.fileName } : {}) },
+        this.engines,
+        signal,
+      );
       await this.store.put({ ...current, state: 'done', finishedAt: new Date().toISOString(), verdict, inputs });
       this.log.info('analysed', { sha256: job.sha256, verdict: verdict.level, threat: verdict.threat });
     } catch (err) {
       if (err instanceof AnalysisAborted || signal.aborted) return;
       this.log.error('analysis failed', { sha256: job.sha256, err: err instanceof Error ? err.message : String(err) });
-      await this.store.put({ ...current, state: 'failed', finishedAt: new Date().toISOString(), error: { code: 'ANALYSIS_FAILED', message: 'the lab could not analyse the object' } }).catch(() => {});
+      await this.store
+        .put({
+          ...current,
+          state: 'failed',
+          finishedAt: new Date().toISOString(),
+          error: { code: 'ANALYSIS_FAILED', message: 'the lab could not analyse the object' },
+        })
+        .catch(() => {});
     } finally {
       for (const wake of [...(this.waiters.get(id) ?? [])]) wake();
     }

@@ -51,5 +51,8 @@ export async function ensureLabToken(tlsDir: string, log: Logger): Promise<LabTo
 }
 
 function refuse(path: string, why: string, cause?: unknown): SandgateError {
-  return new SandgateError('LAB_CREDENTIAL_INVALID', `the lab's client token ${path} is not usable: ${why}`, { params: { key: path }, ...(cause ? { cause } : {}) });
+  return new SandgateError('LAB_CREDENTIAL_INVALID', `the lab's client token ${path} is not usable: ${why}`, {
+    params: { key: path },
+    ...(cause ? { cause } : {}),
+  });
 }

@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
   });
   // The token's path is printed, never the token: this output often ends up in a service manager's journal.
   if (args.json) {
-    process.stdout.write(JSON.stringify({ url: lab.url, port: lab.port, certPath: lab.certPath, tokenPath: lab.tokenPath, dataDir: args.dataDir }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ url: lab.url, port: lab.port, certPath: lab.certPath, tokenPath: lab.tokenPath, dataDir: args.dataDir }) + '\n',
+    );
   } else {
     process.stdout.write(
       `sandgate-lab listening on ${lab.url}\n` +
@@ -50,10 +52,13 @@ async function main(argv: string[]): Promise<number> {
       log.info('stopping', { signal });
       const force = setTimeout(() => done(0), 10_000);
       force.unref();
-      lab.close().then(() => done(0), (err) => {
-        log.error('close failed', { err: String(err) });
-        done(2);
-      });
+      lab.close().then(
+        () => done(0),
+        (err) => {
+          log.error('close failed', { err: String(err) });
+          done(2);
+        },
+      );
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

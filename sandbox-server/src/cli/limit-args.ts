@@ -72,7 +72,8 @@ export function parseLimitArgs(values: Record<string, string | boolean | undefin
 
 function integer(flag: string, text: string, min: number): number {
   const n = Number(text);
-  if (!/^\d{1,15}$/.test(text) || n < min) throw new SandgateError('USAGE', `--${flag} takes a whole number of at least ${min}, not ${text}`);
+  if (!/^\d{1,15}$/.test(text) || n < min)
+    throw new SandgateError('USAGE', `--${flag} takes a whole number of at least ${min}, not ${text}`);
   return n;
 }
 
@@ -80,6 +81,7 @@ function integer(flag: string, text: string, min: number): number {
 export function parseSize(flag: string, text: string, min: number): number {
   const m = /^(\d{1,15})([KMG])?$/i.exec(text);
   const n = m ? Number(m[1]) * KiB ** ' KMG'.indexOf((m[2] ?? ' ').toUpperCase()) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new SandgateError('USAGE', `--${flag} takes a size in bytes (or with K, M, G) of at least ${min}, not ${text}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new SandgateError('USAGE', `--${flag} takes a size in bytes (or with K, M, G) of at least ${min}, not ${text}`);
   return n;
 }

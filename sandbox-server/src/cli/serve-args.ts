@@ -75,6 +75,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
 function bindHost(raw: string | undefined): string {
   if (raw === undefined) return '127.0.0.1';
   const bare = raw.replace(/^\[(.*)\]$/, '$1');
-  if (bare.includes(':') && !isIPv6(bare)) throw new SandgateError('USAGE', `--host takes an IPv4 or IPv6 address or a host name, not ${raw}`);
+  if (bare.includes(':') && !isIPv6(bare))
+    throw new SandgateError('USAGE', `--host takes an IPv4 or IPv6 address or a host name, not ${raw}`);
   return bare;
 }

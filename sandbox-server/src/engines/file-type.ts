@@ -123,7 +123,9 @@ export function createFileTypeEngine(): Engine {
           if (type.kind === 'pdf' && matcher.has('pdfOpenAction')) {
             indicators.push({ type: 'pdf-feature', value: '/OpenAction', source: name });
           }
-          const results: LabEngineResult[] = [{ engine: name, level: 'clean', name: type.label, detail: `static identification: ${type.kind}` }];
+          const results: LabEngineResult[] = [
+            { engine: name, level: 'clean', name: type.label, detail: `static identification: ${type.kind}` },
+          ];
           for (const h of heuristics) {
             results.push({ engine: name, level: 'suspicious', name: h.name, detail: h.detail });
             indicators.push({ type: 'signature', value: h.name, source: name });

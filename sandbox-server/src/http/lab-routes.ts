@@ -30,7 +30,12 @@ const ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
  * The Sandgate submission protocol v1 (shared/src/lab/lab-protocol.ts). `expectContinue` is true when the client sent
  * `Expect: 100-continue`: then a known object is answered before its bytes are sent at all.
  */
-export async function handleLabRequest(req: IncomingMessage, res: ServerResponse, ctx: RouteContext, expectContinue = false): Promise<void> {
+export async function handleLabRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RouteContext,
+  expectContinue = false,
+): Promise<void> {
   try {
     await route(req, res, ctx, expectContinue);
   } catch (err) {
@@ -61,10 +66,15 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: RouteContex
 
   // Before anything else, and for every path: a refused client learns nothing, not even which paths exist.
   if (ctx.connections.refuses(req)) {
-    throw new LabError(503, 'TOO_MANY_CONNECTIONS', 'this client (or the lab) has too many connections open; retry later', { connection: 'close', 'retry-after': '5' });
+    throw new LabError(503, 'TOO_MANY_CONNECTIONS', 'this client (or the lab) has too many connections open; retry later', {
+      connection: 'close',
+      'retry-after': '5',
+    });
   }
   if (!ctx.auth(req)) {
-    throw new LabError(401, 'UNAUTHENTICATED', 'send the lab\'s token (Authorization: Bearer …) or a client certificate it trusts', { 'www-authenticate': 'Bearer realm="sandgate-lab"' });
+    throw new LabError(401, 'UNAUTHENTICATED', "send the lab's token (Authorization: Bearer …) or a client certificate it trusts", {
+      'www-authenticate': 'Bearer realm="sandgate-lab"',
+    });
   }
 
   if (head === 'health' && param === undefined) {
@@ -180,6 +190,10 @@ function parseFileName(header: string | string[] | undefined): string | undefine
   } catch {
     return undefined;
   }
-  name = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
+  name = name
+    .split(/[\\/]/)
+    .pop()!
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .slice(0, 255);
   return name || undefined;
 }

@@ -70,7 +70,12 @@ export async function receiveUpload(req: IncomingMessage, opts: ReceiveOptions):
     if (!req.destroyed) req.resume();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      throw new LabError(507, 'INSUFFICIENT_STORAGE', 'the lab ran out of disk space while receiving the object; nothing of it was kept', CUT_HEADERS);
+      throw new LabError(
+        507,
+        'INSUFFICIENT_STORAGE',
+        'the lab ran out of disk space while receiving the object; nothing of it was kept',
+        CUT_HEADERS,
+      );
     }
     throw err;
   } finally {
@@ -100,7 +105,14 @@ function watchProgress(opts: ReceiveOptions, received: () => number, cut: (err: 
     const brought = now - atLastTick;
     atLastTick = now;
     if (now < opts.expectedSize && brought < floor) {
-      cut(new LabError(408, 'UPLOAD_TOO_SLOW', `the upload brought ${brought} bytes in ${opts.windowMs} ms; the lab needs ${opts.minBytesPerSec} bytes per second`, CUT_HEADERS));
+      cut(
+        new LabError(
+          408,
+          'UPLOAD_TOO_SLOW',
+          `the upload brought ${brought} bytes in ${opts.windowMs} ms; the lab needs ${opts.minBytesPerSec} bytes per second`,
+          CUT_HEADERS,
+        ),
+      );
       return;
     }
     if (checking) return;
@@ -108,7 +120,15 @@ function watchProgress(opts: ReceiveOptions, received: () => number, cut: (err: 
     opts.slot
       .roomLeft()
       .then((room) => {
-        if (!room) cut(new LabError(507, 'INSUFFICIENT_STORAGE', 'the disk filled up while the object was being received; nothing of it was kept', CUT_HEADERS));
+        if (!room)
+          cut(
+            new LabError(
+              507,
+              'INSUFFICIENT_STORAGE',
+              'the disk filled up while the object was being received; nothing of it was kept',
+              CUT_HEADERS,
+            ),
+          );
       })
       .catch(() => {})
       .finally(() => {

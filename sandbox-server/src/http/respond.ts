@@ -18,6 +18,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** Every non-2xx answer has the labErrorSchema shape. */
-export function sendError(res: ServerResponse, status: number, code: LabErrorCode, message: string, headers: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: LabErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { code, message } }, headers);
 }

@@ -47,7 +47,8 @@ export class ConnectionLimits {
     const n = (this.perClient.get(client) ?? 0) + 1;
     if (n > this.maxPerClient * 2) {
       // Logged once per burst, not once per connection: a flood must not also flood the log.
-      if (this.dropped++ % 1000 === 0) this.log.warn('connections closed before TLS: one client holds too many', { client, limit: this.maxPerClient });
+      if (this.dropped++ % 1000 === 0)
+        this.log.warn('connections closed before TLS: one client holds too many', { client, limit: this.maxPerClient });
       socket.destroy();
       return;
     }

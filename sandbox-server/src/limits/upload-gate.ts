@@ -39,7 +39,12 @@ export class UploadGate {
 
   async admit(size: number): Promise<UploadSlot> {
     if (this.active.size >= this.o.maxUploads) {
-      throw new LabError(503, 'TOO_MANY_UPLOADS', `the lab is receiving ${this.o.maxUploads} uploads, as many as it takes at once; retry later`, BUSY_HEADERS);
+      throw new LabError(
+        503,
+        'TOO_MANY_UPLOADS',
+        `the lab is receiving ${this.o.maxUploads} uploads, as many as it takes at once; retry later`,
+        BUSY_HEADERS,
+      );
     }
     // The slot is taken before the free-space probe awaits, so concurrent uploads cannot all pass on one reading.
     const slot: UploadSlot = {
@@ -54,7 +59,12 @@ export class UploadGate {
       let pending = 0;
       for (const other of this.active) if (other !== slot) pending += other.size - other.received;
       if (size + pending + this.o.diskReserveBytes > free) {
-        throw new LabError(507, 'INSUFFICIENT_STORAGE', `the lab has no room for ${size} bytes now (it keeps ${this.o.diskReserveBytes} bytes of its disk free)`, BUSY_HEADERS);
+        throw new LabError(
+          507,
+          'INSUFFICIENT_STORAGE',
+          `the lab has no room for ${size} bytes now (it keeps ${this.o.diskReserveBytes} bytes of its disk free)`,
+          BUSY_HEADERS,
+        );
       }
     } catch (err) {
       slot.release();

@@ -73,9 +73,11 @@ export class AnalysisStore {
     const prior = this.writes.get(analysis.sha256) ?? Promise.resolve();
     const next = prior.catch(() => {}).then(() => writeFileAtomic(path, body, 0o600));
     this.writes.set(analysis.sha256, next);
-    void next.finally(() => {
-      if (this.writes.get(analysis.sha256) === next) this.writes.delete(analysis.sha256);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.writes.get(analysis.sha256) === next) this.writes.delete(analysis.sha256);
+      })
+      .catch(() => {});
     return next;
   }
 

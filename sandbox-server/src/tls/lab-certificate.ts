@@ -57,10 +57,15 @@ export async function ensureLabCertificate(tlsDir: string, log: Logger, bindHost
   const bound = boundName(bindHost);
   // Only the bind address is required of an existing certificate: one made before the machine was renamed keeps
   // serving, and so does its pin.
-  if (existing && (bound === undefined || certificateNames(existing.cert, bound))) return { certPath, keyPath, ...existing, created: false };
+  if (existing && (bound === undefined || certificateNames(existing.cert, bound)))
+    return { certPath, keyPath, ...existing, created: false };
   // Moved to an address its certificate does not name: agents would refuse it there anyway, so a new one is made, and
   // said out loud because the pin changes.
-  if (existing) log.warn('the certificate does not name the address the lab now serves; making a new one (agents must pin it again)', { host: bound, certPath });
+  if (existing)
+    log.warn('the certificate does not name the address the lab now serves; making a new one (agents must pin it again)', {
+      host: bound,
+      certPath,
+    });
 
   const hosts = labCertificateHosts(hostname(), bindHost);
   const { cert, key } = makeSelfSigned(hosts);

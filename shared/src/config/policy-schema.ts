@@ -58,13 +58,33 @@ export const sandboxPolicySchema = z.strictObject({
   /** After this many milliseconds without an established connection, the next server is tried. */
   connectTimeoutMs: z.number().int().min(50).max(60_000).default(500),
   /** Size limit of the request-queue folder in bytes (100 MiB). */
-  requestQueueMaxBytes: z.number().int().min(1024).max(1024 ** 4).default(100 * 1024 * 1024),
+  requestQueueMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 ** 4)
+    .default(100 * 1024 * 1024),
   /** How long to wait for a verdict after a successful upload before the request is retried. */
-  analysisTimeoutMs: z.number().int().min(1000).max(24 * 3600_000).default(15 * 60_000),
+  analysisTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3600_000)
+    .default(15 * 60_000),
   /** Largest single object the agent accepts (bytes); larger ones are refused with OBJECT_OVER_MAX_SIZE. */
-  maxObjectBytes: z.number().int().min(1).max(1024 ** 4).optional(),
+  maxObjectBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 ** 4)
+    .optional(),
   /** How long a verdict answers a repeated object (same SHA-256) at once, with no upload; 0 turns the cache off. */
-  verdictCacheTtlMs: z.number().int().min(0).max(90 * 24 * 3600_000).default(24 * 3600_000),
+  verdictCacheTtlMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 24 * 3600_000)
+    .default(24 * 3600_000),
 });
 
 export const iocScanPolicySchema = z.strictObject({
@@ -80,7 +100,17 @@ export const iocScanPolicySchema = z.strictObject({
    * Folders or files (absolute paths) scanned instead of `scope`: a custom scope, e.g. the users' home folders.
    * Absent: `scope` decides.
    */
-  paths: z.array(z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path')).min(1).max(64).optional(),
+  paths: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path'),
+    )
+    .min(1)
+    .max(64)
+    .optional(),
 });
 
 export const responsePolicySchema = z.strictObject({
@@ -89,12 +119,21 @@ export const responsePolicySchema = z.strictObject({
   /** Run a Critical Areas Scan after a threat, in the background (the job reports it `scheduled` with its task id). */
   criticalAreasScan: z.boolean().default(false),
   /** Create an IOC scan task from the OpenIOC file generated for the verdict (`scheduled` with the task id). */
-  iocScan: iocScanPolicySchema.default({ create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 }),
+  iocScan: iocScanPolicySchema.default({
+    create: false,
+    scope: 'critical',
+    runMode: 'afterThreat',
+    onMatch: { quarantine: true, criticalAreasScan: false },
+    keepResultsDays: 30,
+  }),
   /**
    * Known false positives (lower-case SHA-256): still analysed and reported as judged, never acted on (no quarantine,
    * no scans, no IOC task; a `verdict-allowed` event says why). Filled by a console restore with `allow`.
    */
-  allowSha256: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case SHA-256 (64 hex digits)')).max(10_000).default([]),
+  allowSha256: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case SHA-256 (64 hex digits)'))
+    .max(10_000)
+    .default([]),
 });
 
 /**
@@ -103,7 +142,12 @@ export const responsePolicySchema = z.strictObject({
  */
 export const quarantinePolicySchema = z.strictObject({
   /** Total bytes the quarantine may take on disk (1 GiB). */
-  maxBytes: z.number().int().min(1024 * 1024).max(1024 ** 4).default(1024 ** 3),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(1024 ** 4)
+    .default(1024 ** 3),
   /** Items older than this many days are removed (90, as Microsoft Defender does); 0 keeps items until deleted. */
   maxAgeDays: z.number().int().min(0).max(3650).default(90),
   /**
@@ -125,7 +169,10 @@ export type PendingVerdictPolicy = z.infer<typeof pendingVerdictPolicySchema>;
 /** Which downloads the extension captures. Matching is case-insensitive; the agent confirms by content. */
 export const capturePolicySchema = z.strictObject({
   /** File-name extensions (without the dot) that are captured. */
-  fileExtensions: z.array(z.string().regex(/^[a-z0-9]{1,16}$/i)).max(500).optional(),
+  fileExtensions: z
+    .array(z.string().regex(/^[a-z0-9]{1,16}$/i))
+    .max(500)
+    .optional(),
   /** MIME types that are captured whatever the file name. */
   mimeTypes: z.array(z.string().max(256)).max(500).optional(),
   /**
@@ -141,7 +188,16 @@ export const capturePolicySchema = z.strictObject({
    * ~/Downloads) and the download folder each installed browser is configured with, as the agent reads it from the
    * browser's own settings (it never takes the extension's word for it).
    */
-  downloadDirs: z.array(z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path')).max(32).optional(),
+  downloadDirs: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(4096)
+        .refine((p) => p.startsWith('/') || /^[a-z]:[\\/]/i.test(p), 'an absolute path'),
+    )
+    .max(32)
+    .optional(),
 });
 
 /**
@@ -173,7 +229,12 @@ export const scanPolicySchema = z.strictObject({
   /** Most of the machine's CPU capacity a scan may use on average, in percent of all cores together. */
   cpuBudgetPercent: z.number().int().min(1).max(100).default(50),
   /** Files larger than this (bytes) are not read; they are counted as skipped in the result (256 MiB). */
-  maxFileBytes: z.number().int().min(1).max(1024 ** 4).default(256 * 1024 * 1024),
+  maxFileBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024 ** 4)
+    .default(256 * 1024 * 1024),
 });
 
 /**
@@ -193,7 +254,13 @@ export const policySchema = z.strictObject({
   response: responsePolicySchema.default({
     quarantine: true,
     criticalAreasScan: false,
-    iocScan: { create: false, scope: 'critical', runMode: 'afterThreat', onMatch: { quarantine: true, criticalAreasScan: false }, keepResultsDays: 30 },
+    iocScan: {
+      create: false,
+      scope: 'critical',
+      runMode: 'afterThreat',
+      onMatch: { quarantine: true, criticalAreasScan: false },
+      keepResultsDays: 30,
+    },
     allowSha256: [],
   }),
   capture: capturePolicySchema.default({}),

@@ -36,10 +36,21 @@ export const actionsBodySchema = z.strictObject({ groupActions: z.record(z.strin
 export const assignBodySchema = z.strictObject({ groupId: z.number().int().min(1).max(MAX_ROW_ID).nullable() });
 
 /** `POST /api/users`. */
-export const userAddBodySchema = z.strictObject({ name: z.string().min(1).max(64), role: z.string().min(1).max(32), password: z.string().min(1).max(1024) });
+export const userAddBodySchema = z.strictObject({
+  name: z.string().min(1).max(64),
+  role: z.string().min(1).max(32),
+  password: z.string().min(1).max(1024),
+});
 
 /** `POST /api/tokens`. */
-export const tokenCreateBodySchema = z.strictObject({ group: z.string().min(1).max(64).optional(), ttlHours: z.number().positive().max(24 * 30).optional() });
+export const tokenCreateBodySchema = z.strictObject({
+  group: z.string().min(1).max(64).optional(),
+  ttlHours: z
+    .number()
+    .positive()
+    .max(24 * 30)
+    .optional(),
+});
 
 /** Routes that act without a body (logout, revoke, cancel): nothing, `null` or `{}`. */
 export const emptyBodySchema = z.union([z.null(), z.strictObject({})]);

@@ -25,13 +25,20 @@ export const consoleSandboxSchema = z.strictObject({
   /** One look-up's time limit, connection included. */
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   /** How often an object still without a witness is looked up again while its group task is open. */
-  retryEveryMs: z.number().int().min(1000).max(24 * 3600_000).default(60_000),
+  retryEveryMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(24 * 3600_000)
+    .default(60_000),
 });
 export type ConsoleSandboxConfig = z.infer<typeof consoleSandboxSchema>;
 
 /** A token bucket: `burst` at once, refilled at `perMinute`. */
 const bucketSchema = (perMinute: number, burst: number) =>
-  z.strictObject({ perMinute: z.number().positive().default(perMinute), burst: z.number().int().positive().default(burst) }).default({ perMinute, burst });
+  z
+    .strictObject({ perMinute: z.number().positive().default(perMinute), burst: z.number().int().positive().default(burst) })
+    .default({ perMinute, burst });
 
 /**
  * `sandgate-console serve --config FILE` (default `<data>/console.json` when it exists): console-wide settings that
@@ -54,7 +61,9 @@ export const consoleConfigSchema = z.strictObject({
   limits: z
     .strictObject({
       events: bucketSchema(1200, 5000).refine((b) => b.burst >= 500, { message: 'burst must hold a full batch of 500 events' }),
-      eventBytes: bucketSchema(16 * 1024 * 1024, 64 * 1024 * 1024).refine((b) => b.burst >= 4 * 1024 * 1024, { message: 'burst must hold a full 4 MiB batch' }),
+      eventBytes: bucketSchema(16 * 1024 * 1024, 64 * 1024 * 1024).refine((b) => b.burst >= 4 * 1024 * 1024, {
+        message: 'burst must hold a full 4 MiB batch',
+      }),
     })
     .default({ events: { perMinute: 1200, burst: 5000 }, eventBytes: { perMinute: 16 * 1024 * 1024, burst: 64 * 1024 * 1024 } }),
 });

@@ -38,7 +38,10 @@ export const iocScanTaskSchema = z.object({
     .object({
       paths: z.array(z.string()).default([]),
       sha256: z.array(sha256).default([]),
-      publishers: z.array(z.object({ name: z.string().min(1).max(256), caSha256: z.array(sha256).min(1).max(20) })).max(100).default([]),
+      publishers: z
+        .array(z.object({ name: z.string().min(1).max(256), caSha256: z.array(sha256).min(1).max(20) }))
+        .max(100)
+        .default([]),
     })
     .default({ paths: [], sha256: [], publishers: [] }),
   /** An agent that comes back after this does not start the task (ISO 8601). */
@@ -86,7 +89,12 @@ export const witnessedTaskSchema = z.object({
   witness: z.object({ kind: z.string().max(32) }).passthrough(),
 });
 
-export const consoleTaskSchema = z.discriminatedUnion('type', [iocScanTaskSchema, restoreTaskSchema, cancelTaskSchema, witnessedTaskSchema]);
+export const consoleTaskSchema = z.discriminatedUnion('type', [
+  iocScanTaskSchema,
+  restoreTaskSchema,
+  cancelTaskSchema,
+  witnessedTaskSchema,
+]);
 export type ConsoleTask = z.infer<typeof consoleTaskSchema>;
 
 /**
@@ -95,7 +103,15 @@ export type ConsoleTask = z.infer<typeof consoleTaskSchema>;
  * its SHA-256 is not the object's: `code` GROUP_TASK_NOT_THE_OBJECT); `pending` (not acted on yet);
  * `awaiting-witness` (the object's SHA-256: quarantined once the console has a second witness, @since 1, issue 14).
  */
-export const taskMatchOutcomeSchema = z.enum(['pending', 'quarantined', 'would-quarantine', 'kept-never-quarantine', 'failed', 'reported', 'awaiting-witness']);
+export const taskMatchOutcomeSchema = z.enum([
+  'pending',
+  'quarantined',
+  'would-quarantine',
+  'kept-never-quarantine',
+  'failed',
+  'reported',
+  'awaiting-witness',
+]);
 
 /** `POST /agent/v1/task-progress`: how a workstation's share of a group task is doing. @since 1 (group actions) */
 export const taskProgressSchema = z.object({

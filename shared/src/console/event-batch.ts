@@ -25,8 +25,14 @@ export const shippedEventSchema = z.object({
   object: z
     .object({
       size: z.number().int().nonnegative().optional(),
-      md5: z.string().regex(/^[0-9a-f]{32}$/).optional(),
-      sha1: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+      md5: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/)
+        .optional(),
+      sha1: z
+        .string()
+        .regex(/^[0-9a-f]{40}$/)
+        .optional(),
     })
     .optional(),
 });

@@ -6,9 +6,13 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex')
  * A path pattern resolved on each workstation: absolute, or starting with `~/` (the home folder of the user the agent
  * runs as). In `neverQuarantine.paths` a pattern with `*`, `?` or `**` is a glob, anything else a folder or file prefix.
  */
-const workstationPath = z.string().min(1).max(4096).refine((p) => p.startsWith('/') || p.startsWith('~/') || /^[A-Za-z]:[\\/]/.test(p), {
-  message: 'an absolute path or one starting with ~/',
-});
+const workstationPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') || p.startsWith('~/') || /^[A-Za-z]:[\\/]/.test(p), {
+    message: 'an absolute path or one starting with ~/',
+  });
 
 /**
  * A publisher whose signed files are never quarantined. `name` is compared, without regard to case and otherwise
@@ -78,7 +82,11 @@ export const groupActionsSchema = z
   .object({
     onThreat: onThreatSchema,
     /** A workstation that has not picked the task up after this long (offline) never starts it. */
-    taskExpiresHours: z.number().positive().max(24 * 90).default(168),
+    taskExpiresHours: z
+      .number()
+      .positive()
+      .max(24 * 90)
+      .default(168),
   })
   .strict();
 export type GroupActions = z.infer<typeof groupActionsSchema>;

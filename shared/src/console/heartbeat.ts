@@ -14,7 +14,11 @@ export const heartbeatSchema = z.object({
   /** When the agent service started (ISO 8601). */
   startedAt: z.string(),
   /** How often the agent will send heartbeats, so the console can judge "offline". */
-  heartbeatMs: z.number().int().positive().max(24 * 3600_000),
+  heartbeatMs: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3600_000),
   queue: z.object({ objects: z.number().int(), bytes: z.number().int(), limitBytes: z.number().int() }),
   /** Each sandbox server's health, in policy order (the same shape as `sandgate status`). */
   servers: z.array(serverHealthSchema).max(64),

@@ -43,7 +43,10 @@ export const ERROR_CODES = {
   SERVER_RESPONSE_INVALID: { retryable: true, message: 'The sandbox server answered with something that is not its protocol' },
   ALL_SERVERS_FAILED: { retryable: true, message: 'Every sandbox server failed; the request stays queued' },
   ANALYSIS_FAILED: { retryable: false, message: 'The sandbox could not analyse the object' },
-  SERVER_KIND_UNSUPPORTED: { retryable: false, message: 'This version cannot talk to sandbox servers of this kind yet; the next server is tried' },
+  SERVER_KIND_UNSUPPORTED: {
+    retryable: false,
+    message: 'This version cannot talk to sandbox servers of this kind yet; the next server is tried',
+  },
   // response actions and quarantine
   QUARANTINE_FAILED: { retryable: true, message: 'The object could not be quarantined; the original was left in place' },
   ORIGINAL_CHANGED: { retryable: false, message: 'The original no longer has the content that was judged; it was left alone' },
@@ -83,7 +86,10 @@ export const ERROR_CODES = {
   TASK_STATE_CONFLICT: { retryable: false, message: 'The scan task cannot do that in its current state (e.g. pause a finished task)' },
   // console and enrollment, issue 8 (appended)
   CONSOLE_TOKEN_INVALID: { retryable: false, message: 'The enrollment token is unknown, already used or expired' },
-  CONSOLE_CLIENT_CERT_REQUIRED: { retryable: false, message: 'The console accepts agents only over mutual TLS with a certificate from its CA' },
+  CONSOLE_CLIENT_CERT_REQUIRED: {
+    retryable: false,
+    message: 'The console accepts agents only over mutual TLS with a certificate from its CA',
+  },
   AGENT_REVOKED: { retryable: false, message: 'The console revoked this agent; enroll again with a new token' },
   CONSOLE_UNREACHABLE: { retryable: true, message: 'The console could not be reached' },
   CONSOLE_CA_MISMATCH: { retryable: false, message: 'The console presented a CA certificate whose fingerprint is not the expected one' },
@@ -96,31 +102,84 @@ export const ERROR_CODES = {
   CONSOLE_NOT_FOUND: { retryable: false, message: 'No such workstation, group, user or page in the console' },
   CONSOLE_CONFLICT: { retryable: false, message: 'The console already has one by that name' },
   DATABASE_UNAVAILABLE: { retryable: true, message: "The console's database could not be opened, reached or migrated" },
-  CONSOLE_LOGIN_THROTTLED: { retryable: true, message: 'Too many failed console logins for this user name from this address, from this address, or for this user name from addresses it never logged in from, or too many logins being checked at once; try again later' },
-  ALLOWED_FALSE_POSITIVE: { retryable: false, message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on" },
+  CONSOLE_LOGIN_THROTTLED: {
+    retryable: true,
+    message:
+      'Too many failed console logins for this user name from this address, from this address, or for this user name from addresses it never logged in from, or too many logins being checked at once; try again later',
+  },
+  ALLOWED_FALSE_POSITIVE: {
+    retryable: false,
+    message: "The object's SHA-256 is a known false positive in the policy (response.allowSha256): judged, never acted on",
+  },
   // the browser side touches only its own downloads, issue 14 (appended)
-  PATH_OUTSIDE_DOWNLOADS: { retryable: false, message: 'The browser may name only files in its download folders (policy capture.downloadDirs)' },
+  PATH_OUTSIDE_DOWNLOADS: {
+    retryable: false,
+    message: 'The browser may name only files in its download folders (policy capture.downloadDirs)',
+  },
   HOLD_NOT_FOUND: { retryable: false, message: 'No download of this browser is held under that name for that job' },
-  RELEASE_NOT_JUDGED: { retryable: false, message: 'A held download is released only after a clean (or allowed) verdict, or unjudged when policy says so and no server is reachable' },
+  RELEASE_NOT_JUDGED: {
+    retryable: false,
+    message:
+      'A held download is released only after a clean (or allowed) verdict, or unjudged when policy says so and no server is reachable',
+  },
   // sandgate-lab limits, issue 14 (appended)
-  SERVER_BUSY: { retryable: true, message: 'The sandbox server refused the request for now (too many connections or uploads, an upload below its minimum rate, or not enough disk); the next server is tried' },
-  LAB_CREDENTIAL_INVALID: { retryable: false, message: "sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA" },
+  SERVER_BUSY: {
+    retryable: true,
+    message:
+      'The sandbox server refused the request for now (too many connections or uploads, an upload below its minimum rate, or not enough disk); the next server is tried',
+  },
+  LAB_CREDENTIAL_INVALID: {
+    retryable: false,
+    message: 'sandgate-lab cannot use its client token file (a link, not private to its user, or malformed) or its client CA',
+  },
   // console web hardening, issue 14 (appended)
   CONSOLE_BODY_TIMEOUT: { retryable: true, message: 'The request body did not arrive in time; the console closed the connection' },
   // group actions' second witness and per-agent event limits, issue 14 (appended)
-  GROUP_TASK_NOT_THE_OBJECT: { retryable: false, message: "The file matched a console group task, but its SHA-256, computed while reading it, is not the task's object: reported, never acted on" },
-  GROUP_TASK_AWAITING_WITNESS: { retryable: true, message: 'The console has no second witness for the object yet (its own sandbox look-up, enough workstations, or an operator): the group task scans and reports only' },
+  GROUP_TASK_NOT_THE_OBJECT: {
+    retryable: false,
+    message:
+      "The file matched a console group task, but its SHA-256, computed while reading it, is not the task's object: reported, never acted on",
+  },
+  GROUP_TASK_AWAITING_WITNESS: {
+    retryable: true,
+    message:
+      'The console has no second witness for the object yet (its own sandbox look-up, enough workstations, or an operator): the group task scans and reports only',
+  },
   CONSOLE_EVENT_SEQ_INVALID: { retryable: false, message: 'The event batch is out of order: its sequence numbers do not increase' },
-  CONSOLE_EVENT_SEQ_AHEAD: { retryable: true, message: 'The event batch jumps further past what the console stored for this workstation than its log can; send again from the cursor the console names' },
-  CONSOLE_AGENT_RATE_LIMITED: { retryable: true, message: 'This workstation sent more events, or bytes of events, than the console accepts per minute; nothing was stored, send them again later' },
+  CONSOLE_EVENT_SEQ_AHEAD: {
+    retryable: true,
+    message:
+      'The event batch jumps further past what the console stored for this workstation than its log can; send again from the cursor the console names',
+  },
+  CONSOLE_AGENT_RATE_LIMITED: {
+    retryable: true,
+    message:
+      'This workstation sent more events, or bytes of events, than the console accepts per minute; nothing was stored, send them again later',
+  },
   CONSOLE_EVENT_TOO_LARGE: { retryable: false, message: 'One event is larger than the console stores' },
   CONSOLE_CONFIG_INVALID: { retryable: false, message: "The console's configuration file is not valid" },
   // STIX 2.1 and YARA beside OpenIOC, issue 18 (appended)
-  IOC_FORMAT_UNKNOWN: { retryable: false, message: 'The file is none of the IOC formats Sandgate reads (OpenIOC 1.0/1.1 XML, a STIX 2.1 bundle or indicator in JSON, YARA rules)' },
-  STIX_PARSE_FAILED: { retryable: false, message: 'The file is not a well-formed STIX 2.1 bundle or indicator (malformed JSON, or objects that do not fit STIX 2.1)' },
-  STIX_PATTERN_INVALID: { retryable: false, message: 'A STIX pattern does not parse, or is longer or nested deeper than the parser allows (the error names the indicator and position)' },
-  YARA_COMPILE_FAILED: { retryable: false, message: "YARA rules did not compile; the error carries the engine's message (other rule files still run)" },
-  YARA_UNAVAILABLE: { retryable: false, message: 'The YARA engine (YARA-X) has no prebuilt binary for this platform, so YARA rules cannot run here' },
+  IOC_FORMAT_UNKNOWN: {
+    retryable: false,
+    message: 'The file is none of the IOC formats Sandgate reads (OpenIOC 1.0/1.1 XML, a STIX 2.1 bundle or indicator in JSON, YARA rules)',
+  },
+  STIX_PARSE_FAILED: {
+    retryable: false,
+    message: 'The file is not a well-formed STIX 2.1 bundle or indicator (malformed JSON, or objects that do not fit STIX 2.1)',
+  },
+  STIX_PATTERN_INVALID: {
+    retryable: false,
+    message:
+      'A STIX pattern does not parse, or is longer or nested deeper than the parser allows (the error names the indicator and position)',
+  },
+  YARA_COMPILE_FAILED: {
+    retryable: false,
+    message: "YARA rules did not compile; the error carries the engine's message (other rule files still run)",
+  },
+  YARA_UNAVAILABLE: {
+    retryable: false,
+    message: 'The YARA engine (YARA-X) has no prebuilt binary for this platform, so YARA rules cannot run here',
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,7 +18,17 @@ export type OpenIocVersion = z.infer<typeof openIocVersionSchema>;
  * `IndicatorItem/@condition`. 1.0 defines `is`, `isnot`, `contains`, `containsnot`; 1.1 defines the others and moves
  * negation to `@negate`. Both versions accept all nine here (real 1.0 files written by later editors use 1.1 conditions).
  */
-export const iocConditionSchema = z.enum(['is', 'isnot', 'contains', 'containsnot', 'starts-with', 'ends-with', 'matches', 'greater-than', 'less-than']);
+export const iocConditionSchema = z.enum([
+  'is',
+  'isnot',
+  'contains',
+  'containsnot',
+  'starts-with',
+  'ends-with',
+  'matches',
+  'greater-than',
+  'less-than',
+]);
 export type IocCondition = z.infer<typeof iocConditionSchema>;
 
 export const iocOperatorSchema = z.enum(['AND', 'OR']);
@@ -76,7 +86,10 @@ export const openIocSchema = z.object({
   id: z.string().min(1).max(256),
   lastModified: z.string().max(64).optional(),
   shortDescription: z.string().max(4096).optional(),
-  description: z.string().max(1024 * 1024).optional(),
+  description: z
+    .string()
+    .max(1024 * 1024)
+    .optional(),
   authoredBy: z.string().max(1024).optional(),
   authoredDate: z.string().max(64).optional(),
   links: z.array(iocLinkSchema).max(10_000),

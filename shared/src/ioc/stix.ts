@@ -11,7 +11,9 @@ import { z } from 'zod';
 const stixIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,249}--[0-9a-fA-F-]{36}$/, 'not a STIX identifier (type--uuid)');
 
 /** STIX timestamps are RFC 3339 in UTC (`Z`); fractions of a second allowed. */
-const stixTimestampSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)');
+const stixTimestampSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/, 'not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)');
 
 export const stixIndicatorSchema = z.looseObject({
   type: z.literal('indicator'),
@@ -20,7 +22,10 @@ export const stixIndicatorSchema = z.looseObject({
   created: stixTimestampSchema.optional(),
   modified: stixTimestampSchema.optional(),
   name: z.string().max(4096).optional(),
-  description: z.string().max(1024 * 1024).optional(),
+  description: z
+    .string()
+    .max(1024 * 1024)
+    .optional(),
   /** The pattern, in the language `pattern_type` names; only `stix` is evaluated by the STIX engine. */
   pattern: z.string().max(1024 * 1024),
   /** `stix`, `pcre`, `sigma`, `snort`, `suricata`, `yara`… (an open vocabulary). */

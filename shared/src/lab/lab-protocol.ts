@@ -123,4 +123,10 @@ export type LabErrorCode = (typeof LAB_ERROR_CODES)[number];
  * Lab error codes that say "not now, not here" about the server rather than anything about the object or the client:
  * a client retries them later or on another server.
  */
-export const LAB_BUSY_CODES: readonly LabErrorCode[] = ['UNAVAILABLE', 'TOO_MANY_CONNECTIONS', 'TOO_MANY_UPLOADS', 'UPLOAD_TOO_SLOW', 'INSUFFICIENT_STORAGE'];
+export const LAB_BUSY_CODES: readonly LabErrorCode[] = [
+  'UNAVAILABLE',
+  'TOO_MANY_CONNECTIONS',
+  'TOO_MANY_UPLOADS',
+  'UPLOAD_TOO_SLOW',
+  'INSUFFICIENT_STORAGE',
+];

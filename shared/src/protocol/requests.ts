@@ -7,7 +7,14 @@ import { listJobsRequestSchema } from './messages/job.ts';
 import { listQuarantineRequestSchema, releaseHeldRequestSchema, restoreQuarantinedRequestSchema } from './messages/quarantine.ts';
 import { listTasksRequestSchema, reportIdleRequestSchema, taskCommandRequestSchema } from './messages/tasks.ts';
 
-export { idleStateSchema, listTasksRequestSchema, reportIdleRequestSchema, reportIdleResultSchema, taskCommandRequestSchema, type TaskCommandPayload } from './messages/tasks.ts';
+export {
+  idleStateSchema,
+  listTasksRequestSchema,
+  reportIdleRequestSchema,
+  reportIdleResultSchema,
+  taskCommandRequestSchema,
+  type TaskCommandPayload,
+} from './messages/tasks.ts';
 
 const requestEnvelope = {
   ...envelopeBase,

@@ -24,7 +24,8 @@ describe('agent certificate renewal', () => {
   let c: RunningConsole;
   const stacks: Stack[] = [];
 
-  const serialAtConsole = async (agentId: string) => (await c.db.query<{ cert_serial: string }>('SELECT cert_serial FROM agents WHERE id = $1', [agentId]))[0]!.cert_serial;
+  const serialAtConsole = async (agentId: string) =>
+    (await c.db.query<{ cert_serial: string }>('SELECT cert_serial FROM agents WHERE id = $1', [agentId]))[0]!.cert_serial;
   const serialOf = (pem: string) => normaliseSerial(new X509Certificate(pem).serialNumber);
   const credsOf = (s: Stack) => {
     const f = consoleFiles(s.home);
@@ -32,8 +33,12 @@ describe('agent certificate renewal', () => {
   };
   const renewCall = (creds: { cert: string; key: string }, keyForCsr: string) =>
     httpsJson(`${c.agentUrl}/agent/v1/renew`, { method: 'POST', ca: c.ca.certPem, ...creds, body: { csr: csrFor(keyForCsr, 'test') } });
-  const pollWith = (creds: { cert: string; key: string }) => httpsJson(`${c.agentUrl}/agent/v1/poll?waitMs=0`, { ca: c.ca.certPem, ...creds });
-  const keySha256 = (keyPem: string) => createHash('sha256').update(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' })).digest('hex');
+  const pollWith = (creds: { cert: string; key: string }) =>
+    httpsJson(`${c.agentUrl}/agent/v1/poll?waitMs=0`, { ca: c.ca.certPem, ...creds });
+  const keySha256 = (keyPem: string) =>
+    createHash('sha256')
+      .update(createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' }))
+      .digest('hex');
   /** Watches the console CA: a refused request must be refused before anything is signed. */
   const watchSigning = () => vi.spyOn(c.ca, 'signAgentCsr');
 
@@ -71,7 +76,11 @@ describe('agent certificate renewal', () => {
     ]);
     cert.sign(caKey, forge.md.sha256.create());
     const pem = forge.pki.certificateToPem(cert);
-    await c.db.query('UPDATE agents SET cert_serial = $2, cert_not_after = $3 WHERE id = $1', [s.agentId, serialOf(pem), cert.validity.notAfter.toISOString()]);
+    await c.db.query('UPDATE agents SET cert_serial = $2, cert_not_after = $3 WHERE id = $1', [
+      s.agentId,
+      serialOf(pem),
+      cert.validity.notAfter.toISOString(),
+    ]);
     writeFileSync(consoleFiles(s.home).cert, pem, { mode: 0o600 });
     return pem;
   };
@@ -114,13 +123,21 @@ describe('agent certificate renewal', () => {
     expect((await pollWith(renewed)).status).toBe(200);
 
     // The running agent carries on with the new certificate: its heartbeats keep arriving.
-    const seen = async () => (await c.db.query<{ last_seen_at: string }>('SELECT last_seen_at FROM agents WHERE id = $1', [w.agentId]))[0]!.last_seen_at;
+    const seen = async () =>
+      (await c.db.query<{ last_seen_at: string }>('SELECT last_seen_at FROM agents WHERE id = $1', [w.agentId]))[0]!.last_seen_at;
     const before = await seen();
     await pollFor('a heartbeat after the renewal', async () => ((await seen()) > before ? true : undefined));
     expect(w.agentLog()).toMatch(/console client certificate renewed/);
     expect(w.agentLog()).not.toMatch(/the console refused this agent/);
     const audit = await readAudit(c.db, 100);
-    expect(audit).toContainEqual(expect.objectContaining({ actor: `agent:${w.agentId}`, action: 'agent.renew', outcome: 'ok', details: expect.objectContaining({ serial: serialOf(renewed.cert), previousSerial: serialOf(old.cert) }) }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        actor: `agent:${w.agentId}`,
+        action: 'agent.renew',
+        outcome: 'ok',
+        details: expect.objectContaining({ serial: serialOf(renewed.cert), previousSerial: serialOf(old.cert) }),
+      }),
+    );
   });
 
   it('a renewal whose answer was lost is asked again with the old certificate and the same key, and the agent gets back in', async () => {
@@ -145,13 +162,21 @@ describe('agent certificate renewal', () => {
     await w.startAgent();
     const now = await pollFor('the agent renewed with its pending key', async () => {
       const cur = credsOf(w);
-      return cur.key === pending && keyMatchesCertificate(cur.key, cur.cert) && (await serialAtConsole(w.agentId)) === serialOf(cur.cert) ? cur : undefined;
+      return cur.key === pending && keyMatchesCertificate(cur.key, cur.cert) && (await serialAtConsole(w.agentId)) === serialOf(cur.cert)
+        ? cur
+        : undefined;
     });
     expect((await pollWith(now)).status).toBe(200);
     expect(w.agentLog()).toMatch(/a renewal was left unfinished/);
     expect(w.agentLog()).not.toMatch(/the console refused this agent/);
     const audit = await readAudit(c.db, 100);
-    expect(audit).toContainEqual(expect.objectContaining({ action: 'agent.renew', outcome: 'ok', details: expect.objectContaining({ retry: true, serial: serialOf(now.cert) }) }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        action: 'agent.renew',
+        outcome: 'ok',
+        details: expect.objectContaining({ retry: true, serial: serialOf(now.cert) }),
+      }),
+    );
   });
 
   it('a renewal that fails keeps the pair in use, and the next attempt asks for the same pending key', async () => {
@@ -161,7 +186,9 @@ describe('agent certificate renewal', () => {
     const tls = { ca: credentials.ca, cert: credentials.cert, key: credentials.key };
     // A console that is not there: a closed port on loopback.
     const away = { ...credentials, enrollment: { ...credentials.enrollment, url: 'https://127.0.0.1:1' } };
-    await expect(renewCertificate({ home: w.home, credentials: away, tls, timeoutMs: 5000 })).rejects.toMatchObject({ code: 'CONSOLE_UNREACHABLE' });
+    await expect(renewCertificate({ home: w.home, credentials: away, tls, timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'CONSOLE_UNREACHABLE',
+    });
     expect(credsOf(w)).toEqual(before);
     const pending = readFileSync(consoleFiles(w.home).pendingKey, 'utf8');
 
@@ -203,16 +230,26 @@ describe('agent certificate renewal', () => {
     expect(await serialAtConsole(w.agentId)).toBe(serial);
     expect(signing).not.toHaveBeenCalled();
     const audit = await readAudit(c.db, 100);
-    expect(audit).toContainEqual(expect.objectContaining({ actor: `agent:${w.agentId}`, action: 'agent.renew', outcome: 'refused', details: expect.objectContaining({ code: 'AGENT_REVOKED' }) }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        actor: `agent:${w.agentId}`,
+        action: 'agent.renew',
+        outcome: 'refused',
+        details: expect.objectContaining({ code: 'AGENT_REVOKED' }),
+      }),
+    );
   });
 
-  it('a lost answer is retried from the agent\'s own record, even with its audit rows gone; once revoked, the old certificate gets AGENT_REVOKED', async () => {
+  it("a lost answer is retried from the agent's own record, even with its audit rows gone; once revoked, the old certificate gets AGENT_REVOKED", async () => {
     const w = await workstation();
     const old = credsOf(w);
     const pending = newAgentKey();
     expect((await renewCall(old, pending)).status).toBe(200);
     // The console keeps what the retry is checked against with the agent, not in the audit log.
-    const [row] = await c.db.query<{ previous_cert_serial: string; cert_key_sha256: string }>('SELECT previous_cert_serial, cert_key_sha256 FROM agents WHERE id = $1', [w.agentId]);
+    const [row] = await c.db.query<{ previous_cert_serial: string; cert_key_sha256: string }>(
+      'SELECT previous_cert_serial, cert_key_sha256 FROM agents WHERE id = $1',
+      [w.agentId],
+    );
     expect(row).toEqual({ previous_cert_serial: serialOf(old.cert), cert_key_sha256: keySha256(pending) });
 
     // An operator who archives the audit log does not strand an agent whose answer was lost.

@@ -50,7 +50,14 @@ for (const database of databases) {
       stacks.push(s);
       s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
       s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
-      const r = await s.sandgate(['enroll', console_.info.agentUrl, await token(group), '--ca-fingerprint', console_.info.caFingerprint, '--json']);
+      const r = await s.sandgate([
+        'enroll',
+        console_.info.agentUrl,
+        await token(group),
+        '--ca-fingerprint',
+        console_.info.caFingerprint,
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       await s.startAgent();
       return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string });
@@ -168,7 +175,9 @@ for (const database of databases) {
       const refused = await viewer('PUT', `groups/${group.id}/policy`, { policy });
       expect(refused.status).toBe(403);
       expect(refused.body.error.code).toBe('CONSOLE_FORBIDDEN');
-      const invalid = await admin('PUT', `groups/${group.id}/policy`, { policy: { ...policy, sandbox: { ...policy.sandbox, connectTimeoutMs: 'soon' } } });
+      const invalid = await admin('PUT', `groups/${group.id}/policy`, {
+        policy: { ...policy, sandbox: { ...policy.sandbox, connectTimeoutMs: 'soon' } },
+      });
       expect(invalid.status).toBe(400);
       expect(invalid.body.error.code).toBe('POLICY_INVALID');
       const ok = await admin('PUT', `groups/${group.id}/policy`, { policy });
@@ -180,7 +189,12 @@ for (const database of databases) {
       });
       await pollFor('policy-reloaded in the agent log', () => (w.events().some((e) => e.type === 'policy-reloaded') ? true : undefined));
 
-      const audit = (await admin('GET', 'audit')).body.entries as Array<{ actor: string; action: string; outcome: string; details: { code?: string } }>;
+      const audit = (await admin('GET', 'audit')).body.entries as Array<{
+        actor: string;
+        action: string;
+        outcome: string;
+        details: { code?: string };
+      }>;
       expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:viewer', action: 'group.set-policy', outcome: 'refused' }));
       expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:admin', action: 'group.set-policy', outcome: 'ok' }));
       expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:admin', action: 'group.set-policy', outcome: 'failed' }));
@@ -191,19 +205,35 @@ for (const database of databases) {
       expect(page.status).toBe(200);
       expect(String(page.body)).toContain('<title>Sandgate console</title>');
       expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
-      const login = await httpsJson(`${console_.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'admin', password: ADMIN_PASSWORD } });
+      const login = await httpsJson(`${console_.info.adminUrl}/api/login`, {
+        method: 'POST',
+        ca,
+        body: { name: 'admin', password: ADMIN_PASSWORD },
+      });
       expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; Secure; SameSite=Strict/);
       const cookie = String((login.headers['set-cookie'] as string[])[0]).split(';')[0]!;
-      const r = await httpsJson(`${console_.info.adminUrl}/api/groups`, { method: 'POST', ca, body: { name: 'csrf' }, headers: { cookie } });
+      const r = await httpsJson(`${console_.info.adminUrl}/api/groups`, {
+        method: 'POST',
+        ca,
+        body: { name: 'csrf' },
+        headers: { cookie },
+      });
       expect(r.status).toBe(403);
       expect(r.body.error.code).toBe('CONSOLE_CSRF_REJECTED');
-      const bad = await httpsJson(`${console_.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'admin', password: 'wrong password!' } });
+      const bad = await httpsJson(`${console_.info.adminUrl}/api/login`, {
+        method: 'POST',
+        ca,
+        body: { name: 'admin', password: 'wrong password!' },
+      });
       expect(bad.body.error.code).toBe('CONSOLE_LOGIN_FAILED');
     });
 
     it('a revoked workstation is refused with AGENT_REVOKED', async () => {
       const w = await workstation('office');
-      const creds = { cert: readFileSync(join(w.home, 'console', 'agent-cert.pem'), 'utf8'), key: readFileSync(join(w.home, 'console', 'agent-key.pem'), 'utf8') };
+      const creds = {
+        cert: readFileSync(join(w.home, 'console', 'agent-cert.pem'), 'utf8'),
+        key: readFileSync(join(w.home, 'console', 'agent-key.pem'), 'utf8'),
+      };
       const before = await httpsJson(`${console_.info.agentUrl}/agent/v1/poll?waitMs=0`, { ca, ...creds });
       expect(before.status, JSON.stringify(before.body)).toBe(200);
       const r = await cli(['agent', 'revoke', w.agentId]);
@@ -211,7 +241,9 @@ for (const database of databases) {
       const after = await httpsJson(`${console_.info.agentUrl}/agent/v1/poll?waitMs=0`, { ca, ...creds });
       expect(after.status).toBe(403);
       expect(after.body.error.code).toBe('AGENT_REVOKED');
-      await pollFor('the agent to stop its console channel', () => (/the console refused this agent/.test(w.agentLog()) ? true : undefined));
+      await pollFor('the agent to stop its console channel', () =>
+        /the console refused this agent/.test(w.agentLog()) ? true : undefined,
+      );
     });
   });
 }

@@ -52,7 +52,9 @@ export interface ConsoleWithRoles {
  * A real `sandgate-console serve` process (PGlite, loopback) with one user per role (named after the role, unless
  * `users` is false): the console the security tests attack and the integration tests use. `args` and `env` are added to its command line and environment.
  */
-export async function startConsoleWithRoles(o: { args?: string[]; env?: Record<string, string>; users?: boolean } = {}): Promise<ConsoleWithRoles> {
+export async function startConsoleWithRoles(
+  o: { args?: string[]; env?: Record<string, string>; users?: boolean } = {},
+): Promise<ConsoleWithRoles> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-roles-'));
   const env = { DATABASE_URL: undefined, SANDGATE_CONSOLE_DATA: undefined, ...o.env };
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
@@ -78,7 +80,12 @@ export async function startConsoleWithRoles(o: { args?: string[]; env?: Record<s
       const t = await cli(['token', 'create', '--json', ...(group ? ['--group', group] : [])]);
       if (t.code !== 0) throw new Error(`token create: ${t.stderr}`);
       const key = newAgentKey();
-      const body = { token: JSON.parse(t.stdout).token, csr: csrFor(key, 'fixture'), host: { hostname: 'ws-1', platform: 'linux', release: '6', arch: 'x64' }, appVersion: '0.1.0' };
+      const body = {
+        token: JSON.parse(t.stdout).token,
+        csr: csrFor(key, 'fixture'),
+        host: { hostname: 'ws-1', platform: 'linux', release: '6', arch: 'x64' },
+        appVersion: '0.1.0',
+      };
       const r = await httpsJson(`${process.info.agentUrl}/agent/v1/enroll`, { method: 'POST', ca, body });
       if (r.status !== 200) throw new Error(`enroll: ${JSON.stringify(r.body)}`);
       return { agentId: r.body.agentId as string, cert: r.body.certificate as string, key };
@@ -103,19 +110,28 @@ export interface RawExchange {
  * `closedByServer: false` if it is still open `waitMs` after the last byte sent (a guard, so that a server that keeps
  * waiting fails the test instead of hanging it; no assertion is about how long anything took).
  */
-export function rawExchange(url: string, ca: string, head: string, body: Buffer | string = '', o: { waitMs?: number; cert?: string; key?: string } = {}): Promise<RawExchange> {
+export function rawExchange(
+  url: string,
+  ca: string,
+  head: string,
+  body: Buffer | string = '',
+  o: { waitMs?: number; cert?: string; key?: string } = {},
+): Promise<RawExchange> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     let text = '';
     let guard: NodeJS.Timeout | undefined;
-    const socket: TLSSocket = connect({ host: u.hostname, port: Number(u.port), ca, servername: 'localhost', ...(o.cert ? { cert: o.cert, key: o.key } : {}) }, () => {
-      socket.write(head);
-      if (body.length) socket.write(body);
-      guard = setTimeout(() => {
-        socket.destroy();
-        resolve({ text, status: statusOf(text), closedByServer: false });
-      }, o.waitMs ?? 15_000);
-    });
+    const socket: TLSSocket = connect(
+      { host: u.hostname, port: Number(u.port), ca, servername: 'localhost', ...(o.cert ? { cert: o.cert, key: o.key } : {}) },
+      () => {
+        socket.write(head);
+        if (body.length) socket.write(body);
+        guard = setTimeout(() => {
+          socket.destroy();
+          resolve({ text, status: statusOf(text), closedByServer: false });
+        }, o.waitMs ?? 15_000);
+      },
+    );
     socket.setEncoding('utf8').on('data', (d: string) => (text += d));
     socket.once('close', () => {
       clearTimeout(guard);

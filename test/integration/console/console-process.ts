@@ -27,7 +27,11 @@ export interface ConsoleProcess {
 /** Runs `sandgate-console ARGS…` to completion. */
 export function runConsoleCli(args: string[], env: Record<string, string | undefined>, stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CONSOLE_CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CONSOLE_CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -80,7 +84,15 @@ export interface HttpAnswer {
  */
 export function httpsJson(
   url: string,
-  opts: { method?: string; ca: string; cert?: string; key?: string; body?: unknown; headers?: Record<string, string>; localAddress?: string },
+  opts: {
+    method?: string;
+    ca: string;
+    cert?: string;
+    key?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    localAddress?: string;
+  },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -151,7 +163,14 @@ export async function enrollWorkstation(o: {
   mkdirSync(downloads, { recursive: true });
   const t = await o.cli(['token', 'create', '--json', ...(o.group ? ['--group', o.group] : [])]);
   if (t.code !== 0) throw new Error(`token create: ${t.stderr}`);
-  const r = await s.sandgate(['enroll', o.consoleProcess.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', o.consoleProcess.info.caFingerprint, '--json']);
+  const r = await s.sandgate([
+    'enroll',
+    o.consoleProcess.info.agentUrl,
+    JSON.parse(t.stdout).token,
+    '--ca-fingerprint',
+    o.consoleProcess.info.caFingerprint,
+    '--json',
+  ]);
   if (r.code !== 0) throw new Error(`sandgate enroll: ${r.stderr}`);
   if (o.start !== false) await s.startAgent();
   return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });

@@ -64,7 +64,9 @@ describe('restoring a false positive with "never act on it again" (embedded Post
     [office, loner] = await Promise.all([workstation('office', true), workstation(undefined, false)]);
     // The group's own policy: the workstation's local one, so the allow list has a document to join.
     const local = JSON.parse(readFileSync(office.policyPath, 'utf8'));
-    const set = await admin('PUT', `groups/${groupId}/policy`, { policy: { ...local, sandbox: { ...local.sandbox, connectTimeoutMs: 750 } } });
+    const set = await admin('PUT', `groups/${groupId}/policy`, {
+      policy: { ...local, sandbox: { ...local.sandbox, connectTimeoutMs: 750 } },
+    });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
     await pollFor('the group policy applied on the workstation', async () => {
       const r = await office.sandgate(['policy', 'show', '--json']);
@@ -84,7 +86,12 @@ describe('restoring a false positive with "never act on it again" (embedded Post
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('CONSOLE_FORBIDDEN');
     expect(await auditEntries()).toContainEqual(
-      expect.objectContaining({ actor: 'user:pat', action: 'quarantine.restore', outcome: 'refused', details: expect.objectContaining({ allow: true, permission: 'manage-ioc-tasks' }) }),
+      expect.objectContaining({
+        actor: 'user:pat',
+        action: 'quarantine.restore',
+        outcome: 'refused',
+        details: expect.objectContaining({ allow: true, permission: 'manage-ioc-tasks' }),
+      }),
     );
     expect(await group()).toMatchObject({ policy_revision: before.policy_revision, policy: before.policy });
   });
@@ -95,7 +102,12 @@ describe('restoring a false positive with "never act on it again" (embedded Post
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('CONSOLE_FORBIDDEN');
     expect(await auditEntries()).toContainEqual(
-      expect.objectContaining({ actor: 'user:ivy', action: 'quarantine.restore', outcome: 'refused', details: expect.objectContaining({ allow: true, permission: 'manage-policy' }) }),
+      expect.objectContaining({
+        actor: 'user:ivy',
+        action: 'quarantine.restore',
+        outcome: 'refused',
+        details: expect.objectContaining({ allow: true, permission: 'manage-policy' }),
+      }),
     );
     expect(await group()).toMatchObject({ policy_revision: before.policy_revision, policy: before.policy });
   });
@@ -124,9 +136,23 @@ describe('restoring a false positive with "never act on it again" (embedded Post
     expect(after.policy_revision).toBe(r.body.allowed.revision);
     expect(after.policy?.response?.allowSha256).toEqual([EICAR_SHA256]);
     const audit = await auditEntries();
-    expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:admin', action: 'quarantine.restore', target: EICAR_SHA256, outcome: 'ok', details: expect.objectContaining({ allow: true, groupId }) }));
     expect(audit).toContainEqual(
-      expect.objectContaining({ actor: 'user:admin', action: 'group.allow-sha256', target: String(groupId), outcome: 'ok', details: expect.objectContaining({ sha256: EICAR_SHA256, restoreId: r.body.id }) }),
+      expect.objectContaining({
+        actor: 'user:admin',
+        action: 'quarantine.restore',
+        target: EICAR_SHA256,
+        outcome: 'ok',
+        details: expect.objectContaining({ allow: true, groupId }),
+      }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        actor: 'user:admin',
+        action: 'group.allow-sha256',
+        target: String(groupId),
+        outcome: 'ok',
+        details: expect.objectContaining({ sha256: EICAR_SHA256, restoreId: r.body.id }),
+      }),
     );
 
     await pollFor('the restore reported', async () => {
@@ -145,13 +171,19 @@ describe('restoring a false positive with "never act on it again" (embedded Post
     const allowed = await submit(again);
     expect(allowed.code, allowed.stderr).toBe(1);
     expect(allowed.line.verdict.level).toBe('malicious');
-    expect(allowed.line.actions).toEqual([expect.objectContaining({ type: 'quarantine', status: 'skipped', code: 'ALLOWED_FALSE_POSITIVE' })]);
+    expect(allowed.line.actions).toEqual([
+      expect.objectContaining({ type: 'quarantine', status: 'skipped', code: 'ALLOWED_FALSE_POSITIVE' }),
+    ]);
     expect(readFileSync(again, 'utf8')).toBe(EICAR);
     expect(readFileSync(first, 'utf8')).toBe(EICAR);
     // The console sees why, like every event.
     await pollFor('verdict-allowed shipped to the console', async () => {
       const { body } = await admin('GET', `agents/${office.agentId}/events?limit=1000`);
-      return body.events.some((e: { event: { type: string; path?: string } }) => e.event.type === 'verdict-allowed' && e.event.path === again) ? true : undefined;
+      return body.events.some(
+        (e: { event: { type: string; path?: string } }) => e.event.type === 'verdict-allowed' && e.event.path === again,
+      )
+        ? true
+        : undefined;
     });
   });
 

@@ -51,7 +51,9 @@ describe('restoring a false positive from the console (embedded PostgreSQL)', ()
     pollFor(`restore ${id} reported everywhere`, async () => {
       const { body } = await admin('GET', `restores/${id}`);
       const shares = body.restore.shares as RestoreShare[];
-      return shares.every((s) => s.state !== 'pending' && s.state !== 'offline') ? Object.fromEntries(shares.map((s) => [s.agentId, s])) : undefined;
+      return shares.every((s) => s.state !== 'pending' && s.state !== 'offline')
+        ? Object.fromEntries(shares.map((s) => [s.agentId, s]))
+        : undefined;
     });
 
   beforeAll(async () => {
@@ -79,7 +81,13 @@ describe('restoring a false positive from the console (embedded PostgreSQL)', ()
     expect(r.body.error.code).toBe('CONSOLE_FORBIDDEN');
     const audit = (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;
     expect(audit).toContainEqual(
-      expect.objectContaining({ actor: 'user:pat', action: 'quarantine.restore', target: EICAR_SHA256, outcome: 'refused', details: expect.objectContaining({ permission: 'manage-ioc-tasks', groupId }) }),
+      expect.objectContaining({
+        actor: 'user:pat',
+        action: 'quarantine.restore',
+        target: EICAR_SHA256,
+        outcome: 'refused',
+        details: expect.objectContaining({ permission: 'manage-ioc-tasks', groupId }),
+      }),
     );
     expect((await admin('GET', 'restores')).body.restores).toEqual([]);
   });
@@ -97,7 +105,9 @@ describe('restoring a false positive from the console (embedded PostgreSQL)', ()
       expect(w.events()).toContainEqual(expect.objectContaining({ type: 'restored', path: paths[i], sha256: EICAR_SHA256 }));
     });
     const audit = (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;
-    expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:admin', action: 'quarantine.restore', target: EICAR_SHA256, outcome: 'ok' }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ actor: 'user:admin', action: 'quarantine.restore', target: EICAR_SHA256, outcome: 'ok' }),
+    );
   });
 
   it('on one workstation, a file that took the original place is never overwritten: the restore is refused with its code', async () => {
@@ -110,7 +120,10 @@ describe('restoring a false positive from the console (embedded PostgreSQL)', ()
 
     const shares = await outcome(r.body.id);
     expect(Object.keys(shares)).toEqual([w.agentId]);
-    expect(shares[w.agentId]).toMatchObject({ state: 'done', items: [expect.objectContaining({ path: p, outcome: 'refused', code: 'RESTORE_TARGET_EXISTS' })] });
+    expect(shares[w.agentId]).toMatchObject({
+      state: 'done',
+      items: [expect.objectContaining({ path: p, outcome: 'refused', code: 'RESTORE_TARGET_EXISTS' })],
+    });
     expect(readFileSync(p, 'utf8')).toBe('the user’s new file\n');
     // Still in the quarantine, so it can be restored elsewhere later.
     const list = await w.sandgate(['quarantine', 'list', '--json']);

@@ -50,7 +50,10 @@ for (const database of databases) {
 
     /** A workstation enrolled in `office`, with its own SANDGATE_HOME and its own home folder (what `~/` means there). */
     const workstation = async (start: boolean, ownLab = true): Promise<Workstation> => {
-      const s = await startStack({ startAgent: false, ...(ownLab ? {} : { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }) });
+      const s = await startStack({
+        startAgent: false,
+        ...(ownLab ? {} : { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath } }),
+      });
       stacks.push(s);
       s.env.SANDGATE_CONSOLE_HEARTBEAT_MS = '1000';
       s.env.SANDGATE_CONSOLE_RETRY_MAX_MS = '1000';
@@ -59,7 +62,14 @@ for (const database of databases) {
       mkdirSync(downloads, { recursive: true });
       const t = await cli(['token', 'create', '--json', '--group', 'office']);
       expect(t.code, t.stderr).toBe(0);
-      const r = await s.sandgate(['enroll', console_.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', console_.info.caFingerprint, '--json']);
+      const r = await s.sandgate([
+        'enroll',
+        console_.info.agentUrl,
+        JSON.parse(t.stdout).token,
+        '--ca-fingerprint',
+        console_.info.caFingerprint,
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       if (start) await s.startAgent();
       return Object.assign(s, { agentId: JSON.parse(r.stdout).agentId as string, downloads });
@@ -97,14 +107,20 @@ for (const database of databases) {
     const waitForShare = async (taskId: string, w: Workstation, states: string[], timeoutMs = 30_000): Promise<Share> => {
       let last: unknown;
       try {
-        return await pollFor(`${w.agentId} ${states.join('/')}`, async () => {
-          const { body } = await admin('GET', `tasks/${taskId}`);
-          const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
-          last = { share: s, witness: body.task.witness };
-          return s && states.includes(s.state) ? s : undefined;
-        }, timeoutMs);
+        return await pollFor(
+          `${w.agentId} ${states.join('/')}`,
+          async () => {
+            const { body } = await admin('GET', `tasks/${taskId}`);
+            const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
+            last = { share: s, witness: body.task.witness };
+            return s && states.includes(s.state) ? s : undefined;
+          },
+          timeoutMs,
+        );
       } catch (err) {
-        throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}; console: ${console_.stderr().slice(-1500)}; agent: ${w.agentLog().slice(-1500)}`);
+        throw new Error(
+          `${(err as Error).message}; last seen ${JSON.stringify(last)}; console: ${console_.stderr().slice(-1500)}; agent: ${w.agentLog().slice(-1500)}`,
+        );
       }
     };
 
@@ -117,7 +133,13 @@ for (const database of databases) {
       }
       lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dataDir, 'lab') });
       const config = join(dataDir, 'console.json');
-      writeFileSync(config, JSON.stringify({ witness: { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, retryEveryMs: 1000 } } }), { mode: 0o600 });
+      writeFileSync(
+        config,
+        JSON.stringify({
+          witness: { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath, retryEveryMs: 1000 } },
+        }),
+        { mode: 0o600 },
+      );
       console_ = await startConsoleProcess(['--data', dataDir, '--port', '0', '--admin-port', '0', '--config', config], env);
       const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
       expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
@@ -137,7 +159,13 @@ for (const database of databases) {
     });
 
     const groupActions = (onThreat: Record<string, unknown>) => ({
-      onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'], neverQuarantine: { paths: ['~/Downloads/keep/'] }, ...onThreat },
+      onThreat: {
+        scan: true,
+        quarantineOnMatch: true,
+        scope: ['~/Downloads'],
+        neverQuarantine: { paths: ['~/Downloads/keep/'] },
+        ...onThreat,
+      },
       taskExpiresHours: 1,
     });
 
@@ -149,8 +177,22 @@ for (const database of databases) {
       expect(inPolicy.status).toBe(403);
       expect((await admin('GET', 'groups')).body.groups.find((g: { id: number }) => g.id === groupId).group_actions).toBeNull();
       const audit = (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;
-      expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:pat', action: 'group.set-actions', outcome: 'refused', details: expect.objectContaining({ permission: 'manage-ioc-tasks' }) }));
-      expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:pat', action: 'group.set-policy', outcome: 'refused', details: expect.objectContaining({ permission: 'manage-ioc-tasks' }) }));
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          actor: 'user:pat',
+          action: 'group.set-actions',
+          outcome: 'refused',
+          details: expect.objectContaining({ permission: 'manage-ioc-tasks' }),
+        }),
+      );
+      expect(audit).toContainEqual(
+        expect.objectContaining({
+          actor: 'user:pat',
+          action: 'group.set-policy',
+          outcome: 'refused',
+          details: expect.objectContaining({ permission: 'manage-ioc-tasks' }),
+        }),
+      );
 
       const ok = await admin('PUT', `groups/${groupId}/actions`, { groupActions: groupActions({}) });
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
@@ -172,7 +214,10 @@ for (const database of databases) {
 
       const third = await waitForShare(taskId, ws[2]!, ['matched']);
       expect(third.matches).toEqual(
-        expect.arrayContaining([expect.objectContaining({ path: onThird, action: 'quarantined' }), expect.objectContaining({ path: kept, action: 'kept-never-quarantine' })]),
+        expect.arrayContaining([
+          expect.objectContaining({ path: onThird, action: 'quarantined' }),
+          expect.objectContaining({ path: kept, action: 'kept-never-quarantine' }),
+        ]),
       );
       expect(third.matches).toHaveLength(2);
       expect(existsSync(onThird)).toBe(false);
@@ -191,10 +236,19 @@ for (const database of databases) {
       expect(ws[3]!.events()).toContainEqual(expect.objectContaining({ type: 'quarantined', path: onFourth }));
 
       const { body } = await admin('GET', `tasks/${taskId}`);
-      expect(body.task).toMatchObject({ state: 'finished', source: { agentId: ws[0]!.agentId }, counts: { 'match:quarantined': 3, 'match:kept-never-quarantine': 1 } });
-      expect(body.task.witness).toMatchObject({ state: 'witnessed', witness: { kind: 'sandbox', server: lab.url, threat: expect.stringContaining('EICAR') } });
+      expect(body.task).toMatchObject({
+        state: 'finished',
+        source: { agentId: ws[0]!.agentId },
+        counts: { 'match:quarantined': 3, 'match:kept-never-quarantine': 1 },
+      });
+      expect(body.task.witness).toMatchObject({
+        state: 'witnessed',
+        witness: { kind: 'sandbox', server: lab.url, threat: expect.stringContaining('EICAR') },
+      });
       const audit = (await admin('GET', 'audit')).body.entries as Array<Record<string, any>>;
-      expect(audit).toContainEqual(expect.objectContaining({ actor: `agent:${ws[0]!.agentId}`, action: 'group-task.create', target: taskId, outcome: 'ok' }));
+      expect(audit).toContainEqual(
+        expect.objectContaining({ actor: `agent:${ws[0]!.agentId}`, action: 'group-task.create', target: taskId, outcome: 'ok' }),
+      );
     });
 
     it('a dry run reports what would be quarantined where, and changes nothing', async () => {

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollFor } from '#test-helpers/stack.ts';
 import { startLab, type RunningLab } from '#lab/lab-server.ts';
-import { ADMIN_PASSWORD, EICAR, enrollWorkstation, loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess, type Workstation } from './console-process.ts';
+import {
+  ADMIN_PASSWORD,
+  EICAR,
+  enrollWorkstation,
+  loginAs,
+  runConsoleCli,
+  startConsoleProcess,
+  type ConsoleProcess,
+  type Workstation,
+} from './console-process.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 // The standard allows trailing whitespace: other objects (other SHA-256 values) that every lab still calls EICAR.
@@ -39,7 +48,10 @@ describe('group tasks act once the console has a second witness', { timeout: 120
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
 
   /** Enrolled in `office`; `~` is its own folder, so the group's `~/Downloads` is its Downloads. */
-  const workstation = async (sandbox?: { servers: Array<{ url: string; token?: string }>; serverCertificate: string }): Promise<Workstation> => {
+  const workstation = async (sandbox?: {
+    servers: Array<{ url: string; token?: string }>;
+    serverCertificate: string;
+  }): Promise<Workstation> => {
     const w = await enrollWorkstation({ cli, consoleProcess: console_, group: 'office', start: false, ...(sandbox ? { sandbox } : {}) });
     stations.push(w);
     w.env.HOME = w.root;
@@ -66,12 +78,16 @@ describe('group tasks act once the console has a second witness', { timeout: 120
   const shareOn = async (taskId: string, w: Workstation, states: string[]): Promise<Share> => {
     let last: unknown;
     try {
-      return await pollFor(`${w.agentId}: ${states.join('/')}`, async () => {
-        const { body } = await admin('GET', `tasks/${taskId}`);
-        const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
-        last = { share: s, witness: body.task.witness };
-        return s && states.includes(s.state) ? s : undefined;
-      }, 60_000);
+      return await pollFor(
+        `${w.agentId}: ${states.join('/')}`,
+        async () => {
+          const { body } = await admin('GET', `tasks/${taskId}`);
+          const s = (body.task.shares as Share[]).find((x) => x.agentId === w.agentId);
+          last = { share: s, witness: body.task.witness };
+          return s && states.includes(s.state) ? s : undefined;
+        },
+        60_000,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}; last seen ${JSON.stringify(last)}; agent log: ${w.agentLog().slice(-2000)}`);
     }
@@ -88,9 +104,16 @@ describe('group tasks act once the console has a second witness', { timeout: 120
     const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
     expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
     admin = await loginAs(console_.info.adminUrl, ca, 'admin', ADMIN_PASSWORD);
-    [viaLab, target, own1, own2] = await Promise.all([workstation({ servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath }), workstation(), workstation(), workstation()]);
+    [viaLab, target, own1, own2] = await Promise.all([
+      workstation({ servers: [{ url: lab.url, token: lab.token }], serverCertificate: lab.certPath }),
+      workstation(),
+      workstation(),
+      workstation(),
+    ]);
     const groupId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
-    const set = await admin('PUT', `groups/${groupId}/actions`, { groupActions: { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] }, taskExpiresHours: 1 } });
+    const set = await admin('PUT', `groups/${groupId}/actions`, {
+      groupActions: { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] }, taskExpiresHours: 1 },
+    });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
   }, 120_000);
 
@@ -121,7 +144,10 @@ describe('group tasks act once the console has a second witness', { timeout: 120
       const { body } = await admin('GET', `tasks/${taskId}`);
       return body.task.witness.sandbox.lastLookup ? body.task.witness : undefined;
     });
-    expect(status).toMatchObject({ state: 'awaiting', sandbox: { configured: true, lastLookup: { outcome: 'not-found', server: lab.url } } });
+    expect(status).toMatchObject({
+      state: 'awaiting',
+      sandbox: { configured: true, lastLookup: { outcome: 'not-found', server: lab.url } },
+    });
     expect(status.summary).toContain(`the console's sandbox server ${lab.url} does not know this object`);
     expect(readFileSync(renamed, 'utf8')).toBe(VARIANT);
 

@@ -21,8 +21,11 @@ describe('web console login throttling', () => {
   let now = Date.now();
   const throttle = new LoginThrottle({ now: () => now });
   const loginRows = async () =>
-    c.db.query<{ target: string | null; outcome: string; details: Record<string, unknown> }>("SELECT target, outcome, details FROM audit_log WHERE action = 'session.login' ORDER BY id");
-  const login = (name: string, password: string) => httpsJson(`${c.adminUrl}/api/login`, { method: 'POST', ca: c.ca.certPem, body: { name, password } });
+    c.db.query<{ target: string | null; outcome: string; details: Record<string, unknown> }>(
+      "SELECT target, outcome, details FROM audit_log WHERE action = 'session.login' ORDER BY id",
+    );
+  const login = (name: string, password: string) =>
+    httpsJson(`${c.adminUrl}/api/login`, { method: 'POST', ca: c.ca.certPem, body: { name, password } });
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-console-throttle-'));
@@ -69,20 +72,40 @@ describe('web console login throttling', () => {
     const bob = await login('bob', BOB_PASSWORD);
     expect(bob.status).toBe(200);
 
-    const entries = (await admin('GET', 'audit')).body.entries as Array<{ action: string; target: string | null; outcome: string; details: Record<string, unknown> }>;
+    const entries = (await admin('GET', 'audit')).body.entries as Array<{
+      action: string;
+      target: string | null;
+      outcome: string;
+      details: Record<string, unknown>;
+    }>;
     const logins = entries.filter((e) => e.action === 'session.login');
     expect(logins.filter((e) => e.target === 'alice' && e.details.code === 'CONSOLE_LOGIN_FAILED')).toHaveLength(5);
     // alice's fifth failure locked her name; the unknown name's fifth was the address's tenth and locked both.
-    expect(logins).toContainEqual(expect.objectContaining({ target: 'alice', details: expect.objectContaining({ code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'pair', seconds: 60 }] }) }));
+    expect(logins).toContainEqual(
+      expect.objectContaining({
+        target: 'alice',
+        details: expect.objectContaining({ code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'pair', seconds: 60 }] }),
+      }),
+    );
     expect(logins).toContainEqual(
       expect.objectContaining({
         target: 'mallory-does-not-exist',
-        details: expect.objectContaining({ lockouts: [{ rule: 'pair', seconds: 60 }, { rule: 'address', seconds: 60 }] }),
+        details: expect.objectContaining({
+          lockouts: [
+            { rule: 'pair', seconds: 60 },
+            { rule: 'address', seconds: 60 },
+          ],
+        }),
       }),
     );
     // The three refusals (alice's name from here once, the address twice) have no rows of their own: alice's login counts them.
     expect(logins.filter((e) => e.details.code === 'CONSOLE_LOGIN_THROTTLED')).toEqual([]);
-    expect(logins).toContainEqual(expect.objectContaining({ outcome: 'ok', details: expect.objectContaining({ refusedWhileThrottled: { pair: 1, address: 2, account: 0 } }) }));
+    expect(logins).toContainEqual(
+      expect.objectContaining({
+        outcome: 'ok',
+        details: expect.objectContaining({ refusedWhileThrottled: { pair: 1, address: 2, account: 0 } }),
+      }),
+    );
     // The same rows straight from the database, for the address recorded with each failure.
     const rows = await readAudit(c.db, 100);
     expect(rows.find((r) => r.details.code === 'CONSOLE_LOGIN_FAILED')?.details.address).toMatch(/127\.0\.0\.1/);
@@ -99,13 +122,22 @@ describe('web console login throttling', () => {
     now += MIN;
     expect((await login('carol', 'one more guess')).status).toBe(401);
     const last = (await loginRows()).at(-1)!;
-    expect(last).toMatchObject({ target: 'carol', details: { code: 'CONSOLE_LOGIN_FAILED', lockouts: [{ rule: 'pair', seconds: 120 }], refusedWhileThrottled: { pair: 20, address: 0, account: 0 } } });
+    expect(last).toMatchObject({
+      target: 'carol',
+      details: {
+        code: 'CONSOLE_LOGIN_FAILED',
+        lockouts: [{ rule: 'pair', seconds: 120 }],
+        refusedWhileThrottled: { pair: 20, address: 0, account: 0 },
+      },
+    });
   });
 
   it('while the console checks as many passwords as it allows, a login from a new address is refused (429) before any hashing, with one audit row a minute; a user on an address they logged in from still gets in', async () => {
     await addUser(c.db, 'dave', 'viewer', DAVE_PASSWORD);
     // Checks of other names from other addresses, still running: they fill every ordinary slot.
-    const running = Array.from({ length: throttle.policy.maxConcurrentChecks }, (_, i) => throttle.admit(`elsewhere-${i}`, `2001:db8:${i}::1`));
+    const running = Array.from({ length: throttle.policy.maxConcurrentChecks }, (_, i) =>
+      throttle.admit(`elsewhere-${i}`, `2001:db8:${i}::1`),
+    );
     const before = (await loginRows()).length;
     const answers = [];
     // dave never logged in from here.

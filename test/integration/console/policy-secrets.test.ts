@@ -16,7 +16,11 @@ describe('write-only policy secrets: saving, replacing, clearing, and what agent
   let revision = 0;
   /** What the workstation receives: the policy of its group when its revision moved. */
   const agentPolicy = async () => {
-    const r = await httpsJson(`${c.agentUrl}/agent/v1/poll?policyRevision=${revision}&waitMs=0`, { ca: c.ca, cert: agent.cert, key: agent.key });
+    const r = await httpsJson(`${c.agentUrl}/agent/v1/poll?policyRevision=${revision}&waitMs=0`, {
+      ca: c.ca,
+      cert: agent.cert,
+      key: agent.key,
+    });
     expect(r.status).toBe(200);
     if (r.body.policy) revision = r.body.policy.revision;
     return r.body.policy?.policy;
@@ -57,7 +61,10 @@ describe('write-only policy secrets: saving, replacing, clearing, and what agent
     const shown = await shownPolicy();
     const servers = shown.sandbox.servers.map((s: { url: string }) => (s.url === CUCKOO ? { ...s, token: 'cuckoo-token-rotated' } : s));
     const { passphrase: _dropped, ...clientCertificate } = shown.sandbox.clientCertificate;
-    expect((await admin('PUT', `groups/${groupId}/policy`, { policy: { ...shown, sandbox: { ...shown.sandbox, servers, clientCertificate } } })).status).toBe(200);
+    expect(
+      (await admin('PUT', `groups/${groupId}/policy`, { policy: { ...shown, sandbox: { ...shown.sandbox, servers, clientCertificate } } }))
+        .status,
+    ).toBe(200);
     const got = await agentPolicy();
     expect(got.sandbox.servers.map((s: { token: string }) => s.token)).toEqual(['cuckoo-token-rotated', CAPE_TOKEN]);
     expect(got.sandbox.clientCertificate).toEqual({ pfx: '/etc/sandgate/client.p12' });

@@ -22,7 +22,10 @@ describe("the console's hash look-up on its own sandbox servers", () => {
   /** Writes console.json (0600) and loads it the way `serve` does. */
   const load = (sandbox: Record<string, unknown>) => {
     const file = join(dir, `console-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify({ witness: { sandbox: { serverCertificate: join(dir, 'server-ca.pem'), timeoutMs: 5000, ...sandbox } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ witness: { sandbox: { serverCertificate: join(dir, 'server-ca.pem'), timeoutMs: 5000, ...sandbox } } }),
+    );
     chmodSync(file, 0o600);
     return loadConsoleConfig(file, dir);
   };
@@ -36,7 +39,14 @@ describe("the console's hash look-up on its own sandbox servers", () => {
     writeFileSync(join(dir, 'client.pfx'), toPfx(client, 'pfx-pass'));
     writeFileSync(join(dir, 'client-cert.pem'), client.cert);
     writeFileSync(join(dir, 'client-key.pem'), client.key);
-    strict = await startLabServer({ tls: makeLeaf(serverCa), name: 'strict', clientCa: clientCa.cert, token: TOKEN, known: [BAD], verdicts: { [BAD]: maliciousVerdict() } });
+    strict = await startLabServer({
+      tls: makeLeaf(serverCa),
+      name: 'strict',
+      clientCa: clientCa.cert,
+      token: TOKEN,
+      known: [BAD],
+      verdicts: { [BAD]: maliciousVerdict() },
+    });
     down = await startLabServer({ tls: makeLeaf(serverCa), name: 'down', failWith: 503 });
   }, 60_000);
 
@@ -47,7 +57,10 @@ describe("the console's hash look-up on its own sandbox servers", () => {
   });
 
   it('presents the token and the client certificate, and believes a malicious verdict for the hash it asked about', async () => {
-    for (const clientCertificate of [{ pfx: 'client.pfx', passphrase: 'pfx-pass' }, { cert: 'client-cert.pem', key: 'client-key.pem' }]) {
+    for (const clientCertificate of [
+      { pfx: 'client.pfx', passphrase: 'pfx-pass' },
+      { cert: 'client-cert.pem', key: 'client-key.pem' },
+    ]) {
       const c = load({ servers: [{ url: strict.url, token: TOKEN }], clientCertificate });
       expect(await lookUpHash(c.sandbox!, BAD)).toEqual({ server: strict.url, outcome: 'malicious', threat: 'EICAR-Test-File' });
       expect(await lookUpHash(c.sandbox!, UNKNOWN)).toEqual({ server: strict.url, outcome: 'not-found' });
@@ -59,19 +72,35 @@ describe("the console's hash look-up on its own sandbox servers", () => {
     expect(await lookUpHash(noToken.sandbox!, BAD)).toMatchObject({ outcome: 'failed', code: 'SERVER_AUTH_FAILED' });
     const noCert = load({ servers: [{ url: strict.url, token: TOKEN }] });
     expect(await lookUpHash(noCert.sandbox!, BAD)).toMatchObject({ outcome: 'failed' });
-    const both = load({ servers: [{ url: down.url }, { url: strict.url, token: TOKEN }], clientCertificate: { pfx: 'client.pfx', passphrase: 'pfx-pass' } });
+    const both = load({
+      servers: [{ url: down.url }, { url: strict.url, token: TOKEN }],
+      clientCertificate: { pfx: 'client.pfx', passphrase: 'pfx-pass' },
+    });
     expect(await lookUpHash(both.sandbox!, BAD)).toMatchObject({ server: strict.url, outcome: 'malicious' });
   });
 
   it('trusts nothing but the pinned certificate', async () => {
     writeFileSync(join(dir, 'other-ca.pem'), makeCa('Someone else').cert);
-    const c = load({ servers: [{ url: strict.url, token: TOKEN }], serverCertificate: join(dir, 'other-ca.pem'), clientCertificate: { pfx: 'client.pfx', passphrase: 'pfx-pass' } });
+    const c = load({
+      servers: [{ url: strict.url, token: TOKEN }],
+      serverCertificate: join(dir, 'other-ca.pem'),
+      clientCertificate: { pfx: 'client.pfx', passphrase: 'pfx-pass' },
+    });
     expect(await lookUpHash(c.sandbox!, BAD)).toMatchObject({ outcome: 'failed', code: 'TLS_CERTIFICATE_REJECTED' });
   });
 
   it('refuses a configuration it cannot use at start, with CONSOLE_CONFIG_INVALID', () => {
-    expect(() => load({ servers: [{ url: strict.url }], clientCertificate: { pfx: 'client.pfx', passphrase: 'wrong' } })).toThrow(expect.objectContaining({ code: 'CONSOLE_CONFIG_INVALID', message: expect.stringContaining('wrong passphrase') }));
-    expect(() => load({ servers: [{ url: 'https://cape.corp.example', kind: 'cape', token: 't' }] })).toThrow(expect.objectContaining({ code: 'CONSOLE_CONFIG_INVALID', message: expect.stringContaining('CAPE and Cuckoo look-ups are not supported yet') }));
-    expect(() => load({ servers: [{ url: strict.url }], serverCertificate: join(dir, 'missing.pem') })).toThrow(expect.objectContaining({ code: 'CONSOLE_CONFIG_INVALID' }));
+    expect(() => load({ servers: [{ url: strict.url }], clientCertificate: { pfx: 'client.pfx', passphrase: 'wrong' } })).toThrow(
+      expect.objectContaining({ code: 'CONSOLE_CONFIG_INVALID', message: expect.stringContaining('wrong passphrase') }),
+    );
+    expect(() => load({ servers: [{ url: 'https://cape.corp.example', kind: 'cape', token: 't' }] })).toThrow(
+      expect.objectContaining({
+        code: 'CONSOLE_CONFIG_INVALID',
+        message: expect.stringContaining('CAPE and Cuckoo look-ups are not supported yet'),
+      }),
+    );
+    expect(() => load({ servers: [{ url: strict.url }], serverCertificate: join(dir, 'missing.pem') })).toThrow(
+      expect.objectContaining({ code: 'CONSOLE_CONFIG_INVALID' }),
+    );
   });
 });

@@ -36,12 +36,28 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     const t = await cli(['token', 'create', '--json', '--group', 'office']);
     expect(t.code, t.stderr).toBe(0);
     const key = newAgentKey();
-    const body = { token: JSON.parse(t.stdout).token, csr: csrFor(key, hostname), host: { hostname, platform: 'linux', release: '6', arch: 'x64' }, appVersion: '0.1.0' };
+    const body = {
+      token: JSON.parse(t.stdout).token,
+      csr: csrFor(key, hostname),
+      host: { hostname, platform: 'linux', release: '6', arch: 'x64' },
+      appVersion: '0.1.0',
+    };
     const r = await httpsJson(`${consoles.a.info.agentUrl}/agent/v1/enroll`, { method: 'POST', ca, body });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     const id = { agentId: r.body.agentId as string, cert: r.body.certificate as string, key };
-    const call = (url: string, method: string, path: string, payload?: unknown) => httpsJson(`${url}/agent/v1/${path}`, { method, ca, cert: id.cert, key: id.key, body: payload });
-    const hb = { agentId: id.agentId, appVersion: '0.1.0', host: body.host, startedAt: new Date().toISOString(), heartbeatMs: 60_000, queue: { objects: 0, bytes: 0, limitBytes: 1 }, servers: [], policyRevision: 0, eventBacklog: 0 };
+    const call = (url: string, method: string, path: string, payload?: unknown) =>
+      httpsJson(`${url}/agent/v1/${path}`, { method, ca, cert: id.cert, key: id.key, body: payload });
+    const hb = {
+      agentId: id.agentId,
+      appVersion: '0.1.0',
+      host: body.host,
+      startedAt: new Date().toISOString(),
+      heartbeatMs: 60_000,
+      queue: { objects: 0, bytes: 0, limitBytes: 1 },
+      servers: [],
+      policyRevision: 0,
+      eventBacklog: 0,
+    };
     return { ...id, call, heartbeat: (url: string) => call(url, 'POST', 'heartbeat', hb) };
   };
 
@@ -101,7 +117,14 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     // it could not pass wrongly either way: without a wake-up from A the poll answers empty after 55 s.
     await new Promise((r) => setTimeout(r, 1500));
     const sha256 = randomBytes(32).toString('hex');
-    const event = { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256, path: '/home/u/Downloads/x.exe', threat: 'Test-Threat' };
+    const event = {
+      time: new Date().toISOString(),
+      type: 'verdict',
+      level: 'malicious',
+      sha256,
+      path: '/home/u/Downloads/x.exe',
+      threat: 'Test-Threat',
+    };
     const sent = await reporter.call(consoles.a.info.agentUrl, 'POST', 'events', { events: [{ seq: 0, event }] });
     expect(sent.status, JSON.stringify(sent.body)).toBe(200);
 
@@ -120,7 +143,14 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     const downloads = join(s.env.HOME, 'Downloads');
     mkdirSync(downloads, { recursive: true });
     const t = await cli(['token', 'create', '--json', '--group', 'floor']);
-    const r = await s.sandgate(['enroll', consoles.a.info.agentUrl, JSON.parse(t.stdout).token, '--ca-fingerprint', consoles.a.info.caFingerprint, '--json']);
+    const r = await s.sandgate([
+      'enroll',
+      consoles.a.info.agentUrl,
+      JSON.parse(t.stdout).token,
+      '--ca-fingerprint',
+      consoles.a.info.caFingerprint,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const policy = JSON.parse(readFileSync(s.policyPath, 'utf8'));
     writeFileSync(s.policyPath, JSON.stringify({ ...policy, console: { urls: [consoles.a.info.agentUrl, consoles.b.info.agentUrl] } }));
@@ -132,24 +162,41 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     const ws = await Promise.all([workstation(), workstation(), workstation(), workstation()]);
     for (const w of ws.slice(1)) writeFileSync(join(w.downloads, 'eicar.com'), EICAR);
     // Every workstation's channel is up (on A, its first URL) before the threat.
-    await pollFor('every workstation heartbeating', async () => {
-      const rows = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents WHERE id = ANY($1) AND last_seen_at > now() - interval '5 seconds'`, [ws.map((w) => w.agentId)]);
-      return rows[0]!.n === ws.length || undefined;
-    }, 60_000);
+    await pollFor(
+      'every workstation heartbeating',
+      async () => {
+        const rows = await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM agents WHERE id = ANY($1) AND last_seen_at > now() - interval '5 seconds'`,
+          [ws.map((w) => w.agentId)],
+        );
+        return rows[0]!.n === ws.length || undefined;
+      },
+      60_000,
+    );
 
     const dl = join(ws[0]!.root, 'caught.com');
     writeFileSync(dl, EICAR);
     expect((await ws[0]!.sandgate(['submit', dl, '--wait', '--json'])).code).toBe(1);
-    const taskId = await pollFor('the group task', async () => (await db.query<{ id: string }>(`SELECT id FROM group_tasks WHERE file_name = 'caught.com'`))[0]?.id, 60_000);
+    const taskId = await pollFor(
+      'the group task',
+      async () => (await db.query<{ id: string }>(`SELECT id FROM group_tasks WHERE file_name = 'caught.com'`))[0]?.id,
+      60_000,
+    );
     // Mid-fan-out: the task exists, its shares are being delivered and reported through A.
     process.kill(consoles.a.child.pid!, 'SIGKILL');
 
-    const task = await pollFor('the task finished on B', async () => {
+    const task = await pollFor(
+      'the task finished on B',
+      async () => {
+        const { body } = await admin('GET', `tasks/${taskId}`);
+        return body.task.state === 'finished' ? body.task : undefined;
+      },
+      90_000,
+    ).catch(async (err: Error) => {
       const { body } = await admin('GET', `tasks/${taskId}`);
-      return body.task.state === 'finished' ? body.task : undefined;
-    }, 90_000).catch(async (err: Error) => {
-      const { body } = await admin('GET', `tasks/${taskId}`);
-      throw new Error(`${err.message}: ${JSON.stringify(body.task?.shares)}; B: ${consoles.b.stderr().slice(-1500)}; agent: ${ws[1]!.agentLog().slice(-2000)}`);
+      throw new Error(
+        `${err.message}: ${JSON.stringify(body.task?.shares)}; B: ${consoles.b.stderr().slice(-1500)}; agent: ${ws[1]!.agentLog().slice(-2000)}`,
+      );
     });
     expect(task.shares).toHaveLength(3);
     for (const s of task.shares as Array<{ agentId: string; state: string; matches: Array<{ path: string; action: string }> }>) {
@@ -163,10 +210,14 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     }
     // Every line of every workstation's event log reaches the console once (the primary key is (agent, seq)).
     for (const w of ws) {
-      await pollFor(`${w.agentId}'s events all stored`, async () => {
-        const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_events WHERE agent_id = $1', [w.agentId]);
-        return rows[0]!.n === w.events().length || undefined;
-      }, 30_000);
+      await pollFor(
+        `${w.agentId}'s events all stored`,
+        async () => {
+          const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agent_events WHERE agent_id = $1', [w.agentId]);
+          return rows[0]!.n === w.events().length || undefined;
+        },
+        30_000,
+      );
     }
   }, 240_000);
 
@@ -176,12 +227,28 @@ describe.skipIf(!pg.available)(`two console processes on one PostgreSQL server${
     for (const f of ['ca-cert.pem', 'ca-key.pem']) copyFileSync(join(dataOf('a'), 'ca', f), join(dataOf('d'), 'ca', f));
     const d = await start('d');
     extra.push(d);
-    expect((await runConsoleCli(['user', 'add', 'vera', '--role', 'viewer', '--password-stdin', '--data', dataOf('b')], env, 'vera-right-password\n')).code).toBe(0);
+    expect(
+      (
+        await runConsoleCli(
+          ['user', 'add', 'vera', '--role', 'viewer', '--password-stdin', '--data', dataOf('b')],
+          env,
+          'vera-right-password\n',
+        )
+      ).code,
+    ).toBe(0);
     for (let i = 0; i < 5; i++) {
-      const r = await httpsJson(`${consoles.b.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'vera', password: `wrong-${i}` } });
+      const r = await httpsJson(`${consoles.b.info.adminUrl}/api/login`, {
+        method: 'POST',
+        ca,
+        body: { name: 'vera', password: `wrong-${i}` },
+      });
       expect(r.status).toBe(401);
     }
-    const onOther = await httpsJson(`${d.info.adminUrl}/api/login`, { method: 'POST', ca, body: { name: 'vera', password: 'vera-right-password' } });
+    const onOther = await httpsJson(`${d.info.adminUrl}/api/login`, {
+      method: 'POST',
+      ca,
+      body: { name: 'vera', password: 'vera-right-password' },
+    });
     expect(onOther.status).toBe(429);
     expect(onOther.body.error.code).toBe('CONSOLE_LOGIN_THROTTLED');
   }, 60_000);

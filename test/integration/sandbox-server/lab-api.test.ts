@@ -51,7 +51,18 @@ describe('sandgate-lab HTTPS API', () => {
     const { request } = await import('node:https');
     const u = new URL(lab.url);
     const old = new Promise((ok, fail) => {
-      const req = request({ host: u.hostname, port: u.port, path: '/api/v1/health', ca: readFileSync(lab.certPath), maxVersion: 'TLSv1.1', minVersion: 'TLSv1', agent: false }, ok);
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/api/v1/health',
+          ca: readFileSync(lab.certPath),
+          maxVersion: 'TLSv1.1',
+          minVersion: 'TLSv1',
+          agent: false,
+        },
+        ok,
+      );
       req.on('error', fail);
       req.end();
     });
@@ -88,7 +99,7 @@ describe('sandgate-lab HTTPS API', () => {
     expect(labAnalysisSchema.parse(lookedUp.body)).toEqual(done);
     // Judged objects are not kept: the lab holds verdicts, not samples. The object goes once the verdict is on disk,
     // a moment after the verdict is answered, so this waits for it (the test's timeout bounds the wait).
-    await pollFor('the judged object to be deleted', () => (readdirSync(join(dataDir, 'objects')).length === 0) || undefined);
+    await pollFor('the judged object to be deleted', () => readdirSync(join(dataDir, 'objects')).length === 0 || undefined);
   });
 
   it('judges a plain PDF clean and names its type', async () => {
@@ -211,7 +222,10 @@ describe('sandgate-lab HTTPS API', () => {
     const banned = Buffer.from('banned by the administrator ' + Math.random());
     writeFileSync(join(dataDir, 'blocklist.txt'), `# test list\n${sha256(banned)} Corp.Banned.Sample\n`);
     mkdirSync(join(dataDir, 'rules'), { recursive: true });
-    writeFileSync(join(dataDir, 'rules', 'demo.yar'), 'rule Demo_Marker { meta: threat = "Demo.Marker" strings: $a = "SANDGATE-DEMO-MARKER" condition: $a }');
+    writeFileSync(
+      join(dataDir, 'rules', 'demo.yar'),
+      'rule Demo_Marker { meta: threat = "Demo.Marker" strings: $a = "SANDGATE-DEMO-MARKER" condition: $a }',
+    );
     const byHash = await waitForAnalysis(lab, labAnalysisSchema.parse((await upload(banned)).body).id);
     expect(byHash.verdict).toMatchObject({ level: 'malicious', threat: 'Corp.Banned.Sample' });
     const byRule = await waitForAnalysis(lab, labAnalysisSchema.parse((await upload(Buffer.from('xx SANDGATE-DEMO-MARKER xx'))).body).id);

@@ -62,13 +62,19 @@ describe('sandgate-lab client token', () => {
     mkdirSync(join(loose, 'tls'), { recursive: true });
     writeFileSync(join(loose, 'tls', 'token'), 'a'.repeat(43) + '\n');
     chmodSync(join(loose, 'tls', 'token'), 0o644);
-    await expect(startLab({ port: 0, dataDir: loose })).rejects.toMatchObject({ code: 'LAB_CREDENTIAL_INVALID', message: expect.stringContaining('chmod 600') });
+    await expect(startLab({ port: 0, dataDir: loose })).rejects.toMatchObject({
+      code: 'LAB_CREDENTIAL_INVALID',
+      message: expect.stringContaining('chmod 600'),
+    });
 
     const linked = join(root, 'linked');
     mkdirSync(join(linked, 'tls'), { recursive: true });
     writeFileSync(join(root, 'elsewhere'), 'b'.repeat(43), { mode: 0o600 });
     symlinkSync(join(root, 'elsewhere'), join(linked, 'tls', 'token'));
-    await expect(startLab({ port: 0, dataDir: linked })).rejects.toMatchObject({ code: 'LAB_CREDENTIAL_INVALID', message: expect.stringContaining('symbolic link') });
+    await expect(startLab({ port: 0, dataDir: linked })).rejects.toMatchObject({
+      code: 'LAB_CREDENTIAL_INVALID',
+      message: expect.stringContaining('symbolic link'),
+    });
   });
 });
 
@@ -93,6 +99,8 @@ describe('sandgate-lab with a client CA (mutual TLS)', () => {
   it('refuses to start with a client CA file that holds no certificate', async () => {
     const bad = join(root, 'not-a-ca.pem');
     writeFileSync(bad, 'hello');
-    await expect(startLab({ port: 0, dataDir: join(root, 'bad-ca'), clientCa: bad })).rejects.toMatchObject({ code: 'LAB_CREDENTIAL_INVALID' });
+    await expect(startLab({ port: 0, dataDir: join(root, 'bad-ca'), clientCa: bad })).rejects.toMatchObject({
+      code: 'LAB_CREDENTIAL_INVALID',
+    });
   });
 });

@@ -62,7 +62,9 @@ describe('sandgate-lab with a large object', () => {
       expect(done.verdict?.level).toBe('clean');
       expect(done.verdict?.indicators).toContainEqual({ type: 'size', value: String(SIZE) });
       // The marker sits past the YARA scan bound (16 MiB): the engine says it scanned a prefix rather than pretend.
-      expect(done.verdict?.engines).toContainEqual(expect.objectContaining({ engine: 'yara-x', level: 'clean', detail: expect.stringContaining('scanned the first') }));
+      expect(done.verdict?.engines).toContainEqual(
+        expect.objectContaining({ engine: 'yara-x', level: 'clean', detail: expect.stringContaining('scanned the first') }),
+      );
     } finally {
       clearInterval(sampler);
     }

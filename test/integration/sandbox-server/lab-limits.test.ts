@@ -43,7 +43,7 @@ describe('sandgate-lab limits', () => {
     );
     // Half of each body sent: both uploads are now being received.
     bodies.forEach((b, i) => b.write(objects[i]!.subarray(0, 1024)));
-    await pollFor('both uploads to be in progress', () => (readdirSync(join(dir, 'incoming')).length === 2) || undefined);
+    await pollFor('both uploads to be in progress', () => readdirSync(join(dir, 'incoming')).length === 2 || undefined);
 
     const third = await uploadObject(l, Buffer.from('a third upload'), { expectContinue: true });
     expect(third.status).toBe(503);
@@ -64,7 +64,7 @@ describe('sandgate-lab limits', () => {
     expect(labErrorSchema.parse(r.body).error.code).toBe('TOO_MANY_CONNECTIONS');
 
     for (const c of held.splice(0)) c.socket.destroy();
-    await pollFor('the lab to count no connection', () => (l.openConnections() === 0) || undefined);
+    await pollFor('the lab to count no connection', () => l.openConnections() === 0 || undefined);
     expect((await labRequest(l, 'GET', '/api/v1/health', { tls: { localAddress: '127.0.0.4' } })).status).toBe(200);
   });
 
@@ -74,7 +74,7 @@ describe('sandgate-lab limits', () => {
     const silentTls = await openIdleTls(l.url, l.certPath);
     held.push(silentTcp, silentTls);
     await pollFor('the lab to close both silent connections', () => (silentTcp.closed && silentTls.closed) || undefined);
-    await pollFor('the lab to count no connection', () => (l.openConnections() === 0) || undefined);
+    await pollFor('the lab to count no connection', () => l.openConnections() === 0 || undefined);
     expect((await labRequest(l, 'GET', '/api/v1/health')).status).toBe(200);
   });
 

@@ -24,7 +24,11 @@ afterAll(async () => {
 async function submit(text: string) {
   const body = Buffer.from(text);
   const r = await labRequest(lab, 'POST', '/api/v1/submissions', {
-    headers: { 'content-type': 'application/octet-stream', 'content-length': body.length, 'x-sandgate-sha256': createHash('sha256').update(body).digest('hex') },
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': body.length,
+      'x-sandgate-sha256': createHash('sha256').update(body).digest('hex'),
+    },
     body,
   });
   return labAnalysisSchema.parse(r.body);

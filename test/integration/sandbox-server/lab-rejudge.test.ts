@@ -60,7 +60,10 @@ describe('sandgate-lab judges again when its inputs change', () => {
     const l = await lab();
     const obj = Buffer.from('payload with CORP-LATE-MARKER inside');
     expect((await judge(l, obj)).verdict?.level).toBe('clean');
-    writeFileSync(join(dir, 'rules', 'late.yar'), 'rule Late_Marker { meta: threat = "Corp.Late.Marker" strings: $a = "CORP-LATE-MARKER" condition: $a }');
+    writeFileSync(
+      join(dir, 'rules', 'late.yar'),
+      'rule Late_Marker { meta: threat = "Corp.Late.Marker" strings: $a = "CORP-LATE-MARKER" condition: $a }',
+    );
     expect((await lookup(l, obj)).status).toBe(404);
     expect((await judge(l, obj)).verdict).toMatchObject({ level: 'malicious', threat: 'Corp.Late.Marker' });
   });

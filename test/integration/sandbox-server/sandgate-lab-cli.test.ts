@@ -30,7 +30,7 @@ function lines(p: ChildProcess) {
   const waiters: { re: RegExp; ok: (l: string) => void }[] = [];
   createInterface({ input: p.stdout! }).on('line', (l) => {
     seen.push(l);
-    for (const w of waiters.splice(0)) (w.re.test(l) ? w.ok(l) : waiters.push(w));
+    for (const w of waiters.splice(0)) w.re.test(l) ? w.ok(l) : waiters.push(w);
   });
   const next = (re: RegExp) =>
     new Promise<string>((ok, fail) => {
@@ -60,11 +60,23 @@ function portClosed(port: number): Promise<boolean> {
 describe('sandgate-lab command', () => {
   it('runs from its npm shim under the system node by re-executing the pinned node, and stops on SIGTERM', async () => {
     // PATH without node_modules/.bin: `#!/usr/bin/env node` then finds the machine's own (older) node.
-    const PATH = (process.env.PATH ?? '').split(delimiter).filter((p) => !p.includes('node_modules')).join(delimiter);
+    const PATH = (process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((p) => !p.includes('node_modules'))
+      .join(delimiter);
     let stderr = '';
-    child = spawn(SHIM, ['serve', '--port', '0', '--data', dir, '--json'], { env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(SHIM, ['serve', '--port', '0', '--data', dir, '--json'], {
+      env: { ...process.env, PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stderr!.on('data', (d) => (stderr += d));
-    const info = JSON.parse(await lines(child)(/^\{/)) as { url: string; port: number; certPath: string; tokenPath: string; dataDir: string };
+    const info = JSON.parse(await lines(child)(/^\{/)) as {
+      url: string;
+      port: number;
+      certPath: string;
+      tokenPath: string;
+      dataDir: string;
+    };
     expect(info.certPath).toBe(join(dir, 'tls', 'cert.pem'));
     expect(info.tokenPath).toBe(join(dir, 'tls', 'token'));
     const token = readFileSync(info.tokenPath, 'utf8').trim();

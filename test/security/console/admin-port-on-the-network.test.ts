@@ -38,7 +38,10 @@ describe('where the web console listens', () => {
   it('--admin-host puts it elsewhere, with a warning that says so', async () => {
     c = await startConsoleWithRoles({ args: ['--host', '0.0.0.0', '--admin-host', '0.0.0.0'], users: false });
     expect(await accepts('127.0.0.2', portOf(c.adminUrl))).toBe(true);
-    const warned = await pollFor('the warning on stderr', () => /warning: the web console listens on 0\.0\.0\.0, not only on this machine/.test(c!.process.stderr()) || undefined);
+    const warned = await pollFor(
+      'the warning on stderr',
+      () => /warning: the web console listens on 0\.0\.0\.0, not only on this machine/.test(c!.process.stderr()) || undefined,
+    );
     expect(warned).toBe(true);
   }, 180_000);
 });

@@ -2,7 +2,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShippedEvent } from '@sandgate/shared';
-import { ADMIN_PASSWORD, enrollWorkstation, httpsJson, loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess, type HttpAnswer, type Workstation } from '../../integration/console/console-process.ts';
+import {
+  ADMIN_PASSWORD,
+  enrollWorkstation,
+  httpsJson,
+  loginAs,
+  runConsoleCli,
+  startConsoleProcess,
+  type ConsoleProcess,
+  type HttpAnswer,
+  type Workstation,
+} from '../../integration/console/console-process.ts';
 
 export const VIEWER_PASSWORD = 'viewer-password-for-tests';
 
@@ -20,7 +30,10 @@ export async function startAttackConsole(o: { config?: unknown } = {}) {
   const consoleProcess: ConsoleProcess = await startConsoleProcess(args, env);
   const cli = (a: string[], stdin?: string) => runConsoleCli([...a, '--data', dataDir], env, stdin);
   const ca = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
-  for (const [name, role, password] of [['admin', 'admin', ADMIN_PASSWORD], ['vic', 'viewer', VIEWER_PASSWORD]] as const) {
+  for (const [name, role, password] of [
+    ['admin', 'admin', ADMIN_PASSWORD],
+    ['vic', 'viewer', VIEWER_PASSWORD],
+  ] as const) {
     const r = await cli(['user', 'add', name, '--role', role, '--password-stdin'], password + '\n');
     if (r.code !== 0) throw new Error(`user add ${name}: ${r.stderr}`);
   }
@@ -60,6 +73,7 @@ export function asWorkstation(consoleProcess: ConsoleProcess, ca: string, w: Wor
   const cert = readFileSync(join(w.home, 'console', 'agent-cert.pem'), 'utf8');
   const key = readFileSync(join(w.home, 'console', 'agent-key.pem'), 'utf8');
   return {
-    postEvents: (events: ShippedEvent[]): Promise<HttpAnswer> => httpsJson(`${consoleProcess.info.agentUrl}/agent/v1/events`, { method: 'POST', ca, cert, key, body: { events } }),
+    postEvents: (events: ShippedEvent[]): Promise<HttpAnswer> =>
+      httpsJson(`${consoleProcess.info.agentUrl}/agent/v1/events`, { method: 'POST', ca, cert, key, body: { events } }),
   };
 }

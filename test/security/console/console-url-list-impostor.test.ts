@@ -44,11 +44,21 @@ describe('a console URL list cannot steer an agent to a server the pinned consol
 
   it('the impostor named first gets no request; the real console gets the heartbeats', async () => {
     const admin = await loginAs(console_.adminUrl, console_.ca, 'admin', PASSWORDS.admin);
-    await pollFor('a heartbeat at the real console', async () => {
-      const { body } = await admin('GET', 'agents');
-      return (body.agents as Array<{ id: string; last_seen_at: string | null }>).find((a) => a.id === ws.agentId && a.last_seen_at) ? true : undefined;
-    }, 30_000);
-    await pollFor('the impostor skipped for its certificate', () => (/console URL skipped until a probe reaches it.*TLS_CERTIFICATE_REJECTED/.test(ws.agentLog()) ? true : undefined), 30_000);
+    await pollFor(
+      'a heartbeat at the real console',
+      async () => {
+        const { body } = await admin('GET', 'agents');
+        return (body.agents as Array<{ id: string; last_seen_at: string | null }>).find((a) => a.id === ws.agentId && a.last_seen_at)
+          ? true
+          : undefined;
+      },
+      30_000,
+    );
+    await pollFor(
+      'the impostor skipped for its certificate',
+      () => (/console URL skipped until a probe reaches it.*TLS_CERTIFICATE_REJECTED/.test(ws.agentLog()) ? true : undefined),
+      30_000,
+    );
     expect(requests).toEqual([]);
   }, 60_000);
 });

@@ -26,7 +26,8 @@ describe('a workstation floods the console with events', () => {
   let rogue: Workstation;
   let honest: Workstation;
 
-  const storedOf = async (w: Workstation): Promise<Array<{ event: { message?: string } }>> => (await c.admin('GET', `agents/${w.agentId}/events?limit=1000`)).body.events;
+  const storedOf = async (w: Workstation): Promise<Array<{ event: { message?: string } }>> =>
+    (await c.admin('GET', `agents/${w.agentId}/events?limit=1000`)).body.events;
 
   beforeAll(async () => {
     c = await startAttackConsole({ config: LIMITS });
@@ -64,10 +65,14 @@ describe('a workstation floods the console with events', () => {
     const log = new EventLog(honest.paths.events);
     for (let i = 0; i < 900; i++) log.append({ type: 'object-accepted', message: `backlog ${i}` });
     await honest.startAgent();
-    const all = await pollFor('the whole backlog at the console', async () => {
-      const got = (await storedOf(honest)).filter((e) => e.event.message?.startsWith('backlog '));
-      return got.length === 900 ? got : undefined;
-    }, 60_000);
+    const all = await pollFor(
+      'the whole backlog at the console',
+      async () => {
+        const got = (await storedOf(honest)).filter((e) => e.event.message?.startsWith('backlog '));
+        return got.length === 900 ? got : undefined;
+      },
+      60_000,
+    );
     expect(new Set(all.map((e) => e.event.message)).size).toBe(900);
     // It was held back on the way (the console says so), and came back by itself.
     expect(c.consoleProcess.stderr()).toContain(`events of agent ${honest.agentId} refused: CONSOLE_AGENT_RATE_LIMITED`);

@@ -14,7 +14,7 @@ interface StoredEvent {
 // Event sequence numbers are byte offsets in the workstation's append-only log, and the console stores each (agent,
 // seq) once. A workstation that pushes its sequence far ahead (to 1,000,000) would claim offsets its real log has not
 // reached: when it gets there, those real events would be taken for ones already stored.
-describe("a workstation pushes its event sequence ahead of what the console stored", () => {
+describe('a workstation pushes its event sequence ahead of what the console stored', () => {
   let c: Awaited<ReturnType<typeof startAttackConsole>>;
   let w: Workstation;
 
@@ -32,7 +32,17 @@ describe("a workstation pushes its event sequence ahead of what the console stor
 
   it('is refused with CONSOLE_EVENT_SEQ_AHEAD, stores nothing, and leaves the real log to arrive in full', async () => {
     const jump = await asWorkstation(c.consoleProcess, c.ca, w).postEvents([
-      { seq: 1_000_000, event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: 'f'.repeat(64), path: '/forged/far-ahead.exe', threat: 'Forged' } },
+      {
+        seq: 1_000_000,
+        event: {
+          time: new Date().toISOString(),
+          type: 'verdict',
+          level: 'malicious',
+          sha256: 'f'.repeat(64),
+          path: '/forged/far-ahead.exe',
+          threat: 'Forged',
+        },
+      },
     ]);
     expect(jump.status).toBe(409);
     expect(jump.body.error).toMatchObject({ code: 'CONSOLE_EVENT_SEQ_AHEAD', params: { expected: expect.any(Number) } });
@@ -43,7 +53,9 @@ describe("a workstation pushes its event sequence ahead of what the console stor
     writeFileSync(file, 'an ordinary download\n');
     const r = await w.sandgate(['submit', file, '--wait', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const verdict = await pollFor('the real verdict at the console', async () => (await stored()).find((e) => e.type === 'verdict' && e.event.path === file));
+    const verdict = await pollFor('the real verdict at the console', async () =>
+      (await stored()).find((e) => e.type === 'verdict' && e.event.path === file),
+    );
     expect(verdict.seq).toBeLessThan(1_000_000);
     const local = w.events().length;
     const all = await pollFor('every event of the log at the console', async () => {

@@ -7,10 +7,34 @@ import { PASSWORDS, startConsoleWithRoles, type ConsoleWithRoles } from '../../i
 // coded 400 naming where the bad value was, with no database text. The real console process.
 
 /** Text PostgreSQL (and PGlite) put in their errors: none of it may reach a client. */
-const DATABASE_TEXT = /invalid input syntax|relation "|out of range for|violates|LIMIT must|column "|syntax error at|must not be negative|pglite|sqlstate/i;
+const DATABASE_TEXT =
+  /invalid input syntax|relation "|out of range for|violates|LIMIT must|column "|syntax error at|must not be negative|pglite|sqlstate/i;
 
-const BAD_NUMBERS = ['NaN', '-1', '0', '1.5', '1e3', '0x10', ' 5', '', 'abc', '99999999999999999999', "1;DROP TABLE audit_log", "1' OR '1'='1", 'Infinity'];
-const BAD_IDS = ['NaN', '-1', '1e3', '99999999999999999999', "1;DROP TABLE groups", "' OR 1=1 --", 'not-a-uuid', '00000000-0000-0000-0000-00000000000g'];
+const BAD_NUMBERS = [
+  'NaN',
+  '-1',
+  '0',
+  '1.5',
+  '1e3',
+  '0x10',
+  ' 5',
+  '',
+  'abc',
+  '99999999999999999999',
+  '1;DROP TABLE audit_log',
+  "1' OR '1'='1",
+  'Infinity',
+];
+const BAD_IDS = [
+  'NaN',
+  '-1',
+  '1e3',
+  '99999999999999999999',
+  '1;DROP TABLE groups',
+  "' OR 1=1 --",
+  'not-a-uuid',
+  '00000000-0000-0000-0000-00000000000g',
+];
 
 function expectRefused(r: HttpAnswer, place: 'query' | 'path' | 'body', what: string): void {
   expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(400);
@@ -22,7 +46,8 @@ describe('hostile query parameters, path ids and bodies on every console route',
   let c: ConsoleWithRoles;
   let admin: Awaited<ReturnType<typeof loginAs>>;
   let agent: { agentId: string; cert: string; key: string };
-  const asAgent = (method: string, path: string, body?: unknown) => httpsJson(`${c.agentUrl}${path}`, { method, ca: c.ca, cert: agent.cert, key: agent.key, body });
+  const asAgent = (method: string, path: string, body?: unknown) =>
+    httpsJson(`${c.agentUrl}${path}`, { method, ca: c.ca, cert: agent.cert, key: agent.key, body });
 
   beforeAll(async () => {
     c = await startConsoleWithRoles();
@@ -38,13 +63,15 @@ describe('hostile query parameters, path ids and bodies on every console route',
     const lists = [`events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `audit`];
     const over = { events: '1001', [`agents/${agent.agentId}/events`]: '1001', tasks: '501', restores: '501', audit: '1001' };
     for (const list of lists) {
-      for (const value of [...BAD_NUMBERS, over[list]!]) expectRefused(await admin('GET', `${list}?limit=${encodeURIComponent(value)}`), 'query', `${list}?limit=${value}`);
+      for (const value of [...BAD_NUMBERS, over[list]!])
+        expectRefused(await admin('GET', `${list}?limit=${encodeURIComponent(value)}`), 'query', `${list}?limit=${value}`);
       // Two values for one parameter, and parameters the route does not take.
       expectRefused(await admin('GET', `${list}?limit=1&limit=2`), 'query', `${list} limit twice`);
       expectRefused(await admin('GET', `${list}?limit=5&extra=1`), 'query', `${list} extra parameter`);
       expectRefused(await admin('GET', `${list}?__proto__=1`), 'query', `${list} __proto__`);
     }
-    for (const value of BAD_NUMBERS) expectRefused(await admin('GET', `audit?before=${encodeURIComponent(value)}`), 'query', `audit?before=${value}`);
+    for (const value of BAD_NUMBERS)
+      expectRefused(await admin('GET', `audit?before=${encodeURIComponent(value)}`), 'query', `audit?before=${value}`);
   });
 
   it('bounded values still work: a limit is honoured and the audit log pages back with its cursor', async () => {
@@ -103,14 +130,22 @@ describe('hostile query parameters, path ids and bodies on every console route',
       // A refused mutation is audited; its answer is the same 400.
       expectRefused(r, 'body', `${method} ${path} ${JSON.stringify(body).slice(0, 60)}`);
     }
-    const login = await httpsJson(`${c.adminUrl}/api/login`, { method: 'POST', ca: c.ca, body: { name: ['admin'], password: { $gt: '' } } });
+    const login = await httpsJson(`${c.adminUrl}/api/login`, {
+      method: 'POST',
+      ca: c.ca,
+      body: { name: ['admin'], password: { $gt: '' } },
+    });
     expectRefused(login, 'body', 'login with arrays and objects');
   });
 
   it('the agent API: poll values, heartbeat and event numbers past what the database holds, and parameters on routes that take none', async () => {
     for (const value of BAD_NUMBERS.filter((v) => v !== '0')) {
       expectRefused(await asAgent('GET', `/agent/v1/poll?waitMs=${encodeURIComponent(value)}`), 'query', `poll waitMs=${value}`);
-      expectRefused(await asAgent('GET', `/agent/v1/poll?policyRevision=${encodeURIComponent(value)}&waitMs=0`), 'query', `poll policyRevision=${value}`);
+      expectRefused(
+        await asAgent('GET', `/agent/v1/poll?policyRevision=${encodeURIComponent(value)}&waitMs=0`),
+        'query',
+        `poll policyRevision=${value}`,
+      );
     }
     expectRefused(await asAgent('GET', '/agent/v1/poll?waitMs=0&waitMs=1'), 'query', 'poll waitMs twice');
     expectRefused(await asAgent('GET', '/agent/v1/poll?waitMs=60000'), 'query', 'poll waitMs past 55 s');
@@ -118,11 +153,23 @@ describe('hostile query parameters, path ids and bodies on every console route',
     expectRefused(ca, 'query', 'ca with a parameter');
 
     const host = { hostname: 'ws-1', platform: 'linux', release: '6', arch: 'x64' };
-    const heartbeat = { agentId: agent.agentId, appVersion: '0.1.0', host, startedAt: new Date().toISOString(), heartbeatMs: 30_000, queue: { objects: 0, bytes: 0, limitBytes: 1 }, servers: [], policyRevision: 0, eventBacklog: 0 };
+    const heartbeat = {
+      agentId: agent.agentId,
+      appVersion: '0.1.0',
+      host,
+      startedAt: new Date().toISOString(),
+      heartbeatMs: 30_000,
+      queue: { objects: 0, bytes: 0, limitBytes: 1 },
+      servers: [],
+      policyRevision: 0,
+      eventBacklog: 0,
+    };
     expect((await asAgent('POST', '/agent/v1/heartbeat', heartbeat)).status).toBe(200);
-    for (const heartbeatMs of [2 ** 40, -1, 1.5]) expectRefused(await asAgent('POST', '/agent/v1/heartbeat', { ...heartbeat, heartbeatMs }), 'body', `heartbeatMs ${heartbeatMs}`);
+    for (const heartbeatMs of [2 ** 40, -1, 1.5])
+      expectRefused(await asAgent('POST', '/agent/v1/heartbeat', { ...heartbeat, heartbeatMs }), 'body', `heartbeatMs ${heartbeatMs}`);
     const event = { type: 'agent-started', time: new Date().toISOString() };
-    for (const seq of [-1, 1.5, 2 ** 60]) expectRefused(await asAgent('POST', '/agent/v1/events', { events: [{ seq, event }] }), 'body', `event seq ${seq}`);
+    for (const seq of [-1, 1.5, 2 ** 60])
+      expectRefused(await asAgent('POST', '/agent/v1/events', { events: [{ seq, event }] }), 'body', `event seq ${seq}`);
     expectRefused(await asAgent('POST', '/agent/v1/task-progress', { taskId: "' OR 1=1" }), 'body', 'task progress');
     expectRefused(await asAgent('POST', '/agent/v1/restore-progress', { taskId: 'not-a-uuid', state: 'done' }), 'body', 'restore progress');
     const enroll = await httpsJson(`${c.agentUrl}/agent/v1/enroll`, { method: 'POST', ca: c.ca, body: { token: ['x'], csr: 1 } });

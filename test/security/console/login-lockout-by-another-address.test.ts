@@ -47,11 +47,19 @@ describe('an attacker who reaches the web console tries to lock its admin out', 
     const admin = await login(PASSWORDS.admin, '127.0.0.1');
     const cookie = String((admin.headers['set-cookie'] as string[])[0]).split(';')[0]!;
     const audit = await httpsJson(`${c.adminUrl}/api/audit?limit=1000`, { ca: c.ca, headers: { cookie } });
-    const logins = (audit.body.entries as Array<{ target: string; outcome: string; details: Record<string, any> }>).filter((e) => e.target === 'admin' && e.details.code);
+    const logins = (audit.body.entries as Array<{ target: string; outcome: string; details: Record<string, any> }>).filter(
+      (e) => e.target === 'admin' && e.details.code,
+    );
     // 5 + 15 failures checked, each with its row; the refusals have none of their own.
     expect(logins.filter((e) => e.details.code === 'CONSOLE_LOGIN_FAILED')).toHaveLength(20);
     expect(logins.filter((e) => e.details.code === 'CONSOLE_LOGIN_THROTTLED')).toEqual([]);
-    expect(logins).toContainEqual(expect.objectContaining({ details: expect.objectContaining({ address: '127.0.0.2', lockouts: [{ rule: 'pair', seconds: 60 }] }) }));
-    expect(logins).toContainEqual(expect.objectContaining({ details: expect.objectContaining({ lockouts: expect.arrayContaining([{ rule: 'account', seconds: 60 }]) }) }));
+    expect(logins).toContainEqual(
+      expect.objectContaining({ details: expect.objectContaining({ address: '127.0.0.2', lockouts: [{ rule: 'pair', seconds: 60 }] }) }),
+    );
+    expect(logins).toContainEqual(
+      expect.objectContaining({
+        details: expect.objectContaining({ lockouts: expect.arrayContaining([{ rule: 'account', seconds: 60 }]) }),
+      }),
+    );
   });
 });

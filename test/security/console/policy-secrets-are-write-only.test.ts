@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsJson, loginAs } from '../../integration/console/console-process.ts';
-import { PASSWORDS, SECRET_POLICY, startConsoleWithRoles, type ConsoleWithRoles, type RoleName } from '../../integration/console/console-fixture.ts';
+import {
+  PASSWORDS,
+  SECRET_POLICY,
+  startConsoleWithRoles,
+  type ConsoleWithRoles,
+  type RoleName,
+} from '../../integration/console/console-fixture.ts';
 
 // Issue 14: "every console role, viewer included, reads the CAPE/Cuckoo tokens and the client-certificate passphrase
 // in GET /api/groups". The real console process. (That agents still get the real values, and that a policy saved as
@@ -24,21 +30,26 @@ describe('group policy secrets on the web console', () => {
     await c?.stop();
   });
 
-  it.each(['viewer', 'ioc-operator', 'policy-admin', 'admin'] as RoleName[])('%s sees that each secret is set, never its value, in anything the console answers', async (role) => {
-    const as = await loginAs(c.adminUrl, c.ca, role, PASSWORDS[role]);
-    const groups = await as('GET', 'groups');
-    expect(groups.status).toBe(200);
-    const shown = groups.body.groups.find((g: { id: number }) => g.id === groupId).policy;
-    expect(shown.sandbox.servers).toEqual([
-      { url: CAPE, kind: 'cape', token: { set: true } },
-      { url: CUCKOO, kind: 'cuckoo', token: { set: true } },
-    ]);
-    expect(shown.sandbox.clientCertificate).toEqual({ pfx: '/etc/sandgate/client.p12', passphrase: { set: true } });
-    const everything = await Promise.all(['groups', 'agents', 'events', 'audit?limit=1000', 'session', 'tasks', 'restores'].map((p) => as('GET', p)));
-    const page = await httpsJson(`${c.adminUrl}/`, { ca: c.ca });
-    const script = await httpsJson(`${c.adminUrl}/console.js`, { ca: c.ca });
-    for (const text of [...everything.map((r) => JSON.stringify(r.body)), String(page.body), String(script.body)]) {
-      for (const secret of SECRETS) expect(text).not.toContain(secret);
-    }
-  });
+  it.each(['viewer', 'ioc-operator', 'policy-admin', 'admin'] as RoleName[])(
+    '%s sees that each secret is set, never its value, in anything the console answers',
+    async (role) => {
+      const as = await loginAs(c.adminUrl, c.ca, role, PASSWORDS[role]);
+      const groups = await as('GET', 'groups');
+      expect(groups.status).toBe(200);
+      const shown = groups.body.groups.find((g: { id: number }) => g.id === groupId).policy;
+      expect(shown.sandbox.servers).toEqual([
+        { url: CAPE, kind: 'cape', token: { set: true } },
+        { url: CUCKOO, kind: 'cuckoo', token: { set: true } },
+      ]);
+      expect(shown.sandbox.clientCertificate).toEqual({ pfx: '/etc/sandgate/client.p12', passphrase: { set: true } });
+      const everything = await Promise.all(
+        ['groups', 'agents', 'events', 'audit?limit=1000', 'session', 'tasks', 'restores'].map((p) => as('GET', p)),
+      );
+      const page = await httpsJson(`${c.adminUrl}/`, { ca: c.ca });
+      const script = await httpsJson(`${c.adminUrl}/console.js`, { ca: c.ca });
+      for (const text of [...everything.map((r) => JSON.stringify(r.body)), String(page.body), String(script.body)]) {
+        for (const secret of SECRETS) expect(text).not.toContain(secret);
+      }
+    },
+  );
 });

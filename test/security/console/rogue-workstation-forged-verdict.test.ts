@@ -45,7 +45,9 @@ describe('a rogue workstation forges a malicious verdict to make its group delet
     writeFileSync(renamed, EICAR);
     await victim.startAgent();
     const groupId = await c.groupId('office');
-    const set = await c.admin('PUT', `groups/${groupId}/actions`, { groupActions: { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/'] }, taskExpiresHours: 1 } });
+    const set = await c.admin('PUT', `groups/${groupId}/actions`, {
+      groupActions: { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/'] }, taskExpiresHours: 1 },
+    });
     expect(set.status, JSON.stringify(set.body)).toBe(200);
   }, 120_000);
 
@@ -57,7 +59,14 @@ describe('a rogue workstation forges a malicious verdict to make its group delet
     const forged = await asWorkstation(c.consoleProcess, c.ca, rogue).postEvents([
       {
         seq: 0,
-        event: { time: new Date().toISOString(), type: 'verdict', level: 'malicious', sha256: EICAR_SHA256, path: '/home/rogue/Downloads/x.exe', threat: 'Totally-Real-Threat' },
+        event: {
+          time: new Date().toISOString(),
+          type: 'verdict',
+          level: 'malicious',
+          sha256: EICAR_SHA256,
+          path: '/home/rogue/Downloads/x.exe',
+          threat: 'Totally-Real-Threat',
+        },
         ioc: { sha256: EICAR_SHA256, xml: FORGED_IOC },
       },
     ]);
@@ -67,10 +76,14 @@ describe('a rogue workstation forges a malicious verdict to make its group delet
       return (body.tasks as Array<{ id: string; sha256: string }>).find((t) => t.sha256 === EICAR_SHA256)?.id;
     });
 
-    const share = await pollFor('the victim scanned its home folder', async () => {
-      const s = await shareOfVictim();
-      return s && ['awaiting-witness', 'matched', 'done'].includes(s.state) ? s : undefined;
-    }, 60_000);
+    const share = await pollFor(
+      'the victim scanned its home folder',
+      async () => {
+        const s = await shareOfVictim();
+        return s && ['awaiting-witness', 'matched', 'done'].includes(s.state) ? s : undefined;
+      },
+      60_000,
+    );
     // Only the real object matched (the console built the indicators from the SHA-256), and it was not quarantined.
     expect(share.matches).toEqual([expect.objectContaining({ path: renamed, action: 'awaiting-witness' })]);
     expect(readFileSync(notes, 'utf8')).toBe('shopping: milk, eggs\n');
@@ -81,7 +94,9 @@ describe('a rogue workstation forges a malicious verdict to make its group delet
     const { body } = await c.admin('GET', `tasks/${taskId}`);
     expect(body.task.state).toBe('open');
     expect(body.task.witness).toMatchObject({ state: 'awaiting', reports: { count: 1, required: 2 } });
-    expect(body.task.witness.summary).toMatch(/^waiting for a second witness: .*1 of 2 workstations reported it malicious; or an operator's approval/);
+    expect(body.task.witness.summary).toMatch(
+      /^waiting for a second witness: .*1 of 2 workstations reported it malicious; or an operator's approval/,
+    );
     // The rogue's IOC is kept for analysts, labelled as its claim.
     const claim = await c.viewer('GET', `tasks/${taskId}/agent-ioc`);
     expect(claim.body).toMatchObject({ claimedBy: `agent:${rogue.agentId}`, ioc: FORGED_IOC, note: expect.stringContaining('claim') });
@@ -95,19 +110,30 @@ describe('a rogue workstation forges a malicious verdict to make its group delet
 
     const ok = await c.admin('POST', `tasks/${taskId}/approve`, {});
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
-    const share = await pollFor('the victim acted on the witnessed object', async () => {
-      const s = await shareOfVictim();
-      return s?.state === 'matched' ? s : undefined;
-    }, 60_000);
+    const share = await pollFor(
+      'the victim acted on the witnessed object',
+      async () => {
+        const s = await shareOfVictim();
+        return s?.state === 'matched' ? s : undefined;
+      },
+      60_000,
+    );
     expect(share.matches).toEqual([expect.objectContaining({ path: renamed, action: 'quarantined' })]);
     expect(existsSync(renamed)).toBe(false);
     expect(readFileSync(notes, 'utf8')).toBe('shopping: milk, eggs\n');
     expect(readFileSync(report, 'utf8')).toBe('quarterly report\n');
 
     const { body } = await c.admin('GET', `tasks/${taskId}`);
-    expect(body.task).toMatchObject({ state: 'finished', witness: { state: 'witnessed', witness: { kind: 'operator', by: 'user:admin' } } });
+    expect(body.task).toMatchObject({
+      state: 'finished',
+      witness: { state: 'witnessed', witness: { kind: 'operator', by: 'user:admin' } },
+    });
     const audit = (await c.admin('GET', 'audit')).body.entries as Array<Record<string, unknown>>;
-    expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:vic', action: 'group-task.approve', target: taskId, outcome: 'refused' }));
-    expect(audit).toContainEqual(expect.objectContaining({ actor: 'user:admin', action: 'group-task.approve', target: taskId, outcome: 'ok' }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ actor: 'user:vic', action: 'group-task.approve', target: taskId, outcome: 'refused' }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({ actor: 'user:admin', action: 'group-task.approve', target: taskId, outcome: 'ok' }),
+    );
   });
 });

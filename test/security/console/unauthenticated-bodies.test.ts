@@ -9,7 +9,9 @@ import { jsonOf, PASSWORDS, rawExchange, startConsoleWithRoles, type ConsoleWith
 describe('clients that announce bodies they never send', () => {
   let c: ConsoleWithRoles;
   const head = (method: string, path: string, headers: Record<string, string>) =>
-    `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    `${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`;
   const json = { 'content-type': 'application/json' };
 
   beforeAll(async () => {
@@ -20,7 +22,11 @@ describe('clients that announce bodies they never send', () => {
   });
 
   it('a hundred logins announcing 4 MiB each are refused 413 on their Content-Length, before any byte of body, and disconnected', async () => {
-    const all = await Promise.all(Array.from({ length: 100 }, () => rawExchange(c.adminUrl, c.ca, head('POST', '/api/login', { ...json, 'content-length': String(4 * 1024 * 1024) }))));
+    const all = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        rawExchange(c.adminUrl, c.ca, head('POST', '/api/login', { ...json, 'content-length': String(4 * 1024 * 1024) })),
+      ),
+    );
     for (const r of all) {
       expect(r.status).toBe(413);
       expect(jsonOf(r.text).error).toMatchObject({ code: 'FRAME_TOO_LARGE', params: { maxBytes: 4096 } });
@@ -29,7 +35,11 @@ describe('clients that announce bodies they never send', () => {
   });
 
   it('a hundred enrollments announcing 1 MiB each on the agents port: the same', async () => {
-    const all = await Promise.all(Array.from({ length: 100 }, () => rawExchange(c.agentUrl, c.ca, head('POST', '/agent/v1/enroll', { ...json, 'content-length': String(1024 * 1024) }))));
+    const all = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        rawExchange(c.agentUrl, c.ca, head('POST', '/agent/v1/enroll', { ...json, 'content-length': String(1024 * 1024) })),
+      ),
+    );
     for (const r of all) {
       expect(r.status).toBe(413);
       expect(jsonOf(r.text).error.code).toBe('FRAME_TOO_LARGE');
@@ -39,7 +49,12 @@ describe('clients that announce bodies they never send', () => {
 
   it('a chunked login body, which announces no length, is counted as it comes and refused past 4 KiB', async () => {
     const chunk = 'x'.repeat(5000);
-    const r = await rawExchange(c.adminUrl, c.ca, head('POST', '/api/login', { ...json, 'transfer-encoding': 'chunked' }), `${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const r = await rawExchange(
+      c.adminUrl,
+      c.ca,
+      head('POST', '/api/login', { ...json, 'transfer-encoding': 'chunked' }),
+      `${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+    );
     expect(r.status).toBe(413);
     expect(jsonOf(r.text).error.code).toBe('FRAME_TOO_LARGE');
     expect(r.closedByServer).toBe(true);
@@ -47,7 +62,12 @@ describe('clients that announce bodies they never send', () => {
 
   it('bodies within the limit that stop half-way are refused 408 when their time is up, and disconnected', async () => {
     const login = rawExchange(c.adminUrl, c.ca, head('POST', '/api/login', { ...json, 'content-length': '1000' }), '{"name":"adm');
-    const enroll = rawExchange(c.agentUrl, c.ca, head('POST', '/agent/v1/enroll', { ...json, 'content-length': '20000' }), '{"token":"sgt_');
+    const enroll = rawExchange(
+      c.agentUrl,
+      c.ca,
+      head('POST', '/agent/v1/enroll', { ...json, 'content-length': '20000' }),
+      '{"token":"sgt_',
+    );
     for (const r of await Promise.all([login, enroll])) {
       expect(r.status).toBe(408);
       expect(jsonOf(r.text).error).toMatchObject({ code: 'CONSOLE_BODY_TIMEOUT', retryable: true });
@@ -70,7 +90,10 @@ describe('clients that announce bodies they never send', () => {
     // ...and well within what a policy document may take.
     const groupId = (await admin('POST', 'groups', { name: 'office' })).body.id;
     const allowSha256 = Array.from({ length: 1000 }, (_, i) => i.toString(16).padStart(64, '0'));
-    const policy = { sandbox: { servers: [{ url: 'https://sandbox.corp.example' }], serverCertificate: 'x'.repeat(60_000) }, response: { allowSha256 } };
+    const policy = {
+      sandbox: { servers: [{ url: 'https://sandbox.corp.example' }], serverCertificate: 'x'.repeat(60_000) },
+      response: { allowSha256 },
+    };
     expect((await admin('PUT', `groups/${groupId}/policy`, { policy })).status).toBe(200);
   });
 });

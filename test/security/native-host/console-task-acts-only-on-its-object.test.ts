@@ -33,10 +33,21 @@ describe('a console group task whose indicators match far more than its object',
     writeFileSync(readme, 'read me first\n');
     writeFileSync(renamed, EICAR);
 
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
     // Witnessed, with the object's SHA-256 as the only thing it may quarantine, and the forged IOC as its indicators.
-    const done = await runConsoleShare({ home: ws.home, agent, hashes: [sha256(EICAR)], scope: home, ioc: forgedWithMd5(md5('read me first\n')) });
+    const done = await runConsoleShare({
+      home: ws.home,
+      agent,
+      hashes: [sha256(EICAR)],
+      scope: home,
+      ioc: forgedWithMd5(md5('read me first\n')),
+    });
 
     expect(done.state).toBe('done');
     const byPath = Object.fromEntries(done.matches.map((m) => [m.path, m]));

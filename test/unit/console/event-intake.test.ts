@@ -36,8 +36,13 @@ describe("the console's event cursor for one workstation", () => {
   });
 
   it('refuses a sequence number pushed far past what was stored, and names the cursor to send from', () => {
-    const jump: ShippedEvent = { seq: 1_000_000, event: { time: '2026-11-22T10:00:00.000Z', type: 'verdict', level: 'malicious', sha256: 'a'.repeat(64) } };
-    expect(() => planBatch(42, [jump])).toThrow(expect.objectContaining({ code: 'CONSOLE_EVENT_SEQ_AHEAD', params: expect.objectContaining({ expected: 42 }) }));
+    const jump: ShippedEvent = {
+      seq: 1_000_000,
+      event: { time: '2026-11-22T10:00:00.000Z', type: 'verdict', level: 'malicious', sha256: 'a'.repeat(64) },
+    };
+    expect(() => planBatch(42, [jump])).toThrow(
+      expect.objectContaining({ code: 'CONSOLE_EVENT_SEQ_AHEAD', params: expect.objectContaining({ expected: 42 }) }),
+    );
     // Nor in small steps inside one batch: what a batch may skip is counted in all.
     const steps = log(0, 20).map((e, i) => ({ ...e, seq: e.seq + i * (EVENT_SEQ_SKIP_BYTES / 10) }));
     expect(() => planBatch(0, steps)).toThrow(expect.objectContaining({ code: 'CONSOLE_EVENT_SEQ_AHEAD' }));
@@ -86,6 +91,8 @@ describe("the console's per-workstation event limits", () => {
   it('counts bytes as well as events', () => {
     const rl = new EventRateLimit(limits, { now: () => 0 });
     rl.take('a', 10, 5_000_000);
-    expect(() => rl.take('a', 1, 1_000_000)).toThrow(expect.objectContaining({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: expect.objectContaining({ retryAfterSeconds: 60 }) }));
+    expect(() => rl.take('a', 1, 1_000_000)).toThrow(
+      expect.objectContaining({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: expect.objectContaining({ retryAfterSeconds: 60 }) }),
+    );
   });
 });

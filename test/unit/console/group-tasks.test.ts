@@ -39,7 +39,8 @@ describe('group tasks in the database', () => {
   const fixture = groupFixture(() => db);
   const agent = (online: boolean) => fixture.member(groupId, online);
   const threat = (source: string, sha: string) => fixture.threat(groupId, source, sha);
-  const done = (agentId: string, taskId: string, state: 'done' | 'failed' = 'done') => recordTaskProgress(db, agentId, { taskId, state, matches: [] });
+  const done = (agentId: string, taskId: string, state: 'done' | 'failed' = 'done') =>
+    recordTaskProgress(db, agentId, { taskId, state, matches: [] });
 
   beforeAll(async () => {
     db = await openPgliteDb(undefined);
@@ -63,7 +64,14 @@ describe('group tasks in the database', () => {
 
     const canary = made.wake[0]!;
     const [task] = await deliverableTasks(db, canary);
-    expect(task).toMatchObject({ type: 'ioc-scan', groupTaskId: made.id, scope: ['~/Downloads'], onMatch: { quarantine: true }, dryRun: false, witnessed: false });
+    expect(task).toMatchObject({
+      type: 'ioc-scan',
+      groupTaskId: made.id,
+      scope: ['~/Downloads'],
+      onMatch: { quarantine: true },
+      dryRun: false,
+      witnessed: false,
+    });
     for (const id of others.filter((o) => o !== canary)) expect(await deliverableTasks(db, id)).toEqual([]);
 
     const { wake } = await done(canary, task!.id);
@@ -111,16 +119,33 @@ describe('group tasks in the database', () => {
     const made = (await threat(source, SHA('5')))!;
     const linux = made.wake[0]!;
     const [t] = await deliverableTasks(db, linux);
-    const unsupported = [{ itemId: 'i-dns', term: 'DnsEntryItem/Host', reason: 'DnsEntryItem/Host cannot be evaluated on linux: Linux keeps no system-wide DNS cache Sandgate can read' }];
-    await recordTaskProgress(db, linux, { taskId: t!.id, state: 'received', matches: [], unsupported, termCounts: { evaluated: 5, unsupported: 1 } });
+    const unsupported = [
+      {
+        itemId: 'i-dns',
+        term: 'DnsEntryItem/Host',
+        reason: 'DnsEntryItem/Host cannot be evaluated on linux: Linux keeps no system-wide DNS cache Sandgate can read',
+      },
+    ];
+    await recordTaskProgress(db, linux, {
+      taskId: t!.id,
+      state: 'received',
+      matches: [],
+      unsupported,
+      termCounts: { evaluated: 5, unsupported: 1 },
+    });
     // A later report without the list (an older agent, or a fixed state) does not erase what was said.
     await recordTaskProgress(db, linux, { taskId: t!.id, state: 'done', matches: [] });
     const share = (await readGroupTask(db, made.id)).shares.find((s) => s.agentId === linux)!;
     expect(share).toMatchObject({ state: 'done', unsupported, termCounts: { evaluated: 5, unsupported: 1 } });
     // A workstation that has not reported yet has said nothing either way.
-    expect((await readGroupTask(db, made.id)).shares.find((s) => s.agentId !== linux)).toMatchObject({ unsupported: null, termCounts: null });
+    expect((await readGroupTask(db, made.id)).shares.find((s) => s.agentId !== linux)).toMatchObject({
+      unsupported: null,
+      termCounts: null,
+    });
     await cancelGroupTask(db, made.id, 'user:test');
-    for (const id of made.wake) for (const c of await deliverableTasks(db, id)) if (c.type === 'cancel') await recordTaskProgress(db, id, { taskId: c.taskId, state: 'cancelled', matches: [] });
+    for (const id of made.wake)
+      for (const c of await deliverableTasks(db, id))
+        if (c.type === 'cancel') await recordTaskProgress(db, id, { taskId: c.taskId, state: 'cancelled', matches: [] });
   });
 
   it('does not deliver a task past its expiry; the shares nobody picked up are shown expired', async () => {
@@ -133,51 +158,54 @@ describe('group tasks in the database', () => {
 });
 
 const pg = postgresAvailability();
-describe.skipIf(!pg.available)(`group tasks on a real PostgreSQL server${pg.available ? '' : ` — SKIPPED: ${pg.available === false ? pg.reason : ''}`}`, () => {
-  let server: TempPostgres;
-  let db: Db;
-  const fixture = groupFixture(() => db);
+describe.skipIf(!pg.available)(
+  `group tasks on a real PostgreSQL server${pg.available ? '' : ` — SKIPPED: ${pg.available === false ? pg.reason : ''}`}`,
+  () => {
+    let server: TempPostgres;
+    let db: Db;
+    const fixture = groupFixture(() => db);
 
-  beforeAll(async () => {
-    server = startTempPostgres();
-    db = await openPostgresDb(server.createDatabase('group_tasks'), { max: 10 });
-    await migrate(db);
-  }, 120_000);
-  afterAll(async () => {
-    await db?.close();
-    server?.stop();
-  });
-
-  it('a task whose workstations all finish at the same moment is finished, not left open', async () => {
-    const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('busy') RETURNING id"))[0]!.id;
-    await setGroupActions(db, groupId, { onThreat: { scan: true } });
-    const ids: string[] = [];
-    for (let i = 0; i < 200; i++) ids.push(await fixture.member(groupId));
-    const made = (await fixture.threat(groupId, ids[0]!, SHA('9')))!;
-    const shares = await Promise.all(made.wake.map(async (id) => ({ id, task: (await deliverableTasks(db, id))[0]! })));
-    // Ten connections: the last shares' transactions overlap, each seeing the others' shares still open unless serialised.
-    await Promise.all(shares.map((s) => recordTaskProgress(db, s.id, { taskId: s.task.id, state: 'done', matches: [] })));
-    const view = await readGroupTask(db, made.id);
-    expect(view.counts).toEqual({ done: 199 });
-    expect(view.state).toBe('finished');
-  });
-
-  it('a share cancelled while its first delivery is being read is not handed over', async () => {
-    const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('cancelling') RETURNING id"))[0]!.id;
-    await setGroupActions(db, groupId, { onThreat: { scan: true } });
-    const source = await fixture.member(groupId);
-    const target = await fixture.member(groupId);
-    const made = (await fixture.threat(groupId, source, SHA('8')))!;
-    let delivered: Promise<unknown[]> | undefined;
-    // The cancel holds its row locks uncommitted while the workstation's poll starts reading (its snapshot is from
-    // before the cancel) and waits on those locks; then the cancel commits.
-    await db.transaction(async (tx) => {
-      await cancelGroupTask({ ...db, transaction: (fn) => fn(tx) }, made.id, 'user:test');
-      delivered = deliverableTasks(db, target);
-      await new Promise((r) => setTimeout(r, 300));
+    beforeAll(async () => {
+      server = startTempPostgres();
+      db = await openPostgresDb(server.createDatabase('group_tasks'), { max: 10 });
+      await migrate(db);
+    }, 120_000);
+    afterAll(async () => {
+      await db?.close();
+      server?.stop();
     });
-    expect(await delivered).toEqual([]);
-    expect(await deliverableTasks(db, target)).toEqual([]);
-    expect((await readGroupTask(db, made.id)).shares.map((s) => s.storedState)).toEqual(['cancelled']);
-  });
-});
+
+    it('a task whose workstations all finish at the same moment is finished, not left open', async () => {
+      const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('busy') RETURNING id"))[0]!.id;
+      await setGroupActions(db, groupId, { onThreat: { scan: true } });
+      const ids: string[] = [];
+      for (let i = 0; i < 200; i++) ids.push(await fixture.member(groupId));
+      const made = (await fixture.threat(groupId, ids[0]!, SHA('9')))!;
+      const shares = await Promise.all(made.wake.map(async (id) => ({ id, task: (await deliverableTasks(db, id))[0]! })));
+      // Ten connections: the last shares' transactions overlap, each seeing the others' shares still open unless serialised.
+      await Promise.all(shares.map((s) => recordTaskProgress(db, s.id, { taskId: s.task.id, state: 'done', matches: [] })));
+      const view = await readGroupTask(db, made.id);
+      expect(view.counts).toEqual({ done: 199 });
+      expect(view.state).toBe('finished');
+    });
+
+    it('a share cancelled while its first delivery is being read is not handed over', async () => {
+      const groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('cancelling') RETURNING id"))[0]!.id;
+      await setGroupActions(db, groupId, { onThreat: { scan: true } });
+      const source = await fixture.member(groupId);
+      const target = await fixture.member(groupId);
+      const made = (await fixture.threat(groupId, source, SHA('8')))!;
+      let delivered: Promise<unknown[]> | undefined;
+      // The cancel holds its row locks uncommitted while the workstation's poll starts reading (its snapshot is from
+      // before the cancel) and waits on those locks; then the cancel commits.
+      await db.transaction(async (tx) => {
+        await cancelGroupTask({ ...db, transaction: (fn) => fn(tx) }, made.id, 'user:test');
+        delivered = deliverableTasks(db, target);
+        await new Promise((r) => setTimeout(r, 300));
+      });
+      expect(await delivered).toEqual([]);
+      expect(await deliverableTasks(db, target)).toEqual([]);
+      expect((await readGroupTask(db, made.id)).shares.map((s) => s.storedState)).toEqual(['cancelled']);
+    });
+  },
+);

@@ -206,7 +206,10 @@ describe('console login throttling', () => {
   it('refusals for want of capacity are reported at most once a minute, each report counting those since the last', () => {
     const { t, tick } = throttle({ maxConcurrentChecks: 1 });
     expect(t.admit('holder', '10.0.0.1').allowed).toBe(true);
-    const reports = () => Array.from({ length: 10 }, (_, i) => t.admit(`guess-${i}`, `10.1.0.${i}`)).flatMap((a) => (!a.allowed && a.report ? [a.report.refused] : []));
+    const reports = () =>
+      Array.from({ length: 10 }, (_, i) => t.admit(`guess-${i}`, `10.1.0.${i}`)).flatMap((a) =>
+        !a.allowed && a.report ? [a.report.refused] : [],
+      );
     expect(reports()).toEqual([1]);
     tick(30_000);
     expect(reports()).toEqual([]);

@@ -66,10 +66,16 @@ for (const target of targets) {
       const dir = mkdtempSync(join(tmpdir(), 'sandgate-migrations-'));
       try {
         cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-        writeFileSync(join(dir, `${String(readMigrations().length + 1).padStart(3, '0')}-broken.sql`), 'CREATE TABLE half (id int);\nSELECT nonsense FROM nowhere;\n');
+        writeFileSync(
+          join(dir, `${String(readMigrations().length + 1).padStart(3, '0')}-broken.sql`),
+          'CREATE TABLE half (id int);\nSELECT nonsense FROM nowhere;\n',
+        );
         const other = await fresh();
         try {
-          await expect(migrate(other, readMigrations(dir))).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE', message: expect.stringMatching(/-broken failed/) });
+          await expect(migrate(other, readMigrations(dir))).rejects.toMatchObject({
+            code: 'DATABASE_UNAVAILABLE',
+            message: expect.stringMatching(/-broken failed/),
+          });
           expect(await other.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'half'")).toEqual([]);
         } finally {
           await other.close();

@@ -10,9 +10,12 @@ import { groupFixture } from '#test-helpers/console-group.ts';
 const PCA = 'a1'.repeat(32);
 const contoso = { name: 'Contoso Ltd', caSha256: [PCA] };
 
-describe('never-quarantine publishers in a group\'s actions', () => {
+describe("never-quarantine publishers in a group's actions", () => {
   it('takes a name with pinned certificates, and none by default', () => {
-    expect(onThreatSchema.parse({ neverQuarantine: { publishers: [contoso] } }).neverQuarantine).toEqual({ paths: [], publishers: [contoso] });
+    expect(onThreatSchema.parse({ neverQuarantine: { publishers: [contoso] } }).neverQuarantine).toEqual({
+      paths: [],
+      publishers: [contoso],
+    });
     expect(onThreatSchema.parse({}).neverQuarantine).toEqual({ paths: [], publishers: [] });
     expect(onThreatSchema.parse({ neverQuarantine: { paths: ['/opt/corp/'] } }).neverQuarantine.publishers).toEqual([]);
   });
@@ -63,13 +66,19 @@ describe('a group task carries the publishers to every workstation', () => {
   }, 120_000);
   afterAll(() => db?.close());
 
-  it('delivers the group\'s publishers in the share, in the shape the agent parses', async () => {
-    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, neverQuarantine: { paths: ['/opt/corp/'], publishers: [contoso] } } });
+  it("delivers the group's publishers in the share, in the shape the agent parses", async () => {
+    await setGroupActions(db, groupId, {
+      onThreat: { scan: true, quarantineOnMatch: true, neverQuarantine: { paths: ['/opt/corp/'], publishers: [contoso] } },
+    });
     const source = await agent();
     const member = await agent();
     const made = (await threat(source, 'c'.repeat(64)))!;
     const [share] = await deliverableTasks(db, member);
-    expect(share).toMatchObject({ type: 'ioc-scan', groupTaskId: made.id, neverQuarantine: { paths: ['/opt/corp/'], sha256: [], publishers: [contoso] } });
+    expect(share).toMatchObject({
+      type: 'ioc-scan',
+      groupTaskId: made.id,
+      neverQuarantine: { paths: ['/opt/corp/'], sha256: [], publishers: [contoso] },
+    });
     expect(iocScanTaskSchema.parse(share).neverQuarantine.publishers).toEqual([contoso]);
   });
 

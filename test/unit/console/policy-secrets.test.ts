@@ -39,17 +39,37 @@ describe('write-only secrets of a group policy', () => {
   });
 
   it('two servers with one URL keep their own tokens by place', () => {
-    const twice = { sandbox: { ...stored.sandbox, servers: [{ url: 'https://a.corp.example', token: 't1' }, { url: 'https://a.corp.example', token: 't2' }] } };
+    const twice = {
+      sandbox: {
+        ...stored.sandbox,
+        servers: [
+          { url: 'https://a.corp.example', token: 't1' },
+          { url: 'https://a.corp.example', token: 't2' },
+        ],
+      },
+    };
     const back = keepPolicySecrets(hidePolicySecrets(twice)!, twice) as typeof twice;
     expect(back.sandbox.servers.map((s) => s.token)).toEqual(['t1', 't2']);
   });
 
   it('a marker where nothing is stored is refused with the key, never saved as a value; the marker elsewhere is left for the schema to refuse', () => {
     const incoming = {
-      sandbox: { ...hidePolicySecrets(stored)!['sandbox'] as object, servers: [{ url: 'https://c.corp.example', token: { set: true } }], clientCertificate: { pfx: '/x.p12', passphrase: { set: true } } },
+      sandbox: {
+        ...(hidePolicySecrets(stored)!['sandbox'] as object),
+        servers: [{ url: 'https://c.corp.example', token: { set: true } }],
+        clientCertificate: { pfx: '/x.p12', passphrase: { set: true } },
+      },
     };
     expect(() => keepPolicySecrets(incoming, { sandbox: { servers: [{ url: 'https://c.corp.example' }] } })).toThrow(
-      expect.objectContaining({ code: 'POLICY_INVALID', params: { issues: [expect.objectContaining({ key: 'sandbox.servers.0.token' }), expect.objectContaining({ key: 'sandbox.clientCertificate.passphrase' })] } }),
+      expect.objectContaining({
+        code: 'POLICY_INVALID',
+        params: {
+          issues: [
+            expect.objectContaining({ key: 'sandbox.servers.0.token' }),
+            expect.objectContaining({ key: 'sandbox.clientCertificate.passphrase' }),
+          ],
+        },
+      }),
     );
     const misplaced = keepPolicySecrets({ sandbox: { ...stored.sandbox, serverCertificate: { set: true } } }, stored);
     expect(policySchema.safeParse(misplaced).success).toBe(false);

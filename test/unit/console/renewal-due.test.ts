@@ -4,7 +4,8 @@ import { makeCa, makeLeaf } from '#test-helpers/pki.ts';
 
 const DAY = 86_400_000;
 const ca = makeCa();
-const certFor = (notBefore: Date, days: number) => makeLeaf(ca, { client: true, notBefore, notAfter: new Date(notBefore.getTime() + days * DAY) }).cert;
+const certFor = (notBefore: Date, days: number) =>
+  makeLeaf(ca, { client: true, notBefore, notAfter: new Date(notBefore.getTime() + days * DAY) }).cert;
 
 describe('when an agent renews its console certificate', () => {
   const issued = new Date('2026-01-01T00:00:00Z');

@@ -64,7 +64,13 @@ describe("a console group task's guard on the workstation", () => {
   it('reads a guard written before publishers existed as one with no publishers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandgate-guard-'));
     try {
-      const old = { source: 'console', consoleTaskId: 'c', groupTaskId: 'g', dryRun: false, neverQuarantine: { paths: ['/opt/corp/'], sha256: [] } };
+      const old = {
+        source: 'console',
+        consoleTaskId: 'c',
+        groupTaskId: 'g',
+        dryRun: false,
+        neverQuarantine: { paths: ['/opt/corp/'], sha256: [] },
+      };
       writeFileSync(join(dir, GUARD_FILE), JSON.stringify(old));
       expect(readTaskGuard(dir)).toEqual({ ...old, neverQuarantine: { ...old.neverQuarantine, publishers: [] } });
     } finally {
@@ -76,10 +82,21 @@ describe("a console group task's guard on the workstation", () => {
     const home = mkdtempSync(join(tmpdir(), 'sandgate-guard-home-'));
     try {
       mkdirSync(join(home, 'console'), { mode: 0o700 });
-      const old = { groupTaskId: 'g', guard: { dryRun: false, neverQuarantine: { paths: ['/opt/corp/'], sha256: [] } }, closed: false, fixedState: 'expired' };
+      const old = {
+        groupTaskId: 'g',
+        guard: { dryRun: false, neverQuarantine: { paths: ['/opt/corp/'], sha256: [] } },
+        closed: false,
+        fixedState: 'expired',
+      };
       writeFileSync(join(home, 'console', 'group-tasks.json'), JSON.stringify({ agentId: 'a', tasks: { share: old } }));
       const reports: TaskProgress[] = [];
-      const agent = new GroupTaskAgent({ home, agentId: 'a', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => undefined });
+      const agent = new GroupTaskAgent({
+        home,
+        agentId: 'a',
+        log: silentLogger,
+        report: async (p) => void reports.push(p),
+        tasks: () => undefined,
+      });
       expect(agent.busy).toBe(true);
       await agent.reportChanges();
       expect(reports).toEqual([{ taskId: 'share', state: 'expired', matches: [] }]);
@@ -92,9 +109,13 @@ describe("a console group task's guard on the workstation", () => {
     const refused: string[] = [];
     const g = guard({ neverQuarantine: { paths: [], sha256: [], publishers: [{ name: 'Contoso Ltd', caSha256: ['c'.repeat(64)] }] } });
     // Without a hash it is not the object either (issue 14): reported, whatever the publishers say.
-    expect(await guardDecision(g, { path: '/nonexistent/x.exe' }, { onPublisherRefused: (r) => refused.push(r) })).toEqual({ why: 'not-the-object' });
+    expect(await guardDecision(g, { path: '/nonexistent/x.exe' }, { onPublisherRefused: (r) => refused.push(r) })).toEqual({
+      why: 'not-the-object',
+    });
     expect(refused).toEqual([]);
-    expect(await guardDecision(g, { path: '/nonexistent/x.exe', sha256: OBJECT }, { onPublisherRefused: (r) => refused.push(r) })).toBeUndefined();
+    expect(
+      await guardDecision(g, { path: '/nonexistent/x.exe', sha256: OBJECT }, { onPublisherRefused: (r) => refused.push(r) }),
+    ).toBeUndefined();
     expect(refused).toEqual([expect.stringContaining('could not be opened')]);
   });
 });

@@ -31,7 +31,13 @@ function fakeDb() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), tick().then(tick).then(() => false)]);
+const settled = async (p: Promise<void>) =>
+  Promise.race([
+    p.then(() => true),
+    tick()
+      .then(tick)
+      .then(() => false),
+  ]);
 
 describe('wake-ups between console processes (LISTEN/NOTIFY)', () => {
   it('a wake-up made here is sent as ids only, once per turn, and not delivered here twice', async () => {

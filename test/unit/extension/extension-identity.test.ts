@@ -19,7 +19,10 @@ describe('extension identity', () => {
 
   it('the WXT config puts that key into the Chromium manifest, and leaves it out of the Firefox one', async () => {
     const keyFor = async (browser: string): Promise<unknown> => {
-      const manifest = typeof config.manifest === 'function' ? await config.manifest({ browser, manifestVersion: 3, mode: 'production', command: 'build' }) : config.manifest;
+      const manifest =
+        typeof config.manifest === 'function'
+          ? await config.manifest({ browser, manifestVersion: 3, mode: 'production', command: 'build' })
+          : config.manifest;
       return manifest && 'key' in manifest ? manifest.key : undefined;
     };
     expect(await keyFor('chrome')).toBe(EXTENSION_PUBLIC_KEY);

@@ -20,7 +20,8 @@ function chromeSchemaProblems(schema: unknown, where: string, top: boolean): str
   for (const key of s.keys()) if (!KEYWORDS.has(key)) problems.push(`${where}: keyword ${key} is not supported`);
   const type = s.get('type');
   if (!s.has('$ref') && (typeof type !== 'string' || !TYPES.has(type))) problems.push(`${where}: needs exactly one type`);
-  if (top && (type !== 'object' || s.has('additionalProperties'))) problems.push(`${where}: top level must be an object without additionalProperties`);
+  if (top && (type !== 'object' || s.has('additionalProperties')))
+    problems.push(`${where}: top level must be an object without additionalProperties`);
   const props = s.get('properties');
   if (props !== undefined) {
     if (type !== 'object' || typeof props !== 'object' || props === null) problems.push(`${where}: properties on a non-object`);
@@ -31,7 +32,10 @@ function chromeSchemaProblems(schema: unknown, where: string, top: boolean): str
   const extra = s.get('additionalProperties');
   if (extra !== undefined) problems.push(...chromeSchemaProblems(extra, `${where}.*`, false));
   const values = s.get('enum');
-  if (values !== undefined && (!Array.isArray(values) || values.length === 0 || !values.every((v) => (type === 'integer' ? Number.isInteger(v) : typeof v === type)))) {
+  if (
+    values !== undefined &&
+    (!Array.isArray(values) || values.length === 0 || !values.every((v) => (type === 'integer' ? Number.isInteger(v) : typeof v === type)))
+  ) {
     problems.push(`${where}: enum must list values of its own type`);
   }
   return problems;
@@ -97,7 +101,9 @@ describe('managed-storage schema', () => {
       type: 'array',
       items: { type: 'string' },
     });
-    expect(() => toManagedSchema(z.strictObject({ capture: capture.extend({ blockAll: z.boolean().optional() }) }), text)).toThrow(/capture\.blockAll: no title/);
+    expect(() => toManagedSchema(z.strictObject({ capture: capture.extend({ blockAll: z.boolean().optional() }) }), text)).toThrow(
+      /capture\.blockAll: no title/,
+    );
     expect(() => toManagedSchema(z.strictObject({ capture: z.strictObject({}) }), text)).toThrow(/capture\.fileExtensions/);
     const union = z.strictObject({ capture: capture.extend({ limit: z.union([z.string(), z.number()]).optional() }) });
     expect(() => toManagedSchema(union, { ...text, 'capture.limit': { title: 'Limit' } })).toThrow(/capture\.limit/);

@@ -19,12 +19,16 @@ const UPDATE_ENTRY = new RegExp(`^${CHROMIUM_EXTENSION_ID};https://[^;]+$`);
 describe('host manifest templates', () => {
   it('the Chromium-family host manifest is exactly what `sandgate install` writes for Chrome, Chromium, Edge and Brave', () => {
     for (const browser of ['chrome', 'chromium', 'edge', 'brave'] as const) {
-      expect(readJson('native-messaging/chromium/org.sandgate.agent.json')).toEqual(buildHostManifest({ browser, launcherPath: placeholder }));
+      expect(readJson('native-messaging/chromium/org.sandgate.agent.json')).toEqual(
+        buildHostManifest({ browser, launcherPath: placeholder }),
+      );
     }
   });
 
   it('the Firefox host manifest is exactly what `sandgate install --browser firefox` writes', () => {
-    expect(readJson('native-messaging/firefox/org.sandgate.agent.json')).toEqual(buildHostManifest({ browser: 'firefox', launcherPath: placeholder }));
+    expect(readJson('native-messaging/firefox/org.sandgate.agent.json')).toEqual(
+      buildHostManifest({ browser: 'firefox', launcherPath: placeholder }),
+    );
   });
 
   it('the example agent policy is valid and keeps the documented defaults', () => {
@@ -84,24 +88,48 @@ describe('Chromium-family enterprise policy templates', () => {
     const adml = parseXml(read('browser-policy/windows/admx/en-US/sandgate.adml'));
     expect(admx.name).toBe('policyDefinitions');
     expect(adml.name).toBe('policyDefinitionResources');
-    const strings = new Set(allElements(adml).filter((e) => e.name === 'string').map((e) => e.attrs.id));
+    const strings = new Set(
+      allElements(adml)
+        .filter((e) => e.name === 'string')
+        .map((e) => e.attrs.id),
+    );
     const presentations = allElements(adml).filter((e) => e.name === 'presentation');
-    const used = allElements(admx).flatMap((e) => Object.values(e.attrs)).join('\n');
+    const used = allElements(admx)
+      .flatMap((e) => Object.values(e.attrs))
+      .join('\n');
     for (const m of used.matchAll(/\$\(string\.(\w+)\)/g)) expect(strings, m[1]).toContain(m[1]);
     for (const m of used.matchAll(/\$\(presentation\.(\w+)\)/g)) expect(presentations.map((p) => p.attrs.id)).toContain(m[1]);
-    const listIds = new Set(allElements(admx).filter((e) => e.name === 'list').map((e) => e.attrs.id));
+    const listIds = new Set(
+      allElements(admx)
+        .filter((e) => e.name === 'list')
+        .map((e) => e.attrs.id),
+    );
     for (const box of allElements(adml).filter((e) => e.name === 'listBox')) expect(listIds).toContain(box.attrs.refId);
 
     const policies = allElements(admx).filter((e) => e.name === 'policy');
     for (const browser of ['Chrome', 'Edge']) {
       const names = policies.map((p) => p.attrs.name);
-      expect(names).toEqual(expect.arrayContaining([`${browser}_ForceInstall`, `${browser}_NativeMessaging`, `${browser}_CaptureFileExtensions`, `${browser}_CaptureMimeTypes`]));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          `${browser}_ForceInstall`,
+          `${browser}_NativeMessaging`,
+          `${browser}_CaptureFileExtensions`,
+          `${browser}_CaptureMimeTypes`,
+        ]),
+      );
     }
-    const strValues = allElements(admx).filter((e) => e.name === 'string').map((e) => e.text);
-    expect(strValues.filter((s) => s.startsWith(CHROMIUM_EXTENSION_ID))).toEqual([expect.stringMatching(UPDATE_ENTRY), expect.stringMatching(UPDATE_ENTRY)]);
+    const strValues = allElements(admx)
+      .filter((e) => e.name === 'string')
+      .map((e) => e.text);
+    expect(strValues.filter((s) => s.startsWith(CHROMIUM_EXTENSION_ID))).toEqual([
+      expect.stringMatching(UPDATE_ENTRY),
+      expect.stringMatching(UPDATE_ENTRY),
+    ]);
     expect(strValues.filter((s) => s === NATIVE_HOST_NAME)).toHaveLength(2);
     for (const list of allElements(admx).filter((e) => e.name === 'list')) {
-      const m = new RegExp(`\\\\3rdparty\\\\extensions\\\\${CHROMIUM_EXTENSION_ID}\\\\policy\\\\capture\\\\(\\w+)$`).exec(list.attrs.key ?? '');
+      const m = new RegExp(`\\\\3rdparty\\\\extensions\\\\${CHROMIUM_EXTENSION_ID}\\\\policy\\\\capture\\\\(\\w+)$`).exec(
+        list.attrs.key ?? '',
+      );
       expect(m, list.attrs.key).not.toBeNull();
       expect(CAPTURE_KEYS).toContain(m![1]);
     }
@@ -131,7 +159,10 @@ describe('macOS configuration profile', () => {
 describe('Firefox policies.json', () => {
   it('force-installs our add-on ID and configures it through 3rdparty.Extensions with known capture keys', () => {
     const p = (readJson('browser-policy/firefox/policies.json') as Record<string, any>).policies;
-    expect(p.ExtensionSettings[FIREFOX_EXTENSION_ID]).toMatchObject({ installation_mode: 'force_installed', install_url: expect.stringMatching(/^https:\/\//) });
+    expect(p.ExtensionSettings[FIREFOX_EXTENSION_ID]).toMatchObject({
+      installation_mode: 'force_installed',
+      install_url: expect.stringMatching(/^https:\/\//),
+    });
     expect(Object.keys(p['3rdparty'].Extensions)).toEqual([FIREFOX_EXTENSION_ID]);
     expect(() => capturePolicySchema.parse(p['3rdparty'].Extensions[FIREFOX_EXTENSION_ID].capture)).not.toThrow();
   });
@@ -160,7 +191,12 @@ describe('service definitions', () => {
     const names = serviceUnitLocations('linux', '/home/u').map((p) => p.split('/').pop());
     expect(names).toEqual(expect.arrayContaining(['sandgate.service', 'sandgate@.service']));
     expect(serviceUnitLocations('darwin', '/Users/u')[0]).toBe('/Users/u/Library/LaunchAgents/org.sandgate.agent.plist');
-    for (const f of ['systemd/sandgate.service', 'systemd/sandgate@.service', 'launchd/org.sandgate.agent.plist', 'windows/sandgate-service.json']) {
+    for (const f of [
+      'systemd/sandgate.service',
+      'systemd/sandgate@.service',
+      'launchd/org.sandgate.agent.plist',
+      'windows/sandgate-service.json',
+    ]) {
       expect(existsSync(join(root, f)), f).toBe(true);
     }
   });

@@ -48,7 +48,14 @@ describe('a vitest that fails without a report', () => {
   });
 
   it('is a failure when it exits non-zero though its report names no failure', () => {
-    const empty = JSON.stringify({ passed: [{ name: 'a', reason: '' }], failed: [], skipped: [], brokenSuites: [], unhandledErrors: [], reason: 'passed' });
+    const empty = JSON.stringify({
+      passed: [{ name: 'a', reason: '' }],
+      failed: [],
+      skipped: [],
+      brokenSuites: [],
+      unhandledErrors: [],
+      reason: 'passed',
+    });
     expect(tallyRun(1, empty)).toMatchObject({ passed: 1, failed: 1 });
     expect(tallyRun(0, empty)).toMatchObject({ passed: 1, failed: 0 });
   });

@@ -21,10 +21,22 @@ export async function loadAgents(): Promise<void> {
       sel.append(new Option('(none)', ''));
       for (const g of pageState.groups) sel.append(new Option(g.name, String(g.id), false, g.id === a.group_id));
       sel.addEventListener('change', () => {
-        api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: sel.value ? Number(sel.value) : null }).then(pageState.refresh, showGroupError);
+        api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: sel.value ? Number(sel.value) : null }).then(
+          pageState.refresh,
+          showGroupError,
+        );
       });
       group = sel;
     }
-    row(tbody, [a.hostname, state, group, a.app_version, a.last_seen_at, queue, a.status ? a.status.eventBacklog : '', button('events', () => void loadEvents(a))]);
+    row(tbody, [
+      a.hostname,
+      state,
+      group,
+      a.app_version,
+      a.last_seen_at,
+      queue,
+      a.status ? a.status.eventBacklog : '',
+      button('events', () => void loadEvents(a)),
+    ]);
   }
 }

@@ -32,7 +32,12 @@ interface ErrorBody {
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (session.csrf) headers['x-sandgate-csrf'] = session.csrf;
-  const r = await fetch('/api/' + path, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const r = await fetch('/api/' + path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const data: unknown = await r.json().catch(() => ({}));
   if (!r.ok) {
     const e = (data as ErrorBody).error;

@@ -13,5 +13,6 @@ interface AuditRow {
 export async function loadAudit(): Promise<void> {
   const { entries } = await api<{ entries: AuditRow[] }>('GET', 'audit');
   const tbody = emptyBody('#audit');
-  for (const e of entries) row(tbody, [e.at, e.actor, e.action, e.target, e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')]);
+  for (const e of entries)
+    row(tbody, [e.at, e.actor, e.action, e.target, e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')]);
 }

@@ -19,7 +19,10 @@ export async function loadEvents(agent: { id: string; hostname: string } | null)
     const ev = e.event;
     const sha256 = ev.sha256;
     // A quarantined object can be put back from here (a false positive): the button fills the restore form.
-    const restore = ev.type === 'quarantined' && sha256 && allowed('manage-ioc-tasks') ? button('restore…', () => offerRestore(sha256, 'agent:' + e.agent_id)) : '';
+    const restore =
+      ev.type === 'quarantined' && sha256 && allowed('manage-ioc-tasks')
+        ? button('restore…', () => offerRestore(sha256, 'agent:' + e.agent_id))
+        : '';
     row(tbody, [ev.time, e.hostname, e.type, [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · '), restore]);
   }
 }

@@ -11,7 +11,8 @@ export function showGroupError(err: unknown): void {
 export async function loadGroups(): Promise<void> {
   ({ groups: pageState.groups } = await api<{ groups: GroupRow[] }>('GET', 'groups'));
   const tbody = emptyBody('#groups');
-  for (const g of pageState.groups) row(tbody, [g.name, g.members, g.policy_revision, button(allowed('manage-policy') ? 'edit policy' : 'show policy', () => edit(g))]);
+  for (const g of pageState.groups)
+    row(tbody, [g.name, g.members, g.policy_revision, button(allowed('manage-policy') ? 'edit policy' : 'show policy', () => edit(g))]);
 }
 
 function edit(g: GroupRow): void {

@@ -14,7 +14,13 @@ interface RestoreRow {
 interface RestoreDetail {
   sha256: string;
   createdBy: string;
-  shares: Array<{ hostname: string; state: string; error?: { code: string }; items: Array<{ path: string; outcome: string; code?: string }>; updatedAt: string }>;
+  shares: Array<{
+    hostname: string;
+    state: string;
+    error?: { code: string };
+    items: Array<{ path: string; outcome: string; code?: string }>;
+    updatedAt: string;
+  }>;
 }
 
 let openRestore: string | null = null;
@@ -41,7 +47,15 @@ export function offerRestore(sha256: string, where: string): void {
 export async function loadRestores(): Promise<void> {
   const { restores } = await api<{ restores: RestoreRow[] }>('GET', 'restores');
   const tbody = emptyBody('#restores');
-  for (const r of restores) row(tbody, [r.created_at, r.created_by, r.sha256.slice(0, 12) + '…', r.shares, r.pending, button('open', () => void showRestore(r.id))]);
+  for (const r of restores)
+    row(tbody, [
+      r.created_at,
+      r.created_by,
+      r.sha256.slice(0, 12) + '…',
+      r.shares,
+      r.pending,
+      button('open', () => void showRestore(r.id)),
+    ]);
 }
 
 async function showRestore(id: string): Promise<void> {
@@ -57,7 +71,9 @@ export async function loadRestore(): Promise<void> {
   $('#restore-title').textContent = 'Restore of ' + restore.sha256 + ' asked by ' + restore.createdBy;
   const tbody = emptyBody('#restore-shares');
   for (const s of restore.shares) {
-    const items = s.items.map((i) => i.path + ' → ' + i.outcome + (i.code ? ' (' + i.code + ')' : '')).join('\n') || (s.state === 'done' ? 'nothing quarantined with this SHA-256' : '');
+    const items =
+      s.items.map((i) => i.path + ' → ' + i.outcome + (i.code ? ' (' + i.code + ')' : '')).join('\n') ||
+      (s.state === 'done' ? 'nothing quarantined with this SHA-256' : '');
     row(tbody, [s.hostname, s.state + (s.error ? ' ' + s.error.code : ''), items, s.updatedAt]);
   }
 }
@@ -67,7 +83,9 @@ export function wireRestores(): void {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget as HTMLFormElement);
     const where = String(f.get('where') ?? '');
-    const body: { sha256: string; groupId?: number; agentId?: string; allow?: boolean } = { sha256: String(f.get('sha256')).trim().toLowerCase() };
+    const body: { sha256: string; groupId?: number; agentId?: string; allow?: boolean } = {
+      sha256: String(f.get('sha256')).trim().toLowerCase(),
+    };
     if (where.startsWith('group:')) body.groupId = Number(where.slice(6));
     else body.agentId = where.slice(6);
     if (f.get('allow')) body.allow = true;

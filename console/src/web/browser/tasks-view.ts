@@ -86,7 +86,8 @@ function why(m: ShareMatch): string {
 export async function loadTask(): Promise<void> {
   if (!openTask) return;
   const { task } = await api<{ task: TaskDetail }>('GET', 'tasks/' + encodeURIComponent(openTask));
-  $('#task-title').textContent = 'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
+  $('#task-title').textContent =
+    'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
   const c = task.counts;
   const parts = [task.state, 'found on ' + (task.source.hostname || '?'), 'group ' + task.group.name, 'expires ' + task.expiresAt];
   if (c['match:quarantined']) parts.push(c['match:quarantined'] + ' quarantined');
@@ -100,7 +101,11 @@ export async function loadTask(): Promise<void> {
   $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
   const tbody = emptyBody('#task-shares');
   for (const s of task.shares) {
-    const state = s.state + (s.pauseReason ? ' (' + s.pauseReason + ')' : '') + (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') + (s.error ? ' ' + s.error.code : '');
+    const state =
+      s.state +
+      (s.pauseReason ? ' (' + s.pauseReason + ')' : '') +
+      (s.cancelRequested && s.storedState !== 'cancelled' ? ' (cancel sent)' : '') +
+      (s.error ? ' ' + s.error.code : '');
     const matches = s.matches.map((m) => m.path + ' → ' + m.action + why(m)).join('\n');
     // Terms the workstation has no collector for: its "no match" says nothing about them.
     const listed = s.unsupported ?? [];
@@ -112,7 +117,11 @@ export async function loadTask(): Promise<void> {
 
 export function wireTasks(): void {
   $('#task-approve').addEventListener('click', async () => {
-    if (!openTask || !confirm('Approve this task as its second witness? Every workstation of the group will quarantine files with this SHA-256.')) return;
+    if (
+      !openTask ||
+      !confirm('Approve this task as its second witness? Every workstation of the group will quarantine files with this SHA-256.')
+    )
+      return;
     try {
       await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/approve', {});
       await loadTask();

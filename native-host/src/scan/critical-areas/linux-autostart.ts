@@ -4,11 +4,38 @@ import type { RootFs } from './root-fs.ts';
 
 const AREA = 'autostart';
 
-export const SYSTEMD_SYSTEM_UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+export const SYSTEMD_SYSTEM_UNIT_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/usr/local/lib/systemd/system',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+];
 export const SYSTEMD_USER_UNIT_DIRS = ['/etc/systemd/user', '/usr/local/lib/systemd/user', '/usr/lib/systemd/user'];
 export const HOME_UNIT_DIRS = ['.config/systemd/user', '.local/share/systemd/user'];
-export const SYSTEM_PROFILES = ['/etc/profile', '/etc/bash.bashrc', '/etc/bashrc', '/etc/environment', '/etc/zsh/zshrc', '/etc/zsh/zprofile', '/etc/zsh/zshenv', '/etc/zsh/zlogin', '/etc/zshrc', '/etc/zprofile'];
-export const HOME_PROFILES = ['.profile', '.bashrc', '.bash_profile', '.bash_login', '.bash_logout', '.zshrc', '.zprofile', '.zshenv', '.zlogin'];
+export const SYSTEM_PROFILES = [
+  '/etc/profile',
+  '/etc/bash.bashrc',
+  '/etc/bashrc',
+  '/etc/environment',
+  '/etc/zsh/zshrc',
+  '/etc/zsh/zprofile',
+  '/etc/zsh/zshenv',
+  '/etc/zsh/zlogin',
+  '/etc/zshrc',
+  '/etc/zprofile',
+];
+export const HOME_PROFILES = [
+  '.profile',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.zshrc',
+  '.zprofile',
+  '.zshenv',
+  '.zlogin',
+];
 const UNIT_SUFFIX = /\.(service|socket|timer|path|mount|automount|target)$/;
 const EXEC_KEY = /^\s*(ExecStart|ExecStartPre|ExecStartPost|ExecReload|ExecStop|ExecStopPost|ExecCondition)\s*=\s*(.*)$/;
 
@@ -85,7 +112,11 @@ export function* linuxAutostart(fs: RootFs, homes: readonly string[]): Generator
   };
 
   // systemd
-  const unitDirs = [...SYSTEMD_SYSTEM_UNIT_DIRS, ...SYSTEMD_USER_UNIT_DIRS, ...homes.flatMap((h) => HOME_UNIT_DIRS.map((d) => `${h}/${d}`))];
+  const unitDirs = [
+    ...SYSTEMD_SYSTEM_UNIT_DIRS,
+    ...SYSTEMD_USER_UNIT_DIRS,
+    ...homes.flatMap((h) => HOME_UNIT_DIRS.map((d) => `${h}/${d}`)),
+  ];
   const seenDirs = new Set<string>();
   const seenUnits = new Set<string>();
   const unit = function* (path: string): Generator<Finding> {
@@ -117,27 +148,49 @@ export function* linuxAutostart(fs: RootFs, homes: readonly string[]): Generator
   }
 
   // cron and at
-  for (const [path, withUser] of [['/etc/crontab', true], ['/etc/anacrontab', false]] as const) {
+  for (const [path, withUser] of [
+    ['/etc/crontab', true],
+    ['/etc/anacrontab', false],
+  ] as const) {
     const f = fileAt(fs, path, AREA, 'cron');
     if (!f) continue;
     yield* emit(f);
     const text = fs.readText(path) ?? '';
     // anacrontab: period delay job-id command, the same cut as a crontab with three time fields and no user.
-    const cmds = path === '/etc/anacrontab' ? text.split('\n').filter((l) => /^\s*[@\d]/.test(l)).map((l) => l.trim().split(/\s+/).slice(3).join(' ')) : crontabCommands(text, withUser);
+    const cmds =
+      path === '/etc/anacrontab'
+        ? text
+            .split('\n')
+            .filter((l) => /^\s*[@\d]/.test(l))
+            .map((l) => l.trim().split(/\s+/).slice(3).join(' '))
+        : crontabCommands(text, withUser);
     for (const c of cmds) for (const t of commandFiles(fs, c, AREA, `cron ${path}`)) yield* emit(t);
   }
-  const crontabDirs: Array<[string, boolean]> = [['/etc/cron.d', true], ['/var/spool/cron/crontabs', false], ['/var/spool/cron', false]];
+  const crontabDirs: Array<[string, boolean]> = [
+    ['/etc/cron.d', true],
+    ['/var/spool/cron/crontabs', false],
+    ['/var/spool/cron', false],
+  ];
   for (const [dir, withUser] of crontabDirs) {
     for (const name of fs.list(dir)) {
       const p = `${dir}/${name}`;
       const f = fileAt(fs, p, AREA, 'cron');
       if (!f || name.startsWith('.')) continue;
       yield* emit(f);
-      for (const c of crontabCommands(fs.readText(p) ?? '', withUser)) for (const t of commandFiles(fs, c, AREA, `cron ${p}`)) yield* emit(t);
+      for (const c of crontabCommands(fs.readText(p) ?? '', withUser))
+        for (const t of commandFiles(fs, c, AREA, `cron ${p}`)) yield* emit(t);
     }
   }
-  for (const dir of ['/etc/cron.hourly', '/etc/cron.daily', '/etc/cron.weekly', '/etc/cron.monthly', '/var/spool/cron/atjobs', '/etc/init.d']) {
-    for (const name of fs.list(dir)) yield* emit(fileAt(fs, `${dir}/${name}`, AREA, dir.startsWith('/etc/init.d') ? 'init script' : 'cron'));
+  for (const dir of [
+    '/etc/cron.hourly',
+    '/etc/cron.daily',
+    '/etc/cron.weekly',
+    '/etc/cron.monthly',
+    '/var/spool/cron/atjobs',
+    '/etc/init.d',
+  ]) {
+    for (const name of fs.list(dir))
+      yield* emit(fileAt(fs, `${dir}/${name}`, AREA, dir.startsWith('/etc/init.d') ? 'init script' : 'cron'));
   }
 
   // rc.local: run at boot by systemd's rc-local generator when executable
@@ -163,7 +216,8 @@ export function* linuxAutostart(fs: RootFs, homes: readonly string[]): Generator
       const f = fileAt(fs, p, AREA, 'XDG autostart');
       if (!f) continue;
       yield* emit(f);
-      for (const c of desktopExecCommands(fs.readText(p) ?? '')) for (const t of commandFiles(fs, c, AREA, `XDG autostart ${p} Exec`)) yield* emit(t);
+      for (const c of desktopExecCommands(fs.readText(p) ?? ''))
+        for (const t of commandFiles(fs, c, AREA, `XDG autostart ${p} Exec`)) yield* emit(t);
     }
   }
 

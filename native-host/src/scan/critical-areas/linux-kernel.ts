@@ -54,7 +54,11 @@ export function parseModulesDep(text: string, base: string): Map<string, string>
   for (const line of text.split('\n')) {
     const rel = line.split(':')[0]?.trim();
     if (!rel) continue;
-    const name = rel.split('/').pop()!.replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
+    const name = rel
+      .split('/')
+      .pop()!
+      .replace(/\.ko(\.(xz|gz|zst))?$/, '')
+      .replace(/-/g, '_');
     m.set(name, rel.startsWith('/') ? rel : `${base}/${rel}`);
   }
   return m;
@@ -70,13 +74,24 @@ export function* linuxKernel(fs: RootFs): Generator<Finding> {
     if (t) taintedModules.push({ name, taint: t });
   }
   if (modulesText === undefined) {
-    yield { kind: 'unavailable', area: 'kernel-module', what: '/proc/modules', reason: 'not present (no loadable-module support, or a container)' };
+    yield {
+      kind: 'unavailable',
+      area: 'kernel-module',
+      what: '/proc/modules',
+      reason: 'not present (no loadable-module support, or a container)',
+    };
   } else {
     const release = (fs.readText('/proc/sys/kernel/osrelease') ?? '').trim();
     const base = `/lib/modules/${release}`;
     const dep = fs.readText(`${base}/modules.dep`);
     const files = dep === undefined ? undefined : parseModulesDep(dep, base);
-    if (!files) yield { kind: 'unavailable', area: 'kernel-module', what: `${base}/modules.dep`, reason: 'not readable: loaded modules cannot be tied to their files' };
+    if (!files)
+      yield {
+        kind: 'unavailable',
+        area: 'kernel-module',
+        what: `${base}/modules.dep`,
+        reason: 'not readable: loaded modules cannot be tied to their files',
+      };
     for (const mod of parseProcModules(modulesText)) {
       if (mod.taint && !taintedModules.some((t) => t.name === mod.name)) taintedModules.push(mod);
       const path = files?.get(mod.name.replace(/-/g, '_'));

@@ -12,7 +12,11 @@ const AREA = 'process';
  */
 export function* linuxProcesses(fs: RootFs): Generator<Finding> {
   let denied = 0;
-  const pids = fs.list('/proc').filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const pids = fs
+    .list('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     const exeLink = fs.at(`/proc/${pid}/exe`);
     let target: string;
@@ -26,7 +30,9 @@ export function* linuxProcesses(fs: RootFs): Generator<Finding> {
     const exe = parseExeLink(target);
     const argv = (() => {
       try {
-        return readFileSync(fs.at(`/proc/${pid}/cmdline`), 'latin1').split('\0').filter(Boolean);
+        return readFileSync(fs.at(`/proc/${pid}/cmdline`), 'latin1')
+          .split('\0')
+          .filter(Boolean);
       } catch {
         return [];
       }
@@ -40,8 +46,9 @@ export function* linuxProcesses(fs: RootFs): Generator<Finding> {
     } catch (err) {
       unreadable = (err as NodeJS.ErrnoException).code ?? 'EIO';
     }
-    const file: FileFinding | undefined =
-      st?.isFile() ? { kind: 'file', area: AREA, path: exe.path, readPath: exeLink, stat: st, hashOptions: { followLink: true }, origin, pid } : undefined;
+    const file: FileFinding | undefined = st?.isFile()
+      ? { kind: 'file', area: AREA, path: exe.path, readPath: exeLink, stat: st, hashOptions: { followLink: true }, origin, pid }
+      : undefined;
     yield {
       kind: 'observation',
       area: AREA,
@@ -52,10 +59,14 @@ export function* linuxProcesses(fs: RootFs): Generator<Finding> {
       ...(file ? { executable: file } : {}),
     };
     if (file) yield file;
-    else if (unreadable) yield { kind: 'unavailable', area: AREA, what: `${exe.path} (${origin})`, reason: `image not readable (${unreadable})` };
+    else if (unreadable)
+      yield { kind: 'unavailable', area: AREA, what: `${exe.path} (${origin})`, reason: `image not readable (${unreadable})` };
   }
   if (denied) {
-    const reason = process.getuid?.() === 0 ? 'denied even to root (a hardened /proc or another namespace)' : 'not inspectable as this user (run as root to include them)';
+    const reason =
+      process.getuid?.() === 0
+        ? 'denied even to root (a hardened /proc or another namespace)'
+        : 'not inspectable as this user (run as root to include them)';
     yield { kind: 'unavailable', area: AREA, what: `${denied} process(es)`, reason };
   }
 }

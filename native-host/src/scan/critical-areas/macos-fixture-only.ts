@@ -3,7 +3,12 @@ import { commandFiles, fileAt } from './named-files.ts';
 import { parsePlistXml, type PlistValue } from './plist-xml.ts';
 import { RootFs } from './root-fs.ts';
 
-export const MACOS_LAUNCHD_DIRS = ['/System/Library/LaunchAgents', '/Library/LaunchAgents', '/System/Library/LaunchDaemons', '/Library/LaunchDaemons'];
+export const MACOS_LAUNCHD_DIRS = [
+  '/System/Library/LaunchAgents',
+  '/Library/LaunchAgents',
+  '/System/Library/LaunchDaemons',
+  '/Library/LaunchDaemons',
+];
 export const MACOS_USER_LAUNCHD_DIR = 'Library/LaunchAgents';
 export const MACOS_SYSTEM_BINARY_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/libexec'];
 
@@ -57,7 +62,9 @@ export class MacosCriticalAreasFixtureOnly implements CriticalAreaCollector {
         }
         if (!job.program) continue;
         const origin = `launchd job ${job.label ?? name} (${p})`;
-        const cmd = [job.program, ...job.args.slice(job.args[0] === job.program ? 1 : 0)].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+        const cmd = [job.program, ...job.args.slice(job.args[0] === job.program ? 1 : 0)]
+          .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+          .join(' ');
         for (const t of commandFiles(fs, cmd, 'launchd', origin)) yield t;
       }
     }
@@ -76,6 +83,11 @@ export class MacosCriticalAreasFixtureOnly implements CriticalAreaCollector {
     for (const dir of MACOS_SYSTEM_BINARY_DIRS) {
       if (fs.lstat(dir)?.isDirectory()) yield { kind: 'folder', area: 'system-binaries', path: dir, origin: 'system binary folder' };
     }
-    yield { kind: 'unavailable', area: 'boot-sector', what: 'boot disk', reason: 'not applicable on macOS (Secure Boot; no MBR boot code)' };
+    yield {
+      kind: 'unavailable',
+      area: 'boot-sector',
+      what: 'boot disk',
+      reason: 'not applicable on macOS (Secure Boot; no MBR boot code)',
+    };
   }
 }

@@ -29,7 +29,14 @@ const START_MODES = ['boot', 'system', 'auto', 'demand', 'disabled'];
 
 /** `%SystemRoot%`, `\SystemRoot\`, `\??\` and driver-relative paths, made absolute (`C:\…`). */
 export function expandWindowsPath(p: string, env: Record<string, string> = {}): string {
-  const vars: Record<string, string> = { systemroot: 'C:\\Windows', windir: 'C:\\Windows', systemdrive: 'C:', programfiles: 'C:\\Program Files', programdata: 'C:\\ProgramData', ...env };
+  const vars: Record<string, string> = {
+    systemroot: 'C:\\Windows',
+    windir: 'C:\\Windows',
+    systemdrive: 'C:',
+    programfiles: 'C:\\Program Files',
+    programdata: 'C:\\ProgramData',
+    ...env,
+  };
   let s = p.replace(/%([^%]+)%/g, (m, v: string) => vars[v.toLowerCase()] ?? m);
   s = s.replace(/^\\\?\?\\/, '').replace(/^\\SystemRoot\\/i, 'C:\\Windows\\');
   if (/^system32\\/i.test(s)) s = `C:\\Windows\\${s}`;
@@ -109,14 +116,26 @@ export class WindowsCriticalAreasFixtureOnly implements CriticalAreaCollector {
   }
 
   async *collect(): AsyncGenerator<Finding> {
-    const hives = ['HKLM', ...Object.keys(this.registry).map((k) => /^HKU\\[^\\]+/i.exec(k)?.[0]).filter((h): h is string => !!h), 'HKCU'];
+    const hives = [
+      'HKLM',
+      ...Object.keys(this.registry)
+        .map((k) => /^HKU\\[^\\]+/i.exec(k)?.[0])
+        .filter((h): h is string => !!h),
+      'HKCU',
+    ];
     for (const hive of [...new Set(hives)]) {
       for (const rel of RUN_KEYS) {
         const keyPath = `${hive}\\${rel}`;
         for (const [name, data] of Object.entries(this.key(keyPath) ?? {})) {
           if (typeof data !== 'string') continue;
           const origin = `${keyPath}\\${name}`;
-          yield { kind: 'observation', area: 'registry-run', path: keyPath, origin, observation: { document: 'RegistryItem', path: keyPath, valueName: name, text: data } };
+          yield {
+            kind: 'observation',
+            area: 'registry-run',
+            path: keyPath,
+            origin,
+            observation: { document: 'RegistryItem', path: keyPath, valueName: name, text: data },
+          };
           yield* this.commandFiles(data, 'registry-run', origin);
         }
       }
@@ -126,7 +145,13 @@ export class WindowsCriticalAreasFixtureOnly implements CriticalAreaCollector {
       const texts = Array.isArray(data) ? data : typeof data === 'string' ? data.split(/[,;]/) : [];
       for (const t of texts) {
         if (!t.trim()) continue;
-        yield { kind: 'observation', area: 'autostart', path: keyPath, origin: `${keyPath}\\${value}`, observation: { document: 'RegistryItem', path: keyPath, valueName: value, text: t } };
+        yield {
+          kind: 'observation',
+          area: 'autostart',
+          path: keyPath,
+          origin: `${keyPath}\\${value}`,
+          observation: { document: 'RegistryItem', path: keyPath, valueName: value, text: t },
+        };
         yield* this.commandFiles(t, 'autostart', `${keyPath}\\${value}`);
       }
     }
@@ -159,9 +184,14 @@ export class WindowsCriticalAreasFixtureOnly implements CriticalAreaCollector {
       }
     }
     yield* this.tasks('/Windows/System32/Tasks');
-    const startup = ['/ProgramData/Microsoft/Windows/Start Menu/Programs/Startup', ...this.fs.list('/Users').map((u) => `/Users/${u}/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup`)];
-    for (const dir of startup) if (this.fs.lstat(dir)?.isDirectory()) yield { kind: 'folder', area: 'user-startup', path: dir, origin: 'startup folder' };
-    for (const dir of ['/Windows/System32', '/Windows/SysWOW64']) if (this.fs.lstat(dir)?.isDirectory()) yield { kind: 'folder', area: 'system-binaries', path: dir, origin: 'system binary folder' };
+    const startup = [
+      '/ProgramData/Microsoft/Windows/Start Menu/Programs/Startup',
+      ...this.fs.list('/Users').map((u) => `/Users/${u}/AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup`),
+    ];
+    for (const dir of startup)
+      if (this.fs.lstat(dir)?.isDirectory()) yield { kind: 'folder', area: 'user-startup', path: dir, origin: 'startup folder' };
+    for (const dir of ['/Windows/System32', '/Windows/SysWOW64'])
+      if (this.fs.lstat(dir)?.isDirectory()) yield { kind: 'folder', area: 'system-binaries', path: dir, origin: 'system binary folder' };
     if (!this.physicalDrive) {
       yield { kind: 'unavailable', area: 'boot-sector', what: '\\\\.\\PhysicalDrive0', reason: 'not readable (administrators only)' };
     } else {
@@ -193,7 +223,13 @@ export class WindowsCriticalAreasFixtureOnly implements CriticalAreaCollector {
       const task = p.slice('/Windows/System32/Tasks'.length).replace(/\//g, '\\');
       const def = this.file(`C:${p.replace(/\//g, '\\')}`, 'scheduled-task', `scheduled task ${task}`);
       if (def) yield def;
-      const decode = (s: string) => s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+      const decode = (s: string) =>
+        s
+          .replace(/&quot;/g, '"')
+          .replace(/&apos;/g, "'")
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&amp;/g, '&');
       for (const m of xml.matchAll(/<Exec>([\s\S]*?)<\/Exec>/g)) {
         const cmd = decode(/<Command>([\s\S]*?)<\/Command>/.exec(m[1]!)?.[1]?.trim() ?? '');
         const args = decode(/<Arguments>([\s\S]*?)<\/Arguments>/.exec(m[1]!)?.[1]?.trim() ?? '');

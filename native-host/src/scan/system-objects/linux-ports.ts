@@ -19,11 +19,22 @@ export function* linuxPorts(fs: RootFs): Generator<Finding> {
     const what = `/proc/net/${table.file}`;
     const text = fs.readText(what);
     if (text === undefined) {
-      yield { kind: 'unavailable', area: AREA, what, reason: `not readable: its ${table.protocol}${table.isIPv6 ? ' IPv6' : ''} sockets were not examined` };
+      yield {
+        kind: 'unavailable',
+        area: AREA,
+        what,
+        reason: `not readable: its ${table.protocol}${table.isIPv6 ? ' IPv6' : ''} sockets were not examined`,
+      };
       continue;
     }
     const parsed = parseProcNet(text, table);
-    if (parsed.malformed) yield { kind: 'unavailable', area: AREA, what: `${parsed.malformed} line(s) of ${what}`, reason: 'not in the layout Sandgate reads: those sockets were not examined' };
+    if (parsed.malformed)
+      yield {
+        kind: 'unavailable',
+        area: AREA,
+        what: `${parsed.malformed} line(s) of ${what}`,
+        reason: 'not in the layout Sandgate reads: those sockets were not examined',
+      };
     sockets.push(...parsed.sockets);
   }
   const { owners, hiddenProcesses } = socketOwners(fs, new Set(sockets.map((s) => s.inode).filter((i) => i > 0)));
@@ -55,6 +66,11 @@ export function* linuxPorts(fs: RootFs): Generator<Finding> {
     const reason = hiddenProcesses
       ? `${hiddenProcesses} process(es) may not be inspected as this user (run as root to include them)`
       : 'held by no process of this PID namespace';
-    yield { kind: 'unavailable', area: AREA, what: `the owning process of ${ownerUnknown} socket(s)`, reason: `${reason}: their PortItem/pid, process and path are unknown` };
+    yield {
+      kind: 'unavailable',
+      area: AREA,
+      what: `the owning process of ${ownerUnknown} socket(s)`,
+      reason: `${reason}: their PortItem/pid, process and path are unknown`,
+    };
   }
 }

@@ -40,7 +40,10 @@ type Definition = { masked: false; path: string; dir: string } | { masked: true;
  * `disabled`. Status (running or not) only systemd knows: asked through systemctl for system units when systemd runs;
  * otherwise absent, and the record and a note say so. Aliases (`dbus-org.…` links) are the unit they name, not another.
  */
-export function* linuxServices(fs: RootFs, o: { dirs: SystemdUnitDirs; homes: readonly string[]; systemStates: ActiveStates }): Generator<Finding> {
+export function* linuxServices(
+  fs: RootFs,
+  o: { dirs: SystemdUnitDirs; homes: readonly string[]; systemStates: ActiveStates },
+): Generator<Finding> {
   const userStates: ActiveStates = { unknown: "user units' states are not read (each user's own service manager would have to be asked)" };
   const scopes: Scope[] = [
     { label: 'systemd unit', home: '/root', dirs: [...o.dirs.system], states: o.systemStates, reports: () => true },
@@ -63,9 +66,18 @@ export function* linuxServices(fs: RootFs, o: { dirs: SystemdUnitDirs; homes: re
       yield f;
     }
   }
-  const notes: Array<[string, number, ActiveStates]> = [['system', reported.system, o.systemStates], ['user', reported.user, userStates]];
+  const notes: Array<[string, number, ActiveStates]> = [
+    ['system', reported.system, o.systemStates],
+    ['user', reported.user, userStates],
+  ];
   for (const [which, n, states] of notes) {
-    if (n && 'unknown' in states) yield { kind: 'unavailable', area: AREA, what: `the active state of ${n} ${which} unit(s)`, reason: `${states.unknown}: ServiceItem/status is absent for them` };
+    if (n && 'unknown' in states)
+      yield {
+        kind: 'unavailable',
+        area: AREA,
+        what: `the active state of ${n} ${which} unit(s)`,
+        reason: `${states.unknown}: ServiceItem/status is absent for them`,
+      };
   }
 }
 
@@ -160,7 +172,8 @@ function dropIns(fs: RootFs, dirs: readonly string[], name: string): string[] {
   const out: string[] = [];
   for (const unit of [templateOf(name), name].filter((u): u is string => !!u)) {
     const byName = new Map<string, string>();
-    for (const dir of dirs) for (const f of fs.list(`${dir}/${unit}.d`)) if (f.endsWith('.conf') && !byName.has(f)) byName.set(f, `${dir}/${unit}.d/${f}`);
+    for (const dir of dirs)
+      for (const f of fs.list(`${dir}/${unit}.d`)) if (f.endsWith('.conf') && !byName.has(f)) byName.set(f, `${dir}/${unit}.d/${f}`);
     out.push(...[...byName.keys()].sort().map((f) => byName.get(f)!));
   }
   return out;

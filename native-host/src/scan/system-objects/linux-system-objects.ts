@@ -52,7 +52,11 @@ export class LinuxSystemObjects implements CriticalAreaCollector {
     if (this.documents.has('PortItem')) yield* linuxPorts(fs);
     if (this.documents.has('ServiceItem')) {
       const homes = this.o.homes ?? homeFolders(fs, fs.root === '/' ? [homedir()] : []);
-      yield* linuxServices(fs, { dirs: this.o.unitDirs ?? DEFAULT_UNIT_DIRS, homes, systemStates: (this.o.systemStates ?? systemActiveStates)(fs) });
+      yield* linuxServices(fs, {
+        dirs: this.o.unitDirs ?? DEFAULT_UNIT_DIRS,
+        homes,
+        systemStates: (this.o.systemStates ?? systemActiveStates)(fs),
+      });
     }
   }
 }
@@ -67,6 +71,7 @@ export function systemObjectCollectors(
   o: SystemObjectOptions = {},
 ): CriticalAreaCollector[] {
   const wanted = new Set<DocumentName>();
-  for (const docs of documentSets) for (const d of docs) if (SYSTEM_DOCUMENTS.includes(d) && !(scope === 'critical' && d === 'ProcessItem')) wanted.add(d);
+  for (const docs of documentSets)
+    for (const d of docs) if (SYSTEM_DOCUMENTS.includes(d) && !(scope === 'critical' && d === 'ProcessItem')) wanted.add(d);
   return wanted.size && process.platform === 'linux' ? [new LinuxSystemObjects(wanted, o)] : [];
 }

@@ -22,7 +22,21 @@ export const PROC_NET_TABLES = [
 ] as const;
 
 /** include/net/tcp_states.h. */
-const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+const TCP_STATES = [
+  '',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+];
 
 /**
  * The kernel prints each 32-bit word of an address with `%08X` of the value as it sits in memory, so on a
@@ -42,7 +56,11 @@ export function decodeProcAddress(hex: string, littleEndian = endianness() === '
  * The sockets of one table. A line that does not have the documented shape is skipped and counted, not guessed at
  * (a kernel with another layout must not yield wrong ports).
  */
-export function parseProcNet(text: string, table: (typeof PROC_NET_TABLES)[number], littleEndian?: boolean): { sockets: ProcNetSocket[]; malformed: number } {
+export function parseProcNet(
+  text: string,
+  table: (typeof PROC_NET_TABLES)[number],
+  littleEndian?: boolean,
+): { sockets: ProcNetSocket[]; malformed: number } {
   const sockets: ProcNetSocket[] = [];
   let malformed = 0;
   const lines = text.split('\n').slice(1);

@@ -25,7 +25,11 @@ export interface SocketOwners {
 export function socketOwners(fs: RootFs, wanted: ReadonlySet<number>): SocketOwners {
   const owners = new Map<number, SocketOwner>();
   let hiddenProcesses = 0;
-  const pids = fs.list('/proc').filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const pids = fs
+    .list('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   for (const pid of pids) {
     if (owners.size >= wanted.size) break;
     let fds: string[];

@@ -43,7 +43,10 @@ export function serviceUnitSettings(texts: readonly string[], unit: { name: stri
       const eq = line.indexOf('=');
       if (eq <= 0) continue;
       const key = line.slice(0, eq).trim();
-      const value = line.slice(eq + 1).trim().replace(/%([nNpPiIh%])/g, (_, c: string) => spec[c]!);
+      const value = line
+        .slice(eq + 1)
+        .trim()
+        .replace(/%([nNpPiIh%])/g, (_, c: string) => spec[c]!);
       if (section === 'Unit' && key === 'Description') out.description = value;
       else if (section === 'Service' && key === 'ExecStart') out.execStart = value ? [...out.execStart, stripExecPrefixes(value)] : [];
       else if (section === 'Install' && INSTALL_KEYS.has(key) && value) out.installable = true;

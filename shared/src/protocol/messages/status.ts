@@ -33,7 +33,14 @@ export const statusResultSchema = z.object({
   servers: z.array(serverHealthSchema),
   queue: z.object({ objects: z.number().int(), bytes: z.number().int(), limitBytes: z.number().int() }),
   recent: z.array(
-    z.object({ jobId: z.string(), path: z.string(), sha256: z.string(), state: z.string(), level: z.string().optional(), threat: z.string().optional() }),
+    z.object({
+      jobId: z.string(),
+      path: z.string(),
+      sha256: z.string(),
+      state: z.string(),
+      level: z.string().optional(),
+      threat: z.string().optional(),
+    }),
   ),
 });
 export type StatusResult = z.infer<typeof statusResultSchema>;

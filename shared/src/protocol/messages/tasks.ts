@@ -32,7 +32,9 @@ export const taskCommandRequestSchema = z.object({
       iocFiles: z.array(z.string().min(1).max(4096)).min(1).max(100),
       scope: taskScopeSchema.default('critical'),
       runMode: taskRunModeSchema.default('manual'),
-      onMatch: z.object({ quarantine: z.boolean().default(false), criticalAreasScan: z.boolean().default(false) }).default({ quarantine: false, criticalAreasScan: false }),
+      onMatch: z
+        .object({ quarantine: z.boolean().default(false), criticalAreasScan: z.boolean().default(false) })
+        .default({ quarantine: false, criticalAreasScan: false }),
     }),
   ]),
 });

@@ -81,22 +81,48 @@ describe('the agent and its sandbox server killed and stalled at random under lo
     const writePolicy = (token: string) =>
       writeFileSync(
         join(home, 'policy.json'),
-        JSON.stringify({ sandbox: { servers: [{ url: `https://127.0.0.1:${port}`, token }], serverCertificate: join(root, 'ca.pem'), connectTimeoutMs: 1000 }, response: { quarantine: true } }),
+        JSON.stringify({
+          sandbox: {
+            servers: [{ url: `https://127.0.0.1:${port}`, token }],
+            serverCertificate: join(root, 'ca.pem'),
+            connectTimeoutMs: 1000,
+          },
+          response: { quarantine: true },
+        }),
       );
 
     // EICAR followed by 0–15 spaces is the test file each time (the standard allows trailing whitespace), with a
     // different SHA-256 each time: 16 distinct threats. The clean files are distinct too.
     const files: Array<{ path: string; body: string; malicious: boolean }> = [];
     for (let i = 0; i < 16; i++) files.push({ path: join(downloads, `threat-${i}.com`), body: EICAR + ' '.repeat(i), malicious: true });
-    for (let i = 0; i < 32; i++) files.push({ path: join(downloads, `report-${i}.pdf`), body: `%PDF-1.7\n% report number ${i}\n`, malicious: false });
+    for (let i = 0; i < 32; i++)
+      files.push({ path: join(downloads, `report-${i}.pdf`), body: `%PDF-1.7\n% report number ${i}\n`, malicious: false });
     for (const f of files) writeFileSync(f.path, f.body);
 
     const lab = {
       child: undefined as ChildProcess | undefined,
       start: async () => {
-        const c = spawn(process.execPath, [LAB_BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data', labData, '--tls-cert', join(root, 'leaf.pem'), '--tls-key', join(root, 'leaf.key'), '--json'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const c = spawn(
+          process.execPath,
+          [
+            LAB_BIN,
+            'serve',
+            '--port',
+            String(port),
+            '--host',
+            '127.0.0.1',
+            '--data',
+            labData,
+            '--tls-cert',
+            join(root, 'leaf.pem'),
+            '--tls-key',
+            join(root, 'leaf.key'),
+            '--json',
+          ],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         lab.child = c;
         // Listening once it prints its JSON line; a lab that cannot start fails the test here.
         await new Promise<void>((ok, fail) => {
@@ -117,9 +143,15 @@ describe('the agent and its sandbox server killed and stalled at random under lo
       },
     };
 
-    const agentEnv: NodeJS.ProcessEnv = { ...process.env, SANDGATE_CHILD_CONCURRENCY: '4', SANDGATE_CHILD_BACKOFF_MS: '300', SANDGATE_CHILD_IDLE_MS: '2000' };
+    const agentEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      SANDGATE_CHILD_CONCURRENCY: '4',
+      SANDGATE_CHILD_BACKOFF_MS: '300',
+      SANDGATE_CHILD_IDLE_MS: '2000',
+    };
     delete agentEnv.SANDGATE_CRASH_AT;
-    const runAgent = () => spawn(process.execPath, [AGENT_CHILD, home, ...files.map((f) => f.path)], { env: agentEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const runAgent = () =>
+      spawn(process.execPath, [AGENT_CHILD, home, ...files.map((f) => f.path)], { env: agentEnv, stdio: ['ignore', 'pipe', 'pipe'] });
 
     await lab.start();
     // The lab made its client token on first start (tls/token in its data folder); the agent's policy carries it.
@@ -161,8 +193,12 @@ describe('the agent and its sandbox server killed and stalled at random under lo
       ]);
       if (code === 'hung') {
         const queue = sandgatePaths(home).queue;
-        const left = readdirSync(queue).filter((n) => n.endsWith('.job.json')).map((n) => readFileSync(join(queue, n), 'utf8'));
-        throw new Error(`the last agent did not finish; faults: ${faults.join(', ')}\nunfinished: ${left.join('\n')}\n${stderr.slice(-5000)}`);
+        const left = readdirSync(queue)
+          .filter((n) => n.endsWith('.job.json'))
+          .map((n) => readFileSync(join(queue, n), 'utf8'));
+        throw new Error(
+          `the last agent did not finish; faults: ${faults.join(', ')}\nunfinished: ${left.join('\n')}\n${stderr.slice(-5000)}`,
+        );
       }
       expect(code, `${faults.join(', ')}\n${stderr}`).toBe(0);
       const jobs = out
@@ -183,7 +219,10 @@ describe('the agent and its sandbox server killed and stalled at random under lo
       const items = QuarantineStore.open(home).list();
       for (const f of files) {
         if (f.malicious) {
-          expect(items.filter((i) => i.originalPath === f.path), f.path).toHaveLength(1);
+          expect(
+            items.filter((i) => i.originalPath === f.path),
+            f.path,
+          ).toHaveLength(1);
           expect(existsSync(f.path), f.path).toBe(false);
         } else {
           expect(readFileSync(f.path, 'utf8')).toBe(f.body);

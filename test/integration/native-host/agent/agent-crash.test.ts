@@ -82,7 +82,10 @@ function runAgent(home: string, files: string[], crashAt?: CrashPointName): Prom
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { accepted?: string; jobs?: Job[] });
+      const lines = out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { accepted?: string; jobs?: Job[] });
       resolvePromise({
         code,
         signal,
@@ -104,7 +107,15 @@ async function countingProxy(upstream: string): Promise<{ url: string; uploads: 
       uploads.set(s, (uploads.get(s) ?? 0) + 1);
     }
     const up = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, ca: ca.cert, servername: undefined },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        ca: ca.cert,
+        servername: undefined,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -126,71 +137,93 @@ async function countingProxy(upstream: string): Promise<{ url: string; uploads: 
 }
 
 describe('the agent killed at any point of the pipeline', () => {
-  it.each(POINTS)('killed at %s, it finishes every request after a restart, uploading each object at most once, quarantining once and logging every event once', async (point) => {
-    const dir = join(root, point);
-    const home = join(dir, 'home');
-    const downloads = join(dir, 'Downloads');
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    mkdirSync(downloads, { recursive: true });
-    const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
-    const proxy = await countingProxy(lab.url);
-    try {
-      writeFileSync(join(home, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: proxy.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') } }));
-      const eicar = join(downloads, 'eicar.com');
-      const clean = join(downloads, 'report.pdf');
-      writeFileSync(eicar, EICAR);
-      writeFileSync(clean, CLEAN);
+  it.each(POINTS)(
+    'killed at %s, it finishes every request after a restart, uploading each object at most once, quarantining once and logging every event once',
+    async (point) => {
+      const dir = join(root, point);
+      const home = join(dir, 'home');
+      const downloads = join(dir, 'Downloads');
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      mkdirSync(downloads, { recursive: true });
+      const lab = await startLab({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: join(dir, 'lab'),
+        tlsCert: join(root, 'leaf.pem'),
+        tlsKey: join(root, 'leaf.key'),
+      });
+      const proxy = await countingProxy(lab.url);
+      try {
+        writeFileSync(
+          join(home, 'policy.json'),
+          JSON.stringify({ sandbox: { servers: [{ url: proxy.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') } }),
+        );
+        const eicar = join(downloads, 'eicar.com');
+        const clean = join(downloads, 'report.pdf');
+        writeFileSync(eicar, EICAR);
+        writeFileSync(clean, CLEAN);
 
-      const first = await runAgent(home, [eicar, clean], point);
-      expect(first.signal, `the first run should die at ${point}:\n${first.stderr}`).toBe('SIGKILL');
-      const second = await runAgent(home, [eicar, clean]);
-      expect(second.code, second.stderr).toBe(0);
+        const first = await runAgent(home, [eicar, clean], point);
+        expect(first.signal, `the first run should die at ${point}:\n${first.stderr}`).toBe('SIGKILL');
+        const second = await runAgent(home, [eicar, clean]);
+        expect(second.code, second.stderr).toBe(0);
 
-      // Every request accepted in either run finished with a verdict, and each download is one job.
-      const jobs = second.jobs!;
-      for (const id of [...first.accepted, ...second.accepted]) expect(jobs.map((j) => j.jobId)).toContain(id);
-      expect(jobs.map((j) => j.path).sort()).toEqual([eicar, clean].sort());
-      const byPath = new Map(jobs.map((j) => [j.path, j]));
-      expect(byPath.get(eicar)).toMatchObject({ state: 'done', verdict: { level: 'malicious', threat: 'EICAR-Test-File' } });
-      expect(byPath.get(eicar)?.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
-      expect(byPath.get(clean)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
+        // Every request accepted in either run finished with a verdict, and each download is one job.
+        const jobs = second.jobs!;
+        for (const id of [...first.accepted, ...second.accepted]) expect(jobs.map((j) => j.jobId)).toContain(id);
+        expect(jobs.map((j) => j.path).sort()).toEqual([eicar, clean].sort());
+        const byPath = new Map(jobs.map((j) => [j.path, j]));
+        expect(byPath.get(eicar)).toMatchObject({ state: 'done', verdict: { level: 'malicious', threat: 'EICAR-Test-File' } });
+        expect(byPath.get(eicar)?.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
+        expect(byPath.get(clean)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
 
-      // Uploaded once in total (the lab is new, so at least once): the second run finds by hash what the first one
-      // sent, or already has its verdict.
-      for (const s of [sha(EICAR), sha(CLEAN)]) expect(proxy.uploads.get(s) ?? 0).toBe(1);
+        // Uploaded once in total (the lab is new, so at least once): the second run finds by hash what the first one
+        // sent, or already has its verdict.
+        for (const s of [sha(EICAR), sha(CLEAN)]) expect(proxy.uploads.get(s) ?? 0).toBe(1);
 
-      // Quarantined exactly once, the original gone, the clean file untouched.
-      expect(QuarantineStore.open(home).list()).toEqual([expect.objectContaining({ id: byPath.get(eicar)!.actions![0]!.id, sha256: sha(EICAR), originalPath: eicar })]);
-      expect(existsSync(eicar)).toBe(false);
-      expect(readFileSync(clean, 'utf8')).toBe(CLEAN);
-      expect(readdirSync(downloads)).toEqual(['report.pdf']);
-      const { events, unreadable } = new EventLog(sandgatePaths(home).events).read();
-      expect(unreadable).toBe(0);
-      expect(events.filter((e) => e.type === 'quarantined')).toEqual([expect.objectContaining({ jobId: byPath.get(eicar)!.jobId, path: eicar })]);
-      // Every event of every job exactly once, whichever step the crash cut off: what `sandgate events` and the
-      // console see is what happened.
-      for (const job of jobs) {
-        const mine = events.filter((e) => e.jobId === job.jobId);
-        const count = (type: string) => mine.filter((e) => e.type === type).length;
-        expect(count('object-accepted'), `${point}: object-accepted of ${job.path}`).toBe(1);
-        expect(count('object-submitted'), `${point}: object-submitted of ${job.path}`).toBe(1);
-        expect(count('verdict'), `${point}: verdict of ${job.path}`).toBe(1);
-        expect(mine.find((e) => e.type === 'verdict')?.level).toBe(job.verdict?.level);
+        // Quarantined exactly once, the original gone, the clean file untouched.
+        expect(QuarantineStore.open(home).list()).toEqual([
+          expect.objectContaining({ id: byPath.get(eicar)!.actions![0]!.id, sha256: sha(EICAR), originalPath: eicar }),
+        ]);
+        expect(existsSync(eicar)).toBe(false);
+        expect(readFileSync(clean, 'utf8')).toBe(CLEAN);
+        expect(readdirSync(downloads)).toEqual(['report.pdf']);
+        const { events, unreadable } = new EventLog(sandgatePaths(home).events).read();
+        expect(unreadable).toBe(0);
+        expect(events.filter((e) => e.type === 'quarantined')).toEqual([
+          expect.objectContaining({ jobId: byPath.get(eicar)!.jobId, path: eicar }),
+        ]);
+        // Every event of every job exactly once, whichever step the crash cut off: what `sandgate events` and the
+        // console see is what happened.
+        for (const job of jobs) {
+          const mine = events.filter((e) => e.jobId === job.jobId);
+          const count = (type: string) => mine.filter((e) => e.type === type).length;
+          expect(count('object-accepted'), `${point}: object-accepted of ${job.path}`).toBe(1);
+          expect(count('object-submitted'), `${point}: object-submitted of ${job.path}`).toBe(1);
+          expect(count('verdict'), `${point}: verdict of ${job.path}`).toBe(1);
+          expect(mine.find((e) => e.type === 'verdict')?.level).toBe(job.verdict?.level);
+        }
+        const ids = events.flatMap((e) => (e.eventId ? [e.eventId] : []));
+        expect(new Set(ids).size).toBe(ids.length);
+
+        // Nothing left behind in the queue.
+        expect(readdirSync(sandgatePaths(home).queue).filter((n) => n !== 'corrupt')).toEqual([]);
+      } finally {
+        await proxy.close();
+        await lab.close();
       }
-      const ids = events.flatMap((e) => (e.eventId ? [e.eventId] : []));
-      expect(new Set(ids).size).toBe(ids.length);
-
-      // Nothing left behind in the queue.
-      expect(readdirSync(sandgatePaths(home).queue).filter((n) => n !== 'corrupt')).toEqual([]);
-    } finally {
-      await proxy.close();
-      await lab.close();
-    }
-  }, 30_000);
+    },
+    30_000,
+  );
 });
 
 describe('the agent killed as a threat response creates or starts its Critical Areas Scan', () => {
-  it.each(['before-event:scan-task-created', 'after-event:scan-task-created', 'before-event:scan-task-started', 'after-event:scan-task-started'] as CrashPointName[])(
+  it.each([
+    'before-event:scan-task-created',
+    'after-event:scan-task-created',
+    'before-event:scan-task-started',
+    'after-event:scan-task-started',
+  ] as CrashPointName[])(
     'killed at %s, the task exists once and each of its events is logged once',
     async (point) => {
       const dir = join(root, `cas-${point}`);
@@ -198,9 +231,18 @@ describe('the agent killed as a threat response creates or starts its Critical A
       const downloads = join(dir, 'Downloads');
       mkdirSync(home, { recursive: true, mode: 0o700 });
       mkdirSync(downloads, { recursive: true });
-      const lab = await startLab({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'lab'), tlsCert: join(root, 'leaf.pem'), tlsKey: join(root, 'leaf.key') });
+      const lab = await startLab({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir: join(dir, 'lab'),
+        tlsCert: join(root, 'leaf.pem'),
+        tlsKey: join(root, 'leaf.key'),
+      });
       try {
-        const policy = { sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') }, response: { quarantine: true, criticalAreasScan: true } };
+        const policy = {
+          sandbox: { servers: [{ url: lab.url, token: lab.token }], serverCertificate: join(root, 'ca.pem') },
+          response: { quarantine: true, criticalAreasScan: true },
+        };
         writeFileSync(join(home, 'policy.json'), JSON.stringify(policy));
         const eicar = join(downloads, 'eicar.com');
         writeFileSync(eicar, EICAR);
@@ -215,7 +257,10 @@ describe('the agent killed as a threat response creates or starts its Critical A
         expect(cas).toMatchObject({ status: 'scheduled', id: expect.any(String) });
         const { events } = new EventLog(sandgatePaths(home).events).read();
         const mine = events.filter((e) => e.taskId === cas!.id);
-        expect(mine.filter((e) => e.type === 'scan-task-created'), point).toHaveLength(1);
+        expect(
+          mine.filter((e) => e.type === 'scan-task-created'),
+          point,
+        ).toHaveLength(1);
         expect(mine.filter((e) => e.type === 'scan-task-started').length, point).toBeLessThanOrEqual(1);
         // No task was made twice for the one threat.
         expect(new Set(events.filter((e) => e.type === 'scan-task-created').map((e) => e.taskId)).size).toBe(1);

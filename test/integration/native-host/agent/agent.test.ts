@@ -42,8 +42,15 @@ afterEach(async () => {
 /** Real time, but the pause between failed rounds is kept short so "the server comes back" does not wait a minute. */
 const quickRounds: Clock = { ...realClock, sleep: (ms, signal) => realClock.sleep(Math.min(ms, 50), signal) };
 
-function loaded(servers: PolicyInput['sandbox']['servers'], extra: Partial<PolicyInput> = {}, sandbox: Partial<PolicyInput['sandbox']> = {}): LoadedPolicy {
-  const policy = policySchema.parse({ sandbox: { servers, serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 20_000, ...sandbox }, ...extra });
+function loaded(
+  servers: PolicyInput['sandbox']['servers'],
+  extra: Partial<PolicyInput> = {},
+  sandbox: Partial<PolicyInput['sandbox']> = {},
+): LoadedPolicy {
+  const policy = policySchema.parse({
+    sandbox: { servers, serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 20_000, ...sandbox },
+    ...extra,
+  });
   return { policy, path: join(root, 'policy.json'), serverCa: ca.cert };
 }
 
@@ -100,7 +107,9 @@ describe('agent service', () => {
     expect(job.verdict).toMatchObject({ level: 'malicious', threat: 'EICAR-Test-File', server: s.url });
     expect(job.actions).toEqual([{ type: 'quarantine', status: 'done', id: expect.any(String) }]);
     expect(existsSync(path)).toBe(false);
-    expect(QuarantineStore.open(home).list()).toEqual([expect.objectContaining({ id: job.actions![0]!.id, originalPath: path, sha256: sha(EICAR) })]);
+    expect(QuarantineStore.open(home).list()).toEqual([
+      expect.objectContaining({ id: job.actions![0]!.id, originalPath: path, sha256: sha(EICAR) }),
+    ]);
     expect(events().filter((e) => e.type === 'quarantined')).toHaveLength(1);
     expect(events().map((e) => e.type)).toEqual(['service-started', 'object-accepted', 'object-submitted', 'verdict', 'quarantined']);
     // The push may trail the journal by a moment; it must come, and last.
@@ -171,7 +180,9 @@ describe('agent service', () => {
   it('tries the next server when the first cannot even be resolved, without its API token showing anywhere', async () => {
     const good = await lab();
     // .invalid never resolves (RFC 6761), so this is a DNS failure whatever network the test runs on.
-    const agent = await agentFor(loaded([{ url: 'https://cape.sandgate.invalid', kind: 'cape', token: 'secret-token' }, { url: good.url }]));
+    const agent = await agentFor(
+      loaded([{ url: 'https://cape.sandgate.invalid', kind: 'cape', token: 'secret-token' }, { url: good.url }]),
+    );
     const job = await finished(agent, (await agent.submit(download('a.exe', 'MZ c'), browser)).jobId);
     expect(job.verdict?.server).toBe(good.url);
     const errs = events().filter((e) => e.type === 'server-error');
@@ -190,7 +201,11 @@ describe('agent service', () => {
     expect([a, b].map((j) => j.actions?.[0]?.status)).toEqual(['done', 'done']);
     // Both objects are out of the Downloads folder; only the newest is still in quarantine.
     expect(readdirSafe(downloads)).toEqual([]);
-    expect(QuarantineStore.open(home).list().map((i) => i.sha256)).toEqual([sha(second)]);
+    expect(
+      QuarantineStore.open(home)
+        .list()
+        .map((i) => i.sha256),
+    ).toEqual([sha(second)]);
     expect(events().map((e) => e.type)).toEqual(expect.arrayContaining(['quarantine-deleted', 'quarantine-limit-reached']));
   });
 
@@ -264,9 +279,17 @@ describe('agent service', () => {
   /** A job whose verdict is recorded and whose quarantine was marked begun when the agent died. */
   async function interruptedQuarantine(path: string): Promise<string> {
     const paths = sandgatePaths(home);
-    const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
+    const q = await RequestQueue.open({
+      dir: paths.queue,
+      journalFile: join(home, 'jobs', 'finished.jsonl'),
+      maxBytes: 1 << 20,
+      events: new EventLog(paths.events),
+    });
     const accepted = await q.enqueue(path, browser);
-    await q.update(accepted.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
+    await q.update(accepted.jobId, {
+      job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } },
+      actionStarted: 'quarantine',
+    });
     return accepted.jobId;
   }
 
@@ -281,10 +304,16 @@ describe('agent service', () => {
     expect(s.transcript).toEqual([]); // the verdict on record is not asked for again
   });
 
-  it('never repeats a quarantine that got done before the crash: the store already holds this job\'s copy', async () => {
+  it("never repeats a quarantine that got done before the crash: the store already holds this job's copy", async () => {
     const path = download('eicar.com', EICAR);
     const jobId = await interruptedQuarantine(path);
-    const { id } = await QuarantineStore.open(home).quarantine({ path, expectedSha256: sha(EICAR), verdict: { level: 'malicious', server: 'https://127.0.0.1:1' }, provenance: browser, jobId });
+    const { id } = await QuarantineStore.open(home).quarantine({
+      path,
+      expectedSha256: sha(EICAR),
+      verdict: { level: 'malicious', server: 'https://127.0.0.1:1' },
+      provenance: browser,
+      jobId,
+    });
     let calls = 0;
     const s = await lab();
     const agent = await agentFor(loaded([{ url: s.url }]), { quarantineObject: async () => ({ id: `q${++calls}` }) });
@@ -298,7 +327,13 @@ describe('agent service', () => {
     const path = download('eicar.com', EICAR);
     const jobId = await interruptedQuarantine(path);
     const died = new Error('killed before the delete');
-    const opts = { path, expectedSha256: sha(EICAR), verdict: { level: 'malicious' as const, server: 'https://127.0.0.1:1' }, provenance: browser, jobId };
+    const opts = {
+      path,
+      expectedSha256: sha(EICAR),
+      verdict: { level: 'malicious' as const, server: 'https://127.0.0.1:1' },
+      provenance: browser,
+      jobId,
+    };
     await expect(QuarantineStore.open(home).quarantine(opts, { beforeDelete: () => Promise.reject(died) })).rejects.toBe(died);
     const [stale] = QuarantineStore.open(home).list();
 
@@ -345,9 +380,16 @@ describe('agent service', () => {
     expect(existsSync(path)).toBe(false);
     expect(QuarantineStore.open(home).list()).toHaveLength(2);
     expect(s.transcript).toEqual(asked);
-    const tail = events().filter((e) => e.jobId === job.jobId).map((e) => e.type);
+    const tail = events()
+      .filter((e) => e.jobId === job.jobId)
+      .map((e) => e.type);
     expect(tail).toEqual(['object-accepted', 'verdict-cached', 'verdict', 'quarantined']);
-    expect(events().find((e) => e.type === 'verdict-cached')).toMatchObject({ jobId: job.jobId, sha256: sha(EICAR), level: 'malicious', server: s.url });
+    expect(events().find((e) => e.type === 'verdict-cached')).toMatchObject({
+      jobId: job.jobId,
+      sha256: sha(EICAR),
+      level: 'malicious',
+      server: s.url,
+    });
   });
 
   it('asks a server again once the cached verdict is older than sandbox.verdictCacheTtlMs', async () => {
@@ -386,8 +428,13 @@ describe('agent service', () => {
   it('refuses an object over sandbox.maxObjectBytes before copying it, with OBJECT_OVER_MAX_SIZE recorded once', async () => {
     const s = await lab();
     const agent = await agentFor(loaded([{ url: s.url }], {}, { maxObjectBytes: 16 }));
-    await expect(agent.submit(download('big.exe', 'MZ seventeen byte'), browser)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 17, limitBytes: 16 } });
-    expect(events().filter((e) => e.type === 'object-refused')).toEqual([expect.objectContaining({ code: 'OBJECT_OVER_MAX_SIZE', path: join(downloads, 'big.exe') })]);
+    await expect(agent.submit(download('big.exe', 'MZ seventeen byte'), browser)).rejects.toMatchObject({
+      code: 'OBJECT_OVER_MAX_SIZE',
+      params: { size: 17, limitBytes: 16 },
+    });
+    expect(events().filter((e) => e.type === 'object-refused')).toEqual([
+      expect.objectContaining({ code: 'OBJECT_OVER_MAX_SIZE', path: join(downloads, 'big.exe') }),
+    ]);
     expect(agent.status().queue).toMatchObject({ objects: 0, bytes: 0 });
     const small = await finished(agent, (await agent.submit(download('small.exe', 'MZ sixteen bytes'), browser)).jobId);
     expect(small.state).toBe('done');
@@ -395,7 +442,12 @@ describe('agent service', () => {
 
   it('after a restart with a corrupt record beside good ones, sets it aside with an event and still judges the good ones', async () => {
     const paths = sandgatePaths(home);
-    const q = await RequestQueue.open({ dir: paths.queue, journalFile: join(home, 'jobs', 'finished.jsonl'), maxBytes: 1 << 20, events: new EventLog(paths.events) });
+    const q = await RequestQueue.open({
+      dir: paths.queue,
+      journalFile: join(home, 'jobs', 'finished.jsonl'),
+      maxBytes: 1 << 20,
+      events: new EventLog(paths.events),
+    });
     const good = [await q.enqueue(download('a.exe', 'MZ good a'), browser), await q.enqueue(download('b.pdf', '%PDF-1.7 good b'), browser)];
     const bad = await q.enqueue(download('c.exe', 'MZ torn'), browser);
     writeFileSync(join(paths.queue, `${bad.jobId}.job.json`), '{"format":1,"job":{"jobId":"' + bad.jobId);

@@ -30,7 +30,10 @@ afterAll(async () => {
 
 const submit = async (file: string): Promise<{ code: number | null; line: SubmitOutputLine }> => {
   const r = await stack.sandgate(['submit', file, '--wait', '--json']);
-  const lines = r.stdout.split('\n').filter((l) => l.trim()).map((l) => submitOutputLineSchema.parse(JSON.parse(l)));
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => submitOutputLineSchema.parse(JSON.parse(l)));
   expect(lines, r.stderr).toHaveLength(1);
   return { code: r.code, line: lines[0]! };
 };
@@ -55,7 +58,13 @@ describe('a known false positive (response.allowSha256)', () => {
     expect(readFileSync(file).equals(EICAR)).toBe(true);
     expect(await quarantined()).toEqual([]);
     expect(stack.events()).toContainEqual(
-      expect.objectContaining({ type: 'verdict-allowed', path: file, sha256: EICAR_SHA256, level: 'malicious', code: 'ALLOWED_FALSE_POSITIVE' }),
+      expect.objectContaining({
+        type: 'verdict-allowed',
+        path: file,
+        sha256: EICAR_SHA256,
+        level: 'malicious',
+        code: 'ALLOWED_FALSE_POSITIVE',
+      }),
     );
   });
 

@@ -37,7 +37,9 @@ describe('agent with CAPEv2 and Cuckoo servers', () => {
     expect(work[1]).toBe('cuckoo GET /files/view/sha256/{sha}');
 
     const events = bench.events();
-    const tried = events.filter((e) => e.type === 'server-error' || e.type === 'verdict').map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
+    const tried = events
+      .filter((e) => e.type === 'server-error' || e.type === 'verdict')
+      .map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
     expect(tried).toEqual([`server-error ${cape.url} SERVER_THROTTLED`, `verdict ${cuckoo.url}`]);
     expect(events.find((e) => e.type === 'verdict')).toMatchObject({ sha256: sha256(Buffer.from(EICAR)) });
     const everything = JSON.stringify(events) + JSON.stringify(agent.status());

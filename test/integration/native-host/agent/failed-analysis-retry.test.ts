@@ -13,7 +13,6 @@ import { maliciousVerdict, startLabServer } from '#test-helpers/lab-protocol-ser
  * event log says how many were made. Uploads are counted by the servers, not taken from the agent's word.
  */
 
-
 const EICAR_SHA = sha256(Buffer.from(EICAR));
 const bench = useAgentBench('sg-failed-analysis-');
 
@@ -42,7 +41,10 @@ describe('a failed analysis leads to a fresh upload, within a bound', () => {
     const lab = await startLabServer({ tls: bench.leaf(), name: 'lab', failAnalyses: 100 });
     bench.later(() => lab.close());
     const job = await judgeEicar([{ url: lab.url }]);
-    expect(job).toMatchObject({ state: 'error', error: { code: 'ANALYSIS_FAILED', params: { attempts: MAX_ANALYSIS_ATTEMPTS, maxAttempts: MAX_ANALYSIS_ATTEMPTS } } });
+    expect(job).toMatchObject({
+      state: 'error',
+      error: { code: 'ANALYSIS_FAILED', params: { attempts: MAX_ANALYSIS_ATTEMPTS, maxAttempts: MAX_ANALYSIS_ATTEMPTS } },
+    });
     expect(job.error!.message).toMatch(/3 of at most 3 analyses failed, giving up/);
     expect(lab.uploads).toHaveLength(MAX_ANALYSIS_ATTEMPTS);
     expect(analysisFailures().map((e) => e.attempts)).toEqual([1, 2, 3]);
@@ -50,7 +52,12 @@ describe('a failed analysis leads to a fresh upload, within a bound', () => {
   });
 
   it('sandgate lab: a look-up that finds an analysis which failed earlier uploads the object again instead of ending the job', async () => {
-    const lab = await startLabServer({ tls: bench.leaf(), name: 'lab', knownFailed: [EICAR_SHA], verdicts: { [EICAR_SHA]: maliciousVerdict() } });
+    const lab = await startLabServer({
+      tls: bench.leaf(),
+      name: 'lab',
+      knownFailed: [EICAR_SHA],
+      verdicts: { [EICAR_SHA]: maliciousVerdict() },
+    });
     bench.later(() => lab.close());
     const job = await judgeEicar([{ url: lab.url }]);
     expect(job).toMatchObject({ state: 'done', verdict: { level: 'malicious' } });
@@ -80,7 +87,10 @@ describe('a failed analysis leads to a fresh upload, within a bound', () => {
     const cuckoo = await startCuckooEmulator({ tls: bench.leaf(), failWith: 'failed_processing' });
     bench.later(() => cuckoo.close());
     const job = await judgeEicar([{ url: cuckoo.url, kind: 'cuckoo' }]);
-    expect(job).toMatchObject({ state: 'error', error: { code: 'ANALYSIS_FAILED', params: { attempts: MAX_ANALYSIS_ATTEMPTS, status: 'failed_processing' } } });
+    expect(job).toMatchObject({
+      state: 'error',
+      error: { code: 'ANALYSIS_FAILED', params: { attempts: MAX_ANALYSIS_ATTEMPTS, status: 'failed_processing' } },
+    });
     expect(cuckoo.counters.uploads).toBe(MAX_ANALYSIS_ATTEMPTS);
     expect(analysisFailures().map((e) => e.attempts)).toEqual([1, 2, 3]);
   });

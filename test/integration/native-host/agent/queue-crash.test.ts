@@ -18,7 +18,12 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const openQueue = () =>
-  RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs', 'finished.jsonl'), maxBytes: 256 * 1024 * 1024, events: new EventLog(join(root, 'events')) });
+  RequestQueue.open({
+    dir: join(root, 'queue'),
+    journalFile: join(root, 'jobs', 'finished.jsonl'),
+    maxBytes: 256 * 1024 * 1024,
+    events: new EventLog(join(root, 'events')),
+  });
 
 /** Runs `body` in a real child process that has the queue open; the child kills itself with SIGKILL at `// KILL`. */
 function runChild(body: string, onLine?: (line: string, kill: () => void) => void): Promise<void> {
@@ -44,7 +49,9 @@ function runChild(body: string, onLine?: (line: string, kill: () => void) => voi
       }
     });
     child.on('error', reject);
-    child.on('exit', (_code, signal) => (signal === 'SIGKILL' ? resolvePromise() : reject(new Error(`child exited without being killed (${_code})`))));
+    child.on('exit', (_code, signal) =>
+      signal === 'SIGKILL' ? resolvePromise() : reject(new Error(`child exited without being killed (${_code})`)),
+    );
   });
 }
 
@@ -86,7 +93,11 @@ describe('request queue and a killed agent', () => {
     } else {
       const sha = createHash('sha256').update(content).digest('hex');
       expect(jobs).toEqual([expect.objectContaining({ sha256: sha, size: content.length })]);
-      expect(createHash('sha256').update(readFileSync(join(root, 'queue', `${sha}.obj`))).digest('hex')).toBe(sha);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(root, 'queue', `${sha}.obj`)))
+          .digest('hex'),
+      ).toBe(sha);
     }
     expect(existsSync(join(root, 'Downloads', 'big.iso'))).toBe(true);
   });

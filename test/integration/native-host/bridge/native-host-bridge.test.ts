@@ -40,7 +40,8 @@ const rawFrame = (body: Buffer) => {
   h.writeUInt32LE(body.length);
   return Buffer.concat([h, body]);
 };
-const errorFrame = (id: string, code: string) => expect.objectContaining({ v: 1, kind: 'response', id, ok: false, error: expect.objectContaining({ code }) });
+const errorFrame = (id: string, code: string) =>
+  expect.objectContaining({ v: 1, kind: 'response', id, ok: false, error: expect.objectContaining({ code }) });
 
 describe('native host bridge: bad input from the browser', () => {
   it('an oversized length header is answered with FRAME_TOO_LARGE and a clean exit, without buffering the claimed size', async () => {
@@ -112,7 +113,12 @@ describe('native host bridge: bad input from the browser', () => {
   });
 
   it('Firefox callers are identified by add-on id', async () => {
-    const h = host(['--allow-origin', FIREFOX_EXTENSION_ID, '/usr/lib/mozilla/native-messaging-hosts/org.sandgate.agent.json', FIREFOX_EXTENSION_ID]);
+    const h = host([
+      '--allow-origin',
+      FIREFOX_EXTENSION_ID,
+      '/usr/lib/mozilla/native-messaging-hosts/org.sandgate.agent.json',
+      FIREFOX_EXTENSION_ID,
+    ]);
     h.send(helloRequest('ff-1'));
     expect(await h.nextFrame()).toMatchObject({ id: 'ff-1', ok: true });
   });
@@ -164,7 +170,12 @@ describe('native host bridge: forwarding to the agent service', () => {
     const h = host();
     h.send(helloRequest('p1', 'test/push'));
     expect(await h.nextFrame()).toMatchObject({ id: 'p1', ok: true });
-    expect(await h.nextFrame()).toEqual({ v: 1, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false } });
+    expect(await h.nextFrame()).toEqual({
+      v: 1,
+      kind: 'event',
+      type: 'agent-status',
+      payload: { serversReachable: true, queueFull: false },
+    });
   });
 
   it('a response over 1 MiB becomes RESPONSE_TOO_LARGE for that id, and the port stays usable', async () => {

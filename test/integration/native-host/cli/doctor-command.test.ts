@@ -49,18 +49,34 @@ describe('sandgate doctor', () => {
     expect(only(d.failed)).toEqual([]);
     expect(d.code).toBe(0);
     const ok = d.report.checks.filter((c) => c.status === 'ok').map((c) => c.check);
-    expect(ok).toEqual(expect.arrayContaining([
-      'manifest chrome user', 'manifest chromium user', 'manifest edge user', 'manifest brave user', 'manifest firefox user',
-      'launcher', 'agent', 'policy', 'certificate', `server ${stack.lab.url}`,
-    ]));
+    expect(ok).toEqual(
+      expect.arrayContaining([
+        'manifest chrome user',
+        'manifest chromium user',
+        'manifest edge user',
+        'manifest brave user',
+        'manifest firefox user',
+        'launcher',
+        'agent',
+        'policy',
+        'certificate',
+        `server ${stack.lab.url}`,
+      ]),
+    );
     // No unit installed in the test home: a warning with the way to add one, not a failure.
-    expect(d.report.checks.find((c) => c.check === 'service')).toMatchObject({ status: 'warn', fix: expect.stringContaining('systemctl --user') });
+    expect(d.report.checks.find((c) => c.check === 'service')).toMatchObject({
+      status: 'warn',
+      fix: expect.stringContaining('systemctl --user'),
+    });
   });
 
   it('names a deleted manifest', async () => {
     const file = join(userHome, '.config/microsoft-edge/NativeMessagingHosts/org.sandgate.agent.json');
     const text = readFileSync(file, 'utf8');
-    const failed = await damaged(() => rmSync(file), () => writeFileSync(file, text));
+    const failed = await damaged(
+      () => rmSync(file),
+      () => writeFileSync(file, text),
+    );
     expect(only(failed)).toEqual(['manifest edge user: HOST_NOT_INSTALLED']);
     expect(failed[0]!.fix).toContain('sandgate install --browser edge');
   });
@@ -68,9 +84,19 @@ describe('sandgate doctor', () => {
   it('names a manifest that is not JSON, and one that does not allow our extension', async () => {
     const file = join(userHome, '.mozilla/native-messaging-hosts/org.sandgate.agent.json');
     const text = readFileSync(file, 'utf8');
-    expect(only(await damaged(() => writeFileSync(file, '{'), () => writeFileSync(file, text)))).toEqual(['manifest firefox user: HOST_NOT_INSTALLED']);
+    expect(
+      only(
+        await damaged(
+          () => writeFileSync(file, '{'),
+          () => writeFileSync(file, text),
+        ),
+      ),
+    ).toEqual(['manifest firefox user: HOST_NOT_INSTALLED']);
     const other = text.replace('agent@sandgate.org', 'someone@else.example');
-    const failed = await damaged(() => writeFileSync(file, other), () => writeFileSync(file, text));
+    const failed = await damaged(
+      () => writeFileSync(file, other),
+      () => writeFileSync(file, text),
+    );
     expect(only(failed)).toEqual(['manifest firefox user: ORIGIN_FORBIDDEN']);
     expect(failed[0]!.detail).toContain('allowed_extensions');
   });
@@ -78,11 +104,17 @@ describe('sandgate doctor', () => {
   it('names a launcher that is not executable, and one edited to run `node` from PATH', async () => {
     const launcher = join(stack.home, 'bin/sandgate-native-host');
     const text = readFileSync(launcher, 'utf8');
-    const notExec = await damaged(() => chmodSync(launcher, 0o644), () => chmodSync(launcher, 0o755));
+    const notExec = await damaged(
+      () => chmodSync(launcher, 0o644),
+      () => chmodSync(launcher, 0o755),
+    );
     expect(new Set(notExec.map((c) => c.code))).toEqual(new Set(['HOST_NOT_INSTALLED']));
     expect(notExec.map((c) => c.detail).join('\n')).toContain(launcher);
     const viaPath = text.replace(/^exec '[^']+'/m, 'exec node');
-    const failed = await damaged(() => writeFileSync(launcher, viaPath), () => writeFileSync(launcher, text));
+    const failed = await damaged(
+      () => writeFileSync(launcher, viaPath),
+      () => writeFileSync(launcher, text),
+    );
     expect(only(failed)).toEqual(['launcher: HOST_NOT_INSTALLED']);
     expect(failed[0]!.detail).toContain('absolute path');
   });
@@ -90,7 +122,10 @@ describe('sandgate doctor', () => {
   it('names an invalid policy by its key', async () => {
     const bad = JSON.parse(goodPolicy);
     bad.sandbox.connectTimeoutMs = 'fast';
-    const failed = await damaged(() => writeFileSync(stack.policyPath, JSON.stringify(bad)), () => writeFileSync(stack.policyPath, goodPolicy));
+    const failed = await damaged(
+      () => writeFileSync(stack.policyPath, JSON.stringify(bad)),
+      () => writeFileSync(stack.policyPath, goodPolicy),
+    );
     expect(only(failed)).toEqual(['policy: POLICY_INVALID']);
     expect(failed[0]!.detail).toContain('sandbox.connectTimeoutMs');
   });
@@ -105,7 +140,10 @@ describe('sandgate doctor', () => {
       p.sandbox.serverCertificate = cert;
       return JSON.stringify(p);
     };
-    const failed = await damaged(() => writeFileSync(stack.policyPath, withCert(pemFile)), () => writeFileSync(stack.policyPath, goodPolicy));
+    const failed = await damaged(
+      () => writeFileSync(stack.policyPath, withCert(pemFile)),
+      () => writeFileSync(stack.policyPath, goodPolicy),
+    );
     // The lab presents its own certificate, not this one: the probe says so too.
     expect(only(failed)).toEqual(['certificate: TLS_CERTIFICATE_EXPIRED', `server ${stack.lab.url}: TLS_CERTIFICATE_REJECTED`]);
     expect(failed[1]!.fix).toContain('sandbox.serverCertificate');
@@ -114,7 +152,10 @@ describe('sandgate doctor', () => {
   it('names a server that does not answer', async () => {
     const p = JSON.parse(goodPolicy);
     p.sandbox.servers.push({ url: 'https://127.0.0.1:9' });
-    const failed = await damaged(() => writeFileSync(stack.policyPath, JSON.stringify(p)), () => writeFileSync(stack.policyPath, goodPolicy));
+    const failed = await damaged(
+      () => writeFileSync(stack.policyPath, JSON.stringify(p)),
+      () => writeFileSync(stack.policyPath, goodPolicy),
+    );
     expect(failed.map((c) => c.check)).toEqual(['server https://127.0.0.1:9']);
     expect(failed[0]!.fix).toMatch(/address|firewall/);
   });

@@ -68,13 +68,32 @@ describe('sandgate install, doctor, uninstall', () => {
 
   it('the policy’s extension.additionalIds are allowed by the manifests it writes', async () => {
     const policy = join(root, 'policy.json');
-    writeFileSync(policy, JSON.stringify({ sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: 'unused.pem' }, extension: { additionalIds: ['b'.repeat(32), 'it@corp.example'] } }));
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: 'unused.pem' },
+        extension: { additionalIds: ['b'.repeat(32), 'it@corp.example'] },
+      }),
+    );
     const r = await run(['install', '--browser', 'all', '--policy', policy, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const manifests = JSON.parse(r.stdout).manifests as string[];
-    const chromium = JSON.parse(readFileSync(manifests.find((m) => m.includes('/.config/chromium/'))!, 'utf8'));
-    expect(chromium.allowed_origins).toEqual(['chrome-extension://lannamifkldjnpehgkdoekmdpejnnngc/', `chrome-extension://${'b'.repeat(32)}/`]);
-    const firefox = JSON.parse(readFileSync(manifests.find((m) => m.includes('/.mozilla/'))!, 'utf8'));
+    const chromium = JSON.parse(
+      readFileSync(
+        manifests.find((m) => m.includes('/.config/chromium/'))!,
+        'utf8',
+      ),
+    );
+    expect(chromium.allowed_origins).toEqual([
+      'chrome-extension://lannamifkldjnpehgkdoekmdpejnnngc/',
+      `chrome-extension://${'b'.repeat(32)}/`,
+    ]);
+    const firefox = JSON.parse(
+      readFileSync(
+        manifests.find((m) => m.includes('/.mozilla/'))!,
+        'utf8',
+      ),
+    );
     expect(firefox.allowed_extensions).toEqual(['agent@sandgate.org', 'it@corp.example']);
   });
 

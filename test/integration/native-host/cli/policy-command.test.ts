@@ -23,7 +23,10 @@ function policyFile(name: string, body: unknown): string {
 }
 
 const valid = () => ({
-  sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }, { url: 'https://cape.corp.example', kind: 'cape', token: 'sekrit-token' }], serverCertificate: 'ca.pem' },
+  sandbox: {
+    servers: [{ url: 'https://127.0.0.1:8443' }, { url: 'https://cape.corp.example', kind: 'cape', token: 'sekrit-token' }],
+    serverCertificate: 'ca.pem',
+  },
 });
 
 describe('sandgate policy check', () => {
@@ -106,7 +109,10 @@ describe('sandgate policy show', () => {
     const h = join(root, 'home-with-policy');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(h);
-    writeFileSync(join(h, 'policy.json'), JSON.stringify({ sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: caPem } }));
+    writeFileSync(
+      join(h, 'policy.json'),
+      JSON.stringify({ sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: caPem } }),
+    );
     const r = await runSandgate(['policy', 'show'], { home: h });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`# effective policy from ${join(h, 'policy.json')}`);

@@ -28,7 +28,12 @@ const status = async () => {
 };
 
 const nextEvent = (type: AgentEvent['type'], after: number) =>
-  pollFor(`a ${type} event`, () => stack.events().slice(after).find((e) => e.type === type));
+  pollFor(`a ${type} event`, () =>
+    stack
+      .events()
+      .slice(after)
+      .find((e) => e.type === type),
+  );
 
 describe('sandgate serve reloads its policy file without a restart', () => {
   it('a valid change (a second server, a longer connect timeout) is applied, recorded and visible in status', async () => {
@@ -68,7 +73,12 @@ describe('sandgate serve reloads its policy file without a restart', () => {
     expect(e.message).toContain('conectTimeoutMs');
     expect(e.message).toContain('keeping the last good policy');
     expect((await status()).servers.map((s) => s.url)).toEqual([stack.lab.url, 'https://127.0.0.1:9']);
-    expect(stack.events().slice(seen).some((x) => x.type === 'policy-reloaded')).toBe(false);
+    expect(
+      stack
+        .events()
+        .slice(seen)
+        .some((x) => x.type === 'policy-reloaded'),
+    ).toBe(false);
   });
 
   it('fixing the file again is applied: back to one server', async () => {

@@ -1,6 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -45,7 +57,13 @@ describe('sandgate quarantine', () => {
     const items: unknown = JSON.parse(r.stdout);
     expect(Array.isArray(items)).toBe(true);
     expect(quarantineItemSchema.array().parse(items)).toEqual([
-      expect.objectContaining({ id, originalPath: path, sha256: sha256(EICAR), threat: 'EICAR-Test-File', quarantinedAt: expect.any(String) }),
+      expect.objectContaining({
+        id,
+        originalPath: path,
+        sha256: sha256(EICAR),
+        threat: 'EICAR-Test-File',
+        quarantinedAt: expect.any(String),
+      }),
     ]);
   });
 
@@ -101,7 +119,10 @@ describe('sandgate quarantine', () => {
 
   it('two restores started at once: exactly one succeeds, the file arrives once, intact', async () => {
     const { id, path } = await quarantineEicar();
-    const results = await Promise.all([runSandgate(['quarantine', 'restore', id], { home }), runSandgate(['quarantine', 'restore', id], { home })]);
+    const results = await Promise.all([
+      runSandgate(['quarantine', 'restore', id], { home }),
+      runSandgate(['quarantine', 'restore', id], { home }),
+    ]);
     const codes = results.map((r) => r.code).sort();
     expect(codes).toEqual([0, 2]);
     const loser = results.find((r) => r.code === 2)!;
@@ -114,7 +135,12 @@ describe('sandgate quarantine', () => {
     expect((await runSandgate(['quarantine', 'delete', id], { home })).code).toBe(0);
     expect((await runSandgate(['quarantine', 'list', '--json'], { home })).stdout).toBe('[]\n');
     const ev = await runSandgate(['events', '--json'], { home });
-    expect(ev.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ type: 'quarantine-deleted', quarantineId: id })]);
+    expect(
+      ev.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([expect.objectContaining({ type: 'quarantine-deleted', quarantineId: id })]);
   });
 
   it('an unknown id is error[QUARANTINE_ITEM_NOT_FOUND] with exit 2', async () => {
@@ -129,7 +155,13 @@ describe('sandgate quarantine', () => {
     const r = await runSandgate(['quarantine', 'export', id, '--out', out, '--json'], { home });
     expect(r.code).toBe(0);
     const sha = sha256(EICAR);
-    expect(JSON.parse(r.stdout)).toMatchObject({ id, path: out, sha256: sha, entries: [`${sha}.com`, `${sha}.json`], password: 'infected' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      id,
+      path: out,
+      sha256: sha,
+      entries: [`${sha}.com`, `${sha}.json`],
+      password: 'infected',
+    });
     const unzipDir = join(root, 'unzipped');
     execFileSync('unzip', ['-q', '-P', 'infected', out, '-d', unzipDir]);
     expect(readFileSync(join(unzipDir, `${sha}.com`)).equals(EICAR)).toBe(true);
@@ -212,11 +244,17 @@ describe('sandgate command line', () => {
   });
 
   it('works when started by whatever node is first on the system PATH (re-executing the pinned one if it is old)', async () => {
-    const path = (process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules')).join(delimiter);
+    const path = (process.env.PATH ?? '')
+      .split(delimiter)
+      .filter((d) => !d.includes('node_modules'))
+      .join(delimiter);
     const { id } = await quarantineEicar();
     const { spawnSync } = await import('node:child_process');
     const { SHIM } = await import('./run-sandgate.ts');
-    const r = spawnSync('/usr/bin/env', ['node', SHIM, 'quarantine', 'list', '--json'], { env: { ...process.env, PATH: path, SANDGATE_HOME: home }, encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/env', ['node', SHIM, 'quarantine', 'list', '--json'], {
+      env: { ...process.env, PATH: path, SANDGATE_HOME: home },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)[0].id).toBe(id);
   });

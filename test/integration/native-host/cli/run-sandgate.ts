@@ -10,7 +10,10 @@ export interface RunResult {
 }
 
 /** Runs the real `sandgate` bin shim as a child process over real stdio. */
-export function runSandgate(args: string[], opts: { home: string; cwd?: string; node?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
+export function runSandgate(
+  args: string[],
+  opts: { home: string; cwd?: string; node?: string; env?: NodeJS.ProcessEnv },
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(opts.node ?? process.execPath, [SHIM, ...args], {
       cwd: opts.cwd ?? process.cwd(),

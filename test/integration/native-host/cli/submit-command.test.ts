@@ -20,7 +20,10 @@ describe('sandgate submit against the real agent and sandgate-lab', () => {
     writeFileSync(file, EICAR);
     const r = await stack.sandgate(['submit', file, '--wait', '--json']);
     expect(r.code, r.stderr + stack.agentLog()).toBe(1);
-    const lines = r.stdout.trim().split('\n').map((l) => submitOutputLineSchema.parse(JSON.parse(l)));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => submitOutputLineSchema.parse(JSON.parse(l)));
     expect(lines).toHaveLength(1);
     expect(lines[0]!.object).toMatchObject({ path: file, size: EICAR.length });
     expect(lines[0]!.verdict).toMatchObject({ level: 'malicious', threat: expect.stringContaining('EICAR') });

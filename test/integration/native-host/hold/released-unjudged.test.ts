@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -55,10 +66,22 @@ async function freePort(): Promise<number> {
 async function start(): Promise<{ agent: Agent; router: Router; labUp: () => Promise<void> }> {
   const port = await freePort();
   const policy = policySchema.parse({
-    sandbox: { servers: [{ url: `https://127.0.0.1:${port}` }], serverCertificate: ca.cert, connectTimeoutMs: 1000, analysisTimeoutMs: 30_000 },
+    sandbox: {
+      servers: [{ url: `https://127.0.0.1:${port}` }],
+      serverCertificate: ca.cert,
+      connectTimeoutMs: 1000,
+      analysisTimeoutMs: 30_000,
+    },
     capture: { downloadDirs: [downloads], pendingVerdict: { default: 'hold', onUnavailable: 'release' } },
   });
-  const agent = await createAgent({ home, loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert }, appVersion: '0.1.0-test', clock: realClock, backoffBaseMs: 100, backoffMaxMs: 200 });
+  const agent = await createAgent({
+    home,
+    loaded: { policy, path: join(root, 'policy.json'), serverCa: ca.cert },
+    appVersion: '0.1.0-test',
+    clock: realClock,
+    backoffBaseMs: 100,
+    backoffMaxMs: 200,
+  });
   cleanups.push(() => agent.close());
   const labUp = async () => {
     const lab = await startLabServer({ tls: leaf, name: 'lab', port, verdicts: { [sha(MALWARE)]: maliciousVerdict('Test.Delayed') } });
@@ -72,7 +95,8 @@ async function serversDown(agent: Agent): Promise<void> {
   while (agent.status().servers.some((s) => s.state !== 'failing')) await new Promise((r) => setTimeout(r, 20));
 }
 
-const ask = (router: Router, type: string, payload: object) => router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', caller: CALLER, type, payload }));
+const ask = (router: Router, type: string, payload: object) =>
+  router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', caller: CALLER, type, payload }));
 
 async function finished(agent: Agent, jobId: string): Promise<Job> {
   for (;;) {
@@ -87,7 +111,13 @@ async function landHoldAndSubmit(router: Router, name: string) {
   const landed = join(downloads, name);
   writeFileSync(landed, MALWARE);
   chmodSync(landed, 0o644);
-  const submitted = submitResultSchema.parse(await ask(router, 'submit-download', { path: landed, hold: true, provenance: { source: 'browser', browser: 'firefox', downloadId: 7 } }));
+  const submitted = submitResultSchema.parse(
+    await ask(router, 'submit-download', {
+      path: landed,
+      hold: true,
+      provenance: { source: 'browser', browser: 'firefox', downloadId: 7 },
+    }),
+  );
   expect(submitted.heldPath).toBe(`${landed}${HELD_SUFFIX}`);
   expect(lstatSync(submitted.heldPath!).mode & 0o777).toBe(0);
   return { landed, held: { path: submitted.heldPath! }, submitted };
@@ -100,7 +130,9 @@ describe('a held download released before its verdict', () => {
 
     // No verdict, no server reachable and policy says "release": the extension publishes it unjudged, naming the job.
     await serversDown(agent);
-    const released = releaseHeldResultSchema.parse(await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId }));
+    const released = releaseHeldResultSchema.parse(
+      await ask(router, 'release-held', { path: held.path, sha256: submitted.sha256, jobId: submitted.jobId }),
+    );
     expect(released.path).toBe(landed);
     expect(agent.getJob(submitted.jobId)).toMatchObject({ path: landed });
     expect(agent.getJob(submitted.jobId)?.verdict).toBeUndefined();

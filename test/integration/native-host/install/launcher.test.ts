@@ -22,7 +22,11 @@ afterEach(() => {
 const HELLO_BIN = readFileSync(join(import.meta.dirname, '../../../fixtures/messages/hello.bin'));
 
 /** Runs a manifest's `path` the way Chromium does: cwd = its folder, a bare environment, the origin as argv[1]. */
-function runAsBrowser(manifestPath: string, args: string[], stdin: Buffer): Promise<{ code: number | null; frames: unknown[]; stderr: string }> {
+function runAsBrowser(
+  manifestPath: string,
+  args: string[],
+  stdin: Buffer,
+): Promise<{ code: number | null; frames: unknown[]; stderr: string }> {
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { path: string };
   const child = spawn(manifest.path, args, {
     cwd: join(manifest.path, '..'),
@@ -48,17 +52,28 @@ describe('installed launcher', () => {
     const out = await runAsBrowser(r.manifests[0]!, [`chrome-extension://${CHROMIUM_EXTENSION_ID}/`], HELLO_BIN);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    expect(out.frames).toEqual([expect.objectContaining({ id: 'hello-1', ok: true, data: expect.objectContaining({ appVersion: 'fake-agent' }) })]);
+    expect(out.frames).toEqual([
+      expect.objectContaining({ id: 'hello-1', ok: true, data: expect.objectContaining({ appVersion: 'fake-agent' }) }),
+    ]);
     // SANDGATE_HOME came from the launcher, not from the (bare) environment.
     expect(fakeAgentStarts(home)).toHaveLength(1);
   });
 
   it('only the IDs it was installed for are served: an extra ID works, any other is ORIGIN_FORBIDDEN', async () => {
     const extra = 'e'.repeat(32);
-    const r = await installNativeHost({ browser: 'chromium', scope: 'user', profileDir: join(tmp, 'udd'), home, homeDir: tmp, extraIds: [extra] });
+    const r = await installNativeHost({
+      browser: 'chromium',
+      scope: 'user',
+      profileDir: join(tmp, 'udd'),
+      home,
+      homeDir: tmp,
+      extraIds: [extra],
+    });
     const ok = await runAsBrowser(r.manifests[0]!, [`chrome-extension://${extra}/`], HELLO_BIN);
     expect(ok.frames).toEqual([expect.objectContaining({ id: 'hello-1', ok: true })]);
     const refused = await runAsBrowser(r.manifests[0]!, [`chrome-extension://${'f'.repeat(32)}/`], HELLO_BIN);
-    expect(refused.frames).toEqual([expect.objectContaining({ id: '-', ok: false, error: expect.objectContaining({ code: 'ORIGIN_FORBIDDEN' }) })]);
+    expect(refused.frames).toEqual([
+      expect.objectContaining({ id: '-', ok: false, error: expect.objectContaining({ code: 'ORIGIN_FORBIDDEN' }) }),
+    ]);
   });
 });

@@ -47,7 +47,14 @@ beforeAll(() => {
       type: 'bundle',
       id: 'bundle--a1a1a1a1-0000-4000-8000-000000000000',
       objects: [
-        { type: 'identity', spec_version: '2.1', id: 'identity--a1a1a1a1-0000-4000-8000-00000000000f', created: '2024-01-01T00:00:00Z', modified: '2024-01-01T00:00:00Z', name: 'A CTI team' },
+        {
+          type: 'identity',
+          spec_version: '2.1',
+          id: 'identity--a1a1a1a1-0000-4000-8000-00000000000f',
+          created: '2024-01-01T00:00:00Z',
+          modified: '2024-01-01T00:00:00Z',
+          name: 'A CTI team',
+        },
         ind(BY_HASH, 'Stage two', `[file:hashes.'SHA-256' = '${sha256(files['cache/stage2.bin']!)}']`),
         ind(BY_NAME, 'Beacon config', "[file:name = 'beacon.dat' AND file:size = 4096]"),
         ind(TIMED, 'Timed', "[file:name = 'x'] WITHIN 60 SECONDS"),
@@ -57,7 +64,15 @@ beforeAll(() => {
   );
   writeFileSync(
     join(root, 'rules.yar'),
-    ['rule Planted_Marker : demo {', '  meta: description = "the planted marker"', '  strings: $m = "SANDGATE-PLANTED-YARA-MARKER"', '  condition: $m', '}', 'rule Broken { condition: undefined_thing }', ''].join('\n'),
+    [
+      'rule Planted_Marker : demo {',
+      '  meta: description = "the planted marker"',
+      '  strings: $m = "SANDGATE-PLANTED-YARA-MARKER"',
+      '  condition: $m',
+      '}',
+      'rule Broken { condition: undefined_thing }',
+      '',
+    ].join('\n'),
   );
   writeFileSync(
     join(root, 'eicar.ioc'),
@@ -80,21 +95,54 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function ind(id: string, name: string, pattern: string) {
-  return { type: 'indicator', spec_version: '2.1', id, created: '2024-01-01T00:00:00Z', modified: '2024-01-01T00:00:00Z', name, pattern, pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z' };
+  return {
+    type: 'indicator',
+    spec_version: '2.1',
+    id,
+    created: '2024-01-01T00:00:00Z',
+    modified: '2024-01-01T00:00:00Z',
+    name,
+    pattern,
+    pattern_type: 'stix',
+    valid_from: '2024-01-01T00:00:00Z',
+  };
 }
 
 describe('sandgate ioc scan with an OpenIOC file, a STIX 2.1 bundle and YARA rules at once', () => {
   let out: ScanOutput;
 
   it('finds each planted object once, naming the format, the IOC file, the indicator and what matched (exit 1)', async () => {
-    const r = await runSandgate(['ioc', 'scan', 'feed.json', 'rules.yar', 'eicar.ioc', '--scope', tree, '--json', '--cpu-budget', '100'], { home, cwd: root });
+    const r = await runSandgate(['ioc', 'scan', 'feed.json', 'rules.yar', 'eicar.ioc', '--scope', tree, '--json', '--cpu-budget', '100'], {
+      home,
+      cwd: root,
+    });
     expect(r.code, r.stderr).toBe(1);
     out = scanOutputSchema.parse(JSON.parse(r.stdout));
-    const seen = out.matches.map((m) => ({ path: m.path.slice(tree.length + 1), format: m.format, iocId: m.iocId, file: m.file.slice(root.length + 1), terms: m.terms })).sort((a, b) => a.path.localeCompare(b.path));
+    const seen = out.matches
+      .map((m) => ({
+        path: m.path.slice(tree.length + 1),
+        format: m.format,
+        iocId: m.iocId,
+        file: m.file.slice(root.length + 1),
+        terms: m.terms,
+      }))
+      .sort((a, b) => a.path.localeCompare(b.path));
     expect(seen).toEqual([
-      { path: 'cache/stage2.bin', format: 'stix', iocId: BY_HASH, file: 'feed.json', terms: [`file:hashes.'SHA-256' = ${sha256(files['cache/stage2.bin']!)}`] },
+      {
+        path: 'cache/stage2.bin',
+        format: 'stix',
+        iocId: BY_HASH,
+        file: 'feed.json',
+        terms: [`file:hashes.'SHA-256' = ${sha256(files['cache/stage2.bin']!)}`],
+      },
       { path: 'docs/dropper.js', format: 'yara', iocId: 'Planted_Marker', file: 'rules.yar', terms: ['$m at offset 9', 'tags: demo'] },
-      { path: 'downloads/eicar.com', format: 'openioc', iocId: 'eicar-ioc', file: 'eicar.ioc', terms: [`FileItem/Sha256sum = ${sha256(EICAR)}`] },
+      {
+        path: 'downloads/eicar.com',
+        format: 'openioc',
+        iocId: 'eicar-ioc',
+        file: 'eicar.ioc',
+        terms: [`FileItem/Sha256sum = ${sha256(EICAR)}`],
+      },
       { path: 'tmp/beacon.dat', format: 'stix', iocId: BY_NAME, file: 'feed.json', terms: ['file:name = beacon.dat', 'file:size = 4096'] },
     ]);
   }, 120_000);
@@ -114,15 +162,28 @@ describe('sandgate ioc scan with an OpenIOC file, a STIX 2.1 bundle and YARA rul
     expect(out.summary.filesSeen).toBe(Object.keys(files).length);
     expect(out.summary.hashed).toBe(Object.keys(files).length);
     expect(out.summary.bytesRead).toBe(total);
-    expect(out.notExamined).toContainEqual({ area: 'yara', what: '1 file(s) larger than 16 MiB', reason: expect.stringMatching(/first 16 MiB only/) });
+    expect(out.notExamined).toContainEqual({
+      area: 'yara',
+      what: '1 file(s) larger than 16 MiB',
+      reason: expect.stringMatching(/first 16 MiB only/),
+    });
   });
 
   it('prints the same to a person: which kind of indicator matched, from which file, and why', async () => {
-    const r = await runSandgate(['ioc', 'scan', join(root, 'feed.json'), join(root, 'rules.yar'), join(root, 'eicar.ioc'), '--scope', tree, '--cpu-budget', '100'], { home });
+    const r = await runSandgate(
+      ['ioc', 'scan', join(root, 'feed.json'), join(root, 'rules.yar'), join(root, 'eicar.ioc'), '--scope', tree, '--cpu-budget', '100'],
+      { home },
+    );
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toContain(`MATCH  ${join(tree, 'cache/stage2.bin')}  [path]\n       STIX indicator ${BY_HASH} (Stage two) from ${join(root, 'feed.json')}\n       file:hashes.'SHA-256' = `);
-    expect(r.stdout).toContain(`MATCH  ${join(tree, 'docs/dropper.js')}  [path]\n       YARA rule Planted_Marker (the planted marker) from ${join(root, 'rules.yar')}\n       $m at offset 9`);
-    expect(r.stdout).toContain(`MATCH  ${join(tree, 'downloads/eicar.com')}  [path]\n       IOC eicar-ioc (EICAR test file) from ${join(root, 'eicar.ioc')}`);
+    expect(r.stdout).toContain(
+      `MATCH  ${join(tree, 'cache/stage2.bin')}  [path]\n       STIX indicator ${BY_HASH} (Stage two) from ${join(root, 'feed.json')}\n       file:hashes.'SHA-256' = `,
+    );
+    expect(r.stdout).toContain(
+      `MATCH  ${join(tree, 'docs/dropper.js')}  [path]\n       YARA rule Planted_Marker (the planted marker) from ${join(root, 'rules.yar')}\n       $m at offset 9`,
+    );
+    expect(r.stdout).toContain(
+      `MATCH  ${join(tree, 'downloads/eicar.com')}  [path]\n       IOC eicar-ioc (EICAR test file) from ${join(root, 'eicar.ioc')}`,
+    );
     expect(r.stdout).toContain('[yara] 1 file(s) larger than 16 MiB: YARA rules ran on their first 16 MiB only');
     // Said on stderr before the walk starts, too.
     expect(r.stderr).toMatch(/^3 IOC term\(s\) cannot be evaluated here \(5 can\):/m);

@@ -104,7 +104,10 @@ describe('agent socket', () => {
     mkdirSync(join(home, 'run'), { mode: 0o700 });
     // What a SIGKILLed agent leaves behind: a socket file nobody listens on.
     const path = agentSocketPath(home);
-    const crashed = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.stdout.write('up'))`]);
+    const crashed = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(path)}, () => process.stdout.write('up'))`,
+    ]);
     await new Promise((r) => crashed.stdout.once('data', r));
     const gone = new Promise((r) => crashed.once('exit', r));
     crashed.kill('SIGKILL');
@@ -132,7 +135,11 @@ describe('serveConnection + client', () => {
   it('a request is answered with its data; an error comes back as the same SandgateError with its params', async () => {
     await serve();
     const c = await client();
-    expect(await c.request('hello', { minV: 1, capabilities: ['x'], client: 'cli' })).toEqual({ v: 1, appVersion: 'test', capabilities: ['status'] });
+    expect(await c.request('hello', { minV: 1, capabilities: ['x'], client: 'cli' })).toEqual({
+      v: 1,
+      appVersion: 'test',
+      capabilities: ['status'],
+    });
     const err = await c.request('get-status', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SandgateError);
     expect(err).toMatchObject({ code: 'QUEUE_FULL', message: 'queue is full', params: { limit: 10 }, retryable: true });

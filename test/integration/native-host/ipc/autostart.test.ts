@@ -38,7 +38,9 @@ describe('autostart of the agent service', () => {
   });
 
   it('several clients autostarting at once end with one service', async () => {
-    const cs = await Promise.all(Array.from({ length: 4 }, () => connectAgent({ home, autostart: true, serveCommand: FAKE_AGENT_COMMAND })));
+    const cs = await Promise.all(
+      Array.from({ length: 4 }, () => connectAgent({ home, autostart: true, serveCommand: FAKE_AGENT_COMMAND })),
+    );
     clients.push(...cs);
     for (const c of cs) expect(await c.request('hello', hello)).toMatchObject({ appVersion: 'fake-agent' });
     expect(fakeAgentStarts(home).filter((l) => l.startsWith('listening'))).toHaveLength(1);
@@ -59,6 +61,8 @@ describe('autostart of the agent service', () => {
   });
 
   it('a serve command that cannot be run is AGENT_UNAVAILABLE', async () => {
-    await expect(connectAgent({ home, autostart: true, serveCommand: [join(home, 'no-such-binary')] })).rejects.toMatchObject({ code: 'AGENT_UNAVAILABLE' });
+    await expect(connectAgent({ home, autostart: true, serveCommand: [join(home, 'no-such-binary')] })).rejects.toMatchObject({
+      code: 'AGENT_UNAVAILABLE',
+    });
   });
 });

@@ -42,7 +42,8 @@ async function cape(opts: Partial<CapeEmulatorOptions> = {}) {
 
 function client(url: string, opts: { token?: string | null; analysisTimeoutMs?: number } = {}) {
   const token = opts.token === null ? undefined : (opts.token ?? TOKEN);
-  const server = policySchema.parse({ sandbox: { servers: [{ url, kind: 'cape', ...(token ? { token } : {}) }], serverCertificate: 'x' } }).sandbox.servers[0]!;
+  const server = policySchema.parse({ sandbox: { servers: [{ url, kind: 'cape', ...(token ? { token } : {}) }], serverCertificate: 'x' } })
+    .sandbox.servers[0]!;
   // Polling is shortened so a scenario takes milliseconds; the lifecycle still needs several polls.
   const c = new CapeClient(server, {
     agent: createServerAgent({ serverCa: ca.cert }),
@@ -122,7 +123,11 @@ describe('CAPEv2 client against an emulated CAPE over pinned TLS', () => {
     const archive = Buffer.from('PK\x03\x04 pretend archive');
     const s = await cape({ unpack: (b) => (b.equals(archive) ? [Buffer.from('readme'), Buffer.from(EICAR)] : undefined) });
     const c = client(s.url);
-    await expect(c.analyse(queued(archive, 'bundle.zip'), signal())).resolves.toMatchObject({ level: 'malicious', threat: 'EICAR-Test-File', analysisId: '1,2' });
+    await expect(c.analyse(queued(archive, 'bundle.zip'), signal())).resolves.toMatchObject({
+      level: 'malicious',
+      threat: 'EICAR-Test-File',
+      analysisId: '1,2',
+    });
     await expect(c.analyse(queued(archive, 'bundle.zip'), signal())).resolves.toMatchObject({ level: 'malicious', analysisId: '1,2' });
     expect(s.counters.uploads).toBe(1);
   });
@@ -158,7 +163,10 @@ describe('CAPEv2 client against an emulated CAPE over pinned TLS', () => {
   it('keeps waiting for its task when throttled while polling, rather than give the task up', async () => {
     let statusCalls = 0;
     const s = await cape({
-      override: ({ path }) => (path.startsWith('/apiv2/tasks/status/') && ++statusCalls === 2 ? { status: 429, body: '{"detail":"Request was throttled."}' } : undefined),
+      override: ({ path }) =>
+        path.startsWith('/apiv2/tasks/status/') && ++statusCalls === 2
+          ? { status: 429, body: '{"detail":"Request was throttled."}' }
+          : undefined,
     });
     await expect(client(s.url).analyse(queued(EICAR), signal())).resolves.toMatchObject({ level: 'malicious' });
     expect(s.counters.uploads).toBe(1);
@@ -176,18 +184,26 @@ describe('CAPEv2 client against an emulated CAPE over pinned TLS', () => {
     expect(s.counters.uploads).toBe(0);
   });
 
-  it.each(['failed_analysis', 'failed_processing', 'failed_reporting'] as const)('ends the job with ANALYSIS_FAILED when the task ends in %s', async (failWith) => {
-    const s = await cape({ failWith });
-    const err = await failure(client(s.url).analyse(queued(EICAR), signal()));
-    expect(err.code).toBe('ANALYSIS_FAILED');
-    expect(err.message).toContain(failWith);
-    expect(err.params).toMatchObject({ analysisId: '1', status: failWith });
-  });
+  it.each(['failed_analysis', 'failed_processing', 'failed_reporting'] as const)(
+    'ends the job with ANALYSIS_FAILED when the task ends in %s',
+    async (failWith) => {
+      const s = await cape({ failWith });
+      const err = await failure(client(s.url).analyse(queued(EICAR), signal()));
+      expect(err.code).toBe('ANALYSIS_FAILED');
+      expect(err.message).toContain(failWith);
+      expect(err.params).toMatchObject({ analysisId: '1', status: failWith });
+    },
+  );
 
   it('reports an answer that is not JSON, or JSON that is not the CAPE API, as SERVER_RESPONSE_INVALID', async () => {
-    const garbage = await cape({ override: ({ path }) => (path.includes('/tasks/status/') ? { status: 200, body: '<html>gateway</html>' } : undefined) });
+    const garbage = await cape({
+      override: ({ path }) => (path.includes('/tasks/status/') ? { status: 200, body: '<html>gateway</html>' } : undefined),
+    });
     expect((await failure(client(garbage.url).analyse(queued(EICAR), signal()))).code).toBe('SERVER_RESPONSE_INVALID');
-    const shapeless = await cape({ override: ({ path }) => (path.includes('/tasks/create/') ? { status: 200, body: '{"error": [], "data": {"task_ids": []}}' } : undefined) });
+    const shapeless = await cape({
+      override: ({ path }) =>
+        path.includes('/tasks/create/') ? { status: 200, body: '{"error": [], "data": {"task_ids": []}}' } : undefined,
+    });
     expect((await failure(client(shapeless.url).analyse(queued(EICAR), signal()))).code).toBe('SERVER_RESPONSE_INVALID');
   });
 

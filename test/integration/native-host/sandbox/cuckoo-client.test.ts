@@ -43,7 +43,9 @@ async function cuckoo(opts: Partial<CuckooEmulatorOptions> = {}) {
 
 function client(url: string, opts: { token?: string | null; analysisTimeoutMs?: number } = {}) {
   const token = opts.token === null ? undefined : (opts.token ?? TOKEN);
-  const server = policySchema.parse({ sandbox: { servers: [{ url, kind: 'cuckoo', ...(token ? { token } : {}) }], serverCertificate: 'x' } }).sandbox.servers[0]!;
+  const server = policySchema.parse({
+    sandbox: { servers: [{ url, kind: 'cuckoo', ...(token ? { token } : {}) }], serverCertificate: 'x' },
+  }).sandbox.servers[0]!;
   const c = new CuckooClient(server, {
     agent: createServerAgent({ serverCa: ca.cert }),
     connectTimeoutMs: 1000,
@@ -88,7 +90,11 @@ describe('Cuckoo 2 client against an emulated Cuckoo over pinned TLS', () => {
 
   it('calls a harmless file clean, with its score of 0', async () => {
     const s = await cuckoo();
-    await expect(client(s.url).analyse(queued('%PDF-1.7 harmless', 'report.pdf'), signal())).resolves.toMatchObject({ level: 'clean', score: 0, analysisId: '1' });
+    await expect(client(s.url).analyse(queued('%PDF-1.7 harmless', 'report.pdf'), signal())).resolves.toMatchObject({
+      level: 'clean',
+      score: 0,
+      analysisId: '1',
+    });
   });
 
   it('finds the reported task of a file Cuckoo already knows through the task list, without uploading it', async () => {
@@ -134,15 +140,19 @@ describe('Cuckoo 2 client against an emulated Cuckoo over pinned TLS', () => {
     expect(v.level).toBe('malicious');
   });
 
-  it('reports an HTTP error with Cuckoo\'s message as SERVER_ERROR', async () => {
-    const s = await cuckoo({ override: ({ path }) => (path === '/tasks/create/file' ? { status: 500, body: '{"message": "Error creating task"}' } : undefined) });
+  it("reports an HTTP error with Cuckoo's message as SERVER_ERROR", async () => {
+    const s = await cuckoo({
+      override: ({ path }) => (path === '/tasks/create/file' ? { status: 500, body: '{"message": "Error creating task"}' } : undefined),
+    });
     const err = await failure(client(s.url).analyse(queued(EICAR), signal()));
     expect(err.code).toBe('SERVER_ERROR');
     expect(err.message).toContain('Error creating task');
   });
 
   it('treats an upload that created no task (task_id null) as SERVER_ERROR', async () => {
-    const s = await cuckoo({ override: ({ path }) => (path === '/tasks/create/file' ? { status: 200, body: '{"task_id": null}' } : undefined) });
+    const s = await cuckoo({
+      override: ({ path }) => (path === '/tasks/create/file' ? { status: 200, body: '{"task_id": null}' } : undefined),
+    });
     expect((await failure(client(s.url).analyse(queued(EICAR), signal()))).code).toBe('SERVER_ERROR');
   });
 
@@ -163,20 +173,27 @@ describe('Cuckoo 2 client against an emulated Cuckoo over pinned TLS', () => {
     expect(s.counters.uploads).toBe(0);
   });
 
-  it.each(['failed_analysis', 'failed_processing', 'failed_reporting'] as const)('ends the job with ANALYSIS_FAILED when the task ends in %s', async (failWith) => {
-    const s = await cuckoo({ failWith });
-    const err = await failure(client(s.url).analyse(queued(EICAR), signal()));
-    expect(err.code).toBe('ANALYSIS_FAILED');
-    expect(err.message).toContain(failWith);
-    expect(err.message).toContain('critical error');
-  });
+  it.each(['failed_analysis', 'failed_processing', 'failed_reporting'] as const)(
+    'ends the job with ANALYSIS_FAILED when the task ends in %s',
+    async (failWith) => {
+      const s = await cuckoo({ failWith });
+      const err = await failure(client(s.url).analyse(queued(EICAR), signal()));
+      expect(err.code).toBe('ANALYSIS_FAILED');
+      expect(err.message).toContain(failWith);
+      expect(err.message).toContain('critical error');
+    },
+  );
 
   it('reports an answer that is not JSON, or a report about another file, as SERVER_RESPONSE_INVALID', async () => {
-    const garbage = await cuckoo({ override: ({ path }) => (path.startsWith('/tasks/view/') ? { status: 200, body: 'not json {' } : undefined) });
+    const garbage = await cuckoo({
+      override: ({ path }) => (path.startsWith('/tasks/view/') ? { status: 200, body: 'not json {' } : undefined),
+    });
     expect((await failure(client(garbage.url).analyse(queued(EICAR), signal()))).code).toBe('SERVER_RESPONSE_INVALID');
     const other = await cuckoo({
       override: ({ path }) =>
-        path.startsWith('/tasks/report/') ? { status: 200, body: JSON.stringify({ info: { id: 1, score: 0 }, target: { file: { sha256: 'f'.repeat(64) } } }) } : undefined,
+        path.startsWith('/tasks/report/')
+          ? { status: 200, body: JSON.stringify({ info: { id: 1, score: 0 }, target: { file: { sha256: 'f'.repeat(64) } } }) }
+          : undefined,
     });
     expect((await failure(client(other.url).analyse(queued(EICAR), signal()))).code).toBe('SERVER_RESPONSE_INVALID');
   });

@@ -90,10 +90,15 @@ describe('sandgate-protocol client over pinned TLS', () => {
     expect(s.transcript.slice(0, 2)).toEqual(['A GET /api/v1/files/{sha}', 'A POST /api/v1/submissions']);
   });
 
-  it('reports an analysis of its upload that failed as ANALYSIS_FAILED, naming the lab\'s reason', async () => {
+  it("reports an analysis of its upload that failed as ANALYSIS_FAILED, naming the lab's reason", async () => {
     const s = await server({ failAnalyses: 1 });
-    const err = await client(s.url).analyse(obj(), signal()).catch((e: unknown) => e as { code: string; message: string });
-    expect(err).toMatchObject({ code: 'ANALYSIS_FAILED', message: expect.stringContaining('ANALYSIS_FAILED: the lab could not analyse the object') });
+    const err = await client(s.url)
+      .analyse(obj(), signal())
+      .catch((e: unknown) => e as { code: string; message: string });
+    expect(err).toMatchObject({
+      code: 'ANALYSIS_FAILED',
+      message: expect.stringContaining('ANALYSIS_FAILED: the lab could not analyse the object'),
+    });
   });
 
   it('refuses a server whose certificate comes from another CA', async () => {
@@ -109,7 +114,9 @@ describe('sandgate-protocol client over pinned TLS', () => {
   });
 
   it('refuses an expired certificate', async () => {
-    const s = await server({ tls: makeLeaf(ca, { notBefore: new Date(Date.now() - 3 * 86400_000), notAfter: new Date(Date.now() - 86400_000) }) });
+    const s = await server({
+      tls: makeLeaf(ca, { notBefore: new Date(Date.now() - 3 * 86400_000), notAfter: new Date(Date.now() - 86400_000) }),
+    });
     expect(await codeOf(client(s.url).analyse(obj(), signal()))).toBe('TLS_CERTIFICATE_EXPIRED');
   });
 
@@ -140,19 +147,31 @@ describe('sandgate-protocol client over pinned TLS', () => {
     expect(new Set(authorizations)).toEqual(new Set([`Bearer ${token}`]));
 
     const wrong = 'not-the-token-0123456789abcdefghijklmnopq';
-    const refused = await client(s.url, { token: wrong }).analyse(obj(), signal()).catch((e: SandgateError) => e);
+    const refused = await client(s.url, { token: wrong })
+      .analyse(obj(), signal())
+      .catch((e: SandgateError) => e);
     expect(refused).toMatchObject({ code: 'SERVER_AUTH_FAILED', retryable: true });
     expect(JSON.stringify({ message: (refused as Error).message, params: (refused as SandgateError).params })).not.toContain(wrong);
-    const none = await client(s.url).analyse(obj(), signal()).catch((e: SandgateError) => e);
+    const none = await client(s.url)
+      .analyse(obj(), signal())
+      .catch((e: SandgateError) => e);
     expect(none).toMatchObject({ code: 'SERVER_AUTH_FAILED' });
     expect((none as Error).message).toContain('set `token` in the policy');
   });
 
   it("reports the lab's limits (connections, uploads, rate, disk) as SERVER_BUSY, retryable, so the next server is tried", async () => {
-    const cases: [number, string][] = [[503, 'TOO_MANY_CONNECTIONS'], [503, 'TOO_MANY_UPLOADS'], [408, 'UPLOAD_TOO_SLOW'], [507, 'INSUFFICIENT_STORAGE'], [503, 'UNAVAILABLE']];
+    const cases: [number, string][] = [
+      [503, 'TOO_MANY_CONNECTIONS'],
+      [503, 'TOO_MANY_UPLOADS'],
+      [408, 'UPLOAD_TOO_SLOW'],
+      [507, 'INSUFFICIENT_STORAGE'],
+      [503, 'UNAVAILABLE'],
+    ];
     for (const [status, code] of cases) {
       const s = await server({ failWith: status, failCode: code });
-      const err = await client(s.url).analyse(obj(), signal()).catch((e: SandgateError) => e);
+      const err = await client(s.url)
+        .analyse(obj(), signal())
+        .catch((e: SandgateError) => e);
       expect(err, code).toMatchObject({ code: 'SERVER_BUSY', retryable: true, params: { status, serverCode: code } });
       expect(failoverDecision((err as SandgateError).code)).toBe('next-server');
     }
@@ -178,7 +197,10 @@ describe('sandgate-protocol client over pinned TLS', () => {
   });
 
   it('reports a server that only speaks TLS 1.1 or older as a failed handshake', async () => {
-    const s = https.createServer({ cert: leaf.cert, key: leaf.key, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, (_q, r) => r.end('{}'));
+    const s = https.createServer(
+      { cert: leaf.cert, key: leaf.key, maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' },
+      (_q, r) => r.end('{}'),
+    );
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise<void>((r) => s.close(() => r())));
     const url = `https://127.0.0.1:${(s.address() as AddressInfo).port}`;
@@ -189,7 +211,9 @@ describe('sandgate-protocol client over pinned TLS', () => {
     const clientLeaf = makeLeaf(ca, { client: true });
     const s = await server({ clientCa: ca.cert, known: [sha] });
     expect(await codeOf(client(s.url).analyse(obj(), signal()))).not.toBe('OK');
-    await expect(client(s.url, { clientCert: { cert: clientLeaf.cert, key: clientLeaf.key } }).analyse(obj(), signal())).resolves.toMatchObject({ level: 'clean' });
+    await expect(
+      client(s.url, { clientCert: { cert: clientLeaf.cert, key: clientLeaf.key } }).analyse(obj(), signal()),
+    ).resolves.toMatchObject({ level: 'clean' });
     const pfx = { pfx: toPfx(clientLeaf, 'pw'), passphrase: 'pw' };
     await expect(client(s.url, { clientCert: pfx }).analyse(obj(), signal())).resolves.toMatchObject({ level: 'clean' });
   });

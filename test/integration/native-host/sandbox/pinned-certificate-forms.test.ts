@@ -16,7 +16,6 @@ import { useQueuedEicar } from '#test-helpers/queued-eicar.ts';
  * the verdict from a server presenting a real chain made here (root → intermediate → leaf).
  */
 
-
 const eicar = useQueuedEicar('sg-pin-forms-');
 let root: ReturnType<typeof makeCa>;
 let intermediate: ReturnType<typeof makeCa>;

@@ -45,16 +45,31 @@ function file(name: string, content: string): string {
 
 /** A lab in this process, serving `tls` (written to files, as `--tls-cert/--tls-key` take them) on `host`. */
 async function labWith(host: string, tls: Pem): Promise<{ url: string; token: string }> {
-  const lab = await startLab({ port: 0, host, dataDir: join(root, 'lab'), tlsCert: file('lab-cert.pem', tls.cert), tlsKey: file('lab-key.pem', tls.key) });
+  const lab = await startLab({
+    port: 0,
+    host,
+    dataDir: join(root, 'lab'),
+    tlsCert: file('lab-cert.pem', tls.cert),
+    tlsKey: file('lab-key.pem', tls.key),
+  });
   cleanups.push(() => lab.close());
   return { url: lab.url, token: lab.token };
 }
 
 /** Writes the policy an administrator would, starts the agent from it, submits EICAR and waits for the job's end. */
 async function judgeEicar(url: string, token: string, serverCertificate: string): Promise<Job> {
-  const policy = file('policy.json', JSON.stringify({ sandbox: { servers: [{ url, token }], serverCertificate, analysisTimeoutMs: 20_000 } }));
+  const policy = file(
+    'policy.json',
+    JSON.stringify({ sandbox: { servers: [{ url, token }], serverCertificate, analysisTimeoutMs: 20_000 } }),
+  );
   const home = join(root, 'home');
-  const agent = await createAgent({ home, loaded: await loadPolicyFile(policy), appVersion: '0.1.0-test', backoffBaseMs: 20, backoffMaxMs: 100 });
+  const agent = await createAgent({
+    home,
+    loaded: await loadPolicyFile(policy),
+    appVersion: '0.1.0-test',
+    backoffBaseMs: 20,
+    backoffMaxMs: 100,
+  });
   cleanups.push(() => agent.close());
   const downloads = join(root, 'Downloads');
   mkdirSync(downloads, { recursive: true });
@@ -80,7 +95,9 @@ function expectEicarCaught(job: Job, url: string) {
 
 /** `sandgate-lab serve …` as a user runs it; resolves with what `--json` prints once it listens. */
 async function labCommand(args: string[]): Promise<{ url: string; certPath: string; token: string }> {
-  const child: ChildProcess = spawn(process.execPath, [SHIM, 'serve', '--port', '0', '--data', join(root, 'lab-cli'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [SHIM, 'serve', '--port', '0', '--data', join(root, 'lab-cli'), '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   cleanups.push(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

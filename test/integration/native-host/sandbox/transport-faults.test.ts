@@ -57,7 +57,15 @@ function loaded(servers: PolicyInput['sandbox']['servers']): LoadedPolicy {
 }
 
 async function agentFor(l: LoadedPolicy, extra: Partial<CreateAgentOptions> = {}): Promise<Agent> {
-  const a = await createAgent({ home, loaded: l, appVersion: '0.1.0-test', clock: realClock, backoffBaseMs: 20, backoffMaxMs: 100, ...extra });
+  const a = await createAgent({
+    home,
+    loaded: l,
+    appVersion: '0.1.0-test',
+    clock: realClock,
+    backoffBaseMs: 20,
+    backoffMaxMs: 100,
+    ...extra,
+  });
   cleanups.push(() => a.close());
   return a;
 }
@@ -128,7 +136,12 @@ async function failsOverFrom(faulty: { url: string }, code: ErrorCode, extra: Pa
   expect(broken).toMatchObject({ url: faulty.url, state: 'failing', skippedUntilProbe: true, skippedRequests: 1, lastError: { code } });
   expect(formatStatus(agent.status())).toMatch(/failing, SERVER_SKIPPED \(1 request\(s\) sent elsewhere/);
 
-  expect([...uploadsPerSha(good).entries()].sort()).toEqual([[first.sha256, 1], [second.sha256, 1]].sort());
+  expect([...uploadsPerSha(good).entries()].sort()).toEqual(
+    [
+      [first.sha256, 1],
+      [second.sha256, 1],
+    ].sort(),
+  );
   return { good, agent, first };
 }
 
@@ -207,7 +220,8 @@ describe('transport faults: outages', () => {
     const urlB = `https://127.0.0.1:${portB}`;
     const agent = await agentFor(loaded([{ url: urlA }, { url: urlB }]), { clock: quick(50) });
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await agent.submit(download(`f${i}.exe`, `MZ outage ${i} ${randomBytes(8).toString('hex')}`), browser)).jobId);
+    for (let i = 0; i < 20; i++)
+      ids.push((await agent.submit(download(`f${i}.exe`, `MZ outage ${i} ${randomBytes(8).toString('hex')}`), browser)).jobId);
 
     // The jobs being tried go back to the queue with the reason, the rest wait behind them; none is given up.
     await until(() => (ids.some((id) => agent.getJob(id)?.error?.code === 'ALL_SERVERS_FAILED') ? true : undefined));
@@ -238,7 +252,10 @@ describe('transport faults: outages', () => {
       return r.length === 2 ? r : undefined;
     });
     expect(recovered.map((e) => e.server).sort()).toEqual([urlA, urlB].sort());
-    expect(agent.status().servers.map((s) => [s.state, s.skippedUntilProbe])).toEqual([['healthy', undefined], ['healthy', undefined]]);
+    expect(agent.status().servers.map((s) => [s.state, s.skippedUntilProbe])).toEqual([
+      ['healthy', undefined],
+      ['healthy', undefined],
+    ]);
   });
 
   it('a server that keeps going down and coming back under 2,000 queued objects: nothing lost, nothing uploaded twice', async () => {
@@ -260,7 +277,9 @@ describe('transport faults: outages', () => {
     const ids: string[] = [];
     // Submitted 50 at a time, as a burst of downloads would arrive.
     for (let i = 0; i < N; i += 50) {
-      const batch = Array.from({ length: 50 }, (_, k) => agent.submit(download(`o${i + k}.bin`, `object ${i + k} ${randomBytes(6).toString('hex')}`), browser));
+      const batch = Array.from({ length: 50 }, (_, k) =>
+        agent.submit(download(`o${i + k}.bin`, `object ${i + k} ${randomBytes(6).toString('hex')}`), browser),
+      );
       for (const r of await Promise.all(batch)) ids.push(r.jobId);
     }
 
@@ -292,31 +311,54 @@ describe('pinned TLS, 1.2 or newer, with the client certificate from the policy'
 
   async function policyWithClientCert(servers: string[], clientCertificate?: Record<string, string>): Promise<LoadedPolicy> {
     writeFileSync(join(root, 'server-ca.pem'), ca.cert);
-    const policy = { sandbox: { servers: servers.map((url) => ({ url })), serverCertificate: 'server-ca.pem', ...(clientCertificate ? { clientCertificate } : {}) } };
+    const policy = {
+      sandbox: {
+        servers: servers.map((url) => ({ url })),
+        serverCertificate: 'server-ca.pem',
+        ...(clientCertificate ? { clientCertificate } : {}),
+      },
+    };
     writeFileSync(join(root, 'policy.json'), JSON.stringify(policy));
     return loadPolicyFile(join(root, 'policy.json'));
   }
 
   const clientCertForms: Array<[string, (pem: Pem) => Record<string, string>]> = [
-    ['PEM certificate and key', (pem) => {
-      writeFileSync(join(root, 'client.pem'), pem.cert);
-      writeFileSync(join(root, 'client.key'), pem.key);
-      return { cert: 'client.pem', key: 'client.key' };
-    }],
-    ['PEM certificate and a key encrypted with a passphrase', (pem) => {
-      writeFileSync(join(root, 'client.pem'), pem.cert);
-      const encrypted = createPrivateKey(pem.key).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'open sesame' });
-      writeFileSync(join(root, 'client.key'), encrypted);
-      return { cert: 'client.pem', key: 'client.key', passphrase: 'open sesame' };
-    }],
-    ['PKCS#12 with a passphrase', (pem) => {
-      writeFileSync(join(root, 'client.p12'), toPfx(pem, 'open sesame'));
-      return { pfx: 'client.p12', passphrase: 'open sesame' };
-    }],
-    ['PKCS#12 without a passphrase', (pem) => {
-      writeFileSync(join(root, 'client.p12'), toPfx(pem, ''));
-      return { pfx: 'client.p12' };
-    }],
+    [
+      'PEM certificate and key',
+      (pem) => {
+        writeFileSync(join(root, 'client.pem'), pem.cert);
+        writeFileSync(join(root, 'client.key'), pem.key);
+        return { cert: 'client.pem', key: 'client.key' };
+      },
+    ],
+    [
+      'PEM certificate and a key encrypted with a passphrase',
+      (pem) => {
+        writeFileSync(join(root, 'client.pem'), pem.cert);
+        const encrypted = createPrivateKey(pem.key).export({
+          type: 'pkcs8',
+          format: 'pem',
+          cipher: 'aes-256-cbc',
+          passphrase: 'open sesame',
+        });
+        writeFileSync(join(root, 'client.key'), encrypted);
+        return { cert: 'client.pem', key: 'client.key', passphrase: 'open sesame' };
+      },
+    ],
+    [
+      'PKCS#12 with a passphrase',
+      (pem) => {
+        writeFileSync(join(root, 'client.p12'), toPfx(pem, 'open sesame'));
+        return { pfx: 'client.p12', passphrase: 'open sesame' };
+      },
+    ],
+    [
+      'PKCS#12 without a passphrase',
+      (pem) => {
+        writeFileSync(join(root, 'client.p12'), toPfx(pem, ''));
+        return { pfx: 'client.p12' };
+      },
+    ],
   ];
 
   it.each(clientCertForms)('a server that requires a client certificate accepts ours given as %s', async (_form, write) => {

@@ -24,16 +24,34 @@ describe.runIf(process.platform === 'linux')('the Critical Areas Scan of this ma
         { id: 'this-node', hash: 'sha256', value: sha(readFileSync(process.execPath)) },
         { id: 'sleep', hash: 'sha256', value: sha(readFileSync('/bin/sleep')) },
       ]);
-      const out = await runScan({ kind: 'critical-areas', scope: 'critical', indicators: [{ set, source: 'ioc' }], maxFileBytes: 512 * 1024 * 1024, cpuBudgetPercent: 100 });
+      const out = await runScan({
+        kind: 'critical-areas',
+        scope: 'critical',
+        indicators: [{ set, source: 'ioc' }],
+        maxFileBytes: 512 * 1024 * 1024,
+        cpuBudgetPercent: 100,
+      });
       expect(scanOutputSchema.parse(out)).toEqual(out);
-      expect(out.matches).toEqual(expect.arrayContaining([expect.objectContaining({ iocId: 'this-node', area: 'process', pid: process.pid })]));
       expect(out.matches).toEqual(
-        expect.arrayContaining([expect.objectContaining({ iocId: 'sleep', area: 'process', pid: child.pid, path: exe, origin: expect.stringContaining('executable deleted') })]),
+        expect.arrayContaining([expect.objectContaining({ iocId: 'this-node', area: 'process', pid: process.pid })]),
+      );
+      expect(out.matches).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            iocId: 'sleep',
+            area: 'process',
+            pid: child.pid,
+            path: exe,
+            origin: expect.stringContaining('executable deleted'),
+          }),
+        ]),
       );
       expect(out.summary.filesSeen).toBeGreaterThan(100);
       // Whatever could not be looked at here (modules in a container, the disk as non-root) is said, not hidden.
       for (const n of out.notExamined) expect(n.reason).not.toBe('');
-      console.log(`critical areas of this machine: ${JSON.stringify(out.summary)}; not examined: ${out.notExamined.map((n) => `${n.what} (${n.reason})`).join('; ')}`);
+      console.log(
+        `critical areas of this machine: ${JSON.stringify(out.summary)}; not examined: ${out.notExamined.map((n) => `${n.what} (${n.reason})`).join('; ')}`,
+      );
     } finally {
       child.kill();
     }

@@ -43,31 +43,85 @@ const PROOFS: Record<string, (p: Planted) => Item[]> = {
   'FileItem/Sha256sum': (p) => [['FileItem/Sha256sum', 'is', p.file.sha256, 'sha256']],
   'FileItem/FileName': (p) => [['FileItem/FileName', 'is', p.file.name]],
   'FileItem/FullPath': (p) => [['FileItem/FullPath', 'is', p.file.path]],
-  'FileItem/FilePath': (p) => [['FileItem/FilePath', 'is', p.file.dir], ['FileItem/FileName', 'is', p.file.name]],
-  'FileItem/FileExtension': (p) => [['FileItem/FileExtension', 'is', '.planted'], ['FileItem/FileName', 'is', p.file.name]],
-  'FileItem/SizeInBytes': (p) => [['FileItem/SizeInBytes', 'is', String(p.file.size), 'int'], ['FileItem/FileName', 'is', p.file.name]],
-  'FileItem/Modified': (p) => [['FileItem/Modified', 'is', p.file.modified.toISOString(), 'date'], ['FileItem/FileName', 'is', p.file.name]],
+  'FileItem/FilePath': (p) => [
+    ['FileItem/FilePath', 'is', p.file.dir],
+    ['FileItem/FileName', 'is', p.file.name],
+  ],
+  'FileItem/FileExtension': (p) => [
+    ['FileItem/FileExtension', 'is', '.planted'],
+    ['FileItem/FileName', 'is', p.file.name],
+  ],
+  'FileItem/SizeInBytes': (p) => [
+    ['FileItem/SizeInBytes', 'is', String(p.file.size), 'int'],
+    ['FileItem/FileName', 'is', p.file.name],
+  ],
+  'FileItem/Modified': (p) => [
+    ['FileItem/Modified', 'is', p.file.modified.toISOString(), 'date'],
+    ['FileItem/FileName', 'is', p.file.name],
+  ],
   'ProcessItem/name': (p) => [['ProcessItem/name', 'is', p.exe.split('/').pop()!]],
   'ProcessItem/path': (p) => [['ProcessItem/path', 'is', p.exe]],
   'ProcessItem/arguments': (p) => [['ProcessItem/arguments', 'contains', p.marker]],
   'ProcessItem/pid': (p) => [['ProcessItem/pid', 'is', String(p.child.pid), 'int']],
-  'PortItem/localPort': (p) => [['PortItem/localPort', 'is', String(p.tcp4), 'int'], ['PortItem/state', 'is', 'LISTEN']],
-  'PortItem/localIP': (p) => [['PortItem/localIP', 'is', '::1', 'IP'], ['PortItem/localPort', 'is', String(p.tcp6), 'int']],
-  'PortItem/isIPv6': (p) => [['PortItem/isIPv6', 'is', 'true', 'bool'], ['PortItem/localPort', 'is', String(p.tcp6), 'int']],
-  'PortItem/state': (p) => [['PortItem/state', 'is', 'LISTEN'], ['PortItem/localPort', 'is', String(p.tcp4), 'int']],
-  'PortItem/protocol': (p) => [['PortItem/protocol', 'is', 'udp'], ['PortItem/localPort', 'is', String(p.udp), 'int']],
-  'PortItem/remoteIP': (p) => [['PortItem/remoteIP', 'matches', '127.0.0.0/8', 'IP'], ['PortItem/localPort', 'is', String(p.client.port), 'int']],
-  'PortItem/remotePort': (p) => [['PortItem/remotePort', 'is', String(p.tcp4), 'int'], ['PortItem/localPort', 'is', String(p.client.port), 'int']],
-  'PortItem/pid': (p) => [['PortItem/pid', 'is', String(process.pid), 'int'], ['PortItem/localPort', 'is', String(p.tcp4), 'int']],
-  'PortItem/process': (p) => [['PortItem/process', 'is', 'node'], ['PortItem/localPort', 'is', String(p.tcp6), 'int']],
-  'PortItem/path': (p) => [['PortItem/path', 'is', process.execPath], ['PortItem/localPort', 'is', String(p.tcp4), 'int']],
+  'PortItem/localPort': (p) => [
+    ['PortItem/localPort', 'is', String(p.tcp4), 'int'],
+    ['PortItem/state', 'is', 'LISTEN'],
+  ],
+  'PortItem/localIP': (p) => [
+    ['PortItem/localIP', 'is', '::1', 'IP'],
+    ['PortItem/localPort', 'is', String(p.tcp6), 'int'],
+  ],
+  'PortItem/isIPv6': (p) => [
+    ['PortItem/isIPv6', 'is', 'true', 'bool'],
+    ['PortItem/localPort', 'is', String(p.tcp6), 'int'],
+  ],
+  'PortItem/state': (p) => [
+    ['PortItem/state', 'is', 'LISTEN'],
+    ['PortItem/localPort', 'is', String(p.tcp4), 'int'],
+  ],
+  'PortItem/protocol': (p) => [
+    ['PortItem/protocol', 'is', 'udp'],
+    ['PortItem/localPort', 'is', String(p.udp), 'int'],
+  ],
+  'PortItem/remoteIP': (p) => [
+    ['PortItem/remoteIP', 'matches', '127.0.0.0/8', 'IP'],
+    ['PortItem/localPort', 'is', String(p.client.port), 'int'],
+  ],
+  'PortItem/remotePort': (p) => [
+    ['PortItem/remotePort', 'is', String(p.tcp4), 'int'],
+    ['PortItem/localPort', 'is', String(p.client.port), 'int'],
+  ],
+  'PortItem/pid': (p) => [
+    ['PortItem/pid', 'is', String(process.pid), 'int'],
+    ['PortItem/localPort', 'is', String(p.tcp4), 'int'],
+  ],
+  'PortItem/process': (p) => [
+    ['PortItem/process', 'is', 'node'],
+    ['PortItem/localPort', 'is', String(p.tcp6), 'int'],
+  ],
+  'PortItem/path': (p) => [
+    ['PortItem/path', 'is', process.execPath],
+    ['PortItem/localPort', 'is', String(p.tcp4), 'int'],
+  ],
   'ServiceItem/name': (p) => [['ServiceItem/name', 'is', `${p.unit.name}.service`]],
   'ServiceItem/descriptiveName': (p) => [['ServiceItem/descriptiveName', 'is', `Planted ${p.unit.name}`]],
-  'ServiceItem/path': (p) => [['ServiceItem/path', 'is', p.exe], ['ServiceItem/name', 'is', p.unit.name]],
-  'ServiceItem/arguments': (p) => [['ServiceItem/arguments', 'ends-with', `--serve ${p.marker}`], ['ServiceItem/name', 'is', p.unit.name]],
-  'ServiceItem/mode': (p) => [['ServiceItem/mode', 'is', 'enabled'], ['ServiceItem/name', 'is', p.unit.name]],
+  'ServiceItem/path': (p) => [
+    ['ServiceItem/path', 'is', p.exe],
+    ['ServiceItem/name', 'is', p.unit.name],
+  ],
+  'ServiceItem/arguments': (p) => [
+    ['ServiceItem/arguments', 'ends-with', `--serve ${p.marker}`],
+    ['ServiceItem/name', 'is', p.unit.name],
+  ],
+  'ServiceItem/mode': (p) => [
+    ['ServiceItem/mode', 'is', 'enabled'],
+    ['ServiceItem/name', 'is', p.unit.name],
+  ],
   // systemd has never heard of a unit in a temporary folder: where it runs, it says the unit is not running.
-  'ServiceItem/status': (p) => [['ServiceItem/status', 'is', 'inactive'], ['ServiceItem/name', 'is', p.unit.name]],
+  'ServiceItem/status': (p) => [
+    ['ServiceItem/status', 'is', 'inactive'],
+    ['ServiceItem/name', 'is', p.unit.name],
+  ],
 };
 
 const LINUX_TERMS = TERM_TABLE.filter((t) => t.platforms.includes('linux')).map((t) => t.term);
@@ -131,10 +185,22 @@ describe.runIf(process.platform === 'linux')('every term the table marks as eval
     const unitName = `planted-${tag}`;
     const unitFile = join(units, `${unitName}.service`);
     mkdirSync(join(units, 'multi-user.target.wants'), { recursive: true });
-    writeFileSync(unitFile, `[Unit]\nDescription=Planted ${unitName}\n[Service]\nExecStart=${exe} --serve ${marker}\n[Install]\nWantedBy=multi-user.target\n`);
+    writeFileSync(
+      unitFile,
+      `[Unit]\nDescription=Planted ${unitName}\n[Service]\nExecStart=${exe} --serve ${marker}\n[Install]\nWantedBy=multi-user.target\n`,
+    );
     symlinkSync(unitFile, join(units, 'multi-user.target.wants', `${unitName}.service`));
     planted = {
-      file: { path: filePath, dir, name, size: content.length, modified, md5: digest('md5'), sha1: digest('sha1'), sha256: digest('sha256') },
+      file: {
+        path: filePath,
+        dir,
+        name,
+        size: content.length,
+        modified,
+        md5: digest('md5'),
+        sha1: digest('sha1'),
+        sha256: digest('sha256'),
+      },
       child,
       exe,
       marker,
@@ -144,7 +210,10 @@ describe.runIf(process.platform === 'linux')('every term the table marks as eval
       udp: udp.address().port,
       unit: { name: unitName, file: unitFile },
     };
-    const sources = LINUX_TERMS.filter((t) => PROOFS[t]).map((t) => ({ file: `${t}.ioc`, ioc: parseOpenIoc(iocFor(t, PROOFS[t]!(planted)), `${t}.ioc`) }));
+    const sources = LINUX_TERMS.filter((t) => PROOFS[t]).map((t) => ({
+      file: `${t}.ioc`,
+      ioc: parseOpenIoc(iocFor(t, PROOFS[t]!(planted)), `${t}.ioc`),
+    }));
     out = await runScan({
       kind: 'ioc',
       scope: [dir],
@@ -173,11 +242,17 @@ describe.runIf(process.platform === 'linux')('every term the table marks as eval
     const limits = hostTermLimits();
     const outcome = (term: string) => {
       const hit = out.matches.find((m) => m.iocId === term);
-      if (hit) return hit.terms.some((t) => t.startsWith(`${term} = `)) ? 'matched' : `matched without naming ${term}: ${hit.terms.join(', ')}`;
+      if (hit)
+        return hit.terms.some((t) => t.startsWith(`${term} = `)) ? 'matched' : `matched without naming ${term}: ${hit.terms.join(', ')}`;
       const u = out.unsupported.find((x) => x.term === term);
       return u ? `unsupported: ${u.reason}` : 'silent';
     };
-    const expected = Object.fromEntries(LINUX_TERMS.map((t) => [t, limits.has(t.toLowerCase()) ? `unsupported: ${limits.get(t.toLowerCase())}; so AND ${t}#and (line 4) can never match` : 'matched']));
+    const expected = Object.fromEntries(
+      LINUX_TERMS.map((t) => [
+        t,
+        limits.has(t.toLowerCase()) ? `unsupported: ${limits.get(t.toLowerCase())}; so AND ${t}#and (line 4) can never match` : 'matched',
+      ]),
+    );
     expect(Object.fromEntries(LINUX_TERMS.map((t) => [t, outcome(t)]))).toEqual(expected);
   });
 
@@ -194,10 +269,23 @@ describe.runIf(process.platform === 'linux')('every term the table marks as eval
     const at = (term: string) => out.matches.find((m) => m.iocId === term)!;
     expect(at('FileItem/Sha256sum')).toMatchObject({ document: 'FileItem', path: planted.file.path, area: 'path' });
     expect(at('ProcessItem/pid')).toMatchObject({ document: 'ProcessItem', path: planted.exe, area: 'process', pid: planted.child.pid });
-    expect(at('PortItem/localPort')).toMatchObject({ document: 'PortItem', path: `tcp 127.0.0.1:${planted.tcp4} 0.0.0.0:0`, area: 'port', pid: process.pid });
+    expect(at('PortItem/localPort')).toMatchObject({
+      document: 'PortItem',
+      path: `tcp 127.0.0.1:${planted.tcp4} 0.0.0.0:0`,
+      area: 'port',
+      pid: process.pid,
+    });
     expect(at('PortItem/localIP')).toMatchObject({ path: `tcp6 [::1]:${planted.tcp6} [::]:0` });
-    expect(at('PortItem/remotePort')).toMatchObject({ path: `tcp 127.0.0.1:${planted.client.port} 127.0.0.1:${planted.tcp4}`, origin: `ESTABLISHED, pid ${process.pid} (node)` });
-    expect(at('ServiceItem/name')).toMatchObject({ document: 'ServiceItem', path: planted.unit.file, area: 'service', origin: expect.stringContaining('(enabled, ') });
+    expect(at('PortItem/remotePort')).toMatchObject({
+      path: `tcp 127.0.0.1:${planted.client.port} 127.0.0.1:${planted.tcp4}`,
+      origin: `ESTABLISHED, pid ${process.pid} (node)`,
+    });
+    expect(at('ServiceItem/name')).toMatchObject({
+      document: 'ServiceItem',
+      path: planted.unit.file,
+      area: 'service',
+      origin: expect.stringContaining('(enabled, '),
+    });
   });
 
   it('looks at sockets in a Critical Areas Scan too', async () => {

@@ -51,8 +51,18 @@ describe('sandgate ioc scan', () => {
     const r = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', tree, '--json'], { home, cwd: root });
     expect(r.code, r.stderr).toBe(1);
     const out = scanOutputSchema.parse(JSON.parse(r.stdout));
-    expect(out.matches).toEqual([expect.objectContaining({ path: join(tree, 'deep/er/eicar.com'), iocId: 'eicar-ioc', source: 'ioc', file: join(root, 'eicar.ioc'), area: 'path' })]);
-    expect(out.unsupported).toEqual([expect.objectContaining({ term: 'FileItem/PEInfo/DigitalSignature/SignatureExists', file: join(root, 'eicar.ioc') })]);
+    expect(out.matches).toEqual([
+      expect.objectContaining({
+        path: join(tree, 'deep/er/eicar.com'),
+        iocId: 'eicar-ioc',
+        source: 'ioc',
+        file: join(root, 'eicar.ioc'),
+        area: 'path',
+      }),
+    ]);
+    expect(out.unsupported).toEqual([
+      expect.objectContaining({ term: 'FileItem/PEInfo/DigitalSignature/SignatureExists', file: join(root, 'eicar.ioc') }),
+    ]);
     expect(out.termCounts.unsupported).toBe(1);
     expect(r.stderr).toMatch(/^scan: 2 files seen, .*1 match, 0 errors/m);
 
@@ -76,15 +86,21 @@ describe('sandgate ioc scan', () => {
     expect(out.summary.filesSeen).toBe(2);
   });
 
-  it('exits 2 with the parser\'s error for a malformed IOC, and for a policy named but missing', async () => {
-    writeFileSync(join(root, 'bad.ioc'), '<OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="x">\n<criteria>\n<Indicator operator="OR" id="i">\n</criteria>');
+  it("exits 2 with the parser's error for a malformed IOC, and for a policy named but missing", async () => {
+    writeFileSync(
+      join(root, 'bad.ioc'),
+      '<OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="x">\n<criteria>\n<Indicator operator="OR" id="i">\n</criteria>',
+    );
     const bad = await runSandgate(['ioc', 'scan', 'bad.ioc', '--scope', root, '--json'], { home, cwd: root });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error\[IOC_PARSE_FAILED\]: .*bad\.ioc:\d+/m);
     expect(JSON.parse(bad.stdout).error.code).toBe('IOC_PARSE_FAILED');
 
     writeFileSync(join(root, 'eicar.ioc'), eicarIoc());
-    const noPolicy = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', root, '--policy', join(root, 'nope.json')], { home, cwd: root });
+    const noPolicy = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', root, '--policy', join(root, 'nope.json')], {
+      home,
+      cwd: root,
+    });
     expect(noPolicy.code).toBe(2);
     expect(noPolicy.stderr).toMatch(/^error\[POLICY_NOT_FOUND\]/m);
 
@@ -97,12 +113,18 @@ describe('sandgate ioc scan', () => {
     expect(mixed.stderr).toMatch(/^error\[USAGE\]/m);
   });
 
-  it('honours the policy\'s size limit', async () => {
+  it("honours the policy's size limit", async () => {
     writeFileSync(join(root, 'eicar.com'), EICAR);
     writeFileSync(join(root, 'eicar.ioc'), eicarIoc());
-    const policy = { sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: 'unused.pem' }, scan: { maxFileBytes: 10, cpuBudgetPercent: 80 } };
+    const policy = {
+      sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: 'unused.pem' },
+      scan: { maxFileBytes: 10, cpuBudgetPercent: 80 },
+    };
     writeFileSync(join(root, 'policy.json'), JSON.stringify(policy));
-    const r = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', join(root, 'eicar.com'), '--policy', 'policy.json', '--json'], { home, cwd: root });
+    const r = await runSandgate(['ioc', 'scan', 'eicar.ioc', '--scope', join(root, 'eicar.com'), '--policy', 'policy.json', '--json'], {
+      home,
+      cwd: root,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ filesSeen: 1, skippedTooLarge: 1, hashed: 0 });
   });
@@ -145,17 +167,30 @@ describe.runIf(process.platform === 'linux')('sandgate ioc scan with socket and 
       expect(r.code, r.stderr).toBe(1);
       const out = scanOutputSchema.parse(JSON.parse(r.stdout));
       expect(out.matches).toEqual([
-        expect.objectContaining({ document: 'PortItem', path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`, area: 'port', pid: process.pid, iocId: 'c2-ioc', terms: [`PortItem/localPort = ${l.port}`] }),
+        expect.objectContaining({
+          document: 'PortItem',
+          path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`,
+          area: 'port',
+          pid: process.pid,
+          iocId: 'c2-ioc',
+          terms: [`PortItem/localPort = ${l.port}`],
+        }),
       ]);
       expect(out.unsupported).toEqual([
-        expect.objectContaining({ itemId: 'by-dns', term: 'DnsEntryItem/Host', reason: expect.stringContaining('Linux keeps no system-wide DNS cache Sandgate can read') }),
+        expect.objectContaining({
+          itemId: 'by-dns',
+          term: 'DnsEntryItem/Host',
+          reason: expect.stringContaining('Linux keeps no system-wide DNS cache Sandgate can read'),
+        }),
       ]);
       expect(out.termCounts).toEqual({ evaluated: 1, unsupported: 1 });
 
       const text = await runSandgate(['ioc', 'scan', 'c2.ioc', '--scope', home], { home, cwd: root });
       expect(text.code).toBe(1);
       expect(text.stdout).toContain(`MATCH  tcp 127.0.0.1:${l.port} 0.0.0.0:0  [port, pid ${process.pid}]`);
-      expect(text.stdout).toMatch(/^1 IOC term\(s\) cannot be evaluated here \(1 can\):\n {2}.*c2\.ioc by-dns: DnsEntryItem\/Host: DnsEntryItem\/Host cannot be evaluated on linux/m);
+      expect(text.stdout).toMatch(
+        /^1 IOC term\(s\) cannot be evaluated here \(1 can\):\n {2}.*c2\.ioc by-dns: DnsEntryItem\/Host: DnsEntryItem\/Host cannot be evaluated on linux/m,
+      );
       expect(text.stderr).toMatch(/1 IOC term\(s\) cannot be evaluated here .*\n.*DnsEntryItem\/Host/);
     } finally {
       l.close();
@@ -164,32 +199,57 @@ describe.runIf(process.platform === 'linux')('sandgate ioc scan with socket and 
 
   // Run as another user, the scan may not look into this (root) process: the socket still matches, with no pid made up.
   const canDrop = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
-  it.skipIf(!canDrop)(canDrop ? "leaves out the owner of another user's socket and says why" : 'skipped: needs root and setpriv to run the scan as another user', async () => {
-    const l = await listener();
-    try {
-      chmodSync(root, 0o755);
-      const nobodyHome = join(root, 'nobody');
-      mkdirSync(nobodyHome);
-      chownSync(nobodyHome, 65534, 65534);
-      writeFileSync(join(root, 'c2.ioc'), portOrDnsIoc(l.port));
-      const r = spawnSync(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, SHIM, 'ioc', 'scan', join(root, 'c2.ioc'), '--scope', nobodyHome, '--json'],
-        { env: { ...process.env, SANDGATE_POLICY: '', HOME: nobodyHome, SANDGATE_HOME: join(nobodyHome, 'home') }, encoding: 'utf8', timeout: 60_000 },
-      );
-      expect(r.status, r.stderr).toBe(1);
-      const out = scanOutputSchema.parse(JSON.parse(r.stdout));
-      expect(out.matches).toEqual([expect.objectContaining({ path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`, origin: 'LISTEN, owning process not visible' })]);
-      expect(out.matches[0]).not.toHaveProperty('pid');
-      expect(out.notExamined).toContainEqual({
-        area: 'port',
-        what: expect.stringMatching(/^the owning process of \d+ socket\(s\)$/),
-        reason: expect.stringMatching(/process\(es\) may not be inspected as this user \(run as root to include them\): their PortItem\/pid, process and path are unknown$/),
-      });
-    } finally {
-      l.close();
-    }
-  });
+  it.skipIf(!canDrop)(
+    canDrop
+      ? "leaves out the owner of another user's socket and says why"
+      : 'skipped: needs root and setpriv to run the scan as another user',
+    async () => {
+      const l = await listener();
+      try {
+        chmodSync(root, 0o755);
+        const nobodyHome = join(root, 'nobody');
+        mkdirSync(nobodyHome);
+        chownSync(nobodyHome, 65534, 65534);
+        writeFileSync(join(root, 'c2.ioc'), portOrDnsIoc(l.port));
+        const r = spawnSync(
+          'setpriv',
+          [
+            '--reuid=65534',
+            '--regid=65534',
+            '--clear-groups',
+            process.execPath,
+            SHIM,
+            'ioc',
+            'scan',
+            join(root, 'c2.ioc'),
+            '--scope',
+            nobodyHome,
+            '--json',
+          ],
+          {
+            env: { ...process.env, SANDGATE_POLICY: '', HOME: nobodyHome, SANDGATE_HOME: join(nobodyHome, 'home') },
+            encoding: 'utf8',
+            timeout: 60_000,
+          },
+        );
+        expect(r.status, r.stderr).toBe(1);
+        const out = scanOutputSchema.parse(JSON.parse(r.stdout));
+        expect(out.matches).toEqual([
+          expect.objectContaining({ path: `tcp 127.0.0.1:${l.port} 0.0.0.0:0`, origin: 'LISTEN, owning process not visible' }),
+        ]);
+        expect(out.matches[0]).not.toHaveProperty('pid');
+        expect(out.notExamined).toContainEqual({
+          area: 'port',
+          what: expect.stringMatching(/^the owning process of \d+ socket\(s\)$/),
+          reason: expect.stringMatching(
+            /process\(es\) may not be inspected as this user \(run as root to include them\): their PortItem\/pid, process and path are unknown$/,
+          ),
+        });
+      } finally {
+        l.close();
+      }
+    },
+  );
 });
 
 describe.runIf(process.platform === 'linux')('sandgate scan critical', () => {
@@ -220,7 +280,14 @@ describe.runIf(process.platform === 'linux')('sandgate scan critical', () => {
       expect(out.knownMaliciousHashes).toBe(1);
       expect(out.matches).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ source: 'verdict', iocId: 'verdict:job-1', area: 'process', pid: child.pid, path: exe, description: expect.stringContaining('Test-Dropper') }),
+          expect.objectContaining({
+            source: 'verdict',
+            iocId: 'verdict:job-1',
+            area: 'process',
+            pid: child.pid,
+            path: exe,
+            description: expect.stringContaining('Test-Dropper'),
+          }),
         ]),
       );
       expect(r.stderr).toMatch(/^scan: \d+ files seen/m);

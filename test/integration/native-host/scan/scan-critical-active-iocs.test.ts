@@ -29,7 +29,11 @@ describe.runIf(process.platform === 'linux')('sandgate scan critical and the IOC
     const ioc = join(root, 'hunt.ioc');
     writeFileSync(ioc, hashIoc(sha256(readFileSync('/bin/sleep')), 'hunt-sleeper'));
     const agent = await createAgent({ home, loaded: await policyFor(root, server), appVersion: 'test', tasks: { idleSources: [] } });
-    const task = await agent.tasks!.createFromFiles([ioc], { scope: 'critical', runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const task = await agent.tasks!.createFromFiles([ioc], {
+      scope: 'critical',
+      runMode: 'manual',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     expect(task.state).toBe('created');
     await agent.close();
 
@@ -42,7 +46,9 @@ describe.runIf(process.platform === 'linux')('sandgate scan critical and the IOC
       expect(r.code, r.stderr).toBe(1);
       const out = scanOutputSchema.parse(JSON.parse(r.stdout));
       expect(out.knownMaliciousHashes).toBe(0);
-      expect(out.matches).toEqual(expect.arrayContaining([expect.objectContaining({ source: 'ioc', area: 'process', pid: child.pid, path: exe })]));
+      expect(out.matches).toEqual(
+        expect.arrayContaining([expect.objectContaining({ source: 'ioc', area: 'process', pid: child.pid, path: exe })]),
+      );
     } finally {
       child.kill();
     }

@@ -40,25 +40,66 @@ afterAll(() => {
 describe('an IOC scan of a generated tree', () => {
   it('with indicators that constrain size, reads only the files of that size and finds the planted object once', async () => {
     const set = new HashSetIndicators([
-      ...Array.from({ length: 200 }, (_, i) => ({ id: `decoy-${i}`, hash: 'sha256' as const, value: sha(`decoy ${i}`), size: 250_000 + i })),
+      ...Array.from({ length: 200 }, (_, i) => ({
+        id: `decoy-${i}`,
+        hash: 'sha256' as const,
+        value: sha(`decoy ${i}`),
+        size: 250_000 + i,
+      })),
       { id: 'planted', hash: 'sha256', value: sha(planted), size: planted.length },
     ]);
-    const out = await runScan({ kind: 'ioc', scope: [root], indicators: [{ set, source: 'ioc' }], maxFileBytes: 64 * 1024 * 1024, cpuBudgetPercent: 100 });
+    const out = await runScan({
+      kind: 'ioc',
+      scope: [root],
+      indicators: [{ set, source: 'ioc' }],
+      maxFileBytes: 64 * 1024 * 1024,
+      cpuBudgetPercent: 100,
+    });
     expect(scanOutputSchema.parse(out)).toEqual(out);
-    expect(out.summary).toMatchObject({ filesSeen: 2004, skippedByPlan: 2003, hashed: 1, bytesRead: planted.length, matches: 1, errors: 0, linksSkipped: 2 });
-    expect(out.matches).toEqual([expect.objectContaining({ path: join(root, 'dir-7', 'payload.exe'), iocId: 'planted', area: 'path', sha256: sha(planted) })]);
+    expect(out.summary).toMatchObject({
+      filesSeen: 2004,
+      skippedByPlan: 2003,
+      hashed: 1,
+      bytesRead: planted.length,
+      matches: 1,
+      errors: 0,
+      linksSkipped: 2,
+    });
+    expect(out.matches).toEqual([
+      expect.objectContaining({ path: join(root, 'dir-7', 'payload.exe'), iocId: 'planted', area: 'path', sha256: sha(planted) }),
+    ]);
     expect(out.unsupported).toEqual([expect.objectContaining({ term: 'FileItem/PEInfo/DigitalSignature/SignatureExists' })]);
   });
 
   it('when every file must be hashed, reads each once and skips those over the size limit', async () => {
     const set = new HashSetIndicators([{ id: 'planted', hash: 'sha256', value: sha(planted) }]);
-    const out = await runScan({ kind: 'ioc', scope: [root], indicators: [{ set, source: 'ioc' }], maxFileBytes: 1024 * 1024, cpuBudgetPercent: 100, concurrency: 8 });
-    expect(out.summary).toMatchObject({ filesSeen: 2004, skippedByPlan: 0, skippedTooLarge: 3, hashed: 2001, bytesRead: smallBytes + planted.length, matches: 1 });
+    const out = await runScan({
+      kind: 'ioc',
+      scope: [root],
+      indicators: [{ set, source: 'ioc' }],
+      maxFileBytes: 1024 * 1024,
+      cpuBudgetPercent: 100,
+      concurrency: 8,
+    });
+    expect(out.summary).toMatchObject({
+      filesSeen: 2004,
+      skippedByPlan: 0,
+      skippedTooLarge: 3,
+      hashed: 2001,
+      bytesRead: smallBytes + planted.length,
+      matches: 1,
+    });
   });
 
   it('under a CPU budget still completes with the same result, and says how long it paused', async () => {
     const set = new HashSetIndicators([{ id: 'planted', hash: 'sha256', value: sha(planted) }]);
-    const out = await runScan({ kind: 'ioc', scope: [join(root, 'dir-7')], indicators: [{ set, source: 'ioc' }], maxFileBytes: 1 << 20, cpuBudgetPercent: 5 });
+    const out = await runScan({
+      kind: 'ioc',
+      scope: [join(root, 'dir-7')],
+      indicators: [{ set, source: 'ioc' }],
+      maxFileBytes: 1 << 20,
+      cpuBudgetPercent: 5,
+    });
     expect(out.matches).toHaveLength(1);
     expect(out.summary.throttledMs).toBeGreaterThanOrEqual(0);
   });

@@ -46,7 +46,11 @@ describe('an IOC scan task in idle mode', () => {
       },
     });
     ws.cleanups.push(() => first.close());
-    const created = await first.tasks!.createFromFiles([iocFile], { scope: [scope], runMode: 'idle', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const created = await first.tasks!.createFromFiles([iocFile], {
+      scope: [scope],
+      runMode: 'idle',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     expect(created.state).toBe('created');
     // Terms we cannot evaluate are said at creation, per file and term.
     expect(created.unsupported).toEqual([expect.objectContaining({ term: 'FileItem/PEInfo/DigitalSignature/SignatureExists' })]);
@@ -56,14 +60,23 @@ describe('an IOC scan task in idle mode', () => {
       const t = first.tasks!.get(created.id);
       return t.state === 'paused' ? t : undefined;
     });
-    expect(paused).toMatchObject({ pauseReason: 'idle-ended', matches: [], progress: { filesDone: comeBackAt, total: FILES + 1, runs: 1 } });
+    expect(paused).toMatchObject({
+      pauseReason: 'idle-ended',
+      matches: [],
+      progress: { filesDone: comeBackAt, total: FILES + 1, runs: 1 },
+    });
     expect(paused.progress.lastPath).toBeDefined();
     await first.close();
 
     // Days later, a new agent process: the task waits for the next lock, then continues from its checkpoint.
     const screen2 = new ReportedIdleSource({ name: 'script' });
     screen2.set('active');
-    const second = await createAgent({ home: ws.home, loaded, appVersion: 'test', tasks: { idleSources: [screen2], checkpointEvery: 100 } });
+    const second = await createAgent({
+      home: ws.home,
+      loaded,
+      appVersion: 'test',
+      tasks: { idleSources: [screen2], checkpointEvery: 100 },
+    });
     ws.cleanups.push(() => second.close());
     expect(second.tasks!.get(created.id)).toMatchObject({ state: 'paused', pauseReason: 'idle-ended' });
     screen2.set('locked');
@@ -83,7 +96,14 @@ describe('an IOC scan task in idle mode', () => {
       .read()
       .events.filter((e) => e.taskId === created.id)
       .map((e) => e.type);
-    expect(types).toEqual(['scan-task-created', 'scan-task-started', 'scan-task-paused', 'scan-task-resumed', 'scan-task-match', 'scan-task-completed']);
+    expect(types).toEqual([
+      'scan-task-created',
+      'scan-task-started',
+      'scan-task-paused',
+      'scan-task-resumed',
+      'scan-task-match',
+      'scan-task-completed',
+    ]);
   });
 
   it('takes the screen lock from the browser extension (report-idle), with no OS source at all', async () => {
@@ -91,11 +111,21 @@ describe('an IOC scan task in idle mode', () => {
     makeTree(scope, 20);
     const iocFile = join(ws.root, 'eicar.ioc');
     writeFileSync(iocFile, hashIoc(sha256(EICAR)));
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
     const router = createRouter(agent, { appVersion: 'test', home: ws.home });
-    const report = (state: string) => router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', type: 'report-idle', payload: { state } }));
-    const task = await agent.tasks!.createFromFiles([iocFile], { scope: [scope], runMode: 'idle', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const report = (state: string) =>
+      router.handle(requestSchema.parse({ v: 1, kind: 'request', id: '1', type: 'report-idle', payload: { state } }));
+    const task = await agent.tasks!.createFromFiles([iocFile], {
+      scope: [scope],
+      runMode: 'idle',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
 
     await report('idle');
     expect(agent.tasks!.get(task.id).state).toBe('created');

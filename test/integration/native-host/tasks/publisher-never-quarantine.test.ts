@@ -12,7 +12,11 @@ let contoso: SigningIdentity;
 
 beforeAll(() => {
   requireOsslsigncode();
-  contoso = codeSigningIdentity(makeCa('Sandgate Test Root'), { organization: 'Contoso Ltd', commonName: 'Contoso Code Signing' }, { intermediate: true });
+  contoso = codeSigningIdentity(
+    makeCa('Sandgate Test Root'),
+    { organization: 'Contoso Ltd', commonName: 'Contoso Code Signing' },
+    { intermediate: true },
+  );
 }, 60_000);
 
 describe('a group task whose never-quarantine list names a publisher', () => {
@@ -27,9 +31,20 @@ describe('a group task whose never-quarantine list names a publisher', () => {
     writeFileSync(keptPath, signed);
     writeFileSync(strayPath, program);
 
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
-    const done = await runConsoleShare({ home: ws.home, agent, hashes: [sha256(signed), sha256(program)], scope, neverQuarantine: { publishers: [{ name: 'contoso ltd', caSha256: [contoso.intermediateSha256!] }] } });
+    const done = await runConsoleShare({
+      home: ws.home,
+      agent,
+      hashes: [sha256(signed), sha256(program)],
+      scope,
+      neverQuarantine: { publishers: [{ name: 'contoso ltd', caSha256: [contoso.intermediateSha256!] }] },
+    });
     expect(done.state).toBe('done');
 
     expect(done.matches).toHaveLength(2);
@@ -44,7 +59,12 @@ describe('a group task whose never-quarantine list names a publisher', () => {
     const local = agent.tasks!.list()[0]!;
     const kept = agent.tasks!.get(local.id).matches.find((m) => m.path === keptPath)!;
     expect(kept.actions).toEqual([
-      { type: 'quarantine', status: 'skipped', code: 'NEVER_QUARANTINE_PUBLISHER', message: 'signed by "contoso ltd", a never-quarantine publisher of the group: reported, not quarantined' },
+      {
+        type: 'quarantine',
+        status: 'skipped',
+        code: 'NEVER_QUARANTINE_PUBLISHER',
+        message: 'signed by "contoso ltd", a never-quarantine publisher of the group: reported, not quarantined',
+      },
     ]);
   });
 });

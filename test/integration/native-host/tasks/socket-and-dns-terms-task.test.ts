@@ -36,10 +36,21 @@ describe.runIf(process.platform === 'linux')('a group task with socket and DNS t
     const scope = join(ws.root, 'data');
     mkdirSync(scope);
 
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
     const reports: TaskProgress[] = [];
-    const groupTasks = new GroupTaskAgent({ home: ws.home, agentId: 'agent-1', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => agent.tasks });
+    const groupTasks = new GroupTaskAgent({
+      home: ws.home,
+      agentId: 'agent-1',
+      log: silentLogger,
+      report: async (p) => void reports.push(p),
+      tasks: () => agent.tasks,
+    });
     const share: IocScanTask = {
       type: 'ioc-scan',
       id: randomUUID(),
@@ -66,11 +77,16 @@ describe.runIf(process.platform === 'linux')('a group task with socket and DNS t
     expect(done).toMatchObject({
       state: 'done',
       matches: [{ path: `tcp 127.0.0.1:${port} 0.0.0.0:0`, action: 'reported' }],
-      unsupported: [{ itemId: 'by-dns', term: 'DnsEntryItem/Host', reason: expect.stringContaining('Linux keeps no system-wide DNS cache') }],
+      unsupported: [
+        { itemId: 'by-dns', term: 'DnsEntryItem/Host', reason: expect.stringContaining('Linux keeps no system-wide DNS cache') },
+      ],
       termCounts: { evaluated: 1, unsupported: 1 },
     });
     // The first report already says it, whether the scan had started by then or not: the console knows before the end.
-    expect(reports[0]).toMatchObject({ state: expect.stringMatching(/^(received|running)$/), unsupported: [{ term: 'DnsEntryItem/Host' }] });
+    expect(reports[0]).toMatchObject({
+      state: expect.stringMatching(/^(received|running)$/),
+      unsupported: [{ term: 'DnsEntryItem/Host' }],
+    });
 
     // What `sandgate ioc task show` says.
     const [summary] = agent.tasks!.list();
@@ -80,6 +96,8 @@ describe.runIf(process.platform === 'linux')('a group task with socket and DNS t
     expect(task.matches).toEqual([expect.objectContaining({ document: 'PortItem', area: 'port', pid: process.pid })]);
     const text = formatTask(task);
     expect(text).toContain('1 IOC term(s) cannot be evaluated here (1 can):');
-    expect(text).toMatch(/by-dns: DnsEntryItem\/Host: DnsEntryItem\/Host cannot be evaluated on linux: Linux keeps no system-wide DNS cache/);
+    expect(text).toMatch(
+      /by-dns: DnsEntryItem\/Host: DnsEntryItem\/Host cannot be evaluated on linux: Linux keeps no system-wide DNS cache/,
+    );
   });
 });

@@ -20,21 +20,54 @@ describe('an IOC scan task with a STIX bundle and YARA rules', () => {
         type: 'bundle',
         id: 'bundle--b2b2b2b2-0000-4000-8000-000000000000',
         objects: [
-          { type: 'indicator', spec_version: '2.1', id: 'indicator--b2b2b2b2-0000-4000-8000-000000000001', created: '2024-01-01T00:00:00Z', modified: '2024-01-01T00:00:00Z', pattern: `[file:hashes.'SHA-256' = '${sha256(EICAR)}']`, pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z' },
-          { type: 'indicator', spec_version: '2.1', id: 'indicator--b2b2b2b2-0000-4000-8000-000000000002', created: '2024-01-01T00:00:00Z', modified: '2024-01-01T00:00:00Z', pattern: "[file:name = 'a'] FOLLOWEDBY [file:name = 'b']", pattern_type: 'stix', valid_from: '2024-01-01T00:00:00Z' },
+          {
+            type: 'indicator',
+            spec_version: '2.1',
+            id: 'indicator--b2b2b2b2-0000-4000-8000-000000000001',
+            created: '2024-01-01T00:00:00Z',
+            modified: '2024-01-01T00:00:00Z',
+            pattern: `[file:hashes.'SHA-256' = '${sha256(EICAR)}']`,
+            pattern_type: 'stix',
+            valid_from: '2024-01-01T00:00:00Z',
+          },
+          {
+            type: 'indicator',
+            spec_version: '2.1',
+            id: 'indicator--b2b2b2b2-0000-4000-8000-000000000002',
+            created: '2024-01-01T00:00:00Z',
+            modified: '2024-01-01T00:00:00Z',
+            pattern: "[file:name = 'a'] FOLLOWEDBY [file:name = 'b']",
+            pattern_type: 'stix',
+            valid_from: '2024-01-01T00:00:00Z',
+          },
         ],
       }),
     );
     const rules = join(ws.root, 'hunt.yar');
     writeFileSync(rules, 'rule Task_Marker { strings: $m = "SANDGATE-TASK-YARA-MARKER" condition: $m }\n');
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
-    const task = await agent.tasks!.createFromFiles([bundle, rules], { scope: [scope], runMode: 'afterThreat', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const task = await agent.tasks!.createFromFiles([bundle, rules], {
+      scope: [scope],
+      runMode: 'afterThreat',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     expect(task.iocFiles.map((f) => [f.name, f.iocId])).toEqual([
       ['1-feed.json', 'bundle--b2b2b2b2-0000-4000-8000-000000000000'],
       ['2-hunt.yar', '2-hunt.yar'],
     ]);
-    expect(task.unsupported).toEqual([expect.objectContaining({ file: '1-feed.json', itemId: 'indicator--b2b2b2b2-0000-4000-8000-000000000002', term: 'observation operator FOLLOWEDBY' })]);
+    expect(task.unsupported).toEqual([
+      expect.objectContaining({
+        file: '1-feed.json',
+        itemId: 'indicator--b2b2b2b2-0000-4000-8000-000000000002',
+        term: 'observation operator FOLLOWEDBY',
+      }),
+    ]);
     const done = await until(() => {
       const t = agent.tasks!.get(task.id);
       return t.state === 'completed' ? t : undefined;

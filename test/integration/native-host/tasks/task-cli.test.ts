@@ -26,12 +26,20 @@ describe('sandgate ioc task … against the running agent service', () => {
     const created = await stack.sandgate(['ioc', 'task', 'create', ioc, '--scope', share, '--json']);
     expect(created.code, created.stderr + stack.agentLog()).toBe(0);
     const task = taskSchema.parse(JSON.parse(created.stdout));
-    expect(task).toMatchObject({ state: 'created', runMode: 'manual', createdBy: 'cli', scope: [share], iocFiles: [expect.objectContaining({ source: ioc })] });
+    expect(task).toMatchObject({
+      state: 'created',
+      runMode: 'manual',
+      createdBy: 'cli',
+      scope: [share],
+      iocFiles: [expect.objectContaining({ source: ioc })],
+    });
     expect(task.unsupported).toEqual([expect.objectContaining({ term: 'FileItem/PEInfo/DigitalSignature/SignatureExists' })]);
 
     const listed = await stack.sandgate(['ioc', 'tasks', '--json']);
     expect(listed.code, listed.stderr).toBe(0);
-    expect(taskListOutputSchema.parse(JSON.parse(listed.stdout)).tasks).toEqual([expect.objectContaining({ id: task.id, state: 'created' })]);
+    expect(taskListOutputSchema.parse(JSON.parse(listed.stdout)).tasks).toEqual([
+      expect.objectContaining({ id: task.id, state: 'created' }),
+    ]);
 
     // Manual: nothing happens until `run`.
     const run = await stack.sandgate(['ioc', 'task', 'run', task.id]);

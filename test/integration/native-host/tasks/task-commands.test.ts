@@ -30,7 +30,11 @@ describe('steering a running task', () => {
       },
     });
     ws.cleanups.push(() => agent!.close());
-    const task = await agent.tasks!.createFromFiles([ioc], { scope: [scope], runMode: 'afterThreat', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const task = await agent.tasks!.createFromFiles([ioc], {
+      scope: [scope],
+      runMode: 'afterThreat',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     await until(() => paused);
     const stopped = await paused!;
     expect(stopped).toMatchObject({ state: 'paused', pauseReason: 'user', progress: { filesDone: 500 } });
@@ -48,9 +52,18 @@ describe('steering a running task', () => {
   it('cancel of a task that waits keeps it and its results, and it never runs', async () => {
     const ioc = join(ws.root, 'x.ioc');
     writeFileSync(ioc, hashIoc(sha256(EICAR)));
-    const agent = await createAgent({ home: ws.home, loaded: await policyFor(ws.root, ws.server), appVersion: 'test', tasks: { idleSources: [] } });
+    const agent = await createAgent({
+      home: ws.home,
+      loaded: await policyFor(ws.root, ws.server),
+      appVersion: 'test',
+      tasks: { idleSources: [] },
+    });
     ws.cleanups.push(() => agent.close());
-    const task = await agent.tasks!.createFromFiles([ioc], { scope: [ws.root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const task = await agent.tasks!.createFromFiles([ioc], {
+      scope: [ws.root],
+      runMode: 'manual',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     expect(await agent.tasks!.command(task.id, 'cancel')).toMatchObject({ state: 'cancelled', progress: { runs: 0 } });
     await expect(agent.tasks!.command(task.id, 'run')).rejects.toMatchObject({ code: 'TASK_STATE_CONFLICT' });
     await expect(agent.tasks!.command('0000000000000000', 'show')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
@@ -62,7 +75,11 @@ describe('steering a running task', () => {
     const loaded = await policyFor(ws.root, ws.server, { response: { iocScan: { keepResultsDays: 30 } } });
     const at = (days: number): Clock => ({ ...realClock, now: () => new Date(Date.now() + days * 24 * 3600_000) });
     const first = await createAgent({ home: ws.home, loaded, appVersion: 'test', tasks: { idleSources: [] } });
-    const task = await first.tasks!.createFromFiles([ioc], { scope: [ws.root], runMode: 'manual', onMatch: { quarantine: false, criticalAreasScan: false } });
+    const task = await first.tasks!.createFromFiles([ioc], {
+      scope: [ws.root],
+      runMode: 'manual',
+      onMatch: { quarantine: false, criticalAreasScan: false },
+    });
     await first.tasks!.command(task.id, 'cancel');
     await first.close();
 

@@ -63,7 +63,10 @@ export async function until<T>(probe: () => T | undefined | false): Promise<T> {
 /** An OpenIOC 1.1 file hunting any of these SHA-256 values. */
 export function hashesIoc(hashes: string[]): string {
   const items = hashes
-    .map((h, i) => `<IndicatorItem id="t${i}" condition="is"><Context document="FileItem" search="FileItem/Sha256sum" type="mir"/><Content type="sha256">${h}</Content></IndicatorItem>`)
+    .map(
+      (h, i) =>
+        `<IndicatorItem id="t${i}" condition="is"><Context document="FileItem" search="FileItem/Sha256sum" type="mir"/><Content type="sha256">${h}</Content></IndicatorItem>`,
+    )
     .join('\n      ');
   return `<?xml version="1.0" encoding="UTF-8"?>
 <OpenIOC xmlns="http://openioc.org/schemas/OpenIOC_1.1" id="hashes-hunt" last-modified="2026-11-01T00:00:00Z">
@@ -82,11 +85,22 @@ export function hashesIoc(hashes: string[]): string {
  * `hashes` under `scope` (or whatever `ioc` says); its object is the last hash, quarantined (the share says the
  * console has a second witness) unless `neverQuarantine` says otherwise. Its final report.
  */
-export async function runConsoleShare(
-  o: { home: string; agent: Agent; hashes: string[]; scope: string; neverQuarantine?: Partial<IocScanTask['neverQuarantine']>; ioc?: string },
-): Promise<TaskProgress> {
+export async function runConsoleShare(o: {
+  home: string;
+  agent: Agent;
+  hashes: string[];
+  scope: string;
+  neverQuarantine?: Partial<IocScanTask['neverQuarantine']>;
+  ioc?: string;
+}): Promise<TaskProgress> {
   const reports: TaskProgress[] = [];
-  const groupTasks = new GroupTaskAgent({ home: o.home, agentId: 'agent-1', log: silentLogger, report: async (p) => void reports.push(p), tasks: () => o.agent.tasks });
+  const groupTasks = new GroupTaskAgent({
+    home: o.home,
+    agentId: 'agent-1',
+    log: silentLogger,
+    report: async (p) => void reports.push(p),
+    tasks: () => o.agent.tasks,
+  });
   const share: IocScanTask = {
     type: 'ioc-scan',
     id: randomUUID(),

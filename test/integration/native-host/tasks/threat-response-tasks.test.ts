@@ -97,7 +97,11 @@ describe('scan tasks after a malicious verdict', () => {
     expect(iocTask).toMatchObject({ state: 'completed', kind: 'ioc', createdBy: 'policy', jobId, scope: [shared], runMode: 'afterThreat' });
     expect(iocTask.unsupported).toContainEqual(expect.objectContaining({ term: 'UrlHistoryItem/HostName' }));
     expect(iocTask.matches).toEqual([
-      expect.objectContaining({ path: copy, sha256: sha256(EICAR), actions: [{ type: 'quarantine', status: 'done', id: expect.any(String) }] }),
+      expect.objectContaining({
+        path: copy,
+        sha256: sha256(EICAR),
+        actions: [{ type: 'quarantine', status: 'done', id: expect.any(String) }],
+      }),
     ]);
     // Decided from size alone for every other file: nothing but the copy was read.
     expect(iocTask.stats).toMatchObject({ filesSeen: 201, hashed: 1 });
@@ -119,7 +123,9 @@ describe('scan tasks after a malicious verdict', () => {
   });
 
   it('a manual task the policy created waits across an agent restart and runs on `ioc task run`', async () => {
-    const loaded = await policyFor(root, server, { response: { quarantine: false, iocScan: { create: true, runMode: 'manual', paths: [downloads] } } });
+    const loaded = await policyFor(root, server, {
+      response: { quarantine: false, iocScan: { create: true, runMode: 'manual', paths: [downloads] } },
+    });
     const first = await agentWith(loaded, join(root, 'nothing'));
     const download = join(downloads, 'eicar.com');
     writeFileSync(download, EICAR);
@@ -145,13 +151,32 @@ describe('scan tasks after a malicious verdict', () => {
     const ioc = join(root, 'x.ioc');
     writeFileSync(ioc, hashIoc(sha256(EICAR)));
     const first = await agentWith(loaded, join(root, 'nothing'));
-    const task = await first.tasks!.createFromFiles([ioc], { scope: [join(root, 'found')], runMode: 'manual', onMatch: { quarantine: true, criticalAreasScan: false } });
+    const task = await first.tasks!.createFromFiles([ioc], {
+      scope: [join(root, 'found')],
+      runMode: 'manual',
+      onMatch: { quarantine: true, criticalAreasScan: false },
+    });
     await first.close();
     // What the disk holds when the agent died between writing the match and quarantining the file.
     const store = new TaskStore(home, new EventLog(sandgatePaths(home).events));
     const [stored] = store.load(new Date());
-    const match = { document: 'FileItem', path: found, area: 'path', source: 'ioc' as const, iocId: 'hash-hunt', file: '1-x.ioc', terms: [], sha256: sha256(EICAR), foundAt: new Date().toISOString() };
-    await store.save({ ...stored!, state: 'running', runRequested: true, matches: [{ ...match, actions: [{ type: 'quarantine', status: 'pending' }] }] });
+    const match = {
+      document: 'FileItem',
+      path: found,
+      area: 'path',
+      source: 'ioc' as const,
+      iocId: 'hash-hunt',
+      file: '1-x.ioc',
+      terms: [],
+      sha256: sha256(EICAR),
+      foundAt: new Date().toISOString(),
+    };
+    await store.save({
+      ...stored!,
+      state: 'running',
+      runRequested: true,
+      matches: [{ ...match, actions: [{ type: 'quarantine', status: 'pending' }] }],
+    });
 
     const second = await agentWith(loaded, join(root, 'nothing'));
     const acted = second.tasks!.get(task.id);
@@ -160,6 +185,10 @@ describe('scan tasks after a malicious verdict', () => {
     await second.close();
     const third = await agentWith(loaded, join(root, 'nothing'));
     expect(third.tasks!.get(task.id).matches).toHaveLength(1);
-    expect(QuarantineStore.open(home).list().filter((i) => i.originalPath === found)).toHaveLength(1);
+    expect(
+      QuarantineStore.open(home)
+        .list()
+        .filter((i) => i.originalPath === found),
+    ).toHaveLength(1);
   });
 });

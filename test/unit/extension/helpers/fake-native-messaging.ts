@@ -7,8 +7,12 @@ export type AgentScript = (request: Request) => AgentAnswer;
 
 /** The agent most tests want: hello, then every submit-download accepted with a job id. */
 export const acceptingAgent: AgentScript = (request) => {
-  if (request.type === 'hello') return { data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine'] } };
-  if (request.type === 'submit-download') return { data: { jobId: `job-${request.payload.provenance.downloadId}`, sha256: 'a'.repeat(64), size: 68, state: 'queued' } };
+  if (request.type === 'hello')
+    return {
+      data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine'] },
+    };
+  if (request.type === 'submit-download')
+    return { data: { jobId: `job-${request.payload.provenance.downloadId}`, sha256: 'a'.repeat(64), size: 68, state: 'queued' } };
   // Asked on every connection (reconciliation and the quarantine view): an agent with nothing to tell.
   if (request.type === 'list-jobs') return { data: { jobs: [] } };
   if (request.type === 'list-quarantine') return { data: { items: [], usersMayRestore: false } };
@@ -39,9 +43,10 @@ export class FakeNativePort implements NativePort {
     if (!request.success || !script) return;
     const answer = script(request.data);
     if (!answer) return;
-    const envelope = 'data' in answer
-      ? { v: PROTOCOL_VERSION, kind: 'response', id: request.data.id, ok: true, data: answer.data }
-      : { v: PROTOCOL_VERSION, kind: 'response', id: request.data.id, ok: false, error: answer.error };
+    const envelope =
+      'data' in answer
+        ? { v: PROTOCOL_VERSION, kind: 'response', id: request.data.id, ok: true, data: answer.data }
+        : { v: PROTOCOL_VERSION, kind: 'response', id: request.data.id, ok: false, error: answer.error };
     // The browser delivers port messages asynchronously.
     queueMicrotask(() => this.deliver(envelope));
   }

@@ -9,7 +9,15 @@ import { englishTranslate } from '../helpers/translate.ts';
 // (`response.allowSha256`): the person is told so, not that it was quarantined or that quarantine was "skipped".
 
 const at = '2026-11-22T09:00:00.000Z';
-const base = { incognito: false, submitted: true, capturedAt: at, updatedAt: at, state: 'malicious' as const, threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443' };
+const base = {
+  incognito: false,
+  submitted: true,
+  capturedAt: at,
+  updatedAt: at,
+  state: 'malicious' as const,
+  threat: 'EICAR-Test-File',
+  server: 'https://127.0.0.1:8443',
+};
 const allowed: JobRecord = {
   ...base,
   downloadId: 1,
@@ -17,7 +25,13 @@ const allowed: JobRecord = {
   fileName: 'tool.com',
   actions: [{ type: 'quarantine', status: 'skipped', code: 'ALLOWED_FALSE_POSITIVE' }],
 };
-const quarantined: JobRecord = { ...base, downloadId: 2, path: '/d/eicar.com', fileName: 'eicar.com', actions: [{ type: 'quarantine', status: 'done' }] };
+const quarantined: JobRecord = {
+  ...base,
+  downloadId: 2,
+  path: '/d/eicar.com',
+  fileName: 'eicar.com',
+  actions: [{ type: 'quarantine', status: 'done' }],
+};
 
 function render(records: JobRecord[]) {
   const { document } = parseHTML('<!doctype html><html><body><main id="app"></main></body></html>');
@@ -38,7 +52,9 @@ describe('a known false positive in the extension', () => {
   it('the notification names the file and the threat and says it was left in place by the administrator', () => {
     const { title, message } = threatMessage(allowed, englishTranslate());
     expect(title).toContain('EICAR-Test-File');
-    expect(message).toBe('Known false positive (allowed by your administrator): tool.com was reported as EICAR-Test-File and left in place.');
+    expect(message).toBe(
+      'Known false positive (allowed by your administrator): tool.com was reported as EICAR-Test-File and left in place.',
+    );
     expect(threatMessage(quarantined, englishTranslate()).message).toContain('moved to quarantine');
   });
 

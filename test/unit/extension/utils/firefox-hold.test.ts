@@ -85,9 +85,24 @@ const job = (over: Partial<Job>): Job => ({
 
 /** An agent that can hold in place, holds what it is asked to, and publishes held files as asked. */
 const holding: AgentScript = (r) => {
-  if (r.type === 'hello') return { data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine', 'hold-landed'] } };
+  if (r.type === 'hello')
+    return {
+      data: {
+        v: PROTOCOL_VERSION,
+        appVersion: '0.1.0',
+        capabilities: ['submit-download', 'verdict-push', 'status', 'quarantine', 'hold-landed'],
+      },
+    };
   if (r.type === 'submit-download' && r.payload.hold) {
-    return { data: { jobId: `job-${r.payload.provenance.downloadId}`, sha256: 'a'.repeat(64), size: 68, state: 'queued', heldPath: `${r.payload.path}${HELD_SUFFIX}` } };
+    return {
+      data: {
+        jobId: `job-${r.payload.provenance.downloadId}`,
+        sha256: 'a'.repeat(64),
+        size: 68,
+        state: 'queued',
+        heldPath: `${r.payload.path}${HELD_SUFFIX}`,
+      },
+    };
   }
   if (r.type === 'release-held') return { data: { path: r.payload.path.slice(0, -HELD_SUFFIX.length) } };
   return acceptingAgent(r);
@@ -111,9 +126,21 @@ describe('a download held in place by the agent (Firefox)', () => {
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
     expect(submissions(native)).toEqual([[EXE, true]]);
-    expect(await record(7)).toMatchObject({ hold: 'held', path: HELD, landedPath: EXE, fileName: 'setup.exe', submitted: true, jobId: 'job-7' });
+    expect(await record(7)).toMatchObject({
+      hold: 'held',
+      path: HELD,
+      landedPath: EXE,
+      fileName: 'setup.exe',
+      submitted: true,
+      jobId: 'job-7',
+    });
 
-    native.current!.deliver({ v: PROTOCOL_VERSION, kind: 'event', type: 'job-update', payload: job({ verdict: { level: 'clean', server: 'https://lab:8443' } }) });
+    native.current!.deliver({
+      v: PROTOCOL_VERSION,
+      kind: 'event',
+      type: 'job-update',
+      payload: job({ verdict: { level: 'clean', server: 'https://lab:8443' } }),
+    });
     await bg.idle();
     const releases = native.allRequests().filter((r) => r.type === 'release-held');
     // No mode: the agent gives back the bits it recorded when it held the file.
@@ -144,7 +171,9 @@ describe('a download held in place by the agent (Firefox)', () => {
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
     expect(await record(7)).toMatchObject({ hold: 'pending', path: EXE, submitted: false });
-    expect(notified).toEqual([expect.objectContaining({ id: 'sandgate-hold-7', title: 'Download not held yet', message: expect.stringContaining('setup.exe') })]);
+    expect(notified).toEqual([
+      expect.objectContaining({ id: 'sandgate-hold-7', title: 'Download not held yet', message: expect.stringContaining('setup.exe') }),
+    ]);
 
     native.notInstalled = false;
     await connected(bg);
@@ -158,7 +187,12 @@ describe('a download held in place by the agent (Firefox)', () => {
     const native = new FakeNativeMessaging(holding);
     const { bg, downloads, notified } = start(native);
     await connected(bg);
-    native.current!.deliver({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload: { serversReachable: false, queueFull: false } });
+    native.current!.deliver({
+      v: PROTOCOL_VERSION,
+      kind: 'event',
+      type: 'agent-status',
+      payload: { serversReachable: false, queueFull: false },
+    });
     await bg.idle();
     downloads.complete({ id: 7, filename: EXE });
     await bg.idle();
@@ -167,10 +201,12 @@ describe('a download held in place by the agent (Firefox)', () => {
     expect(notified.map((n) => n.title)).toEqual(['Download released without a verdict']);
   });
 
-  it('a hold the agent refuses for good (not the person\'s file) is recorded, told, and the download still judged', async () => {
+  it("a hold the agent refuses for good (not the person's file) is recorded, told, and the download still judged", async () => {
     await fakeBrowser.storage.managed.set({ capture: { pendingVerdict: HOLD_EXE } });
     const native = new FakeNativeMessaging((r) =>
-      r.type === 'submit-download' && r.payload.hold ? { error: { code: 'FILE_NOT_OWNED', message: 'The file belongs to another user', retryable: false } } : holding(r),
+      r.type === 'submit-download' && r.payload.hold
+        ? { error: { code: 'FILE_NOT_OWNED', message: 'The file belongs to another user', retryable: false } }
+        : holding(r),
     );
     const { bg, downloads, notified } = start(native);
     await connected(bg);

@@ -83,7 +83,14 @@ describe('a held download, from capture to release', () => {
     await bg.idle();
     downloads.complete({ id: 7, filename: HELD });
     await bg.idle();
-    native.current!.deliver(push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [{ type: 'quarantine', status: 'done', id: QID }] })));
+    native.current!.deliver(
+      push(
+        job({
+          verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' },
+          actions: [{ type: 'quarantine', status: 'done', id: QID }],
+        }),
+      ),
+    );
     await bg.idle();
     expect(native.allRequests().some((r) => r.type === 'release-held')).toBe(false);
     expect(await record(7)).toMatchObject({ hold: 'held', state: 'malicious', quarantineId: QID });
@@ -96,7 +103,9 @@ describe('a held download, from capture to release', () => {
     downloads.complete({ id: 7, filename: HELD });
     await bg.idle();
     const skipped = { type: 'quarantine' as const, status: 'skipped' as const, code: 'ALLOWED_FALSE_POSITIVE' };
-    native.current!.deliver(push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })));
+    native.current!.deliver(
+      push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })),
+    );
     await bg.idle();
     expect(native.allRequests().filter((r) => r.type === 'release-held')).toHaveLength(1);
     expect(await record(7)).toMatchObject({ hold: 'released', path: `${DL}/setup.exe`, state: 'malicious' });
@@ -109,7 +118,9 @@ describe('a held download, from capture to release', () => {
     downloads.complete({ id: 7, filename: HELD });
     await bg.idle();
     const skipped = { type: 'quarantine' as const, status: 'skipped' as const, code: 'ORIGINAL_CHANGED' };
-    native.current!.deliver(push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })));
+    native.current!.deliver(
+      push(job({ verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [skipped] })),
+    );
     await bg.idle();
     expect(native.allRequests().some((r) => r.type === 'release-held')).toBe(false);
     expect(await record(7)).toMatchObject({ hold: 'held', state: 'malicious' });
@@ -139,7 +150,12 @@ describe('a held download, from capture to release', () => {
     await bg.idle();
     downloads.complete({ id: 7, filename: HELD });
     await bg.idle();
-    native.current!.deliver({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload: { serversReachable: false, queueFull: false } });
+    native.current!.deliver({
+      v: PROTOCOL_VERSION,
+      kind: 'event',
+      type: 'agent-status',
+      payload: { serversReachable: false, queueFull: false },
+    });
     await bg.idle();
     expect(await record(7)).toMatchObject({ hold: 'released-unjudged', path: `${DL}/setup.exe` });
   });
@@ -159,7 +175,17 @@ describe('a held download, from capture to release', () => {
 });
 
 describe('the quarantine view', () => {
-  const item = { id: QID, originalPath: `${DL}/eicar.com`, sha256: 'a'.repeat(64), size: 68, threat: 'EICAR-Test-File', level: 'malicious', quarantinedAt: '2026-11-22T09:00:04.000Z', downloadId: 7, browser: 'chromium' };
+  const item = {
+    id: QID,
+    originalPath: `${DL}/eicar.com`,
+    sha256: 'a'.repeat(64),
+    size: 68,
+    threat: 'EICAR-Test-File',
+    level: 'malicious',
+    quarantinedAt: '2026-11-22T09:00:04.000Z',
+    downloadId: 7,
+    browser: 'chromium',
+  };
 
   it('lists only this browser family, and a restore the policy does not allow is passed to an administrator', async () => {
     const native = new FakeNativeMessaging((r) => {
@@ -171,10 +197,22 @@ describe('the quarantine view', () => {
     await bg.idle();
     downloads.complete({ id: 7, filename: `${DL}/eicar.com` });
     await bg.idle();
-    native.current!.deliver(push(job({ path: `${DL}/eicar.com`, verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' }, actions: [{ type: 'quarantine', status: 'done', id: QID }] })));
+    native.current!.deliver(
+      push(
+        job({
+          path: `${DL}/eicar.com`,
+          verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://lab:8443' },
+          actions: [{ type: 'quarantine', status: 'done', id: QID }],
+        }),
+      ),
+    );
     await bg.idle();
     expect(native.allRequests().find((r) => r.type === 'list-quarantine')?.payload).toEqual({ browser: 'chromium', limit: 50 });
-    expect((await fakeBrowser.storage.local.get(QUARANTINE_KEY))[QUARANTINE_KEY]).toMatchObject({ items: [{ id: QID }], usersMayRestore: false, requested: [] });
+    expect((await fakeBrowser.storage.local.get(QUARANTINE_KEY))[QUARANTINE_KEY]).toMatchObject({
+      items: [{ id: QID }],
+      usersMayRestore: false,
+      requested: [],
+    });
 
     const answer = await popupListener!({ type: 'sandgate.restore', quarantineId: QID });
     await bg.idle();

@@ -40,7 +40,12 @@ describe('host client', () => {
     await settle();
     expect(native.hostNames).toEqual(['org.sandgate.agent']);
     const [hello] = native.allRequests();
-    expect(hello).toMatchObject({ v: PROTOCOL_VERSION, kind: 'request', type: 'hello', payload: { minV: 1, client: 'sandgate-extension/test chromium' } });
+    expect(hello).toMatchObject({
+      v: PROTOCOL_VERSION,
+      kind: 'request',
+      type: 'hello',
+      payload: { minV: 1, client: 'sandgate-extension/test chromium' },
+    });
     expect(hello?.type === 'hello' && hello.payload.capabilities).toContain('verdict-push');
     expect(client.connection).toMatchObject({ state: 'connected', appVersion: '0.1.0' });
     expect(client.hasCapability('submit-download')).toBe(true);
@@ -55,7 +60,13 @@ describe('host client', () => {
     const first = client.submitDownload({ ...submission, provenance: { source: 'browser', downloadId: 1 } });
     const second = client.submitDownload({ ...submission, provenance: { source: 'browser', downloadId: 2 } });
     const [, r1, r2] = native.current!.requests();
-    const answer = (id: string, jobId: string) => ({ v: 1, kind: 'response', id, ok: true, data: { jobId, sha256: 'b'.repeat(64), size: 1, state: 'queued' } });
+    const answer = (id: string, jobId: string) => ({
+      v: 1,
+      kind: 'response',
+      id,
+      ok: true,
+      data: { jobId, sha256: 'b'.repeat(64), size: 1, state: 'queued' },
+    });
     native.current!.deliver(answer(r2!.id, 'second'));
     native.current!.deliver(answer(r1!.id, 'first'));
     await expect(first).resolves.toMatchObject({ jobId: 'first' });
@@ -103,7 +114,10 @@ describe('host client', () => {
     native.current!.closeFromHost('Native host has exited.');
     expect(await a).toMatchObject({ code: 'HOST_DISCONNECTED', retryable: true });
     expect(await b).toMatchObject({ code: 'HOST_DISCONNECTED' });
-    expect(client.connection).toMatchObject({ state: 'not-running', lastError: { code: 'HOST_DISCONNECTED', message: 'Native host has exited.' } });
+    expect(client.connection).toMatchObject({
+      state: 'not-running',
+      lastError: { code: 'HOST_DISCONNECTED', message: 'Native host has exited.' },
+    });
     // while down, requests fail fast instead of hanging
     await expect(client.submitDownload(submission)).rejects.toMatchObject({ code: 'HOST_DISCONNECTED' });
 
@@ -194,7 +208,15 @@ describe('host client', () => {
     client.start();
     await settle();
     const port = native.current!;
-    for (const junk of [null, 42, 'hello', { kind: 'response' }, { v: 1, kind: 'response', id: '1', ok: 'yes' }, { v: 1, kind: 'event', type: 'job-update', payload: { jobId: 1 } }, { v: 1, kind: 'event', type: 'made-up' }]) {
+    for (const junk of [
+      null,
+      42,
+      'hello',
+      { kind: 'response' },
+      { v: 1, kind: 'response', id: '1', ok: 'yes' },
+      { v: 1, kind: 'event', type: 'job-update', payload: { jobId: 1 } },
+      { v: 1, kind: 'event', type: 'made-up' },
+    ]) {
       port.deliver(junk);
     }
     port.deliver({ v: 1, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false } });

@@ -47,14 +47,19 @@ class FakeIdle implements IdleApiLike {
 }
 
 const idleAgent: AgentScript = (request) => {
-  if (request.type === 'hello') return { data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'idle-report'] } };
+  if (request.type === 'hello')
+    return {
+      data: { v: PROTOCOL_VERSION, appVersion: '0.1.0', capabilities: ['submit-download', 'verdict-push', 'status', 'idle-report'] },
+    };
   if (request.type === 'report-idle') return { data: {} };
   return acceptingAgent(request);
 };
 
 /** An agent from before issue 5: it knows nothing of idle reports (and the bridge would refuse them). */
 const olderAgent: AgentScript = (request) =>
-  request.type === 'report-idle' ? { error: { code: 'REQUEST_NOT_ALLOWED', message: 'unknown request', retryable: false } } : acceptingAgent(request);
+  request.type === 'report-idle'
+    ? { error: { code: 'REQUEST_NOT_ALLOWED', message: 'unknown request', retryable: false } }
+    : acceptingAgent(request);
 
 function reports(native: FakeNativeMessaging): string[] {
   return native.allRequests().flatMap((r) => (r.type === 'report-idle' ? [r.payload.state] : []));
@@ -62,7 +67,13 @@ function reports(native: FakeNativeMessaging): string[] {
 
 function setup(native: FakeNativeMessaging, idle = new FakeIdle()) {
   const warnings: string[] = [];
-  const client = new HostClient({ connect: native.connect, lastErrorMessage: native.lastErrorMessage, clientName: 'test', random: () => 1, warn: (m) => warnings.push(m) });
+  const client = new HostClient({
+    connect: native.connect,
+    lastErrorMessage: native.lastErrorMessage,
+    clientName: 'test',
+    random: () => 1,
+    warn: (m) => warnings.push(m),
+  });
   const reporter = new IdleReporter({ idle, client, warn: (m) => warnings.push(m) });
   reporter.start();
   client.start();
@@ -156,7 +167,11 @@ describe('idle reporter: the agent learns when the screen is locked', () => {
     await vi.advanceTimersByTimeAsync(1); // backoff: the second port opens after 1 s
     expect(native.ports).toHaveLength(2);
     expect(client.connection.state).toBe('connected');
-    expect(native.ports[1]!.requests().filter((r) => r.type === 'report-idle').map((r) => r.payload)).toEqual([{ state: 'locked' }]);
+    expect(
+      native.ports[1]!.requests()
+        .filter((r) => r.type === 'report-idle')
+        .map((r) => r.payload),
+    ).toEqual([{ state: 'locked' }]);
 
     await vi.advanceTimersByTimeAsync(IDLE_RENEW_MS);
     expect(native.ports[1]!.requests().filter((r) => r.type === 'report-idle')).toHaveLength(2);

@@ -6,7 +6,16 @@ import { JOBS_KEY, MAX_JOBS } from '../../../../extension/utils/storage-keys.ts'
 
 function record(downloadId: number, minute: number): JobRecord {
   const at = new Date(Date.UTC(2026, 10, 22, 9, 0, 0) + minute * 60_000).toISOString();
-  return { downloadId, path: `/d/f${downloadId}.exe`, fileName: `f${downloadId}.exe`, incognito: false, state: 'queued', submitted: true, capturedAt: at, updatedAt: at };
+  return {
+    downloadId,
+    path: `/d/f${downloadId}.exe`,
+    fileName: `f${downloadId}.exe`,
+    incognito: false,
+    state: 'queued',
+    submitted: true,
+    capturedAt: at,
+    updatedAt: at,
+  };
 }
 
 describe('job store', () => {

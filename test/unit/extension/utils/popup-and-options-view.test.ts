@@ -14,7 +14,10 @@ const QID = 'c'.repeat(32);
 describe('popup: the agent banner', () => {
   it('names each problem with its remedy, and says nothing extra when all is well', () => {
     expect(agentConditions({ state: 'connected', since: at })).toEqual(['ok']);
-    expect(agentConditions({ state: 'connected', since: at, serversReachable: false, queueFull: true })).toEqual(['servers-unreachable', 'queue-full']);
+    expect(agentConditions({ state: 'connected', since: at, serversReachable: false, queueFull: true })).toEqual([
+      'servers-unreachable',
+      'queue-full',
+    ]);
     const r = root();
     renderPopup(r, { records: [], agent: { state: 'connected', since: at, serversReachable: false } }, englishTranslate());
     expect(r.querySelector('#agent-state')?.getAttribute('data-conditions')).toBe('servers-unreachable');
@@ -23,7 +26,17 @@ describe('popup: the agent banner', () => {
 });
 
 describe('popup: a download row', () => {
-  const malicious: JobRecord = { ...base, downloadId: 2, path: '/d/eicar.com', fileName: 'eicar.com', state: 'malicious', threat: 'EICAR-Test-File', quarantineId: QID, actions: [{ type: 'quarantine', status: 'done' }], durationMs: 1400 };
+  const malicious: JobRecord = {
+    ...base,
+    downloadId: 2,
+    path: '/d/eicar.com',
+    fileName: 'eicar.com',
+    state: 'malicious',
+    threat: 'EICAR-Test-File',
+    quarantineId: QID,
+    actions: [{ type: 'quarantine', status: 'done' }],
+    durationMs: 1400,
+  };
   const clean: JobRecord = { ...base, downloadId: 1, path: '/d/doc.pdf', fileName: 'doc.pdf', state: 'clean', durationMs: 75_000 };
 
   it('shows the time taken, "Show in folder" only for files that exist, and a restore button for a quarantined one', () => {
@@ -43,13 +56,37 @@ describe('popup: a download row', () => {
   });
 
   it('offers "Restore" when policy lets people restore, and says when an administrator was asked', () => {
-    const view = { items: [{ id: QID, originalPath: '/d/eicar.com', sha256: 'a'.repeat(64), size: 68, level: 'malicious', quarantinedAt: at, threat: 'EICAR-Test-File', reason: 'malicious verdict' }], usersMayRestore: true, at, requested: [] };
+    const view = {
+      items: [
+        {
+          id: QID,
+          originalPath: '/d/eicar.com',
+          sha256: 'a'.repeat(64),
+          size: 68,
+          level: 'malicious',
+          quarantinedAt: at,
+          threat: 'EICAR-Test-File',
+          reason: 'malicious verdict',
+        },
+      ],
+      usersMayRestore: true,
+      at,
+      requested: [],
+    };
     const r = root();
     renderPopup(r, { records: [malicious], agent: undefined, quarantine: view }, englishTranslate());
     expect(r.querySelector('li.quarantine-item .reason')?.textContent).toBe('malicious verdict');
     expect(r.querySelector('li.quarantine-item button.restore')?.textContent).toBe('Restore');
     const asked = root();
-    renderPopup(asked, { records: [{ ...malicious, restore: { outcome: 'requested', at } }], agent: undefined, quarantine: { ...view, usersMayRestore: false, requested: [QID] } }, englishTranslate());
+    renderPopup(
+      asked,
+      {
+        records: [{ ...malicious, restore: { outcome: 'requested', at } }],
+        agent: undefined,
+        quarantine: { ...view, usersMayRestore: false, requested: [QID] },
+      },
+      englishTranslate(),
+    );
     expect(asked.querySelector('[data-download-id="2"] .restore-outcome')?.textContent).toBe('Your administrator was asked to restore it.');
     expect(asked.querySelector('button.restore')).toBeNull();
   });
@@ -66,7 +103,12 @@ describe('options page', () => {
   it('shows keys set by policy disabled and marked "Set by your administrator", and saves only what the person may choose', () => {
     const r = root();
     const save = vi.fn();
-    renderOptions(r, computeSettings({ fileExtensions: ['exe'], pendingVerdict: { byExtension: { exe: 'hold' } } }, { notifications: true }), englishTranslate(), { save, reset: vi.fn() });
+    renderOptions(
+      r,
+      computeSettings({ fileExtensions: ['exe'], pendingVerdict: { byExtension: { exe: 'hold' } } }, { notifications: true }),
+      englishTranslate(),
+      { save, reset: vi.fn() },
+    );
     const ext = r.querySelector('#file-extensions') as HTMLInputElement;
     expect(ext.disabled).toBe(true);
     expect(ext.getAttribute('aria-describedby')).toContain('locked-fileExtensions');

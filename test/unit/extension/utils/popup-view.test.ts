@@ -19,7 +19,16 @@ describe('popup', () => {
   it('lists recent downloads with their state, threat, server and actions', () => {
     const root = render(
       [
-        { ...base, downloadId: 2, path: '/d/eicar.com', fileName: 'eicar.com', state: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443', actions: [{ type: 'quarantine', status: 'done' }] },
+        {
+          ...base,
+          downloadId: 2,
+          path: '/d/eicar.com',
+          fileName: 'eicar.com',
+          state: 'malicious',
+          threat: 'EICAR-Test-File',
+          server: 'https://127.0.0.1:8443',
+          actions: [{ type: 'quarantine', status: 'done' }],
+        },
         { ...base, downloadId: 1, path: '/d/doc.pdf', fileName: 'doc.pdf', state: 'clean', server: 'https://127.0.0.1:8443' },
         { ...base, downloadId: 3, path: '/d/new.exe', fileName: 'new.exe', state: 'queued', submitted: false },
       ],
@@ -48,7 +57,10 @@ describe('popup', () => {
   });
 
   it('file and threat names from outside stay text, never markup', () => {
-    const root = render([{ ...base, downloadId: 9, path: '/d/x', fileName: '<img src=x onerror=alert(1)>.exe', state: 'suspicious', threat: '<b>bold</b>' }], undefined);
+    const root = render(
+      [{ ...base, downloadId: 9, path: '/d/x', fileName: '<img src=x onerror=alert(1)>.exe', state: 'suspicious', threat: '<b>bold</b>' }],
+      undefined,
+    );
     expect(root.querySelector('img')).toBeNull();
     expect(root.querySelector('b')).toBeNull();
     expect(root.querySelector('.file')?.textContent).toBe('<img src=x onerror=alert(1)>.exe');

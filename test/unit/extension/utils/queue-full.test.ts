@@ -18,7 +18,13 @@ afterEach(() => {
 
 const fullQueue: AgentScript = (r) =>
   r.type === 'submit-download'
-    ? { error: { code: 'QUEUE_FULL', message: 'The request queue is full (104857600 of 104857600 bytes); try again later', retryable: true } }
+    ? {
+        error: {
+          code: 'QUEUE_FULL',
+          message: 'The request queue is full (104857600 of 104857600 bytes); try again later',
+          retryable: true,
+        },
+      }
     : acceptingAgent(r);
 
 async function popupState(downloadId: number): Promise<string | null | undefined> {
@@ -52,11 +58,18 @@ describe('a full agent queue, as the person sees it', () => {
 
     downloads.complete({ id: 4, filename: '/home/ann/Downloads/setup.exe' });
     await bg.idle();
-    expect(await popupState(4)).toBe("Waiting: the agent's queue is full. It will be sent for analysis when there is room; do not open it yet.");
+    expect(await popupState(4)).toBe(
+      "Waiting: the agent's queue is full. It will be sent for analysis when there is room; do not open it yet.",
+    );
 
     // The agent frees room and says so; the same connection carries the retry.
     native.script = acceptingAgent;
-    native.current!.deliver({ v: PROTOCOL_VERSION, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false } });
+    native.current!.deliver({
+      v: PROTOCOL_VERSION,
+      kind: 'event',
+      type: 'agent-status',
+      payload: { serversReachable: true, queueFull: false },
+    });
     await bg.idle();
     const submits = native.allRequests().filter((r) => r.type === 'submit-download');
     expect(submits).toHaveLength(2);

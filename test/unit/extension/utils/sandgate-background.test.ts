@@ -47,7 +47,13 @@ function jobUpdate(job: Partial<Job> & Pick<Job, 'jobId' | 'state' | 'path'>, do
     v: PROTOCOL_VERSION,
     kind: 'event',
     type: 'job-update',
-    payload: { sha256: 'a'.repeat(64), size: 68, provenance: { source: 'browser', downloadId, url: 'https://evil.example/x' }, acceptedAt: '2026-11-22T09:00:02.000Z', ...job },
+    payload: {
+      sha256: 'a'.repeat(64),
+      size: 68,
+      provenance: { source: 'browser', downloadId, url: 'https://evil.example/x' },
+      acceptedAt: '2026-11-22T09:00:02.000Z',
+      ...job,
+    },
   };
 }
 
@@ -119,7 +125,13 @@ describe('background: capture and submission', () => {
   it('an incognito download is submitted with its URLs, but no URL of it is ever stored', async () => {
     const native = new FakeNativeMessaging(undefined);
     const { bg, downloads } = startWorker(native);
-    downloads.complete({ id: 5, filename: `${DL}/private.exe`, url: 'https://secret.example/p', referrer: 'https://secret.example/', incognito: true });
+    downloads.complete({
+      id: 5,
+      filename: `${DL}/private.exe`,
+      url: 'https://secret.example/p',
+      referrer: 'https://secret.example/',
+      incognito: true,
+    });
     await bg.idle();
     const whileQueued = JSON.stringify(await fakeBrowser.storage.local.get(null));
     expect(whileQueued).toContain('private.exe');
@@ -130,7 +142,12 @@ describe('background: capture and submission', () => {
     await waitForState(bg, 'connected');
     await bg.idle();
     expect(submits(native)[0]?.payload.provenance).toMatchObject({ url: 'https://secret.example/p', referrer: 'https://secret.example/' });
-    native.current!.deliver(jobUpdate({ jobId: 'job-5', state: 'done', path: `${DL}/private.exe`, verdict: { level: 'clean', server: 'https://127.0.0.1:8443' } }, 5));
+    native.current!.deliver(
+      jobUpdate(
+        { jobId: 'job-5', state: 'done', path: `${DL}/private.exe`, verdict: { level: 'clean', server: 'https://127.0.0.1:8443' } },
+        5,
+      ),
+    );
     await bg.idle();
     expect(JSON.stringify(await fakeBrowser.storage.local.get(null))).not.toContain('secret.example');
   });
@@ -139,8 +156,14 @@ describe('background: capture and submission', () => {
     const native = new FakeNativeMessaging(acceptingAgent);
     const { bg, downloads } = startWorker(native);
     await bg.idle();
-    const body = 'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA4fug4AtAnNIbgBTM0hVGhpcyBwcm9ncmFt'.repeat(50);
-    downloads.complete({ id: 8, filename: `${DL}/blob.exe`, url: `data:application/x-msdownload;base64,${body}`, referrer: `https://example.org/?q=${'x'.repeat(20_000)}` });
+    const body =
+      'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA4fug4AtAnNIbgBTM0hVGhpcyBwcm9ncmFt'.repeat(50);
+    downloads.complete({
+      id: 8,
+      filename: `${DL}/blob.exe`,
+      url: `data:application/x-msdownload;base64,${body}`,
+      referrer: `https://example.org/?q=${'x'.repeat(20_000)}`,
+    });
     await bg.idle();
     const provenance = submits(native)[0]?.payload.provenance;
     expect(provenance?.url).toBe('data:application/x-msdownload;base64,');
@@ -149,7 +172,9 @@ describe('background: capture and submission', () => {
 
   it('a refusal the agent will always repeat marks the download as an error instead of retrying it forever', async () => {
     const native = new FakeNativeMessaging((r) =>
-      r.type === 'submit-download' ? { error: { code: 'PATH_IS_LINK', message: 'The path or one of its folders is a symbolic link', retryable: false } } : acceptingAgent(r),
+      r.type === 'submit-download'
+        ? { error: { code: 'PATH_IS_LINK', message: 'The path or one of its folders is a symbolic link', retryable: false } }
+        : acceptingAgent(r),
     );
     const { bg, downloads } = startWorker(native);
     await bg.idle();
@@ -194,7 +219,10 @@ describe('background: capture and submission', () => {
     await bg.idle();
     expect(submits(native).map((r) => r.payload.path)).toEqual([`${DL}/setup.exe`, `${DL}/photo.png`]);
     // kept for the next start, so the next worker decides on the policy from its first download
-    expect((await fakeBrowser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]).toMatchObject({ fileExtensions: ['png'], locked: ['fileExtensions', 'mimeTypes'] });
+    expect((await fakeBrowser.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY]).toMatchObject({
+      fileExtensions: ['png'],
+      locked: ['fileExtensions', 'mimeTypes'],
+    });
   });
 
   it('the next worker uses the settings the previous one computed while managed storage is still loading', async () => {
@@ -203,7 +231,11 @@ describe('background: capture and submission', () => {
     const downloads = new FakeDownloads();
     const bg = startSandgateBackground({
       downloads,
-      storage: { local: fakeBrowser.storage.local, managed: { get: () => new Promise(() => {}) }, onChanged: fakeBrowser.storage.onChanged },
+      storage: {
+        local: fakeBrowser.storage.local,
+        managed: { get: () => new Promise(() => {}) },
+        onChanged: fakeBrowser.storage.onChanged,
+      },
       action: fakeBrowser.action,
       notifications: fakeBrowser.notifications,
       connectNative: native.connect,
@@ -240,7 +272,12 @@ describe('background: telling the person', () => {
 
     const port = native.current!;
     port.deliver(jobUpdate({ jobId: 'job-1', state: 'analysing', path: `${DL}/eicar.com` }, 1));
-    port.deliver(jobUpdate({ jobId: 'job-2', state: 'done', path: `${DL}/report.pdf`, verdict: { level: 'clean', server: 'https://127.0.0.1:8443' } }, 2));
+    port.deliver(
+      jobUpdate(
+        { jobId: 'job-2', state: 'done', path: `${DL}/report.pdf`, verdict: { level: 'clean', server: 'https://127.0.0.1:8443' } },
+        2,
+      ),
+    );
     await bg.idle();
     expect(await fakeBrowser.action.getBadgeText({})).toBe('1');
     expect(fakeBrowser.notifications.getAllCreateOptions()).toEqual({});
@@ -267,11 +304,27 @@ describe('background: telling the person', () => {
       title: 'Threat found: EICAR-Test-File',
       message: 'eicar.com contained EICAR-Test-File. It was moved to quarantine.',
     });
-    expect((await storedJobs()).get(1)).toMatchObject({ state: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443', actions: [{ type: 'quarantine', status: 'done' }] });
+    expect((await storedJobs()).get(1)).toMatchObject({
+      state: 'malicious',
+      threat: 'EICAR-Test-File',
+      server: 'https://127.0.0.1:8443',
+      actions: [{ type: 'quarantine', status: 'done' }],
+    });
 
     // the same update again does not notify twice
     await fakeBrowser.notifications.clear(threatNotificationId(1));
-    port.deliver(jobUpdate({ jobId: 'job-1', state: 'done', path: `${DL}/eicar.com`, verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'x' }, actions: [{ type: 'quarantine', status: 'done' }] }, 1));
+    port.deliver(
+      jobUpdate(
+        {
+          jobId: 'job-1',
+          state: 'done',
+          path: `${DL}/eicar.com`,
+          verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'x' },
+          actions: [{ type: 'quarantine', status: 'done' }],
+        },
+        1,
+      ),
+    );
     await bg.idle();
     expect(fakeBrowser.notifications.getAllCreateOptions()).toEqual({});
 
@@ -289,21 +342,40 @@ describe('background: telling the person', () => {
     downloads.complete({ id: 4, filename: `${DL}/tool.exe` });
     await bg.idle();
     // the verdict first, the action outcome in a later update: one notification, updated in place
-    native.current!.deliver(jobUpdate({ jobId: 'job-4', state: 'done', path: `${DL}/tool.exe`, verdict: { level: 'malicious', server: 's' } }, 4));
+    native.current!.deliver(
+      jobUpdate({ jobId: 'job-4', state: 'done', path: `${DL}/tool.exe`, verdict: { level: 'malicious', server: 's' } }, 4),
+    );
     await bg.idle();
-    expect(fakeBrowser.notifications.getAllCreateOptions()[threatNotificationId(4)]?.message).toBe('tool.exe contains an unnamed threat. It was left in place: do not open it.');
-    native.current!.deliver(jobUpdate({ jobId: 'job-4', state: 'done', path: `${DL}/tool.exe`, verdict: { level: 'malicious', server: 's' }, actions: [{ type: 'quarantine', status: 'failed', code: 'QUARANTINE_FAILED' }] }, 4));
+    expect(fakeBrowser.notifications.getAllCreateOptions()[threatNotificationId(4)]?.message).toBe(
+      'tool.exe contains an unnamed threat. It was left in place: do not open it.',
+    );
+    native.current!.deliver(
+      jobUpdate(
+        {
+          jobId: 'job-4',
+          state: 'done',
+          path: `${DL}/tool.exe`,
+          verdict: { level: 'malicious', server: 's' },
+          actions: [{ type: 'quarantine', status: 'failed', code: 'QUARANTINE_FAILED' }],
+        },
+        4,
+      ),
+    );
     await bg.idle();
     const notes = fakeBrowser.notifications.getAllCreateOptions();
     expect(Object.keys(notes)).toHaveLength(1);
-    expect(notes[threatNotificationId(4)]?.message).toBe('tool.exe contains an unnamed threat. Quarantine failed and the file is still there: do not open it.');
+    expect(notes[threatNotificationId(4)]?.message).toBe(
+      'tool.exe contains an unnamed threat. Quarantine failed and the file is still there: do not open it.',
+    );
   });
 
   it('job updates for downloads this browser did not capture are ignored', async () => {
     const native = new FakeNativeMessaging(acceptingAgent);
     const { bg } = startWorker(native);
     await bg.idle();
-    native.current!.deliver(jobUpdate({ jobId: 'cli-1', state: 'done', path: '/tmp/x.exe', verdict: { level: 'malicious', server: 's' } }, 77));
+    native.current!.deliver(
+      jobUpdate({ jobId: 'cli-1', state: 'done', path: '/tmp/x.exe', verdict: { level: 'malicious', server: 's' } }, 77),
+    );
     await bg.idle();
     expect((await storedJobs()).size).toBe(0);
     expect(fakeBrowser.notifications.getAllCreateOptions()).toEqual({});
@@ -316,7 +388,10 @@ describe('background: telling the person', () => {
     await bg.idle();
     await new Promise((r) => setTimeout(r, 0));
     await bg.idle();
-    expect((await fakeBrowser.storage.local.get(AGENT_KEY))[AGENT_KEY]).toMatchObject({ state: 'not-installed', lastError: { code: 'HOST_NOT_INSTALLED' } });
+    expect((await fakeBrowser.storage.local.get(AGENT_KEY))[AGENT_KEY]).toMatchObject({
+      state: 'not-installed',
+      lastError: { code: 'HOST_NOT_INSTALLED' },
+    });
   });
 });
 
@@ -342,7 +417,16 @@ describe('background: service-worker restart', () => {
     expect(submits(native2)).toHaveLength(0); // already accepted: not sent again
     expect(await fakeBrowser.action.getBadgeText({})).toBe('1');
     native2.current!.deliver(
-      jobUpdate({ jobId: 'job-21', state: 'done', path: `${DL}/setup.exe`, verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 's' }, actions: [{ type: 'quarantine', status: 'done' }] }, 21),
+      jobUpdate(
+        {
+          jobId: 'job-21',
+          state: 'done',
+          path: `${DL}/setup.exe`,
+          verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 's' },
+          actions: [{ type: 'quarantine', status: 'done' }],
+        },
+        21,
+      ),
     );
     await second.bg.idle();
     expect((await storedJobs()).get(21)).toMatchObject({ state: 'malicious', threat: 'EICAR-Test-File' });

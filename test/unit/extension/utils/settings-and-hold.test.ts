@@ -23,7 +23,10 @@ describe('settings: policy over the person over the defaults', () => {
   });
 
   it('invalid input from either source counts as absent', () => {
-    expect(computeSettings({ pendingVerdict: { default: 'block' } }, { fileExtensions: ['e x e'] })).toMatchObject({ locked: [], pendingVerdict: { default: 'allow' } });
+    expect(computeSettings({ pendingVerdict: { default: 'block' } }, { fileExtensions: ['e x e'] })).toMatchObject({
+      locked: [],
+      pendingVerdict: { default: 'allow' },
+    });
   });
 
   it('a per-extension pending-verdict mode beats the default', () => {
@@ -38,7 +41,10 @@ describe('hold: the name a download gets', () => {
   const holdExe = computeSettings({ pendingVerdict: { byExtension: { exe: 'hold' }, onUnavailable: 'release' } }, undefined);
 
   it('an executable policy holds lands under its held name; a PDF, a PNG and an already held name keep theirs', () => {
-    expect(holdSuggestion(holdExe, rulesOf(holdExe), { filename: 'setup.exe' }, true)).toEqual({ filename: `setup.exe${HELD_SUFFIX}`, conflictAction: 'uniquify' });
+    expect(holdSuggestion(holdExe, rulesOf(holdExe), { filename: 'setup.exe' }, true)).toEqual({
+      filename: `setup.exe${HELD_SUFFIX}`,
+      conflictAction: 'uniquify',
+    });
     expect(holdSuggestion(holdExe, rulesOf(holdExe), { filename: 'doc.pdf' }, true)).toBeUndefined();
     expect(holdSuggestion(holdExe, rulesOf(holdExe), { filename: 'photo.png' }, true)).toBeUndefined();
     expect(holdSuggestion(holdExe, rulesOf(holdExe), { filename: `setup.exe${HELD_SUFFIX}` }, true)).toBeUndefined();
@@ -56,7 +62,11 @@ describe('hold: the name a download gets', () => {
     const settled = new Promise<ReturnType<typeof computeSettings>>((r) => (settle = r));
     startDownloadHold({
       event: { addListener: (l) => void (listener = l) },
-      settings: () => ({ settings: computeSettings(undefined, undefined), rules: rulesOf(computeSettings(undefined, undefined)), known: false }),
+      settings: () => ({
+        settings: computeSettings(undefined, undefined),
+        rules: rulesOf(computeSettings(undefined, undefined)),
+        known: false,
+      }),
       whenSettled: async () => {
         const s = await settled;
         return { settings: s, rules: rulesOf(s) };

@@ -36,11 +36,26 @@ async function setup(quarantineObject: ActionContext['quarantineObject'], store:
     q = disk;
   } else {
     const memory = new MemoryJobStore(events);
-    job = { jobId: 'j1', state: 'queued', path: join(root, 'dl', 'a.exe'), sha256: 'a'.repeat(64), size: 2, provenance: { source: 'cli' }, acceptedAt: new Date().toISOString() };
+    job = {
+      jobId: 'j1',
+      state: 'queued',
+      path: join(root, 'dl', 'a.exe'),
+      sha256: 'a'.repeat(64),
+      size: 2,
+      provenance: { source: 'cli' },
+      acceptedAt: new Date().toISOString(),
+    };
     memory.add(job);
     q = memory;
   }
-  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject };
+  const ctx: ActionContext = {
+    home: root,
+    events,
+    log: silentLogger,
+    clock: realClock,
+    quarantineStore: QuarantineStore.open(root, { events }),
+    quarantineObject,
+  };
   return { q, job, ctx };
 }
 
@@ -51,7 +66,9 @@ describe('response actions', () => {
     });
     const results = await runResponseActions(q, ctx, policy, { ...job, verdict: malicious });
     expect(results).toEqual([{ type: 'quarantine', status: 'failed', code: 'ORIGINAL_CHANGED', message: 'the original changed' }]);
-    expect(events.read().events).toContainEqual(expect.objectContaining({ type: 'quarantine-failed', code: 'ORIGINAL_CHANGED', jobId: job.jobId }));
+    expect(events.read().events).toContainEqual(
+      expect.objectContaining({ type: 'quarantine-failed', code: 'ORIGINAL_CHANGED', jobId: job.jobId }),
+    );
   });
 
   it('does nothing for a verdict that is not malicious', async () => {

@@ -26,7 +26,12 @@ const policy = policySchema.parse({
   sandbox: { servers: [{ url: 'https://127.0.0.1:1' }], serverCertificate: 'x' },
   response: { quarantine: false, criticalAreasScan: true, iocScan: { create: true, runMode: 'idle', paths: ['/srv/share'] } },
 });
-const malicious: Verdict = { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:1', indicators: [{ type: 'domain', value: 'evil.example.net' }] };
+const malicious: Verdict = {
+  level: 'malicious',
+  threat: 'EICAR-Test-File',
+  server: 'https://127.0.0.1:1',
+  indicators: [{ type: 'domain', value: 'evil.example.net' }],
+};
 
 /** Records what the actions ask of the tasks; tasks are found again by job id as the real store does. */
 function fakeTasks() {
@@ -60,7 +65,16 @@ async function setup(tasks?: TaskService) {
   const q = await RequestQueue.open({ dir: join(root, 'queue'), journalFile: join(root, 'jobs.jsonl'), maxBytes: 1 << 20, events });
   writeFileSync(join(root, 'dl', 'a.exe'), 'MZ payload');
   const job = await q.enqueue(join(root, 'dl', 'a.exe'), { source: 'browser', url: 'https://dl.example.org/a.exe' });
-  const ctx: ActionContext = { home: root, events, log: silentLogger, clock: realClock, quarantineStore: QuarantineStore.open(root, { events }), quarantineObject: async () => ({ id: 'q' }), policy, ...(tasks ? { tasks } : {}) };
+  const ctx: ActionContext = {
+    home: root,
+    events,
+    log: silentLogger,
+    clock: realClock,
+    quarantineStore: QuarantineStore.open(root, { events }),
+    quarantineObject: async () => ({ id: 'q' }),
+    policy,
+    ...(tasks ? { tasks } : {}),
+  };
   return { q, job, ctx };
 }
 
@@ -73,13 +87,34 @@ describe('scan response actions', () => {
       { type: 'critical-areas-scan', status: 'scheduled', id: fake.created[0]!.id },
       { type: 'ioc-scan', status: 'scheduled', id: fake.created[1]!.id },
     ]);
-    expect(fake.created[0]).toMatchObject({ kind: 'critical-areas', jobId: job.jobId, scope: 'critical', runMode: 'afterThreat', sha256: [job.sha256] });
-    expect(fake.created[1]).toMatchObject({ kind: 'ioc', createdBy: 'policy', jobId: job.jobId, scope: ['/srv/share'], runMode: 'idle', onMatch: { quarantine: true } });
+    expect(fake.created[0]).toMatchObject({
+      kind: 'critical-areas',
+      jobId: job.jobId,
+      scope: 'critical',
+      runMode: 'afterThreat',
+      sha256: [job.sha256],
+    });
+    expect(fake.created[1]).toMatchObject({
+      kind: 'ioc',
+      createdBy: 'policy',
+      jobId: job.jobId,
+      scope: ['/srv/share'],
+      runMode: 'idle',
+      onMatch: { quarantine: true },
+    });
     // The IOC: OpenIOC 1.1 with the object's three hashes (the original is still there to read SHA-1 and MD5 from).
     const ioc = parseOpenIoc(fake.created[1]!.iocs[0]!.bytes, 'generated.ioc');
     expect(ioc.version).toBe('1.1');
     const text = new TextDecoder().decode(fake.created[1]!.iocs[0]!.bytes);
-    for (const term of ['FileItem/Sha256sum', 'FileItem/Sha1sum', 'FileItem/Md5sum', 'FileItem/SizeInBytes', 'FileItem/FileName', 'DnsEntryItem/Host']) expect(text).toContain(term);
+    for (const term of [
+      'FileItem/Sha256sum',
+      'FileItem/Sha1sum',
+      'FileItem/Md5sum',
+      'FileItem/SizeInBytes',
+      'FileItem/FileName',
+      'DnsEntryItem/Host',
+    ])
+      expect(text).toContain(term);
   });
 
   it('after a crash while an action ran, the task it had created is found by job id and not created twice', async () => {
@@ -88,7 +123,15 @@ describe('scan response actions', () => {
     // The crash: both actions marked begun; the IOC task was created, the Critical Areas Scan was not.
     await q.update(job.jobId, { actionStarted: 'critical-areas-scan' });
     await q.update(job.jobId, { actionStarted: 'ioc-scan' });
-    await fake.service.create({ kind: 'ioc', createdBy: 'policy', jobId: job.jobId, scope: 'critical', runMode: 'idle', onMatch: { quarantine: true, criticalAreasScan: false }, iocs: [] });
+    await fake.service.create({
+      kind: 'ioc',
+      createdBy: 'policy',
+      jobId: job.jobId,
+      scope: 'critical',
+      runMode: 'idle',
+      onMatch: { quarantine: true, criticalAreasScan: false },
+      iocs: [],
+    });
 
     const results = await runResponseActions(q, ctx, policy, { ...job, verdict: malicious });
     expect(fake.created.map((c) => c.kind)).toEqual(['ioc', 'critical-areas']);

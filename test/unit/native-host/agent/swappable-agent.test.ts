@@ -7,7 +7,15 @@ import type { TaskService } from '#native-host/tasks/task-service.ts';
 function agentNamed(name: string, relocated: string[]): Agent {
   return {
     submit: async () => ({ jobId: name, sha256: 'a'.repeat(64), size: 1, state: 'queued' }),
-    status: () => ({ appVersion: name, pid: 1, startedAt: 'now', home: '/h', servers: [], queue: { objects: 0, bytes: 0, limitBytes: 1 }, recent: [] }),
+    status: () => ({
+      appVersion: name,
+      pid: 1,
+      startedAt: 'now',
+      home: '/h',
+      servers: [],
+      queue: { objects: 0, bytes: 0, limitBytes: 1 },
+      recent: [],
+    }),
     policy: () => policySchema.parse({ sandbox: { servers: [{ url: 'https://127.0.0.1:1' }], serverCertificate: '/nonexistent.pem' } }),
     listJobs: () => [],
     getJob: () => undefined,
@@ -23,12 +31,15 @@ function agentNamed(name: string, relocated: string[]): Agent {
 }
 
 describe('the agent a policy reload swaps underneath the IPC server', () => {
-  it('sends a released download\'s new place, and task commands, to whichever agent is in force', async () => {
+  it("sends a released download's new place, and task commands, to whichever agent is in force", async () => {
     const relocated: string[] = [];
     const swappable = swappableAgent(agentNamed('old', relocated));
     expect(await swappable.relocate?.('j1', '/d/a.exe.sandgate-hold', '/d/a.exe')).toBe(true);
     expect((swappable.tasks as unknown as { name: string }).name).toBe('old');
-    await swappable.replace(async () => agentNamed('new', relocated), async () => agentNamed('fallback', relocated));
+    await swappable.replace(
+      async () => agentNamed('new', relocated),
+      async () => agentNamed('fallback', relocated),
+    );
     await swappable.relocate?.('j2', '/d/b.exe.sandgate-hold', '/d/b.exe');
     expect(relocated).toEqual(['old:j1->/d/a.exe', 'new:j2->/d/b.exe']);
     expect((swappable.tasks as unknown as { name: string }).name).toBe('new');

@@ -66,9 +66,15 @@ describe('command line > parsing', () => {
 
 describe('command line > formatting', () => {
   it('writes an event as one readable line', () => {
-    expect(formatEvent({ time: '2026-01-01T00:00:00.000Z', type: 'quarantine-failed', code: 'ORIGINAL_CHANGED', path: '/d/x.exe', message: 'left alone' })).toBe(
-      '2026-01-01T00:00:00.000Z quarantine-failed [ORIGINAL_CHANGED] /d/x.exe - left alone\n',
-    );
+    expect(
+      formatEvent({
+        time: '2026-01-01T00:00:00.000Z',
+        type: 'quarantine-failed',
+        code: 'ORIGINAL_CHANGED',
+        path: '/d/x.exe',
+        message: 'left alone',
+      }),
+    ).toBe('2026-01-01T00:00:00.000Z quarantine-failed [ORIGINAL_CHANGED] /d/x.exe - left alone\n');
   });
 
   it('aligns table columns without trailing blanks', () => {

@@ -17,7 +17,10 @@ beforeEach(() => {
 
 function policyFile(sandbox: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
   const p = join(dir, 'policy.json');
-  writeFileSync(p, JSON.stringify({ sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: ca.cert, ...sandbox }, ...extra }));
+  writeFileSync(
+    p,
+    JSON.stringify({ sandbox: { servers: [{ url: 'https://127.0.0.1:8443' }], serverCertificate: ca.cert, ...sandbox }, ...extra }),
+  );
   return p;
 }
 

@@ -50,7 +50,13 @@ describe('console URLs and their health', () => {
   });
 
   it('keeps what it knows of a URL when the policy list changes around it', () => {
-    const e = new ConsoleEndpoints({ enrollmentUrl: A, policyUrls: [A, B], probe: () => new Promise(() => {}), log: silentLogger, probeBaseMs: 60_000 });
+    const e = new ConsoleEndpoints({
+      enrollmentUrl: A,
+      policyUrls: [A, B],
+      probe: () => new Promise(() => {}),
+      log: silentLogger,
+      probeBaseMs: 60_000,
+    });
     e.failed(new URL(A), new SandgateError('CONSOLE_UNREACHABLE', 'refused'));
     e.setPolicyUrls([B, A]);
     expect(hrefs(e)).toEqual([B, A]);

@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,7 +40,11 @@ const ledger = () => new HoldLedger(ledgerDir);
 const hold = (path: string, opts: Partial<HoldLandedOptions> = {}) => holdLanded(path, { ledger: ledger(), ...opts });
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof SandgateError ? e.code : String(e)));
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof SandgateError ? e.code : String(e)),
+  );
 const modeOf = (p: string) => lstatSync(p).mode & 0o7777;
 
 describe('holding a download that has landed', () => {
@@ -141,7 +158,15 @@ describe('a hold cut short by a crash', () => {
     chmodSync(landed, 0o640);
     const st = lstatSync(landed);
     // What a kill right after the lock leaves: the record, and the file locked under its landed name.
-    await ledger().put({ format: 1, landedPath: landed, heldPath: `${landed}${HELD_SUFFIX}`, mode: 0o640, dev: st.dev, ino: st.ino, heldAt: new Date().toISOString() });
+    await ledger().put({
+      format: 1,
+      landedPath: landed,
+      heldPath: `${landed}${HELD_SUFFIX}`,
+      mode: 0o640,
+      dev: st.dev,
+      ino: st.ino,
+      heldAt: new Date().toISOString(),
+    });
     chmodSync(landed, 0);
     expect(await ledger().reconcile()).toEqual({ finished: 0, undone: 1, dropped: 0 });
     expect(modeOf(landed)).toBe(0o640);
@@ -153,7 +178,15 @@ describe('a hold cut short by a crash', () => {
     writeFileSync(landed, 'MZ');
     chmodSync(landed, 0o640);
     const st = lstatSync(landed);
-    await ledger().put({ format: 1, landedPath: landed, heldPath: `${landed}${HELD_SUFFIX}`, mode: 0o640, dev: st.dev, ino: st.ino, heldAt: new Date().toISOString() });
+    await ledger().put({
+      format: 1,
+      landedPath: landed,
+      heldPath: `${landed}${HELD_SUFFIX}`,
+      mode: 0o640,
+      dev: st.dev,
+      ino: st.ino,
+      heldAt: new Date().toISOString(),
+    });
     chmodSync(landed, 0);
     linkSync(landed, `${landed}${HELD_SUFFIX}`);
     expect(await ledger().reconcile()).toEqual({ finished: 1, undone: 0, dropped: 0 });

@@ -13,7 +13,11 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const code = async (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof SandgateError ? e.code : String(e)));
+const code = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof SandgateError ? e.code : String(e)),
+  );
 
 describe('releasing a held download', () => {
   it('publishes the judged bytes under the final name and removes the held name', async () => {

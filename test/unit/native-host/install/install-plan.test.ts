@@ -54,7 +54,11 @@ describe('the Windows plan (registry keys, printed with install --dry-run --os w
   it('system-wide: HKLM keys, manifests and a launcher under ProgramData that pins no SANDGATE_HOME', () => {
     const plan = winPlan('system');
     const keys = plan.steps.filter((s) => s.kind === 'registry');
-    expect(keys.every((k) => k.kind === 'registry' && k.hive === 'HKLM' && /^SOFTWARE\\.+\\NativeMessagingHosts\\org\.sandgate\.agent$/.test(k.key))).toBe(true);
+    expect(
+      keys.every(
+        (k) => k.kind === 'registry' && k.hive === 'HKLM' && /^SOFTWARE\\.+\\NativeMessagingHosts\\org\.sandgate\.agent$/.test(k.key),
+      ),
+    ).toBe(true);
     expect(keys).toHaveLength(BROWSERS.length);
     expect(plan.launcher).toBe('C:\\ProgramData\\Sandgate\\bin\\sandgate-native-host.cmd');
     const launcher = plan.steps.find((s) => s.kind === 'file' && s.role === 'launcher');
@@ -67,8 +71,15 @@ describe('install plans for every browser, OS and scope', () => {
     for (const os of ['linux', 'darwin', 'win32'] as const) {
       for (const scope of ['user', 'system'] as const) {
         const { plan } = planInstall({
-          browser: 'all', scope, os, homeDir: '/home/u', sandgateHome: '/home/u/.local/state/sandgate',
-          nodePath: '/n', entry: '/e', extraIds: ['b'.repeat(32), 'x@corp.example'], exists: () => true,
+          browser: 'all',
+          scope,
+          os,
+          homeDir: '/home/u',
+          sandgateHome: '/home/u/.local/state/sandgate',
+          nodePath: '/n',
+          entry: '/e',
+          extraIds: ['b'.repeat(32), 'x@corp.example'],
+          exists: () => true,
         });
         const manifests = plan.steps.filter((s) => s.kind === 'file' && s.role === 'manifest');
         expect(new Set(manifests.map((m) => m.kind === 'file' && m.browser))).toEqual(new Set(BROWSERS));
@@ -77,7 +88,8 @@ describe('install plans for every browser, OS and scope', () => {
           const json = JSON.parse(m.content);
           expect(json.path, `${os} ${scope} ${m.browser}`).toBe(plan.launcher);
           if (m.browser === 'firefox') expect(json.allowed_extensions).toEqual(['agent@sandgate.org', 'x@corp.example']);
-          else expect(json.allowed_origins).toEqual([`chrome-extension://${CHROMIUM_EXTENSION_ID}/`, `chrome-extension://${'b'.repeat(32)}/`]);
+          else
+            expect(json.allowed_origins).toEqual([`chrome-extension://${CHROMIUM_EXTENSION_ID}/`, `chrome-extension://${'b'.repeat(32)}/`]);
         }
       }
     }
@@ -85,10 +97,32 @@ describe('install plans for every browser, OS and scope', () => {
 
   it('--profile-dir with Firefox is a usage error naming where Firefox looks instead', () => {
     expect(() =>
-      planInstall({ browser: 'firefox', scope: 'user', profileDir: '/p', os: 'linux', homeDir: '/h', sandgateHome: '/s', nodePath: '/n', entry: '/e', exists: () => true }),
+      planInstall({
+        browser: 'firefox',
+        scope: 'user',
+        profileDir: '/p',
+        os: 'linux',
+        homeDir: '/h',
+        sandgateHome: '/s',
+        nodePath: '/n',
+        entry: '/e',
+        exists: () => true,
+      }),
     ).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('~/.mozilla/native-messaging-hosts') }));
-    const { plan } = planInstall({ browser: 'all', scope: 'user', profileDir: '/p', os: 'linux', homeDir: '/h', sandgateHome: '/s', nodePath: '/n', entry: '/e', exists: () => true });
-    expect(plan.steps.filter((s) => s.kind === 'file' && s.role === 'manifest').map((s) => (s.kind === 'file' ? s.path : ''))).toEqual([`/p/NativeMessagingHosts/${NATIVE_HOST_NAME}.json`]);
+    const { plan } = planInstall({
+      browser: 'all',
+      scope: 'user',
+      profileDir: '/p',
+      os: 'linux',
+      homeDir: '/h',
+      sandgateHome: '/s',
+      nodePath: '/n',
+      entry: '/e',
+      exists: () => true,
+    });
+    expect(plan.steps.filter((s) => s.kind === 'file' && s.role === 'manifest').map((s) => (s.kind === 'file' ? s.path : ''))).toEqual([
+      `/p/NativeMessagingHosts/${NATIVE_HOST_NAME}.json`,
+    ]);
     expect(plan.notes.join()).toContain('firefox skipped');
   });
 });
@@ -140,7 +174,9 @@ describe('uninstall removes exactly what install wrote', () => {
   it('macOS folders under a test home are written and removed the same way', async () => {
     const mac = { ...opts(), platform: 'darwin' as const };
     const r = await installNativeHost(mac);
-    expect(r.manifests).toContain(join(userHome, 'Library/Application Support/Google/Chrome/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`));
+    expect(r.manifests).toContain(
+      join(userHome, 'Library/Application Support/Google/Chrome/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`),
+    );
     expect(r.manifests).toContain(join(userHome, 'Library/Application Support/Mozilla/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`));
     await uninstallNativeHost(mac);
     expect(existsSync(join(userHome, 'Library'))).toBe(false);

@@ -31,7 +31,10 @@ describe('install table', () => {
           const locs = manifestLocations(b, os, scope, '/home/u');
           expect(locs.length, `${b} ${os} ${scope}`).toBeGreaterThan(0);
           for (const l of locs) {
-            if (os === 'win32') expect(l).toMatch(scope === 'user' ? /^HKCU\\Software\\.+\\NativeMessagingHosts$/ : /^HKLM\\SOFTWARE\\.+\\NativeMessagingHosts$/);
+            if (os === 'win32')
+              expect(l).toMatch(
+                scope === 'user' ? /^HKCU\\Software\\.+\\NativeMessagingHosts$/ : /^HKLM\\SOFTWARE\\.+\\NativeMessagingHosts$/,
+              );
             else expect(l.startsWith(scope === 'user' ? '/home/u/' : '/')).toBe(true);
           }
         }
@@ -49,7 +52,9 @@ describe('install table', () => {
   });
 
   it('an unknown browser is refused with BROWSER_UNKNOWN', async () => {
-    await expect(installNativeHost({ browser: 'netscape' as Browser, scope: 'user', home, homeDir: userHome })).rejects.toMatchObject({ code: 'BROWSER_UNKNOWN' });
+    await expect(installNativeHost({ browser: 'netscape' as Browser, scope: 'user', home, homeDir: userHome })).rejects.toMatchObject({
+      code: 'BROWSER_UNKNOWN',
+    });
   });
 });
 
@@ -75,8 +80,13 @@ describe('host manifest', () => {
       `chrome-extension://${'b'.repeat(32)}/`,
       `chrome-extension://${'c'.repeat(32)}/`,
     ]);
-    expect(buildHostManifest({ browser: 'firefox', launcherPath: '/l', extraIds: extra }).allowed_extensions).toEqual([FIREFOX_EXTENSION_ID, 'other@example.org']);
-    expect(() => buildHostManifest({ browser: 'chrome', launcherPath: '/l', extraIds: ['chrome-extension://*/'] })).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(buildHostManifest({ browser: 'firefox', launcherPath: '/l', extraIds: extra }).allowed_extensions).toEqual([
+      FIREFOX_EXTENSION_ID,
+      'other@example.org',
+    ]);
+    expect(() => buildHostManifest({ browser: 'chrome', launcherPath: '/l', extraIds: ['chrome-extension://*/'] })).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
   });
 });
 
@@ -106,13 +116,22 @@ describe('installNativeHost', () => {
   });
 
   it('the launcher is an executable sh script that pins SANDGATE_HOME and runs the pinned Node 22 on the host entry', async () => {
-    const r = await installNativeHost({ browser: 'chromium', scope: 'user', home, homeDir: userHome, platform: 'linux', extraIds: ['d'.repeat(32)] });
+    const r = await installNativeHost({
+      browser: 'chromium',
+      scope: 'user',
+      home,
+      homeDir: userHome,
+      platform: 'linux',
+      extraIds: ['d'.repeat(32)],
+    });
     expect(statSync(r.launcher).mode & 0o777).toBe(0o755);
     const script = readFileSync(r.launcher, 'utf8');
     const node = resolvePinnedNode();
     expect(script.startsWith('#!/bin/sh\n')).toBe(true);
     expect(script).toContain(`SANDGATE_HOME='${home}'\nexport SANDGATE_HOME`);
-    expect(script).toContain(`exec '${node}' '${NATIVE_HOST_ENTRY}' --allow-origin '${CHROMIUM_ORIGIN}' --allow-origin 'chrome-extension://${'d'.repeat(32)}/' --allow-origin '${FIREFOX_EXTENSION_ID}' "$@"`);
+    expect(script).toContain(
+      `exec '${node}' '${NATIVE_HOST_ENTRY}' --allow-origin '${CHROMIUM_ORIGIN}' --allow-origin 'chrome-extension://${'d'.repeat(32)}/' --allow-origin '${FIREFOX_EXTENSION_ID}' "$@"`,
+    );
     // The real binary, not the node_modules/.bin link that depends on PATH-less resolution.
     expect(lstatSync(node).isSymbolicLink()).toBe(false);
   });
@@ -125,11 +144,20 @@ describe('installNativeHost', () => {
 
   it('--profile-dir writes DIR/NativeMessagingHosts/org.sandgate.agent.json and nothing in the user home', async () => {
     const profile = join(tmp, 'udd');
-    const r = await installNativeHost({ browser: 'chromium', scope: 'user', profileDir: profile, home, homeDir: userHome, platform: 'linux' });
+    const r = await installNativeHost({
+      browser: 'chromium',
+      scope: 'user',
+      profileDir: profile,
+      home,
+      homeDir: userHome,
+      platform: 'linux',
+    });
     expect(r.manifests).toEqual([join(profile, 'NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`)]);
     expect(readJson(r.manifests[0]!).allowed_origins).toEqual([CHROMIUM_ORIGIN]);
     expect(existsSync(join(userHome, '.config'))).toBe(false);
-    await expect(installNativeHost({ browser: 'firefox', scope: 'user', profileDir: profile, home, homeDir: userHome })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(
+      installNativeHost({ browser: 'firefox', scope: 'user', profileDir: profile, home, homeDir: userHome }),
+    ).rejects.toMatchObject({ code: 'USAGE' });
   });
 
   it('system scope writes under the root prefix; secondary folders only where their top folder exists', async () => {
@@ -155,7 +183,9 @@ describe('installNativeHost', () => {
 
   it('macOS user scope uses the Application Support folders', async () => {
     const r = await installNativeHost({ browser: 'edge', scope: 'user', home, homeDir: userHome, platform: 'darwin' });
-    expect(r.manifests).toEqual([join(userHome, 'Library/Application Support/Microsoft Edge/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`)]);
+    expect(r.manifests).toEqual([
+      join(userHome, 'Library/Application Support/Microsoft Edge/NativeMessagingHosts', `${NATIVE_HOST_NAME}.json`),
+    ]);
   });
 
   it('Windows cannot be executed elsewhere: without --dry-run it is a usage error that says so', async () => {

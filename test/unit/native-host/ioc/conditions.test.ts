@@ -83,7 +83,15 @@ describe('each condition, as an IOC author expects it', () => {
   });
 
   it('an IP "matches" with a CIDR block tests membership, for IPv4 and IPv6', async () => {
-    const port = (remoteIP: string): Observation => ({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.2', localPort: 50000, remoteIP, remotePort: 443, isIPv6: remoteIP.includes(':') });
+    const port = (remoteIP: string): Observation => ({
+      document: 'PortItem',
+      protocol: 'tcp',
+      localIP: '10.0.0.2',
+      localPort: 50000,
+      remoteIP,
+      remotePort: 443,
+      isIPv6: remoteIP.includes(':'),
+    });
     expect(await matches(item('PortItem/remoteIP', 'matches', '203.0.113.0/24', { type: 'IP' }), port('203.0.113.99'))).toBe(true);
     expect(await matches(item('PortItem/remoteIP', 'matches', '203.0.113.0/24', { type: 'IP' }), port('203.0.114.1'))).toBe(false);
     expect(await matches(item('PortItem/remoteIP', 'matches', '2001:db8::/32', { type: 'IP' }), port('2001:DB8::1'))).toBe(true);
@@ -97,7 +105,9 @@ describe('each condition, as an IOC author expects it', () => {
   });
 
   it('a condition that does not fit the term type is an unsupported term, with the reason', () => {
-    const set = compileText(ioc11(or(item('FileItem/SizeInBytes', 'contains', '12', { type: 'int' }), item('ProcessItem/name', 'greater-than', 'a'))));
+    const set = compileText(
+      ioc11(or(item('FileItem/SizeInBytes', 'contains', '12', { type: 'int' }), item('ProcessItem/name', 'greater-than', 'a'))),
+    );
     expect(set.unsupported.map((u) => u.reason)).toEqual([
       expect.stringContaining('condition "contains" does not apply to int term FileItem/SizeInBytes'),
       expect.stringContaining('condition "greater-than" does not apply to string term ProcessItem/name'),

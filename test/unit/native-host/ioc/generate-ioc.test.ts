@@ -22,7 +22,12 @@ const item: ItemMetadata = {
   sha1: digest('sha1', EICAR),
   md5: digest('md5', EICAR),
   verdict: { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443' },
-  source: { kind: 'browser', browser: 'chromium', url: 'http://127.0.0.1:8080/eicar.com', finalUrl: 'https://downloads.example.org/files/eicar.com?x=1' },
+  source: {
+    kind: 'browser',
+    browser: 'chromium',
+    url: 'http://127.0.0.1:8080/eicar.com',
+    finalUrl: 'https://downloads.example.org/files/eicar.com?x=1',
+  },
   jobId: 'job-1',
   quarantinedAt: '2024-05-01T12:00:00.000Z',
   reason: 'malicious',
@@ -49,7 +54,12 @@ describe('an OpenIOC 1.1 file generated from a malicious verdict', () => {
   const set = compileIndicatorSet([{ file: 'generated.ioc', ioc }], { platform: 'linux' });
 
   it('parses back with our own parser as OpenIOC 1.1', () => {
-    expect(ioc).toMatchObject({ version: '1.1', id: generated.id, authoredBy: 'Sandgate', shortDescription: 'Sandgate: EICAR-Test-File (eicar.com)' });
+    expect(ioc).toMatchObject({
+      version: '1.1',
+      id: generated.id,
+      authoredBy: 'Sandgate',
+      shortDescription: 'Sandgate: EICAR-Test-File (eicar.com)',
+    });
   });
 
   it('carries SHA-256, SHA-1, MD5, size, file name and the download host', () => {
@@ -91,7 +101,17 @@ describe('an OpenIOC 1.1 file generated from a malicious verdict', () => {
   });
 
   it('matches a socket the sandbox named; a host name only where a DNS cache is read', async () => {
-    expect(await set.match({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.2', localPort: 40000, remoteIP: '198.51.100.23', remotePort: 443, isIPv6: false })).toHaveLength(1);
+    expect(
+      await set.match({
+        document: 'PortItem',
+        protocol: 'tcp',
+        localIP: '10.0.0.2',
+        localPort: 40000,
+        remoteIP: '198.51.100.23',
+        remotePort: 443,
+        isIPv6: false,
+      }),
+    ).toHaveLength(1);
     const engine = compileIndicatorSet([{ file: 'generated.ioc', ioc }], { platform: 'any' });
     expect(await engine.match({ document: 'DnsEntryItem', host: 'C2.example.net' })).toHaveLength(1);
   });

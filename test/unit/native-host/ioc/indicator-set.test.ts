@@ -11,7 +11,12 @@ describe('an IOC set finds what its files describe', () => {
     const set = setOf(['eicar-1.0.ioc']);
     const found = await set.match(fileObservation('/home/u/Downloads/invoice.pdf', EICAR));
     expect(found).toEqual([
-      { iocId: '1e0c0000-0000-4000-8000-000000000001', file: 'eicar-1.0.ioc', description: 'EICAR (1.0)', terms: ['FileItem/Md5sum = 44d88612fea8a8f36de82e1278abb02f'] },
+      {
+        iocId: '1e0c0000-0000-4000-8000-000000000001',
+        file: 'eicar-1.0.ioc',
+        description: 'EICAR (1.0)',
+        terms: ['FileItem/Md5sum = 44d88612fea8a8f36de82e1278abb02f'],
+      },
     ]);
   });
 
@@ -19,7 +24,12 @@ describe('an IOC set finds what its files describe', () => {
     const set = setOf(['eicar-1.0.ioc']);
     const lookalike = fileObservation('/home/u/eicar-copy.com', 'z'.repeat(65));
     const [m] = await set.match(lookalike);
-    expect(m?.terms).toEqual(['FileItem/FileName = eicar-copy.com', 'FileItem/SizeInBytes = 65', 'FileItem/FullPath = /home/u/eicar-copy.com', 'FileItem/FileExtension = com']);
+    expect(m?.terms).toEqual([
+      'FileItem/FileName = eicar-copy.com',
+      'FileItem/SizeInBytes = 65',
+      'FileItem/FullPath = /home/u/eicar-copy.com',
+      'FileItem/FileExtension = com',
+    ]);
     expect(await set.match(fileObservation('/var/quarantine/eicar-copy.com', 'z'.repeat(65)))).toEqual([]);
     expect(await set.match(fileObservation('/home/u/eicar-notes.TXT', 'z'.repeat(65)))).toEqual([]);
   });
@@ -29,14 +39,36 @@ describe('an IOC set finds what its files describe', () => {
     const set = setOf(['dropper-1.1.ioc'], { platform: 'any' });
     expect([...set.documents].sort()).toEqual(['DnsEntryItem', 'PortItem', 'ProcessItem', 'ServiceItem']);
     const hits = async (o: Observation) => (await set.match(o)).map((m) => m.terms);
-    expect(await hits({ document: 'ProcessItem', pid: 7, name: 'updater', path: '/TMP/updater', arguments: 'updater --c2=1.2.3.4:8080' })).toEqual([
-      ['ProcessItem/name = updater', 'ProcessItem/path = /TMP/updater', 'ProcessItem/arguments = updater --c2=1.2.3.4:8080'],
-    ]);
+    expect(
+      await hits({ document: 'ProcessItem', pid: 7, name: 'updater', path: '/TMP/updater', arguments: 'updater --c2=1.2.3.4:8080' }),
+    ).toEqual([['ProcessItem/name = updater', 'ProcessItem/path = /TMP/updater', 'ProcessItem/arguments = updater --c2=1.2.3.4:8080']]);
     expect(await hits({ document: 'ProcessItem', pid: 7, name: 'Updater', path: '/tmp/updater', arguments: '--c2=x:80' })).toEqual([]);
-    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 51000, remoteIP: '203.0.113.9', remotePort: 4444, isIPv6: false })).toHaveLength(1);
-    expect(await hits({ document: 'PortItem', protocol: 'tcp', localIP: '10.0.0.5', localPort: 22, remoteIP: '203.0.113.9', remotePort: 4444, isIPv6: false })).toEqual([]);
+    expect(
+      await hits({
+        document: 'PortItem',
+        protocol: 'tcp',
+        localIP: '10.0.0.5',
+        localPort: 51000,
+        remoteIP: '203.0.113.9',
+        remotePort: 4444,
+        isIPv6: false,
+      }),
+    ).toHaveLength(1);
+    expect(
+      await hits({
+        document: 'PortItem',
+        protocol: 'tcp',
+        localIP: '10.0.0.5',
+        localPort: 22,
+        remoteIP: '203.0.113.9',
+        remotePort: 4444,
+        isIPv6: false,
+      }),
+    ).toEqual([]);
     expect(await hits({ document: 'DnsEntryItem', host: 'cdn.dropper.example' })).toEqual([['DnsEntryItem/Host = cdn.dropper.example']]);
-    expect(await hits({ document: 'DnsEntryItem', host: 'other.example', recordData: '203.0.113.7' })).toEqual([['DnsEntryItem/RecordData/IPv4Address = 203.0.113.7']]);
+    expect(await hits({ document: 'DnsEntryItem', host: 'other.example', recordData: '203.0.113.7' })).toEqual([
+      ['DnsEntryItem/RecordData/IPv4Address = 203.0.113.7'],
+    ]);
     const svc = { document: 'ServiceItem' as const, name: 'dropper-sync', descriptiveName: 'Sync helper', path: '/home/u/.cache/dropper' };
     expect(await hits(svc)).toHaveLength(1);
     expect(await hits({ ...svc, descriptiveName: 'Vendor sync helper' })).toEqual([]);
@@ -45,7 +77,12 @@ describe('an IOC set finds what its files describe', () => {
   it('evaluates registry terms against Windows observations, and reports them unsupported where no collector runs', async () => {
     const engine = setOf(['registry-run-key-1.1.ioc'], { platform: 'any' });
     expect(engine.unsupported).toEqual([]);
-    const run = { document: 'RegistryItem' as const, path: 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater', valueName: 'Updater', text: 'C:\\Users\\u\\AppData\\Roaming\\xkcd.exe' };
+    const run = {
+      document: 'RegistryItem' as const,
+      path: 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater',
+      valueName: 'Updater',
+      text: 'C:\\Users\\u\\AppData\\Roaming\\xkcd.exe',
+    };
     expect(await engine.match(run)).toHaveLength(1);
     expect(await engine.match({ ...run, text: 'C:\\Program Files\\Updater\\updater.exe' })).toEqual([]);
     // The Windows collector exists but runs on fixtures only: on Windows the terms are not counted as evaluated.
@@ -115,7 +152,8 @@ describe('what the set cannot evaluate is reported, never silent', () => {
         file: 'mixed-support-1.1.ioc',
         itemId: 'and-across-documents',
         line: 28,
-        message: 'AND and-across-documents (line 28) needs FileItem and ProcessItem terms true at once; each observation is one document, so it never matches',
+        message:
+          'AND and-across-documents (line 28) needs FileItem and ProcessItem terms true at once; each observation is one document, so it never matches',
       },
     ]);
     expect(await set.match({ document: 'ProcessItem', pid: 1, name: 'evil' })).toEqual([]);
@@ -135,7 +173,9 @@ describe('what the set cannot evaluate is reported, never silent', () => {
 describe('planning from a stat: read only what could still decide', () => {
   it('skips every file of another size when the hash is ANDed with a size, without reading it', async () => {
     const sha = createHash('sha256').update(EICAR).digest('hex');
-    const set = compileText(ioc11(and(item('FileItem/SizeInBytes', 'is', '68', { type: 'int' }), item('FileItem/Sha256sum', 'is', sha, { type: 'sha256' }))));
+    const set = compileText(
+      ioc11(and(item('FileItem/SizeInBytes', 'is', '68', { type: 'int' }), item('FileItem/Sha256sum', 'is', sha, { type: 'sha256' }))),
+    );
     const other = fileObservation('/x/big.iso', 'q'.repeat(1000));
     expect(set.plan(other)).toEqual({ possible: false, hashes: new Set() });
     expect(await set.match(other)).toEqual([]);
@@ -147,7 +187,9 @@ describe('planning from a stat: read only what could still decide', () => {
   });
 
   it('asks only for the hash kinds the IOCs use, in one read', async () => {
-    const set = compileText(ioc11(or(item('FileItem/Md5sum', 'is', '0'.repeat(32), { type: 'md5' }), item('FileItem/FileName', 'is', 'x.exe'))));
+    const set = compileText(
+      ioc11(or(item('FileItem/Md5sum', 'is', '0'.repeat(32), { type: 'md5' }), item('FileItem/FileName', 'is', 'x.exe'))),
+    );
     const f = fileObservation('/x/y.bin', 'data');
     expect(set.plan(f).hashes).toEqual(new Set(['md5']));
     await set.match(f);
@@ -155,7 +197,9 @@ describe('planning from a stat: read only what could still decide', () => {
   });
 
   it('needs no hash when a cheap term already decides the file', async () => {
-    const set = compileText(ioc11(or(item('FileItem/Md5sum', 'is', '0'.repeat(32), { type: 'md5' }), item('FileItem/FileName', 'is', 'x.exe'))));
+    const set = compileText(
+      ioc11(or(item('FileItem/Md5sum', 'is', '0'.repeat(32), { type: 'md5' }), item('FileItem/FileName', 'is', 'x.exe'))),
+    );
     // Both branches are in one OR: a named match is enough, but the md5 branch is still open for other files.
     const named = fileObservation('/x/X.EXE', 'data');
     expect((await set.match(named)).map((m) => m.terms)).toEqual([['FileItem/FileName = X.EXE']]);
@@ -190,7 +234,13 @@ describe('planning from a stat: read only what could still decide', () => {
     const sources = Array.from({ length: 1_000 }, (_, i) => {
       const content = `sample-${i}`;
       const md5 = createHash('md5').update(content).digest('hex');
-      const xml = ioc11(and(item('FileItem/SizeInBytes', 'is', String(content.length + 100 + i), { type: 'int' }), or(item('FileItem/Md5sum', 'is', md5, { type: 'md5' }))), `ioc-${i}`);
+      const xml = ioc11(
+        and(
+          item('FileItem/SizeInBytes', 'is', String(content.length + 100 + i), { type: 'int' }),
+          or(item('FileItem/Md5sum', 'is', md5, { type: 'md5' })),
+        ),
+        `ioc-${i}`,
+      );
       return { file: `ioc-${i}.ioc`, ioc: parseOpenIoc(xml, `ioc-${i}.ioc`) };
     });
     const set = compileIndicatorSet(sources, { platform: 'linux' });

@@ -29,7 +29,12 @@ ${body}
 }
 
 let n = 0;
-export function item(search: string, condition: string, content: string, attrs: { preserveCase?: boolean; negate?: boolean; type?: string } = {}): string {
+export function item(
+  search: string,
+  condition: string,
+  content: string,
+  attrs: { preserveCase?: boolean; negate?: boolean; type?: string } = {},
+): string {
   const esc = content.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<IndicatorItem id="item-${++n}" condition="${condition}" preserve-case="${attrs.preserveCase ?? false}" negate="${attrs.negate ?? false}">
   <Context document="${search.split('/')[0]}" search="${search}" type="mir"/>
@@ -49,7 +54,11 @@ export function compileText(xml: string, options: CompileOptions = { platform: '
 }
 
 /** A file as a scan would see it, whose hashes are computed on demand and whose reads are counted. */
-export function fileObservation(fullPath: string, content: string | Buffer, modified = new Date('2024-05-01T12:00:00Z')): FileObservation & { reads: number; asked: HashName[][] } {
+export function fileObservation(
+  fullPath: string,
+  content: string | Buffer,
+  modified = new Date('2024-05-01T12:00:00Z'),
+): FileObservation & { reads: number; asked: HashName[][] } {
   const bytes = Buffer.from(content);
   const obs = {
     document: 'FileItem' as const,

@@ -22,14 +22,31 @@ describe('parsing OpenIOC files', () => {
   it('reads a 1.0 file: metadata, nested AND under OR, 1.0 conditions with no case or negate attributes', () => {
     const { ioc } = fixture('eicar-1.0.ioc');
     expect(openIocSchema.parse(ioc)).toEqual(ioc);
-    expect(ioc).toMatchObject({ version: '1.0', id: '1e0c0000-0000-4000-8000-000000000001', shortDescription: 'EICAR (1.0)', authoredBy: 'Sandgate tests' });
+    expect(ioc).toMatchObject({
+      version: '1.0',
+      id: '1e0c0000-0000-4000-8000-000000000001',
+      shortDescription: 'EICAR (1.0)',
+      authoredBy: 'Sandgate tests',
+    });
     expect(ioc.links).toEqual([{ rel: 'category', text: 'Test' }]);
     const top = ioc.criteria[0]!;
     expect(top).toMatchObject({ kind: 'indicator', operator: 'OR', line: 13 });
     expect(top.children.map((c) => c.kind)).toEqual(['item', 'indicator']);
-    expect(top.children[0]).toMatchObject({ condition: 'is', search: 'FileItem/Md5sum', contentType: 'md5', negate: false, preserveCase: false, line: 14 });
+    expect(top.children[0]).toMatchObject({
+      condition: 'is',
+      search: 'FileItem/Md5sum',
+      contentType: 'md5',
+      negate: false,
+      preserveCase: false,
+      line: 14,
+    });
     const and = top.children[1]!;
-    expect(and.kind === 'indicator' && and.children.map((c) => (c.kind === 'item' ? c.condition : '?'))).toEqual(['contains', 'is', 'containsnot', 'isnot']);
+    expect(and.kind === 'indicator' && and.children.map((c) => (c.kind === 'item' ? c.condition : '?'))).toEqual([
+      'contains',
+      'is',
+      'containsnot',
+      'isnot',
+    ]);
   });
 
   it('reads a 1.1 file: preserve-case and negate attributes, every document it names', () => {
@@ -45,7 +62,12 @@ describe('parsing OpenIOC files', () => {
   });
 
   it('keeps string content exactly as written but trims typed content', () => {
-    const ioc = parseOpenIoc(ioc11(`<Indicator operator="or" id="t">${item('FileItem/FileName', 'is', ' spaced ')}${item('FileItem/SizeInBytes', 'is', ' 12 ', { type: 'int' })}</Indicator>`), 'x.ioc');
+    const ioc = parseOpenIoc(
+      ioc11(
+        `<Indicator operator="or" id="t">${item('FileItem/FileName', 'is', ' spaced ')}${item('FileItem/SizeInBytes', 'is', ' 12 ', { type: 'int' })}</Indicator>`,
+      ),
+      'x.ioc',
+    );
     const [a, b] = ioc.criteria[0]!.children;
     expect(a).toMatchObject({ content: ' spaced ' });
     expect(b).toMatchObject({ content: '12' });
@@ -108,13 +130,18 @@ describe('parsing OpenIOC files', () => {
   });
 
   it('refuses an Indicator whose operator is neither AND nor OR', () => {
-    const e = errorOf(() => parseOpenIoc(ioc11(`<Indicator operator="XOR" id="t">${item('FileItem/FileName', 'is', 'x')}</Indicator>`), 'op.ioc'));
+    const e = errorOf(() =>
+      parseOpenIoc(ioc11(`<Indicator operator="XOR" id="t">${item('FileItem/FileName', 'is', 'x')}</Indicator>`), 'op.ioc'),
+    );
     expect(e.code).toBe('IOC_PARSE_FAILED');
     expect(e.message).toContain('XOR');
   });
 
   it('reads a file saved as UTF-16 with a byte-order mark', () => {
-    const text = ioc11(`<Indicator operator="OR" id="t">${item('FileItem/FileName', 'is', 'résumé.exe')}</Indicator>`).replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>');
+    const text = ioc11(`<Indicator operator="OR" id="t">${item('FileItem/FileName', 'is', 'résumé.exe')}</Indicator>`).replace(
+      '<?xml version="1.0"?>',
+      '<?xml version="1.0" encoding="UTF-16"?>',
+    );
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
     expect(parseOpenIoc(bytes, 'u16.ioc').criteria[0]!.children[0]).toMatchObject({ content: 'résumé.exe' });
   });

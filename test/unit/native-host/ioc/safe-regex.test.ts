@@ -13,7 +13,11 @@ describe('"matches" patterns cannot hang a scan', () => {
   it('reports a backreference as an unsupported term with the reason, and keeps the rest of the OR', () => {
     const set = setOf(['redos-1.1.ioc']);
     expect(set.unsupported).toEqual([
-      expect.objectContaining({ itemId: 'backreference', term: 'FileItem/FileName', reason: expect.stringContaining('needs backtracking') }),
+      expect.objectContaining({
+        itemId: 'backreference',
+        term: 'FileItem/FileName',
+        reason: expect.stringContaining('needs backtracking'),
+      }),
     ]);
     expect(set.termCounts).toEqual({ evaluated: 1, unsupported: 1 });
   });
@@ -30,7 +34,12 @@ describe('"matches" patterns cannot hang a scan', () => {
     expect(re.ok && re.test('0123456789abcdef01.dat')).toBe(true);
     expect(re.ok && re.test('0123456789abcdef0.dat')).toBe(false);
     const range = compileSafeRegex('^x{2,40}$', false);
-    expect(range.ok && [range.test('x'), range.test('xx'), range.test('x'.repeat(40)), range.test('x'.repeat(41))]).toEqual([false, true, true, false]);
+    expect(range.ok && [range.test('x'), range.test('xx'), range.test('x'.repeat(40)), range.test('x'.repeat(41))]).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
     const open = compileSafeRegex('^y{20,}$', false);
     expect(open.ok && [open.test('y'.repeat(19)), open.test('y'.repeat(200))]).toEqual([false, true]);
   });
@@ -42,6 +51,9 @@ describe('"matches" patterns cannot hang a scan', () => {
   });
 
   it('says what is wrong with a pattern that is not a regular expression', () => {
-    expect(compileSafeRegex('(unclosed', false)).toMatchObject({ ok: false, reason: expect.stringContaining('invalid regular expression') });
+    expect(compileSafeRegex('(unclosed', false)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('invalid regular expression'),
+    });
   });
 });

@@ -35,22 +35,29 @@ describe('the STIX 2.1 pattern parser', () => {
     },
   );
 
-  it.skipIf(!stix.exists)(stix.exists ? "parses every example of the specification (the validator's spec_examples, 2.0 and 2.1)" : stix.skipReason, () => {
-    const failed: string[] = [];
-    let n = 0;
-    for (const v of ['v20', 'v21']) {
-      for (const line of readFileSync(join(stix.dir, `cti-pattern-validator/stix2patterns/test/${v}/spec_examples.txt`), 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        n++;
-        if (code(line)) failed.push(line);
+  it.skipIf(!stix.exists)(
+    stix.exists ? "parses every example of the specification (the validator's spec_examples, 2.0 and 2.1)" : stix.skipReason,
+    () => {
+      const failed: string[] = [];
+      let n = 0;
+      for (const v of ['v20', 'v21']) {
+        for (const line of readFileSync(join(stix.dir, `cti-pattern-validator/stix2patterns/test/${v}/spec_examples.txt`), 'utf8').split(
+          '\n',
+        )) {
+          if (!line.trim()) continue;
+          n++;
+          if (code(line)) failed.push(line);
+        }
       }
-    }
-    expect(n).toBe(47);
-    expect(failed).toEqual([]);
-  });
+      expect(n).toBe(47);
+      expect(failed).toEqual([]);
+    },
+  );
 
   it('builds the tree with the precedence of the grammar: FOLLOWEDBY < OR < AND, in brackets too', () => {
-    const t = parseStixPattern("[file:name = 'a' OR file:name = 'b' AND file:size > 10] OR [process:name = 'x'] FOLLOWEDBY [file:size = 1] WITHIN 5 SECONDS");
+    const t = parseStixPattern(
+      "[file:name = 'a' OR file:name = 'b' AND file:size > 10] OR [process:name = 'x'] FOLLOWEDBY [file:size = 1] WITHIN 5 SECONDS",
+    );
     expect(t.kind).toBe('followedby');
     if (t.kind !== 'followedby') return;
     expect(t.children.map((c) => c.kind)).toEqual(['or', 'qualified']);
@@ -58,11 +65,14 @@ describe('the STIX 2.1 pattern parser', () => {
     if (first.kind !== 'or') return;
     const inner = first.children[0]!;
     expect(inner.kind === 'observation' && inner.comparison.kind).toBe('or');
-    if (inner.kind === 'observation' && inner.comparison.kind === 'or') expect(inner.comparison.children.map((c) => c.kind)).toEqual(['compare', 'and']);
+    if (inner.kind === 'observation' && inner.comparison.kind === 'or')
+      expect(inner.comparison.children.map((c) => c.kind)).toEqual(['compare', 'and']);
   });
 
   it("reads literals as STIX writes them: quoted keys, \\' and \\\\ escapes, h'', b'', t'', negative and float numbers", () => {
-    const t = parseStixPattern("[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' AND file:name = 'it\\'s \\\\ x' AND file:magic_number_hex = h'FFD8' AND artifact:payload_bin = b'AAA=' AND x:t = t'2024-01-15T12:30:45.5Z' AND x:n > -2 AND x:f < 7.5]");
+    const t = parseStixPattern(
+      "[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' AND file:name = 'it\\'s \\\\ x' AND file:magic_number_hex = h'FFD8' AND artifact:payload_bin = b'AAA=' AND x:t = t'2024-01-15T12:30:45.5Z' AND x:n > -2 AND x:f < 7.5]",
+    );
     expect(t.kind).toBe('observation');
     if (t.kind !== 'observation' || t.comparison.kind !== 'and') throw new Error('shape');
     const values = t.comparison.children.map((c) => (c.kind === 'compare' ? [c.path.text, c.value] : []));
@@ -113,7 +123,14 @@ describe('a hostile pattern gets a coded error or a bound, never a hang or a sta
   });
 
   it('rejects what the grammar rejects: unclosed strings, other escapes, bad hashes, bare words', () => {
-    for (const p of ["[file:name = 'abc]", "[file:name = 'a\\nb']", "[file:hashes.MD5 = 'xyz']", '[file:name = abc]', "[file:name = 'a'] within 2 seconds", "[file:size = 01]"]) {
+    for (const p of [
+      "[file:name = 'abc]",
+      "[file:name = 'a\\nb']",
+      "[file:hashes.MD5 = 'xyz']",
+      '[file:name = abc]',
+      "[file:name = 'a'] within 2 seconds",
+      '[file:size = 01]',
+    ]) {
       expect(code(p), p).toBe('STIX_PATTERN_INVALID');
     }
   });

@@ -24,12 +24,32 @@ describe('docs/ioc-terms.md and the term table', () => {
   it('covers at least the terms issue 5 asks for', () => {
     const terms = new Set(TERM_TABLE.map((t) => t.term));
     for (const t of [
-      'FileItem/Md5sum', 'FileItem/Sha1sum', 'FileItem/Sha256sum', 'FileItem/FileName', 'FileItem/FullPath', 'FileItem/FilePath',
-      'FileItem/FileExtension', 'FileItem/SizeInBytes', 'ProcessItem/name', 'ProcessItem/path', 'ProcessItem/arguments',
-      'PortItem/remoteIP', 'PortItem/remotePort', 'PortItem/localPort', 'PortItem/protocol', 'DnsEntryItem/Host',
-      'DnsEntryItem/RecordData/Host', 'ServiceItem/name', 'ServiceItem/descriptiveName', 'ServiceItem/path', 'RegistryItem/Path',
-    ]) expect(terms).toContain(t);
+      'FileItem/Md5sum',
+      'FileItem/Sha1sum',
+      'FileItem/Sha256sum',
+      'FileItem/FileName',
+      'FileItem/FullPath',
+      'FileItem/FilePath',
+      'FileItem/FileExtension',
+      'FileItem/SizeInBytes',
+      'ProcessItem/name',
+      'ProcessItem/path',
+      'ProcessItem/arguments',
+      'PortItem/remoteIP',
+      'PortItem/remotePort',
+      'PortItem/localPort',
+      'PortItem/protocol',
+      'DnsEntryItem/Host',
+      'DnsEntryItem/RecordData/Host',
+      'ServiceItem/name',
+      'ServiceItem/descriptiveName',
+      'ServiceItem/path',
+      'RegistryItem/Path',
+    ])
+      expect(terms).toContain(t);
     // Registry terms: a Windows collector exists, tested on fixtures only, so no OS evaluates them yet.
-    expect(TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.length === 0 && t.fixtureOnly?.join() === 'windows')).toBe(true);
+    expect(
+      TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.length === 0 && t.fixtureOnly?.join() === 'windows'),
+    ).toBe(true);
   });
 });

@@ -57,7 +57,9 @@ describe('YARA rules through YARA-X', () => {
     try {
       writeFileSync(join(dir, 'other.yar'), 'rule FromOtherFile { condition: true }');
       const r = compileYaraFiles([{ file: 'inc.yar', source: `include "${join(dir, 'other.yar')}"\nrule X { condition: true }` }]);
-      expect(r.unsupported.map((u) => [u.term, u.reason])).toEqual([[`include "${join(dir, 'other.yar')}"`, expect.stringMatching(/^YARA_COMPILE_FAILED: include statements are refused/)]]);
+      expect(r.unsupported.map((u) => [u.term, u.reason])).toEqual([
+        [`include "${join(dir, 'other.yar')}"`, expect.stringMatching(/^YARA_COMPILE_FAILED: include statements are refused/)],
+      ]);
       // The rule beside it still runs; the included file's rule was never read.
       expect((await r.set!.match(file('/t/x', Buffer.from('x')))).map((m) => m.iocId)).toEqual(['X']);
     } finally {
@@ -66,20 +68,31 @@ describe('YARA rules through YARA-X', () => {
   });
 
   it('refuses modules that would have no data in a scan (cuckoo, vt) by name, rather than letting their rules be silently false', () => {
-    const r = compileYaraFiles([{ file: 'c.yar', source: 'import "cuckoo"\nrule FromReport { condition: cuckoo.network.host(/evil/) }\nrule Plain { condition: true }' }]);
-    expect(r.unsupported.map((u) => [u.itemId, u.reason.split('\n')[0]])).toEqual([['FromReport', 'YARA_COMPILE_FAILED: error[E100]: the cuckoo module is not available in an IOC scan']]);
+    const r = compileYaraFiles([
+      {
+        file: 'c.yar',
+        source: 'import "cuckoo"\nrule FromReport { condition: cuckoo.network.host(/evil/) }\nrule Plain { condition: true }',
+      },
+    ]);
+    expect(r.unsupported.map((u) => [u.itemId, u.reason.split('\n')[0]])).toEqual([
+      ['FromReport', 'YARA_COMPILE_FAILED: error[E100]: the cuckoo module is not available in an IOC scan'],
+    ]);
     expect(r.rules).toBe(1);
   });
 
   it('scans a bounded prefix of each file and says how many files it saw only in part', async () => {
     const r = compileYaraFiles([{ file: 'm.yar', source: 'rule Late { strings: $a = "LATE-MARKER" condition: $a }' }], 1024);
-    expect(r.set!.plan({ document: 'FileItem', fullPath: '/a', fileName: 'a', fileExtension: '', size: 10, modified: new Date(0) })).toMatchObject({ possible: true, content: 1024 });
+    expect(
+      r.set!.plan({ document: 'FileItem', fullPath: '/a', fileName: 'a', fileExtension: '', size: 10, modified: new Date(0) }),
+    ).toMatchObject({ possible: true, content: 1024 });
     const early = file('/t/early', Buffer.concat([Buffer.from('LATE-MARKER'), Buffer.alloc(3000)]));
     const late = file('/t/late', Buffer.concat([Buffer.alloc(2000), Buffer.from('LATE-MARKER')]));
     expect(await r.set!.match(early)).toHaveLength(1);
     expect(await r.set!.match(late)).toEqual([]);
     expect(late.contentAsked).toEqual([1024]);
-    expect(r.set!.notes!()).toEqual([{ area: 'yara', what: '2 file(s) larger than 1024 bytes', reason: expect.stringMatching(/first 1024 bytes only/) }]);
+    expect(r.set!.notes!()).toEqual([
+      { area: 'yara', what: '2 file(s) larger than 1024 bytes', reason: expect.stringMatching(/first 1024 bytes only/) },
+    ]);
   });
 });
 
@@ -93,7 +106,12 @@ describe('IOC formats are told apart by content, not by name', () => {
   });
 
   it('gives IOC_FORMAT_UNKNOWN for anything else: text, binary, an empty file', () => {
-    for (const bytes of [enc('md5,sha256\nabc,def\n'), new Uint8Array([0x4d, 0x5a, 0, 0, 1]), new Uint8Array(), enc('// only a comment\n')]) {
+    for (const bytes of [
+      enc('md5,sha256\nabc,def\n'),
+      new Uint8Array([0x4d, 0x5a, 0, 0, 1]),
+      new Uint8Array(),
+      enc('// only a comment\n'),
+    ]) {
       try {
         detectIocFormat(bytes, 'f');
         expect.unreachable();
@@ -108,13 +126,17 @@ const yara = sharedData('yara/reversinglabs');
 if (!yara.exists) console.log(`yara-rule-set: ReversingLabs rules ${yara.skipReason}`);
 
 describe('real YARA rules (ReversingLabs, MIT)', () => {
-  it.skipIf(!yara.exists)(yara.exists ? 'all 274 files and their 1,204 rules compile together (pe and elf modules included), none reported' : yara.skipReason, async () => {
-    const files = (readdirSync(yara.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.yara')).sort();
-    const r = compileYaraFiles(files.map((f) => ({ file: f, source: readFileSync(join(yara.dir, f), 'utf8') })));
-    expect(files).toHaveLength(274);
-    expect(r.unsupported).toEqual([]);
-    expect(r.rules).toBe(1204);
-    // A clean buffer matches nothing; the rules run.
-    expect(await r.set!.match(file('/t/clean', Buffer.from('nothing to see here')))).toEqual([]);
-  }, 60_000);
+  it.skipIf(!yara.exists)(
+    yara.exists ? 'all 274 files and their 1,204 rules compile together (pe and elf modules included), none reported' : yara.skipReason,
+    async () => {
+      const files = (readdirSync(yara.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.yara')).sort();
+      const r = compileYaraFiles(files.map((f) => ({ file: f, source: readFileSync(join(yara.dir, f), 'utf8') })));
+      expect(files).toHaveLength(274);
+      expect(r.unsupported).toEqual([]);
+      expect(r.rules).toBe(1204);
+      // A clean buffer matches nothing; the rules run.
+      expect(await r.set!.match(file('/t/clean', Buffer.from('nothing to see here')))).toEqual([]);
+    },
+    60_000,
+  );
 });

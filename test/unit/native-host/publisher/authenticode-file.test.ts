@@ -23,7 +23,10 @@ let fh: FileHandle | undefined;
 beforeAll(() => {
   requireOsslsigncode();
   dir = mkdtempSync(join(tmpdir(), 'sandgate-authenticode-file-'));
-  signed = signPe(makePeFile(), codeSigningIdentity(makeCa('Race Test Root'), { organization: 'Contoso Ltd', commonName: 'Contoso' }, { intermediate: true }));
+  signed = signPe(
+    makePeFile(),
+    codeSigningIdentity(makeCa('Race Test Root'), { organization: 'Contoso Ltd', commonName: 'Contoso' }, { intermediate: true }),
+  );
 }, 120_000);
 afterEach(async () => {
   await fh?.close();

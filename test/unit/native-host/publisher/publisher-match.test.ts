@@ -88,7 +88,10 @@ describe('never quarantine by publisher', () => {
   it('compares the name without regard to case, and otherwise exactly', async () => {
     const file = put(signPe(makePeFile(), contoso));
     expect(await publisherExemption(file, [{ ...pinPca, name: 'CONTOSO LTD' }])).toMatchObject({ exempt: true });
-    expect(await publisherExemption(file, [{ ...pinPca, name: 'Contoso' }])).toEqual({ exempt: false, reason: 'signed by "Contoso Ltd", a publisher not on the list' });
+    expect(await publisherExemption(file, [{ ...pinPca, name: 'Contoso' }])).toEqual({
+      exempt: false,
+      reason: 'signed by "Contoso Ltd", a publisher not on the list',
+    });
     expect(await publisherExemption(file, [{ ...pinPca, name: 'Contoso Ltd ' }])).toMatchObject({ exempt: false });
   });
 
@@ -96,7 +99,10 @@ describe('never quarantine by publisher', () => {
     const root = makeCa('Another Test Root');
     const person = codeSigningIdentity(root, { commonName: 'Ada Lovelace' }, { intermediate: true });
     const file = put(signPe(makePeFile(), person));
-    expect(await publisherExemption(file, [{ name: 'ada lovelace', caSha256: [person.intermediateSha256!] }])).toEqual({ exempt: true, publisher: 'ada lovelace' });
+    expect(await publisherExemption(file, [{ name: 'ada lovelace', caSha256: [person.intermediateSha256!] }])).toEqual({
+      exempt: true,
+      publisher: 'ada lovelace',
+    });
   });
 
   it('refuses another publisher from the same pinned CA', async () => {
@@ -109,30 +115,53 @@ describe('never quarantine by publisher', () => {
 
   it('refuses "Contoso Ltd" self-signed, or signed through a CA nobody pinned', async () => {
     const selfSigned = put(signPe(makePeFile(), selfSignedIdentity(CONTOSO)));
-    expect(await publisherExemption(selfSigned, [pinPca])).toMatchObject({ exempt: false, reason: expect.stringContaining('not through a pinned certificate') });
-    const otherCa = codeSigningIdentity(makeCa('Mallory Root'), { organization: CONTOSO, commonName: 'Contoso' }, { intermediate: true, embedRoot: true });
+    expect(await publisherExemption(selfSigned, [pinPca])).toMatchObject({
+      exempt: false,
+      reason: expect.stringContaining('not through a pinned certificate'),
+    });
+    const otherCa = codeSigningIdentity(
+      makeCa('Mallory Root'),
+      { organization: CONTOSO, commonName: 'Contoso' },
+      { intermediate: true, embedRoot: true },
+    );
     const unpinned = put(signPe(makePeFile(), otherCa));
-    expect(await publisherExemption(unpinned, [pinPca])).toMatchObject({ exempt: false, reason: expect.stringContaining('not through a pinned certificate') });
+    expect(await publisherExemption(unpinned, [pinPca])).toMatchObject({
+      exempt: false,
+      reason: expect.stringContaining('not through a pinned certificate'),
+    });
   });
 
   it('refuses a forged chain that names, and even embeds, the genuine pinned PCA', async () => {
     // Mallory's own "Sandgate Test Code Signing PCA" has the same subject as the real one; the real one is public.
-    const mallory = codeSigningIdentity(makeCa('Sandgate Test Root'), { organization: CONTOSO, commonName: 'Contoso Code Signing' }, { intermediate: true });
+    const mallory = codeSigningIdentity(
+      makeCa('Sandgate Test Root'),
+      { organization: CONTOSO, commonName: 'Contoso Code Signing' },
+      { intermediate: true },
+    );
     const forged: SigningIdentity = { ...mallory, chainPem: mallory.chainPem + contoso.intermediatePem! };
     const file = put(signPe(makePeFile(), forged));
-    expect(await publisherExemption(file, [pinPca])).toMatchObject({ exempt: false, reason: expect.stringContaining('not through a pinned certificate') });
+    expect(await publisherExemption(file, [pinPca])).toMatchObject({
+      exempt: false,
+      reason: expect.stringContaining('not through a pinned certificate'),
+    });
   });
 
   it("refuses a certificate a publisher made for someone else's name with its own (non-CA) certificate", async () => {
     const file = put(signPe(makePeFile(), issuedByLeaf(fabrikam, CONTOSO)));
-    expect(await publisherExemption(file, [pinPca])).toMatchObject({ exempt: false, reason: expect.stringContaining('not through a pinned certificate') });
+    expect(await publisherExemption(file, [pinPca])).toMatchObject({
+      exempt: false,
+      reason: expect.stringContaining('not through a pinned certificate'),
+    });
   });
 
   it('refuses a signature made with a TLS server certificate from the pinned CA (not for code signing)', async () => {
     const ca = makeCa('Dual-use Root');
     const server = makeLeaf(ca, { commonName: CONTOSO });
     const file = put(signPe(makePeFile(), { chainPem: server.cert + ca.cert, keyPem: server.key, leafSha256: '', rootSha256: '' }));
-    expect(await publisherExemption(file, [{ name: CONTOSO, caSha256: [certSha256(ca.cert)] }])).toEqual({ exempt: false, reason: 'the signing certificate is not for code signing' });
+    expect(await publisherExemption(file, [{ name: CONTOSO, caSha256: [certSha256(ca.cert)] }])).toEqual({
+      exempt: false,
+      reason: 'the signing certificate is not for code signing',
+    });
   });
 
   it('does not walk a signature stuffed with certificates (more than 32)', async () => {
@@ -144,7 +173,10 @@ describe('never quarantine by publisher', () => {
     const issuer = makeCa('Costly Keys Root');
     for (const extra of [certificateWithRsaKey(issuer, 8192, 65537n), certificateWithRsaKey(issuer, 2048, 2n ** 40n + 1n)]) {
       const file = put(signPe(makePeFile(), { ...contoso, chainPem: contoso.chainPem + extra }));
-      expect(await publisherExemption(file, [pinPca])).toEqual({ exempt: false, reason: 'an embedded certificate has a key of an unsupported type or size' });
+      expect(await publisherExemption(file, [pinPca])).toEqual({
+        exempt: false,
+        reason: 'an embedded certificate has a key of an unsupported type or size',
+      });
     }
   });
 
@@ -152,17 +184,29 @@ describe('never quarantine by publisher', () => {
     const signed = signPe(makePeFile(), contoso);
     signed[PE_CODE_OFFSET] = 0x90;
     const file = put(signed);
-    expect(await publisherExemption(file, [pinPca])).toEqual({ exempt: false, reason: 'the file does not match its signature (image digest differs)' });
+    expect(await publisherExemption(file, [pinPca])).toEqual({
+      exempt: false,
+      reason: 'the file does not match its signature (image digest differs)',
+    });
   });
 
   it('refuses a file that is no longer the bytes that matched', async () => {
     const file = put(signPe(makePeFile(), contoso));
-    expect(await publisherExemption({ path: file.path, sha256: 'e'.repeat(64) }, [pinPca])).toEqual({ exempt: false, reason: 'the file changed since it matched' });
+    expect(await publisherExemption({ path: file.path, sha256: 'e'.repeat(64) }, [pinPca])).toEqual({
+      exempt: false,
+      reason: 'the file changed since it matched',
+    });
   });
 
   it('refuses an unsigned PE file and a file that is not a PE', async () => {
-    expect(await publisherExemption(put(makePeFile()), [pinPca])).toEqual({ exempt: false, reason: 'a PE file without an Authenticode signature' });
-    expect(await publisherExemption(put(Buffer.from('#!/bin/sh\necho hi\n'), 'script.sh'), [pinPca])).toEqual({ exempt: false, reason: 'not a PE (Windows executable) file' });
+    expect(await publisherExemption(put(makePeFile()), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'a PE file without an Authenticode signature',
+    });
+    expect(await publisherExemption(put(Buffer.from('#!/bin/sh\necho hi\n'), 'script.sh'), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'not a PE (Windows executable) file',
+    });
     expect(await publisherExemption(put(Buffer.from('MZ')), [pinPca])).toMatchObject({ exempt: false });
   });
 
@@ -170,7 +214,10 @@ describe('never quarantine by publisher', () => {
     const target = put(signPe(makePeFile(), contoso));
     const link = join(dir, 'link.exe');
     symlinkSync(target.path, link);
-    expect(await publisherExemption({ path: link, sha256: target.sha256 }, [pinPca])).toEqual({ exempt: false, reason: 'a symbolic link (not followed)' });
+    expect(await publisherExemption({ path: link, sha256: target.sha256 }, [pinPca])).toEqual({
+      exempt: false,
+      reason: 'a symbolic link (not followed)',
+    });
   });
 
   it('refuses a truncated or garbage certificate table without throwing', async () => {
@@ -180,7 +227,11 @@ describe('never quarantine by publisher', () => {
       signed.subarray(0, signed.length - 100),
       signed.subarray(0, tableAt + 4),
       Buffer.concat([signed.subarray(0, tableAt + 8), Buffer.alloc(signed.length - tableAt - 8, 0xff)]),
-      Buffer.concat([signed.subarray(0, tableAt + 8), createHash('sha512').update('noise').digest(), Buffer.alloc(signed.length - tableAt - 72)]),
+      Buffer.concat([
+        signed.subarray(0, tableAt + 8),
+        createHash('sha512').update('noise').digest(),
+        Buffer.alloc(signed.length - tableAt - 72),
+      ]),
     ];
     // The certificate table's size claims more than the file holds, then less than a WIN_CERTIFICATE header.
     const tooLong = Buffer.from(signed);
@@ -241,7 +292,10 @@ describe('never quarantine by publisher', () => {
     padded.writeUInt32LE(signed.readUInt32LE(CERT_DIR_ENTRY + 4) + 64, CERT_DIR_ENTRY + 4);
     const tableAt = signed.readUInt32LE(CERT_DIR_ENTRY);
     padded.writeUInt32LE(padded.readUInt32LE(tableAt) + 64, tableAt);
-    expect(await publisherExemption(put(padded), [pinPca])).toEqual({ exempt: false, reason: 'data after the signature in the certificate table' });
+    expect(await publisherExemption(put(padded), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'data after the signature in the certificate table',
+    });
   });
 
   it('still exempts a signature carrying an RFC 3161 timestamp and a nested second signature', async () => {
@@ -283,13 +337,22 @@ describe('never quarantine by publisher', () => {
   it('refuses a signature carrying CRLs, which no digest covers', async () => {
     const signed = signPe(makePeFile(), contoso);
     const crls = der(0xa1, der(0x30, Buffer.from('anything at all, unsigned')));
-    expect(await publisherExemption(put(rewriteSignedData(signed, { crls })), [pinPca])).toEqual({ exempt: false, reason: 'the signature carries CRLs, which no digest covers' });
+    expect(await publisherExemption(put(rewriteSignedData(signed, { crls })), [pinPca])).toEqual({
+      exempt: false,
+      reason: 'the signature carries CRLs, which no digest covers',
+    });
   });
 
   it('treats files and signatures over the limits as unverifiable, not as signed', async () => {
     const file = put(signPe(makePeFile(), contoso));
-    expect(await publisherExemption(file, [pinPca], { maxFileBytes: 1000, maxSignatureBytes: 1024 * 1024 })).toEqual({ exempt: false, reason: 'larger than 1000 bytes: not read' });
-    expect(await publisherExemption(file, [pinPca], { maxFileBytes: 1 << 20, maxSignatureBytes: 100 })).toEqual({ exempt: false, reason: 'signature larger than 100 bytes: not parsed' });
+    expect(await publisherExemption(file, [pinPca], { maxFileBytes: 1000, maxSignatureBytes: 1024 * 1024 })).toEqual({
+      exempt: false,
+      reason: 'larger than 1000 bytes: not read',
+    });
+    expect(await publisherExemption(file, [pinPca], { maxFileBytes: 1 << 20, maxSignatureBytes: 100 })).toEqual({
+      exempt: false,
+      reason: 'signature larger than 100 bytes: not parsed',
+    });
   });
 
   it('reports what it verified for a signed file', async () => {

@@ -19,7 +19,13 @@ const DAY = 86_400_000;
 async function quarantineSample(name: string, bytes: number): Promise<string> {
   const content = randomBytes(bytes);
   const path = writeDownload(fx.downloads, name, content);
-  const { id } = await QuarantineStore.open(fx.home).quarantine({ path, expectedSha256: sha256(content), verdict, provenance, jobId: `job-${name}` });
+  const { id } = await QuarantineStore.open(fx.home).quarantine({
+    path,
+    expectedSha256: sha256(content),
+    verdict,
+    provenance,
+    jobId: `job-${name}`,
+  });
   // quarantinedAt has millisecond resolution; keep the items' order unambiguous.
   await new Promise((r) => setTimeout(r, 5));
   return id;
@@ -40,9 +46,15 @@ describe('quarantine storage limits', () => {
     const r = await QuarantineStore.open(fx.home, { events }).enforceLimits({ maxBytes: 250_000 }, { now: new Date(), keep: c });
     expect(r.removed).toEqual([{ id: a, reason: 'size' }]);
     expect(r.overLimit).toBe(false);
-    expect(QuarantineStore.open(fx.home).list().map((i) => i.id)).toEqual([b, c]);
+    expect(
+      QuarantineStore.open(fx.home)
+        .list()
+        .map((i) => i.id),
+    ).toEqual([b, c]);
     const logged = loggedTypes();
-    expect(logged).toContainEqual(expect.objectContaining({ type: 'quarantine-deleted', quarantineId: a, message: expect.stringMatching(/oldest item removed/) }));
+    expect(logged).toContainEqual(
+      expect.objectContaining({ type: 'quarantine-deleted', quarantineId: a, message: expect.stringMatching(/oldest item removed/) }),
+    );
     expect(logged.filter((e) => e.type === 'quarantine-limit-reached')).toHaveLength(1);
   });
 
@@ -50,23 +62,39 @@ describe('quarantine storage limits', () => {
     const old = await quarantineSample('old.exe', 1000);
     const young = await quarantineSample('young.exe', 1000);
     // 91 days from now both are past a 90-day limit; the item just quarantined (`keep`) is never removed.
-    const r = await QuarantineStore.open(fx.home, { events }).enforceLimits({ maxAgeMs: 90 * DAY }, { now: new Date(Date.now() + 91 * DAY), keep: young });
+    const r = await QuarantineStore.open(fx.home, { events }).enforceLimits(
+      { maxAgeMs: 90 * DAY },
+      { now: new Date(Date.now() + 91 * DAY), keep: young },
+    );
     expect(r.removed).toEqual([{ id: old, reason: 'age' }]);
-    expect(QuarantineStore.open(fx.home).list().map((i) => i.id)).toEqual([young]);
+    expect(
+      QuarantineStore.open(fx.home)
+        .list()
+        .map((i) => i.id),
+    ).toEqual([young]);
   });
 
   it('a new item larger than the whole limit is still quarantined, and the event says the store is over its limit', async () => {
     const big = await quarantineSample('big.iso', 300_000);
     const r = await QuarantineStore.open(fx.home, { events }).enforceLimits({ maxBytes: 200_000 }, { now: new Date(), keep: big });
     expect(r).toMatchObject({ removed: [], overLimit: true });
-    expect(QuarantineStore.open(fx.home).list().map((i) => i.id)).toEqual([big]);
-    expect(loggedTypes()).toContainEqual(expect.objectContaining({ type: 'quarantine-limit-reached', message: expect.stringMatching(/still over the size limit/) }));
+    expect(
+      QuarantineStore.open(fx.home)
+        .list()
+        .map((i) => i.id),
+    ).toEqual([big]);
+    expect(loggedTypes()).toContainEqual(
+      expect.objectContaining({ type: 'quarantine-limit-reached', message: expect.stringMatching(/still over the size limit/) }),
+    );
   });
 
   it('within the limits nothing is removed and nothing is logged', async () => {
     const a = await quarantineSample('a.exe', 1000);
     const before = loggedTypes().length;
-    const r = await QuarantineStore.open(fx.home, { events }).enforceLimits({ maxBytes: 1024 ** 3, maxAgeMs: 90 * DAY }, { now: new Date(), keep: a });
+    const r = await QuarantineStore.open(fx.home, { events }).enforceLimits(
+      { maxBytes: 1024 ** 3, maxAgeMs: 90 * DAY },
+      { now: new Date(), keep: a },
+    );
     expect(r.removed).toEqual([]);
     expect(loggedTypes()).toHaveLength(before);
   });

@@ -15,7 +15,13 @@ afterEach(() => fx.cleanup());
 const digest = (alg: string, b: Buffer) => createHash(alg).update(b).digest('hex');
 // Large enough that the digests run on worker threads; not a multiple of the 1 MiB chunk or the 64 KiB cipher piece.
 const large = () => randomBytes(PARALLEL_MIN_BYTES + 1024 * 1024 + 4099);
-const base = (path: string, content: Buffer) => ({ path, expectedSha256: digest('sha256', content), verdict, provenance, jobId: 'job-large' });
+const base = (path: string, content: Buffer) => ({
+  path,
+  expectedSha256: digest('sha256', content),
+  verdict,
+  provenance,
+  jobId: 'job-large',
+});
 
 /** Flips one byte of a file in place. */
 function flipByte(path: string, at: (size: number) => number): void {

@@ -16,7 +16,11 @@ async function feed(d: ChunkDigests, content: Buffer): Promise<Record<DigestName
 describe('quarantine > digests on worker threads', () => {
   it('gives the same SHA-256, SHA-1 and MD5 as hashing on this thread, over many more chunks than the ring holds', async () => {
     const content = randomBytes(CHUNK * 37 + 123);
-    const expected = { sha256: createHash('sha256').update(content).digest('hex'), sha1: createHash('sha1').update(content).digest('hex'), md5: createHash('md5').update(content).digest('hex') };
+    const expected = {
+      sha256: createHash('sha256').update(content).digest('hex'),
+      sha1: createHash('sha1').update(content).digest('hex'),
+      md5: createHash('md5').update(content).digest('hex'),
+    };
     expect(await feed(workerDigests([['md5'], ['sha256', 'sha1']], CHUNK, 3), content)).toEqual(expected);
     expect(await feed(inlineDigests(['sha256', 'sha1', 'md5'], CHUNK), content)).toEqual(expected);
   });

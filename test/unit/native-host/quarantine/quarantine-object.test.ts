@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { sandgatePaths } from '#native-host/config/paths.ts';
@@ -33,7 +44,15 @@ describe('quarantine > moving a malicious download into quarantine', () => {
     expect(existsSync(path)).toBe(false);
     const items = QuarantineStore.open(fx.home).list();
     expect(items).toEqual([
-      expect.objectContaining({ id, originalPath: path, sha256: sha256(EICAR), size: EICAR.length, threat: 'EICAR-Test-File', level: 'malicious', sourceUrl: provenance.finalUrl }),
+      expect.objectContaining({
+        id,
+        originalPath: path,
+        sha256: sha256(EICAR),
+        size: EICAR.length,
+        threat: 'EICAR-Test-File',
+        level: 'malicious',
+        sourceUrl: provenance.finalUrl,
+      }),
     ]);
     const meta = QuarantineStore.open(fx.home).show(id);
     expect(meta).toMatchObject({
@@ -117,7 +136,9 @@ describe('quarantine > attacks on the original are refused and nothing is lost',
   it('refuses to delete a different file renamed over the original after verification', async () => {
     const path = writeDownload(fx.downloads, 'eicar.com', EICAR);
     const other = writeDownload(fx.downloads, 'other', Buffer.from('a new file with the same name'));
-    await expect(QuarantineStore.open(fx.home).quarantine(base(path), { beforeDelete: () => renameSync(other, path) })).rejects.toMatchObject({ code: 'ORIGINAL_CHANGED' });
+    await expect(
+      QuarantineStore.open(fx.home).quarantine(base(path), { beforeDelete: () => renameSync(other, path) }),
+    ).rejects.toMatchObject({ code: 'ORIGINAL_CHANGED' });
     expect(readFileSync(path, 'utf8')).toBe('a new file with the same name');
     expect(QuarantineStore.open(fx.home).list()).toHaveLength(1);
   });
@@ -144,7 +165,9 @@ describe('quarantine > attacks on the original are refused and nothing is lost',
 
   it('refuses a relative or unnormalised path', async () => {
     const path = writeDownload(fx.downloads, 'eicar.com', EICAR);
-    expect((await codeOf(QuarantineStore.open(fx.home).quarantine(base(`${fx.downloads}/../Downloads/eicar.com`)))).code).toBe('QUARANTINE_FAILED');
+    expect((await codeOf(QuarantineStore.open(fx.home).quarantine(base(`${fx.downloads}/../Downloads/eicar.com`)))).code).toBe(
+      'QUARANTINE_FAILED',
+    );
     expect((await codeOf(QuarantineStore.open(fx.home).quarantine(base('Downloads/eicar.com')))).code).toBe('QUARANTINE_FAILED');
     expect(readFileSync(path)).toEqual(EICAR);
   });

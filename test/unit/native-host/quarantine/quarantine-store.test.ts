@@ -18,7 +18,13 @@ afterEach(() => fx.cleanup());
 
 async function quarantined(name = 'eicar.com', content = EICAR, mode = 0o640): Promise<{ id: string; path: string }> {
   const path = writeDownload(fx.downloads, name, content, mode);
-  const { id } = await QuarantineStore.open(fx.home).quarantine({ path, expectedSha256: sha256(content), verdict, provenance, jobId: 'job-1' });
+  const { id } = await QuarantineStore.open(fx.home).quarantine({
+    path,
+    expectedSha256: sha256(content),
+    verdict,
+    provenance,
+    jobId: 'job-1',
+  });
   return { id, path };
 }
 
@@ -67,7 +73,9 @@ describe('quarantine > restore', () => {
     expect(Math.abs(st.mtimeMs - meta.mtimeMs)).toBeLessThan(1);
     expect(QuarantineStore.open(fx.home).list()).toEqual([]);
     expect(readdirSync(sandgatePaths(fx.home).quarantine)).toEqual([]);
-    expect(events()).toEqual([expect.objectContaining({ type: 'restored', quarantineId: id, path, sha256: sha256(EICAR), threat: 'EICAR-Test-File' })]);
+    expect(events()).toEqual([
+      expect.objectContaining({ type: 'restored', quarantineId: id, path, sha256: sha256(EICAR), threat: 'EICAR-Test-File' }),
+    ]);
   });
 
   it('round-trips a multi-megabyte object that spans many chunks', async () => {
@@ -138,7 +146,9 @@ describe('quarantine > restore', () => {
     const privileged = join(fx.root, 'privileged');
     mkdirSync(privileged);
     symlinkSync(privileged, join(fx.root, 'innocent'));
-    expect((await rejection(QuarantineStore.open(fx.home).restore(id, { to: join(fx.root, 'innocent') }))).code).toBe('RESTORE_TARGET_UNSAFE');
+    expect((await rejection(QuarantineStore.open(fx.home).restore(id, { to: join(fx.root, 'innocent') }))).code).toBe(
+      'RESTORE_TARGET_UNSAFE',
+    );
     expect(readdirSync(privileged)).toEqual([]);
   });
 
@@ -217,7 +227,9 @@ describe('quarantine > delete', () => {
     expect(QuarantineStore.open(fx.home).list()).toEqual([]);
     expect(existsSync(path)).toBe(false);
     expect((await rejection(QuarantineStore.open(fx.home).restore(id))).code).toBe('QUARANTINE_ITEM_NOT_FOUND');
-    expect(events()).toEqual([expect.objectContaining({ type: 'quarantine-deleted', quarantineId: id, message: expect.stringContaining(path) })]);
+    expect(events()).toEqual([
+      expect.objectContaining({ type: 'quarantine-deleted', quarantineId: id, message: expect.stringContaining(path) }),
+    ]);
   });
 
   it('can clear an item whose metadata no longer verifies', async () => {

@@ -45,7 +45,15 @@ async function inMemory(): Promise<Harness> {
   return {
     store,
     add: async (name) => {
-      const job: Job = { jobId: `j${++n}`, state: 'queued', path: join(root, 'dl', name), sha256: String(n).padStart(64, '0'), size: 1, provenance: { source: 'cli' }, acceptedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() };
+      const job: Job = {
+        jobId: `j${++n}`,
+        state: 'queued',
+        path: join(root, 'dl', name),
+        sha256: String(n).padStart(64, '0'),
+        size: 1,
+        provenance: { source: 'cli' },
+        acceptedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+      };
       store.add(job);
       return job;
     },
@@ -62,7 +70,10 @@ describe.each([
   it('logs an event recorded with a change once, however often the change is recorded again', async () => {
     const h = await make();
     const job = await h.add('a.exe');
-    const verdict = { what: 'verdict', event: { type: 'verdict' as const, path: job.path, sha256: job.sha256, level: 'malicious' as const, message: 'm' } };
+    const verdict = {
+      what: 'verdict',
+      event: { type: 'verdict' as const, path: job.path, sha256: job.sha256, level: 'malicious' as const, message: 'm' },
+    };
     await h.store.update(job.jobId, { job: { state: 'analysing' }, events: [verdict] });
     await h.store.update(job.jobId, { events: [verdict] });
     expect(logged('verdict')).toEqual([expect.objectContaining({ jobId: job.jobId, level: 'malicious' })]);

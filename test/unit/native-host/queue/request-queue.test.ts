@@ -22,7 +22,13 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function open(extra: Partial<RequestQueueOptions> = {}) {
-  return RequestQueue.open({ dir: queueDir, journalFile: join(root, 'home', 'jobs', 'finished.jsonl'), maxBytes: 1024 * 1024, events, ...extra });
+  return RequestQueue.open({
+    dir: queueDir,
+    journalFile: join(root, 'home', 'jobs', 'finished.jsonl'),
+    maxBytes: 1024 * 1024,
+    events,
+    ...extra,
+  });
 }
 
 function download(name: string, content: string | Buffer): string {
@@ -139,13 +145,22 @@ describe('request queue', () => {
       await dest.write(chunk);
     };
     const q = await open({ maxBytes: 4096, maxObjectBytes: 2048, writeChunk: counting });
-    await expect(q.enqueue(download('big.exe', Buffer.alloc(2049)), cli)).rejects.toMatchObject({ code: 'OBJECT_OVER_MAX_SIZE', params: { size: 2049, limitBytes: 2048 } });
+    await expect(q.enqueue(download('big.exe', Buffer.alloc(2049)), cli)).rejects.toMatchObject({
+      code: 'OBJECT_OVER_MAX_SIZE',
+      params: { size: 2049, limitBytes: 2048 },
+    });
     expect(writes).toBe(0);
     expect(readdirSync(queueDir)).toEqual([]);
     expect(events.read().events).toEqual([expect.objectContaining({ type: 'object-refused', code: 'OBJECT_OVER_MAX_SIZE' })]);
     await expect(q.enqueue(download('ok.exe', Buffer.alloc(2048)), cli)).resolves.toMatchObject({ size: 2048 });
 
-    const roomy = await RequestQueue.open({ dir: join(root, 'other'), journalFile: join(root, 'other-jobs.jsonl'), maxBytes: 1024, maxObjectBytes: 1 << 20, events });
+    const roomy = await RequestQueue.open({
+      dir: join(root, 'other'),
+      journalFile: join(root, 'other-jobs.jsonl'),
+      maxBytes: 1024,
+      maxObjectBytes: 1 << 20,
+      events,
+    });
     await expect(roomy.enqueue(download('mid.exe', Buffer.alloc(1025)), cli)).rejects.toMatchObject({ code: 'OBJECT_TOO_LARGE' });
   });
 
@@ -181,7 +196,10 @@ describe('request queue', () => {
   it('keeps progress recorded on an unfinished job across a restart', async () => {
     const q1 = await open();
     const job = await q1.enqueue(download('a.exe', 'aaa'), cli);
-    await q1.update(job.jobId, { job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } }, actionStarted: 'quarantine' });
+    await q1.update(job.jobId, {
+      job: { state: 'analysing', verdict: { level: 'malicious', server: 'https://127.0.0.1:1' } },
+      actionStarted: 'quarantine',
+    });
     const q2 = await open();
     expect(q2.get(job.jobId)).toMatchObject({ verdict: { level: 'malicious' } });
     expect(q2.actionsStarted(job.jobId)).toEqual(['quarantine']);

@@ -20,7 +20,12 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const HOUR = 3600_000;
 const sha = (n: number) => n.toString(16).padStart(64, '0');
-const malicious: Verdict = { level: 'malicious', threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443', judgedAt: '2026-11-22T09:00:00.000Z' };
+const malicious: Verdict = {
+  level: 'malicious',
+  threat: 'EICAR-Test-File',
+  server: 'https://127.0.0.1:8443',
+  judgedAt: '2026-11-22T09:00:00.000Z',
+};
 const open = (extra: Partial<VerdictCacheOptions> = {}) => VerdictCache.open({ file, ttlMs: 24 * HOUR, clock, ...extra });
 
 describe('verdict cache', () => {
@@ -75,7 +80,10 @@ describe('verdict cache', () => {
 
   it('does not believe a line written without its seal (a hand-edited or pre-upgrade cache)', async () => {
     mkdirSync(join(dir, 'cache'), { recursive: true });
-    writeFileSync(file, JSON.stringify({ sha256: sha(1), verdict: { level: 'clean', server: 's' }, storedAt: '2026-11-22T09:00:00.000Z' }) + '\n');
+    writeFileSync(
+      file,
+      JSON.stringify({ sha256: sha(1), verdict: { level: 'clean', server: 's' }, storedAt: '2026-11-22T09:00:00.000Z' }) + '\n',
+    );
     expect((await open()).get(sha(1))).toBeUndefined();
   });
 

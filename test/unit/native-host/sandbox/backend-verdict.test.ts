@@ -38,7 +38,10 @@ describe('CAPE results → one verdict level (the table in docs/sandbox-backends
   });
 
   it('names the threat after the first family, without duplicates or blanks', () => {
-    expect(capeFamilies([{ family: 'AgentTesla' }, { family: ' ' }, { family: 'AgentTesla' }, { family: 'Formbook' }])).toEqual(['AgentTesla', 'Formbook']);
+    expect(capeFamilies([{ family: 'AgentTesla' }, { family: ' ' }, { family: 'AgentTesla' }, { family: 'Formbook' }])).toEqual([
+      'AgentTesla',
+      'Formbook',
+    ]);
     expect(capeFamilies('Emotet')).toEqual(['Emotet']);
     expect(capeFamilies(null)).toEqual([]);
   });

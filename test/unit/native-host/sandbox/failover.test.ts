@@ -10,7 +10,11 @@ const events = () => bench.events();
 const obj = { sha256: 'a'.repeat(64), size: 1, path: '/dev/null' };
 const failover = (clients: SandboxClient[], clock: SimClock) => bench.failover(clients, clock, { backoffBaseMs: 1000, backoffMaxMs: 8000 });
 
-const serverEvents = () => events().read().events.filter((e) => e.type === 'server-error' || e.type === 'server-recovered').map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
+const serverEvents = () =>
+  events()
+    .read()
+    .events.filter((e) => e.type === 'server-error' || e.type === 'server-recovered')
+    .map((e) => `${e.type} ${e.server} ${e.code ?? ''}`.trim());
 
 describe('failover', () => {
   it('moves to the next server at once when one fails, without sleeping', async () => {
@@ -21,7 +25,9 @@ describe('failover', () => {
     expect(v.server).toBe(B);
     expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${B}`]);
     expect(health.snapshot().map((h) => h.state)).toEqual(['failing', 'healthy']);
-    expect(events().read().events).toEqual([expect.objectContaining({ type: 'server-error', server: A, code: 'SERVER_UNREACHABLE', sha256: obj.sha256 })]);
+    expect(events().read().events).toEqual([
+      expect.objectContaining({ type: 'server-error', server: A, code: 'SERVER_UNREACHABLE', sha256: obj.sha256 }),
+    ]);
   });
 
   it('passes over a server that just failed: the next request neither connects to it nor waits for it', async () => {
@@ -47,7 +53,13 @@ describe('failover', () => {
     const t: string[] = [];
     const rounds: number[] = [];
     const clock = new SimClock(1);
-    const a = scripted(A, clock, t, ['SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', clean(A)], ['SERVER_CONNECT_TIMEOUT']);
+    const a = scripted(
+      A,
+      clock,
+      t,
+      ['SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', 'SERVER_CONNECT_TIMEOUT', clean(A)],
+      ['SERVER_CONNECT_TIMEOUT'],
+    );
     const b = scripted(B, clock, t, ['TLS_CERTIFICATE_REJECTED'], ['TLS_CERTIFICATE_REJECTED']);
     const { f, health } = failover([a, b], clock);
     const v = await clock.run(
@@ -62,14 +74,26 @@ describe('failover', () => {
     expect(v).toEqual(clean(A));
     // Probes of both servers run beside the rounds; neither stops a round from asking every server.
     expect(t).toEqual([
-      `+0 ask ${A}`, `+0 ask ${B}`,
-      `+1000 probe ${A}`, `+1000 probe ${B}`, `+1000 ask ${A}`, `+1000 ask ${B}`,
-      `+3000 probe ${A}`, `+3000 probe ${B}`, `+3000 ask ${A}`, `+3000 ask ${B}`,
-      `+7000 probe ${A}`, `+7000 probe ${B}`, `+7000 ask ${A}`,
+      `+0 ask ${A}`,
+      `+0 ask ${B}`,
+      `+1000 probe ${A}`,
+      `+1000 probe ${B}`,
+      `+1000 ask ${A}`,
+      `+1000 ask ${B}`,
+      `+3000 probe ${A}`,
+      `+3000 probe ${B}`,
+      `+3000 ask ${A}`,
+      `+3000 ask ${B}`,
+      `+7000 probe ${A}`,
+      `+7000 probe ${B}`,
+      `+7000 ask ${A}`,
     ]);
     expect(rounds).toEqual([1, 2, 3]);
     expect(serverEvents().filter((e) => e.startsWith('server-recovered'))).toEqual([`server-recovered ${A}`]);
-    expect(health.snapshot().map((h) => [h.state, h.skippedUntilProbe])).toEqual([['healthy', undefined], ['failing', true]]);
+    expect(health.snapshot().map((h) => [h.state, h.skippedUntilProbe])).toEqual([
+      ['healthy', undefined],
+      ['failing', true],
+    ]);
   });
 
   it('asks a skipped server, last and before any pause, when no other server answers', async () => {
@@ -102,7 +126,10 @@ describe('failover', () => {
   it('tries the next server after a server kind this version cannot speak', async () => {
     const t: string[] = [];
     const clock = new SimClock();
-    const { f } = failover([scripted('https://cape.example:1', clock, t, ['SERVER_KIND_UNSUPPORTED']), scripted(B, clock, t, [clean(B)])], clock);
+    const { f } = failover(
+      [scripted('https://cape.example:1', clock, t, ['SERVER_KIND_UNSUPPORTED']), scripted(B, clock, t, [clean(B)])],
+      clock,
+    );
     await expect(clock.run(f.analyse(obj, go()))).resolves.toMatchObject({ level: 'clean' });
   });
 
@@ -112,16 +139,31 @@ describe('failover', () => {
     const { f } = failover([scripted(A, clock, t, ['ANALYSIS_FAILED', clean(A)]), scripted(B, clock, t, [clean(B)])], clock);
     await expect(clock.run(f.analyse(obj, go()))).resolves.toMatchObject({ level: 'clean', server: A });
     expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${A}`]);
-    expect(events().read().events).toEqual([expect.objectContaining({ type: 'server-error', code: 'ANALYSIS_FAILED', attempts: 1, message: expect.stringMatching(/uploaded again/) })]);
+    expect(events().read().events).toEqual([
+      expect.objectContaining({
+        type: 'server-error',
+        code: 'ANALYSIS_FAILED',
+        attempts: 1,
+        message: expect.stringMatching(/uploaded again/),
+      }),
+    ]);
   });
 
   it(`gives up on the job after ${MAX_ANALYSIS_ATTEMPTS} failed analyses, saying how many, without asking another server`, async () => {
     const t: string[] = [];
     const clock = new SimClock();
     const { f } = failover([scripted(A, clock, t, ['ANALYSIS_FAILED']), scripted(B, clock, t, [clean(B)])], clock);
-    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED', params: { attempts: 3, maxAttempts: 3 }, message: expect.stringMatching(/3 of at most 3 analyses failed, giving up$/) });
+    await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({
+      code: 'ANALYSIS_FAILED',
+      params: { attempts: 3, maxAttempts: 3 },
+      message: expect.stringMatching(/3 of at most 3 analyses failed, giving up$/),
+    });
     expect(t).toEqual([`+0 ask ${A}`, `+0 ask ${A}`, `+0 ask ${A}`]);
-    expect(events().read().events.map((e) => e.attempts)).toEqual([1, 2, 3]);
+    expect(
+      events()
+        .read()
+        .events.map((e) => e.attempts),
+    ).toEqual([1, 2, 3]);
   });
 
   it('counts failed analyses across servers and rounds: a server that went away in between does not reset the count', async () => {
@@ -133,7 +175,14 @@ describe('failover', () => {
     await expect(clock.run(f.analyse(obj, go()))).rejects.toMatchObject({ code: 'ANALYSIS_FAILED', params: { attempts: 3 } });
     // A fails an analysis and is asked again, but is gone; B fails one, then is gone; after the pause both are asked
     // again in order: A is still gone, and B fails the third analysis, which ends the job.
-    expect(t.filter((l) => l.includes(' ask '))).toEqual([`+0 ask ${A}`, `+0 ask ${A}`, `+0 ask ${B}`, `+0 ask ${B}`, `+750 ask ${A}`, `+750 ask ${B}`]);
+    expect(t.filter((l) => l.includes(' ask '))).toEqual([
+      `+0 ask ${A}`,
+      `+0 ask ${A}`,
+      `+0 ask ${B}`,
+      `+0 ask ${B}`,
+      `+750 ask ${A}`,
+      `+750 ask ${B}`,
+    ]);
     expect(serverEvents().filter((e) => e.startsWith('server-error'))).toEqual([
       `server-error ${A} ANALYSIS_FAILED`,
       `server-error ${A} SERVER_UNREACHABLE`,

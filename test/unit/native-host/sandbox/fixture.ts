@@ -65,7 +65,8 @@ export class SimClock implements Clock {
     for (;;) {
       await drain();
       if (settled) return p;
-      if (!this.fireNext(START + limitMs)) throw new Error(`still pending at +${this.elapsed()} ms with nothing scheduled that could finish it`);
+      if (!this.fireNext(START + limitMs))
+        throw new Error(`still pending at +${this.elapsed()} ms with nothing scheduled that could finish it`);
     }
   }
 
@@ -164,7 +165,11 @@ export function useFailovers(prefix: string) {
   });
   return {
     events: (): EventLog => log!,
-    failover(clients: SandboxClient[], clock: SimClock, extra: Partial<Pick<FailoverOptions, 'backoffBaseMs' | 'backoffMaxMs' | 'probeBaseMs' | 'probeMaxMs'>> = {}) {
+    failover(
+      clients: SandboxClient[],
+      clock: SimClock,
+      extra: Partial<Pick<FailoverOptions, 'backoffBaseMs' | 'backoffMaxMs' | 'probeBaseMs' | 'probeMaxMs'>> = {},
+    ) {
       const health = new ServerHealthBoard(clients);
       const f = new Failover({ clients, health, events: log!, clock, ...extra });
       open.push(f);

@@ -60,14 +60,18 @@ describe('multipart upload body', () => {
 
   it('sends only the last path component of a name and escapes quotes and line breaks as browsers do', async () => {
     const content = Buffer.from('x');
-    const body = multipartBody({ file: { field: 'file', filename: 'C:\\Users\\me\\in"voice\r\n.pdf', path: file('n.obj', content), size: 1 } });
+    const body = multipartBody({
+      file: { field: 'file', filename: 'C:\\Users\\me\\in"voice\r\n.pdf', path: file('n.obj', content), size: 1 },
+    });
     const { bytes } = await drain(body.open());
     expect(bytes.toString('latin1')).toContain('filename="in%22voice%0D%0A.pdf"');
     expect(((await parse(bytes, body.contentType)).get('file') as File).name).toBe('in"voice\r\n.pdf');
   });
 
   it('keeps a non-ASCII name as UTF-8, and counts it in the length', async () => {
-    const body = multipartBody({ file: { field: 'file', filename: 'Rechnung-März.pdf', path: file('u.obj', Buffer.from('pdf')), size: 3 } });
+    const body = multipartBody({
+      file: { field: 'file', filename: 'Rechnung-März.pdf', path: file('u.obj', Buffer.from('pdf')), size: 3 },
+    });
     const { bytes } = await drain(body.open());
     expect(bytes.length).toBe(body.contentLength);
     expect(((await parse(bytes, body.contentType)).get('file') as File).name).toBe('Rechnung-März.pdf');
@@ -85,7 +89,9 @@ describe('multipart upload body', () => {
 
   it('fails the stream when the file is not the size it was said to be, rather than send a wrong Content-Length', async () => {
     const p = file('short.obj', Buffer.from('12345'));
-    await expect(drain(multipartBody({ file: { field: 'file', filename: 's', path: p, size: 10 } }).open())).rejects.toThrow(/5 bytes, not the 10/);
+    await expect(drain(multipartBody({ file: { field: 'file', filename: 's', path: p, size: 10 } }).open())).rejects.toThrow(
+      /5 bytes, not the 10/,
+    );
     await expect(drain(multipartBody({ file: { field: 'file', filename: 's', path: p, size: 2 } }).open())).rejects.toThrow(/grew/);
   });
 });

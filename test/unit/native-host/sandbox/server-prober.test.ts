@@ -5,10 +5,14 @@ import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts'
 const bench = useFailovers('sg-prober-');
 const events = () => bench.events();
 const obj = { sha256: 'b'.repeat(64), size: 1, path: '/dev/null' };
-const failover = (clients: SandboxClient[], clock: SimClock, extra: { probeBaseMs?: number; probeMaxMs?: number } = {}) => bench.failover(clients, clock, extra);
+const failover = (clients: SandboxClient[], clock: SimClock, extra: { probeBaseMs?: number; probeMaxMs?: number } = {}) =>
+  bench.failover(clients, clock, extra);
 
 const probes = (t: string[]) => t.filter((l) => l.includes(' probe '));
-const recovered = () => events().read().events.filter((e) => e.type === 'server-recovered');
+const recovered = () =>
+  events()
+    .read()
+    .events.filter((e) => e.type === 'server-recovered');
 
 describe('health probes of skipped servers', () => {
   it('a probe brings a skipped server back: server-recovered names it, and the next request asks it first again', async () => {
@@ -23,7 +27,13 @@ describe('health probes of skipped servers', () => {
     expect(probes(t)).toEqual([`+1000 probe ${A}`, `+3000 probe ${A}`, `+7000 probe ${A}`]);
     expect(recovered()).toEqual([expect.objectContaining({ server: A, message: expect.stringContaining('health probe') })]);
     expect(recovered()[0]!.time).toBe('2026-11-22T09:00:07.000Z');
-    expect(health.snapshot()[0]).toEqual({ url: A, kind: 'sandgate', state: 'healthy', lastError: expect.anything(), lastSuccessAt: '2026-11-22T09:00:07.000Z' });
+    expect(health.snapshot()[0]).toEqual({
+      url: A,
+      kind: 'sandgate',
+      state: 'healthy',
+      lastError: expect.anything(),
+      lastSuccessAt: '2026-11-22T09:00:07.000Z',
+    });
 
     const v = await clock.run(f.analyse(obj, go()));
     expect(v.server).toBe(A);
@@ -47,11 +57,18 @@ describe('health probes of skipped servers', () => {
       nextProbeAt: '2026-11-22T09:00:03.000Z',
     });
     // Probe failures are not server-error events: a dead server would fill the log.
-    expect(events().read().events.filter((e) => e.type === 'server-error')).toHaveLength(1);
+    expect(
+      events()
+        .read()
+        .events.filter((e) => e.type === 'server-error'),
+    ).toHaveLength(1);
   });
 
   it('probes a dead server after pauses that double up to the ceiling, jittered', async () => {
-    for (const [random, first] of [[1, 1000], [0, 500]] as const) {
+    for (const [random, first] of [
+      [1, 1000],
+      [0, 500],
+    ] as const) {
       const t: string[] = [];
       const clock = new SimClock(random);
       const a = scripted(A, clock, t, ['SERVER_UNREACHABLE'], ['SERVER_UNREACHABLE']);
@@ -105,7 +122,10 @@ describe('health probes of skipped servers', () => {
   it('stops probing when the agent stops', async () => {
     const t: string[] = [];
     const clock = new SimClock(1);
-    const { f } = failover([scripted(A, clock, t, ['SERVER_UNREACHABLE'], ['SERVER_UNREACHABLE']), scripted(B, clock, t, [clean(B)])], clock);
+    const { f } = failover(
+      [scripted(A, clock, t, ['SERVER_UNREACHABLE'], ['SERVER_UNREACHABLE']), scripted(B, clock, t, [clean(B)])],
+      clock,
+    );
     await clock.run(f.analyse(obj, go()));
     f.close();
     await clock.advance(120_000);

@@ -20,7 +20,10 @@ describe('hashing a file', () => {
     const p = join(root, 'big.bin');
     writeFileSync(p, data);
     const r = await hashFile(p, new Set(['md5', 'sha1', 'sha256']));
-    expect(r).toEqual({ bytesRead: data.length, hashes: { md5: digest('md5', data), sha1: digest('sha1', data), sha256: digest('sha256', data) } });
+    expect(r).toEqual({
+      bytesRead: data.length,
+      hashes: { md5: digest('md5', data), sha1: digest('sha1', data), sha256: digest('sha256', data) },
+    });
   });
 
   it('keeps the first bytes for YARA from the same pass as the hashes, and reads no further when no hash is needed', async () => {

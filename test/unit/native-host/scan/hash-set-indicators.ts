@@ -16,7 +16,9 @@ export interface HashRule {
  * optionally constrained by size or name. It records what `match` asked `hashes()` for, so tests can see the reads.
  */
 export class HashSetIndicators implements IndicatorSet {
-  readonly unsupported = [{ file: 'test.ioc', itemId: 'item-9', term: 'FileItem/PEInfo/DigitalSignature/SignatureExists', reason: 'not evaluated on Linux' }];
+  readonly unsupported = [
+    { file: 'test.ioc', itemId: 'item-9', term: 'FileItem/PEInfo/DigitalSignature/SignatureExists', reason: 'not evaluated on Linux' },
+  ];
   readonly termCounts: { evaluated: number; unsupported: number };
   readonly documents: ReadonlySet<Observation['document']>;
   readonly rules: HashRule[];
@@ -42,7 +44,9 @@ export class HashSetIndicators implements IndicatorSet {
 
   async match(o: Observation): Promise<IndicatorMatch[]> {
     if (o.document === 'ProcessItem') {
-      return this.processNames.has(o.name) ? [{ iocId: `process-${o.name}`, file: 'test.ioc', terms: [`ProcessItem/name = ${o.name}`] }] : [];
+      return this.processNames.has(o.name)
+        ? [{ iocId: `process-${o.name}`, file: 'test.ioc', terms: [`ProcessItem/name = ${o.name}`] }]
+        : [];
     }
     if (o.document !== 'FileItem') return [];
     const c = this.candidates(o);
@@ -50,6 +54,11 @@ export class HashSetIndicators implements IndicatorSet {
     const hashes = await o.hashes(new Set(c.map((r) => r.hash)));
     return c
       .filter((r) => hashes[r.hash] === r.value)
-      .map((r) => ({ iocId: r.id, file: 'test.ioc', description: `rule ${r.id}`, terms: [`FileItem/${r.hash === 'sha256' ? 'Sha256sum' : r.hash === 'sha1' ? 'Sha1sum' : 'Md5sum'} = ${r.value}`] }));
+      .map((r) => ({
+        iocId: r.id,
+        file: 'test.ioc',
+        description: `rule ${r.id}`,
+        terms: [`FileItem/${r.hash === 'sha256' ? 'Sha256sum' : r.hash === 'sha1' ? 'Sha1sum' : 'Md5sum'} = ${r.value}`],
+      }));
   }
 }

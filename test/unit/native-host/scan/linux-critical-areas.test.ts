@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding } from '#native-host/scan/critical-areas/collector.ts';
 import { LinuxCriticalAreas } from '#native-host/scan/critical-areas/linux.ts';
-import { crontabCommands, desktopExecCommands, preloadEntries, unitExecCommands } from '#native-host/scan/critical-areas/linux-autostart.ts';
+import {
+  crontabCommands,
+  desktopExecCommands,
+  preloadEntries,
+  unitExecCommands,
+} from '#native-host/scan/critical-areas/linux-autostart.ts';
 import { decodeTaint, parseProcModules } from '#native-host/scan/critical-areas/linux-kernel.ts';
 import { commandPaths } from '#native-host/scan/critical-areas/command-paths.ts';
 import { scanCriticalAreas } from '#native-host/scan/scan-critical-areas.ts';
@@ -44,16 +49,25 @@ beforeAll(() => {
   put('lib/modules/6.1.0-test/extra/rootkit.ko.xz', 'rootkit module');
   put('lib/modules/6.1.0-test/kernel/fs/ext4/ext4.ko.xz', 'ext4 module');
   // autostart
-  put('etc/passwd', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n');
+  put(
+    'etc/passwd',
+    'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n',
+  );
   mkdirSync(join(root, 'root'));
   put('opt/evil/run', 'evil payload', 0o755);
-  put('etc/systemd/system/evil.service', '[Service]\nExecStart=-/opt/evil/run --daemon \\\n  --quiet\nExecStartPre=@/usr/bin/sshd sshd-alias -t\n');
+  put(
+    'etc/systemd/system/evil.service',
+    '[Service]\nExecStart=-/opt/evil/run --daemon \\\n  --quiet\nExecStartPre=@/usr/bin/sshd sshd-alias -t\n',
+  );
   put('usr/lib/systemd/system/real.service', '[Service]\nExecStart=/usr/bin/sshd -D\n');
   link('/usr/lib/systemd/system/real.service', 'etc/systemd/system/multi-user.target.wants/real.service');
   put('etc/systemd/system/real.service.d/override.conf', '[Service]\nExecStart=\nExecStart=/opt/evil/run\n');
   put('home/alice/.config/systemd/user/agent.service', '[Service]\nExecStart=/home/alice/.local/bin/agent\n');
   put('home/alice/.local/bin/agent', 'user agent');
-  put('etc/crontab', 'SHELL=/bin/sh\n# m h dom mon dow user command\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n*/5 * * * * root /opt/cron/job.sh >/dev/null 2>&1\n');
+  put(
+    'etc/crontab',
+    'SHELL=/bin/sh\n# m h dom mon dow user command\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n*/5 * * * * root /opt/cron/job.sh >/dev/null 2>&1\n',
+  );
   put('opt/cron/job.sh', '#!/bin/sh\n');
   put('etc/cron.d/backdoor', '@reboot root /bin/sh -c "/var/tmp/.b/beacon"\n');
   put('var/tmp/.b/beacon', 'beacon');
@@ -116,7 +130,9 @@ describe('Linux critical areas on a fixture root', () => {
   });
 
   it('finds what every autostart location starts, and the locations themselves', async () => {
-    const auto = (await findings()).filter((f) => f.kind === 'file' && f.area === 'autostart').map((f) => (f.kind === 'file' ? `${f.path} <- ${f.origin}` : ''));
+    const auto = (await findings())
+      .filter((f) => f.kind === 'file' && f.area === 'autostart')
+      .map((f) => (f.kind === 'file' ? `${f.path} <- ${f.origin}` : ''));
     expect(auto).toEqual(
       expect.arrayContaining([
         '/etc/systemd/system/evil.service <- systemd unit /etc/systemd/system/evil.service',
@@ -144,7 +160,7 @@ describe('Linux critical areas on a fixture root', () => {
     expect(missing).toBeDefined();
   });
 
-  it('names the system binary folders and users\' startup folders to walk', async () => {
+  it("names the system binary folders and users' startup folders to walk", async () => {
     const folders = (await findings()).filter((f) => f.kind === 'folder').map((f) => (f.kind === 'folder' ? `${f.area} ${f.path}` : ''));
     expect(folders).toEqual(['system-binaries /usr/bin', 'system-binaries /usr/sbin', 'user-startup /home/alice/.config/autostart']);
   });
@@ -181,18 +197,22 @@ describe('Linux critical areas on a fixture root', () => {
     // /opt/evil/run is named three times (a unit, a drop-in, rc.local) and read once.
     const distinctFilesRead = session.counters.hashed;
     expect(distinctFilesRead).toBeLessThan(session.counters.filesSeen);
-    expect(session.notExamined).toEqual(expect.arrayContaining([expect.objectContaining({ area: 'process', what: expect.stringContaining('/tmp/.x/miner') })]));
+    expect(session.notExamined).toEqual(
+      expect.arrayContaining([expect.objectContaining({ area: 'process', what: expect.stringContaining('/tmp/.x/miner') })]),
+    );
     expect(kernel?.tainted).toBe(12289);
   });
 });
 
 describe('reading autostart syntax', () => {
   it('systemd Exec lines: prefixes, @argv0, continuations, resets', () => {
-    expect(unitExecCommands('ExecStart=\nExecStart=!!/usr/bin/x a\nExecStartPre=@/bin/y name -v\nExecStop=-/bin/z \\\n --later\n')).toEqual([
-      { key: 'ExecStart', command: '/usr/bin/x a' },
-      { key: 'ExecStartPre', command: '/bin/y -v' },
-      { key: 'ExecStop', command: '/bin/z   --later' },
-    ]);
+    expect(unitExecCommands('ExecStart=\nExecStart=!!/usr/bin/x a\nExecStartPre=@/bin/y name -v\nExecStop=-/bin/z \\\n --later\n')).toEqual(
+      [
+        { key: 'ExecStart', command: '/usr/bin/x a' },
+        { key: 'ExecStartPre', command: '/bin/y -v' },
+        { key: 'ExecStop', command: '/bin/z   --later' },
+      ],
+    );
   });
 
   it('crontabs with and without the user column, @reboot, variables and comments', () => {

@@ -25,7 +25,13 @@ async function all(c: { collect(): AsyncIterable<Finding> }): Promise<Finding[]>
   return out;
 }
 const describeFinding = (f: Finding) =>
-  f.kind === 'file' ? `${f.area} ${f.path} <- ${f.origin}` : f.kind === 'unavailable' ? `unavailable ${f.area} ${f.what}` : f.kind === 'folder' ? `folder ${f.area} ${f.path}` : `${f.kind}`;
+  f.kind === 'file'
+    ? `${f.area} ${f.path} <- ${f.origin}`
+    : f.kind === 'unavailable'
+      ? `unavailable ${f.area} ${f.what}`
+      : f.kind === 'folder'
+        ? `folder ${f.area} ${f.path}`
+        : `${f.kind}`;
 
 describe('Windows critical areas (fixture only, not runnable on this machine)', () => {
   const registry = JSON.parse(readFileSync(join(FIXTURES, 'windows/registry.json'), 'utf8')) as RegistryDump;
@@ -54,8 +60,12 @@ describe('Windows critical areas (fixture only, not runnable on this machine)', 
         'unavailable boot-sector \\\\.\\PhysicalDrive0',
       ]),
     );
-    const svc = (await all(collector())).find((f) => f.kind === 'observation' && f.observation.document === 'ServiceItem' && f.observation.name === 'EvilSvc');
-    expect(svc).toMatchObject({ observation: { descriptiveName: 'Evil Service', mode: 'auto', path: 'C:\\Windows\\System32\\evilsvc.exe' } });
+    const svc = (await all(collector())).find(
+      (f) => f.kind === 'observation' && f.observation.document === 'ServiceItem' && f.observation.name === 'EvilSvc',
+    );
+    expect(svc).toMatchObject({
+      observation: { descriptiveName: 'Evil Service', mode: 'auto', path: 'C:\\Windows\\System32\\evilsvc.exe' },
+    });
   });
 
   it('a hash scan finds the planted payloads in every place that starts them, and the boot sector', async () => {
@@ -69,7 +79,11 @@ describe('Windows critical areas (fixture only, not runnable on this machine)', 
         { id: 'lnk', hash: 'sha256', value: sha('startup lnk') },
       ]);
       const session = new ScanSession({ indicators: [{ set, source: 'ioc' }], maxFileBytes: 1 << 20 });
-      await scanCriticalAreas(session, [new WindowsCriticalAreasFixtureOnly({ root: join(FIXTURES, 'windows/C'), registry, physicalDrive: disk })], { root: join(FIXTURES, 'windows/C') });
+      await scanCriticalAreas(
+        session,
+        [new WindowsCriticalAreasFixtureOnly({ root: join(FIXTURES, 'windows/C'), registry, physicalDrive: disk })],
+        { root: join(FIXTURES, 'windows/C') },
+      );
       await session.drain();
       expect(session.matches.map((m) => `${m.iocId} ${m.area} ${m.origin}`).sort()).toEqual([
         'dll registry-run HKLM\\Software\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\RunOnce\\Once',
@@ -89,7 +103,10 @@ describe('Windows critical areas (fixture only, not runnable on this machine)', 
     expect(expandWindowsPath('\\SystemRoot\\System32\\drivers\\a.sys')).toBe('C:\\Windows\\System32\\drivers\\a.sys');
     expect(expandWindowsPath('\\??\\C:\\a.sys')).toBe('C:\\a.sys');
     expect(expandWindowsPath('system32\\drivers\\b.sys')).toBe('C:\\Windows\\system32\\drivers\\b.sys');
-    expect(windowsCommandPaths('C:\\Program Files\\App\\app.exe /x "D:\\data\\f.txt"')).toEqual(['C:\\Program Files\\App\\app.exe', 'D:\\data\\f.txt']);
+    expect(windowsCommandPaths('C:\\Program Files\\App\\app.exe /x "D:\\data\\f.txt"')).toEqual([
+      'C:\\Program Files\\App\\app.exe',
+      'D:\\data\\f.txt',
+    ]);
   });
 });
 
@@ -121,6 +138,10 @@ describe('macOS critical areas (fixture only, not runnable on this machine)', ()
       ProgramArguments: ['/usr/bin/python3', '/Users/alice/.hidden/p.py', '--quiet'],
       KeepAlive: { SuccessfulExit: false },
     });
-    expect(launchdProgram(parsePlistXml(text))).toEqual({ label: 'com.user.helper', program: '/usr/bin/python3', args: ['/usr/bin/python3', '/Users/alice/.hidden/p.py', '--quiet'] });
+    expect(launchdProgram(parsePlistXml(text))).toEqual({
+      label: 'com.user.helper',
+      program: '/usr/bin/python3',
+      args: ['/usr/bin/python3', '/Users/alice/.hidden/p.py', '--quiet'],
+    });
   });
 });

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { progressReporter, summaryLine } from '#native-host/scan/scan-progress.ts';
 
-const summary = { filesSeen: 1200, skippedByPlan: 1000, skippedTooLarge: 2, hashed: 198, bytesRead: 5 * 1024 * 1024, matches: 1, errors: 0, linksSkipped: 3, throttledMs: 1500, elapsedMs: 4200 };
+const summary = {
+  filesSeen: 1200,
+  skippedByPlan: 1000,
+  skippedTooLarge: 2,
+  hashed: 198,
+  bytesRead: 5 * 1024 * 1024,
+  matches: 1,
+  errors: 0,
+  linksSkipped: 3,
+  throttledMs: 1500,
+  elapsedMs: 4200,
+};
 
 describe('scan progress on stderr', () => {
   it('on a terminal, redraws one status line with the path at hand and clears it before the summary', () => {

@@ -29,7 +29,16 @@ describe('a scan session over a folder', () => {
     const session = new ScanSession({ indicators: [{ set, source: 'ioc' }], maxFileBytes: 4096 });
     await scanPaths(session, [root]);
     await session.drain();
-    expect(session.counters).toMatchObject({ filesSeen: 4, skippedByPlan: 1, skippedTooLarge: 1, hashed: 2, bytesRead: 16, matches: 1, errors: 0, linksSkipped: 1 });
+    expect(session.counters).toMatchObject({
+      filesSeen: 4,
+      skippedByPlan: 1,
+      skippedTooLarge: 1,
+      hashed: 2,
+      bytesRead: 16,
+      matches: 1,
+      errors: 0,
+      linksSkipped: 1,
+    });
     expect(session.matches).toEqual([
       {
         document: 'FileItem',
@@ -101,7 +110,11 @@ describe('hashes judged malicious', () => {
         acceptedAt: '2026-01-01T00:00:00.000Z',
         verdict: { level, threat: level === 'malicious' ? 'EICAR-Test-File' : undefined, server: 'https://127.0.0.1:8443' },
       });
-    writeFileSync(journal, [job('j1', sha('bad'), 'malicious'), job('j2', sha('good'), 'clean'), '{"torn":', job('j3', sha('bad2'), 'malicious')].join('\n') + '\n');
+    writeFileSync(
+      journal,
+      [job('j1', sha('bad'), 'malicious'), job('j2', sha('good'), 'clean'), '{"torn":', job('j3', sha('bad2'), 'malicious')].join('\n') +
+        '\n',
+    );
     const known = await readKnownBadHashes(journal);
     expect(known.map((k) => [k.jobId, k.threat])).toEqual([
       ['j1', 'EICAR-Test-File'],
@@ -113,7 +126,13 @@ describe('hashes judged malicious', () => {
     await scanPaths(session, [join(root, 'again.com')]);
     await session.drain();
     expect(session.matches).toEqual([
-      expect.objectContaining({ source: 'verdict', iocId: 'verdict:j1', file: journal, description: expect.stringContaining('EICAR-Test-File'), path: join(root, 'again.com') }),
+      expect.objectContaining({
+        source: 'verdict',
+        iocId: 'verdict:j1',
+        file: journal,
+        description: expect.stringContaining('EICAR-Test-File'),
+        path: join(root, 'again.com'),
+      }),
     ]);
     expect(await readKnownBadHashes(join(root, 'no-journal-yet.jsonl'))).toEqual([]);
   });

@@ -35,7 +35,12 @@ describe('walking a tree', () => {
         ['/a/b/two.bin', 2048],
         ['/a/one.txt', 3],
       ]);
-      expect(events.filter((e) => e.kind === 'link').map((e) => e.path.slice(root.length)).sort()).toEqual(['/a/b/loop', '/a/link-to-dir', '/a/link-to-file']);
+      expect(
+        events
+          .filter((e) => e.kind === 'link')
+          .map((e) => e.path.slice(root.length))
+          .sort(),
+      ).toEqual(['/a/b/loop', '/a/link-to-dir', '/a/link-to-file']);
       expect(JSON.stringify(events)).not.toContain('secret.txt');
     } finally {
       rmSync(outside, { recursive: true, force: true });
@@ -66,7 +71,9 @@ describe('walking a tree', () => {
     expect(shm).toMatchObject({ fsType: 'tmpfs', reason: expect.stringMatching(/one filesystem/) });
     // Asked to cross filesystems, it still never enters a virtual one.
     const crossing = await collect('/dev', { mounts, oneFilesystem: false });
-    expect(crossing.find((e) => e.kind === 'skipped-mount' && e.path === '/dev/shm')).toMatchObject({ reason: expect.stringMatching(/not a local disk/) });
+    expect(crossing.find((e) => e.kind === 'skipped-mount' && e.path === '/dev/shm')).toMatchObject({
+      reason: expect.stringMatching(/not a local disk/),
+    });
   });
 
   it('reports an unreadable folder as an error and carries on', async () => {

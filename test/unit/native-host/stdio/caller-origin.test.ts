@@ -6,7 +6,13 @@ const OTHER = 'a'.repeat(32);
 
 describe('caller origin', () => {
   it('launcher flags come first and the browser arguments follow', () => {
-    const a = parseBridgeArgs(['--allow-origin', `chrome-extension://${OTHER}/`, '--allow-origin', 'x@y.org', `chrome-extension://${OTHER}/`]);
+    const a = parseBridgeArgs([
+      '--allow-origin',
+      `chrome-extension://${OTHER}/`,
+      '--allow-origin',
+      'x@y.org',
+      `chrome-extension://${OTHER}/`,
+    ]);
     expect(a.allow).toEqual([`chrome-extension://${OTHER}/`, 'x@y.org']);
     expect(a.browserArgs).toEqual([`chrome-extension://${OTHER}/`]);
   });

@@ -44,7 +44,12 @@ describe('host → browser writer', () => {
     const warnings: string[] = [];
     const log = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
     const w = createHostWriter(c.out, log);
-    const huge = { v: 1, kind: 'event', type: 'agent-status', payload: { serversReachable: true, queueFull: false, pad: 'z'.repeat(MAX_HOST_MESSAGE_BYTES) } };
+    const huge = {
+      v: 1,
+      kind: 'event',
+      type: 'agent-status',
+      payload: { serversReachable: true, queueFull: false, pad: 'z'.repeat(MAX_HOST_MESSAGE_BYTES) },
+    };
     w.event(huge as never);
     w.event({ v: 1, kind: 'event', type: 'agent-status', payload: { serversReachable: false, queueFull: true } });
     await w.flush();

@@ -30,7 +30,10 @@ describe('idle sources', () => {
   });
 
   it('without loginctl the state is unknown, which never counts as locked', async () => {
-    const s = new LogindIdleSource({ run: async () => Promise.reject(Object.assign(new Error('spawn loginctl ENOENT'), { code: 'ENOENT' })), env: {} });
+    const s = new LogindIdleSource({
+      run: async () => Promise.reject(Object.assign(new Error('spawn loginctl ENOENT'), { code: 'ENOENT' })),
+      env: {},
+    });
     expect(await s.poll()).toBe('unknown');
     s.close();
     expect(screenLocked([s])).toBe(false);

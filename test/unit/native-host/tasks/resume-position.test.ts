@@ -37,7 +37,10 @@ describe('resuming a walk from the last file done', () => {
 
   it('does not enter a folder whose files were all done before the position', async () => {
     const all = await walk();
-    const point = resumePoint(root, all.find((p) => p.endsWith('c/a/b/deep'))!);
+    const point = resumePoint(
+      root,
+      all.find((p) => p.endsWith('c/a/b/deep'))!,
+    );
     const entered: string[] = [];
     await walk((p) => {
       const skip = point.skipDir(p);

@@ -27,7 +27,11 @@ describe('scan task state machine', () => {
   });
 
   it('a task paused by a person stays paused whatever the lock, until resumed', () => {
-    const running = aTask({ runMode: 'idle', state: 'running', progress: { rootIndex: 0, filesDone: 10, runs: 1, lastPath: '/srv/files/a' } });
+    const running = aTask({
+      runMode: 'idle',
+      state: 'running',
+      progress: { rootIndex: 0, filesDone: 10, runs: 1, lastPath: '/srv/files/a' },
+    });
     const paused = applyCommand(running, 'pause', now);
     expect(paused).toMatchObject({ state: 'paused', pauseReason: 'user' });
     expect(mayRun(paused, true)).toBe(false);
@@ -45,7 +49,10 @@ describe('scan task state machine', () => {
   });
 
   it('a running task found at start-up continues from its checkpoint', () => {
-    const t = interrupted(aTask({ state: 'running', runRequested: true, progress: { rootIndex: 0, filesDone: 5, runs: 1, lastPath: '/x' } }), now);
+    const t = interrupted(
+      aTask({ state: 'running', runRequested: true, progress: { rootIndex: 0, filesDone: 5, runs: 1, lastPath: '/x' } }),
+      now,
+    );
     expect(t).toMatchObject({ state: 'paused', pauseReason: 'interrupted', progress: { lastPath: '/x' } });
     expect(mayRun(t, false)).toBe(true);
   });

@@ -19,11 +19,20 @@ describe('task store', () => {
   it('keeps a task, its IOC files and its position across a restart', async () => {
     const store = new TaskStore(home, events);
     await store.create(aTask(), [{ name: '1-x.ioc', bytes: new TextEncoder().encode('<ioc/>') }]);
-    await store.save({ ...aTask(), state: 'paused', pauseReason: 'idle-ended', progress: { rootIndex: 1, lastPath: '/srv/b/f', filesDone: 1234, runs: 2 } });
+    await store.save({
+      ...aTask(),
+      state: 'paused',
+      pauseReason: 'idle-ended',
+      progress: { rootIndex: 1, lastPath: '/srv/b/f', filesDone: 1234, runs: 2 },
+    });
 
     const again = new TaskStore(home, events).load(now);
     expect(again).toHaveLength(1);
-    expect(again[0]).toMatchObject({ state: 'paused', pauseReason: 'idle-ended', progress: { rootIndex: 1, lastPath: '/srv/b/f', filesDone: 1234 } });
+    expect(again[0]).toMatchObject({
+      state: 'paused',
+      pauseReason: 'idle-ended',
+      progress: { rootIndex: 1, lastPath: '/srv/b/f', filesDone: 1234 },
+    });
     expect(readFileSync(join(tasksDir(home), aTask().id, 'iocs', '1-x.ioc'), 'utf8')).toBe('<ioc/>');
     // Records are replaced whole: no temp file is left beside them.
     expect(readdirSync(join(tasksDir(home), aTask().id)).sort()).toEqual(['iocs', 'task.json']);

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeFrame } from '#native-host/wire/framing.ts';
 
 const frame = (msg: unknown) => encodeFrame(msg, 1 << 20);
-const values = (d: FrameDecoder, chunk: Buffer) =>
-  d.push(chunk).map((r) => (r.ok ? r.value : { error: r.error.code }));
+const values = (d: FrameDecoder, chunk: Buffer) => d.push(chunk).map((r) => (r.ok ? r.value : { error: r.error.code }));
 
 describe('framing', () => {
   it('a frame split at every byte boundary decodes to the same message', () => {

@@ -9,11 +9,19 @@ const malicious = (engine: string, threat: string, score = 100): EngineFinding =
   score,
   threat,
 });
-const suspicious: EngineFinding = { results: [{ engine: 'file-type', level: 'suspicious', name: 'Heuristic.PDF.JavaScript' }], indicators: [], score: 30, threat: 'Heuristic.PDF.JavaScript' };
+const suspicious: EngineFinding = {
+  results: [{ engine: 'file-type', level: 'suspicious', name: 'Heuristic.PDF.JavaScript' }],
+  indicators: [],
+  score: 30,
+  threat: 'Heuristic.PDF.JavaScript',
+};
 
 describe('verdict', () => {
   it('takes the highest level, the threat of the first engine at that level, and its score', () => {
-    const v = combineVerdict([cleanFinding('eicar'), malicious('sha256-blocklist', 'Corp.Banned', 100), malicious('yara-x', 'Rule.X', 90), suspicious], []);
+    const v = combineVerdict(
+      [cleanFinding('eicar'), malicious('sha256-blocklist', 'Corp.Banned', 100), malicious('yara-x', 'Rule.X', 90), suspicious],
+      [],
+    );
     expect(labVerdictSchema.parse(v)).toEqual(v);
     expect(v.level).toBe('malicious');
     expect(v.threat).toBe('Corp.Banned');

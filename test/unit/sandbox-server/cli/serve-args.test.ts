@@ -36,8 +36,27 @@ describe('sandgate-lab serve arguments', () => {
 
   it('takes the limits, a client CA and --keep-objects, with sizes in bytes or K, M, G', () => {
     const a = parseServeArgs(
-      ['--max-connections', '100', '--max-connections-per-client', '8', '--max-uploads', '4', '--min-upload-rate', '2K', '--rate-window-ms', '5000',
-        '--headers-timeout-ms', '3000', '--disk-reserve', '1G', '--max-upload', '512M', '--client-ca', 'agents-ca.pem', '--keep-objects'],
+      [
+        '--max-connections',
+        '100',
+        '--max-connections-per-client',
+        '8',
+        '--max-uploads',
+        '4',
+        '--min-upload-rate',
+        '2K',
+        '--rate-window-ms',
+        '5000',
+        '--headers-timeout-ms',
+        '3000',
+        '--disk-reserve',
+        '1G',
+        '--max-upload',
+        '512M',
+        '--client-ca',
+        'agents-ca.pem',
+        '--keep-objects',
+      ],
       {},
     );
     expect(a.limits).toEqual({
@@ -54,7 +73,13 @@ describe('sandgate-lab serve arguments', () => {
   });
 
   it('refuses limits that are not whole numbers or sizes', () => {
-    for (const argv of [['--max-uploads', '0'], ['--max-uploads', 'many'], ['--disk-reserve', '1T'], ['--min-upload-rate', '-1'], ['--rate-window-ms', '1.5']]) {
+    for (const argv of [
+      ['--max-uploads', '0'],
+      ['--max-uploads', 'many'],
+      ['--disk-reserve', '1T'],
+      ['--min-upload-rate', '-1'],
+      ['--rate-window-ms', '1.5'],
+    ]) {
       expect(() => parseServeArgs(argv, {}), argv.join(' ')).toThrow(expect.objectContaining({ code: 'USAGE' }));
     }
   });

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Engine, EngineFinding, ObjectInfo } from '#lab/engines/engine.ts';
 
 /** Feeds `data` to an engine in chunks of `chunkSize`, as the analyser does, and returns its finding. */
-export async function runEngine(engine: Engine, data: Buffer, opts: { chunkSize?: number; fileName?: string } = {}): Promise<EngineFinding> {
+export async function runEngine(
+  engine: Engine,
+  data: Buffer,
+  opts: { chunkSize?: number; fileName?: string } = {},
+): Promise<EngineFinding> {
   const info: ObjectInfo = {
     sha256: createHash('sha256').update(data).digest('hex'),
     size: data.length,

@@ -10,12 +10,12 @@ describe('writing a file the durable way', () => {
   it('replaces a symlink planted at the destination instead of writing through it to its target', async () => {
     const dir = freshDir();
     const victim = join(dir, 'victim.txt');
-    writeFileSync(victim, 'the user\'s own file\n');
+    writeFileSync(victim, "the user's own file\n");
     symlinkSync(victim, join(dir, 'state.json'));
 
     await writeFileAtomic(join(dir, 'state.json'), '{"a":1}\n', 0o600);
 
-    expect(readFileSync(victim, 'utf8')).toBe('the user\'s own file\n');
+    expect(readFileSync(victim, 'utf8')).toBe("the user's own file\n");
     expect(lstatSync(join(dir, 'state.json')).isSymbolicLink()).toBe(false);
     expect(readFileSync(join(dir, 'state.json'), 'utf8')).toBe('{"a":1}\n');
   });

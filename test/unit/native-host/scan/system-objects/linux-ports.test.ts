@@ -33,11 +33,35 @@ describe('reading /proc/net socket tables', () => {
   });
 
   it('gives TCP states their kernel names, UDP sockets UNCONN or ESTABLISHED, and skips lines of another shape', () => {
-    const tcp = parseProcNet(HEADER + line(0, `${v4('127.0.0.1')}:1F90`, `${v4('0.0.0.0')}:0000`, '0A', 111) + line(1, `${v4('10.0.0.5')}:C738`, `${v4('203.0.113.9')}:115C`, '01', 112) + '   2: garbage\n', TCP);
+    const tcp = parseProcNet(
+      HEADER +
+        line(0, `${v4('127.0.0.1')}:1F90`, `${v4('0.0.0.0')}:0000`, '0A', 111) +
+        line(1, `${v4('10.0.0.5')}:C738`, `${v4('203.0.113.9')}:115C`, '01', 112) +
+        '   2: garbage\n',
+      TCP,
+    );
     expect(tcp.malformed).toBe(1);
     expect(tcp.sockets).toEqual([
-      { protocol: 'tcp', isIPv6: false, localIP: '127.0.0.1', localPort: 8080, remoteIP: '0.0.0.0', remotePort: 0, state: 'LISTEN', inode: 111 },
-      { protocol: 'tcp', isIPv6: false, localIP: '10.0.0.5', localPort: 51000, remoteIP: '203.0.113.9', remotePort: 4444, state: 'ESTABLISHED', inode: 112 },
+      {
+        protocol: 'tcp',
+        isIPv6: false,
+        localIP: '127.0.0.1',
+        localPort: 8080,
+        remoteIP: '0.0.0.0',
+        remotePort: 0,
+        state: 'LISTEN',
+        inode: 111,
+      },
+      {
+        protocol: 'tcp',
+        isIPv6: false,
+        localIP: '10.0.0.5',
+        localPort: 51000,
+        remoteIP: '203.0.113.9',
+        remotePort: 4444,
+        state: 'ESTABLISHED',
+        inode: 112,
+      },
     ]);
     const udp = parseProcNet(HEADER + line(0, `${v4('0.0.0.0')}:0035`, `${v4('0.0.0.0')}:0000`, '07', 113), UDP);
     expect(udp.sockets[0]).toMatchObject({ protocol: 'udp', localPort: 53, state: 'UNCONN' });
@@ -51,8 +75,18 @@ describe('sockets as PortItem observations', () => {
 
   beforeAll(() => {
     root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-ports-')));
-    put('proc/net/tcp', HEADER + line(0, `${v4('127.0.0.1')}:1F90`, `${v4('0.0.0.0')}:0000`, '0A', 5001) + line(1, `${v4('127.0.0.1')}:9C40`, `${v4('127.0.0.1')}:1F90`, '06', 0));
-    put('proc/net/tcp6', HEADER + line(0, `${V6_LOOPBACK}:1F91`, `${V6_LOOPBACK}:0000`, '0A', 5002) + line(1, `${V6_MAPPED('10.1.2.3')}:01BB`, `${V6_MAPPED('198.51.100.23')}:D431`, '01', 5003));
+    put(
+      'proc/net/tcp',
+      HEADER +
+        line(0, `${v4('127.0.0.1')}:1F90`, `${v4('0.0.0.0')}:0000`, '0A', 5001) +
+        line(1, `${v4('127.0.0.1')}:9C40`, `${v4('127.0.0.1')}:1F90`, '06', 0),
+    );
+    put(
+      'proc/net/tcp6',
+      HEADER +
+        line(0, `${V6_LOOPBACK}:1F91`, `${V6_LOOPBACK}:0000`, '0A', 5002) +
+        line(1, `${V6_MAPPED('10.1.2.3')}:01BB`, `${V6_MAPPED('198.51.100.23')}:D431`, '01', 5003),
+    );
     put('proc/net/udp', HEADER);
     // udp6 missing: IPv6 off, or a kernel without it
     put('usr/bin/webd', 'web daemon');
@@ -73,9 +107,23 @@ describe('sockets as PortItem observations', () => {
     const listener = ports().find((p) => p.path === 'tcp 127.0.0.1:8080 0.0.0.0:0')!;
     expect(listener).toMatchObject({ area: 'port', pid: 300, origin: 'LISTEN, pid 300 (webd)' });
     expect(listener.observation).toEqual({
-      document: 'PortItem', protocol: 'tcp', localIP: '127.0.0.1', localPort: 8080, remoteIP: '0.0.0.0', remotePort: 0, isIPv6: false, state: 'LISTEN', pid: 300, process: 'webd', path: '/usr/bin/webd',
+      document: 'PortItem',
+      protocol: 'tcp',
+      localIP: '127.0.0.1',
+      localPort: 8080,
+      remoteIP: '0.0.0.0',
+      remotePort: 0,
+      isIPv6: false,
+      state: 'LISTEN',
+      pid: 300,
+      process: 'webd',
+      path: '/usr/bin/webd',
     });
-    expect(ports().find((p) => p.path === 'tcp6 [::1]:8081 [::1]:0')?.observation).toMatchObject({ isIPv6: true, localIP: '::1', pid: 300 });
+    expect(ports().find((p) => p.path === 'tcp6 [::1]:8081 [::1]:0')?.observation).toMatchObject({
+      isIPv6: true,
+      localIP: '::1',
+      pid: 300,
+    });
   });
 
   it('leaves the owner out when it cannot be seen, and says so; a closing socket has none to find', () => {
@@ -85,10 +133,20 @@ describe('sockets as PortItem observations', () => {
     expect(mapped.origin).toBe('ESTABLISHED, owning process not visible');
     const closing = ports().find((p) => p.path === 'tcp 127.0.0.1:40000 127.0.0.1:8080')!;
     expect(closing.origin).toBe('TIME_WAIT, held by no process (closing)');
-    expect(found).toContainEqual({ kind: 'unavailable', area: 'port', what: 'the owning process of 1 socket(s)', reason: expect.stringContaining('PortItem/pid, process and path are unknown') });
+    expect(found).toContainEqual({
+      kind: 'unavailable',
+      area: 'port',
+      what: 'the owning process of 1 socket(s)',
+      reason: expect.stringContaining('PortItem/pid, process and path are unknown'),
+    });
   });
 
   it('says which table could not be read', () => {
-    expect(found).toContainEqual({ kind: 'unavailable', area: 'port', what: '/proc/net/udp6', reason: 'not readable: its udp IPv6 sockets were not examined' });
+    expect(found).toContainEqual({
+      kind: 'unavailable',
+      area: 'port',
+      what: '/proc/net/udp6',
+      reason: 'not readable: its udp IPv6 sockets were not examined',
+    });
   });
 });

@@ -15,7 +15,10 @@ const { put, link } = fixtureTree(() => root);
 beforeAll(() => {
   root = realpathSync(mkdtempSync(join(tmpdir(), 'sg-units-')));
   // Enabled by an administrator: a link in a *.wants folder.
-  put('etc/systemd/system/evil.service', '[Unit]\nDescription=Update helper\n[Service]\nExecStart=-/opt/evil/run --daemon \\\n  --quiet\n[Install]\nWantedBy=multi-user.target\n');
+  put(
+    'etc/systemd/system/evil.service',
+    '[Unit]\nDescription=Update helper\n[Service]\nExecStart=-/opt/evil/run --daemon \\\n  --quiet\n[Install]\nWantedBy=multi-user.target\n',
+  );
   link('/etc/systemd/system/evil.service', 'etc/systemd/system/multi-user.target.wants/evil.service');
   // A vendor unit without [Install] (static), whose program a drop-in replaces; an alias of it.
   put('usr/lib/systemd/system/real.service', '[Unit]\nDescription=Real daemon\n[Service]\nExecStart=/usr/sbin/reald -D\n');
@@ -27,11 +30,17 @@ beforeAll(() => {
   put('usr/lib/systemd/system/blocked.service', '[Service]\nExecStart=/usr/bin/blocked\n');
   link('/dev/null', 'etc/systemd/system/blocked.service');
   // A template and one enabled instance of it.
-  put('usr/lib/systemd/system/getty@.service', '[Unit]\nDescription=Getty on %I\n[Service]\nExecStart=-/sbin/agetty -o "-p -- \\\\u" %I $TERM\n[Install]\nWantedBy=getty.target\n');
+  put(
+    'usr/lib/systemd/system/getty@.service',
+    '[Unit]\nDescription=Getty on %I\n[Service]\nExecStart=-/sbin/agetty -o "-p -- \\\\u" %I $TERM\n[Install]\nWantedBy=getty.target\n',
+  );
   link('/usr/lib/systemd/system/getty@.service', 'etc/systemd/system/getty.target.wants/getty@tty1.service');
   // User units: one every user's manager reads, and one of alice's own, enabled in her folder.
   put('usr/lib/systemd/user/pipewire.service', '[Service]\nExecStart=/usr/bin/pipewire\n[Install]\nWantedBy=default.target\n');
-  put('home/alice/.config/systemd/user/agent.service', '[Unit]\nDescription=Sync agent\n[Service]\nExecStart=%h/.local/bin/agent --sync\n[Install]\nWantedBy=default.target\n');
+  put(
+    'home/alice/.config/systemd/user/agent.service',
+    '[Unit]\nDescription=Sync agent\n[Service]\nExecStart=%h/.local/bin/agent --sync\n[Install]\nWantedBy=default.target\n',
+  );
   link('/home/alice/.config/systemd/user/agent.service', 'home/alice/.config/systemd/user/default.target.wants/agent.service');
   mkdirSync(join(root, 'home/bob'), { recursive: true });
 });
@@ -41,7 +50,11 @@ function collect(systemStates: Parameters<typeof linuxServices>[1]['systemStates
   return [...linuxServices(new RootFs(root), { dirs: DEFAULT_UNIT_DIRS, homes: ['/home/alice', '/home/bob'], systemStates })];
 }
 const services = (found: Finding[]) =>
-  found.flatMap((f) => (f.kind === 'observation' && f.observation.document === 'ServiceItem' ? [{ ...f, observation: f.observation as ServiceObservation }] : []));
+  found.flatMap((f) =>
+    f.kind === 'observation' && f.observation.document === 'ServiceItem'
+      ? [{ ...f, observation: f.observation as ServiceObservation }]
+      : [],
+  );
 
 describe('systemd services as ServiceItem observations, read from the unit files', () => {
   const notRunning = { unknown: 'systemd is not running here (no /run/systemd/system)' };
@@ -52,13 +65,29 @@ describe('systemd services as ServiceItem observations, read from the unit files
       area: 'service',
       path: '/etc/systemd/system/evil.service',
       origin: 'systemd unit evil.service (enabled, active state unknown)',
-      observation: { document: 'ServiceItem', name: 'evil', descriptiveName: 'Update helper', path: '/opt/evil/run', arguments: '/opt/evil/run --daemon    --quiet', mode: 'enabled' },
+      observation: {
+        document: 'ServiceItem',
+        name: 'evil',
+        descriptiveName: 'Update helper',
+        path: '/opt/evil/run',
+        arguments: '/opt/evil/run --daemon    --quiet',
+        mode: 'enabled',
+      },
     });
     expect(byName.get('evil')!.observation).not.toHaveProperty('status');
-    expect(byName.get('real')?.observation).toMatchObject({ path: '/opt/evil/run', arguments: '/opt/evil/run', mode: 'static', descriptiveName: 'Real daemon' });
+    expect(byName.get('real')?.observation).toMatchObject({
+      path: '/opt/evil/run',
+      arguments: '/opt/evil/run',
+      mode: 'static',
+      descriptiveName: 'Real daemon',
+    });
     expect(byName.get('idle')?.observation).toMatchObject({ path: '/usr/sbin/sshd', arguments: 'sshd -D', mode: 'disabled' });
     expect(byName.get('blocked')?.observation).toEqual({ document: 'ServiceItem', name: 'blocked', mode: 'masked' });
-    expect(byName.get('getty@tty1')?.observation).toMatchObject({ descriptiveName: 'Getty on tty1', path: '/sbin/agetty', mode: 'enabled' });
+    expect(byName.get('getty@tty1')?.observation).toMatchObject({
+      descriptiveName: 'Getty on tty1',
+      path: '/sbin/agetty',
+      mode: 'enabled',
+    });
     // An alias is the unit it names; a template is no service until an instance of it is named.
     expect([...byName.keys()].filter((n) => n.startsWith('dbus-org') || n === 'getty@')).toEqual([]);
   });
@@ -93,7 +122,10 @@ describe('systemd services as ServiceItem observations, read from the unit files
         'ssh.socket                   loaded    active   listening OpenSSH socket',
       ].join('\n'),
     );
-    expect([...listed]).toEqual([['evil.service', 'active'], ['getty@tty1.service', 'failed']]);
+    expect([...listed]).toEqual([
+      ['evil.service', 'active'],
+      ['getty@tty1.service', 'failed'],
+    ]);
     const byName = new Map(services(collect({ states: listed })).map((s) => [s.observation.name, s]));
     expect(byName.get('evil')).toMatchObject({ observation: { status: 'active' }, origin: 'systemd unit evil.service (enabled, active)' });
     expect(byName.get('getty@tty1')?.observation.status).toBe('failed');
