@@ -61,6 +61,9 @@ export interface GroupTaskAgentOptions {
  * dry-run and never-quarantine limits as the task's guard), cancels on request, and reports each change of state and
  * matches back. Its memory (`console/group-tasks.json`) survives restarts, so a share is never started twice and a
  * report lost while the console was away is sent again.
+ *
+ * One file for receiving, witnessing, cancelling and reporting a share: all four read and write the same remembered
+ * state, and the exactly-once rules between them are easier to check side by side.
  */
 export class GroupTaskAgent {
   private readonly o: GroupTaskAgentOptions;

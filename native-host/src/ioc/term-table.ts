@@ -11,6 +11,9 @@ import type { DocumentName, HashName, Observation } from './observation.ts';
  * socket, a systemd unit) by test/integration/native-host/scan/linux-terms-match-planted.test.ts, which fails for a
  * term added here without such a proof. A collector that exists but is only tested on fixtures (Windows, macOS) is
  * `fixtureOnly`: it does not run there yet, so the term is not evaluated there.
+ *
+ * Longer than most files on purpose: it is one table, read top to bottom, and splitting it by document would let the
+ * generated doc and the tests miss a part.
  */
 
 export type TermType = 'string' | 'hash' | 'int' | 'ip' | 'date' | 'bool';

@@ -59,6 +59,9 @@ const zeroStats = (): ScanSummary => Object.fromEntries(Object.keys(scanSummaryS
  * checkpoint, so a pause, a policy reload, an agent restart or a crash costs at most the files since the last
  * checkpoint. Matches are written to the task before anything is done about them (match-action-runner.ts), and each
  * action is idempotent.
+ *
+ * Past 300 lines because task creation (three sources, one record) and commands (run, pause, resume, cancel, the
+ * console's witness) all change the same stored task and wake the same scheduler; how tasks run lives elsewhere.
  */
 export class TaskRunner implements TaskService {
   private readonly o: TaskRunnerOptions;
