@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobSchema, type AgentEvent, type Job, type ShippedEvent } from '@sandgate/shared';
 import { sandgatePaths } from '../config/paths.ts';
+import { parseSealedLines } from '../durable/sealed-lines.ts';
 import { generateOpenIoc } from '../ioc/generate-ioc.ts';
 import { jobSubjectWithAllHashes } from '../actions/job-subject.ts';
 import { RECORD_SUFFIX, queueRecordSchema } from '../queue/queue-record.ts';
@@ -46,14 +47,10 @@ function findJob(home: string, jobId: string): Job | undefined {
   } catch {
     return undefined;
   }
-  for (const line of text.split('\n')) {
-    if (!line.includes(jobId)) continue;
-    try {
-      const r = jobSchema.safeParse(JSON.parse(line));
-      if (r.success && r.data.jobId === jobId) found = r.data;
-    } catch {
-      // a torn last line
-    }
+  // Sealed lines, as JobJournal writes them (a torn or damaged one is skipped); the newest line of the job wins.
+  for (const raw of parseSealedLines(text, { legacy: true }).values) {
+    const r = jobSchema.safeParse(raw);
+    if (r.success && r.data.jobId === jobId) found = r.data;
   }
   return found;
 }

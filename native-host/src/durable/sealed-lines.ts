@@ -45,6 +45,14 @@ export async function readSealedLines(file: string, opts: { legacy?: boolean } =
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  return parseSealedLines(text, opts);
+}
+
+/**
+ * The same reading of a journal's text, with no side effect: for readers beside the writer (the Critical Areas Scan,
+ * the console channel) that must never touch the journal's folder while the agent may be rewriting it.
+ */
+export function parseSealedLines(text: string, opts: { legacy?: boolean } = {}): SealedRead {
   const out: SealedRead = { values: [], lines: 0, damaged: 0, unclean: text.length > 0 && !text.endsWith('\n') };
   for (const line of text.split('\n')) {
     if (!line) continue;

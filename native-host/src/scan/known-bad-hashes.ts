@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { jobSchema } from '@sandgate/shared';
+import { parseSealedLines } from '../durable/sealed-lines.ts';
 import type { FileObservation, HashName, Observation } from '../ioc/observation.ts';
 import type { IndicatorMatch, IndicatorSet } from '../ioc/indicator-set.ts';
 
@@ -15,8 +16,8 @@ const SHA256: ReadonlySet<HashName> = new Set(['sha256']);
 const NOTHING: ReadonlySet<HashName> = new Set();
 
 /**
- * Every SHA-256 a sandbox judged malicious, from the agent's finished jobs. Read-only: the journal is parsed here line
- * by line with the shared job schema instead of through `JobJournal.open`, which creates the folder and removes
+ * Every SHA-256 a sandbox judged malicious, from the agent's finished jobs. Read-only: the journal's sealed lines are parsed
+ * here with the shared job schema instead of through `JobJournal.open`, which creates the folder and removes
  * compaction temp files, and would race with a running agent's compaction.
  */
 export async function readKnownBadHashes(journalFile: string): Promise<KnownBadHash[]> {
@@ -28,14 +29,8 @@ export async function readKnownBadHashes(journalFile: string): Promise<KnownBadH
     throw err;
   }
   const bySha = new Map<string, KnownBadHash>();
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(line);
-    } catch {
-      continue; // a torn last line after a crash
-    }
+  // Sealed lines (a torn or damaged one is skipped); lines from before sealing are read too.
+  for (const raw of parseSealedLines(text, { legacy: true }).values) {
     const r = jobSchema.safeParse(raw);
     if (!r.success || r.data.verdict?.level !== 'malicious') continue;
     const j = r.data;
