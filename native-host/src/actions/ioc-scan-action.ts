@@ -15,7 +15,7 @@ export const iocScanAction: ResponseAction = {
     const p = ctx.policy?.response.iocScan;
     if (!ctx.tasks || !p) return { type: 'ioc-scan', status: 'skipped', message: 'scan tasks are not available in this process' };
     try {
-      const ioc = generateOpenIoc(await jobSubjectWithAllHashes(ctx.home, job), { now: ctx.clock.now() });
+      const ioc = generateOpenIoc(await jobSubjectWithAllHashes(ctx.home, job, ctx.quarantineStore), { now: ctx.clock.now() });
       const task = await ctx.tasks.create({
         kind: 'ioc',
         createdBy: 'policy',

@@ -12,9 +12,13 @@ import { subjectFromJob, type IocSubject } from '../ioc/generate-ioc.ts';
  * judged SHA-256. With all three hashes a sandbox's MD5 of the object is recognised as the object's own, rather than
  * becoming a term of its own that makes every file in scope be read.
  */
-export async function jobSubjectWithAllHashes(home: string, job: Job): Promise<IocSubject> {
+export async function jobSubjectWithAllHashes(
+  home: string,
+  job: Job,
+  store: QuarantineStore = QuarantineStore.open(home),
+): Promise<IocSubject> {
   const base = subjectFromJob(job);
-  const item = QuarantineStore.open(home).find((m) => m.jobId === job.jobId);
+  const item = store.find((m) => m.jobId === job.jobId);
   if (item) return { ...base, sha1: item.sha1, md5: item.md5 };
   for (const path of [join(sandgatePaths(home).queue, job.sha256 + OBJECT_SUFFIX), job.path]) {
     const read = await hashFile(path, new Set(['sha256', 'sha1', 'md5'])).catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { ActionResult, Job } from '@sandgate/shared';
 import type { NewAgentEvent } from '../events/event-log.ts';
+import { outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
 
 export type ActionType = ActionResult['type'];
 
@@ -40,4 +41,30 @@ export interface JobStore {
    * its original is not at `fromPath`.
    */
   relocate(jobId: string, fromPath: string, newPath: string): Promise<boolean>;
+}
+
+/** What a store keeps of an unfinished job, whether on disk (a queue record) or in memory. */
+export interface UnfinishedJob {
+  job: Job;
+  actionsStarted: ActionType[];
+  outbox: OutboxEvent[];
+}
+
+/**
+ * The one rule for changing an unfinished job, shared by both stores: the job's fields merged, an action marked begun
+ * once, and each event added to the outbox once (an event already recorded, by its id, is not added again).
+ */
+export function applyJobChange<R extends UnfinishedJob>(rec: R, jobId: string, change: JobChange, now: Date): R {
+  const added = (change.events ?? [])
+    .map((e) => outboxEvent(jobId, e.what, { ...e.event, jobId }, now))
+    .filter((e) => !rec.outbox.some((o) => o.eventId === e.eventId));
+  return {
+    ...rec,
+    job: { ...rec.job, ...change.job },
+    actionsStarted:
+      change.actionStarted && !rec.actionsStarted.includes(change.actionStarted)
+        ? [...rec.actionsStarted, change.actionStarted]
+        : rec.actionsStarted,
+    outbox: added.length ? [...rec.outbox, ...added] : rec.outbox,
+  };
 }

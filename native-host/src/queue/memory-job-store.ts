@@ -1,14 +1,8 @@
 import { SandgateError, type Job } from '@sandgate/shared';
 import { realClock, type Clock } from '../clock.ts';
 import type { EventLog } from '../events/event-log.ts';
-import { EventOutbox, outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
-import type { ActionType, JobChange, JobStore } from './job-store.ts';
-
-interface Entry {
-  job: Job;
-  actionsStarted: ActionType[];
-  outbox: OutboxEvent[];
-}
+import { EventOutbox } from '../events/event-outbox.ts';
+import { applyJobChange, type ActionType, type JobChange, type JobStore, type UnfinishedJob } from './job-store.ts';
 
 /**
  * The JobStore in memory, with the same rules as the disk one: a change and its events go together, an event is
@@ -16,7 +10,7 @@ interface Entry {
  * users (the response actions), which then need no queue folder.
  */
 export class MemoryJobStore implements JobStore {
-  private readonly open = new Map<string, Entry>();
+  private readonly open = new Map<string, UnfinishedJob>();
   private readonly finished: Job[] = [];
   private readonly outbox: EventOutbox;
   private readonly clock: Clock;
@@ -61,17 +55,10 @@ export class MemoryJobStore implements JobStore {
   }
 
   async update(jobId: string, change: JobChange): Promise<Job> {
-    const e = this.entry(jobId);
-    const now = this.clock.now();
-    const added = (change.events ?? [])
-      .map((ev) => outboxEvent(jobId, ev.what, { ...ev.event, jobId }, now))
-      .filter((ev) => !e.outbox.some((o) => o.eventId === ev.eventId));
-    e.job = { ...e.job, ...change.job };
-    if (change.actionStarted && !e.actionsStarted.includes(change.actionStarted))
-      e.actionsStarted = [...e.actionsStarted, change.actionStarted];
-    e.outbox = [...e.outbox, ...added];
-    this.outbox.deliver(e.outbox);
-    return e.job;
+    const next = applyJobChange(this.entry(jobId), jobId, change, this.clock.now());
+    this.open.set(jobId, next);
+    this.outbox.deliver(next.outbox);
+    return next.job;
   }
 
   async relocate(jobId: string, fromPath: string, newPath: string): Promise<boolean> {
@@ -81,7 +68,7 @@ export class MemoryJobStore implements JobStore {
     return true;
   }
 
-  private entry(jobId: string): Entry {
+  private entry(jobId: string): UnfinishedJob {
     const e = this.open.get(jobId);
     if (!e) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
     return e;

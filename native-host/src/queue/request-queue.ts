@@ -13,7 +13,7 @@ import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } fr
 import { JobJournal } from './job-journal.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
-import type { ActionType, JobChange, JobEvent, JobStore } from './job-store.ts';
+import { applyJobChange, type ActionType, type JobChange, type JobEvent, type JobStore } from './job-store.ts';
 import type { JobOutcome, Lease, ObjectQueue, QueueStats } from './object-queue.ts';
 import { Serial } from './serial.ts';
 import { sniffContent } from './sniff-content.ts';
@@ -221,19 +221,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
     return this.serial.run(async () => {
       const rec = this.records.get(jobId);
       if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
-      const now = this.clock.now();
-      const added = (change.events ?? [])
-        .map((e) => outboxEvent(jobId, e.what, { ...e.event, jobId }, now))
-        .filter((e) => !rec.outbox.some((o) => o.eventId === e.eventId));
-      const next: QueueRecord = {
-        ...rec,
-        job: { ...rec.job, ...change.job },
-        actionsStarted:
-          change.actionStarted && !rec.actionsStarted.includes(change.actionStarted)
-            ? [...rec.actionsStarted, change.actionStarted]
-            : rec.actionsStarted,
-        outbox: added.length ? [...rec.outbox, ...added] : rec.outbox,
-      };
+      const next = applyJobChange(rec, jobId, change, this.clock.now());
       await this.writeRecord(next);
       this.records.set(jobId, next);
       this.outbox.deliver(next.outbox);
