@@ -133,6 +133,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
         notifier,
         ...slow,
         sandboxConfigured: sandbox !== undefined,
+        caFingerprint: ca.fingerprint,
         ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}),
       }),
     );
