@@ -6,6 +6,7 @@ import {
   auditQuerySchema,
   CONSOLE_BODY_LIMITS,
   emptyBodySchema,
+  agentsQuerySchema,
   eventsQuerySchema,
   groupCreateBodySchema,
   listQuerySchema,
@@ -22,7 +23,7 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
-import { listAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
@@ -67,6 +68,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
 
 /** Query parameters of the routes that take any; every other route refuses a query string with parameters. */
 const QUERIES = {
+  'GET agents': agentsQuerySchema,
   'GET events': eventsQuerySchema,
   'GET agents/:/events': eventsQuerySchema,
   'GET tasks': listQuerySchema,
@@ -211,7 +213,7 @@ async function handle(
       return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
     case 'GET agents':
       view(session);
-      return sendJson(res, 200, { agents: await listAgents(o.db) });
+      return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
       const { limit } = parseQuery(url, QUERIES[route]);

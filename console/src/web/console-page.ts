@@ -33,6 +33,8 @@ export const CONSOLE_HTML = `<!doctype html>
   textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
   #task-shares td, #restore-shares td { white-space: pre-wrap; }
   code.line { display: block; padding: 8px; background: var(--row); overflow-x: auto; white-space: pre; }
+  button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; color: inherit; cursor: pointer; }
+  th[aria-sort=ascending] button.sort::after { content: " ▲"; } th[aria-sort=descending] button.sort::after { content: " ▼"; }
   label { margin-right: 8px; } .bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
   @media (max-width: 640px) { main, nav, header { padding-left: 8px; padding-right: 8px; } section { padding: 8px; } }
   [hidden] { display: none !important; }
@@ -57,9 +59,14 @@ export const CONSOLE_HTML = `<!doctype html>
     </nav>
     <section data-view="workstations">
       <h2>Workstations</h2>
-      <div class="bar"><label>Filter <input id="agents-filter" type="search" placeholder="host, id, group, version, online…"></label><span id="agents-count"></span></div>
+      <p id="agents-counts" role="status"></p>
+      <div class="bar">
+        <label>Search <input id="agents-filter" type="search" placeholder="host, id, group, version"></label>
+        <label>State <select id="agents-state"><option value="">all</option><option value="online">online</option><option value="offline">offline</option><option value="revoked">revoked</option></select></label>
+        <button id="agents-prev" aria-label="previous page">‹</button><span id="agents-page"></span><button id="agents-next" aria-label="next page">›</button>
+      </div>
       <p id="agents-message" role="status"></p>
-      <table id="agents"><thead><tr><th>host <small>id</small></th><th>system</th><th>state</th><th>group</th><th>version</th><th>last heartbeat</th><th>certificate</th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
+      <table id="agents"><thead><tr><th><button class="sort" data-sort="hostname">host</button> <small>id</small></th><th>system</th><th>state</th><th><button class="sort" data-sort="group">group</button></th><th><button class="sort" data-sort="version">version</button></th><th><button class="sort" data-sort="last_seen">last heartbeat</button></th><th><button class="sort" data-sort="cert_not_after">certificate</button></th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section id="events-section" data-view="events">
       <h2 id="events-title">Recent events</h2>

@@ -37,7 +37,9 @@ export async function loadEvents(): Promise<void> {
     // A quarantined object can be put back from here (a false positive): the button fills the restore form.
     const restore =
       ev.type === 'quarantined' && sha256 && allowed('manage-ioc-tasks')
-        ? button('restore…', () => offerRestore(sha256, 'agent:' + e.agent_id))
+        ? button('restore…', () =>
+            offerRestore(sha256, 'agent:' + e.agent_id, 'workstation ' + e.hostname + ' (' + e.agent_id.slice(0, 8) + ')'),
+          )
         : '';
     const details = [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · ');
     return {
