@@ -134,6 +134,7 @@ describe('the web console in a real browser', () => {
     page.once('dialog', (d) => void d.accept());
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
+    await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
     await rowWith(page, '#audit', 'group-task.approve');

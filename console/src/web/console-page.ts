@@ -87,11 +87,14 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section data-view="tasks">
       <h2>Group tasks</h2>
+      <div class="bar"><label>State <select id="tasks-state"><option value="">all</option><option value="open">open</option><option value="finished">finished</option><option value="cancelled">cancelled</option><option value="expired">expired</option></select></label></div>
       <table id="tasks"><thead><tr><th>created</th><th>group</th><th>object</th><th>threat</th><th>state</th><th>workstations</th><th>with matches</th><th></th></tr></thead><tbody></tbody></table>
       <div id="task-detail" hidden>
         <h3 id="task-title"></h3>
         <p id="task-summary"></p>
         <p id="task-witness"></p>
+        <p id="task-progress"></p>
+        <p id="task-empty" class="warn" role="status"></p>
         <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
