@@ -117,11 +117,11 @@ export function spawnWine(
   w: Extract<WineNode, { available: true }>,
   program: string,
   args: string[],
-  opts: { outDir: string; env?: Record<string, string>; stdinFile?: string },
+  opts: { outDir: string; env?: Record<string, string>; stdinFile?: string; stdoutFile?: string },
 ): WineProcess {
   mkdirSync(opts.outDir, { recursive: true });
   const n = readdirSync(opts.outDir).length;
-  const outFile = join(opts.outDir, `${n}.out`);
+  const outFile = opts.stdoutFile ?? join(opts.outDir, `${n}.out`);
   const errFile = join(opts.outDir, `${n}.err`);
   const out = openSync(outFile, 'w');
   const err = openSync(errFile, 'w');
@@ -140,7 +140,7 @@ export async function runWine(
   w: Extract<WineNode, { available: true }>,
   program: string,
   args: string[],
-  opts: { outDir: string; env?: Record<string, string>; stdinFile?: string },
+  opts: { outDir: string; env?: Record<string, string>; stdinFile?: string; stdoutFile?: string },
 ): Promise<WineRun> {
   const p = spawnWine(w, program, args, opts);
   const code = await p.exited;
