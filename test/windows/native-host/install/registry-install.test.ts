@@ -104,5 +104,15 @@ describe.skipIf(!w.available)(
       expect([...(await readRegistryDefaults(w, systemKeys, h.outDir)).keys()]).toEqual([]);
       expect(existsSync(systemDir)).toBe(false);
     });
+
+    it('uninstall does not claim to have removed a key that someone else already deleted', async () => {
+      const i = await runWineNode(w, [SANDGATE_SHIM, 'install', '--browser', 'chrome'], { outDir: h.outDir, env: env() });
+      expect(i.code, i.stderr).toBe(0);
+      await deleteRegistryKeys(w, [keyOf('chrome', 'user')], h.outDir);
+      const u = await runWineNode(w, [SANDGATE_SHIM, 'uninstall', '--browser', 'chrome'], { outDir: h.outDir, env: env() });
+      expect(u.code, u.stderr).toBe(0);
+      expect(u.stdout).toContain(`removed ${h.winHome}\\native-messaging-hosts\\chrome\\${NATIVE_HOST_NAME}.json`);
+      expect(u.stdout).not.toMatch(/registry key/);
+    });
   },
 );
