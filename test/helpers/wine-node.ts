@@ -33,6 +33,17 @@ function hasWine(): boolean {
   return spawnSync('wine', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+export type ReadyWine = Extract<WineNode, { available: true }>;
+
+/**
+ * Inside a `describe.skipIf(!wine.available)` body: the tests stay registered (so a run without Wine lists each one as
+ * skipped, by name), and only they, never run when skipped, call this.
+ */
+export function readyWine(w: WineNode): ReadyWine {
+  if (!w.available) throw new Error(`Wine is not available: ${w.reason}`);
+  return w;
+}
+
 /** What is there now, without downloading or starting anything: the tier's files decide their skip from this. */
 export function wineNode(): WineNode {
   if (process.platform !== 'linux') return { available: false, reason: 'the Wine tier runs on Linux only' };

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { CHROMIUM_EXTENSION_ID, NATIVE_HOST_NAME, statusResultSchema } from '@sandgate/shared';
 import { MANIFEST_LOCATIONS } from '#native-host/install/browsers.ts';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
-import { SANDGATE_SHIM, runWine, runWineNode, wineNode } from '#test-helpers/wine-node.ts';
+import { SANDGATE_SHIM, runWine, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
 import { deleteRegistryKeys } from '#test-helpers/wine-registry.ts';
 
-const w = wineNode();
+const wine = wineNode();
 const chromeKey = `${MANIFEST_LOCATIONS.chrome.win32.user[0]}\\${NATIVE_HOST_NAME}`;
 
 /** One native-messaging frame: 32-bit little-endian length, then the JSON. */
@@ -36,16 +36,16 @@ const hello = {
   payload: { minV: 1, capabilities: ['verdict-push'], client: 'sandgate-extension/0.1.0 chromium' },
 };
 
-describe.skipIf(!w.available)(
-  `the native host as Chrome starts it on Windows (cmd.exe runs the .cmd launcher)${w.available ? '' : ` — SKIPPED: ${w.reason}`}`,
+describe.skipIf(!wine.available)(
+  `the native host as Chrome starts it on Windows (cmd.exe runs the .cmd launcher)${wine.available ? '' : ` — SKIPPED: ${wine.reason}`}`,
   () => {
-    if (!w.available) return;
+    const w = () => readyWine(wine);
     let h: WineHome;
     let launcher: string;
     const env = () => ({ SANDGATE_HOME: h.winHome });
     beforeAll(async () => {
       h = makeWineHome();
-      const r = await runWineNode(w, [SANDGATE_SHIM, 'install', '--browser', 'chrome'], { outDir: h.outDir, env: env() });
+      const r = await runWineNode(w(), [SANDGATE_SHIM, 'install', '--browser', 'chrome'], { outDir: h.outDir, env: env() });
       if (r.code !== 0) throw new Error(`install failed: ${r.stderr}`);
       launcher = `${h.winHome}\\bin\\sandgate-native-host.cmd`;
       writeFileSync(join(h.root, 'hello.bin'), frame(hello));
@@ -53,17 +53,17 @@ describe.skipIf(!w.available)(
     afterAll(async () => {
       if (!h) return;
       // The agent the bridge started runs detached: stopped by its Windows pid.
-      const s = await runWineNode(w, [SANDGATE_SHIM, 'status', '--json'], { outDir: h.outDir, env: env() });
+      const s = await runWineNode(w(), [SANDGATE_SHIM, 'status', '--json'], { outDir: h.outDir, env: env() });
       if (s.code === 0)
-        await runWine(w, 'taskkill', ['/pid', String(statusResultSchema.parse(JSON.parse(s.stdout)).pid), '/f'], { outDir: h.outDir });
-      await deleteRegistryKeys(w, [chromeKey], h.outDir);
+        await runWine(w(), 'taskkill', ['/pid', String(statusResultSchema.parse(JSON.parse(s.stdout)).pid), '/f'], { outDir: h.outDir });
+      await deleteRegistryKeys(w(), [chromeKey], h.outDir);
       h.close();
     });
 
     it('answers hello over stdio, having started the agent over its named pipe', async () => {
       // What Chrome does: `cmd /c LAUNCHER ORIGIN`, the frames on stdin and stdout (stdout to a file here).
       const stdout = join(h.root, 'bridge.out');
-      const r = await runWine(w, 'cmd', ['/c', launcher, `chrome-extension://${CHROMIUM_EXTENSION_ID}/`], {
+      const r = await runWine(w(), 'cmd', ['/c', launcher, `chrome-extension://${CHROMIUM_EXTENSION_ID}/`], {
         outDir: h.outDir,
         stdinFile: join(h.root, 'hello.bin'),
         stdoutFile: stdout,
@@ -72,14 +72,14 @@ describe.skipIf(!w.available)(
       const response = readFrames(readFileSync(stdout)).find((f) => f.kind === 'response' && f.id === '1');
       expect(response, JSON.stringify(readFrames(readFileSync(stdout)))).toMatchObject({ ok: true, data: { appVersion: '0.1.0' } });
       // The agent it started on demand is the one status reaches over the pipe.
-      const s = await runWineNode(w, [SANDGATE_SHIM, 'status', '--json'], { outDir: h.outDir, env: env() });
+      const s = await runWineNode(w(), [SANDGATE_SHIM, 'status', '--json'], { outDir: h.outDir, env: env() });
       expect(s.code, s.stderr).toBe(0);
       expect(statusResultSchema.parse(JSON.parse(s.stdout)).home).toBe(h.winHome);
     });
 
     it('refuses an extension the manifest does not allow with ORIGIN_FORBIDDEN', async () => {
       const stdout = join(h.root, 'foreign.out');
-      const r = await runWine(w, 'cmd', ['/c', launcher, `chrome-extension://${'a'.repeat(32)}/`], {
+      const r = await runWine(w(), 'cmd', ['/c', launcher, `chrome-extension://${'a'.repeat(32)}/`], {
         outDir: h.outDir,
         stdinFile: join(h.root, 'hello.bin'),
         stdoutFile: stdout,
