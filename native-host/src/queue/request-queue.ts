@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SandgateError, type ActionResult, type Job, type Provenance, type Verdict, type WireError } from '@sandgate/shared';
+import { SandgateError, type Job, type Provenance } from '@sandgate/shared';
 import { crashPoint } from '../crash-point.ts';
-import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
+import type { EventLog } from '../events/event-log.ts';
 import { EventOutbox, outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
@@ -11,12 +10,13 @@ import { realClock } from '../clock.ts';
 import { copyAndHash, type ChunkWriter } from './copy-and-hash.ts';
 import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } from '@sandgate/shared/durable-write';
 import { JobJournal } from './job-journal.ts';
+import { fileBody } from './object-body.ts';
 import { openSubmittedFile } from './open-submitted-file.ts';
 import { OBJECT_SUFFIX, RECORD_SUFFIX, queueRecordSchema, type QueueRecord } from './queue-record.ts';
-import { applyJobChange, type ActionType, type JobChange, type JobEvent, type JobStore } from './job-store.ts';
+import { applyJobChange, finishedJob, newQueuedJob, type ActionType, type JobChange, type JobEvent, type JobStore } from './job-store.ts';
+import { QueueRoom } from './queue-room.ts';
 import type { JobOutcome, Lease, ObjectQueue, QueueStats } from './object-queue.ts';
 import { Serial } from './serial.ts';
-import { sniffContent } from './sniff-content.ts';
 
 export interface RequestQueueOptions {
   /** The request-queue folder (`sandgatePaths(home).queue`). */
@@ -58,9 +58,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
   private readonly records = new Map<string, QueueRecord>();
   private readonly objects = new Map<string, number>();
   private readonly leased = new Set<string>();
-  /** Bytes promised to copies in progress, so parallel accepts cannot overshoot the limit together. */
-  private reserved = 0;
-  private fullEpisode = false;
+  private readonly room: QueueRoom;
   private readonly serial = new Serial();
 
   private constructor(opts: RequestQueueOptions, journal: JobJournal) {
@@ -73,6 +71,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
     this.writeChunk = opts.writeChunk;
     this.journal = journal;
     this.outbox = new EventOutbox(opts.events);
+    this.room = new QueueRoom(opts);
   }
 
   static async open(opts: RequestQueueOptions): Promise<RequestQueue> {
@@ -95,69 +94,11 @@ export class RequestQueue implements ObjectQueue, JobStore {
     let recordTmp: string | undefined;
     let reservedHere = 0;
     try {
-      if (this.maxObjectBytes !== undefined && size > this.maxObjectBytes) {
-        this.events.append({
-          type: 'object-refused',
-          code: 'OBJECT_OVER_MAX_SIZE',
-          path,
-          message: `${size} bytes; sandbox.maxObjectBytes is ${this.maxObjectBytes}`,
-        });
-        throw new SandgateError(
-          'OBJECT_OVER_MAX_SIZE',
-          `The object (${size} bytes) is larger than the policy allows (sandbox.maxObjectBytes ${this.maxObjectBytes})`,
-          {
-            params: { path, size, limitBytes: this.maxObjectBytes },
-          },
-        );
-      }
-      if (size > this.maxBytes) {
-        this.events.append({
-          type: 'object-refused',
-          code: 'OBJECT_TOO_LARGE',
-          path,
-          message: `${size} bytes; the queue holds at most ${this.maxBytes}`,
-        });
-        throw new SandgateError(
-          'OBJECT_TOO_LARGE',
-          `The object (${size} bytes) is larger than the request queue can hold (${this.maxBytes} bytes)`,
-          {
-            params: { path, size, limitBytes: this.maxBytes },
-          },
-        );
-      }
-      if (this.usedBytes() + this.reserved + size > this.maxBytes) {
-        if (!this.fullEpisode) {
-          this.fullEpisode = true;
-          this.events.append({
-            type: 'queue-full',
-            code: 'QUEUE_FULL',
-            path,
-            message: `${this.usedBytes()} of ${this.maxBytes} bytes in use`,
-          });
-        }
-        throw new SandgateError(
-          'QUEUE_FULL',
-          `The request queue is full (${this.usedBytes()} of ${this.maxBytes} bytes); try again later`,
-          {
-            params: { path, size, limitBytes: this.maxBytes },
-          },
-        );
-      }
-      this.reserved += size;
-      reservedHere = size;
+      reservedHere = this.room.reserve(path, size, this.usedBytes());
       tmp = join(this.dir, tempName());
       const copied = await copyAndHash(handle, size, tmp, this.writeChunk);
-      const job: Job = {
-        jobId: newJobId(this.clock.now()),
-        state: 'queued',
-        path,
-        sha256: copied.sha256,
-        size: copied.size,
-        provenance,
-        acceptedAt: this.clock.now().toISOString(),
-        content: sniffContent(copied.head, path),
-      };
       const now = this.clock.now();
+      const job = newQueuedJob(path, provenance, copied, now);
       const outbox = events(job).map((e) => outboxEvent(job.jobId, e.what, { ...e.event, jobId: job.jobId }, now));
       const rec: QueueRecord = { format: 1, job, actionsStarted: [], logOffset: this.events.size(), outbox };
       // Everything slow (the record's fsync, the folder's) happens outside the serial section, so parallel accepts
@@ -176,7 +117,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
       this.log.debug('accepted', { jobId: job.jobId, sha256: job.sha256, size: job.size });
       return job;
     } finally {
-      this.reserved -= reservedHere;
+      this.room.release(reservedHere);
       await handle.close();
       for (const f of [tmp, recordTmp]) if (f) await unlink(f).catch(() => {});
     }
@@ -192,7 +133,8 @@ export class RequestQueue implements ObjectQueue, JobStore {
     }
     if (!best) return undefined;
     this.leased.add(best.sha);
-    return { sha256: best.sha, objectPath: this.objectPath(best.sha), size: this.objects.get(best.sha) ?? 0, jobs: this.jobsFor(best.sha) };
+    const body = fileBody(this.objectPath(best.sha), this.objects.get(best.sha) ?? 0);
+    return { sha256: best.sha, body, jobs: this.jobsFor(best.sha) };
   }
 
   /** Gives a leased object back unfinished; its jobs stay queued and will be leased again. */
@@ -253,15 +195,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
     return this.serial.run(async () => {
       const rec = this.records.get(jobId);
       if (!rec) throw new SandgateError('JOB_NOT_FOUND', `No unfinished job ${jobId}`, { params: { jobId } });
-      const { error: _previous, ...rest } = rec.job;
-      const finished: Job = {
-        ...rest,
-        state: outcome.error ? 'error' : 'done',
-        finishedAt: this.clock.now().toISOString(),
-        ...(outcome.verdict ? { verdict: outcome.verdict } : {}),
-        ...(outcome.actions ? { actions: outcome.actions } : {}),
-        ...(outcome.error ? { error: outcome.error } : {}),
-      };
+      const finished = finishedJob(rec.job, outcome, this.clock.now());
       // The record vouches for the job's events until it is removed: they must be on disk before it goes.
       this.outbox.deliver(rec.outbox);
       if (rec.outbox.length) this.outbox.sync();
@@ -274,10 +208,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
       if (![...this.records.values()].some((r) => r.job.sha256 === sha)) {
         await unlink(this.objectPath(sha)).catch(() => {});
         this.objects.delete(sha);
-        if (this.fullEpisode) {
-          this.fullEpisode = false;
-          this.events.append({ type: 'queue-recovered', message: `${this.usedBytes()} of ${this.maxBytes} bytes in use` });
-        }
+        this.room.freed(this.usedBytes());
       }
       await fsyncDir(this.dir);
       return finished;
@@ -299,7 +230,7 @@ export class RequestQueue implements ObjectQueue, JobStore {
   }
 
   isFull(): boolean {
-    return this.fullEpisode;
+    return this.room.isFull();
   }
 
   private usedBytes(): number {
@@ -426,8 +357,4 @@ function queueIo(what: string, err: unknown): SandgateError {
   if (err instanceof SandgateError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   return new SandgateError('QUEUE_IO', `${what} (${code ?? 'error'})`, { cause: err, params: { errno: code } });
-}
-
-function newJobId(now: Date): string {
-  return `j_${now.getTime().toString(36)}${randomBytes(6).toString('hex')}`;
 }

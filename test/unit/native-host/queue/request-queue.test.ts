@@ -88,7 +88,7 @@ describe('request queue', () => {
     const job = await q1.enqueue(download('a.exe', 'aaa'), cli);
     const lease = q1.lease()!;
     await q1.commit(job.jobId, { verdict: { level: 'clean', server: 'https://127.0.0.1:1' }, actions: [] });
-    expect(existsSync(lease.objectPath)).toBe(false);
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(false);
     const q2 = await open();
     expect(q2.lease()).toBeUndefined();
     expect(q2.get(job.jobId)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
@@ -114,9 +114,9 @@ describe('request queue', () => {
     expect(lease.jobs.map((j) => j.jobId)).toEqual([a.jobId, b.jobId]);
     expect(q.lease()).toBeUndefined();
     await q.commit(a.jobId, {});
-    expect(existsSync(lease.objectPath)).toBe(true); // b still needs it
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(true); // b still needs it
     await q.commit(b.jobId, {});
-    expect(existsSync(lease.objectPath)).toBe(false);
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(false);
   });
 
   it('refuses an object that does not fit with QUEUE_FULL, records queue-full once, and queue-recovered when room returns', async () => {
