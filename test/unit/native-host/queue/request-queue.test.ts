@@ -204,4 +204,28 @@ describe('request queue', () => {
     expect(q2.get(job.jobId)).toMatchObject({ verdict: { level: 'malicious' } });
     expect(q2.actionsStarted(job.jobId)).toEqual(['quarantine']);
   });
+
+  it('accepts made at once are committed in groups: each answered once, a failing one alone refused, all there after a restart', async () => {
+    const failing: ChunkWriter = async (dest, chunk) => {
+      if (chunk.subarray(0, 3).toString() === 'BAD') throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      await dest.write(chunk);
+    };
+    const q1 = await open({ writeChunk: failing });
+    const names = Array.from({ length: 24 }, (_, i) => `f${i}.exe`);
+    const results = await Promise.allSettled(names.map((n, i) => q1.enqueue(download(n, i === 7 ? 'BAD copy' : `MZ ${n}`), cli)));
+    expect(results.map((r) => r.status)).toEqual(names.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')));
+    expect(results[7]).toMatchObject({ reason: { code: 'QUEUE_IO' } });
+    const accepted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.jobId] : []));
+    expect(new Set(accepted).size).toBe(23);
+    expect(readdirSync(queueDir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+
+    const q2 = await open();
+    expect(
+      q2
+        .list(100)
+        .map((j) => j.jobId)
+        .sort(),
+    ).toEqual([...accepted].sort());
+    expect(q2.stats().objects).toBe(23);
+  });
 });
