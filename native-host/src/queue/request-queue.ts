@@ -49,9 +49,13 @@ export interface RequestQueueOptions {
  * a `<jobId>.job.json` record, both written temp-then-rename so a crash leaves either no entry or a whole one. Work is
  * handed out with lease/commit: whatever was enqueued and not committed is there again after a restart.
  *
- * One class for both interfaces, on purpose: an object and its jobs' records are made durable together (one folder,
- * one fsync) and removed in a fixed order (journal, record, object), and replay after a crash reads them together.
- * Users depend on the interface they need: the response actions on JobStore only.
+ * One class for both interfaces, on purpose (and why the file is past 300 lines): an object and its job's record are
+ * renamed into place in the same group and made durable by one fsync of the folder they share (group commit, with
+ * other accepts), removed in a fixed order (journal, record, object) in the same serial section, and replay after a
+ * crash reads them together (a record without its object is set aside, an object without a record dropped). Split in
+ * two, each half would need the other's folder, serial section, fsync and replay. Users depend on the interface they
+ * need: the response actions on JobStore only. In memory, for tests, the two are apart (MemoryObjectQueue holds a
+ * MemoryJobStore).
  */
 export class RequestQueue implements ObjectQueue, JobStore {
   readonly dir: string;
