@@ -3,16 +3,24 @@ import type { ScanMatch, ScanOutput, ScanSummary } from '@sandgate/shared';
 import type { HashName, Observation } from '../ioc/observation.ts';
 import type { IndicatorMatch, IndicatorSet } from '../ioc/indicator-set.ts';
 import type { CpuBudget } from './cpu-budget.ts';
-import type { HashFileOptions } from './file-hasher.ts';
-import { HashCache, fileFacts, fileObservation, type LazyFileObservation, type ReadCounters } from './file-observation.ts';
+import { hashFile, type HashFileOptions } from './file-hasher.ts';
+import { HashCache, fileFacts, fileObservation, type HashReader, type LazyFileObservation, type ReadCounters } from './file-observation.ts';
+import { HashPool } from './hash-pool.ts';
 
 export type IndicatorSource = 'ioc' | 'verdict';
 
 export interface ScanSessionOptions {
   indicators: ReadonlyArray<{ set: IndicatorSet; source: IndicatorSource }>;
   maxFileBytes: number;
-  /** Files read at the same time (default 4). */
+  /** Files read at the same time (default 4 on the scan's thread; 256, and at most 64 MiB, once hashing threads run). */
   concurrency?: number;
+  /**
+   * Threads that read and hash files (`hash-pool.ts`; the runners choose with `hashThreadsFor`). Default 0: every read
+   * on the scan's thread. They start once the scan has made `hashThreadsAfter` reads on its own thread (default
+   * `POOL_AFTER_READS`: a small scan is done before threads would have started).
+   */
+  hashThreads?: number;
+  hashThreadsAfter?: number;
   budget?: CpuBudget;
   /** Called at most every `progressEveryMs` with the running counters and the path at hand. */
   onProgress?: (summary: ScanSummary, current: string) => void;
@@ -34,6 +42,11 @@ export interface FileCheck {
 
 /** How often the CPU budget is consulted. */
 const PACE_EVERY_MS = 50;
+/** Reads on the scan's thread before hashing threads start (starting them costs about as much as this many reads). */
+export const POOL_AFTER_READS = 256;
+/** With hashing threads: files in flight, and the bytes they may hold (so a pause or checkpoint waits little). */
+const POOLED_IN_FLIGHT = 256;
+const POOLED_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 /**
  * One scan's state: counters, matches, errors, the hash cache, and the bounded pool of reads in flight. File scopes
@@ -60,7 +73,16 @@ export class ScanSession {
   private readonly opts: ScanSessionOptions;
   private readonly cache = new HashCache();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly concurrency: number;
+  private inFlightBytes = 0;
+  /** Called when a task in flight ends (schedule and drain wait on it). */
+  private freed: Array<() => void> = [];
+  /** Walk order of each recorded match: matches are listed in the order their objects were met, not read. */
+  private readonly matchOrder: number[] = [];
+  private order = 0;
+  private readonly hashThreads: number;
+  private pool: HashPool | undefined;
+  private readsAsked = 0;
+  private readonly reader: HashReader;
   private readonly now: () => number;
   private readonly t0: number;
   private lastPace: number;
@@ -69,7 +91,12 @@ export class ScanSession {
 
   constructor(opts: ScanSessionOptions) {
     this.opts = opts;
-    this.concurrency = Math.max(1, opts.concurrency ?? 4);
+    this.hashThreads = Math.max(0, opts.hashThreads ?? 0);
+    const after = opts.hashThreadsAfter ?? POOL_AFTER_READS;
+    this.reader = (path, needed, o) => {
+      if (!this.pool && this.hashThreads > 0 && ++this.readsAsked > after) this.pool = new HashPool(this.hashThreads);
+      return this.pool ? this.pool.hash(path, needed, o) : hashFile(path, needed, o);
+    };
     this.now = opts.now ?? (() => performance.now());
     this.t0 = this.now();
     this.lastPace = this.t0;
@@ -109,23 +136,29 @@ export class ScanSession {
       ...(content > 0 ? { plannedContent: content } : {}),
       cache: this.cache,
       counters: this.counters,
+      reader: this.reader,
       ...(f.readPath ? { readPath: f.readPath } : {}),
       ...(f.hashOptions ? { hashOptions: f.hashOptions } : {}),
     });
-    await this.schedule(async () => {
-      for (const s of live) {
-        const found = await s.set.match(obs);
-        for (const m of found)
-          this.record(m, s.source, {
+    const order = this.order++;
+    await this.schedule(
+      async () => {
+        for (const s of live) {
+          const found = await s.set.match(obs);
+          for (const m of found)
+            this.record(m, s.source, order, {
             document: 'FileItem',
             path: f.path,
             area: f.area,
             origin: f.origin,
             pid: f.pid,
-            sha256: obs.known().sha256,
-          });
-      }
-    }, f.path);
+              sha256: obs.known().sha256,
+            });
+        }
+      },
+      f.path,
+      planned.size > 0 || content > 0 ? f.stat.size : 0,
+    );
   }
 
   /** A file's observation sharing this scan's hash cache and counters, e.g. a process's image for ProcessItem terms. */
@@ -136,6 +169,7 @@ export class ScanSession {
       area: f.area,
       cache: this.cache,
       counters: this.counters,
+      reader: this.reader,
       ...(f.readPath ? { readPath: f.readPath } : {}),
       ...(f.hashOptions ? { hashOptions: f.hashOptions } : {}),
     });
@@ -148,9 +182,14 @@ export class ScanSession {
   ): Promise<void> {
     const sets = this.opts.indicators.filter((s) => s.set.documents.has(o.document));
     if (sets.length === 0) return;
-    await this.schedule(async () => {
-      for (const s of sets) for (const m of await s.set.match(o)) this.record(m, s.source, { document: o.document, ...where });
-    }, where.path);
+    const order = this.order++;
+    await this.schedule(
+      async () => {
+        for (const s of sets) for (const m of await s.set.match(o)) this.record(m, s.source, order, { document: o.document, ...where });
+      },
+      where.path,
+      0,
+    );
   }
 
   /** An area or object that could not be examined: listed in the result, never silently dropped. */
@@ -169,20 +208,30 @@ export class ScanSession {
 
   /** Waits for every read in flight. */
   async drain(): Promise<void> {
-    while (this.inFlight.size) await Promise.race(this.inFlight);
+    while (this.inFlight.size) await this.taskEnded();
     this.counters.throttledMs = Math.round(this.opts.budget?.sleptMs ?? 0);
     this.counters.elapsedMs = Math.round(this.now() - this.t0);
     this.opts.onProgress?.(this.counters, '');
   }
 
+  /** Stops the hashing threads (after the last drain; an idle thread never keeps the process alive anyway). */
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
   private record(
     m: IndicatorMatch,
     source: IndicatorSource,
+    order: number,
     where: Omit<ScanMatch, 'source' | 'iocId' | 'file' | 'terms' | 'description' | 'format'>,
   ): void {
     this.counters.matches++;
     const clean = Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined)) as typeof where;
-    this.matches.push({
+    // Reads finish out of walk order (threads, large files): insert where the object was met.
+    let at = this.matches.length;
+    while (at > 0 && this.matchOrder[at - 1]! > order) at--;
+    this.matchOrder.splice(at, 0, order);
+    this.matches.splice(at, 0, {
       ...clean,
       source,
       ...(m.format ? { format: m.format } : {}),
@@ -193,13 +242,31 @@ export class ScanSession {
     });
   }
 
-  private async schedule(task: () => Promise<void>, path: string): Promise<void> {
-    while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+  private async schedule(task: () => Promise<void>, path: string, bytes: number): Promise<void> {
+    while (this.full()) await this.taskEnded();
+    this.inFlightBytes += bytes;
     const p: Promise<void> = task()
       .catch((err) => this.error(path, err))
-      .finally(() => this.inFlight.delete(p));
+      .finally(() => {
+        this.inFlight.delete(p);
+        this.inFlightBytes -= bytes;
+        for (const wake of this.freed.splice(0)) wake();
+      });
     this.inFlight.add(p);
     await this.tick();
+  }
+
+  private full(): boolean {
+    if (!this.pool) return this.inFlight.size >= Math.max(1, this.opts.concurrency ?? 4);
+    if (this.inFlight.size >= Math.max(1, this.opts.concurrency ?? POOLED_IN_FLIGHT)) return true;
+    return this.inFlight.size > 0 && this.inFlightBytes >= POOLED_IN_FLIGHT_BYTES;
+  }
+
+  /** Resolves when a task in flight ends (cheaper than racing every task in flight each time). */
+  private taskEnded(): Promise<void> {
+    // About to wait: whatever the threads have not been given yet goes now.
+    this.pool?.flush();
+    return new Promise((resolve) => this.freed.push(resolve));
   }
 
   private async tick(): Promise<void> {
