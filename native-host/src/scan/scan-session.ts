@@ -78,6 +78,7 @@ export class ScanSession {
   private freed: Array<() => void> = [];
   /** Walk order of each recorded match: matches are listed in the order their objects were met, not read. */
   private readonly matchOrder: number[] = [];
+  private readonly errorOrder: number[] = [];
   private order = 0;
   private readonly hashThreads: number;
   private pool: HashPool | undefined;
@@ -158,6 +159,7 @@ export class ScanSession {
       },
       f.path,
       planned.size > 0 || content > 0 ? f.stat.size : 0,
+      order,
     );
   }
 
@@ -189,6 +191,7 @@ export class ScanSession {
       },
       where.path,
       0,
+      order,
     );
   }
 
@@ -199,11 +202,23 @@ export class ScanSession {
     this.notExamined.push({ area, what, reason });
   }
 
-  error(path: string, err: unknown): void {
+  /** Counts an error and lists it (the first `maxErrorsListed` in walk order; `order` defaults to "met just now"). */
+  error(path: string, err: unknown, order: number = this.order): void {
     this.counters.errors++;
     const e = err as NodeJS.ErrnoException;
-    if (this.errors.length < (this.opts.maxErrorsListed ?? 100))
-      this.errors.push({ path, code: e?.code ?? 'ERROR', message: e?.message ?? String(err) });
+    const at = this.insertAt(this.errorOrder, order);
+    if (at >= (this.opts.maxErrorsListed ?? 100)) return;
+    this.errorOrder.splice(at, 0, order);
+    this.errors.splice(at, 0, { path, code: e?.code ?? 'ERROR', message: e?.message ?? String(err) });
+    if (this.errors.length > (this.opts.maxErrorsListed ?? 100)) {
+      this.errors.pop();
+      this.errorOrder.pop();
+    }
+  }
+
+  /** The hashing threads of this scan: how many were started (0: every read on this thread) and why they stopped early. */
+  hashThreadsUsed(): { started: number; failure?: string } {
+    return { started: this.pool?.threads ?? 0, ...(this.pool?.failure ? { failure: this.pool.failure.message } : {}) };
   }
 
   /** Waits for every read in flight. */
@@ -228,8 +243,7 @@ export class ScanSession {
     this.counters.matches++;
     const clean = Object.fromEntries(Object.entries(where).filter(([, v]) => v !== undefined)) as typeof where;
     // Reads finish out of walk order (threads, large files): insert where the object was met.
-    let at = this.matches.length;
-    while (at > 0 && this.matchOrder[at - 1]! > order) at--;
+    const at = this.insertAt(this.matchOrder, order);
     this.matchOrder.splice(at, 0, order);
     this.matches.splice(at, 0, {
       ...clean,
@@ -242,11 +256,18 @@ export class ScanSession {
     });
   }
 
-  private async schedule(task: () => Promise<void>, path: string, bytes: number): Promise<void> {
+  /** Where `order` goes in an ascending list (after equal ones); usually at the end, so searched from there. */
+  private insertAt(orders: readonly number[], order: number): number {
+    let at = orders.length;
+    while (at > 0 && orders[at - 1]! > order) at--;
+    return at;
+  }
+
+  private async schedule(task: () => Promise<void>, path: string, bytes: number, order: number): Promise<void> {
     while (this.full()) await this.taskEnded();
     this.inFlightBytes += bytes;
     const p: Promise<void> = task()
-      .catch((err) => this.error(path, err))
+      .catch((err) => this.error(path, err, order))
       .finally(() => {
         this.inFlight.delete(p);
         this.inFlightBytes -= bytes;
