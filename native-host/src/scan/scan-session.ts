@@ -21,6 +21,13 @@ export interface ScanSessionOptions {
    */
   hashThreads?: number;
   hashThreadsAfter?: number;
+  /**
+   * Threads pay only while they run beside the scan's thread. Every `POOL_CHECK_MS` the scan compares the CPU time the
+   * process used with the wall time: below this many cores' worth (default 1.25: the machine's other work leaves the
+   * scan about one core), the threads are stopped and reads go back to the scan's thread, which does the same work
+   * for less CPU time; they are tried again after `POOL_RETRY_MS`. 0: never stopped.
+   */
+  hashThreadsMinCores?: number;
   budget?: CpuBudget;
   /** Called at most every `progressEveryMs` with the running counters and the path at hand. */
   onProgress?: (summary: ScanSummary, current: string) => void;
@@ -40,6 +47,11 @@ export interface FileCheck {
   hashOptions?: HashFileOptions;
 }
 
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 /** How often the CPU budget is consulted. */
 const PACE_EVERY_MS = 50;
 /** Reads on the scan's thread before hashing threads start (starting them costs about as much as this many reads). */
@@ -47,6 +59,8 @@ export const POOL_AFTER_READS = 256;
 /** With hashing threads: files in flight, and the bytes they may hold (so a pause or checkpoint waits little). */
 const POOLED_IN_FLIGHT = 256;
 const POOLED_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+const POOL_CHECK_MS = 1000;
+const POOL_RETRY_MS = 30_000;
 
 /**
  * One scan's state: counters, matches, errors, the hash cache, and the bounded pool of reads in flight. File scopes
@@ -83,6 +97,12 @@ export class ScanSession {
   private readonly hashThreads: number;
   private pool: HashPool | undefined;
   private readsAsked = 0;
+  private threadsStarted = 0;
+  private threadsStopped = 0;
+  private poolFailure: string | undefined;
+  /** Since when, and from what CPU time, the threads' worth is measured. */
+  private poolWindow = { wall: 0, cpuMs: 0 };
+  private poolRetryAt = -Infinity;
   private readonly reader: HashReader;
   private readonly now: () => number;
   private readonly t0: number;
@@ -95,7 +115,7 @@ export class ScanSession {
     this.hashThreads = Math.max(0, opts.hashThreads ?? 0);
     const after = opts.hashThreadsAfter ?? POOL_AFTER_READS;
     this.reader = (path, needed, o) => {
-      if (!this.pool && this.hashThreads > 0 && ++this.readsAsked > after) this.pool = new HashPool(this.hashThreads);
+      if (!this.pool && this.hashThreads > 0 && ++this.readsAsked > after && this.now() >= this.poolRetryAt) this.startPool();
       return this.pool ? this.pool.hash(path, needed, o) : hashFile(path, needed, o);
     };
     this.now = opts.now ?? (() => performance.now());
@@ -217,8 +237,31 @@ export class ScanSession {
   }
 
   /** The hashing threads of this scan: how many were started (0: every read on this thread) and why they stopped early. */
-  hashThreadsUsed(): { started: number; failure?: string } {
-    return { started: this.pool?.threads ?? 0, ...(this.pool?.failure ? { failure: this.pool.failure.message } : {}) };
+  hashThreadsUsed(): { started: number; stopped: number; failure?: string } {
+    const failure = this.pool?.failure?.message ?? this.poolFailure;
+    return { started: this.threadsStarted, stopped: this.threadsStopped, ...(failure ? { failure } : {}) };
+  }
+
+  private startPool(): void {
+    this.pool = new HashPool(this.hashThreads);
+    this.threadsStarted += this.hashThreads;
+    this.poolWindow = { wall: this.now(), cpuMs: processCpuMs() };
+  }
+
+  /** Stops the threads when the process gets too little CPU for them to run beside this thread (see the option). */
+  private checkPool(t: number): void {
+    const pool = this.pool;
+    if (!pool || t - this.poolWindow.wall < POOL_CHECK_MS) return;
+    const cpuMs = processCpuMs();
+    const cores = (cpuMs - this.poolWindow.cpuMs) / (t - this.poolWindow.wall);
+    this.poolWindow = { wall: t, cpuMs };
+    if (cores >= (this.opts.hashThreadsMinCores ?? 1.25) && !pool.failure) return;
+    this.pool = undefined;
+    this.threadsStopped += pool.threads;
+    this.poolFailure ??= pool.failure?.message;
+    this.poolRetryAt = t + POOL_RETRY_MS;
+    // Files the threads hold are read on this thread (close); their results are the same.
+    void pool.close();
   }
 
   /** Waits for every read in flight. */
@@ -292,6 +335,7 @@ export class ScanSession {
 
   private async tick(): Promise<void> {
     const t = this.now();
+    this.checkPool(t);
     if (this.opts.onProgress && t - this.lastProgress >= (this.opts.progressEveryMs ?? 100)) {
       this.lastProgress = t;
       this.counters.elapsedMs = Math.round(t - this.t0);

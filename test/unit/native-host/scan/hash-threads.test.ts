@@ -65,14 +65,21 @@ function meddle(path: string): void {
   if (name === 'unreadable') chmodSync(path, 0o000);
 }
 
-async function scan(dir: string, threads: number) {
+async function scan(dir: string, threads: number, minCores = 0, now?: () => number) {
   const set = new HashSetIndicators([
     { id: 'small', hash: 'sha256', value: digest('sha256', small) },
     { id: 'large', hash: 'sha1', value: digest('sha1', big) },
     { id: 'md5', hash: 'md5', value: digest('md5', 'found by md5') },
     { id: 'lure', hash: 'sha256', value: digest('sha256', lure) },
   ]);
-  const session = new ScanSession({ indicators: [{ set, source: 'ioc' }], maxFileBytes: 1 << 30, hashThreads: threads, hashThreadsAfter: 0 });
+  const session = new ScanSession({
+    indicators: [{ set, source: 'ioc' }],
+    maxFileBytes: 1 << 30,
+    hashThreads: threads,
+    hashThreadsAfter: 0,
+    hashThreadsMinCores: minCores,
+    ...(now ? { now } : {}),
+  });
   const check = session.checkFile.bind(session);
   session.checkFile = async (f) => {
     meddle(f.path);
@@ -98,9 +105,9 @@ describe('hashing on threads', () => {
     plant(join(root, 'two'));
     const threaded = await scan(join(root, 'two'), 2);
 
-    expect(single.threads).toEqual({ started: 0 });
+    expect(single.threads).toEqual({ started: 0, stopped: 0 });
     // The threads really read (no thread failed and left the work to this one).
-    expect(threaded.threads).toEqual({ started: 2 });
+    expect(threaded.threads).toEqual({ started: 2, stopped: 0 });
     const rel = (r: typeof single, from: string) => JSON.parse(JSON.stringify(r).split(join(root, from)).join('ROOT'));
     expect(rel(threaded, 'two').matches).toEqual(rel(single, 'one').matches);
     expect(rel(threaded, 'two').errors).toEqual(rel(single, 'one').errors);
@@ -125,6 +132,24 @@ describe('hashing on threads', () => {
       'ENOENT ROOT/d3/vanishes',
     ]);
     expect(single.counters).toMatchObject({ linksSkipped: 1, errors: asRoot ? 4 : 5 });
+  });
+
+  it('stops the threads mid-scan when the process gets too little CPU for them, with the same result', async () => {
+    mkdirSync(join(root, 'one'));
+    mkdirSync(join(root, 'two'));
+    plant(join(root, 'one'));
+    const single = await scan(join(root, 'one'), 0);
+    plant(join(root, 'two'));
+    // A clock that moves 400 ms per look: the first check comes after a few files; no process uses 1,000 cores.
+    let t = 0;
+    const starved = await scan(join(root, 'two'), 2, 1000, () => (t += 400));
+    expect(starved.threads.started).toBeGreaterThanOrEqual(2);
+    expect(starved.threads.stopped).toBe(starved.threads.started);
+    expect(starved.threads).not.toHaveProperty('failure');
+    const rel = (r: typeof single, from: string) => JSON.parse(JSON.stringify(r).split(join(root, from)).join('ROOT'));
+    expect(rel(starved, 'two').matches).toEqual(rel(single, 'one').matches);
+    expect(rel(starved, 'two').errors).toEqual(rel(single, 'one').errors);
+    expect(starved.counters).toEqual(single.counters);
   });
 
   it('falls back to this thread, with the same result, when the threads cannot start', async () => {
