@@ -199,8 +199,12 @@ try {
     both.threads.push(await ours(false));
     both.one.push(await ours(false, 0));
     both.p2.push(
-      shell('find | xargs -0 -P2 sha256sum', '(b) both cores', 'sh', ['-c', `find "${TREE}" -type f -print0 | xargs -0 -P2 sha256sum`], (out) =>
-        out.includes(manifest.target.sha256),
+      shell(
+        'find | xargs -0 -P2 sha256sum',
+        '(b) both cores',
+        'sh',
+        ['-c', `find "${TREE}" -type f -print0 | xargs -0 -P2 sha256sum`],
+        (out) => out.includes(manifest.target.sha256),
       ),
     );
   }

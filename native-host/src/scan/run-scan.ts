@@ -22,6 +22,9 @@ export interface RunScanOptions {
   concurrency?: number;
   /** Hashing threads (default `hashThreadsFor(cpuBudgetPercent)`; 0: none). See ScanSessionOptions. */
   hashThreads?: number;
+  /** Seams of the hashing threads (ScanSessionOptions): when they start and when they are stopped. */
+  hashThreadsAfter?: number;
+  hashThreadsMinCores?: number;
   /** Folders never entered (Sandgate's home: its queue holds the objects under analysis). */
   exclude?: string[];
   crossFilesystems?: boolean;
@@ -49,6 +52,8 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
     maxFileBytes: o.maxFileBytes,
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
     hashThreads: o.hashThreads ?? hashThreadsFor(o.cpuBudgetPercent),
+    ...(o.hashThreadsAfter !== undefined ? { hashThreadsAfter: o.hashThreadsAfter } : {}),
+    ...(o.hashThreadsMinCores !== undefined ? { hashThreadsMinCores: o.hashThreadsMinCores } : {}),
     ...(o.cpuBudgetPercent < 100 ? { budget: new CpuBudget({ percent: o.cpuBudgetPercent }) } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });

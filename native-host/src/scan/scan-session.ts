@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import type { ScanMatch, ScanOutput, ScanSummary } from '@sandgate/shared';
 import type { HashName, Observation } from '../ioc/observation.ts';
 import type { IndicatorMatch, IndicatorSet } from '../ioc/indicator-set.ts';
@@ -22,12 +23,14 @@ export interface ScanSessionOptions {
   hashThreads?: number;
   hashThreadsAfter?: number;
   /**
-   * Threads pay only while they run beside the scan's thread. Every `POOL_CHECK_MS` the scan compares the CPU time the
-   * process used with the wall time: below this many cores' worth (default 1.25: the machine's other work leaves the
-   * scan about one core), the threads are stopped and reads go back to the scan's thread, which does the same work
-   * for less CPU time; they are tried again after `POOL_RETRY_MS`. 0: never stopped.
+   * Threads pay only while they run beside the scan's thread. They are not started while the 1-minute load average is
+   * at least the number of cores, and every `POOL_CHECK_MS` the scan compares the CPU time the process used with the
+   * wall time: below this many cores' worth (default 1.25), the threads are stopped and reads go back to the scan's
+   * thread, which does the same work for less CPU time. Both are tried again after `POOL_RETRY_MS`. 0: no checks.
    */
   hashThreadsMinCores?: number;
+  /** The machine's 1-minute load average (default `os.loadavg()[0]`; a seam for tests). */
+  loadAverage?: () => number;
   budget?: CpuBudget;
   /** Called at most every `progressEveryMs` with the running counters and the path at hand. */
   onProgress?: (summary: ScanSummary, current: string) => void;
@@ -55,7 +58,7 @@ function processCpuMs(): number {
 /** How often the CPU budget is consulted. */
 const PACE_EVERY_MS = 50;
 /** Reads on the scan's thread before hashing threads start (starting them costs about as much as this many reads). */
-export const POOL_AFTER_READS = 256;
+export const POOL_AFTER_READS = 1024;
 /** With hashing threads: files in flight, and the bytes they may hold (so a pause or checkpoint waits little). */
 const POOLED_IN_FLIGHT = 256;
 const POOLED_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
@@ -168,11 +171,11 @@ export class ScanSession {
           const found = await s.set.match(obs);
           for (const m of found)
             this.record(m, s.source, order, {
-            document: 'FileItem',
-            path: f.path,
-            area: f.area,
-            origin: f.origin,
-            pid: f.pid,
+              document: 'FileItem',
+              path: f.path,
+              area: f.area,
+              origin: f.origin,
+              pid: f.pid,
               sha256: obs.known().sha256,
             });
         }
@@ -243,6 +246,12 @@ export class ScanSession {
   }
 
   private startPool(): void {
+    // A machine already busy (a load average of as many runnable threads as cores) leaves no core for threads.
+    const load = this.opts.loadAverage?.() ?? loadavg()[0]!;
+    if ((this.opts.hashThreadsMinCores ?? 1.25) > 0 && load >= availableParallelism()) {
+      this.poolRetryAt = this.now() + POOL_RETRY_MS;
+      return;
+    }
     this.pool = new HashPool(this.hashThreads);
     this.threadsStarted += this.hashThreads;
     this.poolWindow = { wall: this.now(), cpuMs: processCpuMs() };

@@ -10,7 +10,7 @@ import { SHIM } from '../cli/run-sandgate.ts';
 
 /**
  * `sandgate ioc scan` with hashing threads (`--cpu-budget 100` on a machine with two cores or more) and without
- * (`--cpu-budget 50` on two cores), run as the user launches it (the bin shim: the bundle when it matches the sources)
+ * (`--cpu-budget 50` on two cores; SANDGATE_SCAN_THREADS=always starts them at once, however busy the machine), run as the user launches it (the bin shim: the bundle when it matches the sources)
  * and from the TypeScript entry: the thread's module must load in both. As root, the scan runs as nobody (setpriv), so
  * a file it may not read is in the tree.
  */
@@ -36,11 +36,15 @@ function scan(entry: string, budget: number): Omit<ScanOutput, 'startedAt' | 'fi
   mkdirSync(home, { mode: 0o777 });
   chmodSync(home, 0o777);
   const args = [entry, 'ioc', 'scan', join(root, 'eicar.ioc'), '--scope', join(root, 'tree'), '--json', '--cpu-budget', String(budget)];
-  const r = spawnSync(canDrop ? 'setpriv' : process.execPath, canDrop ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args] : args, {
-    env: { ...process.env, SANDGATE_POLICY: '', SANDGATE_HOME: home, HOME: home },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    canDrop ? 'setpriv' : process.execPath,
+    canDrop ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args] : args,
+    {
+      env: { ...process.env, SANDGATE_POLICY: '', SANDGATE_HOME: home, HOME: home, SANDGATE_SCAN_THREADS: 'always' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   expect(r.status, r.stderr).toBe(1);
   const { startedAt: _s, finishedAt: _f, ...out } = scanOutputSchema.parse(JSON.parse(r.stdout));
   return { ...out, summary: { ...out.summary, elapsedMs: 0, throttledMs: 0 } };
@@ -48,10 +52,12 @@ function scan(entry: string, budget: number): Omit<ScanOutput, 'startedAt' | 'fi
 
 describe('sandgate ioc scan with hashing threads', () => {
   it.skipIf(asRoot && !canDrop)(
-    asRoot && !canDrop ? 'skipped: as root it needs setpriv to scan as another user' : 'gives the same result with threads, without, from the bundle and from the sources',
+    asRoot && !canDrop
+      ? 'skipped: as root it needs setpriv to scan as another user'
+      : 'gives the same result with threads, without, from the bundle and from the sources',
     () => {
       const tree = join(root, 'tree');
-      // More files than the scan reads on its own thread before threads start (POOL_AFTER_READS).
+      // SANDGATE_SCAN_THREADS=always: the threads start at the first read, whatever the machine's load.
       for (let d = 0; d < 8; d++) {
         mkdirSync(join(tree, `d${d}`), { recursive: true });
         for (let f = 0; f < 60; f++) writeFileSync(join(tree, `d${d}`, `f${f}.txt`), `file ${d}/${f}`);

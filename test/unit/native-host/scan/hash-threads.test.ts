@@ -78,6 +78,7 @@ async function scan(dir: string, threads: number, minCores = 0, now?: () => numb
     hashThreads: threads,
     hashThreadsAfter: 0,
     hashThreadsMinCores: minCores,
+    loadAverage: () => 0,
     ...(now ? { now } : {}),
   });
   const check = session.checkFile.bind(session);
@@ -164,10 +165,23 @@ describe('hashing on threads', () => {
     }
   });
 
-  it('are used only when the CPU budget allows two cores or more', () => {
+  it('are used only when the CPU budget allows two cores or more, and not started on a machine already busy', async () => {
     expect(hashThreadsFor(100, 2)).toBe(2);
     expect(hashThreadsFor(50, 2)).toBe(0);
     expect(hashThreadsFor(50, 4)).toBe(4);
     expect(hashThreadsFor(100, 1)).toBe(0);
+    for (let i = 0; i < 20; i++) writeFileSync(join(root, `f${i}`), `file ${i}`);
+    const set = new HashSetIndicators([{ id: 'x', hash: 'sha256', value: '0'.repeat(64) }]);
+    const busy = new ScanSession({
+      indicators: [{ set, source: 'ioc' }],
+      maxFileBytes: 100,
+      hashThreads: 2,
+      hashThreadsAfter: 0,
+      loadAverage: () => 99,
+    });
+    await scanPaths(busy, [root]);
+    await busy.drain();
+    await busy.close();
+    expect([busy.counters.hashed, busy.hashThreadsUsed()]).toEqual([20, { started: 0, stopped: 0 }]);
   });
 });
