@@ -1,12 +1,11 @@
 import type { Stats } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import type { ScanMatch, ScanOutput, ScanSummary } from '@sandgate/shared';
 import type { HashName, Observation } from '../ioc/observation.ts';
 import type { IndicatorMatch, IndicatorSet } from '../ioc/indicator-set.ts';
 import type { CpuBudget } from './cpu-budget.ts';
-import { hashFile, type HashFileOptions } from './file-hasher.ts';
-import { HashCache, fileFacts, fileObservation, type HashReader, type LazyFileObservation, type ReadCounters } from './file-observation.ts';
-import { HashPool } from './hash-pool.ts';
+import type { HashFileOptions } from './file-hasher.ts';
+import { HashCache, fileFacts, fileObservation, type LazyFileObservation, type ReadCounters } from './file-observation.ts';
+import { HashThreads } from './hash-threads.ts';
 
 export type IndicatorSource = 'ioc' | 'verdict';
 
@@ -16,20 +15,13 @@ export interface ScanSessionOptions {
   /** Files read at the same time (default 4 on the scan's thread; 256, and at most 64 MiB, once hashing threads run). */
   concurrency?: number;
   /**
-   * Threads that read and hash files (`hash-pool.ts`; the runners choose with `hashThreadsFor`). Default 0: every read
-   * on the scan's thread. They start once the scan has made `hashThreadsAfter` reads on its own thread (default
-   * `POOL_AFTER_READS`: a small scan is done before threads would have started).
+   * Threads that read and hash files (`hash-threads.ts`; the runners choose with `hashThreadsFor`). Default 0: every
+   * read on the scan's thread. `hashThreadsAfter`, `hashThreadsMinCores` and `loadAverage`: when they start and stop
+   * (HashThreadsOptions `after`, `minCores`, `loadAverage`).
    */
   hashThreads?: number;
   hashThreadsAfter?: number;
-  /**
-   * Threads pay only while they run beside the scan's thread. They are not started while the 1-minute load average is
-   * at least the number of cores, and every `POOL_CHECK_MS` the scan compares the CPU time the process used with the
-   * wall time: below this many cores' worth (default 1.25), the threads are stopped and reads go back to the scan's
-   * thread, which does the same work for less CPU time. Both are tried again after `POOL_RETRY_MS`. 0: no checks.
-   */
   hashThreadsMinCores?: number;
-  /** The machine's 1-minute load average (default `os.loadavg()[0]`; a seam for tests). */
   loadAverage?: () => number;
   budget?: CpuBudget;
   /** Called at most every `progressEveryMs` with the running counters and the path at hand. */
@@ -50,20 +42,11 @@ export interface FileCheck {
   hashOptions?: HashFileOptions;
 }
 
-function processCpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
 /** How often the CPU budget is consulted. */
 const PACE_EVERY_MS = 50;
-/** Reads on the scan's thread before hashing threads start (starting them costs about as much as this many reads). */
-export const POOL_AFTER_READS = 1024;
 /** With hashing threads: files in flight, and the bytes they may hold (so a pause or checkpoint waits little). */
 const POOLED_IN_FLIGHT = 256;
 const POOLED_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
-const POOL_CHECK_MS = 1000;
-const POOL_RETRY_MS = 30_000;
 
 /**
  * One scan's state: counters, matches, errors, the hash cache, and the bounded pool of reads in flight. File scopes
@@ -97,16 +80,7 @@ export class ScanSession {
   private readonly matchOrder: number[] = [];
   private readonly errorOrder: number[] = [];
   private order = 0;
-  private readonly hashThreads: number;
-  private pool: HashPool | undefined;
-  private readsAsked = 0;
-  private threadsStarted = 0;
-  private threadsStopped = 0;
-  private poolFailure: string | undefined;
-  /** Since when, and from what CPU time, the threads' worth is measured. */
-  private poolWindow = { wall: 0, cpuMs: 0 };
-  private poolRetryAt = -Infinity;
-  private readonly reader: HashReader;
+  private readonly threads: HashThreads;
   private readonly now: () => number;
   private readonly t0: number;
   private lastPace: number;
@@ -115,13 +89,14 @@ export class ScanSession {
 
   constructor(opts: ScanSessionOptions) {
     this.opts = opts;
-    this.hashThreads = Math.max(0, opts.hashThreads ?? 0);
-    const after = opts.hashThreadsAfter ?? POOL_AFTER_READS;
-    this.reader = (path, needed, o) => {
-      if (!this.pool && this.hashThreads > 0 && ++this.readsAsked > after && this.now() >= this.poolRetryAt) this.startPool();
-      return this.pool ? this.pool.hash(path, needed, o) : hashFile(path, needed, o);
-    };
     this.now = opts.now ?? (() => performance.now());
+    this.threads = new HashThreads({
+      threads: Math.max(0, opts.hashThreads ?? 0),
+      now: this.now,
+      ...(opts.hashThreadsAfter !== undefined ? { after: opts.hashThreadsAfter } : {}),
+      ...(opts.hashThreadsMinCores !== undefined ? { minCores: opts.hashThreadsMinCores } : {}),
+      ...(opts.loadAverage ? { loadAverage: opts.loadAverage } : {}),
+    });
     this.t0 = this.now();
     this.lastPace = this.t0;
   }
@@ -160,7 +135,7 @@ export class ScanSession {
       ...(content > 0 ? { plannedContent: content } : {}),
       cache: this.cache,
       counters: this.counters,
-      reader: this.reader,
+      reader: this.threads.read,
       ...(f.readPath ? { readPath: f.readPath } : {}),
       ...(f.hashOptions ? { hashOptions: f.hashOptions } : {}),
     });
@@ -194,7 +169,7 @@ export class ScanSession {
       area: f.area,
       cache: this.cache,
       counters: this.counters,
-      reader: this.reader,
+      reader: this.threads.read,
       ...(f.readPath ? { readPath: f.readPath } : {}),
       ...(f.hashOptions ? { hashOptions: f.hashOptions } : {}),
     });
@@ -239,38 +214,9 @@ export class ScanSession {
     }
   }
 
-  /** The hashing threads of this scan: how many were started (0: every read on this thread) and why they stopped early. */
+  /** The hashing threads of this scan: how many were started and stopped (0: none), and why one failed. */
   hashThreadsUsed(): { started: number; stopped: number; failure?: string } {
-    const failure = this.pool?.failure?.message ?? this.poolFailure;
-    return { started: this.threadsStarted, stopped: this.threadsStopped, ...(failure ? { failure } : {}) };
-  }
-
-  private startPool(): void {
-    // A machine already busy (a load average of as many runnable threads as cores) leaves no core for threads.
-    const load = this.opts.loadAverage?.() ?? loadavg()[0]!;
-    if ((this.opts.hashThreadsMinCores ?? 1.25) > 0 && load >= availableParallelism()) {
-      this.poolRetryAt = this.now() + POOL_RETRY_MS;
-      return;
-    }
-    this.pool = new HashPool(this.hashThreads);
-    this.threadsStarted += this.hashThreads;
-    this.poolWindow = { wall: this.now(), cpuMs: processCpuMs() };
-  }
-
-  /** Stops the threads when the process gets too little CPU for them to run beside this thread (see the option). */
-  private checkPool(t: number): void {
-    const pool = this.pool;
-    if (!pool || t - this.poolWindow.wall < POOL_CHECK_MS) return;
-    const cpuMs = processCpuMs();
-    const cores = (cpuMs - this.poolWindow.cpuMs) / (t - this.poolWindow.wall);
-    this.poolWindow = { wall: t, cpuMs };
-    if (cores >= (this.opts.hashThreadsMinCores ?? 1.25) && !pool.failure) return;
-    this.pool = undefined;
-    this.threadsStopped += pool.threads;
-    this.poolFailure ??= pool.failure?.message;
-    this.poolRetryAt = t + POOL_RETRY_MS;
-    // Files the threads hold are read on this thread (close); their results are the same.
-    void pool.close();
+    return this.threads.used();
   }
 
   /** Waits for every read in flight. */
@@ -283,7 +229,7 @@ export class ScanSession {
 
   /** Stops the hashing threads (after the last drain; an idle thread never keeps the process alive anyway). */
   async close(): Promise<void> {
-    await this.pool?.close();
+    await this.threads.close();
   }
 
   private record(
@@ -330,7 +276,7 @@ export class ScanSession {
   }
 
   private full(): boolean {
-    if (!this.pool) return this.inFlight.size >= Math.max(1, this.opts.concurrency ?? 4);
+    if (!this.threads.running) return this.inFlight.size >= Math.max(1, this.opts.concurrency ?? 4);
     if (this.inFlight.size >= Math.max(1, this.opts.concurrency ?? POOLED_IN_FLIGHT)) return true;
     return this.inFlight.size > 0 && this.inFlightBytes >= POOLED_IN_FLIGHT_BYTES;
   }
@@ -338,13 +284,13 @@ export class ScanSession {
   /** Resolves when a task in flight ends (cheaper than racing every task in flight each time). */
   private taskEnded(): Promise<void> {
     // About to wait: whatever the threads have not been given yet goes now.
-    this.pool?.flush();
+    this.threads.flush();
     return new Promise((resolve) => this.freed.push(resolve));
   }
 
   private async tick(): Promise<void> {
     const t = this.now();
-    this.checkPool(t);
+    this.threads.check(t);
     if (this.opts.onProgress && t - this.lastProgress >= (this.opts.progressEveryMs ?? 100)) {
       this.lastProgress = t;
       this.counters.elapsedMs = Math.round(t - this.t0);
