@@ -2,6 +2,7 @@ import type { ScanOutput, ScanSummary } from '@sandgate/shared';
 import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import type { CriticalAreaCollector } from './critical-areas/collector.ts';
 import { LinuxCriticalAreas } from './critical-areas/linux.ts';
+import { WindowsCriticalAreasLive } from './critical-areas/windows-live.ts';
 import { CpuBudget } from './cpu-budget.ts';
 import { hashThreadsFor } from './hash-pool.ts';
 import { MountTable } from './mount-table.ts';
@@ -40,9 +41,11 @@ export interface RunScanOptions {
   signal?: AbortSignal;
 }
 
-/** The collectors that run on this OS. The Windows and macOS ones exist, but only run on fixtures here. */
+/** The collectors that run on this OS: Linux and Windows read the live system; macOS's runs on fixtures only. */
 export function defaultCollectors(): CriticalAreaCollector[] {
-  return process.platform === 'linux' ? [new LinuxCriticalAreas({ root: '/' })] : [];
+  if (process.platform === 'linux') return [new LinuxCriticalAreas({ root: '/' })];
+  if (process.platform === 'win32') return [new WindowsCriticalAreasLive()];
+  return [];
 }
 
 /** One scan from start to result: the scope walked or collected, every object checked, the result assembled. */

@@ -24,7 +24,7 @@ export const STARTUP_VALUES: Array<[key: string, value: string]> = [
   ['HKLM\\System\\CurrentControlSet\\Control\\Session Manager', 'BootExecute'],
   ['HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows', 'AppInit_DLLs'],
 ];
-const SERVICES = 'HKLM\\System\\CurrentControlSet\\Services';
+export const SERVICES = 'HKLM\\System\\CurrentControlSet\\Services';
 const START_MODES = ['boot', 'system', 'auto', 'demand', 'disabled'];
 
 const TASKS = 'C:\\Windows\\System32\\Tasks';
@@ -40,9 +40,17 @@ export class WindowsAreas {
   private readonly registry: RegistryDump;
   private readonly physicalDrive: string | undefined;
   private readonly env: Record<string, string>;
+  private readonly bootSectorReason: string;
 
   /** `physicalDrive`: what stands for \\.\PhysicalDrive0 (a file in fixtures); `env`: variables for `%…%` (lower-case names). */
-  constructor(opts: { files: WindowsFiles; registry: RegistryDump; physicalDrive?: string; env?: Record<string, string> }) {
+  constructor(opts: {
+    files: WindowsFiles;
+    registry: RegistryDump;
+    physicalDrive?: string;
+    env?: Record<string, string>;
+    bootSectorReason?: string;
+  }) {
+    this.bootSectorReason = opts.bootSectorReason ?? 'not readable (administrators only)';
     this.files = opts.files;
     this.registry = opts.registry;
     this.physicalDrive = opts.physicalDrive;
@@ -146,7 +154,7 @@ export class WindowsAreas {
       if (this.files.isDirectory(dir))
         yield { kind: 'folder', area: 'system-binaries', path: this.files.folderPath(dir), origin: 'system binary folder' };
     if (!this.physicalDrive) {
-      yield { kind: 'unavailable', area: 'boot-sector', what: '\\\\.\\PhysicalDrive0', reason: 'not readable (administrators only)' };
+      yield { kind: 'unavailable', area: 'boot-sector', what: '\\\\.\\PhysicalDrive0', reason: this.bootSectorReason };
     } else {
       const st = statSync(this.physicalDrive);
       yield {
