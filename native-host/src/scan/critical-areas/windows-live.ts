@@ -105,7 +105,11 @@ export class WindowsCriticalAreasLive implements CriticalAreaCollector {
     ];
     const jobs: Array<() => Promise<void>> = [
       ...hives.flatMap((h) => RUN_KEYS.map((rel) => () => read(`${h}\\${rel}`, ['/s'], 'registry-run'))),
-      ...STARTUP_VALUES.map(([key, value]) => () => read(key, ['/v', value], 'autostart')),
+      ...STARTUP_VALUES.map(
+        ([key, value]) =>
+          () =>
+            read(key, ['/v', value], 'autostart'),
+      ),
       () => read(SERVICES, ['/s'], 'service'),
     ];
     // A few at a time: each is a process.

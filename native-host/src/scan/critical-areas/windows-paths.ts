@@ -33,4 +33,3 @@ export function windowsCommandPaths(command: string, env: Record<string, string>
   for (const m of rest.matchAll(/"([A-Za-z]:\\[^"]+)"|([A-Za-z]:\\[^\s,"]+)/g)) out.push(m[1] ?? m[2]!);
   return out.map((p) => expandWindowsPath(p, env));
 }
-

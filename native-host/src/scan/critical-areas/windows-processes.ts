@@ -20,7 +20,7 @@ export function csvFields(line: string): string[] {
       let v = '';
       i++;
       while (i < line.length) {
-        if (line[i] === '"' && line[i + 1] === '"') (v += '"'), (i += 2);
+        if (line[i] === '"' && line[i + 1] === '"') ((v += '"'), (i += 2));
         else if (line[i] === '"') break;
         else v += line[i++];
       }
