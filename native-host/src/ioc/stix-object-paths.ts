@@ -83,7 +83,7 @@ export const STIX_TYPES_NOT_COLLECTED: Readonly<Record<string, string>> = {
   'email-message': 'no collector reads mail',
   'email-addr': 'no collector reads mail',
   'x509-certificate': 'no collector reads certificates (PE signatures are read only for the never-quarantine rule)',
-  'windows-registry-key': 'the registry collector is tested on fixtures only and does not run yet',
+  'windows-registry-key': 'the registry collector reads autostart keys in a Critical Areas Scan only, and its terms are not evaluated yet',
   'user-account': 'no collector lists user accounts',
   mutex: 'no collector lists mutexes',
   artifact: 'no collector produces artifacts (YARA rules scan file content)',

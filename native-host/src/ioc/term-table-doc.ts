@@ -19,7 +19,7 @@ export function termTableMarkdown(): string {
   const types = Object.entries(CONDITIONS_BY_TYPE).map(([type, conds]) => `| ${type} | ${conds.map((c) => `\`${c}\``).join(', ')} |`);
   return [
     BEGIN,
-    '| term | type | evaluated on | collector on fixtures only | value |',
+    '| term | type | evaluated on | collector exists, term not evaluated | value |',
     '|---|---|---|---|---|',
     ...rows,
     '',

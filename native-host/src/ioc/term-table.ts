@@ -27,7 +27,7 @@ export interface TermDef {
   type: TermType;
   /** Where a collector that runs in production produces this term's value. */
   platforms: readonly Platform[];
-  /** Where a collector exists but runs on fixtures only (not evaluated there). */
+  /** Where a collector exists but the term is not evaluated: fixtures only (macOS), or not proved live (Windows). */
   fixtureOnly?: readonly Platform[];
   meaning: string;
   /** For hash terms: which hash; the value comes from `FileObservation.hashes()`, never from `value`. */
@@ -58,7 +58,9 @@ export function notCollectedReason(def: TermDef, platform: Platform): string | u
   const why =
     NOT_COLLECTED[def.document]?.[platform] ??
     (def.fixtureOnly?.includes(platform)
-      ? `the ${platform} collector of ${def.document} is tested on fixtures only and does not run yet`
+      ? platform === 'windows'
+        ? `the windows collector of ${def.document} produces such records only in a Critical Areas Scan, and no test yet proves this term against the live system`
+        : `the ${platform} collector of ${def.document} is tested on fixtures only and does not run yet`
       : undefined) ??
     `no ${platform} collector produces ${def.document} records${def.platforms.length ? ` (collected on ${def.platforms.join(', ')})` : ''}`;
   return `${def.term} cannot be evaluated on ${platform}: ${why}`;

@@ -47,7 +47,7 @@ describe('docs/ioc-terms.md and the term table', () => {
       'RegistryItem/Path',
     ])
       expect(terms).toContain(t);
-    // Registry terms: a Windows collector exists, tested on fixtures only, so no OS evaluates them yet.
+    // Registry terms: a Windows collector exists (Critical Areas Scan only, terms not proved live), so no OS evaluates them yet.
     expect(
       TERM_TABLE.filter((t) => t.document === 'RegistryItem').every((t) => t.platforms.length === 0 && t.fixtureOnly?.join() === 'windows'),
     ).toBe(true);
