@@ -128,5 +128,37 @@ describe.skipIf(!wine.available)(
       expect(notExamined.get('driver')).toMatch(/^driverquery: /);
       expect(notExamined.get('boot-sector')).toMatch(/needs an administrator/);
     });
+
+    it('scan critical runs the same live collector against the sandbox verdicts on record: the Run-key file judged malicious is found', async () => {
+      mkdirSync(join(h.home, 'jobs'), { recursive: true });
+      const job = {
+        jobId: 'job-w1',
+        state: 'done',
+        path: 'C:\\sandgate-windows-tier\\upd.exe',
+        sha256: sha256(files.run),
+        size: files.run.length,
+        provenance: { source: 'cli' },
+        acceptedAt: '2026-01-01T00:00:00.000Z',
+        verdict: { level: 'malicious', threat: 'Test-RunKey', server: 'https://127.0.0.1:8443' },
+      };
+      writeFileSync(join(h.home, 'jobs', 'finished.jsonl'), JSON.stringify(job) + '\n');
+      const r = await runWineNode(w(), [SANDGATE_SHIM, 'scan', 'critical', '--json'], {
+        outDir: h.outDir,
+        env: { SANDGATE_HOME: h.winHome },
+      });
+      expect(r.code, r.stderr).toBe(1);
+      const out = scanOutputSchema.parse(JSON.parse(r.stdout));
+      expect(out.knownMaliciousHashes).toBe(1);
+      expect(out.matches).toEqual([
+        expect.objectContaining({
+          source: 'verdict',
+          iocId: 'verdict:job-w1',
+          area: 'registry-run',
+          path: 'C:\\sandgate-windows-tier\\upd.exe',
+          origin: `${RUN}\\${VALUE}`,
+        }),
+      ]);
+      expect(out.notExamined.map((n) => n.area)).toEqual(expect.arrayContaining(['process', 'driver', 'boot-sector']));
+    });
   },
 );
