@@ -94,6 +94,18 @@ describe('YARA rules through YARA-X', () => {
       { area: 'yara', what: '2 file(s) larger than 1024 bytes', reason: expect.stringMatching(/first 1024 bytes only/) },
     ]);
   });
+
+  it('finds the same matches in a small file (scanned on the calling thread) and a large one (on the thread pool)', async () => {
+    const r = compileYaraFiles([{ file: 'm.yar', source: 'rule Marker { strings: $a = "SIZE-MARKER" condition: $a and filesize > 10 }' }]);
+    for (const size of [100, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024]) {
+      const bytes = Buffer.concat([Buffer.alloc(size - 11), Buffer.from('SIZE-MARKER')]);
+      const m = await r.set!.match(file(`/t/${size}`, bytes));
+      expect(
+        m.map((x) => [x.iocId, x.terms[0]]),
+        `${size} bytes`,
+      ).toEqual([['Marker', `$a at offset ${size - 11}`]]);
+    }
+  });
 });
 
 describe('IOC formats are told apart by content, not by name', () => {
