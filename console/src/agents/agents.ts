@@ -13,6 +13,8 @@ export interface AgentRow {
   app_version: string | null;
   host: Record<string, unknown> | null;
   status: Record<string, unknown> | null;
+  /** When the workstation's client certificate runs out (it renews itself before: cert-renewal.ts). */
+  cert_not_after: string | Date;
   online: boolean;
 }
 
@@ -26,7 +28,7 @@ export const ONLINE_SQL = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
 export async function listAgents(db: Queryable): Promise<AgentRow[]> {
   return db.query<AgentRow>(
     `SELECT a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
-            a.app_version, a.host, a.status, ${ONLINE_SQL} AS online
+            a.app_version, a.host, a.status, a.cert_not_after, ${ONLINE_SQL} AS online
        FROM agents a LEFT JOIN groups g ON g.id = a.group_id ORDER BY a.hostname, a.id`,
   );
 }

@@ -25,7 +25,7 @@ import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/
 import { listAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
-import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
+import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
@@ -52,6 +52,8 @@ export interface AdminApiOptions {
   bodyTimeoutMs?: number;
   /** Whether the console has its own sandbox to look hashes up on (the task page says what a task waits for). */
   sandboxConfigured?: boolean;
+  /** The console CA's SHA-256, for the enrollment line a new token is shown with. */
+  caFingerprint?: string;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -200,6 +202,7 @@ async function handle(
         user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) },
         csrfToken: session.csrfToken,
         allPermissions: PERMISSIONS,
+        roles: ROLE_NAMES,
       });
     case 'POST logout':
       await readJson(req, emptyBodySchema);
@@ -359,7 +362,10 @@ async function handle(
     }
     case 'POST tokens': {
       const body = await readJson(req, tokenCreateBodySchema);
-      return mutate('manage-policy', 'token.create', body.group ?? '', () => performOp({ db: o.db, actor }, 'token-create', body));
+      return mutate('manage-policy', 'token.create', body.group ?? '', async () => ({
+        ...(await performOp({ db: o.db, actor }, 'token-create', body)),
+        caFingerprint: o.caFingerprint ?? null,
+      }));
     }
     default:
       throw notFound();
