@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { runScan } from '#native-host/scan/run-scan.ts';
 import { table, writeResult } from './lib/report.ts';
 

@@ -3,7 +3,7 @@ import { DEFAULT_YARA_MAX_SCAN_BYTES, loadYaraBinding, yaraBindingError } from '
 import type { FilePlan, IndicatorMatch, IndicatorSet, UnsupportedTerm } from './indicator-set.ts';
 import type { DocumentName, Observation } from './observation.ts';
 import { splitYaraRules } from './yara-split.ts';
-import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
+import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
 /**
  * YARA rules run by YARA-X (`@litko/yara-x`, loaded by `@sandgate/shared/yara-x` as sandgate-lab does). Each file is
