@@ -1,7 +1,7 @@
 import { SandgateError, stixBundleSchema, stixIndicatorSchema, type OpenIoc, type StixIndicator } from '@sandgate/shared';
 import type { IocSource } from './compile-indicator-set.ts';
 import type { UnsupportedTerm } from './indicator-set.ts';
-import { parseStixPattern } from './stix-pattern-parser.ts';
+import { parseStixPattern } from '@sandgate/shared/stix-pattern';
 import { stixPatternToOpenIoc } from './stix-to-openioc.ts';
 import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
