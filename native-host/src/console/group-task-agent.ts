@@ -131,7 +131,13 @@ export class GroupTaskAgent {
     // An operator's hunt has no object: any hashed file it matches, once another operator approved it (`witnessed`).
     const entry: Entry = {
       groupTaskId: t.groupTaskId,
-      guard: { dryRun: t.dryRun, neverQuarantine, objectSha256: t.sha256, awaitingWitness: !t.witnessed, ...(t.hunt ? { hunt: true } : {}) },
+      guard: {
+        dryRun: t.dryRun,
+        neverQuarantine,
+        objectSha256: t.sha256,
+        awaitingWitness: !t.witnessed,
+        ...(t.hunt ? { hunt: true } : {}),
+      },
       closed: false,
     };
     if (Date.parse(t.expiresAt) <= Date.now()) {
