@@ -4,11 +4,13 @@ import { loadEvents } from './events-view.ts';
 import { showGroupError } from './groups-view.ts';
 import { pageState, type AgentRow } from './page-state.ts';
 import { fillRestoreTargets } from './restores-view.ts';
+import { fillHuntGroups } from './hunts-view.ts';
 
 export async function loadAgents(): Promise<void> {
   const { agents } = await api<{ agents: AgentRow[] }>('GET', 'agents');
   pageState.agents = agents;
   fillRestoreTargets();
+  fillHuntGroups();
   const tbody = emptyBody('#agents');
   for (const a of agents) {
     const state = document.createElement('span');

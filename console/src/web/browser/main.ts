@@ -7,6 +7,7 @@ import { loadGroups, wireGroups } from './groups-view.ts';
 import { pageState } from './page-state.ts';
 import { loadRestore, loadRestores, wireRestores } from './restores-view.ts';
 import { loadTask, loadTasks, wireTasks } from './tasks-view.ts';
+import { wireHunts } from './hunts-view.ts';
 
 // The web console's entry: log in (or pick up the session), then show every view and keep them fresh.
 
@@ -52,6 +53,7 @@ $<HTMLFormElement>('#login-form').addEventListener('submit', async (ev) => {
 wireGroups();
 wireTasks();
 wireRestores();
+wireHunts();
 
 api<SessionAnswer>('GET', 'session').then(
   (s) => {

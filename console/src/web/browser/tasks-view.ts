@@ -3,6 +3,8 @@ import { $, button, emptyBody, errorText, row } from './dom.ts';
 
 interface TaskRow {
   id: string;
+  kind?: string;
+  hunt_format?: string | null;
   created_at: string;
   group_name: string;
   file_name: string | null;
@@ -60,7 +62,7 @@ export async function loadTasks(): Promise<void> {
       t.created_at,
       t.group_name,
       (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
-      t.threat,
+      t.kind === 'hunt' ? 'hunt (' + (t.hunt_format ?? '?') + ')' : t.threat,
       t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
       t.shares + ' (' + t.open_shares + ' open)',
       t.matched_shares,
@@ -69,7 +71,7 @@ export async function loadTasks(): Promise<void> {
   }
 }
 
-async function showTask(id: string): Promise<void> {
+export async function showTask(id: string): Promise<void> {
   openTask = id;
   $('#task-detail').hidden = false;
   await loadTask();
