@@ -132,4 +132,30 @@ describe('the web console in a real browser', () => {
     await rowWith(page, '#audit', 'quarantine.restore', EICAR_SHA256);
     expect(scriptErrors).toEqual([]);
   });
+
+  it("start a hunt with one's own YARA file from the page: the group's workstations report the file it finds (issue 18)", async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const marked = join(ws[1]!.downloads, 'build-tool.bin');
+    writeFileSync(marked, 'prefix SANDGATE-E2E-HUNT-MARKER suffix');
+    await page.reload();
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await page.locator('#hunt-group option', { hasText: 'office' }).waitFor({ state: 'attached' });
+    await page.selectOption('#hunt-group', { label: 'office' });
+    await page.setInputFiles('#hunt-form input[name=file]', {
+      name: 'marker.yar',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('rule e2e_marker {\n  strings: $a = "SANDGATE-E2E-HUNT-MARKER"\n  condition: $a\n}\n'),
+    });
+    await page.selectOption('#hunt-form select[name=scope]', 'paths');
+    await page.fill('#hunt-form input[name=paths]', '~/Downloads');
+    await page.click('#hunt-form button[type=submit]');
+    await page.locator('#hunt-error', { hasText: 'yara, 1 indicator(s) or rule(s), 2 workstation(s)' }).waitFor({ timeout: 30_000 });
+    await rowWith(page, '#tasks', 'marker.yar', 'hunt (yara)');
+    await rowWith(page, '#task-shares', 'matched', `${marked} → reported`);
+    expect(existsSync(marked)).toBe(true);
+    await rowWith(page, '#audit', 'hunt.create');
+    expect(scriptErrors).toEqual([]);
+  });
 });
