@@ -15,6 +15,9 @@ const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 type Workstation = Stack & { agentId: string; downloads: string };
 
+/** Opens one of the console's views from its navigation bar. */
+const open = (page: Page, view: string) => page.click(`nav a[href="#${view}"]`);
+
 /** Waits until a row of the table holds all these texts (the page refreshes on its own; nothing is reloaded here). */
 const rowWith = (page: Page, table: string, ...texts: string[]) => {
   let rows = page.locator(`${table} tbody tr`);
@@ -27,6 +30,7 @@ describe('the web console in a real browser', () => {
   const env = { DATABASE_URL: undefined, SANDGATE_CONSOLE_DATA: undefined };
   let console_: ConsoleProcess;
   let browser: PlainBrowser;
+  let admin: Awaited<ReturnType<typeof loginAs>>;
   const ws: Workstation[] = [];
 
   const cli = (args: string[], stdin?: string) => runConsoleCli([...args, '--data', dataDir], env, stdin);
@@ -60,7 +64,7 @@ describe('the web console in a real browser', () => {
     expect((await cli(['user', 'add', 'admin', '--role', 'admin', '--password-stdin'], ADMIN_PASSWORD + '\n')).code).toBe(0);
     // The group and its actions are set through the API (the group-actions integration test covers that path); the
     // browser is for what a person watches and clicks.
-    const admin = await loginAs(console_.info.adminUrl, readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8'), 'admin', ADMIN_PASSWORD);
+    admin = await loginAs(console_.info.adminUrl, readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8'), 'admin', ADMIN_PASSWORD);
     expect((await admin('POST', 'groups', { name: 'office' })).status).toBe(200);
     const groupId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
     const actions = { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] }, taskExpiresHours: 1 };
@@ -93,12 +97,33 @@ describe('the web console in a real browser', () => {
     // Both workstations, online, in their group.
     await page.locator('#agents tbody tr', { hasText: 'online' }).nth(1).waitFor({ timeout: 30_000 });
     expect(await page.locator('#agents tbody tr').count()).toBe(2);
+    // Two workstations on one machine share a host name: each row also shows its id, and when its certificate ends.
+    for (const w of ws) await rowWith(page, '#agents', w.agentId.slice(0, 8), 'in 36'); // "in 364 days"
+    // The filter narrows the list as one types, and the page's own refresh keeps it narrowed.
+    await page.fill('#agents-filter', other.agentId.slice(0, 8));
+    await page.waitForTimeout(5_500);
+    expect(await page.locator('#agents tbody tr').count()).toBe(1);
+    await page.fill('#agents-filter', '');
+    // Moving a group drop-down changes nothing until "move" is pressed, and the page's refresh neither steals the
+    // focus from it nor undoes the choice in progress.
+    const picker = page.locator('#agents tbody tr', { hasText: catcher.agentId.slice(0, 8) }).locator('select');
+    await picker.selectOption({ label: '(none)' });
+    await picker.focus();
+    await page.waitForTimeout(5_500);
+    expect(
+      await picker.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement),
+    ).toBe(true);
+    expect(await picker.inputValue()).toBe('');
+    const listed = (await admin('GET', 'agents')).body.agents.find((a: { id: string }) => a.id === catcher.agentId);
+    expect(listed.group_name).toBe('office');
+    await picker.selectOption({ label: 'office' });
 
     // The first workstation catches EICAR; the group task appears and, opened, shows the other one quarantining it.
     const dl = join(catcher.root, 'first.com');
     writeFileSync(dl, EICAR);
     const submitted = await catcher.sandgate(['submit', dl, '--wait', '--json']);
     expect(submitted.code, submitted.stderr).toBe(1);
+    await open(page, 'tasks');
     await rowWith(page, '#tasks', 'first.com');
     await page.locator('#tasks tbody tr', { hasText: 'first.com' }).getByRole('button', { name: 'open' }).click();
     // One workstation's word is not enough to quarantine elsewhere (issue 14): the page says why the task waits, the
@@ -110,11 +135,13 @@ describe('the web console in a real browser', () => {
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
     expect(existsSync(planted)).toBe(false);
+    await open(page, 'audit');
     await rowWith(page, '#audit', 'group-task.approve');
 
-    // The events the agents shipped: both quarantines are there once the page is reopened (events load at start).
+    // The events the agents shipped: both quarantines appear in the events view, refreshed in place.
     await page.reload();
     await page.locator('#app').waitFor({ state: 'visible' });
+    await open(page, 'events');
     await rowWith(page, '#events', 'quarantined', planted);
     await rowWith(page, '#events', 'verdict');
 
@@ -125,11 +152,33 @@ describe('the web console in a real browser', () => {
       .getByRole('button', { name: 'restore…' })
       .click();
     expect(await page.inputValue('#restore-form input[name=sha256]')).toBe(EICAR_SHA256);
-    expect(await page.inputValue('#restore-where')).toBe(`agent:${other.agentId}`);
+    await page.locator('#restore-where').waitFor({ state: 'visible' });
+    await expect.poll(() => page.inputValue('#restore-where'), { timeout: 10_000 }).toBe(`agent:${other.agentId}`);
+    // A restore puts a malicious file back: the page asks first, naming the object and the workstation.
+    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
     await page.click('#restore-form button[type=submit]');
+    expect(await asked).toContain(EICAR_SHA256);
     await rowWith(page, '#restore-shares', 'done', `${planted} → restored`);
     expect(readFileSync(planted, 'utf8')).toBe(EICAR);
+    await open(page, 'audit');
     await rowWith(page, '#audit', 'quarantine.restore', EICAR_SHA256);
+
+    // A new workstation: the page makes a one-time token and shows the line to run there, with this console's address.
+    await open(page, 'users');
+    await page.selectOption('#token-group', 'office');
+    await page.click('#token-form button[type=submit]');
+    await page.locator('#token-line', { hasText: 'sandgate enroll' }).waitFor({ timeout: 10_000 });
+    const line = (await page.textContent('#token-line')) ?? '';
+    expect(line).toMatch(/^sandgate enroll https:\/\/\S+:\d+ sgt_\S+ --ca-fingerprint \S+$/);
+    expect(line).toContain(`:${new URL(console_.info.agentUrl).port} `);
+    expect(line).toContain(console_.info.caFingerprint);
+
+    // Logging out ends the session: a reload shows the login form again.
+    await page.click('#logout');
+    await page.locator('#login').waitFor({ state: 'visible' });
+    await page.reload();
+    await page.locator('#login').waitFor({ state: 'visible' });
+    expect(await page.locator('#app').isHidden()).toBe(true);
     expect(scriptErrors).toEqual([]);
   });
 
@@ -139,8 +188,12 @@ describe('the web console in a real browser', () => {
     page.on('pageerror', (err) => scriptErrors.push(err.message));
     const marked = join(ws[1]!.downloads, 'build-tool.bin');
     writeFileSync(marked, 'prefix SANDGATE-E2E-HUNT-MARKER suffix');
-    await page.reload();
+    await page.goto(console_.info.adminUrl);
+    await page.fill('#login-form input[name=name]', 'admin');
+    await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+    await page.click('#login-form button[type=submit]');
     await page.locator('#app').waitFor({ state: 'visible' });
+    await open(page, 'tasks');
     await page.locator('#hunt-group option', { hasText: 'office' }).waitFor({ state: 'attached' });
     await page.selectOption('#hunt-group', { label: 'office' });
     await page.setInputFiles('#hunt-form input[name=file]', {
@@ -155,6 +208,7 @@ describe('the web console in a real browser', () => {
     await rowWith(page, '#tasks', 'marker.yar', 'hunt (yara)');
     await rowWith(page, '#task-shares', 'matched', `${marked} → reported`);
     expect(existsSync(marked)).toBe(true);
+    await open(page, 'audit');
     await rowWith(page, '#audit', 'hunt.create');
     expect(scriptErrors).toEqual([]);
   });

@@ -34,9 +34,10 @@ commands:
   user add NAME --role ROLE [--password-stdin]
                                      add a console user; roles: ${ROLE_NAMES.join(', ')}.
                                      Without --password-stdin a random password is made and printed once
-  token create [--group G] [--ttl-hours H]
+  token create [--group G] [--ttl-hours H] [--url URL]
                                      print a one-time enrollment token (default: valid 24 hours), and the
-                                     sandgate enroll command line that uses it; G is created when missing
+                                     sandgate enroll command line that uses it, with the address the last
+                                     started serve answers at (--url: another); G is created when missing
   agent revoke ID                    refuse a workstation from now on
   hunt create --group G --file F [--scope critical|system|PATH]... [--run-mode afterThreat|idle]
               [--quarantine] [--dry-run] [--critical-areas-scan] [--canary-percent P]
@@ -73,6 +74,7 @@ const OPTIONS = {
   group: { type: 'string' },
   'ttl-hours': { type: 'string' },
   config: { type: 'string' },
+  url: { type: 'string' },
   file: { type: 'string' },
   scope: { type: 'string', multiple: true },
   'run-mode': { type: 'string' },
@@ -165,6 +167,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         print(
           {
             agentUrl: c.agentUrl,
+            enrollUrl: c.enrollUrl,
             adminUrl: c.adminUrl,
             adminHost: c.adminHost,
             caFingerprint: c.ca.fingerprint,
@@ -173,7 +176,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
             pid: process.pid,
             witnessSandbox: sandboxes,
           },
-          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n  second witness       ${witness}\n`,
+          `sandgate-console is running.\n  agents (mutual TLS)  ${c.agentUrl}\n  workstations enroll ${c.enrollUrl}\n  web console          ${c.adminUrl}\n  CA fingerprint       ${c.ca.fingerprint}\n  database             ${database}\n  data                 ${dataDir}\n  second witness       ${witness}\n`,
         );
         const signal = await stop;
         io.err(`stopping (${signal})\n`);
@@ -194,17 +197,27 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
       }
       case 'token': {
         if (sub !== 'create' || rest.length)
-          throw new SandgateError('USAGE', 'usage: sandgate-console token create [--group G] [--ttl-hours H]');
+          throw new SandgateError('USAGE', 'usage: sandgate-console token create [--group G] [--ttl-hours H] [--url URL]');
+        if (v.url !== undefined && !isHttpsUrl(v.url))
+          throw new SandgateError('USAGE', '--url must be an https:// URL (https://HOST:PORT)');
         const ttl = v['ttl-hours'] === undefined ? undefined : Number(v['ttl-hours']);
         if (ttl !== undefined && !(ttl > 0 && ttl <= 24 * 30))
           throw new SandgateError('USAGE', '--ttl-hours must be a number of hours up to 720');
         const out = await op('token-create', { ...(v.group ? { group: v.group } : {}), ...(ttl ? { ttlHours: ttl } : {}) });
         const caFile = join(dataDir, 'ca', 'ca-cert.pem');
         const fingerprint = existsSync(caFile) ? certificateFingerprint(readFileSync(caFile, 'utf8')) : undefined;
-        const enroll = `sandgate enroll https://CONSOLE:PORT ${String(out.token)}${fingerprint ? ` --ca-fingerprint ${fingerprint}` : ''}`;
+        const known = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
+        const url = v.url ?? known[0];
+        const enroll = `sandgate enroll ${url ?? 'https://CONSOLE:8444'} ${String(out.token)}${fingerprint ? ` --ca-fingerprint ${fingerprint}` : ''}`;
+        const others = v.url ? [] : known.slice(1);
+        const where = url
+          ? others.length
+            ? `\n(other console processes on this database: ${others.join(', ')})`
+            : ''
+          : '\n(no console has been started on this database yet: put the address workstations reach it at, or pass --url)';
         print(
-          { ...out, caFingerprint: fingerprint ?? null },
-          `token (works once, until ${String(out.expiresAt)}${out.group ? `, group ${String(out.group)}` : ''}):\n  ${String(out.token)}\non the workstation:\n  ${enroll}\n`,
+          { ...out, enrollUrl: url ?? null, caFingerprint: fingerprint ?? null },
+          `token (works once, until ${String(out.expiresAt)}${out.group ? `, group ${String(out.group)}` : ''}):\n  ${String(out.token)}\non the workstation:\n  ${enroll}${where}\n`,
         );
         return 0;
       }
@@ -239,6 +252,14 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
     io.err(`error[${wire.code}]: ${wire.message}\n`);
     if (json) io.out(JSON.stringify({ error: { code: wire.code, message: wire.message } }) + '\n');
     return 2;
+  }
+}
+
+function isHttpsUrl(s: string): boolean {
+  try {
+    return new URL(s).protocol === 'https:';
+  } catch {
+    return false;
   }
 }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { audit } from '../audit/audit-log.ts';
 import { createEnrollmentToken } from '../agents/enrollment-tokens.ts';
+import { knownEnrollAddresses } from '../server/enroll-address.ts';
 import { revokeAgent } from '../agents/agents.ts';
 import { createGroup, findGroupByName } from '../groups/groups.ts';
 import { addUser } from '../users/users.ts';
@@ -107,7 +108,7 @@ export async function performOp(ctx: OpContext, op: OpName, raw: Record<string, 
       if (a.group) groupId = (await findGroupByName(ctx.db, a.group))?.id ?? (await createGroup(ctx.db, a.group)).id;
       const ttlMs = a.ttlHours !== undefined ? a.ttlHours * 3600_000 : undefined;
       const t = await createEnrollmentToken(ctx.db, { groupId, createdBy: ctx.actor, ...(ttlMs ? { ttlMs } : {}) });
-      return { token: t.token, expiresAt: t.expiresAt, group: a.group ?? null };
+      return { token: t.token, expiresAt: t.expiresAt, group: a.group ?? null, enrollUrls: await knownEnrollAddresses(ctx.db) };
     }
     case 'user-add': {
       const a = opSchemas[op](raw);

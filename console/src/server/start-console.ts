@@ -17,6 +17,7 @@ import { EventRateLimit } from '../agents/event-rate-limit.ts';
 import { SandboxWitness } from '../witness/sandbox-witness.ts';
 import { startWakeRelay } from '../agent-api/wake-relay.ts';
 import { checkSharedCa } from './shared-ca-check.ts';
+import { enrollAddress, recordEnrollAddress } from './enroll-address.ts';
 import { join } from 'node:path';
 
 export interface ConsoleOptions {
@@ -49,6 +50,8 @@ export interface ConsoleOptions {
 
 export interface RunningConsole {
   agentUrl: string;
+  /** What workstations type in `sandgate enroll` (a name in the server certificate), recorded for `token create`. */
+  enrollUrl: string;
   adminUrl: string;
   /** Where the web console listens (loopback unless `adminHost` said otherwise). */
   adminHost: string;
@@ -130,6 +133,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
         notifier,
         ...slow,
         sandboxConfigured: sandbox !== undefined,
+        caFingerprint: ca.fingerprint,
         ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}),
       }),
     );
@@ -137,9 +141,20 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     closers.push(() => closeServer(agentServer));
     const adminPort = await listen(adminServer, o.adminPort, adminHost);
     closers.push(() => closeServer(adminServer));
+    const enrollUrl = enrollAddress(host, agentPort, o.serverNames);
+    await recordEnrollAddress(db, enrollUrl);
     const control = await listenControlSocket(o.dataDir, { db, onAgentChanged: (id) => notifier.wakeAgent(id) });
     closers.push(() => closeServer(control));
-    return { agentUrl: urlFor(host, agentPort), adminUrl: urlFor(adminHost, adminPort), adminHost, ca, db, notifier, close: closeAll };
+    return {
+      agentUrl: urlFor(host, agentPort),
+      enrollUrl,
+      adminUrl: urlFor(adminHost, adminPort),
+      adminHost,
+      ca,
+      db,
+      notifier,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;

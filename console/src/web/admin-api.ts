@@ -7,6 +7,7 @@ import {
   CONSOLE_BODY_LIMITS,
   huntCreateBodySchema,
   emptyBodySchema,
+  agentsQuerySchema,
   eventsQuerySchema,
   groupCreateBodySchema,
   listQuerySchema,
@@ -23,10 +24,10 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
-import { listAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
-import { can, PERMISSIONS, permissionsOf, requirePermission, type Permission } from '../users/permissions.ts';
+import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
@@ -54,6 +55,8 @@ export interface AdminApiOptions {
   bodyTimeoutMs?: number;
   /** Whether the console has its own sandbox to look hashes up on (the task page says what a task waits for). */
   sandboxConfigured?: boolean;
+  /** The console CA's SHA-256, for the enrollment line a new token is shown with. */
+  caFingerprint?: string;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -68,6 +71,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
 
 /** Query parameters of the routes that take any; every other route refuses a query string with parameters. */
 const QUERIES = {
+  'GET agents': agentsQuerySchema,
   'GET events': eventsQuerySchema,
   'GET agents/:/events': eventsQuerySchema,
   'GET tasks': listQuerySchema,
@@ -203,6 +207,7 @@ async function handle(
         user: { name: session.user.name, role: session.user.role, permissions: permissionsOf(session.user.role) },
         csrfToken: session.csrfToken,
         allPermissions: PERMISSIONS,
+        roles: ROLE_NAMES,
       });
     case 'POST logout':
       await readJson(req, emptyBodySchema);
@@ -211,7 +216,7 @@ async function handle(
       return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
     case 'GET agents':
       view(session);
-      return sendJson(res, 200, { agents: await listAgents(o.db) });
+      return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
       const { limit } = parseQuery(url, QUERIES[route]);
@@ -374,7 +379,10 @@ async function handle(
     }
     case 'POST tokens': {
       const body = await readJson(req, tokenCreateBodySchema);
-      return mutate('manage-policy', 'token.create', body.group ?? '', () => performOp({ db: o.db, actor }, 'token-create', body));
+      return mutate('manage-policy', 'token.create', body.group ?? '', async () => ({
+        ...(await performOp({ db: o.db, actor }, 'token-create', body)),
+        caFingerprint: o.caFingerprint ?? null,
+      }));
     }
     default:
       throw notFound();

@@ -10,20 +10,38 @@ export const CONSOLE_HTML = `<!doctype html>
 <title>Sandgate console</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-  body { font: 14px system-ui, sans-serif; margin: 0; color: #1d2330; background: #f6f7f9; }
-  header { background: #1d2330; color: #fff; padding: 10px 20px; display: flex; justify-content: space-between; }
+  :root { color-scheme: light dark; --fg: #1d2330; --bg: #f6f7f9; --card: #fff; --line: #dde1e7; --row: #eef0f3;
+    --ok: #13795b; --bad: #b91c1c; --warn: #9a3412; --head: #1d2330; --link: #1d4ed8; }
+  @media (prefers-color-scheme: dark) {
+    :root { --fg: #e6e9ef; --bg: #12151b; --card: #1b2029; --line: #2c3340; --row: #242a35;
+      --ok: #4ade80; --bad: #f87171; --warn: #fbbf24; --head: #0b0d11; --link: #93c5fd; }
+  }
+  body { font: 14px system-ui, sans-serif; margin: 0; color: var(--fg); background: var(--bg); }
+  header { background: var(--head); color: #fff; padding: 10px 20px; display: flex; gap: 16px; align-items: center; flex-wrap: wrap; }
+  header strong { margin-right: auto; }
+  nav { display: flex; gap: 4px; flex-wrap: wrap; padding: 8px 20px; border-bottom: 1px solid var(--line); background: var(--card); }
+  nav a { color: var(--link); text-decoration: none; padding: 4px 10px; border-radius: 4px; }
+  nav a[aria-current=page] { background: var(--row); color: var(--fg); font-weight: 600; }
   main { padding: 16px 20px; }
-  section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; }
+  section { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; overflow-x: auto; }
   table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
-  .online { color: #13795b; font-weight: 600; } .offline { color: #9a3412; }
-  .error { color: #b91c1c; white-space: pre-wrap; } textarea { width: 100%; height: 220px; font: 12px monospace; }
-  #task-shares td { white-space: pre-wrap; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--row); vertical-align: top; }
+  small { opacity: .7; font-family: monospace; }
+  .online { color: var(--ok); font-weight: 600; } .offline { color: var(--warn); } .revoked { opacity: .6; }
+  .warn { color: var(--warn); font-weight: 600; }
+  .error { color: var(--bad); white-space: pre-wrap; } .ok { color: var(--ok); white-space: pre-wrap; }
+  textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
+  #task-shares td, #restore-shares td { white-space: pre-wrap; }
+  code.line { display: block; padding: 8px; background: var(--row); overflow-x: auto; white-space: pre; }
+  button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; color: inherit; cursor: pointer; }
+  th[aria-sort=ascending] button.sort::after { content: " ▲"; } th[aria-sort=descending] button.sort::after { content: " ▼"; }
+  label { margin-right: 8px; } .bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
+  @media (max-width: 640px) { main, nav, header { padding-left: 8px; padding-right: 8px; } section { padding: 8px; } }
   [hidden] { display: none !important; }
 </style>
 </head>
 <body>
-<header><strong>Sandgate console</strong><span id="who"></span></header>
+<header><strong>Sandgate console</strong><span id="refresh-state" role="status"></span><span id="who"></span><button id="logout" hidden>Log out</button></header>
 <main>
   <section id="login">
     <h2>Log in</h2>
@@ -35,27 +53,39 @@ export const CONSOLE_HTML = `<!doctype html>
     <p class="error" id="login-error"></p>
   </section>
   <div id="app" hidden>
-    <section>
+    <nav aria-label="views">
+      <a href="#workstations">Workstations</a><a href="#groups">Groups and policy</a><a href="#tasks">Tasks</a>
+      <a href="#restores">Quarantine and restore</a><a href="#events">Events</a><a href="#audit">Audit</a><a href="#users">Users and tokens</a>
+    </nav>
+    <section data-view="workstations">
       <h2>Workstations</h2>
-      <table id="agents"><thead><tr><th>host</th><th>state</th><th>group</th><th>version</th><th>last heartbeat</th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
+      <p id="agents-counts" role="status"></p>
+      <div class="bar">
+        <label>Search <input id="agents-filter" type="search" placeholder="host, id, group, version"></label>
+        <label>State <select id="agents-state"><option value="">all</option><option value="online">online</option><option value="offline">offline</option><option value="revoked">revoked</option></select></label>
+        <button id="agents-prev" aria-label="previous page">‹</button><span id="agents-page"></span><button id="agents-next" aria-label="next page">›</button>
+      </div>
+      <p id="agents-message" role="status"></p>
+      <table id="agents"><thead><tr><th><button class="sort" data-sort="hostname">host</button> <small>id</small></th><th>system</th><th>state</th><th><button class="sort" data-sort="group">group</button></th><th><button class="sort" data-sort="version">version</button></th><th><button class="sort" data-sort="last_seen">last heartbeat</button></th><th><button class="sort" data-sort="cert_not_after">certificate</button></th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
     </section>
-    <section id="events-section">
+    <section id="events-section" data-view="events">
       <h2 id="events-title">Recent events</h2>
+      <button id="events-all" hidden>All workstations</button>
       <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
     </section>
-    <section>
+    <section data-view="groups">
       <h2>Groups</h2>
       <table id="groups"><thead><tr><th>name</th><th>members</th><th>policy revision</th><th></th></tr></thead><tbody></tbody></table>
-      <form id="group-form" data-needs="manage-policy"><input name="name" placeholder="new group" required> <button>Create group</button></form>
+      <form id="group-form" data-needs="manage-policy"><label>New group <input name="name" required></label> <button>Create group</button></form>
       <div id="policy-editor" hidden>
         <h3 id="policy-title"></h3>
         <p class="hint">Secrets (a server's <code>token</code>, the client certificate's <code>passphrase</code>) are write-only and show as <code>{"set": true}</code>: leave that to keep the stored value, type a new one to replace it, remove the key to clear it.</p>
-        <textarea id="policy-text" spellcheck="false"></textarea>
+        <textarea id="policy-text" spellcheck="false" aria-label="policy document (JSON)"></textarea>
         <button id="policy-save" data-needs="manage-policy">Save policy</button>
       </div>
-      <p class="error" id="group-error"></p>
+      <p class="error" id="group-error" role="status"></p>
     </section>
-    <section>
+    <section data-view="tasks">
       <h2>Group tasks</h2>
       <table id="tasks"><thead><tr><th>created</th><th>group</th><th>object</th><th>threat</th><th>state</th><th>workstations</th><th>with matches</th><th></th></tr></thead><tbody></tbody></table>
       <div id="task-detail" hidden>
@@ -65,7 +95,7 @@ export const CONSOLE_HTML = `<!doctype html>
         <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
-        <p class="error" id="task-error"></p>
+        <p class="error" id="task-error" role="status"></p>
       </div>
       <form id="hunt-form" data-needs="manage-ioc-tasks">
         <h3>Hunt with your own file</h3>
@@ -83,7 +113,7 @@ export const CONSOLE_HTML = `<!doctype html>
         <p class="error" id="hunt-error"></p>
       </form>
     </section>
-    <section id="restore-section">
+    <section id="restore-section" data-view="restores">
       <h2>Restore a quarantined object</h2>
       <form id="restore-form" data-needs="manage-ioc-tasks">
         <label>SHA-256 <input name="sha256" size="70" pattern="[0-9a-f]{64}" required></label>
@@ -91,16 +121,34 @@ export const CONSOLE_HTML = `<!doctype html>
         <label><input type="checkbox" name="allow" value="1"> false positive: never act on it again in this group</label>
         <button type="submit">Restore</button>
       </form>
-      <p class="error" id="restore-error"></p>
+      <p class="error" id="restore-error" role="status"></p>
       <table id="restores"><thead><tr><th>asked</th><th>by</th><th>object</th><th>workstations</th><th>waiting</th><th></th></tr></thead><tbody></tbody></table>
       <div id="restore-detail" hidden>
         <h3 id="restore-title"></h3>
         <table id="restore-shares"><thead><tr><th>workstation</th><th>state</th><th>items</th><th>updated</th></tr></thead><tbody></tbody></table>
       </div>
     </section>
-    <section>
+    <section data-view="audit">
       <h2>Audit log</h2>
       <table id="audit"><thead><tr><th>time</th><th>who</th><th>did</th><th>on</th><th>outcome</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section data-view="users">
+      <h2>Enroll a workstation</h2>
+      <form id="token-form" data-needs="manage-policy" class="bar">
+        <label>Group <select name="group" id="token-group"></select></label>
+        <label>Valid for <input name="ttlHours" type="number" min="1" max="720" value="24" required> hours</label>
+        <button type="submit">Make a one-time token</button>
+      </form>
+      <p id="token-message" role="status"></p>
+      <div id="token-output" hidden><p>Run on the workstation:</p><code class="line" id="token-line"></code></div>
+      <h2>Add a console user</h2>
+      <form id="user-form" data-needs="manage-users" class="bar">
+        <label>Name <input name="name" autocomplete="off" required></label>
+        <label>Role <select name="role" id="user-role"></select></label>
+        <label>Password <input name="password" type="password" autocomplete="new-password" minlength="12" required></label>
+        <button type="submit">Add user</button>
+      </form>
+      <p id="user-message" role="status"></p>
     </section>
   </div>
 </main>

@@ -1,44 +1,168 @@
 import { allowed, api } from './api.ts';
-import { button, emptyBody, row } from './dom.ts';
-import { loadEvents } from './events-view.ts';
-import { showGroupError } from './groups-view.ts';
+import { $, button, errorText, say, type Cell } from './dom.ts';
+import { showEventsOf } from './events-view.ts';
+import { patchRows } from './keyed-rows.ts';
 import { pageState, type AgentRow } from './page-state.ts';
 import { fillRestoreTargets } from './restores-view.ts';
-import { fillHuntGroups } from './hunts-view.ts';
+import { daysUntil, relativeTime, timeCell } from './time.ts';
+
+// The workstations: each row names the machine well enough to tell two "vm"s apart (short id, system), says whether
+// it is online, and when its certificate runs out. A group change is applied only when asked, never on a drop-down
+// move. The server filters, sorts and pages; the page on screen is patched in place on every refresh.
+
+/** Certificates this close to their end are shown as a warning (they renew on their own well before: cert-renewal.ts). */
+const EXPIRY_WARNING_DAYS = 30;
+/** Rows per page; the server filters, sorts and pages (GET /api/agents). */
+const PAGE = 100;
+
+interface AgentPage {
+  agents: AgentRow[];
+  total: number;
+  counts: { all: number; online: number; offline: number; revoked: number };
+}
+
+const view = { sort: 'hostname', order: 'asc' as 'asc' | 'desc', offset: 0 };
+
+function query(): string {
+  const p = new URLSearchParams({ sort: view.sort, order: view.order, limit: String(PAGE), offset: String(view.offset) });
+  const q = $<HTMLInputElement>('#agents-filter').value.trim();
+  if (q) p.set('q', q);
+  const state = $<HTMLSelectElement>('#agents-state').value;
+  if (state) p.set('state', state);
+  return p.toString();
+}
 
 export async function loadAgents(): Promise<void> {
-  const { agents } = await api<{ agents: AgentRow[] }>('GET', 'agents');
-  pageState.agents = agents;
+  const page = await api<AgentPage>('GET', 'agents?' + query());
+  pageState.agents = page.agents;
   fillRestoreTargets();
-  fillHuntGroups();
-  const tbody = emptyBody('#agents');
-  for (const a of agents) {
-    const state = document.createElement('span');
-    state.textContent = a.revoked_at ? 'revoked' : a.online ? 'online' : 'offline';
-    state.className = a.online ? 'online' : 'offline';
-    const queue = a.status?.queue ? a.status.queue.objects + ' objects' : '';
-    let group: string | HTMLSelectElement = a.group_name || '(none)';
-    if (allowed('manage-policy') && !a.revoked_at) {
-      const sel = document.createElement('select');
-      sel.append(new Option('(none)', ''));
-      for (const g of pageState.groups) sel.append(new Option(g.name, String(g.id), false, g.id === a.group_id));
-      sel.addEventListener('change', () => {
-        api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: sel.value ? Number(sel.value) : null }).then(
-          pageState.refresh,
-          showGroupError,
-        );
-      });
-      group = sel;
-    }
-    row(tbody, [
-      a.hostname,
-      state,
-      group,
-      a.app_version,
-      a.last_seen_at,
-      queue,
-      a.status ? a.status.eventBacklog : '',
-      button('events', () => void loadEvents(a)),
-    ]);
+  const c = page.counts;
+  $('#agents-counts').textContent = c.all + ' workstations: ' + c.online + ' online, ' + c.offline + ' offline, ' + c.revoked + ' revoked';
+  const last = Math.min(view.offset + page.agents.length, page.total);
+  $('#agents-page').textContent = page.total ? view.offset + 1 + '–' + last + ' of ' + page.total : 'none match';
+  $<HTMLButtonElement>('#agents-prev').disabled = view.offset === 0;
+  $<HTMLButtonElement>('#agents-next').disabled = last >= page.total;
+  patchRows(
+    $<HTMLTableSectionElement>('#agents tbody'),
+    page.agents.map((a) => ({
+      key: a.id,
+      cells: agentCells(a),
+      // Relative times change every refresh; the row is rewritten only when a shown text or a field changes.
+      signature: JSON.stringify([a, pageState.groups.map((g) => [g.id, g.name]), relativeTime(a.last_seen_at)]),
+      className: a.revoked_at ? 'revoked' : '',
+    })),
+  );
+}
+
+function agentCells(a: AgentRow): Cell[] {
+  const state = document.createElement('span');
+  state.textContent = a.revoked_at ? 'revoked' : a.online ? 'online' : 'offline';
+  state.className = a.revoked_at ? 'revoked' : a.online ? 'online' : 'offline';
+  const host = document.createElement('span');
+  host.textContent = a.hostname;
+  const id = document.createElement('small');
+  id.textContent = ' ' + a.id.slice(0, 8);
+  id.title = a.id;
+  host.append(id);
+  const system = a.host ? [a.host.platform, a.host.release, a.host.arch].filter(Boolean).join(' ') : '';
+  const queue = a.status?.queue ? a.status.queue.objects + ' objects' : '';
+  const actions = document.createElement('span');
+  actions.append(button('events', () => showEventsOf(a)));
+  if (allowed('manage-policy') && !a.revoked_at)
+    actions.append(
+      ' ',
+      button('revoke…', () => void revoke(a)),
+    );
+  return [
+    host,
+    system,
+    state,
+    groupCell(a),
+    a.app_version,
+    timeCell(a.last_seen_at),
+    certificateCell(a),
+    queue,
+    a.status?.eventBacklog ?? '',
+    actions,
+  ];
+}
+
+function certificateCell(a: AgentRow): Cell {
+  if (!a.cert_not_after) return '';
+  const el = timeCell(a.cert_not_after);
+  const days = daysUntil(a.cert_not_after);
+  if (days < EXPIRY_WARNING_DAYS) {
+    el.className = 'warn';
+    el.textContent = (days < 0 ? 'expired ' : 'expires ') + el.textContent;
+  }
+  return el;
+}
+
+function groupCell(a: AgentRow): Cell {
+  if (!allowed('manage-policy') || a.revoked_at) return a.group_name || '(none)';
+  const wrap = document.createElement('span');
+  const sel = document.createElement('select');
+  sel.setAttribute('aria-label', 'group of ' + a.hostname);
+  sel.append(new Option('(none)', ''));
+  for (const g of pageState.groups) sel.append(new Option(g.name, String(g.id), false, g.id === a.group_id));
+  const apply = button('move', () => {
+    const target = sel.value ? Number(sel.value) : null;
+    const name = sel.selectedOptions[0]?.textContent ?? '';
+    if (!confirm('Move ' + a.hostname + ' to ' + name + "? It takes that group's policy at its next poll.")) return;
+    api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: target }).then(
+      () => {
+        say('#agents-message', a.hostname + ' moved to ' + name, true);
+        return loadAgents();
+      },
+      (err: unknown) => say('#agents-message', errorText(err)),
+    );
+  });
+  apply.hidden = true;
+  sel.addEventListener('change', () => (apply.hidden = sel.value === String(a.group_id ?? '')));
+  wrap.append(sel, ' ', apply);
+  return wrap;
+}
+
+async function revoke(a: AgentRow): Promise<void> {
+  if (!confirm('Revoke ' + a.hostname + ' (' + a.id + ')? The console refuses it from now on; it must enroll again with a new token.'))
+    return;
+  try {
+    await api('POST', 'agents/' + encodeURIComponent(a.id) + '/revoke', {});
+    say('#agents-message', a.hostname + ' revoked', true);
+    await loadAgents();
+  } catch (err) {
+    say('#agents-message', errorText(err));
+  }
+}
+
+export function wireAgents(): void {
+  let typing: number | undefined;
+  const fromStart = () => {
+    view.offset = 0;
+    void loadAgents();
+  };
+  $<HTMLInputElement>('#agents-filter').addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = window.setTimeout(fromStart, 250);
+  });
+  $<HTMLSelectElement>('#agents-state').addEventListener('change', fromStart);
+  $('#agents-prev').addEventListener('click', () => {
+    view.offset = Math.max(0, view.offset - PAGE);
+    void loadAgents();
+  });
+  $('#agents-next').addEventListener('click', () => {
+    view.offset += PAGE;
+    void loadAgents();
+  });
+  // Sorting: each sortable heading is a button; a second press reverses the order.
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#agents th button[data-sort]')) {
+    b.addEventListener('click', () => {
+      const sort = b.dataset['sort'] ?? 'hostname';
+      view.order = view.sort === sort && view.order === 'asc' ? 'desc' : 'asc';
+      view.sort = sort;
+      for (const th of document.querySelectorAll<HTMLElement>('#agents th')) th.removeAttribute('aria-sort');
+      b.parentElement?.setAttribute('aria-sort', view.order === 'asc' ? 'ascending' : 'descending');
+      fromStart();
+    });
   }
 }

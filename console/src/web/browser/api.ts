@@ -11,14 +11,24 @@ export interface ConsoleUser {
 interface Session {
   csrf: string;
   me: ConsoleUser | null;
+  roles: string[];
 }
 
-const session: Session = { csrf: '', me: null };
+const session: Session = { csrf: '', me: null, roles: [] };
 
-export function signedIn(csrfToken: string, user: ConsoleUser): void {
+export function signedIn(csrfToken: string, user: ConsoleUser, roles: string[] = []): void {
   session.csrf = csrfToken;
   session.me = user;
+  session.roles = roles;
 }
+
+export function signedOut(): void {
+  session.csrf = '';
+  session.me = null;
+}
+
+/** The roles a console user can have (from the session answer). */
+export const sessionRoles = (): readonly string[] => session.roles;
 
 export const currentUser = (): ConsoleUser | null => session.me;
 

@@ -1,7 +1,10 @@
 import { api } from './api.ts';
-import { emptyBody, row } from './dom.ts';
+import { $ } from './dom.ts';
+import { patchRows } from './keyed-rows.ts';
+import { timeCell } from './time.ts';
 
 interface AuditRow {
+  id: number | string;
   at: string;
   actor: string;
   action: string;
@@ -12,7 +15,12 @@ interface AuditRow {
 
 export async function loadAudit(): Promise<void> {
   const { entries } = await api<{ entries: AuditRow[] }>('GET', 'audit');
-  const tbody = emptyBody('#audit');
-  for (const e of entries)
-    row(tbody, [e.at, e.actor, e.action, e.target, e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')]);
+  patchRows(
+    $<HTMLTableSectionElement>('#audit tbody'),
+    entries.map((e) => ({
+      key: String(e.id),
+      cells: [timeCell(e.at), e.actor, e.action, e.target, e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')],
+      signature: JSON.stringify(e),
+    })),
+  );
 }

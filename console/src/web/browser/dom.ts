@@ -13,14 +13,27 @@ export type Cell = string | number | boolean | null | undefined | Node;
 /** Appends a row of cells: nodes as they are, anything else as text. */
 export function row(tbody: Element, cells: readonly Cell[]): HTMLTableRowElement {
   const tr = document.createElement('tr');
-  for (const c of cells) {
+  fillRow(tr, cells);
+  tbody.append(tr);
+  return tr;
+}
+
+/** Replaces a row's cells. */
+export function fillRow(tr: HTMLTableRowElement, cells: readonly Cell[]): void {
+  const tds = cells.map((c) => {
     const td = document.createElement('td');
     if (c instanceof Node) td.append(c);
     else td.textContent = c == null ? '' : String(c);
-    tr.append(td);
-  }
-  tbody.append(tr);
-  return tr;
+    return td;
+  });
+  tr.replaceChildren(...tds);
+}
+
+/** Shows an outcome under a form: a success in the success style, a failure in the error style. */
+export function say(selector: string, text: string, ok = false): void {
+  const el = $(selector);
+  el.textContent = text;
+  el.className = ok ? 'ok' : 'error';
 }
 
 export function button(text: string, onClick: () => void): HTMLButtonElement {

@@ -1,18 +1,24 @@
 import { allowed, api } from './api.ts';
-import { $, button, emptyBody, errorText, row } from './dom.ts';
+import { $, button, errorText, say } from './dom.ts';
+import { patchRows } from './keyed-rows.ts';
 import { pageState, type GroupRow } from './page-state.ts';
 
 let editing: GroupRow | null = null;
 
 export function showGroupError(err: unknown): void {
-  $('#group-error').textContent = errorText(err);
+  say('#group-error', errorText(err));
 }
 
 export async function loadGroups(): Promise<void> {
   ({ groups: pageState.groups } = await api<{ groups: GroupRow[] }>('GET', 'groups'));
-  const tbody = emptyBody('#groups');
-  for (const g of pageState.groups)
-    row(tbody, [g.name, g.members, g.policy_revision, button(allowed('manage-policy') ? 'edit policy' : 'show policy', () => edit(g))]);
+  patchRows(
+    $<HTMLTableSectionElement>('#groups tbody'),
+    pageState.groups.map((g) => ({
+      key: String(g.id),
+      cells: [g.name, g.members, g.policy_revision, button(allowed('manage-policy') ? 'edit policy' : 'show policy', () => edit(g))],
+      signature: JSON.stringify(g),
+    })),
+  );
 }
 
 function edit(g: GroupRow): void {
@@ -34,7 +40,7 @@ export function wireGroups(): void {
     try {
       await api('POST', 'groups', { name: f.get('name') });
       form.reset();
-      $('#group-error').textContent = '';
+      say('#group-error', 'group created', true);
       await pageState.refresh();
     } catch (err) {
       showGroupError(err);
@@ -52,7 +58,7 @@ export function wireGroups(): void {
     }
     try {
       await api('PUT', 'groups/' + editing.id + '/policy', { policy });
-      $('#group-error').textContent = 'saved';
+      say('#group-error', "saved: the group's workstations take it at their next poll", true);
       await pageState.refresh();
     } catch (err) {
       showGroupError(err);

@@ -18,13 +18,15 @@ export interface AgentRow {
   group_id: number | null;
   group_name: string | null;
   app_version: string;
-  last_seen_at: string;
+  last_seen_at: string | null;
+  cert_not_after: string | null;
+  host: { platform?: string; release?: string; arch?: string } | null;
   status: { queue?: { objects: number }; eventBacklog?: number } | null;
 }
 
 export const pageState = {
   groups: [] as GroupRow[],
   agents: [] as AgentRow[],
-  /** Set by the page's entry: reloads every list. */
+  /** Set by the page's entry: reloads the view on screen (and the groups every view's pickers list). */
   refresh: async (): Promise<void> => {},
 };

@@ -1,5 +1,7 @@
 import { allowed, api } from './api.ts';
-import { $, button, emptyBody, errorText, row } from './dom.ts';
+import { $, button, errorText, say } from './dom.ts';
+import { patchRows } from './keyed-rows.ts';
+import { timeCell } from './time.ts';
 
 interface TaskRow {
   id: string;
@@ -20,6 +22,7 @@ interface TaskRow {
 
 interface ShareMatch {
   path: string;
+  sha256?: string;
   action: string;
   code?: string;
 }
@@ -56,19 +59,34 @@ let openTask: string | null = null;
 
 export async function loadTasks(): Promise<void> {
   const { tasks } = await api<{ tasks: TaskRow[] }>('GET', 'tasks');
-  const tbody = emptyBody('#tasks');
-  for (const t of tasks) {
-    row(tbody, [
-      t.created_at,
-      t.group_name,
-      (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
-      t.kind === 'hunt' ? 'hunt (' + (t.hunt_format ?? '?') + ')' : t.threat,
-      t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
-      t.shares + ' (' + t.open_shares + ' open)',
-      t.matched_shares,
-      button('open', () => void showTask(t.id)),
-    ]);
-  }
+  patchRows(
+    $<HTMLTableSectionElement>('#tasks tbody'),
+    tasks.map((t) => ({
+      key: t.id,
+      cells: [
+        timeCell(t.created_at),
+        t.group_name,
+        (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
+        t.kind === 'hunt' ? 'hunt (' + (t.hunt_format ?? '?') + ')' : t.threat,
+        t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
+        progress(t),
+        t.matched_shares,
+        button('open', () => void showTask(t.id)),
+      ],
+      signature: JSON.stringify(t),
+    })),
+  );
+}
+
+/** How far the fan-out is: a bar of the workstations that have finished their share, and the count. */
+function progress(t: TaskRow): HTMLElement {
+  const wrap = document.createElement('span');
+  const bar = document.createElement('progress');
+  bar.max = Math.max(1, t.shares);
+  bar.value = t.shares - t.open_shares;
+  bar.setAttribute('aria-label', 'workstations finished');
+  wrap.append(bar, ' ' + (t.shares - t.open_shares) + ' / ' + t.shares + ' done');
+  return wrap;
 }
 
 export async function showTask(id: string): Promise<void> {
@@ -81,7 +99,13 @@ export async function showTask(id: string): Promise<void> {
 function why(m: ShareMatch): string {
   if (m.code === 'NEVER_QUARANTINE_PUBLISHER') return ' (signed by a never-quarantine publisher)';
   if (m.code === 'GROUP_TASK_NOT_THE_OBJECT') return ' (not the object: another SHA-256)';
-  return m.code && m.action !== 'awaiting-witness' ? ' (' + m.code + ')' : '';
+  if (m.code) return m.action !== 'awaiting-witness' ? ' (' + m.code + ')' : '';
+  // The agent leaves the code out when nothing was asked of the match: say which of the two cases it is.
+  if (m.action === 'reported')
+    return m.sha256
+      ? ' (reported only: this task did not ask to quarantine it)'
+      : ' (not a file: only files with a SHA-256 are quarantined)';
+  return '';
 }
 
 /** The open task, refreshed every second while it is open: states and matches arrive as the workstations report them. */
@@ -91,7 +115,12 @@ export async function loadTask(): Promise<void> {
   $('#task-title').textContent =
     'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
   const c = task.counts;
-  const parts = [task.state, 'found on ' + (task.source.hostname || '?'), 'group ' + task.group.name, 'expires ' + task.expiresAt];
+  const parts = [
+    task.state,
+    'found on ' + (task.source.hostname || '?'),
+    'group ' + task.group.name,
+    'expires ' + new Date(task.expiresAt).toLocaleString(),
+  ];
   if (c['match:quarantined']) parts.push(c['match:quarantined'] + ' quarantined');
   if (c['match:would-quarantine']) parts.push('would quarantine ' + c['match:would-quarantine'] + ' object(s)');
   if (c['match:kept-never-quarantine']) parts.push(c['match:kept-never-quarantine'] + ' kept (never quarantine)');
@@ -101,8 +130,7 @@ export async function loadTask(): Promise<void> {
   $('#task-witness').textContent = task.witness.summary;
   $('#task-approve').hidden = !allowed('manage-ioc-tasks') || task.witness.state !== 'awaiting';
   $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
-  const tbody = emptyBody('#task-shares');
-  for (const s of task.shares) {
+  const rows = task.shares.map((s, i) => {
     const state =
       s.state +
       (s.pauseReason ? ' (' + s.pauseReason + ')' : '') +
@@ -113,8 +141,13 @@ export async function loadTask(): Promise<void> {
     const listed = s.unsupported ?? [];
     const more = s.termCounts && s.termCounts.unsupported > listed.length ? '\n… ' + s.termCounts.unsupported + ' in all' : '';
     const unsupported = listed.map((u) => u.term + ' (' + u.reason + ')').join('\n') + more;
-    row(tbody, [s.hostname, state, s.wave, s.filesDone, matches, unsupported, s.updatedAt]);
-  }
+    return {
+      key: s.hostname + '|' + i,
+      cells: [s.hostname, state, s.wave, s.filesDone, matches, unsupported, timeCell(s.updatedAt)],
+      signature: JSON.stringify(s),
+    };
+  });
+  patchRows($<HTMLTableSectionElement>('#task-shares tbody'), rows);
 }
 
 export function wireTasks(): void {
@@ -126,18 +159,20 @@ export function wireTasks(): void {
       return;
     try {
       await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/approve', {});
+      say('#task-error', 'approved', true);
       await loadTask();
     } catch (err) {
-      $('#task-error').textContent = errorText(err);
+      say('#task-error', errorText(err));
     }
   });
   $('#task-cancel').addEventListener('click', async () => {
-    if (!openTask) return;
+    if (!openTask || !confirm('Cancel this task on every workstation of the group?')) return;
     try {
       await api('POST', 'tasks/' + encodeURIComponent(openTask) + '/cancel', {});
+      say('#task-error', 'cancel sent', true);
       await loadTask();
     } catch (err) {
-      $('#task-error').textContent = errorText(err);
+      say('#task-error', errorText(err));
     }
   });
 }
