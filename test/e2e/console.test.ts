@@ -134,6 +134,7 @@ describe('the web console in a real browser', () => {
     page.once('dialog', (d) => void d.accept());
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
+    await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
     await rowWith(page, '#audit', 'group-task.approve');
@@ -144,6 +145,12 @@ describe('the web console in a real browser', () => {
     await open(page, 'events');
     await rowWith(page, '#events', 'quarantined', planted);
     await rowWith(page, '#events', 'verdict');
+    // Threats only: the quarantines stay, marked as threats; the service's own comings and goings leave the list.
+    const infoRows = () => page.locator('#events tbody tr.sev-row-info').count();
+    await expect.poll(infoRows, { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.selectOption('#events-severity', 'threat');
+    await rowWith(page, '#events', 'threat', 'quarantined', planted);
+    await expect.poll(infoRows, { timeout: 10_000 }).toBe(0);
 
     // A false positive after all: the restore button next to the event fills the form for that workstation.
     await page

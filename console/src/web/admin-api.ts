@@ -348,11 +348,12 @@ async function handle(
         async () => {
           if (!parsed.success)
             throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
-          const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
+          const { id, wake, allowed, duplicate } = await createRestoreRequest(o.db, parsed.data, actor);
           for (const agentId of wake) o.notifier.wakeAgent(agentId);
           // Every member gets the new allow list, not only the workstation the object is restored on.
           if (allowed) o.notifier.wakeGroup(allowed.groupId);
-          return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
+          // The same restore still running: its id, nothing sent again.
+          return { id, workstations: wake.length, ...(duplicate ? { duplicate } : {}), ...(allowed ? { allowed } : {}) };
         },
         details,
       );

@@ -29,6 +29,7 @@ export const CONSOLE_HTML = `<!doctype html>
   small { opacity: .7; font-family: monospace; }
   .online { color: var(--ok); font-weight: 600; } .offline { color: var(--warn); } .revoked { opacity: .6; }
   .warn { color: var(--warn); font-weight: 600; }
+  .sev-threat { color: var(--bad); font-weight: 700; } .sev-failure { color: var(--warn); font-weight: 600; } .sev-info { opacity: .75; }
   .error { color: var(--bad); white-space: pre-wrap; } .ok { color: var(--ok); white-space: pre-wrap; }
   textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
   #task-shares td, #restore-shares td { white-space: pre-wrap; }
@@ -70,8 +71,9 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section id="events-section" data-view="events">
       <h2 id="events-title">Recent events</h2>
-      <button id="events-all" hidden>All workstations</button>
-      <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+      <div class="bar"><button id="events-all" hidden>All workstations</button>
+        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label></div>
+      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="groups">
       <h2>Groups</h2>
@@ -87,11 +89,14 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section data-view="tasks">
       <h2>Group tasks</h2>
+      <div class="bar"><label>State <select id="tasks-state"><option value="">all</option><option value="open">open</option><option value="finished">finished</option><option value="cancelled">cancelled</option><option value="expired">expired</option></select></label></div>
       <table id="tasks"><thead><tr><th>created</th><th>group</th><th>object</th><th>threat</th><th>state</th><th>workstations</th><th>with matches</th><th></th></tr></thead><tbody></tbody></table>
       <div id="task-detail" hidden>
         <h3 id="task-title"></h3>
         <p id="task-summary"></p>
         <p id="task-witness"></p>
+        <p id="task-progress"></p>
+        <p id="task-empty" class="warn" role="status"></p>
         <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
@@ -130,6 +135,8 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section data-view="audit">
       <h2>Audit log</h2>
+      <div class="bar"><label>Filter <input id="audit-filter" type="search" placeholder="who, action, target, outcome"></label>
+        <button id="audit-newer">‹ newer</button><button id="audit-older">older ›</button></div>
       <table id="audit"><thead><tr><th>time</th><th>who</th><th>did</th><th>on</th><th>outcome</th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="users">

@@ -13,8 +13,20 @@ interface AuditRow {
   details: { code?: string } | null;
 }
 
+/** The page of the audit log on screen: null is the newest; otherwise the row id the page starts below. */
+const pages: Array<number | null> = [null];
+const PAGE = 100;
+
 export async function loadAudit(): Promise<void> {
-  const { entries } = await api<{ entries: AuditRow[] }>('GET', 'audit');
+  const before = pages[pages.length - 1];
+  const { entries: all } = await api<{ entries: AuditRow[] }>('GET', 'audit?limit=' + PAGE + (before ? '&before=' + before : ''));
+  const needle = $<HTMLInputElement>('#audit-filter').value.trim().toLowerCase();
+  const entries = needle
+    ? all.filter((e) => [e.actor, e.action, e.target ?? '', e.outcome].some((t) => t.toLowerCase().includes(needle)))
+    : all;
+  $<HTMLButtonElement>('#audit-newer').disabled = pages.length === 1;
+  $<HTMLButtonElement>('#audit-older').disabled = all.length < PAGE;
+  $('#audit-older').dataset['next'] = String(all[all.length - 1]?.id ?? '');
   patchRows(
     $<HTMLTableSectionElement>('#audit tbody'),
     entries.map((e) => ({
@@ -23,4 +35,17 @@ export async function loadAudit(): Promise<void> {
       signature: JSON.stringify(e),
     })),
   );
+}
+
+export function wireAudit(): void {
+  $('#audit-older').addEventListener('click', () => {
+    const next = Number($('#audit-older').dataset['next']);
+    if (next > 0) pages.push(next);
+    void loadAudit();
+  });
+  $('#audit-newer').addEventListener('click', () => {
+    if (pages.length > 1) pages.pop();
+    void loadAudit();
+  });
+  $<HTMLInputElement>('#audit-filter').addEventListener('input', () => void loadAudit());
 }

@@ -1,6 +1,6 @@
 import { allowed, api, currentUser, signedIn, signedOut, type ConsoleUser } from './api.ts';
 import { loadAgents, wireAgents } from './agents-view.ts';
-import { loadAudit } from './audit-view.ts';
+import { loadAudit, wireAudit } from './audit-view.ts';
 import { $, errorText } from './dom.ts';
 import { loadEvents, wireEvents } from './events-view.ts';
 import { loadGroups, wireGroups } from './groups-view.ts';
@@ -91,6 +91,7 @@ $('#logout').addEventListener('click', async () => {
 });
 
 wireAgents();
+wireAudit();
 wireEvents();
 wireGroups();
 wireTasks();

@@ -118,8 +118,8 @@ export function wireRestores(): void {
     );
     if (!sure) return;
     try {
-      const r = await api<{ id: string }>('POST', 'quarantine/restore', body);
-      say('#restore-error', 'restore sent', true);
+      const r = await api<{ id: string; duplicate?: boolean }>('POST', 'quarantine/restore', body);
+      say('#restore-error', r.duplicate ? 'this restore is already on its way: shown below, not sent again' : 'restore sent', true);
       await loadRestores();
       await showRestore(r.id);
     } catch (err) {
