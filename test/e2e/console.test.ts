@@ -180,6 +180,20 @@ describe('the web console in a real browser', () => {
     expect(line).toContain(`:${new URL(console_.info.agentUrl).port} `);
     expect(line).toContain(console_.info.caFingerprint);
 
+    // A policy change is shown key by key before it is saved, and only the confirmed save reaches the group.
+    await open(page, 'groups');
+    await page.locator('#groups tbody tr', { hasText: 'office' }).getByRole('button', { name: 'edit policy' }).click();
+    const doc = JSON.parse(await page.inputValue('#policy-text'));
+    expect(doc.groupActions.taskExpiresHours).toBe(1);
+    await page.fill('#policy-text', JSON.stringify({ ...doc, groupActions: { ...doc.groupActions, taskExpiresHours: 2 } }, null, 2));
+    await page.click('#policy-save');
+    expect(await page.textContent('#policy-changes')).toBe('~ groupActions.taskExpiresHours: 1 → 2');
+    const office = async () => (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
+    expect((await office()).group_actions.taskExpiresHours).toBe(1);
+    await page.click('#policy-confirm');
+    await page.locator('#group-error', { hasText: 'saved' }).waitFor({ timeout: 10_000 });
+    expect((await office()).group_actions.taskExpiresHours).toBe(2);
+
     // Logging out ends the session: a reload shows the login form again.
     await page.click('#logout');
     await page.locator('#login').waitFor({ state: 'visible' });

@@ -83,7 +83,12 @@ export const CONSOLE_HTML = `<!doctype html>
         <h3 id="policy-title"></h3>
         <p class="hint">Secrets (a server's <code>token</code>, the client certificate's <code>passphrase</code>) are write-only and show as <code>{"set": true}</code>: leave that to keep the stored value, type a new one to replace it, remove the key to clear it.</p>
         <textarea id="policy-text" spellcheck="false" aria-label="policy document (JSON)"></textarea>
-        <button id="policy-save" data-needs="manage-policy">Save policy</button>
+        <button id="policy-save" data-needs="manage-policy">Review changes…</button>
+        <div id="policy-review" hidden>
+          <h4>What saving changes</h4>
+          <pre id="policy-changes"></pre>
+          <button id="policy-confirm">Save policy</button> <button id="policy-cancel">Back to editing</button>
+        </div>
       </div>
       <p class="error" id="group-error" role="status"></p>
     </section>
