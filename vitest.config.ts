@@ -12,6 +12,18 @@ export default defineConfig({
       { test: { name: 'integration', include: ['test/integration/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
       // Each attack SECURITY.md names, replayed against real processes; every test here fails without its defence.
       { test: { name: 'security', include: ['test/security/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 } },
+      // Windows-facing integration tests: our code on the Windows build of the pinned Node under Wine (test/README.md).
+      // One Wine prefix (registry, C: drive) shared by the files, so they run one after another.
+      {
+        test: {
+          name: 'windows',
+          include: ['test/windows/**/*.test.ts'],
+          globalSetup: ['test/helpers/wine-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },

@@ -41,6 +41,8 @@ await rolldown.build({
   input: {
     sandgate: join(root, 'native-host/src/bin/sandgate.ts'),
     'native-host': join(root, 'native-host/src/bin/native-host.ts'),
+    // Not a command: the module a scan's hashing threads run (scan/hash-pool.ts names it as ../bin/hash-worker.js).
+    'hash-worker': join(root, 'native-host/src/scan/hash-worker.ts'),
   },
   platform: 'node',
   external,

@@ -34,7 +34,7 @@ for (const [name, args] of [
 }
 
 const extra = process.argv.slice(2);
-process.stdout.write('\n== vitest (unit, unit-extension, integration, security, e2e)\n');
+process.stdout.write('\n== vitest (unit, unit-extension, integration, security, windows, e2e)\n');
 const vitest = runVitest(extra, { cwd: root });
 passed += vitest.passed;
 failed += vitest.failed;

@@ -9,6 +9,11 @@ import type { AgentEvent } from '@sandgate/shared';
  * The variable is read once at start-up, so an unset hook costs one string comparison per point.
  */
 export type CrashPointName =
+  /**
+   * Inside a group commit of the request queue: the group's copies and records are synced and renamed into place, the
+   * folder is not synced and no job of the group is acknowledged.
+   */
+  | 'mid-group-commit'
   /** The job record is on disk; the object has not been leased. */
   | 'after-accept'
   /** A server gave a verdict (the object was uploaded); nothing of it is recorded yet. */

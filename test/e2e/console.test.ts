@@ -134,6 +134,7 @@ describe('the web console in a real browser', () => {
     page.once('dialog', (d) => void d.accept());
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
+    await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
     await rowWith(page, '#audit', 'group-task.approve');
@@ -144,6 +145,12 @@ describe('the web console in a real browser', () => {
     await open(page, 'events');
     await rowWith(page, '#events', 'quarantined', planted);
     await rowWith(page, '#events', 'verdict');
+    // Threats only: the quarantines stay, marked as threats; the service's own comings and goings leave the list.
+    const infoRows = () => page.locator('#events tbody tr.sev-row-info').count();
+    await expect.poll(infoRows, { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.selectOption('#events-severity', 'threat');
+    await rowWith(page, '#events', 'threat', 'quarantined', planted);
+    await expect.poll(infoRows, { timeout: 10_000 }).toBe(0);
 
     // A false positive after all: the restore button next to the event fills the form for that workstation.
     await page
@@ -173,12 +180,57 @@ describe('the web console in a real browser', () => {
     expect(line).toContain(`:${new URL(console_.info.agentUrl).port} `);
     expect(line).toContain(console_.info.caFingerprint);
 
+    // A policy change is shown key by key before it is saved, and only the confirmed save reaches the group.
+    await open(page, 'groups');
+    await page.locator('#groups tbody tr', { hasText: 'office' }).getByRole('button', { name: 'edit policy' }).click();
+    const doc = JSON.parse(await page.inputValue('#policy-text'));
+    expect(doc.groupActions.taskExpiresHours).toBe(1);
+    await page.fill('#policy-text', JSON.stringify({ ...doc, groupActions: { ...doc.groupActions, taskExpiresHours: 2 } }, null, 2));
+    await page.click('#policy-save');
+    expect(await page.textContent('#policy-changes')).toBe('~ groupActions.taskExpiresHours: 1 → 2');
+    const office = async () => (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
+    expect((await office()).group_actions.taskExpiresHours).toBe(1);
+    await page.click('#policy-confirm');
+    await page.locator('#group-error', { hasText: 'saved' }).waitFor({ timeout: 10_000 });
+    expect((await office()).group_actions.taskExpiresHours).toBe(2);
+
     // Logging out ends the session: a reload shows the login form again.
     await page.click('#logout');
     await page.locator('#login').waitFor({ state: 'visible' });
     await page.reload();
     await page.locator('#login').waitFor({ state: 'visible' });
     expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(scriptErrors).toEqual([]);
+  });
+
+  it("start a hunt with one's own YARA file from the page: the group's workstations report the file it finds (issue 18)", async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const marked = join(ws[1]!.downloads, 'build-tool.bin');
+    writeFileSync(marked, 'prefix SANDGATE-E2E-HUNT-MARKER suffix');
+    await page.goto(console_.info.adminUrl);
+    await page.fill('#login-form input[name=name]', 'admin');
+    await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await open(page, 'tasks');
+    await page.locator('#hunt-group option', { hasText: 'office' }).waitFor({ state: 'attached' });
+    await page.selectOption('#hunt-group', { label: 'office' });
+    await page.setInputFiles('#hunt-form input[name=file]', {
+      name: 'marker.yar',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('rule e2e_marker {\n  strings: $a = "SANDGATE-E2E-HUNT-MARKER"\n  condition: $a\n}\n'),
+    });
+    await page.selectOption('#hunt-form select[name=scope]', 'paths');
+    await page.fill('#hunt-form input[name=paths]', '~/Downloads');
+    await page.click('#hunt-form button[type=submit]');
+    await page.locator('#hunt-error', { hasText: 'yara, 1 indicator(s) or rule(s), 2 workstation(s)' }).waitFor({ timeout: 30_000 });
+    await rowWith(page, '#tasks', 'marker.yar', 'hunt (yara)');
+    await rowWith(page, '#task-shares', 'matched', `${marked} → reported`);
+    expect(existsSync(marked)).toBe(true);
+    await open(page, 'audit');
+    await rowWith(page, '#audit', 'hunt.create');
     expect(scriptErrors).toEqual([]);
   });
 });

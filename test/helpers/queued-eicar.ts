@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -7,12 +7,13 @@ import { policySchema } from '@sandgate/shared';
 import { realClock } from '#native-host/clock.ts';
 import { createServerAgent } from '#native-host/sandbox/https-call.ts';
 import { LabClient } from '#native-host/sandbox/lab-client.ts';
+import { bytesBody } from '#native-host/queue/object-body.ts';
 import type { QueuedObject, SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
 
 /**
  * EICAR as the queue hands it to a sandbox client, for tests that ask one client about one object and care about what
  * the client made of the server: the verdict it would act on, or the code it refused with. Registers its own hooks:
- * a folder for the file (removed after the file's tests) and the clients made (closed after each test).
+ * a folder for the test file's own files (removed after its tests) and the clients made (closed after each test).
  */
 export function useQueuedEicar(prefix: string) {
   const content = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
@@ -21,14 +22,13 @@ export function useQueuedEicar(prefix: string) {
   const clients: SandboxClient[] = [];
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), prefix));
-    writeFileSync(join(dir, 'object'), content);
   });
   afterEach(() => {
     while (clients.length) clients.pop()!.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const object = (): QueuedObject => ({ sha256, size: content.length, path: join(dir, 'object') });
+  const object = (): QueuedObject => ({ sha256, body: bytesBody(content) });
   return {
     sha256,
     /** A folder of this file's own, for policy and certificate files. */

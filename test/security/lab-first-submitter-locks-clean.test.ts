@@ -8,6 +8,7 @@ import { createServerAgent } from '#native-host/sandbox/https-call.ts';
 import { LabClient } from '#native-host/sandbox/lab-client.ts';
 import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { judge, sha256Of } from '#test-helpers/lab-request.ts';
+import { fileBody } from '#native-host/queue/object-body.ts';
 
 // Attack: a malware author (or anyone with a workstation) submits a new sample to the lab before anyone knows it is
 // bad. The lab judges it clean. The next day the administrator adds its hash to the blocklist, or a YARA rule that
@@ -38,7 +39,10 @@ async function victimVerdict(sample: Buffer, name: string) {
     clock: realClock,
   });
   try {
-    return await client.analyse({ sha256: sha256Of(sample), size: sample.length, path, filename: name }, new AbortController().signal);
+    return await client.analyse(
+      { sha256: sha256Of(sample), body: fileBody(path, sample.length), filename: name },
+      new AbortController().signal,
+    );
   } finally {
     client.close();
   }

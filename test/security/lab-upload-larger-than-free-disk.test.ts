@@ -10,6 +10,7 @@ import { LabClient } from '#native-host/sandbox/lab-client.ts';
 import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { labRequest, sha256Of, uploadObject } from '#test-helpers/lab-request.ts';
 import { pollFor } from '#test-helpers/stack.ts';
+import { fileBody } from '#native-host/queue/object-body.ts';
 
 // Attack: a client announces (or sends) an object bigger than the lab's free disk space. Before the fix the lab
 // accepted anything under its 8 GiB size cap and wrote until the disk was full: its own analyses, and everything
@@ -94,7 +95,7 @@ describe('attack: an upload larger than the free disk allows', () => {
     });
     try {
       const err = await client
-        .analyse({ sha256: sha256Of(sample), size: sample.length, path }, new AbortController().signal)
+        .analyse({ sha256: sha256Of(sample), body: fileBody(path, sample.length) }, new AbortController().signal)
         .catch((e: SandgateError) => e);
       expect(err).toMatchObject({ code: 'SERVER_BUSY', retryable: true, params: { serverCode: 'INSUFFICIENT_STORAGE' } });
     } finally {

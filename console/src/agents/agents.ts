@@ -1,4 +1,4 @@
-import { SandgateError, type Heartbeat } from '@sandgate/shared';
+import { SandgateError, type AgentsQuery, type Heartbeat } from '@sandgate/shared';
 import type { Queryable } from '../db/db.ts';
 
 export interface AgentRow {
@@ -25,12 +25,66 @@ export interface AgentRow {
 export const ONLINE_SQL = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
   AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
 
-export async function listAgents(db: Queryable): Promise<AgentRow[]> {
-  return db.query<AgentRow>(
-    `SELECT a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
-            a.app_version, a.host, a.status, a.cert_not_after, ${ONLINE_SQL} AS online
-       FROM agents a LEFT JOIN groups g ON g.id = a.group_id ORDER BY a.hostname, a.id`,
+const AGENT_COLUMNS = `a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
+            a.app_version, a.host, a.status, a.cert_not_after, ${ONLINE_SQL} AS online`;
+
+/** The columns a page may be sorted by; the id breaks ties so pages never overlap. Never text from the request. */
+const SORT_SQL: Record<AgentsQuery['sort'], string> = {
+  hostname: 'lower(a.hostname)',
+  last_seen: 'a.last_seen_at',
+  version: 'a.app_version',
+  group: 'lower(g.name)',
+  cert_not_after: 'a.cert_not_after',
+  enrolled: 'a.enrolled_at',
+};
+
+const STATE_SQL: Record<NonNullable<AgentsQuery['state']>, string> = {
+  online: ONLINE_SQL,
+  offline: `(a.revoked_at IS NULL AND NOT ${ONLINE_SQL})`,
+  revoked: 'a.revoked_at IS NOT NULL',
+};
+
+export interface AgentPage {
+  agents: AgentRow[];
+  /** Workstations matching `q` and `state`. */
+  total: number;
+  /** The whole fleet by state. */
+  counts: { all: number; online: number; offline: number; revoked: number };
+}
+
+/**
+ * One page of workstations, filtered, sorted and counted by the database: the page asks for what it shows, so a
+ * fleet of 20,000 costs one indexed scan and a page of rows, not 20,000 rows to the browser every few seconds.
+ */
+export async function pageAgents(db: Queryable, q: AgentsQuery): Promise<AgentPage> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.q) {
+    params.push(`%${q.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`);
+    const p = `$${params.length}`;
+    where.push(`(a.hostname ILIKE ${p} OR a.id ILIKE ${p} OR g.name ILIKE ${p} OR a.app_version ILIKE ${p})`);
+  }
+  if (q.state) where.push(STATE_SQL[q.state]);
+  const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const dir = q.order === 'desc' ? 'DESC NULLS LAST' : 'ASC NULLS LAST';
+  params.push(q.limit, q.offset);
+  const agents = await db.query<AgentRow>(
+    `SELECT ${AGENT_COLUMNS} FROM agents a LEFT JOIN groups g ON g.id = a.group_id ${whereSql}
+      ORDER BY ${SORT_SQL[q.sort]} ${dir}, a.id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
   );
+  const [matching] = await db.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM agents a LEFT JOIN groups g ON g.id = a.group_id ${whereSql}`,
+    params.slice(0, -2),
+  );
+  const [c] = await db.query<{ fleet: string | number; online: string | number; revoked: string | number }>(
+    `SELECT count(*) AS fleet, count(*) FILTER (WHERE ${ONLINE_SQL}) AS online, count(*) FILTER (WHERE a.revoked_at IS NOT NULL) AS revoked
+       FROM agents a`,
+  );
+  const all = Number(c?.fleet ?? 0);
+  const online = Number(c?.online ?? 0);
+  const revoked = Number(c?.revoked ?? 0);
+  return { agents, total: Number(matching?.n ?? 0), counts: { all, online, offline: all - online - revoked, revoked } };
 }
 
 export async function insertAgent(

@@ -16,8 +16,10 @@ export async function createRestoreRequest(
   db: Db,
   body: RestoreRequestBody,
   actor: string,
-): Promise<{ id: string; wake: string[]; allowed?: { groupId: number; revision: number } }> {
+): Promise<{ id: string; wake: string[]; duplicate?: true; allowed?: { groupId: number; revision: number } }> {
   return db.transaction(async (tx) => {
+    // Two administrators (or one double click) asking for the same restore at once: one request, not two.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['restore:' + body.sha256]);
     let agents: string[];
     let groupId: number | null = null;
     let allowIn: number | null = null;
@@ -51,13 +53,10 @@ export async function createRestoreRequest(
       if (!agents.length) throw new SandgateError('CONSOLE_CONFLICT', `group ${body.groupId} has no workstation to restore on`);
       if (body.allow) allowIn = groupId;
     }
-    const id = randomUUID();
-    await tx.query(
-      'INSERT INTO restore_requests (id, sha256, group_id, created_by, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))',
-      [id, body.sha256, groupId, actor, RESTORE_EXPIRES_HOURS * 3600],
-    );
-    for (const agentId of agents)
-      await tx.query('INSERT INTO restore_shares (id, request_id, agent_id) VALUES ($1, $2, $3)', [randomUUID(), id, agentId]);
+    const same = await openRequestFor(tx, body.sha256, groupId, agents);
+    if (same && allowIn === null) return { id: same, wake: [], duplicate: true };
+    const id = same ?? randomUUID();
+    if (!same) await insertRequest(tx, id, body.sha256, groupId, actor, agents);
     if (allowIn === null) return { id, wake: agents };
     const revision = await allowInGroupPolicy(tx, allowIn, body.sha256);
     await audit(tx, {
@@ -67,8 +66,33 @@ export async function createRestoreRequest(
       outcome: 'ok',
       details: { sha256: body.sha256, restoreId: id, revision },
     });
-    return { id, wake: agents, allowed: { groupId: allowIn, revision } };
+    return { id, wake: same ? [] : agents, ...(same ? { duplicate: true as const } : {}), allowed: { groupId: allowIn, revision } };
   });
+}
+
+/**
+ * The request still waiting on some of the same workstations for the same object, if there is one: asking again
+ * while it runs answers it rather than sending every workstation a second restore.
+ */
+async function openRequestFor(tx: Queryable, sha256: string, groupId: number | null, agents: string[]): Promise<string | undefined> {
+  const rows = await tx.query<{ id: string }>(
+    `SELECT r.id FROM restore_requests r
+      WHERE r.sha256 = $1 AND r.group_id IS NOT DISTINCT FROM $2 AND r.expires_at > now()
+        AND EXISTS (SELECT 1 FROM restore_shares s WHERE s.request_id = r.id AND s.state = 'pending')
+        AND (SELECT array_agg(s.agent_id ORDER BY s.agent_id) FROM restore_shares s WHERE s.request_id = r.id) = $3::text[]
+      ORDER BY r.created_at DESC LIMIT 1`,
+    [sha256, groupId, [...agents].sort()],
+  );
+  return rows[0]?.id;
+}
+
+async function insertRequest(tx: Queryable, id: string, sha256: string, groupId: number | null, actor: string, agents: string[]) {
+  await tx.query(
+    'INSERT INTO restore_requests (id, sha256, group_id, created_by, expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))',
+    [id, sha256, groupId, actor, RESTORE_EXPIRES_HOURS * 3600],
+  );
+  for (const agentId of agents)
+    await tx.query('INSERT INTO restore_shares (id, request_id, agent_id) VALUES ($1, $2, $3)', [randomUUID(), id, agentId]);
 }
 
 /**

@@ -5,7 +5,9 @@ import {
   assignBodySchema,
   auditQuerySchema,
   CONSOLE_BODY_LIMITS,
+  huntCreateBodySchema,
   emptyBodySchema,
+  agentsQuerySchema,
   eventsQuerySchema,
   groupCreateBodySchema,
   listQuerySchema,
@@ -22,7 +24,7 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
-import { listAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
@@ -40,6 +42,7 @@ import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '.
 import { approveGroupTask } from '../witness/witness-task.ts';
 import { readWitnessStatus } from '../witness/witness-status.ts';
 import { readAgentClaim } from '../witness/agent-claim.ts';
+import { createHuntTask, huntAuditDetails } from '../hunts/hunt-request.ts';
 
 export interface AdminApiOptions {
   db: Db;
@@ -63,10 +66,12 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
   'POST login': CONSOLE_BODY_LIMITS.login,
   'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
   'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+  'POST hunts': CONSOLE_BODY_LIMITS.hunt,
 };
 
 /** Query parameters of the routes that take any; every other route refuses a query string with parameters. */
 const QUERIES = {
+  'GET agents': agentsQuerySchema,
   'GET events': eventsQuerySchema,
   'GET agents/:/events': eventsQuerySchema,
   'GET tasks': listQuerySchema,
@@ -211,7 +216,7 @@ async function handle(
       return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
     case 'GET agents':
       view(session);
-      return sendJson(res, 200, { agents: await listAgents(o.db) });
+      return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
       const { limit } = parseQuery(url, QUERIES[route]);
@@ -315,6 +320,18 @@ async function handle(
         return { cancelled: true, notified: wake.length };
       });
     }
+    case 'POST hunts': {
+      // An operator's own hunt for a group (issue 18): the permission of every group task; checked before the file is.
+      const body = await readJson(req, huntCreateBodySchema);
+      const bytes = Buffer.from(body.contentBase64, 'base64');
+      return mutate(
+        'manage-ioc-tasks',
+        'hunt.create',
+        String(body.groupId),
+        () => createHuntTask({ db: o.db, wake: (id) => o.notifier.wakeAgent(id) }, body.groupId, bytes, body, actor),
+        huntAuditDetails(body, bytes),
+      );
+    }
     case 'POST quarantine/:': {
       if (b !== 'restore') throw notFound();
       // Undoing a quarantine fleet-wide is the counterpart of the group tasks that quarantine: the same permission.
@@ -331,11 +348,12 @@ async function handle(
         async () => {
           if (!parsed.success)
             throw invalidInput('body', parsed.error, 'a restore needs {sha256, agentId} or {sha256, groupId}, and optionally allow: true');
-          const { id, wake, allowed } = await createRestoreRequest(o.db, parsed.data, actor);
+          const { id, wake, allowed, duplicate } = await createRestoreRequest(o.db, parsed.data, actor);
           for (const agentId of wake) o.notifier.wakeAgent(agentId);
           // Every member gets the new allow list, not only the workstation the object is restored on.
           if (allowed) o.notifier.wakeGroup(allowed.groupId);
-          return { id, workstations: wake.length, ...(allowed ? { allowed } : {}) };
+          // The same restore still running: its id, nothing sent again.
+          return { id, workstations: wake.length, ...(duplicate ? { duplicate } : {}), ...(allowed ? { allowed } : {}) };
         },
         details,
       );

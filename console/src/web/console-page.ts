@@ -29,10 +29,13 @@ export const CONSOLE_HTML = `<!doctype html>
   small { opacity: .7; font-family: monospace; }
   .online { color: var(--ok); font-weight: 600; } .offline { color: var(--warn); } .revoked { opacity: .6; }
   .warn { color: var(--warn); font-weight: 600; }
+  .sev-threat { color: var(--bad); font-weight: 700; } .sev-failure { color: var(--warn); font-weight: 600; } .sev-info { opacity: .75; }
   .error { color: var(--bad); white-space: pre-wrap; } .ok { color: var(--ok); white-space: pre-wrap; }
   textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
   #task-shares td, #restore-shares td { white-space: pre-wrap; }
   code.line { display: block; padding: 8px; background: var(--row); overflow-x: auto; white-space: pre; }
+  button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; color: inherit; cursor: pointer; }
+  th[aria-sort=ascending] button.sort::after { content: " ▲"; } th[aria-sort=descending] button.sort::after { content: " ▼"; }
   label { margin-right: 8px; } .bar { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin-bottom: 8px; }
   @media (max-width: 640px) { main, nav, header { padding-left: 8px; padding-right: 8px; } section { padding: 8px; } }
   [hidden] { display: none !important; }
@@ -57,14 +60,20 @@ export const CONSOLE_HTML = `<!doctype html>
     </nav>
     <section data-view="workstations">
       <h2>Workstations</h2>
-      <div class="bar"><label>Filter <input id="agents-filter" type="search" placeholder="host, id, group, version, online…"></label><span id="agents-count"></span></div>
+      <p id="agents-counts" role="status"></p>
+      <div class="bar">
+        <label>Search <input id="agents-filter" type="search" placeholder="host, id, group, version"></label>
+        <label>State <select id="agents-state"><option value="">all</option><option value="online">online</option><option value="offline">offline</option><option value="revoked">revoked</option></select></label>
+        <button id="agents-prev" aria-label="previous page">‹</button><span id="agents-page"></span><button id="agents-next" aria-label="next page">›</button>
+      </div>
       <p id="agents-message" role="status"></p>
-      <table id="agents"><thead><tr><th>host <small>id</small></th><th>system</th><th>state</th><th>group</th><th>version</th><th>last heartbeat</th><th>certificate</th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
+      <table id="agents"><thead><tr><th><button class="sort" data-sort="hostname">host</button> <small>id</small></th><th>system</th><th>state</th><th><button class="sort" data-sort="group">group</button></th><th><button class="sort" data-sort="version">version</button></th><th><button class="sort" data-sort="last_seen">last heartbeat</button></th><th><button class="sort" data-sort="cert_not_after">certificate</button></th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section id="events-section" data-view="events">
       <h2 id="events-title">Recent events</h2>
-      <button id="events-all" hidden>All workstations</button>
-      <table id="events"><thead><tr><th>time</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+      <div class="bar"><button id="events-all" hidden>All workstations</button>
+        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label></div>
+      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="groups">
       <h2>Groups</h2>
@@ -74,22 +83,45 @@ export const CONSOLE_HTML = `<!doctype html>
         <h3 id="policy-title"></h3>
         <p class="hint">Secrets (a server's <code>token</code>, the client certificate's <code>passphrase</code>) are write-only and show as <code>{"set": true}</code>: leave that to keep the stored value, type a new one to replace it, remove the key to clear it.</p>
         <textarea id="policy-text" spellcheck="false" aria-label="policy document (JSON)"></textarea>
-        <button id="policy-save" data-needs="manage-policy">Save policy</button>
+        <button id="policy-save" data-needs="manage-policy">Review changes…</button>
+        <div id="policy-review" hidden>
+          <h4>What saving changes</h4>
+          <pre id="policy-changes"></pre>
+          <button id="policy-confirm">Save policy</button> <button id="policy-cancel">Back to editing</button>
+        </div>
       </div>
       <p class="error" id="group-error" role="status"></p>
     </section>
     <section data-view="tasks">
       <h2>Group tasks</h2>
+      <div class="bar"><label>State <select id="tasks-state"><option value="">all</option><option value="open">open</option><option value="finished">finished</option><option value="cancelled">cancelled</option><option value="expired">expired</option></select></label></div>
       <table id="tasks"><thead><tr><th>created</th><th>group</th><th>object</th><th>threat</th><th>state</th><th>workstations</th><th>with matches</th><th></th></tr></thead><tbody></tbody></table>
       <div id="task-detail" hidden>
         <h3 id="task-title"></h3>
         <p id="task-summary"></p>
         <p id="task-witness"></p>
+        <p id="task-progress"></p>
+        <p id="task-empty" class="warn" role="status"></p>
         <button id="task-approve" data-needs="manage-ioc-tasks">Approve: quarantine the object's SHA-256 across the group</button>
         <button id="task-cancel" data-needs="manage-ioc-tasks">Cancel this task</button>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error" role="status"></p>
       </div>
+      <form id="hunt-form" data-needs="manage-ioc-tasks">
+        <h3>Hunt with your own file</h3>
+        <p class="hint">OpenIOC, a STIX 2.1 bundle or indicator, or YARA rules (256 KiB at most), told apart by content and parsed again on each workstation. A hunt that quarantines reports only until another operator approves it.</p>
+        <label>group <select name="group" id="hunt-group"></select></label>
+        <label>file <input name="file" type="file" required></label>
+        <label>where <select name="scope"><option value="critical">critical areas</option><option value="system">system drives</option><option value="paths">these paths:</option></select></label>
+        <input name="paths" placeholder="~/Downloads /opt/shared" size="30">
+        <label>when <select name="runMode"><option value="afterThreat">right away</option><option value="idle">while the screen is locked</option></select></label>
+        <label><input type="checkbox" name="quarantine" value="1"> quarantine what matches</label>
+        <label><input type="checkbox" name="dryRun" value="1"> dry run</label>
+        <label>canary % <input name="canaryPercent" type="number" min="1" max="100" size="4"></label>
+        <label>at most <input name="maxWorkstations" type="number" min="1" size="6"> workstations</label>
+        <button type="submit">Start the hunt</button>
+        <p class="error" id="hunt-error"></p>
+      </form>
     </section>
     <section id="restore-section" data-view="restores">
       <h2>Restore a quarantined object</h2>
@@ -108,6 +140,8 @@ export const CONSOLE_HTML = `<!doctype html>
     </section>
     <section data-view="audit">
       <h2>Audit log</h2>
+      <div class="bar"><label>Filter <input id="audit-filter" type="search" placeholder="who, action, target, outcome"></label>
+        <button id="audit-newer">‹ newer</button><button id="audit-older">older ›</button></div>
       <table id="audit"><thead><tr><th>time</th><th>who</th><th>did</th><th>on</th><th>outcome</th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="users">

@@ -44,7 +44,7 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
     }
     try {
       const answer = await d.failover.analyse(
-        { sha256: lease.sha256, size: lease.size, path: lease.objectPath, filename: basename(first.path) },
+        { sha256: lease.sha256, body: lease.body, filename: basename(first.path) },
         {
           signal: d.signal,
           jobId: first.jobId,

@@ -199,8 +199,14 @@ export async function uninstallNativeHost(opts: InstallOptions): Promise<Uninsta
   }
   for (const e of chosen) {
     if (e.kind === 'registry') {
-      if (!opts.dryRun) await execFileP('reg', ['delete', `${e.hive}\\${e.key}`, '/f'], { windowsHide: true }).catch(() => {});
-      result.registryKeys?.push(`${e.hive}\\${e.key}`);
+      const key = `${e.hive}\\${e.key}`;
+      const outcome = opts.dryRun ? 'removed' : await deleteRegistryKey(key);
+      if (outcome === 'removed') result.registryKeys?.push(key);
+      else if (outcome === 'failed') {
+        // Still registered: said so, and still recorded, so a later uninstall tries again.
+        result.kept.push({ path: key, reason: 'reg delete failed; the key is still there' });
+        remaining.push(e);
+      }
     } else if (e.kind === 'file') {
       const outcome = await removeIfUnchanged(e.path, e.sha256, opts.dryRun);
       if (outcome === 'removed') result.manifests.push(e.path);
@@ -241,6 +247,20 @@ export async function uninstallNativeHost(opts: InstallOptions): Promise<Uninsta
   }
   if (files.length) await writeReceipt(built.receiptPath, mergeEntries(keptDirs.reverse(), files));
   return result;
+}
+
+/** `reg delete KEY /f`; a key that is already gone was not removed by us and is not reported as removed. */
+async function deleteRegistryKey(key: string): Promise<'removed' | 'absent' | 'failed'> {
+  try {
+    await execFileP('reg', ['delete', key, '/f'], { windowsHide: true });
+    return 'removed';
+  } catch {
+    const present = await execFileP('reg', ['query', key], { windowsHide: true }).then(
+      () => true,
+      () => false,
+    );
+    return present ? 'failed' : 'absent';
+  }
 }
 
 async function removeIfUnchanged(path: string, sha256: string, dryRun?: boolean): Promise<'removed' | 'changed' | 'absent'> {

@@ -4,7 +4,7 @@ import type { FilePlan, IndicatorMatch, IndicatorSet, UnsupportedTerm } from './
 import type { DocumentName, Observation } from './observation.ts';
 import { passesGate, splitByMagic, type MagicCheck } from './yara-magic-gate.ts';
 import { splitYaraRules } from './yara-split.ts';
-import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
+import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
 /**
  * YARA rules run by YARA-X (`@litko/yara-x`, loaded by `@sandgate/shared/yara-x` as sandgate-lab does). Each file is

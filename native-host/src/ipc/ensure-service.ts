@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,7 @@ import { openLogFile } from '../config/log-file.ts';
 import { sandgatePaths } from '../config/paths.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import { ensureRunDir } from './run-dir.ts';
+import { ensureRunDir, runDir } from './run-dir.ts';
 import { connectLocal } from './probe-socket.ts';
 import { withDirLock } from './dir-lock.ts';
 
@@ -45,7 +45,7 @@ export async function ensureService(opts: EnsureServiceOptions): Promise<Socket>
 
   try {
     return await withDirLock(
-      join(dirname(path), 'spawn.lock'),
+      join(runDir(opts.home), 'spawn.lock'),
       async () => {
         // Whoever held the lock before us may have started it already.
         const again = await connectLocal(path);

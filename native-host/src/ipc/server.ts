@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { FramedConnection } from './framed-connection.ts';
-import { ensureRunDir } from './run-dir.ts';
+import { ensureRunDir, runDir } from './run-dir.ts';
 import { isListening } from './probe-socket.ts';
 import { withDirLock } from './dir-lock.ts';
 
@@ -25,25 +25,9 @@ export async function listenAgentSocket(home: string, onConnection: (c: FramedCo
     onConnection(new FramedConnection(socket));
   });
 
-  try {
-    await listen(server, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    // Replacing a stale socket is check-then-act: without the lock, two agents starting together could each unlink
-    // the other's fresh socket and both end up serving, one of them unreachable.
-    await withDirLock(
-      join(dirname(path), 'listen.lock'),
-      async () => {
-        if (await isListening(path)) throw alreadyRunning(path);
-        if (process.platform !== 'win32') await unlink(path).catch(() => {});
-        await listen(server, path).catch((e: NodeJS.ErrnoException) => {
-          // Someone bound the path between our unlink and our bind, without needing the lock: they won.
-          throw e.code === 'EADDRINUSE' ? alreadyRunning(path) : e;
-        });
-      },
-      { timeoutMs: 10_000, staleMs: 15_000 },
-    );
-  }
+  const lock = join(runDir(home), 'listen.lock');
+  if (process.platform === 'win32') await listenPipe(server, path, lock);
+  else await listenUnixSocket(server, path, lock);
 
   if (process.platform !== 'win32') await chmod(path, 0o600);
 
@@ -55,6 +39,48 @@ export async function listenAgentSocket(home: string, onConnection: (c: FramedCo
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const LOCK = { timeoutMs: 10_000, staleMs: 15_000 };
+
+async function listenUnixSocket(server: Server, path: string, lock: string): Promise<void> {
+  try {
+    await listen(server, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    // Replacing a stale socket is check-then-act: without the lock, two agents starting together could each unlink
+    // the other's fresh socket and both end up serving, one of them unreachable.
+    await withDirLock(
+      lock,
+      async () => {
+        if (await isListening(path)) throw alreadyRunning(path);
+        await unlink(path).catch(() => {});
+        await listen(server, path).catch((e: NodeJS.ErrnoException) => {
+          // Someone bound the path between our unlink and our bind, without needing the lock: they won.
+          throw e.code === 'EADDRINUSE' ? alreadyRunning(path) : e;
+        });
+      },
+      LOCK,
+    );
+  }
+}
+
+/**
+ * A named pipe leaves nothing stale behind (it goes with its last handle), but a second listen on a name adds an
+ * instance of the same pipe unless the OS honours FILE_FLAG_FIRST_PIPE_INSTANCE (libuv asks for it; Windows honours it,
+ * Wine does not). Asking whether someone answers, under the lock, is what keeps one agent per home on both.
+ */
+async function listenPipe(server: Server, path: string, lock: string): Promise<void> {
+  await withDirLock(
+    lock,
+    async () => {
+      if (await isListening(path)) throw alreadyRunning(path);
+      await listen(server, path).catch((e: NodeJS.ErrnoException) => {
+        throw e.code === 'EADDRINUSE' ? alreadyRunning(path) : e;
+      });
+    },
+    LOCK,
+  );
 }
 
 function alreadyRunning(path: string): SandgateError {

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 /**
  * The one function that says where the agent listens. On POSIX a Unix socket inside `$SANDGATE_HOME/run`, a folder
  * of mode 0700, so only the same user can open it; on Windows a named pipe whose name is derived from the user and the
- * home (the pipe's ACL is the service's job).
+ * home. The pipe keeps Windows' default access list, which Node cannot change (docs/decisions.md says what that leaves).
  */
 export function agentSocketPath(home: string): string {
   if (process.platform === 'win32') {

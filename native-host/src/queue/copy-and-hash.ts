@@ -21,13 +21,15 @@ const CHUNK = 1024 * 1024;
  * overwriting), hashing them in the same pass: the hash names exactly the bytes that were queued. A source that turns
  * out longer or shorter than `size` changed under us (FILE_CHANGED). On any failure the destination is removed.
  * The first SNIFF_BYTES come back as `head`, so the content is named from the same bytes that were hashed and queued.
+ * The copy's fsync is started, not awaited: `durable` settles when the copy is on disk (or, failing, removed), so the
+ * caller can write the job's record meanwhile. The caller must await `durable` before it renames the copy into place.
  */
 export async function copyAndHash(
   src: FileHandle,
   size: number,
   destPath: string,
   write: ChunkWriter = defaultChunkWriter,
-): Promise<{ sha256: string; size: number; head: Buffer }> {
+): Promise<{ sha256: string; size: number; head: Buffer; durable: Promise<void> }> {
   const dest = await open(destPath, 'wx', 0o600);
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -47,17 +49,27 @@ export async function copyAndHash(
       await write(dest, chunk);
     }
     if (copied !== size) throw new SandgateError('FILE_CHANGED', 'The file shrank while it was being read');
-    await dest.sync();
-    await dest.close();
   } catch (err) {
-    await dest.close().catch(() => {});
-    await unlink(destPath).catch(() => {});
-    if (err instanceof SandgateError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, {
-      cause: err,
-      params: { errno: code },
-    });
+    throw await failed(dest, destPath, err);
   }
-  return { sha256: hash.digest('hex'), size: copied, head };
+  const durable = dest.sync().then(
+    () => dest.close(),
+    async (err: unknown) => {
+      throw await failed(dest, destPath, err);
+    },
+  );
+  // Handled here too, so a caller that fails before awaiting it leaves no unhandled rejection behind.
+  durable.catch(() => {});
+  return { sha256: hash.digest('hex'), size: copied, head, durable };
+}
+
+async function failed(dest: FileHandle, destPath: string, err: unknown): Promise<SandgateError> {
+  await dest.close().catch(() => {});
+  await unlink(destPath).catch(() => {});
+  if (err instanceof SandgateError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return new SandgateError('QUEUE_IO', `The object could not be copied into the queue (${code ?? 'error'})`, {
+    cause: err,
+    params: { errno: code },
+  });
 }

@@ -1,6 +1,8 @@
-import type { ActionResult, Job } from '@sandgate/shared';
+import { randomBytes } from 'node:crypto';
+import type { ActionResult, Job, Provenance, Verdict, WireError } from '@sandgate/shared';
 import type { NewAgentEvent } from '../events/event-log.ts';
 import { outboxEvent, type OutboxEvent } from '../events/event-outbox.ts';
+import { sniffContent } from './sniff-content.ts';
 
 export type ActionType = ActionResult['type'];
 
@@ -66,5 +68,32 @@ export function applyJobChange<R extends UnfinishedJob>(rec: R, jobId: string, c
         ? [...rec.actionsStarted, change.actionStarted]
         : rec.actionsStarted,
     outbox: added.length ? [...rec.outbox, ...added] : rec.outbox,
+  };
+}
+
+/** A job just accepted for `path`, whose bytes (`size`, starting with `head`) hash to `sha256`. */
+export function newQueuedJob(path: string, provenance: Provenance, bytes: { sha256: string; size: number; head: Buffer }, now: Date): Job {
+  return {
+    jobId: `j_${now.getTime().toString(36)}${randomBytes(6).toString('hex')}`,
+    state: 'queued',
+    path,
+    sha256: bytes.sha256,
+    size: bytes.size,
+    provenance,
+    acceptedAt: now.toISOString(),
+    content: sniffContent(bytes.head, path),
+  };
+}
+
+/** A job as it is finished by both stores: `error` makes it an `error` job, otherwise `done`; an earlier error goes. */
+export function finishedJob(job: Job, outcome: { verdict?: Verdict; actions?: ActionResult[]; error?: WireError }, now: Date): Job {
+  const { error: _previous, ...rest } = job;
+  return {
+    ...rest,
+    state: outcome.error ? 'error' : 'done',
+    finishedAt: now.toISOString(),
+    ...(outcome.verdict ? { verdict: outcome.verdict } : {}),
+    ...(outcome.actions ? { actions: outcome.actions } : {}),
+    ...(outcome.error ? { error: outcome.error } : {}),
   };
 }

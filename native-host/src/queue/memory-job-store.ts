@@ -2,7 +2,8 @@ import { SandgateError, type Job } from '@sandgate/shared';
 import { realClock, type Clock } from '../clock.ts';
 import type { EventLog } from '../events/event-log.ts';
 import { EventOutbox } from '../events/event-outbox.ts';
-import { applyJobChange, type ActionType, type JobChange, type JobStore, type UnfinishedJob } from './job-store.ts';
+import { applyJobChange, finishedJob, type ActionType, type JobChange, type JobStore, type UnfinishedJob } from './job-store.ts';
+import type { JobOutcome } from './object-queue.ts';
 
 /**
  * The JobStore in memory, with the same rules as the disk one: a change and its events go together, an event is
@@ -25,11 +26,16 @@ export class MemoryJobStore implements JobStore {
     this.open.set(job.jobId, { job, actionsStarted: [], outbox: [] });
   }
 
-  /** Moves a job to the finished ones (what commit does on disk). */
-  finish(jobId: string): Job {
+  /** Moves a job to the finished ones (what commit does on disk); without `outcome`, with what the job holds. */
+  finish(jobId: string, outcome?: JobOutcome): Job {
     const e = this.entry(jobId);
     this.open.delete(jobId);
-    const done: Job = { ...e.job, state: e.job.error ? 'error' : 'done', finishedAt: this.clock.now().toISOString() };
+    const { verdict, actions, error } = e.job;
+    const done = finishedJob(
+      e.job,
+      outcome ?? { ...(verdict ? { verdict } : {}), ...(actions ? { actions } : {}), ...(error ? { error } : {}) },
+      this.clock.now(),
+    );
     this.finished.push(done);
     return done;
   }

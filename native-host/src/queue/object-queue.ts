@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ActionResult, Job, Provenance, Verdict, WireError } from '@sandgate/shared';
 import type { JobEvent } from './job-store.ts';
 
@@ -5,11 +6,24 @@ import type { JobEvent } from './job-store.ts';
 // nobody is working on, commit each of its jobs with its outcome, or roll the lease back unfinished. What is known
 // about each job lives in the JobStore (job-store.ts), apart from the objects.
 
+/**
+ * The bytes of a queued object as its reader gets them: never a path, so a sandbox client can only send what the queue
+ * holds under this SHA-256, whether the queue keeps it on disk or in memory.
+ */
+export interface ObjectBody {
+  /** Exactly how many bytes `open` yields: the size that was hashed when the object was queued. */
+  readonly size: number;
+  /**
+   * A fresh stream of the object each call (a retried upload reads it again). It fails, instead of ending, when the
+   * stored copy holds more or fewer than `size` bytes.
+   */
+  open(): Readable;
+}
+
 /** All unfinished jobs for one object (one SHA-256): analysed once, every job gets the verdict. */
 export interface Lease {
   sha256: string;
-  objectPath: string;
-  size: number;
+  body: ObjectBody;
   jobs: Job[];
 }
 

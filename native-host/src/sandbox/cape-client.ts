@@ -129,7 +129,7 @@ export class CapeClient implements SandboxClient {
   }
 
   private async upload(obj: QueuedObject, signal: AbortSignal): Promise<TaskRef[]> {
-    const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, path: obj.path, size: obj.size } });
+    const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, body: obj.body } });
     const answer = await this.api.call(
       {
         method: 'POST',

@@ -119,7 +119,7 @@ export class CuckooClient implements SandboxClient {
   }
 
   private async upload(obj: QueuedObject, signal: AbortSignal): Promise<number> {
-    const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, path: obj.path, size: obj.size } });
+    const body = multipartBody({ file: { field: 'file', filename: obj.filename ?? obj.sha256, body: obj.body } });
     const answer = await this.api.call(
       {
         method: 'POST',

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type https from 'node:https';
 import type { z } from 'zod';
 import {
@@ -107,16 +106,12 @@ export class LabClient implements SandboxClient {
   private async upload(obj: QueuedObject, signal: AbortSignal): Promise<LabAnalysis> {
     const headers: Record<string, string | number> = {
       'content-type': 'application/octet-stream',
-      'content-length': obj.size,
+      'content-length': obj.body.size,
       [LAB_HEADERS.sha256]: obj.sha256,
     };
     if (obj.filename) headers[LAB_HEADERS.filename] = encodeURIComponent(obj.filename);
-    // Streamed from the queued copy: memory stays flat whatever the object's size. Default 64 KiB reads: 1 MiB reads
-    // made a 1 GiB upload a third slower here (bench/submit-large.ts, 2026-11-22).
-    const answer = await this.api.call(
-      { method: 'POST', path: '/api/v1/submissions', headers, body: () => createReadStream(obj.path) },
-      signal,
-    );
+    // Streamed from the queued copy: memory stays flat whatever the object's size.
+    const answer = await this.api.call({ method: 'POST', path: '/api/v1/submissions', headers, body: () => obj.body.open() }, signal);
     return this.expect(answer, [200, 201, 202], labAnalysisSchema);
   }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { UploadBody } from './sandbox-client.ts';
 
 /**
- * A multipart/form-data upload of one file plus plain fields, streamed from disk: the headers and the closing
+ * A multipart/form-data upload of one file plus plain fields, streamed from the queue: the headers and the closing
  * boundary are small buffers around a file stream, so memory stays flat for a multi-GiB object and the exact
  * Content-Length is known before the first byte is sent (CAPE's Django and Cuckoo's Flask both want one).
  */
@@ -12,9 +12,8 @@ export interface MultipartFile {
   field: string;
   /** Advisory name the server shows and keeps. */
   filename: string;
-  path: string;
-  /** Bytes the file holds; it must not change while the body is sent. */
-  size: number;
+  /** The object's bytes (`body.size` of them); they must not change while the body is sent. */
+  body: UploadBody;
   contentType?: string;
 }
 
@@ -22,7 +21,7 @@ export interface MultipartBody {
   /** `multipart/form-data; boundary=…` */
   contentType: string;
   contentLength: number;
-  /** A fresh stream of the whole body each call (a retried request reads the file again). */
+  /** A fresh stream of the whole body each call (a retried request reads the object again). */
   open(): Readable;
 }
 
@@ -61,7 +60,7 @@ export function multipartBody(opts: {
   const suffix = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
-    contentLength: prefix.length + file.size + suffix.length,
+    contentLength: prefix.length + file.body.size + suffix.length,
     open: () => Readable.from(parts(prefix, file, suffix), { objectMode: false }),
   };
 }
@@ -69,12 +68,13 @@ export function multipartBody(opts: {
 async function* parts(prefix: Buffer, file: MultipartFile, suffix: Buffer): AsyncGenerator<Buffer> {
   yield prefix;
   let sent = 0;
-  for await (const chunk of createReadStream(file.path)) {
+  const size = file.body.size;
+  for await (const chunk of file.body.open()) {
     sent += (chunk as Buffer).length;
     // A body longer or shorter than its Content-Length would hang or confuse the server; fail loudly instead.
-    if (sent > file.size) throw new Error(`${file.path} grew while it was being uploaded`);
+    if (sent > size) throw new Error(`the object grew while it was being uploaded`);
     yield chunk as Buffer;
   }
-  if (sent !== file.size) throw new Error(`${file.path} is ${sent} bytes, not the ${file.size} expected`);
+  if (sent !== size) throw new Error(`the object is ${sent} bytes, not the ${size} expected`);
   yield suffix;
 }

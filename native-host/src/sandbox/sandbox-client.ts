@@ -1,11 +1,19 @@
+import type { Readable } from 'node:stream';
 import type { Verdict } from '@sandgate/shared';
+
+/**
+ * The bytes of a queued object, as the queue hands them out (queue/object-queue.ts, ObjectBody): the size that was
+ * hashed and a fresh stream of exactly those bytes each call. Uploads read from here, never from the original.
+ */
+export interface UploadBody {
+  readonly size: number;
+  open(): Readable;
+}
 
 /** An object waiting in the queue, as a sandbox client needs it. */
 export interface QueuedObject {
   sha256: string;
-  size: number;
-  /** The queued copy; uploads stream from here, never from the original. */
-  path: string;
+  body: UploadBody;
   /** Advisory name sent with the upload. */
   filename?: string;
 }

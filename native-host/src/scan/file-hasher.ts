@@ -64,7 +64,19 @@ function check(path: string, st: Stats, opts: HashFileOptions): void {
   if (opts.expect && (st.dev !== opts.expect.dev || st.ino !== opts.expect.ino)) throw notTheFile(path, 'replaced since it was listed');
 }
 
-function hashSync(path: string, needed: ReadonlySet<HashName>, opts: HashFileOptions): HashFileResult {
+/**
+ * One read buffer per thread for the synchronous path, reused for every file: a fresh buffer per file (up to 1 MiB
+ * each) made the garbage collector a sizeable share of a scan. Safe because the synchronous path never yields while
+ * the buffer holds bytes: they are hashed (and the kept prefix copied) before the next read.
+ */
+let syncBuffer: Buffer | undefined;
+
+/**
+ * The synchronous read: open (without following a final link, without blocking), fstat, read, close: the fewest
+ * calls that still check the opened inode is the one listed. Used for small files on the calling thread and for every
+ * file on the hashing threads (`hash-worker.ts`), where blocking is the point.
+ */
+export function hashFileSync(path: string, needed: ReadonlySet<HashName>, opts: HashFileOptions = {}): HashFileResult {
   let fd: number;
   try {
     fd = openSync(path, flags(opts) | NOATIME);
@@ -78,7 +90,8 @@ function hashSync(path: string, needed: ReadonlySet<HashName>, opts: HashFileOpt
     const hashers = [...needed].map((n) => [n, createHash(n)] as const);
     const limit = Math.min(opts.limit ?? Infinity, hashers.length ? Infinity : (opts.keep ?? Infinity));
     const prefix = opts.keep !== undefined ? new Prefix(opts.keep, st.size) : undefined;
-    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(st.size + 1, limit, CHUNK)));
+    syncBuffer ??= Buffer.allocUnsafe(CHUNK);
+    const buf = syncBuffer.subarray(0, Math.max(1, Math.min(st.size + 1, limit, CHUNK)));
     let total = 0;
     for (;;) {
       const ask = Math.min(buf.length, limit - total);
@@ -120,7 +133,7 @@ function notTheFile(path: string, why: string): NodeJS.ErrnoException {
  * asked, for /proc/PID/exe) and checks the opened inode is the one the walk stat'ed.
  */
 export async function hashFile(path: string, needed: ReadonlySet<HashName>, opts: HashFileOptions = {}): Promise<HashFileResult> {
-  if (opts.sizeHint !== undefined && opts.sizeHint <= SYNC_MAX_BYTES) return hashSync(path, needed, opts);
+  if (opts.sizeHint !== undefined && opts.sizeHint <= SYNC_MAX_BYTES) return hashFileSync(path, needed, opts);
   const fh = await openForScan(path, opts);
   try {
     const st = await fh.stat();

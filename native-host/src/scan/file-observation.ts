@@ -1,7 +1,10 @@
 import { basename, extname } from 'node:path';
 import type { Stats } from 'node:fs';
 import type { FileObservation, HashName } from '../ioc/observation.ts';
-import { hashFile, type HashFileOptions, type Hashes } from './file-hasher.ts';
+import { hashFile, type HashFileOptions, type HashFileResult, type Hashes } from './file-hasher.ts';
+
+/** Reads a file once for the hashes named (`hashFile`, or a `HashPool`'s threads). */
+export type HashReader = (path: string, needed: ReadonlySet<HashName>, opts: HashFileOptions) => Promise<HashFileResult>;
 
 /** Counters shared by every observation of one scan. */
 export interface ReadCounters {
@@ -39,6 +42,8 @@ export interface FileObservationInput {
   hashOptions?: HashFileOptions;
   cache?: HashCache;
   counters: ReadCounters;
+  /** Who reads for `hashes()` (default `hashFile` on this thread). Content is always read on this thread. */
+  reader?: HashReader;
 }
 
 export function fileIdentity(stat: FileObservationInput['stat']): string {
@@ -71,7 +76,7 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
   let prefix: Promise<Buffer> | undefined;
   let resolvePrefix: ((b: Buffer) => void) | undefined;
   const read = async (names: Set<HashName>, have: Hashes, keep?: number): Promise<Hashes> => {
-    const r = await hashFile(input.readPath ?? input.path, names, {
+    const r = await (keep === undefined ? (input.reader ?? hashFile) : hashFile)(input.readPath ?? input.path, names, {
       expect: input.stat,
       sizeHint: input.stat.size,
       ...input.hashOptions,

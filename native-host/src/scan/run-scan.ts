@@ -3,6 +3,7 @@ import type { IndicatorSet } from '../ioc/indicator-set.ts';
 import type { CriticalAreaCollector } from './critical-areas/collector.ts';
 import { LinuxCriticalAreas } from './critical-areas/linux.ts';
 import { CpuBudget } from './cpu-budget.ts';
+import { hashThreadsFor } from './hash-pool.ts';
 import { MountTable } from './mount-table.ts';
 import { scanCriticalAreas } from './scan-critical-areas.ts';
 import { scanPaths, systemRoots } from './scan-paths.ts';
@@ -19,6 +20,11 @@ export interface RunScanOptions {
   /** Share of the machine (all cores) in percent; 100 turns pacing off. */
   cpuBudgetPercent: number;
   concurrency?: number;
+  /** Hashing threads (default `hashThreadsFor(cpuBudgetPercent)`; 0: none). See ScanSessionOptions. */
+  hashThreads?: number;
+  /** Seams of the hashing threads (ScanSessionOptions): when they start and when they are stopped. */
+  hashThreadsAfter?: number;
+  hashThreadsMinCores?: number;
   /** Folders never entered (Sandgate's home: its queue holds the objects under analysis). */
   exclude?: string[];
   crossFilesystems?: boolean;
@@ -45,9 +51,20 @@ export async function runScan(o: RunScanOptions): Promise<ScanOutput> {
     indicators: o.indicators,
     maxFileBytes: o.maxFileBytes,
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+    hashThreads: o.hashThreads ?? hashThreadsFor(o.cpuBudgetPercent),
+    ...(o.hashThreadsAfter !== undefined ? { hashThreadsAfter: o.hashThreadsAfter } : {}),
+    ...(o.hashThreadsMinCores !== undefined ? { hashThreadsMinCores: o.hashThreadsMinCores } : {}),
     ...(o.cpuBudgetPercent < 100 ? { budget: new CpuBudget({ percent: o.cpuBudgetPercent }) } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+  try {
+    return await scanWith(session, o);
+  } finally {
+    await session.close();
+  }
+}
+
+async function scanWith(session: ScanSession, o: RunScanOptions): Promise<ScanOutput> {
   const mounts = o.mounts ?? MountTable.read();
   let kernel: ScanOutput['kernel'];
   const systemObjects = systemObjectCollectors(

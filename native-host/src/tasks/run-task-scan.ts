@@ -2,6 +2,7 @@ import { resolve, sep } from 'node:path';
 import type { ScanOutput } from '@sandgate/shared';
 import type { CriticalAreaCollector } from '../scan/critical-areas/collector.ts';
 import { CpuBudget } from '../scan/cpu-budget.ts';
+import { hashThreadsFor } from '../scan/hash-pool.ts';
 import type { MountTable } from '../scan/mount-table.ts';
 import { scanCriticalAreas } from '../scan/scan-critical-areas.ts';
 import { ScanSession, type IndicatorSource } from '../scan/scan-session.ts';
@@ -26,6 +27,8 @@ export interface TaskScanOptions {
   systemObjects?: SystemObjectOptions;
   /** Aborted to pause, cancel or stop: the scan ends after the file at hand, with a checkpoint. */
   signal: AbortSignal;
+  /** Hashing threads (default `hashThreadsFor(cpuBudgetPercent)`; 0: none). See ScanSessionOptions. */
+  hashThreads?: number;
   /** How many files between checkpoints. */
   checkpointEvery: number;
   /** Called with every read finished: the position, and the session (counters, matches, notes so far). */
@@ -48,7 +51,17 @@ export async function runTaskScan(o: TaskScanOptions): Promise<TaskScanResult> {
     indicators: o.indicators,
     maxFileBytes: o.maxFileBytes,
     ...(o.cpuBudgetPercent < 100 ? { budget: new CpuBudget({ percent: o.cpuBudgetPercent }) } : {}),
+    hashThreads: o.hashThreads ?? hashThreadsFor(o.cpuBudgetPercent),
   });
+  try {
+    return await scanFromPosition(session, o);
+  } finally {
+    // The hashing threads end with the run (a paused task starts new ones when it resumes).
+    await session.close();
+  }
+}
+
+async function scanFromPosition(session: ScanSession, o: TaskScanOptions): Promise<TaskScanResult> {
   const systemObjects = systemObjectCollectors(
     o.indicators.map((i) => i.set.documents),
     o.scope === 'critical' ? 'critical' : 'files',

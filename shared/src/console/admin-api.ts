@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ROW_ID, queryLimit, rowIdParam } from './http-values.ts';
+import { decimalInt, MAX_ROW_ID, queryLimit, rowIdParam } from './http-values.ts';
 
 /**
  * The web console's JSON API (`/api/…` on the admin port): the query parameters and bodies of each route. Every route
@@ -13,6 +13,21 @@ export const eventsQuerySchema = z.strictObject({ limit: queryLimit(1000, 100) }
 /** `GET /api/audit`: the newest rows first; `before` (a row id) pages back to older ones. */
 export const auditQuerySchema = z.strictObject({ limit: queryLimit(1000, 200), before: rowIdParam.optional() });
 export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+/**
+ * `GET /api/agents`: one page of workstations. `q` matches host name, id, group and version (case-insensitive, as
+ * typed: `%` and `_` are plain characters); `state` narrows to online, offline or revoked; `sort` and `order` pick the
+ * column; `offset` pages on. The answer's `total` counts every match and `counts` the whole fleet by state.
+ */
+export const agentsQuerySchema = z.strictObject({
+  q: z.string().max(200).optional(),
+  state: z.enum(['online', 'offline', 'revoked']).optional(),
+  sort: z.enum(['hostname', 'last_seen', 'version', 'group', 'cert_not_after', 'enrolled']).default('hostname'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  limit: queryLimit(1000, 500),
+  offset: decimalInt(0, 10_000_000).default(0),
+});
+export type AgentsQuery = z.infer<typeof agentsQuerySchema>;
 
 /** `GET /api/tasks`, `GET /api/restores`. */
 export const listQuerySchema = z.strictObject({ limit: queryLimit(500, 50) });

@@ -53,7 +53,12 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode: numbe
   return writeFileDurable(dirname(path), basename(path), data, mode);
 }
 
+/**
+ * Makes a rename in `dir` durable. Windows cannot flush a folder (FlushFileBuffers on a folder handle opened for
+ * reading fails with EPERM, and Node opens no other kind); NTFS journals the rename itself, so there it does nothing.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

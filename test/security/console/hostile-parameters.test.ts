@@ -60,8 +60,15 @@ describe('hostile query parameters, path ids and bodies on every console route',
   });
 
   it('list limits: NaN, negative, zero, fractions, exponents, hex, blanks, text, SQL and numbers past the maximum are refused on every list', async () => {
-    const lists = [`events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `audit`];
-    const over = { events: '1001', [`agents/${agent.agentId}/events`]: '1001', tasks: '501', restores: '501', audit: '1001' };
+    const lists = [`agents`, `events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `audit`];
+    const over = {
+      agents: '1001',
+      events: '1001',
+      [`agents/${agent.agentId}/events`]: '1001',
+      tasks: '501',
+      restores: '501',
+      audit: '1001',
+    };
     for (const list of lists) {
       for (const value of [...BAD_NUMBERS, over[list]!])
         expectRefused(await admin('GET', `${list}?limit=${encodeURIComponent(value)}`), 'query', `${list}?limit=${value}`);

@@ -8,40 +8,46 @@ import { daysUntil, relativeTime, timeCell } from './time.ts';
 
 // The workstations: each row names the machine well enough to tell two "vm"s apart (short id, system), says whether
 // it is online, and when its certificate runs out. A group change is applied only when asked, never on a drop-down
-// move. The list is filtered as one types and patched in place on every refresh.
+// move. The server filters, sorts and pages; the page on screen is patched in place on every refresh.
 
 /** Certificates this close to their end are shown as a warning (they renew on their own well before: cert-renewal.ts). */
 const EXPIRY_WARNING_DAYS = 30;
-/** Rows shown at once; the filter finds the rest. */
-const PAGE = 500;
+/** Rows per page; the server filters, sorts and pages (GET /api/agents). */
+const PAGE = 100;
+
+interface AgentPage {
+  agents: AgentRow[];
+  total: number;
+  counts: { all: number; online: number; offline: number; revoked: number };
+}
+
+const view = { sort: 'hostname', order: 'asc' as 'asc' | 'desc', offset: 0 };
+
+function query(): string {
+  const p = new URLSearchParams({ sort: view.sort, order: view.order, limit: String(PAGE), offset: String(view.offset) });
+  const q = $<HTMLInputElement>('#agents-filter').value.trim();
+  if (q) p.set('q', q);
+  const state = $<HTMLSelectElement>('#agents-state').value;
+  if (state) p.set('state', state);
+  return p.toString();
+}
 
 export async function loadAgents(): Promise<void> {
-  const { agents } = await api<{ agents: AgentRow[] }>('GET', 'agents');
-  pageState.agents = agents;
+  const page = await api<AgentPage>('GET', 'agents?' + query());
+  pageState.agents = page.agents;
   fillRestoreTargets();
-  renderAgents();
-}
-
-function matches(a: AgentRow, needle: string): boolean {
-  if (!needle) return true;
-  const hay = [a.hostname, a.id, a.group_name ?? '', a.app_version, a.host?.platform ?? '', a.online ? 'online' : 'offline'];
-  return hay.some((h) => h.toLowerCase().includes(needle));
-}
-
-export function renderAgents(): void {
-  const needle = $<HTMLInputElement>('#agents-filter').value.trim().toLowerCase();
-  const shown = pageState.agents.filter((a) => matches(a, needle));
-  $('#agents-count').textContent =
-    shown.length === pageState.agents.length
-      ? pageState.agents.length + ' workstations'
-      : shown.length + ' of ' + pageState.agents.length + ' workstations' + (shown.length > PAGE ? ', first ' + PAGE + ' shown' : '');
-  const tbody = $<HTMLTableSectionElement>('#agents tbody');
+  const c = page.counts;
+  $('#agents-counts').textContent = c.all + ' workstations: ' + c.online + ' online, ' + c.offline + ' offline, ' + c.revoked + ' revoked';
+  const last = Math.min(view.offset + page.agents.length, page.total);
+  $('#agents-page').textContent = page.total ? view.offset + 1 + '–' + last + ' of ' + page.total : 'none match';
+  $<HTMLButtonElement>('#agents-prev').disabled = view.offset === 0;
+  $<HTMLButtonElement>('#agents-next').disabled = last >= page.total;
   patchRows(
-    tbody,
-    shown.slice(0, PAGE).map((a) => ({
+    $<HTMLTableSectionElement>('#agents tbody'),
+    page.agents.map((a) => ({
       key: a.id,
       cells: agentCells(a),
-      // Relative times change every refresh; the row is rewritten only when a minute-level text or a field changes.
+      // Relative times change every refresh; the row is rewritten only when a shown text or a field changes.
       signature: JSON.stringify([a, pageState.groups.map((g) => [g.id, g.name]), relativeTime(a.last_seen_at)]),
       className: a.revoked_at ? 'revoked' : '',
     })),
@@ -106,7 +112,7 @@ function groupCell(a: AgentRow): Cell {
     api('POST', 'agents/' + encodeURIComponent(a.id) + '/group', { groupId: target }).then(
       () => {
         say('#agents-message', a.hostname + ' moved to ' + name, true);
-        return pageState.refresh();
+        return loadAgents();
       },
       (err: unknown) => say('#agents-message', errorText(err)),
     );
@@ -123,12 +129,40 @@ async function revoke(a: AgentRow): Promise<void> {
   try {
     await api('POST', 'agents/' + encodeURIComponent(a.id) + '/revoke', {});
     say('#agents-message', a.hostname + ' revoked', true);
-    await pageState.refresh();
+    await loadAgents();
   } catch (err) {
     say('#agents-message', errorText(err));
   }
 }
 
 export function wireAgents(): void {
-  $<HTMLInputElement>('#agents-filter').addEventListener('input', renderAgents);
+  let typing: number | undefined;
+  const fromStart = () => {
+    view.offset = 0;
+    void loadAgents();
+  };
+  $<HTMLInputElement>('#agents-filter').addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = window.setTimeout(fromStart, 250);
+  });
+  $<HTMLSelectElement>('#agents-state').addEventListener('change', fromStart);
+  $('#agents-prev').addEventListener('click', () => {
+    view.offset = Math.max(0, view.offset - PAGE);
+    void loadAgents();
+  });
+  $('#agents-next').addEventListener('click', () => {
+    view.offset += PAGE;
+    void loadAgents();
+  });
+  // Sorting: each sortable heading is a button; a second press reverses the order.
+  for (const b of document.querySelectorAll<HTMLButtonElement>('#agents th button[data-sort]')) {
+    b.addEventListener('click', () => {
+      const sort = b.dataset['sort'] ?? 'hostname';
+      view.order = view.sort === sort && view.order === 'asc' ? 'desc' : 'asc';
+      view.sort = sort;
+      for (const th of document.querySelectorAll<HTMLElement>('#agents th')) th.removeAttribute('aria-sort');
+      b.parentElement?.setAttribute('aria-sort', view.order === 'asc' ? 'ascending' : 'descending');
+      fromStart();
+    });
+  }
 }

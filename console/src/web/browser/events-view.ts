@@ -3,6 +3,7 @@ import { $, button } from './dom.ts';
 import { patchRows } from './keyed-rows.ts';
 import { goTo } from './nav.ts';
 import { offerRestore } from './restores-view.ts';
+import { severityOf } from './severity.ts';
 import { timeCell } from './time.ts';
 
 interface EventRow {
@@ -11,7 +12,7 @@ interface EventRow {
   seq: number | string;
   hostname: string;
   type: string;
-  event: { time: string; type: string; sha256?: string; threat?: string; path?: string; code?: string; message?: string };
+  event: { time: string; type: string; level?: string; sha256?: string; threat?: string; path?: string; code?: string; message?: string };
 }
 
 /** Whose events the view shows: the fleet's (null) or one workstation's. Kept across refreshes. */
@@ -31,19 +32,28 @@ export async function loadEvents(): Promise<void> {
   const { events } = await api<{ events: EventRow[] }>('GET', path);
   $('#events-title').textContent = agent ? 'Events of ' + agent.hostname : 'Recent events';
   $('#events-all').hidden = !agent;
-  const rows = events.map((e) => {
+  const only = $<HTMLSelectElement>('#events-severity').value;
+  const rows = events.flatMap((e) => {
     const ev = e.event;
     const sha256 = ev.sha256;
     // A quarantined object can be put back from here (a false positive): the button fills the restore form.
     const restore =
       ev.type === 'quarantined' && sha256 && allowed('manage-ioc-tasks')
-        ? button('restore…', () => offerRestore(sha256, 'agent:' + e.agent_id))
+        ? button('restore…', () =>
+            offerRestore(sha256, 'agent:' + e.agent_id, 'workstation ' + e.hostname + ' (' + e.agent_id.slice(0, 8) + ')'),
+          )
         : '';
-    const details = [ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · ');
+    const details = [ev.level, ev.threat, ev.path, ev.code, ev.message].filter(Boolean).join(' · ');
+    const severity = severityOf(e.type, ev.level);
+    if (only && severity !== only) return [];
+    const mark = document.createElement('span');
+    mark.className = 'sev-' + severity;
+    mark.textContent = severity;
     return {
       key: e.agent_id + '|' + String(e.seq),
-      cells: [timeCell(ev.time), e.hostname, e.type, details, restore],
+      cells: [timeCell(ev.time), mark, e.hostname, e.type, details, restore],
       signature: JSON.stringify([ev, e.hostname, allowed('manage-ioc-tasks')]),
+      className: 'sev-row-' + severity,
     };
   });
   patchRows($<HTMLTableSectionElement>('#events tbody'), rows);
@@ -51,4 +61,5 @@ export async function loadEvents(): Promise<void> {
 
 export function wireEvents(): void {
   $('#events-all').addEventListener('click', () => showEventsOf(null));
+  $<HTMLSelectElement>('#events-severity').addEventListener('change', () => void loadEvents());
 }

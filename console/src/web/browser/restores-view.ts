@@ -29,26 +29,29 @@ interface RestoreDetail {
 let openRestore: string | null = null;
 
 /** A target asked for before the workstations were loaded (the events list's "restore…"): chosen once they are. */
-let wantedTarget: string | null = null;
+let wantedTarget: { value: string; label: string } | null = null;
 
 /** Where a restore can go: every workstation of a group, or one workstation. */
 export function fillRestoreTargets(): void {
   const sel = $<HTMLSelectElement>('#restore-where');
-  const keep = wantedTarget ?? sel.value;
+  const keep = wantedTarget?.value ?? sel.value;
   sel.replaceChildren();
   for (const g of pageState.groups) sel.append(new Option('every workstation of ' + g.name, 'group:' + g.id));
   for (const a of pageState.agents)
     if (!a.revoked_at) sel.append(new Option('workstation ' + a.hostname + ' (' + a.id.slice(0, 8) + ')', 'agent:' + a.id));
+  // A workstation asked for from an event need not be on the page of workstations loaded here.
+  const wanted = wantedTarget;
+  if (wanted && !Array.from(sel.options).some((o) => o.value === wanted.value)) sel.append(new Option(wanted.label, wanted.value));
   if (keep) sel.value = keep;
   if (sel.value === keep) wantedTarget = null;
 }
 
 /** Fills the restore form for an object seen quarantined (the events list's "restore…") and opens it. */
-export function offerRestore(sha256: string, where: string): void {
+export function offerRestore(sha256: string, where: string, label = where): void {
   const form = $<HTMLFormElement>('#restore-form');
   const input = form.elements.namedItem('sha256');
   if (input instanceof HTMLInputElement) input.value = sha256;
-  wantedTarget = where;
+  wantedTarget = { value: where, label };
   fillRestoreTargets();
   goTo('restores');
   form.scrollIntoView();
@@ -115,8 +118,8 @@ export function wireRestores(): void {
     );
     if (!sure) return;
     try {
-      const r = await api<{ id: string }>('POST', 'quarantine/restore', body);
-      say('#restore-error', 'restore sent', true);
+      const r = await api<{ id: string; duplicate?: boolean }>('POST', 'quarantine/restore', body);
+      say('#restore-error', r.duplicate ? 'this restore is already on its way: shown below, not sent again' : 'restore sent', true);
       await loadRestores();
       await showRestore(r.id);
     } catch (err) {

@@ -5,6 +5,8 @@ import { timeCell } from './time.ts';
 
 interface TaskRow {
   id: string;
+  kind?: string;
+  hunt_format?: string | null;
   created_at: string;
   group_name: string;
   file_name: string | null;
@@ -57,22 +59,25 @@ let openTask: string | null = null;
 
 export async function loadTasks(): Promise<void> {
   const { tasks } = await api<{ tasks: TaskRow[] }>('GET', 'tasks');
+  const state = $<HTMLSelectElement>('#tasks-state').value;
   patchRows(
     $<HTMLTableSectionElement>('#tasks tbody'),
-    tasks.map((t) => ({
-      key: t.id,
-      cells: [
-        timeCell(t.created_at),
-        t.group_name,
-        (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
-        t.threat,
-        t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
-        progress(t),
-        t.matched_shares,
-        button('open', () => void showTask(t.id)),
-      ],
-      signature: JSON.stringify(t),
-    })),
+    tasks
+      .filter((t) => !state || t.state === state)
+      .map((t) => ({
+        key: t.id,
+        cells: [
+          timeCell(t.created_at),
+          t.group_name,
+          (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
+          t.kind === 'hunt' ? 'hunt (' + (t.hunt_format ?? '?') + ')' : t.threat,
+          t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
+          progress(t),
+          t.matched_shares,
+          button('open', () => void showTask(t.id)),
+        ],
+        signature: JSON.stringify(t),
+      })),
   );
 }
 
@@ -87,7 +92,7 @@ function progress(t: TaskRow): HTMLElement {
   return wrap;
 }
 
-async function showTask(id: string): Promise<void> {
+export async function showTask(id: string): Promise<void> {
   openTask = id;
   $('#task-detail').hidden = false;
   await loadTask();
@@ -128,6 +133,14 @@ export async function loadTask(): Promise<void> {
   $('#task-witness').textContent = task.witness.summary;
   $('#task-approve').hidden = !allowed('manage-ioc-tasks') || task.witness.state !== 'awaiting';
   $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
+  // Where the fan-out stands, by each workstation's share, and the shares that finished having looked at nothing.
+  const byState = new Map<string, number>();
+  for (const s of task.shares) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
+  $('#task-progress').textContent = task.shares.length + ' workstations: ' + [...byState].map(([k, n]) => n + ' ' + k).join(', ');
+  const empty = task.shares.filter((s) => s.state === 'done' && !s.filesDone).length;
+  $('#task-empty').textContent = empty
+    ? empty + ' workstation(s) finished having scanned no file: check the task scope exists on them'
+    : '';
   const rows = task.shares.map((s, i) => {
     const state =
       s.state +
@@ -143,12 +156,14 @@ export async function loadTask(): Promise<void> {
       key: s.hostname + '|' + i,
       cells: [s.hostname, state, s.wave, s.filesDone, matches, unsupported, timeCell(s.updatedAt)],
       signature: JSON.stringify(s),
+      className: s.state === 'done' && !s.filesDone ? 'warn' : '',
     };
   });
   patchRows($<HTMLTableSectionElement>('#task-shares tbody'), rows);
 }
 
 export function wireTasks(): void {
+  $<HTMLSelectElement>('#tasks-state').addEventListener('change', () => void loadTasks());
   $('#task-approve').addEventListener('click', async () => {
     if (
       !openTask ||

@@ -27,6 +27,8 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const AGENT_CHILD = resolve(import.meta.dirname, '../../../helpers/agent-child.ts');
 
 const POINTS: CrashPointName[] = [
+  // Inside the queue's group commit: in place but not acknowledged (the submission is answered by no job id).
+  'mid-group-commit',
   'after-accept',
   'after-submit-before-verdict',
   'after-verdict-recorded',

@@ -71,7 +71,7 @@ describe('request queue and a killed agent', () => {
     const lease = q.lease();
     expect(lease?.jobs.map((j) => j.jobId)).toEqual([jobId]);
     expect(lease?.jobs[0]?.verdict?.level).toBe('malicious');
-    expect(readFileSync(lease!.objectPath, 'utf8')).toBe('MZ crash');
+    expect(readFileSync(join(root, 'queue', `${lease!.sha256}.obj`), 'utf8')).toBe('MZ crash');
   });
 
   it('killed in the middle of copying a large object, it leaves either no entry or a whole one, never a fragment', async () => {

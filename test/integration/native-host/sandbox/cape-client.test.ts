@@ -1,37 +1,30 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SandgateError, policySchema } from '@sandgate/shared';
 import { realClock } from '#native-host/clock.ts';
 import { CapeClient } from '#native-host/sandbox/cape-client.ts';
 import { createServerAgent } from '#native-host/sandbox/https-call.ts';
 import type { QueuedObject } from '#native-host/sandbox/sandbox-client.ts';
+import { bytesBody } from '#native-host/queue/object-body.ts';
 import { EICAR, sha256, startCapeEmulator, type CapeEmulatorOptions } from '#test-helpers/cape-emulator.ts';
 import { makeCa, makeLeaf, type Pem } from '#test-helpers/pki.ts';
 
 const TOKEN = 'cape-secret-token-0123456789';
 let ca: ReturnType<typeof makeCa>;
 let leaf: Pem;
-let dir: string;
 const cleanups: Array<() => Promise<void> | void> = [];
 
 beforeAll(() => {
   ca = makeCa();
   leaf = makeLeaf(ca);
-  dir = mkdtempSync(join(tmpdir(), 'sg-cape-client-'));
 });
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function queued(content: string | Buffer, filename?: string): QueuedObject {
   const bytes = Buffer.from(content);
   const sha = sha256(bytes);
-  const path = join(dir, `${sha}.obj`);
-  writeFileSync(path, bytes);
-  return { sha256: sha, size: bytes.length, path, ...(filename ? { filename } : {}) };
+  return { sha256: sha, body: bytesBody(bytes), ...(filename ? { filename } : {}) };
 }
 
 async function cape(opts: Partial<CapeEmulatorOptions> = {}) {

@@ -1,23 +1,19 @@
 import { createHash } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { policySchema, type SandboxServer, type SandgateError } from '@sandgate/shared';
 import { realClock } from '#native-host/clock.ts';
 import type { ClientCertificate } from '#native-host/config/load-policy.ts';
 import { createServerAgent } from '#native-host/sandbox/https-call.ts';
 import { LabClient } from '#native-host/sandbox/lab-client.ts';
+import { bytesBody } from '#native-host/queue/object-body.ts';
 import { failoverDecision } from '#native-host/sandbox/retry-policy.ts';
 import { makeCa, makeLeaf, toPfx, type Pem } from '#test-helpers/pki.ts';
 import { freePort, maliciousVerdict, startBlackHole, startLabServer, startPlaintextServer } from '#test-helpers/lab-protocol-server.ts';
 
 let ca: ReturnType<typeof makeCa>;
 let leaf: Pem;
-let dir: string;
-let objPath: string;
 const content = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*');
 const sha = createHash('sha256').update(content).digest('hex');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -25,14 +21,10 @@ const cleanups: Array<() => Promise<void> | void> = [];
 beforeAll(() => {
   ca = makeCa();
   leaf = makeLeaf(ca);
-  dir = mkdtempSync(join(tmpdir(), 'sg-lab-client-'));
-  objPath = join(dir, `${sha}.obj`);
-  writeFileSync(objPath, content);
 });
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function client(url: string, opts: { clientCert?: ClientCertificate; idleTimeoutMs?: number; serverCa?: string; token?: string } = {}) {
   const entry = { url, ...(opts.token ? { token: opts.token } : {}) };
@@ -48,7 +40,7 @@ function client(url: string, opts: { clientCert?: ClientCertificate; idleTimeout
   return c;
 }
 
-const obj = () => ({ sha256: sha, size: content.length, path: objPath, filename: 'eicar.com' });
+const obj = () => ({ sha256: sha, body: bytesBody(content), filename: 'eicar.com' });
 const signal = () => new AbortController().signal;
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { detectIocFormat } from '#native-host/ioc/detect-ioc-format.ts';
+import { detectIocFormat } from '@sandgate/shared';
 import type { FileObservation } from '#native-host/ioc/observation.ts';
 import { compileYaraFiles } from '#native-host/ioc/yara-rule-set.ts';
 import { sharedData } from '#test-helpers/shared-data.ts';

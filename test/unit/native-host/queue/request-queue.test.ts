@@ -88,7 +88,7 @@ describe('request queue', () => {
     const job = await q1.enqueue(download('a.exe', 'aaa'), cli);
     const lease = q1.lease()!;
     await q1.commit(job.jobId, { verdict: { level: 'clean', server: 'https://127.0.0.1:1' }, actions: [] });
-    expect(existsSync(lease.objectPath)).toBe(false);
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(false);
     const q2 = await open();
     expect(q2.lease()).toBeUndefined();
     expect(q2.get(job.jobId)).toMatchObject({ state: 'done', verdict: { level: 'clean' } });
@@ -114,9 +114,9 @@ describe('request queue', () => {
     expect(lease.jobs.map((j) => j.jobId)).toEqual([a.jobId, b.jobId]);
     expect(q.lease()).toBeUndefined();
     await q.commit(a.jobId, {});
-    expect(existsSync(lease.objectPath)).toBe(true); // b still needs it
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(true); // b still needs it
     await q.commit(b.jobId, {});
-    expect(existsSync(lease.objectPath)).toBe(false);
+    expect(existsSync(join(queueDir, `${lease.sha256}.obj`))).toBe(false);
   });
 
   it('refuses an object that does not fit with QUEUE_FULL, records queue-full once, and queue-recovered when room returns', async () => {
@@ -203,5 +203,29 @@ describe('request queue', () => {
     const q2 = await open();
     expect(q2.get(job.jobId)).toMatchObject({ verdict: { level: 'malicious' } });
     expect(q2.actionsStarted(job.jobId)).toEqual(['quarantine']);
+  });
+
+  it('accepts made at once are committed in groups: each answered once, a failing one alone refused, all there after a restart', async () => {
+    const failing: ChunkWriter = async (dest, chunk) => {
+      if (chunk.subarray(0, 3).toString() === 'BAD') throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      await dest.write(chunk);
+    };
+    const q1 = await open({ writeChunk: failing });
+    const names = Array.from({ length: 24 }, (_, i) => `f${i}.exe`);
+    const results = await Promise.allSettled(names.map((n, i) => q1.enqueue(download(n, i === 7 ? 'BAD copy' : `MZ ${n}`), cli)));
+    expect(results.map((r) => r.status)).toEqual(names.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')));
+    expect(results[7]).toMatchObject({ reason: { code: 'QUEUE_IO' } });
+    const accepted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.jobId] : []));
+    expect(new Set(accepted).size).toBe(23);
+    expect(readdirSync(queueDir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+
+    const q2 = await open();
+    expect(
+      q2
+        .list(100)
+        .map((j) => j.jobId)
+        .sort(),
+    ).toEqual([...accepted].sort());
+    expect(q2.stats().objects).toBe(23);
   });
 });

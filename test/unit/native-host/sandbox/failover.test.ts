@@ -4,10 +4,11 @@ import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
 import { MAX_ANALYSIS_ATTEMPTS, failoverDecision, roundBackoffMs, skipsServer } from '#native-host/sandbox/retry-policy.ts';
 import { httpStatusCode, networkErrorCode } from '#native-host/sandbox/network-error-code.ts';
 import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
+import { bytesBody } from '#native-host/queue/object-body.ts';
 
 const bench = useFailovers('sg-failover-');
 const events = () => bench.events();
-const obj = { sha256: 'a'.repeat(64), size: 1, path: '/dev/null' };
+const obj = { sha256: 'a'.repeat(64), body: bytesBody(Buffer.from('x')) };
 const failover = (clients: SandboxClient[], clock: SimClock) => bench.failover(clients, clock, { backoffBaseMs: 1000, backoffMaxMs: 8000 });
 
 const serverEvents = () =>

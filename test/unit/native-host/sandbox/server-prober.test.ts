@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxClient } from '#native-host/sandbox/sandbox-client.ts';
 import { A, B, SimClock, clean, go, scripted, useFailovers } from './fixture.ts';
+import { bytesBody } from '#native-host/queue/object-body.ts';
 
 const bench = useFailovers('sg-prober-');
 const events = () => bench.events();
-const obj = { sha256: 'b'.repeat(64), size: 1, path: '/dev/null' };
+const obj = { sha256: 'b'.repeat(64), body: bytesBody(Buffer.from('x')) };
 const failover = (clients: SandboxClient[], clock: SimClock, extra: { probeBaseMs?: number; probeMaxMs?: number } = {}) =>
   bench.failover(clients, clock, extra);
 
