@@ -20,9 +20,9 @@ import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
 export const YARA_MAX_SCAN_BYTES = DEFAULT_YARA_MAX_SCAN_BYTES;
 /**
- * Files up to this size are scanned on the calling thread. The binding's async scan sets up a scanner for every call
- * (about 3 ms with the 1,204 ReversingLabs rules, six times the whole synchronous scan of a small file: bench/README.md,
- * issue 18); a larger file goes to the thread pool, so the event loop is never held for more than a few milliseconds.
+ * Files up to this size are scanned on the calling thread. The binding's async scan sets up a scanner for every call,
+ * which costs more than the whole synchronous scan of a small file (bench/README.md, IOC formats, issue 18); a larger
+ * file goes to the thread pool, so the event loop is never held for more than a few milliseconds.
  */
 const SYNC_SCAN_MAX_BYTES = 256 * 1024;
 /** Strings listed per matched rule in a report. */
