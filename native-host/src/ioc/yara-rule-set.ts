@@ -22,7 +22,7 @@ export const YARA_MAX_SCAN_BYTES = DEFAULT_YARA_MAX_SCAN_BYTES;
 /**
  * Files up to this size are scanned on the calling thread. The binding's async scan sets up a scanner for every call,
  * which costs more than the whole synchronous scan of a small file (bench/README.md, IOC formats, issue 18); a larger
- * file goes to the thread pool, so the event loop is never held for more than a few milliseconds.
+ * file goes to the thread pool, so the event loop is held by one scan of at most 256 KiB at a time.
  */
 const SYNC_SCAN_MAX_BYTES = 256 * 1024;
 /** Strings listed per matched rule in a report. */
