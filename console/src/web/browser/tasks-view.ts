@@ -57,8 +57,12 @@ interface TaskDetail {
 
 let openTask: string | null = null;
 
+/** Each listed task's state as the list last showed it: the open task's detail reloads the list when they differ. */
+let listedState = new Map<string, string>();
+
 export async function loadTasks(): Promise<void> {
   const { tasks } = await api<{ tasks: TaskRow[] }>('GET', 'tasks');
+  listedState = new Map(tasks.map((t) => [t.id, t.state + (t.state === 'open' && t.awaiting_witness ? ' awaiting' : '')]));
   const state = $<HTMLSelectElement>('#tasks-state').value;
   patchRows(
     $<HTMLTableSectionElement>('#tasks tbody'),
@@ -115,6 +119,10 @@ function why(m: ShareMatch): string {
 export async function loadTask(): Promise<void> {
   if (!openTask) return;
   const { task } = await api<{ task: TaskDetail }>('GET', 'tasks/' + encodeURIComponent(openTask));
+  // The detail refreshes every second, the list every five: a change seen here reaches the list at once, so the two
+  // never show the same task in different states for long.
+  const shown = task.state + (task.state === 'open' && task.witness.state === 'awaiting' ? ' awaiting' : '');
+  if (listedState.has(task.id) && listedState.get(task.id) !== shown) void loadTasks();
   $('#task-title').textContent =
     'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
   const c = task.counts;
