@@ -18,13 +18,14 @@
  *      one thread (`hashThreads: 0`); interleaved `--runs` times; medians, and each ÷ xargs -P2.
  */
 import { spawnSync } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { runScan } from '#native-host/scan/run-scan.ts';
+import { defaultTreeDir, loadOrGenerateTree } from './lib/ioc-tree.ts';
 import { table, writeResult } from './lib/report.ts';
 
 const arg = (name: string, def: number) => {
@@ -39,71 +40,10 @@ const FILES = arg('--files', 100_000);
 const RUNS = Math.max(1, arg('--runs', 3));
 const GIB = arg('--gib', 2);
 const DECOYS = arg('--decoys', 1000);
-const TREE = strArg('--tree') ?? join(tmpdir(), `sg-bench-ioc-tree-${FILES}-${GIB}`);
+const TREE = strArg('--tree') ?? defaultTreeDir(FILES, GIB);
 const MiB = 1024 * 1024;
 
-interface Manifest {
-  files: number;
-  bytes: number;
-  target: { path: string; size: number; sha256: string };
-  sizes: number[];
-}
-
-/** Random, incompressible bytes quickly: an AES-CTR keystream. */
-const stream = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
-const zeros = Buffer.alloc(4 * MiB);
-const randomContent = (n: number) => stream.update(zeros.subarray(0, n));
-
-function generate(): Manifest {
-  rmSync(TREE, { recursive: true, force: true });
-  mkdirSync(TREE, { recursive: true });
-  const bigSize = 4 * MiB;
-  const targetBytes = GIB * 1024 * MiB;
-  // About 60 % of the bytes in 2–6 MiB files, the rest in small files of log-spread sizes (256 B to ~46 KiB).
-  const big = Math.max(1, Math.round((targetBytes * 0.6) / bigSize));
-  const sizes: number[] = [];
-  let bytes = 0;
-  const started = performance.now();
-  for (let i = 0; i < FILES; i++) {
-    const dir = join(TREE, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`, `e${Math.floor((i % 1000) / 100)}`);
-    if (i % 100 === 0) mkdirSync(dir, { recursive: true });
-    const size =
-      i % Math.floor(FILES / big) === 0 ? Math.floor(bigSize / 2 + Math.random() * bigSize) : Math.floor(256 * 2 ** (Math.random() * 7.5));
-    writeFileSync(join(dir, `f${i}.bin`), randomContent(size));
-    sizes.push(size);
-    bytes += size;
-    if (i % 10_000 === 0)
-      process.stdout.write(
-        `\rgenerating the tree: ${i} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB, ${((performance.now() - started) / 1000).toFixed(0)} s`,
-      );
-  }
-  const t = Math.floor(FILES * 0.4237);
-  const path = join(TREE, `d${String(Math.floor(t / 1000)).padStart(3, '0')}`, `e${Math.floor((t % 1000) / 100)}`, `f${t}.bin`);
-  const content = readFileSync(path);
-  const manifest: Manifest = {
-    files: FILES,
-    bytes,
-    target: { path, size: content.length, sha256: createHash('sha256').update(content).digest('hex') },
-    sizes,
-  };
-  writeFileSync(`${TREE}.manifest.json`, JSON.stringify(manifest));
-  process.stdout.write(
-    `\rgenerated ${FILES} files, ${(bytes / 1024 / MiB).toFixed(2)} GiB in ${((performance.now() - started) / 1000).toFixed(0)} s into ${TREE}\n`,
-  );
-  return manifest;
-}
-
-function loadOrGenerate(): Manifest {
-  const f = `${TREE}.manifest.json`;
-  if (existsSync(f)) {
-    const m = JSON.parse(readFileSync(f, 'utf8')) as Manifest;
-    process.stdout.write(`reusing the tree in ${TREE} (${m.files} files, ${(m.bytes / 1024 / MiB).toFixed(2)} GiB)\n`);
-    return m;
-  }
-  return generate();
-}
-
-const manifest = loadOrGenerate();
+const manifest = loadOrGenerateTree(TREE, FILES, GIB);
 const work = mkdtempSync(join(tmpdir(), 'sg-bench-ioc-'));
 const decoys = Array.from({ length: DECOYS }, () => ({
   sha256: randomBytes(32).toString('hex'),

@@ -13,6 +13,7 @@ const benches = [
   'queue-throughput.ts',
   'failover.ts',
   'ioc-scan.ts',
+  'ioc-formats.ts',
   'console-load.ts',
 ];
 const only = process.argv.slice(2).filter((a) => a.endsWith('.ts'));

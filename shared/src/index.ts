@@ -28,6 +28,7 @@ export * from './deploy/doctor-report.ts';
 export * from './deploy/install-plan.ts';
 export * from './ioc/openioc.ts';
 export * from './ioc/ioc-format.ts';
+export * from './ioc/detect-ioc-format.ts';
 export * from './ioc/stix.ts';
 export * from './ioc/yara-x-binding.ts';
 export * from './console/index.ts';

@@ -15,6 +15,22 @@ const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 type Workstation = Stack & { agentId: string; downloads: string };
 
+/**
+ * With SANDGATE_CONSOLE_SCREENSHOTS=DIR, each view is photographed as the scenario reaches it, light at desktop width
+ * and dark at phone width (docs/console-screens/ holds the set console/README.md shows). Off by default.
+ */
+const SHOTS = process.env.SANDGATE_CONSOLE_SCREENSHOTS;
+const shoot = async (page: Page, name: string) => {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}-light.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(SHOTS, `${name}-dark-phone.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+};
+
 /** Opens one of the console's views from its navigation bar. */
 const open = (page: Page, view: string) => page.click(`nav a[href="#${view}"]`);
 
@@ -117,6 +133,8 @@ describe('the web console in a real browser', () => {
     const listed = (await admin('GET', 'agents')).body.agents.find((a: { id: string }) => a.id === catcher.agentId);
     expect(listed.group_name).toBe('office');
     await picker.selectOption({ label: 'office' });
+    await picker.blur();
+    await shoot(page, 'workstations');
 
     // The first workstation catches EICAR; the group task appears and, opened, shows the other one quarantining it.
     const dl = join(catcher.root, 'first.com');
@@ -135,6 +153,7 @@ describe('the web console in a real browser', () => {
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
     await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
+    await shoot(page, 'tasks');
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
     await rowWith(page, '#audit', 'group-task.approve');
@@ -151,6 +170,7 @@ describe('the web console in a real browser', () => {
     await page.selectOption('#events-severity', 'threat');
     await rowWith(page, '#events', 'threat', 'quarantined', planted);
     await expect.poll(infoRows, { timeout: 10_000 }).toBe(0);
+    await shoot(page, 'events');
 
     // A false positive after all: the restore button next to the event fills the form for that workstation.
     await page
@@ -167,8 +187,10 @@ describe('the web console in a real browser', () => {
     expect(await asked).toContain(EICAR_SHA256);
     await rowWith(page, '#restore-shares', 'done', `${planted} → restored`);
     expect(readFileSync(planted, 'utf8')).toBe(EICAR);
+    await shoot(page, 'restores');
     await open(page, 'audit');
     await rowWith(page, '#audit', 'quarantine.restore', EICAR_SHA256);
+    await shoot(page, 'audit');
 
     // A new workstation: the page makes a one-time token and shows the line to run there, with this console's address.
     await open(page, 'users');
@@ -179,6 +201,7 @@ describe('the web console in a real browser', () => {
     expect(line).toMatch(/^sandgate enroll https:\/\/\S+:\d+ sgt_\S+ --ca-fingerprint \S+$/);
     expect(line).toContain(`:${new URL(console_.info.agentUrl).port} `);
     expect(line).toContain(console_.info.caFingerprint);
+    await shoot(page, 'users');
 
     // A policy change is shown key by key before it is saved, and only the confirmed save reaches the group.
     await open(page, 'groups');
@@ -188,6 +211,7 @@ describe('the web console in a real browser', () => {
     await page.fill('#policy-text', JSON.stringify({ ...doc, groupActions: { ...doc.groupActions, taskExpiresHours: 2 } }, null, 2));
     await page.click('#policy-save');
     expect(await page.textContent('#policy-changes')).toBe('~ groupActions.taskExpiresHours: 1 → 2');
+    await shoot(page, 'groups');
     const office = async () => (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
     expect((await office()).group_actions.taskExpiresHours).toBe(1);
     await page.click('#policy-confirm');
@@ -200,6 +224,37 @@ describe('the web console in a real browser', () => {
     await page.reload();
     await page.locator('#login').waitFor({ state: 'visible' });
     expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(scriptErrors).toEqual([]);
+  });
+
+  it("start a hunt with one's own YARA file from the page: the group's workstations report the file it finds (issue 18)", async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const marked = join(ws[1]!.downloads, 'build-tool.bin');
+    writeFileSync(marked, 'prefix SANDGATE-E2E-HUNT-MARKER suffix');
+    await page.goto(console_.info.adminUrl);
+    await page.fill('#login-form input[name=name]', 'admin');
+    await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await open(page, 'tasks');
+    await page.locator('#hunt-group option', { hasText: 'office' }).waitFor({ state: 'attached' });
+    await page.selectOption('#hunt-group', { label: 'office' });
+    await page.setInputFiles('#hunt-form input[name=file]', {
+      name: 'marker.yar',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('rule e2e_marker {\n  strings: $a = "SANDGATE-E2E-HUNT-MARKER"\n  condition: $a\n}\n'),
+    });
+    await page.selectOption('#hunt-form select[name=scope]', 'paths');
+    await page.fill('#hunt-form input[name=paths]', '~/Downloads');
+    await page.click('#hunt-form button[type=submit]');
+    await page.locator('#hunt-error', { hasText: 'yara, 1 indicator(s) or rule(s), 2 workstation(s)' }).waitFor({ timeout: 30_000 });
+    await rowWith(page, '#tasks', 'marker.yar', 'hunt (yara)');
+    await rowWith(page, '#task-shares', 'matched', `${marked} → reported`);
+    expect(existsSync(marked)).toBe(true);
+    await open(page, 'audit');
+    await rowWith(page, '#audit', 'hunt.create');
     expect(scriptErrors).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@ import { scanOutputSchema, type ScanOutput } from '@sandgate/shared';
  */
 
 const RUN_SCAN = pathToFileURL(join(import.meta.dirname, '../../native-host/src/scan/run-scan.ts')).href;
-const PARSE = pathToFileURL(join(import.meta.dirname, '../../native-host/src/ioc/parse-openioc.ts')).href;
+const PARSE = pathToFileURL(join(import.meta.dirname, '../../shared/src/ioc/parse-openioc.ts')).href;
 const COMPILE = pathToFileURL(join(import.meta.dirname, '../../native-host/src/ioc/compile-indicator-set.ts')).href;
 
 const IOC = `<?xml version="1.0"?>

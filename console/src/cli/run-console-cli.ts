@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SandgateError, toWireError } from '@sandgate/shared';
+import { huntOptionsOf, readHuntFile } from './hunt-options.ts';
 import { consoleDataDir } from '../server/data-dir.ts';
 import { sendControlOp } from '../control/control-socket.ts';
 import { openConsoleDb } from '../db/open-db.ts';
@@ -38,6 +39,15 @@ commands:
                                      sandgate enroll command line that uses it, with the address the last
                                      started serve answers at (--url: another); G is created when missing
   agent revoke ID                    refuse a workstation from now on
+  hunt create --group G --file F [--scope critical|system|PATH]... [--run-mode afterThreat|idle]
+              [--quarantine] [--dry-run] [--critical-areas-scan] [--canary-percent P]
+              [--max-workstations N] [--never-quarantine PATH]... [--expires-hours H]
+                                     an operator's own hunt on every workstation of group G: F is OpenIOC
+                                     1.0/1.1, a STIX 2.1 bundle or indicator, or YARA rules (told apart by
+                                     content, 256 KiB at most), checked here and again on each workstation.
+                                     Default: scope critical, at once (afterThreat), report only. With
+                                     --quarantine it reports only until another operator approves it
+                                     (web console, Approve); --dry-run says what it would quarantine
 
 common options:
   --data DIR           the console's folder: CA, embedded database, control socket
@@ -65,6 +75,16 @@ const OPTIONS = {
   'ttl-hours': { type: 'string' },
   config: { type: 'string' },
   url: { type: 'string' },
+  file: { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  'run-mode': { type: 'string' },
+  quarantine: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'critical-areas-scan': { type: 'boolean' },
+  'canary-percent': { type: 'string' },
+  'max-workstations': { type: 'string' },
+  'never-quarantine': { type: 'string', multiple: true },
+  'expires-hours': { type: 'string' },
 } as const;
 
 /** A tuning variable in milliseconds (tests of slow clients); unset or not a positive number: the defaults. */
@@ -205,6 +225,23 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         if (sub !== 'revoke' || rest.length !== 1) throw new SandgateError('USAGE', 'usage: sandgate-console agent revoke ID');
         const out = await op('agent-revoke', { agentId: rest[0] });
         print(out, `revoked ${String(out.agentId)}\n`);
+        return 0;
+      }
+      case 'hunt': {
+        if (sub !== 'create' || rest.length || !v.group || !v.file)
+          throw new SandgateError('USAGE', 'usage: sandgate-console hunt create --group G --file F [options] (sandgate-console --help)');
+        const file = readHuntFile(v.file);
+        const out = await op('hunt-create', {
+          group: v.group,
+          fileName: basename(v.file),
+          contentBase64: file.toString('base64'),
+          options: huntOptionsOf(v),
+        });
+        const f = out.file as { format: string; sha256: string; indicators: number };
+        print(
+          out,
+          `hunt ${String(out.id)} for group ${String(out.groupName)}: ${f.format} file ${f.sha256}, ${f.indicators} indicator(s) or rule(s), ${String(out.workstations)} workstation(s)${out.awaitingApproval ? '\nit quarantines nothing until another operator approves it (web console, Approve)' : ''}\n`,
+        );
         return 0;
       }
       default:

@@ -3,7 +3,8 @@ import { existsSync, unlinkSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { SandgateError, sandgateErrorFromWire, wireErrorSchema } from '@sandgate/shared';
 import { z } from 'zod';
-import { readJson, sendError, sendJson } from '../http/http-util.ts';
+import { CONSOLE_BODY_LIMITS } from '@sandgate/shared';
+import { admitBody, readJson, sendError, sendJson } from '../http/http-util.ts';
 import { runOp, type OpContext } from '../ops/console-ops.ts';
 
 /**
@@ -24,6 +25,8 @@ export async function listenControlSocket(dataDir: string, ctx: Omit<OpContext, 
   const server = createServer((req, res) => {
     (async () => {
       if (req.method !== 'POST' || req.url !== '/op') throw new SandgateError('CONSOLE_NOT_FOUND', 'no such control request');
+      // The largest operation is a hunt's file (`hunt create`).
+      admitBody(req, CONSOLE_BODY_LIMITS.hunt);
       const body = await readJson(req, opRequestSchema);
       sendJson(res, 200, await runOp({ ...ctx, actor: body.actor }, body.op, body.args));
     })().catch((err: unknown) => sendError(res, err));

@@ -3,7 +3,7 @@ import { groupActionsSchema } from '@sandgate/shared';
 import type { Db } from '../db/db.ts';
 import { ONLINE_SQL } from '../agents/agents.ts';
 import { objectIoc, type ObjectFacts } from './object-ioc.ts';
-import { planWaves } from './plan-waves.ts';
+import { insertShares, planWaves } from './plan-waves.ts';
 
 export interface CreatedGroupTask {
   id: string;
@@ -86,18 +86,7 @@ export async function createGroupTaskForThreat(db: Db, t: ThreatReport, w: Witne
       [t.groupId, t.sourceAgentId],
     );
     const plan = planWaves(members, actions.onThreat);
-    // Several hundred shares per statement: one round trip each for a 10,000-workstation group would hold the
-    // transaction (and the verdict's answer) for minutes on a busy console (bench/console-load.ts).
-    for (let i = 0; i < plan.length; i += 500) {
-      const chunk = plan.slice(i, i + 500);
-      const params: unknown[] = [id];
-      const rows = chunk.map((p) => {
-        params.push(randomUUID(), p.agentId, p.wave, p.state);
-        const n = params.length;
-        return `($${n - 3}, $1, $${n - 2}, $${n - 1}, $${n})`;
-      });
-      await tx.query(`INSERT INTO agent_tasks (id, group_task_id, agent_id, wave, state) VALUES ${rows.join(', ')}`, params);
-    }
+    await insertShares(tx, id, plan);
     return { made: { id, groupId: t.groupId, wake: plan.filter((p) => p.state === 'pending').map((p) => p.agentId), shares: plan.length } };
   });
 }

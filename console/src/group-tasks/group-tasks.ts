@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SandgateError, witnessSchema, type ConsoleTask, type OnThreat, type TaskProgress } from '@sandgate/shared';
+import { SandgateError, witnessSchema, type ConsoleTask, type HuntFile, type OnThreat, type TaskProgress } from '@sandgate/shared';
 import type { Db, Queryable } from '../db/db.ts';
 import { ONLINE_SQL } from '../agents/agents.ts';
 
@@ -17,6 +17,9 @@ interface DeliverableRow {
   options: OnThreat;
   expires_at: string;
   witness: unknown;
+  kind: string;
+  hunt: { format: 'openioc' | 'stix' | 'yara'; name: string } | null;
+  created_by: string;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
         WHERE dg.id = d.group_task_id AND d.agent_id = $1 AND d.state = 'pending' AND NOT d.cancel_requested AND d.delivered_at IS NULL
           AND dg.state = 'open' AND dg.expires_at > now()
        RETURNING d.id)
-     SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at, g.witness
+     SELECT t.id, t.group_task_id, t.state, t.cancel_requested, g.ioc, g.sha256, g.options, g.expires_at, g.witness, g.kind, g.hunt, g.created_by
        FROM ${DELIVERABLE_TASKS}
         AND (t.cancel_requested OR t.delivered_at IS NOT NULL OR t.id IN (SELECT id FROM delivered))
       ORDER BY g.created_at`,
@@ -62,6 +65,7 @@ export async function deliverableTasks(db: Queryable, agentId: string): Promise<
       groupTaskId: r.group_task_id,
       ioc: r.ioc,
       sha256: r.sha256,
+      ...(r.kind === 'hunt' && r.hunt ? { hunt: { format: r.hunt.format, name: r.hunt.name, by: r.created_by } } : {}),
       witnessed: witness !== undefined,
       scope: o.scope,
       runMode: o.runMode,
@@ -240,6 +244,10 @@ export interface ShareView {
 
 export interface GroupTaskView {
   id: string;
+  /** `threat` (made from a reported object) or `hunt` (an operator's file, issue 18). */
+  kind: 'threat' | 'hunt';
+  /** A hunt's file as the console checked it (format, SHA-256, name, size, indicators); null for a threat's task. */
+  hunt: HuntFile | null;
   group: { id: number; name: string };
   sha256: string;
   fileName: string | null;
@@ -303,6 +311,8 @@ export async function readGroupTask(db: Queryable, id: string): Promise<GroupTas
   }
   return {
     id: t.id,
+    kind: t.kind,
+    hunt: t.hunt ?? null,
     group: { id: t.group_id, name: t.group_name },
     sha256: t.sha256,
     fileName: t.file_name,
@@ -323,7 +333,7 @@ export async function readGroupTask(db: Queryable, id: string): Promise<GroupTas
 export async function listGroupTasks(db: Queryable, limit = 50): Promise<Array<Record<string, unknown>>> {
   await expireShares(db);
   return db.query(
-    `SELECT t.id, g.name AS group_name, t.sha256, t.file_name, t.threat, t.state, t.created_at, t.expires_at, t.created_by,
+    `SELECT t.id, t.kind, t.hunt->>'format' AS hunt_format, g.name AS group_name, t.sha256, t.file_name, t.threat, t.state, t.created_at, t.expires_at, t.created_by,
             (t.options->>'dryRun')::boolean AS dry_run,
             -- A task that would quarantine and has no second witness yet reports only ("awaiting witness" on the page).
             (t.witnessed_at IS NULL AND ${ACTS_SQL}) AS awaiting_witness,

@@ -28,6 +28,17 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONSOLE_EVENT_TOO_LARGE: 413,
   FRAME_TOO_LARGE: 413,
   DATABASE_UNAVAILABLE: 503,
+  // An operator's hunt file (issue 18): refused as the file it is.
+  CONSOLE_HUNT_FILE_TOO_LARGE: 413,
+  CONSOLE_HUNT_FILE_INVALID: 400,
+  IOC_FORMAT_UNKNOWN: 400,
+  IOC_PARSE_FAILED: 400,
+  IOC_UNSUPPORTED_VERSION: 400,
+  IOC_FILE_TOO_LARGE: 413,
+  STIX_PARSE_FAILED: 400,
+  STIX_PATTERN_INVALID: 400,
+  YARA_COMPILE_FAILED: 400,
+  YARA_UNAVAILABLE: 503,
 };
 
 /** Where the console writes what a client must not see (the text of an unexpected error). */

@@ -1,4 +1,5 @@
-import { SandgateError } from '@sandgate/shared';
+import { huntOptionsSchema, SandgateError } from '@sandgate/shared';
+import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { audit } from '../audit/audit-log.ts';
 import { createEnrollmentToken } from '../agents/enrollment-tokens.ts';
@@ -7,6 +8,7 @@ import { revokeAgent } from '../agents/agents.ts';
 import { createGroup, findGroupByName } from '../groups/groups.ts';
 import { addUser } from '../users/users.ts';
 import { randomPassword } from '../users/password-hash.ts';
+import { createHuntTask, huntAuditDetails } from '../hunts/hunt-request.ts';
 
 /**
  * The administrator operations the command line offers (`token create`, `user add`, `agent revoke`). They run in the
@@ -24,7 +26,21 @@ export const opSchemas = {
     password: typeof a.password === 'string' ? a.password : undefined,
   }),
   'agent-revoke': (a: Record<string, unknown>) => ({ agentId: String(a.agentId ?? '') }),
+  'hunt-create': (a: Record<string, unknown>) => {
+    const r = huntOpSchema.safeParse(a);
+    if (!r.success)
+      throw new SandgateError('USAGE', `hunt create: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return r.data;
+  },
 } as const;
+
+/** `hunt create` over the control socket: the group by name, the file as read by the command line. */
+const huntOpSchema = z.strictObject({
+  group: z.string().min(1).max(64),
+  fileName: z.string().min(1).max(255),
+  contentBase64: z.string().max(2 * 1024 * 1024),
+  options: huntOptionsSchema,
+});
 export type OpName = keyof typeof opSchemas;
 
 export interface OpContext {
@@ -38,23 +54,49 @@ export async function runOp(ctx: OpContext, name: string, args: Record<string, u
   if (!Object.hasOwn(opSchemas, name)) throw new SandgateError('USAGE', `unknown operation ${name}`);
   const op = name as OpName;
   const target = String(args.group ?? args.name ?? args.agentId ?? '');
+  // A hunt's file is audited whatever becomes of it (its SHA-256, size, format), as from the web console.
+  const before = op === 'hunt-create' ? huntOpDetails(args) : {};
   try {
     const out = await performOp(ctx, op, args);
-    await audit(ctx.db, { actor: ctx.actor, action: auditAction[op], target, outcome: 'ok', details: auditDetails(op, out) });
+    await audit(ctx.db, {
+      actor: ctx.actor,
+      action: auditAction[op],
+      target,
+      outcome: 'ok',
+      details: { ...before, ...auditDetails(op, out) },
+    });
     return out;
   } catch (err) {
     const code = err instanceof SandgateError ? err.code : 'INTERNAL';
-    await audit(ctx.db, { actor: ctx.actor, action: auditAction[op], target, outcome: 'failed', details: { code } }).catch(() => {});
+    await audit(ctx.db, { actor: ctx.actor, action: auditAction[op], target, outcome: 'failed', details: { ...before, code } }).catch(
+      () => {},
+    );
     throw err;
   }
 }
 
-const auditAction: Record<OpName, string> = { 'token-create': 'token.create', 'user-add': 'user.add', 'agent-revoke': 'agent.revoke' };
+const auditAction: Record<OpName, string> = {
+  'token-create': 'token.create',
+  'user-add': 'user.add',
+  'agent-revoke': 'agent.revoke',
+  'hunt-create': 'hunt.create',
+};
+
+function huntOpDetails(args: Record<string, unknown>): Record<string, unknown> {
+  const r = huntOpSchema.safeParse(args);
+  if (!r.success) return {};
+  return huntAuditDetails(
+    { groupId: -1, fileName: r.data.fileName, options: r.data.options },
+    Buffer.from(r.data.contentBase64, 'base64'),
+    r.data.group,
+  );
+}
 
 /** Never the token or the password: the audit log is read by more people than the one who made them. */
 function auditDetails(op: OpName, out: Record<string, unknown>): Record<string, unknown> {
   if (op === 'token-create') return { group: out.group ?? null, expiresAt: out.expiresAt };
   if (op === 'user-add') return { role: out.role };
+  if (op === 'hunt-create') return { taskId: out.id, workstations: out.workstations };
   return {};
 }
 
@@ -80,6 +122,16 @@ export async function performOp(ctx: OpContext, op: OpName, raw: Record<string, 
       await revokeAgent(ctx.db, a.agentId);
       ctx.onAgentChanged?.(a.agentId);
       return { agentId: a.agentId, revoked: true };
+    }
+    case 'hunt-create': {
+      // Whoever runs the command line on the console's machine can read its database: a local administrator, as for
+      // `user add`. Another operator still has to approve a hunt that quarantines (in the web console).
+      const a = opSchemas[op](raw);
+      const group = await findGroupByName(ctx.db, a.group);
+      if (!group) throw new SandgateError('CONSOLE_NOT_FOUND', `no group named ${a.group}`);
+      const bytes = Buffer.from(a.contentBase64, 'base64');
+      const out = await createHuntTask({ db: ctx.db, wake: ctx.onAgentChanged }, group.id, bytes, a, ctx.actor);
+      return { ...out, groupName: group.name };
     }
   }
 }

@@ -5,6 +5,7 @@ import {
   assignBodySchema,
   auditQuerySchema,
   CONSOLE_BODY_LIMITS,
+  huntCreateBodySchema,
   emptyBodySchema,
   agentsQuerySchema,
   eventsQuerySchema,
@@ -41,6 +42,7 @@ import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '.
 import { approveGroupTask } from '../witness/witness-task.ts';
 import { readWitnessStatus } from '../witness/witness-status.ts';
 import { readAgentClaim } from '../witness/agent-claim.ts';
+import { createHuntTask, huntAuditDetails } from '../hunts/hunt-request.ts';
 
 export interface AdminApiOptions {
   db: Db;
@@ -64,6 +66,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
   'POST login': CONSOLE_BODY_LIMITS.login,
   'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
   'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+  'POST hunts': CONSOLE_BODY_LIMITS.hunt,
 };
 
 /** Query parameters of the routes that take any; every other route refuses a query string with parameters. */
@@ -316,6 +319,18 @@ async function handle(
         for (const agent of wake) o.notifier.wakeAgent(agent);
         return { cancelled: true, notified: wake.length };
       });
+    }
+    case 'POST hunts': {
+      // An operator's own hunt for a group (issue 18): the permission of every group task; checked before the file is.
+      const body = await readJson(req, huntCreateBodySchema);
+      const bytes = Buffer.from(body.contentBase64, 'base64');
+      return mutate(
+        'manage-ioc-tasks',
+        'hunt.create',
+        String(body.groupId),
+        () => createHuntTask({ db: o.db, wake: (id) => o.notifier.wakeAgent(id) }, body.groupId, bytes, body, actor),
+        huntAuditDetails(body, bytes),
+      );
     }
     case 'POST quarantine/:': {
       if (b !== 'restore') throw notFound();

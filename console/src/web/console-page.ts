@@ -107,6 +107,21 @@ export const CONSOLE_HTML = `<!doctype html>
         <table id="task-shares"><thead><tr><th>workstation</th><th>state</th><th>wave</th><th>files</th><th>matches and actions</th><th>not evaluated there</th><th>updated</th></tr></thead><tbody></tbody></table>
         <p class="error" id="task-error" role="status"></p>
       </div>
+      <form id="hunt-form" data-needs="manage-ioc-tasks">
+        <h3>Hunt with your own file</h3>
+        <p class="hint">OpenIOC, a STIX 2.1 bundle or indicator, or YARA rules (256 KiB at most), told apart by content and parsed again on each workstation. A hunt that quarantines reports only until another operator approves it.</p>
+        <label>group <select name="group" id="hunt-group"></select></label>
+        <label>file <input name="file" type="file" required></label>
+        <label>where <select name="scope"><option value="critical">critical areas</option><option value="system">system drives</option><option value="paths">these paths:</option></select></label>
+        <input name="paths" placeholder="~/Downloads /opt/shared" size="30">
+        <label>when <select name="runMode"><option value="afterThreat">right away</option><option value="idle">while the screen is locked</option></select></label>
+        <label><input type="checkbox" name="quarantine" value="1"> quarantine what matches</label>
+        <label><input type="checkbox" name="dryRun" value="1"> dry run</label>
+        <label>canary % <input name="canaryPercent" type="number" min="1" max="100" size="4"></label>
+        <label>at most <input name="maxWorkstations" type="number" min="1" size="6"> workstations</label>
+        <button type="submit">Start the hunt</button>
+        <p class="error" id="hunt-error"></p>
+      </form>
     </section>
     <section id="restore-section" data-view="restores">
       <h2>Restore a quarantined object</h2>

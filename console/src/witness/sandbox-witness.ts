@@ -76,7 +76,7 @@ export class SandboxWitness {
     const { db } = this.o;
     const due = await db.query<{ sha256: string }>(
       `SELECT sha256 FROM group_tasks
-        WHERE state = 'open' AND witnessed_at IS NULL AND expires_at > now()
+        WHERE state = 'open' AND kind = 'threat' AND witnessed_at IS NULL AND expires_at > now()
           AND (witness_lookup_at IS NULL OR witness_lookup_at <= now() - make_interval(secs => $1))
         GROUP BY sha256 ORDER BY min(coalesce(witness_lookup_at, created_at)) LIMIT $2`,
       [this.o.sandbox.retryEveryMs / 1000, PER_ROUND],
@@ -90,7 +90,7 @@ export class SandboxWitness {
         detail: String(err),
       }));
       await db.query(
-        "UPDATE group_tasks SET witness_lookup = $2, witness_lookup_at = now() WHERE sha256 = $1 AND state = 'open' AND witnessed_at IS NULL",
+        "UPDATE group_tasks SET witness_lookup = $2, witness_lookup_at = now() WHERE sha256 = $1 AND kind = 'threat' AND state = 'open' AND witnessed_at IS NULL",
         [sha256, JSON.stringify({ ...r, at: new Date().toISOString() })],
       );
       if (r.outcome !== 'malicious') continue;

@@ -21,6 +21,8 @@ export interface WitnessStatus {
 export async function readWitnessStatus(db: Queryable, taskId: string, o: { sandboxConfigured: boolean }): Promise<WitnessStatus> {
   const rows = await db.query<{
     sha256: string;
+    kind: string;
+    created_by: string;
     state: string;
     options: { quarantineOnMatch?: boolean; dryRun?: boolean };
     witness: unknown;
@@ -28,7 +30,7 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
     witness_lookup: (LookupResult & { at: string }) | null;
     expired: boolean;
   }>(
-    'SELECT sha256, state, options, witness, witness_agents, witness_lookup, expires_at <= now() AS expired FROM group_tasks WHERE id = $1',
+    'SELECT sha256, kind, created_by, state, options, witness, witness_agents, witness_lookup, expires_at <= now() AS expired FROM group_tasks WHERE id = $1',
     [taskId],
   );
   const t = rows[0];
@@ -50,6 +52,13 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
     return {
       state: 'expired',
       summary: `${t.expired ? 'expired' : t.state} without a second witness: nothing was quarantined by it`,
+      reports,
+      sandbox,
+    };
+  if (t.kind === 'hunt')
+    return {
+      state: 'awaiting',
+      summary: `waiting for another operator's approval (it was made by ${t.created_by}). Until then the hunt scans and reports only.`,
       reports,
       sandbox,
     };

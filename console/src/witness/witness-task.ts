@@ -43,10 +43,14 @@ export async function witnessTask(db: Db, taskId: string, witness: Witness): Pro
   });
 }
 
-/** Open tasks for `sha256` still without a witness (any group), with how many reporting workstations each needs. */
+/**
+ * Open tasks for `sha256` still without a witness (any group), with how many reporting workstations each needs. Only a
+ * threat's tasks: a sandbox verdict or workstations' reports vouch for an object, and an operator's hunt has none (its
+ * `sha256` is its file's), so only another operator's approval witnesses a hunt.
+ */
 async function unwitnessed(db: Db, sha256: string): Promise<Array<{ id: string; witness_agents: number }>> {
   return db.query(
-    "SELECT id, witness_agents FROM group_tasks WHERE sha256 = $1 AND state = 'open' AND witnessed_at IS NULL AND expires_at > now()",
+    "SELECT id, witness_agents FROM group_tasks WHERE sha256 = $1 AND kind = 'threat' AND state = 'open' AND witnessed_at IS NULL AND expires_at > now()",
     [sha256],
   );
 }
@@ -82,10 +86,16 @@ export async function witnessByReports(db: Db, sha256: string): Promise<Witnesse
 
 /**
  * An operator's approval (`POST /api/tasks/:id/approve`, permission `manage-ioc-tasks`, audited by the caller):
- * refused with CONSOLE_CONFLICT when the task is not open, has expired, or already has a witness.
+ * refused with CONSOLE_CONFLICT when the task is not open, has expired, or already has a witness, and with
+ * CONSOLE_FORBIDDEN when it is a hunt and `actor` made it: a hunt's second witness is a second operator.
  */
 export async function approveGroupTask(db: Db, taskId: string, actor: string): Promise<Witnessed> {
   if (!/^[0-9a-f-]{36}$/.test(taskId)) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${taskId}`);
+  const made = await db.query<{ kind: string; created_by: string }>('SELECT kind, created_by FROM group_tasks WHERE id = $1', [taskId]);
+  if (made[0]?.kind === 'hunt' && made[0].created_by === actor)
+    throw new SandgateError('CONSOLE_FORBIDDEN', `${actor} made hunt ${taskId}; another operator with manage-ioc-tasks must approve it`, {
+      params: { reason: 'own-hunt' },
+    });
   const w = await witnessTask(db, taskId, { kind: 'operator', by: actor, at: new Date().toISOString() });
   if (w) return w;
   const rows = await db.query<{ state: string; witnessed_at: string | null; expired: boolean }>(

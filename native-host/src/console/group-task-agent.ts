@@ -32,6 +32,8 @@ const entrySchema = z.object({
     // Absent from state files written before issue 14 (their tasks quarantine nothing).
     objectSha256: z.string().optional(),
     awaitingWitness: z.boolean().optional(),
+    // An operator's hunt (issue 18): any hashed match may be quarantined once witnessed.
+    hunt: z.boolean().optional(),
   }),
   /** The last progress the console acknowledged (JSON), so only changes are sent. */
   reported: z.string().optional(),
@@ -126,9 +128,16 @@ export class GroupTaskAgent {
       publishers: t.neverQuarantine.publishers.map((p) => ({ name: p.name, caSha256: p.caSha256.map((h) => h.toLowerCase()) })),
     };
     // The object's SHA-256 is the only content the local task may quarantine, and only once the console has a witness.
+    // An operator's hunt has no object: any hashed file it matches, once another operator approved it (`witnessed`).
     const entry: Entry = {
       groupTaskId: t.groupTaskId,
-      guard: { dryRun: t.dryRun, neverQuarantine, objectSha256: t.sha256, awaitingWitness: !t.witnessed },
+      guard: {
+        dryRun: t.dryRun,
+        neverQuarantine,
+        objectSha256: t.sha256,
+        awaitingWitness: !t.witnessed,
+        ...(t.hunt ? { hunt: true } : {}),
+      },
       closed: false,
     };
     if (Date.parse(t.expiresAt) <= Date.now()) {
@@ -140,7 +149,8 @@ export class GroupTaskAgent {
       const guard: TaskGuard = { source: 'console', consoleTaskId: t.id, groupTaskId: t.groupTaskId, ...entry.guard };
       try {
         const local = await service.createFromConsole({
-          ioc: { xml: t.ioc, source: `console-${t.sha256.slice(0, 16)}.ioc` },
+          // The agent parses the text itself (format by content), whatever the console found in it.
+          ioc: { xml: t.ioc, source: t.hunt ? `console-hunt-${t.sha256.slice(0, 16)}` : `console-${t.sha256.slice(0, 16)}.ioc` },
           scope: Array.isArray(t.scope) ? t.scope.map((p) => expandHome(p)) : t.scope,
           runMode: t.runMode,
           onMatch: t.onMatch,

@@ -2,10 +2,10 @@ import { basename } from 'node:path';
 import type { IocFormat } from '@sandgate/shared';
 import { combineIndicatorSets, type PlanPart } from './combined-indicator-set.ts';
 import { compileIndicatorSet, type CompileOptions, type IocSource } from './compile-indicator-set.ts';
-import { detectIocFormat } from './detect-ioc-format.ts';
+import { detectIocFormat } from '@sandgate/shared';
 import type { IndicatorSet, UnsupportedTerm } from './indicator-set.ts';
 import { loadStix } from './load-stix.ts';
-import { parseOpenIoc } from './parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { STIX_PATHS } from './stix-object-paths.ts';
 import { compileYaraFiles, type YaraSource } from './yara-rule-set.ts';
 

@@ -1,9 +1,9 @@
 import { SandgateError, stixBundleSchema, stixIndicatorSchema, type OpenIoc, type StixIndicator } from '@sandgate/shared';
 import type { IocSource } from './compile-indicator-set.ts';
 import type { UnsupportedTerm } from './indicator-set.ts';
-import { parseStixPattern } from './stix-pattern-parser.ts';
+import { parseStixPattern } from '@sandgate/shared/stix-pattern';
 import { stixPatternToOpenIoc } from './stix-to-openioc.ts';
-import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
+import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
 /**
  * Reads a STIX 2.1 JSON file (a bundle, or one `indicator` object) into OpenIOC-shaped sources for the common compiler,

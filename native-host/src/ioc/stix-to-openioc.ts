@@ -1,5 +1,5 @@
 import type { IocCondition, IocIndicator, IocItem } from '@sandgate/shared';
-import type { StixComparison, StixComparisonExpression, StixLiteral, StixObservationExpression } from './stix-pattern-ast.ts';
+import type { StixComparison, StixComparisonExpression, StixLiteral, StixObservationExpression } from '@sandgate/shared/stix-pattern';
 import { findStixPath, STIX_TYPES_NOT_COLLECTED, type StixPathDef } from './stix-object-paths.ts';
 
 /**

@@ -2,8 +2,9 @@ import { SandgateError, type YaraBinding, type YaraRules } from '@sandgate/share
 import { DEFAULT_YARA_MAX_SCAN_BYTES, loadYaraBinding, yaraBindingError } from '@sandgate/shared/yara-x';
 import type { FilePlan, IndicatorMatch, IndicatorSet, UnsupportedTerm } from './indicator-set.ts';
 import type { DocumentName, Observation } from './observation.ts';
+import { passesGate, splitByMagic, type MagicCheck } from './yara-magic-gate.ts';
 import { splitYaraRules } from './yara-split.ts';
-import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
+import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 
 /**
  * YARA rules run by YARA-X (`@litko/yara-x`, loaded by `@sandgate/shared/yara-x` as sandgate-lab does). Each file is
@@ -12,11 +13,18 @@ import { MAX_IOC_FILE_BYTES } from './xml-tree.ts';
  *
  * Rules see a file's first `YARA_MAX_SCAN_BYTES` (as the lab: YARA-X scans buffers, not streams); a larger file is
  * scanned on that prefix and the scan's `notExamined` says how many were. YARA runs on every file the walk reaches
- * within the scope (a rule's condition may hold for any file), after the cheaper OpenIOC and STIX checks of the same
- * pass, and from the bytes that pass read.
+ * within the scope, after the cheaper OpenIOC and STIX checks of the same pass, and from the bytes that pass read;
+ * when every rule demands a number at a fixed offset (`uint16(0) == 0x5A4D and …`), only on files that have one of
+ * those numbers (yara-magic-gate.ts).
  */
 
 export const YARA_MAX_SCAN_BYTES = DEFAULT_YARA_MAX_SCAN_BYTES;
+/**
+ * Files up to this size are scanned on the calling thread. The binding's async scan sets up a scanner for every call,
+ * which costs more than the whole synchronous scan of a small file (bench/README.md, IOC formats, issue 18); a larger
+ * file goes to the thread pool, so the event loop is held by one scan of at most 256 KiB at a time.
+ */
+const SYNC_SCAN_MAX_BYTES = 256 * 1024;
 /** Strings listed per matched rule in a report. */
 const MAX_STRINGS_SHOWN = 5;
 
@@ -29,6 +37,8 @@ interface CompiledRules {
   /** The rule file, or '' when several files were compiled together (each rule's file is then looked up by name). */
   file: string;
   rules: YaraRules;
+  /** Rules that can only match a file with one of these numbers: other files are not given to them. */
+  gate?: readonly MagicCheck[];
 }
 
 export interface YaraLoad {
@@ -48,6 +58,7 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
   const unsupported: UnsupportedTerm[] = [];
   const good: YaraSource[] = [];
   const fileOfRule = new Map<string, string>();
+  const ruleTexts: string[] = [];
   let count = 0;
   for (const f of files) {
     const bytes = Buffer.byteLength(f.source);
@@ -104,15 +115,20 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
           unsupported.push({ file: f.file, itemId: f.file, term: 'YARA rules', reason: `YARA_COMPILE_FAILED: ${whole.error}` });
         if (keptRules.length) good.push({ file: f.file, source: kept });
         for (const r of keptRules) fileOfRule.set(r.name, f.file);
+        ruleTexts.push(...keptRules.map((r) => r.text));
         count += keptRules.length;
         continue;
       }
     }
     for (const r of split.rules) if (!fileOfRule.has(r.name)) fileOfRule.set(r.name, f.file);
+    ruleTexts.push(...split.rules.map((r) => r.text));
     count += split.rules.length;
   }
+  // Everything compiled: the rules with a number at a fixed offset go apart from the others, where they can.
+  const apart = unsupported.length === 0 && good.length === files.length ? gatedApart(yara, files, ruleTexts) : undefined;
   let compiled: CompiledRules[] = [];
-  if (together && 'rules' in together) compiled = [{ file: '', rules: together.rules }];
+  if (apart) compiled = apart;
+  else if (together && 'rules' in together) compiled = [{ file: '', rules: together.rules }];
   else if (good.length) {
     const again = good.length > 1 ? tryCompile(yara, good.map((f) => f.source).join('\n')) : undefined;
     if (again && 'rules' in again) compiled = [{ file: '', rules: again.rules }];
@@ -126,6 +142,20 @@ export function compileYaraFiles(files: readonly YaraSource[], maxScanBytes = YA
   }
   const set = compiled.length ? new YaraRuleSet(compiled, fileOfRule, unsupported, count, maxScanBytes) : undefined;
   return { set, unsupported, rules: count };
+}
+
+/**
+ * The rules with a number at a fixed offset compiled apart from the others (yara-magic-gate.ts), when all files compiled
+ * together; undefined (one scanner for all) when no rule has one, or when the two halves do not compile on their own.
+ */
+function gatedApart(yara: YaraBinding, files: readonly YaraSource[], ruleTexts: readonly string[]): CompiledRules[] | undefined {
+  const { gated, open, checks } = splitByMagic(ruleTexts);
+  if (gated.length === 0) return undefined;
+  const imports = [...new Set(files.flatMap((f) => splitYaraRules(f.source).imports))].map((m) => `import "${m}"\n`).join('');
+  const g = tryCompile(yara, imports + gated.join('\n'));
+  const o = open.length ? tryCompile(yara, imports + open.join('\n')) : undefined;
+  if (!('rules' in g) || (o && !('rules' in o))) return undefined;
+  return [{ file: '', rules: g.rules, gate: checks }, ...(o && 'rules' in o ? [{ file: '', rules: o.rules }] : [])];
 }
 
 function newlines(s: string): number {
@@ -171,6 +201,7 @@ class YaraRuleSet implements IndicatorSet {
   private readonly fileOfRule: ReadonlyMap<string, string>;
   private readonly maxScanBytes: number;
   private prefixOnly = 0;
+  private gatedOut = 0;
 
   constructor(
     compiled: CompiledRules[],
@@ -195,9 +226,14 @@ class YaraRuleSet implements IndicatorSet {
     const data = await o.content(this.maxScanBytes);
     if (o.size > data.length) this.prefixOnly++;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let gatedOut = false;
     const out: IndicatorMatch[] = [];
     for (const c of this.compiled) {
-      for (const m of await c.rules.scanAsync(buf)) {
+      if (c.gate && !passesGate(c.gate, buf)) {
+        gatedOut = true;
+        continue;
+      }
+      for (const m of buf.length <= SYNC_SCAN_MAX_BYTES ? c.rules.scan(buf) : await c.rules.scanAsync(buf)) {
         const strings = m.matches.slice(0, MAX_STRINGS_SHOWN).map((s) => `${s.identifier} at offset ${s.offset}`);
         const more = m.matches.length > MAX_STRINGS_SHOWN ? [`… ${m.matches.length - MAX_STRINGS_SHOWN} more string match(es)`] : [];
         const description = typeof m.meta?.description === 'string' ? m.meta.description : undefined;
@@ -214,14 +250,30 @@ class YaraRuleSet implements IndicatorSet {
         });
       }
     }
+    if (gatedOut) this.gatedOut++;
     return out;
   }
 
   notes(): Array<{ area: string; what: string; reason: string }> {
-    if (this.prefixOnly === 0) return [];
+    const out: Array<{ area: string; what: string; reason: string }> = [];
+    const gates = this.compiled.filter((c) => c.gate);
+    if (this.gatedOut > 0 && gates.length) {
+      const checks = gates.flatMap((c) => c.gate ?? []);
+      const magics = checks
+        .slice(0, 3)
+        .map((g) => `uint${g.bytes * 8}${g.bigEndian ? 'be' : ''}(${g.offset}) == 0x${g.value.toString(16).toUpperCase()}`);
+      const all = this.compiled.length === gates.length;
+      out.push({
+        area: 'yara',
+        what: `${this.gatedOut} file(s) not given to ${all ? 'YARA' : 'the rules that need a number at a fixed offset'}`,
+        reason: `${all ? 'every rule requires' : 'those rules require'} a number at a fixed offset (${magics.join(', ')}${checks.length > 3 ? ', …' : ''}) that these files do not have${all ? '' : '; the other rules saw them'}`,
+      });
+    }
+    if (this.prefixOnly === 0) return out;
     const n = this.maxScanBytes;
     const size = n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`;
     return [
+      ...out,
       {
         area: 'yara',
         what: `${this.prefixOnly} file(s) larger than ${size}`,

@@ -7,6 +7,8 @@ import type { HashFileOptions } from './file-hasher.ts';
 import { HashCache, fileFacts, fileObservation, type LazyFileObservation, type ReadCounters } from './file-observation.ts';
 import { HashThreads } from './hash-threads.ts';
 
+const SHA256_ONLY: ReadonlySet<HashName> = new Set<HashName>(['sha256']);
+
 export type IndicatorSource = 'ioc' | 'verdict';
 
 export interface ScanSessionOptions {
@@ -144,6 +146,9 @@ export class ScanSession {
       async () => {
         for (const s of live) {
           const found = await s.set.match(obs);
+          // A match decided by content (YARA) or by name carries the file's SHA-256 all the same, read after the match
+          // (matches are few): reports name it, and a task may act only on bytes it can tie to the match by that hash.
+          if (found.length && obs.known().sha256 === undefined) await obs.hashes(SHA256_ONLY).catch(() => undefined);
           for (const m of found)
             this.record(m, s.source, order, {
               document: 'FileItem',

@@ -40,6 +40,12 @@ export const taskGuardSchema = z.object({
     .optional(),
   /** The console has no second witness for the object yet: report, quarantine nothing. Rewritten once witnessed. */
   awaitingWitness: z.boolean().optional(),
+  /**
+   * An operator's hunt (issue 18): there is no object, so any match with a SHA-256 computed from its bytes may be
+   * quarantined (never-quarantine, dry run and the witness, another operator's approval, still apply); a match without
+   * one (a process, a connection, a name) is reported.
+   */
+  hunt: z.boolean().optional(),
 });
 export type TaskGuard = z.infer<typeof taskGuardSchema>;
 
@@ -122,7 +128,9 @@ export function listDecision(
   if (!guard) return undefined;
   if (match.sha256 && guard.neverQuarantine.sha256.includes(match.sha256.toLowerCase())) return { why: 'never-quarantine', rule: 'sha256' };
   if (guard.neverQuarantine.paths.some((p) => pathMatches(p, match.path))) return { why: 'never-quarantine', rule: 'path' };
-  if (!guard.objectSha256 || match.sha256?.toLowerCase() !== guard.objectSha256) return { why: 'not-the-object' };
+  if (guard.hunt === true) {
+    if (!match.sha256) return { why: 'not-the-object' };
+  } else if (!guard.objectSha256 || match.sha256?.toLowerCase() !== guard.objectSha256) return { why: 'not-the-object' };
   if (guard.dryRun) return { why: 'dry-run' };
   if (guard.awaitingWitness !== false) return { why: 'awaiting-witness' };
   return undefined;

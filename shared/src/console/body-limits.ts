@@ -24,6 +24,8 @@ export const CONSOLE_BODY_LIMITS = {
   adminDefault: { maxBytes: 16 * KIB, timeoutMs: 30_000 },
   /** A group's policy or group actions (allow lists and never-quarantine lists run to thousands of entries). */
   adminPolicy: { maxBytes: 4 * MIB, timeoutMs: 60_000 },
+  /** `POST /api/hunts`: an operator's IOC file (256 KiB at most), base64 in JSON. @since 1 (issue 18) */
+  hunt: { maxBytes: 1 * MIB, timeoutMs: 60_000 },
   /** An agent's heartbeat. */
   heartbeat: { maxBytes: 64 * KIB, timeoutMs: 30_000 },
   /** An agent's event batch or task and restore progress. */

@@ -17,8 +17,24 @@ export const iocScanTaskSchema = z.object({
    * reading it, is `sha256`; anything else it reports.
    */
   ioc: z.string().max(256 * 1024),
-  /** The SHA-256 of the object: the only content a group task may ever quarantine. */
+  /**
+   * The SHA-256 of the object: the only content a group task may ever quarantine. For an operator's hunt (`hunt`), the
+   * SHA-256 of the hunt file itself: an agent that does not know hunts quarantines only copies of that file.
+   */
   sha256,
+  /**
+   * An operator's own hunt (issue 18), not a threat's object: `ioc` is the file they uploaded (OpenIOC, STIX 2.1 or
+   * YARA; the agent tells the format by content and parses it itself, whatever the console found). Any hashed file it
+   * matches may be quarantined, within never-quarantine and dry run, and only once another operator approved it
+   * (`witnessed`). @since 1 (issue 18)
+   */
+  hunt: z
+    .object({
+      format: z.enum(['openioc', 'stix', 'yara']),
+      name: z.string().max(255),
+      by: z.string().max(256),
+    })
+    .optional(),
   /**
    * The console has a second witness for the object (its own sandbox look-up, enough workstations reporting it, or
    * an operator's approval). Until then (false, or absent) the share scans and reports only; a `witnessed` message

@@ -11,3 +11,4 @@ export * from './admin-api.ts';
 export * from './policy-secrets.ts';
 export * from './body-limits.ts';
 export * from './console-config.ts';
+export * from './hunt.ts';

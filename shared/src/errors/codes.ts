@@ -180,6 +180,15 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The YARA engine (YARA-X) has no prebuilt binary for this platform, so YARA rules cannot run here',
   },
+  // An operator's own hunt for a group, issue 18 (appended)
+  CONSOLE_HUNT_FILE_TOO_LARGE: {
+    retryable: false,
+    message: 'The hunt file is larger than the console accepts for a group hunt (256 KiB); nothing was created',
+  },
+  CONSOLE_HUNT_FILE_INVALID: {
+    retryable: false,
+    message: 'The hunt file is not UTF-8 text, or holds no indicator or rule the agents would run; nothing was created',
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -21,6 +21,9 @@ export interface YaraRuleMatch {
 }
 
 export interface YaraRules {
+  /** On the calling thread, with the rules' cached scanner. */
+  scan(data: Buffer): YaraRuleMatch[];
+  /** On the binding's thread pool, with a scanner set up for the call. */
   scanAsync(data: Buffer): Promise<YaraRuleMatch[]>;
 }
 

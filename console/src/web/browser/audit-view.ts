@@ -9,6 +9,7 @@ interface AuditRow {
   actor: string;
   action: string;
   target: string | null;
+  target_name: string | null;
   outcome: string;
   details: { code?: string } | null;
 }
@@ -22,7 +23,7 @@ export async function loadAudit(): Promise<void> {
   const { entries: all } = await api<{ entries: AuditRow[] }>('GET', 'audit?limit=' + PAGE + (before ? '&before=' + before : ''));
   const needle = $<HTMLInputElement>('#audit-filter').value.trim().toLowerCase();
   const entries = needle
-    ? all.filter((e) => [e.actor, e.action, e.target ?? '', e.outcome].some((t) => t.toLowerCase().includes(needle)))
+    ? all.filter((e) => [e.actor, e.action, e.target ?? '', e.target_name ?? '', e.outcome].some((t) => t.toLowerCase().includes(needle)))
     : all;
   $<HTMLButtonElement>('#audit-newer').disabled = pages.length === 1;
   $<HTMLButtonElement>('#audit-older').disabled = all.length < PAGE;
@@ -31,10 +32,19 @@ export async function loadAudit(): Promise<void> {
     $<HTMLTableSectionElement>('#audit tbody'),
     entries.map((e) => ({
       key: String(e.id),
-      cells: [timeCell(e.at), e.actor, e.action, e.target, e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')],
+      cells: [timeCell(e.at), e.actor, e.action, target(e), e.outcome + (e.details?.code ? ' (' + e.details.code + ')' : '')],
       signature: JSON.stringify(e),
     })),
   );
+}
+
+/** The target by name, its id on hover (an id is what the log keeps). */
+function target(e: AuditRow): Node | string | null {
+  if (!e.target_name || !e.target) return e.target;
+  const span = document.createElement('span');
+  span.textContent = e.target_name;
+  span.title = e.target;
+  return span;
 }
 
 export function wireAudit(): void {

@@ -9,6 +9,7 @@ import { pageState } from './page-state.ts';
 import { loadRestore, loadRestores, wireRestores } from './restores-view.ts';
 import { loadTask, loadTasks, wireTasks } from './tasks-view.ts';
 import { loadUsers, wireUsers } from './users-view.ts';
+import { fillHuntGroups, wireHunts } from './hunts-view.ts';
 
 // The web console's entry: log in (or pick up the session), then show the view named in the address and keep it
 // fresh in place. Only what is on screen is fetched (plus the groups, which the pickers of several views list).
@@ -29,6 +30,8 @@ const LOADERS: Record<ViewName, () => Promise<void> | void> = {
 
 pageState.refresh = async () => {
   await loadGroups();
+  // The hunt form's group picker (tasks view).
+  fillHuntGroups();
   await LOADERS[currentView()]();
 };
 
@@ -94,6 +97,7 @@ wireGroups();
 wireTasks();
 wireRestores();
 wireUsers();
+wireHunts();
 
 api<SessionAnswer>('GET', 'session').then(
   (s) => {

@@ -5,6 +5,8 @@ import { timeCell } from './time.ts';
 
 interface TaskRow {
   id: string;
+  kind?: string;
+  hunt_format?: string | null;
   created_at: string;
   group_name: string;
   file_name: string | null;
@@ -55,8 +57,12 @@ interface TaskDetail {
 
 let openTask: string | null = null;
 
+/** Each listed task's state as the list last showed it: the open task's detail reloads the list when they differ. */
+let listedState = new Map<string, string>();
+
 export async function loadTasks(): Promise<void> {
   const { tasks } = await api<{ tasks: TaskRow[] }>('GET', 'tasks');
+  listedState = new Map(tasks.map((t) => [t.id, t.state + (t.state === 'open' && t.awaiting_witness ? ' awaiting' : '')]));
   const state = $<HTMLSelectElement>('#tasks-state').value;
   patchRows(
     $<HTMLTableSectionElement>('#tasks tbody'),
@@ -68,7 +74,7 @@ export async function loadTasks(): Promise<void> {
           timeCell(t.created_at),
           t.group_name,
           (t.file_name || '') + ' ' + t.sha256.slice(0, 12) + '…' + (t.dry_run ? ' (dry run)' : ''),
-          t.threat,
+          t.kind === 'hunt' ? 'hunt (' + (t.hunt_format ?? '?') + ')' : t.threat,
           t.state + (t.state === 'open' && t.awaiting_witness ? ' (awaiting a second witness)' : ''),
           progress(t),
           t.matched_shares,
@@ -90,7 +96,7 @@ function progress(t: TaskRow): HTMLElement {
   return wrap;
 }
 
-async function showTask(id: string): Promise<void> {
+export async function showTask(id: string): Promise<void> {
   openTask = id;
   $('#task-detail').hidden = false;
   await loadTask();
@@ -113,6 +119,10 @@ function why(m: ShareMatch): string {
 export async function loadTask(): Promise<void> {
   if (!openTask) return;
   const { task } = await api<{ task: TaskDetail }>('GET', 'tasks/' + encodeURIComponent(openTask));
+  // The detail refreshes every second, the list every five: a change seen here reaches the list at once, so the two
+  // never show the same task in different states for long.
+  const shown = task.state + (task.state === 'open' && task.witness.state === 'awaiting' ? ' awaiting' : '');
+  if (listedState.has(task.id) && listedState.get(task.id) !== shown) void loadTasks();
   $('#task-title').textContent =
     'Task ' + task.id + ' — ' + (task.threat || 'malicious object') + (task.options.dryRun ? ' (dry run)' : '');
   const c = task.counts;

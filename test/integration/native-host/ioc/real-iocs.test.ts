@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 
 // Real published OpenIOC files live beside the repository (PRODUCT.md: read them, never copy them in). In a git
 // worktree (/work/wt/<branch>) "beside the repository" is beside the main checkout, found through the .git file.

@@ -7,7 +7,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanOutputSchema, type ScanOutput } from '@sandgate/shared';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { TERM_TABLE } from '#native-host/ioc/term-table.ts';
 import { LinuxCriticalAreas } from '#native-host/scan/critical-areas/linux.ts';
 import { compileForThisHost, hostTermLimits } from '#native-host/scan/host-term-limits.ts';

@@ -10,7 +10,7 @@ import type { ActionContext } from '#native-host/actions/response-action.ts';
 import type { CreateTaskInput, TaskService } from '#native-host/tasks/task-service.ts';
 import { realClock } from '#native-host/clock.ts';
 import { silentLogger } from '#native-host/log.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 
 let root: string;

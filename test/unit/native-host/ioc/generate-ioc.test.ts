@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Job } from '@sandgate/shared';
 import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
 import { generateOpenIoc, subjectFromJob, subjectFromQuarantineItem } from '#native-host/ioc/generate-ioc.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import type { ItemMetadata } from '#native-host/quarantine/item-metadata.ts';
 import { EICAR, fileObservation } from './ioc-helpers.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
 import { compileIndicatorSet } from '#native-host/ioc/compile-indicator-set.ts';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import type { Observation } from '#native-host/ioc/observation.ts';
 import { EICAR, and, compileText, fileObservation, fixture, ioc11, item, or, setOf } from './ioc-helpers.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
 import { compileIndicatorSet, type CompileOptions } from '#native-host/ioc/compile-indicator-set.ts';
 import type { FileObservation, HashName } from '#native-host/ioc/observation.ts';
 

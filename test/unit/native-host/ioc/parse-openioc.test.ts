@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError, openIocSchema } from '@sandgate/shared';
-import { parseOpenIoc } from '#native-host/ioc/parse-openioc.ts';
-import { MAX_IOC_FILE_BYTES } from '#native-host/ioc/xml-tree.ts';
+import { parseOpenIoc } from '@sandgate/shared/openioc-parse';
+import { MAX_IOC_FILE_BYTES } from '@sandgate/shared/openioc-parse';
 import { FIXTURES, fixture, ioc11, item } from './ioc-helpers.ts';
 
 function errorOf(fn: () => unknown): SandgateError {

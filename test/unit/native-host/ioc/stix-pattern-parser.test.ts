@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { MAX_DEPTH, MAX_PATTERN_CHARS, parseStixPattern } from '#native-host/ioc/stix-pattern-parser.ts';
+import { MAX_DEPTH, MAX_PATTERN_CHARS, parseStixPattern } from '@sandgate/shared/stix-pattern';
 import { sharedData } from '#test-helpers/shared-data.ts';
 
 const stix = sharedData('stix');

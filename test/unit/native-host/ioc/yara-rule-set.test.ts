@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
-import { detectIocFormat } from '#native-host/ioc/detect-ioc-format.ts';
+import { detectIocFormat } from '@sandgate/shared';
 import type { FileObservation } from '#native-host/ioc/observation.ts';
 import { compileYaraFiles } from '#native-host/ioc/yara-rule-set.ts';
 import { sharedData } from '#test-helpers/shared-data.ts';
@@ -93,6 +93,18 @@ describe('YARA rules through YARA-X', () => {
     expect(r.set!.notes!()).toEqual([
       { area: 'yara', what: '2 file(s) larger than 1024 bytes', reason: expect.stringMatching(/first 1024 bytes only/) },
     ]);
+  });
+
+  it('finds the same matches in a small file (scanned on the calling thread) and a large one (on the thread pool)', async () => {
+    const r = compileYaraFiles([{ file: 'm.yar', source: 'rule Marker { strings: $a = "SIZE-MARKER" condition: $a and filesize > 10 }' }]);
+    for (const size of [100, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024]) {
+      const bytes = Buffer.concat([Buffer.alloc(size - 11), Buffer.from('SIZE-MARKER')]);
+      const m = await r.set!.match(file(`/t/${size}`, bytes));
+      expect(
+        m.map((x) => [x.iocId, x.terms[0]]),
+        `${size} bytes`,
+      ).toEqual([['Marker', `$a at offset ${size - 11}`]]);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { SandgateError } from '@sandgate/shared';
+import { SandgateError } from '../errors/sandgate-error.ts';
 import type {
   StixComparison,
   StixComparisonExpression,
@@ -294,3 +294,5 @@ function describe(t: StixToken): string {
   if (t.t === 'literal') return t.raw;
   return `"${t.v}"`;
 }
+
+export type * from './stix-pattern-ast.ts';

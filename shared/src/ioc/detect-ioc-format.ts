@@ -1,4 +1,5 @@
-import { SandgateError, type IocFormat } from '@sandgate/shared';
+import { SandgateError } from '../errors/sandgate-error.ts';
+import type { IocFormat } from './ioc-format.ts';
 
 /**
  * Tells an IOC file's format by its content, never by its name (a `.ioc` may hold anything, a feed's `.json` may be

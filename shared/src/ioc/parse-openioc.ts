@@ -1,13 +1,13 @@
+import { SandgateError } from '../errors/sandgate-error.ts';
 import {
   OPENIOC_NAMESPACES,
-  SandgateError,
   iocConditionSchema,
   openIocSchema,
   type IocIndicator,
   type IocItem,
   type OpenIoc,
   type OpenIocVersion,
-} from '@sandgate/shared';
+} from './openioc.ts';
 import { parseXmlTree, type XmlElement } from './xml-tree.ts';
 
 /**
@@ -119,3 +119,5 @@ function versionOf(root: XmlElement, file: string): OpenIocVersion {
     { params: { file, line: root.line, root: root.name, namespace: root.uri } },
   );
 }
+
+export { MAX_IOC_FILE_BYTES, MAX_XML_DEPTH } from './xml-tree.ts';

@@ -1,5 +1,5 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
-import { SandgateError } from '@sandgate/shared';
+import { SandgateError } from '../errors/sandgate-error.ts';
 
 // Not an XML parser of our own: saxes (a maintained, spec-conforming, non-validating SAX parser that never reads a
 // DTD or fetches an entity) does the parsing; this file only builds the small element tree the IOC reader walks.
