@@ -88,7 +88,9 @@ describe('an IOC set finds what its files describe', () => {
     // The Windows collector produces registry records (Critical Areas Scan only), but the terms are not proved live: not evaluated.
     const onWindows = setOf(['registry-run-key-1.1.ioc'], { platform: 'windows' });
     expect(onWindows.termCounts).toEqual({ evaluated: 0, unsupported: 3 });
-    expect(onWindows.unsupported[0]?.reason).toContain('the windows collector of RegistryItem produces such records only in a Critical Areas Scan');
+    expect(onWindows.unsupported[0]?.reason).toContain(
+      'the windows collector of RegistryItem produces such records only in a Critical Areas Scan',
+    );
     const onLinux = setOf(['registry-run-key-1.1.ioc'], { platform: 'linux' });
     expect(onLinux.unsupported.map((u) => u.term)).toEqual(['RegistryItem/Path', 'RegistryItem/ValueName', 'RegistryItem/Text']);
     expect(onLinux.unsupported[0]?.reason).toContain('RegistryItem/Path cannot be evaluated on linux: the registry exists on Windows only');
