@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { AGENT_API, SandgateError, renewResponseSchema } from '@sandgate/shared';
-import { writeFileAtomic } from '@sandgate/shared/durable-write';
+import { fsyncDir, writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleFiles, keyMatchesCertificate, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest, type ConsoleRequest } from './console-request.ts';
 import { csrFor, newAgentKey } from './agent-csr.ts';
@@ -58,7 +58,7 @@ export async function renewCertificate(o: RenewOptions): Promise<{ credentials: 
   // and the pending key, which readCredentials pairs up at the next start.
   await writeFileAtomic(f.cert, answer.certificate, 0o600);
   await rename(f.pendingKey, f.key);
-  await syncDir(f.dir);
+  await fsyncDir(f.dir);
   return { credentials: { ...o.credentials, key, cert: answer.certificate }, notAfter: answer.notAfter };
 }
 
@@ -90,14 +90,4 @@ function checkIssued(certPem: string, keyPem: string, caPem: string, agentId: st
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', `the renewed certificate does not name agent ${agentId}`);
   if (Date.parse(x.validTo) <= Date.now())
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate has already expired');
-}
-
-/** The rename is durable only once the folder itself is on disk. */
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
