@@ -95,7 +95,10 @@ async function readRegistryDefault(key: string): Promise<string | undefined> {
   if (process.platform !== 'win32') return undefined;
   try {
     const { stdout } = await execFileP('reg', ['query', key, '/ve'], { windowsHide: true });
-    return /REG_SZ\s+(.+)$/m.exec(stdout)?.[1]?.trim();
+    // `/ve` prints the default value only; its name is localised, so only the type is matched.
+    const value = /\sREG_(?:EXPAND_)?SZ {4}(.*)$/m.exec(stdout)?.[1]?.trim();
+    // A key with no default prints "(value not set)" (in English): no value, not a manifest path.
+    return value && value !== '(value not set)' ? value : undefined;
   } catch {
     return undefined;
   }

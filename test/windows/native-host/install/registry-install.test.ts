@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, doctorReportSchema } from '@sandgate/shared';
 import { BROWSERS, MANIFEST_LOCATIONS, type Browser } from '#native-host/install/browsers.ts';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
-import { SANDGATE_SHIM, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
+import { SANDGATE_SHIM, runWine, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
 import { deleteRegistryKeys, readRegistryDefaults, setRegistryDefault } from '#test-helpers/wine-registry.ts';
 
 const wine = wineNode();
@@ -76,6 +76,13 @@ describe.skipIf(!wine.available)(
       expect(edge).toContainEqual(
         expect.objectContaining({ status: 'fail', code: 'HOST_NOT_INSTALLED', detail: expect.stringContaining(gone) }),
       );
+    });
+
+    it('doctor does not take a key without a default value ("(value not set)") for a manifest path', async () => {
+      const r = await runWine(w(), 'reg', ['delete', keyOf('brave', 'user'), '/ve', '/f'], { outDir: h.outDir });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const checks = await doctor();
+      expect(checks.filter((c) => JSON.stringify(c).includes('value not set'))).toEqual([]);
     });
 
     it('uninstall --browser all deletes the keys and the files install wrote, and doctor then says not installed', async () => {
