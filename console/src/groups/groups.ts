@@ -41,7 +41,7 @@ export async function createGroup(db: Queryable, name: string): Promise<{ id: nu
  * Replaces a group's policy after validating it with the agents' own schema; the revision becomes the next of a sequence shared
  * by all groups, which is what wakes the members' polls. The stored document is the one the admin wrote (defaults are filled in on the agent).
  */
-export async function setGroupPolicy(db: Queryable, groupId: number, policy: unknown): Promise<{ revision: number }> {
+export async function setGroupPolicy(db: Queryable, groupId: number, policy: unknown, setBy: string): Promise<{ revision: number }> {
   if (policy !== null) {
     const r = policySchema.safeParse(policy);
     if (!r.success) {
@@ -55,12 +55,45 @@ export async function setGroupPolicy(db: Queryable, groupId: number, policy: unk
       );
     }
   }
+  // One statement, so the new revision and its history row exist together or not at all.
   const rows = await db.query<{ policy_revision: number }>(
-    "UPDATE groups SET policy = $2, policy_revision = nextval('policy_revision_seq'), updated_at = now() WHERE id = $1 RETURNING policy_revision",
-    [groupId, policy === null ? null : JSON.stringify(policy)],
+    `WITH u AS (
+       UPDATE groups SET policy = $2, policy_revision = nextval('policy_revision_seq'), updated_at = now() WHERE id = $1
+       RETURNING id, policy_revision, policy)
+     INSERT INTO group_policy_history (group_id, revision, policy, set_by)
+       SELECT id, policy_revision, policy, $3 FROM u RETURNING revision AS policy_revision`,
+    [groupId, policy === null ? null : JSON.stringify(policy), setBy],
   );
   if (!rows[0]) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${groupId}`);
   return { revision: rows[0].policy_revision };
+}
+
+export interface PolicyRevision {
+  revision: number;
+  policy: Record<string, unknown> | null;
+  set_by: string;
+  set_at: string;
+}
+
+/** The group's policies, newest first (at most `limit`); secrets as stored: callers hide them before answering. */
+export async function policyHistory(db: Queryable, groupId: number, limit = 50): Promise<PolicyRevision[]> {
+  return db.query<PolicyRevision>(
+    'SELECT revision, policy, set_by, set_at FROM group_policy_history WHERE group_id = $1 ORDER BY revision DESC LIMIT $2',
+    [groupId, limit],
+  );
+}
+
+/**
+ * Makes an earlier policy current again, as a new revision (the history only grows, and agents see a new revision to
+ * reload). Its secrets come back as they were then.
+ */
+export async function rollBackPolicy(db: Queryable, groupId: number, revision: number, setBy: string): Promise<{ revision: number }> {
+  const rows = await db.query<{ policy: Record<string, unknown> | null }>(
+    'SELECT policy FROM group_policy_history WHERE group_id = $1 AND revision = $2',
+    [groupId, revision],
+  );
+  if (!rows[0]) throw new SandgateError('CONSOLE_NOT_FOUND', `group ${groupId} never had policy revision ${revision}`);
+  return setGroupPolicy(db, groupId, rows[0].policy, setBy);
 }
 
 export async function assignAgent(db: Queryable, agentId: string, groupId: number | null): Promise<void> {

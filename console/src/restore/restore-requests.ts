@@ -58,7 +58,7 @@ export async function createRestoreRequest(
     const id = same ?? randomUUID();
     if (!same) await insertRequest(tx, id, body.sha256, groupId, actor, agents);
     if (allowIn === null) return { id, wake: agents };
-    const revision = await allowInGroupPolicy(tx, allowIn, body.sha256);
+    const revision = await allowInGroupPolicy(tx, allowIn, body.sha256, actor);
     await audit(tx, {
       actor,
       action: 'group.allow-sha256',
@@ -99,7 +99,7 @@ async function insertRequest(tx: Queryable, id: string, sha256: string, groupId:
  * Adds a SHA-256 to a group's `response.allowSha256` with the same function the policy editor uses (validation, next
  * revision, which the members pick up with their next poll). Already listed: nothing changes, the revision stays.
  */
-async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string): Promise<number> {
+async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string, actor: string): Promise<number> {
   const g = (
     await tx.query<{ policy: Record<string, unknown> | null; policy_revision: number }>(
       'SELECT policy, policy_revision FROM groups WHERE id = $1 FOR UPDATE',
@@ -120,7 +120,7 @@ async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string
   const response = (g.policy['response'] ?? {}) as Record<string, unknown>;
   const list = Array.isArray(response['allowSha256']) ? (response['allowSha256'] as unknown[]) : [];
   if (list.includes(sha256)) return Number(g.policy_revision);
-  const { revision } = await setGroupPolicy(tx, groupId, { ...g.policy, response: { ...response, allowSha256: [...list, sha256] } });
+  const { revision } = await setGroupPolicy(tx, groupId, { ...g.policy, response: { ...response, allowSha256: [...list, sha256] } }, actor);
   return Number(revision);
 }
 

@@ -9,6 +9,7 @@ import {
   emptyBodySchema,
   agentsQuerySchema,
   eventsQuerySchema,
+  policyRollbackBodySchema,
   groupCreateBodySchema,
   listQuerySchema,
   noQuerySchema,
@@ -23,7 +24,7 @@ import {
 } from '@sandgate/shared';
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
-import { assignAgent, createGroup, listGroups, setGroupPolicy } from '../groups/groups.ts';
+import { assignAgent, createGroup, listGroups, policyHistory, rollBackPolicy, setGroupPolicy } from '../groups/groups.ts';
 import { pageAgents, recentEvents } from '../agents/agents.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
@@ -274,11 +275,32 @@ async function handle(
           if (actionsChange) await setGroupActions(o.db, id, groupActions);
           // Only a change the agents would see makes a new revision (and makes them reload).
           if (stableJson(stored.policy) === stableJson(full)) return { revision: stored.policy_revision };
-          const out = await setGroupPolicy(o.db, id, full);
+          const out = await setGroupPolicy(o.db, id, full, actor);
           o.notifier.wakeGroup(id);
           return out;
         },
         actionsChange ? { groupActions: true } : {},
+      );
+    }
+    case 'GET groups/:/history': {
+      view(session);
+      // Earlier policies hold the secrets of their day: hidden exactly as in the current one.
+      const history = await policyHistory(o.db, groupId());
+      return sendJson(res, 200, { history: history.map((h) => ({ ...h, policy: hidePolicySecrets(h.policy) })) });
+    }
+    case 'POST groups/:/rollback': {
+      const id = groupId();
+      const body = await readJson(req, policyRollbackBodySchema);
+      return mutate(
+        'manage-policy',
+        'group.rollback-policy',
+        b!,
+        async () => {
+          const out = await rollBackPolicy(o.db, id, body.revision, actor);
+          o.notifier.wakeGroup(id);
+          return out;
+        },
+        { toRevision: body.revision },
       );
     }
     case 'PUT groups/:/actions': {

@@ -32,7 +32,7 @@ export const CONSOLE_HTML = `<!doctype html>
   .sev-threat { color: var(--bad); font-weight: 700; } .sev-failure { color: var(--warn); font-weight: 600; } .sev-info { opacity: .75; }
   .error { color: var(--bad); white-space: pre-wrap; } .ok { color: var(--ok); white-space: pre-wrap; }
   textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
-  #task-shares td, #restore-shares td { white-space: pre-wrap; }
+  #task-shares td, #restore-shares td, #policy-history td { white-space: pre-wrap; }
   code.line { display: block; padding: 8px; background: var(--row); overflow-x: auto; white-space: pre; }
   button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; color: inherit; cursor: pointer; }
   th[aria-sort=ascending] button.sort::after { content: " ▲"; } th[aria-sort=descending] button.sort::after { content: " ▼"; }
@@ -89,6 +89,8 @@ export const CONSOLE_HTML = `<!doctype html>
           <pre id="policy-changes"></pre>
           <button id="policy-confirm">Save policy</button> <button id="policy-cancel">Back to editing</button>
         </div>
+        <h4>History</h4>
+        <table id="policy-history"><thead><tr><th>revision</th><th>when</th><th>by</th><th>what changed</th><th></th></tr></thead><tbody></tbody></table>
       </div>
       <p class="error" id="group-error" role="status"></p>
     </section>

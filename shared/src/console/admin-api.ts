@@ -44,6 +44,9 @@ export const groupCreateBodySchema = z.strictObject({ name: z.string().min(1).ma
  */
 export const policyBodySchema = z.strictObject({ policy: z.record(z.string(), z.unknown()).nullable() });
 
+/** `POST /api/groups/:id/rollback`: make an earlier policy revision of the group current again (as a new revision). */
+export const policyRollbackBodySchema = z.strictObject({ revision: z.number().int().min(1).max(MAX_ROW_ID) });
+
 /** `PUT /api/groups/:id/actions`: validated with `groupActionsSchema`; null turns them off. */
 export const actionsBodySchema = z.strictObject({ groupActions: z.record(z.string(), z.unknown()).nullable() });
 

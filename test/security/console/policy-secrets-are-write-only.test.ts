@@ -43,8 +43,14 @@ describe('group policy secrets on the web console', () => {
       ]);
       expect(shown.sandbox.clientCertificate).toEqual({ pfx: '/etc/sandgate/client.p12', passphrase: { set: true } });
       const everything = await Promise.all(
-        ['groups', 'agents', 'events', 'audit?limit=1000', 'session', 'tasks', 'restores'].map((p) => as('GET', p)),
+        ['groups', 'agents', 'events', 'audit?limit=1000', 'session', 'tasks', 'restores', `groups/${groupId}/history`].map((p) =>
+          as('GET', p),
+        ),
       );
+      // The policy's history holds the revision with the secrets in it: shown, its secrets hidden as in the current one.
+      const history = everything.at(-1)!.body.history;
+      expect(history).toHaveLength(1);
+      expect(history[0].policy.sandbox.servers[0].token).toEqual({ set: true });
       const page = await httpsJson(`${c.adminUrl}/`, { ca: c.ca });
       const script = await httpsJson(`${c.adminUrl}/console.js`, { ca: c.ca });
       for (const text of [...everything.map((r) => JSON.stringify(r.body)), String(page.body), String(script.body)]) {

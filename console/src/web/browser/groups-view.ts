@@ -2,6 +2,7 @@ import { allowed, api } from './api.ts';
 import { $, button, errorText, say } from './dom.ts';
 import { describeChange, jsonChanges } from './json-diff.ts';
 import { patchRows } from './keyed-rows.ts';
+import { timeCell } from './time.ts';
 import { pageState, type GroupRow } from './page-state.ts';
 
 let editing: GroupRow | null = null;
@@ -35,6 +36,48 @@ function edit(g: GroupRow): void {
   loaded = doc;
   $('#policy-review').hidden = true;
   text.readOnly = !allowed('manage-policy');
+  void loadHistory(g);
+}
+
+interface PolicyRevision {
+  revision: number | string;
+  policy: Record<string, unknown> | null;
+  set_by: string;
+  set_at: string;
+}
+
+/** The group's earlier policies: what each changed against the one before it, and a way back to any of them. */
+async function loadHistory(g: GroupRow): Promise<void> {
+  const { history } = await api<{ history: PolicyRevision[] }>('GET', 'groups/' + g.id + '/history');
+  patchRows(
+    $<HTMLTableSectionElement>('#policy-history tbody'),
+    history.map((h, i) => {
+      const older = history[i + 1];
+      const changes = older ? jsonChanges(older.policy, h.policy).map(describeChange).join('\n') : '(first recorded)';
+      const current = String(h.revision) === String(g.policy_revision);
+      const back =
+        allowed('manage-policy') && !current ? button('roll back to this…', () => void rollBack(g, h)) : current ? 'current' : '';
+      return {
+        key: String(h.revision),
+        cells: [String(h.revision), timeCell(h.set_at), h.set_by, changes, back],
+        signature: JSON.stringify([h, current]),
+      };
+    }),
+  );
+}
+
+async function rollBack(g: GroupRow, h: PolicyRevision): Promise<void> {
+  if (!confirm('Make revision ' + String(h.revision) + ' the policy of ' + g.name + ' again? Its workstations take it at their next poll.'))
+    return;
+  try {
+    const r = await api<{ revision: number }>('POST', 'groups/' + g.id + '/rollback', { revision: Number(h.revision) });
+    say('#group-error', 'rolled back: revision ' + String(h.revision) + ' is current again as revision ' + String(r.revision), true);
+    await pageState.refresh();
+    const fresh = pageState.groups.find((x) => x.id === g.id);
+    if (fresh) edit(fresh);
+  } catch (err) {
+    showGroupError(err);
+  }
 }
 
 export function wireGroups(): void {
@@ -79,6 +122,8 @@ export function wireGroups(): void {
       loaded = policy;
       say('#group-error', "saved: the group's workstations take it at their next poll", true);
       await pageState.refresh();
+      const fresh = pageState.groups.find((x) => x.id === editing?.id);
+      if (fresh) void loadHistory(fresh);
     } catch (err) {
       showGroupError(err);
     }
