@@ -58,4 +58,19 @@ describe('group policy secrets on the web console', () => {
       }
     },
   );
+
+  it('a policy is rolled back only with manage-policy: viewers and operators are refused and audited, the policy stays', async () => {
+    const revision = (await admin('GET', `groups/${groupId}/history`)).body.history[0].revision;
+    for (const role of ['viewer', 'ioc-operator'] as RoleName[]) {
+      const as = await loginAs(c.adminUrl, c.ca, role, PASSWORDS[role]);
+      const r = await as('POST', `groups/${groupId}/rollback`, { revision: Number(revision) });
+      expect(r.status, role).toBe(403);
+      expect(r.body.error.code).toBe('CONSOLE_FORBIDDEN');
+    }
+    expect((await admin('GET', `groups/${groupId}/history`)).body.history).toHaveLength(1);
+    const audit = (await admin('GET', 'audit?limit=50')).body.entries.filter(
+      (e: { action: string }) => e.action === 'group.rollback-policy',
+    );
+    expect(audit.map((e: { outcome: string }) => e.outcome)).toEqual(['refused', 'refused']);
+  });
 });
