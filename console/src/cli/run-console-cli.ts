@@ -9,6 +9,7 @@ import { sendControlOp } from '../control/control-socket.ts';
 import { openConsoleDb } from '../db/open-db.ts';
 import { runOp } from '../ops/console-ops.ts';
 import { certificateFingerprint } from '../pki/fingerprint.ts';
+import { enrollCommandLine } from '../server/enroll-address.ts';
 import { ROLE_NAMES } from '../users/permissions.ts';
 
 export interface ConsoleIo {
@@ -208,7 +209,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         const fingerprint = existsSync(caFile) ? certificateFingerprint(readFileSync(caFile, 'utf8')) : undefined;
         const known = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
         const url = v.url ?? known[0];
-        const enroll = `sandgate enroll ${url ?? 'https://CONSOLE:8444'} ${String(out.token)}${fingerprint ? ` --ca-fingerprint ${fingerprint}` : ''}`;
+        const enroll = enrollCommandLine(url, String(out.token), fingerprint);
         const others = v.url ? [] : known.slice(1);
         const where = url
           ? others.length

@@ -35,3 +35,11 @@ export async function knownEnrollAddresses(db: Db): Promise<string[]> {
     .sort((a, b) => b.value.localeCompare(a.value))
     .map((r) => r.key.slice(KEY_PREFIX.length));
 }
+
+/**
+ * The line to run on a workstation, as `token create` prints it and the web console shows it: one builder for both.
+ * Without a known address it names a placeholder for the administrator to fill in.
+ */
+export function enrollCommandLine(url: string | undefined, token: string, caFingerprint: string | undefined): string {
+  return `sandgate enroll ${url ?? 'https://CONSOLE:8444'} ${token}${caFingerprint ? ` --ca-fingerprint ${caFingerprint}` : ''}`;
+}

@@ -36,6 +36,7 @@ import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
 import { CONSOLE_HTML } from './console-page.ts';
+import { enrollCommandLine } from '../server/enroll-address.ts';
 import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
@@ -402,10 +403,15 @@ async function handle(
     }
     case 'POST tokens': {
       const body = await readJson(req, tokenCreateBodySchema);
-      return mutate('manage-policy', 'token.create', body.group ?? '', async () => ({
-        ...(await performOp({ db: o.db, actor }, 'token-create', body)),
-        caFingerprint: o.caFingerprint ?? null,
-      }));
+      return mutate('manage-policy', 'token.create', body.group ?? '', async () => {
+        const out = await performOp({ db: o.db, actor }, 'token-create', body);
+        const urls = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
+        return {
+          ...out,
+          caFingerprint: o.caFingerprint ?? null,
+          enrollLine: enrollCommandLine(urls[0], String(out.token), o.caFingerprint),
+        };
+      });
     }
     default:
       throw notFound();

@@ -10,14 +10,6 @@ export function $<T extends Element = HTMLElement>(selector: string): T {
 
 export type Cell = string | number | boolean | null | undefined | Node;
 
-/** Appends a row of cells: nodes as they are, anything else as text. */
-export function row(tbody: Element, cells: readonly Cell[]): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  fillRow(tr, cells);
-  tbody.append(tr);
-  return tr;
-}
-
 /** Replaces a row's cells. */
 export function fillRow(tr: HTMLTableRowElement, cells: readonly Cell[]): void {
   const tds = cells.map((c) => {
@@ -41,13 +33,6 @@ export function button(text: string, onClick: () => void): HTMLButtonElement {
   b.textContent = text;
   b.addEventListener('click', onClick);
   return b;
-}
-
-/** The tbody of a table, emptied for new rows. */
-export function emptyBody(table: string): HTMLTableSectionElement {
-  const tbody = $<HTMLTableSectionElement>(`${table} tbody`);
-  tbody.replaceChildren();
-  return tbody;
 }
 
 export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

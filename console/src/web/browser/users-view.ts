@@ -9,8 +9,8 @@ interface TokenAnswer {
   token: string;
   expiresAt: string;
   group: string | null;
-  enrollUrls?: string[];
-  caFingerprint?: string | null;
+  /** The line to run on the workstation, built by the console (as `token create` prints it). */
+  enrollLine: string;
 }
 
 /** The roles offered and the groups a token may name, as the server knows them. */
@@ -48,9 +48,7 @@ export function wireUsers(): void {
     const hours = Number(f.get('ttlHours') ?? 24);
     try {
       const t = await api<TokenAnswer>('POST', 'tokens', { ...(group ? { group } : {}), ttlHours: hours });
-      const url = t.enrollUrls?.[0] ?? 'https://CONSOLE:8444';
-      $('#token-line').textContent =
-        'sandgate enroll ' + url + ' ' + t.token + (t.caFingerprint ? ' --ca-fingerprint ' + t.caFingerprint : '');
+      $('#token-line').textContent = t.enrollLine;
       $('#token-output').hidden = false;
       say(
         '#token-message',
