@@ -1,0 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventLog } from '#native-host/events/event-log.ts';
+import { RequestQueue } from '#native-host/queue/request-queue.ts';
+const N = Number(process.argv[2] ?? 300);
+const root = mkdtempSync('/var/tmp/qprof-');
+const src = join(root, 'src'); mkdirSync(src);
+const files = Array.from({ length: N }, (_, i) => { const p = join(src, `o${i}`); writeFileSync(p, randomBytes(4096)); return p; });
+const dest = join(root, 'd');
+const queue = await RequestQueue.open({ dir: join(dest, 'queue'), journalFile: join(dest, 'jobs', 'finished.jsonl'), maxBytes: 1024 ** 4, events: new EventLog(join(dest, 'events')) });
+const t0 = performance.now();
+for (const f of files) await queue.enqueue(f, { source: 'cli' });
+console.log('per enqueue ms', ((performance.now() - t0) / N).toFixed(3));
