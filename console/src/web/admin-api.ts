@@ -14,6 +14,8 @@ import {
   listQuerySchema,
   noQuerySchema,
   policyBodySchema,
+  policyKeys,
+  policyValidateBodySchema,
   restoreRequestBodySchema,
   rowIdParam,
   SandgateError,
@@ -32,6 +34,7 @@ import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Pe
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
+import { checkPolicyDocument } from '../groups/check-policy-document.ts';
 import { performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
@@ -68,6 +71,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
   'POST login': CONSOLE_BODY_LIMITS.login,
   'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
   'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+  'POST policy/:': CONSOLE_BODY_LIMITS.adminPolicy,
   'POST hunts': CONSOLE_BODY_LIMITS.hunt,
 };
 
@@ -282,6 +286,21 @@ async function handle(
         },
         actionsChange ? { groupActions: true } : {},
       );
+    }
+    case 'GET policy-schema':
+      // Every key of a policy document with what it takes, its default and its description (from the zod schemas).
+      view(session);
+      return sendJson(res, 200, { keys: policyKeys() });
+    case 'POST policy/:': {
+      // Checks without saving (the editor asks as the administrator types): a viewer may ask, changes nothing, so it is
+      // not audited; saving is `PUT groups/:id/policy`, with its permission and audit row.
+      if (b !== 'validate') throw notFound();
+      view(session);
+      const body = await readJson(req, policyValidateBodySchema);
+      const stored = (await listGroups(o.db)).find((g) => g.id === body.groupId);
+      if (!stored) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
+      const issues = checkPolicyDocument(body.policy, stored.policy);
+      return sendJson(res, 200, { valid: issues.length === 0, issues });
     }
     case 'GET groups/:/history': {
       view(session);

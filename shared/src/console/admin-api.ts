@@ -44,6 +44,16 @@ export const groupCreateBodySchema = z.strictObject({ name: z.string().min(1).ma
  */
 export const policyBodySchema = z.strictObject({ policy: z.record(z.string(), z.unknown()).nullable() });
 
+/**
+ * `POST /api/policy/validate`: what saving `policy` as the group's policy would refuse, without saving it (the
+ * editor's inline validation). Answers `{valid, issues: [{key, message}]}` (the `POLICY_INVALID` issues a save would
+ * give). Any signed-in user may ask; only `manage-policy` may save.
+ */
+export const policyValidateBodySchema = z.strictObject({
+  groupId: z.number().int().min(1).max(MAX_ROW_ID),
+  policy: z.record(z.string(), z.unknown()).nullable(),
+});
+
 /** `POST /api/groups/:id/rollback`: make an earlier policy revision of the group current again (as a new revision). */
 export const policyRollbackBodySchema = z.strictObject({ revision: z.number().int().min(1).max(MAX_ROW_ID) });
 
