@@ -170,31 +170,6 @@ export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: 
   if (!rows.length) await authenticateAgent(db, hb.agentId, certSerial);
 }
 
-export interface EventRow {
-  agent_id: string;
-  hostname: string;
-  seq: number;
-  at: string;
-  type: string;
-  event: Record<string, unknown>;
-}
-
-export async function recentEvents(db: Queryable, opts: { agentId?: string; limit?: number } = {}): Promise<EventRow[]> {
-  const limit = Math.min(opts.limit ?? 100, 1000);
-  if (opts.agentId) {
-    return db.query<EventRow>(
-      `SELECT e.agent_id, a.hostname, e.seq, e.at, e.type, e.event FROM agent_events e JOIN agents a ON a.id = e.agent_id
-        WHERE e.agent_id = $1 ORDER BY e.seq DESC LIMIT $2`,
-      [opts.agentId, limit],
-    );
-  }
-  return db.query<EventRow>(
-    `SELECT e.agent_id, a.hostname, e.seq, e.at, e.type, e.event FROM agent_events e JOIN agents a ON a.id = e.agent_id
-      ORDER BY e.received_at DESC, e.seq DESC LIMIT $1`,
-    [limit],
-  );
-}
-
 /** The policy document and revision for an agent's group (revision 0 and null: no group or no policy). */
 export async function policyForAgent(
   db: Queryable,

@@ -27,7 +27,8 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, policyHistory, rollBackPolicy, setGroupPolicy } from '../groups/groups.ts';
-import { pageAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents } from '../agents/agents.ts';
+import { pageEvents } from '../agents/event-pages.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
@@ -225,14 +226,11 @@ async function handle(
       return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: agentId(), limit }) });
+      return sendJson(res, 200, { events: await pageEvents(o.db, { ...parseQuery(url, QUERIES[route]), agent: agentId() }) });
     }
-    case 'GET events': {
+    case 'GET events':
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { limit }) });
-    }
+      return sendJson(res, 200, { events: await pageEvents(o.db, parseQuery(url, QUERIES[route])) });
     case 'POST agents/:/group': {
       const id = agentId();
       const body = await readJson(req, assignBodySchema);

@@ -1,8 +1,16 @@
+import { AGENT_EVENT_TYPES } from '@sandgate/shared';
+
 /**
  * The web console's page: its markup and style. Its code is the typed modules in `browser/` (served by
  * browser-modules.ts), which talk to the JSON API with the session cookie and the CSRF header and insert everything
  * they show as text, never as HTML.
  */
+// The event types the filter offers: the agents' own list (names of letters and dashes only, safe in markup).
+const EVENT_TYPE_OPTIONS = [...AGENT_EVENT_TYPES]
+  .sort()
+  .map((t) => `<option>${t}</option>`)
+  .join('');
+
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -75,10 +83,13 @@ export const CONSOLE_HTML = `<!doctype html>
       <table id="agents"><thead><tr><th><button class="sort" data-sort="hostname">host</button> <small>id</small></th><th>system</th><th>state</th><th><button class="sort" data-sort="group">group</button></th><th><button class="sort" data-sort="version">version</button></th><th><button class="sort" data-sort="last_seen">last heartbeat</button></th><th><button class="sort" data-sort="cert_not_after">certificate</button></th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section id="events-section" data-view="events">
-      <h2 id="events-title">Recent events</h2>
+      <h2 id="events-title">Events</h2>
       <div class="bar"><button id="events-all" hidden>All workstations</button>
-        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label></div>
-      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label>
+        <label>Type <select id="events-type"><option value="">any</option>${EVENT_TYPE_OPTIONS}</select></label>
+        <button id="events-newer">‹ newer</button><span id="events-page"></span><button id="events-older">older ›</button></div>
+      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host <small>id</small> · group</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+      <p id="events-empty" hidden>No event matches.</p>
     </section>
     <section data-view="groups">
       <h2>Groups</h2>

@@ -13,3 +13,4 @@ export * from './body-limits.ts';
 export * from './console-config.ts';
 export * from './hunt.ts';
 export * from './policy-keys.ts';
+export * from './event-severity.ts';
