@@ -240,19 +240,23 @@ describe('the web console in a real browser', () => {
     expect(await issue.textContent()).toMatch(/>\s*0|too small/i);
     expect(await issue.textContent()).toContain('Default: 168');
     expect(await page.isDisabled('#policy-save')).toBe(true);
-    await page.fill('#policy-text', typed(3));
-    await page.locator('#policy-valid', { hasText: /^valid$/ }).waitFor({ timeout: 10_000 });
-    expect(await page.locator('#policy-issues li').count()).toBe(0);
-    expect(await page.isEnabled('#policy-save')).toBe(true);
-    // The help lists every key with what it takes, its default and what it does, from the agents' own schema.
-    await page.click('#policy-help summary');
-    await page.fill('#policy-help-filter', 'connectTimeoutMs');
+    // The help lists every key with what it takes, its default and what it does, from the agents' own schema; a
+    // problem's "about this key" opens it on that key.
+    await issue.getByRole('button', { name: 'about this key' }).click();
     const help = page.locator('#policy-keys tbody tr:visible');
+    await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
+    expect(await help.locator('td').nth(0).textContent()).toBe('groupActions.taskExpiresHours');
+    expect(await help.locator('td').nth(2).textContent()).toBe('168');
+    await page.fill('#policy-help-filter', 'connectTimeoutMs');
     await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
     expect(await help.textContent()).toContain('sandbox.connectTimeoutMs');
     expect(await help.locator('td').nth(2).textContent()).toBe('500');
     expect(await help.textContent()).toContain('the next server is tried');
     await shoot(page, 'policy-editor');
+    await page.fill('#policy-text', typed(3));
+    await page.locator('#policy-valid', { hasText: /^valid$/ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#policy-issues li').count()).toBe(0);
+    expect(await page.isEnabled('#policy-save')).toBe(true);
 
     // Logging out ends the session: a reload shows the login form again.
     await page.click('#logout');
