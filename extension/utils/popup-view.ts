@@ -3,6 +3,7 @@ import { isAllowedFalsePositive } from './allowed-false-positive.ts';
 import type { MessageKey, Translate } from './i18n.ts';
 import { ACTIVE_STATES, THREAT_STATES, type JobDisplayState, type JobRecord } from './job-record.ts';
 import { answerAsRestore, type QuarantineView } from './quarantine-view.ts';
+import { restoreText } from './restore-words.ts';
 
 const STATE_KEYS: Record<JobDisplayState, MessageKey> = {
   queued: 'stateQueued',
@@ -178,23 +179,6 @@ function renderAgent(model: PopupModel, t: Translate, el: Make): HTMLElement {
     box.append(line, el('p', t(keys.remedy), `remedy remedy-${c}`));
   }
   return box;
-}
-
-/** The administrator's answer in plain words (issue 17), or what became of the person's own restore. */
-function restoreText(r: NonNullable<JobRecord['restore']>, t: Translate): string {
-  const admin = r.by === 'administrator';
-  switch (r.outcome) {
-    case 'restored':
-      return t(admin ? 'restoreDoneByAdmin' : 'restoreDone');
-    case 'requested':
-      return t('restoreRequested');
-    case 'declined':
-      return t('restoreDeclined', [r.reason ?? '']);
-    case 'approved':
-      return t('restoreApproved');
-    case 'failed':
-      return admin ? t('restoreRefused', [r.message ?? '']) : t('restoreFailed');
-  }
 }
 
 function restoreButton(
