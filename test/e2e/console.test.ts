@@ -317,14 +317,12 @@ describe('the web console in a real browser', () => {
       const kept = await askForRestore(ws[0]!, 'keep-me.exe');
       const back = await askForRestore(ws[1]!, 'give-back.exe');
 
+      // A fresh sign-in: the test before may have left a session (it does not log out).
+      await page.context().clearCookies();
       await page.goto(console_.info.adminUrl);
-      // Still signed in from the test before (it did not log out), or at the login form when run alone.
-      await page.locator('#app:visible, #login:visible').first().waitFor();
-      if (await page.locator('#login').isVisible()) {
-        await page.fill('#login-form input[name=name]', 'admin');
-        await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
-        await page.click('#login-form button[type=submit]');
-      }
+      await page.fill('#login-form input[name=name]', 'admin');
+      await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+      await page.click('#login-form button[type=submit]');
       await page.locator('#app').waitFor({ state: 'visible' });
       await open(page, 'requests');
       // Each request names the file, the threat and the workstation; the page refreshes them in by itself.
