@@ -70,7 +70,8 @@ const CONDITION_KEYS: Record<AgentCondition, { title: MessageKey; remedy?: Messa
  */
 export type PopupStatus = 'ok' | 'checking' | 'blocked' | 'problem';
 
-const STATUS_ICONS: Record<PopupStatus, string> = { ok: '✓', checking: '…', blocked: '⛔', problem: '!' };
+// Glyphs every default font has (an emoji such as ⛔ shows as an empty box without an emoji font).
+const STATUS_ICONS: Record<PopupStatus, string> = { ok: '✓', checking: '…', blocked: '×', problem: '!' };
 const STATUS_KEYS: Record<PopupStatus, MessageKey> = {
   ok: 'statusOk',
   checking: 'statusChecking',
