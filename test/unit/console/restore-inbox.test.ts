@@ -11,6 +11,7 @@ import {
   recordRestoreAsks,
 } from '#console/restore/restore-inbox.ts';
 import { deliverableRestores } from '#console/restore/restore-requests.ts';
+import { audit, readAudit } from '#console/audit/audit-log.ts';
 
 const SHA = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
@@ -138,5 +139,12 @@ describe('the restore-requests inbox', () => {
     const second = await listRestoreInbox(db, { state: 'open', limit: 1, offset: 1 });
     expect(first.requests).toHaveLength(1);
     expect(second.requests[0]?.id).not.toBe(first.requests[0]!.id);
+  });
+
+  it('the audit log names an answered request by its file and workstation', async () => {
+    const row = (await listRestoreInbox(db, q('declined'))).requests[0]!;
+    await audit(db, { actor: 'user:ada', action: 'restore-request.decline', target: row.id, outcome: 'ok' });
+    const [entry] = await readAudit(db, 1);
+    expect(entry).toMatchObject({ action: 'restore-request.decline', target: row.id, target_name: 'invoice.exe on ws-1' });
   });
 });
