@@ -155,6 +155,10 @@ describe('the web console in a real browser', () => {
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
     await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
+    // When it was witnessed reads as a relative time, the exact local time on hover, not a raw UTC stamp.
+    await page.locator('#task-witness time').waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#task-witness')).toMatch(/^witnessed: approved by user:admin, (now|\d+ seconds? ago)/);
+    expect(await page.textContent('#task-witness')).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     await shoot(page, 'tasks');
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
@@ -169,8 +173,13 @@ describe('the web console in a real browser', () => {
     // Threats only: the quarantines stay, marked as threats; the service's own comings and goings leave the list.
     const infoRows = () => page.locator('#events tbody tr.sev-row-info').count();
     await expect.poll(infoRows, { timeout: 10_000 }).toBeGreaterThan(0);
+    // The console filters, not the page: the request names the severity and the answer holds threats only.
+    const asked = page.waitForResponse((r) => /\/api\/events\?.*severity=threat/.test(r.url()));
     await page.selectOption('#events-severity', 'threat');
-    await rowWith(page, '#events', 'threat', 'quarantined', planted);
+    const answer = (await (await asked).json()) as { events: Array<{ severity: string; hostname: string; group_name: string }> };
+    expect(answer.events.length).toBeGreaterThan(0);
+    expect(answer.events.every((e) => e.severity === 'threat' && e.group_name === 'office')).toBe(true);
+    await rowWith(page, '#events', 'threat', 'quarantined', planted, 'office');
     await expect.poll(infoRows, { timeout: 10_000 }).toBe(0);
     await shoot(page, 'events');
 
@@ -184,9 +193,9 @@ describe('the web console in a real browser', () => {
     await page.locator('#restore-where').waitFor({ state: 'visible' });
     await expect.poll(() => page.inputValue('#restore-where'), { timeout: 10_000 }).toBe(`agent:${other.agentId}`);
     // A restore puts a malicious file back: the page asks first, naming the object and the workstation.
-    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+    const confirmed = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
     await page.click('#restore-form button[type=submit]');
-    expect(await asked).toContain(EICAR_SHA256);
+    expect(await confirmed).toContain(EICAR_SHA256);
     await rowWith(page, '#restore-shares', 'done', `${planted} → restored`);
     expect(readFileSync(planted, 'utf8')).toBe(EICAR);
     await shoot(page, 'restores');
@@ -212,6 +221,8 @@ describe('the web console in a real browser', () => {
     expect(doc.groupActions.taskExpiresHours).toBe(1);
     await page.fill('#policy-text', JSON.stringify({ ...doc, groupActions: { ...doc.groupActions, taskExpiresHours: 2 } }, null, 2));
     await page.click('#policy-save');
+    // Shown once the console has checked the document (the save button checks before it shows the changes).
+    await page.locator('#policy-review').waitFor({ state: 'visible', timeout: 10_000 });
     expect(await page.textContent('#policy-changes')).toBe('~ groupActions.taskExpiresHours: 1 → 2');
     await shoot(page, 'groups');
     const office = async () => (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
@@ -219,6 +230,35 @@ describe('the web console in a real browser', () => {
     await page.click('#policy-confirm');
     await page.locator('#group-error', { hasText: 'saved' }).waitFor({ timeout: 10_000 });
     expect((await office()).group_actions.taskExpiresHours).toBe(2);
+
+    // Typing a value the agents would refuse: the key and what is wrong with it appear beside the editor, with what
+    // the key is for, and Save stays disabled until it is fixed.
+    const saved = JSON.parse(await page.inputValue('#policy-text'));
+    const typed = (hours: number) =>
+      JSON.stringify({ ...saved, groupActions: { ...saved.groupActions, taskExpiresHours: hours } }, null, 2);
+    await page.fill('#policy-text', typed(-5));
+    const issue = page.locator('#policy-issues li', { hasText: 'groupActions.taskExpiresHours' });
+    await issue.waitFor({ timeout: 10_000 });
+    expect(await issue.textContent()).toMatch(/>\s*0|too small/i);
+    expect(await issue.textContent()).toContain('Default: 168');
+    expect(await page.isDisabled('#policy-save')).toBe(true);
+    // The help lists every key with what it takes, its default and what it does, from the agents' own schema; a
+    // problem's "about this key" opens it on that key.
+    await issue.getByRole('button', { name: 'about this key' }).click();
+    const help = page.locator('#policy-keys tbody tr:visible');
+    await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
+    expect(await help.locator('td').nth(0).textContent()).toBe('groupActions.taskExpiresHours');
+    expect(await help.locator('td').nth(2).textContent()).toBe('168');
+    await page.fill('#policy-help-filter', 'connectTimeoutMs');
+    await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
+    expect(await help.textContent()).toContain('sandbox.connectTimeoutMs');
+    expect(await help.locator('td').nth(2).textContent()).toBe('500');
+    expect(await help.textContent()).toContain('the next server is tried');
+    await shoot(page, 'policy-editor');
+    await page.fill('#policy-text', typed(3));
+    await page.locator('#policy-valid', { hasText: /^valid$/ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#policy-issues li').count()).toBe(0);
+    expect(await page.isEnabled('#policy-save')).toBe(true);
 
     // Logging out ends the session: a reload shows the login form again.
     await page.click('#logout');

@@ -14,6 +14,8 @@ import {
   listQuerySchema,
   noQuerySchema,
   policyBodySchema,
+  policyKeys,
+  policyValidateBodySchema,
   restoreRequestBodySchema,
   restoreApproveBodySchema,
   restoreDeclineBodySchema,
@@ -28,14 +30,16 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, policyHistory, rollBackPolicy, setGroupPolicy } from '../groups/groups.ts';
-import { pageAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents } from '../agents/agents.ts';
+import { pageEvents } from '../agents/event-pages.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
-import { performOp } from '../ops/console-ops.ts';
+import { checkPolicyDocument } from '../groups/check-policy-document.ts';
+import { createTokenOp, performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
 import { CONSOLE_HTML } from './console-page.ts';
@@ -72,6 +76,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
   'POST login': CONSOLE_BODY_LIMITS.login,
   'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
   'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+  'POST policy/:': CONSOLE_BODY_LIMITS.adminPolicy,
   'POST hunts': CONSOLE_BODY_LIMITS.hunt,
 };
 
@@ -226,14 +231,11 @@ async function handle(
       return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: agentId(), limit }) });
+      return sendJson(res, 200, { events: await pageEvents(o.db, { ...parseQuery(url, QUERIES[route]), agent: agentId() }) });
     }
-    case 'GET events': {
+    case 'GET events':
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { limit }) });
-    }
+      return sendJson(res, 200, { events: await pageEvents(o.db, parseQuery(url, QUERIES[route])) });
     case 'POST agents/:/group': {
       const id = agentId();
       const body = await readJson(req, assignBodySchema);
@@ -287,6 +289,21 @@ async function handle(
         },
         actionsChange ? { groupActions: true } : {},
       );
+    }
+    case 'GET policy-schema':
+      // Every key of a policy document with what it takes, its default and its description (from the zod schemas).
+      view(session);
+      return sendJson(res, 200, { keys: policyKeys() });
+    case 'POST policy/:': {
+      // Checks without saving (the editor asks as the administrator types): a viewer may ask, changes nothing, so it is
+      // not audited; saving is `PUT groups/:id/policy`, with its permission and audit row.
+      if (b !== 'validate') throw notFound();
+      view(session);
+      const body = await readJson(req, policyValidateBodySchema);
+      const stored = (await listGroups(o.db)).find((g) => g.id === body.groupId);
+      if (!stored) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
+      const issues = checkPolicyDocument(body.policy, stored.policy);
+      return sendJson(res, 200, { valid: issues.length === 0, issues });
     }
     case 'GET groups/:/history': {
       view(session);
@@ -444,12 +461,11 @@ async function handle(
     case 'POST tokens': {
       const body = await readJson(req, tokenCreateBodySchema);
       return mutate('manage-policy', 'token.create', body.group ?? '', async () => {
-        const out = await performOp({ db: o.db, actor }, 'token-create', body);
-        const urls = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
+        const out = await createTokenOp({ db: o.db, actor }, body);
         return {
           ...out,
           caFingerprint: o.caFingerprint ?? null,
-          enrollLine: enrollCommandLine(urls[0], String(out.token), o.caFingerprint),
+          enrollLine: enrollCommandLine(out.enrollUrls[0], out.token, o.caFingerprint),
         };
       });
     }

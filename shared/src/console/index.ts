@@ -13,3 +13,5 @@ export * from './policy-secrets.ts';
 export * from './body-limits.ts';
 export * from './console-config.ts';
 export * from './hunt.ts';
+export * from './policy-keys.ts';
+export * from './event-severity.ts';

@@ -82,6 +82,16 @@ describe('hostile query parameters, path ids and bodies on every console route',
       expectRefused(await admin('GET', `restore-requests?${bad}`), 'query', `restore-requests?${bad}`);
     for (const value of BAD_NUMBERS)
       expectRefused(await admin('GET', `audit?before=${encodeURIComponent(value)}`), 'query', `audit?before=${value}`);
+    // The events view's filters and cursor (issue 17): only known values, never text the SQL would see.
+    for (const q of [
+      "severity=threat' OR '1'='1",
+      'severity=everything',
+      'type=verdict;DROP TABLE agent_events',
+      'agent=desk-1',
+      "before=2026-12-01T00:00:00.000000Z|x'--|1",
+      'before=yesterday',
+    ])
+      expectRefused(await admin('GET', `events?${q.replace(/[^=&]+$/, encodeURIComponent)}`), 'query', `events?${q}`);
   });
 
   it('bounded values still work: a limit is honoured and the audit log pages back with its cursor', async () => {
