@@ -4,9 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 import { launchPlainBrowser, type PlainBrowser } from '#test-helpers/browser.ts';
 import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from '../integration/console/console-process.ts';
+import { CHROMIUM_EXTENSION_ID, type RestoreAnswerView } from '@sandgate/shared';
+import { spawnHost, type HostProcess } from '#test-helpers/spawn-host.ts';
 
 // Assembled from pieces so this file is not itself the test string.
 const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
@@ -296,5 +298,109 @@ describe('the web console in a real browser', () => {
     await open(page, 'audit');
     await rowWith(page, '#audit', 'hunt.create');
     expect(scriptErrors).toEqual([]);
+  });
+
+  it("answer employees' restore requests from the page: approve one (the file comes back), decline one (the reason reaches them) (issue 17)", async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const origin = `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
+    const hosts: HostProcess[] = [];
+    let next = 0;
+    /** What the browser side asks of a workstation's agent, through the real native host. */
+    const ask = async (host: HostProcess, type: string, payload: object): Promise<any> => {
+      const id = `e${++next}`;
+      host.send({ v: 1, kind: 'request', id, type, payload });
+      for (;;) {
+        const f = (await host.nextFrame()) as { kind?: string; id?: string; ok?: boolean; data?: unknown; error?: unknown };
+        if (f.kind === 'response' && f.id === id) {
+          if (!f.ok) throw new Error(`${type}: ${JSON.stringify(f.error)}`);
+          return f.data;
+        }
+      }
+    };
+    /** A person on workstation `w` downloads `name` (EICAR), it is quarantined, and they click "Ask for restore". */
+    const askForRestore = async (w: Workstation, name: string) => {
+      const host = spawnHost({
+        home: w.home,
+        args: ['--allow-origin', origin, '--', origin],
+        env: { PATH: w.env.PATH!, HOME: w.env.HOME! },
+      });
+      hosts.push(host);
+      const path = join(w.downloads, name);
+      writeFileSync(path, EICAR);
+      await ask(host, 'submit-download', { path, provenance: { source: 'browser', browser: 'chromium', downloadId: 7 } });
+      const id = await pollFor(
+        `${name} quarantined`,
+        async () => {
+          const r = (await ask(host, 'list-quarantine', { browser: 'chromium', limit: 50 })) as {
+            items: Array<{ id: string; originalPath: string }>;
+          };
+          return r.items.find((i) => i.originalPath === path)?.id;
+        },
+        60_000,
+      );
+      expect(await ask(host, 'restore-quarantined', { id })).toEqual({ outcome: 'requested' });
+      const answer = (ready: (a: RestoreAnswerView) => boolean) =>
+        pollFor(
+          `the answer about ${name}`,
+          async () => {
+            const r = (await ask(host, 'list-quarantine', { browser: 'chromium', limit: 50 })) as { answers?: RestoreAnswerView[] };
+            const a = r.answers?.find((x) => x.quarantineId === id);
+            return a && ready(a) ? a : undefined;
+          },
+          60_000,
+        );
+      return { path, answer };
+    };
+    try {
+      const kept = await askForRestore(ws[0]!, 'keep-me.exe');
+      const back = await askForRestore(ws[1]!, 'give-back.exe');
+
+      // A fresh sign-in: the test before may have left a session (it does not log out).
+      await page.context().clearCookies();
+      await page.goto(console_.info.adminUrl);
+      await page.fill('#login-form input[name=name]', 'admin');
+      await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+      await page.click('#login-form button[type=submit]');
+      await page.locator('#app').waitFor({ state: 'visible' });
+      await open(page, 'requests');
+      // Each request names the file, the threat and the workstation; the page refreshes them in by itself.
+      await rowWith(page, '#requests', 'keep-me.exe', 'EICAR', 'waiting for an answer');
+      await rowWith(page, '#requests', 'give-back.exe', 'EICAR');
+      await shoot(page, 'restore-requests');
+
+      // Decline: a reason is required, and it is what the person reads.
+      const keepRow = page.locator('#requests tbody tr', { hasText: 'keep-me.exe' });
+      await keepRow.getByRole('button', { name: 'Decline' }).click();
+      await page.locator('#requests-message', { hasText: 'say why' }).waitFor({ timeout: 10_000 });
+      await keepRow.locator('input.decline-reason').fill('This one really is malware: ask IT for a clean copy.');
+      await keepRow.getByRole('button', { name: 'Decline' }).click();
+      await page.locator('#requests-message', { hasText: 'declined: keep-me.exe' }).waitFor({ timeout: 10_000 });
+      const declined = await kept.answer((a) => a.state === 'declined');
+      expect(declined.reason).toBe('This one really is malware: ask IT for a clean copy.');
+      expect(existsSync(kept.path)).toBe(false);
+
+      // Approve: confirmed first, naming the file and the workstation; then the file is back where it was.
+      const backRow = page.locator('#requests tbody tr', { hasText: 'give-back.exe' });
+      const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+      await backRow.getByRole('button', { name: 'Approve…' }).click();
+      expect(await asked).toContain('give-back.exe');
+      const restored = await back.answer((a) => a.state === 'restored' || a.state === 'refused');
+      expect(restored).toMatchObject({ state: 'restored', path: back.path });
+      expect(readFileSync(back.path, 'utf8')).toBe(EICAR);
+
+      // Answered requests leave the open list and show what became of them.
+      await page.selectOption('#requests-state', 'approved');
+      await rowWith(page, '#requests', 'give-back.exe', 'approved by user:admin; restored');
+      await page.selectOption('#requests-state', 'declined');
+      await rowWith(page, '#requests', 'keep-me.exe', 'declined by user:admin: This one really is malware');
+      await open(page, 'audit');
+      await rowWith(page, '#audit', 'restore-request.approve', 'give-back.exe');
+      await rowWith(page, '#audit', 'restore-request.decline', 'keep-me.exe');
+      expect(scriptErrors).toEqual([]);
+    } finally {
+      for (const h of hosts) h.end();
+    }
   });
 });

@@ -17,6 +17,9 @@ import {
   policyKeys,
   policyValidateBodySchema,
   restoreRequestBodySchema,
+  restoreApproveBodySchema,
+  restoreDeclineBodySchema,
+  restoreInboxQuerySchema,
   rowIdParam,
   SandgateError,
   tokenCreateBodySchema,
@@ -45,6 +48,7 @@ import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
+import { answerRestoreRequest, listRestoreInbox } from '../restore/restore-inbox.ts';
 import { approveGroupTask } from '../witness/witness-task.ts';
 import { readWitnessStatus } from '../witness/witness-status.ts';
 import { readAgentClaim } from '../witness/agent-claim.ts';
@@ -83,6 +87,7 @@ const QUERIES = {
   'GET agents/:/events': eventsQuerySchema,
   'GET tasks': listQuerySchema,
   'GET restores': listQuerySchema,
+  'GET restore-requests': restoreInboxQuerySchema,
   'GET audit': auditQuerySchema,
 } as const;
 
@@ -406,6 +411,41 @@ async function handle(
     case 'GET restores/:':
       view(session);
       return sendJson(res, 200, { restore: await readRestoreRequest(o.db, parsePathParam(b, uuidParam, 'restoreId')) });
+    case 'GET restore-requests':
+      view(session);
+      return sendJson(res, 200, await listRestoreInbox(o.db, parseQuery(url, QUERIES[route])));
+    case 'POST restore-requests/:/approve': {
+      // An employee's request: the same permissions as the restore it starts (allow: the group's policy as well).
+      const id = parsePathParam(b, uuidParam, 'requestId');
+      const body = await readJson(req, restoreApproveBodySchema);
+      return mutate(
+        body.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks',
+        'restore-request.approve',
+        id,
+        async () => {
+          const { request, wake, allowed } = await answerRestoreRequest(o.db, id, { decision: 'approved', allow: body.allow }, actor);
+          for (const agent of wake) o.notifier.wakeAgent(agent);
+          if (allowed) o.notifier.wakeGroup(allowed.groupId);
+          return { request, ...(allowed ? { allowed } : {}) };
+        },
+        { allow: body.allow === true },
+      );
+    }
+    case 'POST restore-requests/:/decline': {
+      const id = parsePathParam(b, uuidParam, 'requestId');
+      const body = await readJson(req, restoreDeclineBodySchema);
+      return mutate(
+        'manage-ioc-tasks',
+        'restore-request.decline',
+        id,
+        async () => {
+          const { request, wake } = await answerRestoreRequest(o.db, id, { decision: 'declined', reason: body.reason }, actor);
+          for (const agent of wake) o.notifier.wakeAgent(agent);
+          return { request };
+        },
+        { reason: body.reason },
+      );
+    }
     case 'GET audit': {
       view(session);
       const { limit, before } = parseQuery(url, QUERIES[route]);

@@ -69,7 +69,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <div id="app" hidden>
     <nav aria-label="views">
       <a href="#workstations">Workstations</a><a href="#groups">Groups and policy</a><a href="#tasks">Tasks</a>
-      <a href="#restores">Quarantine and restore</a><a href="#events">Events</a><a href="#audit">Audit</a><a href="#users">Users and tokens</a>
+      <a href="#restores">Quarantine and restore</a><a href="#requests">Restore requests</a><a href="#events">Events</a><a href="#audit">Audit</a><a href="#users">Users and tokens</a>
     </nav>
     <section data-view="workstations">
       <h2>Workstations</h2>
@@ -162,6 +162,17 @@ export const CONSOLE_HTML = `<!doctype html>
         <h3 id="restore-title"></h3>
         <table id="restore-shares"><thead><tr><th>workstation</th><th>state</th><th>items</th><th>updated</th></tr></thead><tbody></tbody></table>
       </div>
+    </section>
+    <section id="requests-section" data-view="requests">
+      <h2>Restore requests from employees</h2>
+      <p class="hint">People ask for a quarantined download back with "Ask for restore" in their browser. Approve restores it on their workstation; a decline's reason is shown to them.</p>
+      <p id="requests-counts" role="status"></p>
+      <div class="bar">
+        <label>Show <select id="requests-state"><option value="open">waiting for an answer</option><option value="approved">approved</option><option value="declined">declined</option></select></label>
+        <button id="requests-prev" aria-label="previous page">‹</button><span id="requests-page"></span><button id="requests-next" aria-label="next page">›</button>
+      </div>
+      <p id="requests-message" role="status"></p>
+      <table id="requests"><thead><tr><th>file</th><th>threat</th><th>workstation</th><th>asked by</th><th>asked</th><th>answer</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="audit">
       <h2>Audit log</h2>

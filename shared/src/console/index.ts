@@ -6,6 +6,7 @@ export * from './console-task.ts';
 export * from './poll.ts';
 export * from './group-actions.ts';
 export * from './restore-request.ts';
+export * from './restore-inbox.ts';
 export * from './http-values.ts';
 export * from './admin-api.ts';
 export * from './policy-secrets.ts';

@@ -60,13 +60,14 @@ describe('hostile query parameters, path ids and bodies on every console route',
   });
 
   it('list limits: NaN, negative, zero, fractions, exponents, hex, blanks, text, SQL and numbers past the maximum are refused on every list', async () => {
-    const lists = [`agents`, `events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `audit`];
+    const lists = [`agents`, `events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `restore-requests`, `audit`];
     const over = {
       agents: '1001',
       events: '1001',
       [`agents/${agent.agentId}/events`]: '1001',
       tasks: '501',
       restores: '501',
+      'restore-requests': '501',
       audit: '1001',
     };
     for (const list of lists) {
@@ -77,6 +78,8 @@ describe('hostile query parameters, path ids and bodies on every console route',
       expectRefused(await admin('GET', `${list}?limit=5&extra=1`), 'query', `${list} extra parameter`);
       expectRefused(await admin('GET', `${list}?__proto__=1`), 'query', `${list} __proto__`);
     }
+    for (const bad of ['state=closed', "state=open'--", 'offset=-1', 'offset=1e3'])
+      expectRefused(await admin('GET', `restore-requests?${bad}`), 'query', `restore-requests?${bad}`);
     for (const value of BAD_NUMBERS)
       expectRefused(await admin('GET', `audit?before=${encodeURIComponent(value)}`), 'query', `audit?before=${value}`);
     // The events view's filters and cursor (issue 17): only known values, never text the SQL would see.
@@ -116,6 +119,8 @@ describe('hostile query parameters, path ids and bodies on every console route',
       expectRefused(await admin('GET', `tasks/${e}`), 'path', `tasks/${id}`);
       expectRefused(await admin('POST', `tasks/${e}/cancel`, {}), 'path', `tasks/${id}/cancel`);
       expectRefused(await admin('GET', `restores/${e}`), 'path', `restores/${id}`);
+      expectRefused(await admin('POST', `restore-requests/${e}/approve`, {}), 'path', `restore-requests/${id}/approve`);
+      expectRefused(await admin('POST', `restore-requests/${e}/decline`, { reason: 'no' }), 'path', `restore-requests/${id}/decline`);
     }
     // Broken percent-encoding in a path segment.
     expectRefused(await admin('GET', 'tasks/%E0%A4%A'), 'path', 'bad percent-encoding');
