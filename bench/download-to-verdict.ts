@@ -17,10 +17,15 @@
  *   bridge, IPC, the copy into the queue while hashing, and the verdict's way back.
  * - baseline, same run: the same kind of file sent straight to the lab by a bare HTTPS client (hash look-up, upload,
  *   polling every 10 ms until done): what the sandbox alone costs on loopback.
+ * - the trace: the agent and the bridge run with SANDGATE_LOG_LEVEL=debug, whose log lines (millisecond timestamps) mark
+ *   when the bridge got the browser's request, when the agent got it over IPC, when the agent pushed the first job
+ *   update and when the bridge wrote it to the browser. With the download's completion, the `object-accepted` and
+ *   `verdict` events and the storage write, that splits the path into hops (see `trace` below): each a median over the
+ *   samples, so the hops need not add up to the total's median exactly.
  * Downloads run one at a time, each waiting for its verdict, so no sample queues behind another.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { labAnalysisSchema, type AgentEvent, type LabAnalysis } from '@sandgate/shared';
@@ -44,6 +49,37 @@ interface Sample {
   labAnalysisMs: number;
   agentOwnMs: number;
   captureAndTransportMs: number;
+  /** Hops, from the trace points; NaN when a line was not found. */
+  trace: Record<TraceHop, number>;
+}
+
+const TRACE_HOPS = {
+  inExtension: 'download complete → the bridge has the request (extension capture, native messaging)',
+  bridgeToAgent: 'bridge → the agent has the request (IPC)',
+  agentAccept: 'agent: request → object accepted (confinement, copy while hashing, fsync)',
+  acceptToSubmit: 'agent: object accepted → submission started (queue, job marked analysing)',
+  submitToLab: 'agent → the lab has the upload (hash look-up, upload)',
+  labAnalysis: "the lab's analysis",
+  labToVerdict: "lab done → the agent's verdict recorded (long poll answer)",
+  verdictToPush: 'agent: verdict recorded → the job update carrying it pushed',
+  pushToBridge: 'agent push → the bridge writes it to the browser (IPC)',
+  bridgeToStorage: 'bridge → the verdict in the extension storage (native messaging, extension)',
+} as const;
+type TraceHop = keyof typeof TRACE_HOPS;
+
+/** The log lines (JSON, one per line) with this message, parsed; lines that are not JSON are skipped. */
+function logLines(text: string, msg: string): Array<Record<string, unknown> & { t: number }> {
+  const out: Array<Record<string, unknown> & { t: number }> = [];
+  for (const line of text.split('\n')) {
+    if (!line.includes(msg)) continue;
+    try {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      if (rec.msg === msg && typeof rec.time === 'string') out.push({ ...rec, t: Date.parse(rec.time) });
+    } catch {
+      // Not a log line.
+    }
+  }
+  return out;
 }
 
 interface BenchGlobals {
@@ -128,7 +164,33 @@ async function oneDownload(i: number, ctx: { browser: BrowserSession; server: Do
   const acceptToVerdictMs = Date.parse(events.verdict.time) - Date.parse(events.accepted.time);
   const labAnalysisMs = analysis.finishedAt ? Date.parse(analysis.finishedAt) - Date.parse(analysis.submittedAt) : Number.NaN;
   const totalMs = tVerdict - tComplete;
+  const jobId = events.accepted.jobId;
+  const agentLog = stack.agentLog();
+  const bridgeLogFile = join(stack.paths.logs, 'native-host.log');
+  const bridgeLog = existsSync(bridgeLogFile) ? readFileSync(bridgeLogFile, 'utf8') : '';
+  // The first update carrying the verdict: the extension shows it then, before the job's actions end.
+  const final = (r: Record<string, unknown>) => r.jobId === jobId && typeof r.level === 'string';
+  const tBridgeIn = logLines(bridgeLog, 'request from the browser').find((r) => r.path === path)?.t ?? Number.NaN;
+  const tAgentIn = logLines(agentLog, 'request received').find((r) => r.path === path)?.t ?? Number.NaN;
+  const tPushed = logLines(agentLog, 'job update pushed').find(final)?.t ?? Number.NaN;
+  const tBridgeOut = logLines(bridgeLog, 'job update to the browser').find(final)?.t ?? Number.NaN;
+  const tAccepted = Date.parse(events.accepted.time);
+  const tVerdictEvent = Date.parse(events.verdict.time);
+  const tSubmitted = events.submitted ? Date.parse(events.submitted.time) : Number.NaN;
+  const trace: Record<TraceHop, number> = {
+    inExtension: tBridgeIn - tComplete,
+    bridgeToAgent: tAgentIn - tBridgeIn,
+    agentAccept: tAccepted - tAgentIn,
+    acceptToSubmit: tSubmitted - tAccepted,
+    submitToLab: Date.parse(analysis.submittedAt) - tSubmitted,
+    labAnalysis: labAnalysisMs,
+    labToVerdict: analysis.finishedAt ? tVerdictEvent - Date.parse(analysis.finishedAt) : Number.NaN,
+    verdictToPush: tPushed - tVerdictEvent,
+    pushToBridge: tBridgeOut - tPushed,
+    bridgeToStorage: tVerdict - tBridgeOut,
+  };
   return {
+    trace,
     i,
     downloadId,
     totalMs,
@@ -170,6 +232,8 @@ let browser: BrowserSession | undefined;
 const samples: Sample[] = [];
 let baselineMs: number[] = [];
 try {
+  // Debug level for the trace points (see the header); the agent and the bridge inherit it through the stack's env.
+  process.env.SANDGATE_LOG_LEVEL = 'debug';
   stack = await startStack({ capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
   server = await startDownloadServer();
@@ -204,7 +268,7 @@ try {
   rmSync(dirs.root, { recursive: true, force: true });
 }
 
-const pick = (k: keyof Sample): Summary => summarize(samples.map((s) => s[k]));
+const pick = (k: Exclude<keyof Sample, 'trace'>): Summary => summarize(samples.map((s) => s[k]));
 const figures = {
   total: pick('totalMs'),
   acceptToVerdict: pick('acceptToVerdictMs'),
@@ -214,6 +278,9 @@ const figures = {
   captureAndTransport: pick('captureAndTransportMs'),
   baselineLabDirect: summarize(baselineMs),
 };
+const trace = Object.fromEntries(
+  (Object.keys(TRACE_HOPS) as TraceHop[]).map((k) => [k, summarize(samples.map((s) => s.trace[k]).filter((x) => Number.isFinite(x)))]),
+) as Record<TraceHop, Summary>;
 const row = (label: string, s: Summary): string[] => [label, String(s.n), ms(s.median), ms(s.p95)];
 process.stdout.write(
   table(
@@ -227,7 +294,13 @@ process.stdout.write(
       row('  capture, native messaging, bridge, IPC, queue copy', figures.captureAndTransport),
       row('baseline: bare HTTPS client → lab → verdict', figures.baselineLabDirect),
     ],
-  ) + '\n',
+  ) +
+    '\n\n' +
+    table(
+      ['the same path, hop by hop (ms)', 'n', 'median', 'p95'],
+      (Object.keys(TRACE_HOPS) as TraceHop[]).map((k) => row(TRACE_HOPS[k], trace[k])),
+    ) +
+    '\n',
 );
-const file = writeResult('download-to-verdict', { n: N, warmup: WARMUP, unit: 'ms', figures, samples, baselineMs });
+const file = writeResult('download-to-verdict', { n: N, warmup: WARMUP, unit: 'ms', figures, trace, samples, baselineMs });
 process.stdout.write(`result: ${file}\n`);

@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CHROMIUM_EXTENSION_ID, type PolicyInput } from '@sandgate/shared';
 import { startLab } from '#lab/lab-server.ts';
 import { FrameDecoder, encodeFrame } from '#native-host/wire/framing.ts';
+import { freshCompiled } from '../shared/bin/source-stamp.mjs';
 import { procMemory } from './lib/proc-memory.ts';
 import { mib, table, writeResult } from './lib/report.ts';
 import { median, summarize, type Summary } from './lib/stats.ts';
@@ -41,6 +42,16 @@ const SANDGATE = join(ROOT, 'native-host/bin/sandgate.mjs');
 const SANDGATE_TS = join(ROOT, 'native-host/src/bin/sandgate.ts');
 const NATIVE_HOST = join(ROOT, 'native-host/bin/sandgate-native-host.mjs');
 const ORIGIN = `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
+
+// The bin shims fall back to the TypeScript entries when the bundle is older than the sources, silently (a user must
+// never be stopped by that); a benchmark of start-up would then measure the fallback under the bundle's name.
+const DIST = new URL('../native-host/dist/', import.meta.url);
+for (const bundle of ['bin/sandgate.js', 'bin/native-host.js']) {
+  if (!freshCompiled(new URL(bundle, DIST), new URL('stamp.json', DIST))) {
+    process.stderr.write(`bench/startup.ts: native-host/dist/${bundle} is missing or older than the sources; run \`npm run build:cli\` first\n`);
+    process.exit(1);
+  }
+}
 
 const root = mkdtempSync(join(tmpdir(), 'sandgate-bench-startup-'));
 const home = join(root, 'home');

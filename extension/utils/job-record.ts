@@ -29,6 +29,11 @@ export const jobRecordSchema = z.object({
   actions: z.array(z.object({ type: z.string(), status: z.string(), code: z.string().optional() })).optional(),
   /** Why the agent refused it: for good (`state: error`), or for now while unsubmitted (`QUEUE_FULL`, sent again later). */
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /**
+   * False while the agent's job is unfinished, true once it is done or failed. The verdict is shown as soon as the agent
+   * has recorded it, before its response actions finish, so the state alone no longer tells a finished job.
+   */
+  settled: z.boolean().optional(),
   /** When a malicious or suspicious verdict arrived; drives the red badge until the popup is opened. */
   threatAt: z.string().optional(),
   /** The quarantine outcome the threat notification last reported (`none` before any action); re-notified on change. */

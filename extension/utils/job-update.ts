@@ -2,13 +2,17 @@ import type { Job } from '@sandgate/shared';
 import type { JobDisplayState, JobRecord } from './job-record.ts';
 import { THREAT_STATES } from './job-record.ts';
 
-/** The popup's state for an agent job: a finished job shows its verdict level. */
+/**
+ * The popup's state for an agent job: a job with a verdict shows its level. The agent pushes the verdict as soon as it
+ * is recorded, while the response actions (quarantine…) still run; the person sees it then, and the actions' outcome
+ * with the job's last update.
+ */
 export function displayStateOf(job: Job): JobDisplayState {
   switch (job.state) {
     case 'queued':
       return 'queued';
     case 'analysing':
-      return 'analysing';
+      return job.verdict?.level ?? 'analysing';
     case 'error':
       return 'error';
     case 'done':
@@ -37,6 +41,7 @@ export function applyJobUpdate(record: JobRecord, job: Job, now: string): boolea
   const state = displayStateOf(job);
   record.state = state;
   record.jobId = job.jobId;
+  record.settled = job.state === 'done' || job.state === 'error';
   record.submitted = true;
   delete record.pendingProvenance;
   if (job.sha256) record.sha256 = job.sha256;

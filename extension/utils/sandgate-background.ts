@@ -185,7 +185,8 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
         const record = findRecordFor(jobs, job);
         if (!record) continue;
         // A reconciliation only fills in what a restart made us miss; it never rewinds a record.
-        if (onlyStale && !(ACTIVE_STATES.has(record.state) || record.jobId === undefined)) continue;
+        // A record showing a verdict whose job had not finished (`settled: false`) still waits for its actions' outcome.
+        if (onlyStale && !(ACTIVE_STATES.has(record.state) || record.jobId === undefined || record.settled === false)) continue;
         applyJobUpdate(record, job, now());
         if (!THREAT_STATES.has(record.state)) continue;
         // Notify on the first threat update, and again (same notification id) if the quarantine outcome changes:

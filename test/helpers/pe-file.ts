@@ -6,7 +6,8 @@
 export interface PeOptions {
   /** PE32+ (64-bit optional header) instead of PE32. */
   pe32plus?: boolean;
-  /** Bytes placed at the start of the `.text` section (at most 512), so two files can differ in their code. */
+  /** Bytes placed at the start of the `.text` section (which grows in 512-byte steps to hold them), so two files can
+   * differ in their code. */
   code?: Uint8Array;
 }
 
@@ -19,10 +20,10 @@ export function makePeFile(opts: PeOptions = {}): Buffer {
   const peOffset = 0x40;
   const sectionTableOffset = peOffset + 4 + 20 + optionalHeaderSize;
   const headersSize = FILE_ALIGNMENT;
-  const text = Buffer.alloc(FILE_ALIGNMENT, 0xcc);
   const code = opts.code ?? Uint8Array.of(0xc3);
-  if (code.length > FILE_ALIGNMENT) throw new Error('makePeFile: code is larger than one section');
+  const text = Buffer.alloc(Math.max(1, Math.ceil(code.length / FILE_ALIGNMENT)) * FILE_ALIGNMENT, 0xcc);
   text.set(code, 0);
+  const textPages = Math.ceil(text.length / SECTION_ALIGNMENT);
   const file = Buffer.alloc(headersSize + text.length);
 
   // DOS header: the magic and e_lfanew.
@@ -50,7 +51,7 @@ export function makePeFile(opts: PeOptions = {}): Buffer {
   file.writeUInt32LE(FILE_ALIGNMENT, o + 36);
   file.writeUInt16LE(6, o + 40); // MajorOperatingSystemVersion
   file.writeUInt16LE(6, o + 48); // MajorSubsystemVersion
-  file.writeUInt32LE(2 * SECTION_ALIGNMENT, o + 56); // SizeOfImage
+  file.writeUInt32LE((1 + textPages) * SECTION_ALIGNMENT, o + 56); // SizeOfImage
   file.writeUInt32LE(headersSize, o + 60); // SizeOfHeaders
   file.writeUInt16LE(3, o + 68); // Subsystem: console
   const stacks = o + 72;

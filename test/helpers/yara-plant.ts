@@ -5,19 +5,26 @@
  * of an `N of`. Magic numbers (`uint16(0) == 0x5A4D`) are written at their offsets, strings at their `at` offsets,
  * the rest one after another with gaps. A string `at pe.entry_point` gets a minimal PE32 (one section, the entry point
  * at file offset 0x400); `at elf.entry_point` a minimal ELF32 executable (entry point at file offset 0x100).
+ * A condition over Authenticode signatures (`for any i in (0..pe.number_of_signatures): (…)`, `pe.number_of_signatures
+ * > 0`) gets a PE (test/helpers/pe-file.ts, the strings in its one section) signed in-process with a certificate
+ * carrying the subject, issuer, serial and validity the condition names (test/helpers/authenticode-forge.ts).
  *
  * A rule that cannot be planted says why, in words grouped by the test: `pe.signatures (Authenticode)`, `negation
  * (not)`, `for loop`, `module value pe.x`, `regular expression string`, `fixed offsets overlap`...
  */
 import { parseCondition, type Cond } from './yara-plant-condition.ts';
+import { newSigNeed, satisfySig, signedSample, type PlantedSignature, type SigNeed } from './yara-plant-signature.ts';
 import { parseStringsSection, type PlantString } from './yara-plant-strings.ts';
 
-export type Planted = { rule: string; bytes: Buffer } | { rule: string; unplantable: string };
+export type Planted = { rule: string; bytes: Buffer; signature?: PlantedSignature } | { rule: string; unplantable: string };
+
+export type { PlantedSignature } from './yara-plant-signature.ts';
 
 interface Need {
   strings: Map<string, { at?: number | 'pe.entry_point' | 'elf.entry_point'; count: number }>;
   ints: Array<{ offset: number; bits: 8 | 16 | 32; be: boolean; value: number }>;
   sizes: Array<{ op: string; n: number }>;
+  signature?: SigNeed;
 }
 
 const PE_ENTRY_OFFSET = 0x400;
@@ -57,7 +64,7 @@ export function plantRule(text: string): Planted {
   const need = satisfy(cond, { strings: new Map(), ints: [], sizes: [] }, byId);
   if ('fail' in need) return { rule: name, unplantable: need.fail };
   const built = build(need, byId);
-  return 'fail' in built ? { rule: name, unplantable: built.fail } : { rule: name, bytes: built.bytes };
+  return 'fail' in built ? { rule: name, unplantable: built.fail } : { rule: name, ...built };
 }
 
 function satisfy(c: Cond, need: Need, defs: Map<string, PlantString>): Need | { fail: string } {
@@ -111,10 +118,23 @@ function satisfy(c: Cond, need: Need, defs: Map<string, PlantString>): Need | { 
     case 'size':
       need.sizes.push({ op: c.op, n: c.n });
       return need;
+    case 'signed': {
+      const sig = satisfySig(c.body, need.signature ?? newSigNeed());
+      if ('fail' in sig) return sig;
+      need.signature = sig;
+      return need;
+    }
+    case 'sig':
+      return { fail: 'pe.signatures outside a signature loop' };
   }
 }
 
-const clone = (n: Need): Need => ({ strings: new Map(n.strings), ints: [...n.ints], sizes: [...n.sizes] });
+const clone = (n: Need): Need => ({
+  strings: new Map(n.strings),
+  ints: [...n.ints],
+  sizes: [...n.sizes],
+  ...(n.signature ? { signature: structuredClone(n.signature) } : {}),
+});
 
 /** Bytes written so far, refusing to overwrite a byte with another value. */
 class Canvas {
@@ -154,7 +174,17 @@ function int(bits: number, be: boolean, value: number): Buffer {
 const u16 = (v: number) => int(16, false, v);
 const u32 = (v: number) => int(32, false, v);
 
-function build(need: Need, defs: Map<string, PlantString>): { bytes: Buffer } | { fail: string } {
+function build(need: Need, defs: Map<string, PlantString>): { bytes: Buffer; signature?: PlantedSignature } | { fail: string } {
+  if (need.signature) {
+    const strings: Buffer[] = [];
+    for (const [id, s] of need.strings) {
+      if (s.at !== undefined) return { fail: 'a string at a fixed offset in a signed PE' };
+      for (let k = 0; k < s.count; k++) strings.push((defs.get(id) as { bytes: Buffer }).bytes, Buffer.alloc(GAP));
+    }
+    if (need.sizes.length) return { fail: 'filesize with a signature' };
+    const ints = need.ints.map((i) => ({ offset: i.offset, bytes: int(i.bits, i.be, i.value) }));
+    return signedSample(Buffer.concat(strings), ints, need.signature);
+  }
   const canvas = new Canvas();
   const ats = [...need.strings.values()].map((s) => s.at);
   const pe = ats.includes('pe.entry_point');

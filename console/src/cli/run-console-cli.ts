@@ -7,7 +7,7 @@ import { huntOptionsOf, readHuntFile } from './hunt-options.ts';
 import { consoleDataDir } from '../server/data-dir.ts';
 import { sendControlOp } from '../control/control-socket.ts';
 import { openConsoleDb } from '../db/open-db.ts';
-import { runOp } from '../ops/console-ops.ts';
+import { runOp, tokenCreatedSchema } from '../ops/console-ops.ts';
 import { certificateFingerprint } from '../pki/fingerprint.ts';
 import { enrollCommandLine } from '../server/enroll-address.ts';
 import { ROLE_NAMES } from '../users/permissions.ts';
@@ -204,12 +204,14 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         const ttl = v['ttl-hours'] === undefined ? undefined : Number(v['ttl-hours']);
         if (ttl !== undefined && !(ttl > 0 && ttl <= 24 * 30))
           throw new SandgateError('USAGE', '--ttl-hours must be a number of hours up to 720');
-        const out = await op('token-create', { ...(v.group ? { group: v.group } : {}), ...(ttl ? { ttlHours: ttl } : {}) });
+        const out = tokenCreatedSchema.parse(
+          await op('token-create', { ...(v.group ? { group: v.group } : {}), ...(ttl ? { ttlHours: ttl } : {}) }),
+        );
         const caFile = join(dataDir, 'ca', 'ca-cert.pem');
         const fingerprint = existsSync(caFile) ? certificateFingerprint(readFileSync(caFile, 'utf8')) : undefined;
-        const known = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
+        const known = out.enrollUrls;
         const url = v.url ?? known[0];
-        const enroll = enrollCommandLine(url, String(out.token), fingerprint);
+        const enroll = enrollCommandLine(url, out.token, fingerprint);
         const others = v.url ? [] : known.slice(1);
         const where = url
           ? others.length
@@ -218,7 +220,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
           : '\n(no console has been started on this database yet: put the address workstations reach it at, or pass --url)';
         print(
           { ...out, enrollUrl: url ?? null, caFingerprint: fingerprint ?? null },
-          `token (works once, until ${String(out.expiresAt)}${out.group ? `, group ${String(out.group)}` : ''}):\n  ${String(out.token)}\non the workstation:\n  ${enroll}${where}\n`,
+          `token (works once, until ${out.expiresAt}${out.group ? `, group ${out.group}` : ''}):\n  ${out.token}\non the workstation:\n  ${enroll}${where}\n`,
         );
         return 0;
       }

@@ -43,6 +43,29 @@ const huntOpSchema = z.strictObject({
 });
 export type OpName = keyof typeof opSchemas;
 
+/**
+ * What `token create` answers. The command line gets it as JSON from the `serve` process's control socket when one
+ * runs, so it parses it with this schema rather than trusting its shape.
+ */
+export const tokenCreatedSchema = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  group: z.string().nullable(),
+  /** The addresses `serve` processes recorded for workstations to reach (see enroll-address.ts); the first is the one printed. */
+  enrollUrls: z.array(z.string()),
+});
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+
+/** `token create`, typed: the one place a token and the addresses to enroll with are made (web console and command line). */
+export async function createTokenOp(ctx: OpContext, raw: Record<string, unknown>): Promise<TokenCreated> {
+  const a = opSchemas['token-create'](raw);
+  let groupId: number | null = null;
+  if (a.group) groupId = (await findGroupByName(ctx.db, a.group))?.id ?? (await createGroup(ctx.db, a.group)).id;
+  const ttlMs = a.ttlHours !== undefined ? a.ttlHours * 3600_000 : undefined;
+  const t = await createEnrollmentToken(ctx.db, { groupId, createdBy: ctx.actor, ...(ttlMs ? { ttlMs } : {}) });
+  return { token: t.token, expiresAt: t.expiresAt, group: a.group ?? null, enrollUrls: await knownEnrollAddresses(ctx.db) };
+}
+
 export interface OpContext {
   db: Db;
   actor: string;
@@ -102,14 +125,8 @@ function auditDetails(op: OpName, out: Record<string, unknown>): Record<string, 
 
 export async function performOp(ctx: OpContext, op: OpName, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (op) {
-    case 'token-create': {
-      const a = opSchemas[op](raw);
-      let groupId: number | null = null;
-      if (a.group) groupId = (await findGroupByName(ctx.db, a.group))?.id ?? (await createGroup(ctx.db, a.group)).id;
-      const ttlMs = a.ttlHours !== undefined ? a.ttlHours * 3600_000 : undefined;
-      const t = await createEnrollmentToken(ctx.db, { groupId, createdBy: ctx.actor, ...(ttlMs ? { ttlMs } : {}) });
-      return { token: t.token, expiresAt: t.expiresAt, group: a.group ?? null, enrollUrls: await knownEnrollAddresses(ctx.db) };
-    }
+    case 'token-create':
+      return createTokenOp(ctx, raw);
     case 'user-add': {
       const a = opSchemas[op](raw);
       const generated = a.password === undefined;

@@ -32,7 +32,7 @@ import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Pe
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
-import { performOp } from '../ops/console-ops.ts';
+import { createTokenOp, performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
 import { CONSOLE_HTML } from './console-page.ts';
@@ -404,12 +404,11 @@ async function handle(
     case 'POST tokens': {
       const body = await readJson(req, tokenCreateBodySchema);
       return mutate('manage-policy', 'token.create', body.group ?? '', async () => {
-        const out = await performOp({ db: o.db, actor }, 'token-create', body);
-        const urls = Array.isArray(out.enrollUrls) ? out.enrollUrls.filter((u): u is string => typeof u === 'string') : [];
+        const out = await createTokenOp({ db: o.db, actor }, body);
         return {
           ...out,
           caFingerprint: o.caFingerprint ?? null,
-          enrollLine: enrollCommandLine(urls[0], String(out.token), o.caFingerprint),
+          enrollLine: enrollCommandLine(out.enrollUrls[0], out.token, o.caFingerprint),
         };
       });
     }

@@ -79,6 +79,8 @@ export function serveConnection(conn: FramedConnection, target: ServeTarget, opt
       );
       return;
     }
+    // Debug-level trace points (with the ones in the bridge) let bench/download-to-verdict.ts time each hop.
+    log.debug('request received', { type: req.type, id: req.id, ...(req.type === 'submit-download' ? { path: req.payload.path } : {}) });
     // Through a promise so a handler that throws synchronously is answered like one that rejects.
     Promise.resolve()
       .then(() => target.handle(req))
@@ -94,6 +96,7 @@ export function serveConnection(conn: FramedConnection, target: ServeTarget, opt
   const unsubscribe = target.subscribe((event) => {
     try {
       conn.send(event);
+      if (event.type === 'job-update') log.debug('job update pushed', { jobId: event.payload.jobId, state: event.payload.state, level: event.payload.verdict?.level });
     } catch (err) {
       // An event is advisory; a too-large one is dropped rather than killing the connection.
       log.warn('event dropped', { type: event.type, error: String(err) });

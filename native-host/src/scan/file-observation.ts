@@ -42,7 +42,10 @@ export interface FileObservationInput {
   hashOptions?: HashFileOptions;
   cache?: HashCache;
   counters: ReadCounters;
-  /** Who reads for `hashes()` (default `hashFile` on this thread). Content is always read on this thread. */
+  /**
+   * Who reads for `hashes()` (default `hashFile` on this thread), with the planned content kept from the same read
+   * (hashing threads send it back). Content the plan did not name is read on this thread.
+   */
   reader?: HashReader;
 }
 
@@ -76,7 +79,7 @@ export function fileObservation(input: FileObservationInput): LazyFileObservatio
   let prefix: Promise<Buffer> | undefined;
   let resolvePrefix: ((b: Buffer) => void) | undefined;
   const read = async (names: Set<HashName>, have: Hashes, keep?: number): Promise<Hashes> => {
-    const r = await (keep === undefined ? (input.reader ?? hashFile) : hashFile)(input.readPath ?? input.path, names, {
+    const r = await (input.reader ?? hashFile)(input.readPath ?? input.path, names, {
       expect: input.stat,
       sizeHint: input.stat.size,
       ...input.hashOptions,

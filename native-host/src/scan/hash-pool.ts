@@ -48,8 +48,11 @@ interface Lane {
  * batches, so a message round trip is paid per batch rather than per file; results come back as hex digests. Memory:
  * each thread reuses one 1 MiB read buffer, and the caller bounds how many files are in flight.
  *
- * Content (`keep`, YARA's bytes) is never read here: it would have to be copied back across threads, and YARA runs on
- * the scan's thread anyway, so those reads stay on the scan's thread. A thread that fails (cannot start, crashes) stops
+ * Content (`keep`, YARA's bytes) is read here too, in the same pass as the hashes, and moved back to the scan's thread
+ * (not copied) with the batch's answer: the scan's thread then only runs YARA on it, while these threads read and hash
+ * the next files, so a plan with both hash terms and YARA rules costs the larger of the two in wall time, not their sum.
+ * The bytes in flight stay bounded by the caller (ScanSession counts a file's size while it is in flight). A thread
+ * that fails (cannot start, crashes) stops
  * the pool: every file handed to it, and every later one, is read on the scan's thread instead, with the same result.
  */
 export class HashPool {
@@ -60,6 +63,8 @@ export class HashPool {
   private flushScheduled = false;
   private nextId = 0;
   private stopped = false;
+  /** Files read by the threads (the others, on the scan's thread). */
+  readOnThreads = 0;
   /** Why the pool stopped before it was closed (a thread failed), if it did. */
   failure: Error | undefined;
 
@@ -70,7 +75,7 @@ export class HashPool {
 
   /** Reads `path` once and returns every hash in `needed`, as `hashFile` would on this thread. */
   hash(path: string, needed: ReadonlySet<HashName>, opts: HashFileOptions = {}): Promise<HashFileResult> {
-    if (this.stopped || opts.keep !== undefined) return hashFile(path, needed, opts);
+    if (this.stopped) return hashFile(path, needed, opts);
     const job: HashJob = {
       path,
       needed: [...needed],
@@ -80,6 +85,7 @@ export class HashPool {
         ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
         ...(opts.allowDevice ? { allowDevice: true } : {}),
         ...(opts.followLink ? { followLink: true } : {}),
+        ...(opts.keep !== undefined ? { keep: opts.keep } : {}),
       },
     };
     return new Promise<HashFileResult>((resolve, reject) => {
@@ -146,7 +152,13 @@ export class HashPool {
     if (lane.sent.size === 0) lane.worker.unref();
     batch.forEach((p, i) => {
       const r = m.results[i];
-      if (r?.ok) p.resolve({ hashes: r.hashes, bytesRead: r.bytesRead });
+      if (r) this.readOnThreads++;
+      if (r?.ok)
+        p.resolve({
+          hashes: r.hashes,
+          bytesRead: r.bytesRead,
+          ...(r.prefix ? { prefix: Buffer.from(r.prefix) } : {}),
+        });
       else if (r) p.reject(Object.assign(new Error(r.message), { code: r.code }));
       else this.onThisThread(p);
     });

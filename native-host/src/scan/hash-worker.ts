@@ -8,11 +8,11 @@ import { parentPort } from 'node:worker_threads';
 import type { HashName } from '../ioc/observation.ts';
 import { hashFileSync, type HashFileOptions, type Hashes } from './file-hasher.ts';
 
-/** One file to read. `opts` never carries `keep` (content stays on the scan's thread: see hash-pool.ts). */
+/** One file to read; `opts.keep`: the first bytes to send back too (YARA scans them on the scan's thread). */
 export interface HashJob {
   path: string;
   needed: HashName[];
-  opts: Omit<HashFileOptions, 'keep'>;
+  opts: HashFileOptions;
 }
 
 export interface HashBatch {
@@ -20,7 +20,8 @@ export interface HashBatch {
   jobs: HashJob[];
 }
 
-export type HashOutcome = { ok: true; hashes: Hashes; bytesRead: number } | { ok: false; code: string; message: string };
+export type HashOutcome =
+  { ok: true; hashes: Hashes; bytesRead: number; prefix?: ArrayBuffer } | { ok: false; code: string; message: string };
 
 export interface HashBatchResult {
   id: number;
@@ -30,7 +31,12 @@ export interface HashBatchResult {
 function run(job: HashJob): HashOutcome {
   try {
     const r = hashFileSync(job.path, new Set(job.needed), job.opts);
-    return { ok: true, hashes: r.hashes, bytesRead: r.bytesRead };
+    if (!r.prefix) return { ok: true, hashes: r.hashes, bytesRead: r.bytesRead };
+    // A copy with a memory of its own, moved (not cloned) to the scan's thread: the prefix may share the
+    // allocator's pool with other buffers, which must not be moved with it.
+    const prefix = new ArrayBuffer(r.prefix.length);
+    new Uint8Array(prefix).set(r.prefix);
+    return { ok: true, hashes: r.hashes, bytesRead: r.bytesRead, prefix };
   } catch (err) {
     // The code and message the scan's own thread would have recorded for the same failure.
     const e = err as NodeJS.ErrnoException;
@@ -40,5 +46,6 @@ function run(job: HashJob): HashOutcome {
 
 parentPort?.on('message', (batch: HashBatch) => {
   const answer: HashBatchResult = { id: batch.id, results: batch.jobs.map(run) };
-  parentPort!.postMessage(answer);
+  const moved = answer.results.flatMap((r) => (r.ok && r.prefix ? [r.prefix] : []));
+  parentPort!.postMessage(answer, moved);
 });

@@ -89,7 +89,10 @@ export function runBridge(opts: BridgeOptions): Promise<BridgeExit> {
     const getAgent = (): Promise<AgentClient> => {
       agent ??= opts.connect(args.policyPath ? { policyPath: args.policyPath } : {}).then(
         (client) => {
-          client.onEvent((e) => writer.event(e));
+          client.onEvent((e) => {
+            writer.event(e);
+            if (e.type === 'job-update') log.debug('job update to the browser', { jobId: e.payload.jobId, state: e.payload.state, level: e.payload.verdict?.level });
+          });
           client.onClose(() => {
             if (finished) return;
             log.warn('agent connection lost; exiting so the extension reconnects');
@@ -145,7 +148,10 @@ export function runBridge(opts: BridgeOptions): Promise<BridgeExit> {
         );
         return;
       }
-      forward(parsed.data);
+      const req = parsed.data;
+      // A trace point for bench/download-to-verdict.ts (debug level only): when the browser's request arrived.
+      log.debug('request from the browser', { type: req.type, ...(req.type === 'submit-download' ? { path: req.payload.path } : {}) });
+      forward(req);
     };
 
     opts.stdin.on('data', (chunk: Buffer) => {

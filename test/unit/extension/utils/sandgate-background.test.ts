@@ -335,6 +335,35 @@ describe('background: telling the person', () => {
     expect(await fakeBrowser.action.getBadgeBackgroundColor({})).toEqual(hex(BADGE_NEUTRAL_COLOR));
   });
 
+  it('the verdict is shown the moment the agent has recorded it, and the quarantine outcome follows with the job’s end', async () => {
+    const native = new FakeNativeMessaging(acceptingAgent);
+    const { bg, downloads } = startWorker(native);
+    await bg.idle();
+    downloads.complete({ id: 7, filename: `${DL}/invoice.exe` });
+    await bg.idle();
+    const verdict = { level: 'malicious' as const, threat: 'EICAR-Test-File', server: 'https://127.0.0.1:8443' };
+    // The agent pushes the recorded verdict while its response actions still run.
+    native.current!.deliver(jobUpdate({ jobId: 'job-7', state: 'analysing', path: `${DL}/invoice.exe`, verdict }, 7));
+    await bg.idle();
+    expect((await storedJobs()).get(7)).toMatchObject({ state: 'malicious', threat: 'EICAR-Test-File', settled: false });
+    expect(await fakeBrowser.action.getBadgeText({})).toBe('!');
+    const early = fakeBrowser.notifications.getAllCreateOptions()[threatNotificationId(7)];
+    expect(early).toMatchObject({ title: 'Threat found: EICAR-Test-File' });
+    expect(early?.message).not.toMatch(/moved to quarantine/);
+
+    native.current!.deliver(
+      jobUpdate(
+        { jobId: 'job-7', state: 'done', path: `${DL}/invoice.exe`, verdict, actions: [{ type: 'quarantine', status: 'done', id: 'q7' }] },
+        7,
+      ),
+    );
+    await bg.idle();
+    expect((await storedJobs()).get(7)).toMatchObject({ state: 'malicious', settled: true, quarantineId: 'q7' });
+    expect(fakeBrowser.notifications.getAllCreateOptions()[threatNotificationId(7)]).toMatchObject({
+      message: 'invoice.exe contained EICAR-Test-File. It was moved to quarantine.',
+    });
+  });
+
   it('a failed quarantine is said plainly: the file is still there', async () => {
     const native = new FakeNativeMessaging(acceptingAgent);
     const { bg, downloads } = startWorker(native);
@@ -430,6 +459,30 @@ describe('background: service-worker restart', () => {
     );
     await second.bg.idle();
     expect((await storedJobs()).get(21)).toMatchObject({ state: 'malicious', threat: 'EICAR-Test-File' });
+  });
+
+  it('a job whose verdict was shown but whose end was missed during a restart is completed from the agent\'s job list', async () => {
+    const verdict = { level: 'malicious' as const, threat: 'EICAR-Test-File', server: 's' };
+    const native1 = new FakeNativeMessaging(acceptingAgent);
+    const first = startWorker(native1);
+    await first.bg.idle();
+    first.downloads.complete({ id: 31, filename: `${DL}/tool.exe` });
+    await first.bg.idle();
+    native1.current!.deliver(jobUpdate({ jobId: 'job-31', state: 'analysing', path: `${DL}/tool.exe`, verdict }, 31));
+    await first.bg.idle();
+    first.bg.stop();
+
+    // The job finished (quarantined) while no worker listened; the next worker asks the agent for its jobs.
+    const finished = jobUpdate(
+      { jobId: 'job-31', state: 'done', path: `${DL}/tool.exe`, verdict, actions: [{ type: 'quarantine', status: 'done', id: 'q31' }] },
+      31,
+    ).payload;
+    const native2 = new FakeNativeMessaging((request) =>
+      request.type === 'list-jobs' ? { data: { jobs: [finished] } } : acceptingAgent(request),
+    );
+    const second = startWorker(native2);
+    await second.bg.idle();
+    expect((await storedJobs()).get(31)).toMatchObject({ state: 'malicious', settled: true, quarantineId: 'q31' });
   });
 
   it('a capture not yet accepted when the worker stopped is sent by the next worker', async () => {

@@ -33,6 +33,14 @@ const RULES: Record<string, string> = {
   pe_entry_point:
     'import "pe" rule e { strings: $ep = { 55 8B EC } $s = "later" condition: uint16(0) == 0x5A4D and $ep at pe.entry_point and $s }',
   elf_entry_point: 'import "elf" rule f { strings: $ep = { 31 ED 5E } condition: $ep at elf.entry_point }',
+  // Authenticode: issuer, a quoted subject, the second of two serials (YARA-X prints lower case, so the first can
+  // never match), both dates bounded from either side, `verified` (the planted signature is genuine).
+  signature_fields: String.raw`import "pe" rule g { condition: uint16(0) == 0x5A4D and for any i in (0..pe.number_of_signatures): (
+    pe.signatures[i].issuer contains "Evil CA" and pe.signatures[i].subject contains "ACME \"Ltd\"" and
+    (pe.signatures[i].serial == "0A:0B" or pe.signatures[i].serial == "8f:00:01") and
+    1262304000 <= pe.signatures[i].not_before and pe.signatures[i].not_after < 1900000000 and pe.signatures[i].verified) }`,
+  signed_with_strings:
+    'import "pe" rule h { strings: $s = "payload" condition: uint16(0) == 0x5A4D and $s and pe.number_of_signatures > 0 }',
 };
 
 describe('planting samples from a YARA rule', () => {
@@ -53,7 +61,12 @@ describe('planting samples from a YARA rule', () => {
     expect(why('rule a { strings: $b = "x" base64 condition: $b }')).toBe('base64 modifier');
     expect(why('rule a { strings: $s = "x" condition: not $s }')).toBe('negation (not)');
     expect(why('import "pe" rule a { condition: pe.number_of_sections == 2 }')).toBe('module value pe.number_of_sections');
-    expect(why('import "pe" rule a { condition: for any i in (0..pe.number_of_signatures): (pe.signatures[i].serial == "01") }')).toBe(
+    const sig = (body: string) => why(`import "pe" rule a { condition: for any i in (0..pe.number_of_signatures): (${body}) }`);
+    expect(sig('pe.signatures[i].thumbprint == "00"')).toBe('pe.signatures[i].thumbprint ==');
+    expect(sig('pe.signatures[i].subject == "/CN=x"')).toBe('pe.signatures[i].subject ==');
+    expect(sig('pe.signatures[i].serial == "0A:0B"')).toBe('pe.signatures[i].serial not as YARA-X prints one');
+    expect(sig('pe.signatures[i].not_after < 5 and pe.signatures[i].not_after > 9')).toBe('pe.signatures[i].not_after > 9');
+    expect(why('import "pe" rule a { condition: for all i in (0..pe.number_of_signatures): (pe.signatures[i].serial == "01") }')).toBe(
       'pe.signatures (Authenticode)',
     );
     expect(why('rule a { strings: $s = "x" condition: for all of them : (# > 1) }')).toBe('for loop');

@@ -153,6 +153,29 @@ describe('hashing on threads', () => {
     expect(starved.counters).toEqual(single.counters);
   });
 
+  it('send back the first bytes YARA scans, from the same read as the hashes, each file its own', async () => {
+    writeFileSync(join(root, 'small.bin'), small);
+    writeFileSync(join(root, 'big.bin'), big);
+    const pool = new HashPool(2);
+    try {
+      const ask = (name: string, keep: number, size: number) => pool.hash(join(root, name), new Set(['sha256']), { sizeHint: size, keep });
+      // Several files in one batch: each answer carries its own bytes.
+      const rs = await Promise.all([
+        ask('small.bin', 4096, small.length),
+        ask('big.bin', 1024 * 1024, big.length),
+        ask('small.bin', 5, small.length),
+      ]);
+      expect([pool.failure, pool.readOnThreads]).toEqual([undefined, 3]);
+      expect(rs).toEqual([
+        { bytesRead: small.length, hashes: { sha256: digest('sha256', small) }, prefix: small },
+        { bytesRead: big.length, hashes: { sha256: digest('sha256', big) }, prefix: big.subarray(0, 1024 * 1024) },
+        { bytesRead: small.length, hashes: { sha256: digest('sha256', small) }, prefix: small.subarray(0, 5) },
+      ]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('falls back to this thread, with the same result, when the threads cannot start', async () => {
     writeFileSync(join(root, 'a.bin'), small);
     const pool = new HashPool(2, new URL('file:///nonexistent/hash-worker.js'));
