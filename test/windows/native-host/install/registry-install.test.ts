@@ -26,6 +26,10 @@ describe.skipIf(!wine.available)(
     const systemDir = () => join(w().prefix, 'drive_c', 'ProgramData', 'Sandgate');
     const clean = async () => {
       await deleteRegistryKeys(w(), [...userKeys, ...systemKeys], h.outDir);
+      // A per-user install also registers the agent's start at logon (logon-start.test.ts); never left behind.
+      await runWine(w(), 'reg', ['delete', 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Sandgate', '/f'], {
+        outDir: h.outDir,
+      });
       rmSync(systemDir(), { recursive: true, force: true });
     };
     beforeAll(async () => {
