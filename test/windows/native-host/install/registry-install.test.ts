@@ -5,7 +5,7 @@ import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, doctorRe
 import { BROWSERS, MANIFEST_LOCATIONS, type Browser } from '#native-host/install/browsers.ts';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
 import { SANDGATE_SHIM, runWine, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
-import { deleteRegistryKeys, readRegistryDefaults, setRegistryDefault } from '#test-helpers/wine-registry.ts';
+import { deleteLogonStart, deleteRegistryKeys, readRegistryDefaults, setRegistryDefault } from '#test-helpers/wine-registry.ts';
 
 const wine = wineNode();
 
@@ -27,9 +27,7 @@ describe.skipIf(!wine.available)(
     const clean = async () => {
       await deleteRegistryKeys(w(), [...userKeys, ...systemKeys], h.outDir);
       // A per-user install also registers the agent's start at logon (logon-start.test.ts); never left behind.
-      await runWine(w(), 'reg', ['delete', 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Sandgate', '/f'], {
-        outDir: h.outDir,
-      });
+      await deleteLogonStart(w(), h.outDir);
       rmSync(systemDir(), { recursive: true, force: true });
     };
     beforeAll(async () => {
