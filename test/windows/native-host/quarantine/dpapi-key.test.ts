@@ -121,5 +121,18 @@ describe.skipIf(!wine.available)(
       expect(other.stderr).toMatch(/^error\[QUARANTINE_KEY_UNUSABLE\]/m);
       expect(existsSync(download())).toBe(false);
     });
+
+    it('an agent started with a key it cannot unwrap says QUARANTINE_KEY_UNUSABLE at start and still answers', async () => {
+      serve!.child.kill('SIGKILL');
+      await serve!.exited;
+      const tampered = readFileSync(keyFile());
+      tampered[tampered.length - 8]! ^= 0x01;
+      writeFileSync(keyFile(), tampered);
+      serve = spawnWine(w(), w().nodeExe, [SANDGATE_SHIM, 'serve'], { outDir: h.outDir, env: env() });
+      await waitFor(serve, /agent service listening/);
+      expect(serve.stderr()).toMatch(/the quarantine key cannot be used.*QUARANTINE_KEY_UNUSABLE/);
+      const status = await sandgate(['status']);
+      expect(status.code, status.stderr).toBe(0);
+    });
   },
 );
