@@ -113,8 +113,14 @@ export async function unregisterLogonStart(o: {
   if (data !== undefined && !data.toLowerCase().includes(script.toLowerCase())) {
     kept.push({ path: where, reason: `runs ${data}, not this home's ${LOGON_SCRIPT}; left in place` });
   } else if (data !== undefined) {
-    if (!o.dryRun) await execFileP('reg', ['delete', RUN_KEY, '/v', RUN_VALUE, '/f'], { windowsHide: true });
-    removed.push(where);
+    const deleted = o.dryRun
+      ? true
+      : await execFileP('reg', ['delete', RUN_KEY, '/v', RUN_VALUE, '/f'], { windowsHide: true }).then(
+          () => true,
+          () => false,
+        );
+    if (deleted) removed.push(where);
+    else kept.push({ path: where, reason: 'reg delete failed; the agent still starts at logon' });
   }
   if (existsSync(script) && readFileSync(script, 'utf8').includes(LAUNCHER_MARK)) {
     if (!o.dryRun) await unlink(script);
