@@ -89,6 +89,9 @@ const DROPPED = new Set([
   'default',
   'propertyNames',
   'format',
+  // The policy schema's own descriptions (`.describe()`, shown by the web console's policy editor): the words Chromium
+  // shows administrators are ADMIN_TEXT's, written for that page.
+  'description',
 ]);
 
 const jsonSchemaNode = z.record(z.string(), z.unknown());

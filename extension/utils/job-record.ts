@@ -54,13 +54,19 @@ export const jobRecordSchema = z.object({
   hold: z.enum(['held', 'released', 'released-unjudged', 'release-failed', 'pending', 'hold-failed']).optional(),
   /** Where the browser saved it, when the agent has since moved it to its held name. */
   landedPath: z.string().optional(),
-  /** Set when the person's restore was done (`restored`) or passed to an administrator (`requested`). */
+  /**
+   * Set when the person's restore was done (`restored`) or passed to an administrator (`requested`), and then with the
+   * administrator's answer (issue 17, `by: administrator`): `declined` with their `reason`, `approved` until the
+   * restore has run, then `restored`, or `failed` when this computer refused the approved restore (`message`).
+   */
   restore: z
     .object({
-      outcome: z.enum(['restored', 'requested', 'failed']),
+      outcome: z.enum(['restored', 'requested', 'failed', 'declined', 'approved']),
       at: z.string(),
+      by: z.enum(['user', 'administrator']).optional(),
       path: z.string().optional(),
       message: z.string().optional(),
+      reason: z.string().optional(),
     })
     .optional(),
 });

@@ -1,8 +1,9 @@
 import type { AgentStatus } from './agent-connection.ts';
 import { isAllowedFalsePositive } from './allowed-false-positive.ts';
 import type { MessageKey, Translate } from './i18n.ts';
-import type { JobDisplayState, JobRecord } from './job-record.ts';
-import type { QuarantineView } from './quarantine-view.ts';
+import { ACTIVE_STATES, THREAT_STATES, type JobDisplayState, type JobRecord } from './job-record.ts';
+import { answerAsRestore, type QuarantineView } from './quarantine-view.ts';
+import { restoreText } from './restore-words.ts';
 
 const STATE_KEYS: Record<JobDisplayState, MessageKey> = {
   queued: 'stateQueued',
@@ -63,6 +64,39 @@ const CONDITION_KEYS: Record<AgentCondition, { title: MessageKey; remedy?: Messa
   'queue-full': { title: 'agentQueueFull', remedy: 'remedyQueueFull' },
 };
 
+/**
+ * The one word an employee reads first, as an icon and a headline: all is well (`ok`), something is being looked at
+ * (`checking`), a threat was kept from them (`blocked`), or something needs doing (`problem`).
+ */
+export type PopupStatus = 'ok' | 'checking' | 'blocked' | 'problem';
+
+// Glyphs every default font has (an emoji such as ⛔ shows as an empty box without an emoji font).
+const STATUS_ICONS: Record<PopupStatus, string> = { ok: '✓', checking: '…', blocked: '×', problem: '!' };
+const STATUS_KEYS: Record<PopupStatus, MessageKey> = {
+  ok: 'statusOk',
+  checking: 'statusChecking',
+  blocked: 'statusBlocked',
+  problem: 'statusProblem',
+};
+
+/** One download's status: analysing is checking, a threat not given back is blocked, a refusal is a problem. */
+export function recordStatus(record: JobRecord): PopupStatus {
+  if (record.state === 'error') return 'problem';
+  if (ACTIVE_STATES.has(record.state)) return 'checking';
+  if (THREAT_STATES.has(record.state)) return record.restore?.outcome === 'restored' ? 'ok' : 'blocked';
+  return 'ok';
+}
+
+/** The popup's status: the agent's problem first, then anything being checked, then a threat blocked, else ok. */
+export function popupStatus(model: Pick<PopupModel, 'agent' | 'records'>): PopupStatus {
+  const conditions = agentConditions(model.agent);
+  if (conditions.some((c) => CONDITION_KEYS[c].remedy)) return 'problem';
+  const statuses = model.records.map(recordStatus);
+  if (conditions.includes('connecting') || statuses.includes('checking')) return 'checking';
+  if (statuses.includes('blocked')) return 'blocked';
+  return 'ok';
+}
+
 /** "0.4 s", "12.0 s", "3 min 5 s". */
 export function formatDuration(ms: number, t: Translate): string {
   if (ms < 60_000) return t('durationSeconds', [(ms / 1000).toFixed(1)]);
@@ -101,7 +135,7 @@ export function renderPopup(root: HTMLElement, model: PopupModel, t: Translate, 
 
   root.replaceChildren();
   root.append(el('h1', t('popupTitle')));
-  root.append(renderAgent(model.agent, t, el));
+  root.append(renderAgent(model, t, el));
 
   const heading = el('h2', t('recentDownloads'));
   heading.id = 'downloads-heading';
@@ -117,19 +151,33 @@ export function renderPopup(root: HTMLElement, model: PopupModel, t: Translate, 
   renderQuarantine(root, model, t, el, actions);
 }
 
-function renderAgent(agent: AgentStatus | undefined, t: Translate, el: Make): HTMLElement {
+function statusIcon(status: PopupStatus, t: Translate, el: Make): HTMLElement {
+  const icon = el('span', STATUS_ICONS[status], `status-icon status-${status}`);
+  icon.setAttribute('role', 'img');
+  icon.setAttribute('aria-label', t(STATUS_KEYS[status]));
+  return icon;
+}
+
+/** The banner: the status icon and headline; what is wrong, and what to do about it, only when something is. */
+function renderAgent(model: PopupModel, t: Translate, el: Make): HTMLElement {
+  const agent = model.agent;
   const conditions = agentConditions(agent);
+  const status = popupStatus(model);
   const box = el('section', undefined, `agent agent-${agent?.state ?? 'connecting'}`);
   box.id = 'agent-state';
   box.setAttribute('role', 'status');
   box.setAttribute('aria-live', 'polite');
   box.dataset['conditions'] = conditions.join(' ');
+  box.dataset['status'] = status;
+  const headline = el('p', undefined, 'headline');
+  headline.append(statusIcon(status, t, el), el('span', t(STATUS_KEYS[status]), 'headline-text'));
+  box.append(headline);
   for (const c of conditions) {
     const keys = CONDITION_KEYS[c];
-    const line = el('p', undefined, `condition condition-${c}${keys.remedy ? ' problem' : ''}`);
-    line.append(el('span', `${t('agentLabel')}: `, 'label'), el('span', t(keys.title), 'title'));
-    box.append(line);
-    if (keys.remedy) box.append(el('p', t(keys.remedy), `remedy remedy-${c}`));
+    if (!keys.remedy) continue;
+    const line = el('p', undefined, `condition condition-${c} problem`);
+    line.append(el('span', t(keys.title), 'title'));
+    box.append(line, el('p', t(keys.remedy), `remedy remedy-${c}`));
   }
   return box;
 }
@@ -142,14 +190,21 @@ function restoreButton(
   el: Make,
   actions?: PopupActions,
 ): HTMLElement {
-  if (view?.requested.includes(id)) return el('p', t('restoreRequested'), 'restore-requested');
+  const answer = (view?.answers ?? []).find((a) => a.quarantineId === id);
+  const answered = answer ? answerAsRestore(answer) : undefined;
+  if (answered && answered.outcome !== 'declined') return el('p', restoreText(answered, t), `restore-answer restore-${answered.outcome}`);
+  if (!answered && view?.requested.includes(id)) return el('p', t('restoreRequested'), 'restore-requested');
   const mayRestore = view?.usersMayRestore === true;
   const button = el('button', t(mayRestore ? 'buttonRestore' : 'buttonAskRestore'), 'restore');
   button.type = 'button';
   button.dataset['quarantineId'] = id;
   button.setAttribute('aria-label', t(mayRestore ? 'buttonRestoreLabel' : 'buttonAskRestoreLabel', [fileName]));
   if (actions) button.addEventListener('click', () => actions.restore(id));
-  return button;
+  if (!answered) return button;
+  // Declined: the reason, and the person may ask again.
+  const box = el('div', undefined, 'restore-answer restore-declined');
+  box.append(el('p', restoreText(answered, t)), button);
+  return box;
 }
 
 function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Make, actions?: PopupActions): HTMLLIElement {
@@ -160,15 +215,15 @@ function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Ma
   const state = stateLabel(record, t);
   const hold = record.hold ? t(HOLD_KEYS[record.hold]) : undefined;
   item.setAttribute('aria-label', [record.fileName, state, record.threat, hold].filter(Boolean).join(', '));
-  item.append(el('span', record.fileName, 'file'));
+  const status = recordStatus(record);
+  item.dataset['status'] = status;
+  item.append(statusIcon(status, t, el), el('span', record.fileName, 'file'));
   const fields = el('dl');
   const field = (key: MessageKey, value: string, className: string): void => {
     fields.append(el('dt', t(key)), el('dd', value, className));
   };
   field('fieldState', state, 'state');
   if (record.threat) field('fieldThreat', record.threat, 'threat');
-  if (record.server) field('fieldServer', record.server, 'server');
-  if (record.durationMs !== undefined) field('fieldDuration', formatDuration(record.durationMs, t), 'duration');
   if (isAllowedFalsePositive(record)) {
     // "Quarantine: skipped" would read like a failure; the administrator decided this one.
     field('fieldActions', t('allowedFalsePositive'), 'actions allowed-false-positive');
@@ -181,11 +236,7 @@ function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Ma
     field('fieldActions', done.join('; '), 'actions');
   }
   if (hold) field('fieldHold', hold, 'hold');
-  if (record.restore) {
-    const key =
-      record.restore.outcome === 'restored' ? 'restoreDone' : record.restore.outcome === 'requested' ? 'restoreRequested' : 'restoreFailed';
-    field('fieldRestore', t(key), 'restore-outcome');
-  }
+  if (record.restore) field('fieldRestore', restoreText(record.restore, t), `restore-outcome restore-${record.restore.outcome}`);
   if (record.state === 'error' && record.error) field('fieldError', `${record.error.code}: ${record.error.message}`, 'error');
   item.append(fields);
 
@@ -198,10 +249,23 @@ function renderRecord(record: JobRecord, model: PopupModel, t: Translate, el: Ma
     if (actions) show.addEventListener('click', () => actions.show(record.downloadId));
     buttons.append(show);
   }
-  if (quarantined && record.restore?.outcome !== 'requested') {
-    buttons.append(restoreButton(record.quarantineId!, record.fileName, model.quarantine, t, el, actions));
+  if (quarantined && record.restore?.outcome !== 'requested' && record.restore?.outcome !== 'approved') {
+    const button = restoreButton(record.quarantineId!, record.fileName, model.quarantine, t, el, actions);
+    // The record already says what the administrator answered: only the button itself here.
+    buttons.append(button.querySelector('button') ?? button);
   }
   if (buttons.childElementCount) item.append(buttons);
+  // Which server judged it and how long it took: for whoever asks, not in the person's way.
+  if (record.server || record.durationMs !== undefined) {
+    const details = el('details', undefined, 'details');
+    details.append(el('summary', t('detailsSummary')));
+    const more = el('dl');
+    if (record.server) more.append(el('dt', t('fieldServer')), el('dd', record.server, 'server'));
+    if (record.durationMs !== undefined)
+      more.append(el('dt', t('fieldDuration')), el('dd', formatDuration(record.durationMs, t), 'duration'));
+    details.append(more);
+    item.append(details);
+  }
   return item;
 }
 

@@ -4,9 +4,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
 import { launchPlainBrowser, type PlainBrowser } from '#test-helpers/browser.ts';
 import { loginAs, runConsoleCli, startConsoleProcess, type ConsoleProcess } from '../integration/console/console-process.ts';
+import { CHROMIUM_EXTENSION_ID, type RestoreAnswerView } from '@sandgate/shared';
+import { spawnHost, type HostProcess } from '#test-helpers/spawn-host.ts';
 
 // Assembled from pieces so this file is not itself the test string.
 const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-', 'ANTIVIRUS-TEST-FILE!$H+H*'].join('');
@@ -153,6 +155,10 @@ describe('the web console in a real browser', () => {
     await page.click('#task-approve');
     await rowWith(page, '#task-shares', 'matched', `${planted} → quarantined`);
     await page.locator('#task-progress', { hasText: /^1 workstations: 1 \w+/ }).waitFor({ timeout: 10_000 });
+    // When it was witnessed reads as a relative time, the exact local time on hover, not a raw UTC stamp.
+    await page.locator('#task-witness time').waitFor({ timeout: 10_000 });
+    expect(await page.textContent('#task-witness')).toMatch(/^witnessed: approved by user:admin, (now|\d+ seconds? ago)/);
+    expect(await page.textContent('#task-witness')).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     await shoot(page, 'tasks');
     expect(existsSync(planted)).toBe(false);
     await open(page, 'audit');
@@ -167,8 +173,13 @@ describe('the web console in a real browser', () => {
     // Threats only: the quarantines stay, marked as threats; the service's own comings and goings leave the list.
     const infoRows = () => page.locator('#events tbody tr.sev-row-info').count();
     await expect.poll(infoRows, { timeout: 10_000 }).toBeGreaterThan(0);
+    // The console filters, not the page: the request names the severity and the answer holds threats only.
+    const asked = page.waitForResponse((r) => /\/api\/events\?.*severity=threat/.test(r.url()));
     await page.selectOption('#events-severity', 'threat');
-    await rowWith(page, '#events', 'threat', 'quarantined', planted);
+    const answer = (await (await asked).json()) as { events: Array<{ severity: string; hostname: string; group_name: string }> };
+    expect(answer.events.length).toBeGreaterThan(0);
+    expect(answer.events.every((e) => e.severity === 'threat' && e.group_name === 'office')).toBe(true);
+    await rowWith(page, '#events', 'threat', 'quarantined', planted, 'office');
     await expect.poll(infoRows, { timeout: 10_000 }).toBe(0);
     await shoot(page, 'events');
 
@@ -182,9 +193,9 @@ describe('the web console in a real browser', () => {
     await page.locator('#restore-where').waitFor({ state: 'visible' });
     await expect.poll(() => page.inputValue('#restore-where'), { timeout: 10_000 }).toBe(`agent:${other.agentId}`);
     // A restore puts a malicious file back: the page asks first, naming the object and the workstation.
-    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+    const confirmed = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
     await page.click('#restore-form button[type=submit]');
-    expect(await asked).toContain(EICAR_SHA256);
+    expect(await confirmed).toContain(EICAR_SHA256);
     await rowWith(page, '#restore-shares', 'done', `${planted} → restored`);
     expect(readFileSync(planted, 'utf8')).toBe(EICAR);
     await shoot(page, 'restores');
@@ -210,6 +221,8 @@ describe('the web console in a real browser', () => {
     expect(doc.groupActions.taskExpiresHours).toBe(1);
     await page.fill('#policy-text', JSON.stringify({ ...doc, groupActions: { ...doc.groupActions, taskExpiresHours: 2 } }, null, 2));
     await page.click('#policy-save');
+    // Shown once the console has checked the document (the save button checks before it shows the changes).
+    await page.locator('#policy-review').waitFor({ state: 'visible', timeout: 10_000 });
     expect(await page.textContent('#policy-changes')).toBe('~ groupActions.taskExpiresHours: 1 → 2');
     await shoot(page, 'groups');
     const office = async () => (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
@@ -217,6 +230,35 @@ describe('the web console in a real browser', () => {
     await page.click('#policy-confirm');
     await page.locator('#group-error', { hasText: 'saved' }).waitFor({ timeout: 10_000 });
     expect((await office()).group_actions.taskExpiresHours).toBe(2);
+
+    // Typing a value the agents would refuse: the key and what is wrong with it appear beside the editor, with what
+    // the key is for, and Save stays disabled until it is fixed.
+    const saved = JSON.parse(await page.inputValue('#policy-text'));
+    const typed = (hours: number) =>
+      JSON.stringify({ ...saved, groupActions: { ...saved.groupActions, taskExpiresHours: hours } }, null, 2);
+    await page.fill('#policy-text', typed(-5));
+    const issue = page.locator('#policy-issues li', { hasText: 'groupActions.taskExpiresHours' });
+    await issue.waitFor({ timeout: 10_000 });
+    expect(await issue.textContent()).toMatch(/>\s*0|too small/i);
+    expect(await issue.textContent()).toContain('Default: 168');
+    expect(await page.isDisabled('#policy-save')).toBe(true);
+    // The help lists every key with what it takes, its default and what it does, from the agents' own schema; a
+    // problem's "about this key" opens it on that key.
+    await issue.getByRole('button', { name: 'about this key' }).click();
+    const help = page.locator('#policy-keys tbody tr:visible');
+    await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
+    expect(await help.locator('td').nth(0).textContent()).toBe('groupActions.taskExpiresHours');
+    expect(await help.locator('td').nth(2).textContent()).toBe('168');
+    await page.fill('#policy-help-filter', 'connectTimeoutMs');
+    await expect.poll(() => help.count(), { timeout: 10_000 }).toBe(1);
+    expect(await help.textContent()).toContain('sandbox.connectTimeoutMs');
+    expect(await help.locator('td').nth(2).textContent()).toBe('500');
+    expect(await help.textContent()).toContain('the next server is tried');
+    await shoot(page, 'policy-editor');
+    await page.fill('#policy-text', typed(3));
+    await page.locator('#policy-valid', { hasText: /^valid$/ }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#policy-issues li').count()).toBe(0);
+    expect(await page.isEnabled('#policy-save')).toBe(true);
 
     // Logging out ends the session: a reload shows the login form again.
     await page.click('#logout');
@@ -256,5 +298,109 @@ describe('the web console in a real browser', () => {
     await open(page, 'audit');
     await rowWith(page, '#audit', 'hunt.create');
     expect(scriptErrors).toEqual([]);
+  });
+
+  it("answer employees' restore requests from the page: approve one (the file comes back), decline one (the reason reaches them) (issue 17)", async () => {
+    const { page } = browser;
+    const scriptErrors: string[] = [];
+    page.on('pageerror', (err) => scriptErrors.push(err.message));
+    const origin = `chrome-extension://${CHROMIUM_EXTENSION_ID}/`;
+    const hosts: HostProcess[] = [];
+    let next = 0;
+    /** What the browser side asks of a workstation's agent, through the real native host. */
+    const ask = async (host: HostProcess, type: string, payload: object): Promise<any> => {
+      const id = `e${++next}`;
+      host.send({ v: 1, kind: 'request', id, type, payload });
+      for (;;) {
+        const f = (await host.nextFrame()) as { kind?: string; id?: string; ok?: boolean; data?: unknown; error?: unknown };
+        if (f.kind === 'response' && f.id === id) {
+          if (!f.ok) throw new Error(`${type}: ${JSON.stringify(f.error)}`);
+          return f.data;
+        }
+      }
+    };
+    /** A person on workstation `w` downloads `name` (EICAR), it is quarantined, and they click "Ask for restore". */
+    const askForRestore = async (w: Workstation, name: string) => {
+      const host = spawnHost({
+        home: w.home,
+        args: ['--allow-origin', origin, '--', origin],
+        env: { PATH: w.env.PATH!, HOME: w.env.HOME! },
+      });
+      hosts.push(host);
+      const path = join(w.downloads, name);
+      writeFileSync(path, EICAR);
+      await ask(host, 'submit-download', { path, provenance: { source: 'browser', browser: 'chromium', downloadId: 7 } });
+      const id = await pollFor(
+        `${name} quarantined`,
+        async () => {
+          const r = (await ask(host, 'list-quarantine', { browser: 'chromium', limit: 50 })) as {
+            items: Array<{ id: string; originalPath: string }>;
+          };
+          return r.items.find((i) => i.originalPath === path)?.id;
+        },
+        60_000,
+      );
+      expect(await ask(host, 'restore-quarantined', { id })).toEqual({ outcome: 'requested' });
+      const answer = (ready: (a: RestoreAnswerView) => boolean) =>
+        pollFor(
+          `the answer about ${name}`,
+          async () => {
+            const r = (await ask(host, 'list-quarantine', { browser: 'chromium', limit: 50 })) as { answers?: RestoreAnswerView[] };
+            const a = r.answers?.find((x) => x.quarantineId === id);
+            return a && ready(a) ? a : undefined;
+          },
+          60_000,
+        );
+      return { path, answer };
+    };
+    try {
+      const kept = await askForRestore(ws[0]!, 'keep-me.exe');
+      const back = await askForRestore(ws[1]!, 'give-back.exe');
+
+      // A fresh sign-in: the test before may have left a session (it does not log out).
+      await page.context().clearCookies();
+      await page.goto(console_.info.adminUrl);
+      await page.fill('#login-form input[name=name]', 'admin');
+      await page.fill('#login-form input[name=password]', ADMIN_PASSWORD);
+      await page.click('#login-form button[type=submit]');
+      await page.locator('#app').waitFor({ state: 'visible' });
+      await open(page, 'requests');
+      // Each request names the file, the threat and the workstation; the page refreshes them in by itself.
+      await rowWith(page, '#requests', 'keep-me.exe', 'EICAR', 'waiting for an answer');
+      await rowWith(page, '#requests', 'give-back.exe', 'EICAR');
+      await shoot(page, 'restore-requests');
+
+      // Decline: a reason is required, and it is what the person reads.
+      const keepRow = page.locator('#requests tbody tr', { hasText: 'keep-me.exe' });
+      await keepRow.getByRole('button', { name: 'Decline' }).click();
+      await page.locator('#requests-message', { hasText: 'say why' }).waitFor({ timeout: 10_000 });
+      await keepRow.locator('input.decline-reason').fill('This one really is malware: ask IT for a clean copy.');
+      await keepRow.getByRole('button', { name: 'Decline' }).click();
+      await page.locator('#requests-message', { hasText: 'declined: keep-me.exe' }).waitFor({ timeout: 10_000 });
+      const declined = await kept.answer((a) => a.state === 'declined');
+      expect(declined.reason).toBe('This one really is malware: ask IT for a clean copy.');
+      expect(existsSync(kept.path)).toBe(false);
+
+      // Approve: confirmed first, naming the file and the workstation; then the file is back where it was.
+      const backRow = page.locator('#requests tbody tr', { hasText: 'give-back.exe' });
+      const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+      await backRow.getByRole('button', { name: 'Approve…' }).click();
+      expect(await asked).toContain('give-back.exe');
+      const restored = await back.answer((a) => a.state === 'restored' || a.state === 'refused');
+      expect(restored).toMatchObject({ state: 'restored', path: back.path });
+      expect(readFileSync(back.path, 'utf8')).toBe(EICAR);
+
+      // Answered requests leave the open list and show what became of them.
+      await page.selectOption('#requests-state', 'approved');
+      await rowWith(page, '#requests', 'give-back.exe', 'approved by user:admin; restored');
+      await page.selectOption('#requests-state', 'declined');
+      await rowWith(page, '#requests', 'keep-me.exe', 'declined by user:admin: This one really is malware');
+      await open(page, 'audit');
+      await rowWith(page, '#audit', 'restore-request.approve', 'give-back.exe');
+      await rowWith(page, '#audit', 'restore-request.decline', 'keep-me.exe');
+      expect(scriptErrors).toEqual([]);
+    } finally {
+      for (const h of hosts) h.end();
+    }
   });
 });

@@ -98,10 +98,17 @@ async function restartAgentWith(policyText: string): Promise<void> {
 describe('the popup, state by state', () => {
   it('clean: the verdict, the server that judged, the time taken, and "Show in folder" for the file', async () => {
     const id = await startDownload(popup, server.fileUrl('clean.pdf'));
-    const text = await rowFor(id, (t) => t.includes('Clean'), 'a clean verdict in the popup');
-    expect(text).toContain(stack.lab.url);
-    expect(text).toMatch(/Time taken\d+(\.\d)? s/);
+    await rowFor(id, (t) => t.includes('Clean'), 'a clean verdict in the popup');
+    const row = popup.locator(`li[data-download-id="${id}"]`);
+    expect(await row.getAttribute('data-status')).toBe('ok');
+    // In plain words for the person: the server and the time taken only once "Details" is opened.
+    expect(await row.innerText()).not.toContain(stack.lab.url);
+    await row.locator('details > summary').click();
+    await expect.poll(() => row.innerText(), { timeout: 10_000 }).toContain(stack.lab.url);
+    expect(await row.innerText()).toMatch(/Time taken\s*\d+(\.\d)? s/);
     await waitForBanner('ok');
+    expect(await popup.locator('#agent-state').getAttribute('data-status')).toBe('ok');
+    expect(await popup.locator('#agent-state .headline-text').textContent()).toBe('All good');
     const show = popup.locator(`li[data-download-id="${id}"] button.show`);
     await show.waitFor();
     expect(await show.getAttribute('aria-label')).toBe('Show clean.pdf in its folder');
@@ -120,6 +127,7 @@ describe('the popup, state by state', () => {
       'a malicious verdict with its quarantine',
     );
     expect(text).toMatch(/EICAR/i);
+    expect(await popup.locator(`li[data-download-id="${id}"]`).getAttribute('data-status')).toBe('blocked');
     // The quarantine section names the file and why it was taken.
     const item = popup.locator('ul.quarantine li.quarantine-item', { hasText: 'eicar.com' });
     await item.waitFor({ timeout: 30_000 });

@@ -32,6 +32,7 @@ import { renewAgent } from '../agents/renew-agent.ts';
 import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
 import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
+import { acknowledgeRestoreAnswer, deliverableRestoreAnswers, recordRestoreAsks } from '../restore/restore-inbox.ts';
 
 export interface AgentApiOptions {
   db: Db;
@@ -118,6 +119,8 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
       });
       // Only events stored now: a batch re-sent after a lost answer starts nothing twice.
       await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log, witness: o.witness, lookUp: o.lookUp }, agent, fresh);
+      // An employee's "Ask for restore": into the administrators' inbox (once per workstation and object while open).
+      await recordRestoreAsks(o.db, agent.id, fresh);
       return sendJson(res, 200, answer);
     }
     case `POST ${AGENT_API.taskProgress}`: {
@@ -127,7 +130,9 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
       return sendJson(res, 200, { ok: true });
     }
     case `POST ${AGENT_API.restoreProgress}`: {
-      await recordRestoreProgress(o.db, agent.id, await readJson(req, restoreProgressSchema));
+      const p = await readJson(req, restoreProgressSchema);
+      // The same report acknowledges a `restore-answer` (its id is the inbox request's); an open request is no answer.
+      if (!(await acknowledgeRestoreAnswer(o.db, agent.id, p.taskId))) await recordRestoreProgress(o.db, agent.id, p);
       return sendJson(res, 200, { ok: true });
     }
     default:
@@ -202,11 +207,13 @@ async function poll(
     const mark = o.notifier.mark(peer.agentId);
     const check = await pollCheck(o.db, peer.agentId, peer.serial);
     if (gone.signal.aborted) return;
-    if (check.hasTasks || check.hasRestores || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
+    if (check.hasTasks || check.hasRestores || check.hasAnswers || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
       const answer: PollResponse = {
         tasks: [
           ...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []),
           ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : []),
+          // After the restores: the agent runs an approved request's restore before it records the answer.
+          ...(check.hasAnswers ? await deliverableRestoreAnswers(o.db, check.id) : []),
         ],
       };
       if (check.policyRevision !== q.policyRevision) {

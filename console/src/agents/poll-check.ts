@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/db.ts';
 import { DELIVERABLE_TASKS } from '../group-tasks/group-tasks.ts';
 import { DELIVERABLE_RESTORES } from '../restore/restore-requests.ts';
+import { DELIVERABLE_ANSWERS } from '../restore/restore-inbox.ts';
 import { checkAgentRow, type AgentIdentityRow } from './agents.ts';
 
 export interface PollCheck {
@@ -12,6 +13,8 @@ export interface PollCheck {
   hasTasks: boolean;
   /** A restore is waiting to be carried. */
   hasRestores: boolean;
+  /** An answer to an employee's restore request is waiting to be carried (issue 17). */
+  hasAnswers: boolean;
 }
 
 /**
@@ -22,10 +25,17 @@ export interface PollCheck {
  */
 export async function pollCheck(db: Queryable, agentId: string, certSerial: string): Promise<PollCheck> {
   const rows = await db.query<
-    AgentIdentityRow & { group_name: string | null; policy_revision: number | null; has_tasks: boolean; has_restores: boolean }
+    AgentIdentityRow & {
+      group_name: string | null;
+      policy_revision: number | null;
+      has_tasks: boolean;
+      has_restores: boolean;
+      has_answers: boolean;
+    }
   >(
     `SELECT a.id, a.group_id, a.revoked_at, a.cert_serial, grp.name AS group_name, grp.policy_revision,
-            EXISTS (SELECT 1 FROM ${DELIVERABLE_TASKS}) AS has_tasks, EXISTS (SELECT 1 FROM ${DELIVERABLE_RESTORES}) AS has_restores
+            EXISTS (SELECT 1 FROM ${DELIVERABLE_TASKS}) AS has_tasks, EXISTS (SELECT 1 FROM ${DELIVERABLE_RESTORES}) AS has_restores,
+            EXISTS (SELECT 1 FROM ${DELIVERABLE_ANSWERS}) AS has_answers
        FROM agents a LEFT JOIN groups grp ON grp.id = a.group_id WHERE a.id = $1`,
     [agentId],
   );
@@ -36,5 +46,6 @@ export async function pollCheck(db: Queryable, agentId: string, certSerial: stri
     policyRevision: r.group_name === null ? 0 : (r.policy_revision ?? 0),
     hasTasks: r.has_tasks,
     hasRestores: r.has_restores,
+    hasAnswers: r.has_answers,
   };
 }

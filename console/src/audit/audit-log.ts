@@ -34,12 +34,16 @@ export interface AuditRow {
 }
 
 // Targets are stored as ids (a workstation is renamed, a group too; the log must not change): names are looked up
-// when the log is read. Group targets are ids for every group action but `group.create`, which names the group.
+// when the log is read. Group targets are ids for every group action but `group.create`, which names the group; an
+// employee's restore request (`restore-request.*`) reads as its file on its workstation.
 const AUDIT_COLUMNS = `l.id, l.at, l.actor, l.action, l.target, l.outcome, l.details,
   CASE
     WHEN l.action LIKE 'agent.%' THEN (SELECT a.hostname FROM agents a WHERE a.id = l.target)
     WHEN l.action LIKE 'group.%' AND l.action <> 'group.create' AND l.target ~ '^[0-9]{1,15}$'
       THEN (SELECT g.name FROM groups g WHERE g.id = l.target::bigint)
+    WHEN l.action LIKE 'restore-request.%'
+      THEN (SELECT coalesce(substring(i.path from '[^/\\\\]+$'), i.sha256) || ' on ' || a.hostname
+              FROM restore_inbox i JOIN agents a ON a.id = i.agent_id WHERE i.id::text = l.target)
   END AS target_name`;
 
 /** The newest rows first, at most 1,000 per read; `before` (a row id) pages back to older ones. */

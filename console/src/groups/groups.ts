@@ -37,15 +37,20 @@ export async function createGroup(db: Queryable, name: string): Promise<{ id: nu
   return rows[0];
 }
 
+/** What the agents' own schema finds wrong in a policy document: each key (dotted path) with its message. */
+export function policySchemaIssues(policy: unknown): Array<{ key: string; message: string }> {
+  const r = policySchema.safeParse(policy);
+  return r.success ? [] : r.error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
+}
+
 /**
  * Replaces a group's policy after validating it with the agents' own schema; the revision becomes the next of a sequence shared
  * by all groups, which is what wakes the members' polls. The stored document is the one the admin wrote (defaults are filled in on the agent).
  */
 export async function setGroupPolicy(db: Queryable, groupId: number, policy: unknown, setBy: string): Promise<{ revision: number }> {
   if (policy !== null) {
-    const r = policySchema.safeParse(policy);
-    if (!r.success) {
-      const issues = r.error.issues.map((i) => ({ key: i.path.map(String).join('.'), message: i.message }));
+    const issues = policySchemaIssues(policy);
+    if (issues.length) {
       throw new SandgateError(
         'POLICY_INVALID',
         `the policy is not valid: ${issues.map((i) => `${i.key || '(top level)'}: ${i.message}`).join('; ')}`,

@@ -12,62 +12,68 @@ const RESTORE_EXPIRES_HOURS = 24 * 7;
  * A restore of one object (by SHA-256) on one workstation or on every non-revoked member of a group: one share per
  * workstation, delivered with its next poll. Returns the workstations to wake.
  */
-export async function createRestoreRequest(
-  db: Db,
-  body: RestoreRequestBody,
-  actor: string,
-): Promise<{ id: string; wake: string[]; duplicate?: true; allowed?: { groupId: number; revision: number } }> {
-  return db.transaction(async (tx) => {
-    // Two administrators (or one double click) asking for the same restore at once: one request, not two.
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['restore:' + body.sha256]);
-    let agents: string[];
-    let groupId: number | null = null;
-    let allowIn: number | null = null;
-    if ('agentId' in body) {
-      const a = await tx.query<{ id: string; group_id: number | null }>(
-        'SELECT id, group_id FROM agents WHERE id = $1 AND revoked_at IS NULL',
-        [body.agentId],
-      );
-      if (!a.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation ${body.agentId}`);
-      agents = [body.agentId];
-      if (body.allow) {
-        // The allow list lives in a group's policy; a workstation on its own local policy has none the console can change.
-        if (a[0]!.group_id === null) {
-          throw new SandgateError(
-            'CONSOLE_CONFLICT',
-            `workstation ${body.agentId} is in no group, so there is no group policy to add the false positive to: assign it to a group, or restore without allow`,
-            {
-              params: { agentId: body.agentId, reason: 'no-group' },
-            },
-          );
-        }
-        allowIn = Number(a[0]!.group_id);
+export async function createRestoreRequest(db: Db, body: RestoreRequestBody, actor: string): Promise<CreatedRestore> {
+  return db.transaction((tx) => createRestoreRequestIn(tx, body, actor));
+}
+
+export interface CreatedRestore {
+  id: string;
+  wake: string[];
+  duplicate?: true;
+  allowed?: { groupId: number; revision: number };
+}
+
+/** `createRestoreRequest` inside a transaction the caller holds (an approved employee's request, restore-inbox.ts). */
+export async function createRestoreRequestIn(tx: Queryable, body: RestoreRequestBody, actor: string): Promise<CreatedRestore> {
+  // Two administrators (or one double click) asking for the same restore at once: one request, not two.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['restore:' + body.sha256]);
+  let agents: string[];
+  let groupId: number | null = null;
+  let allowIn: number | null = null;
+  if ('agentId' in body) {
+    const a = await tx.query<{ id: string; group_id: number | null }>(
+      'SELECT id, group_id FROM agents WHERE id = $1 AND revoked_at IS NULL',
+      [body.agentId],
+    );
+    if (!a.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no workstation ${body.agentId}`);
+    agents = [body.agentId];
+    if (body.allow) {
+      // The allow list lives in a group's policy; a workstation on its own local policy has none the console can change.
+      if (a[0]!.group_id === null) {
+        throw new SandgateError(
+          'CONSOLE_CONFLICT',
+          `workstation ${body.agentId} is in no group, so there is no group policy to add the false positive to: assign it to a group, or restore without allow`,
+          {
+            params: { agentId: body.agentId, reason: 'no-group' },
+          },
+        );
       }
-    } else {
-      const g = await tx.query<{ id: number }>('SELECT id FROM groups WHERE id = $1', [body.groupId]);
-      if (!g.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
-      groupId = body.groupId;
-      agents = (
-        await tx.query<{ id: string }>('SELECT id FROM agents WHERE group_id = $1 AND revoked_at IS NULL ORDER BY hostname, id', [groupId])
-      ).map((r) => r.id);
-      if (!agents.length) throw new SandgateError('CONSOLE_CONFLICT', `group ${body.groupId} has no workstation to restore on`);
-      if (body.allow) allowIn = groupId;
+      allowIn = Number(a[0]!.group_id);
     }
-    const same = await openRequestFor(tx, body.sha256, groupId, agents);
-    if (same && allowIn === null) return { id: same, wake: [], duplicate: true };
-    const id = same ?? randomUUID();
-    if (!same) await insertRequest(tx, id, body.sha256, groupId, actor, agents);
-    if (allowIn === null) return { id, wake: agents };
-    const revision = await allowInGroupPolicy(tx, allowIn, body.sha256, actor);
-    await audit(tx, {
-      actor,
-      action: 'group.allow-sha256',
-      target: String(allowIn),
-      outcome: 'ok',
-      details: { sha256: body.sha256, restoreId: id, revision },
-    });
-    return { id, wake: same ? [] : agents, ...(same ? { duplicate: true as const } : {}), allowed: { groupId: allowIn, revision } };
+  } else {
+    const g = await tx.query<{ id: number }>('SELECT id FROM groups WHERE id = $1', [body.groupId]);
+    if (!g.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
+    groupId = body.groupId;
+    agents = (
+      await tx.query<{ id: string }>('SELECT id FROM agents WHERE group_id = $1 AND revoked_at IS NULL ORDER BY hostname, id', [groupId])
+    ).map((r) => r.id);
+    if (!agents.length) throw new SandgateError('CONSOLE_CONFLICT', `group ${body.groupId} has no workstation to restore on`);
+    if (body.allow) allowIn = groupId;
+  }
+  const same = await openRequestFor(tx, body.sha256, groupId, agents);
+  if (same && allowIn === null) return { id: same, wake: [], duplicate: true };
+  const id = same ?? randomUUID();
+  if (!same) await insertRequest(tx, id, body.sha256, groupId, actor, agents);
+  if (allowIn === null) return { id, wake: agents };
+  const revision = await allowInGroupPolicy(tx, allowIn, body.sha256, actor);
+  await audit(tx, {
+    actor,
+    action: 'group.allow-sha256',
+    target: String(allowIn),
+    outcome: 'ok',
+    details: { sha256: body.sha256, restoreId: id, revision },
   });
+  return { id, wake: same ? [] : agents, ...(same ? { duplicate: true as const } : {}), allowed: { groupId: allowIn, revision } };
 }
 
 /**

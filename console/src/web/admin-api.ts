@@ -14,7 +14,12 @@ import {
   listQuerySchema,
   noQuerySchema,
   policyBodySchema,
+  policyKeys,
+  policyValidateBodySchema,
   restoreRequestBodySchema,
+  restoreApproveBodySchema,
+  restoreDeclineBodySchema,
+  restoreInboxQuerySchema,
   rowIdParam,
   SandgateError,
   tokenCreateBodySchema,
@@ -25,13 +30,15 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, policyHistory, rollBackPolicy, setGroupPolicy } from '../groups/groups.ts';
-import { pageAgents, recentEvents } from '../agents/agents.ts';
+import { pageAgents } from '../agents/agents.ts';
+import { pageEvents } from '../agents/event-pages.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
 import { can, PERMISSIONS, permissionsOf, requirePermission, ROLE_NAMES, type Permission } from '../users/permissions.ts';
 import { deleteSession, findSession, SESSION_COOKIE, type Session } from '../users/sessions.ts';
 import { LoginThrottle } from '../users/login-throttle.ts';
 import { hidePolicySecrets, keepPolicySecrets } from '../groups/policy-secrets.ts';
+import { checkPolicyDocument } from '../groups/check-policy-document.ts';
 import { createTokenOp, performOp } from '../ops/console-ops.ts';
 import type { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { BROWSER_MODULE_PREFIX, loadBrowserModules } from './browser-modules.ts';
@@ -41,6 +48,7 @@ import { login } from './login.ts';
 import { groupActionsDiffer, setGroupActions, stableJson } from '../group-tasks/group-actions-store.ts';
 import { cancelGroupTask, listGroupTasks, readGroupTask } from '../group-tasks/group-tasks.ts';
 import { createRestoreRequest, listRestoreRequests, readRestoreRequest } from '../restore/restore-requests.ts';
+import { answerRestoreRequest, listRestoreInbox } from '../restore/restore-inbox.ts';
 import { approveGroupTask } from '../witness/witness-task.ts';
 import { readWitnessStatus } from '../witness/witness-status.ts';
 import { readAgentClaim } from '../witness/agent-claim.ts';
@@ -68,6 +76,7 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
   'POST login': CONSOLE_BODY_LIMITS.login,
   'PUT groups/:/policy': CONSOLE_BODY_LIMITS.adminPolicy,
   'PUT groups/:/actions': CONSOLE_BODY_LIMITS.adminPolicy,
+  'POST policy/:': CONSOLE_BODY_LIMITS.adminPolicy,
   'POST hunts': CONSOLE_BODY_LIMITS.hunt,
 };
 
@@ -78,6 +87,7 @@ const QUERIES = {
   'GET agents/:/events': eventsQuerySchema,
   'GET tasks': listQuerySchema,
   'GET restores': listQuerySchema,
+  'GET restore-requests': restoreInboxQuerySchema,
   'GET audit': auditQuerySchema,
 } as const;
 
@@ -221,14 +231,11 @@ async function handle(
       return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { agentId: agentId(), limit }) });
+      return sendJson(res, 200, { events: await pageEvents(o.db, { ...parseQuery(url, QUERIES[route]), agent: agentId() }) });
     }
-    case 'GET events': {
+    case 'GET events':
       view(session);
-      const { limit } = parseQuery(url, QUERIES[route]);
-      return sendJson(res, 200, { events: await recentEvents(o.db, { limit }) });
-    }
+      return sendJson(res, 200, { events: await pageEvents(o.db, parseQuery(url, QUERIES[route])) });
     case 'POST agents/:/group': {
       const id = agentId();
       const body = await readJson(req, assignBodySchema);
@@ -282,6 +289,21 @@ async function handle(
         },
         actionsChange ? { groupActions: true } : {},
       );
+    }
+    case 'GET policy-schema':
+      // Every key of a policy document with what it takes, its default and its description (from the zod schemas).
+      view(session);
+      return sendJson(res, 200, { keys: policyKeys() });
+    case 'POST policy/:': {
+      // Checks without saving (the editor asks as the administrator types): a viewer may ask, changes nothing, so it is
+      // not audited; saving is `PUT groups/:id/policy`, with its permission and audit row.
+      if (b !== 'validate') throw notFound();
+      view(session);
+      const body = await readJson(req, policyValidateBodySchema);
+      const stored = (await listGroups(o.db)).find((g) => g.id === body.groupId);
+      if (!stored) throw new SandgateError('CONSOLE_NOT_FOUND', `no group with id ${body.groupId}`);
+      const issues = checkPolicyDocument(body.policy, stored.policy);
+      return sendJson(res, 200, { valid: issues.length === 0, issues });
     }
     case 'GET groups/:/history': {
       view(session);
@@ -389,6 +411,41 @@ async function handle(
     case 'GET restores/:':
       view(session);
       return sendJson(res, 200, { restore: await readRestoreRequest(o.db, parsePathParam(b, uuidParam, 'restoreId')) });
+    case 'GET restore-requests':
+      view(session);
+      return sendJson(res, 200, await listRestoreInbox(o.db, parseQuery(url, QUERIES[route])));
+    case 'POST restore-requests/:/approve': {
+      // An employee's request: the same permissions as the restore it starts (allow: the group's policy as well).
+      const id = parsePathParam(b, uuidParam, 'requestId');
+      const body = await readJson(req, restoreApproveBodySchema);
+      return mutate(
+        body.allow ? ['manage-ioc-tasks', 'manage-policy'] : 'manage-ioc-tasks',
+        'restore-request.approve',
+        id,
+        async () => {
+          const { request, wake, allowed } = await answerRestoreRequest(o.db, id, { decision: 'approved', allow: body.allow }, actor);
+          for (const agent of wake) o.notifier.wakeAgent(agent);
+          if (allowed) o.notifier.wakeGroup(allowed.groupId);
+          return { request, ...(allowed ? { allowed } : {}) };
+        },
+        { allow: body.allow === true },
+      );
+    }
+    case 'POST restore-requests/:/decline': {
+      const id = parsePathParam(b, uuidParam, 'requestId');
+      const body = await readJson(req, restoreDeclineBodySchema);
+      return mutate(
+        'manage-ioc-tasks',
+        'restore-request.decline',
+        id,
+        async () => {
+          const { request, wake } = await answerRestoreRequest(o.db, id, { decision: 'declined', reason: body.reason }, actor);
+          for (const agent of wake) o.notifier.wakeAgent(agent);
+          return { request };
+        },
+        { reason: body.reason },
+      );
+    }
     case 'GET audit': {
       view(session);
       const { limit, before } = parseQuery(url, QUERIES[route]);

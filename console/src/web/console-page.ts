@@ -1,8 +1,16 @@
+import { AGENT_EVENT_TYPES } from '@sandgate/shared';
+
 /**
  * The web console's page: its markup and style. Its code is the typed modules in `browser/` (served by
  * browser-modules.ts), which talk to the JSON API with the session cookie and the CSRF header and insert everything
  * they show as text, never as HTML.
  */
+// The event types the filter offers: the agents' own list (names of letters and dashes only, safe in markup).
+const EVENT_TYPE_OPTIONS = [...AGENT_EVENT_TYPES]
+  .sort()
+  .map((t) => `<option>${t}</option>`)
+  .join('');
+
 export const CONSOLE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -32,6 +40,11 @@ export const CONSOLE_HTML = `<!doctype html>
   .sev-threat { color: var(--bad); font-weight: 700; } .sev-failure { color: var(--warn); font-weight: 600; } .sev-info { opacity: .75; }
   .error { color: var(--bad); white-space: pre-wrap; } .ok { color: var(--ok); white-space: pre-wrap; }
   textarea { width: 100%; height: 220px; font: 12px monospace; box-sizing: border-box; }
+  .editor { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; }
+  @media (max-width: 640px) { .editor { grid-template-columns: minmax(0, 1fr); } }
+  #policy-issues { color: var(--bad); padding-left: 18px; } #policy-issues .hint { color: var(--fg); opacity: .8; }
+  #policy-keys td { font-size: 13px; } textarea[aria-invalid=true] { outline: 2px solid var(--bad); }
+  button.link { background: none; border: 0; padding: 0; color: var(--link); text-decoration: underline; cursor: pointer; font: inherit; }
   #task-shares td, #restore-shares td, #policy-history td { white-space: pre-wrap; }
   code.line { display: block; padding: 8px; background: var(--row); overflow-x: auto; white-space: pre; }
   button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; color: inherit; cursor: pointer; }
@@ -56,7 +69,7 @@ export const CONSOLE_HTML = `<!doctype html>
   <div id="app" hidden>
     <nav aria-label="views">
       <a href="#workstations">Workstations</a><a href="#groups">Groups and policy</a><a href="#tasks">Tasks</a>
-      <a href="#restores">Quarantine and restore</a><a href="#events">Events</a><a href="#audit">Audit</a><a href="#users">Users and tokens</a>
+      <a href="#restores">Quarantine and restore</a><a href="#requests">Restore requests</a><a href="#events">Events</a><a href="#audit">Audit</a><a href="#users">Users and tokens</a>
     </nav>
     <section data-view="workstations">
       <h2>Workstations</h2>
@@ -70,10 +83,13 @@ export const CONSOLE_HTML = `<!doctype html>
       <table id="agents"><thead><tr><th><button class="sort" data-sort="hostname">host</button> <small>id</small></th><th>system</th><th>state</th><th><button class="sort" data-sort="group">group</button></th><th><button class="sort" data-sort="version">version</button></th><th><button class="sort" data-sort="last_seen">last heartbeat</button></th><th><button class="sort" data-sort="cert_not_after">certificate</button></th><th>queue</th><th>backlog</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section id="events-section" data-view="events">
-      <h2 id="events-title">Recent events</h2>
+      <h2 id="events-title">Events</h2>
       <div class="bar"><button id="events-all" hidden>All workstations</button>
-        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label></div>
-      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+        <label>Show <select id="events-severity"><option value="">everything</option><option value="threat">threats</option><option value="failure">failures</option><option value="info">information</option></select></label>
+        <label>Type <select id="events-type"><option value="">any</option>${EVENT_TYPE_OPTIONS}</select></label>
+        <button id="events-newer">‹ newer</button><span id="events-page"></span><button id="events-older">older ›</button></div>
+      <table id="events"><thead><tr><th>time</th><th>severity</th><th>host <small>id</small> · group</th><th>type</th><th>details</th><th></th></tr></thead><tbody></tbody></table>
+      <p id="events-empty" hidden>No event matches.</p>
     </section>
     <section data-view="groups">
       <h2>Groups</h2>
@@ -82,13 +98,20 @@ export const CONSOLE_HTML = `<!doctype html>
       <div id="policy-editor" hidden>
         <h3 id="policy-title"></h3>
         <p class="hint">Secrets (a server's <code>token</code>, the client certificate's <code>passphrase</code>) are write-only and show as <code>{"set": true}</code>: leave that to keep the stored value, type a new one to replace it, remove the key to clear it.</p>
-        <textarea id="policy-text" spellcheck="false" aria-label="policy document (JSON)"></textarea>
+        <div class="editor">
+          <textarea id="policy-text" spellcheck="false" aria-label="policy document (JSON)" aria-describedby="policy-valid policy-issues"></textarea>
+          <div><p id="policy-valid" role="status"></p><ul id="policy-issues" aria-label="problems in the policy"></ul></div>
+        </div>
         <button id="policy-save" data-needs="manage-policy">Review changes…</button>
         <div id="policy-review" hidden>
           <h4>What saving changes</h4>
           <pre id="policy-changes"></pre>
           <button id="policy-confirm">Save policy</button> <button id="policy-cancel">Back to editing</button>
         </div>
+        <details id="policy-help"><summary>Keys of a policy: what each takes, its default, what it does</summary>
+          <label>Find a key <input id="policy-help-filter" type="search" placeholder="e.g. connectTimeoutMs"></label>
+          <table id="policy-keys"><thead><tr><th>key</th><th>takes</th><th>default</th><th>what it does</th></tr></thead><tbody></tbody></table>
+        </details>
         <h4>History</h4>
         <table id="policy-history"><thead><tr><th>revision</th><th>when</th><th>by</th><th>what changed</th><th></th></tr></thead><tbody></tbody></table>
       </div>
@@ -139,6 +162,17 @@ export const CONSOLE_HTML = `<!doctype html>
         <h3 id="restore-title"></h3>
         <table id="restore-shares"><thead><tr><th>workstation</th><th>state</th><th>items</th><th>updated</th></tr></thead><tbody></tbody></table>
       </div>
+    </section>
+    <section id="requests-section" data-view="requests">
+      <h2>Restore requests from employees</h2>
+      <p class="hint">People ask for a quarantined download back with "Ask for restore" in their browser. Approve restores it on their workstation; a decline's reason is shown to them.</p>
+      <p id="requests-counts" role="status"></p>
+      <div class="bar">
+        <label>Show <select id="requests-state"><option value="open">waiting for an answer</option><option value="approved">approved</option><option value="declined">declined</option></select></label>
+        <button id="requests-prev" aria-label="previous page">‹</button><span id="requests-page"></span><button id="requests-next" aria-label="next page">›</button>
+      </div>
+      <p id="requests-message" role="status"></p>
+      <table id="requests"><thead><tr><th>file</th><th>threat</th><th>workstation</th><th>asked by</th><th>asked</th><th>answer</th><th></th></tr></thead><tbody></tbody></table>
     </section>
     <section data-view="audit">
       <h2>Audit log</h2>

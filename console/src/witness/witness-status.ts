@@ -10,7 +10,12 @@ import type { LookupResult } from './sandbox-lookup.ts';
  */
 export interface WitnessStatus {
   state: 'witnessed' | 'awaiting' | 'not-needed' | 'expired';
+  /** In words, without times: the times are the fields below, which the page shows in the reader's own terms. */
   summary: string;
+  /** When the task was witnessed (state `witnessed`). */
+  witnessedAt?: string;
+  /** When the console's sandbox was last asked about the object (state `awaiting`, a sandbox configured). */
+  lookedUpAt?: string;
   witness?: Witness;
   /** Distinct, unrevoked workstations that reported the object malicious, and how many witness it. */
   reports: { count: number; required: number };
@@ -39,7 +44,14 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
   const sandbox = { configured: o.sandboxConfigured, ...(t.witness_lookup ? { lastLookup: t.witness_lookup } : {}) };
   const parsed = t.witness === null ? undefined : witnessSchema.safeParse(t.witness);
   if (parsed?.success)
-    return { state: 'witnessed', summary: `witnessed: ${describe(parsed.data)}`, witness: parsed.data, reports, sandbox };
+    return {
+      state: 'witnessed',
+      summary: `witnessed: ${describe(parsed.data)}`,
+      witnessedAt: parsed.data.at,
+      witness: parsed.data,
+      reports,
+      sandbox,
+    };
   if (!t.options.quarantineOnMatch || t.options.dryRun) {
     return {
       state: 'not-needed',
@@ -70,6 +82,7 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
   return {
     state: 'awaiting',
     summary: `waiting for a second witness: ${waiting.join('; ')}. Until then the task scans and reports only.`,
+    ...(o.sandboxConfigured && t.witness_lookup ? { lookedUpAt: t.witness_lookup.at } : {}),
     reports,
     sandbox,
   };
@@ -78,11 +91,11 @@ export async function readWitnessStatus(db: Queryable, taskId: string, o: { sand
 function describe(w: Witness): string {
   switch (w.kind) {
     case 'sandbox':
-      return `the console's sandbox server ${w.server} judged it malicious${w.threat ? ` (${w.threat})` : ''} at ${w.at}`;
+      return `the console's sandbox server ${w.server} judged it malicious${w.threat ? ` (${w.threat})` : ''}`;
     case 'agents':
-      return `${w.count} workstations reported it malicious (${w.required} needed) by ${w.at}`;
+      return `${w.count} workstations reported it malicious (${w.required} needed)`;
     case 'operator':
-      return `approved by ${w.by} at ${w.at}`;
+      return `approved by ${w.by}`;
   }
 }
 
@@ -97,5 +110,5 @@ function lookupText(l: (LookupResult & { at: string }) | null): string {
     pending: 'is still analysing it',
     failed: `could not be asked (${l.code ?? 'error'}${l.detail ? `: ${l.detail}` : ''})`,
   }[l.outcome];
-  return `the console's sandbox server ${l.server} ${what} (asked at ${l.at})`;
+  return `the console's sandbox server ${l.server} ${what}`;
 }

@@ -104,10 +104,10 @@ export async function approveGroupTask(db: Db, taskId: string, actor: string): P
   );
   const t = rows[0];
   if (!t) throw new SandgateError('CONSOLE_NOT_FOUND', `no group task ${taskId}`);
-  const why = t.witnessed_at
-    ? `already has a second witness (since ${t.witnessed_at})`
-    : t.state !== 'open'
-      ? `is ${t.state}`
-      : 'has expired';
-  throw new SandgateError('CONSOLE_CONFLICT', `group task ${taskId} ${why}; there is nothing to approve`);
+  const why = t.witnessed_at ? 'already has a second witness' : t.state !== 'open' ? `is ${t.state}` : 'has expired';
+  // The time as data (ISO), not in the sentence: the page shows times in the reader's own terms.
+  const witnessedAt = t.witnessed_at === null ? undefined : new Date(t.witnessed_at).toISOString();
+  throw new SandgateError('CONSOLE_CONFLICT', `group task ${taskId} ${why}; there is nothing to approve`, {
+    ...(witnessedAt ? { params: { witnessedAt } } : {}),
+  });
 }

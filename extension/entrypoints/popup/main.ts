@@ -30,6 +30,11 @@ async function render(): Promise<void> {
   const existing = await existingFiles(records.map((r) => r.downloadId));
   // Keep keyboard focus on the same element across re-renders, so a storage change does not throw the person out.
   const focused = document.activeElement instanceof HTMLElement ? focusKey(document.activeElement) : undefined;
+  // A "Details" the person opened stays open across re-renders.
+  const opened = Array.from(
+    root.querySelectorAll<HTMLElement>('li[data-download-id]:has(> details[open])'),
+    (li) => li.dataset['downloadId'],
+  );
   renderPopup(
     root,
     { records, agent: parseAgentStatus(stored[AGENT_KEY]), quarantine: parseQuarantineView(stored[QUARANTINE_KEY]), existing },
@@ -39,6 +44,7 @@ async function render(): Promise<void> {
       restore: (quarantineId) => void ask({ type: 'sandgate.restore', quarantineId }),
     },
   );
+  for (const id of opened) root.querySelector<HTMLDetailsElement>(`li[data-download-id="${id}"] > details`)?.setAttribute('open', '');
   if (focused) root.querySelector<HTMLElement>(focused)?.focus();
   root.setAttribute('aria-busy', 'false');
 }

@@ -1,8 +1,10 @@
 import { readdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { SandgateError, type BrowserQuarantineItem, type ListQuarantineResult, type RestoreQuarantinedResult } from '@sandgate/shared';
 import { toListItem } from '../quarantine/list-items.ts';
 import type { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { isItemId } from '../quarantine/store-layout.ts';
+import { listAnswers, recordAsk } from '../quarantine/restore-asks.ts';
 
 /**
  * The quarantine as a browser may see it: only the items that browser captured, and a restore that is either done
@@ -20,7 +22,8 @@ export async function listQuarantineForBrowser(
   query: { browser?: string | undefined; limit: number },
 ): Promise<ListQuarantineResult> {
   const usersMayRestore = await opts.usersMayRestore();
-  if (!opts.store.exists()) return { items: [], usersMayRestore };
+  const answers = listAnswers(opts.store.home, query.browser).slice(-query.limit);
+  if (!opts.store.exists()) return { items: [], usersMayRestore, ...(answers.length ? { answers } : {}) };
   opts.store.readKeys();
   const items: BrowserQuarantineItem[] = [];
   for (const name of readdirSync(opts.store.dir)) {
@@ -41,7 +44,7 @@ export async function listQuarantineForBrowser(
     });
   }
   items.sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
-  return { items: items.slice(0, query.limit), usersMayRestore };
+  return { items: items.slice(0, query.limit), usersMayRestore, ...(answers.length ? { answers } : {}) };
 }
 
 export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: string): Promise<RestoreQuarantinedResult> {
@@ -51,6 +54,9 @@ export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: stri
     throw new SandgateError('QUARANTINE_ITEM_NOT_FOUND', `no quarantine item ${id} from a browser`, { params: { id } });
   }
   if (!(await opts.usersMayRestore())) {
+    const at = opts.now?.() ?? new Date();
+    // Remembered first: the console's answer (issue 17) finds the ask it belongs to, and the popup says it is waiting.
+    await recordAsk(opts.store.home, { quarantineId: id, sha256: meta.sha256, browser: meta.source.browser, at });
     opts.store.events.append(
       {
         type: 'restore-requested',
@@ -59,13 +65,23 @@ export async function restoreForBrowser(opts: BrowserQuarantineOptions, id: stri
         sha256: meta.sha256,
         level: meta.verdict.level,
         ...(meta.verdict.threat ? { threat: meta.verdict.threat } : {}),
+        ...(accountName() ? { user: accountName() } : {}),
         message:
           'the person asked for a restore from the browser; policy lets only an administrator restore (sandgate quarantine restore ID)',
       },
-      opts.now?.() ?? new Date(),
+      at,
     );
     return { outcome: 'requested' };
   }
   const { path } = await opts.store.restore(id);
   return { outcome: 'restored', path };
+}
+
+/** The account the agent runs as (a per-user service: the person who asked), for the administrator's inbox. */
+function accountName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
 }

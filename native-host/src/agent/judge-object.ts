@@ -37,11 +37,17 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
   }
   if (!verdict) {
     const first = lease.jobs[0]!;
-    for (const j of lease.jobs) {
-      const submitted =
-        j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
-      d.emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined }, events: submitted }));
-    }
+    // The jobs are marked `analysing` (a durable write) while the server is asked, not before: the mark only reports
+    // progress, and a crash before it is durable leaves the job queued, to be asked about again (the server then knows
+    // the object by its hash). Everything that follows waits for it, so no later state can be overwritten by it.
+    const marking = (async () => {
+      for (const j of lease.jobs) {
+        const submitted =
+          j === first ? [{ what: 'submitted', event: { type: 'object-submitted' as const, path: first.path, sha256: lease.sha256 } }] : [];
+        d.emit(await queue.update(j.jobId, { job: { state: 'analysing', error: undefined }, events: submitted }));
+      }
+    })();
+    marking.catch(() => {});
     try {
       const answer = await d.failover.analyse(
         { sha256: lease.sha256, body: lease.body, filename: basename(first.path) },
@@ -50,13 +56,16 @@ export async function judgeObject(d: JudgeDeps, lease: Lease): Promise<void> {
           jobId: first.jobId,
           // Between rounds the jobs are visibly back in the queue, with the reason, until a server answers.
           onRoundFailed: async (err) => {
+            await marking;
             for (const j of queue.jobsFor(lease.sha256))
               d.emit(await queue.update(j.jobId, { job: { state: 'queued', error: err.toWire() } }));
           },
         },
       );
+      await marking;
       verdict = { ...answer, judgedAt: answer.judgedAt ?? d.clock.now().toISOString() };
     } catch (err) {
+      await marking.catch(() => {});
       if (d.signal.aborted) return;
       const e = err instanceof SandgateError ? err : new SandgateError('INTERNAL', err instanceof Error ? err.message : String(err));
       for (const j of queue.jobsFor(lease.sha256)) d.emit(await queue.commit(j.jobId, { error: e.toWire() }));

@@ -46,7 +46,7 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
       }
       if (r.tasks.length) {
         try {
-          await o.groupTasks.handle(r.tasks.filter((t) => t.type !== 'restore'));
+          await o.groupTasks.handle(r.tasks.filter((t) => t.type !== 'restore' && t.type !== 'restore-answer'));
           await o.restores.handle(r.tasks);
         } catch (err) {
           // Not started (the agent is reloading, the console is away): the console delivers them again.

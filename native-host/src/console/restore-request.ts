@@ -1,6 +1,7 @@
-import { SandgateError, type ConsoleTask, type RestoreItemOutcome, type RestoreProgress } from '@sandgate/shared';
+import { SandgateError, type ConsoleTask, type RestoreAnswerTask, type RestoreItemOutcome, type RestoreProgress } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
 import { QuarantineStore } from '../quarantine/quarantine-store.ts';
+import { recordAnswer, recordRestoreOutcome } from '../quarantine/restore-asks.ts';
 
 type RestoreTask = Extract<ConsoleTask, { type: 'restore' }>;
 
@@ -32,11 +33,16 @@ export async function runRestoreRequest(o: RestoreRequestOptions, t: RestoreTask
     try {
       const { path } = await store.restore(item.id);
       items.push({ quarantineId: item.id, path, outcome: 'restored' });
+      await recordRestoreOutcome(o.home, { quarantineId: item.id, outcome: 'restored', path, at: new Date() }).catch(() => undefined);
       o.log.info('restored on the console’s request', { quarantineId: item.id, path, request: t.groupTaskId });
     } catch (err) {
       const code = err instanceof SandgateError ? err.code : 'INTERNAL';
       const message = (err as Error).message.slice(0, 2000);
       items.push({ quarantineId: item.id, path: item.originalPath, outcome: 'refused', code, message });
+      // The person who asked sees the refusal, never "restored".
+      await recordRestoreOutcome(o.home, { quarantineId: item.id, outcome: 'refused', code, message, at: new Date() }).catch(
+        () => undefined,
+      );
       o.log.warn('a restore asked by the console was refused', { quarantineId: item.id, path: item.originalPath, code });
     }
   }
@@ -54,6 +60,10 @@ export class RestoreRequestAgent {
 
   async handle(list: readonly ConsoleTask[]): Promise<void> {
     for (const t of list) {
+      if (t.type === 'restore-answer') {
+        await this.answer(t);
+        continue;
+      }
       if (t.type !== 'restore') continue;
       let outcome = this.seen.get(t.id);
       if (!outcome) {
@@ -63,5 +73,16 @@ export class RestoreRequestAgent {
       // A failed report throws: the console offers the message again with the next poll, and the same outcome is sent.
       await this.o.report(outcome);
     }
+  }
+
+  /**
+   * An administrator's answer to the person's "Ask for restore" (issue 17): written where the popup reads it, then
+   * acknowledged (a `restore-progress` report with the request's id). An approval's restore came as its own `restore`
+   * message; what it did is what the person sees.
+   */
+  private async answer(t: RestoreAnswerTask): Promise<void> {
+    await recordAnswer(this.o.home, { quarantineId: t.quarantineId, sha256: t.sha256, decision: t.decision, reason: t.reason, at: t.at });
+    this.o.log.info('an administrator answered a restore request', { request: t.id, decision: t.decision, quarantineId: t.quarantineId });
+    await this.o.report({ taskId: t.id, state: 'done', items: [] });
   }
 }

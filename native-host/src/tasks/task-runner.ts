@@ -10,14 +10,10 @@ import type { Logger } from '../log.ts';
 import type { CriticalAreaCollector } from '../scan/critical-areas/collector.ts';
 import { KnownBadHashes, readKnownBadHashes, type KnownBadHash } from '../scan/known-bad-hashes.ts';
 import type { MountTable } from '../scan/mount-table.ts';
-import { compileIocFilesForThisHost } from '../scan/host-term-limits.ts';
 import type { SystemObjectOptions } from '../scan/system-objects/linux-system-objects.ts';
 import type { IndicatorSource } from '../scan/scan-session.ts';
-import { activeTaskIndicators } from './active-task-iocs.ts';
-import { compileTaskIocs, storedIocName } from './compile-task-iocs.ts';
 import { ReportedIdleSource, defaultIdleSources, type IdleSource } from './idle-source.ts';
 import { runMatchActions } from './match-action-runner.ts';
-import { executeTask } from './task-execution.ts';
 import { scopeText, taskEvent } from './task-events.ts';
 import { TaskScheduler } from './task-scheduler.ts';
 import type { ConsoleTaskInput, CreateTaskInput, TaskService } from './task-service.ts';
@@ -96,8 +92,10 @@ export class TaskRunner implements TaskService {
       log: o.log,
       clock: o.clock,
       keepResultsDays: o.policy.response.iocScan.keepResultsDays,
-      execute: (task, run) =>
-        executeTask(
+      // The scan engine (walk, collectors, IOC compilers, YARA) loads with the first task that runs or is made, not with
+      // the agent: an idle agent on most workstations never scans (docs/decisions.md, what the idle agent holds).
+      execute: async (task, run) =>
+        (await import('./task-execution.ts')).executeTask(
           {
             home: o.home,
             policy: o.policy,
@@ -185,10 +183,13 @@ export class TaskRunner implements TaskService {
 
   async create(input: CreateTaskInput): Promise<Task> {
     if (this.closed) throw new SandgateError('AGENT_UNAVAILABLE', 'The agent is stopping');
+    const { storedIocName } = await import('./compile-task-iocs.ts');
     const files = input.iocs.map((f, i) => ({ name: storedIocName(i, f.source), bytes: f.bytes, source: f.source }));
     // Parsed with the original path, so an error names the file the person gave and its line.
     const plan = files.length
-      ? compileIocFilesForThisHost(files.map((f) => ({ file: f.name, bytes: f.bytes, source: f.source })))
+      ? (await import('../scan/host-term-limits.ts')).compileIocFilesForThisHost(
+          files.map((f) => ({ file: f.name, bytes: f.bytes, source: f.source })),
+        )
       : undefined;
     const set = plan?.set;
     const now = this.o.clock.now().toISOString();
@@ -330,6 +331,8 @@ export class TaskRunner implements TaskService {
    */
   private async indicatorsFor(t: Task): Promise<Array<{ set: IndicatorSet; source: IndicatorSource }>> {
     const sets: Array<{ set: IndicatorSet; source: IndicatorSource }> = [];
+    const { compileTaskIocs } = await import('./compile-task-iocs.ts');
+    const { activeTaskIndicators } = await import('./active-task-iocs.ts');
     if (t.iocFiles.length) sets.push({ set: compileTaskIocs(join(this.store.dir, t.id, IOC_DIR)), source: 'ioc' });
     const extra: KnownBadHash[] = t.sha256.map((sha256) => ({
       sha256,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { decimalInt, MAX_ROW_ID, queryLimit, rowIdParam } from './http-values.ts';
+import { decimalInt, MAX_ROW_ID, queryLimit, rowIdParam, uuidParam } from './http-values.ts';
+import { AGENT_EVENT_TYPES } from '../log/agent-event.ts';
+import { EVENT_SEVERITIES } from './event-severity.ts';
 
 /**
  * The web console's JSON API (`/api/…` on the admin port): the query parameters and bodies of each route. Every route
@@ -7,8 +9,31 @@ import { decimalInt, MAX_ROW_ID, queryLimit, rowIdParam } from './http-values.ts
  * and the `issues`). @since 1 (console hardening)
  */
 
-/** `GET /api/events`, `GET /api/agents/:id/events`: the newest events first. */
-export const eventsQuerySchema = z.strictObject({ limit: queryLimit(1000, 100) });
+/**
+ * Where a page of events starts: the `cursor` of the last event of the page before (its arrival time to the
+ * microsecond, workstation id and sequence number); the next page holds the events that arrived before it.
+ */
+export const eventCursorParam = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\|[A-Za-z0-9-]{1,64}\|\d{1,18}$/, "an event's cursor")
+  .transform((s) => {
+    const [receivedAt, agentId, seq] = s.split('|') as [string, string, string];
+    return { receivedAt, agentId, seq };
+  });
+
+/**
+ * `GET /api/events`, `GET /api/agents/:id/events`: the newest events first, as they arrived, filtered by the
+ * database: `severity` (see event-severity.ts), `agent` (a workstation's id), `type` (an event type); `before` (an
+ * event's `cursor`) pages back to older ones.
+ */
+export const eventsQuerySchema = z.strictObject({
+  limit: queryLimit(1000, 100),
+  severity: z.enum(EVENT_SEVERITIES).optional(),
+  agent: uuidParam.optional(),
+  type: z.enum(AGENT_EVENT_TYPES).optional(),
+  before: eventCursorParam.optional(),
+});
+export type EventsQuery = z.infer<typeof eventsQuerySchema>;
 
 /** `GET /api/audit`: the newest rows first; `before` (a row id) pages back to older ones. */
 export const auditQuerySchema = z.strictObject({ limit: queryLimit(1000, 200), before: rowIdParam.optional() });
@@ -43,6 +68,16 @@ export const groupCreateBodySchema = z.strictObject({ name: z.string().min(1).ma
  * secrets are filled in, see `secretSetSchema`), optionally with the console-only `groupActions`; null removes it.
  */
 export const policyBodySchema = z.strictObject({ policy: z.record(z.string(), z.unknown()).nullable() });
+
+/**
+ * `POST /api/policy/validate`: what saving `policy` as the group's policy would refuse, without saving it (the
+ * editor's inline validation). Answers `{valid, issues: [{key, message}]}` (the `POLICY_INVALID` issues a save would
+ * give). Any signed-in user may ask; only `manage-policy` may save.
+ */
+export const policyValidateBodySchema = z.strictObject({
+  groupId: z.number().int().min(1).max(MAX_ROW_ID),
+  policy: z.record(z.string(), z.unknown()).nullable(),
+});
 
 /** `POST /api/groups/:id/rollback`: make an earlier policy revision of the group current again (as a new revision). */
 export const policyRollbackBodySchema = z.strictObject({ revision: z.number().int().min(1).max(MAX_ROW_ID) });

@@ -105,11 +105,37 @@ export const witnessedTaskSchema = z.object({
   witness: z.object({ kind: z.string().max(32) }).passthrough(),
 });
 
+/** Longest reason an administrator may give for declining an employee's restore request. @since 1 (issue 17) */
+export const RESTORE_DECLINE_REASON_MAX = 500;
+
+/**
+ * The administrator's answer to an employee's restore request (the `restore-requested` event the agent sent when the
+ * person clicked "Ask for restore"): `declined` with the reason, or `approved`, in which case the restore itself comes
+ * as a `restore` message (`restoreId` is that restore request's id) and what it did is what the person sees. `id` is
+ * the request in the console's inbox; the agent acknowledges the answer with a `restore-progress` report of that id
+ * (state `done`), and until then it comes with every poll. @since 1 (issue 17)
+ */
+export const restoreAnswerTaskSchema = z.object({
+  type: z.literal('restore-answer'),
+  id: z.string().uuid(),
+  sha256,
+  /** The quarantine item the person asked about, as the agent named it in its event. */
+  quarantineId: z.string().max(128).optional(),
+  decision: z.enum(['approved', 'declined']),
+  /** Why it was declined, in the administrator's words (shown to the person). */
+  reason: z.string().max(RESTORE_DECLINE_REASON_MAX).optional(),
+  restoreId: z.string().uuid().optional(),
+  /** When the administrator answered (ISO 8601). */
+  at: z.string().max(64),
+});
+export type RestoreAnswerTask = z.infer<typeof restoreAnswerTaskSchema>;
+
 export const consoleTaskSchema = z.discriminatedUnion('type', [
   iocScanTaskSchema,
   restoreTaskSchema,
   cancelTaskSchema,
   witnessedTaskSchema,
+  restoreAnswerTaskSchema,
 ]);
 export type ConsoleTask = z.infer<typeof consoleTaskSchema>;
 

@@ -57,6 +57,8 @@ export const agentEventSchema = z.object({
   level: z.string().optional(),
   threat: z.string().optional(),
   quarantineId: z.string().optional(),
+  /** On `restore-requested`: the account the agent runs as, i.e. who asked (issue 17). */
+  user: z.string().max(256).optional(),
   /** `kind/format` of the content, on `object-accepted` and `content-mismatch`. */
   content: z.string().optional(),
   /** The scan task concerned, on `scan-task-*` events. */

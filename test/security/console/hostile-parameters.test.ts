@@ -60,13 +60,14 @@ describe('hostile query parameters, path ids and bodies on every console route',
   });
 
   it('list limits: NaN, negative, zero, fractions, exponents, hex, blanks, text, SQL and numbers past the maximum are refused on every list', async () => {
-    const lists = [`agents`, `events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `audit`];
+    const lists = [`agents`, `events`, `agents/${agent.agentId}/events`, `tasks`, `restores`, `restore-requests`, `audit`];
     const over = {
       agents: '1001',
       events: '1001',
       [`agents/${agent.agentId}/events`]: '1001',
       tasks: '501',
       restores: '501',
+      'restore-requests': '501',
       audit: '1001',
     };
     for (const list of lists) {
@@ -77,8 +78,20 @@ describe('hostile query parameters, path ids and bodies on every console route',
       expectRefused(await admin('GET', `${list}?limit=5&extra=1`), 'query', `${list} extra parameter`);
       expectRefused(await admin('GET', `${list}?__proto__=1`), 'query', `${list} __proto__`);
     }
+    for (const bad of ['state=closed', "state=open'--", 'offset=-1', 'offset=1e3'])
+      expectRefused(await admin('GET', `restore-requests?${bad}`), 'query', `restore-requests?${bad}`);
     for (const value of BAD_NUMBERS)
       expectRefused(await admin('GET', `audit?before=${encodeURIComponent(value)}`), 'query', `audit?before=${value}`);
+    // The events view's filters and cursor (issue 17): only known values, never text the SQL would see.
+    for (const q of [
+      "severity=threat' OR '1'='1",
+      'severity=everything',
+      'type=verdict;DROP TABLE agent_events',
+      'agent=desk-1',
+      "before=2026-12-01T00:00:00.000000Z|x'--|1",
+      'before=yesterday',
+    ])
+      expectRefused(await admin('GET', `events?${q.replace(/[^=&]+$/, encodeURIComponent)}`), 'query', `events?${q}`);
   });
 
   it('bounded values still work: a limit is honoured and the audit log pages back with its cursor', async () => {
@@ -106,6 +119,8 @@ describe('hostile query parameters, path ids and bodies on every console route',
       expectRefused(await admin('GET', `tasks/${e}`), 'path', `tasks/${id}`);
       expectRefused(await admin('POST', `tasks/${e}/cancel`, {}), 'path', `tasks/${id}/cancel`);
       expectRefused(await admin('GET', `restores/${e}`), 'path', `restores/${id}`);
+      expectRefused(await admin('POST', `restore-requests/${e}/approve`, {}), 'path', `restore-requests/${id}/approve`);
+      expectRefused(await admin('POST', `restore-requests/${e}/decline`, { reason: 'no' }), 'path', `restore-requests/${id}/decline`);
     }
     // Broken percent-encoding in a path segment.
     expectRefused(await admin('GET', 'tasks/%E0%A4%A'), 'path', 'bad percent-encoding');

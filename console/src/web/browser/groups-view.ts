@@ -4,6 +4,7 @@ import { describeChange, jsonChanges } from './json-diff.ts';
 import { patchRows } from './keyed-rows.ts';
 import { timeCell } from './time.ts';
 import { pageState, type GroupRow } from './page-state.ts';
+import { loadPolicyHelp, showIssues, wirePolicyHelp, type PolicyIssue } from './policy-help.ts';
 
 let editing: GroupRow | null = null;
 /** The document as loaded into the editor: what a save is compared with. */
@@ -37,6 +38,57 @@ function edit(g: GroupRow): void {
   $('#policy-review').hidden = true;
   text.readOnly = !allowed('manage-policy');
   void loadHistory(g);
+  void loadPolicyHelp().catch(showGroupError);
+  checked = null;
+  void validate();
+}
+
+/** Whether the text in the editor, as last checked, would be saved; Save waits for it. */
+let checked: { text: string; valid: boolean } | null = null;
+let checking = 0;
+let timer = 0;
+
+function setValid(text: string, valid: boolean, issues: readonly PolicyIssue[], note = ''): void {
+  checked = { text, valid };
+  showIssues(issues);
+  $('#policy-valid').textContent =
+    note || (valid ? 'valid' : issues.length + (issues.length === 1 ? ' problem' : ' problems') + ': fix before saving');
+  $('#policy-valid').className = valid ? 'ok' : 'error';
+  $<HTMLTextAreaElement>('#policy-text').setAttribute('aria-invalid', String(!valid));
+  $<HTMLButtonElement>('#policy-save').disabled = !valid;
+  if (!valid) $<HTMLButtonElement>('#policy-confirm').disabled = true;
+}
+
+/**
+ * Checks the document as typed against the rules a save applies: JSON here, the rest by the console
+ * (`POST /api/policy/validate`, the same checks as the save, secrets kept included). A later check wins over an
+ * earlier one still under way.
+ */
+async function validate(): Promise<boolean> {
+  if (!editing) return false;
+  const text = $<HTMLTextAreaElement>('#policy-text').value.trim();
+  if (checked?.text === text) return checked.valid;
+  const mine = ++checking;
+  let policy: unknown = null;
+  try {
+    policy = text ? JSON.parse(text) : null;
+  } catch (err) {
+    setValid(text, false, [{ key: '', message: 'not JSON: ' + errorText(err) }]);
+    return false;
+  }
+  if (policy !== null && (typeof policy !== 'object' || Array.isArray(policy))) {
+    setValid(text, false, [{ key: '', message: 'a policy is a JSON object ({…}), or nothing to remove it' }]);
+    return false;
+  }
+  try {
+    const r = await api<{ valid: boolean; issues: PolicyIssue[] }>('POST', 'policy/validate', { groupId: editing.id, policy });
+    if (mine === checking) setValid(text, r.valid, r.issues);
+    return r.valid;
+  } catch (err) {
+    // Not checked (the console did not answer): the save itself still validates.
+    if (mine === checking) setValid(text, true, [], 'not checked: ' + errorText(err));
+    return true;
+  }
 }
 
 interface PolicyRevision {
@@ -96,8 +148,17 @@ export function wireGroups(): void {
   });
 
   // Saving is two steps: the changes key by key, then the save itself.
-  $('#policy-save').addEventListener('click', () => {
+  wirePolicyHelp();
+  $('#policy-text').addEventListener('input', () => {
+    // The changes on review are those of the text before this edit: review again.
+    $('#policy-review').hidden = true;
+    clearTimeout(timer);
+    timer = window.setTimeout(() => void validate(), 250);
+  });
+  $('#policy-save').addEventListener('click', async () => {
     if (!editing) return;
+    clearTimeout(timer);
+    if (!(await validate())) return;
     const text = $<HTMLTextAreaElement>('#policy-text').value.trim();
     let policy: unknown;
     try {

@@ -7,6 +7,7 @@ import { loadGroups, wireGroups } from './groups-view.ts';
 import { currentView, wireNav, type ViewName } from './nav.ts';
 import { pageState } from './page-state.ts';
 import { loadRestore, loadRestores, wireRestores } from './restores-view.ts';
+import { loadRequests, wireRequests } from './requests-view.ts';
 import { loadTask, loadTasks, wireTasks } from './tasks-view.ts';
 import { loadUsers, wireUsers } from './users-view.ts';
 import { fillHuntGroups, wireHunts } from './hunts-view.ts';
@@ -23,6 +24,7 @@ const LOADERS: Record<ViewName, () => Promise<void> | void> = {
     if (!pageState.agents.length) await loadAgents();
     await loadRestores();
   },
+  requests: loadRequests,
   events: loadEvents,
   audit: loadAudit,
   users: loadUsers,
@@ -96,6 +98,7 @@ wireEvents();
 wireGroups();
 wireTasks();
 wireRestores();
+wireRequests();
 wireUsers();
 wireHunts();
 

@@ -3,7 +3,7 @@ import { $ } from './dom.ts';
 // One view at a time, named in the address (#workstations, #tasks…), so the back button and a bookmark work and a
 // refresh loads only what is on screen.
 
-export const VIEWS = ['workstations', 'groups', 'tasks', 'restores', 'events', 'audit', 'users'] as const;
+export const VIEWS = ['workstations', 'groups', 'tasks', 'restores', 'requests', 'events', 'audit', 'users'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 const isView = (s: string): s is ViewName => (VIEWS as readonly string[]).includes(s);

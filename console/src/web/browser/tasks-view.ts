@@ -51,7 +51,7 @@ interface TaskDetail {
   source: { hostname: string | null };
   group: { name: string };
   expiresAt: string;
-  witness: { state: string; summary: string };
+  witness: { state: string; summary: string; witnessedAt?: string; lookedUpAt?: string };
   shares: TaskShare[];
 }
 
@@ -138,7 +138,11 @@ export async function loadTask(): Promise<void> {
   if (c['match:awaiting-witness']) parts.push(c['match:awaiting-witness'] + ' object(s) to quarantine once witnessed');
   $('#task-summary').textContent = parts.join(' · ');
   // Why the task does or does not act yet: its second witness (console/DESIGN.md).
-  $('#task-witness').textContent = task.witness.summary;
+  // Its times come as data and read as "3 min ago", the local time on hover, like every time on the page.
+  const w = task.witness;
+  const witnessText = w.summary + (w.witnessedAt ? ', ' : w.lookedUpAt ? ' The sandbox was last asked ' : '');
+  const when = w.witnessedAt ?? w.lookedUpAt;
+  $('#task-witness').replaceChildren(witnessText, ...(when ? [timeCell(when), w.witnessedAt ? '' : '.'] : []));
   $('#task-approve').hidden = !allowed('manage-ioc-tasks') || task.witness.state !== 'awaiting';
   $('#task-cancel').hidden = !allowed('manage-ioc-tasks') || task.state !== 'open';
   // Where the fan-out stands, by each workstation's share, and the shares that finished having looked at nothing.

@@ -27,10 +27,30 @@ export const browserQuarantineItemSchema = quarantineListItemSchema.extend({
 });
 export type BrowserQuarantineItem = z.infer<typeof browserQuarantineItemSchema>;
 
+/**
+ * What became of a restore the person asked an administrator for (`restore-quarantined` answered `requested`), kept
+ * by the agent after the item has left the quarantine: `requested` (no answer yet), `declined` (with the
+ * administrator's `reason`), `approved` (the restore has not run yet), `restored` (to `path`) or `refused` (approved,
+ * but this workstation refused the restore: `code` and `message` say why). @since 1 (issue 17)
+ */
+export const restoreAnswerViewSchema = z.object({
+  quarantineId: z.string().max(128),
+  state: z.enum(['requested', 'declined', 'approved', 'restored', 'refused']),
+  /** When it got to this state (ISO 8601). */
+  at: z.string(),
+  reason: z.string().max(2000).optional(),
+  path: z.string().max(4096).optional(),
+  code: z.string().max(64).optional(),
+  message: z.string().max(2000).optional(),
+});
+export type RestoreAnswerView = z.infer<typeof restoreAnswerViewSchema>;
+
 export const listQuarantineResultSchema = z.object({
   items: z.array(browserQuarantineItemSchema),
   /** `quarantine.usersMayRestore` from the policy: whether `restore-quarantined` restores or only asks an administrator. */
   usersMayRestore: z.boolean(),
+  /** This browser's restore requests and their answers (`restoreAnswerViewSchema`). @since 1 (issue 17) */
+  answers: z.array(restoreAnswerViewSchema).max(200).optional(),
 });
 export type ListQuarantineResult = z.infer<typeof listQuarantineResultSchema>;
 

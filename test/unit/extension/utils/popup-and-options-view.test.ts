@@ -72,6 +72,7 @@ describe('popup: a download row', () => {
       usersMayRestore: true,
       at,
       requested: [],
+      answers: [],
     };
     const r = root();
     renderPopup(r, { records: [malicious], agent: undefined, quarantine: view }, englishTranslate());

@@ -38,11 +38,17 @@ describe('popup', () => {
     expect(items.map((li) => li.querySelector('.file')?.textContent)).toEqual(['eicar.com', 'doc.pdf', 'new.exe']);
     expect(items.map((li) => li.querySelector('.state')?.textContent)).toEqual(['Malicious', 'Clean', 'Waiting for the agent']);
     expect(items[0]?.querySelector('.threat')?.textContent).toBe('EICAR-Test-File');
-    expect(items[0]?.querySelector('.server')?.textContent).toBe('https://127.0.0.1:8443');
+    // The server is there for whoever opens "Details", not in the person's way.
+    expect(items[0]?.querySelector('details:not([open]) .server')?.textContent).toBe('https://127.0.0.1:8443');
+    expect(items[0]?.querySelector('details summary')?.textContent).toBe('Details');
+    expect(items.map((li) => li.dataset['status'])).toEqual(['blocked', 'ok', 'checking']);
     expect(items[0]?.querySelector('.actions')?.textContent).toBe('Quarantine: done');
     expect(items[0]?.getAttribute('aria-label')).toBe('eicar.com, Malicious, EICAR-Test-File');
     expect(items.every((li) => li.getAttribute('tabindex') === '0')).toBe(true);
-    expect(root.querySelector('[role="status"]')?.textContent).toBe('Agent: Connected');
+    // One download still being checked: the banner's icon and headline say so, in plain words.
+    expect(root.querySelector<HTMLElement>('[role="status"]')?.dataset['status']).toBe('checking');
+    expect(root.querySelector('[role="status"] .headline-text')?.textContent).toBe('Checking…');
+    expect(root.querySelector('[role="status"] .status-icon')?.getAttribute('aria-label')).toBe('Checking…');
     expect(root.querySelector('[role="status"] .remedy')).toBeNull();
     expect(root.querySelector('ul')?.getAttribute('aria-labelledby')).toBe(root.querySelector('h2')?.id);
   });
