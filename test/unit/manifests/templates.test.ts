@@ -188,11 +188,7 @@ describe('service definitions', () => {
     const names = serviceUnitLocations('linux', '/home/u').map((p) => p.split('/').pop());
     expect(names).toEqual(expect.arrayContaining(['sandgate.service', 'sandgate@.service']));
     expect(serviceUnitLocations('darwin', '/Users/u')[0]).toBe('/Users/u/Library/LaunchAgents/org.sandgate.agent.plist');
-    for (const f of [
-      'systemd/sandgate.service',
-      'systemd/sandgate@.service',
-      'launchd/org.sandgate.agent.plist',
-    ]) {
+    for (const f of ['systemd/sandgate.service', 'systemd/sandgate@.service', 'launchd/org.sandgate.agent.plist']) {
       expect(existsSync(join(root, f)), f).toBe(true);
     }
   });
