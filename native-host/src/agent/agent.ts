@@ -114,6 +114,19 @@ export async function createAgent(opts: CreateAgentOptions): Promise<Agent> {
     onServerRecovered: () => situation.notice(),
   });
   const quarantineStore = QuarantineStore.open(opts.home, { events });
+  // The store key is unwrapped at start (on Windows DPAPI gives it back only to the account that wrapped it): a key
+  // that cannot be used is said now, by its code; the agent still runs, and each quarantine fails with that code.
+  if (quarantineStore.exists()) {
+    try {
+      quarantineStore.keys();
+    } catch (err) {
+      const code = err instanceof SandgateError ? err.code : 'INTERNAL';
+      log.error('the quarantine key cannot be used; nothing can be quarantined or restored', {
+        code,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
   const actionCtx: ActionContext = {
     home: opts.home,
     events,

@@ -45,7 +45,7 @@ export async function doctorCommand(io: CliIo, args: string[]): Promise<number> 
       ...(profileDir !== undefined ? { profileDir } : {}),
       extraIds: health.loaded?.policy.extension?.additionalIds ?? [],
     })),
-    await checkService(process.platform, homeDir),
+    await checkService(process.platform, homeDir, ctx.home),
     await agentCheck(ctx.home),
     ...health.checks,
   ];

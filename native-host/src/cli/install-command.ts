@@ -4,6 +4,7 @@ import { resolve, win32 } from 'node:path';
 import { SandgateError, type InstallPlan } from '@sandgate/shared';
 import { BROWSERS, isBrowser, type Browser, type InstallPlatform, type InstallScope } from '../install/browsers.ts';
 import { installNativeHost, uninstallNativeHost, type InstallOptions } from '../install/install.ts';
+import { registerLogonStart, unregisterLogonStart } from '../install/logon-start.ts';
 import { findPolicyFile, parsePolicyText } from '../config/load-policy.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
@@ -22,6 +23,10 @@ Registers (or removes) the native messaging host org.sandgate.agent for the chos
   --os OS           plan for another OS; on Windows the registry can only be written there, so elsewhere --dry-run
   --root DIR        write system-wide files under DIR (a packaging staging folder); manifests name the final paths
   --dry-run         print what would be written (files, folders, registry keys) and do nothing
+
+On Windows, a per-user install (no --profile-dir) also starts the agent at logon: the value Sandgate under
+HKCU\Software\Microsoft\Windows\CurrentVersion\Run runs $SANDGATE_HOME\bin\sandgate-agent.vbs, which starts
+sandgate serve without a window. uninstall --browser all removes both.
 
 The manifests allow Sandgate's extension IDs plus the policy's extension.additionalIds. uninstall removes exactly what
 install wrote (recorded in install-receipt.json) and leaves any file changed since.
@@ -115,8 +120,15 @@ export async function installCommand(io: CliIo, args: string[]): Promise<number>
   if (positionals.length) throw usage(`unexpected arguments: ${positionals.join(' ')}`);
   const opts = installOptions(io, ctx, values, policyExtraIds(io, ctx));
   const result = await installNativeHost(opts);
-  if (ctx.json) printJson(io, opts.dryRun ? result.plan : result);
-  else io.out(describePlan(result.plan, opts.dryRun === true));
+  const logon = startsAtLogon(opts) ? await registerLogonStart({ home: opts.home, ...(opts.dryRun ? { dryRun: true } : {}) }) : undefined;
+  if (ctx.json) printJson(io, opts.dryRun ? result.plan : { ...result, ...(logon ? { logonStart: logon } : {}) });
+  else {
+    const verb = opts.dryRun ? 'would ' : '';
+    const start = logon
+      ? `${verb}write logon script ${logon.script}\n${verb}set registry ${logon.key} ${logon.value} = ${logon.data}\n`
+      : '';
+    io.out(describePlan(result.plan, opts.dryRun === true) + start);
+  }
   return EXIT.ok;
 }
 
@@ -129,6 +141,11 @@ export async function uninstallCommand(io: CliIo, args: string[]): Promise<numbe
   if (positionals.length) throw usage(`unexpected arguments: ${positionals.join(' ')}`);
   const opts = installOptions(io, ctx, values);
   const result = await uninstallNativeHost(opts);
+  if (startsAtLogon(opts) && opts.browser === 'all') {
+    const logon = await unregisterLogonStart({ home: opts.home, ...(opts.dryRun ? { dryRun: true } : {}) });
+    result.removed.push(...logon.removed);
+    result.kept.push(...logon.kept);
+  }
   const verb = opts.dryRun ? 'would remove' : 'removed';
   if (ctx.json) printJson(io, result);
   else {
@@ -141,4 +158,9 @@ export async function uninstallCommand(io: CliIo, args: string[]): Promise<numbe
     io.out(lines.length ? lines.join('\n') + '\n' : 'nothing was registered\n');
   }
   return EXIT.ok;
+}
+
+/** The logon start goes with a per-user install on Windows itself (not a plan printed for Windows elsewhere). */
+function startsAtLogon(opts: InstallOptions): boolean {
+  return process.platform === 'win32' && opts.platform === 'win32' && opts.scope === 'user' && opts.profileDir === undefined;
 }

@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, type DoctorCheck } from '@sandgate/shared';
+import { singleTextValue } from '@sandgate/shared/reg-query';
 import {
   BROWSERS,
   SYSTEM_INSTALL_DIR,
@@ -95,10 +96,8 @@ async function readRegistryDefault(key: string): Promise<string | undefined> {
   if (process.platform !== 'win32') return undefined;
   try {
     const { stdout } = await execFileP('reg', ['query', key, '/ve'], { windowsHide: true });
-    // `/ve` prints the default value only; its name is localised, so only the type is matched.
-    const value = /\sREG_(?:EXPAND_)?SZ {4}(.*)$/m.exec(stdout)?.[1]?.trim();
-    // A key with no default prints "(value not set)" (in English): no value, not a manifest path.
-    return value && value !== '(value not set)' ? value : undefined;
+    // `/ve` prints the default value only (its name is localised); an unset one is no manifest path.
+    return singleTextValue(stdout);
   } catch {
     return undefined;
   }

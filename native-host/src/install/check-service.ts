@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { DoctorCheck } from '@sandgate/shared';
 import { installPlatform } from './browsers.ts';
+import { checkLogonStart } from './logon-start.ts';
 
 /** Where the service definitions from manifests/ are installed, per OS: user first, then system-wide. */
 export function serviceUnitLocations(platform: NodeJS.Platform, homeDir: string): string[] {
@@ -22,27 +21,20 @@ export function serviceUnitLocations(platform: NodeJS.Platform, homeDir: string)
   }
 }
 
-const FIX: Record<'linux' | 'darwin' | 'win32', string> = {
+const FIX: Record<'linux' | 'darwin', string> = {
   linux: 'optional: cp manifests/systemd/sandgate.service ~/.config/systemd/user/ && systemctl --user enable --now sandgate',
   darwin:
     'optional: cp manifests/launchd/org.sandgate.agent.plist ~/Library/LaunchAgents/ && launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/org.sandgate.agent.plist',
-  win32: 'optional: create the service as manifests/windows/sandgate-service.json describes (sc.exe create Sandgate ...)',
 };
 
 /**
  * Whether a service definition is installed. Its absence is a warning only: the native host starts the agent on
  * demand; the service matters for finishing queued work after a reboot before a browser opens.
  */
-export async function checkService(platform: NodeJS.Platform, homeDir: string): Promise<DoctorCheck> {
+export async function checkService(platform: NodeJS.Platform, homeDir: string, home: string): Promise<DoctorCheck> {
   const os = installPlatform(platform);
-  if (os === 'win32') {
-    try {
-      await promisify(execFile)('sc', ['query', 'Sandgate'], { windowsHide: true });
-      return { check: 'service', status: 'ok', detail: 'Windows service "Sandgate" exists' };
-    } catch {
-      return { check: 'service', status: 'warn', code: 'AGENT_UNAVAILABLE', detail: 'no Windows service "Sandgate"', fix: FIX.win32 };
-    }
-  }
+  // Windows: the agent starts at logon from the per-user Run key (logon-start.ts), not as a service.
+  if (os === 'win32') return checkLogonStart(home);
   const found = serviceUnitLocations(platform, homeDir).find((p) => existsSync(p));
   if (found) return { check: 'service', status: 'ok', detail: found };
   return {

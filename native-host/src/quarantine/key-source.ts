@@ -7,9 +7,9 @@ import { ensurePrivateDir } from './private-dir.ts';
  * Where the per-installation quarantine key comes from. The key never leaves the agent's account; every item is
  * encrypted and authenticated under keys derived from it.
  *
- * Other platforms plug in here:
- * - Windows: keep the 32 bytes wrapped with DPAPI (CryptProtectData, machine or service-account scope) in the same file.
- * - macOS: keep the 32 bytes as a generic password in the System (or login) Keychain, read with SecItemCopyMatching.
+ * Sources: this 0600 file (Linux, macOS); on Windows the same path holding the key wrapped by DPAPI
+ * (dpapi-key-source.ts). Designed only: on macOS, the 32 bytes as a generic password in the System (or login)
+ * Keychain, read with SecItemCopyMatching.
  */
 export interface KeySource {
   /** Returns the 32-byte store key, creating it on first use. */

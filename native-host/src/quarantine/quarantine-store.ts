@@ -7,14 +7,15 @@ import { enforceQuarantineLimits, type EnforceOptions, type EnforceResult, type 
 import { exportItem, type ExportOptions, type ExportResult } from './export-item.ts';
 import { findItemMetadata } from './find-item.ts';
 import { openMetadataFile, type ItemMetadata } from './item-metadata.ts';
-import { deriveStoreKeys, fileKeySource, type KeySource, type StoreKeys } from './key-source.ts';
+import { deriveStoreKeys, type KeySource, type StoreKeys } from './key-source.ts';
+import { platformKeySource } from './platform-key-source.ts';
 import { listItems, type QuarantineListing } from './list-items.ts';
 import { quarantineObject, type QuarantineObjectOptions, type QuarantineRaceHooks } from './quarantine-object.ts';
 import { restore, type RestoreOptions, type RestoreRaceHooks } from './restore-item.ts';
 import { assertItemId, itemFiles, openStore, storeDir, type ItemFiles } from './store-layout.ts';
 
 export interface QuarantineStoreOptions {
-  /** Where the store key comes from; the 0600 key file in the home unless a platform supplies another. */
+  /** Where the store key comes from; the platform's (platform-key-source.ts) unless given. */
   keySource?: KeySource;
   /** Where the store's own events (restored, deleted, exported) go; the home's event log unless given. */
   events?: EventLog;
@@ -36,7 +37,7 @@ export class QuarantineStore {
   private constructor(home: string, opts: QuarantineStoreOptions) {
     this.home = home;
     this.dir = storeDir(home);
-    this.keySource = opts.keySource ?? fileKeySource(home);
+    this.keySource = opts.keySource ?? platformKeySource(home);
     this.eventLog = opts.events;
   }
 

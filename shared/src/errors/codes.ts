@@ -189,6 +189,16 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The hunt file is not UTF-8 text, or holds no indicator or rule the agents would run; nothing was created',
   },
+  // The quarantine key under DPAPI on Windows, issue 19 (appended)
+  QUARANTINE_KEY_UNUSABLE: {
+    retryable: false,
+    message:
+      'The quarantine key file cannot be unwrapped by this user on this machine (copied from elsewhere, tampered with, or not a Sandgate key file); nothing was quarantined or read',
+  },
+  QUARANTINE_KEY_PROTECTION_UNAVAILABLE: {
+    retryable: false,
+    message: "The operating system's key protection (DPAPI through koffi) could not be loaded, so the quarantine key cannot be used",
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

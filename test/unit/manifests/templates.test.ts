@@ -169,7 +169,9 @@ describe('Firefox policies.json', () => {
 });
 
 describe('service definitions', () => {
-  it('systemd user and system units, the launchd agent and the Windows service plan all run `sandgate serve`', () => {
+  // Windows has no template: `sandgate install` registers the agent's start at logon (install/logon-start.ts), tested
+  // under Wine in test/windows/native-host/install/logon-start.test.ts.
+  it('systemd user and system units and the launchd agent all run `sandgate serve`', () => {
     const user = read('systemd/sandgate.service');
     const system = read('systemd/sandgate@.service');
     for (const unit of [user, system]) expect(unit).toMatch(/^ExecStart=\S*sandgate serve$/m);
@@ -180,23 +182,13 @@ describe('service definitions', () => {
     const plist = plistValue(parseXml(read('launchd/org.sandgate.agent.plist')).children[0]!) as Record<string, any>;
     expect(plist.Label).toBe(NATIVE_HOST_NAME);
     expect(plist.ProgramArguments.slice(-1)).toEqual(['serve']);
-
-    const svc = readJson('windows/sandgate-service.json') as Record<string, any>;
-    expect(svc.name).toBe('Sandgate');
-    expect(svc.binPath).toMatch(/ serve /);
-    expect(svc.commands[0]).toMatch(/^sc\.exe create Sandgate binPath= /);
   });
 
   it('doctor looks for the service definitions under the names these templates are installed as', () => {
     const names = serviceUnitLocations('linux', '/home/u').map((p) => p.split('/').pop());
     expect(names).toEqual(expect.arrayContaining(['sandgate.service', 'sandgate@.service']));
     expect(serviceUnitLocations('darwin', '/Users/u')[0]).toBe('/Users/u/Library/LaunchAgents/org.sandgate.agent.plist');
-    for (const f of [
-      'systemd/sandgate.service',
-      'systemd/sandgate@.service',
-      'launchd/org.sandgate.agent.plist',
-      'windows/sandgate-service.json',
-    ]) {
+    for (const f of ['systemd/sandgate.service', 'systemd/sandgate@.service', 'launchd/org.sandgate.agent.plist']) {
       expect(existsSync(join(root, f)), f).toBe(true);
     }
   });

@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs';
+import type { RegistryDump } from '@sandgate/shared/reg-query';
 import type { FileFinding, Finding } from './collector.ts';
 import type { WindowsFiles } from './windows-files.ts';
 import { expandWindowsPath, windowsCommandPaths } from './windows-paths.ts';
 
 /** A registry export: key path (`HKLM\…`, `HKU\<SID>\…`) → value name → data (REG_SZ text, DWORD, REG_MULTI_SZ list). */
-export type RegistryDump = Record<string, Record<string, string | number | string[]>>;
+export type { RegistryDump };
 
 /** Run-key locations (Autoruns "Logon"), under HKLM and every user hive. */
 export const RUN_KEYS = [

@@ -5,7 +5,7 @@ import { CHROMIUM_EXTENSION_ID, FIREFOX_EXTENSION_ID, NATIVE_HOST_NAME, doctorRe
 import { BROWSERS, MANIFEST_LOCATIONS, type Browser } from '#native-host/install/browsers.ts';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
 import { SANDGATE_SHIM, runWine, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
-import { deleteRegistryKeys, readRegistryDefaults, setRegistryDefault } from '#test-helpers/wine-registry.ts';
+import { deleteLogonStart, deleteRegistryKeys, readRegistryDefaults, setRegistryDefault } from '#test-helpers/wine-registry.ts';
 
 const wine = wineNode();
 
@@ -26,6 +26,8 @@ describe.skipIf(!wine.available)(
     const systemDir = () => join(w().prefix, 'drive_c', 'ProgramData', 'Sandgate');
     const clean = async () => {
       await deleteRegistryKeys(w(), [...userKeys, ...systemKeys], h.outDir);
+      // A per-user install also registers the agent's start at logon (logon-start.test.ts); never left behind.
+      await deleteLogonStart(w(), h.outDir);
       rmSync(systemDir(), { recursive: true, force: true });
     };
     beforeAll(async () => {

@@ -5,7 +5,7 @@ import { CHROMIUM_EXTENSION_ID, NATIVE_HOST_NAME, statusResultSchema } from '@sa
 import { MANIFEST_LOCATIONS } from '#native-host/install/browsers.ts';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
 import { SANDGATE_SHIM, runWine, runWineNode, wineNode, readyWine } from '#test-helpers/wine-node.ts';
-import { deleteRegistryKeys } from '#test-helpers/wine-registry.ts';
+import { deleteLogonStart, deleteRegistryKeys } from '#test-helpers/wine-registry.ts';
 
 const wine = wineNode();
 const chromeKey = `${MANIFEST_LOCATIONS.chrome.win32.user[0]}\\${NATIVE_HOST_NAME}`;
@@ -57,6 +57,7 @@ describe.skipIf(!wine.available)(
       if (s.code === 0)
         await runWine(w(), 'taskkill', ['/pid', String(statusResultSchema.parse(JSON.parse(s.stdout)).pid), '/f'], { outDir: h.outDir });
       await deleteRegistryKeys(w(), [chromeKey], h.outDir);
+      await deleteLogonStart(w(), h.outDir);
       h.close();
     });
 

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { doctorReportSchema } from '@sandgate/shared';
+import { singleTextValue } from '@sandgate/shared/reg-query';
+import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
+import { SANDGATE_SHIM, readyWine, runWine, runWineNode, wineEnv, wineNode } from '#test-helpers/wine-node.ts';
+
+const wine = wineNode();
+const RUN_KEY = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
+
+describe.skipIf(!wine.available)(
+  `the agent's start at logon on Windows: the per-user Run key, under Wine${wine.available ? '' : ` — SKIPPED: ${wine.reason}`}`,
+  () => {
+    const w = () => readyWine(wine);
+    let h: WineHome;
+    const env = () => ({ SANDGATE_HOME: h.winHome });
+    const sandgate = (args: string[]) => runWineNode(w(), [SANDGATE_SHIM, ...args], { outDir: h.outDir, env: env() });
+    const runValue = async () => {
+      const r = await runWine(w(), 'reg', ['query', RUN_KEY, '/v', 'Sandgate'], { outDir: h.outDir });
+      return r.code === 0 ? singleTextValue(r.stdout) : undefined;
+    };
+    const serviceCheck = async () => {
+      const r = await sandgate(['doctor', '--json']);
+      return doctorReportSchema.parse(JSON.parse(r.stdout)).checks.find((c) => c.check === 'service');
+    };
+    // Whatever the agent started at "logon" is stopped with the prefix's other processes (the tier's files run one after another).
+    const stopPrefix = () => void spawnSync('wineserver', ['-k'], { env: wineEnv(w().prefix), stdio: 'ignore', timeout: 30_000 });
+    const script = () => `${h.winHome}\\bin\\sandgate-agent.vbs`;
+
+    beforeAll(async () => {
+      h = makeWineHome();
+      await runWine(w(), 'reg', ['delete', RUN_KEY, '/v', 'Sandgate', '/f'], { outDir: h.outDir });
+    });
+    afterAll(async () => {
+      if (h) await runWine(w(), 'reg', ['delete', RUN_KEY, '/v', 'Sandgate', '/f'], { outDir: h.outDir });
+      h?.close();
+    });
+
+    it('doctor says the agent does not start at logon before install', async () => {
+      expect(await serviceCheck()).toMatchObject({
+        status: 'warn',
+        code: 'AGENT_UNAVAILABLE',
+        detail: expect.stringContaining('no logon start'),
+      });
+    });
+
+    it('install (per user) sets HKCU\\…\\Run\\Sandgate to wscript on the logon script, and doctor says so', async () => {
+      const r = await sandgate(['install', '--browser', 'chrome']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await runValue()).toMatch(
+        new RegExp(`^"[A-Z]:\\\\windows\\\\System32\\\\wscript\\.exe" //B //NoLogo "${script().replace(/\\/g, '\\\\')}"$`, 'i'),
+      );
+      const vbs = readFileSync(join(h.home, 'bin', 'sandgate-agent.vbs'), 'utf8');
+      expect(vbs).toContain(`cmd /c ""set ""SANDGATE_HOME=${h.winHome}"" && `);
+      expect(vbs).toMatch(/""[^"]+node\.exe"" ""[^"]+sandgate\.mjs"" serve >> ""[^"]+\\logs\\agent\.log"" 2>&1""", 0, False/);
+      expect(await serviceCheck()).toMatchObject({ status: 'ok', detail: expect.stringContaining(script()) });
+    });
+
+    it("at Wine's next start-up (wineboot runs the Run keys, as Windows does at logon) the agent starts, hidden, and answers", async () => {
+      stopPrefix();
+      const boot = await runWine(w(), 'wineboot', [], { outDir: h.outDir });
+      expect(boot.code).toBe(0);
+      // A generous deadline turns "never started" into a failure; the agent needs seconds under Wine.
+      const deadline = Date.now() + 90_000;
+      let status = await sandgate(['status']);
+      while (status.code !== 0 && Date.now() < deadline) {
+        await sleep(1000);
+        status = await sandgate(['status']);
+      }
+      expect(status.code, `${status.stderr}\n${readLog(h)}`).toBe(0);
+      expect(status.stdout).toMatch(/^service\s+running/m);
+      // Its output went where the script sends it: the agent's own log in the home.
+      expect(readLog(h)).toContain('agent service listening');
+      stopPrefix();
+    });
+
+    it('uninstall --browser all removes the Run value and the script; doctor then warns again', async () => {
+      const u = await sandgate(['uninstall', '--browser', 'all']);
+      expect(u.code, u.stderr).toBe(0);
+      expect(u.stdout).toContain(`removed ${RUN_KEY}\\Sandgate`);
+      expect(await runValue()).toBeUndefined();
+      expect(existsSync(join(h.home, 'bin', 'sandgate-agent.vbs'))).toBe(false);
+      expect(await serviceCheck()).toMatchObject({ status: 'warn' });
+    });
+
+    it('uninstall leaves a Run value named Sandgate that runs something else, and says so', async () => {
+      await runWine(w(), 'reg', ['add', RUN_KEY, '/v', 'Sandgate', '/t', 'REG_SZ', '/d', 'C:\\elsewhere\\other.exe', '/f'], {
+        outDir: h.outDir,
+      });
+      const u = await sandgate(['uninstall', '--browser', 'all']);
+      expect(u.code, u.stderr).toBe(0);
+      expect(u.stdout).toMatch(/kept HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Sandgate: runs C:\\elsewhere\\other\.exe/);
+      expect(await runValue()).toBe('C:\\elsewhere\\other.exe');
+    });
+  },
+);
+
+function readLog(h: WineHome): string {
+  const f = join(h.home, 'logs', 'agent.log');
+  return existsSync(f) ? readFileSync(f, 'utf8') : '(no agent.log)';
+}
