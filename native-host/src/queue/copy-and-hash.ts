@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { SandgateError } from '@sandgate/shared';
-import type { PendingFile } from '@sandgate/shared/durable-write';
 import { SNIFF_BYTES } from './sniff-content.ts';
 
 /** Writes one chunk; injectable so tests can make the disk fill up halfway. */
@@ -22,15 +21,15 @@ const CHUNK = 1024 * 1024;
  * overwriting), hashing them in the same pass: the hash names exactly the bytes that were queued. A source that turns
  * out longer or shorter than `size` changed under us (FILE_CHANGED). On any failure the destination is removed.
  * The first SNIFF_BYTES come back as `head`, so the content is named from the same bytes that were hashed and queued.
- * The copy is not synced here: `sync` makes it durable (then closes it; failing, removes it) and `abandon` removes it,
- * so the caller can write the job's record first and sync both together. The caller must call exactly one of them.
+ * The copy's fsync is started, not awaited: `durable` settles when the copy is on disk (or, failing, removed), so the
+ * caller can write the job's record meanwhile. The caller must await `durable` before it renames the copy into place.
  */
 export async function copyAndHash(
   src: FileHandle,
   size: number,
   destPath: string,
   write: ChunkWriter = defaultChunkWriter,
-): Promise<{ sha256: string; size: number; head: Buffer; copy: PendingFile }> {
+): Promise<{ sha256: string; size: number; head: Buffer; durable: Promise<void> }> {
   const dest = await open(destPath, 'wx', 0o600);
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);
@@ -53,21 +52,15 @@ export async function copyAndHash(
   } catch (err) {
     throw await failed(dest, destPath, err);
   }
-  const copy: PendingFile = {
-    async sync() {
-      try {
-        await dest.sync();
-      } catch (err) {
-        throw await failed(dest, destPath, err);
-      }
-      await dest.close();
+  const durable = dest.sync().then(
+    () => dest.close(),
+    async (err: unknown) => {
+      throw await failed(dest, destPath, err);
     },
-    async abandon() {
-      await dest.close().catch(() => {});
-      await unlink(destPath).catch(() => {});
-    },
-  };
-  return { sha256: hash.digest('hex'), size: copied, head, copy };
+  );
+  // Handled here too, so a caller that fails before awaiting it leaves no unhandled rejection behind.
+  durable.catch(() => {});
+  return { sha256: hash.digest('hex'), size: copied, head, durable };
 }
 
 async function failed(dest: FileHandle, destPath: string, err: unknown): Promise<SandgateError> {

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { Clock } from '../clock.ts';
 import { realClock } from '../clock.ts';
 import { copyAndHash, type ChunkWriter } from './copy-and-hash.ts';
-import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced, writeFileUnsynced } from '@sandgate/shared/durable-write';
+import { fsyncDir, tempName, TEMP_PREFIX, writeFileDurable, writeFileSynced } from '@sandgate/shared/durable-write';
 import { GroupCommit } from './group-commit.ts';
 import { JobJournal } from './job-journal.ts';
 import { fileBody } from './object-body.ts';
@@ -115,18 +115,10 @@ export class RequestQueue implements ObjectQueue, JobStore {
       const outbox = events(job).map((e) => outboxEvent(job.jobId, e.what, { ...e.event, jobId: job.jobId }, now));
       const rec: QueueRecord = { format: 1, job, actionsStarted: [], logOffset: this.events.size(), outbox };
       recordTmp = join(this.dir, tempName());
-      let record;
-      try {
-        record = await writeFileUnsynced(recordTmp, JSON.stringify(rec));
-      } catch (err) {
-        await copied.copy.abandon();
-        throw queueIo('The request could not be recorded', err);
-      }
-      // Both files are written before either is synced, so one journal commit can carry both (docs/decisions.md);
-      // both are on disk before either is renamed.
+      // The record is written and synced while the copy's fsync runs: both on disk before either is renamed.
       const written = await Promise.allSettled([
-        copied.copy.sync(),
-        record.sync().catch((err: unknown) => {
+        copied.durable,
+        writeFileSynced(recordTmp, JSON.stringify(rec)).catch((err: unknown) => {
           throw queueIo('The request could not be recorded', err);
         }),
       ]);

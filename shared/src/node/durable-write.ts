@@ -14,48 +14,22 @@ export function tempName(): string {
   return `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
 }
 
-/** A file written but not yet synced: `sync` makes it durable and closes it, `abandon` closes and removes it. */
-export interface PendingFile {
-  sync(): Promise<void>;
-  abandon(): Promise<void>;
-}
-
 /**
- * Writes a new file (never overwriting, never through a symlink: O_CREAT|O_EXCL refuses any existing name) and leaves
- * its fsync to the caller, so that several files written first can be synced together (one journal commit can then
- * carry them all). `mode` is set exactly, whatever the umask. On any failure, including the sync's, nothing is left
- * at `path`.
+ * Writes a new file (never overwriting, never through a symlink: O_CREAT|O_EXCL refuses any existing name) and fsyncs
+ * it; on failure nothing is left at `path`. `mode` is set exactly, whatever the umask.
  */
-export async function writeFileUnsynced(path: string, data: string | Buffer, mode = 0o600): Promise<PendingFile> {
+export async function writeFileSynced(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const fh = await open(path, 'wx', mode);
-  const abandon = async () => {
-    await fh.close().catch(() => {});
-    await unlink(path).catch(() => {});
-  };
   try {
     await fh.writeFile(data);
     await fh.chmod(mode);
+    await fh.sync();
   } catch (err) {
-    await abandon();
+    await fh.close();
+    await unlink(path).catch(() => {});
     throw err;
   }
-  return {
-    abandon,
-    async sync() {
-      try {
-        await fh.sync();
-      } catch (err) {
-        await abandon();
-        throw err;
-      }
-      await fh.close();
-    },
-  };
-}
-
-/** writeFileUnsynced, then its fsync: on failure nothing is left at `path`. */
-export async function writeFileSynced(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  await (await writeFileUnsynced(path, data, mode)).sync();
+  await fh.close();
 }
 
 /**
