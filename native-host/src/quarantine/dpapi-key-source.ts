@@ -1,9 +1,9 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { dpapi, type Dpapi, type DpapiScope } from './dpapi.ts';
-import { STORE_KEY_BYTES, type KeySource } from './key-source.ts';
+import { publishKeyFile, STORE_KEY_BYTES, type KeySource } from './key-source.ts';
 
 /**
  * The Windows key source: `$SANDGATE_HOME\keys\quarantine.key` holds the 32-byte store key wrapped by DPAPI, never
@@ -35,22 +35,7 @@ export function dpapiKeySource(home: string, opts: { scope?: DpapiScope; api?: (
       const key = randomBytes(STORE_KEY_BYTES);
       const wrapped = Buffer.concat([DPAPI_KEY_MAGIC, Buffer.from([SCOPE_BYTE[scope]]), api().protect(key, scope)]);
       key.fill(0);
-      // Published with link(), which fails if another process won the race: nobody ever reads a half-written key.
-      const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'wx', 0o600);
-      try {
-        writeSync(fd, wrapped);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        linkSync(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        unlinkSync(tmp);
-      }
+      publishKeyFile(file, wrapped);
       const loaded = readWrapped(file, api);
       if (!loaded) throw new Error('the quarantine key could not be created');
       return loaded;

@@ -18,6 +18,28 @@ export interface KeySource {
 
 export const STORE_KEY_BYTES = 32;
 
+/**
+ * Writes a new key file's bytes under a temporary name and publishes it with link(), which fails if another process
+ * won the race: nobody ever reads a half-written key, and the first key made is the one every process uses.
+ */
+export function publishKeyFile(file: string, bytes: Buffer): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
 /** `$SANDGATE_HOME/keys/quarantine.key`: 32 random bytes, folder 0700, file 0600, created exactly once. */
 export function fileKeySource(home: string): KeySource {
   const dir = join(home, 'keys');
@@ -27,23 +49,7 @@ export function fileKeySource(home: string): KeySource {
       ensurePrivateDir(dir);
       const existing = readKeyFile(file);
       if (existing) return existing;
-      // Written under a temporary name and published with link(), which fails if another process won the race;
-      // nobody ever reads a half-written key.
-      const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'wx', 0o600);
-      try {
-        writeSync(fd, randomBytes(STORE_KEY_BYTES));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      try {
-        linkSync(tmp, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      } finally {
-        unlinkSync(tmp);
-      }
+      publishKeyFile(file, randomBytes(STORE_KEY_BYTES));
       const key = readKeyFile(file);
       if (!key) throw new Error('the quarantine key could not be created');
       return key;
