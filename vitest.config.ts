@@ -22,21 +22,9 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
-          // After the other tiers, alone: Wine's processes under a loaded machine once hung a scan past its timeout.
-          sequence: { groupOrder: 1 },
         },
       },
-      // Last and alone (groupOrder): a real browser, agent and lab waiting for outcomes share two cores with nothing else.
-      {
-        test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          fileParallelism: false,
-          sequence: { groupOrder: 2 },
-        },
-      },
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
     ],
   },
 });
