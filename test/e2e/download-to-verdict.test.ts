@@ -28,6 +28,8 @@ let sw: Worker;
 
 beforeAll(async () => {
   dirs = createBrowserDirs();
+  // Debug level: on failure the logs then say when the bridge got each request and what the agent did with it.
+  process.env.SANDGATE_LOG_LEVEL = 'debug';
   // The agent is not started here: the bridge must start it when the extension first connects.
   stack = await startStack({ startAgent: false, capture: { downloadDirs: [dirs.downloadDir] } });
   await stack.registerNativeHost(dirs.userDataDir);
@@ -38,12 +40,15 @@ beforeAll(async () => {
   await page.goto(server.pageUrl);
 });
 
-afterEach(({ task }) => {
-  // On failure the agent's and the bridge's own words are what explain it; print their tails.
+afterEach(async ({ task }) => {
+  // On failure the agent's, the bridge's and the extension's own words are what explain it; print their tails.
   if (task.result?.state !== 'fail' || !stack) return;
   const bridgeLog = join(stack.paths.logs, 'native-host.log');
   process.stderr.write(`--- agent log ---\n${stack.agentLog()}\n`);
   if (existsSync(bridgeLog)) process.stderr.write(`--- bridge log ---\n${readFileSync(bridgeLog, 'utf8').slice(-10_000)}\n`);
+  process.stderr.write(`--- extension console ---\n${browser?.workerConsole() ?? ''}\n`);
+  const stored = await sw?.evaluate(() => chrome.storage.local.get(null)).catch((err: unknown) => String(err));
+  process.stderr.write(`--- extension storage ---\n${JSON.stringify(stored).slice(0, 10_000)}\n`);
 });
 
 afterAll(async () => {

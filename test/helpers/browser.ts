@@ -70,6 +70,8 @@ export interface BrowserSession {
   extensionId: string;
   downloadDir: string;
   userDataDir: string;
+  /** What the extension's service worker wrote to its console, with times: printed by tests when they fail. */
+  workerConsole(): string;
   /** Closes the browser and removes the temp folders this helper made. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -132,7 +134,37 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
     const isOurs = (w: Worker): boolean => w.url().startsWith(`chrome-extension://${extensionId}/`);
     const sw =
       context.serviceWorkers().find(isOurs) ?? (await context.waitForEvent('serviceworker', { predicate: isOurs, timeout: 30_000 }));
-    return { context, sw, extensionId, downloadDir: dirs.downloadDir, userDataDir: dirs.userDataDir, close };
+    // The worker's target exists before its script has run. A download that reaches Chromium before the extension has
+    // registered its listeners is never shown to it (a freshly loaded extension has no listeners on record to wake it
+    // for), so a test clicking at once raced the extension's start and sometimes lost (seen in CI as a download that
+    // completed and was never captured). Ready means the capture's listener is registered.
+    const deadline = Date.now() + 30_000;
+    while (!(await sw.evaluate(() => chrome.downloads.onChanged.hasListeners()).catch(() => false))) {
+      if (Date.now() > deadline) throw new Error('the extension registered no downloads listener within 30 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Every instance of the extension's worker (Chromium may stop one and start another), each line with its instance.
+    const consoleLines: string[] = [];
+    let instances = 0;
+    const listen = (w: Worker) => {
+      const n = ++instances;
+      consoleLines.push(`${new Date().toISOString()} [worker ${n} ${w === sw ? 'the test\'s handle' : 'a new instance'}] started`);
+      w.on('console', (m) => consoleLines.push(`${new Date().toISOString()} [worker ${n}] ${m.type()} ${m.text()}`.slice(0, 2000)));
+      w.on('close', () => consoleLines.push(`${new Date().toISOString()} [worker ${n}] closed`));
+    };
+    listen(sw);
+    context.on('serviceworker', (w) => {
+      if (isOurs(w) && w !== sw) listen(w);
+    });
+    return {
+      context,
+      sw,
+      extensionId,
+      downloadDir: dirs.downloadDir,
+      userDataDir: dirs.userDataDir,
+      workerConsole: () => consoleLines.slice(-200).join('\n'),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
