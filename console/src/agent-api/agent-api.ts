@@ -14,8 +14,9 @@ import {
   type BodyLimit,
   type EnrollResponse,
   type PollResponse,
+  type ShippedEvent,
 } from '@sandgate/shared';
-import type { Db } from '../db/db.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
@@ -113,14 +114,15 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
           res.setHeader('retry-after', String(err.params.retryAfterSeconds));
         throw err;
       }
-      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events).catch((err: unknown) => {
+      // An employee's "Ask for restore" goes into the administrators' inbox with the event that carries it, in one
+      // transaction (once per workstation and object while open).
+      const askedToRestore = (tx: Queryable, fresh: readonly ShippedEvent[]) => recordRestoreAsks(tx, agent.id, fresh);
+      const { fresh, ...answer } = await storeEvents(o.db, agent.id, batch.events, askedToRestore).catch((err: unknown) => {
         if (err instanceof SandgateError) o.log?.(`events of agent ${agent.id} refused: ${err.code}: ${err.message}`);
         throw err;
       });
       // Only events stored now: a batch re-sent after a lost answer starts nothing twice.
       await onThreatEvents({ db: o.db, notifier: o.notifier, log: o.log, witness: o.witness, lookUp: o.lookUp }, agent, fresh);
-      // An employee's "Ask for restore": into the administrators' inbox (once per workstation and object while open).
-      await recordRestoreAsks(o.db, agent.id, fresh);
       return sendJson(res, 200, answer);
     }
     case `POST ${AGENT_API.taskProgress}`: {

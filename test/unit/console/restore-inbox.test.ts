@@ -11,6 +11,7 @@ import {
   recordRestoreAsks,
 } from '#console/restore/restore-inbox.ts';
 import { deliverableRestores } from '#console/restore/restore-requests.ts';
+import { storeEvents } from '#console/agents/store-events.ts';
 import { audit, readAudit } from '#console/audit/audit-log.ts';
 
 const SHA = 'ab'.repeat(32);
@@ -50,6 +51,20 @@ describe('the restore-requests inbox', () => {
   }, 60_000);
   afterAll(async () => {
     await db?.close();
+  });
+
+  it('a request is kept with the event that carries it: when the inbox cannot take it, the event is not stored either, and the re-sent batch brings both', async () => {
+    const batch = [{ ...asked('ef'.repeat(32)), seq: 1 }];
+    const failing = async () => {
+      throw new Error('the inbox is unavailable');
+    };
+    await expect(storeEvents(db, 'agent-3', batch, failing)).rejects.toThrow('the inbox is unavailable');
+    expect(await db.query(`SELECT seq FROM agent_events WHERE agent_id = 'agent-3'`)).toHaveLength(0);
+    const stored = await storeEvents(db, 'agent-3', batch, (tx, fresh) => recordRestoreAsks(tx, 'agent-3', fresh));
+    expect(stored.accepted).toBe(1);
+    expect(await db.query(`SELECT id FROM restore_inbox WHERE agent_id = 'agent-3' AND sha256 = $1`, ['ef'.repeat(32)])).toHaveLength(1);
+    // Gone again: the scenarios below count the inbox from empty.
+    await db.query(`DELETE FROM restore_inbox WHERE agent_id = 'agent-3'`);
   });
 
   it('a request asked twice while open is one request; other events and bad hashes are not requests', async () => {
