@@ -14,7 +14,9 @@ export function sourceStamp(roots) {
   const add = (st) => {
     files += 1;
     bytes += st.size;
-    newest = Math.max(newest, st.mtimeMs, st.ctimeMs);
+    // Whole milliseconds: the Windows Node (under Wine, or on Windows reading a Linux-built tree) sees times in 100 ns
+    // units, Linux in nanoseconds, so a finer figure could differ for the same file and a fresh bundle look stale.
+    newest = Math.max(newest, Math.floor(st.mtimeMs), Math.floor(st.ctimeMs));
   };
   // Runs at every start of a command: one readdir per folder, one stat per file, no path normalisation.
   const walk = (dir) => {
