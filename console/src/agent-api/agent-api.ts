@@ -148,13 +148,14 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
   try {
     const out = await o.db.transaction(async (tx) => {
       const { groupId } = await consumeEnrollmentToken(tx, body.token, agentId);
-      const cert = o.ca.signAgentCsr(body.csr, agentId);
+      const cert = o.ca.signEnrollmentCsr(body.csr, agentId);
       await insertAgent(tx, {
         id: agentId,
         hostname: body.host.hostname,
         certSerial: normaliseSerial(cert.serial),
         certSha256: cert.sha256,
         certNotAfter: cert.notAfter,
+        certCaSha256: cert.caSha256,
         groupId,
         appVersion: body.appVersion,
         host: body.host,
@@ -207,9 +208,10 @@ async function poll(
   const deadline = Date.now() + q.waitMs;
   for (;;) {
     const mark = o.notifier.mark(peer.agentId);
-    const check = await pollCheck(o.db, peer.agentId, peer.serial);
+    const check = await pollCheck(o.db, peer.agentId, peer.serial, o.ca);
     if (gone.signal.aborted) return;
-    if (check.hasTasks || check.hasRestores || check.hasAnswers || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
+    const offer = check.renew !== undefined || check.trustDue;
+    if (offer || check.hasTasks || check.hasRestores || check.hasAnswers || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
       const answer: PollResponse = {
         tasks: [
           ...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []),
@@ -218,6 +220,9 @@ async function poll(
           ...(check.hasAnswers ? await deliverableRestoreAnswers(o.db, check.id) : []),
         ],
       };
+      // CA rotation and expiry: renew now; after a retirement, pin the console's CAs (the renewal answer carries them too).
+      if (check.renew) answer.renew = { reason: check.renew };
+      else if (check.trustDue) answer.trust = { caCertificates: o.ca.trustPem };
       if (check.policyRevision !== q.policyRevision) {
         const current = await policyForAgent(o.db, check.id);
         // Moved again between the two reads: the agent gets the newer one, which is what it wants.

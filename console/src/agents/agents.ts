@@ -15,6 +15,8 @@ export interface AgentRow {
   status: Record<string, unknown> | null;
   /** When the workstation's client certificate runs out (it renews itself before: cert-renewal.ts). */
   cert_not_after: string | Date;
+  /** SHA-256 of the CA that issued the certificate (null: enrolled before CA rotation existed, by the CA then in service). */
+  cert_ca_sha256: string | null;
   online: boolean;
 }
 
@@ -26,7 +28,7 @@ export const ONLINE_SQL = `(a.revoked_at IS NULL AND a.last_seen_at IS NOT NULL
   AND a.last_seen_at > now() - make_interval(secs => 3 * coalesce(a.heartbeat_ms, 30000) / 1000.0))`;
 
 const AGENT_COLUMNS = `a.id, a.hostname, a.group_id, g.name AS group_name, a.enrolled_at, a.revoked_at, a.last_seen_at, a.heartbeat_ms,
-            a.app_version, a.host, a.status, a.cert_not_after, ${ONLINE_SQL} AS online`;
+            a.app_version, a.host, a.status, a.cert_not_after, a.cert_ca_sha256, ${ONLINE_SQL} AS online`;
 
 /** The columns a page may be sorted by; the id breaks ties so pages never overlap. Never text from the request. */
 const SORT_SQL: Record<AgentsQuery['sort'], string> = {
@@ -94,15 +96,26 @@ export async function insertAgent(
     certSerial: string;
     certSha256: string;
     certNotAfter: Date;
+    certCaSha256: string;
     groupId: number | null;
     appVersion: string;
     host: unknown;
   },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [a.id, a.hostname, a.certSerial, a.certSha256, a.certNotAfter.toISOString(), a.groupId, a.appVersion, JSON.stringify(a.host)],
+    `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host, cert_ca_sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      a.id,
+      a.hostname,
+      a.certSerial,
+      a.certSha256,
+      a.certNotAfter.toISOString(),
+      a.groupId,
+      a.appVersion,
+      JSON.stringify(a.host),
+      a.certCaSha256,
+    ],
   );
 }
 
@@ -154,8 +167,11 @@ export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: 
     eventBacklog: hb.eventBacklog,
     startedAt: hb.startedAt,
   };
+  // A heartbeat with the current certificate also ends the retries of the renewal that made it (renew-agent.ts):
+  // the replaced certificate can no longer ask again once the new one is in use.
   const rows = await db.query(
-    `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6
+    `UPDATE agents SET last_seen_at = now(), heartbeat_ms = $2, app_version = $3, host = $4, hostname = $5, status = $6,
+            previous_cert_serial = NULL, trust_cas = coalesce($8, trust_cas)
       WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
     [
       hb.agentId,
@@ -165,6 +181,7 @@ export async function recordHeartbeat(db: Queryable, hb: Heartbeat, certSerial: 
       hb.host.hostname,
       JSON.stringify(status),
       certSerial.toLowerCase(),
+      hb.trustCas ? [...new Set(hb.trustCas)].sort().join(',') : null,
     ],
   );
   if (!rows.length) await authenticateAgent(db, hb.agentId, certSerial);

@@ -69,7 +69,15 @@ async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId
   if (retry && (peer.serial !== row.previous_cert_serial || !row.cert_key_sha256)) throw notThisAgents();
 
   const body = await readJson(req, renewRequestSchema);
-  const keySha256 = csrKeySha256(body.csr);
+  const csr = readCsr(body.csr);
+  // The certificate always names the caller; a request that names another agent is someone trying for its identity.
+  if (csr.commonName !== undefined && UUID.test(csr.commonName) && csr.commonName.toLowerCase() !== peer.agentId.toLowerCase())
+    throw new SandgateError(
+      'CONSOLE_CSR_SUBJECT_MISMATCH',
+      `The certificate request names agent ${csr.commonName}, but the client certificate is agent ${peer.agentId}'s`,
+      { params: { requested: csr.commonName } },
+    );
+  const keySha256 = csr.keySha256;
   if (keySha256 === peerKeySha256(req))
     throw new SandgateError('MESSAGE_INVALID', 'A renewal needs a new key: the request is for the key of the certificate in use');
   if (retry && keySha256 !== row.cert_key_sha256) throw notThisAgents();
@@ -77,21 +85,27 @@ async function renew(o: RenewAgentOptions, req: IncomingMessage, peer: { agentId
   const cert = o.ca.signAgentCsr(body.csr, peer.agentId);
   const serial = normaliseSerial(cert.serial);
   const notAfter = cert.notAfter.toISOString();
+  const trust = o.ca.trustFingerprints.join(',');
   await o.db.transaction(async (tx) => {
     // Conditional on the serial just read: of two renewals racing, one wins and the other is refused. A retry leaves
-    // `previous_cert_serial` as it was (the certificate it came with), so a second lost answer can be retried too.
+    // `previous_cert_serial` as it was (the certificate it came with), so a second lost answer can be retried too;
+    // the first heartbeat with the new certificate clears it (recordHeartbeat), which ends the retries.
+    // The CAs given to pin are recorded only for agents that report what they pin (older ones ignore them).
     const rows = await tx.query(
-      `UPDATE agents SET cert_serial = $2, cert_sha256 = $3, cert_not_after = $4, previous_cert_serial = $5, cert_key_sha256 = $6
+      `UPDATE agents SET cert_serial = $2, cert_sha256 = $3, cert_not_after = $4, previous_cert_serial = $5, cert_key_sha256 = $6,
+              cert_ca_sha256 = $8, trust_cas = CASE WHEN trust_cas IS NULL THEN NULL ELSE $9 END
         WHERE id = $1 AND cert_serial = $7 AND revoked_at IS NULL RETURNING id`,
-      [peer.agentId, serial, cert.sha256, notAfter, peer.serial, keySha256, row.cert_serial],
+      [peer.agentId, serial, cert.sha256, notAfter, peer.serial, keySha256, row.cert_serial, cert.caSha256, trust],
     );
     if (!rows.length)
       throw new SandgateError('CONSOLE_CLIENT_CERT_REQUIRED', 'The client certificate is no longer the one this agent holds');
-    const details = { serial, previousSerial: peer.serial, keySha256, notAfter, ...(retry ? { retry: true } : {}) };
+    const details = { serial, previousSerial: peer.serial, keySha256, notAfter, ca: cert.caSha256, ...(retry ? { retry: true } : {}) };
     await audit(tx, { actor: `agent:${peer.agentId}`, action: 'agent.renew', target: peer.agentId, outcome: 'ok', details });
   });
-  return { certificate: cert.pem, notAfter };
+  return { certificate: cert.pem, notAfter, caCertificates: o.ca.trustPem };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function renewalRow(db: Queryable, agentId: string): Promise<RenewalRow | undefined> {
   const rows = await db.query<RenewalRow>(
@@ -106,10 +120,10 @@ function notThisAgents(): SandgateError {
 }
 
 /**
- * SHA-256 of the public key a PKCS#10 request asks to certify, once its signature proves the sender holds the private
- * key (the CA checks that again when it signs).
+ * The SHA-256 of the public key a PKCS#10 request asks to certify, once its signature proves the sender holds the
+ * private key (the CA checks that again when it signs), and its subject's common name.
  */
-function csrKeySha256(csrPem: string): string {
+function readCsr(csrPem: string): { keySha256: string; commonName: string | undefined } {
   let csr: forge.pki.CertificateSigningRequest;
   try {
     csr = forge.pki.certificationRequestFromPem(csrPem);
@@ -117,7 +131,11 @@ function csrKeySha256(csrPem: string): string {
     throw new SandgateError('MESSAGE_INVALID', `The certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`);
   }
   if (!csr.publicKey || !csr.verify()) throw new SandgateError('MESSAGE_INVALID', 'The certificate request signature does not verify');
-  return spkiSha256(createPublicKey(forge.pki.publicKeyToPem(csr.publicKey)));
+  const cn = csr.subject.getField('CN') as { value?: unknown } | null;
+  return {
+    keySha256: spkiSha256(createPublicKey(forge.pki.publicKeyToPem(csr.publicKey))),
+    commonName: typeof cn?.value === 'string' ? cn.value : undefined,
+  };
 }
 
 /** SHA-256 of the public key of the certificate TLS verified for this request. */

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SandgateError, toWireError } from '@sandgate/shared';
+import { z } from 'zod';
 import { huntOptionsOf, readHuntFile } from './hunt-options.ts';
 import { consoleDataDir } from '../server/data-dir.ts';
 import { sendControlOp } from '../control/control-socket.ts';
@@ -40,6 +41,13 @@ commands:
                                      sandgate enroll command line that uses it, with the address the last
                                      started serve answers at (--url: another); G is created when missing
   agent revoke ID                    refuse a workstation from now on
+  ca status                          the console CA, the new CA of a rotation under way, and how many
+                                     workstations hold a certificate of each
+  ca rotate                          make a new CA beside the one in service: each workstation renews its
+                                     certificate from it at its next poll and pins both; no re-enrollment
+  ca retire [--force]                the new CA takes the old one's place (server certificate included) and the
+                                     old one's certificates are refused; refused while workstations are left on
+                                     the old CA, unless --force (they must then enroll again)
   hunt create --group G --file F [--scope critical|system|PATH]... [--run-mode afterThreat|idle]
               [--quarantine] [--dry-run] [--critical-areas-scan] [--canary-percent P]
               [--max-workstations N] [--never-quarantine PATH]... [--expires-hours H]
@@ -86,6 +94,7 @@ const OPTIONS = {
   'max-workstations': { type: 'string' },
   'never-quarantine': { type: 'string', multiple: true },
   'expires-hours': { type: 'string' },
+  force: { type: 'boolean' },
 } as const;
 
 /** A tuning variable in milliseconds (tests of slow clients); unset or not a positive number: the defaults. */
@@ -128,7 +137,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
       if (viaServe) return viaServe;
       const db = await openConsoleDb({ databaseUrl, dataDir });
       try {
-        return await runOp({ db, actor }, name, args);
+        return await runOp({ db, actor, dataDir }, name, args);
       } finally {
         await db.close();
       }
@@ -230,6 +239,13 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
         print(out, `revoked ${String(out.agentId)}\n`);
         return 0;
       }
+      case 'ca': {
+        if (!['status', 'rotate', 'retire'].includes(sub ?? '') || rest.length)
+          throw new SandgateError('USAGE', 'usage: sandgate-console ca status | ca rotate | ca retire [--force]');
+        const out = await op(`ca-${sub}`, sub === 'retire' ? { force: v.force === true } : {});
+        print(out, caText(sub!, out));
+        return 0;
+      }
       case 'hunt': {
         if (sub !== 'create' || rest.length || !v.group || !v.file)
           throw new SandgateError('USAGE', 'usage: sandgate-console hunt create --group G --file F [options] (sandgate-console --help)');
@@ -257,6 +273,27 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
     return 2;
   }
 }
+
+function caText(sub: string, out: Record<string, unknown>): string {
+  if (sub === 'rotate')
+    return `new CA ${String(out.next)} (until ${String(out.notAfter)}) beside the CA in service ${String(out.inService)}.\nWorkstations renew from it at their next poll; "sandgate-console ca status" shows how many moved, then "sandgate-console ca retire".\n`;
+  if (sub === 'retire')
+    return `CA in service: ${String(out.inService)}; retired ${String(out.retired)}.${Number(out.agentsLeft) ? `\n${String(out.agentsLeft)} workstation(s) were left on the retired CA: they must enroll again.` : ''}\n`;
+  const st = caStatusOutSchema.parse(out);
+  const lines = [`CA in service  ${st.inService.sha256} (until ${st.inService.notAfter})`];
+  if (st.next) lines.push(`new CA         ${st.next.sha256} (until ${st.next.notAfter}): rotation under way`);
+  lines.push(
+    `workstations   ${st.agents.onInService} on the CA in service${st.next ? ` (still to move)` : ''}, ${st.agents.onNext} on the new CA, ${st.agents.onRetired} on a retired CA (must enroll again)`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+/** `ca status` as the running serve answers it over the control socket: parsed, not trusted. */
+const caStatusOutSchema = z.object({
+  inService: z.object({ sha256: z.string(), notAfter: z.string() }),
+  next: z.object({ sha256: z.string(), notAfter: z.string() }).nullable(),
+  agents: z.object({ onInService: z.number(), onNext: z.number(), onRetired: z.number() }),
+});
 
 function isHttpsUrl(s: string): boolean {
   try {

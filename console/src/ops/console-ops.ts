@@ -9,6 +9,7 @@ import { createGroup, findGroupByName } from '../groups/groups.ts';
 import { addUser } from '../users/users.ts';
 import { randomPassword } from '../users/password-hash.ts';
 import { createHuntTask, huntAuditDetails } from '../hunts/hunt-request.ts';
+import { caStatus, readCaFolder, retireCa, rotateCa } from '../pki/ca-rotation.ts';
 
 /**
  * The administrator operations the command line offers (`token create`, `user add`, `agent revoke`). They run in the
@@ -26,6 +27,9 @@ export const opSchemas = {
     password: typeof a.password === 'string' ? a.password : undefined,
   }),
   'agent-revoke': (a: Record<string, unknown>) => ({ agentId: String(a.agentId ?? '') }),
+  'ca-rotate': () => ({}),
+  'ca-retire': (a: Record<string, unknown>) => ({ force: a.force === true }),
+  'ca-status': () => ({}),
   'hunt-create': (a: Record<string, unknown>) => {
     const r = huntOpSchema.safeParse(a);
     if (!r.success)
@@ -71,12 +75,16 @@ export interface OpContext {
   actor: string;
   /** Tells running polls that an agent changed (revocation). */
   onAgentChanged?: (agentId: string) => void;
+  /** The console's data folder (its CA): needed by the `ca` operations. */
+  dataDir?: string;
+  /** A running serve reloads its CA and TLS settings after `ca rotate` / `ca retire`. */
+  onCaChanged?: () => void;
 }
 
 export async function runOp(ctx: OpContext, name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (!Object.hasOwn(opSchemas, name)) throw new SandgateError('USAGE', `unknown operation ${name}`);
   const op = name as OpName;
-  const target = String(args.group ?? args.name ?? args.agentId ?? '');
+  const target = op.startsWith('ca-') ? 'ca' : String(args.group ?? args.name ?? args.agentId ?? '');
   // A hunt's file is audited whatever becomes of it (its SHA-256, size, format), as from the web console.
   const before = op === 'hunt-create' ? huntOpDetails(args) : {};
   try {
@@ -103,6 +111,9 @@ const auditAction: Record<OpName, string> = {
   'user-add': 'user.add',
   'agent-revoke': 'agent.revoke',
   'hunt-create': 'hunt.create',
+  'ca-rotate': 'ca.rotate',
+  'ca-retire': 'ca.retire',
+  'ca-status': 'ca.status',
 };
 
 function huntOpDetails(args: Record<string, unknown>): Record<string, unknown> {
@@ -120,11 +131,30 @@ function auditDetails(op: OpName, out: Record<string, unknown>): Record<string, 
   if (op === 'token-create') return { group: out.group ?? null, expiresAt: out.expiresAt };
   if (op === 'user-add') return { role: out.role };
   if (op === 'hunt-create') return { taskId: out.id, workstations: out.workstations };
+  if (op === 'ca-rotate') return { inService: out.inService, next: out.next };
+  if (op === 'ca-retire') return { retired: out.retired, inService: out.inService, agentsLeft: out.agentsLeft };
   return {};
+}
+
+function dataDirOf(ctx: OpContext): string {
+  if (!ctx.dataDir) throw new SandgateError('INTERNAL', 'the CA operations need the console data folder');
+  return ctx.dataDir;
 }
 
 export async function performOp(ctx: OpContext, op: OpName, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (op) {
+    case 'ca-rotate': {
+      const out = await rotateCa(ctx.db, dataDirOf(ctx));
+      ctx.onCaChanged?.();
+      return out;
+    }
+    case 'ca-retire': {
+      const out = await retireCa(ctx.db, dataDirOf(ctx), opSchemas[op](raw).force);
+      ctx.onCaChanged?.();
+      return out;
+    }
+    case 'ca-status':
+      return { ...(await caStatus(ctx.db, readCaFolder(dataDirOf(ctx)))) };
     case 'token-create':
       return createTokenOp(ctx, raw);
     case 'user-add': {

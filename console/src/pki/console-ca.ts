@@ -20,17 +20,44 @@ export interface IssuedCertificate {
   serial: string;
   sha256: string;
   notAfter: Date;
+  /** SHA-256 of the CA certificate that signed it (stored per workstation: which CA its certificate is from). */
+  caSha256: string;
 }
 
 export interface ConsoleCa {
+  /** The CA in service: it issues the console's server certificate and enrollments; `GET /agent/v1/ca` serves it. */
   certPem: string;
   /** SHA-256 of the CA certificate: what admins give `sandgate enroll --ca-fingerprint`. */
   fingerprint: string;
-  /** The console's HTTPS certificate and key, issued by the CA for the names it serves. */
+  /** The new CA while a rotation is under way (`sandgate-console ca rotate`): renewals are signed by it. */
+  next?: { certPem: string; fingerprint: string; notAfter: Date } | undefined;
+  /**
+   * What agents pin for the console and what the agents' port accepts client certificates from: the CA in service,
+   * and the new one during a rotation (PEM, in that order).
+   */
+  trustPem: string;
+  /** The SHA-256s of `trustPem`'s certificates, sorted (what an agent that pins exactly these reports). */
+  trustFingerprints: string[];
+  /** The CA renewals are signed by: the new one during a rotation, else the one in service. */
+  renewalFingerprint: string;
+  /** The console's HTTPS certificate and key, issued by the CA in service for the names it serves. */
   server: { certPem: string; keyPem: string };
-  /** Issues a client certificate for an agent from its PKCS#10 request. The request's subject is ignored. */
+  /** Renewal: a client certificate from the renewal CA for an agent, from its PKCS#10 request. */
   signAgentCsr(csrPem: string, agentId: string): IssuedCertificate;
+  /** Enrollment: from the CA in service, the one the enrolling agent pinned (a rotation then moves it on its first poll). */
+  signEnrollmentCsr(csrPem: string, agentId: string): IssuedCertificate;
 }
+
+/** File names in `<data>/ca`; the rotation (ca-rotation.ts) moves the new pair into the in-service names. */
+export const CA_FILES = {
+  cert: 'ca-cert.pem',
+  key: 'ca-key.pem',
+  nextCert: 'new-ca-cert.pem',
+  nextKey: 'new-ca-key.pem',
+  retired: 'retired',
+  serverCert: 'server-cert.pem',
+  serverKey: 'server-key.pem',
+} as const;
 
 function writePrivate(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
@@ -42,36 +69,29 @@ function writePrivate(path: string, text: string): void {
  * server certificate is re-issued whenever the names asked for are not all in it or it is within 30 days of expiry.
  */
 export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): ConsoleCa {
-  const dir = join(dataDir, 'ca');
+  const dir = caDir(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const caCertFile = join(dir, 'ca-cert.pem');
-  const caKeyFile = join(dir, 'ca-key.pem');
+  const caCertFile = join(dir, CA_FILES.cert);
+  const caKeyFile = join(dir, CA_FILES.key);
   if (!existsSync(caCertFile) || !existsSync(caKeyFile)) {
     const made = makeCa();
     writePrivate(caKeyFile, made.keyPem);
     writePrivate(caCertFile, made.certPem);
   }
-  const certPem = readFileSync(caCertFile, 'utf8');
-  let caCert: forge.pki.Certificate;
-  let caKey: forge.pki.rsa.PrivateKey;
-  try {
-    caCert = forge.pki.certificateFromPem(certPem);
-    caKey = nativeRsaSigner(readFileSync(caKeyFile, 'utf8'));
-  } catch (err) {
-    throw new SandgateError('CERTIFICATE_INVALID', `The console CA in ${dir} cannot be read: ${(err as Error).message}`, {
-      params: { key: 'ca' },
-    });
-  }
+  const inService = readCaPair(caCertFile, caKeyFile, dir);
+  const certPem = inService.certPem;
+  const nextFile = join(dir, CA_FILES.nextCert);
+  const next = existsSync(nextFile) ? readCaPair(nextFile, join(dir, CA_FILES.nextKey), dir) : undefined;
 
   const names = [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...serverNames])];
-  const serverCertFile = join(dir, 'server-cert.pem');
-  const serverKeyFile = join(dir, 'server-key.pem');
+  const serverCertFile = join(dir, CA_FILES.serverCert);
+  const serverKeyFile = join(dir, CA_FILES.serverKey);
   if (!serverCertCovers(serverCertFile, names, certPem)) {
     const key = generateRsaKey();
     const cert = issue(
-      caCert,
-      caKey,
+      inService.cert,
+      inService.key,
       key.forgePublic,
       [{ name: 'commonName', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' }],
       SERVER_DAYS,
@@ -87,24 +107,72 @@ export function loadOrCreateCa(dataDir: string, serverNames: string[] = []): Con
     writePrivate(serverCertFile, forge.pki.certificateToPem(cert) + certPem);
   }
 
+  const fingerprint = certificateFingerprint(certPem);
+  const renewal = next ?? inService;
+  const sign = (pair: CaPair, csrPem: string, agentId: string): IssuedCertificate => {
+    const publicKey = csrPublicKey(csrPem);
+    const cert = issueAgentCertificate(pair.cert, pair.key, publicKey, agentId);
+    const pem = forge.pki.certificateToPem(cert);
+    return {
+      pem,
+      serial: cert.serialNumber.toLowerCase(),
+      sha256: certificateFingerprint(pem),
+      notAfter: cert.validity.notAfter,
+      caSha256: pair.fingerprint,
+    };
+  };
   return {
     certPem,
-    fingerprint: certificateFingerprint(certPem),
+    fingerprint,
+    next: next ? { certPem: next.certPem, fingerprint: next.fingerprint, notAfter: next.cert.validity.notAfter } : undefined,
+    trustPem: next ? ensureNewline(certPem) + ensureNewline(next.certPem) : certPem,
+    trustFingerprints: [fingerprint, ...(next ? [next.fingerprint] : [])].sort(),
+    renewalFingerprint: renewal.fingerprint,
     server: { certPem: readFileSync(serverCertFile, 'utf8'), keyPem: readFileSync(serverKeyFile, 'utf8') },
-    signAgentCsr(csrPem, agentId) {
-      let csr: forge.pki.CertificateSigningRequest;
-      try {
-        csr = forge.pki.certificationRequestFromPem(csrPem);
-      } catch (err) {
-        throw new SandgateError('MESSAGE_INVALID', `The certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`);
-      }
-      // Proof that the agent holds the private key of the public key it asks us to certify.
-      if (!csr.verify() || !csr.publicKey) throw new SandgateError('MESSAGE_INVALID', 'The certificate request signature does not verify');
-      const cert = issueAgentCertificate(caCert, caKey, csr.publicKey as forge.pki.rsa.PublicKey, agentId);
-      const pem = forge.pki.certificateToPem(cert);
-      return { pem, serial: cert.serialNumber.toLowerCase(), sha256: certificateFingerprint(pem), notAfter: cert.validity.notAfter };
-    },
+    signAgentCsr: (csrPem, agentId) => sign(renewal, csrPem, agentId),
+    signEnrollmentCsr: (csrPem, agentId) => sign(inService, csrPem, agentId),
   };
+}
+
+export function caDir(dataDir: string): string {
+  return join(dataDir, 'ca');
+}
+
+const ensureNewline = (pem: string) => (pem.endsWith('\n') ? pem : pem + '\n');
+
+interface CaPair {
+  certPem: string;
+  cert: forge.pki.Certificate;
+  key: forge.pki.rsa.PrivateKey;
+  fingerprint: string;
+}
+
+function readCaPair(certFile: string, keyFile: string, dir: string): CaPair {
+  try {
+    const certPem = readFileSync(certFile, 'utf8');
+    return {
+      certPem,
+      cert: forge.pki.certificateFromPem(certPem),
+      key: nativeRsaSigner(readFileSync(keyFile, 'utf8')),
+      fingerprint: certificateFingerprint(certPem),
+    };
+  } catch (err) {
+    throw new SandgateError('CERTIFICATE_INVALID', `The console CA in ${dir} cannot be read: ${(err as Error).message}`, {
+      params: { key: 'ca' },
+    });
+  }
+}
+
+/** The public key a PKCS#10 request asks to certify, once its signature proves the sender holds the private key. */
+function csrPublicKey(csrPem: string): forge.pki.rsa.PublicKey {
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    csr = forge.pki.certificationRequestFromPem(csrPem);
+  } catch (err) {
+    throw new SandgateError('MESSAGE_INVALID', `The certificate request is not a PEM PKCS#10 request: ${(err as Error).message}`);
+  }
+  if (!csr.verify() || !csr.publicKey) throw new SandgateError('MESSAGE_INVALID', 'The certificate request signature does not verify');
+  return csr.publicKey as forge.pki.rsa.PublicKey;
 }
 
 /** An agent's client certificate: CN = the agent id (what the console authenticates), OU sandgate-agent, clientAuth. */
@@ -131,7 +199,11 @@ export function issueAgentCertificate(
   );
 }
 
-function makeCa(): { certPem: string; keyPem: string } {
+/**
+ * A new CA (3072-bit RSA, ten years). `label` sets it apart from the CA it replaces: two CAs with one subject name in
+ * an agent's trust list would leave chain building to tell them apart by key identifiers alone.
+ */
+export function makeCa(label?: string): { certPem: string; keyPem: string } {
   const key = generateRsaKey(3072);
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.forgePublic;
@@ -139,7 +211,7 @@ function makeCa(): { certPem: string; keyPem: string } {
   cert.validity.notBefore = new Date(Date.now() - 3600_000);
   cert.validity.notAfter = new Date(Date.now() + CA_DAYS * DAY);
   const subject = [
-    { name: 'commonName', value: `Sandgate Console CA ${hostname()}` },
+    { name: 'commonName', value: `Sandgate Console CA ${hostname()}${label ? ` ${label}` : ''}` },
     { name: 'organizationName', value: 'Sandgate' },
   ];
   cert.setSubject(subject);

@@ -17,6 +17,7 @@ import { EventRateLimit } from '../agents/event-rate-limit.ts';
 import { SandboxWitness } from '../witness/sandbox-witness.ts';
 import { startWakeRelay } from '../agent-api/wake-relay.ts';
 import { checkSharedCa } from './shared-ca-check.ts';
+import { completePromotion } from '../pki/ca-rotation.ts';
 import { enrollAddress, recordEnrollAddress } from './enroll-address.ts';
 import { join } from 'node:path';
 
@@ -93,8 +94,10 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     const db = await openConsoleDb({ databaseUrl: o.databaseUrl, dataDir: o.dataDir });
     closers.push(() => db.close());
     const named = [host, adminHost].filter((h) => h !== '0.0.0.0' && h !== '::');
-    const ca = loadOrCreateCa(o.dataDir, [...new Set([...(o.serverNames ?? []), ...named])]);
-    await checkSharedCa(db, ca.fingerprint, join(o.dataDir, 'ca'));
+    const serverNames = [...new Set([...(o.serverNames ?? []), ...named])];
+    completePromotion(o.dataDir);
+    const ca = loadOrCreateCa(o.dataDir, serverNames);
+    await checkSharedCa(db, ca, join(o.dataDir, 'ca'));
     const notifier = new ChangeNotifier();
     // Several processes on one PostgreSQL server: wake-ups made here reach the polls waiting on the others.
     const relay = await startWakeRelay(db, notifier, log);
@@ -106,7 +109,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       witness.start();
       closers.push(() => witness.close());
     }
-    const tls = { cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const };
+    const tls = () => ({ cert: ca.server.certPem, key: ca.server.keyPem, minVersion: 'TLSv1.2' as const });
     // Agents: a client certificate is requested and verified against our CA, but not required by the handshake,
     // because enrollment happens before the agent has one. Every other agent route refuses without it.
     const slow = { ...(o.bodyTimeoutMs ? { bodyTimeoutMs: o.bodyTimeoutMs } : {}), log };
@@ -125,15 +128,16 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       }),
       ...(witness ? { lookUp: () => witness.kick() } : {}),
     });
-    const agentServer = createServer({ ...tls, ...limits, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, agentApi);
+    // During a CA rotation client certificates of both CAs are accepted; a retired CA's are not (socket not authorized).
+    const agentServer = createServer({ ...tls(), ...limits, ca: ca.trustPem, requestCert: true, rejectUnauthorized: false }, agentApi);
     const adminServer = createServer(
-      { ...tls, ...limits },
+      { ...tls(), ...limits },
       adminApiHandler({
         db,
         notifier,
         ...slow,
         sandboxConfigured: sandbox !== undefined,
-        caFingerprint: ca.fingerprint,
+        ca,
         ...(o.loginThrottle ? { loginThrottle: o.loginThrottle } : {}),
       }),
     );
@@ -143,7 +147,19 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     closers.push(() => closeServer(adminServer));
     const enrollUrl = enrollAddress(host, agentPort, o.serverNames);
     await recordEnrollAddress(db, enrollUrl);
-    const control = await listenControlSocket(o.dataDir, { db, onAgentChanged: (id) => notifier.wakeAgent(id) });
+    /** After `ca rotate` or `ca retire`: the CA object in place, and new connections get the new TLS settings. */
+    const reloadCa = () => {
+      Object.assign(ca, loadOrCreateCa(o.dataDir, serverNames));
+      agentServer.setSecureContext({ ...tls(), ca: ca.trustPem });
+      adminServer.setSecureContext(tls());
+      log(`console CA reloaded: in service ${ca.fingerprint}${ca.next ? `, new CA ${ca.next.fingerprint} (rotation under way)` : ''}`);
+    };
+    const control = await listenControlSocket(o.dataDir, {
+      db,
+      dataDir: o.dataDir,
+      onAgentChanged: (id) => notifier.wakeAgent(id),
+      onCaChanged: reloadCa,
+    });
     closers.push(() => closeServer(control));
     return {
       agentUrl: urlFor(host, agentPort),

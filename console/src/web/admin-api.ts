@@ -30,7 +30,8 @@ import {
 import type { Db } from '../db/db.ts';
 import { audit, readAudit } from '../audit/audit-log.ts';
 import { assignAgent, createGroup, listGroups, policyHistory, rollBackPolicy, setGroupPolicy } from '../groups/groups.ts';
-import { pageAgents } from '../agents/agents.ts';
+import { agentsWithCa } from '../agents/agents-with-ca.ts';
+import type { ConsoleCa } from '../pki/console-ca.ts';
 import { pageEvents } from '../agents/event-pages.ts';
 import { admitBody, notFound, readJson, segments, sendError, sendJson, stderrLog, type LogLine } from '../http/http-util.ts';
 import { invalidInput, parsePathParam, parseQuery } from '../http/parse-request.ts';
@@ -65,8 +66,11 @@ export interface AdminApiOptions {
   bodyTimeoutMs?: number;
   /** Whether the console has its own sandbox to look hashes up on (the task page says what a task waits for). */
   sandboxConfigured?: boolean;
-  /** The console CA's SHA-256, for the enrollment line a new token is shown with. */
-  caFingerprint?: string;
+  /**
+   * The console CA (replaced in place by a rotation): its SHA-256 for the enrollment line a new token is shown with,
+   * and which CA each workstation's certificate is from.
+   */
+  ca?: Pick<ConsoleCa, 'certPem' | 'fingerprint' | 'next'>;
 }
 
 export const CSRF_HEADER = 'x-sandgate-csrf';
@@ -228,7 +232,7 @@ async function handle(
       return sendJson(res, 200, { ok: true }, { 'set-cookie': `${SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0` });
     case 'GET agents':
       view(session);
-      return sendJson(res, 200, await pageAgents(o.db, parseQuery(url, QUERIES[route])));
+      return sendJson(res, 200, await agentsWithCa(o.db, o.ca, parseQuery(url, QUERIES[route])));
     case 'GET agents/:/events': {
       view(session);
       return sendJson(res, 200, { events: await pageEvents(o.db, { ...parseQuery(url, QUERIES[route]), agent: agentId() }) });
@@ -464,8 +468,8 @@ async function handle(
         const out = await createTokenOp({ db: o.db, actor }, body);
         return {
           ...out,
-          caFingerprint: o.caFingerprint ?? null,
-          enrollLine: enrollCommandLine(out.enrollUrls[0], out.token, o.caFingerprint),
+          caFingerprint: o.ca?.fingerprint ?? null,
+          enrollLine: enrollCommandLine(out.enrollUrls[0], out.token, o.ca?.fingerprint),
         };
       });
     }

@@ -6,7 +6,7 @@ import { fsyncDir, writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleFiles, keyMatchesCertificate, type ConsoleCredentials } from './console-files.ts';
 import { consoleRequest, type ConsoleRequest } from './console-request.ts';
 import { csrFor, newAgentKey } from './agent-csr.ts';
-import { hostFacts } from './enroll.ts';
+import { checkNewTrust, issuedByOneOf } from './pinned-cas.ts';
 
 const DAY = 86_400_000;
 /** Renew when this close to expiry, or past two thirds of the certificate's life, whichever comes first. */
@@ -46,20 +46,26 @@ export async function renewCertificate(o: RenewOptions): Promise<{ credentials: 
     {
       method: 'POST',
       url: new URL(AGENT_API.renew, o.baseUrl ?? enrollment.url),
-      body: { csr: csrFor(key, hostFacts().hostname) },
+      // The subject names this agent: the console refuses a request naming another (CONSOLE_CSR_SUBJECT_MISMATCH).
+      body: { csr: csrFor(key, enrollment.agentId) },
       tls: o.tls,
       timeoutMs: o.timeoutMs ?? 30_000,
       ...(o.signal ? { signal: o.signal } : {}),
     },
     renewResponseSchema,
   );
-  checkIssued(answer.certificate, key, o.credentials.ca, enrollment.agentId);
-  // The certificate first, then the key by a rename of the pending file: a crash in between leaves a new certificate
-  // and the pending key, which readCredentials pairs up at the next start.
+  // The CAs to pin from now on (during a CA rotation: the one in service and the new one); a console before CA
+  // rotation sends none, and the pinned ones stay.
+  const ca = answer.caCertificates ? checkNewTrust(answer.caCertificates, o.credentials.ca) : o.credentials.ca;
+  checkIssued(answer.certificate, key, ca, enrollment.agentId);
+  // The CAs first (they include the ones pinned now, so a crash after them changes nothing), the certificate, then
+  // the key by a rename of the pending file: a crash in between leaves a new certificate and the pending key, which
+  // readCredentials pairs up at the next start.
+  if (ca !== o.credentials.ca) await writeFileAtomic(f.ca, ca, 0o600);
   await writeFileAtomic(f.cert, answer.certificate, 0o600);
   await rename(f.pendingKey, f.key);
   await fsyncDir(f.dir);
-  return { credentials: { ...o.credentials, key, cert: answer.certificate }, notAfter: answer.notAfter };
+  return { credentials: { ...o.credentials, key, cert: answer.certificate, ca }, notAfter: answer.notAfter };
 }
 
 /** The pending key of an unfinished renewal, or a new one stored as pending before it is used. */
@@ -81,9 +87,8 @@ function checkIssued(certPem: string, keyPem: string, caPem: string, agentId: st
   } catch (err) {
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', `the renewed certificate cannot be read: ${(err as Error).message}`);
   }
-  const ca = new X509Certificate(caPem);
-  if (!x.checkIssued(ca) || !x.verify(ca.publicKey))
-    throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate was not issued by the pinned console CA');
+  if (!issuedByOneOf(certPem, caPem))
+    throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate was not issued by a pinned console CA');
   if (!keyMatchesCertificate(keyPem, certPem))
     throw new SandgateError('CONSOLE_RESPONSE_INVALID', 'the renewed certificate is not for the key this agent sent');
   if (!x.subject.split('\n').includes(`CN=${agentId}`))

@@ -1,4 +1,4 @@
-import { AGENT_API, restoreProgressResponseSchema, taskProgressResponseSchema, type StatusResult } from '@sandgate/shared';
+import { AGENT_API, restoreProgressResponseSchema, taskProgressResponseSchema, type Heartbeat, type StatusResult } from '@sandgate/shared';
 import { silentLogger, type Logger } from '../log.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import type { ChannelState } from './channel-state.ts';
@@ -9,6 +9,7 @@ import { GroupTaskAgent } from './group-task-agent.ts';
 import { heartbeatBody, heartbeatLoop } from './heartbeat-loop.ts';
 import { consoleUrlsOf, policyPollLoop } from './policy-poll-loop.ts';
 import { renewLoop } from './renew-loop.ts';
+import { pinnedFingerprints } from './pinned-cas.ts';
 import { RestoreRequestAgent } from './restore-request.ts';
 import { taskReportLoop } from './task-report-loop.ts';
 
@@ -56,8 +57,9 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   const files = consoleFiles(o.home);
   const heartbeatMs = o.heartbeatMs ?? 30_000;
   const state: ChannelState = { revision: readState(files.policyState, agentId).revision, backlogBytes: 0 };
-  const body = () => heartbeatBody(agentId, o.status(), heartbeatMs, state);
-  const session = new ConsoleSession({
+  // With the CAs pinned now (a rotation changes them while the channel runs).
+  const body = (): Heartbeat => ({ ...heartbeatBody(agentId, o.status(), heartbeatMs, state), trustCas: pinnedFingerprints(session.credentials.ca) });
+  const session: ConsoleSession = new ConsoleSession({
     home: o.home,
     credentials: o.credentials,
     policyUrls: consoleUrlsOf(o.policyFile),

@@ -5,7 +5,9 @@ import { AGENT_API, SandgateError, heartbeatResponseSchema, type Heartbeat } fro
 import type { Logger } from '../log.ts';
 import { renewalDueAt, renewCertificate } from './cert-renewal.ts';
 import { ConsoleEndpoints, isConsoleFault } from './console-endpoints.ts';
-import type { ConsoleCredentials } from './console-files.ts';
+import { consoleFiles, type ConsoleCredentials } from './console-files.ts';
+import { checkNewTrust, pinnedFingerprints } from './pinned-cas.ts';
+import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { consoleRequest } from './console-request.ts';
 
 /** Codes after which retrying is pointless: the console has refused this agent for good. */
@@ -157,6 +159,39 @@ export class ConsoleSession {
       }
     })();
     return this.renewing;
+  }
+
+  /**
+   * Pins the CAs the console sent (poll `trust`, after a CA retirement): checked (pinned-cas.ts), written atomically
+   * to `console/console-ca.pem`, and used for every new connection. Returns false when they are the ones pinned.
+   */
+  async pinCas(bundle: string): Promise<boolean> {
+    const ca = checkNewTrust(bundle, this.creds.ca);
+    if (pinnedFingerprints(ca).join() === pinnedFingerprints(this.creds.ca).join()) return false;
+    await writeFileAtomic(consoleFiles(this.o.home).ca, ca, 0o600);
+    this.creds = { ...this.creds, ca };
+    this.tls = this.tlsFor(this.creds);
+    this.o.log.info('the console CAs pinned were replaced', { cas: pinnedFingerprints(ca) });
+    return true;
+  }
+
+  /**
+   * A heartbeat now, outside the heartbeat loop: after a renewal or a change of pinned CAs, it tells the console what
+   * this agent holds and pins at once (which also ends the renewal's retries there). Best effort.
+   */
+  async heartbeatNow(): Promise<void> {
+    try {
+      await this.call('POST', AGENT_API.heartbeat, this.o.heartbeat(), heartbeatResponseSchema);
+    } catch (err) {
+      this.o.log.warn('heartbeat after a certificate change failed; the next one will say it', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  /** The number of certificate changes so far (a renewal that worked moves it). */
+  get certificateGeneration(): number {
+    return this.generation;
   }
 
   /** Waits `ms`, or less when the channel stops. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AGENT_API, pollResponseSchema } from '@sandgate/shared';
+import { AGENT_API, pollResponseSchema, type PollResponse } from '@sandgate/shared';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { parsePolicyText } from '../config/load-policy.ts';
 import type { Logger } from '../log.ts';
@@ -32,6 +32,7 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
       const q = `${AGENT_API.poll}?policyRevision=${o.state.revision}&waitMs=${o.pollWaitMs}`;
       const r = await o.session.call('GET', q, undefined, pollResponseSchema, o.pollWaitMs + 15_000);
       b.ok();
+      if (r.renew || r.trust) await certificateOffer(o, r, b);
       if (r.policy && r.policy.revision !== o.state.revision) {
         try {
           await applyPolicy(o, r.policy);
@@ -57,6 +58,29 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
       await b.fail('poll', err);
     }
   }
+}
+
+/**
+ * The console's offers on the poll: renew the certificate now (CA rotation, or near its end), or pin other CAs
+ * (after a CA retirement). Either is followed by a heartbeat that tells the console the outcome; an offer that
+ * changed nothing (a renewal that failed, CAs already pinned) waits as after a failure, since the console answers
+ * the next poll with it again at once.
+ */
+async function certificateOffer(o: PolicyPollOptions, r: PollResponse, b: ReturnType<ConsoleSession['backoff']>): Promise<void> {
+  let changed = false;
+  try {
+    if (r.renew) {
+      const before = o.session.certificateGeneration;
+      await o.session.renew(r.renew.reason === 'ca-rotation' ? 'the console rotates its CA' : 'the console says the certificate ends soon');
+      changed = o.session.certificateGeneration !== before;
+    } else if (r.trust) {
+      changed = await o.session.pinCas(r.trust.caCertificates);
+    }
+  } catch (err) {
+    o.log.error('the CAs the console sent to pin were refused', { error: err instanceof Error ? err.message : String(err) });
+  }
+  await o.session.heartbeatNow();
+  if (!changed) await b.fail('certificate offer', new Error('the offer changed nothing'));
 }
 
 async function applyPolicy(

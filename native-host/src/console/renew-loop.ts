@@ -6,8 +6,10 @@ import type { ConsoleSession } from './console-session.ts';
 export async function renewLoop(session: ConsoleSession, pendingKeyFile: string, everyMs: number): Promise<void> {
   while (!session.stopped) {
     const due = renewalDueAt(session.credentials.cert);
+    const before = session.certificateGeneration;
     if (existsSync(pendingKeyFile)) await session.renew('a renewal was left unfinished');
     else if (Date.now() >= due.getTime()) await session.renew(`the certificate is due for renewal since ${due.toISOString()}`);
+    if (session.certificateGeneration !== before) await session.heartbeatNow();
     await session.sleep(everyMs);
   }
 }

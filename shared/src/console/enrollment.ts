@@ -41,7 +41,11 @@ export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
  * the agent made. The agent id comes from the certificate, never from the body. @since 1 (renewal)
  */
 export const renewRequestSchema = z.object({
-  /** PEM `CERTIFICATE REQUEST` for a fresh key; its subject is ignored, as at enrollment. */
+  /**
+   * PEM `CERTIFICATE REQUEST` for a fresh key. Its subject's common name is the agent id (agents since CA rotation)
+   * or a host name (older agents): a request naming another agent id is refused (`CONSOLE_CSR_SUBJECT_MISMATCH`).
+   * The certificate always names the agent of the client certificate.
+   */
   csr: z.string().min(100).max(16_384),
 });
 export type RenewRequest = z.infer<typeof renewRequestSchema>;
@@ -52,5 +56,11 @@ export const renewResponseSchema = z.object({
   certificate: z.string().min(100),
   /** When it expires (ISO 8601), as recorded by the console. */
   notAfter: z.string(),
+  /**
+   * The CA certificates to pin for the console from now on (PEM, one or more): during a CA rotation, the CA in
+   * service and the new one. Absent from consoles before CA rotation (the agent keeps what it pins).
+   * @since 1 (CA rotation)
+   */
+  caCertificates: z.string().min(100).max(65_536).optional(),
 });
 export type RenewResponse = z.infer<typeof renewResponseSchema>;

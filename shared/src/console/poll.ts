@@ -28,5 +28,19 @@ export const pollResponseSchema = z.object({
     })
     .optional(),
   tasks: z.array(consoleTaskSchema).default([]),
+  /**
+   * The console asks the agent to renew its client certificate now (`POST /agent/v1/renew`): `ca-rotation` when its
+   * certificate is not from the CA renewals are signed by (a rotation is under way), `expiry` when it ends within 30
+   * days. Sent only to agents whose heartbeats report `trustCas` (older agents ignore it and renew on their own
+   * schedule). @since 1 (CA rotation)
+   */
+  renew: z.object({ reason: z.enum(['ca-rotation', 'expiry']) }).optional(),
+  /**
+   * The CA certificates the agent should pin for the console from now on (PEM, one or more), when the ones its
+   * heartbeats report differ and its certificate is already from the CA in service: after a retirement, the retired
+   * CA is dropped this way. The agent stores them atomically and reports them in its next heartbeat.
+   * @since 1 (CA rotation)
+   */
+  trust: z.object({ caCertificates: z.string().min(100).max(65_536) }).optional(),
 });
 export type PollResponse = z.infer<typeof pollResponseSchema>;

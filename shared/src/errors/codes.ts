@@ -199,6 +199,16 @@ export const ERROR_CODES = {
     retryable: false,
     message: "The operating system's key protection (DPAPI through koffi) could not be loaded, so the quarantine key cannot be used",
   },
+  // Console CA rotation, issue 17 (appended)
+  CONSOLE_CSR_SUBJECT_MISMATCH: {
+    retryable: false,
+    message: 'The certificate request names another agent than the client certificate that sent it; nothing was signed',
+  },
+  CONSOLE_CA_ROTATION_STATE: {
+    retryable: false,
+    message:
+      'The console CA cannot do that now: no rotation is under way, one already is, or workstations still hold certificates of the CA to retire',
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
