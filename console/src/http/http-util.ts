@@ -39,6 +39,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   STIX_PATTERN_INVALID: 400,
   YARA_COMPILE_FAILED: 400,
   YARA_UNAVAILABLE: 503,
+  // CA rotation (issue 17).
+  CONSOLE_CSR_SUBJECT_MISMATCH: 400,
+  CONSOLE_CA_ROTATION_STATE: 409,
 };
 
 /** Where the console writes what a client must not see (the text of an unexpected error). */
