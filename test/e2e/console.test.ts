@@ -381,11 +381,16 @@ describe('the web console in a real browser', () => {
       expect(declined.reason).toBe('This one really is malware: ask IT for a clean copy.');
       expect(existsSync(kept.path)).toBe(false);
 
-      // Approve: confirmed first, naming the file and the workstation; then the file is back where it was.
+      // Approve: confirmed first, naming the file and the workstation; then the file is back where it was. The admin
+      // also declares it a false positive ("also allow it in the group"): its SHA-256 joins the group's allow list.
       const backRow = page.locator('#requests tbody tr', { hasText: 'give-back.exe' });
       const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
+      await backRow.getByLabel('also allow it in the group').check();
       await backRow.getByRole('button', { name: 'Approve…' }).click();
-      expect(await asked).toContain('give-back.exe');
+      expect(await asked).toMatch(/give-back\.exe[\s\S]*also allowed in the workstation's group/);
+      await page.locator('#requests-message', { hasText: 'and allowed in its group' }).waitFor({ timeout: 10_000 });
+      const office = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office');
+      expect(office.policy.response.allowSha256).toContain(EICAR_SHA256);
       const restored = await back.answer((a) => a.state === 'restored' || a.state === 'refused');
       expect(restored).toMatchObject({ state: 'restored', path: back.path });
       expect(readFileSync(back.path, 'utf8')).toBe(EICAR);

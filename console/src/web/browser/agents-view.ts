@@ -19,6 +19,21 @@ interface AgentPage {
   agents: AgentRow[];
   total: number;
   counts: { all: number; online: number; offline: number; revoked: number };
+  /** The console CAs and how many workstations hold a certificate of each (CA rotation). */
+  ca?: { next: { sha256: string } | null; agents: { onInService: number; onNext: number; onRetired: number } };
+}
+
+/** During a CA rotation, how far the fleet moved; after one, who was left on the retired CA. */
+function caText(ca: AgentPage['ca']): string {
+  if (!ca) return '';
+  const a = ca.agents;
+  const parts: string[] = [];
+  if (ca.next)
+    parts.push(
+      'CA rotation under way: ' + a.onNext + ' of ' + (a.onNext + a.onInService) + ' moved to the new CA (the rest move at their next poll)',
+    );
+  if (a.onRetired) parts.push(a.onRetired + ' on a retired CA (they must enroll again)');
+  return parts.length ? '. ' + parts.join('; ') : '';
 }
 
 const view = { sort: 'hostname', order: 'asc' as 'asc' | 'desc', offset: 0 };
@@ -37,7 +52,8 @@ export async function loadAgents(): Promise<void> {
   pageState.agents = page.agents;
   fillRestoreTargets();
   const c = page.counts;
-  $('#agents-counts').textContent = c.all + ' workstations: ' + c.online + ' online, ' + c.offline + ' offline, ' + c.revoked + ' revoked';
+  $('#agents-counts').textContent =
+    c.all + ' workstations: ' + c.online + ' online, ' + c.offline + ' offline, ' + c.revoked + ' revoked' + caText(page.ca);
   const last = Math.min(view.offset + page.agents.length, page.total);
   $('#agents-page').textContent = page.total ? view.offset + 1 + '–' + last + ' of ' + page.total : 'none match';
   $<HTMLButtonElement>('#agents-prev').disabled = view.offset === 0;
@@ -95,7 +111,14 @@ function certificateCell(a: AgentRow): Cell {
     el.className = 'warn';
     el.textContent = (days < 0 ? 'expired ' : 'expires ') + el.textContent;
   }
-  return el;
+  if (!a.cert_ca || a.cert_ca === 'in-service' || a.revoked_at) return el;
+  // CA rotation: a certificate of the new CA (moved), or of a retired one (that workstation can no longer connect).
+  const wrap = document.createElement('span');
+  const tag = document.createElement('small');
+  tag.textContent = a.cert_ca === 'new' ? ' new CA' : ' retired CA: enroll again';
+  if (a.cert_ca === 'retired') tag.className = 'warn';
+  wrap.append(el, tag);
+  return wrap;
 }
 
 function groupCell(a: AgentRow): Cell {

@@ -20,6 +20,8 @@ export interface AgentRow {
   app_version: string;
   last_seen_at: string | null;
   cert_not_after: string | null;
+  /** Which console CA issued its certificate: in service, the new one of a rotation, or a retired one (enroll again). */
+  cert_ca?: 'in-service' | 'new' | 'retired';
   host: { platform?: string; release?: string; arch?: string } | null;
   status: { queue?: { objects: number }; eventBacklog?: number } | null;
 }

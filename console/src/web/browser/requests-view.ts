@@ -54,7 +54,14 @@ function answerControls(r: InboxRow): Node | string {
   if (!allowed('manage-ioc-tasks')) return '';
   const box = document.createElement('div');
   box.className = 'bar';
-  const approve = button('Approve…', () => void approveRequest(r));
+  // Declaring a false positive changes the group's policy: offered only to those who may (manage-policy).
+  const allow = document.createElement('input');
+  allow.type = 'checkbox';
+  allow.className = 'approve-allow';
+  const allowLabel = document.createElement('label');
+  allowLabel.append(allow, ' also allow it in the group');
+  allowLabel.title = "declares a false positive: its SHA-256 joins the group's allow list, so no member quarantines it again";
+  const approve = button('Approve…', () => void approveRequest(r, allow.checked));
   approve.className = 'approve';
   const reason = document.createElement('input');
   reason.className = 'decline-reason';
@@ -63,11 +70,13 @@ function answerControls(r: InboxRow): Node | string {
   reason.setAttribute('aria-label', 'reason for declining ' + fileOf(r) + ' on ' + host(r));
   const decline = button('Decline', () => void declineRequest(r, reason));
   decline.className = 'decline';
-  box.append(approve, reason, decline);
+  box.append(approve);
+  if (allowed('manage-policy')) box.append(allowLabel);
+  box.append(reason, decline);
   return box;
 }
 
-async function approveRequest(r: InboxRow): Promise<void> {
+async function approveRequest(r: InboxRow, allow: boolean): Promise<void> {
   // Puts a file judged malicious back in front of a person: said in words and confirmed, never one click.
   const sure = confirm(
     'Restore ' +
@@ -77,12 +86,13 @@ async function approveRequest(r: InboxRow): Promise<void> {
       host(r) +
       ' for ' +
       (r.askedBy ?? 'the person who asked') +
-      '?',
+      '?' +
+      (allow ? "\nIt is also allowed in the workstation's group: no member quarantines it again." : ''),
   );
   if (!sure) return;
   try {
-    await api('POST', 'restore-requests/' + encodeURIComponent(r.id) + '/approve', {});
-    say('#requests-message', 'approved: ' + fileOf(r) + ' is being restored on ' + host(r), true);
+    await api('POST', 'restore-requests/' + encodeURIComponent(r.id) + '/approve', allow ? { allow: true } : {});
+    say('#requests-message', 'approved: ' + fileOf(r) + ' is being restored on ' + host(r) + (allow ? ', and allowed in its group' : ''), true);
   } catch (err) {
     say('#requests-message', errorText(err));
   }
