@@ -383,6 +383,10 @@ describe('the web console in a real browser', () => {
 
       // Approve: confirmed first, naming the file and the workstation; then the file is back where it was. The admin
       // also declares it a false positive ("also allow it in the group"): its SHA-256 joins the group's allow list.
+      // The allow list is in the group's policy: the group gets one (this workstation's own) first.
+      const officeId = (await admin('GET', 'groups')).body.groups.find((g: { name: string }) => g.name === 'office').id;
+      const policy = JSON.parse(readFileSync(ws[1]!.policyPath, 'utf8'));
+      expect((await admin('PUT', `groups/${officeId}/policy`, { policy })).status).toBe(200);
       const backRow = page.locator('#requests tbody tr', { hasText: 'give-back.exe' });
       const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.accept())));
       await backRow.getByLabel('also allow it in the group').check();
@@ -397,7 +401,11 @@ describe('the web console in a real browser', () => {
 
       // Answered requests leave the open list and show what became of them.
       await page.selectOption('#requests-state', 'approved');
-      await rowWith(page, '#requests', 'give-back.exe', 'approved by user:admin; restored');
+      await rowWith(page, '#requests', 'give-back.exe', 'approved by user:admin; restored').catch(async (err: Error) => {
+        const shown = await page.textContent('#requests tbody');
+        const api = (await admin('GET', 'restore-requests?state=approved')).body;
+        throw new Error(`${err.message}\nshown: ${shown}\napi: ${JSON.stringify(api)}`);
+      });
       await page.selectOption('#requests-state', 'declined');
       await rowWith(page, '#requests', 'keep-me.exe', 'declined by user:admin: This one really is malware');
       await open(page, 'audit');

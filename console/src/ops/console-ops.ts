@@ -84,6 +84,8 @@ export interface OpContext {
 export async function runOp(ctx: OpContext, name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (!Object.hasOwn(opSchemas, name)) throw new SandgateError('USAGE', `unknown operation ${name}`);
   const op = name as OpName;
+  // A read: not audited (the audit log records changes and refusals).
+  if (op === 'ca-status') return performOp(ctx, op, args);
   const target = op.startsWith('ca-') ? 'ca' : String(args.group ?? args.name ?? args.agentId ?? '');
   // A hunt's file is audited whatever becomes of it (its SHA-256, size, format), as from the web console.
   const before = op === 'hunt-create' ? huntOpDetails(args) : {};
