@@ -3,8 +3,8 @@ import { userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SandgateError, toWireError } from '@sandgate/shared';
-import { z } from 'zod';
 import { huntOptionsOf, readHuntFile } from './hunt-options.ts';
+import { caText } from './ca-text.ts';
 import { consoleDataDir } from '../server/data-dir.ts';
 import { sendControlOp } from '../control/control-socket.ts';
 import { openConsoleDb } from '../db/open-db.ts';
@@ -273,27 +273,6 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
     return 2;
   }
 }
-
-function caText(sub: string, out: Record<string, unknown>): string {
-  if (sub === 'rotate')
-    return `new CA ${String(out.next)} (until ${String(out.notAfter)}) beside the CA in service ${String(out.inService)}.\nWorkstations renew from it at their next poll; "sandgate-console ca status" shows how many moved, then "sandgate-console ca retire".\n`;
-  if (sub === 'retire')
-    return `CA in service: ${String(out.inService)}; retired ${String(out.retired)}.${Number(out.agentsLeft) ? `\n${String(out.agentsLeft)} workstation(s) were left on the retired CA: they must enroll again.` : ''}\n`;
-  const st = caStatusOutSchema.parse(out);
-  const lines = [`CA in service  ${st.inService.sha256} (until ${st.inService.notAfter})`];
-  if (st.next) lines.push(`new CA         ${st.next.sha256} (until ${st.next.notAfter}): rotation under way`);
-  lines.push(
-    `workstations   ${st.agents.onInService} on the CA in service${st.next ? ` (still to move)` : ''}, ${st.agents.onNext} on the new CA, ${st.agents.onRetired} on a retired CA (must enroll again)`,
-  );
-  return lines.join('\n') + '\n';
-}
-
-/** `ca status` as the running serve answers it over the control socket: parsed, not trusted. */
-const caStatusOutSchema = z.object({
-  inService: z.object({ sha256: z.string(), notAfter: z.string() }),
-  next: z.object({ sha256: z.string(), notAfter: z.string() }).nullable(),
-  agents: z.object({ onInService: z.number(), onNext: z.number(), onRetired: z.number() }),
-});
 
 function isHttpsUrl(s: string): boolean {
   try {

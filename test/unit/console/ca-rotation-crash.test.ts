@@ -32,7 +32,7 @@ describe('a CA retirement cut short', { timeout: 120_000 }, () => {
 
   const setUp = async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sandgate-ca-crash-'));
-    db = await openPgliteDb();
+    db = await openPgliteDb(undefined);
     await migrate(db);
     const first = await start();
     const rotated = await rotateCa(db, dataDir);
