@@ -27,7 +27,7 @@ export async function checkSharedCa(db: Db, ca: { fingerprint: string; next?: { 
     throw new SandgateError(
       'CONSOLE_CONFIG_INVALID',
       `The console CA in ${caDir} (SHA-256 ${ca.fingerprint}) is not the CA of the console processes already using this database (${recorded ?? 'none'}): ` +
-        `copy ca-cert.pem and ca-key.pem (and new-ca-cert.pem and new-ca-key.pem during a CA rotation) from the first console's <data>/ca/ into ${caDir} before starting this one`,
+        `copy ca-cert.pem and ca-key.pem from the first console's <data>/ca/ into ${caDir} before starting this one (during a CA rotation, new-ca-cert.pem and new-ca-key.pem too)`,
       { params: { key: 'ca', expected: recorded ?? null, found: ca.fingerprint } },
     );
   }
