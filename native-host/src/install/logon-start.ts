@@ -43,17 +43,43 @@ const plain = (s: string) => {
   return s;
 };
 
+/** After a crash the agent is started again this long after, at most this many times in `RESTART_WINDOW_S`. */
+export const RESTART_DELAY_MS = 5000;
+export const RESTART_LIMIT = 5;
+export const RESTART_WINDOW_S = 600;
+
 /**
- * The VBScript: `cmd /c "set "SANDGATE_HOME=…" && "node" "sandgate.mjs" serve >> "agent.log" 2>&1"`, run hidden.
- * The home goes through cmd's `set`, not WshShell.Environment, which Wine's wscript does not implement.
+ * The VBScript: `cmd /c "set "SANDGATE_HOME=…" && "node" "sandgate.mjs" serve >> "agent.log" 2>&1"`, run hidden and
+ * waited for. The home goes through cmd's `set`, not WshShell.Environment, which Wine's wscript does not implement.
+ * An agent that exits (a crash, a kill) is started again after `RESTART_DELAY_MS`, as systemd's `Restart=` does on
+ * Linux; more than `RESTART_LIMIT` exits within `RESTART_WINDOW_S` (an agent that cannot start: another one already
+ * listens, a broken policy) and the script gives up until the next logon, the reason in the log. Every exit counts,
+ * not only failures: the agent has no stop command that should stick for the session, and a forced end does not
+ * always say it failed (Wine's `taskkill /F` ends a process with exit code 0).
  */
 export function logonScript(o: { home: string; nodePath: string; entry: string }): string {
   const log = win32.join(o.home, 'logs', 'agent.log');
   // cmd /c strips the outer pair of quotes from the line it is given; VBScript writes a quote as "".
   const line = `cmd /c "set "SANDGATE_HOME=${plain(o.home)}" && "${plain(o.nodePath)}" "${plain(o.entry)}" serve >> "${plain(log)}" 2>&1"`;
   return [
-    `' ${LAUNCHER_MARK}; rewritten on every install. Starts the Sandgate agent at logon, without a window.`,
-    `CreateObject("WScript.Shell").Run "${line.replace(/"/g, '""')}", 0, False`,
+    `' ${LAUNCHER_MARK}; rewritten on every install. Starts the Sandgate agent at logon, without a window, and again after a crash.`,
+    'Set shell = CreateObject("WScript.Shell")',
+    'failures = 0',
+    'since = Timer',
+    'Do',
+    `  shell.Run "${line.replace(/"/g, '""')}", 0, True`,
+    // Timer counts seconds since midnight.
+    '  elapsed = Timer - since',
+    '  If elapsed < 0 Then elapsed = elapsed + 86400',
+    `  If elapsed > ${RESTART_WINDOW_S} Then`,
+    '    failures = 0',
+    '    since = Timer',
+    '  End If',
+    '  failures = failures + 1',
+    `  If failures > ${RESTART_LIMIT} Then Exit Do`,
+    // Not WScript.Sleep or DateDiff: Wine's wscript has neither (the script stops there); ping -n N waits N-1 s on both.
+    `  shell.Run "ping -n ${RESTART_DELAY_MS / 1000 + 1} 127.0.0.1", 0, True`,
+    'Loop',
     '',
   ].join('\r\n');
 }

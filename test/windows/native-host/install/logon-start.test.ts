@@ -55,7 +55,7 @@ describe.skipIf(!wine.available)(
       );
       const vbs = readFileSync(join(h.home, 'bin', 'sandgate-agent.vbs'), 'utf8');
       expect(vbs).toContain(`cmd /c ""set ""SANDGATE_HOME=${h.winHome}"" && `);
-      expect(vbs).toMatch(/""[^"]+node\.exe"" ""[^"]+sandgate\.mjs"" serve >> ""[^"]+\\logs\\agent\.log"" 2>&1""", 0, False/);
+      expect(vbs).toMatch(/""[^"]+node\.exe"" ""[^"]+sandgate\.mjs"" serve >> ""[^"]+\\logs\\agent\.log"" 2>&1""", 0, True\r?$/m);
       expect(await serviceCheck()).toMatchObject({ status: 'ok', detail: expect.stringContaining(script()) });
     });
 
@@ -74,6 +74,26 @@ describe.skipIf(!wine.available)(
       expect(status.stdout).toMatch(/^service\s+running/m);
       // Its output went where the script sends it: the agent's own log in the home.
       expect(readLog(h)).toContain('agent service listening');
+    });
+
+    it('an agent killed (a crash) is started again by the logon script', async () => {
+      const pidOf = (out: string) => /^service\s+running \(pid (\d+)/m.exec(out)?.[1];
+      const first = pidOf((await sandgate(['status'])).stdout);
+      expect(first, readLog(h)).toBeDefined();
+      const kill = await runWine(w(), 'taskkill', ['/F', '/PID', first!], { outDir: h.outDir });
+      expect(kill.code, kill.stderr).toBe(0);
+      // The script waits 5 s, then starts it again; under Wine the agent needs seconds more.
+      const deadline = Date.now() + 90_000;
+      let again: string | undefined;
+      while (Date.now() < deadline) {
+        await sleep(1000);
+        const s = await sandgate(['status']);
+        again = s.code === 0 ? pidOf(s.stdout) : undefined;
+        if (again && again !== first) break;
+      }
+      expect(again, readLog(h)).toBeDefined();
+      expect(again).not.toBe(first);
+      expect(readLog(h).split('agent service listening').length - 1).toBeGreaterThanOrEqual(2);
       stopPrefix();
     });
 
