@@ -15,6 +15,8 @@ import { FramedConnection } from './framed-connection.ts';
 import { ensureRunDir } from './run-dir.ts';
 import { connectLocal } from './probe-socket.ts';
 import { ensureService } from './ensure-service.ts';
+import { agentSocketPath } from './socket-path.ts';
+import { verifyAgent } from './pipe-peer.ts';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -66,6 +68,13 @@ export async function connectAgent(opts: ConnectAgentOptions): Promise<AgentClie
         params: { socket: path },
       });
     }
+  }
+  if (process.platform === 'win32') {
+    // A named pipe is a name anyone could have taken first: nothing is sent before its server proved it is our agent.
+    await verifyAgent(socket, opts.home, agentSocketPath(opts.home));
+    const conn = new FramedConnection(socket);
+    socket.resume();
+    return createAgentClient(conn, opts.logger ?? silentLogger);
   }
   return createAgentClient(new FramedConnection(socket), opts.logger ?? silentLogger);
 }

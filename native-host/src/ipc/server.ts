@@ -6,6 +6,10 @@ import { FramedConnection } from './framed-connection.ts';
 import { ensureRunDir, runDir } from './run-dir.ts';
 import { isListening } from './probe-socket.ts';
 import { withDirLock } from './dir-lock.ts';
+import { loadOrCreatePipeKey } from './pipe-key.ts';
+import { admitClient, restrictPipe } from './pipe-peer.ts';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
 
 export interface AgentSocketServer {
   path: string;
@@ -14,20 +18,45 @@ export interface AgentSocketServer {
 
 /**
  * Listens on the agent socket of `home`. Only one agent may serve a home: a live one makes this fail with
- * AGENT_ALREADY_RUNNING; a stale socket file left by a crashed agent is replaced.
+ * AGENT_ALREADY_RUNNING; a stale socket file left by a crashed agent is replaced. On Windows a connection reaches
+ * `onConnection` only once the client proved it holds the home's pipe key (pipe-peer.ts); the others are dropped
+ * unanswered and logged as IPC_CLIENT_REFUSED.
  */
-export async function listenAgentSocket(home: string, onConnection: (c: FramedConnection) => void): Promise<AgentSocketServer> {
+export async function listenAgentSocket(
+  home: string,
+  onConnection: (c: FramedConnection) => void,
+  opts: { logger?: Logger } = {},
+): Promise<AgentSocketServer> {
+  const log = opts.logger ?? silentLogger;
   const path = await ensureRunDir(home);
   const sockets = new Set<Socket>();
+  let pipeKey: Buffer | undefined;
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    onConnection(new FramedConnection(socket));
+    if (!pipeKey) {
+      onConnection(new FramedConnection(socket));
+      return;
+    }
+    socket.on('error', () => {});
+    void admitClient(socket, pipeKey, path, (reason) =>
+      log.warn('pipe client refused', { code: 'IPC_CLIENT_REFUSED', socket: path, reason }),
+    ).then((admitted) => {
+      if (!admitted) return;
+      const conn = new FramedConnection(socket);
+      socket.resume();
+      onConnection(conn);
+    });
   });
 
   const lock = join(runDir(home), 'listen.lock');
-  if (process.platform === 'win32') await listenPipe(server, path, lock);
-  else await listenUnixSocket(server, path, lock);
+  if (process.platform === 'win32') {
+    await listenPipe(server, path, lock, async () => {
+      pipeKey = await loadOrCreatePipeKey(home);
+    });
+    const notRestricted = restrictPipe(path);
+    if (notRestricted) log.warn('the pipe keeps the default access list', { socket: path, reason: notRestricted });
+  } else await listenUnixSocket(server, path, lock);
 
   if (process.platform !== 'win32') await chmod(path, 0o600);
 
@@ -70,11 +99,12 @@ async function listenUnixSocket(server: Server, path: string, lock: string): Pro
  * instance of the same pipe unless the OS honours FILE_FLAG_FIRST_PIPE_INSTANCE (libuv asks for it; Windows honours it,
  * Wine does not). Asking whether someone answers, under the lock, is what keeps one agent per home on both.
  */
-async function listenPipe(server: Server, path: string, lock: string): Promise<void> {
+async function listenPipe(server: Server, path: string, lock: string, beforeListen: () => Promise<void>): Promise<void> {
   await withDirLock(
     lock,
     async () => {
       if (await isListening(path)) throw alreadyRunning(path);
+      await beforeListen();
       await listen(server, path).catch((e: NodeJS.ErrnoException) => {
         throw e.code === 'EADDRINUSE' ? alreadyRunning(path) : e;
       });

@@ -1,0 +1,93 @@
+import { connect, type Socket } from 'node:net';
+import { SandgateError } from '@sandgate/shared';
+import { checkClient, proveAgent } from './pipe-proof.ts';
+import { readPipeKey } from './pipe-key.ts';
+import { winPipeOs } from './win-pipe-os.ts';
+
+/**
+ * Who is on the other end of the agent's Windows named pipe, from both sides (issue 19). A Unix socket needs none of
+ * this: it sits in a 0700 folder of the user, so the OS already keeps everyone else away from both ends.
+ *
+ * Client: the pipe is opened through Windows (win-pipe-os.ts) so that the process serving this very handle is known;
+ * one that runs as another user is refused, then the agent must prove it holds the home's pipe key (pipe-proof.ts).
+ * Agent: the pipe's access list lets in this user only, and a client must prove it holds the pipe key.
+ */
+
+/** The process that serves a pipe socket this client opened, when Windows could say. */
+const servers = new WeakMap<Socket, number>();
+
+/** Opens the pipe as a client; null when nobody serves it. Falls back to Node's own connect when koffi cannot load. */
+export async function openPipe(path: string): Promise<Socket | null> {
+  let os;
+  try {
+    os = winPipeOs();
+  } catch {
+    // Without koffi there is no OS check of the server; the pipe proof below still stands (docs/decisions.md).
+    return nodeConnect(path);
+  }
+  const opened = await os.open(path);
+  if (!opened) return null;
+  servers.set(opened.socket, opened.serverPid);
+  return opened.socket;
+}
+
+function nodeConnect(path: string): Promise<Socket | null> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ path });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') resolve(null);
+      else reject(err);
+    });
+    socket.once('connect', () => resolve(socket));
+  });
+}
+
+/**
+ * Before the first request on a pipe socket: the serving process must run as this user (when Windows told us who it is)
+ * and must prove it holds the pipe key. Rejects with AGENT_UNVERIFIED (the socket destroyed, nothing sent but a
+ * challenge) or AGENT_UNAVAILABLE. Leaves the socket paused for the framing.
+ */
+export async function verifyAgent(socket: Socket, home: string, path: string): Promise<void> {
+  const pid = servers.get(socket);
+  if (pid !== undefined) {
+    const os = winPipeOs();
+    const user = os.processUser(pid);
+    if (user !== os.currentUser()) {
+      socket.destroy();
+      const who = user ?? 'a user Windows would not name';
+      throw new SandgateError('AGENT_UNVERIFIED', `the process serving ${path} (pid ${pid}) runs as ${who}, not as this user`, {
+        params: { socket: path, pid, reason: 'served by another user' },
+      });
+    }
+  }
+  const key = await readPipeKey(home, path).catch((err: unknown) => {
+    socket.destroy();
+    throw err;
+  });
+  await proveAgent(socket, key, path);
+}
+
+/** The agent's side, for each accepted connection: true once the client proved itself (then the socket is paused). */
+export async function admitClient(
+  socket: Socket,
+  key: Buffer,
+  path: string,
+  onRefused: (reason: string) => void,
+): Promise<boolean> {
+  const r = await checkClient(socket, key, path);
+  if (r.ok) return true;
+  socket.destroy();
+  if (r.sentSomething) onRefused(r.reason);
+  return false;
+}
+
+/** Best effort on the agent's side: the pipe's access list narrowed to this user. Returns why not, when it could not. */
+export function restrictPipe(path: string): string | undefined {
+  try {
+    winPipeOs().restrictToCurrentUser(path);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
