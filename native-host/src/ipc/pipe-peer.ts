@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { SandgateError } from '@sandgate/shared';
 import { checkClient, proveAgent } from './pipe-proof.ts';
 import { readPipeKey } from './pipe-key.ts';
-import { winPipeOs } from './win-pipe-os.ts';
+import { winPipeOs, type WinPipeOs } from './win-pipe-os.ts';
 
 /**
  * Who is on the other end of the agent's Windows named pipe, from both sides (issue 19). A Unix socket needs none of
@@ -51,14 +51,10 @@ function nodeConnect(path: string): Promise<Socket | null> {
 export async function verifyAgent(socket: Socket, home: string, path: string): Promise<void> {
   const pid = servers.get(socket);
   if (pid !== undefined) {
-    const os = winPipeOs();
-    const user = os.processUser(pid);
-    if (user !== os.currentUser()) {
+    const refused = otherUsersServer(winPipeOs(), pid, path);
+    if (refused) {
       socket.destroy();
-      const who = user ?? 'a user Windows would not name';
-      throw new SandgateError('AGENT_UNVERIFIED', `the process serving ${path} (pid ${pid}) runs as ${who}, not as this user`, {
-        params: { socket: path, pid, reason: 'served by another user' },
-      });
+      throw refused;
     }
   }
   const key = await readPipeKey(home, path).catch((err: unknown) => {
@@ -68,13 +64,21 @@ export async function verifyAgent(socket: Socket, home: string, path: string): P
   await proveAgent(socket, key, path);
 }
 
+/**
+ * AGENT_UNVERIFIED when the process serving the pipe runs as another user than this one, or Windows will not say
+ * whom it runs as (fail closed); undefined when it is this user.
+ */
+export function otherUsersServer(os: Pick<WinPipeOs, 'processUser' | 'currentUser'>, pid: number, path: string): SandgateError | undefined {
+  const user = os.processUser(pid);
+  if (user !== undefined && user === os.currentUser()) return undefined;
+  const who = user ?? 'a user Windows would not name';
+  return new SandgateError('AGENT_UNVERIFIED', `the process serving ${path} (pid ${pid}) runs as ${who}, not as this user`, {
+    params: { socket: path, pid, reason: 'served by another user' },
+  });
+}
+
 /** The agent's side, for each accepted connection: true once the client proved itself (then the socket is paused). */
-export async function admitClient(
-  socket: Socket,
-  key: Buffer,
-  path: string,
-  onRefused: (reason: string) => void,
-): Promise<boolean> {
+export async function admitClient(socket: Socket, key: Buffer, path: string, onRefused: (reason: string) => void): Promise<boolean> {
   const r = await checkClient(socket, key, path);
   if (r.ok) return true;
   socket.destroy();

@@ -62,16 +62,20 @@ export type ClientProof = { ok: true } | { ok: false; reason: string; sentSometh
  */
 export async function checkClient(socket: Socket, key: Buffer, pipe: string, timeoutMs = PROOF_TIMEOUT_MS): Promise<ClientProof> {
   const first = await readExactly(socket, CLIENT_HELLO, timeoutMs);
-  if (first.kind !== 'bytes') return { ok: false, reason: first.kind === 'timeout' ? 'no challenge in time' : 'closed', sentSomething: first.got > 0 };
-  if (!first.bytes.subarray(0, MAGIC.length).equals(MAGIC)) return { ok: false, reason: 'does not speak the pipe proof', sentSomething: true };
+  if (first.kind !== 'bytes')
+    return { ok: false, reason: first.kind === 'timeout' ? 'no challenge in time' : 'closed', sentSomething: first.got > 0 };
+  if (!first.bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    return { ok: false, reason: 'does not speak the pipe proof', sentSomething: true };
   const nc = first.bytes.subarray(MAGIC.length);
   const na = randomBytes(NONCE);
   if (first.rest.length) socket.unshift(first.rest);
   const reader = readExactly(socket, MAC, timeoutMs);
   socket.write(Buffer.concat([MAGIC, na, mac(key, 'agent', pipe, nc, na)]));
   const proof = await reader;
-  if (proof.kind !== 'bytes') return { ok: false, reason: proof.kind === 'timeout' ? 'no proof in time' : 'closed before its proof', sentSomething: true };
-  if (!timingSafeEqual(proof.bytes, mac(key, 'client', pipe, nc, na))) return { ok: false, reason: 'its proof does not match the pipe key', sentSomething: true };
+  if (proof.kind !== 'bytes')
+    return { ok: false, reason: proof.kind === 'timeout' ? 'no proof in time' : 'closed before its proof', sentSomething: true };
+  if (!timingSafeEqual(proof.bytes, mac(key, 'client', pipe, nc, na)))
+    return { ok: false, reason: 'its proof does not match the pipe key', sentSomething: true };
   if (proof.rest.length) socket.unshift(proof.rest);
   return { ok: true };
 }

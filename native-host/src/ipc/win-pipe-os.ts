@@ -62,18 +62,45 @@ function load(): WinPipeOs {
   const node = koffi.load(process.execPath);
   const ptrOut = koffi.out(koffi.pointer('void *'));
   const CreateFileW = k32.func('__stdcall', 'CreateFileW', 'void *', ['str16', 'uint32', 'uint32', 'void *', 'uint32', 'uint32', 'void *']);
-  const GetNamedPipeServerProcessId = k32.func('__stdcall', 'GetNamedPipeServerProcessId', 'bool', ['void *', koffi.out(koffi.pointer('uint32'))]);
+  const GetNamedPipeServerProcessId = k32.func('__stdcall', 'GetNamedPipeServerProcessId', 'bool', [
+    'void *',
+    koffi.out(koffi.pointer('uint32')),
+  ]);
   const GetLastError = k32.func('__stdcall', 'GetLastError', 'uint32', []);
   const CloseHandle = k32.func('__stdcall', 'CloseHandle', 'bool', ['void *']);
   const OpenProcess = k32.func('__stdcall', 'OpenProcess', 'void *', ['uint32', 'bool', 'uint32']);
   const GetCurrentProcess = k32.func('__stdcall', 'GetCurrentProcess', 'void *', []);
   const LocalFree = k32.func('__stdcall', 'LocalFree', 'void *', ['void *']);
   const OpenProcessToken = adv.func('__stdcall', 'OpenProcessToken', 'bool', ['void *', 'uint32', ptrOut]);
-  const GetTokenInformation = adv.func('__stdcall', 'GetTokenInformation', 'bool', ['void *', 'int', 'void *', 'uint32', koffi.out(koffi.pointer('uint32'))]);
+  const GetTokenInformation = adv.func('__stdcall', 'GetTokenInformation', 'bool', [
+    'void *',
+    'int',
+    'void *',
+    'uint32',
+    koffi.out(koffi.pointer('uint32')),
+  ]);
   const ConvertSidToStringSidW = adv.func('__stdcall', 'ConvertSidToStringSidW', 'bool', ['void *', ptrOut]);
-  const ConvertStringSecurityDescriptorToSecurityDescriptorW = adv.func('__stdcall', 'ConvertStringSecurityDescriptorToSecurityDescriptorW', 'bool', ['str16', 'uint32', ptrOut, 'void *']);
-  const GetSecurityDescriptorDacl = adv.func('__stdcall', 'GetSecurityDescriptorDacl', 'bool', ['void *', koffi.out(koffi.pointer('bool')), ptrOut, koffi.out(koffi.pointer('bool'))]);
-  const SetSecurityInfo = adv.func('__stdcall', 'SetSecurityInfo', 'uint32', ['void *', 'int', 'uint32', 'void *', 'void *', 'void *', 'void *']);
+  const ConvertStringSecurityDescriptorToSecurityDescriptorW = adv.func(
+    '__stdcall',
+    'ConvertStringSecurityDescriptorToSecurityDescriptorW',
+    'bool',
+    ['str16', 'uint32', ptrOut, 'void *'],
+  );
+  const GetSecurityDescriptorDacl = adv.func('__stdcall', 'GetSecurityDescriptorDacl', 'bool', [
+    'void *',
+    koffi.out(koffi.pointer('bool')),
+    ptrOut,
+    koffi.out(koffi.pointer('bool')),
+  ]);
+  const SetSecurityInfo = adv.func('__stdcall', 'SetSecurityInfo', 'uint32', [
+    'void *',
+    'int',
+    'uint32',
+    'void *',
+    'void *',
+    'void *',
+    'void *',
+  ]);
   const uvOpenOsfhandle = node.func('uv_open_osfhandle', 'int', ['void *']);
 
   const invalid = (h: unknown) => h === null || h === 0n || h === INVALID_HANDLE;
@@ -164,7 +191,17 @@ function load(): WinPipeOs {
         // Opened as a client of our own pipe: the agent sees one connection that proves nothing and is dropped.
         const h = openHandle(path, GENERIC_READ | WRITE_DAC, 0);
         try {
-          const rc = Number(SetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, null, null, dacl[0], null));
+          const rc = Number(
+            SetSecurityInfo(
+              h,
+              SE_KERNEL_OBJECT,
+              DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+              null,
+              null,
+              dacl[0],
+              null,
+            ),
+          );
           if (rc !== 0) throw new Error(`SetSecurityInfo failed (Windows error ${rc})`);
         } finally {
           CloseHandle(h);

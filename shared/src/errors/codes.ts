@@ -207,7 +207,8 @@ export const ERROR_CODES = {
   },
   IPC_CLIENT_REFUSED: {
     retryable: false,
-    message: "A process on the agent's pipe could not prove it may talk to this user's agent (no proof from the pipe key); it got no answer",
+    message:
+      "A process on the agent's pipe could not prove it may talk to this user's agent (no proof from the pipe key); it got no answer",
   },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 

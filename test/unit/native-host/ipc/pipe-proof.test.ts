@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SandgateError } from '@sandgate/shared';
 import { checkClient, proveAgent, type ClientProof } from '#native-host/ipc/pipe-proof.ts';
 import { loadOrCreatePipeKey, pipeKeyPath, readPipeKey } from '#native-host/ipc/pipe-key.ts';
+import { otherUsersServer } from '#native-host/ipc/pipe-peer.ts';
 
 /**
  * The pipe proof and the pipe key, run over a Unix socket: the same bytes as on the Windows pipe (where the agent and
@@ -89,7 +90,7 @@ describe('pipe proof', () => {
     expect(Buffer.concat(got).length).toBe(0);
     const probe = await dial(a.path);
     probe.destroy();
-    for (const deadline = Date.now() + 10_000; a.outcomes.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    for (const deadline = Date.now() + 10_000; a.outcomes.length < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
     expect(a.outcomes.map((o) => !o.ok && o.sentSomething)).toEqual([true, false]);
   });
 });
@@ -121,5 +122,21 @@ describe('pipe key', () => {
     writeFileSync(pipeKeyPath(home), Buffer.alloc(5));
     await expect(readPipeKey(home, 'P')).rejects.toMatchObject({ code: 'AGENT_UNVERIFIED' });
     expect((await loadOrCreatePipeKey(home)).length).toBe(32);
+  });
+});
+
+describe("the pipe server's user (the client's OS check, decided here; Windows supplies the SIDs)", () => {
+  const me = 'S-1-5-21-1-2-3-1001';
+  const os = (server: string | undefined) => ({ currentUser: () => me, processUser: () => server });
+  it('a server running as this user passes', () => {
+    expect(otherUsersServer(os(me), 42, 'P')).toBeUndefined();
+  });
+  it('a server running as another user is AGENT_UNVERIFIED, naming its pid and user', () => {
+    const e = otherUsersServer(os('S-1-5-21-1-2-3-1002'), 42, 'P');
+    expect(e?.code).toBe('AGENT_UNVERIFIED');
+    expect(e?.message).toBe('the process serving P (pid 42) runs as S-1-5-21-1-2-3-1002, not as this user');
+  });
+  it('a server whose user Windows will not name is refused too', () => {
+    expect(otherUsersServer(os(undefined), 42, 'P')?.code).toBe('AGENT_UNVERIFIED');
   });
 });

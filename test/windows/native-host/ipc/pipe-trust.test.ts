@@ -4,7 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeWineHome, type WineHome } from '#test-helpers/wine-home.ts';
-import { REPO_ROOT, SANDGATE_SHIM, runWineNode, spawnWine, winPath, wineNode, readyWine, type WineProcess } from '#test-helpers/wine-node.ts';
+import {
+  REPO_ROOT,
+  SANDGATE_SHIM,
+  runWineNode,
+  spawnWine,
+  winPath,
+  wineNode,
+  readyWine,
+  type WineProcess,
+} from '#test-helpers/wine-node.ts';
 
 /**
  * Attacks on the agent's named pipe (issue 19), each run by a Windows Node under Wine: a process that takes the
@@ -191,7 +200,9 @@ describe.skipIf(!wine.available)(
       const r = await runWineNode(w(), [SANDGATE_SHIM, 'status'], { outDir: other.outDir, env: { SANDGATE_HOME: other.winHome } });
       expect(r.stdout).not.toContain('squatter');
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^error\[AGENT_UNVERIFIED\]: the process serving \\\\\.\\pipe\\sandgate-\S+ is not this user's agent: its proof does not match the pipe key/m);
+      expect(r.stderr).toMatch(
+        /^error\[AGENT_UNVERIFIED\]: the process serving \\\\\.\\pipe\\sandgate-\S+ is not this user's agent: its proof does not match the pipe key/m,
+      );
     });
 
     it('a process squatting the pipe name of a home no agent ever served is refused too (no key to check it with)', async () => {
