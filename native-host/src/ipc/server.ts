@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
 import { FramedConnection } from './framed-connection.ts';
 import { ensureRunDir, runDir } from './run-dir.ts';
-import { isListening } from './probe-socket.ts';
+import { connectLocal, isListening } from './probe-socket.ts';
 import { withDirLock } from './dir-lock.ts';
 import { loadOrCreatePipeKey } from './pipe-key.ts';
-import { admitClient, restrictPipe } from './pipe-peer.ts';
+import { admitClient, restrictPipe, verifyAgent } from './pipe-peer.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 
@@ -51,9 +51,15 @@ export async function listenAgentSocket(
 
   const lock = join(runDir(home), 'listen.lock');
   if (process.platform === 'win32') {
-    await listenPipe(server, path, lock, async () => {
-      pipeKey = await loadOrCreatePipeKey(home);
-    });
+    await listenPipe(
+      server,
+      path,
+      lock,
+      async () => {
+        pipeKey = await loadOrCreatePipeKey(home);
+      },
+      (answering) => verifyAgent(answering, home, path),
+    );
     const notRestricted = restrictPipe(path);
     if (notRestricted) log.warn('the pipe keeps the default access list', { socket: path, reason: notRestricted });
   } else await listenUnixSocket(server, path, lock);
@@ -97,14 +103,33 @@ async function listenUnixSocket(server: Server, path: string, lock: string): Pro
 /**
  * A named pipe leaves nothing stale behind (it goes with its last handle), but a second listen on a name adds an
  * instance of the same pipe unless the OS honours FILE_FLAG_FIRST_PIPE_INSTANCE (libuv asks for it; Windows honours it,
- * Wine does not). Asking whether someone answers, under the lock, is what keeps one agent per home on both.
+ * Wine does not). Asking whether someone answers, under the lock, is what keeps one agent per home on both. Whoever
+ * answers must prove it is this home's agent (pipe-peer.ts): a process that took the name first is AGENT_UNVERIFIED,
+ * not an agent already running.
  */
-async function listenPipe(server: Server, path: string, lock: string, beforeListen: () => Promise<void>): Promise<void> {
+async function listenPipe(
+  server: Server,
+  path: string,
+  lock: string,
+  prepare: () => Promise<void>,
+  verify: (answering: Socket) => Promise<void>,
+): Promise<void> {
   await withDirLock(
     lock,
     async () => {
-      if (await isListening(path)) throw alreadyRunning(path);
-      await beforeListen();
+      await prepare();
+      const answering = await connectLocal(path).catch(() => null);
+      if (answering) {
+        try {
+          await verify(answering);
+          throw alreadyRunning(path);
+        } catch (err) {
+          // An agent that closed the pipe before proving itself was on its way out: the listen below decides.
+          if (!(err instanceof SandgateError) || err.code !== 'AGENT_UNAVAILABLE') throw err;
+        } finally {
+          answering.destroy();
+        }
+      }
       await listen(server, path).catch((e: NodeJS.ErrnoException) => {
         throw e.code === 'EADDRINUSE' ? alreadyRunning(path) : e;
       });

@@ -205,6 +205,17 @@ describe.skipIf(!wine.available)(
       );
     });
 
+    it('an agent started while a squatter holds its pipe name says AGENT_UNVERIFIED, not that an agent already runs', async () => {
+      const other = makeWineHome();
+      homes.push(other);
+      const squatter = start(other, [script(other, 'squatter.mjs', SQUATTER)]);
+      await waitFor(squatter, /squatting/);
+      const r = await runWineNode(w(), [SANDGATE_SHIM, 'serve'], { outDir: other.outDir, env: { SANDGATE_HOME: other.winHome } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error\[AGENT_UNVERIFIED\]: the process serving \\\\\.\\pipe\\sandgate-\S+ is not this user's agent/m);
+      expect(r.stderr).not.toMatch(/AGENT_ALREADY_RUNNING/);
+    });
+
     it('a process squatting the pipe name of a home no agent ever served is refused too (no key to check it with)', async () => {
       const other = makeWineHome();
       homes.push(other);
