@@ -62,7 +62,10 @@ export async function connectAgent(opts: ConnectAgentOptions): Promise<AgentClie
     socket = await ensureService(opts);
   } else {
     const path = await ensureRunDir(opts.home);
-    socket = await connectLocal(path).catch(() => null);
+    socket = await connectLocal(path).catch((err: unknown) => {
+      if (err instanceof SandgateError) throw err;
+      return null;
+    });
     if (!socket) {
       throw new SandgateError('AGENT_UNAVAILABLE', `the agent service is not running (nobody listens on ${path})`, {
         params: { socket: path },

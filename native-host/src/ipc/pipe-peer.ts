@@ -25,7 +25,18 @@ export async function openPipe(path: string): Promise<Socket | null> {
     // Without koffi there is no OS check of the server; the pipe proof below still stands (docs/decisions.md).
     return nodeConnect(path);
   }
-  const opened = await os.open(path);
+  const opened = await os.open(path).catch((err: NodeJS.ErrnoException) => {
+    // Our agent's access list lets this user in: a pipe that does not was made by someone else (untested: Wine does
+    // not enforce pipe access lists).
+    if (err.code !== 'EACCES') throw err;
+    throw new SandgateError(
+      'AGENT_UNVERIFIED',
+      `the process serving ${path} is not this user's agent: its pipe does not let this user in`,
+      {
+        params: { socket: path, reason: 'access denied' },
+      },
+    );
+  });
   if (!opened) return null;
   servers.set(opened.socket, opened.serverPid);
   return opened.socket;

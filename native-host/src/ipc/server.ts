@@ -118,7 +118,10 @@ async function listenPipe(
     lock,
     async () => {
       await prepare();
-      const answering = await connectLocal(path).catch(() => null);
+      const answering = await connectLocal(path).catch((err: unknown) => {
+        if (err instanceof SandgateError) throw err;
+        return null;
+      });
       if (answering) {
         try {
           await verify(answering);

@@ -36,6 +36,7 @@ const OPEN_EXISTING = 3;
 const FILE_FLAG_OVERLAPPED = 0x40000000;
 const ERROR_FILE_NOT_FOUND = 2;
 const ERROR_PIPE_BUSY = 231;
+const ERROR_ACCESS_DENIED = 5;
 const TOKEN_QUERY = 0x8;
 const TOKEN_USER = 1;
 const PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
@@ -131,7 +132,14 @@ function load(): WinPipeOs {
     if (!invalid(h)) return h;
     const code = Number(GetLastError());
     const err = new Error(`CreateFileW ${path}: Windows error ${code}`) as NodeJS.ErrnoException;
-    err.code = code === ERROR_FILE_NOT_FOUND ? 'ENOENT' : code === ERROR_PIPE_BUSY ? 'EBUSY' : `WIN${code}`;
+    err.code =
+      code === ERROR_FILE_NOT_FOUND
+        ? 'ENOENT'
+        : code === ERROR_PIPE_BUSY
+          ? 'EBUSY'
+          : code === ERROR_ACCESS_DENIED
+            ? 'EACCES'
+            : `WIN${code}`;
     throw err;
   };
 
