@@ -12,6 +12,10 @@ export function caText(sub: string, out: Record<string, unknown>): string {
   lines.push(
     `workstations   ${st.agents.onInService} on the CA in service${st.next ? ` (still to move)` : ''}, ${st.agents.onNext} on the new CA, ${st.agents.onRetired} on a retired CA (must enroll again)`,
   );
+  if (st.agents.notReady !== undefined)
+    lines.push(
+      `               ${st.agents.notReady} not ready for the retirement (on the old CA, or not reporting that they pin the new one: upgrade agents older than CA rotation)`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -19,5 +23,5 @@ export function caText(sub: string, out: Record<string, unknown>): string {
 const caStatusOutSchema = z.object({
   inService: z.object({ sha256: z.string(), notAfter: z.string() }),
   next: z.object({ sha256: z.string(), notAfter: z.string() }).nullable(),
-  agents: z.object({ onInService: z.number(), onNext: z.number(), onRetired: z.number() }),
+  agents: z.object({ onInService: z.number(), onNext: z.number(), onRetired: z.number(), notReady: z.number().optional() }),
 });

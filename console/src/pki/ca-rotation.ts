@@ -70,18 +70,24 @@ function readCertNotAfter(pem: string): number {
   return Date.parse(new X509Certificate(pem).validTo);
 }
 
-/** Workstations not revoked whose certificate is still from the CA in service (the old one, during a rotation). */
-export async function agentsOnCa(db: Queryable, caSha256: string): Promise<number> {
+/**
+ * Workstations (not revoked) that would lose the console if the old CA were retired now: their certificate is still
+ * from the old CA, or they do not report pinning the new one (agents older than CA rotation report nothing, and keep
+ * pinning the old CA alone even after renewing from the new one).
+ */
+export async function agentsNotReady(db: Queryable, oldCa: string, newCa: string): Promise<number> {
   const rows = await db.query<{ n: string | number }>(
-    `SELECT count(*) AS n FROM agents WHERE revoked_at IS NULL AND coalesce(cert_ca_sha256, $1) = $1`,
-    [caSha256],
+    `SELECT count(*) AS n FROM agents
+      WHERE revoked_at IS NULL
+        AND (coalesce(cert_ca_sha256, $1) = $1 OR trust_cas IS NULL OR NOT ($2 = ANY (string_to_array(trust_cas, ','))))`,
+    [oldCa, newCa],
   );
   return Number(rows[0]?.n ?? 0);
 }
 
 /**
  * `sandgate-console ca retire [--force]`: the new CA takes the old one's place. Refused while workstations (not
- * revoked) still hold certificates of the old CA, unless `force`: they then show as "on a retired CA" and must enroll
+ * revoked) are not ready (`agentsNotReady`), unless `force`: they then show as "on a retired CA" and must enroll
  * again. The folder first (the old certificate kept under `retired/`, its key deleted), then the database; a start
  * after a crash between the two finishes the database part (`checkSharedCa`).
  */
@@ -101,12 +107,12 @@ export async function retireCa(
       params: { key: 'ca', expected: s.next, found: next },
     });
   const retired = inServiceFingerprint(dataDir);
-  const agentsLeft = await agentsOnCa(db, retired);
+  const agentsLeft = await agentsNotReady(db, retired, next);
   if (agentsLeft > 0 && !force)
     throw new SandgateError(
       'CONSOLE_CA_ROTATION_STATE',
-      `${agentsLeft} workstation(s) still hold a certificate of the old CA; they move at their next poll (the workstations page shows which). ` +
-        'Retire anyway with --force: they must then enroll again',
+      `${agentsLeft} workstation(s) still hold a certificate of the old CA or do not report pinning the new one (agents older than CA rotation); ` +
+        'they move at their next poll, or after an upgrade (sandgate-console ca status, the workstations page). Retire anyway with --force: they must then enroll again',
       { params: { state: 'agents-left', agentsLeft } },
     );
   promoteNextCa(dataDir, retired);
@@ -150,8 +156,11 @@ export function completePromotion(dataDir: string): void {
 export interface CaStatus {
   inService: { sha256: string; notAfter: string };
   next: { sha256: string; notAfter: string } | null;
-  /** Workstations (not revoked) by the CA of their certificate. */
-  agents: { onInService: number; onNext: number; onRetired: number };
+  /**
+   * Workstations (not revoked) by the CA of their certificate; during a rotation, `notReady`: how many would lose the
+   * console if the old CA were retired now (`agentsNotReady`).
+   */
+  agents: { onInService: number; onNext: number; onRetired: number; notReady?: number };
 }
 
 /** What `ca status` and `GET /api/ca` show: the CAs and how far the fleet has moved. */
@@ -169,7 +178,12 @@ export async function caStatus(db: Queryable, ca: { certPem: string; fingerprint
   return {
     inService: { sha256: ca.fingerprint, notAfter: notAfter(ca.certPem) },
     next: next ? { sha256: next.fingerprint, notAfter: notAfter(next.certPem) } : null,
-    agents: { onInService: Number(r?.on_in_service ?? 0), onNext: Number(r?.on_next ?? 0), onRetired: Number(r?.on_retired ?? 0) },
+    agents: {
+      onInService: Number(r?.on_in_service ?? 0),
+      onNext: Number(r?.on_next ?? 0),
+      onRetired: Number(r?.on_retired ?? 0),
+      ...(next ? { notReady: await agentsNotReady(db, ca.fingerprint, next.fingerprint) } : {}),
+    },
   };
 }
 

@@ -20,7 +20,7 @@ interface AgentPage {
   total: number;
   counts: { all: number; online: number; offline: number; revoked: number };
   /** The console CAs and how many workstations hold a certificate of each (CA rotation). */
-  ca?: { next: { sha256: string } | null; agents: { onInService: number; onNext: number; onRetired: number } };
+  ca?: { next: { sha256: string } | null; agents: { onInService: number; onNext: number; onRetired: number; notReady?: number } };
 }
 
 /** During a CA rotation, how far the fleet moved; after one, who was left on the retired CA. */
@@ -32,6 +32,7 @@ function caText(ca: AgentPage['ca']): string {
     parts.push(
       'CA rotation under way: ' + a.onNext + ' of ' + (a.onNext + a.onInService) + ' moved to the new CA (the rest move at their next poll)',
     );
+  if (ca.next && a.notReady) parts.push(a.notReady + ' not ready for the retirement (not moved yet, or agents too old to pin the new CA)');
   if (a.onRetired) parts.push(a.onRetired + ' on a retired CA (they must enroll again)');
   return parts.length ? '. ' + parts.join('; ') : '';
 }

@@ -11,7 +11,7 @@ import { checkSharedCa } from '#console/server/shared-ca-check.ts';
 
 // A console stopped at any step of a CA retirement starts again with the folder and the database agreeing, and never
 // with a CA certificate beside another CA's key.
-describe('a CA retirement cut short', { timeout: 120_000 }, () => {
+describe('retiring the old console CA', { timeout: 120_000 }, () => {
   let dataDir: string;
   let db: Db;
   const settings = async () =>
@@ -68,5 +68,20 @@ describe('a CA retirement cut short', { timeout: 120_000 }, () => {
     expect(existsSync(join(dataDir, 'ca', 'retired', `${old}.pem`))).toBe(true);
     expect((await start()).fingerprint).toBe(next);
     await expect(retireCa(db, dataDir, true)).rejects.toMatchObject({ code: 'CONSOLE_CA_ROTATION_STATE' });
+  });
+
+  it('retire is refused while a workstation that moved does not report pinning the new CA (an agent older than CA rotation)', async () => {
+    const { old, next } = await setUp();
+    const agent = (id: string, ca: string, trust: string | null) =>
+      db.query(
+        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, cert_ca_sha256, trust_cas)
+         VALUES ($1, 'ws', $1, 'x', now() + interval '300 days', $2, $3)`,
+        [id, ca, trust],
+      );
+    await agent('moved-and-pins-both', next, [old, next].sort().join(','));
+    await agent('moved-but-old-version', next, null);
+    await expect(retireCa(db, dataDir, false)).rejects.toMatchObject({ code: 'CONSOLE_CA_ROTATION_STATE', params: { agentsLeft: 1 } });
+    await db.query(`UPDATE agents SET revoked_at = now() WHERE id = 'moved-but-old-version'`);
+    expect(await retireCa(db, dataDir, false)).toMatchObject({ inService: next, agentsLeft: 0 });
   });
 });
