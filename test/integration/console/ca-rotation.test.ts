@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollFor } from '#test-helpers/stack.ts';
-import { consoleFiles } from '#native-host/console/console-files.ts';
+import { consoleFiles, keyMatchesCertificate } from '#native-host/console/console-files.ts';
 import {
   ADMIN_PASSWORD,
   EICAR,
@@ -71,7 +71,7 @@ describe('console CA rotation without re-enrolling the fleet', () => {
     const away = await workstation(false);
     const oldCaPem = readFileSync(join(dataDir, 'ca', 'ca-cert.pem'), 'utf8');
     const oldCa = fingerprintOf(oldCaPem);
-    const before = { a: creds(a), away: creds(away) };
+    const before = { a: creds(a), b: creds(b), away: creds(away) };
     await pollFor('both running agents report what they pin', async () => {
       const s = await json(['ca', 'status']);
       return s.out?.agents.onInService === 3 ? s.out : undefined;
@@ -90,7 +90,8 @@ describe('console CA rotation without re-enrolling the fleet', () => {
         `${w.agentId} renewed from the new CA and pins both`,
         () => {
           const c = creds(w);
-          return issuedBy(c.cert, newCaPem) && pemsIn(c.ca).length === 2 ? c : undefined;
+          // The whole pair: the agent writes the CAs, the certificate, then moves its key into place.
+          return issuedBy(c.cert, newCaPem) && keyMatchesCertificate(c.key, c.cert) && pemsIn(c.ca).length === 2 ? c : undefined;
         },
         60_000,
       ).catch((err: Error) => {
@@ -98,7 +99,7 @@ describe('console CA rotation without re-enrolling the fleet', () => {
       });
       expect(pemsIn(now.ca).map(fingerprintOf).sort()).toEqual([oldCa, newCa].sort());
       // A fresh key, made on the workstation: the private key never left it.
-      expect(now.key).not.toBe(before.a.key);
+      expect(now.key).not.toBe((w === a ? before.a : before.b).key);
     }
     const moved = await pollFor('the console counts two workstations on the new CA', async () => {
       const s = await json(['ca', 'status']);
