@@ -163,6 +163,7 @@ export async function runConsoleCli(argv: string[], io: ConsoleIo): Promise<numb
           log: (line) => io.err(`${line}\n`),
           bodyTimeoutMs: msOf(io.env.SANDGATE_CONSOLE_BODY_TIMEOUT_MS),
           headersTimeoutMs: msOf(io.env.SANDGATE_CONSOLE_HEADERS_TIMEOUT_MS),
+          caWatchMs: msOf(io.env.SANDGATE_CONSOLE_CA_WATCH_MS),
         });
         if (!isLoopbackHost(c.adminHost)) {
           io.err(

@@ -28,7 +28,7 @@ export function inServiceFingerprint(dataDir: string): string {
   return certificateFingerprint(readFileSync(join(caDir(dataDir), CA_FILES.cert), 'utf8'));
 }
 
-async function settings(db: Queryable): Promise<{ current?: string; next?: string }> {
+export async function caSettings(db: Queryable): Promise<{ current?: string; next?: string }> {
   const rows = await db.query<{ key: string; value: string }>(
     `SELECT key, value FROM console_settings WHERE key IN ('ca_sha256', 'ca_next_sha256')`,
   );
@@ -44,7 +44,7 @@ async function settings(db: Queryable): Promise<{ current?: string; next?: strin
  * is under way.
  */
 export async function rotateCa(db: Db, dataDir: string): Promise<{ inService: string; next: string; notAfter: string }> {
-  const s = await settings(db);
+  const s = await caSettings(db);
   const dir = caDir(dataDir);
   if (nextCaFingerprint(dataDir) || s.next)
     throw new SandgateError(
@@ -96,7 +96,7 @@ export async function retireCa(
   dataDir: string,
   force: boolean,
 ): Promise<{ retired: string; inService: string; agentsLeft: number }> {
-  const s = await settings(db);
+  const s = await caSettings(db);
   const next = nextCaFingerprint(dataDir);
   if (!next || !s.next)
     throw new SandgateError('CONSOLE_CA_ROTATION_STATE', 'no CA rotation is under way (sandgate-console ca rotate starts one)', {
@@ -133,7 +133,7 @@ export async function recordRetirement(db: Db, retired: string, inService: strin
  * longer accepts it), then the new key and certificate are renamed into the in-service names, which deletes the old
  * key. A crash between the two renames leaves the new key beside the old certificate: `completePromotion` finishes it.
  */
-function promoteNextCa(dataDir: string, retired: string): void {
+export function promoteNextCa(dataDir: string, retired: string): void {
   const dir = caDir(dataDir);
   mkdirSync(join(dir, CA_FILES.retired), { recursive: true, mode: 0o700 });
   writePrivate(join(dir, CA_FILES.retired, `${retired}.pem`), readFileSync(join(dir, CA_FILES.cert), 'utf8'));

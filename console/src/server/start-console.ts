@@ -18,6 +18,7 @@ import { SandboxWitness } from '../witness/sandbox-witness.ts';
 import { startWakeRelay } from '../agent-api/wake-relay.ts';
 import { checkSharedCa } from './shared-ca-check.ts';
 import { completePromotion } from '../pki/ca-rotation.ts';
+import { watchCaSettings } from './ca-watch.ts';
 import { enrollAddress, recordEnrollAddress } from './enroll-address.ts';
 import { join } from 'node:path';
 
@@ -45,6 +46,8 @@ export interface ConsoleOptions {
   /** Shorter waits for request bodies and headers than the routes' own (tests of slow clients). */
   bodyTimeoutMs?: number | undefined;
   headersTimeoutMs?: number | undefined;
+  /** How often a process on a PostgreSQL server looks for a CA rotation made by another (default 10 s). */
+  caWatchMs?: number | undefined;
   /** The console's configuration (`--config`): witnesses, its own sandbox, per-agent event limits. Default: defaults. */
   config?: LoadedConsoleConfig;
 }
@@ -154,6 +157,18 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       adminServer.setSecureContext(tls());
       log(`console CA reloaded: in service ${ca.fingerprint}${ca.next ? `, new CA ${ca.next.fingerprint} (rotation under way)` : ''}`);
     };
+    // Several processes on one PostgreSQL server: a rotation run in another one reaches this one (ca-watch.ts).
+    if (db.kind === 'postgres') {
+      const watch = watchCaSettings({
+        db,
+        dataDir: o.dataDir,
+        current: () => ca,
+        reload: reloadCa,
+        log,
+        ...(o.caWatchMs ? { everyMs: o.caWatchMs } : {}),
+      });
+      closers.push(() => watch.close());
+    }
     const control = await listenControlSocket(o.dataDir, {
       db,
       dataDir: o.dataDir,
