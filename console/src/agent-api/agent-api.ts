@@ -211,7 +211,14 @@ async function poll(
     const check = await pollCheck(o.db, peer.agentId, peer.serial, o.ca);
     if (gone.signal.aborted) return;
     const offer = check.renew !== undefined || check.trustDue;
-    if (offer || check.hasTasks || check.hasRestores || check.hasAnswers || check.policyRevision !== q.policyRevision || Date.now() >= deadline) {
+    if (
+      offer ||
+      check.hasTasks ||
+      check.hasRestores ||
+      check.hasAnswers ||
+      check.policyRevision !== q.policyRevision ||
+      Date.now() >= deadline
+    ) {
       const answer: PollResponse = {
         tasks: [
           ...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []),

@@ -54,9 +54,13 @@ export async function rotateCa(db: Db, dataDir: string): Promise<{ inService: st
     );
   const inService = inServiceFingerprint(dataDir);
   if (s.current && s.current !== inService)
-    throw new SandgateError('CONSOLE_CONFIG_INVALID', `the CA in ${dir} (${inService}) is not the one this database records (${s.current})`, {
-      params: { key: 'ca', expected: s.current, found: inService },
-    });
+    throw new SandgateError(
+      'CONSOLE_CONFIG_INVALID',
+      `the CA in ${dir} (${inService}) is not the one this database records (${s.current})`,
+      {
+        params: { key: 'ca', expected: s.current, found: inService },
+      },
+    );
   const made = makeCa(new Date().toISOString().slice(0, 10) + ' ' + Math.random().toString(16).slice(2, 8));
   writePrivate(join(dir, CA_FILES.nextKey), made.keyPem);
   writePrivate(join(dir, CA_FILES.nextCert), made.certPem);
@@ -103,9 +107,13 @@ export async function retireCa(
       params: { state: 'none' },
     });
   if (next !== s.next)
-    throw new SandgateError('CONSOLE_CONFIG_INVALID', `the new CA in ${caDir(dataDir)} (${next}) is not the one this database records (${s.next})`, {
-      params: { key: 'ca', expected: s.next, found: next },
-    });
+    throw new SandgateError(
+      'CONSOLE_CONFIG_INVALID',
+      `the new CA in ${caDir(dataDir)} (${next}) is not the one this database records (${s.next})`,
+      {
+        params: { key: 'ca', expected: s.next, found: next },
+      },
+    );
   const retired = inServiceFingerprint(dataDir);
   const agentsLeft = await agentsNotReady(db, retired, next);
   if (agentsLeft > 0 && !force)
@@ -164,7 +172,10 @@ export interface CaStatus {
 }
 
 /** What `ca status` and `GET /api/ca` show: the CAs and how far the fleet has moved. */
-export async function caStatus(db: Queryable, ca: { certPem: string; fingerprint: string; next?: { certPem: string; fingerprint: string } | undefined }): Promise<CaStatus> {
+export async function caStatus(
+  db: Queryable,
+  ca: { certPem: string; fingerprint: string; next?: { certPem: string; fingerprint: string } | undefined },
+): Promise<CaStatus> {
   const next = ca.next;
   const rows = await db.query<{ on_in_service: string | number; on_next: string | number; on_retired: string | number }>(
     `SELECT count(*) FILTER (WHERE coalesce(cert_ca_sha256, $1) = $1) AS on_in_service,

@@ -11,7 +11,11 @@ import { recordRetirement } from '../pki/ca-rotation.ts';
  * A retirement whose folder part was done and whose database part was not (a crash between them) is finished here:
  * the folder's CA in service is then the database's new CA, and the folder has no new CA left.
  */
-export async function checkSharedCa(db: Db, ca: { fingerprint: string; next?: { fingerprint: string } | undefined }, caDir: string): Promise<void> {
+export async function checkSharedCa(
+  db: Db,
+  ca: { fingerprint: string; next?: { fingerprint: string } | undefined },
+  caDir: string,
+): Promise<void> {
   await db.query(`INSERT INTO console_settings (key, value) VALUES ('ca_sha256', $1) ON CONFLICT (key) DO NOTHING`, [ca.fingerprint]);
   const rows = await db.query<{ key: string; value: string }>(
     `SELECT key, value FROM console_settings WHERE key IN ('ca_sha256', 'ca_next_sha256')`,

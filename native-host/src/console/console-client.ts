@@ -58,7 +58,10 @@ export function startConsoleClient(o: ConsoleClientOptions): ConsoleClient {
   const heartbeatMs = o.heartbeatMs ?? 30_000;
   const state: ChannelState = { revision: readState(files.policyState, agentId).revision, backlogBytes: 0 };
   // With the CAs pinned now (a rotation changes them while the channel runs).
-  const body = (): Heartbeat => ({ ...heartbeatBody(agentId, o.status(), heartbeatMs, state), trustCas: pinnedFingerprints(session.credentials.ca) });
+  const body = (): Heartbeat => ({
+    ...heartbeatBody(agentId, o.status(), heartbeatMs, state),
+    trustCas: pinnedFingerprints(session.credentials.ca),
+  });
   const session: ConsoleSession = new ConsoleSession({
     home: o.home,
     credentials: o.credentials,

@@ -30,7 +30,11 @@ export const heartbeatSchema = z.object({
    * SHA-256s (lowercase hex) of the CA certificates the agent pins for the console, so the console knows who still
    * trusts a CA it retired. Absent from agents before CA rotation. @since 1 (CA rotation)
    */
-  trustCas: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1).max(4).optional(),
+  trustCas: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/))
+    .min(1)
+    .max(4)
+    .optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 

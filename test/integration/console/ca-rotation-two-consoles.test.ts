@@ -29,7 +29,11 @@ describe.skipIf(!pg.available)(`CA rotation with two console processes${pg.avail
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'sandgate-ca-two-'));
     postgres = startTempPostgres();
-    env = { DATABASE_URL: postgres.createDatabase('console_ca_two'), SANDGATE_CONSOLE_DATA: undefined, SANDGATE_CONSOLE_CA_WATCH_MS: '300' };
+    env = {
+      DATABASE_URL: postgres.createDatabase('console_ca_two'),
+      SANDGATE_CONSOLE_DATA: undefined,
+      SANDGATE_CONSOLE_CA_WATCH_MS: '300',
+    };
     const start = (name: string) => startConsoleProcess(['--data', dataOf(name), '--port', '0', '--admin-port', '0'], env);
     consoles.a = await start('a');
     copy(['ca-cert.pem', 'ca-key.pem']);
@@ -73,7 +77,9 @@ describe.skipIf(!pg.available)(`CA rotation with two console processes${pg.avail
       httpsJson(`${c.info.agentUrl}/agent/v1/poll?waitMs=0`, { ca, ...moved }).catch(() => ({ status: 0, body: null }));
 
     // B reloads its CA from its folder once the database and the folder agree: the new CA's certificate is accepted.
-    await pollFor('B accepts a certificate of the new CA', async () => ((await pollOn(consoles.b!, oldCa)).status === 200 ? true : undefined));
+    await pollFor('B accepts a certificate of the new CA', async () =>
+      (await pollOn(consoles.b!, oldCa)).status === 200 ? true : undefined,
+    );
     expect(consoles.b!.stderr()).toMatch(/console CA reloaded: in service [0-9a-f]{64}, new CA/);
 
     // Retired on A (forced: this workstation, played here, reports nothing about what it pins). B renames its own

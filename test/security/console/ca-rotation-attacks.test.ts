@@ -40,8 +40,7 @@ describe('certificate renewal and CA rotation under attack', () => {
   };
   const renew = (who: Creds, csr: string) =>
     httpsJson(`${c.agentUrl}/agent/v1/renew`, { method: 'POST', ca: consoleCa(), cert: who.cert, key: who.key, body: { csr } });
-  const poll = (who: Creds) =>
-    httpsJson(`${c.agentUrl}/agent/v1/poll?waitMs=0`, { ca: consoleCa(), cert: who.cert, key: who.key });
+  const poll = (who: Creds) => httpsJson(`${c.agentUrl}/agent/v1/poll?waitMs=0`, { ca: consoleCa(), cert: who.cert, key: who.key });
   const heartbeat = (who: Creds) => {
     const body: Heartbeat = {
       agentId: who.agentId,

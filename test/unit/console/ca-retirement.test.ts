@@ -16,7 +16,10 @@ describe('retiring the old console CA', { timeout: 120_000 }, () => {
   let db: Db;
   const settings = async () =>
     Object.fromEntries(
-      (await db.query<{ key: string; value: string }>(`SELECT key, value FROM console_settings WHERE key LIKE 'ca%'`)).map((r) => [r.key, r.value]),
+      (await db.query<{ key: string; value: string }>(`SELECT key, value FROM console_settings WHERE key LIKE 'ca%'`)).map((r) => [
+        r.key,
+        r.value,
+      ]),
     );
   const start = async () => {
     completePromotion(dataDir);

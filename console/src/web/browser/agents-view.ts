@@ -30,7 +30,11 @@ function caText(ca: AgentPage['ca']): string {
   const parts: string[] = [];
   if (ca.next)
     parts.push(
-      'CA rotation under way: ' + a.onNext + ' of ' + (a.onNext + a.onInService) + ' moved to the new CA (the rest move at their next poll)',
+      'CA rotation under way: ' +
+        a.onNext +
+        ' of ' +
+        (a.onNext + a.onInService) +
+        ' moved to the new CA (the rest move at their next poll)',
     );
   if (ca.next && a.notReady) parts.push(a.notReady + ' not ready for the retirement (not moved yet, or agents too old to pin the new CA)');
   if (a.onRetired) parts.push(a.onRetired + ' on a retired CA (they must enroll again)');

@@ -92,7 +92,11 @@ async function approveRequest(r: InboxRow, allow: boolean): Promise<void> {
   if (!sure) return;
   try {
     await api('POST', 'restore-requests/' + encodeURIComponent(r.id) + '/approve', allow ? { allow: true } : {});
-    say('#requests-message', 'approved: ' + fileOf(r) + ' is being restored on ' + host(r) + (allow ? ', and allowed in its group' : ''), true);
+    say(
+      '#requests-message',
+      'approved: ' + fileOf(r) + ' is being restored on ' + host(r) + (allow ? ', and allowed in its group' : ''),
+      true,
+    );
   } catch (err) {
     say('#requests-message', errorText(err));
   }
