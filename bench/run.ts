@@ -15,6 +15,7 @@ const benches = [
   'ioc-scan.ts',
   'ioc-formats.ts',
   'console-load.ts',
+  'connection-floor.ts',
 ];
 const only = process.argv.slice(2).filter((a) => a.endsWith('.ts'));
 const args = process.argv.slice(2).filter((a) => !a.endsWith('.ts'));

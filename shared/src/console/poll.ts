@@ -44,3 +44,10 @@ export const pollResponseSchema = z.object({
   trust: z.object({ caCertificates: z.string().min(100).max(65_536) }).optional(),
 });
 export type PollResponse = z.infer<typeof pollResponseSchema>;
+
+/**
+ * The same answer as an agent reads it: each task is checked on its own (`consoleTaskSchema`), so a message the agent
+ * does not know (a newer console's) is set aside instead of making the whole answer, policy included, unreadable.
+ * @since 1 (issue 17)
+ */
+export const pollAnswerSchema = pollResponseSchema.extend({ tasks: z.array(z.unknown()).max(10_000).default([]) });
