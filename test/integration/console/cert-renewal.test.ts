@@ -140,6 +140,29 @@ describe('agent certificate renewal', () => {
     );
   });
 
+  it('the console offers a renewal on the poll when it sees a certificate within 30 days of its end, and the agent renews', async () => {
+    const w = await workstation();
+    // Polls held a second; the agent's own look at its certificate ran at start and found nothing due (next in an hour).
+    w.env.SANDGATE_CONSOLE_POLL_WAIT_MS = '1000';
+    const old = credsOf(w);
+    await w.startAgent();
+    await pollFor('the agent reports the CAs it pins', async () =>
+      (await c.db.query<{ trust_cas: string | null }>('SELECT trust_cas FROM agents WHERE id = $1', [w.agentId]))[0]?.trust_cas
+        ? true
+        : undefined,
+    );
+    // What the console knows of the certificate's end is what decides the offer.
+    await c.db.query(`UPDATE agents SET cert_not_after = now() + interval '10 days' WHERE id = $1`, [w.agentId]);
+    const renewed = await pollFor("the agent renewed at the console's word", async () => {
+      const now = credsOf(w);
+      return serialOf(now.cert) !== serialOf(old.cert) && (await serialAtConsole(w.agentId)) === serialOf(now.cert) ? now : undefined;
+    });
+    expect(renewed.key).not.toBe(old.key);
+    expect(w.agentLog()).toMatch(/the console says the certificate ends soon/);
+    const [row] = await c.db.query<{ cert_not_after: string }>('SELECT cert_not_after FROM agents WHERE id = $1', [w.agentId]);
+    expect(Date.parse(row!.cert_not_after)).toBeGreaterThan(Date.now() + 300 * DAY);
+  });
+
   it('a renewal whose answer was lost is asked again with the old certificate and the same key, and the agent gets back in', async () => {
     const w = await workstation();
     const old = credsOf(w);
