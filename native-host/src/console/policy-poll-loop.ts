@@ -28,13 +28,15 @@ export interface PolicyPollOptions {
 /** A long-poll for the group's policy and the group tasks and restores meant for this agent. */
 export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
   const b = o.session.backoff();
+  // Its own back-off: a poll that works resets `b`, and a renewal that keeps failing must not be asked for every second.
+  const offers = o.session.backoff();
   const told = new Set<string>();
   while (!o.session.stopped) {
     try {
       const q = `${AGENT_API.poll}?policyRevision=${o.state.revision}&waitMs=${o.pollWaitMs}`;
       const r = await o.session.call('GET', q, undefined, pollAnswerSchema, o.pollWaitMs + 15_000);
       b.ok();
-      if (r.renew || r.trust) await certificateOffer(o, r, b);
+      if (r.renew || r.trust) await certificateOffer(o, r, offers);
       if (r.policy && r.policy.revision !== o.state.revision) {
         try {
           await applyPolicy(o, r.policy);
@@ -95,7 +97,8 @@ async function certificateOffer(
     o.log.error('the CAs the console sent to pin were refused', { error: err instanceof Error ? err.message : String(err) });
   }
   await o.session.heartbeatNow();
-  if (!changed) await b.fail('certificate offer', new Error('the offer changed nothing'));
+  if (changed) b.ok();
+  else await b.fail('certificate offer', new Error('the offer changed nothing'));
 }
 
 async function applyPolicy(
