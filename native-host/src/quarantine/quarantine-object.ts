@@ -112,8 +112,8 @@ async function storeCopy(
     const dst = await fsp.open(blobTmp, wx, 0o600);
     let digests: Awaited<ReturnType<typeof encryptFromHandle>>;
     try {
-      digests = await encryptFromHandle(src, dst, keys.blob, id, st.size);
-      await dst.sync();
+      // The copy is fsynced while the digests finish.
+      digests = await encryptFromHandle(src, dst, keys.blob, id, st.size, () => dst.sync());
     } finally {
       await dst.close();
     }
