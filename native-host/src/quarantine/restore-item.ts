@@ -6,6 +6,7 @@ import { acquireItemLock } from './item-lock.ts';
 import { publishNewFile, unsafeTarget } from './publish-new-file.ts';
 import type { QuarantineStore } from './quarantine-store.ts';
 import { writeBehind } from './write-behind.ts';
+import { unlinkFreeingLater } from './unlink-freeing-later.ts';
 
 export interface RestoreOptions {
   /** A folder (restored under the original name) or a file path; default: the original path. */
@@ -65,7 +66,7 @@ export async function restore(
         await out.utimes(meta.atimeMs / 1000, meta.mtimeMs / 1000);
       },
     );
-    await Promise.all([files.blob, files.meta].map((f) => fsp.rm(f, { force: true })));
+    await Promise.all([unlinkFreeingLater(files.blob), fsp.rm(files.meta, { force: true })]);
     store.events.append({
       type: 'restored',
       quarantineId: id,
