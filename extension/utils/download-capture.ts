@@ -9,8 +9,17 @@ import type { LandingHold } from './landing-hold.ts';
 /** The slice of `browser.downloads` capture needs. */
 export interface DownloadsApiLike {
   onChanged: { addListener(listener: (delta: { id: number; state?: { current?: string } }) => void): void };
-  search(query: { id: number }): Promise<DownloadItemLike[]>;
+  search(query: { id: number } | { state: 'complete'; endedAfter: string; limit: number }): Promise<DownloadItemLike[]>;
 }
+
+/**
+ * How far back a worker start looks for downloads that completed with no listener registered: while the extension was
+ * being installed, updated or reloaded, or its worker crashed. The browser wakes a stopped worker for a download event
+ * once a listener is on record, so outside those moments nothing completes unseen. Ten minutes covers a slow update;
+ * a download judged already is known to the job store and not sent twice.
+ */
+export const CATCH_UP_MS = 10 * 60_000;
+const CATCH_UP_LIMIT = 200;
 
 /**
  * What capture needs from the host client. `submitDownload` with `hold: true` has the agent hold a download in place
@@ -73,6 +82,17 @@ export class DownloadCapture {
       const work = this.#onComplete(delta.id).catch((err: unknown) => this.#warn('capture failed', err));
       this.#opts.track?.(work);
     });
+  }
+
+  /**
+   * Judges the downloads that completed in the last {@link CATCH_UP_MS} and that no completion event reached (a
+   * download finishing in the second an extension update takes would otherwise never be judged). Run at worker start,
+   * after {@link start}; a download already captured is recognised by the job store and not submitted again.
+   */
+  async catchUp(): Promise<void> {
+    const since = new Date((this.#opts.now?.() ?? new Date()).getTime() - CATCH_UP_MS).toISOString();
+    const items = await this.#opts.downloads.search({ state: 'complete', endedAfter: since, limit: CATCH_UP_LIMIT });
+    for (const item of items) await this.#onComplete(item.id);
   }
 
   /** Judges again, on the settled rules, the downloads skipped while the rules were provisional. */

@@ -228,6 +228,8 @@ export function startSandgateBackground(deps: BackgroundDeps): SandgateBackgroun
 
   // Listener registration: synchronous, first.
   capture.start();
+  // Then what completed while no listener was on record (install, update, reload).
+  track(capture.catchUp().catch((err: unknown) => warn(`catch-up failed: ${err instanceof Error ? err.message : String(err)}`)));
   if (deps.downloads.onDeterminingFilename) {
     startDownloadHold({
       event: deps.downloads.onDeterminingFilename,

@@ -1,3 +1,4 @@
+export * from './by-code-point.ts';
 export * from './extension-identity.ts';
 export * from './limits.ts';
 export * from './verdict.ts';

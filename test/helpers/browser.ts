@@ -76,6 +76,48 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/** Chromium reads these at start; prompt_for_download=false is what lets a click save without a dialog. */
+function writePreferences(dirs: BrowserDirs): void {
+  writeFileSync(
+    join(dirs.userDataDir, 'Default', 'Preferences'),
+    JSON.stringify({
+      download: { default_directory: dirs.downloadDir, prompt_for_download: false, directory_upgrade: true },
+      // Several downloads from one page (the benchmark makes 50) would otherwise wait on a permission prompt.
+      profile: { default_content_setting_values: { automatic_downloads: 1 } },
+    }),
+  );
+}
+
+/**
+ * The same Chromium on the same kind of profile with no extension at all: what a person had before installing
+ * Sandgate (or while it was being updated). Downloads are saved by the browser itself, as with the extension.
+ */
+export async function launchBrowserWithoutExtension(dirs: BrowserDirs): Promise<BrowserContext> {
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} not found: apt-get install -y chromium`);
+  writePreferences(dirs);
+  const context = await chromium.launchPersistentContext(dirs.userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-gpu',
+    ],
+  });
+  try {
+    const cdp = await context.browser()!.newBrowserCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'default' });
+    await cdp.detach();
+    return context;
+  } catch (err) {
+    await context.close();
+    throw err;
+  }
+}
+
 export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSession> {
   const extensionPath = opts.extensionPath ?? EXTENSION_BUILD_DIR;
   if (!existsSync(join(extensionPath, 'manifest.json'))) {
@@ -86,18 +128,8 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
   const ownDirs = !opts.dirs;
   const dirs = opts.dirs ?? createBrowserDirs();
 
-  // Chromium reads these at start; prompt_for_download=false is what lets a click save without a dialog.
   const preferences = join(dirs.userDataDir, 'Default', 'Preferences');
-  if (!opts.reuseProfile || !existsSync(preferences)) {
-    writeFileSync(
-      preferences,
-      JSON.stringify({
-        download: { default_directory: dirs.downloadDir, prompt_for_download: false, directory_upgrade: true },
-        // Several downloads from one page (the benchmark makes 50) would otherwise wait on a permission prompt.
-        profile: { default_content_setting_values: { automatic_downloads: 1 } },
-      }),
-    );
-  }
+  if (!opts.reuseProfile || !existsSync(preferences)) writePreferences(dirs);
 
   let context: BrowserContext | undefined;
   let closed = false;
@@ -148,7 +180,7 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
     let instances = 0;
     const listen = (w: Worker) => {
       const n = ++instances;
-      consoleLines.push(`${new Date().toISOString()} [worker ${n} ${w === sw ? 'the test\'s handle' : 'a new instance'}] started`);
+      consoleLines.push(`${new Date().toISOString()} [worker ${n} ${w === sw ? "the test's handle" : 'a new instance'}] started`);
       w.on('console', (m) => consoleLines.push(`${new Date().toISOString()} [worker ${n}] ${m.type()} ${m.text()}`.slice(0, 2000)));
       w.on('close', () => consoleLines.push(`${new Date().toISOString()} [worker ${n}] closed`));
     };

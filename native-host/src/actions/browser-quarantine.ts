@@ -1,6 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { SandgateError, type BrowserQuarantineItem, type ListQuarantineResult, type RestoreQuarantinedResult } from '@sandgate/shared';
+import {
+  SandgateError,
+  type BrowserQuarantineItem,
+  type ListQuarantineResult,
+  type RestoreQuarantinedResult,
+  byCodePoint,
+} from '@sandgate/shared';
 import { toListItem } from '../quarantine/list-items.ts';
 import type { QuarantineStore } from '../quarantine/quarantine-store.ts';
 import { isItemId } from '../quarantine/store-layout.ts';
@@ -43,7 +49,7 @@ export async function listQuarantineForBrowser(
       ...(meta.source.downloadId !== undefined ? { downloadId: meta.source.downloadId } : {}),
     });
   }
-  items.sort((a, b) => b.quarantinedAt.localeCompare(a.quarantinedAt));
+  items.sort((a, b) => byCodePoint(b.quarantinedAt, a.quarantinedAt));
   return { items: items.slice(0, query.limit), usersMayRestore, ...(answers.length ? { answers } : {}) };
 }
 

@@ -4,7 +4,7 @@ import { resolve, win32 } from 'node:path';
 import { SandgateError, type InstallPlan } from '@sandgate/shared';
 import { BROWSERS, isBrowser, type Browser, type InstallPlatform, type InstallScope } from '../install/browsers.ts';
 import { installNativeHost, uninstallNativeHost, type InstallOptions } from '../install/install.ts';
-import { registerLogonStart, unregisterLogonStart } from '../install/logon-start.ts';
+import { registerLogonStart, unregisterLogonStart, type LogonTarget } from '../install/logon-start.ts';
 import { findPolicyFile, parsePolicyText } from '../config/load-policy.ts';
 import { parseCommand, type CommandContext } from './cli-context.ts';
 import { EXIT, printJson, usage, type CliIo } from './cli-io.ts';
@@ -120,7 +120,9 @@ export async function installCommand(io: CliIo, args: string[]): Promise<number>
   if (positionals.length) throw usage(`unexpected arguments: ${positionals.join(' ')}`);
   const opts = installOptions(io, ctx, values, policyExtraIds(io, ctx));
   const result = await installNativeHost(opts);
-  const logon = startsAtLogon(opts) ? await registerLogonStart({ home: opts.home, ...(opts.dryRun ? { dryRun: true } : {}) }) : undefined;
+  const logon = startsAtLogon(opts)
+    ? await registerLogonStart({ target: logonTarget(opts), ...(opts.dryRun ? { dryRun: true } : {}) })
+    : undefined;
   if (ctx.json) printJson(io, opts.dryRun ? result.plan : { ...result, ...(logon ? { logonStart: logon } : {}) });
   else {
     const verb = opts.dryRun ? 'would ' : '';
@@ -140,9 +142,13 @@ export async function uninstallCommand(io: CliIo, args: string[]): Promise<numbe
   }
   if (positionals.length) throw usage(`unexpected arguments: ${positionals.join(' ')}`);
   const opts = installOptions(io, ctx, values);
+  // The logon script first: it lies in the launcher's folder, which uninstall removes only once empty.
+  const logon =
+    startsAtLogon(opts) && opts.browser === 'all'
+      ? await unregisterLogonStart({ target: logonTarget(opts), ...(opts.dryRun ? { dryRun: true } : {}) })
+      : undefined;
   const result = await uninstallNativeHost(opts);
-  if (startsAtLogon(opts) && opts.browser === 'all') {
-    const logon = await unregisterLogonStart({ home: opts.home, ...(opts.dryRun ? { dryRun: true } : {}) });
+  if (logon) {
     result.removed.push(...logon.removed);
     result.kept.push(...logon.kept);
   }
@@ -160,7 +166,14 @@ export async function uninstallCommand(io: CliIo, args: string[]): Promise<numbe
   return EXIT.ok;
 }
 
-/** The logon start goes with a per-user install on Windows itself (not a plan printed for Windows elsewhere). */
+/**
+ * The logon start goes with an install on Windows itself (not a plan printed for Windows elsewhere): HKCU for a
+ * per-user install, HKLM for a system-wide one (every user's own agent at that user's logon).
+ */
 function startsAtLogon(opts: InstallOptions): boolean {
-  return process.platform === 'win32' && opts.platform === 'win32' && opts.scope === 'user' && opts.profileDir === undefined;
+  return process.platform === 'win32' && opts.platform === 'win32' && opts.profileDir === undefined;
+}
+
+function logonTarget(opts: InstallOptions): LogonTarget {
+  return opts.scope === 'system' ? { scope: 'system' } : { scope: 'user', home: opts.home };
 }

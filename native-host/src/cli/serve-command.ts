@@ -49,7 +49,7 @@ export async function serveCommand(io: CliIo, args: string[]): Promise<number> {
   // connections made before the agent is ready wait for it (their frames are kept until they are read).
   let serve: ((conn: FramedConnection) => void) | undefined;
   const ready: FramedConnection[] = [];
-  const server = await listenAgentSocket(ctx.home, (conn) => (serve ? serve(conn) : ready.push(conn)));
+  const server = await listenAgentSocket(ctx.home, (conn) => (serve ? serve(conn) : ready.push(conn)), { logger });
   // The scan tasks of whichever agent is in force: the swappable wrapper forwards the Agent calls, not this.
   let tasks: TaskService | undefined;
   const open = async (l: LoadedPolicy) => {

@@ -15,6 +15,8 @@ import { FramedConnection } from './framed-connection.ts';
 import { ensureRunDir } from './run-dir.ts';
 import { connectLocal } from './probe-socket.ts';
 import { ensureService } from './ensure-service.ts';
+import { agentSocketPath } from './socket-path.ts';
+import { verifyAgent } from './pipe-peer.ts';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -60,12 +62,22 @@ export async function connectAgent(opts: ConnectAgentOptions): Promise<AgentClie
     socket = await ensureService(opts);
   } else {
     const path = await ensureRunDir(opts.home);
-    socket = await connectLocal(path).catch(() => null);
+    socket = await connectLocal(path).catch((err: unknown) => {
+      if (err instanceof SandgateError) throw err;
+      return null;
+    });
     if (!socket) {
       throw new SandgateError('AGENT_UNAVAILABLE', `the agent service is not running (nobody listens on ${path})`, {
         params: { socket: path },
       });
     }
+  }
+  if (process.platform === 'win32') {
+    // A named pipe is a name anyone could have taken first: nothing is sent before its server proved it is our agent.
+    await verifyAgent(socket, opts.home, agentSocketPath(opts.home));
+    const conn = new FramedConnection(socket);
+    socket.resume();
+    return createAgentClient(conn, opts.logger ?? silentLogger);
   }
   return createAgentClient(new FramedConnection(socket), opts.logger ?? silentLogger);
 }

@@ -12,7 +12,8 @@ export function runDir(home: string): string {
  * Makes sure `$SANDGATE_HOME/run` is a real folder (not a link) and returns the agent socket path. On POSIX the folder
  * holds the socket, so it must also be ours and private (0700): the socket's own mode is not enough on every platform,
  * the folder is what keeps other users out. On Windows the named pipe lives outside it (`\\.\pipe\…`); the folder
- * holds only the start-up locks, and its access is the one inherited from `%LOCALAPPDATA%` (per user).
+ * holds the start-up locks and the pipe key (pipe-key.ts), and its access is the one inherited from `%LOCALAPPDATA%`
+ * (per user).
  */
 export async function ensureRunDir(home: string): Promise<string> {
   const socketPath = agentSocketPath(home);

@@ -5,7 +5,8 @@ import { userInfo } from 'node:os';
 /**
  * The one function that says where the agent listens. On POSIX a Unix socket inside `$SANDGATE_HOME/run`, a folder
  * of mode 0700, so only the same user can open it; on Windows a named pipe whose name is derived from the user and the
- * home. The pipe keeps Windows' default access list, which Node cannot change (docs/decisions.md says what that leaves).
+ * home. A pipe name is anyone's to take and its default access list lets everyone read, so on Windows both ends check
+ * each other before a request crosses it (pipe-peer.ts; docs/decisions.md says what is left).
  */
 export function agentSocketPath(home: string): string {
   if (process.platform === 'win32') {

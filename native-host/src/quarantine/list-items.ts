@@ -3,6 +3,7 @@ import type { QuarantineListItem } from '@sandgate/shared';
 import type { ItemMetadata } from './item-metadata.ts';
 import type { QuarantineStore } from './quarantine-store.ts';
 import { isItemId } from './store-layout.ts';
+import { byCodePoint } from '@sandgate/shared';
 
 export interface QuarantineListing {
   items: QuarantineListItem[];
@@ -42,6 +43,6 @@ export function listItems(store: QuarantineStore): QuarantineListing {
       corrupt.push(id);
     }
   }
-  items.sort((a, b) => a.quarantinedAt.localeCompare(b.quarantinedAt));
+  items.sort((a, b) => byCodePoint(a.quarantinedAt, b.quarantinedAt));
   return { items, corrupt };
 }

@@ -1,4 +1,3 @@
-import { availableParallelism, loadavg } from 'node:os';
 import { hashFile } from './file-hasher.ts';
 import type { HashReader } from './file-observation.ts';
 import { HashPool } from './hash-pool.ts';
@@ -9,14 +8,17 @@ export interface HashThreadsOptions {
   /** Reads made on the scan's thread before threads start (default `POOL_AFTER_READS`). */
   after?: number;
   /**
-   * Threads pay only while they run beside the scan's thread. They are not started while the 1-minute load average is
-   * at least the number of cores, and every `POOL_CHECK_MS` the scan compares the CPU time the process used with the
-   * wall time: below this many cores' worth (default 1.25), the threads are stopped and reads go back to the scan's
-   * thread, which does the same work for less CPU time. Both are tried again after `POOL_RETRY_MS`. 0: no checks.
+   * Threads pay only while they run beside the scan's thread. Every `POOL_CHECK_MS` the scan compares the CPU time the
+   * process used with the wall time: below this many cores' worth (default 1.25), the threads are stopped and reads go
+   * back to the scan's thread, which does the same work for less CPU time. They are tried again after `POOL_RETRY_MS`,
+   * twice as long after each stop (at most `POOL_RETRY_MAX_MS`). 0: no checks.
+   *
+   * Not the load average: it lags a minute behind and counts this scan's own thread, so a second scan right after a
+   * threaded one (or any scan after a build that just ended) found the machine "busy" and ran on one thread, with a
+   * core idle (the IOC formats benchmark's runs took turns this way). A trial costs one check window on a busy
+   * machine; the doubling wait bounds how often it is paid.
    */
   minCores?: number;
-  /** The machine's 1-minute load average (default `os.loadavg()[0]`; a seam for tests). */
-  loadAverage?: () => number;
   now: () => number;
 }
 
@@ -24,6 +26,7 @@ export interface HashThreadsOptions {
 export const POOL_AFTER_READS = 1024;
 const POOL_CHECK_MS = 1000;
 const POOL_RETRY_MS = 30_000;
+const POOL_RETRY_MAX_MS = 8 * 60_000;
 
 function processCpuMs(): number {
   const u = process.cpuUsage();
@@ -45,6 +48,7 @@ export class HashThreads {
   /** Since when, and from what CPU time, the threads' worth is measured. */
   private window = { wall: 0, cpuMs: 0 };
   private retryAt = -Infinity;
+  private retryMs = POOL_RETRY_MS;
 
   constructor(o: HashThreadsOptions) {
     this.o = o;
@@ -83,7 +87,8 @@ export class HashThreads {
     this.pool = undefined;
     this.stopped += pool.threads;
     this.failure ??= pool.failure?.message;
-    this.retryAt = t + POOL_RETRY_MS;
+    this.retryAt = t + this.retryMs;
+    this.retryMs = Math.min(2 * this.retryMs, POOL_RETRY_MAX_MS);
     // Files the threads hold are read on this thread (close); their results are the same.
     void pool.close();
   }
@@ -93,12 +98,6 @@ export class HashThreads {
   }
 
   private start(): void {
-    // A machine already busy (a load average of as many runnable threads as cores) leaves no core for threads.
-    const load = this.o.loadAverage?.() ?? loadavg()[0]!;
-    if ((this.o.minCores ?? 1.25) > 0 && load >= availableParallelism()) {
-      this.retryAt = this.o.now() + POOL_RETRY_MS;
-      return;
-    }
     this.pool = new HashPool(this.o.threads);
     this.started += this.o.threads;
     this.window = { wall: this.o.now(), cpuMs: processCpuMs() };

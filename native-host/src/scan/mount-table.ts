@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { byCodePoint } from '@sandgate/shared';
 
 export interface Mount {
   /** Mount point, with mountinfo's octal escapes (`\040`) decoded. */
@@ -111,7 +112,7 @@ export class MountTable {
       const rank = (x: Mount) => [x.fsRoot === '/' ? 0 : 1, x.mountPoint.length] as const;
       if (!best || rank(m)[0] < rank(best)[0] || (rank(m)[0] === rank(best)[0] && rank(m)[1] < rank(best)[1])) byDevice.set(m.device, m);
     }
-    return [...byDevice.values()].sort((a, b) => a.mountPoint.localeCompare(b.mountPoint));
+    return [...byDevice.values()].sort((a, b) => byCodePoint(a.mountPoint, b.mountPoint));
   }
 
   /** Mounts a `system` scope leaves out, with their type, so the result can say so. */

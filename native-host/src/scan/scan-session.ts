@@ -18,13 +18,12 @@ export interface ScanSessionOptions {
   concurrency?: number;
   /**
    * Threads that read and hash files (`hash-threads.ts`; the runners choose with `hashThreadsFor`). Default 0: every
-   * read on the scan's thread. `hashThreadsAfter`, `hashThreadsMinCores` and `loadAverage`: when they start and stop
-   * (HashThreadsOptions `after`, `minCores`, `loadAverage`).
+   * read on the scan's thread. `hashThreadsAfter` and `hashThreadsMinCores`: when they start and stop
+   * (HashThreadsOptions `after`, `minCores`).
    */
   hashThreads?: number;
   hashThreadsAfter?: number;
   hashThreadsMinCores?: number;
-  loadAverage?: () => number;
   budget?: CpuBudget;
   /** Called at most every `progressEveryMs` with the running counters and the path at hand. */
   onProgress?: (summary: ScanSummary, current: string) => void;
@@ -97,7 +96,6 @@ export class ScanSession {
       now: this.now,
       ...(opts.hashThreadsAfter !== undefined ? { after: opts.hashThreadsAfter } : {}),
       ...(opts.hashThreadsMinCores !== undefined ? { minCores: opts.hashThreadsMinCores } : {}),
-      ...(opts.loadAverage ? { loadAverage: opts.loadAverage } : {}),
     });
     this.t0 = this.now();
     this.lastPace = this.t0;

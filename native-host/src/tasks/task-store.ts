@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { taskSchema, type Task, type TaskSummary } from '@sandgate/shared';
+import { taskSchema, type Task, type TaskSummary, byCodePoint } from '@sandgate/shared';
 import { TEMP_PREFIX, fsyncDir, tempName, writeFileDurable, writeFileSynced } from '@sandgate/shared/durable-write';
 import type { EventLog, NewAgentEvent } from '../events/event-log.ts';
 import { EventOutbox, outboxEventSchema, type OutboxEvent } from '../events/event-outbox.ts';
@@ -69,7 +69,7 @@ export function readStoredTasks(home: string): Task[] {
     const t = readRecord(join(dir, name));
     if (t && t.id === name) tasks.push(t);
   }
-  return tasks.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return tasks.sort((a, b) => byCodePoint(b.createdAt, a.createdAt));
 }
 
 /**
@@ -136,7 +136,7 @@ export class TaskStore {
   }
 
   list(): Task[] {
-    return [...this.tasks.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    return [...this.tasks.values()].sort((a, b) => byCodePoint(b.createdAt, a.createdAt) || byCodePoint(b.id, a.id));
   }
 
   get(id: string): Task | undefined {

@@ -199,6 +199,17 @@ export const ERROR_CODES = {
     retryable: false,
     message: "The operating system's key protection (DPAPI through koffi) could not be loaded, so the quarantine key cannot be used",
   },
+  // Who is on the other end of the agent's named pipe on Windows, issue 19 (appended)
+  AGENT_UNVERIFIED: {
+    retryable: false,
+    message:
+      "The process serving the agent's pipe could not prove it is this user's Sandgate agent (another user's process, or no proof from the pipe key); nothing was sent to it",
+  },
+  IPC_CLIENT_REFUSED: {
+    retryable: false,
+    message:
+      "A process on the agent's pipe could not prove it may talk to this user's agent (no proof from the pipe key); it got no answer",
+  },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

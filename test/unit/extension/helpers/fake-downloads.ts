@@ -20,9 +20,28 @@ export class FakeDownloads implements DownloadsApiLike {
     return this.#listeners.length;
   }
 
-  async search(query: { id: number }): Promise<DownloadItemLike[]> {
-    const item = this.items.get(query.id);
-    return item ? [{ ...item }] : [];
+  async search(query: { id: number } | { state: 'complete'; endedAfter: string; limit: number }): Promise<DownloadItemLike[]> {
+    if ('id' in query) {
+      const item = this.items.get(query.id);
+      return item ? [{ ...item }] : [];
+    }
+    return [...this.items.values()]
+      .filter((i) => i.state === query.state && i.endTime !== undefined && i.endTime > query.endedAfter)
+      .slice(0, query.limit)
+      .map((i) => ({ ...i }));
+  }
+
+  /** A download that completed while no listener was registered (the extension was being installed or updated). */
+  completedUnseen(item: Partial<DownloadItemLike> & { id: number; filename: string }): void {
+    this.items.set(item.id, {
+      url: `https://downloads.example.org/${encodeURIComponent(item.filename.split('/').pop() ?? '')}`,
+      startTime: '2026-11-22T09:00:00.000Z',
+      endTime: '2026-11-22T09:00:01.000Z',
+      incognito: false,
+      state: 'complete',
+      exists: true,
+      ...item,
+    });
   }
 
   /** A download that starts and completes, with the events Chromium fires. */

@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, sy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HashPool, hashThreadsFor } from '#native-host/scan/hash-pool.ts';
+import { HashThreads } from '#native-host/scan/hash-threads.ts';
 import { scanPaths } from '#native-host/scan/scan-paths.ts';
 import { ScanSession } from '#native-host/scan/scan-session.ts';
 import { HashSetIndicators } from './hash-set-indicators.ts';
@@ -78,7 +79,6 @@ async function scan(dir: string, threads: number, minCores = 0, now?: () => numb
     hashThreads: threads,
     hashThreadsAfter: 0,
     hashThreadsMinCores: minCores,
-    loadAverage: () => 0,
     ...(now ? { now } : {}),
   });
   const check = session.checkFile.bind(session);
@@ -188,23 +188,39 @@ describe('hashing on threads', () => {
     }
   });
 
-  it('are used only when the CPU budget allows two cores or more, and not started on a machine already busy', async () => {
+  it('are used only when the CPU budget allows two cores or more', () => {
     expect(hashThreadsFor(100, 2)).toBe(2);
     expect(hashThreadsFor(50, 2)).toBe(0);
     expect(hashThreadsFor(50, 4)).toBe(4);
     expect(hashThreadsFor(100, 1)).toBe(0);
-    for (let i = 0; i < 20; i++) writeFileSync(join(root, `f${i}`), `file ${i}`);
-    const set = new HashSetIndicators([{ id: 'x', hash: 'sha256', value: '0'.repeat(64) }]);
-    const busy = new ScanSession({
-      indicators: [{ set, source: 'ioc' }],
-      maxFileBytes: 100,
-      hashThreads: 2,
-      hashThreadsAfter: 0,
-      loadAverage: () => 99,
-    });
-    await scanPaths(busy, [root]);
-    await busy.drain();
-    await busy.close();
-    expect([busy.counters.hashed, busy.hashThreadsUsed()]).toEqual([20, { started: 0, stopped: 0 }]);
+  });
+
+  it('on a machine that keeps them starved, are tried again less and less often', async () => {
+    const file = join(root, 'f.bin');
+    writeFileSync(file, small);
+    let t = 0;
+    // No process gets 1,000 cores: every check stops the threads.
+    const threads = new HashThreads({ threads: 1, after: 0, minCores: 1000, now: () => t });
+    const readAt = async (at: number) => {
+      t = at;
+      await threads.read(file, new Set(['sha256']), { sizeHint: small.length });
+      threads.check(at);
+    };
+    const startedBy = async (at: number) => {
+      await readAt(at);
+      return threads.used().started;
+    };
+    try {
+      expect(await startedBy(0)).toBe(1);
+      await readAt(1_000); // stopped; tried again 30 s later
+      expect(await startedBy(30_000)).toBe(1);
+      expect(await startedBy(31_000)).toBe(2);
+      await readAt(32_000); // stopped again; now 60 s
+      expect(await startedBy(62_000)).toBe(2);
+      expect(await startedBy(92_000)).toBe(3);
+      expect(threads.used().stopped).toBe(2);
+    } finally {
+      await threads.close();
+    }
   });
 });
