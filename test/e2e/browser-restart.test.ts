@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { policySchema, quarantineListItemSchema, statusResultSchema, type QuarantineListItem, type StatusResult } from '@sandgate/shared';
+import { policySchema, statusResultSchema, type StatusResult } from '@sandgate/shared';
 import { startLab, type RunningLab } from '#lab/lab-server.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import {
@@ -15,7 +15,7 @@ import {
   type BrowserDirs,
   type BrowserSession,
 } from '#test-helpers/browser.ts';
-import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, startStack, type Stack, quarantineList as quarantineListOf } from '#test-helpers/stack.ts';
 
 // Issue 7, "survives a browser restart": the person closes the browser while two downloads are still being analysed,
 // the agent (which outlives the browser) gets both verdicts and quarantines the EICAR with no browser open, and when
@@ -93,11 +93,7 @@ async function agentStatus(): Promise<StatusResult> {
   return statusResultSchema.parse(JSON.parse(r.stdout));
 }
 
-async function quarantineList(): Promise<QuarantineListItem[]> {
-  const r = await stack.sandgate(['quarantine', 'list', '--json']);
-  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
-  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
-}
+const quarantineList = () => quarantineListOf(stack);
 
 describe('a browser restart in the middle of an analysis', () => {
   it('loses nothing: verdicts reached while the browser was closed are in the popup when it opens again, and the EICAR is in quarantine', async () => {

@@ -2,7 +2,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { quarantineListItemSchema, type QuarantineListItem } from '@sandgate/shared';
 import {
   createBrowserDirs,
   extensionVerdictFor,
@@ -12,7 +11,7 @@ import {
   type BrowserSession,
 } from '#test-helpers/browser.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, startStack, type Stack, quarantineList as quarantineListOf } from '#test-helpers/stack.ts';
 
 // A download that completes while no Sandgate listener is on record (the extension being installed, updated or
 // reloaded at that moment) gets no completion event the extension could ever see. Here the EICAR is downloaded by the
@@ -47,11 +46,7 @@ afterAll(async () => {
   if (dirs) rmSync(dirs.root, { recursive: true, force: true });
 });
 
-async function quarantineList(): Promise<QuarantineListItem[]> {
-  const r = await stack.sandgate(['quarantine', 'list', '--json']);
-  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
-  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
-}
+const quarantineList = () => quarantineListOf(stack);
 
 describe('a download that completed before the extension was running', () => {
   it('is judged when the extension starts: the EICAR goes to quarantine and the extension shows the threat', async () => {

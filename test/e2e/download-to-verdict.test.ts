@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page, Worker } from 'playwright-core';
-import { quarantineListItemSchema, statusResultSchema, type QuarantineListItem } from '@sandgate/shared';
+import { statusResultSchema } from '@sandgate/shared';
 import {
   createBrowserDirs,
   extensionHasJob,
@@ -13,7 +13,7 @@ import {
   type BrowserSession,
 } from '#test-helpers/browser.ts';
 import { startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
-import { labKnows, pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { labKnows, pollFor, startStack, type Stack, quarantineList as quarantineListOf } from '#test-helpers/stack.ts';
 
 // The backbone of issue 2, in a real browser: Debian Chromium with the built extension, the native host registered
 // into its profile by `sandgate install`, the bridge starting the agent service on the first connection, and
@@ -75,11 +75,7 @@ async function downloadState(id: number): Promise<{ state: string; filename: str
   }, id);
 }
 
-async function quarantineList(): Promise<QuarantineListItem[]> {
-  const r = await stack.sandgate(['quarantine', 'list', '--json']);
-  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
-  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
-}
+const quarantineList = () => quarantineListOf(stack);
 
 describe('a download in Chromium reaches the sandbox', () => {
   it('EICAR disappears from the download folder into quarantine, the extension shows the threat, and a restore brings it back byte-identical', async () => {

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { HELD_SUFFIX, quarantineListItemSchema, type QuarantineListItem } from '@sandgate/shared';
+import { HELD_SUFFIX } from '@sandgate/shared';
 import { eicarBytes, setupExeBytes, startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import { EXTENSION_JOBS_KEY } from '#test-helpers/browser.ts';
 import {
@@ -14,7 +14,7 @@ import {
   type FirefoxDirs,
   type FirefoxSession,
 } from '#test-helpers/firefox.ts';
-import { pollFor, runSandgate, startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, runSandgate, startStack, type Stack, quarantineList as quarantineListOf } from '#test-helpers/stack.ts';
 
 // Issue 7 in Firefox: there is no downloads.onDeterminingFilename, so a download policy holds lands under its own
 // name and the agent holds it at once (`hold-landed`: every permission bit removed, moved to `.sandgate-hold`). A clean
@@ -79,11 +79,7 @@ async function record(id: number): Promise<Record<string, unknown> | undefined> 
   return jobs?.[String(id)];
 }
 
-async function quarantineList(): Promise<QuarantineListItem[]> {
-  const r = await stack.sandgate(['quarantine', 'list', '--json']);
-  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
-  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
-}
+const quarantineList = () => quarantineListOf(stack);
 
 async function closedPort(): Promise<number> {
   const s = createServer();

@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { quarantineListItemSchema, type QuarantineListItem } from '@sandgate/shared';
 import { eicarBytes, setupExeBytes, startDownloadServer, type DownloadServer } from '../../scripts/lib/download-page.ts';
 import {
   builtExtensionId,
@@ -18,7 +17,7 @@ import {
   type BrowserDirs,
   type BrowserSession,
 } from '#test-helpers/browser.ts';
-import { pollFor, startStack, type Stack } from '#test-helpers/stack.ts';
+import { pollFor, startStack, type Stack, quarantineList as quarantineListOf } from '#test-helpers/stack.ts';
 
 // Issue 7, pending-verdict hold, in a real browser. Enterprise policy (managed storage, through Chromium's policy
 // folder: toolchain.md §7) says executables and .com files are held until a clean verdict. A held download lands under
@@ -66,11 +65,7 @@ afterAll(async () => {
   if (dirs) rmSync(dirs.root, { recursive: true, force: true });
 });
 
-async function quarantineList(): Promise<QuarantineListItem[]> {
-  const r = await stack.sandgate(['quarantine', 'list', '--json']);
-  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
-  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
-}
+const quarantineList = () => quarantineListOf(stack);
 
 async function closedPort(): Promise<number> {
   const s = createServer();

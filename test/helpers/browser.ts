@@ -98,24 +98,31 @@ export async function launchBrowserWithoutExtension(dirs: BrowserDirs): Promise<
   const context = await chromium.launchPersistentContext(dirs.userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
+    args: BROWSER_ARGS,
   });
   try {
-    const cdp = await context.browser()!.newBrowserCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'default' });
-    await cdp.detach();
+    await saveDownloadsAsTheBrowserDoes(context);
     return context;
   } catch (err) {
     await context.close();
     throw err;
   }
+}
+
+const BROWSER_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-gpu',
+];
+
+/** Playwright takes downloads over by default; here Chromium saves them itself, into the profile's download folder. */
+async function saveDownloadsAsTheBrowserDoes(context: BrowserContext): Promise<void> {
+  const cdp = await context.browser()!.newBrowserCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'default' });
+  await cdp.detach();
 }
 
 export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSession> {
@@ -148,20 +155,9 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<BrowserSe
       executablePath: CHROMIUM_PATH,
       headless: true,
       env: { ...(opts.env ?? process.env) } as Record<string, string>,
-      args: [
-        `--disable-extensions-except=${extensionPath}`,
-        `--load-extension=${extensionPath}`,
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-gpu',
-      ],
+      args: [`--disable-extensions-except=${extensionPath}`, `--load-extension=${extensionPath}`, ...BROWSER_ARGS],
     });
-    const cdp = await context.browser()!.newBrowserCDPSession();
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'default' });
-    await cdp.detach();
+    await saveDownloadsAsTheBrowserDoes(context);
 
     const isOurs = (w: Worker): boolean => w.url().startsWith(`chrome-extension://${extensionId}/`);
     const sw =

@@ -5,7 +5,14 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { policySchema, statusResultSchema, type AgentEvent, type PolicyInput } from '@sandgate/shared';
+import {
+  policySchema,
+  quarantineListItemSchema,
+  statusResultSchema,
+  type AgentEvent,
+  type PolicyInput,
+  type QuarantineListItem,
+} from '@sandgate/shared';
 import { EventLog } from '#native-host/events/event-log.ts';
 import { startLab } from '#lab/lab-server.ts';
 import { sandgatePaths, type SandgatePaths } from '#native-host/config/paths.ts';
@@ -348,4 +355,11 @@ export async function labKnows(lab: LabHandle, bytes: Buffer): Promise<boolean> 
   });
   if (status !== 200 && status !== 404) throw new Error(`sandgate-lab answered ${status} for a hash look-up`);
   return status === 200;
+}
+
+/** The agent's quarantine as `sandgate quarantine list --json` gives it. */
+export async function quarantineList(stack: Pick<Stack, 'sandgate'>): Promise<QuarantineListItem[]> {
+  const r = await stack.sandgate(['quarantine', 'list', '--json']);
+  if (r.code !== 0) throw new Error(`quarantine list exited ${r.code}: ${r.stderr}`);
+  return quarantineListItemSchema.array().parse(JSON.parse(r.stdout));
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { AGENT_API, pollResponseSchema } from '@sandgate/shared';
+import { AGENT_API, pollAnswerSchema } from '@sandgate/shared';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
 import { parsePolicyText } from '../config/load-policy.ts';
 import type { Logger } from '../log.ts';
@@ -7,6 +7,7 @@ import type { ChannelState } from './channel-state.ts';
 import { writeState } from './console-files.ts';
 import type { ConsoleSession } from './console-session.ts';
 import type { GroupTaskAgent } from './group-task-agent.ts';
+import { knownTasks } from './known-tasks.ts';
 import type { RestoreRequestAgent } from './restore-request.ts';
 
 export interface PolicyPollOptions {
@@ -27,10 +28,11 @@ export interface PolicyPollOptions {
 /** A long-poll for the group's policy and the group tasks and restores meant for this agent. */
 export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
   const b = o.session.backoff();
+  const told = new Set<string>();
   while (!o.session.stopped) {
     try {
       const q = `${AGENT_API.poll}?policyRevision=${o.state.revision}&waitMs=${o.pollWaitMs}`;
-      const r = await o.session.call('GET', q, undefined, pollResponseSchema, o.pollWaitMs + 15_000);
+      const r = await o.session.call('GET', q, undefined, pollAnswerSchema, o.pollWaitMs + 15_000);
       b.ok();
       if (r.policy && r.policy.revision !== o.state.revision) {
         try {
@@ -44,10 +46,19 @@ export async function policyPollLoop(o: PolicyPollOptions): Promise<void> {
           await b.fail('policy', err);
         }
       }
-      if (r.tasks.length) {
+      const { tasks, skipped } = knownTasks(r.tasks);
+      for (const t of skipped) {
+        // The console sends an unacknowledged message with every poll: said once per message, not every 25 s.
+        const key = `${t.type ?? '?'}:${t.id ?? '?'}`;
+        if (told.has(key)) continue;
+        if (told.size > 1000) told.clear();
+        told.add(key);
+        o.log.warn('a console message this agent cannot read was set aside', { code: 'CONSOLE_RESPONSE_INVALID', ...t });
+      }
+      if (tasks.length) {
         try {
-          await o.groupTasks.handle(r.tasks.filter((t) => t.type !== 'restore' && t.type !== 'restore-answer'));
-          await o.restores.handle(r.tasks);
+          await o.groupTasks.handle(tasks.filter((t) => t.type !== 'restore' && t.type !== 'restore-answer'));
+          await o.restores.handle(tasks);
         } catch (err) {
           // Not started (the agent is reloading, the console is away): the console delivers them again.
           await b.fail('group task', err);

@@ -30,3 +30,10 @@ export const pollResponseSchema = z.object({
   tasks: z.array(consoleTaskSchema).default([]),
 });
 export type PollResponse = z.infer<typeof pollResponseSchema>;
+
+/**
+ * The same answer as an agent reads it: each task is checked on its own (`consoleTaskSchema`), so a message the agent
+ * does not know (a newer console's) is set aside instead of making the whole answer, policy included, unreadable.
+ * @since 1 (issue 17)
+ */
+export const pollAnswerSchema = pollResponseSchema.extend({ tasks: z.array(z.unknown()).max(10_000).default([]) });

@@ -33,28 +33,12 @@ export class FakeDownloads implements DownloadsApiLike {
 
   /** A download that completed while no listener was registered (the extension was being installed or updated). */
   completedUnseen(item: Partial<DownloadItemLike> & { id: number; filename: string }): void {
-    this.items.set(item.id, {
-      url: `https://downloads.example.org/${encodeURIComponent(item.filename.split('/').pop() ?? '')}`,
-      startTime: '2026-11-22T09:00:00.000Z',
-      endTime: '2026-11-22T09:00:01.000Z',
-      incognito: false,
-      state: 'complete',
-      exists: true,
-      ...item,
-    });
+    this.items.set(item.id, completed(item));
   }
 
   /** A download that starts and completes, with the events Chromium fires. */
   complete(item: Partial<DownloadItemLike> & { id: number; filename: string }): void {
-    const full: DownloadItemLike = {
-      url: `https://downloads.example.org/${encodeURIComponent(item.filename.split('/').pop() ?? '')}`,
-      startTime: '2026-11-22T09:00:00.000Z',
-      endTime: '2026-11-22T09:00:01.000Z',
-      incognito: false,
-      state: 'complete',
-      exists: true,
-      ...item,
-    };
+    const full = completed(item);
     this.items.set(item.id, { ...full, filename: '', state: 'in_progress' });
     this.#fire({ id: item.id });
     this.items.set(item.id, full);
@@ -64,6 +48,19 @@ export class FakeDownloads implements DownloadsApiLike {
   #fire(delta: Delta): void {
     for (const l of this.#listeners) l(delta);
   }
+}
+
+/** A completed download item as the browser reports it, from the fields a test cares about. */
+function completed(item: Partial<DownloadItemLike> & { id: number; filename: string }): DownloadItemLike {
+  return {
+    url: `https://downloads.example.org/${encodeURIComponent(item.filename.split('/').pop() ?? '')}`,
+    startTime: '2026-11-22T09:00:00.000Z',
+    endTime: '2026-11-22T09:00:01.000Z',
+    incognito: false,
+    state: 'complete',
+    exists: true,
+    ...item,
+  };
 }
 
 /** `browser.downloads` as Firefox has it: no `onDeterminingFilename`, so a held type is held by the agent once it lands. */
