@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, fsyncSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QuarantineStore } from '#native-host/quarantine/quarantine-store.ts';
 import { writeRandomFile } from './lib/random-file.ts';
@@ -72,6 +72,7 @@ async function sha256Of(path: string): Promise<string> {
 }
 
 try {
+  const loadAtStart = loadavg();
   process.stdout.write(`writing a ${size / MiB} MiB random file… `);
   const sha = await writeRandomFile(src, size);
   process.stdout.write('done\n');
@@ -112,6 +113,10 @@ try {
 
   const mbps = (s: number) => size / 1e6 / s;
   const baseline = median(results['copyFile + fsync']!);
+  const perRun = (xs: number[]) => {
+    const r = xs.map((x, i) => x / results['copyFile + fsync']![i]!);
+    return `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+  };
   const rows = Object.entries(results).map(([name, xs]) => {
     const m = median(xs);
     return [
@@ -119,13 +124,16 @@ try {
       m.toFixed(2),
       mbps(m).toFixed(0),
       (m / baseline).toFixed(2),
+      // Each run's own ratio (against the copyFile + fsync of the same run): steadier than medians on a shared machine.
+      perRun(xs),
       (Math.max(...peaks[name]!) / MiB).toFixed(0),
       (Math.max(...growths[name]!) / MiB).toFixed(0),
     ];
   });
-  console.log(`\n${size / MiB} MiB object, median of ${runs} runs, same filesystem (${tmpdir()}):\n`);
-  console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', 'peak RSS MiB', 'above start MiB'], rows));
-  const file = writeResult('quarantine', { sizeBytes: size, runs, seconds: results, peakRssBytes: peaks, peakRssGrowthBytes: growths });
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(`\n${size / MiB} MiB object, median of ${runs} runs, same filesystem (${tmpdir()}), load average ${load(loadAtStart)} at the start, ${load(loadavg())} at the end:\n`);
+  console.log(table(['operation', 'seconds', 'MB/s', '× copyFile + fsync', '× per run, median (range)', 'peak RSS MiB', 'above start MiB'], rows));
+  const file = writeResult('quarantine', { sizeBytes: size, runs, loadAverage: { start: loadAtStart, end: loadavg() }, seconds: results, peakRssBytes: peaks, peakRssGrowthBytes: growths });
   console.log(`\nraw figures: ${file}`);
 } finally {
   rmSync(root, { recursive: true, force: true });

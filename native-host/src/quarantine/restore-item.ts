@@ -1,10 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
-import { decryptBlob } from './blob-cipher.ts';
+import { decryptAuthenticated } from './blob-cipher.ts';
 import { acquireItemLock } from './item-lock.ts';
 import { publishNewFile, unsafeTarget } from './publish-new-file.ts';
 import type { QuarantineStore } from './quarantine-store.ts';
+import { writeBehind } from './write-behind.ts';
+import { unlinkFreeingLater } from './unlink-freeing-later.ts';
 
 export interface RestoreOptions {
   /** A folder (restored under the original name) or a file path; default: the original path. */
@@ -20,7 +22,7 @@ export interface RestoreRaceHooks {
 const unsafe = (dest: string, why: string) => unsafeTarget(dest, 'restore', why);
 
 /**
- * Restores an item, byte-identical and verified, then removes it from the store. Never overwrites an existing file,
+ * Restores an item, byte-identical and verified (AES-GCM tag and recorded size), fsynced, then removes it from the store. Never overwrites an existing file,
  * never writes through a link (see publishNewFile).
  * Permission bits are restored without set-uid/set-gid/sticky: a restore must never mint privileges.
  */
@@ -43,15 +45,19 @@ export async function restore(
       dest,
       { purpose: 'restore', ...(hooks.beforePublish ? { beforePublish: hooks.beforePublish } : {}) },
       async (out) => {
-        let pos = 0;
-        const { sha256, size } = await decryptBlob(files.blob, keys.blob, id, async (pieces) => {
-          const total = pieces.reduce((n, b) => n + b.length, 0);
-          const { bytesWritten } = await out.writev(pieces, pos);
-          if (bytesWritten !== total) throw new Error(`short write (${bytesWritten} of ${total} bytes)`);
-          pos += total;
-        });
-        if (sha256 !== meta.sha256 || size !== meta.size) {
-          throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded SHA-256`, {
+        // Each decrypted chunk is written while the next is read and decrypted. The temporary file is published only
+        // after the tag has verified every byte written (docs/decisions.md: why that is the recorded SHA-256, not
+        // hashed a second time), the size is the recorded one and the file is fsynced; on any failure it is removed.
+        const writer = writeBehind(out);
+        let size: number;
+        try {
+          ({ size } = await decryptAuthenticated(files.blob, keys.blob, id, (pieces) => writer.queue(pieces)));
+          await writer.flush();
+        } finally {
+          await writer.settle();
+        }
+        if (size !== meta.size || writer.offset !== meta.size) {
+          throw new SandgateError('QUARANTINE_ITEM_CORRUPT', `quarantine item ${id}: its content does not have the recorded size`, {
             params: { id },
           });
         }
@@ -60,7 +66,7 @@ export async function restore(
         await out.utimes(meta.atimeMs / 1000, meta.mtimeMs / 1000);
       },
     );
-    await Promise.all([files.blob, files.meta].map((f) => fsp.rm(f, { force: true })));
+    await Promise.all([unlinkFreeingLater(files.blob), fsp.rm(files.meta, { force: true })]);
     store.events.append({
       type: 'restored',
       quarantineId: id,
