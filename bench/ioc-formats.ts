@@ -13,7 +13,7 @@
  *      hash, the scan's thread runs YARA on the bytes they send back).
  * `--only c`: the rows (c) needs and no `yara -r` baseline ((a) is YARA-X alone, (b) as usual).
  * Ours is the product path: the files' bytes compiled by compileIocFiles inside the timed run (as `sandgate ioc scan`
- * does), the scanner's walk and reader, CPU budget off, 4 reads in flight. Page cache warm for everyone.
+ * does), the scanner's walk and reader, CPU budget off (`--cpu-budget 100`). Page cache warm for everyone.
  * Rows whose baseline or rules are missing (no `yara` installed, no ../shared/data) say so and are skipped by name.
  */
 import { spawnSync } from 'node:child_process';
@@ -121,8 +121,10 @@ async function ours(
     indicators: [{ set: plan.set, source: 'ioc' }],
     maxFileBytes: 1024 * MiB,
     cpuBudgetPercent: 100,
-    // With threads forced on: the CLI's reads in flight (no --concurrency), no load check, never stopped.
-    ...(threadsWhateverTheLoad ? { hashThreadsMinCores: 0 } : { concurrency: 4 }),
+    // As `sandgate ioc scan --cpu-budget 100` runs it (the CLI sets no reads-in-flight bound: 4 on the scan's thread,
+    // 256 once hashing threads run). Threads forced on: no CPU check, never stopped. This row used to pass
+    // `concurrency: 4`, which held the threads to 4 reads in flight, so they never paid and the check stopped them.
+    ...(threadsWhateverTheLoad ? { hashThreadsMinCores: 0 } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
