@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { lstat, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandgateError } from '@sandgate/shared';
+import { writeFileSynced } from '@sandgate/shared/durable-write';
 import { runDir } from './run-dir.ts';
 
 /**
@@ -29,15 +30,9 @@ export async function loadOrCreatePipeKey(home: string): Promise<Buffer> {
     await unlink(path);
   }
   const key = randomBytes(PIPE_KEY_BYTES);
-  // O_EXCL: never opens what is already there (a file or a link planted since the check), so nothing is written
-  // through a link. Callers hold the listen lock, so no other agent of this home is making one at the same time.
-  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-  try {
-    await fh.writeFile(key);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  // Exclusive create: never opens what is already there (a file or a link planted since the check), so nothing is
+  // written through a link. Callers hold the listen lock, so no other agent of this home is making one at the same time.
+  await writeFileSynced(path, key, 0o600);
   return key;
 }
 
