@@ -94,7 +94,10 @@ async function certificateOffer(
       changed = await o.session.pinCas(r.trust.caCertificates);
     }
   } catch (err) {
-    o.log.error('the CAs the console sent to pin were refused', { error: err instanceof Error ? err.message : String(err) });
+    // A renewal that failed, or CAs to pin that were refused: the heartbeat below tells the console where this agent is.
+    o.log.error(r.renew ? 'the certificate renewal the console offered failed' : 'the CAs the console sent to pin were refused', {
+      error: err instanceof Error ? err.message : String(err),
+    });
   }
   await o.session.heartbeatNow();
   if (changed) b.ok();
