@@ -28,9 +28,9 @@ import { admitBody, notFound, readJson, sendError, sendJson, stderrLog } from '.
 import { parseQuery } from '../http/parse-request.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
-import { pollCheck } from '../agents/poll-check.ts';
 import { renewAgent } from '../agents/renew-agent.ts';
-import { deliverableTasks, recordTaskProgress } from '../group-tasks/group-tasks.ts';
+import { recordTaskProgress } from '../group-tasks/group-tasks.ts';
+import { pollBatch, type PollBatch } from './poll-batch.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
 import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
 import { acknowledgeRestoreAnswer, deliverableRestoreAnswers, recordRestoreAsks } from '../restore/restore-inbox.ts';
@@ -66,12 +66,13 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
 
 /** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
 export function agentApiHandler(o: AgentApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const batch = pollBatch(o.db, () => o.ca);
   return (req, res) => {
-    handle(o, req, res).catch((err: unknown) => sendError(res, err, o.log ?? stderrLog));
+    handle(o, batch, req, res).catch((err: unknown) => sendError(res, err, o.log ?? stderrLog));
   };
 }
 
-async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: AgentApiOptions, batch: PollBatch, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const route = `${req.method} ${url.pathname}`;
   // Before anything else: a body over the route's limit is refused unread (routes without a body take none).
@@ -97,7 +98,7 @@ async function handle(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
     return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
   }
   if (route === `GET ${AGENT_API.poll}`) {
-    return poll(o, peer, parseQuery(url, pollQuerySchema), res);
+    return poll(o, batch, peer, parseQuery(url, pollQuerySchema), res);
   }
   const agent = await authenticateAgent(o.db, peer.agentId, peer.serial);
   switch (route) {
@@ -192,12 +193,14 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
 
 /**
  * The long-poll: answers at once when the group's policy moved past the agent's revision or something waits for it,
- * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollCheck`, which
- * also re-authenticates, so a revocation ends the poll with AGENT_REVOKED); the answer is read only when there is one.
+ * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollCheck`, shared
+ * with the polls looking in the same tick: poll-batch.ts), which also re-authenticates, so a revocation ends the poll
+ * with AGENT_REVOKED; the answer is read only when there is one.
  * A wait that runs out answers without looking again: the agent polls again at once, and that poll looks.
  */
 async function poll(
   o: AgentApiOptions,
+  batch: PollBatch,
   peer: { agentId: string; serial: string },
   q: { policyRevision: number; waitMs: number },
   res: ServerResponse,
@@ -208,7 +211,7 @@ async function poll(
   const deadline = Date.now() + q.waitMs;
   for (;;) {
     const mark = o.notifier.mark(peer.agentId);
-    const check = await pollCheck(o.db, peer.agentId, peer.serial, o.ca);
+    const check = await batch.check({ agentId: peer.agentId, certSerial: peer.serial });
     if (gone.signal.aborted) return;
     const offer = check.renew !== undefined || check.trustDue;
     if (
@@ -221,7 +224,7 @@ async function poll(
     ) {
       const answer: PollResponse = {
         tasks: [
-          ...(check.hasTasks ? await deliverableTasks(o.db, check.id) : []),
+          ...(check.hasTasks ? await batch.tasks(check.id) : []),
           ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : []),
           // After the restores: the agent runs an approved request's restore before it records the answer.
           ...(check.hasAnswers ? await deliverableRestoreAnswers(o.db, check.id) : []),

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/db.ts';
-import { DELIVERABLE_TASKS } from '../group-tasks/group-tasks.ts';
-import { DELIVERABLE_RESTORES } from '../restore/restore-requests.ts';
-import { DELIVERABLE_ANSWERS } from '../restore/restore-inbox.ts';
+import { deliverableTasksFrom } from '../group-tasks/deliverable-tasks.ts';
+import { deliverableRestoresFrom } from '../restore/restore-requests.ts';
+import { deliverableAnswersFrom } from '../restore/restore-inbox.ts';
 import { checkAgentRow, type AgentIdentityRow } from './agents.ts';
 
 export interface PollCheck {
@@ -31,35 +31,62 @@ export interface PollCa {
 /** An agent is offered a renewal this long before its certificate ends (as the agent itself decides: cert-renewal.ts). */
 const RENEW_BEFORE_DAYS = 30;
 
+/** Who asks: the agent id and the serial of the certificate its connection presented. */
+export interface PollCaller {
+  agentId: string;
+  certSerial: string;
+}
+
+type PollRow = AgentIdentityRow & {
+  group_name: string | null;
+  policy_revision: number | null;
+  has_tasks: boolean;
+  has_restores: boolean;
+  has_answers: boolean;
+  renew_ca: boolean;
+  renew_expiry: boolean;
+  trust_due: boolean;
+};
+
 /**
- * Everything a long-poll needs to decide whether to answer, in one statement: who the caller is (the checks of
- * `authenticateAgent`), its group's policy revision, and whether anything waits for it. A poll runs this when it
- * arrives and when its wait ends, so with 10,000 agents it runs some 800 times a second; the full answer is read only
- * when this says there is one.
+ * Everything a long-poll needs to decide whether to answer, for many polls in one statement: who each caller is (the
+ * checks of `authenticateAgent`), its group's policy revision, and whether anything waits for it. A poll runs this
+ * when it arrives and when its wait ends, so with 10,000 agents it runs some 800 times a second, and a group task
+ * wakes every member's poll at once: one statement per poll then queued thousands on the database's connections
+ * (bench/console-load.ts). The full answer is read only when this says there is one. Each caller gets its check, or
+ * the coded error `authenticateAgent` would have thrown for it (unknown, revoked, another certificate).
  */
-export async function pollCheck(db: Queryable, agentId: string, certSerial: string, ca: PollCa): Promise<PollCheck> {
-  const rows = await db.query<
-    AgentIdentityRow & {
-      group_name: string | null;
-      policy_revision: number | null;
-      has_tasks: boolean;
-      has_restores: boolean;
-      has_answers: boolean;
-      renew_ca: boolean;
-      renew_expiry: boolean;
-      trust_due: boolean;
-    }
-  >(
+export async function pollChecks(db: Queryable, callers: readonly PollCaller[], ca: PollCa): Promise<Array<PollCheck | Error>> {
+  if (!callers.length) return [];
+  const rows = await db.query<PollRow>(
     `SELECT a.id, a.group_id, a.revoked_at, a.cert_serial, grp.name AS group_name, grp.policy_revision,
-            EXISTS (SELECT 1 FROM ${DELIVERABLE_TASKS}) AS has_tasks, EXISTS (SELECT 1 FROM ${DELIVERABLE_RESTORES}) AS has_restores,
-            EXISTS (SELECT 1 FROM ${DELIVERABLE_ANSWERS}) AS has_answers,
+            EXISTS (SELECT 1 FROM ${deliverableTasksFrom('a.id')}) AS has_tasks,
+            EXISTS (SELECT 1 FROM ${deliverableRestoresFrom('a.id')}) AS has_restores,
+            EXISTS (SELECT 1 FROM ${deliverableAnswersFrom('a.id')}) AS has_answers,
             a.trust_cas IS NOT NULL AND coalesce(a.cert_ca_sha256, $2) <> $3 AS renew_ca,
             a.trust_cas IS NOT NULL AND a.cert_not_after < now() + make_interval(days => ${RENEW_BEFORE_DAYS}) AS renew_expiry,
             a.trust_cas IS NOT NULL AND a.trust_cas <> $4 AND coalesce(a.cert_ca_sha256, $2) = $3 AS trust_due
-       FROM agents a LEFT JOIN groups grp ON grp.id = a.group_id WHERE a.id = $1`,
-    [agentId, ca.fingerprint, ca.renewalFingerprint, ca.trustFingerprints.join(',')],
+       FROM agents a LEFT JOIN groups grp ON grp.id = a.group_id WHERE a.id = ANY($1::text[])`,
+    [[...new Set(callers.map((c) => c.agentId))], ca.fingerprint, ca.renewalFingerprint, ca.trustFingerprints.join(',')],
   );
-  const r = checkAgentRow(rows[0], agentId, certSerial);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return callers.map((c) => {
+    try {
+      return toCheck(checkAgentRow(byId.get(c.agentId), c.agentId, c.certSerial));
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  });
+}
+
+/** `pollChecks` for one caller: throws what `authenticateAgent` would. */
+export async function pollCheck(db: Queryable, agentId: string, certSerial: string, ca: PollCa): Promise<PollCheck> {
+  const [r] = await pollChecks(db, [{ agentId, certSerial }], ca);
+  if (r instanceof Error) throw r;
+  return r!;
+}
+
+function toCheck(r: PollRow): PollCheck {
   return {
     id: r.id,
     groupId: r.group_id,

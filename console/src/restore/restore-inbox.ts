@@ -183,9 +183,12 @@ export async function answerRestoreRequest(db: Db, id: string, answer: RestoreAn
   return { ...out, request: await readRestoreInboxRequest(db, id) };
 }
 
-/** The answers a poll carries to agent `$1` (FROM … WHERE), shared with the poll's "anything for me?" check. */
-export const DELIVERABLE_ANSWERS = `restore_inbox i
-  WHERE i.agent_id = $1 AND i.state <> 'open' AND i.agent_received_at IS NULL
+/**
+ * The answers a poll carries to the agent whose id is the SQL expression `agent` (FROM … WHERE), shared with the
+ * poll's "anything for me?" check.
+ */
+export const deliverableAnswersFrom = (agent: string): string => `restore_inbox i
+  WHERE i.agent_id = ${agent} AND i.state <> 'open' AND i.agent_received_at IS NULL
     AND i.answered_at > now() - make_interval(days => ${ANSWER_DELIVERY_DAYS})`;
 
 /** The `restore-answer` messages for a workstation: every answer it has not acknowledged yet. */
@@ -199,7 +202,7 @@ export async function deliverableRestoreAnswers(db: Queryable, agentId: string):
     restore_id: string | null;
     answered_at: string;
   }>(
-    `SELECT i.id, i.sha256, i.quarantine_id, i.state, i.reason, i.restore_id, i.answered_at FROM ${DELIVERABLE_ANSWERS} ORDER BY i.answered_at`,
+    `SELECT i.id, i.sha256, i.quarantine_id, i.state, i.reason, i.restore_id, i.answered_at FROM ${deliverableAnswersFrom('$1')} ORDER BY i.answered_at`,
     [agentId],
   );
   if (!rows.length) return [];

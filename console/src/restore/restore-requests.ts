@@ -130,9 +130,12 @@ async function allowInGroupPolicy(tx: Queryable, groupId: number, sha256: string
   return Number(revision);
 }
 
-/** The restore shares a poll carries to agent `$1` (FROM … WHERE), shared with the poll's "anything for me?" check. */
-export const DELIVERABLE_RESTORES = `restore_shares s JOIN restore_requests r ON r.id = s.request_id
-  WHERE s.agent_id = $1 AND s.state = 'pending' AND r.expires_at > now()`;
+/**
+ * The restore shares a poll carries to the agent whose id is the SQL expression `agent` (FROM … WHERE), shared with
+ * the poll's "anything for me?" check.
+ */
+export const deliverableRestoresFrom = (agent: string): string => `restore_shares s JOIN restore_requests r ON r.id = s.request_id
+  WHERE s.agent_id = ${agent} AND s.state = 'pending' AND r.expires_at > now()`;
 
 /**
  * The restore messages a poll carries: every pending share, until the workstation reports on it. A workstation that
@@ -140,7 +143,7 @@ export const DELIVERABLE_RESTORES = `restore_shares s JOIN restore_requests r ON
  */
 export async function deliverableRestores(db: Queryable, agentId: string): Promise<ConsoleTask[]> {
   const rows = await db.query<{ id: string; request_id: string; sha256: string; expires_at: string }>(
-    `SELECT s.id, s.request_id, r.sha256, r.expires_at FROM ${DELIVERABLE_RESTORES} ORDER BY r.created_at`,
+    `SELECT s.id, s.request_id, r.sha256, r.expires_at FROM ${deliverableRestoresFrom('$1')} ORDER BY r.created_at`,
     [agentId],
   );
   if (!rows.length) return [];

@@ -4,7 +4,7 @@ import type { Db } from '#console/db/db.ts';
 import { migrate } from '#console/db/migrate.ts';
 import { openPgliteDb } from '#console/db/pglite-db.ts';
 import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
-import { deliverableTasks } from '#console/group-tasks/group-tasks.ts';
+import { deliverableTasks } from '#console/group-tasks/deliverable-tasks.ts';
 import { groupFixture } from '#test-helpers/console-group.ts';
 
 const PCA = 'a1'.repeat(32);

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db, Queryable } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
+import { pollBatch } from '#console/agent-api/poll-batch.ts';
+import { groupFixture } from '#test-helpers/console-group.ts';
+
+const CA = { fingerprint: 'a'.repeat(64), renewalFingerprint: 'a'.repeat(64), trustFingerprints: ['a'.repeat(64)] };
+
+/** The database as the console's polls see it, counting the statements they send. */
+function counting(db: Db): { q: Queryable; statements: () => number } {
+  let n = 0;
+  return {
+    q: { query: (sql, params) => (n++, db.query(sql, params)), exec: (sql) => db.exec(sql) },
+    statements: () => n,
+  };
+}
+
+describe('polls woken together by a group task', () => {
+  let db: Db;
+  let groupId: number;
+  const fixture = groupFixture(() => db);
+  const serial = (agentId: string) => `serial-${Number(agentId.slice(-12))}`;
+
+  beforeAll(async () => {
+    db = await openPgliteDb(undefined);
+    await migrate(db);
+    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
+    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
+  }, 120_000);
+  afterAll(() => db?.close());
+
+  it('each gets its own share, a revoked or impostor caller its own refusal, and the database sees one statement per look', async () => {
+    const source = await fixture.member(groupId);
+    const members = await Promise.all(Array.from({ length: 40 }, () => fixture.member(groupId)));
+    const made = (await fixture.threat(groupId, source, 'e'.repeat(64)))!;
+    expect(made.wake).toHaveLength(40);
+    const revoked = members[3]!;
+    await db.query('UPDATE agents SET revoked_at = now() WHERE id = $1', [revoked]);
+
+    const { q, statements } = counting(db);
+    const batch = pollBatch(q, () => CA);
+    const callers = [
+      ...members.map((agentId) => ({ agentId, certSerial: serial(agentId) })),
+      // Another workstation's id with this one's certificate: the certificate must belong to the agent it names.
+      { agentId: members[0]!, certSerial: serial(members[1]!) },
+    ];
+    const checks = await Promise.allSettled(callers.map((c) => batch.check(c)));
+    expect(statements()).toBe(1);
+
+    const refused = checks.flatMap((c, i) => (c.status === 'rejected' ? [[i, (c.reason as { code?: string }).code]] : []));
+    expect(refused).toEqual([
+      [3, 'AGENT_REVOKED'],
+      [40, 'CONSOLE_CLIENT_CERT_REQUIRED'],
+    ]);
+    const ok = checks.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    expect(ok.every((c) => c.hasTasks && c.groupId === groupId)).toBe(true);
+
+    const before = statements();
+    const delivered = await Promise.all(ok.map(async (c) => ({ agent: c.id, tasks: await batch.tasks(c.id) })));
+    expect(statements() - before).toBe(1);
+    const shares = await db.query<{ id: string; agent_id: string }>('SELECT id, agent_id FROM agent_tasks WHERE group_task_id = $1', [made.id]);
+    const shareOf = new Map(shares.map((s) => [s.agent_id, s.id]));
+    for (const d of delivered) {
+      expect(d.tasks).toEqual([expect.objectContaining({ type: 'ioc-scan', id: shareOf.get(d.agent), groupTaskId: made.id })]);
+    }
+    // Delivered is recorded for those who got it, and only for them.
+    const marked = await db.query<{ agent_id: string }>(
+      'SELECT agent_id FROM agent_tasks WHERE group_task_id = $1 AND delivered_at IS NOT NULL ORDER BY agent_id',
+      [made.id],
+    );
+    expect(marked.map((m) => m.agent_id)).toEqual(ok.map((c) => c.id).sort());
+  });
+});
