@@ -60,7 +60,9 @@ describe('polls woken together by a group task', () => {
     const before = statements();
     const delivered = await Promise.all(ok.map(async (c) => ({ agent: c.id, tasks: await batch.tasks(c.id) })));
     expect(statements() - before).toBe(1);
-    const shares = await db.query<{ id: string; agent_id: string }>('SELECT id, agent_id FROM agent_tasks WHERE group_task_id = $1', [made.id]);
+    const shares = await db.query<{ id: string; agent_id: string }>('SELECT id, agent_id FROM agent_tasks WHERE group_task_id = $1', [
+      made.id,
+    ]);
     const shareOf = new Map(shares.map((s) => [s.agent_id, s.id]));
     for (const d of delivered) {
       expect(d.tasks).toEqual([expect.objectContaining({ type: 'ioc-scan', id: shareOf.get(d.agent), groupTaskId: made.id })]);
