@@ -20,7 +20,7 @@ import type { Db, Queryable } from '../db/db.ts';
 import type { ConsoleCa } from '../pki/console-ca.ts';
 import { audit } from '../audit/audit-log.ts';
 import { consumeEnrollmentToken } from '../agents/enrollment-tokens.ts';
-import { authenticateAgent, insertAgent, policyForAgent, recordHeartbeat } from '../agents/agents.ts';
+import { insertAgent, policyForAgent, recordHeartbeat } from '../agents/agents.ts';
 import { storeEvents } from '../agents/store-events.ts';
 import type { EventRateLimit } from '../agents/event-rate-limit.ts';
 import type { WitnessSettings } from '../group-tasks/create-group-task.ts';
@@ -29,8 +29,8 @@ import { parseQuery } from '../http/parse-request.ts';
 import type { ChangeNotifier } from './change-notifier.ts';
 import { normaliseSerial, peerIdentity } from './peer-identity.ts';
 import { renewAgent } from '../agents/renew-agent.ts';
-import { recordTaskProgress } from '../group-tasks/group-tasks.ts';
-import { pollBatch, type PollBatch } from './poll-batch.ts';
+import { isFinalProgress, recordTaskProgress, unchangedShare } from '../group-tasks/group-tasks.ts';
+import { agentStatements, type AgentStatements } from './batched-statements.ts';
 import { onThreatEvents } from '../group-tasks/on-threat.ts';
 import { deliverableRestores, recordRestoreProgress } from '../restore/restore-requests.ts';
 import { acknowledgeRestoreAnswer, deliverableRestoreAnswers, recordRestoreAsks } from '../restore/restore-inbox.ts';
@@ -66,13 +66,13 @@ const BODY_LIMITS: Partial<Record<string, BodyLimit>> = {
 
 /** The agents' side of the console (console/PROTOCOL.md). Served on the mutual-TLS listener. */
 export function agentApiHandler(o: AgentApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const batch = pollBatch(o.db, () => o.ca);
+  const statements = agentStatements(o.db, () => o.ca);
   return (req, res) => {
-    handle(o, batch, req, res).catch((err: unknown) => sendError(res, err, o.log ?? stderrLog));
+    handle(o, statements, req, res).catch((err: unknown) => sendError(res, err, o.log ?? stderrLog));
   };
 }
 
-async function handle(o: AgentApiOptions, batch: PollBatch, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: AgentApiOptions, statements: AgentStatements, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://console.invalid');
   const route = `${req.method} ${url.pathname}`;
   // Before anything else: a body over the route's limit is refused unread (routes without a body take none).
@@ -98,9 +98,9 @@ async function handle(o: AgentApiOptions, batch: PollBatch, req: IncomingMessage
     return sendJson(res, 200, { ok: true, serverTime: new Date().toISOString() });
   }
   if (route === `GET ${AGENT_API.poll}`) {
-    return poll(o, batch, peer, parseQuery(url, pollQuerySchema), res);
+    return poll(o, statements, peer, parseQuery(url, pollQuerySchema), res);
   }
-  const agent = await authenticateAgent(o.db, peer.agentId, peer.serial);
+  const agent = await statements.authenticate({ agentId: peer.agentId, certSerial: peer.serial });
   switch (route) {
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
@@ -128,6 +128,11 @@ async function handle(o: AgentApiOptions, batch: PollBatch, req: IncomingMessage
     }
     case `POST ${AGENT_API.taskProgress}`: {
       const p = await readJson(req, taskProgressSchema);
+      // An acknowledgement or a progress report changes only its own share: gathered with the others arriving now.
+      if (!isFinalProgress(p)) {
+        if (!(await statements.report(agent.id, p))) await unchangedShare(o.db, agent.id, p.taskId);
+        return sendJson(res, 200, { ok: true });
+      }
       const { wake } = await recordTaskProgress(o.db, agent.id, p);
       for (const id of wake) o.notifier.wakeAgent(id);
       return sendJson(res, 200, { ok: true });
@@ -194,13 +199,13 @@ async function enroll(o: AgentApiOptions, req: IncomingMessage, res: ServerRespo
 /**
  * The long-poll: answers at once when the group's policy moved past the agent's revision or something waits for it,
  * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollCheck`, shared
- * with the polls looking in the same tick: poll-batch.ts), which also re-authenticates, so a revocation ends the poll
+ * with the polls looking at the same moment: batched-statements.ts), which also re-authenticates, so a revocation ends the poll
  * with AGENT_REVOKED; the answer is read only when there is one.
  * A wait that runs out answers without looking again: the agent polls again at once, and that poll looks.
  */
 async function poll(
   o: AgentApiOptions,
-  batch: PollBatch,
+  statements: AgentStatements,
   peer: { agentId: string; serial: string },
   q: { policyRevision: number; waitMs: number },
   res: ServerResponse,
@@ -211,7 +216,7 @@ async function poll(
   const deadline = Date.now() + q.waitMs;
   for (;;) {
     const mark = o.notifier.mark(peer.agentId);
-    const check = await batch.check({ agentId: peer.agentId, certSerial: peer.serial });
+    const check = await statements.check({ agentId: peer.agentId, certSerial: peer.serial });
     if (gone.signal.aborted) return;
     const offer = check.renew !== undefined || check.trustDue;
     if (
@@ -224,7 +229,7 @@ async function poll(
     ) {
       const answer: PollResponse = {
         tasks: [
-          ...(check.hasTasks ? await batch.tasks(check.id) : []),
+          ...(check.hasTasks ? await statements.tasks(check.id) : []),
           ...(check.hasRestores ? await deliverableRestores(o.db, check.id) : []),
           // After the restores: the agent runs an approved request's restore before it records the answer.
           ...(check.hasAnswers ? await deliverableRestoreAnswers(o.db, check.id) : []),

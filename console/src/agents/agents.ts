@@ -128,9 +128,31 @@ export async function authenticateAgent(
   agentId: string,
   certSerial: string,
 ): Promise<{ id: string; groupId: number | null }> {
-  const rows = await db.query<AgentIdentityRow>('SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = $1', [agentId]);
-  const r = checkAgentRow(rows[0], agentId, certSerial);
-  return { id: r.id, groupId: r.group_id };
+  const [r] = await authenticateAgents(db, [{ agentId, certSerial }]);
+  if (r instanceof Error) throw r;
+  return r!;
+}
+
+/**
+ * `authenticateAgent` for many callers in one statement (the agents' API gathers the calls that arrive together):
+ * each gets its identity, or the coded error it would have got alone.
+ */
+export async function authenticateAgents(
+  db: Queryable,
+  callers: ReadonlyArray<{ agentId: string; certSerial: string }>,
+): Promise<Array<{ id: string; groupId: number | null } | Error>> {
+  const rows = await db.query<AgentIdentityRow>('SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = ANY($1::text[])', [
+    [...new Set(callers.map((c) => c.agentId))],
+  ]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return callers.map((c) => {
+    try {
+      const r = checkAgentRow(byId.get(c.agentId), c.agentId, c.certSerial);
+      return { id: r.id, groupId: r.group_id };
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  });
 }
 
 export interface AgentIdentityRow {

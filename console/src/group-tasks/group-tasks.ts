@@ -9,64 +9,107 @@ const OPEN_SQL = `('held','pending','received','running','paused')`;
 /** Progress states after which a share does not change again. */
 const FINAL_PROGRESS = new Set<TaskProgress['state']>(['done', 'failed', 'cancelled', 'expired']);
 
+/** A workstation's report on its share, as `recordTaskProgress` takes it. */
+export interface ShareReport {
+  agentId: string;
+  progress: TaskProgress;
+}
+
+/** A share a report changed, as it is after the report. */
+export interface ChangedShare {
+  groupTaskId: string;
+  wave: string;
+  state: string;
+}
+
+/** Whether a report is final (`done`, `failed`…): only those can release the canary or finish the task. */
+export const isFinalProgress = (p: TaskProgress): boolean => FINAL_PROGRESS.has(p.state);
+
+/**
+ * Reports that do not finish a share (`received`, `running`, `paused`), many in one statement: 15,000 workstations
+ * acknowledge a group task within seconds. Each report is applied to its own share only (id and workstation); a
+ * share witnessed since it was delivered (`witness_pending`) finishes only with a report that knows it (`witnessed:
+ * true`): a `done` sent before the agent heard of the witness is kept as `running`, since the agent still has to act
+ * on what it found, and the first report that knows it clears the flag (the `witnessed` message stops). True for
+ * report that changed its share, the share as it is now; undefined where the share is finished already, or not this
+ * workstation's (left as it is). Two reports on one share go in separate statements, in order (one statement would
+ * apply only one of them).
+ */
+export async function recordShareReports(db: Queryable, reports: readonly ShareReport[]): Promise<Array<ChangedShare | undefined>> {
+  const out = new Array<ChangedShare | undefined>(reports.length).fill(undefined);
+  let rest = reports.map((r, i) => ({ r, i }));
+  while (rest.length) {
+    const seen = new Set<string>();
+    const now = rest.filter(({ r }) => !seen.has(r.progress.taskId) && !!seen.add(r.progress.taskId));
+    rest = rest.filter((x) => !now.includes(x));
+    const col = <T>(f: (p: TaskProgress) => T) => now.map(({ r }) => f(r.progress));
+    const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+    const rows = await db.query<{ id: string; agent_id: string; group_task_id: string; wave: string; state: string }>(
+      `UPDATE agent_tasks t SET
+          state = CASE WHEN t.witness_pending AND NOT p.witnessed AND p.state = 'done' THEN 'running' ELSE p.state END,
+          witness_pending = t.witness_pending AND NOT p.witnessed AND p.state IN ('pending','received','running','paused','done'),
+          pause_reason = p.pause_reason, files_done = coalesce(p.files_done, t.files_done), matches = p.matches, error = p.error,
+          unsupported = coalesce(p.unsupported, t.unsupported), term_counts = coalesce(p.term_counts, t.term_counts), updated_at = now()
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::boolean[])
+          AS p(id, agent_id, state, pause_reason, files_done, matches, error, unsupported, term_counts, witnessed)
+        WHERE t.id = p.id AND t.agent_id = p.agent_id AND t.state IN ('pending','received','running','paused')
+        RETURNING t.id, t.agent_id, t.group_task_id, t.wave, t.state`,
+      [
+        col((p) => p.taskId),
+        now.map(({ r }) => r.agentId),
+        col((p) => p.state),
+        col((p) => (p.state === 'paused' ? (p.pauseReason ?? null) : null)),
+        col((p) => p.filesDone ?? null),
+        col((p) => JSON.stringify(p.matches)),
+        col((p) => json(p.error)),
+        col((p) => json(p.unsupported)),
+        col((p) => json(p.termCounts)),
+        col((p) => p.witnessed === true),
+      ],
+    );
+    const changed = new Map(rows.map((r) => [`${r.id} ${r.agent_id}`, { groupTaskId: r.group_task_id, wave: r.wave, state: r.state }]));
+    for (const { r, i } of now) out[i] = changed.get(`${r.progress.taskId} ${r.agentId}`);
+  }
+  return out;
+}
+
+/** A report that changed nothing: the share is this workstation's and finished already, or it is refused. */
+export async function unchangedShare(db: Queryable, agentId: string, taskId: string): Promise<{ wake: string[] }> {
+  const known = await db.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [taskId, agentId]);
+  if (!known.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no task ${taskId} for this workstation`);
+  return { wake: [] };
+}
+
 /**
  * A workstation's report on its share. A finished share does not change again. When the canary wave has all
  * finished, every one `done`, the held shares are released; when no share is open any more, the task is finished.
  * Returns the workstations to wake (released shares).
  *
  * Only a share that finishes can release the canary or finish the task, so `received`, `running` and `paused` are one
- * statement: 10,000 workstations acknowledging a task at once must not each count the task's shares.
+ * statement (`recordShareReports`, which the agents' API also runs for many reports at once): 10,000 workstations
+ * acknowledging a task at once must not each count the task's shares.
  */
 export async function recordTaskProgress(db: Db, agentId: string, p: TaskProgress): Promise<{ wake: string[] }> {
-  // A share witnessed since it was delivered (`witness_pending`) finishes only with a report that knows it
-  // (`witnessed: true`): a `done` sent before the agent heard of the witness is kept as `running`, since the agent
-  // still has to act on what it found. The first report that knows it clears the flag (the `witnessed` message stops).
-  const update = async (q: Queryable) =>
-    q.query<{ group_task_id: string; wave: string; state: string }>(
-      `UPDATE agent_tasks SET
-          state = CASE WHEN witness_pending AND NOT $10::boolean AND $3::text = 'done' THEN 'running' ELSE $3::text END,
-          witness_pending = witness_pending AND NOT $10::boolean AND $3::text IN ('pending','received','running','paused','done'),
-          pause_reason = $4, files_done = coalesce($5, files_done), matches = $6, error = $7,
-          unsupported = coalesce($8, unsupported), term_counts = coalesce($9, term_counts), updated_at = now()
-        WHERE id = $1 AND agent_id = $2 AND state IN ('pending','received','running','paused') RETURNING group_task_id, wave, state`,
-      [
-        p.taskId,
-        agentId,
-        p.state,
-        p.state === 'paused' ? (p.pauseReason ?? null) : null,
-        p.filesDone ?? null,
-        JSON.stringify(p.matches),
-        p.error ? JSON.stringify(p.error) : null,
-        p.unsupported ? JSON.stringify(p.unsupported) : null,
-        p.termCounts ? JSON.stringify(p.termCounts) : null,
-        p.witnessed === true,
-      ],
-    );
-  const unknownOrFinished = async (q: Queryable) => {
-    const known = await q.query('SELECT 1 FROM agent_tasks WHERE id = $1 AND agent_id = $2', [p.taskId, agentId]);
-    if (!known.length) throw new SandgateError('CONSOLE_NOT_FOUND', `no task ${p.taskId} for this workstation`);
-    return { wake: [] };
-  };
-  if (!FINAL_PROGRESS.has(p.state)) {
-    const rows = await update(db);
-    return rows[0] ? { wake: [] } : unknownOrFinished(db);
+  if (!isFinalProgress(p)) {
+    const [changed] = await recordShareReports(db, [{ agentId, progress: p }]);
+    return changed ? { wake: [] } : unchangedShare(db, agentId, p.taskId);
   }
   return db.transaction(async (tx) => {
     const share = await tx.query<{ group_task_id: string }>('SELECT group_task_id FROM agent_tasks WHERE id = $1 AND agent_id = $2', [
       p.taskId,
       agentId,
     ]);
-    if (!share[0]) return unknownOrFinished(tx);
+    if (!share[0]) return unchangedShare(tx, agentId, p.taskId);
     // The task row is locked before the share (the order cancelGroupTask takes them in, so the two cannot deadlock),
     // and it serialises shares finishing at the same moment, so exactly one of them sees "nothing open" afterwards.
     const g = await tx.query<{ state: string; canary_released_at: string | null }>(
       'SELECT state, canary_released_at FROM group_tasks WHERE id = $1 FOR UPDATE',
       [share[0].group_task_id],
     );
-    const rows = await update(tx);
-    if (!rows[0] || !FINAL_PROGRESS.has(rows[0].state as TaskProgress['state'])) return { wake: [] };
+    const [row] = await recordShareReports(tx, [{ agentId, progress: p }]);
+    if (!row || !FINAL_PROGRESS.has(row.state as TaskProgress['state'])) return { wake: [] };
     if (!g[0] || g[0].state !== 'open') return { wake: [] };
-    return { wake: await advance(tx, rows[0].group_task_id, rows[0].wave, g[0].canary_released_at !== null) };
+    return { wake: await advance(tx, row.groupTaskId, row.wave, g[0].canary_released_at !== null) };
   });
 }
 

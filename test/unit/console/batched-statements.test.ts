@@ -3,7 +3,7 @@ import type { Db, Queryable } from '#console/db/db.ts';
 import { openPgliteDb } from '#console/db/pglite-db.ts';
 import { migrate } from '#console/db/migrate.ts';
 import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
-import { pollBatch } from '#console/agent-api/poll-batch.ts';
+import { agentStatements } from '#console/agent-api/batched-statements.ts';
 import { groupFixture } from '#test-helpers/console-group.ts';
 
 const CA = { fingerprint: 'a'.repeat(64), renewalFingerprint: 'a'.repeat(64), trustFingerprints: ['a'.repeat(64)] };
@@ -40,7 +40,7 @@ describe('polls woken together by a group task', () => {
     await db.query('UPDATE agents SET revoked_at = now() WHERE id = $1', [revoked]);
 
     const { q, statements } = counting(db);
-    const batch = pollBatch(q, () => CA);
+    const batch = agentStatements(q, () => CA);
     const callers = [
       ...members.map((agentId) => ({ agentId, certSerial: serial(agentId) })),
       // Another workstation's id with this one's certificate: the certificate must belong to the agent it names.
@@ -73,5 +73,51 @@ describe('polls woken together by a group task', () => {
       [made.id],
     );
     expect(marked.map((m) => m.agent_id)).toEqual(ok.map((c) => c.id).sort());
+  });
+});
+
+describe('acknowledgements gathered from many workstations', () => {
+  let db: Db;
+  let groupId: number;
+  const fixture = groupFixture(() => db);
+
+  beforeAll(async () => {
+    db = await openPgliteDb(undefined);
+    await migrate(db);
+    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
+    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
+  }, 120_000);
+  afterAll(() => db?.close());
+
+  it("a report the database refuses fails only its sender's request, and no report reaches another workstation's share", async () => {
+    const source = await fixture.member(groupId);
+    const members = await Promise.all(Array.from({ length: 6 }, () => fixture.member(groupId)));
+    const made = (await fixture.threat(groupId, source, 'f'.repeat(64)))!;
+    const shares = await db.query<{ id: string; agent_id: string }>('SELECT id, agent_id FROM agent_tasks WHERE group_task_id = $1', [
+      made.id,
+    ]);
+    const shareOf = new Map(shares.map((s) => [s.agent_id, s.id]));
+    const [rogue, victim, ...rest] = members;
+
+    const { q, statements } = counting(db);
+    const batch = agentStatements(q, () => CA);
+    const outcomes = await Promise.allSettled([
+      // PostgreSQL refuses a NUL character in JSON: the whole statement would fail with it.
+      batch.report(rogue!, { taskId: shareOf.get(rogue!)!, state: 'running', matches: [{ path: 'C:\\a\u0000b', action: 'reported' }] }),
+      // A workstation reporting on another's share changes nothing.
+      batch.report(rogue!, { taskId: shareOf.get(victim!)!, state: 'running', matches: [] }),
+      ...rest.map((id) => batch.report(id, { taskId: shareOf.get(id)!, state: 'received', matches: [] })),
+    ]);
+    expect(statements()).toBeGreaterThan(1);
+    expect(outcomes[0]!.status).toBe('rejected');
+    expect(outcomes[1]).toEqual({ status: 'fulfilled', value: undefined });
+    expect(outcomes.slice(2)).toEqual(rest.map(() => ({ status: 'fulfilled', value: expect.objectContaining({ state: 'received' }) })));
+    const states = await db.query<{ agent_id: string; state: string }>('SELECT agent_id, state FROM agent_tasks WHERE group_task_id = $1', [
+      made.id,
+    ]);
+    const stateOf = new Map(states.map((s) => [s.agent_id, s.state]));
+    expect(stateOf.get(victim!)).toBe('pending');
+    expect(stateOf.get(rogue!)).toBe('pending');
+    for (const id of rest) expect(stateOf.get(id)).toBe('received');
   });
 });
