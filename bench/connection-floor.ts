@@ -1,10 +1,12 @@
 /**
  * What one connected agent costs a Node server before any console code runs (issue 17's aim: console memory ≤ 60 KB
- * per connected agent). Three bare servers on the pinned Node, each in its own child process, N connections from
+ * per connected agent). Four bare servers on the pinned Node, each in its own child process, N connections from
  * another process, resident memory before and after (after a full GC), per connection:
  *   (1) an idle TLS connection (`tls.createServer`), the floor of any TLS transport;
- *   (2) an HTTPS server holding one request per connection (a long poll, the console's shape);
- *   (3) the same with mutual TLS (client certificates from a CA, verified), as agents connect to the console.
+ *   (2) the same with mutual TLS: the floor of a push channel (a held connection the console writes a nudge to, as a
+ *       WebSocket would be, without the WebSocket's own state), with the agents' client certificates;
+ *   (3) an HTTPS server holding one request per connection (a long poll, the console's shape);
+ *   (4) the same with mutual TLS (client certificates from a CA, verified), as agents connect to the console.
  * Certificates are made at run time (node-forge). The console's own figure is in bench/console-load.ts.
  *
  *   npx node bench/connection-floor.ts [--connections 2000]
@@ -21,7 +23,9 @@ const N = i > 0 ? Number(process.argv[i + 1]) : 2000;
 const role = process.env.FLOOR_ROLE;
 const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
 
-type Kind = 'tls' | 'https' | 'https-mtls';
+type Kind = 'tls' | 'tls-mtls' | 'https' | 'https-mtls';
+const mutual = (k: Kind): boolean => k === 'tls-mtls' || k === 'https-mtls';
+const http = (k: Kind): boolean => k === 'https' || k === 'https-mtls';
 interface Pems {
   ca: string;
   server: { cert: string; key: string };
@@ -40,10 +44,10 @@ if (role === 'client') {
           host: '127.0.0.1',
           ca: pems.ca,
           servername: 'localhost',
-          ...(kind === 'https-mtls' ? { cert: pems.client.cert, key: pems.client.key } : {}),
+          ...(mutual(kind) ? { cert: pems.client.cert, key: pems.client.key } : {}),
         },
         () => {
-          if (kind !== 'tls') s.write('GET /agent/v1/poll HTTP/1.1\r\nHost: localhost\r\n\r\n');
+          if (http(kind)) s.write('GET /agent/v1/poll HTTP/1.1\r\nHost: localhost\r\n\r\n');
           resolve();
         },
       );
@@ -58,11 +62,11 @@ if (role === 'client') {
   const opts = {
     cert: pems.server.cert,
     key: pems.server.key,
-    ...(kind === 'https-mtls' ? { ca: pems.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    ...(mutual(kind) ? { ca: pems.ca, requestCert: true, rejectUnauthorized: true } : {}),
   };
   let held = 0;
   const server =
-    kind === 'tls'
+    !http(kind)
       ? tls.createServer(opts, (s) => void s.on('error', () => {}))
       : https.createServer({ ...opts, requestTimeout: 0, headersTimeout: 0 }, () => void held++);
   server.listen(0, '127.0.0.1', async () => {
@@ -89,6 +93,7 @@ if (role === 'client') {
   const results: Record<string, unknown>[] = [];
   for (const [kind, what] of [
     ['tls', 'idle TLS connection (tls.createServer)'],
+    ['tls-mtls', 'idle TLS with client certificates (push floor)'],
     ['https', 'HTTPS, one request held per connection'],
     ['https-mtls', 'HTTPS with client certificates, one request held'],
   ] as const) {
@@ -108,7 +113,7 @@ if (role === 'client') {
       r.after.toFixed(1),
       r.heapMiB.toFixed(1),
       perKb.toFixed(1),
-      kind === 'tls' ? '' : String(r.held),
+      http(kind) ? String(r.held) : '',
     ]);
     results.push({ kind, connections: N, ...r, perConnectionKb: perKb });
   }
