@@ -35,6 +35,8 @@ export class SimulatorProcess {
       }
     });
     this.child.once('exit', (code, signal) => this.end(new Error(`agent simulator ${this.child.pid} exited (${code ?? signal})`)));
+    // A send to a simulator that died: what the parent awaits from it fails instead (end), not the whole process.
+    this.child.on('error', (err) => this.end(err));
   }
 
   get pid(): number {
@@ -42,7 +44,10 @@ export class SimulatorProcess {
   }
 
   send(m: ToSimulator): void {
-    this.child.send(m);
+    if (this.ended) return;
+    this.child.send(m, (err: Error | null) => {
+      if (err) this.end(err);
+    });
   }
 
   next<T extends FromSimulator['type']>(type: T): Promise<Answer<T>> {
