@@ -4,7 +4,8 @@
  * ships a malicious verdict with its IOC (aim: under 60 s). Baseline, same run, same console: the same scenario with
  * 100 agents in a group of their own.
  *
- *   npx node bench/console-load.ts [--agents 10000] [--heartbeat-s 60] [--window-s 60] [--baseline 100]
+ *   npx node bench/console-load.ts [--agents 10000] [--heartbeat-s 60] [--window-s 60] [--baseline 100] [--processes 2]
+ *                                  [--sim-processes ⌈agents / 8000⌉]
  *
  * How it is set up, and why:
  * - The console runs as a child process (`sandgate-console serve --database-url …`), so its CPU and memory are its own
@@ -12,6 +13,15 @@
  * - Enrollment: the agents are written into `agents` directly, each with its own client certificate issued from the
  *   console's CA in `<data>/ca`, exactly as `signAgentCsr` makes them (bench/lib/agent-certs.ts), so that the run
  *   starts in seconds. A few agents are enrolled through the real API (token, CSR, signature) to print that cost.
+ * - The simulated agents live in `--sim-processes` child processes (bench/lib/agent-simulator.ts, forked with this
+ *   Node, driven over IPC), by default as many as keep each at 8,000 agents at most, in consecutive blocks (so each
+ *   block alternates between the console processes as the whole fleet does). Why: every agent holds a socket for its
+ *   poll and opens more for its heartbeats, ~1.3 descriptors per agent, and this container's hard limit of 20,000
+ *   open files per process made 20,000 agents in one process impossible. The certificates are issued and the agents
+ *   stored here, then handed to the simulators; they report heartbeat latencies and counts, and each agent's receipt of
+ *   the task as `Date.now()` (one wall clock on one machine), measured from the `Date.now()` the simulator holding
+ *   agent 0 took just before the verdict's events call. CPU "sim" is this process and all its simulators together;
+ *   the polls connect at the same total pace as with one simulator (100 every 20 ms across all of them).
  * - Each simulated agent holds one keep-alive TLS connection for its long-poll (`waitMs` 25,000 as the real agent),
  *   on a minimal HTTP client (bench/lib/raw-https.ts; an https.Agent per agent costs ~20 KB more each and a timer), and
  *   sends each heartbeat on a fresh connection: the console's keep-alive timeout (Node's 5 s) is far shorter than the
@@ -35,16 +45,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
-import { AGENT_API, type Heartbeat, type PollResponse } from '@sandgate/shared';
+import { AGENT_API } from '@sandgate/shared';
 import { startTempPostgres, type TempPostgres } from '../test/helpers/postgres.ts';
 import { openPostgresDb } from '#console/db/postgres-db.ts';
 import type { Db } from '#console/db/db.ts';
 import { loadOrCreateCa } from '#console/pki/console-ca.ts';
 import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
 import { agentCertIssuer } from './lib/agent-certs.ts';
-import { RawHttpsConnection, type TlsSessionCache } from './lib/raw-https.ts';
+import type { SimAgentSpec } from './lib/agent-simulator-protocol.ts';
+import { SimulatorProcess } from './lib/simulator-process.ts';
 import { procMemory } from './lib/proc-memory.ts';
 import { percentile } from './lib/stats.ts';
 import { mib, ms, table, writeResult } from './lib/report.ts';
@@ -58,6 +68,9 @@ const HEARTBEAT_MS = arg('heartbeat-s', 60) * 1000;
 const WINDOW_MS = arg('window-s', 60) * 1000;
 const BASELINE = arg('baseline', 100);
 const PROCESSES = arg('processes', 2);
+/** Agents per simulator process at most, by default: ~1.2 descriptors each stays well under the 20,000 per process. */
+const AGENTS_PER_SIMULATOR = 8000;
+const SIM_PROCESSES = Math.max(1, arg('sim-processes', Math.ceil(N / AGENTS_PER_SIMULATOR)));
 const POLL_WAIT_MS = 25_000;
 const FANOUT_TIMEOUT_MS = arg('fanout-timeout-s', 300) * 1000;
 const REPO = join(import.meta.dirname, '..');
@@ -68,6 +81,8 @@ interface CpuSample {
   at: number;
   consoleTicks: number;
   pgTicks: number;
+  /** The agent simulators' ticks. */
+  simTicks: number;
   self: NodeJS.CpuUsage;
 }
 
@@ -97,6 +112,8 @@ function pgChildren(postmaster: number): number[] {
 class Machine {
   /** Every console process measured (their CPU and RSS are added up). */
   consolePids: number[];
+  /** The current scenario's agent simulators (their CPU and this process's are the "sim" figure). */
+  simPids: number[] = [];
   readonly postmaster: number;
   constructor(consolePid: number, postmaster: number) {
     this.consolePids = [consolePid];
@@ -110,6 +127,7 @@ class Machine {
       at: Date.now(),
       consoleTicks: this.consolePids.reduce((s, p) => s + ticksOf(p), 0),
       pgTicks: pgChildren(this.postmaster).reduce((s, p) => s + ticksOf(p), 0),
+      simTicks: this.simPids.reduce((s, p) => s + ticksOf(p), 0),
       self: process.cpuUsage(),
     };
   }
@@ -121,24 +139,15 @@ class Machine {
     return {
       console: ((b.consoleTicks - a.consoleTicks) / 100 / s) * 100,
       postgres: Math.max(0, ((b.pgTicks - a.pgTicks) / 100 / s) * 100),
-      bench: (self / s) * 100,
+      bench: ((self + (b.simTicks - a.simTicks) / 100) / s) * 100,
     };
   }
 }
 
-interface SimAgent {
-  id: string;
-  /** The console process it talks to. */
-  port: number;
-  ctx: ReturnType<typeof createSecureContext>;
-  tls: TlsSessionCache;
-  poll: RawHttpsConnection;
-  gotTaskAt?: number;
-  stopped: boolean;
-}
-
 interface ScenarioResult {
   agents: number;
+  /** Agent simulator processes the agents were spread over. */
+  simProcesses: number;
   connectMs: number;
   heartbeats: { sent: number; failed: number; resumed: number; perSecond: number; p50Ms: number; p95Ms: number; maxMs: number };
   cpuPercent: { console: number; postgres: number; bench: number };
@@ -162,6 +171,8 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   let second: ChildProcess | undefined;
   let db: Db | undefined;
+  /** Agent simulators not yet stopped, killed if the run fails. */
+  const live = new Set<SimulatorProcess>();
   try {
     // fsync on, as on a real server: every heartbeat and acknowledgement is a commit that reaches the disk.
     pg = startTempPostgres({ durable: true });
@@ -234,6 +245,7 @@ async function main(): Promise<void> {
     );
     const file = writeResult('console-load', {
       agents: N,
+      simProcesses: SIM_PROCESSES,
       heartbeatMs: HEARTBEAT_MS,
       windowMs: WINDOW_MS,
       pollWaitMs: POLL_WAIT_MS,
@@ -250,7 +262,27 @@ async function main(): Promise<void> {
       const groupId = group[0]!.id;
       await setGroupActions(db!, groupId, { onThreat: { scan: true, scope: 'critical' } });
       const t0 = Date.now();
-      const agents: SimAgent[] = [];
+      const k = Math.min(SIM_PROCESSES, o.n);
+      const sims = Array.from({ length: k }, () => new SimulatorProcess());
+      for (const sim of sims) live.add(sim);
+      machine.simPids = sims.map((s) => s.pid);
+      for (const sim of sims)
+        sim.send({
+          type: 'setup',
+          host: HOST,
+          keyPem: issuer.keyPem,
+          caPem,
+          heartbeatMs: HEARTBEAT_MS,
+          pollWaitMs: POLL_WAIT_MS,
+          startedAt: new Date(t0).toISOString(),
+          // The whole fleet's pace as with one simulator: 100 polls every 20 ms, 200 first heartbeats at once.
+          connectStep: Math.ceil(100 / k),
+          heartbeatBatch: Math.ceil(200 / k),
+          connectTimeoutMs: 120_000,
+        });
+      // Consecutive blocks of agents per simulator, so that each one's agents alternate between the console processes
+      // as the whole fleet does; agent 0, the verdict's source, is the first simulator's first.
+      const simOf = (g: number): number => Math.floor((g * k) / o.n);
       for (let i = 0; i < o.n; i += 500) {
         const batch: { id: string; certPem: string; serial: string }[] = [];
         for (let j = i; j < Math.min(o.n, i + 500); j++) {
@@ -258,177 +290,105 @@ async function main(): Promise<void> {
           batch.push({ id, ...issuer.issue(id) });
         }
         const values: unknown[] = [];
-        const rows = batch.map((b, k) => {
-          values.push(b.id, `sim-${o.name}-${String(i + k).padStart(5, '0')}`, b.serial, 'bench', groupId);
-          const p = k * 5;
+        const rows = batch.map((b, n) => {
+          values.push(b.id, `sim-${o.name}-${String(i + n).padStart(5, '0')}`, b.serial, 'bench', groupId);
+          const p = n * 5;
           return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, now() + interval '365 days', $${p + 5}, 'bench', '{}')`;
         });
         await db!.query(
           `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after, group_id, app_version, host) VALUES ${rows.join(', ')}`,
           values,
         );
-        for (const b of batch) {
-          const ctx = createSecureContext({ key: issuer.keyPem, cert: b.certPem, ca: caPem });
-          const tls: TlsSessionCache = {};
+        const shares: SimAgentSpec[][] = sims.map(() => []);
+        batch.forEach((b, n) => {
+          const g = i + n;
           // Alternately on each process, as agents listing the processes in different orders would be.
-          const at = o.ports[agents.length % o.ports.length]!;
-          agents.push({ id: b.id, port: at, ctx, tls, poll: new RawHttpsConnection(HOST, at, ctx, tls), stopped: false });
-        }
+          shares[simOf(g)]!.push({ id: b.id, certPem: b.certPem, port: o.ports[g % o.ports.length]! });
+        });
+        shares.forEach((agents, s) => agents.length && sims[s]!.send({ type: 'agents', agents }));
       }
-      process.stderr.write(`[${o.name}] ${o.n} agents issued and stored in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(
+        `[${o.name}] ${o.n} agents issued and stored in ${((Date.now() - t0) / 1000).toFixed(1)} s, simulated by ${k} process(es)\n`,
+      );
 
-      const hbLatency: number[] = [];
-      let hbSent = 0;
-      let hbFailed = 0;
-      let hbResumed = 0;
-      let measuring = false;
-      let pollErrors = 0;
-      const pollErrorKinds = new Map<string, number>();
-      let taskSha = '';
-      let taskStart = 0;
-      const received: number[] = [];
-      const source = agents[0]!;
-      const heartbeat = (a: SimAgent): Heartbeat => ({
-        agentId: a.id,
-        appVersion: 'bench',
-        host: { hostname: a.id.slice(0, 8), platform: 'linux', release: 'bench', arch: 'x64' },
-        startedAt: new Date(t0).toISOString(),
-        heartbeatMs: HEARTBEAT_MS,
-        queue: { objects: 0, bytes: 0, limitBytes: 1 << 30 },
-        servers: [],
-        policyRevision: 0,
-        eventBacklog: 0,
-      });
-      const sendHeartbeat = async (a: SimAgent) => {
-        const c = new RawHttpsConnection(HOST, a.port, a.ctx, a.tls);
-        const t = performance.now();
-        try {
-          const r = await c.request('POST', AGENT_API.heartbeat, JSON.stringify(heartbeat(a)), false);
-          if (r.status !== 200) throw new Error(`heartbeat ${r.status} ${r.body}`);
-          if (measuring) {
-            hbLatency.push(performance.now() - t);
-            hbSent++;
-            hbResumed += c.resumed;
-          }
-        } catch {
-          if (measuring) hbFailed++;
-        } finally {
-          c.close();
-        }
-      };
-      const timers: NodeJS.Timeout[] = [];
-      // Every agent's first heartbeat now (to be online), then every interval from a random phase.
-      const firstRound = (async () => {
-        for (let i = 0; i < agents.length; i += 200) await Promise.all(agents.slice(i, i + 200).map(sendHeartbeat));
-      })();
-
-      const pollLoop = async (a: SimAgent) => {
-        while (!a.stopped) {
-          try {
-            const r = await a.poll.request('GET', `${AGENT_API.poll}?policyRevision=0&waitMs=${POLL_WAIT_MS}`);
-            if (r.status !== 200) throw new Error(`poll ${r.status} ${r.body}`);
-            const answer = JSON.parse(r.body) as PollResponse;
-            const share = answer.tasks.find((t) => t.type === 'ioc-scan' && t.sha256 === taskSha);
-            if (share && a.gotTaskAt === undefined) {
-              a.gotTaskAt = Date.now();
-              received.push(a.gotTaskAt - taskStart);
-            }
-            // On the poll's connection, now free: the real agent's keep-alive https.Agent reuses a free socket the same
-            // way (a fresh one per acknowledgement also ran the simulator out of open files at 10,000 agents).
-            if (share)
-              await a.poll.request('POST', AGENT_API.taskProgress, JSON.stringify({ taskId: share.id, state: 'received', matches: [] }));
-          } catch (err) {
-            if (a.stopped) return;
-            pollErrors++;
-            const why = (err as Error).message.slice(0, 80);
-            pollErrorKinds.set(why, (pollErrorKinds.get(why) ?? 0) + 1);
-            await sleep(1000 + Math.random() * 1000);
-          }
-        }
-      };
       const tc = Date.now();
-      const loops: Promise<void>[] = [];
-      // Connect the polls in steps, as a fleet coming up would, rather than 10,000 handshakes in the same millisecond.
-      for (let i = 0; i < agents.length; i += 100) {
-        for (const a of agents.slice(i, i + 100)) loops.push(pollLoop(a));
-        await sleep(20);
-      }
-      await firstRound;
-      // Wait until every poll is parked on the console (the notifier counts them).
-      await waitFor(() => Promise.resolve(agents.every((a) => a.poll.secured)), 120_000);
+      for (const sim of sims) sim.send({ type: 'connect' });
+      await Promise.all(sims.map((s) => s.next('connected')));
       const connectMs = Date.now() - tc;
       process.stderr.write(`[${o.name}] ${o.n} polls connected and first heartbeats sent in ${(connectMs / 1000).toFixed(1)} s\n`);
-      for (const a of agents) {
-        const first = Math.random() * HEARTBEAT_MS;
-        timers.push(
-          setTimeout(() => {
-            void sendHeartbeat(a);
-            timers.push(setInterval(() => void sendHeartbeat(a), HEARTBEAT_MS));
-          }, first),
-        );
-      }
-      measuring = true;
+      for (const sim of sims) sim.send({ type: 'measure' });
       const c0 = machine.sample();
       let rssMax = 0;
       const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, machine.consoleRss())), 1000);
       await sleep(o.windowMs);
-      measuring = false;
+      for (const sim of sims) sim.send({ type: 'measure-end' });
       const c1 = machine.sample();
       clearInterval(rssTimer);
       const windowS = (c1.at - c0.at) / 1000;
+      const hbs = await Promise.all(sims.map((s) => s.next('heartbeats')));
+      const hbLatency = hbs.flatMap((h) => h.latenciesMs);
+      const hbSent = hbs.reduce((s, h) => s + h.sent, 0);
+      const hbFailed = hbs.reduce((s, h) => s + h.failed, 0);
+      const hbResumed = hbs.reduce((s, h) => s + h.resumed, 0);
       process.stderr.write(`[${o.name}] heartbeat window done: ${hbSent} ok (${hbResumed} on a resumed TLS session), ${hbFailed} failed\n`);
 
-      // The threat: agent 0 ships a malicious verdict with its IOC.
-      taskSha = randomBytes(32).toString('hex');
+      // The threat: agent 0 ships a malicious verdict with its IOC, once every simulator knows what to look for.
+      const taskSha = randomBytes(32).toString('hex');
+      for (const sim of sims) sim.send({ type: 'arm', sha256: taskSha });
+      await Promise.all(sims.map((s) => s.next('armed')));
       const f0 = machine.sample();
-      taskStart = Date.now();
       // To the first process: with two, the agents on the second hear of the task through LISTEN/NOTIFY.
-      const ev = new RawHttpsConnection(HOST, o.ports[0]!, source.ctx, source.tls);
-      const evAnswer = await ev
-        .request(
-          'POST',
-          AGENT_API.events,
-          JSON.stringify({
-            events: [
-              {
-                seq: 1,
-                event: {
-                  time: new Date().toISOString(),
-                  type: 'verdict',
-                  level: 'malicious',
-                  sha256: taskSha,
-                  threat: 'Bench.Test',
-                  path: '/home/u/Downloads/bench.exe',
-                  jobId: 'bench',
-                },
-                ioc: { sha256: taskSha, xml: benchIoc(taskSha) },
+      sims[0]!.send({
+        type: 'verdict',
+        port: o.ports[0]!,
+        body: JSON.stringify({
+          events: [
+            {
+              seq: 1,
+              event: {
+                time: new Date().toISOString(),
+                type: 'verdict',
+                level: 'malicious',
+                sha256: taskSha,
+                threat: 'Bench.Test',
+                path: '/home/u/Downloads/bench.exe',
+                jobId: 'bench',
               },
-            ],
-          }),
-          false,
-        )
-        .finally(() => ev.close());
-      const createdMs = Date.now() - taskStart;
-      if (evAnswer.status !== 200) throw new Error(`events: ${evAnswer.status} ${evAnswer.body}`);
-      process.stderr.write(`[${o.name}] verdict shipped, console answered in ${createdMs} ms: ${evAnswer.body}\n`);
-      const expected = agents.length - 1;
-      await waitFor(() => Promise.resolve(received.length >= expected), FANOUT_TIMEOUT_MS).catch(() => undefined);
+              ioc: { sha256: taskSha, xml: benchIoc(taskSha) },
+            },
+          ],
+        }),
+      });
+      const ev = await sims[0]!.next('verdict-answered');
+      const createdMs = ev.createdMs;
+      if (ev.status !== 200) throw new Error(`events: ${ev.status} ${ev.body}`);
+      process.stderr.write(`[${o.name}] verdict shipped, console answered in ${createdMs} ms: ${ev.body}\n`);
+      const expected = o.n - 1;
+      const reachedNow = () => sims.reduce((s, x) => s + x.received.length, 0);
+      await waitFor(() => Promise.resolve(reachedNow() >= expected), FANOUT_TIMEOUT_MS).catch(() => undefined);
       const f1 = machine.sample();
-      const allMs = received.length >= expected ? Math.max(...received) : Number.NaN;
-      process.stderr.write(`[${o.name}] task reached ${received.length}/${expected} in ${ms(allMs)} ms\n`);
+      // Receipt times are the simulators' Date.now(), the start mark the first simulator's, just before the events call.
+      const inTime = sims.flatMap((s) => s.received).map((at) => at - ev.startedAt);
+      const allMs = inTime.length >= expected ? Math.max(...inTime) : Number.NaN;
+      process.stderr.write(`[${o.name}] task reached ${inTime.length}/${expected} in ${ms(allMs)} ms\n`);
+
+      for (const sim of sims) sim.send({ type: 'stop' });
+      const stopped = await Promise.all(sims.map((s) => s.next('stopped')));
+      await Promise.all(sims.map((s) => s.exited()));
+      for (const sim of sims) live.delete(sim);
+      machine.simPids = [];
+      const pollErrors = stopped.reduce((s, x) => s + x.pollErrors, 0);
+      const pollErrorKinds = new Map<string, number>();
+      for (const [why, n] of stopped.flatMap((x) => x.pollErrorKinds)) pollErrorKinds.set(why, (pollErrorKinds.get(why) ?? 0) + n);
       if (pollErrors)
         process.stderr.write(
           `[${o.name}] ${pollErrors} polls failed and were retried after 1-2 s: ${[...pollErrorKinds].map(([k, v]) => `${v}× ${k}`).join('; ')}\n`,
         );
-
-      for (const t of timers) clearTimeout(t);
-      for (const a of agents) {
-        a.stopped = true;
-        a.poll.close();
-      }
-      await Promise.allSettled(loops);
+      // Receipts until the simulators stopped count as reached, as when the agents were in this process.
+      const received = sims.flatMap((s) => s.received).map((at) => at - ev.startedAt);
       return {
         agents: o.n,
+        simProcesses: k,
         connectMs,
         heartbeats: {
           sent: hbSent,
@@ -455,6 +415,8 @@ async function main(): Promise<void> {
       };
     }
   } finally {
+    for (const sim of live) sim.kill();
+    await Promise.all([...live].map((s) => s.exited()));
     await db?.close().catch(() => undefined);
     if (second?.pid) {
       second.kill('SIGTERM');
@@ -565,8 +527,10 @@ async function realEnrollmentCost(
 
 /**
  * Every simulated agent holds a socket for its poll and opens another for each heartbeat, and the console holds the
- * other ends. When the open-files limit is below that, raise it for this process and the console it starts by
- * re-running under `ulimit -n` (where the hard limit allows); otherwise say what the run will suffer from.
+ * other ends. The simulators each hold at most their share, but the console of the one-process scenario holds all N,
+ * so the need is still reckoned on N. When the open-files limit is below that, raise it for this process, its
+ * simulators and the consoles it starts by re-running under `ulimit -n` (where the hard limit allows); otherwise say
+ * what the run will suffer from.
  */
 function ensureOpenFiles(): boolean {
   // A poll socket per agent, plus the heartbeats in flight.
