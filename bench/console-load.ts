@@ -35,7 +35,8 @@
  *   receives its share in a poll acknowledges it (`task-progress` `received`, on the same keep-alive connection) and polls again.
  *   Figures: until the events call answered (task created), until the first, median, 95th-percentile and last agent
  *   received it.
- * - Two processes (issue 17, `--processes 2`, the default): after the one-process scenarios, a second
+ * - Two processes (issue 17, `--processes 2`, the default): after the one-process scenarios (`--one-process-agents M`
+ *   runs the one-process one with M agents: one process cannot hold 20,000 here), a second
  *   `sandgate-console serve` on the same database (its data folder holding a copy of the CA) and the same N agents
  *   again, in a group of their own, alternately on each process; the verdict goes to the first, so the half on the
  *   second gets the task through LISTEN/NOTIFY. CPU and RSS are both processes' together.
@@ -68,6 +69,12 @@ const HEARTBEAT_MS = arg('heartbeat-s', 60) * 1000;
 const WINDOW_MS = arg('window-s', 60) * 1000;
 const BASELINE = arg('baseline', 100);
 const PROCESSES = arg('processes', 2);
+/**
+ * Agents in the one-process scenario (default: `--agents`). One console process holds a descriptor per long poll and
+ * per heartbeat in flight, so at 20,000 it meets this container's 20,000 open files per process; the two-process
+ * scenario, which the issue's 20,000 aim is about, still runs `--agents`.
+ */
+const ONE_PROCESS_N = arg('one-process-agents', N);
 /** Agents per simulator process at most, by default: ~1.2 descriptors each stays well under the 20,000 per process. */
 const AGENTS_PER_SIMULATOR = 8000;
 const SIM_PROCESSES = Math.max(1, arg('sim-processes', Math.ceil(N / AGENTS_PER_SIMULATOR)));
@@ -193,7 +200,7 @@ async function main(): Promise<void> {
     const enrollMs = await realEnrollmentCost(started.cli, url, dataDir, started.agentUrl, caPem);
 
     const baseline = await scenario({ name: 'baseline', n: BASELINE, windowMs: Math.min(WINDOW_MS, 30_000), ports: [port] });
-    const full = await scenario({ name: 'full', n: N, windowMs: WINDOW_MS, ports: [port] });
+    const full = await scenario({ name: 'full', n: ONE_PROCESS_N, windowMs: WINDOW_MS, ports: [port] });
     const peak = procMemory(child.pid!);
     let two: ScenarioResult | undefined;
     if (PROCESSES === 2) {
@@ -234,12 +241,12 @@ async function main(): Promise<void> {
           'task all ms',
           'reached',
         ],
-        [row(`${BASELINE} (baseline)`, baseline), row(`${N}, one process`, full), ...(two ? [row(`${N}, two processes`, two)] : [])],
+        [row(`${BASELINE} (baseline)`, baseline), row(`${ONE_PROCESS_N}, one process`, full), ...(two ? [row(`${N}, two processes`, two)] : [])],
       )}\n`,
     );
     process.stdout.write(
       `\nheartbeat window ${WINDOW_MS / 1000} s (baseline ${Math.min(WINDOW_MS, 30_000) / 1000} s), interval ${HEARTBEAT_MS / 1000} s per agent, each on a new mutual-TLS connection (${full.heartbeats.resumed} of ${full.heartbeats.sent} resumed a TLS session); ` +
-        `${N} long-polls connected in ${(full.connectMs / 1000).toFixed(1)} s; console peak RSS ${mib(peak.hwm)} MiB; ` +
+        `${ONE_PROCESS_N} long-polls connected in ${(full.connectMs / 1000).toFixed(1)} s (one process); console peak RSS ${mib(peak.hwm)} MiB; ` +
         `CPU during fan-out console ${full.fanout.cpuPercent.console.toFixed(0)} %, pg ${full.fanout.cpuPercent.postgres.toFixed(0)} % (100 % = one core); ` +
         `real enrollment through the API: ${ms(enrollMs)} ms per agent, ${((enrollMs * N) / 60_000).toFixed(1)} min for ${N} one after another.\n`,
     );
