@@ -13,6 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { sourceStamp } from '../shared/bin/source-stamp.mjs';
+import { builtinsWithoutFacade } from './lib/builtins-without-facade.ts';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'native-host', 'dist');
@@ -46,9 +47,10 @@ await rolldown.build({
   },
   platform: 'node',
   external,
+  plugins: [builtinsWithoutFacade],
   // A schema nobody imports need not be built at start-up: `z.…(…)` chains are pure (we never call z for an effect:
   // no z.config, no registries), so the bundle keeps only the schemas its commands use.
-  treeshake: { manualPureFunctions: ['z'] },
+  treeshake: { manualPureFunctions: ['z', 'lazySchema'] },
   logLevel: 'warn',
   output: {
     dir: out,
