@@ -58,8 +58,11 @@ await rolldown.build({
     entryFileNames: 'bin/[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: false,
-    // zod in a chunk of its own: then `--help`, usage errors and the like, which need no schema, do not evaluate it
-    codeSplitting: { groups: [{ name: 'zod', test: /[\\/]node_modules[\\/]zod[\\/]/ }] },
+    // zod in a chunk of its own: then `--help`, usage errors and the like, which need no schema, do not evaluate it.
+    // lazy-schema.ts (imported only by schema modules, beside zod) joins it rather than being a module of its own.
+    codeSplitting: {
+      groups: [{ name: 'zod', test: /[\\/]node_modules[\\/]zod[\\/]|[\\/]shared[\\/]src[\\/]lazy-schema\.ts$/ }],
+    },
   },
 });
 

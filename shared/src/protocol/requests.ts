@@ -49,7 +49,8 @@ export const requestSchema = lazySchema(() =>
 );
 export type Request = z.infer<typeof requestSchema>;
 export type RequestType = Request['type'];
-export const REQUEST_TYPES = lazySchema(() => requestSchema.options.map((o) => o.shape.type.value) as RequestType[]);
+// A plain list, built at load (it builds requestSchema): the native host needs that schema for its first request anyway.
+export const REQUEST_TYPES = requestSchema.options.map((o) => o.shape.type.value) as RequestType[];
 
 /** What the browser may ask through the native host; anything else is refused with REQUEST_NOT_ALLOWED. */
 export const BROWSER_REQUEST_TYPES: readonly RequestType[] = [
