@@ -1,7 +1,7 @@
 /**
  * A schema built the first time it is used, not when its module loads (issue 15). Building a zod schema is not free
- * (each `z.…()` makes an instance with its methods bound, and the first ones compile zod's code): ~20 ms of
- * `sandgate status`'s start-up went to protocol schemas a run that finds no agent never uses. The value stands for
+ * (each `z.…()` makes an instance, and the first ones compile zod's code): in CPU profiles of
+ * `sandgate status`, much of its start-up went to protocol schemas that a run finding no agent never uses. The value stands for
  * the schema itself (same type, same methods, `instanceof` and zod's own checks see through it), so callers and the
  * schemas that embed it are unchanged, and every boundary validates exactly as before.
  *
