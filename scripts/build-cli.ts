@@ -13,6 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { sourceStamp } from '../shared/bin/source-stamp.mjs';
+import { builtinsWithoutFacade } from './lib/builtins-without-facade.ts';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'native-host', 'dist');
@@ -37,28 +38,41 @@ try {
   process.stdout.write('sandgate: rolldown is not installed; the commands will run from their TypeScript sources\n');
   process.exit(0);
 }
+const common = {
+  platform: 'node',
+  external,
+  plugins: [builtinsWithoutFacade],
+  // A schema nobody imports need not be built at start-up: `z.…(…)` chains are pure (we never call z for an effect:
+  // no z.config, no registries), so the bundle keeps only the schemas its commands use.
+  treeshake: { manualPureFunctions: ['z', 'lazySchema'] },
+  logLevel: 'warn',
+} satisfies import('rolldown').BuildOptions;
+const output = { dir: out, format: 'esm', entryFileNames: 'bin/[name].js', sourcemap: false } as const;
 await rolldown.build({
+  ...common,
   input: {
     sandgate: join(root, 'native-host/src/bin/sandgate.ts'),
-    'native-host': join(root, 'native-host/src/bin/native-host.ts'),
     // Not a command: the module a scan's hashing threads run (scan/hash-pool.ts names it as ../bin/hash-worker.js).
     'hash-worker': join(root, 'native-host/src/scan/hash-worker.ts'),
   },
-  platform: 'node',
-  external,
-  // A schema nobody imports need not be built at start-up: `z.…(…)` chains are pure (we never call z for an effect:
-  // no z.config, no registries), so the bundle keeps only the schemas its commands use.
-  treeshake: { manualPureFunctions: ['z'] },
-  logLevel: 'warn',
   output: {
-    dir: out,
-    format: 'esm',
-    entryFileNames: 'bin/[name].js',
+    ...output,
     chunkFileNames: 'chunks/[name]-[hash].js',
-    sourcemap: false,
-    // zod in a chunk of its own: then `--help`, usage errors and the like, which need no schema, do not evaluate it
-    codeSplitting: { groups: [{ name: 'zod', test: /[\\/]node_modules[\\/]zod[\\/]/ }] },
+    // zod in a chunk of its own: then `--help`, usage errors and the like, which need no schema, do not evaluate it.
+    // lazy-schema.ts (imported only by schema modules, beside zod) joins it rather than being a module of its own.
+    codeSplitting: {
+      groups: [{ name: 'zod', test: /[\\/]node_modules[\\/]zod[\\/]|[\\/]shared[\\/]src[\\/]lazy-schema\.ts$/ }],
+    },
   },
+});
+// The native host apart, in one file: built with `sandgate` it shared ~16 small chunks with the commands, each a module
+// Node resolves, reads and links at every start the browser makes (issue 15). It runs in a process of its own, so
+// the modules it has in common with the commands are never loaded twice into one process (a class, such as
+// SandgateError, stays one class). A dynamic import would still make a chunk; its names keep it apart from the others.
+await rolldown.build({
+  ...common,
+  input: { 'native-host': join(root, 'native-host/src/bin/native-host.ts') },
+  output: { ...output, chunkFileNames: 'chunks/native-host-[name]-[hash].js' },
 });
 
 // What the bundle was built from: the stamp the shims compare before running it.

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // npm bin shim for `sandgate`: runs the compiled entry point (or the TypeScript one) on Node 22, re-executing on the pinned Node if needed.
-import { runOnPinnedNode } from '@sandgate/shared/run-on-pinned-node';
+// By path, not by package name: resolving `@sandgate/shared/…` through node_modules and the package's exports is
+// ~2 ms of every start (issue 15); the workspaces are always side by side in the repository these shims run from.
+import { runOnPinnedNode } from '../../shared/bin/run-on-pinned-node.mjs';
 
 await runOnPinnedNode(new URL('../src/bin/sandgate.ts', import.meta.url), 'sandgate', {
   version: true,

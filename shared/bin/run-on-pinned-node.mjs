@@ -3,12 +3,14 @@
 // compiled at install time instead while it matches the sources (scripts/build-cli.ts). The shebang may start an older system `node`; then the
 // same command is re-executed with the Node pinned in the repository's node_modules (the npm `node` package), so
 // every machine runs the same Node. Plain JavaScript on purpose: it must run on the old Node too.
-import { existsSync, readFileSync } from 'node:fs';
-import * as nodeModule from 'node:module';
-import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtin } from './builtin.mjs';
 import { freshCompiled } from './source-stamp.mjs';
+
+const { existsSync, readFileSync } = await builtin('node:fs');
+const nodeModule = await builtin('node:module');
+const { constants } = await builtin('node:os');
+const { dirname, join } = await builtin('node:path');
+const { fileURLToPath } = await builtin('node:url');
 
 /**
  * Runs the TypeScript entry point `entry` (a file URL) in this process when this Node can, else in a child on the

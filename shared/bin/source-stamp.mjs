@@ -2,9 +2,11 @@
 // under each source root. The bin shim compares it with the stamp the build wrote and runs the TypeScript sources
 // instead of a bundle that no longer matches them (a developer edited a file and did not rebuild), so a stale bundle
 // is never run. Plain JavaScript: the shim imports it before it knows which Node it is on.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { builtin } from './builtin.mjs';
+
+const { readFileSync, readdirSync, statSync } = await builtin('node:fs');
+const { sep } = await builtin('node:path');
+const { fileURLToPath } = await builtin('node:url');
 
 /** The stamp of `roots` (absolute folders or files); a root that cannot be read makes it differ. */
 export function sourceStamp(roots) {

@@ -1,6 +1,7 @@
 export * from './by-code-point.ts';
 export * from './extension-identity.ts';
 export * from './limits.ts';
+export * from './lazy-schema.ts';
 export * from './verdict.ts';
 export * from './actions.ts';
 export * from './provenance.ts';

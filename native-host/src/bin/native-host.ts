@@ -25,19 +25,23 @@ process.on('unhandledRejection', (err) => {
   process.exit(70);
 });
 
-// For tests and development: the command that starts the agent service, as a JSON array.
-const serveCommand = z
-  .string()
-  .transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.array(z.string()).min(1))
-  .safeParse(process.env.SANDGATE_SERVE_COMMAND);
+// For tests and development: the command that starts the agent service, as a JSON array. Its schema is built only
+// when the variable is set: a browser's start of the host never needs it (issue 15).
+const serveCommand =
+  process.env.SANDGATE_SERVE_COMMAND === undefined
+    ? undefined
+    : z
+        .string()
+        .transform((s, ctx) => {
+          try {
+            return JSON.parse(s) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'not JSON' });
+            return z.NEVER;
+          }
+        })
+        .pipe(z.array(z.string()).min(1))
+        .safeParse(process.env.SANDGATE_SERVE_COMMAND);
 
 const code = await runBridge({
   argv: process.argv.slice(2),
@@ -49,7 +53,7 @@ const code = await runBridge({
       home,
       autostart: true,
       logger: log,
-      ...(serveCommand.success ? { serveCommand: serveCommand.data } : {}),
+      ...(serveCommand?.success ? { serveCommand: serveCommand.data } : {}),
       ...(policyPath ? { policyPath } : {}),
     }),
 });

@@ -2,6 +2,7 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '@sandgate/shared';
 import { SandgateError } from '@sandgate/shared';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
@@ -31,13 +32,15 @@ export const consoleFiles = (home: string) => ({
   policyState: join(consoleDir(home), 'policy-state.json'),
 });
 
-export const enrollmentSchema = z.object({
-  url: z.string().url(),
-  agentId: z.string().uuid(),
-  caFingerprint: z.string(),
-  enrolledAt: z.string(),
-  group: z.string().optional(),
-});
+export const enrollmentSchema = lazySchema(() =>
+  z.object({
+    url: z.string().url(),
+    agentId: z.string().uuid(),
+    caFingerprint: z.string(),
+    enrolledAt: z.string(),
+    group: z.string().optional(),
+  }),
+);
 export type Enrollment = z.infer<typeof enrollmentSchema>;
 
 export interface ConsoleCredentials {
@@ -103,11 +106,13 @@ export function keyMatchesCertificate(keyPem: string, certPem: string): boolean 
   }
 }
 
-const stateSchema = z.object({
-  agentId: z.string(),
-  offset: z.number().int().nonnegative().optional(),
-  revision: z.number().int().nonnegative().optional(),
-});
+const stateSchema = lazySchema(() =>
+  z.object({
+    agentId: z.string(),
+    offset: z.number().int().nonnegative().optional(),
+    revision: z.number().int().nonnegative().optional(),
+  }),
+);
 
 /** A small JSON state file bound to one agent id: a file left from an earlier enrollment counts as absent. */
 export function readState(file: string, agentId: string): { offset: number; revision: number } {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '@sandgate/shared';
 import { SandgateError, type ConsoleTask, type IocScanTask, type Task, type TaskProgress } from '@sandgate/shared';
 import type { Logger } from '../log.ts';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
@@ -18,33 +19,35 @@ import { isFinished } from '../tasks/task-state.ts';
 import { consoleDir } from './console-files.ts';
 
 /** What the agent remembers of each group task share it was given: which local task runs it, and what it last told. */
-const entrySchema = z.object({
-  localTaskId: z.string().optional(),
-  groupTaskId: z.string(),
-  guard: z.object({
-    dryRun: z.boolean(),
-    neverQuarantine: z.object({
-      paths: z.array(z.string()),
-      sha256: z.array(z.string()),
-      // Absent from state files written before publishers existed.
-      publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+const entrySchema = lazySchema(() =>
+  z.object({
+    localTaskId: z.string().optional(),
+    groupTaskId: z.string(),
+    guard: z.object({
+      dryRun: z.boolean(),
+      neverQuarantine: z.object({
+        paths: z.array(z.string()),
+        sha256: z.array(z.string()),
+        // Absent from state files written before publishers existed.
+        publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+      }),
+      // Absent from state files written before issue 14 (their tasks quarantine nothing).
+      objectSha256: z.string().optional(),
+      awaitingWitness: z.boolean().optional(),
+      // An operator's hunt (issue 18): any hashed match may be quarantined once witnessed.
+      hunt: z.boolean().optional(),
     }),
-    // Absent from state files written before issue 14 (their tasks quarantine nothing).
-    objectSha256: z.string().optional(),
-    awaitingWitness: z.boolean().optional(),
-    // An operator's hunt (issue 18): any hashed match may be quarantined once witnessed.
-    hunt: z.boolean().optional(),
+    /** The last progress the console acknowledged (JSON), so only changes are sent. */
+    reported: z.string().optional(),
+    /** The console has the share's final state: nothing more to say. */
+    closed: z.boolean().default(false),
+    /** A state to report without a local task (expired before it started, cancelled before it existed). */
+    fixedState: z.enum(['expired', 'cancelled', 'failed']).optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
   }),
-  /** The last progress the console acknowledged (JSON), so only changes are sent. */
-  reported: z.string().optional(),
-  /** The console has the share's final state: nothing more to say. */
-  closed: z.boolean().default(false),
-  /** A state to report without a local task (expired before it started, cancelled before it existed). */
-  fixedState: z.enum(['expired', 'cancelled', 'failed']).optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-});
+);
 type Entry = z.infer<typeof entrySchema>;
-const stateSchema = z.object({ agentId: z.string(), tasks: z.record(z.string(), entrySchema) });
+const stateSchema = lazySchema(() => z.object({ agentId: z.string(), tasks: z.record(z.string(), entrySchema) }));
 
 const FINAL = new Set<TaskProgress['state']>(['done', 'failed', 'cancelled', 'expired']);
 

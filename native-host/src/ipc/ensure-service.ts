@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +79,9 @@ export async function ensureService(opts: EnsureServiceOptions): Promise<Socket>
 function startDetached(command: string[], home: string): { pid: number | undefined; readonly exit: string | null } {
   const [file, ...args] = command;
   if (!file) throw new SandgateError('AGENT_UNAVAILABLE', 'empty serve command');
+  // Loaded here, not at the top: child_process (with net, streams, dgram) is ~3 ms of every `sandgate status` and
+  // native-host start, and only a start that finds no agent spawns one (issue 15).
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const fd = openLogFile(home, 'agent.log');
   try {
     const child = spawn(file, args, {

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '@sandgate/shared';
 import { SandgateError, sha256Schema, verdictLevelSchema } from '@sandgate/shared';
 
 /** An absolute, normalised path without NUL: a tampered `../` or relative path is refused even if the MAC held. */
@@ -12,46 +13,50 @@ const absolutePathSchema = z
   .refine((p) => isAbsolute(p) && normalize(p) === p && !p.includes('\0'), 'an absolute, normalised path');
 
 /** Everything the store knows about one item. Authenticated with an HMAC; never trusted before the MAC is checked. */
-export const itemMetadataSchema = z.strictObject({
-  /** Format version of this record. */
-  format: z.literal(1),
-  id: z.string().regex(/^[0-9a-f]{32}$/),
-  originalPath: absolutePathSchema,
-  owner: z.strictObject({ uid: z.number().int(), gid: z.number().int() }),
-  /** Permission bits (`st_mode & 0o7777`) of the original. */
-  mode: z.number().int().min(0).max(0o7777),
-  atimeMs: z.number(),
-  mtimeMs: z.number(),
-  size: z.number().int().nonnegative(),
-  sha256: sha256Schema,
-  sha1: z.string().regex(/^[0-9a-f]{40}$/),
-  md5: z.string().regex(/^[0-9a-f]{32}$/),
-  verdict: z.strictObject({
-    level: verdictLevelSchema,
-    threat: z.string().max(512).optional(),
-    server: z.string().max(2048),
-    score: z.number().optional(),
+export const itemMetadataSchema = lazySchema(() =>
+  z.strictObject({
+    /** Format version of this record. */
+    format: z.literal(1),
+    id: z.string().regex(/^[0-9a-f]{32}$/),
+    originalPath: absolutePathSchema,
+    owner: z.strictObject({ uid: z.number().int(), gid: z.number().int() }),
+    /** Permission bits (`st_mode & 0o7777`) of the original. */
+    mode: z.number().int().min(0).max(0o7777),
+    atimeMs: z.number(),
+    mtimeMs: z.number(),
+    size: z.number().int().nonnegative(),
+    sha256: sha256Schema,
+    sha1: z.string().regex(/^[0-9a-f]{40}$/),
+    md5: z.string().regex(/^[0-9a-f]{32}$/),
+    verdict: z.strictObject({
+      level: verdictLevelSchema,
+      threat: z.string().max(512).optional(),
+      server: z.string().max(2048),
+      score: z.number().optional(),
+    }),
+    source: z.strictObject({
+      kind: z.enum(['browser', 'cli', 'scan-task']),
+      browser: z.string().max(32).optional(),
+      url: z.string().max(8192).optional(),
+      finalUrl: z.string().max(8192).optional(),
+      referrer: z.string().max(8192).optional(),
+      downloadId: z.number().int().nonnegative().optional(),
+    }),
+    jobId: z.string().max(128),
+    /** ISO 8601. */
+    quarantinedAt: z.string(),
+    /** Why it was quarantined, for people. */
+    reason: z.string().max(1024),
+    /** Blob encryption parameters, so a future format can change them. */
+    cipher: z.literal('aes-256-gcm'),
   }),
-  source: z.strictObject({
-    kind: z.enum(['browser', 'cli', 'scan-task']),
-    browser: z.string().max(32).optional(),
-    url: z.string().max(8192).optional(),
-    finalUrl: z.string().max(8192).optional(),
-    referrer: z.string().max(8192).optional(),
-    downloadId: z.number().int().nonnegative().optional(),
-  }),
-  jobId: z.string().max(128),
-  /** ISO 8601. */
-  quarantinedAt: z.string(),
-  /** Why it was quarantined, for people. */
-  reason: z.string().max(1024),
-  /** Blob encryption parameters, so a future format can change them. */
-  cipher: z.literal('aes-256-gcm'),
-});
+);
 export type ItemMetadata = z.infer<typeof itemMetadataSchema>;
 
 /** The file on disk: the metadata as an exact JSON string and an HMAC over those very bytes (no canonicalisation). */
-const sealedSchema = z.strictObject({ format: z.literal(1), metadata: z.string().max(64 * 1024), mac: z.string().regex(/^[0-9a-f]{64}$/) });
+const sealedSchema = lazySchema(() =>
+  z.strictObject({ format: z.literal(1), metadata: z.string().max(64 * 1024), mac: z.string().regex(/^[0-9a-f]{64}$/) }),
+);
 
 function mac(key: Buffer, id: string, text: string): Buffer {
   // The id is bound in, so a valid record copied under another item's name does not verify.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '@sandgate/shared';
 import type { RestoreAnswerView } from '@sandgate/shared';
 import { writeFileAtomic } from '@sandgate/shared/durable-write';
 
@@ -12,24 +13,26 @@ import { writeFileAtomic } from '@sandgate/shared/durable-write';
 const MAX_ASKS = 200;
 const KEEP_DAYS = 90;
 
-const askSchema = z.object({
-  quarantineId: z.string().max(128),
-  sha256: z.string().max(64),
-  browser: z.string().max(32).optional(),
-  askedAt: z.string(),
-  answer: z.object({ decision: z.enum(['approved', 'declined']), reason: z.string().max(2000).optional(), at: z.string() }).optional(),
-  restore: z
-    .object({
-      outcome: z.enum(['restored', 'refused']),
-      path: z.string().max(4096).optional(),
-      code: z.string().max(64).optional(),
-      message: z.string().max(2000).optional(),
-      at: z.string(),
-    })
-    .optional(),
-});
+const askSchema = lazySchema(() =>
+  z.object({
+    quarantineId: z.string().max(128),
+    sha256: z.string().max(64),
+    browser: z.string().max(32).optional(),
+    askedAt: z.string(),
+    answer: z.object({ decision: z.enum(['approved', 'declined']), reason: z.string().max(2000).optional(), at: z.string() }).optional(),
+    restore: z
+      .object({
+        outcome: z.enum(['restored', 'refused']),
+        path: z.string().max(4096).optional(),
+        code: z.string().max(64).optional(),
+        message: z.string().max(2000).optional(),
+        at: z.string(),
+      })
+      .optional(),
+  }),
+);
 type Ask = z.infer<typeof askSchema>;
-const fileSchema = z.object({ asks: z.array(askSchema) });
+const fileSchema = lazySchema(() => z.object({ asks: z.array(askSchema) }));
 
 export const restoreAsksFile = (home: string): string => join(home, 'restore-asks.json');
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { lazySchema } from '@sandgate/shared';
 import type { ErrorCode } from '@sandgate/shared';
 import type { SignatureLimits } from '../publisher/authenticode-file.ts';
 import { publisherExemption } from '../publisher/publisher-match.ts';
@@ -14,39 +15,41 @@ import { writeFileDurable } from '@sandgate/shared/durable-write';
  */
 export const GUARD_FILE = 'console-guard.json';
 
-export const taskGuardSchema = z.object({
-  source: z.literal('console'),
-  /** The workstation's share of the group task, and the group task. */
-  consoleTaskId: z.string(),
-  groupTaskId: z.string(),
-  /** Record "would quarantine", do nothing. */
-  dryRun: z.boolean(),
-  /**
-   * Paths expanded on this workstation (no `~/` left): prefixes, or globs when they hold `*` or `?`. Publishers:
-   * Authenticode signers (name + pinned certificates), absent from guards written before they existed.
-   */
-  neverQuarantine: z.object({
-    paths: z.array(z.string()),
-    sha256: z.array(z.string()),
-    publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+export const taskGuardSchema = lazySchema(() =>
+  z.object({
+    source: z.literal('console'),
+    /** The workstation's share of the group task, and the group task. */
+    consoleTaskId: z.string(),
+    groupTaskId: z.string(),
+    /** Record "would quarantine", do nothing. */
+    dryRun: z.boolean(),
+    /**
+     * Paths expanded on this workstation (no `~/` left): prefixes, or globs when they hold `*` or `?`. Publishers:
+     * Authenticode signers (name + pinned certificates), absent from guards written before they existed.
+     */
+    neverQuarantine: z.object({
+      paths: z.array(z.string()),
+      sha256: z.array(z.string()),
+      publishers: z.array(z.object({ name: z.string(), caSha256: z.array(z.string()) })).default([]),
+    }),
+    /**
+     * The group task's object: the only content it may quarantine, compared with the SHA-256 the scan computed from
+     * the bytes it read. A guard without it (written before issue 14) quarantines nothing.
+     */
+    objectSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    /** The console has no second witness for the object yet: report, quarantine nothing. Rewritten once witnessed. */
+    awaitingWitness: z.boolean().optional(),
+    /**
+     * An operator's hunt (issue 18): there is no object, so any match with a SHA-256 computed from its bytes may be
+     * quarantined (never-quarantine, dry run and the witness, another operator's approval, still apply); a match without
+     * one (a process, a connection, a name) is reported.
+     */
+    hunt: z.boolean().optional(),
   }),
-  /**
-   * The group task's object: the only content it may quarantine, compared with the SHA-256 the scan computed from
-   * the bytes it read. A guard without it (written before issue 14) quarantines nothing.
-   */
-  objectSha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
-  /** The console has no second witness for the object yet: report, quarantine nothing. Rewritten once witnessed. */
-  awaitingWitness: z.boolean().optional(),
-  /**
-   * An operator's hunt (issue 18): there is no object, so any match with a SHA-256 computed from its bytes may be
-   * quarantined (never-quarantine, dry run and the witness, another operator's approval, still apply); a match without
-   * one (a process, a connection, a name) is reported.
-   */
-  hunt: z.boolean().optional(),
-});
+);
 export type TaskGuard = z.infer<typeof taskGuardSchema>;
 
 const FAIL_SAFE: TaskGuard = {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.ts';
 
 /**
  * Values that arrive as text in a console URL (query parameters and path segments). Each becomes a bounded value or a
@@ -27,7 +28,7 @@ export function queryLimit(max: number, fallback: number) {
 export const rowIdParam = decimalInt(1, MAX_ROW_ID);
 
 /** An id the console made with `randomUUID()` (workstations, group tasks, restores). */
-export const uuidParam = z.uuid('a UUID');
+export const uuidParam = lazySchema(() => z.uuid('a UUID'));
 
 /** A query string with no parameters at all. */
-export const noQuerySchema = z.strictObject({});
+export const noQuerySchema = lazySchema(() => z.strictObject({}));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.ts';
 import { indicatorSchema, sha256Schema, verdictLevelSchema } from '../verdict.ts';
 
 /**
@@ -9,65 +10,73 @@ import { indicatorSchema, sha256Schema, verdictLevelSchema } from '../verdict.ts
 export const LAB_PROTOCOL_VERSION = 1;
 
 /** `GET /api/v1/health` */
-export const labHealthSchema = z.object({
-  ok: z.literal(true),
-  protocol: z.number().int(),
-  server: z.string(),
-  version: z.string(),
-  engines: z.array(z.string()),
-  /** `static` (sandgate-lab: signatures, rules, file type) or `dynamic` (the object is run). @since 1 */
-  analysis: z.enum(['static', 'dynamic']).optional(),
-  /** Largest upload the server accepts, in bytes; larger ones are answered 413 `TOO_LARGE`. @since 1 */
-  maxUploadBytes: z.number().int().positive().optional(),
-});
+export const labHealthSchema = lazySchema(() =>
+  z.object({
+    ok: z.literal(true),
+    protocol: z.number().int(),
+    server: z.string(),
+    version: z.string(),
+    engines: z.array(z.string()),
+    /** `static` (sandgate-lab: signatures, rules, file type) or `dynamic` (the object is run). @since 1 */
+    analysis: z.enum(['static', 'dynamic']).optional(),
+    /** Largest upload the server accepts, in bytes; larger ones are answered 413 `TOO_LARGE`. @since 1 */
+    maxUploadBytes: z.number().int().positive().optional(),
+  }),
+);
 export type LabHealth = z.infer<typeof labHealthSchema>;
 
 /** One engine's finding. */
-export const labEngineResultSchema = z.object({
-  engine: z.string(),
-  level: verdictLevelSchema,
-  /** Signature or rule name. */
-  name: z.string().optional(),
-  detail: z.string().optional(),
-});
+export const labEngineResultSchema = lazySchema(() =>
+  z.object({
+    engine: z.string(),
+    level: verdictLevelSchema,
+    /** Signature or rule name. */
+    name: z.string().optional(),
+    detail: z.string().optional(),
+  }),
+);
 
 /** The verdict part of a finished analysis. */
-export const labVerdictSchema = z.object({
-  level: verdictLevelSchema,
-  threat: z.string().optional(),
-  /** 0 (nothing found) … 100 (certain). */
-  score: z.number().min(0).max(100),
-  engines: z.array(labEngineResultSchema),
-  indicators: z.array(indicatorSchema),
-});
+export const labVerdictSchema = lazySchema(() =>
+  z.object({
+    level: verdictLevelSchema,
+    threat: z.string().optional(),
+    /** 0 (nothing found) … 100 (certain). */
+    score: z.number().min(0).max(100),
+    engines: z.array(labEngineResultSchema),
+    indicators: z.array(indicatorSchema),
+  }),
+);
 export type LabEngineResult = z.infer<typeof labEngineResultSchema>;
 export type LabVerdict = z.infer<typeof labVerdictSchema>;
 
-export const labAnalysisStateSchema = z.enum(['queued', 'analysing', 'done', 'failed']);
+export const labAnalysisStateSchema = lazySchema(() => z.enum(['queued', 'analysing', 'done', 'failed']));
 
 /**
  * `GET /api/v1/files/{sha256}` (200; 404 when unknown), `POST /api/v1/submissions` (202) and
  * `GET /api/v1/submissions/{id}` (200) all answer with an analysis.
  */
-export const labAnalysisSchema = z.object({
-  id: z.string(),
-  sha256: sha256Schema,
-  size: z.number().int().nonnegative(),
-  state: labAnalysisStateSchema,
-  submittedAt: z.string(),
-  finishedAt: z.string().optional(),
-  verdict: labVerdictSchema.optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  /**
-   * Fingerprint of what the verdict was judged with: the server's engine version, its rules and its blocklist. A server
-   * re-judges an analysis whose fingerprint is no longer its current one before answering with it. @since 1
-   */
-  inputs: z.string().max(128).optional(),
-});
+export const labAnalysisSchema = lazySchema(() =>
+  z.object({
+    id: z.string(),
+    sha256: sha256Schema,
+    size: z.number().int().nonnegative(),
+    state: labAnalysisStateSchema,
+    submittedAt: z.string(),
+    finishedAt: z.string().optional(),
+    verdict: labVerdictSchema.optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    /**
+     * Fingerprint of what the verdict was judged with: the server's engine version, its rules and its blocklist. A server
+     * re-judges an analysis whose fingerprint is no longer its current one before answering with it. @since 1
+     */
+    inputs: z.string().max(128).optional(),
+  }),
+);
 export type LabAnalysis = z.infer<typeof labAnalysisSchema>;
 
 /** Any non-2xx answer. */
-export const labErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export const labErrorSchema = lazySchema(() => z.object({ error: z.object({ code: z.string(), message: z.string() }) }));
 
 /**
  * Long poll: `GET /api/v1/submissions/{id}?wait=MS` holds the answer until the analysis is done or failed, or MS pass

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from '../lazy-schema.ts';
 import { envelopeBase, correlationIdSchema } from './envelope.ts';
 import { helloRequestSchema } from './messages/hello.ts';
 import { submitDownloadRequestSchema, submitFileRequestSchema } from './messages/submit-download.ts';
@@ -31,21 +32,24 @@ const requestEnvelope = {
 const withEnvelope = <S extends z.ZodRawShape>(s: z.ZodObject<S>) => s.extend(requestEnvelope);
 
 /** Every request the agent understands. */
-export const requestSchema = z.discriminatedUnion('type', [
-  withEnvelope(helloRequestSchema),
-  withEnvelope(submitDownloadRequestSchema),
-  withEnvelope(submitFileRequestSchema),
-  withEnvelope(getStatusRequestSchema),
-  withEnvelope(listJobsRequestSchema),
-  withEnvelope(listQuarantineRequestSchema),
-  withEnvelope(restoreQuarantinedRequestSchema),
-  withEnvelope(releaseHeldRequestSchema),
-  withEnvelope(listTasksRequestSchema),
-  withEnvelope(taskCommandRequestSchema),
-  withEnvelope(reportIdleRequestSchema),
-]);
+export const requestSchema = lazySchema(() =>
+  z.discriminatedUnion('type', [
+    withEnvelope(helloRequestSchema),
+    withEnvelope(submitDownloadRequestSchema),
+    withEnvelope(submitFileRequestSchema),
+    withEnvelope(getStatusRequestSchema),
+    withEnvelope(listJobsRequestSchema),
+    withEnvelope(listQuarantineRequestSchema),
+    withEnvelope(restoreQuarantinedRequestSchema),
+    withEnvelope(releaseHeldRequestSchema),
+    withEnvelope(listTasksRequestSchema),
+    withEnvelope(taskCommandRequestSchema),
+    withEnvelope(reportIdleRequestSchema),
+  ]),
+);
 export type Request = z.infer<typeof requestSchema>;
 export type RequestType = Request['type'];
+// A plain list, built at load (it builds requestSchema): the native host needs that schema for its first request anyway.
 export const REQUEST_TYPES = requestSchema.options.map((o) => o.shape.type.value) as RequestType[];
 
 /** What the browser may ask through the native host; anything else is refused with REQUEST_NOT_ALLOWED. */
