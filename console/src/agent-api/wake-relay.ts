@@ -35,16 +35,20 @@ export async function startWakeRelay(db: Db, notifier: ChangeNotifier, log: (lin
   let scheduled = false;
   let sending: Promise<void> = Promise.resolve();
 
+  // Every message of one turn in one statement: sent one after another, each waiting for a connection of a pool busy
+  // with the fan-out, the last of a 10,000-agent wake-up reached the other process seconds after the first.
   const send = async (kind: 'a' | 'g', ids: string[]) => {
+    const messages: string[] = [];
     let line = '';
     for (const id of ids) {
       if (line && line.length + id.length + 1 > MAX_PAYLOAD) {
-        await db.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, `${self} ${kind}${line}`]);
+        messages.push(`${self} ${kind}${line}`);
         line = '';
       }
       line += ` ${id}`;
     }
-    if (line) await db.query('SELECT pg_notify($1, $2)', [WAKE_CHANNEL, `${self} ${kind}${line}`]);
+    if (line) messages.push(`${self} ${kind}${line}`);
+    if (messages.length) await db.query('SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m', [WAKE_CHANNEL, messages]);
   };
   const flush = () => {
     scheduled = false;

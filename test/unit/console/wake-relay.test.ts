@@ -9,11 +9,16 @@ const OTHER_PROCESS = '0123456789abcdef';
 /** A database whose NOTIFYs are recorded and whose LISTEN hands its callbacks to the test. */
 function fakeDb() {
   const sent: string[] = [];
+  const statements = { notify: 0 };
   const listener: { onMessage?: (p: string) => void; onGap?: () => void } = {};
   const db = {
     kind: 'postgres',
     async query(sql: string, params?: unknown[]) {
-      if (sql.includes('pg_notify') && params?.[0] === WAKE_CHANNEL) sent.push(String(params[1]));
+      if (sql.includes('pg_notify') && params?.[0] === WAKE_CHANNEL) {
+        statements.notify++;
+        const payloads = params[1];
+        for (const m of Array.isArray(payloads) ? payloads : [payloads]) sent.push(String(m));
+      }
       return [];
     },
     async exec() {},
@@ -27,7 +32,7 @@ function fakeDb() {
       return async () => {};
     },
   } as unknown as Db;
-  return { db, sent, listener };
+  return { db, sent, listener, statements };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -87,8 +92,8 @@ describe('wake-ups between console processes (LISTEN/NOTIFY)', () => {
     await relay.close();
   });
 
-  it('10,000 agents woken at once go in messages under PostgreSQL payload limit, each id once', async () => {
-    const { db, sent } = fakeDb();
+  it('10,000 agents woken at once go in messages under PostgreSQL payload limit, each id once, all in one statement', async () => {
+    const { db, sent, statements } = fakeDb();
     const notifier = new ChangeNotifier();
     const relay = (await startWakeRelay(db, notifier, () => {}))!;
     const ids = Array.from({ length: 10_000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
@@ -96,6 +101,7 @@ describe('wake-ups between console processes (LISTEN/NOTIFY)', () => {
     await relay.close();
     expect(sent.every((p) => Buffer.byteLength(p) < 8000)).toBe(true);
     expect(sent.length).toBeLessThan(100);
+    expect(statements.notify).toBe(1);
     expect(sent.flatMap((p) => p.split(' ').slice(2)).sort()).toEqual(ids);
   });
 
