@@ -35,6 +35,8 @@
  *   receives its share in a poll acknowledges it (`task-progress` `received`, on the same keep-alive connection) and polls again.
  *   Figures: until the events call answered (task created), until the first, median, 95th-percentile and last agent
  *   received it.
+ * - `BENCH_CONSOLE_NODE_ARGS` (environment): extra Node flags for the console processes, e.g.
+ *   `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where the console's time goes during the fan-out.
  * - Two processes (issue 17, `--processes 2`, the default): after the one-process scenarios (`--one-process-agents M`
  *   runs the one-process one with M agents: one process cannot hold 20,000 here), a second
  *   `sandgate-console serve` on the same database (its data folder holding a copy of the CA) and the same N agents
@@ -241,7 +243,11 @@ async function main(): Promise<void> {
           'task all ms',
           'reached',
         ],
-        [row(`${BASELINE} (baseline)`, baseline), row(`${ONE_PROCESS_N}, one process`, full), ...(two ? [row(`${N}, two processes`, two)] : [])],
+        [
+          row(`${BASELINE} (baseline)`, baseline),
+          row(`${ONE_PROCESS_N}, one process`, full),
+          ...(two ? [row(`${N}, two processes`, two)] : []),
+        ],
       )}\n`,
     );
     process.stdout.write(
@@ -461,7 +467,22 @@ async function startConsole(
   const env = { ...process.env, SANDGATE_CONSOLE_DATA: dataDir };
   const child = spawn(
     process.execPath,
-    [cliPath, 'serve', '--json', '--host', HOST, '--port', '0', '--admin-port', '0', '--data', dataDir, '--database-url', databaseUrl],
+    [
+      ...(process.env.BENCH_CONSOLE_NODE_ARGS ? process.env.BENCH_CONSOLE_NODE_ARGS.split(' ') : []),
+      cliPath,
+      'serve',
+      '--json',
+      '--host',
+      HOST,
+      '--port',
+      '0',
+      '--admin-port',
+      '0',
+      '--data',
+      dataDir,
+      '--database-url',
+      databaseUrl,
+    ],
     {
       cwd: REPO,
       env,

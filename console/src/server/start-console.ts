@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Db } from '../db/db.ts';
 import { openConsoleDb } from '../db/open-db.ts';
 import { loadOrCreateCa, type ConsoleCa } from '../pki/console-ca.ts';
+import { refuseRenegotiation } from '../agent-api/peer-identity.ts';
 import { agentApiHandler } from '../agent-api/agent-api.ts';
 import { ChangeNotifier } from '../agent-api/change-notifier.ts';
 import { adminApiHandler } from '../web/admin-api.ts';
@@ -133,6 +134,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
     });
     // During a CA rotation client certificates of both CAs are accepted; a retired CA's are not (socket not authorized).
     const agentServer = createServer({ ...tls(), ...limits, ca: ca.trustPem, requestCert: true, rejectUnauthorized: false }, agentApi);
+    agentServer.on('secureConnection', refuseRenegotiation);
     const adminServer = createServer(
       { ...tls(), ...limits },
       adminApiHandler({

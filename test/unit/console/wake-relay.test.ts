@@ -36,7 +36,7 @@ function fakeDb() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const settled = async (p: Promise<void>) =>
+const settled = async (p: Promise<unknown>) =>
   Promise.race([
     p.then(() => true),
     tick()
