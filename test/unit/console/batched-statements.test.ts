@@ -17,19 +17,21 @@ function counting(db: Db): { q: Queryable; statements: () => number } {
   };
 }
 
-describe('polls woken together by a group task', () => {
-  let db: Db;
-  let groupId: number;
-  const fixture = groupFixture(() => db);
-  const serial = (agentId: string) => `serial-${Number(agentId.slice(-12))}`;
+// One console database with one group whose threats make group tasks; each scenario reports its own object.
+let db: Db;
+let groupId: number;
+const fixture = groupFixture(() => db);
 
-  beforeAll(async () => {
-    db = await openPgliteDb(undefined);
-    await migrate(db);
-    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
-    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
-  }, 120_000);
-  afterAll(() => db?.close());
+beforeAll(async () => {
+  db = await openPgliteDb(undefined);
+  await migrate(db);
+  groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
+  await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
+}, 120_000);
+afterAll(() => db?.close());
+
+describe('polls woken together by a group task', () => {
+  const serial = (agentId: string) => `serial-${Number(agentId.slice(-12))}`;
 
   it('each gets its own share, a revoked or impostor caller its own refusal, and the database sees one statement per look', async () => {
     const source = await fixture.member(groupId);
@@ -77,18 +79,6 @@ describe('polls woken together by a group task', () => {
 });
 
 describe('acknowledgements gathered from many workstations', () => {
-  let db: Db;
-  let groupId: number;
-  const fixture = groupFixture(() => db);
-
-  beforeAll(async () => {
-    db = await openPgliteDb(undefined);
-    await migrate(db);
-    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
-    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
-  }, 120_000);
-  afterAll(() => db?.close());
-
   it("a report the database refuses fails only its sender's request, and no report reaches another workstation's share", async () => {
     const source = await fixture.member(groupId);
     const members = await Promise.all(Array.from({ length: 6 }, () => fixture.member(groupId)));
