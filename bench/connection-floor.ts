@@ -65,10 +65,9 @@ if (role === 'client') {
     ...(mutual(kind) ? { ca: pems.ca, requestCert: true, rejectUnauthorized: true } : {}),
   };
   let held = 0;
-  const server =
-    !http(kind)
-      ? tls.createServer(opts, (s) => void s.on('error', () => {}))
-      : https.createServer({ ...opts, requestTimeout: 0, headersTimeout: 0 }, () => void held++);
+  const server = !http(kind)
+    ? tls.createServer(opts, (s) => void s.on('error', () => {}))
+    : https.createServer({ ...opts, requestTimeout: 0, headersTimeout: 0 }, () => void held++);
   server.listen(0, '127.0.0.1', async () => {
     const gc = globalThis.gc!;
     gc();
