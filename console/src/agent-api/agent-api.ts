@@ -105,7 +105,7 @@ async function handle(o: AgentApiOptions, statements: AgentStatements, req: Inco
     case `POST ${AGENT_API.events}`: {
       const batch = await readJson(req, eventBatchSchema);
       try {
-        o.eventLimit.take(
+        await o.eventLimit.take(
           agent.id,
           batch.events.length,
           batch.events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0),

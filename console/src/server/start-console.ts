@@ -128,6 +128,8 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       ...slow,
       witness: { agents: config.witness.agents, maxOpenPerSource: config.witness.maxOpenPerSource },
       eventLimit: new EventRateLimit(config.limits, {
+        // Several processes share a PostgreSQL server: one bucket per workstation for all of them.
+        shared: db.kind === 'postgres' ? db : undefined,
         onRefused: (id, why) => log(`events of agent ${id} refused: CONSOLE_AGENT_RATE_LIMITED: ${why}`),
       }),
       ...(witness ? { lookUp: () => witness.kick() } : {}),

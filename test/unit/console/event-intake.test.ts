@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { EVENT_SEQ_SKIP_BYTES, type ShippedEvent } from '@sandgate/shared';
 import { lineBytes, planBatch } from '#console/agents/event-cursor.ts';
 import { EventRateLimit } from '#console/agents/event-rate-limit.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { migrate } from '#console/db/migrate.ts';
 
 /** Events as an agent's log holds them: each line right after the one before, from `start`. */
 function log(start: number, n: number): ShippedEvent[] {
@@ -58,41 +60,57 @@ describe("the console's event cursor for one workstation", () => {
 describe("the console's per-workstation event limits", () => {
   const limits = { events: { perMinute: 600, burst: 1000 }, eventBytes: { perMinute: 1_000_000, burst: 5_000_000 } };
 
-  it('takes a burst, then refuses with the time to wait, and takes again once refilled', () => {
+  it('takes a burst, then refuses with the time to wait, and takes again once refilled', async () => {
     let now = 0;
     const rl = new EventRateLimit(limits, { now: () => now });
-    rl.take('a', 1000, 1000);
-    let refusal: unknown;
-    try {
-      rl.take('a', 500, 500);
-    } catch (err) {
-      refusal = err;
-    }
-    expect(refusal).toMatchObject({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: { retryAfterSeconds: 50 } });
+    await rl.take('a', 1000, 1000);
+    await expect(rl.take('a', 500, 500)).rejects.toMatchObject({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: { retryAfterSeconds: 50 } });
     // Another workstation has its own bucket.
-    rl.take('b', 1000, 1000);
+    await rl.take('b', 1000, 1000);
     now += 50_000;
-    rl.take('a', 500, 500);
+    await rl.take('a', 500, 500);
   });
 
-  it('tells the log of a flooding workstation at most once a minute', () => {
+  it('tells the log of a flooding workstation at most once a minute', async () => {
     let now = 0;
     const heard: string[] = [];
     const rl = new EventRateLimit(limits, { now: () => now, onRefused: (id) => heard.push(id) });
-    rl.take('a', 1000, 0);
-    for (let i = 0; i < 5; i++) expect(() => rl.take('a', 1000, 0)).toThrow();
+    await rl.take('a', 1000, 0);
+    for (let i = 0; i < 5; i++) await expect(rl.take('a', 1000, 0)).rejects.toThrow();
     expect(heard).toEqual(['a']);
     now += 60_000;
-    rl.take('a', 600, 0);
-    expect(() => rl.take('a', 1000, 0)).toThrow();
+    await rl.take('a', 600, 0);
+    await expect(rl.take('a', 1000, 0)).rejects.toThrow();
     expect(heard).toEqual(['a', 'a']);
   });
 
-  it('counts bytes as well as events', () => {
+  it('counts bytes as well as events', async () => {
     const rl = new EventRateLimit(limits, { now: () => 0 });
-    rl.take('a', 10, 5_000_000);
-    expect(() => rl.take('a', 1, 1_000_000)).toThrow(
+    await rl.take('a', 10, 5_000_000);
+    await expect(rl.take('a', 1, 1_000_000)).rejects.toEqual(
       expect.objectContaining({ code: 'CONSOLE_AGENT_RATE_LIMITED', params: expect.objectContaining({ retryAfterSeconds: 60 }) }),
     );
   });
+
+  it('two console processes on one database give a workstation one bucket, not one each', async () => {
+    const db = await openPgliteDb(undefined);
+    try {
+      await migrate(db);
+      await db.query(
+        `INSERT INTO agents (id, hostname, cert_serial, cert_sha256, cert_not_after) VALUES ('w', 'h', 's', 'x', now() + interval '1 day')`,
+      );
+      const heard: string[] = [];
+      const first = new EventRateLimit(limits, { shared: db, onRefused: (id) => heard.push(`first:${id}`) });
+      const second = new EventRateLimit(limits, { shared: db, onRefused: (id) => heard.push(`second:${id}`) });
+      await first.take('w', 800, 0);
+      // The second process sees what the first took: 200 left of the burst, whatever process is asked.
+      await expect(second.take('w', 800, 0)).rejects.toMatchObject({ code: 'CONSOLE_AGENT_RATE_LIMITED' });
+      await expect(first.take('w', 800, 0)).rejects.toMatchObject({ code: 'CONSOLE_AGENT_RATE_LIMITED' });
+      await second.take('w', 150, 0);
+      // The refusal was told once for the workstation, by whichever process refused first.
+      expect(heard).toEqual(['second:w']);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });
