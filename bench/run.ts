@@ -16,6 +16,7 @@ const benches = [
   'ioc-formats.ts',
   'console-load.ts',
   'connection-floor.ts',
+  'agent-pages.ts',
 ];
 const only = process.argv.slice(2).filter((a) => a.endsWith('.ts'));
 const args = process.argv.slice(2).filter((a) => !a.endsWith('.ts'));
