@@ -200,7 +200,7 @@ const HUNG_UP = Object.freeze({ reason: 'the agent hung up' });
 
 /**
  * The long-poll: answers at once when the group's policy moved past the agent's revision or something waits for it,
- * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollCheck`, shared
+ * otherwise when woken (ChangeNotifier) or, empty, when `waitMs` runs out. Each look is one query (`pollChecks`, shared
  * with the polls looking at the same moment: batched-statements.ts), which also re-authenticates, so a revocation ends the poll
  * with AGENT_REVOKED; the answer is read only when there is one.
  * A wait that runs out answers without looking again: the agent polls again at once, and that poll looks.

@@ -12,11 +12,11 @@ const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 4;
 
 export interface AgentStatements {
-  /** `pollCheck` for one poll. */
+  /** `pollChecks` for one poll. */
   check(caller: PollCaller): Promise<PollCheck>;
   /** `deliverableTasks` for one agent. */
   tasks(agentId: string): Promise<ConsoleTask[]>;
-  /** `authenticateAgent` for one request. */
+  /** `authenticateAgents` for one request. */
   authenticate(caller: PollCaller): Promise<{ id: string; groupId: number | null }>;
   /** `recordShareReports` for one report that does not finish its share. */
   report(agentId: string, progress: TaskProgress): Promise<ChangedShare | undefined>;
@@ -34,7 +34,7 @@ export interface AgentStatements {
 export function agentStatements(db: Queryable, ca: () => PollCa): AgentStatements {
   const checks = batched<PollCaller, PollCheck>((callers) => pollChecks(db, callers, ca()));
   const tasks = batched<string, ConsoleTask[]>(async (ids) => {
-    const byAgent = await deliverableTasksFor(db, [...new Set(ids)]);
+    const byAgent = await deliverableTasksFor(db, ids);
     return ids.map((id) => byAgent.get(id) ?? []);
   });
   const auth = batched<PollCaller, { id: string; groupId: number | null }>((callers) => authenticateAgents(db, callers));

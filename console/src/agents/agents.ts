@@ -144,11 +144,22 @@ export async function authenticateAgents(
   const rows = await db.query<AgentIdentityRow>('SELECT id, group_id, revoked_at, cert_serial FROM agents WHERE id = ANY($1::text[])', [
     [...new Set(callers.map((c) => c.agentId))],
   ]);
+  return checkCallers(rows, callers, (r) => ({ id: r.id, groupId: r.group_id }));
+}
+
+/**
+ * Each caller checked against its agent's row (`checkAgentRow`), for statements that read many agents at once: what
+ * `f` makes of the row, or the coded error that caller would have got alone.
+ */
+export function checkCallers<R extends AgentIdentityRow, T>(
+  rows: readonly R[],
+  callers: ReadonlyArray<{ agentId: string; certSerial: string }>,
+  f: (row: R) => T,
+): Array<T | Error> {
   const byId = new Map(rows.map((r) => [r.id, r]));
   return callers.map((c) => {
     try {
-      const r = checkAgentRow(byId.get(c.agentId), c.agentId, c.certSerial);
-      return { id: r.id, groupId: r.group_id };
+      return f(checkAgentRow(byId.get(c.agentId), c.agentId, c.certSerial));
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }

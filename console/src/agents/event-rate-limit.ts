@@ -50,38 +50,42 @@ export class EventRateLimit {
 
   /** Takes the batch's tokens, or rejects with CONSOLE_AGENT_RATE_LIMITED and takes nothing. */
   async take(agentId: string, events: number, bytes: number): Promise<void> {
-    const outcome = this.shared
-      ? await this.shared.transaction(async (tx) => {
-          // The row is locked for the decision: two processes taking from one bucket at once take one after the other.
-          await tx.query(
-            'INSERT INTO event_buckets (agent_id, events, bytes, at_ms) VALUES ($1, $2, $3, 0) ON CONFLICT (agent_id) DO NOTHING',
-            [agentId, this.limits.events.burst, this.limits.eventBytes.burst],
-          );
-          const [row] = await tx.query<{ events: number; bytes: number; at_ms: number; reported_ms: number | null; now_ms: number }>(
-            'SELECT events, bytes, at_ms, reported_ms, extract(epoch FROM clock_timestamp()) * 1000 AS now_ms FROM event_buckets WHERE agent_id = $1 FOR UPDATE',
-            [agentId],
-          );
-          const s: State = {
-            events: Number(row!.events),
-            bytes: Number(row!.bytes),
-            // A new row (at 0) is a full bucket whatever the time.
-            at: Number(row!.at_ms) || Number(row!.now_ms),
-            ...(row!.reported_ms === null ? {} : { reportedAt: Number(row!.reported_ms) }),
-          };
-          const o = decide(this.limits, s, Number(row!.now_ms), events, bytes);
-          await tx.query('UPDATE event_buckets SET events = $2, bytes = $3, at_ms = $4, reported_ms = $5 WHERE agent_id = $1', [
-            agentId,
-            o.next.events,
-            o.next.bytes,
-            o.next.at,
-            o.next.reportedAt ?? null,
-          ]);
-          return o;
-        })
-      : this.takeHere(agentId, events, bytes);
+    const outcome = this.shared ? await this.takeShared(this.shared, agentId, events, bytes) : this.takeHere(agentId, events, bytes);
     if (!outcome.refusal) return;
     if (outcome.report) this.onRefused?.(agentId, outcome.refusal.message);
     throw outcome.refusal;
+  }
+
+  /** From the workstation's row in the database, by the database's clock. */
+  private takeShared(db: Db, agentId: string, events: number, bytes: number): Promise<Outcome> {
+    return db.transaction(async (tx) => {
+      // The row is locked for the decision: two processes taking from one bucket at once take one after the other.
+      await tx.query(
+        'INSERT INTO event_buckets (agent_id, events, bytes, at_ms) VALUES ($1, $2, $3, 0) ON CONFLICT (agent_id) DO NOTHING',
+        [agentId, this.limits.events.burst, this.limits.eventBytes.burst],
+      );
+      const [row] = await tx.query<{ events: number; bytes: number; at_ms: number; reported_ms: number | null; now_ms: number }>(
+        'SELECT events, bytes, at_ms, reported_ms, extract(epoch FROM clock_timestamp()) * 1000 AS now_ms FROM event_buckets WHERE agent_id = $1 FOR UPDATE',
+        [agentId],
+      );
+      const now = Number(row!.now_ms);
+      const s: State = {
+        events: Number(row!.events),
+        bytes: Number(row!.bytes),
+        // A new row (at 0) is a full bucket whatever the time.
+        at: Number(row!.at_ms) || now,
+        ...(row!.reported_ms === null ? {} : { reportedAt: Number(row!.reported_ms) }),
+      };
+      const o = decide(this.limits, s, now, events, bytes);
+      await tx.query('UPDATE event_buckets SET events = $2, bytes = $3, at_ms = $4, reported_ms = $5 WHERE agent_id = $1', [
+        agentId,
+        o.next.events,
+        o.next.bytes,
+        o.next.at,
+        o.next.reportedAt ?? null,
+      ]);
+      return o;
+    });
   }
 
   private takeHere(agentId: string, events: number, bytes: number): Outcome {

@@ -2,7 +2,7 @@ import type { Queryable } from '../db/db.ts';
 import { deliverableTasksFrom } from '../group-tasks/deliverable-tasks.ts';
 import { deliverableRestoresFrom } from '../restore/restore-requests.ts';
 import { deliverableAnswersFrom } from '../restore/restore-inbox.ts';
-import { checkAgentRow, type AgentIdentityRow } from './agents.ts';
+import { checkCallers, type AgentIdentityRow } from './agents.ts';
 
 export interface PollCheck {
   id: string;
@@ -69,21 +69,7 @@ export async function pollChecks(db: Queryable, callers: readonly PollCaller[], 
        FROM agents a LEFT JOIN groups grp ON grp.id = a.group_id WHERE a.id = ANY($1::text[])`,
     [[...new Set(callers.map((c) => c.agentId))], ca.fingerprint, ca.renewalFingerprint, ca.trustFingerprints.join(',')],
   );
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return callers.map((c) => {
-    try {
-      return toCheck(checkAgentRow(byId.get(c.agentId), c.agentId, c.certSerial));
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    }
-  });
-}
-
-/** `pollChecks` for one caller: throws what `authenticateAgent` would. */
-export async function pollCheck(db: Queryable, agentId: string, certSerial: string, ca: PollCa): Promise<PollCheck> {
-  const [r] = await pollChecks(db, [{ agentId, certSerial }], ca);
-  if (r instanceof Error) throw r;
-  return r!;
+  return checkCallers(rows, callers, toCheck);
 }
 
 function toCheck(r: PollRow): PollCheck {

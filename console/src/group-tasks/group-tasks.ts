@@ -30,20 +30,29 @@ export const isFinalProgress = (p: TaskProgress): boolean => FINAL_PROGRESS.has(
  * acknowledge a group task within seconds. Each report is applied to its own share only (id and workstation); a
  * share witnessed since it was delivered (`witness_pending`) finishes only with a report that knows it (`witnessed:
  * true`): a `done` sent before the agent heard of the witness is kept as `running`, since the agent still has to act
- * on what it found, and the first report that knows it clears the flag (the `witnessed` message stops). True for
+ * on what it found, and the first report that knows it clears the flag (the `witnessed` message stops). For each
  * report that changed its share, the share as it is now; undefined where the share is finished already, or not this
  * workstation's (left as it is). Two reports on one share go in separate statements, in order (one statement would
  * apply only one of them).
  */
 export async function recordShareReports(db: Queryable, reports: readonly ShareReport[]): Promise<Array<ChangedShare | undefined>> {
   const out = new Array<ChangedShare | undefined>(reports.length).fill(undefined);
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
   let rest = reports.map((r, i) => ({ r, i }));
   while (rest.length) {
+    // This round: the first report on each share; the later ones on a share wait for the next round.
     const seen = new Set<string>();
-    const now = rest.filter(({ r }) => !seen.has(r.progress.taskId) && !!seen.add(r.progress.taskId));
-    rest = rest.filter((x) => !now.includes(x));
+    const now: typeof rest = [];
+    const later: typeof rest = [];
+    for (const x of rest) {
+      if (seen.has(x.r.progress.taskId)) later.push(x);
+      else {
+        seen.add(x.r.progress.taskId);
+        now.push(x);
+      }
+    }
+    rest = later;
     const col = <T>(f: (p: TaskProgress) => T) => now.map(({ r }) => f(r.progress));
-    const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
     const rows = await db.query<{ id: string; agent_id: string; group_task_id: string; wave: string; state: string }>(
       `UPDATE agent_tasks t SET
           state = CASE WHEN t.witness_pending AND NOT p.witnessed AND p.state = 'done' THEN 'running' ELSE p.state END,
