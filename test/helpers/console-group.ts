@@ -1,4 +1,7 @@
 import type { Db } from '#console/db/db.ts';
+import { openPgliteDb } from '#console/db/pglite-db.ts';
+import { migrate } from '#console/db/migrate.ts';
+import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
 import { createGroupTaskForThreat, type CreatedGroupTask } from '#console/group-tasks/create-group-task.ts';
 
 /**
@@ -27,4 +30,13 @@ export function groupFixture(db: () => Db) {
       return 'made' in out ? out.made : undefined;
     },
   };
+}
+
+/** An in-memory console database with one group, `name`, whose threats make group tasks that scan `scope` and quarantine. */
+export async function scanningGroupDb(name: string, scope: string[]): Promise<{ db: Db; groupId: number }> {
+  const db = await openPgliteDb(undefined);
+  await migrate(db);
+  const groupId = (await db.query<{ id: number }>('INSERT INTO groups (name) VALUES ($1) RETURNING id', [name]))[0]!.id;
+  await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope } });
+  return { db, groupId };
 }

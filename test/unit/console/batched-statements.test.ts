@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db, Queryable } from '#console/db/db.ts';
-import { openPgliteDb } from '#console/db/pglite-db.ts';
-import { migrate } from '#console/db/migrate.ts';
-import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
 import { agentStatements } from '#console/agent-api/batched-statements.ts';
-import { groupFixture } from '#test-helpers/console-group.ts';
+import { groupFixture, scanningGroupDb } from '#test-helpers/console-group.ts';
 
 const CA = { fingerprint: 'a'.repeat(64), renewalFingerprint: 'a'.repeat(64), trustFingerprints: ['a'.repeat(64)] };
 
@@ -23,10 +20,7 @@ let groupId: number;
 const fixture = groupFixture(() => db);
 
 beforeAll(async () => {
-  db = await openPgliteDb(undefined);
-  await migrate(db);
-  groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('fleet') RETURNING id"))[0]!.id;
-  await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/Downloads'] } });
+  ({ db, groupId } = await scanningGroupDb('fleet', ['~/Downloads']));
 }, 120_000);
 afterAll(() => db?.close());
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { iocScanTaskSchema, type ConsoleTask, type ShippedEvent } from '@sandgate/shared';
 import type { Db } from '#console/db/db.ts';
-import { openPgliteDb } from '#console/db/pglite-db.ts';
 import { migrate } from '#console/db/migrate.ts';
 import { setGroupActions } from '#console/group-tasks/group-actions-store.ts';
 import { readGroupTask, recordTaskProgress } from '#console/group-tasks/group-tasks.ts';
@@ -12,7 +11,7 @@ import { approveGroupTask, witnessTask } from '#console/witness/witness-task.ts'
 import { readWitnessStatus } from '#console/witness/witness-status.ts';
 import { readAudit } from '#console/audit/audit-log.ts';
 import { openPostgresDb } from '#console/db/postgres-db.ts';
-import { groupFixture } from '#test-helpers/console-group.ts';
+import { groupFixture, scanningGroupDb } from '#test-helpers/console-group.ts';
 import { postgresAvailability, startTempPostgres, type TempPostgres } from '#test-helpers/postgres.ts';
 
 const SHA = (c: string) => c.repeat(64);
@@ -37,10 +36,7 @@ describe("a group task's second witness", () => {
   };
 
   beforeAll(async () => {
-    db = await openPgliteDb(undefined);
-    await migrate(db);
-    groupId = (await db.query<{ id: number }>("INSERT INTO groups (name) VALUES ('office') RETURNING id"))[0]!.id;
-    await setGroupActions(db, groupId, { onThreat: { scan: true, quarantineOnMatch: true, scope: ['~/'] } });
+    ({ db, groupId } = await scanningGroupDb('office', ['~/']));
   }, 120_000);
   afterAll(() => db?.close());
 
